@@ -1,0 +1,46 @@
+/**
+ * One base error for the whole product. Subclasses carry a stable `name` and, where the
+ * caller needs to react, a machine-readable `code`. HTTP mapping happens at the edges.
+ */
+export class CountersignError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that does not match a schema. `issues` are human-readable, one per problem. */
+export class ValidationError extends CountersignError {
+  readonly issues: readonly string[];
+  constructor(message: string, issues: readonly string[], options?: { cause?: unknown }) {
+    super(message, options);
+    this.issues = issues;
+  }
+}
+
+/** The thing asked for does not exist. */
+export class NotFoundError extends CountersignError {}
+
+/** The request conflicts with the current state (already voted, already decided, duplicate). */
+export class ConflictError extends CountersignError {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The caller is known but not allowed to do this (self-approval, agent vote, not in group). */
+export class ForbiddenError extends CountersignError {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The caller could not be authenticated (bad signature, bad token, unknown identity). */
+export class AuthenticationError extends CountersignError {}
+
+/** A required setting is missing or malformed; raised at start, never at request time. */
+export class ConfigurationError extends CountersignError {}

@@ -1,0 +1,223 @@
+/**
+ * Every contract of Countersign, schema first. Types are inferred from these schemas and
+ * nowhere else; parsing with them is the only way untrusted input enters the domain.
+ */
+import { z } from 'zod';
+import { ValidationError } from './errors.ts';
+
+export const AGENT_SOURCE_PREFIX = 'countersign.agent.';
+export const DECISION_SOURCE = 'countersign';
+export const DETAIL_TYPE = { actionRequested: 'Action Requested', actionDecided: 'Action Decided' } as const;
+
+const Identifier = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/, 'letters, digits and . _ : @ + - only, at most 128');
+
+export const AgentId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and hyphens, at most 63 characters');
+
+/** `<service>:<Operation>` as IAM spells it, e.g. `iam:AttachRolePolicy`. */
+export const ActionName = z
+  .string()
+  .regex(
+    /^[a-z0-9-]{2,40}:[A-Z][A-Za-z0-9]{1,127}$/,
+    'expected "<service>:<Operation>", e.g. "s3:CopyObject"',
+  );
+
+export const Arn = z
+  .string()
+  .max(2048)
+  .regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, 'expected an ARN');
+
+export const JsonObject = z.record(z.string(), z.json());
+export type JsonObject = z.infer<typeof JsonObject>;
+
+export const AgentRequestDetail = z.strictObject({
+  requestId: Identifier.optional(),
+  agent: z.strictObject({ id: AgentId, onBehalfOf: z.string().min(1).max(256).optional() }),
+  action: ActionName,
+  resource: z.strictObject({ arn: Arn, type: z.string().min(1).max(128).optional() }),
+  parameters: JsonObject.default({}),
+  justification: z.string().trim().min(1, 'a justification is required').max(4000),
+  context: JsonObject.optional(),
+});
+export type AgentRequestDetail = z.infer<typeof AgentRequestDetail>;
+
+/** The EventBridge event as a rule target receives it. */
+export const AgentRequestEvent = z
+  .object({
+    version: z.string(),
+    id: z.string().min(1),
+    'detail-type': z.literal(DETAIL_TYPE.actionRequested),
+    source: z.string().startsWith(AGENT_SOURCE_PREFIX),
+    account: z.string(),
+    time: z.string(),
+    region: z.string(),
+    resources: z.array(z.string()),
+    detail: AgentRequestDetail,
+  })
+  .refine((event) => event.source === `${AGENT_SOURCE_PREFIX}${event.detail.agent.id}`, {
+    message: 'source must be countersign.agent.<detail.agent.id>: an agent can only ask for itself',
+    path: ['source'],
+  });
+export type AgentRequestEvent = z.infer<typeof AgentRequestEvent>;
+
+export const PolicyOutcome = { allow: 'ALLOW', deny: 'DENY', requireApproval: 'REQUIRE_APPROVAL' } as const;
+export const PolicyDecision = z.strictObject({
+  decision: z.enum([PolicyOutcome.allow, PolicyOutcome.deny, PolicyOutcome.requireApproval]),
+  groups: z.array(z.string()),
+  quorum: z.number().int().min(0),
+  timeoutSeconds: z.number().int().min(0),
+  stepUp: z.boolean(),
+  policyIds: z.array(z.string()),
+  reason: z.string(),
+});
+export type PolicyDecision = z.infer<typeof PolicyDecision>;
+
+export const Decision = {
+  approved: 'APPROVED',
+  denied: 'DENIED',
+  expired: 'EXPIRED',
+  autoApproved: 'AUTO_APPROVED',
+  policyDenied: 'POLICY_DENIED',
+} as const;
+export const DecisionValue = z.enum([
+  Decision.approved,
+  Decision.denied,
+  Decision.expired,
+  Decision.autoApproved,
+  Decision.policyDenied,
+]);
+export type DecisionValue = z.infer<typeof DecisionValue>;
+
+/** Lifecycle of a request. PENDING → APPROVED | DENIED | EXPIRED, and nothing else. */
+export const RequestStatus = {
+  pending: 'PENDING',
+  approved: 'APPROVED',
+  denied: 'DENIED',
+  expired: 'EXPIRED',
+} as const;
+export const RequestStatusValue = z.enum([
+  RequestStatus.pending,
+  RequestStatus.approved,
+  RequestStatus.denied,
+  RequestStatus.expired,
+]);
+export type RequestStatusValue = z.infer<typeof RequestStatusValue>;
+
+export const ActionDecidedDetail = z.strictObject({
+  requestId: Identifier,
+  decision: DecisionValue,
+  actionHash: z.string().regex(/^[a-f0-9]{64}$/),
+  approvers: z.array(z.string()),
+  reason: z.string().optional(),
+  receipt: z.string().optional(),
+});
+export type ActionDecidedDetail = z.infer<typeof ActionDecidedDetail>;
+
+export const Channel = { api: 'api', console: 'console', slack: 'slack', teams: 'teams' } as const;
+export const ChannelValue = z.enum([Channel.api, Channel.console, Channel.slack, Channel.teams]);
+export type ChannelValue = z.infer<typeof ChannelValue>;
+
+export const PrincipalType = { user: 'user', agent: 'agent', service: 'service' } as const;
+/** A directory identity: who someone is once their chat, token or key identity is resolved. */
+export const Principal = z.strictObject({
+  id: Identifier,
+  type: z.enum([PrincipalType.user, PrincipalType.agent, PrincipalType.service]),
+  groups: z.array(z.string()),
+  email: z.string().optional(),
+  displayName: z.string().optional(),
+});
+export type Principal = z.infer<typeof Principal>;
+
+/** What a reviewer sends: `POST /api/requests/{id}/votes`. */
+export const VoteInput = z
+  .strictObject({
+    vote: z.enum(['approve', 'deny']),
+    reason: z.string().trim().max(2000).optional(),
+  })
+  .refine((input) => input.vote === 'approve' || (input.reason ?? '').length > 0, {
+    message: 'a reason is required to deny',
+    path: ['reason'],
+  });
+export type VoteInput = z.infer<typeof VoteInput>;
+
+export const Vote = z.strictObject({
+  voterId: Identifier,
+  vote: z.enum(['approve', 'deny']),
+  reason: z.string().optional(),
+  channel: ChannelValue,
+  at: z.iso.datetime(),
+});
+export type Vote = z.infer<typeof Vote>;
+
+/** The request as stored: the agent's ask, the policy outcome, votes and the decision. */
+export const RequestRecord = z.strictObject({
+  requestId: Identifier,
+  status: RequestStatusValue,
+  decision: DecisionValue.optional(),
+  reason: z.string().optional(),
+  agent: AgentRequestDetail.shape.agent,
+  /** Directory ids that may never vote on this request: the agent, whom it acts for, its owner. */
+  requesters: z.array(z.string()),
+  action: ActionName,
+  resource: AgentRequestDetail.shape.resource,
+  parameters: JsonObject,
+  justification: z.string(),
+  context: JsonObject.optional(),
+  actionHash: z.string().regex(/^[a-f0-9]{64}$/),
+  policy: PolicyDecision,
+  classification: JsonObject.optional(),
+  votes: z.array(Vote),
+  approvers: z.array(z.string()),
+  executionArn: z.string(),
+  sourceEventId: z.string(),
+  createdAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime().optional(),
+  decidedAt: z.iso.datetime().optional(),
+});
+export type RequestRecord = z.infer<typeof RequestRecord>;
+
+export const AuditKind = {
+  requested: 'REQUESTED',
+  evaluated: 'EVALUATED',
+  notified: 'NOTIFIED',
+  voted: 'VOTED',
+  decided: 'DECIDED',
+  published: 'PUBLISHED',
+} as const;
+export const AuditRecord = z.strictObject({
+  requestId: Identifier,
+  kind: z.enum([
+    AuditKind.requested,
+    AuditKind.evaluated,
+    AuditKind.notified,
+    AuditKind.voted,
+    AuditKind.decided,
+    AuditKind.published,
+  ]),
+  /** Deterministic per fact (e.g. `VOTED#alice`), so a redelivered write is a no-op. */
+  key: z.string().min(1),
+  at: z.iso.datetime(),
+  actor: z.string(),
+  data: JsonObject,
+});
+export type AuditRecord = z.infer<typeof AuditRecord>;
+
+/** Turns a zod failure into one line per problem, with the path that failed. */
+export function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map(
+    (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`,
+  );
+}
+
+/** Parses untrusted input, throwing a ValidationError that lists every problem. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) {
+    const issues = describeIssues(result.error);
+    throw new ValidationError(`invalid ${what}: ${issues.join('; ')}`, issues, { cause: result.error });
+  }
+  return result.data;
+}

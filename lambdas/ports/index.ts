@@ -1,0 +1,122 @@
+/**
+ * The ports the services need. Adapters implement them for AWS (lambdas/adapters/aws-*) and for
+ * the local twin (local/adapters); the domain and the services never import an adapter.
+ */
+import type {
+  ActionDecidedDetail,
+  AuditRecord,
+  DecisionValue,
+  Principal,
+  RequestRecord,
+  RequestStatusValue,
+  Vote,
+} from '../domain/schemas.ts';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface ListRequestsQuery {
+  readonly status?: RequestStatusValue;
+  readonly limit?: number;
+  /** Opaque continuation token from a previous page. */
+  readonly cursor?: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly cursor?: string;
+}
+
+export interface DecideInput {
+  readonly decision: DecisionValue;
+  readonly approvers: readonly string[];
+  readonly reason?: string;
+  readonly at: Date;
+}
+
+/**
+ * Persistence of requests and their audit trail. Every mutation is a single-item conditional
+ * write (no transactions), so concurrent and redelivered calls resolve to exactly one outcome.
+ */
+export interface RequestStore {
+  /**
+   * Stores a new request unless one with the same requestId exists. Returns the stored record
+   * and whether this call created it (false on redelivery or a duplicate request).
+   */
+  claim(record: RequestRecord): Promise<{ created: boolean; record: RequestRecord }>;
+  get(requestId: string): Promise<RequestRecord | undefined>;
+  list(query: ListRequestsQuery): Promise<Page<RequestRecord>>;
+  /**
+   * Adds a vote while the request is PENDING, unexpired at `at`, and the voter has not voted.
+   * Throws ConflictError (`ALREADY_VOTED`, `NOT_PENDING`, `EXPIRED`) when the condition fails.
+   */
+  addVote(requestId: string, vote: Vote, at: Date): Promise<RequestRecord>;
+  /**
+   * Moves a PENDING request to its terminal status exactly once. `applied` is false when the
+   * request was already decided; `record` is then the stored, earlier decision.
+   */
+  decide(requestId: string, input: DecideInput): Promise<{ applied: boolean; record: RequestRecord }>;
+  /** Records the task token of the current wait; returns whether reviewers were already notified. */
+  saveTaskToken(requestId: string, taskToken: string): Promise<{ alreadyNotified: boolean }>;
+  getTaskToken(requestId: string): Promise<string | undefined>;
+  /** Marks reviewers as notified; true only for the first caller. */
+  markNotified(requestId: string, at: Date): Promise<boolean>;
+  /** Marks the paused workflow as resumed after a decision; true only for the first caller. */
+  markResumed(requestId: string, at: Date): Promise<boolean>;
+  /** Appends an audit record; a record with the same (requestId, key) is kept as first written. */
+  appendAudit(record: AuditRecord): Promise<void>;
+  listAudit(requestId: string): Promise<AuditRecord[]>;
+}
+
+/** Resumes a workflow paused on a task token (Step Functions SendTaskSuccess / SendTaskFailure). */
+export interface Workflow {
+  succeed(
+    taskToken: string,
+    output: { decision: DecisionValue; approvers: readonly string[] },
+  ): Promise<void>;
+  fail(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/** Puts `Action Decided` on the Countersign bus. */
+export interface DecisionPublisher {
+  publish(detail: ActionDecidedDetail): Promise<void>;
+}
+
+/** What a reviewer-facing channel needs to show and update a review. */
+export interface ReviewNotifier {
+  /** Posts the review to reviewers. Called once per request. */
+  requestReview(record: RequestRecord): Promise<void>;
+  /** Updates what reviewers see after a vote or the decision. */
+  updateReview(record: RequestRecord): Promise<void>;
+}
+
+/** A reference to someone as a channel knows them. */
+export type IdentityRef =
+  | { readonly kind: 'id'; readonly value: string }
+  | { readonly kind: 'email'; readonly value: string }
+  | { readonly kind: 'slack'; readonly value: string }
+  | { readonly kind: 'teams'; readonly value: string };
+
+/** Resolves channel identities to directory identities. Unknown → undefined, never a guess. */
+export interface Directory {
+  resolve(ref: IdentityRef): Promise<Principal | undefined>;
+  /** The directory ids an agent may never approve for: its own id and its owner, if any. */
+  agentRequesters(agentId: string): Promise<readonly string[]>;
+}
+
+/** What policy evaluation sees of a request: the agent's ask plus facts looked up for it. */
+export interface PolicyRequest {
+  readonly agent: { readonly id: string; readonly onBehalfOf?: string };
+  readonly action: string;
+  readonly resource: { readonly arn: string; readonly type?: string };
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly context?: Readonly<Record<string, unknown>>;
+  /** Data classification of the resource (from Macie), when known. */
+  readonly classification?: Readonly<Record<string, unknown>>;
+}
+
+/** Decides ALLOW / DENY / REQUIRE_APPROVAL. Never throws: any error is a DENY with its reason. */
+export interface PolicyEngine {
+  evaluate(request: PolicyRequest): import('../domain/schemas.ts').PolicyDecision;
+}

@@ -1,0 +1,35 @@
+/**
+ * The `countersign` command line. Each subcommand lives in its own module under ./commands and
+ * exports `run(args: string[]): Promise<number>` (the exit code); this file only dispatches.
+ */
+type Command = {
+  readonly summary: string;
+  readonly load: () => Promise<{ run(args: string[]): Promise<number> }>;
+};
+
+const commands: Record<string, Command> = {
+  policy: {
+    summary: 'policy eval <request.json>: evaluate a request against the Cedar policies',
+    load: () => import('./commands/policy.ts'),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`);
+  return ['usage: countersign <command> [options]', '', 'commands:', ...lines].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    console.error(`countersign: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const module = await command.load();
+  return module.run(rest);
+}
