@@ -10,4 +10,6 @@ export const ENV = {
   defaultApproverGroup: 'DEFAULT_APPROVER_GROUP',
   defaultTimeoutSeconds: 'DEFAULT_TIMEOUT_SECONDS',
   consoleUrl: 'CONSOLE_URL',
+  /** Optional: the directory document (same shape as countersign.local.json) as JSON. */
+  directoryJson: 'DIRECTORY_JSON',
 } as const;

@@ -120,3 +120,15 @@ export interface PolicyRequest {
 export interface PolicyEngine {
   evaluate(request: PolicyRequest): import('../domain/schemas.ts').PolicyDecision;
 }
+
+/** What a verified bearer token says about its holder; resolved to a Principal through the Directory. */
+export interface VerifiedToken {
+  readonly subject: string;
+  /** Present only when the issuer did not mark it unverified. */
+  readonly email?: string;
+}
+
+/** Verifies a bearer JWT (signature, issuer, audience, expiry). Throws AuthenticationError when invalid. */
+export interface AccessTokenVerifier {
+  verify(token: string): Promise<VerifiedToken>;
+}
