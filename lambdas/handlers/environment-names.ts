@@ -12,4 +12,10 @@ export const ENV = {
   consoleUrl: 'CONSOLE_URL',
   /** Optional: the directory document (same shape as countersign.local.json) as JSON. */
   directoryJson: 'DIRECTORY_JSON',
+  /** The REST API's token issuer (`iss`), e.g. a Cognito user pool URL; the twin's dev issuer locally. */
+  jwtIssuer: 'JWT_ISSUER',
+  /** The audience the REST API accepts (`aud`, or `client_id` for access tokens), as the JWT authorizer. */
+  jwtAudience: 'JWT_AUDIENCE',
+  /** Optional: the issuer's JWKS URL; read from its OpenID metadata when absent. */
+  jwtJwksUrl: 'JWT_JWKS_URL',
 } as const;
