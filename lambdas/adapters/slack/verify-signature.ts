@@ -37,6 +37,26 @@ export function computeSlackSignature(
   return `${SIGNATURE_VERSION}=${mac.digest('hex')}`;
 }
 
+/** Why the request is not authentic, or undefined when it is. */
+function rejectionReason(
+  request: SlackSignedRequest,
+  signingSecret: string,
+  nowSeconds: number,
+): string | undefined {
+  if (signingSecret.length === 0) return 'no signing secret configured';
+  const signature = header(request.headers, 'x-slack-signature');
+  const timestamp = header(request.headers, 'x-slack-request-timestamp');
+  if (signature === undefined || timestamp === undefined) return 'missing signature headers';
+  if (!TIMESTAMP_PATTERN.test(timestamp)) return 'timestamp is not a number';
+  if (Math.abs(nowSeconds - Number(timestamp)) > SLACK_MAX_SKEW_SECONDS) {
+    return 'timestamp is more than five minutes from now';
+  }
+  if (!SIGNATURE_PATTERN.test(signature)) return 'unknown signature version or format';
+  const expected = Buffer.from(computeSlackSignature(signingSecret, timestamp, request.rawBody));
+  // Both sides match the v0 pattern, so their lengths are equal, as timingSafeEqual requires.
+  return timingSafeEqual(expected, Buffer.from(signature)) ? undefined : 'signature mismatch';
+}
+
 /**
  * Throws AuthenticationError unless the request carries a valid, fresh Slack signature.
  * `nowSeconds` is injected so the replay window is testable.
@@ -46,20 +66,6 @@ export function verifySlackSignature(
   signingSecret: string,
   nowSeconds: number,
 ): void {
-  const refuse = (why: string): never => {
-    throw new AuthenticationError(`Slack request refused: ${why}`);
-  };
-  if (signingSecret.length === 0) refuse('no signing secret configured');
-  const signature = header(request.headers, 'x-slack-signature');
-  const timestamp = header(request.headers, 'x-slack-request-timestamp');
-  if (signature === undefined || timestamp === undefined) return refuse('missing signature headers');
-  if (!TIMESTAMP_PATTERN.test(timestamp)) return refuse('timestamp is not a number');
-  if (Math.abs(nowSeconds - Number(timestamp)) > SLACK_MAX_SKEW_SECONDS) {
-    return refuse('timestamp is more than five minutes from now');
-  }
-  if (!SIGNATURE_PATTERN.test(signature)) return refuse('unknown signature version or format');
-  const expected = Buffer.from(computeSlackSignature(signingSecret, timestamp, request.rawBody));
-  const given = Buffer.from(signature);
-  // Lengths are equal here (both match the v0 pattern); timingSafeEqual needs that.
-  if (!timingSafeEqual(expected, given)) refuse('signature mismatch');
+  const reason = rejectionReason(request, signingSecret, nowSeconds);
+  if (reason !== undefined) throw new AuthenticationError(`Slack request refused: ${reason}`);
 }
