@@ -44,3 +44,23 @@ export class AuthenticationError extends CountersignError {}
 
 /** A required setting is missing or malformed; raised at start, never at request time. */
 export class ConfigurationError extends CountersignError {}
+
+/** Why a task token can no longer resume its workflow; the caller decides whether that is expected. */
+export const WorkflowTokenProblem = {
+  timedOut: 'TASK_TIMED_OUT',
+  invalidToken: 'INVALID_TOKEN',
+  taskDoesNotExist: 'TASK_DOES_NOT_EXIST',
+} as const;
+export type WorkflowTokenProblem = (typeof WorkflowTokenProblem)[keyof typeof WorkflowTokenProblem];
+
+/** The paused workflow cannot be resumed with this token (it timed out, ended, or the token is bad). */
+export class WorkflowTokenError extends CountersignError {
+  readonly code: WorkflowTokenProblem;
+  constructor(code: WorkflowTokenProblem, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** An event could not be delivered to its bus (the service accepted the call but rejected the entry). */
+export class PublishError extends CountersignError {}

@@ -1,0 +1,26 @@
+/**
+ * AWS SDK clients, built the same way for every handler. Region, credentials and endpoints come from
+ * the SDK's own resolution (AWS_REGION, AWS_ENDPOINT_URL_<SERVICE>), which is how the local twin and
+ * the tests point the very same handler code at dynalite and at the twin's protocol front.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export function createDynamoDbClient(): DynamoDBClient {
+  return new DynamoDBClient({});
+}
+
+/** Optional attributes are left out of items rather than stored as NULL. */
+export function createDocumentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+export function createSfnClient(): SFNClient {
+  return new SFNClient({});
+}
+
+export function createEventBridgeClient(): EventBridgeClient {
+  return new EventBridgeClient({});
+}

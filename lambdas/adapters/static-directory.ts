@@ -1,0 +1,84 @@
+/**
+ * A directory read from one JSON document: `{users:[…], agents:[…]}`, the shape of
+ * countersign.local.json. The deployed stack passes it in DIRECTORY_JSON (no secrets in it: only
+ * ids, groups and chat ids); the local twin loads countersign.local.json into the same class.
+ * Unknown identities resolve to undefined, never to a guess.
+ */
+import { z } from 'zod';
+import { ValidationError } from '../domain/errors.ts';
+import { Principal, PrincipalType, parse } from '../domain/schemas.ts';
+import type { Directory, IdentityRef } from '../ports/index.ts';
+
+/** Other keys of the document (chat settings, the twin's demo keys) belong to other readers. */
+export const DirectoryDocument = z.object({
+  users: z
+    .array(
+      z.object({
+        id: Principal.shape.id,
+        email: z.string().min(1).optional(),
+        displayName: z.string().min(1).optional(),
+        groups: z.array(z.string().min(1)),
+        slackUserId: z.string().min(1).optional(),
+        teamsAadObjectId: z.string().min(1).optional(),
+      }),
+    )
+    .default([]),
+  agents: z.array(z.object({ id: Principal.shape.id, onBehalfOf: z.string().min(1).optional() })).default([]),
+});
+export type DirectoryDocument = z.infer<typeof DirectoryDocument>;
+type DirectoryUser = DirectoryDocument['users'][number];
+
+export class StaticDirectory implements Directory {
+  readonly #document: DirectoryDocument;
+
+  constructor(document: DirectoryDocument) {
+    this.#document = document;
+  }
+
+  /** Parses the document from JSON text, failing with every problem listed. */
+  static fromJson(json: string): StaticDirectory {
+    let document: unknown;
+    try {
+      document = JSON.parse(json);
+    } catch (error) {
+      throw new ValidationError('invalid directory document: not JSON', [String(error)], { cause: error });
+    }
+    return new StaticDirectory(parse(DirectoryDocument, document, 'directory document'));
+  }
+
+  async resolve(ref: IdentityRef): Promise<Principal | undefined> {
+    const user = this.#document.users.find((candidate) => matches(candidate, ref));
+    if (user !== undefined) return toPrincipal(user);
+    const agent = ref.kind === 'id' ? this.#document.agents.find((a) => a.id === ref.value) : undefined;
+    return agent === undefined ? undefined : { id: agent.id, type: PrincipalType.agent, groups: [] };
+  }
+
+  async agentRequesters(agentId: string): Promise<readonly string[]> {
+    const owner = this.#document.agents.find((agent) => agent.id === agentId)?.onBehalfOf;
+    return owner === undefined ? [agentId] : [agentId, owner];
+  }
+}
+
+function matches(user: DirectoryUser, ref: IdentityRef): boolean {
+  switch (ref.kind) {
+    case 'id':
+      return user.id === ref.value;
+    case 'email':
+      // Mailbox names are compared case-insensitively, as every mail system does in practice.
+      return user.email !== undefined && user.email.toLowerCase() === ref.value.toLowerCase();
+    case 'slack':
+      return user.slackUserId === ref.value;
+    case 'teams':
+      return user.teamsAadObjectId === ref.value;
+  }
+}
+
+function toPrincipal(user: DirectoryUser): Principal {
+  return {
+    id: user.id,
+    type: PrincipalType.user,
+    groups: [...user.groups],
+    ...(user.email === undefined ? {} : { email: user.email }),
+    ...(user.displayName === undefined ? {} : { displayName: user.displayName }),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * The one place handlers read their environment. Each handler module calls `loadEnvironment` at
+ * load time, so a function deployed without a setting fails at cold start, naming every missing
+ * or malformed variable, instead of failing later on the first request that needs it.
+ */
+import { z } from 'zod';
+import { ConfigurationError } from '../domain/errors.ts';
+import { describeIssues } from '../domain/schemas.ts';
+import { ENV } from './environment-names.ts';
+
+const Required = z.string({ error: 'is required' }).trim().min(1, 'must not be empty');
+
+/**
+ * Variables that need more than "present and non-empty", and the optional ones. Any other name in
+ * ENV is simply required.
+ */
+const SPECIAL_VARIABLES = {
+  tableName: Required,
+  eventBusName: Required,
+  policyDir: Required,
+  defaultApproverGroup: Required,
+  defaultTimeoutSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
+  consoleUrl: Required.pipe(z.url()),
+  directoryJson: Required.optional(),
+  jwtIssuer: Required.pipe(z.url()),
+  jwtJwksUrl: Required.pipe(z.url()).optional(),
+} as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
+type SpecialVariables = typeof SPECIAL_VARIABLES;
+
+export type EnvironmentKey = keyof typeof ENV;
+export type Environment<K extends EnvironmentKey> = {
+  readonly [P in K]: P extends keyof SpecialVariables ? z.infer<SpecialVariables[P]> : string;
+};
+
+function schemaOf(key: EnvironmentKey): z.ZodType {
+  return key in SPECIAL_VARIABLES ? SPECIAL_VARIABLES[key as keyof SpecialVariables] : Required;
+}
+
+/**
+ * Reads and validates the named variables from `source` (the process environment by default).
+ * Throws one ConfigurationError listing every problem, by variable name.
+ */
+export function loadEnvironment<const K extends EnvironmentKey>(
+  keys: readonly K[],
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): Environment<K> {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of keys) {
+    const result = schemaOf(key).safeParse(source[ENV[key]]);
+    if (result.success) {
+      values[key] = result.data;
+    } else {
+      problems.push(
+        ...describeIssues(result.error).map((issue) => `${ENV[key]} ${issue.replace(/^\(root\): /, '')}`),
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigurationError(`invalid environment: ${problems.join('; ')}`);
+  }
+  return values as Environment<K>;
+}
