@@ -12,6 +12,10 @@ const commands: Record<string, Command> = {
     summary: 'policy eval <request.json>: evaluate a request against the Cedar policies',
     load: () => import('./commands/policy.ts'),
   },
+  demo: {
+    summary: 'demo: invoice-bot sends the guided demo requests to a running twin',
+    load: () => import('./commands/demo.ts'),
+  },
 };
 
 function usage(): string {
