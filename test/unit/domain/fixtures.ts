@@ -1,0 +1,47 @@
+/** Builders for valid domain values; tests override only what they are about. */
+import type { PolicyDecision, Principal, RequestRecord, Vote } from '../../../lambdas/domain/schemas.ts';
+
+export const NOW = new Date('2025-06-01T12:00:00.000Z');
+
+export function requireApproval(overrides: Partial<PolicyDecision> = {}): PolicyDecision {
+  return {
+    decision: 'REQUIRE_APPROVAL',
+    groups: ['security'],
+    quorum: 1,
+    timeoutSeconds: 3600,
+    stepUp: false,
+    policyIds: ['copy-needs-security'],
+    reason: 'copying objects needs one approver from security',
+    ...overrides,
+  };
+}
+
+export function aRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
+  return {
+    requestId: 'req-1',
+    status: 'PENDING',
+    agent: { id: 'invoice-bot', onBehalfOf: 'dave' },
+    requesters: ['invoice-bot', 'dave', 'owner-olga'],
+    action: 's3:CopyObject',
+    resource: { arn: 'arn:aws:s3:::invoices/2025/06.csv' },
+    parameters: { Bucket: 'exports', Key: '06.csv' },
+    justification: 'monthly export for finance',
+    actionHash: 'a'.repeat(64),
+    policy: requireApproval(),
+    votes: [],
+    approvers: [],
+    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:approval:req-1',
+    sourceEventId: 'evt-1',
+    createdAt: NOW.toISOString(),
+    expiresAt: new Date(NOW.getTime() + 3600_000).toISOString(),
+    ...overrides,
+  };
+}
+
+export function aUser(id: string, groups: string[] = ['security']): Principal {
+  return { id, type: 'user', groups };
+}
+
+export function aVote(voterId: string, vote: Vote['vote'] = 'approve', reason?: string): Vote {
+  return { voterId, vote, channel: 'api', at: NOW.toISOString(), ...(reason ? { reason } : {}) };
+}

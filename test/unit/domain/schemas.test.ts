@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ValidationError } from '../../../lambdas/domain/errors.ts';
+import {
+  ActionDecidedDetail,
+  AgentRequestEvent,
+  AuditRecord,
+  describeIssues,
+  Principal,
+  parse,
+  RequestRecord,
+  VoteInput,
+} from '../../../lambdas/domain/schemas.ts';
+import { aRecord } from './fixtures.ts';
+
+function anEvent(detail: Record<string, unknown> = {}, source = 'countersign.agent.invoice-bot') {
+  return {
+    version: '0',
+    id: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+    'detail-type': 'Action Requested',
+    source,
+    account: '123456789012',
+    time: '2025-06-01T12:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      agent: { id: 'invoice-bot', onBehalfOf: 'dave@example.com' },
+      action: 's3:CopyObject',
+      resource: { arn: 'arn:aws:s3:::invoices/2025/06.csv' },
+      justification: 'monthly export',
+      ...detail,
+    },
+  };
+}
+
+function issuesOf(schema: z.ZodType, input: unknown): string[] {
+  const result = schema.safeParse(input);
+  return result.success ? [] : describeIssues(result.error);
+}
+
+describe('AgentRequestEvent', () => {
+  it('accepts a well-formed request and defaults parameters to {}', () => {
+    const event = parse(AgentRequestEvent, anEvent(), 'request');
+    expect(event.detail.parameters).toEqual({});
+    expect(event.detail.requestId).toBeUndefined();
+  });
+
+  it('refuses an agent asking in another agent’s name', () => {
+    expect(issuesOf(AgentRequestEvent, anEvent({}, 'countersign.agent.other-bot'))).toEqual([
+      'source: source must be countersign.agent.<detail.agent.id>: an agent can only ask for itself',
+    ]);
+  });
+
+  it('names every bad field', () => {
+    const issues = issuesOf(
+      AgentRequestEvent,
+      anEvent({ action: 'CopyObject', resource: { arn: 'bucket' }, justification: '  ', extra: 1 }),
+    );
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        'detail.action: expected "<service>:<Operation>", e.g. "s3:CopyObject"',
+        'detail.resource.arn: expected an ARN',
+        'detail.justification: a justification is required',
+        expect.stringMatching(/^detail: .*extra/),
+      ]),
+    );
+  });
+});
+
+describe('VoteInput', () => {
+  it('accepts an approval without a reason', () => {
+    expect(VoteInput.parse({ vote: 'approve' })).toEqual({ vote: 'approve' });
+  });
+
+  it('requires a reason to deny', () => {
+    expect(issuesOf(VoteInput, { vote: 'deny' })).toEqual(['reason: a reason is required to deny']);
+    expect(issuesOf(VoteInput, { vote: 'deny', reason: '   ' })).toEqual([
+      'reason: a reason is required to deny',
+    ]);
+    expect(VoteInput.parse({ vote: 'deny', reason: ' wrong bucket ' })).toEqual({
+      vote: 'deny',
+      reason: 'wrong bucket',
+    });
+  });
+});
+
+describe('stored shapes', () => {
+  it('round-trips a request record and rejects unknown fields', () => {
+    expect(RequestRecord.parse(aRecord())).toEqual(aRecord());
+    expect(issuesOf(RequestRecord, { ...aRecord(), taskToken: 't' })).toEqual([
+      expect.stringMatching(/^\(root\): .*taskToken/),
+    ]);
+  });
+
+  it('checks decision details, principals and audit records', () => {
+    expect(
+      issuesOf(ActionDecidedDetail, { requestId: 'r', decision: 'MAYBE', actionHash: 'x', approvers: [] }),
+    ).toHaveLength(2);
+    expect(issuesOf(Principal, { id: 'alice', type: 'robot', groups: [] })).toHaveLength(1);
+    expect(
+      issuesOf(AuditRecord, {
+        requestId: 'r',
+        kind: 'VOTED',
+        key: '',
+        at: 'yesterday',
+        actor: 'a',
+        data: {},
+      }),
+    ).toHaveLength(2);
+  });
+});
+
+describe('parse', () => {
+  it('returns the parsed value', () => {
+    expect(parse(VoteInput, { vote: 'approve', reason: ' ok ' }, 'vote')).toEqual({
+      vote: 'approve',
+      reason: 'ok',
+    });
+  });
+
+  it('throws a ValidationError listing every problem, with the zod error as cause', () => {
+    let thrown: unknown;
+    try {
+      parse(z.object({ a: z.string(), b: z.number() }), { a: 1 }, 'thing');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ValidationError);
+    const error = thrown as ValidationError;
+    expect(error.name).toBe('ValidationError');
+    expect(error.issues).toEqual([
+      'a: Invalid input: expected string, received number',
+      'b: Invalid input: expected number, received undefined',
+    ]);
+    expect(error.message).toBe(`invalid thing: ${error.issues.join('; ')}`);
+    expect(error.cause).toBeInstanceOf(z.ZodError);
+  });
+
+  it('labels problems with the whole value as (root)', () => {
+    expect(() => parse(z.string(), 42, 'name')).toThrow(
+      'invalid name: (root): Invalid input: expected string, received number',
+    );
+  });
+});
