@@ -35,6 +35,12 @@ export interface DecideInput {
   readonly at: Date;
 }
 
+export interface WaitState {
+  readonly taskToken?: string;
+  readonly notified: boolean;
+  readonly resumed: boolean;
+}
+
 /**
  * Persistence of requests and their audit trail. Every mutation is a single-item conditional
  * write (no transactions), so concurrent and redelivered calls resolve to exactly one outcome.
@@ -60,6 +66,11 @@ export interface RequestStore {
   /** Records the task token of the current wait; returns whether reviewers were already notified. */
   saveTaskToken(requestId: string, taskToken: string): Promise<{ alreadyNotified: boolean }>;
   getTaskToken(requestId: string): Promise<string | undefined>;
+  /**
+   * Where the paused workflow stands: the latest task token and whether reviewers were notified
+   * and the workflow resumed. A decided but unresumed request is healed by resuming it.
+   */
+  getWaitState(requestId: string): Promise<WaitState>;
   /** Marks reviewers as notified; true only for the first caller. */
   markNotified(requestId: string, at: Date): Promise<boolean>;
   /** Marks the paused workflow as resumed after a decision; true only for the first caller. */
