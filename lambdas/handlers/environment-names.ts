@@ -19,3 +19,10 @@ export const ENV = {
   /** Optional: the issuer's JWKS URL; read from its OpenID metadata when absent. */
   jwtJwksUrl: 'JWT_JWKS_URL',
 } as const;
+
+/** Powertools' own settings (service name, metrics namespace, log level), set by the stack on every handler. */
+export const POWERTOOLS_ENV = {
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  metricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+} as const;
