@@ -1,0 +1,210 @@
+/**
+ * The REST API: routes, authentication and the mapping from the services to HTTP. Built from its
+ * ports so that the Lambda entry (handlers/api.ts), the twin and the tests run the same code.
+ */
+import { z } from 'zod';
+import { checkEligibility } from '../domain/approval.ts';
+import { AuthenticationError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import {
+  type AuditRecord,
+  type ChannelValue,
+  type Principal,
+  parse,
+  type RequestRecord,
+  RequestStatusValue,
+  VoteInput,
+} from '../domain/schemas.ts';
+import type { AccessTokenVerifier, Clock, Directory, RequestStore } from '../ports/index.ts';
+import { bearerToken, type HttpRequest } from './request.ts';
+import {
+  ErrorCode,
+  errorResponse,
+  type HttpResponse,
+  jsonResponse,
+  responseForError,
+  type ServerFaultLogger,
+} from './responses.ts';
+import { matchRoute, type Route } from './router.ts';
+
+export const IdentityProblem = {
+  unknown: 'UNKNOWN_IDENTITY',
+  ambiguous: 'AMBIGUOUS_IDENTITY',
+} as const;
+
+/** Records a vote and resumes the workflow when it decides; the services' castVote, bound to its ports. */
+export type CastVote = (input: {
+  readonly requestId: string;
+  readonly principal: Principal;
+  readonly input: VoteInput;
+  readonly channel: ChannelValue;
+}) => Promise<{ readonly record: RequestRecord; readonly decided: boolean }>;
+
+export interface ApiDependencies {
+  readonly store: Pick<RequestStore, 'get' | 'list' | 'listAudit'>;
+  readonly directory: Directory;
+  readonly verifier: AccessTokenVerifier;
+  readonly castVote: CastVote;
+  readonly clock: Clock;
+  readonly logger: ServerFaultLogger;
+  /** The OpenAPI document served at /api/openapi.json. */
+  readonly openApiDocument: unknown;
+}
+
+/** What GET /api/requests/{id} answers: the record, its audit timeline and whether the caller may vote. */
+export interface RequestDetailBody {
+  readonly request: RequestRecord;
+  readonly timeline: readonly AuditRecord[];
+  readonly canVote: ReturnType<typeof checkEligibility>;
+}
+
+export const MAX_PAGE_SIZE = 200;
+const DEFAULT_PAGE_SIZE = 50;
+
+export const ListQuery = z.strictObject({
+  status: RequestStatusValue.optional(),
+  limit: z.coerce.number<string>().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  cursor: z.string().min(1).max(4096).optional(),
+});
+
+interface RouteContext {
+  readonly request: HttpRequest;
+  readonly params: Readonly<Record<string, string>>;
+  readonly principal: Principal;
+}
+
+type ApiRoute = Route<
+  | { readonly public: true; readonly handle: () => Promise<HttpResponse> }
+  | { readonly public: false; readonly handle: (context: RouteContext) => Promise<HttpResponse> }
+>;
+
+/**
+ * Resolves the token's holder in the directory, by id (`sub`) and by verified email. Unknown or
+ * contradictory identities are refused: nobody is guessed into a principal.
+ */
+async function resolvePrincipal(directory: Directory, verifier: AccessTokenVerifier, request: HttpRequest) {
+  const token = bearerToken(request);
+  if (token === undefined) throw new AuthenticationError('a bearer token is required');
+  const verified = await verifier.verify(token);
+  const [bySubject, byEmail] = await Promise.all([
+    directory.resolve({ kind: 'id', value: verified.subject }),
+    verified.email === undefined ? undefined : directory.resolve({ kind: 'email', value: verified.email }),
+  ]);
+  if (bySubject !== undefined && byEmail !== undefined && bySubject.id !== byEmail.id) {
+    throw new ForbiddenError(
+      IdentityProblem.ambiguous,
+      "The token's subject and email name two different people in the Countersign directory.",
+    );
+  }
+  const principal = bySubject ?? byEmail;
+  if (principal === undefined) {
+    throw new ForbiddenError(
+      IdentityProblem.unknown,
+      'Your identity is not in the Countersign directory, so you cannot use this API. Ask an administrator to add you.',
+    );
+  }
+  return principal;
+}
+
+function parseJsonBody(request: HttpRequest): unknown {
+  if (request.body === undefined || request.body.trim() === '') {
+    throw new ValidationError('invalid vote: a JSON body is required', ['(root): a JSON body is required']);
+  }
+  try {
+    return JSON.parse(request.body);
+  } catch (error) {
+    throw new ValidationError('invalid vote: the body is not valid JSON', ['(root): not valid JSON'], {
+      cause: error,
+    });
+  }
+}
+
+function routes(deps: ApiDependencies): ApiRoute[] {
+  const getRecord = async (requestId: string): Promise<RequestRecord> => {
+    const record = await deps.store.get(requestId);
+    if (record === undefined) throw new NotFoundError(`no request with id ${requestId}`);
+    return record;
+  };
+  return [
+    {
+      method: 'GET',
+      path: '/api/openapi.json',
+      handler: { public: true, handle: async () => jsonResponse(200, deps.openApiDocument) },
+    },
+    {
+      method: 'GET',
+      path: '/api/me',
+      handler: { public: false, handle: async ({ principal }) => jsonResponse(200, { principal }) },
+    },
+    {
+      method: 'GET',
+      path: '/api/requests',
+      handler: {
+        public: false,
+        handle: async ({ request }) => {
+          const query = parse(ListQuery, request.query, 'query');
+          const page = await deps.store.list(query);
+          return jsonResponse(200, page.cursor === undefined ? { items: page.items } : page);
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/requests/{id}',
+      handler: {
+        public: false,
+        handle: async ({ params, principal }) => {
+          const record = await getRecord(params.id!);
+          const timeline = await deps.store.listAudit(record.requestId);
+          const body: RequestDetailBody = {
+            request: record,
+            timeline,
+            canVote: checkEligibility(record, principal, deps.clock.now()),
+          };
+          return jsonResponse(200, body);
+        },
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/requests/{id}/votes',
+      handler: {
+        public: false,
+        handle: async ({ request, params, principal }) => {
+          const input = parse(VoteInput, parseJsonBody(request), 'vote');
+          const { record, decided } = await deps.castVote({
+            requestId: params.id!,
+            principal,
+            input,
+            channel: 'api',
+          });
+          return jsonResponse(201, { request: record, decided });
+        },
+      },
+    },
+  ];
+}
+
+export type ApiApp = (request: HttpRequest) => Promise<HttpResponse>;
+
+export function createApiApp(deps: ApiDependencies): ApiApp {
+  const table = routes(deps);
+  return async (request) => {
+    const match = matchRoute(table, request.method, request.path);
+    if (match.kind === 'not-found') {
+      return errorResponse(404, ErrorCode.notFound, `no route for ${request.method} ${request.path}`);
+    }
+    if (match.kind === 'method-not-allowed') {
+      return errorResponse(405, ErrorCode.methodNotAllowed, `${request.method} is not allowed here`, {
+        headers: { allow: match.allowed.join(', ') },
+      });
+    }
+    try {
+      const route = match.handler;
+      if (route.public) return await route.handle();
+      const principal = await resolvePrincipal(deps.directory, deps.verifier, request);
+      return await route.handle({ request, params: match.params, principal });
+    } catch (error) {
+      return responseForError(error, deps.logger);
+    }
+  };
+}

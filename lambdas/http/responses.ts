@@ -1,0 +1,74 @@
+/**
+ * JSON responses and the one mapping from the product's errors to HTTP statuses. Server faults
+ * are logged and answered with a generic message: internal details never leave the handler.
+ */
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  AuthenticationError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from '../domain/errors.ts';
+
+export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
+
+export const ErrorCode = {
+  invalidRequest: 'INVALID_REQUEST',
+  unauthenticated: 'UNAUTHENTICATED',
+  notFound: 'NOT_FOUND',
+  methodNotAllowed: 'METHOD_NOT_ALLOWED',
+  internal: 'INTERNAL_ERROR',
+} as const;
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly issues?: readonly string[] };
+}
+
+export function jsonResponse(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function errorResponse(
+  statusCode: number,
+  code: string,
+  message: string,
+  extra: { issues?: readonly string[]; headers?: Record<string, string> } = {},
+): HttpResponse {
+  const error: ErrorBody['error'] = extra.issues
+    ? { code, message, issues: extra.issues }
+    : { code, message };
+  return jsonResponse(statusCode, { error }, extra.headers);
+}
+
+export interface ServerFaultLogger {
+  error(message: string, ...extra: unknown[]): void;
+}
+
+/** Maps a thrown error to its response; anything unexpected is a 500 with no details. */
+export function responseForError(error: unknown, logger: ServerFaultLogger): HttpResponse {
+  if (error instanceof ValidationError) {
+    return errorResponse(400, ErrorCode.invalidRequest, error.message, { issues: error.issues });
+  }
+  if (error instanceof AuthenticationError) {
+    return errorResponse(401, ErrorCode.unauthenticated, error.message, {
+      headers: { 'www-authenticate': 'Bearer error="invalid_token"' },
+    });
+  }
+  if (error instanceof ForbiddenError) return errorResponse(403, error.code, error.message);
+  if (error instanceof NotFoundError) return errorResponse(404, ErrorCode.notFound, error.message);
+  if (error instanceof ConflictError) return errorResponse(409, error.code, error.message);
+  logger.error('unhandled error while serving an API request', {
+    errorName: error instanceof Error ? error.name : typeof error,
+    error,
+  });
+  return errorResponse(500, ErrorCode.internal, 'internal error');
+}

@@ -1,0 +1,189 @@
+/**
+ * The REST API's OpenAPI 3.1 document, served at GET /api/openapi.json. Its schemas are generated
+ * from the same zod schemas the handler validates with, so the description cannot drift from the code.
+ */
+import { z } from 'zod';
+import { Ineligible } from './domain/approval.ts';
+import {
+  AuditRecord,
+  JsonObject,
+  Principal,
+  RequestRecord,
+  RequestStatusValue,
+  VoteInput,
+} from './domain/schemas.ts';
+import { MAX_PAGE_SIZE } from './http/api-app.ts';
+
+const ErrorBody = z.strictObject({
+  error: z.strictObject({
+    code: z
+      .string()
+      .meta({ description: 'Stable, machine-readable reason, e.g. REQUESTER or ALREADY_VOTED.' }),
+    message: z.string().meta({ description: 'What happened and why, in plain words.' }),
+    issues: z.array(z.string()).optional().meta({ description: 'One line per invalid field (400 only).' }),
+  }),
+});
+
+const Eligibility = z.union([
+  z.strictObject({ eligible: z.literal(true) }),
+  z.strictObject({
+    eligible: z.literal(false),
+    code: z.enum(Object.values(Ineligible)),
+    message: z.string(),
+  }),
+]);
+
+const RequestPage = z.strictObject({
+  items: z.array(RequestRecord),
+  cursor: z
+    .string()
+    .optional()
+    .meta({ description: 'Pass as `cursor` to get the next page; absent on the last.' }),
+});
+
+const RequestDetail = z.strictObject({
+  request: RequestRecord,
+  timeline: z.array(AuditRecord),
+  canVote: Eligibility.meta({ description: 'Whether the caller may vote now and, if not, why.' }),
+});
+
+const VoteAccepted = z.strictObject({
+  request: RequestRecord,
+  decided: z.boolean().meta({ description: 'Whether this vote decided the request.' }),
+});
+
+const Me = z.strictObject({ principal: Principal });
+
+function componentSchemas(): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  const named = {
+    JsonValue: JsonObject.valueType,
+    Principal,
+    RequestRecord,
+    AuditRecord,
+    VoteInput,
+    Eligibility,
+    RequestPage,
+    RequestDetail,
+    VoteAccepted,
+    Me,
+    Error: ErrorBody,
+  };
+  for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'output' });
+  // OpenAPI 3.1's default dialect is 2020-12 already; a fragment-only $id is not valid there.
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, { $schema: _dialect, $id: _id, ...schema }]) => [id, schema]),
+  );
+}
+
+const json = (ref: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } });
+const errorResponse = (description: string) => ({ description, content: json('Error') });
+const authErrors = {
+  '401': errorResponse('Missing, invalid or expired bearer token.'),
+  '403': errorResponse('The token is valid but its holder is not in the Countersign directory.'),
+};
+const requestIdParameter = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'The requestId.',
+};
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Countersign REST API',
+      version: '1.0.0',
+      description:
+        'Review and decide approval requests from AI agents and pipelines. Every call except this document ' +
+        'needs a bearer JWT from the configured issuer (the local twin: POST /local/token {"user":"alice"}).',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearerAuth: [] }],
+    paths: {
+      '/api/requests': {
+        get: {
+          operationId: 'listRequests',
+          summary: 'List requests, newest first',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              schema: z.toJSONSchema(RequestStatusValue),
+              description: 'Only requests in this status.',
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'From the previous page.',
+            },
+          ],
+          responses: {
+            '200': { description: 'One page of requests.', content: json('RequestPage') },
+            '400': errorResponse('Invalid query parameters.'),
+            ...authErrors,
+          },
+        },
+      },
+      '/api/requests/{id}': {
+        get: {
+          operationId: 'getRequest',
+          summary: 'A request with its votes, audit timeline and whether the caller may vote',
+          parameters: [requestIdParameter],
+          responses: {
+            '200': { description: 'The request.', content: json('RequestDetail') },
+            ...authErrors,
+            '404': errorResponse('No request with this id.'),
+          },
+        },
+      },
+      '/api/requests/{id}/votes': {
+        post: {
+          operationId: 'castVote',
+          summary: 'Approve or deny a pending request (a reason is required to deny)',
+          parameters: [requestIdParameter],
+          requestBody: { required: true, content: json('VoteInput') },
+          responses: {
+            '201': { description: 'The vote was recorded.', content: json('VoteAccepted') },
+            '400': errorResponse('The body is not a valid vote.'),
+            '401': authErrors['401'],
+            '403': errorResponse(
+              'The caller may not vote: an agent or service (NOT_A_HUMAN), the requester or whom the agent acts ' +
+                'for (REQUESTER), not in an approver group (NOT_IN_GROUP), or unknown to the directory.',
+            ),
+            '404': errorResponse('No request with this id.'),
+            '409': errorResponse('Already voted (ALREADY_VOTED), already decided (NOT_PENDING) or EXPIRED.'),
+          },
+        },
+      },
+      '/api/me': {
+        get: {
+          operationId: 'whoAmI',
+          summary: 'The directory identity the bearer token resolves to',
+          responses: { '200': { description: 'The caller.', content: json('Me') }, ...authErrors },
+        },
+      },
+      '/api/openapi.json': {
+        get: {
+          operationId: 'openApiDocument',
+          summary: 'This document',
+          security: [],
+          responses: { '200': { description: 'The OpenAPI 3.1 document.' } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: componentSchemas(),
+    },
+  };
+}
