@@ -1,0 +1,86 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJwtVerifier } from '../../../lambdas/adapters/jwt-verifier.ts';
+import { StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
+import { ENV } from '../../../lambdas/handlers/environment-names.ts';
+import { createDevIssuer, DEV_AUDIENCE, type DevIssuer } from '../../../local/dev-issuer.ts';
+
+const directory = new StaticDirectory({
+  users: [{ id: 'carol', email: 'carol@example.com', groups: ['platform'] }],
+  agents: [{ id: 'invoice-bot', onBehalfOf: 'dave' }],
+});
+
+let dataDir: string;
+let server: Server;
+let baseUrl: string;
+let issuer: DevIssuer;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'countersign-dev-issuer-'));
+  issuer = await createDevIssuer({ dataDir, directory, baseUrl: () => baseUrl });
+  server = createServer((request, response) => {
+    issuer.handle(request, response).then((handled) => {
+      if (!handled) response.writeHead(418).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const postToken = (body: string) =>
+  fetch(`${baseUrl}/local/token`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+
+describe('the dev issuer', () => {
+  it('issues tokens for directory users that the API verifier accepts through OpenID discovery', async () => {
+    const response = await postToken(JSON.stringify({ user: 'carol' }));
+    expect(response.status).toBe(200);
+    const { token, expiresIn } = (await response.json()) as { token: string; expiresIn: number };
+    expect(expiresIn).toBe(3600);
+    const verifier = createJwtVerifier({ issuer: issuer.issuer(), audience: DEV_AUDIENCE });
+    await expect(verifier.verify(token)).resolves.toEqual({ subject: 'carol', email: 'carol@example.com' });
+  });
+
+  it('gives the handler environment that trusts it', () => {
+    expect(issuer.environment()).toEqual({
+      [ENV.jwtIssuer]: `${baseUrl}/local`,
+      [ENV.jwtAudience]: DEV_AUDIENCE,
+      [ENV.jwtJwksUrl]: `${baseUrl}/local/jwks.json`,
+    });
+  });
+
+  it.each([
+    ['an unknown user', JSON.stringify({ user: 'mallory' }), 404, 'UNKNOWN_USER'],
+    ['an agent', JSON.stringify({ user: 'invoice-bot' }), 404, 'UNKNOWN_USER'],
+    ['a body that is not JSON', '{user', 400, 'INVALID_REQUEST'],
+    ['a body without a user', JSON.stringify({ name: 'carol' }), 400, 'INVALID_REQUEST'],
+  ])('refuses %s', async (_name, body, status, code) => {
+    const response = await postToken(body);
+    expect(response.status).toBe(status);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
+  });
+
+  it('keeps its signing key in the data dir, so a restarted twin accepts earlier tokens', async () => {
+    const token = (await issuer.issueToken('carol'))!;
+    const restarted = await createDevIssuer({ dataDir, directory, baseUrl: () => baseUrl });
+    const jwks = (await (await fetch(`${baseUrl}/local/jwks.json`)).json()) as { keys: { kid: string }[] };
+    expect(jwks.keys.map((key) => key.kid)).toEqual([decodeProtectedHeader(token).kid]);
+    expect(decodeProtectedHeader((await restarted.issueToken('carol'))!).kid).toBe(
+      decodeProtectedHeader(token).kid,
+    );
+    expect(JSON.stringify(jwks)).not.toContain('"d"');
+  });
+
+  it('leaves other paths to the rest of the twin', async () => {
+    expect((await fetch(`${baseUrl}/api/requests`)).status).toBe(418);
+  });
+});
