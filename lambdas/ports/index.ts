@@ -125,6 +125,8 @@ export interface PolicyRequest {
   readonly context?: Readonly<Record<string, unknown>>;
   /** Data classification of the resource (from Macie), when known. */
   readonly classification?: Readonly<Record<string, unknown>>;
+  /** AWS tags of the resource, when looked up (never taken from the agent). */
+  readonly resourceTags?: Readonly<Record<string, string>>;
 }
 
 /** Decides ALLOW / DENY / REQUIRE_APPROVAL. Never throws: any error is a DENY with its reason. */
@@ -142,4 +144,23 @@ export interface VerifiedToken {
 /** Verifies a bearer JWT (signature, issuer, audience, expiry). Throws AuthenticationError when invalid. */
 export interface AccessTokenVerifier {
   verify(token: string): Promise<VerifiedToken>;
+}
+
+/** Where a review was posted in a chat, so later votes update that message in place. */
+export interface ChatMessageRef {
+  /** `slack` / `teams` for the review message; `slack-dm` marks the decision DM as sent. */
+  readonly channel: 'slack' | 'teams' | 'slack-dm';
+  /** Slack channel id or Teams conversation id. */
+  readonly conversationId: string;
+  /** Slack message `ts` or Teams activity id. */
+  readonly messageId: string;
+  /** Teams only: the Bot Connector base URL of the conversation. */
+  readonly serviceUrl?: string;
+}
+
+/** One ref per (request, channel), written once with a conditional put. */
+export interface ChatMessageRefs {
+  /** Stores the ref unless one exists; `created` is false and `ref` the stored one otherwise. */
+  save(requestId: string, ref: ChatMessageRef): Promise<{ created: boolean; ref: ChatMessageRef }>;
+  get(requestId: string, channel: ChatMessageRef['channel']): Promise<ChatMessageRef | undefined>;
 }
