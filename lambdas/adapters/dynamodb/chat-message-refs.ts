@@ -1,0 +1,60 @@
+/**
+ * ChatMessageRefs in the single table, beside the request: `pk=REQ#<id>, sk=CHAT#<channel>`.
+ * Written once with a conditional put, so two writers agree on one message per channel.
+ */
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { ChatMessageRef, ChatMessageRefs } from '../../ports/index.ts';
+import { TABLE_LAYOUT } from './table-layout.ts';
+
+const StoredRef = z.object({
+  channel: z.enum(['slack', 'teams', 'slack-dm']),
+  conversationId: z.string(),
+  messageId: z.string(),
+  serviceUrl: z.string().optional(),
+});
+
+export function chatRefKey(requestId: string, channel: ChatMessageRef['channel']) {
+  return { [TABLE_LAYOUT.partitionKey]: `REQ#${requestId}`, [TABLE_LAYOUT.sortKey]: `CHAT#${channel}` };
+}
+
+export class DynamoDbChatMessageRefs implements ChatMessageRefs {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+
+  constructor(options: { readonly client: DynamoDBDocumentClient; readonly tableName: string }) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+  }
+
+  async save(requestId: string, ref: ChatMessageRef): Promise<{ created: boolean; ref: ChatMessageRef }> {
+    const valid = StoredRef.parse(ref);
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { ...chatRefKey(requestId, valid.channel), ...valid },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_LAYOUT.partitionKey },
+        }),
+      );
+      return { created: true, ref: valid };
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      const stored = await this.get(requestId, valid.channel);
+      if (stored === undefined) throw error;
+      return { created: false, ref: stored };
+    }
+  }
+
+  async get(requestId: string, channel: ChatMessageRef['channel']): Promise<ChatMessageRef | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: chatRefKey(requestId, channel),
+        ConsistentRead: true,
+      }),
+    );
+    return Item === undefined ? undefined : StoredRef.parse(Item);
+  }
+}
