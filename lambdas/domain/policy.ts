@@ -90,6 +90,13 @@ export const PolicyClassification = z.looseObject({
 });
 export type PolicyClassification = z.infer<typeof PolicyClassification>;
 
+/** What the workflow looks up for a request before evaluating it (the CLI and policy tests supply it). */
+export const PolicyFacts = z.strictObject({
+  classification: z.record(z.string(), z.unknown()).optional(),
+  resourceTags: z.record(z.string(), z.string()).optional(),
+});
+export type PolicyFacts = z.infer<typeof PolicyFacts>;
+
 interface ApprovalRequirement {
   readonly groups: readonly string[];
   readonly quorum: number;

@@ -1,0 +1,156 @@
+/**
+ * `countersign policy eval <request.json>`: evaluates a request against the Cedar policies exactly
+ * as the workflow would and prints the decision. Exit codes: 0 decided, 1 the policy set is
+ * invalid (the decision printed is then the fail-closed DENY), 2 bad usage or an invalid request.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
+import { createPolicyEngine, type PolicyDefaults, PolicyFacts } from '../../../lambdas/domain/policy.ts';
+import { AgentRequestDetail, describeIssues, type PolicyDecision } from '../../../lambdas/domain/schemas.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const DEFAULT_POLICY_DIR = `${REPO_ROOT}policies`;
+const CDK_JSON = `${REPO_ROOT}cdk.json`;
+
+const USAGE = `usage: countersign policy eval <request.json> [--policies <dir>] [--facts <facts.json>]
+
+  <request.json>  an agent request detail, or a whole "Action Requested" event (its detail is used)
+  --policies      the policy directory (*.cedar and one *.cedarschema); default: the repository's policies/
+  --facts         what the workflow looks up: {"classification": {...}, "resourceTags": {...}}
+
+Prints {"decision","groups","quorum","timeoutSeconds","stepUp","policyIds","reason"} as JSON.
+Defaults (approver group, timeout) come from cdk.json: countersign:defaultApproverGroup,
+countersign:defaultTimeoutSeconds.`;
+
+const CdkDefaults = z.object({
+  context: z.object({
+    'countersign:defaultApproverGroup': z.string().min(1),
+    'countersign:defaultTimeoutSeconds': z.number().int().positive(),
+  }),
+});
+
+/** Where the command writes; tests pass their own to capture it. */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processOutput: Output = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+class UsageError extends Error {}
+
+export async function run(args: string[], output: Output = processOutput): Promise<number> {
+  try {
+    return await evaluateCommand(args, output);
+  } catch (error) {
+    output.err(`countersign policy: ${(error as Error).message}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+async function evaluateCommand(args: string[], output: Output): Promise<number> {
+  const { values, positionals } = parseCommandLine(args);
+  if (values.help) {
+    output.out(USAGE);
+    return 0;
+  }
+  const [subcommand, requestFile, ...extra] = positionals;
+  if (subcommand !== 'eval' || requestFile === undefined || extra.length > 0) {
+    throw new UsageError(`expected "eval <request.json>"\n\n${USAGE}`);
+  }
+  const input = await readJson(requestFile);
+  const detail = isEvent(input) ? input.detail : input;
+  const request = AgentRequestDetail.safeParse(detail);
+  if (!request.success) {
+    output.err(`countersign policy: ${requestFile} is not a valid agent request:`);
+    for (const issue of describeIssues(request.error)) {
+      output.err(issue);
+    }
+    return 2;
+  }
+  const facts = values.facts === undefined ? {} : parseFacts(await readJson(values.facts), values.facts);
+  const engine = createPolicyEngine({
+    ...(await loadPolicyFiles(values.policies ?? DEFAULT_POLICY_DIR)),
+    defaults: await readDefaults(),
+  });
+  for (const problem of engine.problems) {
+    output.err(`policy problem: ${problem}`);
+  }
+  const { agent, action, resource, parameters, context } = request.data;
+  const decision = engine.evaluate({
+    agent,
+    action,
+    resource,
+    parameters,
+    ...optionalContext(context),
+    ...facts,
+  });
+  output.out(JSON.stringify(printable(decision), null, 2));
+  return engine.problems.length > 0 ? 1 : 0;
+}
+
+function parseCommandLine(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        policies: { type: 'string' },
+        facts: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
+  }
+}
+
+async function readJson(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function isEvent(input: unknown): input is { detail: unknown } {
+  return typeof input === 'object' && input !== null && 'detail' in input;
+}
+
+function parseFacts(input: unknown, file: string): PolicyFacts {
+  const facts = PolicyFacts.safeParse(input);
+  if (!facts.success) {
+    throw new UsageError(`${file} is not valid facts: ${describeIssues(facts.error).join('; ')}`);
+  }
+  return facts.data;
+}
+
+function optionalContext(context: AgentRequestDetail['context']) {
+  return context === undefined ? {} : { context };
+}
+
+async function readDefaults(): Promise<PolicyDefaults> {
+  const cdk = CdkDefaults.parse(JSON.parse(await readFile(CDK_JSON, 'utf8')));
+  return {
+    approverGroup: cdk.context['countersign:defaultApproverGroup'],
+    timeoutSeconds: cdk.context['countersign:defaultTimeoutSeconds'],
+  };
+}
+
+/** Exactly the decision's keys, in the documented order. */
+function printable(decision: PolicyDecision): PolicyDecision {
+  const { decision: outcome, groups, quorum, timeoutSeconds, stepUp, policyIds, reason } = decision;
+  return { decision: outcome, groups, quorum, timeoutSeconds, stepUp, policyIds, reason };
+}
