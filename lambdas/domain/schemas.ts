@@ -186,6 +186,8 @@ export const AuditKind = {
   voted: 'VOTED',
   decided: 'DECIDED',
   published: 'PUBLISHED',
+  /** A chat identity that could not be bound to a directory identity tried to vote. */
+  refused: 'REFUSED',
 } as const;
 export const AuditRecord = z.strictObject({
   requestId: Identifier,
@@ -196,6 +198,7 @@ export const AuditRecord = z.strictObject({
     AuditKind.voted,
     AuditKind.decided,
     AuditKind.published,
+    AuditKind.refused,
   ]),
   /** Deterministic per fact (e.g. `VOTED#alice`), so a redelivered write is a no-op. */
   key: z.string().min(1),
