@@ -1,0 +1,342 @@
+/**
+ * The RequestStore on one DynamoDB table. Every mutation is a single-item conditional write: the
+ * condition is the guard against races and redeliveries (no transactions). When a condition fails,
+ * the item as it was (ALL_OLD, or a consistent read where the server does not return it) tells
+ * the caller why.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { describeIneligibility, Ineligible, terminalStatusFor } from '../../domain/approval.ts';
+import { ConflictError, NotFoundError } from '../../domain/errors.ts';
+import {
+  AuditRecord,
+  parse,
+  RequestRecord,
+  RequestStatus,
+  RequestStatusValue,
+  Vote,
+} from '../../domain/schemas.ts';
+import type { DecideInput, ListRequestsQuery, Page, RequestStore, WaitState } from '../../ports/index.ts';
+import { decodeCursor, encodeCursor } from './list-cursor.ts';
+import {
+  Attr,
+  AUDIT_SORT_KEY_PREFIX,
+  auditKey,
+  fromRequestItem,
+  type Item,
+  jsonOnly,
+  requestKey,
+  statusPartition,
+  toRequestItem,
+} from './request-item.ts';
+import { TABLE_LAYOUT } from './table-layout.ts';
+
+export interface DynamoDbRequestStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+export const LIST_LIMIT = { default: 25, max: 100 } as const;
+
+const AUDIT_FIELDS = Object.keys(AuditRecord.shape);
+
+function isConditionFailure(error: unknown): error is Error & { Item?: Record<string, AttributeValue> } {
+  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+}
+
+function notFound(requestId: string): NotFoundError {
+  return new NotFoundError(`request ${requestId} does not exist`);
+}
+
+export class DynamoDbRequestStore implements RequestStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+
+  constructor(options: DynamoDbRequestStoreOptions) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+  }
+
+  async claim(record: RequestRecord): Promise<{ created: boolean; record: RequestRecord }> {
+    const valid = parse(RequestRecord, record, 'request');
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: toRequestItem(valid),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': Attr.pk },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { created: true, record: valid };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { created: false, record: fromRequestItem(await this.#itemAsFailed(valid.requestId, error)) };
+    }
+  }
+
+  async get(requestId: string): Promise<RequestRecord | undefined> {
+    const item = await this.#read(requestId);
+    return item === undefined ? undefined : fromRequestItem(item);
+  }
+
+  async list(query: ListRequestsQuery): Promise<Page<RequestRecord>> {
+    const limit = Math.min(Math.max(Math.trunc(query.limit ?? LIST_LIMIT.default), 1), LIST_LIMIT.max);
+    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor).before;
+    const statuses = query.status === undefined ? RequestStatusValue.options : [query.status];
+    const pages = await Promise.all(statuses.map((status) => this.#queryStatus(status, limit, before)));
+    const merged = pages
+      .flatMap((page) => page.Items ?? [])
+      .sort((a, b) => String(b[Attr.gsi1sk]).localeCompare(String(a[Attr.gsi1sk]), 'en'));
+    const items = merged.slice(0, limit);
+    const more = merged.length > limit || pages.some((page) => page.LastEvaluatedKey !== undefined);
+    const last = items.at(-1);
+    return {
+      items: items.map(fromRequestItem),
+      ...(more && last !== undefined ? { cursor: encodeCursor({ before: String(last[Attr.gsi1sk]) }) } : {}),
+    };
+  }
+
+  async addVote(requestId: string, vote: Vote, at: Date): Promise<RequestRecord> {
+    const valid = parse(Vote, vote, 'vote');
+    try {
+      const result = await this.#update({
+        Key: requestKey(requestId),
+        UpdateExpression: 'SET #voters.#voter = :at, #votes = list_append(#votes, :vote)',
+        ConditionExpression:
+          '#status = :pending AND #expiresAtMs > :now AND attribute_not_exists(#voters.#voter)',
+        ExpressionAttributeNames: {
+          '#voters': Attr.voters,
+          '#voter': valid.voterId,
+          '#votes': Attr.votes,
+          '#status': Attr.status,
+          '#expiresAtMs': Attr.expiresAtMs,
+        },
+        ExpressionAttributeValues: {
+          ':at': valid.at,
+          ':vote': [jsonOnly(valid)],
+          ':pending': RequestStatus.pending,
+          ':now': at.getTime(),
+        },
+      });
+      return fromRequestItem(result);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw this.#whyVoteFailed(await this.#itemAsFailed(requestId, error), at);
+    }
+  }
+
+  async decide(requestId: string, input: DecideInput): Promise<{ applied: boolean; record: RequestRecord }> {
+    const status = terminalStatusFor(input.decision);
+    const reason = input.reason === undefined ? '' : ', #reason = :reason';
+    try {
+      const result = await this.#update({
+        Key: requestKey(requestId),
+        UpdateExpression: `SET #status = :status, #gsi1pk = :gsi1pk, #decision = :decision, #approvers = :approvers, #decidedAt = :decidedAt${reason}`,
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: {
+          '#status': Attr.status,
+          '#gsi1pk': Attr.gsi1pk,
+          '#decision': 'decision',
+          '#approvers': 'approvers',
+          '#decidedAt': 'decidedAt',
+          ...(input.reason === undefined ? {} : { '#reason': 'reason' }),
+        },
+        ExpressionAttributeValues: {
+          ':status': status,
+          ':gsi1pk': statusPartition(status),
+          ':decision': input.decision,
+          ':approvers': [...input.approvers],
+          ':decidedAt': input.at.toISOString(),
+          ':pending': RequestStatus.pending,
+          ...(input.reason === undefined ? {} : { ':reason': input.reason }),
+        },
+      });
+      return { applied: true, record: fromRequestItem(result) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { applied: false, record: fromRequestItem(await this.#itemAsFailed(requestId, error)) };
+    }
+  }
+
+  async saveTaskToken(requestId: string, taskToken: string): Promise<{ alreadyNotified: boolean }> {
+    try {
+      const result = await this.#update({
+        Key: requestKey(requestId),
+        UpdateExpression: 'SET #taskToken = :taskToken',
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#taskToken': Attr.taskToken, '#pk': Attr.pk },
+        ExpressionAttributeValues: { ':taskToken': taskToken },
+      });
+      return { alreadyNotified: result[Attr.notifiedAt] !== undefined };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw notFound(requestId);
+    }
+  }
+
+  async getTaskToken(requestId: string): Promise<string | undefined> {
+    const item = await this.#read(requestId);
+    return item?.[Attr.taskToken] as string | undefined;
+  }
+
+  async getWaitState(requestId: string): Promise<WaitState> {
+    const item = await this.#read(requestId);
+    if (item === undefined) throw notFound(requestId);
+    const taskToken = item[Attr.taskToken] as string | undefined;
+    return {
+      ...(taskToken === undefined ? {} : { taskToken }),
+      notified: item[Attr.notifiedAt] !== undefined,
+      resumed: item[Attr.resumedAt] !== undefined,
+    };
+  }
+
+  markNotified(requestId: string, at: Date): Promise<boolean> {
+    return this.#markOnce(requestId, Attr.notifiedAt, at);
+  }
+
+  markResumed(requestId: string, at: Date): Promise<boolean> {
+    return this.#markOnce(requestId, Attr.resumedAt, at);
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    const valid = parse(AuditRecord, record, 'audit record');
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { ...jsonOnly(valid), ...auditKey(valid.requestId, valid.key) },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': Attr.pk },
+        }),
+      );
+    } catch (error) {
+      // The same fact written again (a redelivery or a retry) keeps the first record: audit is append-only.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async listAudit(requestId: string): Promise<AuditRecord[]> {
+    const records: AuditRecord[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await this.#client.send(
+        new QueryCommand({
+          TableName: this.#tableName,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :audit)',
+          ExpressionAttributeNames: { '#pk': Attr.pk, '#sk': Attr.sk },
+          ExpressionAttributeValues: { ':pk': requestKey(requestId).pk, ':audit': AUDIT_SORT_KEY_PREFIX },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) records.push(toAuditRecord(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return records.sort((a, b) => a.at.localeCompare(b.at) || a.key.localeCompare(b.key));
+  }
+
+  #queryStatus(
+    status: RequestStatusValue,
+    limit: number,
+    before: string | undefined,
+  ): Promise<QueryCommandOutput> {
+    const index = TABLE_LAYOUT.statusIndex;
+    return this.#client.send(
+      new QueryCommand({
+        TableName: this.#tableName,
+        IndexName: index.name,
+        KeyConditionExpression: before === undefined ? '#pk = :pk' : '#pk = :pk AND #sk < :before',
+        ExpressionAttributeNames: {
+          '#pk': index.partitionKey,
+          ...(before === undefined ? {} : { '#sk': index.sortKey }),
+        },
+        ExpressionAttributeValues: {
+          ':pk': statusPartition(status),
+          ...(before === undefined ? {} : { ':before': before }),
+        },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+  }
+
+  async #markOnce(requestId: string, attribute: string, at: Date): Promise<boolean> {
+    try {
+      await this.#update({
+        Key: requestKey(requestId),
+        UpdateExpression: 'SET #mark = :at',
+        ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#mark)',
+        ExpressionAttributeNames: { '#mark': attribute, '#pk': Attr.pk },
+        ExpressionAttributeValues: { ':at': at.toISOString() },
+      });
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      await this.#itemAsFailed(requestId, error);
+      return false;
+    }
+  }
+
+  async #update(input: Omit<UpdateCommandInput, 'TableName' | 'ReturnValues'>): Promise<Item> {
+    const result = await this.#client.send(
+      new UpdateCommand({
+        ...input,
+        TableName: this.#tableName,
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    // ALL_NEW always returns the item of a successful update.
+    return result.Attributes as Item;
+  }
+
+  async #read(requestId: string): Promise<Item | undefined> {
+    const result = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: requestKey(requestId), ConsistentRead: true }),
+    );
+    return result.Item;
+  }
+
+  /**
+   * The item as the failed condition saw it: DynamoDB returns it with the failure (ALL_OLD); servers
+   * that do not (dynalite) get a consistent read instead. No item at all means no such request.
+   */
+  async #itemAsFailed(requestId: string, error: { Item?: Record<string, AttributeValue> }): Promise<Item> {
+    const item = error.Item === undefined ? await this.#read(requestId) : unmarshall(error.Item);
+    if (item === undefined) throw notFound(requestId);
+    return item;
+  }
+
+  /** Names the clause of the vote condition that failed, in the domain's eligibility order. */
+  #whyVoteFailed(item: Item, at: Date): ConflictError {
+    const expiresAtMs = item[Attr.expiresAtMs] as number | undefined;
+    const code =
+      item[Attr.status] !== RequestStatus.pending
+        ? Ineligible.notPending
+        : expiresAtMs === undefined || expiresAtMs <= at.getTime()
+          ? Ineligible.expired
+          : // Pending and open, so the voter clause failed. Conditions only ever get stricter (a vote is
+            // never removed, a decision never undone), so a later read cannot hide the failed clause.
+            Ineligible.alreadyVoted;
+    return new ConflictError(code, describeIneligibility(code));
+  }
+}
+
+function toAuditRecord(item: Item): AuditRecord {
+  return parse(
+    AuditRecord,
+    Object.fromEntries(AUDIT_FIELDS.filter((name) => name in item).map((name) => [name, item[name]])),
+    'stored audit record',
+  );
+}

@@ -1,0 +1,374 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { requestKey, toRequestItem } from '../../../../lambdas/adapters/dynamodb/request-item.ts';
+import { DynamoDbRequestStore } from '../../../../lambdas/adapters/dynamodb/request-store.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../../../lambdas/domain/errors.ts';
+import type { AuditRecord, RequestRecord } from '../../../../lambdas/domain/schemas.ts';
+import { type LocalTable, startDynalite } from '../../../support/dynalite.ts';
+import { aRecord, aVote, NOW } from '../../domain/fixtures.ts';
+
+let table: LocalTable;
+let store: DynamoDbRequestStore;
+let sequence = 0;
+
+/** A fresh request id per test: the table is shared by the file, tests never see each other's items. */
+function fresh(overrides: Partial<RequestRecord> = {}): RequestRecord {
+  sequence += 1;
+  return aRecord({ requestId: `req-${sequence}`, ...overrides });
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(ConflictError);
+  return (error as ConflictError).code;
+}
+
+beforeAll(async () => {
+  table = await startDynalite();
+  store = new DynamoDbRequestStore({ client: table.client, tableName: table.tableName });
+});
+
+afterAll(async () => {
+  await table.close();
+});
+
+describe('claim and get', () => {
+  it('stores a new request once; a second claim returns the stored one', async () => {
+    const record = fresh({ agent: { id: 'invoice-bot' }, context: { ticket: 'T-1', nested: { n: 1.5 } } });
+    expect(await store.claim(record)).toEqual({ created: true, record });
+    const again = await store.claim({ ...record, executionArn: 'arn:other' });
+    expect(again).toEqual({ created: false, record });
+    expect(await store.get(record.requestId)).toEqual(record);
+  });
+
+  it('returns undefined for an unknown request', async () => {
+    expect(await store.get('nope')).toBeUndefined();
+  });
+
+  it('refuses an invalid record before writing anything', async () => {
+    const record = fresh({ actionHash: 'not-a-hash' });
+    await expect(store.claim(record)).rejects.toBeInstanceOf(ValidationError);
+    expect(await store.get(record.requestId)).toBeUndefined();
+  });
+
+  it('validates what it reads back', async () => {
+    const record = fresh();
+    await table.client.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { ...toRequestItem(record), status: 'MAYBE', gsi1pk: 'STATUS#MAYBE' },
+      }),
+    );
+    await expect(store.get(record.requestId)).rejects.toThrow(/invalid stored request: status/);
+  });
+});
+
+describe('addVote', () => {
+  it('appends votes in order and keeps the store-only attributes out of the record', async () => {
+    const record = fresh();
+    await store.claim(record);
+    await store.addVote(record.requestId, aVote('alice'), NOW);
+    const updated = await store.addVote(record.requestId, aVote('bob', 'deny', 'wrong bucket'), NOW);
+    expect(updated.votes).toEqual([aVote('alice'), aVote('bob', 'deny', 'wrong bucket')]);
+    expect(Object.keys(updated)).not.toContain('voters');
+    expect(updated).toEqual({ ...record, votes: updated.votes });
+  });
+
+  it('accepts voter ids with characters that are special in expressions', async () => {
+    const record = fresh();
+    await store.claim(record);
+    const updated = await store.addVote(record.requestId, aVote('a.b:c@d+e-f'), NOW);
+    expect(updated.votes.map((vote) => vote.voterId)).toEqual(['a.b:c@d+e-f']);
+    expect(await codeOf(store.addVote(record.requestId, aVote('a.b:c@d+e-f'), NOW))).toBe('ALREADY_VOTED');
+  });
+
+  it('tells ALREADY_VOTED, EXPIRED and NOT_PENDING apart', async () => {
+    const record = fresh();
+    await store.claim(record);
+    await store.addVote(record.requestId, aVote('alice'), NOW);
+    expect(
+      await codeOf(store.addVote(record.requestId, aVote('alice', 'deny', 'changed my mind'), NOW)),
+    ).toBe('ALREADY_VOTED');
+    expect(await codeOf(store.addVote(record.requestId, aVote('bob'), new Date(record.expiresAt!)))).toBe(
+      'EXPIRED',
+    );
+    await store.decide(record.requestId, { decision: 'APPROVED', approvers: ['alice'], at: NOW });
+    expect(await codeOf(store.addVote(record.requestId, aVote('bob'), NOW))).toBe('NOT_PENDING');
+    expect((await store.get(record.requestId))?.votes).toEqual([aVote('alice')]);
+  });
+
+  it('treats a request without an expiry as closed to votes', async () => {
+    const { expiresAt: _none, ...record } = fresh({ policy: { ...aRecord().policy, decision: 'ALLOW' } });
+    await store.claim(record);
+    expect(await codeOf(store.addVote(record.requestId, aVote('alice'), NOW))).toBe('EXPIRED');
+  });
+
+  it('throws NotFoundError for an unknown request and ValidationError for a bad vote', async () => {
+    await expect(store.addVote('nope', aVote('alice'), NOW)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      store.addVote('nope', { ...aVote('alice'), channel: 'fax' as 'api' }, NOW),
+    ).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('records exactly one vote per person under concurrency', async () => {
+    const record = fresh();
+    await store.claim(record);
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => store.addVote(record.requestId, aVote('alice'), NOW)),
+    );
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    expect((await store.get(record.requestId))?.votes).toHaveLength(1);
+  });
+});
+
+describe('decide', () => {
+  it('applies once; later calls get the stored, earlier decision', async () => {
+    const record = fresh();
+    await store.claim(record);
+    const first = await store.decide(record.requestId, {
+      decision: 'DENIED',
+      approvers: [],
+      reason: 'wrong bucket',
+      at: NOW,
+    });
+    expect(first.applied).toBe(true);
+    expect(first.record).toMatchObject({
+      status: 'DENIED',
+      decision: 'DENIED',
+      reason: 'wrong bucket',
+      decidedAt: NOW.toISOString(),
+    });
+    const second = await store.decide(record.requestId, {
+      decision: 'APPROVED',
+      approvers: ['alice'],
+      at: NOW,
+    });
+    expect(second).toEqual({ applied: false, record: first.record });
+  });
+
+  it('stores no reason when none is given, and moves the request between status listings', async () => {
+    const record = fresh({ createdAt: '2031-01-01T00:00:00.000Z' });
+    await store.claim(record);
+    const { record: decided } = await store.decide(record.requestId, {
+      decision: 'AUTO_APPROVED',
+      approvers: [],
+      at: NOW,
+    });
+    expect(decided.status).toBe('APPROVED');
+    expect(Object.keys(decided)).not.toContain('reason');
+    expect((await store.list({ status: 'PENDING', limit: 100 })).items.map((r) => r.requestId)).not.toContain(
+      record.requestId,
+    );
+    expect((await store.list({ status: 'APPROVED', limit: 1 })).items[0]?.requestId).toBe(record.requestId);
+  });
+
+  it('throws NotFoundError for an unknown request', async () => {
+    await expect(
+      store.decide('nope', { decision: 'EXPIRED', approvers: [], at: NOW }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('applies exactly one of many concurrent decisions', async () => {
+    const record = fresh();
+    await store.claim(record);
+    const decisions = ['APPROVED', 'DENIED', 'EXPIRED', 'APPROVED', 'DENIED'] as const;
+    const results = await Promise.all(
+      decisions.map((decision) => store.decide(record.requestId, { decision, approvers: [], at: NOW })),
+    );
+    const applied = results.filter((result) => result.applied);
+    expect(applied).toHaveLength(1);
+    for (const result of results) expect(result.record.decision).toBe(applied[0]?.record.decision);
+  });
+});
+
+describe('workflow state', () => {
+  it('saves the task token and marks notified and resumed once', async () => {
+    const record = fresh();
+    await store.claim(record);
+    expect(await store.getWaitState(record.requestId)).toEqual({ notified: false, resumed: false });
+    expect(await store.getTaskToken(record.requestId)).toBeUndefined();
+    expect(await store.saveTaskToken(record.requestId, 'token-1')).toEqual({ alreadyNotified: false });
+    expect(await store.markNotified(record.requestId, NOW)).toBe(true);
+    expect(await store.markNotified(record.requestId, NOW)).toBe(false);
+    expect(await store.saveTaskToken(record.requestId, 'token-2')).toEqual({ alreadyNotified: true });
+    expect(await store.getTaskToken(record.requestId)).toBe('token-2');
+    expect(await store.markResumed(record.requestId, NOW)).toBe(true);
+    expect(await store.markResumed(record.requestId, NOW)).toBe(false);
+    expect(await store.getWaitState(record.requestId)).toEqual({
+      taskToken: 'token-2',
+      notified: true,
+      resumed: true,
+    });
+    expect(await store.get(record.requestId)).toEqual(record);
+  });
+
+  it('throws NotFoundError for unknown requests', async () => {
+    await expect(store.saveTaskToken('nope', 't')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.getWaitState('nope')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.markNotified('nope', NOW)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.markResumed('nope', NOW)).rejects.toBeInstanceOf(NotFoundError);
+    expect(await store.getTaskToken('nope')).toBeUndefined();
+  });
+});
+
+describe('audit', () => {
+  function anAudit(requestId: string, key: string, at: string, data = {}): AuditRecord {
+    return { requestId, kind: 'VOTED', key, at, actor: 'alice', data };
+  }
+
+  it('keeps the first record per key and lists them by time', async () => {
+    const { requestId } = fresh();
+    await store.appendAudit(anAudit(requestId, 'VOTED#bob', '2025-06-01T12:00:02.000Z'));
+    await store.appendAudit(
+      anAudit(requestId, 'VOTED#alice', '2025-06-01T12:00:01.000Z', { vote: 'approve' }),
+    );
+    await store.appendAudit(anAudit(requestId, 'VOTED#alice', '2025-06-01T12:00:09.000Z', { vote: 'deny' }));
+    await store.appendAudit(anAudit(requestId, 'VOTED#carol', '2025-06-01T12:00:02.000Z'));
+    const audit = await store.listAudit(requestId);
+    expect(audit.map((record) => record.key)).toEqual(['VOTED#alice', 'VOTED#bob', 'VOTED#carol']);
+    expect(audit[0]).toEqual(
+      anAudit(requestId, 'VOTED#alice', '2025-06-01T12:00:01.000Z', { vote: 'approve' }),
+    );
+  });
+
+  it('pages through long trails', async () => {
+    const { requestId } = fresh();
+    const padding = 'x'.repeat(300_000);
+    for (const n of [1, 2, 3, 4]) {
+      await store.appendAudit(anAudit(requestId, `K${n}`, `2025-06-01T12:00:0${n}.000Z`, { padding }));
+    }
+    expect((await store.listAudit(requestId)).map((record) => record.key)).toEqual(['K1', 'K2', 'K3', 'K4']);
+  });
+
+  it('refuses an invalid audit record', async () => {
+    await expect(store.appendAudit(anAudit('r', '', 'now'))).rejects.toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('list', () => {
+  let listing: LocalTable;
+  let listStore: DynamoDbRequestStore;
+
+  beforeEach(async () => {
+    listing = await startDynalite();
+    listStore = new DynamoDbRequestStore({ client: listing.client, tableName: listing.tableName });
+    return () => listing.close();
+  });
+
+  async function seed(count: number, status: RequestRecord['status'], minuteOffset: number): Promise<void> {
+    for (let n = 0; n < count; n += 1) {
+      const createdAt = new Date(NOW.getTime() + (minuteOffset + n) * 60_000).toISOString();
+      const requestId = `${status.toLowerCase()}-${n}`;
+      await listStore.claim(aRecord({ requestId, createdAt }));
+      if (status !== 'PENDING') {
+        const decision = status === 'APPROVED' ? 'APPROVED' : status === 'DENIED' ? 'DENIED' : 'EXPIRED';
+        await listStore.decide(requestId, { decision, approvers: [], at: NOW });
+      }
+    }
+  }
+
+  async function collect(query: { status?: RequestRecord['status']; limit: number }): Promise<string[][]> {
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listStore.list({ ...query, ...(cursor ? { cursor } : {}) });
+      pages.push(page.items.map((record) => record.requestId));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return pages;
+  }
+
+  it('lists one status newest first, in pages', async () => {
+    await seed(5, 'PENDING', 0);
+    await seed(2, 'DENIED', 10);
+    const pages = await collect({ status: 'PENDING', limit: 2 });
+    expect(pages.flat()).toEqual(['pending-4', 'pending-3', 'pending-2', 'pending-1', 'pending-0']);
+    expect(pages[0]).toHaveLength(2);
+  });
+
+  it('merges every status by creation time when no status is given', async () => {
+    await seed(2, 'PENDING', 0);
+    await seed(2, 'APPROVED', 2);
+    await seed(1, 'EXPIRED', 5);
+    const pages = await collect({ limit: 2 });
+    expect(pages.flat()).toEqual(['expired-0', 'approved-1', 'approved-0', 'pending-1', 'pending-0']);
+    expect(pages.slice(0, 2).every((page) => page.length === 2)).toBe(true);
+  });
+
+  it('defaults and clamps the page size and returns no cursor on the last page', async () => {
+    await seed(3, 'PENDING', 0);
+    expect(await listStore.list({})).toMatchObject({ items: { length: 3 } });
+    expect((await listStore.list({})).cursor).toBeUndefined();
+    expect((await listStore.list({ limit: 0 })).items).toHaveLength(1);
+    expect((await listStore.list({ limit: 10_000 })).items).toHaveLength(3);
+  });
+
+  it('rejects a cursor it did not issue', async () => {
+    await expect(listStore.list({ cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(ValidationError);
+    const forged = Buffer.from(JSON.stringify({ after: 'x' })).toString('base64url');
+    await expect(listStore.list({ cursor: forged })).rejects.toThrow('invalid cursor');
+  });
+});
+
+describe('on DynamoDB, which returns the old item with the failure (ALL_OLD)', () => {
+  const record = aRecord();
+  const failure = (item?: RequestRecord) =>
+    new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: {},
+      ...(item ? { Item: marshall(toRequestItem(item), { removeUndefinedValues: true }) } : {}),
+    });
+
+  it('uses the returned item instead of reading again', async () => {
+    const client = mockClient(DynamoDBDocumentClient);
+    client.on(UpdateCommand).rejects(failure({ ...record, status: 'DENIED', decision: 'DENIED' }));
+    const mocked = new DynamoDbRequestStore({
+      client: client as unknown as DynamoDBDocumentClient,
+      tableName: 't',
+    });
+    expect(await codeOf(mocked.addVote(record.requestId, aVote('alice'), NOW))).toBe('NOT_PENDING');
+    expect(
+      await mocked.decide(record.requestId, { decision: 'APPROVED', approvers: [], at: NOW }),
+    ).toMatchObject({
+      applied: false,
+      record: { status: 'DENIED' },
+    });
+    expect(client.commandCalls(GetCommand)).toHaveLength(0);
+    expect(client.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      Key: requestKey(record.requestId),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+  });
+
+  it('rethrows errors that are not condition failures', async () => {
+    const client = mockClient(DynamoDBDocumentClient);
+    const outage = Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+    client.onAnyCommand().rejects(outage);
+    const mocked = new DynamoDbRequestStore({
+      client: client as unknown as DynamoDBDocumentClient,
+      tableName: 't',
+    });
+    const calls = [
+      mocked.claim(record),
+      mocked.addVote(record.requestId, aVote('alice'), NOW),
+      mocked.decide(record.requestId, { decision: 'EXPIRED', approvers: [], at: NOW }),
+      mocked.saveTaskToken(record.requestId, 't'),
+      mocked.markNotified(record.requestId, NOW),
+      mocked.appendAudit({
+        requestId: 'r',
+        kind: 'NOTIFIED',
+        key: 'NOTIFIED',
+        at: NOW.toISOString(),
+        actor: 'x',
+        data: {},
+      }),
+    ];
+    for (const call of calls) await expect(call).rejects.toBe(outage);
+  });
+});
