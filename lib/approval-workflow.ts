@@ -1,0 +1,217 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { Decision, PolicyOutcome } from '../lambdas/domain/schemas.ts';
+import { WORKFLOW_STATES as S, WORKFLOW_ERRORS } from './workflow-states.ts';
+
+export interface ApprovalWorkflowProps {
+  /** Validates the request, deduplicates it and evaluates the policy: `{requestId, duplicate, invalid, policy}`. */
+  readonly evaluateFunction: lambda.IFunction;
+  /** Stores the task token and notifies reviewers; the vote service resumes the task. */
+  readonly requestApprovalFunction: lambda.IFunction;
+  /** Records the outcome exactly once. */
+  readonly recordDecisionFunction: lambda.IFunction;
+  /** Puts the `Action Decided` event on the bus. */
+  readonly publishDecisionFunction: lambda.IFunction;
+  /** Key encrypting the execution log group. */
+  readonly logEncryptionKey: kms.IKey;
+  /**
+   * Retention of the execution log group.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Where a catcher puts the error, keeping `requestId` and the rest of the state. */
+const ERROR_PATH = '$.error';
+
+/** Transient function errors worth retrying for the idempotent record and publish steps. */
+const TASK_RETRY: sfn.RetryProps = {
+  errors: [sfn.Errors.TASKS_FAILED],
+  interval: Duration.seconds(2),
+  maxAttempts: 3,
+  backoffRate: 2,
+};
+
+/**
+ * The approval workflow (STANDARD, every state logged, X-Ray traced), in plain JSONPath so the
+ * local twin's interpreter runs the very same definition:
+ *
+ * ResolveRequestId → Evaluate → IsDuplicate → IsValid → Route → (AutoApproved | PolicyDenied |
+ * RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → PublishDecision → Done.
+ * Every failure after validation ends as a recorded, denied outcome; a timeout ends as EXPIRED.
+ */
+export class ApprovalWorkflow extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ApprovalWorkflowProps) {
+    super(scope, id);
+
+    const recordDecision = new tasks.LambdaInvoke(this, S.recordDecision, {
+      lambdaFunction: props.recordDecisionFunction,
+      payload: sfn.TaskInput.fromObject({
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        outcome: sfn.JsonPath.objectAt('$.outcome'),
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    })
+      .addRetry(TASK_RETRY)
+      .addCatch(
+        new sfn.Fail(this, S.recordFailed, {
+          error: WORKFLOW_ERRORS.recordFailed,
+          cause: 'recording the decision failed',
+        }),
+        { resultPath: ERROR_PATH },
+      );
+
+    const publishDecision = new tasks.LambdaInvoke(this, S.publishDecision, {
+      lambdaFunction: props.publishDecisionFunction,
+      payload: sfn.TaskInput.fromObject({ requestId: sfn.JsonPath.stringAt('$.requestId') }),
+      resultPath: sfn.JsonPath.DISCARD,
+    })
+      .addRetry(TASK_RETRY)
+      .addCatch(
+        new sfn.Fail(this, S.publishFailed, {
+          error: WORKFLOW_ERRORS.publishFailed,
+          cause: 'publishing the decision failed',
+        }),
+        { resultPath: ERROR_PATH },
+      );
+    recordDecision.next(publishDecision).next(new sfn.Succeed(this, S.done));
+
+    const outcome = (name: string, value: Record<string, string>): sfn.Pass => {
+      const pass = new sfn.Pass(this, name, { parameters: value, resultPath: '$.outcome' });
+      pass.next(recordDecision);
+      return pass;
+    };
+
+    const requestApproval = new tasks.LambdaInvoke(this, S.requestApproval, {
+      lambdaFunction: props.requestApprovalFunction,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: sfn.TaskInput.fromObject({
+        taskToken: sfn.JsonPath.taskToken,
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+      }),
+      taskTimeout: sfn.Timeout.at('$.policy.timeoutSeconds'),
+      // The vote service resumes with `{decision: "APPROVED", approvers}` through SendTaskSuccess.
+      resultPath: '$.outcome',
+    })
+      .addCatch(outcome(S.expired, { decision: Decision.expired }), {
+        errors: [sfn.Errors.TIMEOUT],
+        resultPath: ERROR_PATH,
+      })
+      .addCatch(outcome(S.denied, { decision: Decision.denied }), {
+        errors: [WORKFLOW_ERRORS.denied],
+        resultPath: ERROR_PATH,
+      })
+      .addCatch(outcome(S.approvalFailed, { decision: Decision.denied, reason: 'approval step failed' }), {
+        errors: [sfn.Errors.ALL],
+        resultPath: ERROR_PATH,
+      });
+    requestApproval.next(recordDecision);
+
+    const route = new sfn.Choice(this, S.route)
+      .when(
+        sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.allow),
+        outcome(S.autoApproved, { decision: Decision.autoApproved }),
+      )
+      .when(
+        sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.deny),
+        outcome(S.policyDenied, { decision: Decision.policyDenied, 'reason.$': '$.policy.reason' }),
+      )
+      // REQUIRE_APPROVAL, and anything unexpected: people decide, never an automatic allow.
+      .otherwise(requestApproval);
+
+    const isValid = new sfn.Choice(this, S.isValid)
+      .when(
+        sfn.Condition.booleanEquals('$.invalid', true),
+        new sfn.Fail(this, S.rejected, {
+          error: WORKFLOW_ERRORS.invalidRequest,
+          causePath: '$.policy.reason',
+        }),
+      )
+      .otherwise(route);
+
+    const isDuplicate = new sfn.Choice(this, S.isDuplicate)
+      .when(sfn.Condition.booleanEquals('$.duplicate', true), new sfn.Succeed(this, S.duplicate))
+      .otherwise(isValid);
+
+    const evaluate = new tasks.LambdaInvoke(this, S.evaluate, {
+      lambdaFunction: props.evaluateFunction,
+      payload: sfn.TaskInput.fromObject({
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        event: sfn.JsonPath.objectAt('$.event'),
+        executionArn: sfn.JsonPath.executionId,
+      }),
+      // The function's answer replaces the state: `{requestId, duplicate, invalid, policy}`.
+      outputPath: '$.Payload',
+    }).addCatch(
+      new sfn.Pass(this, S.evaluationFailed, {
+        parameters: {
+          'requestId.$': '$.requestId',
+          outcome: { decision: Decision.denied, reason: 'evaluation failed' },
+        },
+      }).next(recordDecision),
+      { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
+    );
+    evaluate.next(isDuplicate);
+
+    // The agent's requestId is the idempotency key; the EventBridge event id stands in when absent.
+    const resolveRequestId = new sfn.Choice(this, S.resolveRequestId)
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.detail.requestId'),
+          sfn.Condition.isString('$.detail.requestId'),
+        ),
+        new sfn.Pass(this, S.withRequestId, {
+          parameters: { 'requestId.$': '$.detail.requestId', 'event.$': '$' },
+        }).next(evaluate),
+      )
+      .otherwise(
+        new sfn.Pass(this, S.withEventId, { parameters: { 'requestId.$': '$.id', 'event.$': '$' } }).next(
+          evaluate,
+        ),
+      );
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      // The vended-logs prefix keeps CloudWatch Logs' resource policy small as state machines grow.
+      logGroupName: `/aws/vendedlogs/states/${Stack.of(this).stackName}-approval-workflow`,
+      encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      comment:
+        'Countersign: evaluate an agent request, wait for people when policy says so, record and publish',
+      definitionBody: sfn.DefinitionBody.fromChainable(resolveRequestId),
+      tracingEnabled: true,
+      // Every state transition is logged; payloads are not (they carry names and action parameters).
+      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+
+    Validations.of(this.stateMachine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Execution logging and X-Ray: logs:*LogDelivery*, logs:PutResourcePolicy, logs:Describe* and xray:Put*/GetSampling* do not support resource-level permissions.',
+    });
+    for (const fn of [
+      props.evaluateFunction,
+      props.requestApprovalFunction,
+      props.recordDecisionFunction,
+      props.publishDecisionFunction,
+    ]) {
+      Validations.of(this.stateMachine.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).resolve((fn.node.defaultChild as lambda.CfnFunction).logicalId)}.Arn>:*]`,
+        reason:
+          'lambda:InvokeFunction on the function ARN with any version or alias suffix, as the LambdaInvoke task grants it.',
+      });
+    }
+  }
+}

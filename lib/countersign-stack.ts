@@ -1,0 +1,153 @@
+import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { ENV, POWERTOOLS_ENV } from '../lambdas/handlers/environment-names.ts';
+import { AgentRequestRule } from './agent-request-rule.ts';
+import { ApprovalWorkflow } from './approval-workflow.ts';
+import type { CountersignConfig } from './countersign-config.ts';
+import { CountersignEventBus } from './countersign-event-bus.ts';
+import { CountersignKey } from './countersign-key.ts';
+import { HandlerFunction } from './handler-function.ts';
+import { RequestTable } from './request-table.ts';
+import { WorkflowAlarms } from './workflow-alarms.ts';
+
+/** Repo-relative handler modules of the agent-request workflow. */
+export const WORKFLOW_HANDLER_ENTRIES = {
+  evaluate: 'lambdas/handlers/evaluate.ts',
+  requestApproval: 'lambdas/handlers/request-approval.ts',
+  recordDecision: 'lambdas/handlers/record-decision.ts',
+  publishDecision: 'lambdas/handlers/publish-decision.ts',
+} as const;
+
+/** Where the evaluate function finds the Cedar policies inside its bundle. */
+export const BUNDLED_POLICY_DIR = '/var/task/policies';
+
+export interface CountersignStackProps extends StackProps {
+  /** Settings read from context by `readCountersignConfig`. */
+  readonly config: CountersignConfig;
+}
+
+/**
+ * Countersign in one stack: the event bus agents ask on, the agent-request rule, the approval
+ * workflow and its handlers, the request table, the key that encrypts them and the alarms.
+ * Environment-agnostic, so `cdk synth` needs no credentials.
+ */
+export class CountersignStack extends Stack {
+  readonly eventBus: CountersignEventBus;
+  readonly table: RequestTable;
+  readonly workflow: ApprovalWorkflow;
+  readonly agentRequestRule: AgentRequestRule;
+  readonly handlers: Readonly<Record<keyof typeof WORKFLOW_HANDLER_ENTRIES, HandlerFunction>>;
+
+  constructor(scope: Construct, id: string, props: CountersignStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const logRetention = config.logRetentionDays as RetentionDays;
+
+    const key = new CountersignKey(this, 'DataKey').key;
+    this.eventBus = new CountersignEventBus(this, 'EventBus', { busName: config.busName });
+    for (const agent of config.agents) {
+      this.eventBus.grantRequest(new iam.ArnPrincipal(agent.principalArn), agent.id);
+    }
+    this.table = new RequestTable(this, 'RequestTable', { encryptionKey: key });
+
+    const environment: Record<string, string> = {
+      [ENV.tableName]: this.table.tableName,
+      [ENV.eventBusName]: this.eventBus.eventBusName,
+      [ENV.defaultApproverGroup]: config.defaultApproverGroup,
+      [ENV.defaultTimeoutSeconds]: String(config.defaultTimeoutSeconds),
+      [POWERTOOLS_ENV.serviceName]: 'countersign',
+      [POWERTOOLS_ENV.metricsNamespace]: 'Countersign',
+      [POWERTOOLS_ENV.logLevel]: config.logLevel,
+      ...(config.consoleUrl === undefined ? {} : { [ENV.consoleUrl]: config.consoleUrl }),
+    };
+    const handler = (
+      id: string,
+      entry: string,
+      description: string,
+      extra: Partial<HandlerFunctionExtras> = {},
+    ) =>
+      new HandlerFunction(this, id, {
+        entry,
+        description,
+        environment: { ...environment, ...extra.environment },
+        logEncryptionKey: key,
+        logRetention,
+        bundledPaths: extra.bundledPaths,
+        externalModules: extra.externalModules,
+        memorySize: extra.memorySize,
+        timeout: extra.timeout,
+      });
+
+    this.handlers = {
+      evaluate: handler(
+        'Evaluate',
+        WORKFLOW_HANDLER_ENTRIES.evaluate,
+        'Countersign: validate, deduplicate and evaluate an agent request against the Cedar policies',
+        {
+          environment: { [ENV.policyDir]: BUNDLED_POLICY_DIR },
+          // cedar-wasm reads its .wasm next to itself, so it ships unbundled beside the policies.
+          bundledPaths: ['policies', 'node_modules/@cedar-policy/cedar-wasm'],
+          externalModules: ['@cedar-policy/cedar-wasm'],
+          memorySize: 1024,
+        },
+      ),
+      requestApproval: handler(
+        'RequestApproval',
+        WORKFLOW_HANDLER_ENTRIES.requestApproval,
+        'Countersign: store the task token and ask the reviewers',
+      ),
+      recordDecision: handler(
+        'RecordDecision',
+        WORKFLOW_HANDLER_ENTRIES.recordDecision,
+        'Countersign: record the outcome of a request exactly once',
+      ),
+      publishDecision: handler(
+        'PublishDecision',
+        WORKFLOW_HANDLER_ENTRIES.publishDecision,
+        'Countersign: put the Action Decided event on the bus',
+      ),
+    };
+    // Every handler is idempotent through Powertools records in the table, so each one writes to it.
+    for (const fn of Object.values(this.handlers)) {
+      this.table.grantReadWrite(fn.role);
+    }
+    this.eventBus.grantPublishDecisions(this.handlers.publishDecision.role);
+
+    this.workflow = new ApprovalWorkflow(this, 'ApprovalWorkflow', {
+      evaluateFunction: this.handlers.evaluate.function,
+      requestApprovalFunction: this.handlers.requestApproval.function,
+      recordDecisionFunction: this.handlers.recordDecision.function,
+      publishDecisionFunction: this.handlers.publishDecision.function,
+      logEncryptionKey: key,
+      logRetention,
+    });
+    this.agentRequestRule = new AgentRequestRule(this, 'AgentRequestRule', {
+      eventBus: this.eventBus.bus,
+      stateMachine: this.workflow.stateMachine,
+    });
+    const alarms = new WorkflowAlarms(this, 'Alarms', {
+      stateMachine: this.workflow.stateMachine,
+      deadLetterQueue: this.agentRequestRule.deadLetterQueue,
+      functions: Object.values(this.handlers),
+      topicEncryptionKey: key,
+      emails: config.alarmEmails,
+    });
+
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
+    new CfnOutput(this, 'EventBusArn', { value: this.eventBus.eventBusArn });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.agentRequestRule.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
+  }
+}
+
+interface HandlerFunctionExtras {
+  readonly environment: Readonly<Record<string, string>>;
+  readonly bundledPaths: readonly string[];
+  readonly externalModules: readonly string[];
+  readonly memorySize: number;
+  readonly timeout: Duration;
+}

@@ -1,0 +1,140 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The repository root: entries and bundled assets are given relative to it. */
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * CloudFormation metadata key on every handler's `AWS::Lambda::Function`, holding the
+ * repo-relative entry path, so the local twin can map a function in the template to its source.
+ */
+export const ENTRY_METADATA_KEY = 'countersign:entry';
+
+/** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
+const CREATE_REQUIRE_BANNER =
+  "import { createRequire as __countersignCreateRequire } from 'node:module'; const require = __countersignCreateRequire(import.meta.url);";
+
+export interface HandlerFunctionProps {
+  /** Repo-relative path of the handler module, e.g. `lambdas/handlers/evaluate.ts`; it exports `handler`. */
+  readonly entry: string;
+  /** What the function does, shown in the console. */
+  readonly description: string;
+  /** Environment variables, by the names in `lambdas/handlers/environment-names.ts`. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Key encrypting the function's log group. */
+  readonly logEncryptionKey: kms.IKey;
+  /**
+   * Retention of the function's log group.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Repo-relative paths copied into the bundle at the same relative path (e.g. `policies`),
+   * for files the code reads at run time.
+   * @default - nothing is copied
+   */
+  readonly bundledPaths?: readonly string[];
+  /**
+   * Packages left out of the esbuild bundle; ship them with `bundledPaths` (`node_modules/<pkg>`).
+   * Needed for packages that load files next to themselves, such as WebAssembly.
+   * @default - everything is bundled, including the AWS SDK (the version the tests ran with)
+   */
+  readonly externalModules?: readonly string[];
+  /**
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * @default 512
+   */
+  readonly memorySize?: number;
+}
+
+/**
+ * A Countersign Lambda handler: Node.js 24 on arm64, bundled locally by esbuild (never Docker) as
+ * ESM with source maps, X-Ray active, JSON logs into its own encrypted log group with retention,
+ * and a role that may write to that log group and nothing else until granted more.
+ */
+export class HandlerFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly entry: string;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    this.entry = props.entry;
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Countersign ${id}: runs ${props.entry}`,
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    const bundledPaths = props.bundledPaths ?? [];
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: join(REPO_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      logGroup: this.logGroup,
+      role: this.role,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        forceDockerBundling: false,
+        format: nodejs.OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: CREATE_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: nodejs.SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        bundleAwsSDK: true,
+        externalModules: [...(props.externalModules ?? [])],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            bundledPaths.map(
+              (path) =>
+                `mkdir -p "${dirname(join(outputDir, path))}" && cp -r "${join(inputDir, path)}" "${join(outputDir, path)}"`,
+            ),
+        },
+      },
+    });
+    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(ENTRY_METADATA_KEY, props.entry);
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions.',
+    });
+  }
+
+  metricErrors(): ReturnType<lambda.IFunction['metricErrors']> {
+    return this.function.metricErrors({ period: Duration.minutes(5) });
+  }
+}

@@ -1,0 +1,101 @@
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+import { TABLE_LAYOUT } from '../lambdas/adapters/dynamodb/table-layout.ts';
+
+export interface RequestTableProps {
+  /** The customer-managed key encrypting the table. */
+  readonly encryptionKey: kms.IKey;
+  /**
+   * What happens to the table when the stack is deleted. It holds the approval record, so it stays.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Item-level actions the handlers use. Deliberately absent: Scan, the batch writes and every
+ * Transact* action — decisions are made with single-item conditional writes only, and IAM holds
+ * the code to that.
+ */
+const READ_WRITE_ACTIONS = [
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
+
+/**
+ * The single table behind Countersign (requests, votes, audit records and Powertools idempotency
+ * records), laid out as `TABLE_LAYOUT` says: on-demand, point-in-time recovery, encrypted with the
+ * customer-managed key, TTL on `ttl`, and a stream of new and old images for the archive.
+ */
+export class RequestTable extends Construct {
+  readonly table: dynamodb.Table;
+  private readonly encryptionKey: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: RequestTableProps) {
+    super(scope, id);
+    this.encryptionKey = props.encryptionKey;
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE_LAYOUT.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_LAYOUT.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.encryptionKey,
+      timeToLiveAttribute: TABLE_LAYOUT.ttlAttribute,
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      deletionProtection: true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE_LAYOUT.statusIndex.name,
+      partitionKey: { name: TABLE_LAYOUT.statusIndex.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_LAYOUT.statusIndex.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+
+  get tableName(): string {
+    return this.table.tableName;
+  }
+
+  /** Item reads and single-item writes on the table and its indexes, and the key uses that needs. */
+  grantReadWrite(grantee: iam.IGrantable): void {
+    this.grant(grantee, READ_WRITE_ACTIONS, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+  }
+
+  /** Item reads on the table and its indexes. */
+  grantRead(grantee: iam.IGrantable): void {
+    this.grant(grantee, READ_ACTIONS, ['kms:Decrypt']);
+  }
+
+  private grant(grantee: iam.IGrantable, tableActions: string[], keyActions: string[]): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: tableActions,
+      resourceArns: [this.table.tableArn, `${this.table.tableArn}/index/*`],
+    });
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [...keyActions, 'kms:DescribeKey'],
+        resources: [this.encryptionKey.keyArn],
+        // Only for calls DynamoDB makes on the caller's behalf, never for direct use of the key.
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+    if (Construct.isConstruct(grantee.grantPrincipal)) {
+      const tableId = Stack.of(this).resolve((this.table.node.defaultChild as dynamodb.CfnTable).logicalId);
+      Validations.of(grantee.grantPrincipal).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
+        reason: 'Queries may use any index of this one table (today the by-status index); no other table.',
+      });
+    }
+  }
+}

@@ -1,0 +1,76 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { HandlerFunction } from './handler-function.ts';
+
+export interface WorkflowAlarmsProps {
+  readonly stateMachine: sfn.StateMachine;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly functions: readonly HandlerFunction[];
+  /** Key encrypting the alarm topic. */
+  readonly topicEncryptionKey: kms.IKey;
+  /**
+   * Addresses subscribed to the alarm topic.
+   * @default - none; subscribe to the topic yourself
+   */
+  readonly emails?: readonly string[];
+}
+
+/**
+ * Alarms for what must never happen quietly: a failed workflow execution, an agent request stuck
+ * in the dead-letter queue, a handler error. Each notifies the (encrypted, TLS-only) alarm topic.
+ */
+export class WorkflowAlarms extends Construct {
+  readonly topic: sns.Topic;
+  readonly alarms: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: WorkflowAlarmsProps) {
+    super(scope, id);
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'Countersign alarms',
+      masterKey: props.topicEncryptionKey,
+      enforceSSL: true,
+    });
+    for (const email of props.emails ?? []) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+
+    this.add('FailedExecutions', {
+      metric: props.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      alarmDescription:
+        'An approval workflow execution failed: a request was rejected as invalid or not recorded.',
+    });
+    this.add('DeadLetters', {
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      alarmDescription:
+        'Agent requests EventBridge could not deliver to the workflow are waiting in the DLQ.',
+    });
+    for (const fn of props.functions) {
+      this.add(`${fn.node.id}Errors`, {
+        metric: fn.metricErrors(),
+        alarmDescription: `The ${fn.node.id} handler (${fn.entry}) reported errors.`,
+      });
+    }
+  }
+
+  private add(id: string, props: { metric: cloudwatch.IMetric; alarmDescription: string }): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      ...props,
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    this.alarms.push(alarm);
+  }
+}

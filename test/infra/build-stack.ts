@@ -1,0 +1,32 @@
+/**
+ * Builds the Countersign stack in-process for tests, with Lambda bundling skipped (the template is
+ * what is under test, not esbuild) and the cloud assembly in a throwaway directory.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { readCountersignConfig } from '../../lib/countersign-config.ts';
+import { CountersignStack } from '../../lib/countersign-stack.ts';
+
+export const TEST_AGENT = {
+  id: 'invoice-bot',
+  principalArn: 'arn:aws:iam::123456789012:role/invoice-bot',
+} as const;
+
+export interface BuiltStack {
+  readonly app: App;
+  readonly stack: CountersignStack;
+  readonly template: Template;
+}
+
+/** `context` adds to (or overrides) the defaults: one configured agent, bundling skipped. */
+export function buildCountersignStack(context: Record<string, unknown> = {}): BuiltStack {
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'countersign-cdk-')),
+    context: { 'aws:cdk:bundling-stacks': [], 'countersign:agents': [TEST_AGENT], ...context },
+  });
+  const stack = new CountersignStack(app, 'Countersign', { config: readCountersignConfig(app) });
+  return { app, stack, template: Template.fromStack(stack) };
+}

@@ -1,0 +1,394 @@
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
+import { CountersignEventBus } from '../../lib/countersign-event-bus.ts';
+import { BUNDLED_POLICY_DIR, WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
+import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
+import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
+import { assetHashSerializer } from './asset-hash-serializer.ts';
+import { type BuiltStack, buildCountersignStack, TEST_AGENT } from './build-stack.ts';
+import { renderDefinitionString } from './synth-definition.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
+type Json = any;
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, Json>; Metadata?: Record<string, Json> }
+>;
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Condition?: Record<string, Json>;
+  [key: string]: Json;
+};
+
+let built: BuiltStack;
+let resources: Resources;
+let definition: { States: Record<string, Json>; StartAt: string };
+
+beforeAll(() => {
+  built = buildCountersignStack();
+  resources = built.template.toJSON().Resources;
+  const [machine] = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
+  definition = renderDefinitionString(machine!.Properties.DefinitionString, resources) as typeof definition;
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+const logicalIdOf = (type: string) => {
+  const found = ofType(type);
+  expect(found).toHaveLength(1);
+  return found[0]![0];
+};
+const functions = () => ofType('AWS::Lambda::Function');
+const actionsOf = (statement: Statement) => [statement.Action].flat();
+
+/** Every policy statement in the template: identity policies, roles' inline policies, resource policies. */
+function allStatements(): Statement[] {
+  const statements: Statement[] = [];
+  for (const { Type, Properties } of Object.values(resources)) {
+    if (Type === 'AWS::IAM::Policy') statements.push(...Properties.PolicyDocument.Statement);
+    if (Type === 'AWS::IAM::Role') {
+      for (const policy of Properties.Policies ?? []) statements.push(...policy.PolicyDocument.Statement);
+    }
+    if (Type === 'AWS::KMS::Key') statements.push(...Properties.KeyPolicy.Statement);
+    if (Type === 'AWS::Events::EventBusPolicy') statements.push(Properties.Statement);
+    if (Type === 'AWS::SQS::QueuePolicy' || Type === 'AWS::SNS::TopicPolicy') {
+      statements.push(...Properties.PolicyDocument.Statement);
+    }
+  }
+  return statements;
+}
+
+describe('approval state machine', () => {
+  it('is STANDARD, logs every state to an encrypted log group and is traced with X-Ray', () => {
+    const [, machine] = ofType('AWS::StepFunctions::StateMachine')[0]!;
+    expect(machine.Properties.StateMachineType).toBe('STANDARD');
+    expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    expect(machine.Properties.LoggingConfiguration).toMatchObject({
+      Level: 'ALL',
+      IncludeExecutionData: false,
+    });
+    const logGroupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup
+      .LogGroupArn['Fn::GetAtt'][0] as string;
+    expect(resources[logGroupId]!.Properties.KmsKeyId).toEqual({
+      'Fn::GetAtt': [logicalIdOf('AWS::KMS::Key'), 'Arn'],
+    });
+  });
+
+  it('has exactly the states other code keys off, and no JSONata', () => {
+    expect(definition.StartAt).toBe(WORKFLOW_STATES.resolveRequestId);
+    expect(Object.keys(definition.States).sort()).toEqual(Object.values(WORKFLOW_STATES).sort());
+    expect(JSON.stringify(definition)).not.toContain('JSONata');
+  });
+
+  it('takes the requestId from the detail when it is a string, else the event id', () => {
+    const resolve = definition.States[WORKFLOW_STATES.resolveRequestId];
+    expect(resolve.Choices).toEqual([
+      {
+        And: [
+          { Variable: '$.detail.requestId', IsPresent: true },
+          { Variable: '$.detail.requestId', IsString: true },
+        ],
+        Next: WORKFLOW_STATES.withRequestId,
+      },
+    ]);
+    expect(resolve.Default).toBe(WORKFLOW_STATES.withEventId);
+    expect(definition.States[WORKFLOW_STATES.withEventId].Parameters).toEqual({
+      'requestId.$': '$.id',
+      'event.$': '$',
+    });
+  });
+
+  it('waits for a task token with the timeout the policy sets, and treats a timeout as EXPIRED', () => {
+    const requestApproval = definition.States[WORKFLOW_STATES.requestApproval];
+    expect(requestApproval.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
+    expect(requestApproval.TimeoutSecondsPath).toBe('$.policy.timeoutSeconds');
+    expect(requestApproval.TimeoutSeconds).toBeUndefined();
+    expect(requestApproval.Parameters.Payload).toEqual({
+      'taskToken.$': '$$.Task.Token',
+      'requestId.$': '$.requestId',
+    });
+    expect(requestApproval.ResultPath).toBe('$.outcome');
+    expect(requestApproval.Catch).toEqual([
+      { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: WORKFLOW_STATES.expired },
+      { ErrorEquals: [WORKFLOW_ERRORS.denied], ResultPath: '$.error', Next: WORKFLOW_STATES.denied },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.approvalFailed },
+    ]);
+    expect(definition.States[WORKFLOW_STATES.expired]).toEqual({
+      Type: 'Pass',
+      Parameters: { decision: 'EXPIRED' },
+      ResultPath: '$.outcome',
+      Next: WORKFLOW_STATES.recordDecision,
+    });
+  });
+
+  it('routes on the policy decision, requiring people for anything but ALLOW and DENY', () => {
+    const route = definition.States[WORKFLOW_STATES.route];
+    expect(route.Choices).toEqual([
+      { Variable: '$.policy.decision', StringEquals: 'ALLOW', Next: WORKFLOW_STATES.autoApproved },
+      { Variable: '$.policy.decision', StringEquals: 'DENY', Next: WORKFLOW_STATES.policyDenied },
+    ]);
+    expect(route.Default).toBe(WORKFLOW_STATES.requestApproval);
+    expect(definition.States[WORKFLOW_STATES.policyDenied].Parameters).toEqual({
+      decision: 'POLICY_DENIED',
+      'reason.$': '$.policy.reason',
+    });
+  });
+
+  it('turns an evaluation failure into a recorded denial, and rejects invalid requests', () => {
+    const evaluate = definition.States[WORKFLOW_STATES.evaluate];
+    expect(evaluate.Resource).toBe('arn:aws:states:::lambda:invoke');
+    expect(evaluate.OutputPath).toBe('$.Payload');
+    expect(evaluate.Parameters.Payload).toEqual({
+      'requestId.$': '$.requestId',
+      'event.$': '$.event',
+      'executionArn.$': '$$.Execution.Id',
+    });
+    expect(evaluate.Retry[0].ErrorEquals).toContain('Lambda.ServiceException');
+    expect(evaluate.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.evaluationFailed },
+    ]);
+    expect(definition.States[WORKFLOW_STATES.evaluationFailed]).toMatchObject({
+      Parameters: {
+        'requestId.$': '$.requestId',
+        outcome: { decision: 'DENIED', reason: 'evaluation failed' },
+      },
+      Next: WORKFLOW_STATES.recordDecision,
+    });
+    expect(definition.States[WORKFLOW_STATES.rejected]).toEqual({
+      Type: 'Fail',
+      Error: WORKFLOW_ERRORS.invalidRequest,
+      CausePath: '$.policy.reason',
+    });
+  });
+
+  it('records, then publishes, each with retries and a failure state', () => {
+    const record = definition.States[WORKFLOW_STATES.recordDecision];
+    expect(record.Parameters.Payload).toEqual({ 'requestId.$': '$.requestId', 'outcome.$': '$.outcome' });
+    expect(record.ResultPath).toBeNull();
+    expect(record.Next).toBe(WORKFLOW_STATES.publishDecision);
+    expect(record.Retry.flatMap((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toContain(
+      'States.TaskFailed',
+    );
+    expect(record.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
+    const publish = definition.States[WORKFLOW_STATES.publishDecision];
+    expect(publish.Parameters.Payload).toEqual({ 'requestId.$': '$.requestId' });
+    expect(publish.Catch[0].Next).toBe(WORKFLOW_STATES.publishFailed);
+    expect(publish.Next).toBe(WORKFLOW_STATES.done);
+  });
+});
+
+describe('event bus and agent-request rule', () => {
+  it('is named from context', () => {
+    built.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'countersign' });
+    const renamed = buildCountersignStack({ 'countersign:busName': 'approvals' });
+    renamed.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'approvals' });
+  });
+
+  it('lets each configured agent put only events with its own source', () => {
+    const source = `countersign.agent.${TEST_AGENT.id}`;
+    const policies = ofType('AWS::Events::EventBusPolicy').map(
+      ([, r]) => r.Properties.Statement as Statement,
+    );
+    expect(policies).toHaveLength(2);
+    const allow = policies.find((s) => s.Effect === 'Allow')!;
+    expect(allow).toMatchObject({
+      Action: 'events:PutEvents',
+      Principal: { AWS: TEST_AGENT.principalArn },
+      Condition: {
+        'ForAllValues:StringEquals': { 'events:source': [source] },
+        Null: { 'events:source': 'false' },
+      },
+    });
+    const deny = policies.find((s) => s.Effect === 'Deny')!;
+    expect(deny).toMatchObject({
+      Action: 'events:PutEvents',
+      Principal: { AWS: TEST_AGENT.principalArn },
+      Condition: { 'ForAnyValue:StringNotEquals': { 'events:source': [source] } },
+    });
+  });
+
+  it('grantRequest pins any principal to its agent source, and refuses a malformed agent id', () => {
+    const stack = new Stack();
+    const bus = new CountersignEventBus(stack, 'Bus');
+    bus.grantRequest(new iam.ArnPrincipal('arn:aws:iam::111122223333:role/etl-agent'), 'etl-agent');
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::EventBusPolicy', {
+      Statement: Match.objectLike({
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::111122223333:role/etl-agent' },
+        Condition: Match.objectLike({
+          'ForAllValues:StringEquals': { 'events:source': ['countersign.agent.etl-agent'] },
+        }),
+      }),
+    });
+    expect(() => bus.grantRequest(new iam.ArnPrincipal('arn:aws:iam::1:role/x'), 'Bad Agent')).toThrow();
+  });
+
+  it('starts the workflow for agent requests, with retries and an encrypted TLS-only DLQ', () => {
+    const queueId = logicalIdOf('AWS::SQS::Queue');
+    built.template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: logicalIdOf('AWS::Events::EventBus') },
+      EventPattern: {
+        source: [{ prefix: 'countersign.agent.' }],
+        'detail-type': ['Action Requested'],
+        detail: { agent: { id: [{ exists: true }] } },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: logicalIdOf('AWS::StepFunctions::StateMachine') },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } },
+          RetryPolicy: { MaximumRetryAttempts: 24, MaximumEventAgeInSeconds: 7200 },
+        }),
+      ],
+    });
+    expect(resources[queueId]!.Properties).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1209600,
+    });
+    built.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('request table', () => {
+  it('is on-demand with PITR, KMS, TTL, a stream, the by-status index, and is retained', () => {
+    const tableId = logicalIdOf('AWS::DynamoDB::Table');
+    const table = built.template.toJSON().Resources[tableId];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: {
+        SSEEnabled: true,
+        SSEType: 'KMS',
+        KMSMasterKeyId: { 'Fn::GetAtt': [logicalIdOf('AWS::KMS::Key'), 'Arn'] },
+      },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'by-status',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('is encrypted with a rotating customer-managed key', () => {
+    built.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+});
+
+describe('handlers', () => {
+  it('are the four workflow handlers, each tagged with its repo-relative entry', () => {
+    const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
+    expect(entries.sort()).toEqual(Object.values(WORKFLOW_HANDLER_ENTRIES).sort());
+  });
+
+  it('run Node.js 24 on arm64 with X-Ray, in an encrypted log group with retention', () => {
+    for (const [, fn] of functions()) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+      });
+      const logGroup = resources[fn.Properties.LoggingConfig.LogGroup.Ref]!;
+      expect(logGroup.Properties).toMatchObject({ RetentionInDays: 365, KmsKeyId: expect.anything() });
+    }
+  });
+
+  it('get the environment the handlers read, POLICY_DIR only for evaluate', () => {
+    for (const [, fn] of functions()) {
+      const variables = fn.Properties.Environment.Variables;
+      expect(variables).toMatchObject({
+        [ENV.tableName]: { Ref: logicalIdOf('AWS::DynamoDB::Table') },
+        [ENV.eventBusName]: { Ref: logicalIdOf('AWS::Events::EventBus') },
+        [ENV.defaultApproverGroup]: 'security',
+        [ENV.defaultTimeoutSeconds]: '3600',
+        [POWERTOOLS_ENV.serviceName]: 'countersign',
+        [POWERTOOLS_ENV.metricsNamespace]: 'Countersign',
+        [POWERTOOLS_ENV.logLevel]: 'INFO',
+      });
+      const isEvaluate = fn.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.evaluate;
+      expect(variables[ENV.policyDir]).toBe(isEvaluate ? BUNDLED_POLICY_DIR : undefined);
+    }
+  });
+});
+
+describe('permissions', () => {
+  it('never allow a wildcard action', () => {
+    const wildcards = allStatements()
+      .filter((statement) => statement.Effect === 'Allow')
+      .flatMap(actionsOf)
+      .filter((action) => action.includes('*'));
+    expect(wildcards).toEqual([]);
+  });
+
+  it('never allow DynamoDB transactions, scans or batch writes', () => {
+    const actions = allStatements().flatMap(actionsOf);
+    expect(actions.filter((action) => /^dynamodb:(Transact|Scan|Batch)/.test(action))).toEqual([]);
+    expect(actions).toContain('dynamodb:UpdateItem');
+  });
+
+  it('let only the publish handler put events, and only with the countersign source', () => {
+    const putEvents = ofType('AWS::IAM::Policy').flatMap(([, policy]) =>
+      (policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((statement) => actionsOf(statement).includes('events:PutEvents'))
+        .map((statement) => ({ roles: policy.Properties.Roles, statement })),
+    );
+    expect(putEvents).toHaveLength(1);
+    const publishFn = functions().find(
+      ([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.publishDecision,
+    )!;
+    expect(putEvents[0]!.roles).toEqual([{ Ref: publishFn[1].Properties.Role['Fn::GetAtt'][0] }]);
+    expect(putEvents[0]!.statement.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'events:source': ['countersign'] },
+      Null: { 'events:source': 'false' },
+    });
+  });
+});
+
+describe('alarms', () => {
+  it('watch failed executions, the DLQ and every handler, notifying the encrypted topic', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+    expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
+      [
+        'ApproximateNumberOfMessagesVisible',
+        'ExecutionsFailed',
+        'Errors',
+        'Errors',
+        'Errors',
+        'Errors',
+      ].sort(),
+    );
+    const topicId = logicalIdOf('AWS::SNS::Topic');
+    for (const alarm of alarms) {
+      expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+    }
+    expect(resources[topicId]!.Properties.KmsMasterKeyId).toBeDefined();
+  });
+});
+
+describe('template snapshot', () => {
+  it('matches, with asset hashes masked', () => {
+    expect.addSnapshotSerializer(assetHashSerializer);
+    expect(built.template.toJSON()).toMatchSnapshot();
+  });
+});
