@@ -1,0 +1,65 @@
+/**
+ * Binding chat identities to directory identities, and telling a reviewer in plain words why a
+ * vote did not count. Shared by the Slack and Teams endpoints so both refuse the same way.
+ * Unknown or unmapped people are refused (never guessed) and the refusal is audited.
+ */
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import { AuditKind, type Principal } from '../domain/schemas.ts';
+import type { Directory, RequestStore } from '../ports/index.ts';
+
+export const UNBOUND_IDENTITY_CODE = 'UNKNOWN_IDENTITY';
+export const UNBOUND_IDENTITY_MESSAGE =
+  'Your chat account is not linked to a Countersign identity, so your vote was not recorded. Ask an administrator to add you to the directory.';
+
+/** Slack: the configured Slack user id first, then the Slack profile's email (users.info). */
+export async function resolveSlackReviewer(
+  directory: Directory,
+  lookupEmail: (slackUserId: string) => Promise<string | undefined>,
+  slackUserId: string,
+): Promise<Principal | undefined> {
+  const direct = await directory.resolve({ kind: 'slack', value: slackUserId });
+  if (direct !== undefined) return direct;
+  const email = await lookupEmail(slackUserId);
+  return email === undefined ? undefined : directory.resolve({ kind: 'email', value: email });
+}
+
+/** Teams: the sender's Entra ID (AAD) object id. */
+export async function resolveTeamsReviewer(
+  directory: Directory,
+  aadObjectId: string | undefined,
+): Promise<Principal | undefined> {
+  return aadObjectId === undefined ? undefined : directory.resolve({ kind: 'teams', value: aadObjectId });
+}
+
+/** Audits a vote attempt from a chat identity that is not bound to anyone. */
+export async function recordUnboundIdentity(
+  store: Pick<RequestStore, 'appendAudit'>,
+  input: { requestId: string; channel: 'slack' | 'teams'; chatUserId: string; attemptId: string; at: Date },
+): Promise<void> {
+  await store.appendAudit({
+    requestId: input.requestId,
+    kind: AuditKind.refused,
+    key: `REFUSED#${input.channel}#${input.chatUserId}#${input.attemptId}`,
+    at: input.at.toISOString(),
+    actor: `${input.channel}:${input.chatUserId}`,
+    data: { channel: input.channel, code: UNBOUND_IDENTITY_CODE },
+  });
+}
+
+export interface ReviewerRefusal {
+  readonly status: number;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** What to tell a reviewer when castVote refuses; undefined for errors that are ours, not theirs. */
+export function refusalFor(error: unknown): ReviewerRefusal | undefined {
+  if (error instanceof ForbiddenError) return { status: 403, code: error.code, message: error.message };
+  if (error instanceof ConflictError) return { status: 409, code: error.code, message: error.message };
+  if (error instanceof NotFoundError)
+    return { status: 404, code: 'NOT_FOUND', message: 'This request no longer exists.' };
+  if (error instanceof ValidationError) {
+    return { status: 400, code: 'BAD_REQUEST', message: error.issues.join('; ') || error.message };
+  }
+  return undefined;
+}
