@@ -118,7 +118,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             {
               name: 'limit',
               in: 'query',
-              schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 },
+              schema: { type: 'integer', minimum: 1, default: 25 },
+              description: `Page size; values above ${MAX_PAGE_SIZE} are reduced to ${MAX_PAGE_SIZE}.`,
             },
             {
               name: 'cursor',

@@ -57,12 +57,18 @@ export interface RequestDetailBody {
   readonly canVote: ReturnType<typeof checkEligibility>;
 }
 
-export const MAX_PAGE_SIZE = 200;
-const DEFAULT_PAGE_SIZE = 50;
+/** Larger pages are reduced to this size (the response then carries a cursor), not refused. */
+export const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 25;
 
 export const ListQuery = z.strictObject({
   status: RequestStatusValue.optional(),
-  limit: z.coerce.number<string>().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE),
+  limit: z.coerce
+    .number<string>()
+    .int()
+    .min(1)
+    .default(DEFAULT_PAGE_SIZE)
+    .transform((limit) => Math.min(limit, MAX_PAGE_SIZE)),
   cursor: z.string().min(1).max(4096).optional(),
 });
 

@@ -8,6 +8,26 @@ type Command = {
 };
 
 const commands: Record<string, Command> = {
+  request: {
+    summary: 'request --agent <id> --action <a> --resource <arn> …: ask as an agent (SigV4 PutEvents)',
+    load: () => import('./commands/request.ts'),
+  },
+  list: {
+    summary: 'list [--status PENDING]: requests, newest first',
+    load: () => import('./commands/list.ts'),
+  },
+  show: {
+    summary: 'show <id>: one request with its votes, timeline and whether you may vote',
+    load: () => import('./commands/show.ts'),
+  },
+  approve: {
+    summary: 'approve <id> --as <user> [--reason …]: vote to approve',
+    load: () => import('./commands/approve.ts'),
+  },
+  deny: {
+    summary: 'deny <id> --as <user> --reason …: vote to deny',
+    load: () => import('./commands/deny.ts'),
+  },
   policy: {
     summary: 'policy eval <request.json>: evaluate a request against the Cedar policies',
     load: () => import('./commands/policy.ts'),

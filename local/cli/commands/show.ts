@@ -1,0 +1,107 @@
+/** `countersign show <id>`: one request in full, with its votes, audit timeline and whether you may vote. */
+
+import type { Eligibility } from '../../../lambdas/domain/approval.ts';
+import type { AuditRecord, RequestRecord } from '../../../lambdas/domain/schemas.ts';
+import {
+  ExitCode,
+  parseCommandLine,
+  printJson,
+  renderFields,
+  renderTable,
+  runCommand,
+  UsageError,
+} from '../output.ts';
+import { readerIdentity, readLocalConfig, TwinClient, twinUrl } from '../twin-client.ts';
+
+const USAGE = 'countersign show <requestId> [--as <user>] [--json] [--url <twin>]';
+
+export interface RequestDetail {
+  readonly request: RequestRecord;
+  readonly timeline: readonly AuditRecord[];
+  readonly canVote: Eligibility;
+}
+
+export function renderDetail(detail: RequestDetail, viewer: string): string {
+  const { request, timeline, canVote } = detail;
+  const policy = request.policy;
+  const fields: [string, string][] = [
+    ['Request', request.requestId],
+    ['Status', request.decision === undefined ? request.status : `${request.status} (${request.decision})`],
+    [
+      'Agent',
+      request.agent.onBehalfOf
+        ? `${request.agent.id} on behalf of ${request.agent.onBehalfOf}`
+        : request.agent.id,
+    ],
+    ['Action', request.action],
+    [
+      'Resource',
+      request.resource.type ? `${request.resource.arn} (${request.resource.type})` : request.resource.arn,
+    ],
+    ['Parameters', JSON.stringify(request.parameters)],
+    ['Justification', request.justification],
+    [
+      'Policy',
+      `${policy.decision}${policy.groups.length > 0 ? ` by ${policy.groups.join(', ')}, quorum ${policy.quorum}` : ''}`,
+    ],
+    ['Policy reason', policy.reason],
+    ['Action hash', request.actionHash],
+    ['Created', request.createdAt],
+  ];
+  if (request.expiresAt !== undefined) fields.push(['Expires', request.expiresAt]);
+  if (request.decidedAt !== undefined) fields.push(['Decided', request.decidedAt]);
+  if (request.reason !== undefined) fields.push(['Reason', request.reason]);
+  fields.push(['Execution', request.executionArn]);
+  fields.push([`Can ${viewer} vote`, canVote.eligible ? 'yes' : `no: ${canVote.message} (${canVote.code})`]);
+
+  const sections = [renderFields(fields)];
+  if (request.votes.length > 0) {
+    sections.push(
+      `Votes\n${renderTable(request.votes, [
+        { header: 'VOTER', value: (vote) => vote.voterId },
+        { header: 'VOTE', value: (vote) => vote.vote },
+        { header: 'CHANNEL', value: (vote) => vote.channel },
+        { header: 'AT', value: (vote) => vote.at },
+        { header: 'REASON', value: (vote) => vote.reason ?? '' },
+      ])}`,
+    );
+  }
+  if (timeline.length > 0) {
+    sections.push(
+      `Timeline\n${renderTable(timeline, [
+        { header: 'AT', value: (record) => record.at },
+        { header: 'WHAT', value: (record) => record.kind },
+        { header: 'WHO', value: (record) => record.actor },
+      ])}`,
+    );
+  }
+  return sections.join('\n\n');
+}
+
+export async function run(args: string[]): Promise<number> {
+  return runCommand('show', USAGE, args, async () => {
+    const { values, positionals } = parseCommandLine({
+      args,
+      allowPositionals: true,
+      options: {
+        as: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        url: { type: 'string' },
+        config: { type: 'string' },
+      },
+    });
+    const [requestId, ...extra] = positionals;
+    if (requestId === undefined || extra.length > 0)
+      throw new UsageError('exactly one <requestId> is required');
+    const viewer = readerIdentity(values.as, await readLocalConfig(values.config));
+    const client = new TwinClient(twinUrl(values.url));
+    const detail = (await client.api(
+      'GET',
+      `/api/requests/${encodeURIComponent(requestId)}`,
+      viewer,
+    )) as RequestDetail;
+    if (values.json) printJson(detail);
+    else console.log(renderDetail(detail, viewer));
+    return ExitCode.ok;
+  });
+}

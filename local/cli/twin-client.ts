@@ -1,0 +1,125 @@
+/**
+ * What the CLI needs to reach a running twin: its URL, the demo directory (countersign.local.json,
+ * with the agents' keys), tokens from the dev issuer and calls to the REST API. Everything goes
+ * through the twin's public front doors, as any other client would.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { DirectoryDocument } from '../../lambdas/adapters/static-directory.ts';
+import { AgentId, parse } from '../../lambdas/domain/schemas.ts';
+import { ApiError, UsageError } from './output.ts';
+
+export const DEFAULT_PORT = 4710;
+
+/** countersign.local.json at the root of this clone, wherever the CLI is run from. */
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../countersign.local.json', import.meta.url));
+
+export const LocalConfig = z.object({
+  users: DirectoryDocument.shape.users,
+  agents: z
+    .array(
+      z.object({
+        id: AgentId,
+        onBehalfOf: z.string().min(1).optional(),
+        accessKeyId: z.string().min(16),
+        secretAccessKey: z.string().min(1),
+      }),
+    )
+    .default([]),
+});
+export type LocalConfig = z.infer<typeof LocalConfig>;
+export type LocalAgent = LocalConfig['agents'][number];
+
+export async function readLocalConfig(path: string = DEFAULT_CONFIG_PATH): Promise<LocalConfig> {
+  return parse(LocalConfig, JSON.parse(await readFile(path, 'utf8')), path);
+}
+
+/** `--url`, else COUNTERSIGN_URL, else the local twin on COUNTERSIGN_PORT (default 4710). */
+export function twinUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const url = flag ?? env.COUNTERSIGN_URL ?? `http://127.0.0.1:${env.COUNTERSIGN_PORT ?? DEFAULT_PORT}`;
+  try {
+    return new URL(url).toString().replace(/\/+$/, '');
+  } catch (error) {
+    throw new UsageError(`not a URL: ${url}`, { cause: error });
+  }
+}
+
+/** `--as`, else COUNTERSIGN_USER, else the directory's first user: the identity read-only commands use. */
+export function readerIdentity(flag: string | undefined, config: LocalConfig): string {
+  const user = flag ?? process.env.COUNTERSIGN_USER ?? config.users[0]?.id;
+  if (user === undefined) throw new UsageError('--as <user> is required (the directory has no users)');
+  return user;
+}
+
+interface ErrorBody {
+  error?: { code?: string; message?: string };
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { error: { message: text.slice(0, 200) } };
+  }
+}
+
+export class TwinClient {
+  readonly url: string;
+  readonly #tokens = new Map<string, string>();
+
+  constructor(url: string) {
+    this.url = url;
+  }
+
+  async #call(method: string, path: string, init: { token?: string; body?: unknown } = {}): Promise<unknown> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${this.url}${path}`, {
+        method,
+        headers,
+        ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+      });
+    } catch (error) {
+      throw new ApiError(
+        0,
+        'UNREACHABLE',
+        `cannot reach the twin at ${this.url}; is \`npm start\` running?`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const body = await readJson(response);
+    if (!response.ok) {
+      const problem = (body as ErrorBody).error;
+      throw new ApiError(
+        response.status,
+        problem?.code ?? `HTTP_${response.status}`,
+        problem?.message ?? `${method} ${path} answered HTTP ${response.status}`,
+      );
+    }
+    return body;
+  }
+
+  /** A bearer token for `user` from the twin's dev issuer, cached for this run. */
+  async tokenFor(user: string): Promise<string> {
+    const cached = this.#tokens.get(user);
+    if (cached !== undefined) return cached;
+    const { token } = z
+      .object({ token: z.string() })
+      .parse(await this.#call('POST', '/local/token', { body: { user } }));
+    this.#tokens.set(user, token);
+    return token;
+  }
+
+  async api(method: string, path: string, as: string, body?: unknown): Promise<unknown> {
+    const token = await this.tokenFor(as);
+    return this.#call(method, path, body === undefined ? { token } : { token, body });
+  }
+}
