@@ -1,0 +1,144 @@
+/**
+ * A ReviewNotifier that posts the review to Slack and Teams and updates it in place. Where each
+ * review was posted is kept in ChatMessageRefs, so a retried `requestReview` does not post twice and
+ * every later vote edits the same message. Once decided, the human the agent acts for gets a Slack
+ * DM, sent at most once (the DM marker is claimed before sending).
+ */
+import type { DueReminder } from '../domain/messages/reminders.ts';
+import { slackDecisionDm, slackReminder, slackReviewMessage } from '../domain/messages/slack-review.ts';
+import { teamsReviewActivity } from '../domain/messages/teams-review.ts';
+import { type RequestRecord, RequestStatus } from '../domain/schemas.ts';
+import type { ChatMessageRefs, Directory, ReviewNotifier } from '../ports/index.ts';
+import type { SlackApi } from './slack/slack-api.ts';
+import type { BotConnectorClient } from './teams/bot-connector.ts';
+
+export interface SlackTarget {
+  /** The Slack API for the current bot token. */
+  readonly api: () => Promise<SlackApi>;
+  /** Channel id the reviews go to. */
+  readonly channel: string;
+}
+
+export interface TeamsTarget {
+  readonly connector: BotConnectorClient;
+  readonly serviceUrl: string;
+  readonly conversationId: string;
+}
+
+export interface ChatReviewNotifierOptions {
+  readonly refs: ChatMessageRefs;
+  readonly directory: Directory;
+  readonly consoleUrl: string;
+  /** @default undefined: Slack not configured */
+  readonly slack?: SlackTarget;
+  /** @default undefined: Teams not configured */
+  readonly teams?: TeamsTarget;
+}
+
+export class ChatReviewNotifier implements ReviewNotifier {
+  readonly #options: ChatReviewNotifierOptions;
+
+  constructor(options: ChatReviewNotifierOptions) {
+    this.#options = options;
+  }
+
+  async requestReview(record: RequestRecord): Promise<void> {
+    await settleAll([this.#postSlack(record), this.#postTeams(record)]);
+  }
+
+  async updateReview(record: RequestRecord): Promise<void> {
+    await settleAll([this.#updateSlack(record), this.#updateTeams(record), this.#notifyRequester(record)]);
+  }
+
+  /** A threaded reminder under the Slack review (Teams shows the card's expiry instead). */
+  async remind(record: RequestRecord, reminder: DueReminder): Promise<void> {
+    const { slack, refs, consoleUrl } = this.#options;
+    if (slack === undefined) return;
+    const ref = await refs.get(record.requestId, 'slack');
+    if (ref === undefined) return;
+    await (await slack.api()).postMessage(
+      ref.conversationId,
+      slackReminder(record, reminder, consoleUrl),
+      ref.messageId,
+    );
+  }
+
+  async #postSlack(record: RequestRecord): Promise<void> {
+    const { slack, refs, consoleUrl } = this.#options;
+    if (slack === undefined || (await refs.get(record.requestId, 'slack')) !== undefined) return;
+    const posted = await (await slack.api()).postMessage(
+      slack.channel,
+      slackReviewMessage(record, consoleUrl),
+    );
+    await refs.save(record.requestId, {
+      channel: 'slack',
+      conversationId: posted.channel,
+      messageId: posted.ts,
+    });
+  }
+
+  async #postTeams(record: RequestRecord): Promise<void> {
+    const { teams, refs, consoleUrl } = this.#options;
+    if (teams === undefined || (await refs.get(record.requestId, 'teams')) !== undefined) return;
+    const activity = teamsReviewActivity(record, consoleUrl);
+    const id = await teams.connector.sendToConversation(teams.serviceUrl, teams.conversationId, activity);
+    await refs.save(record.requestId, {
+      channel: 'teams',
+      conversationId: teams.conversationId,
+      messageId: id,
+      serviceUrl: teams.serviceUrl,
+    });
+  }
+
+  async #updateSlack(record: RequestRecord): Promise<void> {
+    const { slack, refs, consoleUrl } = this.#options;
+    if (slack === undefined) return;
+    const ref = await refs.get(record.requestId, 'slack');
+    if (ref === undefined) return;
+    await (await slack.api()).updateMessage(
+      ref.conversationId,
+      ref.messageId,
+      slackReviewMessage(record, consoleUrl),
+    );
+  }
+
+  async #updateTeams(record: RequestRecord): Promise<void> {
+    const { teams, refs, consoleUrl } = this.#options;
+    if (teams === undefined) return;
+    const ref = await refs.get(record.requestId, 'teams');
+    if (ref === undefined) return;
+    await teams.connector.updateActivity(
+      ref.serviceUrl ?? teams.serviceUrl,
+      ref.conversationId,
+      ref.messageId,
+      teamsReviewActivity(record, consoleUrl),
+    );
+  }
+
+  /** DMs the human behind the agent once the request is decided; found by directory email. */
+  async #notifyRequester(record: RequestRecord): Promise<void> {
+    const { slack, refs, directory, consoleUrl } = this.#options;
+    const owner = record.agent.onBehalfOf;
+    if (slack === undefined || owner === undefined || record.status === RequestStatus.pending) return;
+    const person = await directory.resolve({ kind: 'id', value: owner });
+    if (person?.email === undefined) return;
+    const api = await slack.api();
+    const userId = await api.userIdByEmail(person.email);
+    if (userId === undefined) return;
+    const dm = await api.openDirectMessage(userId);
+    const claim = await refs.save(record.requestId, {
+      channel: 'slack-dm',
+      conversationId: dm,
+      messageId: '',
+    });
+    if (!claim.created) return;
+    await api.postMessage(dm, slackDecisionDm(record, consoleUrl));
+  }
+}
+
+/** Runs every channel even when one fails, then reports the first failure (so the caller retries). */
+async function settleAll(work: ReadonlyArray<Promise<void>>): Promise<void> {
+  const results = await Promise.allSettled(work);
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}

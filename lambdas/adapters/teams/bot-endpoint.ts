@@ -1,0 +1,155 @@
+/**
+ * `POST /teams/messages`: the bot endpoint. Authenticates the Bot Framework JWT against the
+ * activity it came with, then answers the `adaptiveCard/action` invoke synchronously (Teams waits
+ * for the invoke response) with the updated card, or with an error body naming why the vote did
+ * not count. A request that fails authentication gets 401 with no body and records nothing.
+ */
+import { z } from 'zod';
+import { resourceNameOf } from '../../domain/messages/review-facts.ts';
+import {
+  type InvokeResponse,
+  TEAMS_INPUTS,
+  TEAMS_VERBS,
+  teamsCardResponse,
+  teamsErrorResponse,
+  teamsReviewCard,
+} from '../../domain/messages/teams-review.ts';
+import type { CastVote } from '../../http/api-app.ts';
+import type { Clock, Directory, RequestStore } from '../../ports/index.ts';
+import {
+  recordUnboundIdentity,
+  refusalFor,
+  resolveTeamsReviewer,
+  UNBOUND_IDENTITY_CODE,
+  UNBOUND_IDENTITY_MESSAGE,
+} from '../chat-reviewers.ts';
+import type { BotFrameworkAuthenticator } from './bot-framework-auth.ts';
+
+const InvokeActivity = z.looseObject({
+  type: z.literal('invoke'),
+  name: z.literal('adaptiveCard/action'),
+  id: z.string().min(1),
+  from: z.looseObject({ id: z.string().min(1), aadObjectId: z.string().optional() }),
+  value: z
+    .looseObject({
+      action: z.looseObject({
+        type: z.string(),
+        verb: z.string().optional(),
+        data: z.record(z.string(), z.unknown()).optional(),
+      }),
+    })
+    .optional(),
+});
+
+const ActionData = z.looseObject({
+  requestId: z.string().min(1),
+  [TEAMS_INPUTS.reason]: z.string().optional(),
+  [TEAMS_INPUTS.confirmResource]: z.string().optional(),
+});
+
+export interface BotEndpointDeps {
+  readonly authenticator: BotFrameworkAuthenticator;
+  readonly store: Pick<RequestStore, 'get' | 'appendAudit'>;
+  readonly directory: Directory;
+  readonly castVote: CastVote;
+  readonly clock: Clock;
+  readonly consoleUrl: string;
+}
+
+export interface HttpResult {
+  readonly statusCode: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+function invokeResult(response: InvokeResponse): HttpResult {
+  // As botbuilder does: the HTTP status is the invoke response's statusCode.
+  return {
+    statusCode: response.statusCode,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(response),
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export function createTeamsBotEndpoint(deps: BotEndpointDeps) {
+  async function vote(activity: z.infer<typeof InvokeActivity>): Promise<InvokeResponse> {
+    const action = activity.value?.action;
+    if (action === undefined) return teamsErrorResponse(400, 'BadRequest', 'Missing value property');
+    if (action.type !== 'Action.Execute') {
+      return teamsErrorResponse(400, 'NotSupported', `The action '${action.type}' is not supported.`);
+    }
+    const verb = action.verb;
+    const data = ActionData.safeParse(action.data);
+    if ((verb !== TEAMS_VERBS.approve && verb !== TEAMS_VERBS.deny) || !data.success) {
+      return teamsErrorResponse(400, 'BadRequest', 'This card action is not one Countersign understands.');
+    }
+    const principal = await resolveTeamsReviewer(deps.directory, activity.from.aadObjectId);
+    if (principal === undefined) {
+      await recordUnboundIdentity(deps.store, {
+        requestId: data.data.requestId,
+        channel: 'teams',
+        chatUserId: activity.from.aadObjectId ?? activity.from.id,
+        attemptId: activity.id,
+        at: deps.clock.now(),
+      });
+      return teamsErrorResponse(403, UNBOUND_IDENTITY_CODE, UNBOUND_IDENTITY_MESSAGE);
+    }
+    const record = await deps.store.get(data.data.requestId);
+    if (record === undefined) return teamsErrorResponse(404, 'NOT_FOUND', 'This request no longer exists.');
+    if (verb === TEAMS_VERBS.approve && record.policy.stepUp) {
+      const expected = resourceNameOf(record.resource.arn);
+      if (data.data[TEAMS_INPUTS.confirmResource]?.trim() !== expected) {
+        return teamsErrorResponse(
+          400,
+          'STEP_UP_REQUIRED',
+          `Type ${expected} in the confirmation field to approve.`,
+        );
+      }
+    }
+    const reason = data.data[TEAMS_INPUTS.reason]?.trim() || undefined;
+    try {
+      const result = await deps.castVote({
+        requestId: record.requestId,
+        principal,
+        input: reason === undefined ? { vote: verb } : { vote: verb, reason },
+        channel: 'teams',
+      });
+      return teamsCardResponse(teamsReviewCard(result.record, deps.consoleUrl));
+    } catch (error) {
+      const refusal = refusalFor(error);
+      if (refusal === undefined) throw error;
+      return teamsErrorResponse(refusal.status, refusal.code, refusal.message);
+    }
+  }
+
+  async function handle(request: {
+    readonly headers: Readonly<Record<string, string | undefined>>;
+    readonly body: string;
+  }): Promise<HttpResult> {
+    const activity = parseJson(request.body) as { serviceUrl?: unknown; channelId?: unknown } | undefined;
+    const authorization = Object.entries(request.headers).find(
+      ([key]) => key.toLowerCase() === 'authorization',
+    )?.[1];
+    try {
+      if (activity === undefined || activity === null) throw new Error('no activity');
+      await deps.authenticator.authenticate(authorization, activity);
+    } catch {
+      return { statusCode: 401, body: '' };
+    }
+    const invoke = InvokeActivity.safeParse(activity);
+    // Other activities (conversationUpdate, plain messages) need no answer from a review bot.
+    if (!invoke.success) return { statusCode: 200, body: '' };
+    return invokeResult(await vote(invoke.data));
+  }
+
+  return { handle };
+}
+export type TeamsBotEndpoint = ReturnType<typeof createTeamsBotEndpoint>;
