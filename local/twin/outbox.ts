@@ -1,0 +1,155 @@
+/**
+ * Sinks for the chat platforms: the real Slack Web API client (`slackApiUrl`) and the Bot
+ * Framework connector client are pointed at these routes, which answer as the platforms do and
+ * record every call in `<dataDir>/outbox.jsonl`, listed by `GET /local/outbox`.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFile, readFile } from 'node:fs/promises';
+import { jsonResponse, parseBody, type TwinRequest, type TwinResponse } from './http.ts';
+
+export const OUTBOX_PATHS = {
+  list: '/local/outbox',
+  /** Give `${url}${slackApiBase}` to @slack/web-api as `slackApiUrl` (it appends `<method>`). */
+  slackApiBase: '/local/sinks/slack/api/',
+  /** The Bot Framework serviceUrl: the connector client appends `v3/conversations/…`. */
+  teamsServiceUrl: '/local/sinks/teams/',
+  /** The client-credentials token endpoint that stands in for login.microsoftonline.com. */
+  teamsToken: '/local/sinks/teams/oauth2/v2.0/token',
+} as const;
+
+export const OUTBOX_FILE = 'outbox.jsonl';
+
+export interface OutboxEntry {
+  readonly channel: 'slack' | 'teams';
+  readonly method: string;
+  readonly body: unknown;
+  readonly at: string;
+  /** Teams: the conversation and, for updates and replies, the activity. */
+  readonly conversationId?: string;
+  readonly activityId?: string;
+}
+
+/** Slack's form-encoded clients send nested fields (blocks, attachments) as JSON text. */
+function slackBody(request: TwinRequest): Record<string, unknown> {
+  const body = parseBody(request);
+  return Object.fromEntries(
+    Object.entries(body).map(([key, value]) => {
+      if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
+        try {
+          return [key, JSON.parse(value)];
+        } catch {
+          return [key, value];
+        }
+      }
+      return [key, value];
+    }),
+  );
+}
+
+export class Outbox {
+  readonly #file: string;
+  #sequence = 0;
+  #appends: Promise<void> = Promise.resolve();
+
+  constructor(file: string) {
+    this.#file = file;
+  }
+
+  async #record(entry: OutboxEntry): Promise<void> {
+    const line = `${JSON.stringify(entry)}\n`;
+    // Appends are chained so concurrent calls never interleave within a line.
+    this.#appends = this.#appends.then(() => appendFile(this.#file, line));
+    await this.#appends;
+  }
+
+  async list(): Promise<OutboxEntry[]> {
+    await this.#appends;
+    let text: string;
+    try {
+      text = await readFile(this.#file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    return text
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as OutboxEntry);
+  }
+
+  /** A Slack message timestamp: seconds, a dot, six digits, unique per message. */
+  #slackTs(): string {
+    this.#sequence = (this.#sequence + 1) % 1_000_000;
+    return `${Math.floor(Date.now() / 1000)}.${String(this.#sequence).padStart(6, '0')}`;
+  }
+
+  /** Handles `/local/*` sink routes; undefined when the path is not one of them. */
+  async handle(request: TwinRequest): Promise<TwinResponse | undefined> {
+    if (request.path === OUTBOX_PATHS.list && request.method === 'GET') {
+      return jsonResponse(200, { items: await this.list() });
+    }
+    if (request.path.startsWith(OUTBOX_PATHS.slackApiBase) && request.method === 'POST') {
+      return this.#slack(request, request.path.slice(OUTBOX_PATHS.slackApiBase.length));
+    }
+    if (request.path === OUTBOX_PATHS.teamsToken && request.method === 'POST') {
+      return jsonResponse(200, {
+        token_type: 'Bearer',
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        access_token: randomBytes(32).toString('base64url'),
+      });
+    }
+    if (request.path.startsWith(`${OUTBOX_PATHS.teamsServiceUrl}v3/conversations`)) {
+      return this.#teams(request, request.path.slice(OUTBOX_PATHS.teamsServiceUrl.length));
+    }
+    return undefined;
+  }
+
+  async #slack(request: TwinRequest, method: string): Promise<TwinResponse> {
+    const body = slackBody(request);
+    await this.#record({ channel: 'slack', method, body, at: new Date().toISOString() });
+    const channel = typeof body.channel === 'string' ? body.channel : undefined;
+    if (method === 'chat.postMessage' || method === 'chat.update') {
+      const ts = method === 'chat.update' && typeof body.ts === 'string' ? body.ts : this.#slackTs();
+      const { channel: _channel, ts: _ts, ...message } = body;
+      return jsonResponse(200, { ok: true, channel, ts, message: { type: 'message', ...message, ts } });
+    }
+    if (method === 'chat.postEphemeral') return jsonResponse(200, { ok: true, message_ts: this.#slackTs() });
+    return jsonResponse(200, { ok: true });
+  }
+
+  async #teams(request: TwinRequest, path: string): Promise<TwinResponse> {
+    // v3/conversations[/<conversationId>/activities[/<activityId>]]
+    const [, , conversation, activities, activity] = path.split('/').map(decodeURIComponent);
+    const body = parseBody(request);
+    const at = new Date().toISOString();
+    const newId = `${Date.now()}${randomBytes(4).toString('hex')}`;
+    if (conversation === undefined && request.method === 'POST') {
+      await this.#record({ channel: 'teams', method: 'conversations.create', body, at });
+      return jsonResponse(201, { id: `a:${newId}`, activityId: newId });
+    }
+    if (conversation === undefined || activities !== 'activities') {
+      return jsonResponse(404, { error: { code: 'NotFound', message: 'Unknown connector route' } });
+    }
+    const method =
+      activity === undefined
+        ? 'conversations.sendActivity'
+        : request.method === 'PUT'
+          ? 'conversations.updateActivity'
+          : request.method === 'DELETE'
+            ? 'conversations.deleteActivity'
+            : 'conversations.replyToActivity';
+    await this.#record({
+      channel: 'teams',
+      method,
+      body,
+      at,
+      conversationId: conversation,
+      ...(activity === undefined ? {} : { activityId: activity }),
+    });
+    if (method === 'conversations.deleteActivity') return { statusCode: 200 };
+    return jsonResponse(method === 'conversations.updateActivity' ? 200 : 201, {
+      id: method === 'conversations.updateActivity' ? activity : newId,
+    });
+  }
+}
