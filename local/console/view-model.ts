@@ -293,6 +293,7 @@ const timelineLabels: Readonly<Record<AuditRecord['kind'], string>> = {
   VOTED: 'Vote',
   DECIDED: 'Decided',
   PUBLISHED: 'Decision published',
+  REFUSED: 'Refused',
 };
 
 export interface TimelineEntry {
