@@ -21,12 +21,19 @@ export interface BuiltStack {
   readonly template: Template;
 }
 
-/** `context` adds to (or overrides) the defaults: one configured agent, bundling skipped. */
-export function buildCountersignStack(context: Record<string, unknown> = {}): BuiltStack {
+/**
+ * `context` adds to (or overrides) the defaults: one configured agent, bundling skipped.
+ * `prepare` runs before the one synthesis a CDK app allows (to add plugins or constructs).
+ */
+export function buildCountersignStack(
+  context: Record<string, unknown> = {},
+  prepare: (app: App, stack: CountersignStack) => void = () => {},
+): BuiltStack {
   const app = new App({
     outdir: mkdtempSync(join(tmpdir(), 'countersign-cdk-')),
     context: { 'aws:cdk:bundling-stacks': [], 'countersign:agents': [TEST_AGENT], ...context },
   });
   const stack = new CountersignStack(app, 'Countersign', { config: readCountersignConfig(app) });
+  prepare(app, stack);
   return { app, stack, template: Template.fromStack(stack) };
 }

@@ -28,12 +28,15 @@ let built: BuiltStack;
 let resources: Resources;
 let definition: { States: Record<string, Json>; StartAt: string };
 
+/** Synthesis is slow the first time (loading aws-cdk-lib); builds get a generous limit. */
+const SLOW_SYNTH_MS = 120_000;
+
 beforeAll(() => {
   built = buildCountersignStack();
   resources = built.template.toJSON().Resources;
   const [machine] = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
   definition = renderDefinitionString(machine!.Properties.DefinitionString, resources) as typeof definition;
-});
+}, SLOW_SYNTH_MS);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const logicalIdOf = (type: string) => {
@@ -181,11 +184,15 @@ describe('approval state machine', () => {
 });
 
 describe('event bus and agent-request rule', () => {
-  it('is named from context', () => {
-    built.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'countersign' });
-    const renamed = buildCountersignStack({ 'countersign:busName': 'approvals' });
-    renamed.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'approvals' });
-  });
+  it(
+    'is named from context',
+    () => {
+      built.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'countersign' });
+      const renamed = buildCountersignStack({ 'countersign:busName': 'approvals' });
+      renamed.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'approvals' });
+    },
+    SLOW_SYNTH_MS,
+  );
 
   it('lets each configured agent put only events with its own source', () => {
     const source = `countersign.agent.${TEST_AGENT.id}`;
