@@ -97,7 +97,7 @@ export class DynamoDbRequestStore implements RequestStore {
     const pages = await Promise.all(statuses.map((status) => this.#queryStatus(status, limit, before)));
     const merged = pages
       .flatMap((page) => page.Items ?? [])
-      .sort((a, b) => String(b[Attr.gsi1sk]).localeCompare(String(a[Attr.gsi1sk]), 'en'));
+      .sort((a, b) => byteOrderDescending(String(a[Attr.gsi1sk]), String(b[Attr.gsi1sk])));
     const items = merged.slice(0, limit);
     const more = merged.length > limit || pages.some((page) => page.LastEvaluatedKey !== undefined);
     const last = items.at(-1);
@@ -331,6 +331,14 @@ export class DynamoDbRequestStore implements RequestStore {
             Ineligible.alreadyVoted;
     return new ConflictError(code, describeIneligibility(code));
   }
+}
+
+/**
+ * DynamoDB orders string sort keys by bytes; the keys are ASCII, where code-unit order is byte order.
+ * Index sort keys end in the unique request id, so two are never equal.
+ */
+function byteOrderDescending(a: string, b: string): number {
+  return a < b ? 1 : -1;
 }
 
 function toAuditRecord(item: Item): AuditRecord {

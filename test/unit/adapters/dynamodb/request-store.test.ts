@@ -47,6 +47,12 @@ describe('claim and get', () => {
     expect(await store.get(record.requestId)).toEqual(record);
   });
 
+  it('keeps votes a claimed record already carries, one per person', async () => {
+    const record = fresh({ votes: [aVote('alice')] });
+    await store.claim(record);
+    expect(await codeOf(store.addVote(record.requestId, aVote('alice'), NOW))).toBe('ALREADY_VOTED');
+  });
+
   it('returns undefined for an unknown request', async () => {
     expect(await store.get('nope')).toBeUndefined();
   });

@@ -1,0 +1,182 @@
+/**
+ * First step of the approval workflow: validate the agent's request, decide by policy, and record
+ * the request exactly once. Every failure on the way (bad input, unknown person, policy engine
+ * error) ends in DENY, never in ALLOW.
+ */
+import { actionHash } from '../domain/action-hash.ts';
+import { expiresAtFor } from '../domain/approval.ts';
+import {
+  type AgentRequestDetail,
+  AgentRequestEvent,
+  AuditKind,
+  describeIssues,
+  PolicyDecision,
+  PolicyOutcome,
+  type RequestRecord,
+  RequestStatus,
+} from '../domain/schemas.ts';
+import type { Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
+import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+
+export interface EvaluateRequestDeps {
+  readonly store: RequestStore;
+  readonly policy: PolicyEngine;
+  readonly directory: Directory;
+  readonly clock: Clock;
+}
+
+export interface EvaluateRequestInput {
+  /** Used when the agent gave no requestId: the EventBridge event id, so a redelivery maps to the same request. */
+  readonly requestId: string;
+  /** The EventBridge event as the rule delivered it; untrusted. */
+  readonly event: unknown;
+  readonly executionArn: string;
+}
+
+export interface EvaluateRequestResult {
+  readonly requestId: string;
+  /** Another workflow already owns this request; this one must stop without acting. */
+  readonly duplicate: boolean;
+  /** The event failed validation; nothing was stored. */
+  readonly invalid: boolean;
+  readonly policy: PolicyDecision;
+}
+
+export function denyBecause(reason: string): PolicyDecision {
+  return {
+    decision: PolicyOutcome.deny,
+    groups: [],
+    quorum: 0,
+    timeoutSeconds: 0,
+    stepUp: false,
+    policyIds: [],
+    reason,
+  };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface Requesters {
+  readonly ids: string[];
+  /** Set when the requesters could not be established: the request must be denied. */
+  readonly problem?: string;
+}
+
+/**
+ * Everyone who may not vote on the request: the agent, its owner, and the person it acts for.
+ * A person named as `onBehalfOf` must be known (by id, then by email); if not, the request
+ * cannot be reviewed safely, because no one could tell self-approval from approval.
+ */
+async function resolveRequesters(
+  directory: Directory,
+  agent: AgentRequestDetail['agent'],
+): Promise<Requesters> {
+  try {
+    const ids = new Set([agent.id, ...(await directory.agentRequesters(agent.id))]);
+    if (agent.onBehalfOf === undefined) return { ids: [...ids] };
+    const person =
+      (await directory.resolve({ kind: 'id', value: agent.onBehalfOf })) ??
+      (await directory.resolve({ kind: 'email', value: agent.onBehalfOf }));
+    if (person === undefined) {
+      return {
+        ids: [...ids, agent.onBehalfOf],
+        problem: `the person the agent acts for ("${agent.onBehalfOf}") is not in the directory`,
+      };
+    }
+    return { ids: [...ids.add(person.id)] };
+  } catch (error) {
+    return { ids: [agent.id], problem: `the requesters could not be resolved: ${messageOf(error)}` };
+  }
+}
+
+function evaluatePolicy(engine: PolicyEngine, detail: AgentRequestDetail): PolicyDecision {
+  try {
+    const result = PolicyDecision.safeParse(
+      engine.evaluate({
+        agent: detail.agent,
+        action: detail.action,
+        resource: detail.resource,
+        parameters: detail.parameters,
+        ...(detail.context === undefined ? {} : { context: detail.context }),
+      }),
+    );
+    return result.success
+      ? result.data
+      : denyBecause(
+          `policy evaluation returned an invalid decision: ${describeIssues(result.error).join('; ')}`,
+        );
+  } catch (error) {
+    return denyBecause(`policy evaluation failed: ${messageOf(error)}`);
+  }
+}
+
+export async function evaluateRequest(
+  deps: EvaluateRequestDeps,
+  input: EvaluateRequestInput,
+): Promise<EvaluateRequestResult> {
+  const parsed = AgentRequestEvent.safeParse(input.event);
+  if (!parsed.success) {
+    return {
+      requestId: input.requestId,
+      duplicate: false,
+      invalid: true,
+      policy: denyBecause(`invalid request: ${describeIssues(parsed.error).join('; ')}`),
+    };
+  }
+  const event = parsed.data;
+  const { detail } = event;
+  const requestId = detail.requestId ?? input.requestId;
+  const now = deps.clock.now();
+
+  const requesters = await resolveRequesters(deps.directory, detail.agent);
+  const policy =
+    requesters.problem === undefined ? evaluatePolicy(deps.policy, detail) : denyBecause(requesters.problem);
+  const expiresAt = expiresAtFor(policy, now);
+  const record: RequestRecord = {
+    requestId,
+    status: RequestStatus.pending,
+    agent: detail.agent,
+    requesters: requesters.ids,
+    action: detail.action,
+    resource: detail.resource,
+    parameters: detail.parameters,
+    justification: detail.justification,
+    ...(detail.context === undefined ? {} : { context: detail.context }),
+    actionHash: actionHash(detail),
+    policy,
+    votes: [],
+    approvers: [],
+    executionArn: input.executionArn,
+    sourceEventId: event.id,
+    createdAt: now.toISOString(),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+  };
+
+  const claimed = await deps.store.claim(record);
+  const stored = claimed.record;
+  if (!claimed.created && stored.executionArn !== input.executionArn) {
+    return { requestId, duplicate: true, invalid: false, policy: stored.policy };
+  }
+  // Created now, or a redelivery to the workflow that created it: (re)write the trail, which is idempotent.
+  await recordFact(deps, {
+    requestId,
+    kind: AuditKind.requested,
+    actor: stored.agent.id,
+    data: {
+      action: stored.action,
+      resource: stored.resource.arn,
+      actionHash: stored.actionHash,
+      sourceEventId: stored.sourceEventId,
+      executionArn: stored.executionArn,
+    },
+  });
+  await recordFact(deps, {
+    requestId,
+    kind: AuditKind.evaluated,
+    actor: SYSTEM_ACTOR,
+    data: { ...stored.policy, expiresAt: stored.expiresAt },
+  });
+  return { requestId, duplicate: false, invalid: false, policy: stored.policy };
+}

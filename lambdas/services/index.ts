@@ -1,0 +1,23 @@
+/** The application's use cases; Lambda handlers and the local twin call these and nothing deeper. */
+export { SYSTEM_ACTOR } from './audit-trail.ts';
+export { type CastVoteDeps, type CastVoteInput, type CastVoteResult, castVote } from './cast-vote.ts';
+export {
+  denyBecause,
+  type EvaluateRequestDeps,
+  type EvaluateRequestInput,
+  type EvaluateRequestResult,
+  evaluateRequest,
+} from './evaluate-request.ts';
+export { type PublishDecisionDeps, type PublishDecisionInput, publishDecision } from './publish-decision.ts';
+export {
+  type RecordDecisionDeps,
+  type RecordDecisionInput,
+  type RecordDecisionResult,
+  recordDecision,
+} from './record-decision.ts';
+export {
+  type RequestApprovalDeps,
+  type RequestApprovalInput,
+  type RequestApprovalResult,
+  requestApproval,
+} from './request-approval.ts';

@@ -1,0 +1,62 @@
+/**
+ * The `.waitForTaskToken` task: remembers how to resume the paused workflow and asks reviewers.
+ * Step Functions may run it more than once for one wait (retries), so each step is idempotent.
+ */
+import { NotFoundError } from '../domain/errors.ts';
+import { AuditKind, RequestStatus } from '../domain/schemas.ts';
+import type { Clock, RequestStore, ReviewNotifier, Workflow } from '../ports/index.ts';
+import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+import { resumeWith } from './resume-workflow.ts';
+
+export interface RequestApprovalDeps {
+  readonly store: RequestStore;
+  readonly notifier: ReviewNotifier;
+  readonly workflow: Workflow;
+  readonly clock: Clock;
+}
+
+export interface RequestApprovalInput {
+  readonly requestId: string;
+  readonly taskToken: string;
+}
+
+export interface RequestApprovalResult {
+  readonly requestId: string;
+  /** Reviewers were asked by this call. */
+  readonly notified: boolean;
+  /** The request was already decided, and this call resumed the workflow with the decision. */
+  readonly resumed: boolean;
+}
+
+export async function requestApproval(
+  deps: RequestApprovalDeps,
+  input: RequestApprovalInput,
+): Promise<RequestApprovalResult> {
+  const { requestId, taskToken } = input;
+  // The token is saved before the request is read: a vote that decides after this read finds the
+  // token and resumes; a vote that decided before it is seen here, so exactly one side resumes.
+  const { alreadyNotified } = await deps.store.saveTaskToken(requestId, taskToken);
+  const record = await deps.store.get(requestId);
+  if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
+
+  if (record.status !== RequestStatus.pending) {
+    const wait = await deps.store.getWaitState(requestId);
+    if (wait.resumed) return { requestId, notified: false, resumed: false };
+    await resumeWith(deps, record, taskToken);
+    return { requestId, notified: false, resumed: true };
+  }
+  if (alreadyNotified) return { requestId, notified: false, resumed: false };
+
+  // Reviewers are asked before the mark is set: if posting fails, the retry asks again, so a review
+  // is posted at least once (a duplicate post beats a request that silently expires unseen).
+  await deps.notifier.requestReview(record);
+  if (await deps.store.markNotified(requestId, deps.clock.now())) {
+    await recordFact(deps, {
+      requestId,
+      kind: AuditKind.notified,
+      actor: SYSTEM_ACTOR,
+      data: { groups: record.policy.groups, quorum: record.policy.quorum, expiresAt: record.expiresAt },
+    });
+  }
+  return { requestId, notified: true, resumed: false };
+}
