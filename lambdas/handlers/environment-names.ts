@@ -18,6 +18,22 @@ export const ENV = {
   jwtAudience: 'JWT_AUDIENCE',
   /** Optional: the issuer's JWKS URL; read from its OpenID metadata when absent. */
   jwtJwksUrl: 'JWT_JWKS_URL',
+  /** Optional: Secrets Manager ARN of `{"signingSecret","botToken"}`; Slack is off without it. */
+  slackSecretArn: 'SLACK_SECRET_ARN',
+  /** Optional: the Slack channel id reviews are posted to. */
+  slackChannelId: 'SLACK_CHANNEL_ID',
+  /** Optional: Slack Web API base URL (the twin's sink locally). */
+  slackApiUrl: 'SLACK_API_URL',
+  /** Optional: Secrets Manager ARN of `{"appId","appPassword"}`; Teams is off without it. */
+  teamsSecretArn: 'TEAMS_SECRET_ARN',
+  /** Optional: the Teams conversation id reviews are posted to. */
+  teamsConversationId: 'TEAMS_CONVERSATION_ID',
+  /** Optional: the Bot Connector service URL of that conversation. */
+  teamsServiceUrl: 'TEAMS_SERVICE_URL',
+  /** Optional: Bot Framework OpenID metadata URL (the twin's issuer locally). */
+  botOpenIdMetadataUrl: 'BOT_OPENID_METADATA_URL',
+  /** Optional: Bot Framework OAuth token URL (the twin's sink locally). */
+  botTokenUrl: 'BOT_TOKEN_URL',
 } as const;
 
 /** Powertools' own settings (service name, metrics namespace, log level), set by the stack on every handler. */

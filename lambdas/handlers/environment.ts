@@ -24,6 +24,14 @@ const SPECIAL_VARIABLES = {
   directoryJson: Required.optional(),
   jwtIssuer: Required.pipe(z.url()),
   jwtJwksUrl: Required.pipe(z.url()).optional(),
+  slackSecretArn: Required.optional(),
+  slackChannelId: Required.optional(),
+  slackApiUrl: Required.pipe(z.url()).optional(),
+  teamsSecretArn: Required.optional(),
+  teamsConversationId: Required.optional(),
+  teamsServiceUrl: Required.pipe(z.url()).optional(),
+  botOpenIdMetadataUrl: Required.pipe(z.url()).optional(),
+  botTokenUrl: Required.pipe(z.url()).optional(),
 } as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 
