@@ -135,7 +135,7 @@ class PolicySetProblem extends Error {
 const PARAMETER_CHECKS = {
   String: (value: unknown) => typeof value === 'string',
   Long: (value: unknown) => Number.isSafeInteger(value),
-  Boolean: (value: unknown) => typeof value === 'boolean',
+  Bool: (value: unknown) => typeof value === 'boolean',
 } as const;
 type ParameterType = keyof typeof PARAMETER_CHECKS;
 
@@ -159,18 +159,18 @@ function prepare(options: PolicyEngineOptions): { prepared?: PreparedPolicySet; 
     const sources = typeof options.policies === 'string' ? [{ text: options.policies }] : options.policies;
     const loaded = sources.flatMap((source, index) => loadSource(source, index, options.defaults, problems));
     problems.push(...duplicateIds(loaded));
-    unwrap(cedar.checkParseSchema(options.schema), (message) => `schema: ${message}`);
     const policies = new Map(loaded.map((policy) => [policy.id, policy]));
     const staticPolicies = Object.fromEntries(loaded.map((policy) => [policy.id, policy.text]));
+    // Validation parses the schema first, so a schema that does not parse fails here, and only here.
     const validation = unwrap(
       cedar.validate({
         schema: options.schema,
         policies: { staticPolicies },
         validationSettings: { mode: 'strict' },
       }),
-      (message) => `schema: ${message}`,
+      { label: 'schema', text: options.schema },
     );
-    problems.push(...describeValidationErrors(validation.validationErrors));
+    problems.push(...describeValidationErrors(loaded, validation.validationErrors));
     const { declaredActions, parameterTypes } = readSchema(options.schema);
     if (!declaredActions.has(FALLBACK_ACTION)) {
       problems.push(`schema: it must declare action "${FALLBACK_ACTION}" (for operations it does not name)`);
@@ -180,8 +180,8 @@ function prepare(options: PolicyEngineOptions): { prepared?: PreparedPolicySet; 
     }
     preparedCount += 1;
     const name = `countersign-${preparedCount}`;
-    unwrap(cedar.preparseSchema(name, options.schema), (message) => `schema: ${message}`);
-    unwrap(cedar.preparsePolicySet(name, { staticPolicies }), (message) => `policies: ${message}`);
+    unwrap(cedar.preparseSchema(name, options.schema), { label: 'schema', text: options.schema });
+    unwrap(cedar.preparsePolicySet(name, { staticPolicies }), { label: 'policies', text: '' });
     return { prepared: { name, policies, declaredActions, parameterTypes }, problems };
   } catch (error) {
     return { problems: error instanceof PolicySetProblem ? [...error.problems] : [String(error)] };
@@ -214,14 +214,12 @@ function loadSource(
 ): LoadedPolicy[] {
   const label = source.id ?? `policies[${index}]`;
   try {
-    const parts = unwrap(cedar.policySetTextToParts(source.text), (message, start) =>
-      withLocation(label, source.text, start, message),
-    );
+    const parts = unwrap(cedar.policySetTextToParts(source.text), { label, text: source.text });
     if (parts.policy_templates.length > 0) {
       problems.push(`${label}: templates (policies with ?principal or ?resource) are not supported`);
     }
     return parts.policies.map((text, position) => {
-      const json = unwrap(cedar.policyToJson(text), (message) => `${label}: ${message}`).json;
+      const json = unwrap(cedar.policyToJson(text), { label, text }).json;
       const policy = readPolicy(text, json, `${label}: policy #${position + 1}`, defaults);
       problems.push(...policy.problems);
       return policy.policy;
@@ -320,19 +318,22 @@ function duplicateIds(policies: readonly LoadedPolicy[]): string[] {
 }
 
 /** Cedar reports a type error once per action a policy applies to; reviewers need it once per policy. */
-function describeValidationErrors(errors: readonly cedar.ValidationError[]): string[] {
-  const byPolicy = new Map<string, string[]>();
-  for (const { policyId, error } of errors) {
-    byPolicy.set(policyId, [...(byPolicy.get(policyId) ?? []), error.message]);
-  }
-  return [...byPolicy].map(([policyId, [first, ...more]]) => {
+function describeValidationErrors(
+  policies: readonly LoadedPolicy[],
+  errors: readonly cedar.ValidationError[],
+): string[] {
+  return policies.flatMap(({ id }) => {
+    const [first, ...more] = errors.filter((error) => error.policyId === id);
+    if (first === undefined) {
+      return [];
+    }
     const others = more.length > 0 ? ` (and ${more.length} more)` : '';
-    return `policy "${policyId}" does not match the schema: ${first}${others}`;
+    return [`policy "${id}" does not match the schema: ${first.error.message}${others}`];
   });
 }
 
 function readSchema(schema: string): Pick<PreparedPolicySet, 'declaredActions' | 'parameterTypes'> {
-  const json = unwrap(cedar.schemaToJsonWithResolvedTypes(schema), (message) => `schema: ${message}`).json;
+  const json = unwrap(cedar.schemaToJsonWithResolvedTypes(schema), { label: 'schema', text: schema }).json;
   // Entity types are un-namespaced: a namespaced schema declares no action here and is reported as such.
   const namespace = json[''];
   const parametersType = namespace?.commonTypes?.[PARAMETERS_TYPE];
@@ -346,26 +347,36 @@ function readSchema(schema: string): Pick<PreparedPolicySet, 'declaredActions' |
   return { declaredActions: new Set(Object.keys(namespace?.actions ?? {})), parameterTypes };
 }
 
-/** Returns a successful Cedar answer; throws its errors, each described by `describe`, otherwise. */
+/**
+ * Returns a successful Cedar answer; otherwise throws its errors as problems, each located in
+ * `source` as `label:line:column: message`.
+ */
 function unwrap<T extends { type: string }>(
   answer: T | CedarFailure,
-  describe: (message: string, start: number | undefined) => string,
+  source: { label: string; text: string },
 ): Exclude<T, CedarFailure> {
   if (answer.type === 'failure') {
     const errors = (answer as CedarFailure).errors;
     throw new PolicySetProblem(
-      errors.map((error) => describe(error.message, error.sourceLocations?.[0]?.start)),
+      errors.map(
+        // cedar-wasm always serializes sourceLocations (empty when it has none), despite the optional type.
+        (error) =>
+          `${source.label}${describeLocations(source.text, error.sourceLocations as cedar.SourceLabel[])}: ${error.message}`,
+      ),
     );
   }
   return answer as Exclude<T, CedarFailure>;
 }
 
-function withLocation(label: string, text: string, start: number | undefined, message: string): string {
-  if (start === undefined) {
-    return `${label}: ${message}`;
-  }
-  const before = text.slice(0, start).split('\n');
-  return `${label}:${before.length}:${before.at(-1)!.length + 1}: ${message}`;
+/** `:line:column` of the first location Cedar points at, as compilers print it. */
+function describeLocations(text: string, locations: readonly cedar.SourceLabel[]): string {
+  return locations
+    .slice(0, 1)
+    .map((location) => {
+      const lines = text.slice(0, location.start).split('\n');
+      return `:${lines.length}:${lines.at(-1)!.length + 1}`;
+    })
+    .join('');
 }
 
 function evaluateSafely(
