@@ -1,0 +1,79 @@
+/**
+ * The REST API Lambda behind the HTTP API: requests, votes, the caller's identity and the OpenAPI
+ * document. The HTTP API's JWT authorizer has checked the token in AWS; the app checks it again
+ * (see http/api-app.ts), so the handler stays safe on a route left without an authorizer and in
+ * the twin, where the dev issuer signs the tokens.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
+import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
+import { createJwtVerifier } from '../adapters/jwt-verifier.ts';
+import { LogReviewNotifier } from '../adapters/log-review-notifier.ts';
+import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
+import { StaticDirectory } from '../adapters/static-directory.ts';
+import { systemClock } from '../adapters/system-clock.ts';
+import { createApiApp } from '../http/api-app.ts';
+import { fromApiGatewayEvent } from '../http/request.ts';
+import type { HttpResponse } from '../http/responses.ts';
+import { createLogger, withLambdaContext } from '../middleware/logging.ts';
+import { createMetrics, withMetrics } from '../middleware/metrics.ts';
+import { buildOpenApiDocument } from '../openapi.ts';
+import { castVote } from '../services/cast-vote.ts';
+import { loadEnvironment } from './environment.ts';
+
+const env = loadEnvironment(['tableName', 'directoryJson', 'jwtIssuer', 'jwtAudience', 'jwtJwksUrl']);
+const logger = createLogger();
+const metrics = createMetrics();
+
+const store = new DynamoDbRequestStore({
+  client: createDocumentClient(createDynamoDbClient()),
+  tableName: env.tableName,
+});
+// Without a directory document nobody resolves, so every call is refused (fail closed).
+const directory =
+  env.directoryJson === undefined
+    ? new StaticDirectory({ users: [], agents: [] })
+    : StaticDirectory.fromJson(env.directoryJson);
+const voteDeps = {
+  store,
+  workflow: new SfnWorkflow(createSfnClient()),
+  notifier: new LogReviewNotifier(logger),
+  clock: systemClock,
+};
+
+const app = createApiApp({
+  store,
+  directory,
+  verifier: createJwtVerifier({
+    issuer: env.jwtIssuer,
+    audience: env.jwtAudience,
+    ...(env.jwtJwksUrl === undefined ? {} : { jwksUrl: env.jwtJwksUrl }),
+  }),
+  castVote: async (command) => {
+    const result = await castVote(voteDeps, command);
+    // The vote stands either way; these are retried by the next vote or the workflow's own steps.
+    if (result.resumeError !== undefined)
+      logger.warn('vote recorded, workflow not resumed yet', { error: result.resumeError });
+    if (result.updateError !== undefined)
+      logger.warn('vote recorded, reviewers not updated', { error: result.updateError });
+    metrics.addMetric('VotesRecorded', MetricUnit.Count, 1);
+    return result;
+  },
+  clock: systemClock,
+  logger,
+  openApiDocument: buildOpenApiDocument(),
+});
+
+async function serve(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
+  const response = await app(fromApiGatewayEvent(event));
+  logger.info('api request served', {
+    method: event.requestContext.http.method,
+    route: event.routeKey,
+    status: response.statusCode,
+  });
+  return response;
+}
+
+export const handler = middy(serve).use(withLambdaContext(logger)).use(withMetrics(metrics));
