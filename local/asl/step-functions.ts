@@ -36,7 +36,7 @@ const TOKEN_PLACEHOLDER_PREFIX = 'countersign-local-task-token-placeholder-';
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):stateMachine:([A-Za-z0-9_-]{1,80})$/;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[^:]{1,80}$/;
 /** Execution names: 1–80 characters, none of whitespace, brackets, wildcards or `"#%\^|~`$&,;:/`. */
-const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
+const EXECUTION_NAME = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\p{Cc}]{1,80}$/u;
 
 export interface StateMachineSpec {
   readonly arn: string;
