@@ -10,63 +10,96 @@ export interface EventField {
   readonly membership: readonly number[];
 }
 
-export type FieldsByPath = ReadonlyMap<string, readonly EventField[]>;
+/** Leaves collected for each path slot (see FieldIndex); undefined where the event has none. */
+export type CollectedFields = readonly (readonly EventField[] | undefined)[];
 
-export interface FieldSelection {
-  /** Every path a pattern names, and every dotted prefix of one: the only parts of the event worth visiting. */
-  readonly visited: ReadonlySet<string>;
-  /** Paths the pattern has a condition on: leaves are collected only here. */
-  readonly collected: ReadonlySet<string>;
+/**
+ * The paths a pattern names, as a tree of field-name steps. Matching walks this tree and looks each step
+ * up in the event, so the cost follows the pattern's size, not the event's.
+ */
+export interface FieldIndex {
+  readonly root: PathNode;
+  readonly slotCount: number;
+  /** Slot of each condition path, where its leaves are collected. */
+  readonly slots: ReadonlyMap<string, number>;
+}
+
+interface PathNode {
+  readonly children: Map<string, PathNode>;
+  slot: number | undefined;
 }
 
 const NOT_IN_ARRAY: readonly number[] = [];
+const PATH_SEPARATOR = '.';
 
-export function selectionFor(paths: Iterable<string>): FieldSelection {
-  const visited = new Set<string>();
-  const collected = new Set<string>();
+export function indexPaths(paths: Iterable<string>): FieldIndex {
+  const root: PathNode = { children: new Map(), slot: undefined };
+  const slots = new Map<string, number>();
   for (const path of paths) {
-    collected.add(path);
-    const steps = path.split('.');
-    for (let length = 1; length <= steps.length; length++) visited.add(steps.slice(0, length).join('.'));
+    if (slots.has(path)) continue;
+    const node = descend(root, path.split(PATH_SEPARATOR), true) as PathNode;
+    node.slot = slots.size;
+    slots.set(path, node.slot);
   }
-  return { visited, collected };
+  return { root, slotCount: slots.size, slots };
 }
 
-export function collectFields(event: object, selection: FieldSelection): FieldsByPath {
-  const collector = new FieldCollector(selection);
-  collector.visitObject(event as Record<string, unknown>, '', NOT_IN_ARRAY);
+function descend(node: PathNode, steps: readonly string[], create: boolean): PathNode | undefined {
+  let current: PathNode | undefined = node;
+  for (const step of steps) {
+    let child: PathNode | undefined = current.children.get(step);
+    if (child === undefined) {
+      if (!create) return undefined;
+      child = { children: new Map(), slot: undefined };
+      current.children.set(step, child);
+    }
+    current = child;
+  }
+  return current;
+}
+
+export function collectFields(event: object, index: FieldIndex): CollectedFields {
+  const collector = new FieldCollector(index.slotCount);
+  collector.visitObject(event as Record<string, unknown>, index.root, NOT_IN_ARRAY);
   return collector.fields;
 }
 
 class FieldCollector {
-  readonly fields = new Map<string, EventField[]>();
+  readonly fields: (EventField[] | undefined)[];
   private nextArrayId = 0;
 
-  constructor(private readonly selection: FieldSelection) {}
+  constructor(slotCount: number) {
+    this.fields = new Array(slotCount);
+  }
 
-  visitObject(object: Record<string, unknown>, path: string, membership: readonly number[]): void {
-    for (const key of Object.keys(object)) {
-      const childPath = path === '' ? key : `${path}.${key}`;
-      if (this.selection.visited.has(childPath)) this.visit(object[key], childPath, membership);
+  visitObject(object: Record<string, unknown>, node: PathNode, membership: readonly number[]): void {
+    for (const [step, child] of node.children) {
+      if (Object.hasOwn(object, step)) this.visit(object[step], child, membership);
+    }
+    // AWS joins nested names with ".", so an event key "a.b" is the field a → b.
+    for (const key in object) {
+      if (!key.includes(PATH_SEPARATOR)) continue;
+      const target = descend(node, key.split(PATH_SEPARATOR), false);
+      if (target !== undefined) this.visit(object[key], target, membership);
     }
   }
 
-  private visit(value: unknown, path: string, membership: readonly number[]): void {
+  private visit(value: unknown, node: PathNode, membership: readonly number[]): void {
     if (Array.isArray(value)) {
       const arrayId = this.nextArrayId++;
       for (let index = 0; index < value.length; index++) {
-        this.visit(value[index], path, [...membership, arrayId, index]);
+        this.visit(value[index], node, [...membership, arrayId, index]);
       }
     } else if (typeof value === 'object' && value !== null) {
-      this.visitObject(value as Record<string, unknown>, path, membership);
-    } else if (isLeafValue(value) && this.selection.collected.has(path)) {
-      this.add(path, { value, membership });
+      this.visitObject(value as Record<string, unknown>, node, membership);
+    } else if (node.slot !== undefined && isLeafValue(value)) {
+      this.add(node.slot, { value, membership });
     }
   }
 
-  private add(path: string, field: EventField): void {
-    const existing = this.fields.get(path);
-    if (existing === undefined) this.fields.set(path, [field]);
+  private add(slot: number, field: EventField): void {
+    const existing = this.fields[slot];
+    if (existing === undefined) this.fields[slot] = [field];
     else existing.push(field);
   }
 }

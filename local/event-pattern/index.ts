@@ -4,15 +4,15 @@
  * wildcard, cidr, $or; arrays match if any element matches) and the pattern validation AWS applies.
  */
 import {
+  type CollectedFields,
   collectFields,
-  type FieldSelection,
-  type FieldsByPath,
+  type FieldIndex,
+  indexPaths,
   isConsistent,
   mergeMemberships,
-  selectionFor,
 } from './event-fields.ts';
 import type { LeafValue } from './json-values.ts';
-import { type Branch, compileBranches, type FieldCondition } from './pattern-compiler.ts';
+import { compileBranches, type FieldCondition } from './pattern-compiler.ts';
 
 export { InvalidEventPatternError } from './errors.ts';
 
@@ -27,8 +27,11 @@ export interface EventMatcher {
  */
 export function compilePattern(pattern: unknown): EventMatcher {
   const branches = compileBranches(pattern);
-  const selection = selectionFor(branches.flatMap((branch) => branch.map((condition) => condition.path)));
-  return new CompiledEventMatcher(branches, selection);
+  const index = indexPaths(branches.flatMap((branch) => branch.map((condition) => condition.path)));
+  const slotted = branches.map((branch) =>
+    branch.map((condition) => ({ ...condition, slot: index.slots.get(condition.path) as number })),
+  );
+  return new CompiledEventMatcher(slotted, index);
 }
 
 /** One-off convenience; compile once with compilePattern when matching many events. */
@@ -36,46 +39,55 @@ export function matchesPattern(pattern: unknown, event: unknown): boolean {
   return compilePattern(pattern).matches(event);
 }
 
+/** A condition together with the slot where the event's leaves for its path are collected. */
+interface SlottedCondition extends FieldCondition {
+  readonly slot: number;
+}
+
+type SlottedBranch = readonly SlottedCondition[];
+
 class CompiledEventMatcher implements EventMatcher {
   constructor(
-    private readonly branches: readonly Branch[],
-    private readonly selection: FieldSelection,
+    private readonly branches: readonly SlottedBranch[],
+    private readonly index: FieldIndex,
   ) {}
 
   matches(event: unknown): boolean {
     if (typeof event !== 'object' || event === null || Array.isArray(event)) return false;
-    const fields = collectFields(event, this.selection);
-    return this.branches.some((branch) => satisfies(branch, 0, fields, []));
+    const fields = collectFields(event, this.index);
+    return this.branches.some((branch) => satisfies(branch, 0, fields, NO_MEMBERSHIP));
   }
 }
+
+const NO_MEMBERSHIP: readonly number[] = [];
 
 /**
  * Backtracking over the leaves each condition could use, so that all leaves chosen for one branch come
  * from the same element of any array they share.
  */
 function satisfies(
-  branch: Branch,
-  index: number,
-  fields: FieldsByPath,
+  branch: SlottedBranch,
+  position: number,
+  fields: CollectedFields,
   membership: readonly number[],
 ): boolean {
-  const condition = branch[index];
+  const condition = branch[position];
   if (condition === undefined) return true;
   let presentHere = false;
-  for (const field of fields.get(condition.path) ?? []) {
+  for (const field of fields[condition.slot] ?? NO_FIELDS) {
     if (!isConsistent(field.membership, membership)) continue;
     presentHere = true;
     if (passesAnyTest(condition, field.value)) {
-      if (satisfies(branch, index + 1, fields, mergeMemberships(membership, field.membership))) return true;
+      if (satisfies(branch, position + 1, fields, mergeMemberships(membership, field.membership)))
+        return true;
     }
   }
-  return condition.matchesAbsence && !presentHere && satisfies(branch, index + 1, fields, membership);
+  return condition.matchesAbsence && !presentHere && satisfies(branch, position + 1, fields, membership);
 }
 
-function passesAnyTest(
-  condition: FieldCondition,
-  value: Parameters<FieldCondition['tests'][number]>[0],
-): boolean {
+const NO_FIELDS: readonly never[] = [];
+
+function passesAnyTest(condition: FieldCondition, value: LeafValue): boolean {
   for (const test of condition.tests) if (test(value)) return true;
   return false;
 }
