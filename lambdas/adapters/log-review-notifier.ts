@@ -1,0 +1,41 @@
+/**
+ * A ReviewNotifier that only writes a structured log line: what the deployed stack uses until a
+ * chat channel is configured, so a pending review is visible in the logs and the console. The line
+ * names the request, the action and who may review it; never the justification, the parameters or
+ * people, which may carry personal data.
+ */
+import type { RequestRecord } from '../domain/schemas.ts';
+import type { ReviewNotifier } from '../ports/index.ts';
+
+/** The subset of a structured logger this notifier needs (Powertools Logger satisfies it). */
+export interface StructuredLog {
+  info(message: string, attributes: Record<string, unknown>): void;
+}
+
+export class LogReviewNotifier implements ReviewNotifier {
+  readonly #log: StructuredLog;
+
+  constructor(log: StructuredLog) {
+    this.#log = log;
+  }
+
+  async requestReview(record: RequestRecord): Promise<void> {
+    this.#log.info('review requested', summarize(record));
+  }
+
+  async updateReview(record: RequestRecord): Promise<void> {
+    this.#log.info('review updated', summarize(record));
+  }
+}
+
+function summarize(record: RequestRecord): Record<string, unknown> {
+  return {
+    requestId: record.requestId,
+    status: record.status,
+    action: record.action,
+    approverGroups: record.policy.groups,
+    quorum: record.policy.quorum,
+    votes: record.votes.length,
+    expiresAt: record.expiresAt,
+  };
+}

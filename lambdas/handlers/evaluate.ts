@@ -1,0 +1,69 @@
+/**
+ * Workflow step Evaluate: validates the agent's request, decides by the Cedar policies and stores
+ * the request. Built once per cold start: the policies are read from POLICY_DIR and compiled here,
+ * so a broken policy set is logged at start (and, the engine failing closed, denies everything).
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
+import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
+import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
+import { loadPolicyFiles } from '../adapters/policy-files.ts';
+import { StaticDirectory } from '../adapters/static-directory.ts';
+import { systemClock } from '../adapters/system-clock.ts';
+import { createPolicyEngine } from '../domain/policy.ts';
+import { parse } from '../domain/schemas.ts';
+import { createLogger, withLambdaContext } from '../middleware/logging.ts';
+import { createMetrics, withMetrics } from '../middleware/metrics.ts';
+import { type EvaluateRequestResult, evaluateRequest } from '../services/evaluate-request.ts';
+import { loadEnvironment } from './environment.ts';
+import { EvaluateInput } from './inputs.ts';
+
+const env = loadEnvironment([
+  'tableName',
+  'policyDir',
+  'defaultApproverGroup',
+  'defaultTimeoutSeconds',
+  'directoryJson',
+]);
+const logger = createLogger();
+const metrics = createMetrics();
+
+const policy = createPolicyEngine({
+  ...(await loadPolicyFiles(env.policyDir)),
+  defaults: { approverGroup: env.defaultApproverGroup, timeoutSeconds: env.defaultTimeoutSeconds },
+});
+if (policy.problems.length > 0) {
+  logger.error('the policy set is unusable: every request will be denied', { problems: policy.problems });
+}
+const deps = {
+  store: new DynamoDbRequestStore({
+    client: createDocumentClient(createDynamoDbClient()),
+    tableName: env.tableName,
+  }),
+  policy,
+  // Without a directory document only the agent itself is known; its owner comes from the event.
+  directory:
+    env.directoryJson === undefined
+      ? new StaticDirectory({ users: [], agents: [] })
+      : StaticDirectory.fromJson(env.directoryJson),
+  clock: systemClock,
+};
+
+async function evaluate(event: unknown): Promise<EvaluateRequestResult> {
+  const input = parse(EvaluateInput, event, 'evaluate input');
+  const result = await evaluateRequest(deps, input);
+  logger.info('request evaluated', {
+    requestId: result.requestId,
+    duplicate: result.duplicate,
+    invalid: result.invalid,
+    decision: result.policy.decision,
+    policyIds: result.policy.policyIds,
+  });
+  if (!result.duplicate) {
+    metrics.addDimension('outcome', result.invalid ? 'INVALID' : result.policy.decision);
+    metrics.addMetric('RequestsEvaluated', MetricUnit.Count, 1);
+  }
+  return result;
+}
+
+export const handler = middy(evaluate).use(withLambdaContext(logger)).use(withMetrics(metrics));

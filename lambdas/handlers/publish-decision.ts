@@ -1,0 +1,51 @@
+/**
+ * Workflow step PublishDecision: puts `Action Decided` on the bus. Idempotent per requestId, so a
+ * retried step (or a redelivered invocation) does not tell the agent twice.
+ */
+import middy from '@middy/core';
+import {
+  createDocumentClient,
+  createDynamoDbClient,
+  createEventBridgeClient,
+} from '../adapters/aws-clients.ts';
+import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
+import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
+import { systemClock } from '../adapters/system-clock.ts';
+import { type ActionDecidedDetail, parse } from '../domain/schemas.ts';
+import { idempotentBy } from '../middleware/idempotency.ts';
+import { createLogger, withLambdaContext } from '../middleware/logging.ts';
+import { createMetrics, withMetrics } from '../middleware/metrics.ts';
+import { publishDecision } from '../services/publish-decision.ts';
+import { loadEnvironment } from './environment.ts';
+import { PublishDecisionInput } from './inputs.ts';
+
+const env = loadEnvironment(['tableName', 'eventBusName']);
+const logger = createLogger();
+const metrics = createMetrics();
+const dynamoDb = createDynamoDbClient();
+const deps = {
+  store: new DynamoDbRequestStore({ client: createDocumentClient(dynamoDb), tableName: env.tableName }),
+  publisher: new EventBridgeDecisionPublisher({
+    client: createEventBridgeClient(),
+    eventBusName: env.eventBusName,
+  }),
+  clock: systemClock,
+};
+
+async function publishDecisionStep(event: unknown): Promise<ActionDecidedDetail> {
+  const detail = await publishDecision(deps, parse(PublishDecisionInput, event, 'publish-decision input'));
+  logger.info('decision published', { requestId: detail.requestId, decision: detail.decision });
+  return detail;
+}
+
+export const handler = middy(publishDecisionStep)
+  .use(withLambdaContext(logger))
+  .use(withMetrics(metrics))
+  .use(
+    idempotentBy({
+      client: dynamoDb,
+      tableName: env.tableName,
+      scope: 'publish-decision',
+      eventKeyJmesPath: 'requestId',
+    }),
+  );

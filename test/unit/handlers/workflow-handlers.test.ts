@@ -1,0 +1,172 @@
+/**
+ * The four workflow handlers as Lambda runs them: imported with the stack's environment, invoked
+ * with the state machine's payloads and a Lambda context, against a local DynamoDB (dynalite).
+ * EventBridge and Step Functions are mocked at the SDK.
+ */
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
+import { ConfigurationError, ValidationError } from '../../../lambdas/domain/errors.ts';
+import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
+import { agentRequestEvent } from '../../workflow/support/agent-events.ts';
+import { setEnvironment, workflowHandlerEnvironment } from '../../workflow/support/handler-environment.ts';
+import { type LambdaHandler, lambdaContext } from '../../workflow/support/lambda-tasks.ts';
+
+const eventBridge = mockClient(EventBridgeClient);
+const sfn = mockClient(SFNClient);
+
+let table: LocalTable;
+let store: DynamoDbRequestStore;
+let restoreEnvironment: () => void;
+let handlers: Record<'evaluate' | 'requestApproval' | 'recordDecision' | 'publishDecision', LambdaHandler>;
+
+beforeAll(async () => {
+  table = await startDynalite();
+  store = new DynamoDbRequestStore({ client: table.client, tableName: table.tableName });
+  restoreEnvironment = setEnvironment(await workflowHandlerEnvironment(table));
+  handlers = {
+    evaluate: (await import('../../../lambdas/handlers/evaluate.ts')).handler,
+    requestApproval: (await import('../../../lambdas/handlers/request-approval.ts')).handler,
+    recordDecision: (await import('../../../lambdas/handlers/record-decision.ts')).handler,
+    publishDecision: (await import('../../../lambdas/handlers/publish-decision.ts')).handler,
+  };
+});
+
+afterAll(async () => {
+  restoreEnvironment();
+  await table.close();
+});
+
+beforeEach(() => {
+  eventBridge.reset();
+  sfn.reset();
+});
+
+const invoke = (name: keyof typeof handlers, event: unknown) => handlers[name](event, lambdaContext(name));
+
+async function evaluated(action: string, parameters: Record<string, string> = {}) {
+  const event = agentRequestEvent({ action, parameters });
+  const requestId = event.detail.requestId;
+  const result = await invoke('evaluate', { requestId, event, executionArn: `arn:execution:${requestId}` });
+  return { requestId, event, result };
+}
+
+describe('evaluate handler', () => {
+  it('stores the request and answers the policy decision for the Route state', async () => {
+    const { requestId, result } = await evaluated('s3:GetObject');
+
+    expect(result).toMatchObject({
+      requestId,
+      duplicate: false,
+      invalid: false,
+      policy: { decision: 'ALLOW', policyIds: ['read-only-allowed'] },
+    });
+    await expect(store.get(requestId)).resolves.toMatchObject({
+      status: 'PENDING',
+      action: 's3:GetObject',
+      requesters: ['invoice-bot', 'dave'],
+    });
+  });
+
+  it('answers duplicate for the same request started by another execution', async () => {
+    const { requestId, event } = await evaluated('s3:GetObject');
+
+    const again = await invoke('evaluate', { requestId, event, executionArn: 'arn:execution:other' });
+
+    expect(again).toMatchObject({ requestId, duplicate: true });
+  });
+
+  it('rejects a payload that is not what the state machine sends', async () => {
+    await expect(invoke('evaluate', { requestId: 'r-1', event: {} })).rejects.toThrow(ValidationError);
+  });
+});
+
+describe('request-approval handler', () => {
+  it('stores the task token and notifies once, however often the task runs', async () => {
+    const { requestId } = await evaluated('iam:AttachRolePolicy', {
+      PolicyArn: 'arn:aws:iam::aws:policy/ReadOnly',
+    });
+
+    const first = await invoke('requestApproval', { requestId, taskToken: 'token-1' });
+    const second = await invoke('requestApproval', { requestId, taskToken: 'token-1' });
+
+    expect(first).toEqual({ requestId, notified: true, resumed: false });
+    expect(second).toEqual({ requestId, notified: false, resumed: false });
+    await expect(store.getTaskToken(requestId)).resolves.toBe('token-1');
+  });
+});
+
+describe('record-decision handler', () => {
+  it('records the outcome once and answers a retry with the first answer', async () => {
+    const { requestId } = await evaluated('kms:ScheduleKeyDeletion');
+
+    const first = await invoke('recordDecision', { requestId, outcome: { decision: 'POLICY_DENIED' } });
+    const retry = await invoke('recordDecision', { requestId, outcome: { decision: 'POLICY_DENIED' } });
+
+    expect(first).toEqual({ requestId, applied: true, decision: 'POLICY_DENIED' });
+    expect(retry).toEqual(first);
+    await expect(store.get(requestId)).resolves.toMatchObject({
+      status: 'DENIED',
+      decision: 'POLICY_DENIED',
+    });
+  });
+
+  it('rejects an outcome that is not a decision', async () => {
+    await expect(
+      invoke('recordDecision', { requestId: 'r-2', outcome: { decision: 'MAYBE' } }),
+    ).rejects.toThrow(ValidationError);
+  });
+});
+
+describe('publish-decision handler', () => {
+  it('puts Action Decided on the bus once per request, even when invoked again', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+    const { requestId } = await evaluated('s3:GetObject');
+    await invoke('recordDecision', { requestId, outcome: { decision: 'AUTO_APPROVED' } });
+
+    const published = await invoke('publishDecision', { requestId });
+    const again = await invoke('publishDecision', { requestId });
+
+    expect(published).toMatchObject({ requestId, decision: 'AUTO_APPROVED', approvers: [] });
+    expect(again).toEqual(published);
+    const calls = eventBridge.commandCalls(PutEventsCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input.Entries?.[0]).toMatchObject({
+      EventBusName: 'countersign-test-bus',
+      Source: 'countersign',
+      DetailType: 'Action Decided',
+    });
+    expect(JSON.parse(calls[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}')).toEqual(published);
+  });
+
+  it('publishes again after a failed attempt: a failure is not remembered as done', async () => {
+    eventBridge
+      .on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
+    const { requestId } = await evaluated('s3:GetObject');
+    await invoke('recordDecision', { requestId, outcome: { decision: 'AUTO_APPROVED' } });
+
+    await expect(invoke('publishDecision', { requestId })).rejects.toThrow('InternalFailure');
+    await expect(invoke('publishDecision', { requestId })).resolves.toMatchObject({ requestId });
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(2);
+  });
+});
+
+describe('handler start', () => {
+  it('fails at import, naming every missing variable', async () => {
+    vi.resetModules();
+    const restore = setEnvironment({ TABLE_NAME: '', EVENT_BUS_NAME: '' });
+    try {
+      const failure = await import('../../../lambdas/handlers/publish-decision.ts').catch((error) => error);
+      expect(failure).toBeInstanceOf(Error);
+      expect(failure.name).toBe(ConfigurationError.name);
+      expect(failure.message).toContain('TABLE_NAME');
+      expect(failure.message).toContain('EVENT_BUS_NAME');
+    } finally {
+      restore();
+    }
+  });
+});

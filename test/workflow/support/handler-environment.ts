@@ -1,0 +1,51 @@
+/**
+ * The environment the stack gives the workflow handlers, pointed at a local table: the handler
+ * modules read it when imported, so it is set before the (dynamic) import, as Lambda would.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ENV } from '../../../lambdas/handlers/environment-names.ts';
+import type { LocalTable } from '../../support/dynalite.ts';
+
+export const TEST_EVENT_BUS = 'countersign-test-bus';
+export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+
+/** The table's endpoint, as the SDK's AWS_ENDPOINT_URL_DYNAMODB expects it. */
+async function endpointOf(table: LocalTable): Promise<string> {
+  const endpoint = await table.client.config.endpoint?.();
+  if (endpoint === undefined) throw new Error('the local table client has no endpoint');
+  return `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
+}
+
+export async function workflowHandlerEnvironment(
+  table: LocalTable,
+  overrides: Readonly<Record<string, string>> = {},
+): Promise<Record<string, string>> {
+  return {
+    [ENV.tableName]: table.tableName,
+    [ENV.eventBusName]: TEST_EVENT_BUS,
+    [ENV.policyDir]: resolve(REPO_ROOT, 'policies'),
+    [ENV.defaultApproverGroup]: 'security',
+    [ENV.defaultTimeoutSeconds]: '3600',
+    [ENV.directoryJson]: readFileSync(resolve(REPO_ROOT, 'countersign.local.json'), 'utf8'),
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: await endpointOf(table),
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    ...overrides,
+  };
+}
+
+/** Sets `variables` and returns a function restoring what was there before. */
+export function setEnvironment(variables: Readonly<Record<string, string>>): () => void {
+  const previous = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, variables);
+  return () => {
+    for (const [name, value] of Object.entries(previous)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
