@@ -1,0 +1,86 @@
+/**
+ * `POST /slack/interactions`. Two kinds of event reach this function: the HTTP API's (verify,
+ * acknowledge within Slack's 3 seconds, defer the vote) and its own asynchronous self-invocation
+ * carrying the verified vote (bind the identity, castVote, reply). See adapters/slack/interactions.ts.
+ */
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
+import {
+  CHAT_ENVIRONMENT_KEYS,
+  createChatReviewNotifier,
+  slackApiFactory,
+  slackCredentialsFrom,
+} from '../adapters/chat-wiring.ts';
+import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
+import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
+import { createSlackInteractions } from '../adapters/slack/interactions.ts';
+import {
+  DeferredSlackVote,
+  isDeferredSlackVote,
+  lambdaSelfInvoke,
+} from '../adapters/slack/lambda-deferral.ts';
+import { StaticDirectory } from '../adapters/static-directory.ts';
+import { systemClock } from '../adapters/system-clock.ts';
+import { ConfigurationError } from '../domain/errors.ts';
+import { createLogger, withLambdaContext } from '../middleware/logging.ts';
+import { createMetrics, withMetrics } from '../middleware/metrics.ts';
+import { castVote } from '../services/cast-vote.ts';
+import { loadEnvironment } from './environment.ts';
+
+const env = loadEnvironment([...CHAT_ENVIRONMENT_KEYS, 'directoryJson']);
+if (env.slackSecretArn === undefined)
+  throw new ConfigurationError('SLACK_SECRET_ARN is required by the Slack endpoint');
+const logger = createLogger();
+const metrics = createMetrics();
+
+const documentClient = createDocumentClient(createDynamoDbClient());
+const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
+// Without a directory document nobody resolves, so every vote is refused (fail closed).
+const directory =
+  env.directoryJson === undefined
+    ? new StaticDirectory({ users: [], agents: [] })
+    : StaticDirectory.fromJson(env.directoryJson);
+const voteDeps = {
+  store,
+  workflow: new SfnWorkflow(createSfnClient()),
+  notifier: createChatReviewNotifier(env, { documentClient, directory }),
+  clock: systemClock,
+};
+let functionName = '';
+const interactions = createSlackInteractions({
+  credentials: slackCredentialsFrom(env.slackSecretArn),
+  slack: slackApiFactory(env.slackApiUrl),
+  store,
+  directory,
+  castVote: async (command) => {
+    const result = await castVote(voteDeps, command);
+    if (result.resumeError !== undefined) logger.warn('vote recorded, workflow not resumed yet');
+    if (result.updateError !== undefined) logger.warn('vote recorded, chat not updated');
+    metrics.addMetric('SlackVoteRecorded', 'Count', 1);
+    return result;
+  },
+  defer: lambdaSelfInvoke(new LambdaClient({}), () => functionName),
+  clock: systemClock,
+  consoleUrl: env.consoleUrl,
+});
+
+async function serve(
+  event: APIGatewayProxyEventV2 | DeferredSlackVote,
+  context: Context,
+): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+  if (isDeferredSlackVote(event)) {
+    await interactions.processVote(DeferredSlackVote.parse(event).countersignSlackVote);
+    return undefined;
+  }
+  functionName = context.functionName;
+  const http = event as APIGatewayProxyEventV2;
+  const rawBody = Buffer.from(http.body ?? '', http.isBase64Encoded ? 'base64' : 'utf8');
+  const result = await interactions.acknowledge({ headers: http.headers ?? {}, rawBody });
+  // Never log the payload: it names people. The status is enough to see forgeries in the logs.
+  logger.info('slack interaction answered', { status: result.statusCode });
+  return { statusCode: result.statusCode, headers: { ...result.headers }, body: result.body };
+}
+
+export const handler = middy(serve).use(withLambdaContext(logger)).use(withMetrics(metrics));
