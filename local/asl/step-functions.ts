@@ -560,9 +560,15 @@ export class LocalStepFunctions {
       if (!attempt.settled && !execution.detached)
         execution.recorder.append(type, { ...resource, ...details });
     };
+    // A callback task's token exists before the task is scheduled: its parameters carry it.
+    const callback = spec.waitForTaskToken
+      ? this.#openCallback(execution, spec, attempt, heartbeatSeconds)
+      : undefined;
+    const effective =
+      callback === undefined ? parameters : withToken(parameters, execution.placeholder, callback.token);
     recordTask('TaskScheduled', {
       region: execution.record.executionArn.split(':')[3],
-      parameters: JSON.stringify(parameters ?? null),
+      parameters: JSON.stringify(effective ?? null),
       ...(timeoutSeconds === undefined
         ? {}
         : { timeoutInSeconds: Math.min(timeoutSeconds, MAX_TIMER_SECONDS) }),
@@ -570,9 +576,18 @@ export class LocalStepFunctions {
     });
     recordTask('TaskStarted', {});
     try {
-      const output = spec.waitForTaskToken
-        ? await this.#runCallbackTask(execution, spec, attempt, parameters, heartbeatSeconds, recordTask)
-        : await this.#invoke(spec, parameters);
+      let output: unknown;
+      if (callback === undefined) {
+        output = await this.#invoke(spec, effective);
+      } else {
+        try {
+          const submitted = await this.#invoke(spec, effective);
+          recordTask('TaskSubmitted', { output: JSON.stringify(submitted ?? null) });
+          output = await callback.outcome;
+        } finally {
+          callback.close();
+        }
+      }
       recordTask('TaskSucceeded', { output: JSON.stringify(output ?? null) });
       attempt.settled = true;
       return output;
@@ -587,15 +602,19 @@ export class LocalStepFunctions {
     }
   }
 
-  async #runCallbackTask(
+  /**
+   * Mints the token of one callback-task entry and the promise its SendTask* call settles;
+   * HeartbeatSeconds without a heartbeat times it out, and stopping the twin releases it.
+   */
+  #openCallback(
     execution: RunningExecution,
     spec: TaskSpec,
     attempt: TaskAttempt,
-    parameters: unknown,
     heartbeatSeconds: number | undefined,
-    recordTask: (type: string, details: Record<string, unknown>) => void,
-  ): Promise<unknown> {
+  ): { token: string; outcome: Promise<unknown>; close: () => void } {
     const outcome = deferred<unknown>();
+    // It may settle before anyone awaits it (heartbeat lapse or shutdown during the invocation).
+    outcome.promise.catch(() => undefined);
     let heartbeatTimer: NodeJS.Timeout | undefined;
     const stopHeartbeat = () => clearTimeout(heartbeatTimer);
     const armHeartbeat = () => {
@@ -621,15 +640,15 @@ export class LocalStepFunctions {
     attempt.token = token;
     execution.record.taskTokenHashes.push(hashToken(token));
     armHeartbeat();
-    try {
-      const submitted = await this.#invoke(spec, withToken(parameters, execution.placeholder, token));
-      recordTask('TaskSubmitted', { output: JSON.stringify(submitted ?? null) });
-      return await outcome.promise;
-    } finally {
-      this.tokens.close(token);
-      stopHeartbeat();
-      execution.cleanups.delete(detach);
-    }
+    return {
+      token,
+      outcome: outcome.promise,
+      close: () => {
+        this.tokens.close(token);
+        stopHeartbeat();
+        execution.cleanups.delete(detach);
+      },
+    };
   }
 
   async #invoke(spec: TaskSpec, parameters: unknown): Promise<unknown> {
