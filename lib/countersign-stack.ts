@@ -87,8 +87,13 @@ export class CountersignStack extends Stack {
         'Countersign: validate, deduplicate and evaluate an agent request against the Cedar policies',
         {
           environment: { [ENV.policyDir]: BUNDLED_POLICY_DIR },
-          // cedar-wasm reads its .wasm next to itself, so it ships unbundled beside the policies.
-          bundledPaths: ['policies', 'node_modules/@cedar-policy/cedar-wasm'],
+          // cedar-wasm reads its .wasm next to itself, so it ships unbundled beside the policies
+          // (its Node.js build and the package.json whose exports map resolves to it; not the web builds).
+          bundledPaths: [
+            'policies',
+            'node_modules/@cedar-policy/cedar-wasm/package.json',
+            'node_modules/@cedar-policy/cedar-wasm/nodejs',
+          ],
           externalModules: ['@cedar-policy/cedar-wasm'],
           memorySize: 1024,
         },
