@@ -7,20 +7,29 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import { z } from 'zod';
 import { describeIssues, PrincipalType } from '../lambdas/domain/schemas.ts';
 import { ENV } from '../lambdas/handlers/environment-names.ts';
 import type { Clock, Directory } from '../lambdas/ports/index.ts';
+import { jsonResponse, type TwinRequest, type TwinResponse } from './twin/http.ts';
+import type { JwtAuthorizerContext } from './twin/http-api.ts';
+import type { TwinContext, TwinExtension, TwinRoute } from './twin/server.ts';
 
 export const DEV_ISSUER_PATH = '/local';
 /** The audience the twin's API handler is configured with and the dev issuer's tokens carry. */
 export const DEV_AUDIENCE = 'countersign-twin';
 export const TOKEN_LIFETIME_SECONDS = 3600;
 const ALGORITHM = 'ES256';
-const MAX_BODY_BYTES = 16 * 1024;
 
 export const TokenRequest = z.strictObject({ user: z.string().min(1).max(128) });
 
@@ -40,8 +49,10 @@ export interface DevIssuer {
   environment(): Record<string, string>;
   /** Signs a token for a directory user; undefined when there is no such user. */
   issueToken(userId: string): Promise<string | undefined>;
-  /** Serves the issuer's routes; false when the request is not one of them. */
-  handle(request: IncomingMessage, response: ServerResponse): Promise<boolean>;
+  /** Verifies one of its own tokens, as the HTTP API's JWT authorizer would; undefined when invalid. */
+  verifyToken(token: string): Promise<JwtAuthorizerContext | undefined>;
+  /** `/local/.well-known/openid-configuration`, `/local/jwks.json` and `POST /local/token`. */
+  readonly routes: readonly TwinRoute[];
 }
 
 const StoredKey = z.object({
@@ -85,32 +96,16 @@ function publicJwk({ d: _private, ...key }: StoredKey): JWK {
   return { ...key, alg: ALGORITHM, use: 'sig' };
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'cache-control': 'no-store',
-  });
-  response.end(JSON.stringify(body));
+function errorResponse(status: number, code: string, message: string): TwinResponse {
+  return jsonResponse(status, { error: { code, message } }, NO_STORE);
 }
 
-function sendError(response: ServerResponse, status: number, code: string, message: string): void {
-  sendJson(response, status, { error: { code, message } });
-}
-
-async function readBody(request: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
+const NO_STORE = { 'cache-control': 'no-store' };
 
 export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIssuer> {
   const stored = await loadOrCreateSigningKey(options.dataDir);
   const signingKey = await importJWK(stored, ALGORITHM);
+  const verificationKey = await importJWK(publicJwk(stored), ALGORITHM);
   const jwks = { keys: [publicJwk(stored)] };
   const now = () => (options.clock?.now() ?? new Date()).getTime();
   const issuer = () => `${options.baseUrl().replace(/\/+$/, '')}${DEV_ISSUER_PATH}`;
@@ -130,43 +125,46 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
       .sign(signingKey);
   };
 
-  const serveToken = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const text = await readBody(request);
-    if (text === undefined) return sendError(response, 413, 'TOO_LARGE', 'the body is too large');
+  const serveToken = async (request: TwinRequest): Promise<TwinResponse> => {
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(request.body.toString('utf8'));
     } catch {
-      return sendError(response, 400, 'INVALID_REQUEST', 'expected a JSON body like {"user":"alice"}');
+      return errorResponse(400, 'INVALID_REQUEST', 'expected a JSON body like {"user":"alice"}');
     }
     const parsed = TokenRequest.safeParse(body);
     if (!parsed.success) {
-      return sendError(response, 400, 'INVALID_REQUEST', describeIssues(parsed.error).join('; '));
+      return errorResponse(400, 'INVALID_REQUEST', describeIssues(parsed.error).join('; '));
     }
     const token = await issueToken(parsed.data.user);
     if (token === undefined) {
-      return sendError(
-        response,
+      return errorResponse(
         404,
         'UNKNOWN_USER',
         `"${parsed.data.user}" is not a user in countersign.local.json`,
       );
     }
-    sendJson(response, 200, { token, tokenType: 'Bearer', expiresIn: TOKEN_LIFETIME_SECONDS });
+    return jsonResponse(200, { token, tokenType: 'Bearer', expiresIn: TOKEN_LIFETIME_SECONDS }, NO_STORE);
   };
 
-  const routes: Record<string, (request: IncomingMessage, response: ServerResponse) => Promise<void>> = {
-    [`GET ${DEV_ISSUER_PATH}/.well-known/openid-configuration`]: async (_request, response) =>
-      sendJson(response, 200, {
+  const verifyToken = async (token: string): Promise<JwtAuthorizerContext | undefined> => {
+    try {
+      const { payload } = await jwtVerify(token, verificationKey, {
         issuer: issuer(),
-        jwks_uri: `${issuer()}/jwks.json`,
-        token_endpoint: `${issuer()}/token`,
-        response_types_supported: ['token'],
-        subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: [ALGORITHM],
-      }),
-    [`GET ${DEV_ISSUER_PATH}/jwks.json`]: async (_request, response) => sendJson(response, 200, jwks),
-    [`POST ${DEV_ISSUER_PATH}/token`]: serveToken,
+        audience: DEV_AUDIENCE,
+        algorithms: [ALGORITHM],
+        requiredClaims: ['exp', 'sub'],
+      });
+      const claims: JwtAuthorizerContext['claims'] = {};
+      for (const [name, value] of Object.entries(payload)) {
+        if (['string', 'number', 'boolean'].includes(typeof value))
+          claims[name] = value as string | number | boolean;
+        else if (Array.isArray(value)) claims[name] = value.map(String);
+      }
+      return { claims, scopes: [] };
+    } catch {
+      return undefined;
+    }
   };
 
   return {
@@ -177,12 +175,40 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
       [ENV.jwtJwksUrl]: `${issuer()}/jwks.json`,
     }),
     issueToken,
-    async handle(request, response) {
-      const path = new URL(request.url ?? '/', 'http://twin').pathname;
-      const route = routes[`${request.method ?? 'GET'} ${path}`];
-      if (route === undefined) return false;
-      await route(request, response);
-      return true;
-    },
+    verifyToken,
+    routes: [
+      {
+        method: 'GET',
+        path: `${DEV_ISSUER_PATH}/.well-known/openid-configuration`,
+        handle: async () =>
+          jsonResponse(200, {
+            issuer: issuer(),
+            jwks_uri: `${issuer()}/jwks.json`,
+            token_endpoint: `${issuer()}/token`,
+            response_types_supported: ['token'],
+            subject_types_supported: ['public'],
+            id_token_signing_alg_values_supported: [ALGORITHM],
+          }),
+      },
+      { method: 'GET', path: `${DEV_ISSUER_PATH}/jwks.json`, handle: async () => jsonResponse(200, jwks) },
+      { method: 'POST', path: `${DEV_ISSUER_PATH}/token`, handle: serveToken },
+    ],
+  };
+}
+
+/**
+ * The dev issuer as a twin extension: its routes, the JWT authorizer of the template's JWT routes
+ * (standing in for the HTTP API's) and the JWT_* environment that makes the api handler trust it.
+ */
+export async function devIssuerExtension(
+  twin: Pick<TwinContext, 'url' | 'dataDir'>,
+  directory: Directory,
+): Promise<TwinExtension & { readonly issuer: DevIssuer }> {
+  const devIssuer = await createDevIssuer({ dataDir: twin.dataDir, directory, baseUrl: () => twin.url });
+  return {
+    issuer: devIssuer,
+    routes: devIssuer.routes,
+    jwtAuthorizer: (token) => devIssuer.verifyToken(token),
+    environment: devIssuer.environment(),
   };
 }

@@ -1,6 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -9,11 +7,12 @@ import { StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
 import { createDevIssuer, type DevIssuer } from '../../../local/dev-issuer.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
+import { type ServedRoutes, serveRoutes } from './serve-routes.ts';
 
 const document = { users: [{ id: 'carol', email: 'carol@example.com', groups: ['platform'] }], agents: [] };
 
 let table: LocalTable;
-let issuerServer: Server;
+let issuerServer: ServedRoutes;
 let issuer: DevIssuer;
 let dataDir: string;
 let handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -27,9 +26,8 @@ beforeAll(async () => {
     directory: new StaticDirectory(document),
     baseUrl: () => baseUrl,
   });
-  issuerServer = createServer((request, response) => void issuer.handle(request, response));
-  await new Promise<void>((resolve) => issuerServer.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
+  issuerServer = await serveRoutes(() => issuer.routes);
+  baseUrl = issuerServer.url;
   const endpoint = await table.client.config.endpoint!();
   Object.assign(process.env, {
     [ENV.tableName]: table.tableName,
@@ -46,7 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => issuerServer.close(resolve));
+  await issuerServer.close();
   await table.close();
   await rm(dataDir, { recursive: true, force: true });
 });

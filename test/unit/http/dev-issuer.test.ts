@@ -1,6 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
@@ -8,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJwtVerifier } from '../../../lambdas/adapters/jwt-verifier.ts';
 import { StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
-import { createDevIssuer, DEV_AUDIENCE, type DevIssuer } from '../../../local/dev-issuer.ts';
+import {
+  createDevIssuer,
+  DEV_AUDIENCE,
+  type DevIssuer,
+  devIssuerExtension,
+} from '../../../local/dev-issuer.ts';
+import { type ServedRoutes, serveRoutes } from './serve-routes.ts';
 
 const directory = new StaticDirectory({
   users: [{ id: 'carol', email: 'carol@example.com', groups: ['platform'] }],
@@ -16,24 +20,19 @@ const directory = new StaticDirectory({
 });
 
 let dataDir: string;
-let server: Server;
+let served: ServedRoutes;
 let baseUrl: string;
 let issuer: DevIssuer;
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'countersign-dev-issuer-'));
   issuer = await createDevIssuer({ dataDir, directory, baseUrl: () => baseUrl });
-  server = createServer((request, response) => {
-    issuer.handle(request, response).then((handled) => {
-      if (!handled) response.writeHead(418).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served = await serveRoutes(() => issuer.routes);
+  baseUrl = served.url;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await served.close();
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -80,7 +79,19 @@ describe('the dev issuer', () => {
     expect(JSON.stringify(jwks)).not.toContain('"d"');
   });
 
-  it('leaves other paths to the rest of the twin', async () => {
-    expect((await fetch(`${baseUrl}/api/requests`)).status).toBe(418);
+  it('authorizes its own valid tokens for the twin and nothing else', async () => {
+    const extension = await devIssuerExtension({ url: baseUrl, dataDir }, directory);
+    const token = (await extension.issuer.issueToken('carol'))!;
+    const route = { method: 'GET', path: '/api/requests' } as never;
+    await expect(extension.jwtAuthorizer!(token, route)).resolves.toMatchObject({
+      claims: { sub: 'carol', email: 'carol@example.com', aud: DEV_AUDIENCE },
+    });
+    await expect(extension.jwtAuthorizer!(`${token.slice(0, -3)}abc`, route)).resolves.toBeUndefined();
+    expect(extension.environment).toEqual(issuer.environment());
+    expect(extension.routes?.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /local/.well-known/openid-configuration',
+      'GET /local/jwks.json',
+      'POST /local/token',
+    ]);
   });
 });
