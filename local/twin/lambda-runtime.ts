@@ -45,6 +45,12 @@ export class LocalLambdaRuntime {
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Imports run one at a time: each sets process.env for the module it loads. */
   #importChain: Promise<unknown> = Promise.resolve();
+  /**
+   * Each runtime imports its own instances of the handler modules (the query makes a distinct
+   * module URL): a twin restarted in the same process must not reuse SDK clients that a module
+   * built at load time against the previous twin's endpoints and keys.
+   */
+  readonly #instance = randomBytes(8).toString('hex');
 
   constructor(stack: TwinStack, environment: (fn: TwinFunction) => Record<string, string>) {
     this.#stack = stack;
@@ -70,7 +76,10 @@ export class LocalLambdaRuntime {
     if (cached !== undefined) return cached;
     const loading = this.#importChain.then(async () => {
       Object.assign(process.env, this.#environment(fn));
-      const module = (await import(pathToFileURL(fn.entry).href)) as Record<string, unknown>;
+      const module = (await import(`${pathToFileURL(fn.entry).href}?twin=${this.#instance}`)) as Record<
+        string,
+        unknown
+      >;
       const handler = module[fn.exportName];
       if (typeof handler !== 'function') {
         throw new ConfigurationError(`${fn.entry} does not export a function named ${fn.exportName}`);

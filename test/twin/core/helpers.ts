@@ -38,9 +38,17 @@ export function startFixtureTwin(
   return startTwin({ port: 0, dataDir, templatePath: FIXTURE_TEMPLATE, log: () => undefined, ...options });
 }
 
-/** maxAttempts 1: the SDK must not retry (or correct its clock) behind the test's back. */
-function clientConfig(twin: RunningTwin, credentials: Credentials) {
-  return { endpoint: twin.endpoint, region: twin.region, credentials, maxAttempts: 1 };
+/**
+ * maxAttempts 1: the SDK must not retry (or correct its clock) behind the test's back. The
+ * credentials are copied because the SDK annotates the object it is given.
+ */
+function clientConfig(twin: RunningTwin, { accessKeyId, secretAccessKey }: Credentials) {
+  return {
+    endpoint: twin.endpoint,
+    region: twin.region,
+    credentials: { accessKeyId, secretAccessKey },
+    maxAttempts: 1,
+  };
 }
 
 export function clients(twin: RunningTwin, credentials: Credentials = twin.operatorCredentials) {

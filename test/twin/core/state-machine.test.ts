@@ -56,7 +56,10 @@ describe('a full run of the state machine', () => {
 
     await sfn.send(new SendTaskHeartbeatCommand({ taskToken: pending.taskToken }));
     await sfn.send(
-      new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: JSON.stringify({ decision: 'APPROVED' }) }),
+      new SendTaskSuccessCommand({
+        taskToken: pending.taskToken,
+        output: JSON.stringify({ decision: 'APPROVED' }),
+      }),
     );
     await twin.stepFunctions.waitForCompletion(pending.executionArn);
     const done = await sfn.send(new DescribeExecutionCommand({ executionArn: pending.executionArn }));
@@ -86,33 +89,47 @@ describe('a full run of the state machine', () => {
     ]);
     expect(events?.[0]).toMatchObject({ id: 1, previousEventId: 0, timestamp: expect.any(Date) });
     const scheduled = events?.[9]?.taskScheduledEventDetails;
-    expect(scheduled).toMatchObject({ resourceType: 'lambda', resource: 'invoke.waitForTaskToken', timeoutInSeconds: 3600 });
+    expect(scheduled).toMatchObject({
+      resourceType: 'lambda',
+      resource: 'invoke.waitForTaskToken',
+      timeoutInSeconds: 3600,
+    });
     // The callback function got the real token, not the placeholder the interpreter saw.
     expect(JSON.parse(scheduled?.parameters ?? '{}').Payload.taskToken).toBe(pending.taskToken);
     // The evaluate step got the exact event, and its result came back wrapped as lambda:invoke returns it.
     const evaluated = JSON.parse(events?.[4]?.taskSucceededEventDetails?.output ?? '{}');
-    expect(evaluated).toMatchObject({ StatusCode: 200, ExecutedVersion: '$LATEST', Payload: { requestId: 'approve-1' } });
+    expect(evaluated).toMatchObject({
+      StatusCode: 200,
+      ExecutedVersion: '$LATEST',
+      Payload: { requestId: 'approve-1' },
+    });
   });
 
   it('answers TaskTimedOut for a used token and InvalidToken for one never issued', async () => {
     const { sfn } = clients(twin);
     const pending = await startPending('tokens-1');
-    await sfn.send(new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: '{"decision":"APPROVED"}' }));
+    await sfn.send(
+      new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: '{"decision":"APPROVED"}' }),
+    );
     await expect(
       sfn.send(new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: '{}' })),
     ).rejects.toMatchObject({ name: 'TaskTimedOut' });
     await expect(
       sfn.send(new SendTaskFailureCommand({ taskToken: pending.taskToken, error: 'x' })),
     ).rejects.toMatchObject({ name: 'TaskTimedOut' });
-    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: pending.taskToken }))).rejects.toMatchObject({
+    await expect(
+      sfn.send(new SendTaskHeartbeatCommand({ taskToken: pending.taskToken })),
+    ).rejects.toMatchObject({
       name: 'TaskTimedOut',
     });
     await expect(
       sfn.send(new SendTaskSuccessCommand({ taskToken: 'A'.repeat(43), output: '{}' })),
     ).rejects.toMatchObject({ name: 'InvalidToken' });
-    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'B'.repeat(43) }))).rejects.toMatchObject({
-      name: 'InvalidToken',
-    });
+    await expect(sfn.send(new SendTaskHeartbeatCommand({ taskToken: 'B'.repeat(43) }))).rejects.toMatchObject(
+      {
+        name: 'InvalidToken',
+      },
+    );
   });
 
   it('refuses output that is not JSON and keeps the task waiting', async () => {
@@ -121,7 +138,9 @@ describe('a full run of the state machine', () => {
     await expect(
       sfn.send(new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: '{nope' })),
     ).rejects.toMatchObject({ name: 'InvalidOutput' });
-    await sfn.send(new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: '{"decision":"DENIED"}' }));
+    await sfn.send(
+      new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: '{"decision":"DENIED"}' }),
+    );
     const done = await twin.stepFunctions.waitForCompletion(pending.executionArn);
     expect(JSON.parse(done.output ?? '')).toEqual({ outcome: 'DECIDED', decision: 'DENIED' });
   });
@@ -130,11 +149,19 @@ describe('a full run of the state machine', () => {
     const { sfn } = clients(twin);
     const pending = await startPending('deny-1');
     await sfn.send(
-      new SendTaskFailureCommand({ taskToken: pending.taskToken, error: 'RequestDenied', cause: 'bob denied it' }),
+      new SendTaskFailureCommand({
+        taskToken: pending.taskToken,
+        error: 'RequestDenied',
+        cause: 'bob denied it',
+      }),
     );
     const done = await twin.stepFunctions.waitForCompletion(pending.executionArn);
     expect(done.status).toBe('SUCCEEDED');
-    expect(JSON.parse(done.output ?? '')).toEqual({ outcome: 'DENIED', error: 'RequestDenied', cause: 'bob denied it' });
+    expect(JSON.parse(done.output ?? '')).toEqual({
+      outcome: 'DENIED',
+      error: 'RequestDenied',
+      cause: 'bob denied it',
+    });
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn: pending.executionArn }));
     expect(events?.find((event) => event.type === 'TaskFailed')?.taskFailedEventDetails).toMatchObject({
       error: 'RequestDenied',
@@ -151,7 +178,11 @@ describe('a full run of the state machine', () => {
       sfn.send(new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: '{}' })),
     ).rejects.toMatchObject({ name: 'TaskTimedOut' });
     const { events } = await sfn.send(
-      new GetExecutionHistoryCommand({ executionArn: pending.executionArn, reverseOrder: true, maxResults: 6 }),
+      new GetExecutionHistoryCommand({
+        executionArn: pending.executionArn,
+        reverseOrder: true,
+        maxResults: 6,
+      }),
     );
     expect(events?.map((event) => event.type)).toContain('TaskTimedOut');
     expect(events?.[0]?.type).toBe('ExecutionSucceeded');
@@ -166,7 +197,11 @@ describe('a full run of the state machine', () => {
       }),
     );
     const done = await twin.stepFunctions.waitForCompletion(executionArn!);
-    expect(done).toMatchObject({ status: 'FAILED', error: 'EvaluationFailed', cause: 'policy evaluation failed' });
+    expect(done).toMatchObject({
+      status: 'FAILED',
+      error: 'EvaluationFailed',
+      cause: 'policy evaluation failed',
+    });
     const { events } = await sfn.send(new GetExecutionHistoryCommand({ executionArn }));
     const failed = events?.find((event) => event.type === 'TaskFailed')?.taskFailedEventDetails;
     expect(failed?.error).toBe('PolicyEvaluationError');
@@ -179,14 +214,23 @@ describe('a full run of the state machine', () => {
   it('lists executions newest first with their status, and pages', async () => {
     const { sfn } = clients(twin);
     const { executionArn } = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn: STATE_MACHINE_ARN, input: JSON.stringify({ id: 'x', detail: { outcome: 'ALLOW' } }) }),
+      new StartExecutionCommand({
+        stateMachineArn: STATE_MACHINE_ARN,
+        input: JSON.stringify({ id: 'x', detail: { outcome: 'ALLOW' } }),
+      }),
     );
     await twin.stepFunctions.waitForCompletion(executionArn!);
-    const first = await sfn.send(new ListExecutionsCommand({ stateMachineArn: STATE_MACHINE_ARN, maxResults: 1 }));
+    const first = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: STATE_MACHINE_ARN, maxResults: 1 }),
+    );
     expect(first.executions?.[0]).toMatchObject({ executionArn, status: 'SUCCEEDED' });
     expect(first.nextToken).toBeDefined();
     const second = await sfn.send(
-      new ListExecutionsCommand({ stateMachineArn: STATE_MACHINE_ARN, maxResults: 1, nextToken: first.nextToken }),
+      new ListExecutionsCommand({
+        stateMachineArn: STATE_MACHINE_ARN,
+        maxResults: 1,
+        nextToken: first.nextToken,
+      }),
     );
     expect(second.executions?.[0]?.executionArn).not.toBe(executionArn);
     const succeeded = await sfn.send(
