@@ -75,6 +75,11 @@ export interface RequestStore {
   markNotified(requestId: string, at: Date): Promise<boolean>;
   /** Marks the paused workflow as resumed after a decision; true only for the first caller. */
   markResumed(requestId: string, at: Date): Promise<boolean>;
+  /**
+   * Undoes markResumed when resuming failed after the mark was claimed, so a later call retries.
+   * Claim first, then resume, then release on failure: concurrent callers never resume twice.
+   */
+  clearResumed(requestId: string): Promise<void>;
   /** Appends an audit record; a record with the same (requestId, key) is kept as first written. */
   appendAudit(record: AuditRecord): Promise<void>;
   listAudit(requestId: string): Promise<AuditRecord[]>;

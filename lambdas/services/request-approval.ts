@@ -6,7 +6,7 @@ import { NotFoundError } from '../domain/errors.ts';
 import { AuditKind, RequestStatus } from '../domain/schemas.ts';
 import type { Clock, RequestStore, ReviewNotifier, Workflow } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
-import { resumeWith } from './resume-workflow.ts';
+import { resumeOnce } from './resume-workflow.ts';
 
 export interface RequestApprovalDeps {
   readonly store: RequestStore;
@@ -40,10 +40,7 @@ export async function requestApproval(
   if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
 
   if (record.status !== RequestStatus.pending) {
-    const wait = await deps.store.getWaitState(requestId);
-    if (wait.resumed) return { requestId, notified: false, resumed: false };
-    await resumeWith(deps, record, taskToken);
-    return { requestId, notified: false, resumed: true };
+    return { requestId, notified: false, resumed: await resumeOnce(deps, record, taskToken) };
   }
   if (alreadyNotified) return { requestId, notified: false, resumed: false };
 

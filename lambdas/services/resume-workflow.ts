@@ -22,16 +22,35 @@ function failureCause(record: RequestRecord): string {
   });
 }
 
-/** Sends the stored decision through `taskToken`, then marks the workflow resumed. */
-export async function resumeWith(deps: ResumeDeps, record: RequestRecord, taskToken: string): Promise<void> {
+async function sendDecision(workflow: Workflow, record: RequestRecord, taskToken: string): Promise<void> {
   const { decision } = record;
   if (decision === Decision.approved || decision === Decision.autoApproved) {
-    await deps.workflow.succeed(taskToken, { decision, approvers: record.approvers });
+    await workflow.succeed(taskToken, { decision, approvers: record.approvers });
   } else {
     const error = decision === Decision.expired ? WorkflowError.expired : WorkflowError.denied;
-    await deps.workflow.fail(taskToken, error, failureCause(record));
+    await workflow.fail(taskToken, error, failureCause(record));
   }
-  await deps.store.markResumed(record.requestId, deps.clock.now());
+}
+
+/**
+ * Sends the stored decision through `taskToken`, exactly once across concurrent callers: the
+ * resumed mark is claimed first and released if sending fails, so a later call retries. A crash
+ * between claim and send leaves the wait to its timeout, where the stored decision still wins.
+ * Returns whether this call resumed the workflow.
+ */
+export async function resumeOnce(
+  deps: ResumeDeps,
+  record: RequestRecord,
+  taskToken: string,
+): Promise<boolean> {
+  if (!(await deps.store.markResumed(record.requestId, deps.clock.now()))) return false;
+  try {
+    await sendDecision(deps.workflow, record, taskToken);
+  } catch (error) {
+    await deps.store.clearResumed(record.requestId);
+    throw error;
+  }
+  return true;
 }
 
 /**
@@ -42,8 +61,7 @@ export async function resumeIfWaiting(deps: ResumeDeps, record: RequestRecord): 
   if (record.status === RequestStatus.pending) return false;
   const wait = await deps.store.getWaitState(record.requestId);
   if (wait.resumed || wait.taskToken === undefined) return false;
-  await resumeWith(deps, record, wait.taskToken);
-  return true;
+  return resumeOnce(deps, record, wait.taskToken);
 }
 
 export type ResumeAttempt =

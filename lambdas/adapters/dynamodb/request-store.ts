@@ -209,6 +209,20 @@ export class DynamoDbRequestStore implements RequestStore {
     return this.#markOnce(requestId, Attr.resumedAt, at);
   }
 
+  async clearResumed(requestId: string): Promise<void> {
+    try {
+      await this.#update({
+        Key: requestKey(requestId),
+        UpdateExpression: 'REMOVE #resumedAt',
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#resumedAt': Attr.resumedAt, '#pk': Attr.pk },
+      });
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      throw notFound(requestId);
+    }
+  }
+
   async appendAudit(record: AuditRecord): Promise<void> {
     const valid = parse(AuditRecord, record, 'audit record');
     try {

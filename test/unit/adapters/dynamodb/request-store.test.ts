@@ -211,6 +211,9 @@ describe('workflow state', () => {
       notified: true,
       resumed: true,
     });
+    await store.clearResumed(record.requestId);
+    expect(await store.getWaitState(record.requestId)).toMatchObject({ resumed: false });
+    expect(await store.markResumed(record.requestId, NOW)).toBe(true);
     expect(await store.get(record.requestId)).toEqual(record);
   });
 
@@ -219,6 +222,7 @@ describe('workflow state', () => {
     await expect(store.getWaitState('nope')).rejects.toBeInstanceOf(NotFoundError);
     await expect(store.markNotified('nope', NOW)).rejects.toBeInstanceOf(NotFoundError);
     await expect(store.markResumed('nope', NOW)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.clearResumed('nope')).rejects.toBeInstanceOf(NotFoundError);
     expect(await store.getTaskToken('nope')).toBeUndefined();
   });
 });

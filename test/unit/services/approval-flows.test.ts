@@ -1,0 +1,404 @@
+/** Whole approval flows through the services, in the order the state machine calls them. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from '../../../lambdas/domain/errors.ts';
+import type { Principal } from '../../../lambdas/domain/schemas.ts';
+import {
+  castVote,
+  publishDecision,
+  recordDecision,
+  requestApproval,
+} from '../../../lambdas/services/index.ts';
+import { NOW, requireApproval } from '../domain/fixtures.ts';
+import { type Harness, startHarness, submit } from './harness.ts';
+
+let harness: Harness;
+
+beforeAll(async () => {
+  harness = await startHarness();
+});
+
+afterAll(async () => {
+  await harness.table.close();
+});
+
+beforeEach(() => {
+  harness.workflow.calls.length = 0;
+  harness.workflow.failure = undefined;
+  harness.notifier.requested.length = 0;
+  harness.notifier.updated.length = 0;
+  harness.notifier.failure = undefined;
+  harness.publisher.published.length = 0;
+  harness.clock.set(NOW);
+});
+
+const alice: Principal = { id: 'alice', type: 'user', groups: ['security'] };
+const bob: Principal = { id: 'bob', type: 'user', groups: ['security'] };
+
+function vote(requestId: string, principal: Principal, input: unknown = { vote: 'approve' }) {
+  return castVote(harness, { requestId, principal, input, channel: 'slack' });
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ConflictError | ForbiddenError> {
+  const error = await promise.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toSatisfy((value) => value instanceof ConflictError || value instanceof ForbiddenError);
+  return error as ConflictError | ForbiddenError;
+}
+
+describe('auto-allow', () => {
+  it('records AUTO_APPROVED with the policy reason and publishes it', async () => {
+    const requestId = await submit(
+      harness,
+      requireApproval({ decision: 'ALLOW', groups: [], quorum: 0, reason: 'read-only' }),
+    );
+    const recorded = await recordDecision(harness, { requestId, outcome: { decision: 'AUTO_APPROVED' } });
+    expect(recorded.applied).toBe(true);
+    expect(recorded.record).toMatchObject({
+      status: 'APPROVED',
+      decision: 'AUTO_APPROVED',
+      reason: 'read-only',
+    });
+    const detail = await publishDecision(harness, { requestId });
+    expect(detail).toEqual({
+      requestId,
+      decision: 'AUTO_APPROVED',
+      actionHash: recorded.record.actionHash,
+      approvers: [],
+      reason: 'read-only',
+    });
+    expect(harness.publisher.published).toEqual([detail]);
+    expect((await harness.store.listAudit(requestId)).map((record) => record.kind).sort()).toEqual([
+      'DECIDED',
+      'EVALUATED',
+      'PUBLISHED',
+      'REQUESTED',
+    ]);
+  });
+
+  it('refuses AUTO_APPROVED for a request policy did not allow', async () => {
+    const requestId = await submit(harness);
+    const error = await rejection(
+      recordDecision(harness, { requestId, outcome: { decision: 'AUTO_APPROVED' } }),
+    );
+    expect(error.code).toBe('NOT_ALLOWED_BY_POLICY');
+    expect((await harness.store.get(requestId))?.status).toBe('PENDING');
+  });
+});
+
+describe('approval with a quorum of two', () => {
+  it('asks reviewers once, decides on the second distinct approver, resumes once, records and publishes', async () => {
+    const requestId = await submit(harness, requireApproval({ quorum: 2 }));
+    expect(await requestApproval(harness, { requestId, taskToken: 'token-1' })).toEqual({
+      requestId,
+      notified: true,
+      resumed: false,
+    });
+    // A retried wait task gets a new token; reviewers are not asked twice.
+    expect(await requestApproval(harness, { requestId, taskToken: 'token-2' })).toEqual({
+      requestId,
+      notified: false,
+      resumed: false,
+    });
+    expect(harness.notifier.requested).toHaveLength(1);
+
+    const first = await vote(requestId, alice);
+    expect(first).toMatchObject({ decided: false, resumed: false, record: { status: 'PENDING' } });
+    expect(harness.workflow.calls).toEqual([]);
+
+    const second = await vote(requestId, bob, { vote: 'approve', reason: 'checked the ticket' });
+    expect(second).toMatchObject({
+      decided: true,
+      resumed: true,
+      record: { status: 'APPROVED', decision: 'APPROVED', approvers: ['alice', 'bob'] },
+    });
+    expect(harness.workflow.calls).toEqual([
+      {
+        kind: 'succeed',
+        taskToken: 'token-2',
+        output: { decision: 'APPROVED', approvers: ['alice', 'bob'] },
+      },
+    ]);
+    expect(harness.notifier.updated.map((record) => record.status)).toEqual(['PENDING', 'APPROVED']);
+    expect(await harness.store.getWaitState(requestId)).toEqual({
+      taskToken: 'token-2',
+      notified: true,
+      resumed: true,
+    });
+
+    // The workflow's record step brings the decision back; the stored one stands.
+    const recorded = await recordDecision(harness, { requestId, outcome: { decision: 'APPROVED' } });
+    expect(recorded).toEqual({ applied: false, record: second.record });
+    expect(await publishDecision(harness, { requestId })).toMatchObject({
+      decision: 'APPROVED',
+      approvers: ['alice', 'bob'],
+    });
+
+    const audit = await harness.store.listAudit(requestId);
+    expect(audit.map((record) => record.key).sort()).toEqual([
+      'DECIDED',
+      'EVALUATED',
+      'NOTIFIED',
+      'PUBLISHED',
+      'REQUESTED',
+      'VOTED#alice',
+      'VOTED#bob',
+    ]);
+    expect(audit.find((record) => record.key === 'DECIDED')).toMatchObject({ actor: 'bob' });
+    expect(audit.find((record) => record.key === 'VOTED#bob')?.data).toEqual({
+      vote: 'approve',
+      reason: 'checked the ticket',
+      channel: 'slack',
+    });
+  });
+
+  it('refuses APPROVED from the workflow while votes have not reached the quorum', async () => {
+    const requestId = await submit(harness, requireApproval({ quorum: 2 }));
+    await vote(requestId, alice);
+    const error = await rejection(recordDecision(harness, { requestId, outcome: { decision: 'APPROVED' } }));
+    expect(error.code).toBe('NOT_APPROVED_BY_VOTES');
+  });
+});
+
+describe('denial', () => {
+  it('ends the request on one eligible deny and fails the workflow with the reason and the voter', async () => {
+    const requestId = await submit(harness, requireApproval({ quorum: 2 }));
+    await requestApproval(harness, { requestId, taskToken: 'token-deny' });
+    await vote(requestId, alice);
+    const result = await vote(requestId, bob, { vote: 'deny', reason: 'wrong bucket' });
+    expect(result).toMatchObject({
+      decided: true,
+      resumed: true,
+      record: { status: 'DENIED', reason: 'wrong bucket' },
+    });
+    expect(harness.workflow.calls).toEqual([
+      {
+        kind: 'fail',
+        taskToken: 'token-deny',
+        error: 'Countersign.Denied',
+        cause: JSON.stringify({ decision: 'DENIED', reason: 'wrong bucket', voter: 'bob' }),
+      },
+    ]);
+    expect(await publishDecision(harness, { requestId })).toMatchObject({
+      decision: 'DENIED',
+      reason: 'wrong bucket',
+    });
+  });
+
+  it('requires a reason to deny', async () => {
+    const requestId = await submit(harness);
+    await expect(vote(requestId, alice, { vote: 'deny' })).rejects.toBeInstanceOf(ValidationError);
+    expect((await harness.store.get(requestId))?.votes).toEqual([]);
+  });
+
+  it('records a policy denial with the policy’s reason', async () => {
+    const requestId = await submit(
+      harness,
+      requireApproval({ decision: 'DENY', reason: 'forbidden for agents' }),
+    );
+    const { record } = await recordDecision(harness, { requestId, outcome: { decision: 'POLICY_DENIED' } });
+    expect(record).toMatchObject({
+      status: 'DENIED',
+      decision: 'POLICY_DENIED',
+      reason: 'forbidden for agents',
+    });
+  });
+});
+
+describe('expiry', () => {
+  it('refuses late votes and records EXPIRED when the wait times out', async () => {
+    const requestId = await submit(harness, requireApproval({ timeoutSeconds: 60 }));
+    await requestApproval(harness, { requestId, taskToken: 'token-expiry' });
+    harness.clock.set(new Date(NOW.getTime() + 60_000));
+    expect((await rejection(vote(requestId, alice))).code).toBe('EXPIRED');
+    expect(harness.workflow.calls).toEqual([]);
+    const { applied, record } = await recordDecision(harness, {
+      requestId,
+      outcome: { decision: 'EXPIRED' },
+    });
+    expect(applied).toBe(true);
+    expect(record).toMatchObject({
+      status: 'EXPIRED',
+      reason: 'no decision was reached before the request expired',
+    });
+    expect(await publishDecision(harness, { requestId })).toMatchObject({
+      decision: 'EXPIRED',
+      approvers: [],
+    });
+    // The workflow is past its wait: a later vote does not try to resume it.
+    expect((await rejection(vote(requestId, bob))).code).toBe('NOT_PENDING');
+    expect(harness.workflow.calls).toEqual([]);
+  });
+});
+
+describe('who may vote', () => {
+  it.each([
+    ['the agent', { id: 'invoice-bot', type: 'agent', groups: ['security'] }, 'NOT_A_HUMAN'],
+    ['a service principal', { id: 'ci-pipeline', type: 'service', groups: ['security'] }, 'NOT_A_HUMAN'],
+    ['the person the agent acts for', { id: 'dave', type: 'user', groups: ['security'] }, 'REQUESTER'],
+    ['the agent’s owner', { id: 'olga', type: 'user', groups: ['security'] }, 'REQUESTER'],
+    [
+      'someone outside the approver groups',
+      { id: 'carol', type: 'user', groups: ['platform'] },
+      'NOT_IN_GROUP',
+    ],
+  ] as const)('refuses %s', async (_who, principal, code) => {
+    const requestId = await submit(harness);
+    const error = await rejection(vote(requestId, { ...principal, groups: [...principal.groups] }));
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect(error.code).toBe(code);
+    expect((await harness.store.get(requestId))?.votes).toEqual([]);
+  });
+
+  it('allows one vote per person', async () => {
+    const requestId = await submit(harness, requireApproval({ quorum: 2 }));
+    await vote(requestId, alice);
+    const error = await rejection(vote(requestId, alice));
+    expect([error.constructor, error.code]).toEqual([ConflictError, 'ALREADY_VOTED']);
+  });
+
+  it('answers NotFoundError for an unknown request', async () => {
+    await expect(vote('no-such-request', alice)).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('failures around the decision', () => {
+  it('keeps the decision when resuming fails, and heals on the next vote', async () => {
+    const requestId = await submit(harness);
+    await requestApproval(harness, { requestId, taskToken: 'token-heal' });
+    harness.workflow.failure = new Error('states unavailable');
+    const result = await vote(requestId, alice);
+    expect(result).toMatchObject({ decided: true, resumed: false, resumeError: harness.workflow.failure });
+    expect(await harness.store.getWaitState(requestId)).toMatchObject({ resumed: false });
+
+    harness.workflow.failure = undefined;
+    expect((await rejection(vote(requestId, bob))).code).toBe('NOT_PENDING');
+    expect(harness.workflow.calls).toEqual([
+      { kind: 'succeed', taskToken: 'token-heal', output: { decision: 'APPROVED', approvers: ['alice'] } },
+    ]);
+    expect(await harness.store.getWaitState(requestId)).toMatchObject({ resumed: true });
+  });
+
+  it('resumes at once when the request was decided before the wait began', async () => {
+    const requestId = await submit(harness);
+    const early = await vote(requestId, alice, { vote: 'deny', reason: 'not today' });
+    expect(early).toMatchObject({ decided: true, resumed: false });
+    expect(await requestApproval(harness, { requestId, taskToken: 'token-late' })).toEqual({
+      requestId,
+      notified: false,
+      resumed: true,
+    });
+    expect(harness.workflow.calls).toMatchObject([
+      { kind: 'fail', taskToken: 'token-late', error: 'Countersign.Denied' },
+    ]);
+    expect(harness.notifier.requested).toEqual([]);
+    // A retry of that wait task finds the workflow resumed and does nothing.
+    expect(await requestApproval(harness, { requestId, taskToken: 'token-later' })).toMatchObject({
+      resumed: false,
+    });
+    expect(harness.workflow.calls).toHaveLength(1);
+  });
+
+  it('fails a waiting workflow with Countersign.Expired when the stored decision is EXPIRED', async () => {
+    const requestId = await submit(harness);
+    await harness.store.decide(requestId, {
+      decision: 'EXPIRED',
+      approvers: [],
+      reason: 'timed out',
+      at: NOW,
+    });
+    expect(await requestApproval(harness, { requestId, taskToken: 'token-expired' })).toMatchObject({
+      resumed: true,
+    });
+    expect(harness.workflow.calls).toEqual([
+      {
+        kind: 'fail',
+        taskToken: 'token-expired',
+        error: 'Countersign.Expired',
+        cause: JSON.stringify({ decision: 'EXPIRED', reason: 'timed out', voter: null }),
+      },
+    ]);
+  });
+
+  it('posts the review again when the first post failed (at least once)', async () => {
+    const requestId = await submit(harness);
+    harness.notifier.failure = new Error('slack down');
+    await expect(requestApproval(harness, { requestId, taskToken: 'token-a' })).rejects.toThrow('slack down');
+    harness.notifier.failure = undefined;
+    expect(await requestApproval(harness, { requestId, taskToken: 'token-b' })).toMatchObject({
+      notified: true,
+    });
+    expect(harness.notifier.requested).toHaveLength(1);
+    expect(
+      (await harness.store.listAudit(requestId)).filter((record) => record.kind === 'NOTIFIED'),
+    ).toHaveLength(1);
+  });
+
+  it('keeps a vote when updating the reviewers’ view fails', async () => {
+    const requestId = await submit(harness, requireApproval({ quorum: 2 }));
+    harness.notifier.failure = new Error('teams down');
+    const result = await vote(requestId, alice);
+    expect(result).toMatchObject({ decided: false, updateError: harness.notifier.failure });
+    expect((await harness.store.get(requestId))?.votes.map((recorded) => recorded.voterId)).toEqual([
+      'alice',
+    ]);
+  });
+
+  it('refuses to publish an undecided request and to touch unknown ones', async () => {
+    const requestId = await submit(harness);
+    expect((await rejection(publishDecision(harness, { requestId }))).code).toBe('NOT_DECIDED');
+    await expect(publishDecision(harness, { requestId: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      recordDecision(harness, { requestId: 'nope', outcome: { decision: 'DENIED' } }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(requestApproval(harness, { requestId: 'nope', taskToken: 't' })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+  });
+});
+
+describe('concurrency', () => {
+  const reviewers: Principal[] = Array.from({ length: 20 }, (_, n) => ({
+    id: `reviewer-${n}`,
+    type: 'user',
+    groups: ['security'],
+  }));
+
+  it('20 concurrent approvals: one decision applied, one resume', async () => {
+    const requestId = await submit(harness, requireApproval({ quorum: 2 }));
+    await requestApproval(harness, { requestId, taskToken: 'token-race' });
+    const results = await Promise.allSettled(reviewers.map((reviewer) => vote(requestId, reviewer)));
+    const resumed = results.filter((result) => result.status === 'fulfilled' && result.value.resumed);
+    expect(resumed).toHaveLength(1);
+    expect(harness.workflow.calls).toHaveLength(1);
+    const stored = await harness.store.get(requestId);
+    expect(stored?.status).toBe('APPROVED');
+    expect(stored?.approvers).toHaveLength(2);
+    for (const result of results) {
+      if (result.status === 'rejected') expect((result.reason as ConflictError).code).toBe('NOT_PENDING');
+    }
+    const decided = (await harness.store.listAudit(requestId)).filter((record) => record.kind === 'DECIDED');
+    expect(decided).toHaveLength(1);
+  });
+
+  it('20 concurrent mixed votes: exactly one decision, matching what resumed the workflow', async () => {
+    const requestId = await submit(harness, requireApproval({ quorum: 3 }));
+    await requestApproval(harness, { requestId, taskToken: 'token-mixed' });
+    const results = await Promise.allSettled(
+      reviewers.map((reviewer, n) =>
+        vote(requestId, reviewer, n % 4 === 3 ? { vote: 'deny', reason: 'no' } : undefined),
+      ),
+    );
+    expect(results.filter((result) => result.status === 'fulfilled' && result.value.resumed)).toHaveLength(1);
+    expect(harness.workflow.calls).toHaveLength(1);
+    const stored = await harness.store.get(requestId);
+    const call = harness.workflow.calls[0];
+    expect(call?.kind).toBe(stored?.decision === 'APPROVED' ? 'succeed' : 'fail');
+  });
+});

@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actionHash } from '../../../lambdas/domain/action-hash.ts';
+import { evaluateRequest } from '../../../lambdas/services/index.ts';
+import { NOW, requireApproval } from '../domain/fixtures.ts';
+import { anAgentEvent, executionArnFor, type Harness, nextEventId, startHarness } from './harness.ts';
+
+let harness: Harness;
+
+beforeAll(async () => {
+  harness = await startHarness();
+});
+
+afterAll(async () => {
+  await harness.table.close();
+});
+
+async function evaluate(detail: Record<string, unknown> = {}, executionArn?: string) {
+  const id = nextEventId();
+  const event = anAgentEvent(id, detail);
+  const result = await evaluateRequest(harness, {
+    requestId: id,
+    event,
+    executionArn: executionArn ?? executionArnFor(id),
+  });
+  return { id, event, result };
+}
+
+describe('evaluateRequest', () => {
+  it('records a request awaiting approval with its hash, requesters, expiry and audit trail', async () => {
+    harness.policy.answer = requireApproval({ timeoutSeconds: 600 });
+    const { id, event, result } = await evaluate();
+    expect(result).toEqual({
+      requestId: id,
+      duplicate: false,
+      invalid: false,
+      policy: requireApproval({ timeoutSeconds: 600 }),
+    });
+    const stored = await harness.store.get(id);
+    expect(stored).toMatchObject({
+      requestId: id,
+      status: 'PENDING',
+      requesters: ['invoice-bot', 'olga', 'dave'],
+      actionHash: actionHash(event.detail),
+      votes: [],
+      approvers: [],
+      sourceEventId: id,
+      executionArn: executionArnFor(id),
+      createdAt: NOW.toISOString(),
+      expiresAt: '2025-06-01T12:10:00.000Z',
+    });
+    const audit = await harness.store.listAudit(id);
+    expect(audit.map((record) => [record.kind, record.key, record.actor])).toEqual([
+      ['EVALUATED', 'EVALUATED', 'countersign'],
+      ['REQUESTED', 'REQUESTED', 'invoice-bot'],
+    ]);
+    expect(audit[0]?.data).toMatchObject({
+      decision: 'REQUIRE_APPROVAL',
+      expiresAt: '2025-06-01T12:10:00.000Z',
+    });
+    expect(harness.policy.requests.at(-1)).toEqual({
+      agent: event.detail.agent,
+      action: 's3:CopyObject',
+      resource: event.detail.resource,
+      parameters: event.detail.parameters,
+    });
+  });
+
+  it('uses the agent’s requestId over the event id, and passes context to the policy', async () => {
+    const requestId = `agent-chosen-${nextEventId()}`;
+    const { result } = await evaluate({ requestId, context: { ticket: 'FIN-7' } });
+    expect(result.requestId).toBe(requestId);
+    expect((await harness.store.get(requestId))?.context).toEqual({ ticket: 'FIN-7' });
+    expect(harness.policy.requests.at(-1)?.context).toEqual({ ticket: 'FIN-7' });
+  });
+
+  it('stores no expiry for requests decided by policy alone', async () => {
+    harness.policy.answer = requireApproval({ decision: 'ALLOW', groups: [], quorum: 0 });
+    const { id, result } = await evaluate({ agent: { id: 'invoice-bot' } });
+    expect(result.policy.decision).toBe('ALLOW');
+    const stored = await harness.store.get(id);
+    expect(stored?.expiresAt).toBeUndefined();
+    expect(stored?.requesters).toEqual(['invoice-bot', 'olga']);
+  });
+
+  it('rejects invalid input with the reasons and stores nothing', async () => {
+    const id = nextEventId();
+    const event = anAgentEvent(id, { action: 'copy everything' });
+    const result = await evaluateRequest(harness, {
+      requestId: id,
+      event,
+      executionArn: executionArnFor(id),
+    });
+    expect(result).toMatchObject({
+      requestId: id,
+      invalid: true,
+      duplicate: false,
+      policy: { decision: 'DENY' },
+    });
+    expect(result.policy.reason).toBe(
+      'invalid request: detail.action: expected "<service>:<Operation>", e.g. "s3:CopyObject"',
+    );
+    expect(await harness.store.get(id)).toBeUndefined();
+    expect(await harness.store.listAudit(id)).toEqual([]);
+  });
+
+  it('denies, but records, a request on behalf of someone unknown (fail closed)', async () => {
+    const { id, result } = await evaluate({
+      agent: { id: 'invoice-bot', onBehalfOf: 'mallory@example.com' },
+    });
+    expect(result.policy).toMatchObject({
+      decision: 'DENY',
+      reason: 'the person the agent acts for ("mallory@example.com") is not in the directory',
+    });
+    expect(await harness.store.get(id)).toMatchObject({
+      status: 'PENDING',
+      requesters: ['invoice-bot', 'olga', 'mallory@example.com'],
+    });
+  });
+
+  it('resolves onBehalfOf by directory id too', async () => {
+    const { id } = await evaluate({ agent: { id: 'invoice-bot', onBehalfOf: 'carol' } });
+    expect((await harness.store.get(id))?.requesters).toEqual(['invoice-bot', 'olga', 'carol']);
+  });
+
+  it('denies when the directory fails', async () => {
+    harness.directory.failure = new Error('directory offline');
+    try {
+      const { result } = await evaluate();
+      expect(result.policy).toMatchObject({
+        decision: 'DENY',
+        reason: 'the requesters could not be resolved: directory offline',
+      });
+    } finally {
+      harness.directory.failure = undefined;
+    }
+  });
+
+  it('denies when the policy engine throws or answers nonsense', async () => {
+    harness.policy.answer = () => {
+      throw new Error('wasm trap');
+    };
+    expect((await evaluate()).result.policy).toMatchObject({
+      decision: 'DENY',
+      reason: 'policy evaluation failed: wasm trap',
+    });
+    harness.policy.answer = () => {
+      throw 'bare string';
+    };
+    expect((await evaluate()).result.policy.reason).toBe('policy evaluation failed: bare string');
+    harness.policy.answer = { ...requireApproval(), decision: 'MAYBE' as 'ALLOW' };
+    expect((await evaluate()).result.policy.reason).toMatch(
+      /^policy evaluation returned an invalid decision: decision: /,
+    );
+  });
+
+  it('starts one workflow for a request delivered twice', async () => {
+    harness.policy.answer = requireApproval();
+    const requestId = `dup-${nextEventId()}`;
+    const first = await evaluate({ requestId }, executionArnFor(requestId, 'run-1'));
+    harness.policy.answer = requireApproval({ decision: 'ALLOW' });
+    const second = await evaluate({ requestId }, executionArnFor(requestId, 'run-2'));
+    expect(first.result.duplicate).toBe(false);
+    expect(second.result).toEqual({ requestId, duplicate: true, invalid: false, policy: requireApproval() });
+    expect((await harness.store.get(requestId))?.executionArn).toBe(executionArnFor(requestId, 'run-1'));
+  });
+
+  it('answers a redelivery to the same workflow with the stored policy, writing the trail once', async () => {
+    harness.policy.answer = requireApproval();
+    const requestId = `redo-${nextEventId()}`;
+    await evaluate({ requestId }, executionArnFor(requestId));
+    harness.clock.set(new Date(NOW.getTime() + 5000));
+    harness.policy.answer = requireApproval({ decision: 'DENY' });
+    try {
+      const again = await evaluate({ requestId }, executionArnFor(requestId));
+      expect(again.result).toEqual({
+        requestId,
+        duplicate: false,
+        invalid: false,
+        policy: requireApproval(),
+      });
+    } finally {
+      harness.clock.set(NOW);
+    }
+    const audit = await harness.store.listAudit(requestId);
+    expect(audit).toHaveLength(2);
+    expect(audit.every((record) => record.at === NOW.toISOString())).toBe(true);
+  });
+});

@@ -1,0 +1,101 @@
+/** Recording fakes for the ports around the store (the store itself is the real adapter on dynalite). */
+import type {
+  ActionDecidedDetail,
+  PolicyDecision,
+  Principal,
+  RequestRecord,
+} from '../../../lambdas/domain/schemas.ts';
+import type {
+  Clock,
+  DecisionPublisher,
+  Directory,
+  IdentityRef,
+  PolicyEngine,
+  PolicyRequest,
+  ReviewNotifier,
+  Workflow,
+} from '../../../lambdas/ports/index.ts';
+
+export class ManualClock implements Clock {
+  constructor(private current: Date) {}
+  now(): Date {
+    return new Date(this.current);
+  }
+  set(at: Date): void {
+    this.current = at;
+  }
+}
+
+export class FakeDirectory implements Directory {
+  readonly users: Principal[] = [
+    { id: 'alice', type: 'user', groups: ['security'], email: 'alice@example.com' },
+    { id: 'bob', type: 'user', groups: ['security'], email: 'bob@example.com' },
+    { id: 'carol', type: 'user', groups: ['platform'], email: 'carol@example.com' },
+    { id: 'dave', type: 'user', groups: ['security'], email: 'dave@example.com' },
+  ];
+  readonly owners: Record<string, string> = { 'invoice-bot': 'olga' };
+  failure?: Error;
+
+  async resolve(ref: IdentityRef): Promise<Principal | undefined> {
+    if (this.failure) throw this.failure;
+    return this.users.find((user) =>
+      ref.kind === 'email' ? user.email === ref.value : user.id === ref.value,
+    );
+  }
+
+  async agentRequesters(agentId: string): Promise<readonly string[]> {
+    if (this.failure) throw this.failure;
+    const owner = this.owners[agentId];
+    return owner === undefined ? [agentId] : [agentId, owner];
+  }
+}
+
+export class FakePolicyEngine implements PolicyEngine {
+  readonly requests: PolicyRequest[] = [];
+  constructor(public answer: PolicyDecision | (() => PolicyDecision)) {}
+  evaluate(request: PolicyRequest): PolicyDecision {
+    this.requests.push(request);
+    return typeof this.answer === 'function' ? this.answer() : this.answer;
+  }
+}
+
+export type WorkflowCall =
+  | { kind: 'succeed'; taskToken: string; output: { decision: string; approvers: readonly string[] } }
+  | { kind: 'fail'; taskToken: string; error: string; cause: string };
+
+export class RecordingWorkflow implements Workflow {
+  readonly calls: WorkflowCall[] = [];
+  failure?: Error;
+  async succeed(
+    taskToken: string,
+    output: { decision: string; approvers: readonly string[] },
+  ): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.calls.push({ kind: 'succeed', taskToken, output });
+  }
+  async fail(taskToken: string, error: string, cause: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.calls.push({ kind: 'fail', taskToken, error, cause });
+  }
+}
+
+export class RecordingNotifier implements ReviewNotifier {
+  readonly requested: RequestRecord[] = [];
+  readonly updated: RequestRecord[] = [];
+  failure?: Error;
+  async requestReview(record: RequestRecord): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.requested.push(record);
+  }
+  async updateReview(record: RequestRecord): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.updated.push(record);
+  }
+}
+
+export class RecordingPublisher implements DecisionPublisher {
+  readonly published: ActionDecidedDetail[] = [];
+  async publish(detail: ActionDecidedDetail): Promise<void> {
+    this.published.push(detail);
+  }
+}

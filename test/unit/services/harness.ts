@@ -1,0 +1,84 @@
+/** One dynalite-backed store plus recording fakes: the services exactly as handlers wire them. */
+import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
+import type { PolicyDecision } from '../../../lambdas/domain/schemas.ts';
+import { evaluateRequest } from '../../../lambdas/services/index.ts';
+import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
+import { NOW, requireApproval } from '../domain/fixtures.ts';
+import {
+  FakeDirectory,
+  FakePolicyEngine,
+  ManualClock,
+  RecordingNotifier,
+  RecordingPublisher,
+  RecordingWorkflow,
+} from './fakes.ts';
+
+export interface Harness {
+  readonly table: LocalTable;
+  readonly store: DynamoDbRequestStore;
+  readonly clock: ManualClock;
+  readonly directory: FakeDirectory;
+  readonly policy: FakePolicyEngine;
+  readonly workflow: RecordingWorkflow;
+  readonly notifier: RecordingNotifier;
+  readonly publisher: RecordingPublisher;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const table = await startDynalite();
+  return {
+    table,
+    store: new DynamoDbRequestStore({ client: table.client, tableName: table.tableName }),
+    clock: new ManualClock(NOW),
+    directory: new FakeDirectory(),
+    policy: new FakePolicyEngine(requireApproval()),
+    workflow: new RecordingWorkflow(),
+    notifier: new RecordingNotifier(),
+    publisher: new RecordingPublisher(),
+  };
+}
+
+let sequence = 0;
+
+/** A unique EventBridge event id per call, so tests sharing a table never share a request. */
+export function nextEventId(): string {
+  sequence += 1;
+  return `6a7e8feb-b491-4cf7-a9f1-${String(sequence).padStart(12, '0')}`;
+}
+
+export function anAgentEvent(id: string, detail: Record<string, unknown> = {}) {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'Action Requested',
+    source: 'countersign.agent.invoice-bot',
+    account: '123456789012',
+    time: '2025-06-01T12:00:00Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      agent: { id: 'invoice-bot', onBehalfOf: 'dave@example.com' },
+      action: 's3:CopyObject',
+      resource: { arn: 'arn:aws:s3:::invoices/2025/06.csv' },
+      parameters: { Bucket: 'exports', Key: '06.csv' },
+      justification: 'monthly export for finance',
+      ...detail,
+    },
+  };
+}
+
+export function executionArnFor(requestId: string, attempt = 'run-1'): string {
+  return `arn:aws:states:us-east-1:123456789012:execution:countersign-approval:${requestId}-${attempt}`;
+}
+
+/** Runs the evaluate step for a fresh request under `policy`; returns the request id. */
+export async function submit(harness: Harness, policy: PolicyDecision = requireApproval()): Promise<string> {
+  harness.policy.answer = policy;
+  const id = nextEventId();
+  const result = await evaluateRequest(harness, {
+    requestId: id,
+    event: anAgentEvent(id),
+    executionArn: executionArnFor(id),
+  });
+  return result.requestId;
+}
