@@ -12,6 +12,19 @@ export interface PostedMessage {
   readonly ts: string;
 }
 
+/** Slack's answers that mean "no such user": an unknown person, not a failure to retry. */
+const NOT_FOUND_ERRORS: ReadonlySet<string> = new Set(['user_not_found', 'users_not_found']);
+
+async function absentAs<T, F>(fallback: F, call: Promise<T>): Promise<T | F> {
+  try {
+    return await call;
+  } catch (error) {
+    const code = (error as { code?: unknown; data?: { error?: unknown } }).data?.error;
+    if (typeof code === 'string' && NOT_FOUND_ERRORS.has(code)) return fallback;
+    throw error;
+  }
+}
+
 export class SlackApi {
   readonly #client: WebClient;
 
@@ -46,13 +59,13 @@ export class SlackApi {
 
   /** The user's email (needs users:read.email), or undefined when Slack has none for them. */
   async userEmail(userId: string): Promise<string | undefined> {
-    const result = await this.#client.users.info({ user: userId });
-    return result.user?.profile?.email;
+    const result = await absentAs(undefined, this.#client.users.info({ user: userId }));
+    return result?.user?.profile?.email;
   }
 
   async userIdByEmail(email: string): Promise<string | undefined> {
-    const result = await this.#client.users.lookupByEmail({ email });
-    return result.user?.id;
+    const result = await absentAs(undefined, this.#client.users.lookupByEmail({ email }));
+    return result?.user?.id;
   }
 
   /** Opens (or finds) the DM with one user and returns its channel id. */

@@ -1,0 +1,242 @@
+/**
+ * The chat endpoints wired as the handlers wire them, on real adapters: dynalite for the store and
+ * the message refs, the real castVote, the Slack WebClient and the Bot Connector client talking to
+ * a local sink, and the twin's Bot Framework issuer for Teams tokens. Only the workflow is recorded.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChatReviewNotifier } from '../../../lambdas/adapters/chat-review-notifier.ts';
+import { slackApiFactory } from '../../../lambdas/adapters/chat-wiring.ts';
+import { DynamoDbChatMessageRefs } from '../../../lambdas/adapters/dynamodb/chat-message-refs.ts';
+import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
+import { createSlackInteractions, type SlackVoteJob } from '../../../lambdas/adapters/slack/interactions.ts';
+import { computeSlackSignature } from '../../../lambdas/adapters/slack/verify-signature.ts';
+import { type DirectoryDocument, StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
+import { BotConnectorClient } from '../../../lambdas/adapters/teams/bot-connector.ts';
+import { createTeamsBotEndpoint } from '../../../lambdas/adapters/teams/bot-endpoint.ts';
+import { createBotFrameworkAuthenticator } from '../../../lambdas/adapters/teams/bot-framework-auth.ts';
+import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
+import { castVote } from '../../../lambdas/services/cast-vote.ts';
+import { createBotIssuer } from '../../../local/twin-chat/bot-issuer.ts';
+import { startDynalite } from '../../support/dynalite.ts';
+import { ManualClock, RecordingWorkflow } from '../services/fakes.ts';
+import { type ChatSink, startChatSink } from './chat-sink.ts';
+import { pendingRecord } from './review-record.ts';
+
+export const LOCAL_DIRECTORY = JSON.parse(
+  readFileSync(new URL('../../../countersign.local.json', import.meta.url), 'utf8'),
+) as DirectoryDocument & {
+  slack: { signingSecret: string; channel: string };
+  teams: { appId: string; conversationId: string };
+};
+export const NOW = new Date('2024-05-14T14:05:00.000Z');
+export const CONSOLE_URL = 'http://127.0.0.1:4710';
+const BOT_TOKEN = 'xoxb-test-token';
+
+export function slackIdOf(userId: string): string {
+  return LOCAL_DIRECTORY.users.find((user) => user.id === userId)!.slackUserId!;
+}
+export function teamsIdOf(userId: string): string {
+  return LOCAL_DIRECTORY.users.find((user) => user.id === userId)!.teamsAadObjectId!;
+}
+
+export async function startChatHarness(document: DirectoryDocument = LOCAL_DIRECTORY) {
+  const table = await startDynalite();
+  const sink: ChatSink = await startChatSink();
+  for (const user of document.users) {
+    if (user.slackUserId !== undefined && user.email !== undefined)
+      sink.slackEmails.set(user.slackUserId, user.email);
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'cs-chat-'));
+  const issuer = await createBotIssuer(dataDir);
+  let issuerOrigin = '';
+  const issuerServer = createServer((request, response) => {
+    if (!issuer.handle(request, response, issuerOrigin)) response.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => issuerServer.listen(0, '127.0.0.1', resolve));
+  issuerOrigin = `http://127.0.0.1:${(issuerServer.address() as AddressInfo).port}`;
+
+  const clock = new ManualClock(NOW);
+  const store = new DynamoDbRequestStore({ client: table.client, tableName: table.tableName });
+  const refs = new DynamoDbChatMessageRefs({ client: table.client, tableName: table.tableName });
+  const directory = new StaticDirectory(document);
+  const workflow = new RecordingWorkflow();
+  const slackApi = slackApiFactory(sink.slackApiUrl);
+  const { appId, conversationId } = LOCAL_DIRECTORY.teams;
+  const signingSecret = LOCAL_DIRECTORY.slack.signingSecret;
+  const notifier = new ChatReviewNotifier({
+    refs,
+    directory,
+    consoleUrl: CONSOLE_URL,
+    slack: { api: async () => slackApi(BOT_TOKEN), channel: LOCAL_DIRECTORY.slack.channel },
+    teams: {
+      connector: new BotConnectorClient({
+        credentials: async () => ({ appId, appPassword: 'local-password' }),
+        tokenUrl: sink.tokenUrl,
+      }),
+      serviceUrl: sink.teamsServiceUrl,
+      conversationId,
+    },
+  });
+  const voteDeps = { store, workflow, notifier, clock };
+  const deferred: SlackVoteJob[] = [];
+  const slack = createSlackInteractions({
+    credentials: async () => ({ signingSecret, botToken: BOT_TOKEN }),
+    slack: slackApi,
+    store,
+    directory,
+    castVote: (command) => castVote(voteDeps, command),
+    defer: async (job) => {
+      deferred.push(job);
+    },
+    clock,
+    consoleUrl: CONSOLE_URL,
+  });
+  const teams = createTeamsBotEndpoint({
+    authenticator: createBotFrameworkAuthenticator({
+      appId,
+      openIdMetadataUrl: issuer.metadataUrl(issuerOrigin),
+    }),
+    store,
+    directory,
+    castVote: (command) => castVote(voteDeps, command),
+    clock,
+    consoleUrl: CONSOLE_URL,
+  });
+
+  let sequence = 0;
+  return {
+    table,
+    sink,
+    store,
+    refs,
+    workflow,
+    notifier,
+    clock,
+    slack,
+    teams,
+    deferred,
+    /** A pending request, stored with its task token and posted to Slack and Teams. */
+    async createPending(overrides: Partial<RequestRecord> = {}): Promise<RequestRecord> {
+      sequence += 1;
+      const record = pendingRecord({ requestId: `req-${sequence}`, ...overrides });
+      await store.claim(record);
+      await store.saveTaskToken(record.requestId, `token-${record.requestId}`);
+      await notifier.requestReview(record);
+      return record;
+    },
+    /** Runs the votes the acknowledgements deferred, as the self-invocation does. */
+    async runDeferred(): Promise<void> {
+      await Promise.all(deferred.splice(0).map((job) => slack.processVote(job)));
+    },
+    signedSlack(
+      payload: unknown,
+      options: {
+        timestamp?: number;
+        secret?: string;
+        retryNum?: number;
+        tamper?: (body: string) => string;
+      } = {},
+    ) {
+      const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+      const timestamp = String(options.timestamp ?? Math.floor(clock.now().getTime() / 1000));
+      const headers: Record<string, string> = {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': timestamp,
+        'x-slack-signature': computeSlackSignature(options.secret ?? signingSecret, timestamp, body),
+        ...(options.retryNum === undefined
+          ? {}
+          : { 'x-slack-retry-num': String(options.retryNum), 'x-slack-retry-reason': 'http_timeout' }),
+      };
+      return { headers, rawBody: Buffer.from(options.tamper?.(body) ?? body) };
+    },
+    async teamsInvoke(
+      aadObjectId: string,
+      verb: string,
+      data: Record<string, unknown>,
+      token?: { overrides?: Record<string, unknown>; serviceUrl?: string },
+    ) {
+      const serviceUrl = sink.teamsServiceUrl;
+      const jwt = await issuer.mintChannelToken({
+        appId,
+        serviceUrl: token?.serviceUrl ?? serviceUrl,
+        ...(token?.overrides === undefined ? {} : { overrides: token.overrides }),
+      });
+      sequence += 1;
+      const activity = {
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        id: `f:${sequence}`,
+        serviceUrl,
+        channelId: 'msteams',
+        from: { id: `29:${aadObjectId}`, aadObjectId },
+        conversation: { id: `${conversationId};messageid=1` },
+        value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' },
+      };
+      return teams.handle({ headers: { Authorization: `Bearer ${jwt}` }, body: JSON.stringify(activity) });
+    },
+    async close() {
+      await sink.close();
+      await new Promise((resolve) => issuerServer.close(resolve));
+      await table.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+export type ChatHarness = Awaited<ReturnType<typeof startChatHarness>>;
+
+/** A block_actions payload as Slack sends it for a click on one of our buttons. */
+export function clickPayload(
+  slackUserId: string,
+  actionId: string,
+  requestId: string,
+  actionTs = '1715697100.000001',
+) {
+  return {
+    type: 'block_actions',
+    user: { id: slackUserId, username: 'reviewer', team_id: 'T0COUNTER' },
+    api_app_id: 'A0COUNTER',
+    trigger_id: `trigger-${actionTs}`,
+    team: { id: 'T0COUNTER' },
+    container: {
+      type: 'message',
+      message_ts: '1715697000.000001',
+      channel_id: LOCAL_DIRECTORY.slack.channel,
+    },
+    channel: { id: LOCAL_DIRECTORY.slack.channel, name: 'approvals' },
+    response_url: 'https://hooks.slack.com/actions/T0COUNTER/1/x',
+    actions: [
+      {
+        action_id: actionId,
+        block_id: 'countersign_actions',
+        type: 'button',
+        value: requestId,
+        action_ts: actionTs,
+      },
+    ],
+  };
+}
+
+/** A view_submission payload for one of our modals with the given input values. */
+export function submissionPayload(
+  slackUserId: string,
+  callbackId: string,
+  requestId: string,
+  values: Record<string, Record<string, { value: string | null }>>,
+  viewId = 'V0SUBMIT1',
+) {
+  return {
+    type: 'view_submission',
+    user: { id: slackUserId },
+    view: {
+      id: viewId,
+      callback_id: callbackId,
+      private_metadata: JSON.stringify({ requestId, channelId: LOCAL_DIRECTORY.slack.channel }),
+      state: { values },
+    },
+  };
+}
