@@ -34,7 +34,8 @@ export async function requestApproval(
 ): Promise<RequestApprovalResult> {
   const { requestId, taskToken } = input;
   // The token is saved before the request is read: a vote that decides after this read finds the
-  // token and resumes; a vote that decided before it is seen here, so exactly one side resumes.
+  // token, and a decision made before it is seen here, so a decision is never left unsent; the
+  // resumed mark (claimed by resumeOnce) keeps the two sides from both sending it.
   const { alreadyNotified } = await deps.store.saveTaskToken(requestId, taskToken);
   const record = await deps.store.get(requestId);
   if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);

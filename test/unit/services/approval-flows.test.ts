@@ -387,6 +387,20 @@ describe('concurrency', () => {
     expect(decided).toHaveLength(1);
   });
 
+  it('the same person voting twice at once: one vote counts, the other is ALREADY_VOTED', async () => {
+    const requestId = await submit(harness, requireApproval({ quorum: 2 }));
+    const results = await Promise.allSettled([
+      vote(requestId, alice),
+      vote(requestId, alice),
+      vote(requestId, alice),
+    ]);
+    const codes = results.map((result) =>
+      result.status === 'fulfilled' ? 'ok' : (result.reason as ConflictError).code,
+    );
+    expect(codes.sort()).toEqual(['ALREADY_VOTED', 'ALREADY_VOTED', 'ok']);
+    expect((await harness.store.get(requestId))?.votes).toHaveLength(1);
+  });
+
   it('20 concurrent mixed votes: exactly one decision, matching what resumed the workflow', async () => {
     const requestId = await submit(harness, requireApproval({ quorum: 3 }));
     await requestApproval(harness, { requestId, taskToken: 'token-mixed' });
