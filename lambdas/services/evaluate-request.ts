@@ -156,6 +156,16 @@ export async function evaluateRequest(
 
   const claimed = await deps.store.claim(record);
   const stored = claimed.record;
+  if (!claimed.created && stored.agent.id !== detail.agent.id) {
+    // requestIds are chosen by agents: one agent must not be able to squat on, or learn about,
+    // another's request by reusing its id. The newcomer is refused; the stored request is untouched.
+    return {
+      requestId,
+      duplicate: false,
+      invalid: true,
+      policy: denyBecause('invalid request: requestId is already used by another agent'),
+    };
+  }
   if (!claimed.created && stored.executionArn !== input.executionArn) {
     return { requestId, duplicate: true, invalid: false, policy: stored.policy };
   }

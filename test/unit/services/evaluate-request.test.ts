@@ -164,6 +164,31 @@ describe('evaluateRequest', () => {
     expect((await harness.store.get(requestId))?.executionArn).toBe(executionArnFor(requestId, 'run-1'));
   });
 
+  it('refuses a request that reuses another agent’s requestId and leaves the stored one untouched', async () => {
+    harness.policy.answer = requireApproval();
+    const requestId = `squat-${nextEventId()}`;
+    await evaluate({ requestId }, executionArnFor(requestId, 'run-1'));
+    const id = nextEventId();
+    const event = {
+      ...anAgentEvent(id, { requestId, agent: { id: 'report-bot' } }),
+      source: 'countersign.agent.report-bot',
+    };
+    const result = await evaluateRequest(harness, {
+      requestId: id,
+      event,
+      executionArn: executionArnFor(requestId, 'run-2'),
+    });
+    expect(result).toMatchObject({ requestId, duplicate: false, invalid: true });
+    expect(result.policy).toMatchObject({
+      decision: 'DENY',
+      reason: 'invalid request: requestId is already used by another agent',
+    });
+    expect(await harness.store.get(requestId)).toMatchObject({
+      agent: { id: 'invoice-bot' },
+      executionArn: executionArnFor(requestId, 'run-1'),
+    });
+  });
+
   it('answers a redelivery to the same workflow with the stored policy, writing the trail once', async () => {
     harness.policy.answer = requireApproval();
     const requestId = `redo-${nextEventId()}`;

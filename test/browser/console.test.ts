@@ -1,0 +1,94 @@
+/**
+ * The console as a reviewer uses it, in Debian's chromium driven by playwright-core: carol and
+ * erin approve the AdministratorAccess request from the demo, and dave is told why he cannot vote.
+ * Screenshots land in test-artifacts/browser/.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTwin } from '../../local/twin/index.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'browser');
+
+let twin: Awaited<ReturnType<typeof startTwin>>;
+let browser: Browser;
+let page: Page;
+let dataDir: string;
+
+async function signInAs(user: string): Promise<void> {
+  await page.getByLabel('Identity').selectOption(user);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect.poll(() => page.locator('#whoami').textContent()).toBe(`Signed in as ${user}`);
+}
+
+function adminRequestCard() {
+  return page.locator('article.card').filter({ hasText: 'AdministratorAccess' });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  await mkdir(ARTIFACTS, { recursive: true });
+  dataDir = await mkdtemp(join(tmpdir(), 'countersign-browser-'));
+  twin = await startTwin({ port: 0, host: '127.0.0.1', dataDir, reset: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  page.setDefaultTimeout(20_000);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await twin?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('the web console', () => {
+  it('lets two platform approvers countersign the admin attachment and tells dave why he cannot vote', async () => {
+    await page.goto(twin.url);
+    await signInAs('carol');
+    await page.getByRole('button', { name: 'Run the demo' }).click();
+    await expect.poll(() => page.locator('#status-line').textContent()).toContain('Demo started');
+
+    await page.getByRole('button', { name: 'Pending' }).click();
+    await adminRequestCard().waitFor();
+    await expect.poll(() => adminRequestCard().textContent()).toContain('0 of 2 approvals from platform');
+    await page.screenshot({ path: join(ARTIFACTS, '1-carol-pending.png'), fullPage: true });
+    await adminRequestCard().getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => adminRequestCard().textContent()).toContain('1 of 2 approvals from platform');
+    await expect.poll(() => adminRequestCard().textContent()).toContain('You cannot vote');
+
+    await signInAs('dave');
+    await adminRequestCard().waitFor();
+    const daveNotice = adminRequestCard().locator('.ineligible');
+    await expect.poll(() => daveNotice.textContent()).toMatch(/You cannot vote: .*(on whose behalf|requester|your own|on behalf)/i);
+    await expect.poll(() => adminRequestCard().getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await page.screenshot({ path: join(ARTIFACTS, '2-dave-ineligible.png'), fullPage: true });
+
+    await signInAs('erin');
+    await adminRequestCard().waitFor();
+    await adminRequestCard().getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => adminRequestCard().count()).toBe(0);
+
+    await page.getByRole('button', { name: 'History' }).click();
+    const row = page.locator('tr').filter({ hasText: 'attach-admin' });
+    await expect.poll(() => row.textContent()).toContain('APPROVED');
+    await expect.poll(() => row.textContent()).toContain('carol, erin');
+    await row.getByRole('button').click();
+    const detail = page.locator('section.detail');
+    await expect.poll(() => detail.textContent()).toContain('Decision published');
+    await page.screenshot({ path: join(ARTIFACTS, '3-erin-decided.png'), fullPage: true });
+  });
+});
