@@ -18,6 +18,7 @@ import {
   SignJWT,
 } from 'jose';
 import { z } from 'zod';
+import { StaticDirectory } from '../lambdas/adapters/static-directory.ts';
 import { describeIssues, PrincipalType } from '../lambdas/domain/schemas.ts';
 import { ENV } from '../lambdas/handlers/environment-names.ts';
 import type { Clock, Directory } from '../lambdas/ports/index.ts';
@@ -211,4 +212,12 @@ export async function devIssuerExtension(
     jwtAuthorizer: (token) => devIssuer.verifyToken(token),
     environment: devIssuer.environment(),
   };
+}
+
+/** The dev issuer extension for the users of a countersign.local.json file. */
+export async function devIssuerExtensionFromFile(
+  twin: Pick<TwinContext, 'url' | 'dataDir'>,
+  directoryPath: string,
+): Promise<TwinExtension & { readonly issuer: DevIssuer }> {
+  return devIssuerExtension(twin, StaticDirectory.fromJson(await readFile(directoryPath, 'utf8')));
 }

@@ -8,6 +8,10 @@ type Command = {
 };
 
 const commands: Record<string, Command> = {
+  dev: {
+    summary: 'dev [--port 4710] [--data-dir .countersign] [--reset]: run the local twin (= npm start)',
+    load: () => import('./commands/dev.ts'),
+  },
   request: {
     summary: 'request --agent <id> --action <a> --resource <arn> …: ask as an agent (SigV4 PutEvents)',
     load: () => import('./commands/request.ts'),
