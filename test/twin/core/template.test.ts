@@ -94,6 +94,7 @@ describe('the template model', () => {
     });
     expect(
       resolver.resolve({
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a JS template
         'Fn::Sub': 'arn:${AWS::Partition}:x:${AWS::Region}:${AWS::AccountId}:${Queue.Arn}',
       }),
     ).toBe('arn:aws:x:local:000000000000:arn:aws:sqs:local:000000000000:dlq');
