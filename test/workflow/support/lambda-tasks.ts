@@ -89,15 +89,8 @@ export function lambdaWaitForTaskTokenTask(
     const parameters = invokeParameters(input, stateName);
     const token = (parameters.Payload as { taskToken?: unknown } | null)?.taskToken;
     if (typeof token !== 'string') throw new Error(`${stateName}: Payload.taskToken is missing`);
-    // Registered before the function runs: a reviewer may answer before it even returns.
-    const completion = tokens.waitFor(token, parameters[TIMEOUT_PARAMETER]);
-    try {
-      await invoke(handler, parameters.FunctionName, parameters.Payload);
-    } catch (error) {
-      tokens.abandon(token);
-      completion.catch(() => undefined);
-      throw error;
-    }
-    return completion;
+    return tokens.run(token, parameters[TIMEOUT_PARAMETER], () =>
+      invoke(handler, parameters.FunctionName, parameters.Payload),
+    );
   };
 }

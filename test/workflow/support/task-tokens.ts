@@ -29,6 +29,8 @@ interface Waiting {
   resolve(output: unknown): void;
   reject(error: Error): void;
   timer?: NodeJS.Timeout;
+  /** The function that hands out the token has returned. */
+  started?: boolean;
 }
 type TokenState = Waiting | { readonly kind: 'completed' } | { readonly kind: 'timedOut' };
 
@@ -37,29 +39,48 @@ export class TaskTokenRegistry implements Workflow {
   readonly #waiters = new Set<(token: string) => void>();
 
   /**
-   * Waits for SendTaskSuccess/SendTaskFailure on `token`, or times out after `timeoutSeconds`
-   * (the interpreter enforces the same timeout; this marks the token dead so a late vote sees it).
+   * Runs a callback task: registers `token`, runs `start` (the function that hands the token to
+   * whoever will answer), then waits for SendTaskSuccess/SendTaskFailure on the token or for
+   * `timeoutSeconds` (which the interpreter also enforces; here it marks the token dead, so a late
+   * answer gets TaskTimedOut). If `start` fails, the task fails with its error and the token dies.
    */
-  waitFor(token: string, timeoutSeconds?: number): Promise<unknown> {
+  async run(
+    token: string,
+    timeoutSeconds: number | undefined,
+    start: () => Promise<unknown>,
+  ): Promise<unknown> {
     if (this.#tokens.has(token)) throw new Error(`task token ${token} is already in use`);
     let state!: Waiting;
-    const promise = new Promise<unknown>((resolve, reject) => {
+    const completion = new Promise<unknown>((resolve, reject) => {
       state = { kind: 'waiting', resolve, reject };
     });
+    // Rejections are observed by the caller only once `start` succeeded.
+    completion.catch(() => undefined);
     if (timeoutSeconds !== undefined) {
       state.timer = setTimeout(() => {
         this.#tokens.set(token, { kind: 'timedOut' });
         state.reject(new TaskTimeoutError());
       }, timeoutSeconds * 1000);
     }
+    // Registered before `start` runs: a reviewer may answer before the function even returns.
     this.#tokens.set(token, state);
+    try {
+      await start();
+    } catch (error) {
+      clearTimeout(state.timer);
+      this.#tokens.set(token, { kind: 'completed' });
+      throw error;
+    }
+    state.started = true;
     for (const notify of this.#waiters) notify(token);
-    return promise;
+    return completion;
   }
 
-  /** Resolves when some task starts waiting on a token that `matches`. */
+  /** Resolves once a callback task has handed out a token that `matches` and is waiting on it. */
   whenWaiting(matches: (token: string) => boolean): Promise<string> {
-    const existing = [...this.#tokens].find(([token, state]) => state.kind === 'waiting' && matches(token));
+    const existing = [...this.#tokens].find(
+      ([token, state]) => state.kind === 'waiting' && state.started === true && matches(token),
+    );
     if (existing !== undefined) return Promise.resolve(existing[0]);
     return new Promise((resolve) => {
       const notify = (token: string) => {
@@ -69,13 +90,6 @@ export class TaskTokenRegistry implements Workflow {
       };
       this.#waiters.add(notify);
     });
-  }
-
-  /** The task failed before it started waiting (its function threw): the token is dead. */
-  abandon(token: string): void {
-    const state = this.#tokens.get(token);
-    if (state?.kind === 'waiting') clearTimeout(state.timer);
-    this.#tokens.set(token, { kind: 'completed' });
   }
 
   async succeed(
