@@ -5,6 +5,7 @@
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
@@ -139,6 +140,28 @@ describe('publish-decision handler', () => {
       DetailType: 'Action Decided',
     });
     expect(JSON.parse(calls[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}')).toEqual(published);
+  });
+
+  it('keeps its idempotency records in their own partition of the table, expiring through its TTL', async () => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-3' }] });
+    const { requestId } = await evaluated('s3:GetObject');
+    await invoke('recordDecision', { requestId, outcome: { decision: 'AUTO_APPROVED' } });
+    const before = Math.floor(Date.now() / 1000);
+
+    await invoke('publishDecision', { requestId });
+
+    const { Items = [] } = await table.client.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': 'IDEMPOTENCY#publish-decision' },
+      }),
+    );
+    expect(Items.length).toBeGreaterThan(0);
+    for (const item of Items) {
+      expect(item).toMatchObject({ status: 'COMPLETED', sk: expect.stringMatching(/^publish-decision#/) });
+      expect(item.ttl).toBeGreaterThan(before);
+    }
   });
 
   it('publishes again after a failed attempt: a failure is not remembered as done', async () => {
