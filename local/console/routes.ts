@@ -1,13 +1,14 @@
 /**
  * Serves the console from the twin: the page, its script (bundled from TypeScript with esbuild on
  * first use, kept in memory) and the twin-only endpoints the page needs: the identities to sign in
- * as (no secrets) and the guided demo.
+ * as (ids, names and groups, never secrets) and the guided demo.
  */
 import { readFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { type DemoAgent, runDemo } from '../demo.ts';
+import type { TwinResponse } from '../twin/http.ts';
+import { jsonResponse } from '../twin/http.ts';
+import type { TwinRoute } from '../twin/server.ts';
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
@@ -19,21 +20,19 @@ export interface ConsoleIdentity {
 
 export interface ConsoleRoutesOptions {
   readonly users: readonly ConsoleIdentity[];
-  readonly demo: { readonly endpoint: () => string; readonly busName: string; readonly agent: DemoAgent };
+  /** Sends the guided demo's requests; returns their ids. */
+  readonly runDemo: () => Promise<string[]>;
 }
 
-export type RouteHandler = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<boolean>;
+/** The page loads nothing from anywhere else: no CDN, no inline script. */
+const PAGE_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
+} as const;
 
-function send(response: ServerResponse, status: number, contentType: string, body: string): void {
-  response.writeHead(status, {
-    'content-type': contentType,
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    // The page loads nothing from anywhere else: no CDN, no inline script.
-    'content-security-policy':
-      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'",
-  });
-  response.end(body);
+function asset(contentType: string, body: string): TwinResponse {
+  return { statusCode: 200, headers: { ...PAGE_HEADERS, 'content-type': contentType }, body };
 }
 
 async function bundleScript(): Promise<string> {
@@ -44,7 +43,6 @@ async function bundleScript(): Promise<string> {
     format: 'esm',
     target: 'es2022',
     platform: 'browser',
-    minify: false,
     sourcemap: 'inline',
     logLevel: 'silent',
   });
@@ -53,42 +51,33 @@ async function bundleScript(): Promise<string> {
   return output.text;
 }
 
-export function consoleRoutes(options: ConsoleRoutesOptions): RouteHandler {
+export function consoleRoutes(options: ConsoleRoutesOptions): TwinRoute[] {
   let script: Promise<string> | undefined;
-  const identities = JSON.stringify({
+  const page = async () => asset('text/html; charset=utf-8', await readFile(here('./index.html'), 'utf8'));
+  const identities = {
     users: options.users.map(({ id, displayName, groups }) => ({ id, displayName, groups })),
-  });
-  return async (request, response, url) => {
-    const method = request.method ?? 'GET';
-    if (
-      method === 'GET' &&
-      (url.pathname === '/' || url.pathname === '/console' || url.pathname === '/console/')
-    ) {
-      send(response, 200, 'text/html; charset=utf-8', await readFile(here('./index.html'), 'utf8'));
-      return true;
-    }
-    if (method === 'GET' && url.pathname === '/console/styles.css') {
-      send(response, 200, 'text/css; charset=utf-8', await readFile(here('./styles.css'), 'utf8'));
-      return true;
-    }
-    if (method === 'GET' && url.pathname === '/console/app.js') {
-      script ??= bundleScript();
-      send(response, 200, 'text/javascript; charset=utf-8', await script);
-      return true;
-    }
-    if (method === 'GET' && url.pathname === '/local/identities') {
-      send(response, 200, 'application/json', identities);
-      return true;
-    }
-    if (method === 'POST' && url.pathname === '/local/demo') {
-      const requestIds = await runDemo({
-        endpoint: options.demo.endpoint(),
-        busName: options.demo.busName,
-        agent: options.demo.agent,
-      });
-      send(response, 202, 'application/json', JSON.stringify({ requestIds }));
-      return true;
-    }
-    return false;
   };
+  return [
+    { method: 'GET', path: '/', handle: page },
+    { method: 'GET', path: '/console', handle: page },
+    {
+      method: 'GET',
+      path: '/console/styles.css',
+      handle: async () => asset('text/css; charset=utf-8', await readFile(here('./styles.css'), 'utf8')),
+    },
+    {
+      method: 'GET',
+      path: '/console/app.js',
+      handle: async () => {
+        script ??= bundleScript();
+        return asset('text/javascript; charset=utf-8', await script);
+      },
+    },
+    { method: 'GET', path: '/local/identities', handle: async () => jsonResponse(200, identities) },
+    {
+      method: 'POST',
+      path: '/local/demo',
+      handle: async () => jsonResponse(202, { requestIds: await options.runDemo() }),
+    },
+  ];
 }

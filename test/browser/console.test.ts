@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTwin } from '../../local/twin/index.ts';
+import { startLocalTwin } from '../../local/local-twin.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'browser');
 
-let twin: Awaited<ReturnType<typeof startTwin>>;
+let twin: Awaited<ReturnType<typeof startLocalTwin>>;
 let browser: Browser;
 let page: Page;
 let dataDir: string;
@@ -30,10 +30,11 @@ function adminRequestCard() {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   await mkdir(ARTIFACTS, { recursive: true });
   dataDir = await mkdtemp(join(tmpdir(), 'countersign-browser-'));
-  twin = await startTwin({ port: 0, host: '127.0.0.1', dataDir, reset: true });
+  twin = await startLocalTwin({ port: 0, host: '127.0.0.1', dataDir, reset: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -73,7 +74,9 @@ describe('the web console', () => {
     await signInAs('dave');
     await adminRequestCard().waitFor();
     const daveNotice = adminRequestCard().locator('.ineligible');
-    await expect.poll(() => daveNotice.textContent()).toMatch(/You cannot vote: .*(on whose behalf|requester|your own|on behalf)/i);
+    await expect
+      .poll(() => daveNotice.textContent())
+      .toMatch(/You cannot vote: .*(on whose behalf|requester|your own|on behalf)/i);
     await expect.poll(() => adminRequestCard().getByRole('button', { name: 'Approve' }).count()).toBe(0);
     await page.screenshot({ path: join(ARTIFACTS, '2-dave-ineligible.png'), fullPage: true });
 
