@@ -36,6 +36,10 @@ export interface ChannelTokenClaims {
 export interface BotIssuer {
   /** `{origin}/local/botframework/v1/.well-known/openidconfiguration` — give it to the bot endpoint. */
   metadataUrl(origin: string): string;
+  /** The OpenID metadata document as served at `metadataUrl(origin)`. */
+  metadata(origin: string): Record<string, unknown>;
+  /** The JWK set, each key endorsed for `msteams`. */
+  keys(): { keys: Array<Record<string, unknown>> };
   /** Serves the metadata and the JWKS; returns false for any other path. */
   handle(request: IncomingMessage, response: ServerResponse, origin: string): boolean;
   /** A connector → bot token as Teams would send it, signed with the twin's key. */
@@ -72,23 +76,27 @@ function sendJson(response: ServerResponse, body: unknown): void {
 export async function createBotIssuer(dataDir: string): Promise<BotIssuer> {
   const stored = await loadOrCreateKey(dataDir);
   const signingKey = await importJWK(stored.privateJwk, 'RS256');
+  const metadata = (origin: string) => ({
+    issuer: BOT_FRAMEWORK.issuer,
+    authorization_endpoint: `${origin}/local/botframework/invalid`,
+    jwks_uri: `${origin}${BOT_ISSUER_PATHS.keys}`,
+    id_token_signing_alg_values_supported: ['RS256'],
+    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+  });
+  const keys = () => ({ keys: [{ ...stored.publicJwk, endorsements: ['msteams'] }] });
   return {
     metadataUrl: (origin) => `${origin}${BOT_ISSUER_PATHS.metadata}`,
+    metadata,
+    keys,
     handle(request, response, origin) {
       const path = new URL(request.url ?? '/', origin).pathname;
       if (request.method !== 'GET') return false;
       if (path === BOT_ISSUER_PATHS.metadata) {
-        sendJson(response, {
-          issuer: BOT_FRAMEWORK.issuer,
-          authorization_endpoint: `${origin}/local/botframework/invalid`,
-          jwks_uri: `${origin}${BOT_ISSUER_PATHS.keys}`,
-          id_token_signing_alg_values_supported: ['RS256'],
-          token_endpoint_auth_methods_supported: ['private_key_jwt'],
-        });
+        sendJson(response, metadata(origin));
         return true;
       }
       if (path === BOT_ISSUER_PATHS.keys) {
-        sendJson(response, { keys: [{ ...stored.publicJwk, endorsements: ['msteams'] }] });
+        sendJson(response, keys());
         return true;
       }
       return false;
