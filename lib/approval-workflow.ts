@@ -102,7 +102,7 @@ export class ApprovalWorkflow extends Construct {
       resultPath: '$.outcome',
     })
       .addCatch(outcome(S.expired, { decision: Decision.expired }), {
-        errors: [sfn.Errors.TIMEOUT],
+        errors: [sfn.Errors.TIMEOUT, WORKFLOW_ERRORS.expired],
         resultPath: ERROR_PATH,
       })
       .addCatch(outcome(S.denied, { decision: Decision.denied }), {

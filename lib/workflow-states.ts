@@ -1,6 +1,9 @@
+import { WorkflowError } from '../lambdas/domain/approval.ts';
+
 /**
  * Names in the approval state machine that other code keys off: the local twin and the ASL tests
- * find states by these names, and the vote service fails a paused approval with `errors.denied`.
+ * find states by these names, and the vote service fails a paused approval with the error names
+ * of `WorkflowError` (lambdas/domain/approval.ts), which the state machine catches.
  * Renaming one is a contract change.
  */
 export const WORKFLOW_STATES = {
@@ -33,7 +36,9 @@ export const WORKFLOW_ERRORS = {
   /** The evaluate step found the request malformed; the execution fails with the reason as cause. */
   invalidRequest: 'Countersign.InvalidRequest',
   /** Sent with SendTaskFailure by the vote service when an eligible reviewer denies. */
-  denied: 'Countersign.Denied',
+  denied: WorkflowError.denied,
+  /** Sent with SendTaskFailure when the stored decision is EXPIRED (the request ran out first). */
+  expired: WorkflowError.expired,
   recordFailed: 'Countersign.RecordFailed',
   publishFailed: 'Countersign.PublishFailed',
 } as const;
