@@ -12,10 +12,22 @@
  * | `countersign:agents` | `[]` | agents allowed to put requests: `[{"id","principalArn"}]` |
  * | `countersign:alarmEmails` | `[]` | addresses subscribed to the alarm topic |
  * | `countersign:consoleUrl` | unset | console URL linked from review messages (`CONSOLE_URL`) |
+ * | `countersign:jwtIssuer` | unset | token issuer (`iss`) of the REST API; without it the `/api` routes are left out |
+ * | `countersign:jwtAudience` | unset | audience (`aud` or `client_id`) the REST API accepts; required with the issuer |
+ * | `countersign:jwtJwksUrl` | unset | the issuer's JWKS URL, when its OpenID metadata should not be used |
+ * | `countersign:directory` | `{"users":[],"agents":[]}` | the directory the API and chat handlers resolve people in |
+ * | `countersign:apiCorsOrigins` | `[]` | browser origins allowed to call the HTTP API (CORS off when empty) |
+ * | `countersign:apiThrottleRateLimit` | `50` | HTTP API stage steady-state limit, requests per second |
+ * | `countersign:apiThrottleBurstLimit` | `100` | HTTP API stage burst limit, requests |
+ *
+ * The directory is the shape of countersign.local.json's `users` and `agents` (ids, emails,
+ * groups, chat ids; never secrets). It travels in the handlers' `DIRECTORY_JSON`, so it must fit
+ * Lambda's 4 KB environment: at most DIRECTORY_MAX_BYTES of JSON.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
+import { DirectoryDocument } from '../lambdas/adapters/static-directory.ts';
 import { AgentId, Arn } from '../lambdas/domain/schemas.ts';
 
 export const CONTEXT_KEYS = {
@@ -27,7 +39,41 @@ export const CONTEXT_KEYS = {
   agents: 'countersign:agents',
   alarmEmails: 'countersign:alarmEmails',
   consoleUrl: 'countersign:consoleUrl',
+  jwtIssuer: 'countersign:jwtIssuer',
+  jwtAudience: 'countersign:jwtAudience',
+  jwtJwksUrl: 'countersign:jwtJwksUrl',
+  directory: 'countersign:directory',
+  apiCorsOrigins: 'countersign:apiCorsOrigins',
+  apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
+  apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
 } as const;
+
+/**
+ * The directory shares Lambda's 4 KB of environment with the other variables; larger directories
+ * need a store of their own (the identity store), not a bigger variable.
+ */
+export const DIRECTORY_MAX_BYTES = 3072;
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Whether a URL points at this machine, as the local twin's dev issuer does. */
+export const isLoopbackUrl = (url: string): boolean => LOOPBACK_HOSTS.has(new URL(url).hostname);
+
+/**
+ * API Gateway fetches the issuer's metadata and keys over HTTPS; plain HTTP is accepted only on
+ * loopback, for the local twin's dev issuer (which AWS can never reach, so it fails closed there).
+ */
+const IssuerUrl = z
+  .url()
+  .refine(
+    (url) => url.startsWith('https://') || (url.startsWith('http://') && isLoopbackUrl(url)),
+    'must be an https URL (http only on 127.0.0.1 or localhost, for the local twin)',
+  );
+
+/** A browser origin: scheme, host and optional port, nothing else. */
+const Origin = z
+  .url()
+  .refine((url) => new URL(url).origin === url, 'must be an origin such as https://console.example.com');
 
 const RETENTION_VALUES = new Set<number>(
   Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
@@ -50,7 +96,7 @@ export const AgentGrant = z.strictObject({
 });
 export type AgentGrant = z.infer<typeof AgentGrant>;
 
-const CountersignConfigSchema = z.strictObject({
+const CountersignConfigFields = z.strictObject({
   busName: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,256}$/, 'an event bus name: letters, digits, . _ - (at most 256)')
@@ -73,6 +119,39 @@ const CountersignConfigSchema = z.strictObject({
   ),
   alarmEmails: z.preprocess(fromJsonString, z.array(z.email())),
   consoleUrl: z.url().optional(),
+  jwtIssuer: IssuerUrl.optional(),
+  jwtAudience: z.string().trim().min(1).optional(),
+  jwtJwksUrl: IssuerUrl.optional(),
+  directory: z.preprocess(
+    fromJsonString,
+    DirectoryDocument.refine(
+      (document) => Buffer.byteLength(JSON.stringify(document)) <= DIRECTORY_MAX_BYTES,
+      `must fit in ${DIRECTORY_MAX_BYTES} bytes of JSON (it is passed in the handlers' environment)`,
+    ),
+  ),
+  apiCorsOrigins: z.preprocess(fromJsonString, z.array(Origin)),
+  apiThrottleRateLimit: z.coerce.number().positive().max(10_000),
+  apiThrottleBurstLimit: z.coerce.number().int().min(1).max(5_000),
+});
+const CountersignConfigSchema = CountersignConfigFields.superRefine((config, context) => {
+  if (config.jwtIssuer !== undefined && config.jwtAudience === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['jwtAudience'],
+      message: `is required when ${CONTEXT_KEYS.jwtIssuer} is set`,
+    });
+  }
+  if (config.jwtIssuer === undefined) {
+    for (const field of ['jwtAudience', 'jwtJwksUrl'] as const) {
+      if (config[field] !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: [field],
+          message: `has no effect without ${CONTEXT_KEYS.jwtIssuer}`,
+        });
+      }
+    }
+  }
 });
 export type CountersignConfig = z.infer<typeof CountersignConfigSchema>;
 
@@ -85,6 +164,13 @@ export const CONFIG_DEFAULTS = {
   agents: [],
   alarmEmails: [],
   consoleUrl: undefined,
+  jwtIssuer: undefined,
+  jwtAudience: undefined,
+  jwtJwksUrl: undefined,
+  directory: { users: [], agents: [] },
+  apiCorsOrigins: [],
+  apiThrottleRateLimit: 50,
+  apiThrottleBurstLimit: 100,
 } as const satisfies Record<keyof typeof CONTEXT_KEYS, unknown>;
 
 /** Reads every `countersign:*` context key (falling back to its default); throws naming each bad key. */

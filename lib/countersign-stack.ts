@@ -1,12 +1,13 @@
-import { CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ENV, POWERTOOLS_ENV } from '../lambdas/handlers/environment-names.ts';
 import { AgentRequestRule } from './agent-request-rule.ts';
 import { ApprovalWorkflow } from './approval-workflow.ts';
-import type { CountersignConfig } from './countersign-config.ts';
+import { CONTEXT_KEYS, type CountersignConfig, isLoopbackUrl } from './countersign-config.ts';
 import { CountersignEventBus } from './countersign-event-bus.ts';
+import { CountersignHttpApi } from './countersign-http-api.ts';
 import { CountersignKey } from './countersign-key.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { RequestTable } from './request-table.ts';
@@ -19,6 +20,9 @@ export const WORKFLOW_HANDLER_ENTRIES = {
   recordDecision: 'lambdas/handlers/record-decision.ts',
   publishDecision: 'lambdas/handlers/publish-decision.ts',
 } as const;
+
+/** Repo-relative module of the REST API handler. */
+export const API_HANDLER_ENTRY = 'lambdas/handlers/api.ts';
 
 /** Where the evaluate function finds the Cedar policies inside its bundle. */
 export const BUNDLED_POLICY_DIR = '/var/task/policies';
@@ -39,6 +43,10 @@ export class CountersignStack extends Stack {
   readonly workflow: ApprovalWorkflow;
   readonly agentRequestRule: AgentRequestRule;
   readonly handlers: Readonly<Record<keyof typeof WORKFLOW_HANDLER_ENTRIES, HandlerFunction>>;
+  /** The REST API handler; only when `countersign:jwtIssuer` is configured. */
+  readonly apiHandler?: HandlerFunction;
+  /** The HTTP API; only when it has routes to serve. */
+  readonly httpApi?: CountersignHttpApi;
 
   constructor(scope: Construct, id: string, props: CountersignStackProps) {
     super(scope, id, props);
@@ -132,10 +140,58 @@ export class CountersignStack extends Stack {
       eventBus: this.eventBus.bus,
       stateMachine: this.workflow.stateMachine,
     });
+
+    // The directory people are resolved in (fail closed: an empty one resolves nobody). The twin
+    // replaces the value with countersign.local.json wherever the template sets it.
+    const directoryEnvironment = { [ENV.directoryJson]: JSON.stringify(config.directory) };
+    if (config.jwtIssuer !== undefined && config.jwtAudience !== undefined) {
+      if (isLoopbackUrl(config.jwtIssuer)) {
+        Annotations.of(this).addWarningV2(
+          'countersign:loopbackJwtIssuer',
+          `The REST API trusts ${config.jwtIssuer}, the local twin's dev issuer, which AWS cannot reach: deployed, it refuses every token. Set ${CONTEXT_KEYS.jwtIssuer} and ${CONTEXT_KEYS.jwtAudience} to your identity provider before deploying.`,
+        );
+      }
+      this.apiHandler = handler(
+        'Api',
+        API_HANDLER_ENTRY,
+        'Countersign: REST API (requests, votes, the caller, the OpenAPI document)',
+        {
+          environment: {
+            ...directoryEnvironment,
+            [ENV.jwtIssuer]: config.jwtIssuer,
+            [ENV.jwtAudience]: config.jwtAudience,
+            ...(config.jwtJwksUrl === undefined ? {} : { [ENV.jwtJwksUrl]: config.jwtJwksUrl }),
+          },
+        },
+      );
+      // A vote is a conditional write beside the request, and the deciding vote resumes the workflow.
+      this.table.grantReadWrite(this.apiHandler.role);
+      this.apiHandler.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: [this.workflow.stateMachine.stateMachineArn],
+        }),
+      );
+      this.httpApi = new CountersignHttpApi(this, 'HttpApi', {
+        logEncryptionKey: key,
+        logRetention,
+        restApi: {
+          handler: this.apiHandler.function,
+          jwtIssuer: config.jwtIssuer,
+          jwtAudience: config.jwtAudience,
+        },
+        corsAllowedOrigins: config.apiCorsOrigins,
+        throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+      });
+    }
+
     const alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
       deadLetterQueue: this.agentRequestRule.deadLetterQueue,
-      functions: Object.values(this.handlers),
+      functions: [
+        ...Object.values(this.handlers),
+        ...(this.apiHandler === undefined ? [] : [this.apiHandler]),
+      ],
       topicEncryptionKey: key,
       emails: config.alarmEmails,
     });
@@ -146,6 +202,7 @@ export class CountersignStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.agentRequestRule.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
+    if (this.httpApi !== undefined) new CfnOutput(this, 'HttpApiUrl', { value: this.httpApi.url });
   }
 }
 

@@ -15,6 +15,12 @@ export const TEST_AGENT = {
   principalArn: 'arn:aws:iam::123456789012:role/invoice-bot',
 } as const;
 
+/** The REST API's settings, as an operator would give them with an identity provider. */
+export const TEST_JWT_CONTEXT = {
+  'countersign:jwtIssuer': 'https://login.example.com/countersign',
+  'countersign:jwtAudience': 'countersign-api',
+} as const;
+
 export interface BuiltStack {
   readonly app: App;
   readonly stack: CountersignStack;

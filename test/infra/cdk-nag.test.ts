@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CountersignStack } from '../../lib/countersign-stack.ts';
-import { buildCountersignStack } from './build-stack.ts';
+import { buildCountersignStack, TEST_JWT_CONTEXT } from './build-stack.ts';
 
 interface ReportedViolation {
   readonly ruleName: string;
@@ -17,7 +17,7 @@ interface ReportedViolation {
 function synthesizeWithAwsSolutions(
   addToStack: (stack: CountersignStack) => void = () => {},
 ): ReportedViolation[] {
-  const { app } = buildCountersignStack({}, (app, stack) => {
+  const { app } = buildCountersignStack(TEST_JWT_CONTEXT, (app, stack) => {
     addToStack(stack);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   });
@@ -46,13 +46,14 @@ function acknowledgements(root: IConstruct): { id: string; reason: string; path:
 /** Synthesis is slow the first time (loading aws-cdk-lib), so the stack is built once, in a hook. */
 const SLOW_SYNTH_MS = 120_000;
 
+/** Every optional part of the stack is configured, so every construct is checked. */
 describe('cdk-nag AwsSolutions', () => {
   let reported: ReportedViolation[];
   let app: App;
 
   beforeAll(() => {
     reported = synthesizeWithAwsSolutions();
-    app = buildCountersignStack().app;
+    app = buildCountersignStack(TEST_JWT_CONTEXT).app;
   }, SLOW_SYNTH_MS);
 
   it('reports no error and no warning on the stack', () => {
@@ -84,5 +85,17 @@ describe('cdk-nag AwsSolutions', () => {
       .filter(({ id }) => id.endsWith('[Resource::*]'))
       .map(({ path }) => path);
     expect(wildcardPaths.every((path) => /\/(Role|StateMachine\/Role)$/.test(path))).toBe(true);
+  });
+
+  it('leaves only the routes whose handlers authenticate the caller themselves without an authorizer', () => {
+    const unauthenticated = acknowledgements(app)
+      .filter(({ id }) => id === 'AwsSolutions-APIG4')
+      .map(({ path, reason }) => ({ path, reason }));
+    expect(unauthenticated).toEqual([
+      {
+        path: expect.stringMatching(/\/HttpApi\/Api\/GET--api--openapi\.json$/),
+        reason: expect.stringContaining('holds no data'),
+      },
+    ]);
   });
 });

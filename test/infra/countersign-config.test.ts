@@ -1,12 +1,23 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS, CONTEXT_KEYS, readCountersignConfig } from '../../lib/countersign-config.ts';
+import {
+  CONFIG_DEFAULTS,
+  CONTEXT_KEYS,
+  DIRECTORY_MAX_BYTES,
+  readCountersignConfig,
+} from '../../lib/countersign-config.ts';
 
 const read = (context: Record<string, unknown>) => readCountersignConfig(new App({ context }));
 
 describe('readCountersignConfig', () => {
   it('falls back to the documented default for every key', () => {
-    expect(read({})).toEqual({ ...CONFIG_DEFAULTS, agents: [], alarmEmails: [] });
+    expect(read({})).toEqual({
+      ...CONFIG_DEFAULTS,
+      agents: [],
+      alarmEmails: [],
+      directory: { users: [], agents: [] },
+      apiCorsOrigins: [],
+    });
   });
 
   it('accepts values from cdk.json (JSON) and from -c (strings)', () => {
@@ -43,5 +54,82 @@ describe('readCountersignConfig', () => {
   it('refuses two agents with the same id', () => {
     const agent = { id: 'invoice-bot', principalArn: 'arn:aws:iam::123456789012:role/invoice-bot' };
     expect(() => read({ [CONTEXT_KEYS.agents]: [agent, agent] })).toThrow(/agent ids must be unique/);
+  });
+});
+
+describe('readCountersignConfig: the HTTP API keys', () => {
+  const issuer = { [CONTEXT_KEYS.jwtIssuer]: 'https://login.example.com/countersign' };
+
+  it('takes the issuer with its audience and JWKS URL, throttling and origins (also as -c strings)', () => {
+    expect(
+      read({
+        ...issuer,
+        [CONTEXT_KEYS.jwtAudience]: 'countersign-api',
+        [CONTEXT_KEYS.jwtJwksUrl]: 'https://login.example.com/countersign/keys',
+        [CONTEXT_KEYS.apiCorsOrigins]: '["https://console.example.com"]',
+        [CONTEXT_KEYS.apiThrottleRateLimit]: '20',
+        [CONTEXT_KEYS.apiThrottleBurstLimit]: '40',
+      }),
+    ).toMatchObject({
+      jwtIssuer: 'https://login.example.com/countersign',
+      jwtAudience: 'countersign-api',
+      jwtJwksUrl: 'https://login.example.com/countersign/keys',
+      apiCorsOrigins: ['https://console.example.com'],
+      apiThrottleRateLimit: 20,
+      apiThrottleBurstLimit: 40,
+    });
+  });
+
+  it('requires an audience with the issuer, and refuses JWT settings without one', () => {
+    expect(() => read(issuer)).toThrow(
+      /countersign:jwtAudience: is required when countersign:jwtIssuer is set/,
+    );
+    expect(() => read({ [CONTEXT_KEYS.jwtAudience]: 'countersign-api' })).toThrow(
+      /countersign:jwtAudience: has no effect without countersign:jwtIssuer/,
+    );
+  });
+
+  it('accepts plain HTTP issuers only on loopback, for the local twin', () => {
+    const withAudience = { [CONTEXT_KEYS.jwtAudience]: 'countersign-twin' };
+    expect(read({ ...withAudience, [CONTEXT_KEYS.jwtIssuer]: 'http://127.0.0.1:4710/local' }).jwtIssuer).toBe(
+      'http://127.0.0.1:4710/local',
+    );
+    expect(() => read({ ...withAudience, [CONTEXT_KEYS.jwtIssuer]: 'http://login.example.com' })).toThrow(
+      /countersign:jwtIssuer: must be an https URL/,
+    );
+  });
+
+  it('refuses CORS entries that are not bare origins', () => {
+    expect(() => read({ [CONTEXT_KEYS.apiCorsOrigins]: ['https://console.example.com/app'] })).toThrow(
+      /countersign:apiCorsOrigins\.0: must be an origin/,
+    );
+  });
+
+  it('reads the directory, keeping ids, groups and chat ids and dropping anything else', () => {
+    const directory = {
+      users: [{ id: 'alice', email: 'alice@example.com', groups: ['security'], slackUserId: 'U0A11CE01' }],
+      agents: [{ id: 'invoice-bot', onBehalfOf: 'dave', secretAccessKey: 'never-deployed' }],
+      slack: { signingSecret: 'never-deployed' },
+    };
+    const config = read({ [CONTEXT_KEYS.directory]: JSON.stringify(directory) });
+    expect(config.directory).toEqual({
+      users: directory.users,
+      agents: [{ id: 'invoice-bot', onBehalfOf: 'dave' }],
+    });
+  });
+
+  it('refuses a directory too large for the Lambda environment, or malformed', () => {
+    const users = Array.from({ length: 60 }, (_, index) => ({
+      id: `user-${index}`,
+      email: `user-${index}@example.com`,
+      groups: ['security'],
+    }));
+    expect(JSON.stringify({ users, agents: [] }).length).toBeGreaterThan(DIRECTORY_MAX_BYTES);
+    expect(() => read({ [CONTEXT_KEYS.directory]: { users, agents: [] } })).toThrow(
+      /countersign:directory: must fit in 3072 bytes/,
+    );
+    expect(() => read({ [CONTEXT_KEYS.directory]: { users: [{ id: 'alice' }] } })).toThrow(
+      /countersign:directory\.users\.0\.groups/,
+    );
   });
 });

@@ -2,13 +2,18 @@ import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
 import { CountersignEventBus } from '../../lib/countersign-event-bus.ts';
-import { BUNDLED_POLICY_DIR, WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
+import {
+  API_HANDLER_ENTRY,
+  BUNDLED_POLICY_DIR,
+  WORKFLOW_HANDLER_ENTRIES,
+} from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import { assetHashSerializer } from './asset-hash-serializer.ts';
-import { type BuiltStack, buildCountersignStack, TEST_AGENT } from './build-stack.ts';
+import { type BuiltStack, buildCountersignStack, TEST_AGENT, TEST_JWT_CONTEXT } from './build-stack.ts';
 import { renderDefinitionString } from './synth-definition.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
@@ -31,8 +36,9 @@ let definition: { States: Record<string, Json>; StartAt: string };
 /** Synthesis is slow the first time (loading aws-cdk-lib); builds get a generous limit. */
 const SLOW_SYNTH_MS = 120_000;
 
+/** The whole stack: every optional part configured, so every test below sees all of it. */
 beforeAll(() => {
-  built = buildCountersignStack();
+  built = buildCountersignStack(TEST_JWT_CONTEXT);
   resources = built.template.toJSON().Resources;
   const [machine] = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
   definition = renderDefinitionString(machine!.Properties.DefinitionString, resources) as typeof definition;
@@ -115,8 +121,12 @@ describe('approval state machine', () => {
     });
     expect(requestApproval.ResultPath).toBe('$.outcome');
     expect(requestApproval.Catch).toEqual([
-      { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: WORKFLOW_STATES.expired },
-      { ErrorEquals: [WORKFLOW_ERRORS.denied], ResultPath: '$.error', Next: WORKFLOW_STATES.denied },
+      {
+        ErrorEquals: ['States.Timeout', WorkflowError.expired],
+        ResultPath: '$.error',
+        Next: WORKFLOW_STATES.expired,
+      },
+      { ErrorEquals: [WorkflowError.denied], ResultPath: '$.error', Next: WORKFLOW_STATES.denied },
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.approvalFailed },
     ]);
     expect(definition.States[WORKFLOW_STATES.expired]).toEqual({
@@ -302,9 +312,9 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the four workflow handlers, each tagged with its repo-relative entry', () => {
+  it('are the four workflow handlers and the REST API, each tagged with its repo-relative entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
-    expect(entries.sort()).toEqual(Object.values(WORKFLOW_HANDLER_ENTRIES).sort());
+    expect(entries.sort()).toEqual([...Object.values(WORKFLOW_HANDLER_ENTRIES), API_HANDLER_ENTRY].sort());
   });
 
   it('run Node.js 24 on arm64 with X-Ray, in an encrypted log group with retention', () => {
@@ -372,12 +382,13 @@ describe('permissions', () => {
 });
 
 describe('alarms', () => {
-  it('watch failed executions, the DLQ and every handler, notifying the encrypted topic', () => {
+  it('watch failed executions, the DLQ and every handler (the REST API too), notifying the encrypted topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
       [
         'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
+        'Errors',
         'Errors',
         'Errors',
         'Errors',
