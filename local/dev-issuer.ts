@@ -137,6 +137,14 @@ export async function createDevIssuer(options: DevIssuerOptions): Promise<DevIss
     if (!parsed.success) {
       return errorResponse(400, 'INVALID_REQUEST', describeIssues(parsed.error).join('; '));
     }
+    const known = await options.directory.resolve({ kind: 'id', value: parsed.data.user });
+    if (known !== undefined && known.type !== PrincipalType.user) {
+      return errorResponse(
+        403,
+        'NOT_A_HUMAN',
+        `"${parsed.data.user}" is an agent: only people sign in to review, and agents can never vote`,
+      );
+    }
     const token = await issueToken(parsed.data.user);
     if (token === undefined) {
       return errorResponse(

@@ -59,7 +59,7 @@ describe('the dev issuer', () => {
 
   it.each([
     ['an unknown user', JSON.stringify({ user: 'mallory' }), 404, 'UNKNOWN_USER'],
-    ['an agent', JSON.stringify({ user: 'invoice-bot' }), 404, 'UNKNOWN_USER'],
+    ['an agent', JSON.stringify({ user: 'invoice-bot' }), 403, 'NOT_A_HUMAN'],
     ['a body that is not JSON', '{user', 400, 'INVALID_REQUEST'],
     ['a body without a user', JSON.stringify({ name: 'carol' }), 400, 'INVALID_REQUEST'],
   ])('refuses %s', async (_name, body, status, code) => {
