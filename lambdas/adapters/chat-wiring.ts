@@ -4,8 +4,8 @@
  * on when its secret ARN (and destination) is configured; otherwise it is simply absent.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Environment } from '../handlers/environment.ts';
-import type { Directory, ReviewNotifier } from '../ports/index.ts';
+import { type Environment, loadEnvironment } from '../handlers/environment.ts';
+import type { Directory, ReviewNotifier, ReviewReminders } from '../ports/index.ts';
 import {
   type CredentialSource,
   cachedSecret,
@@ -15,6 +15,7 @@ import {
 } from './chat-credentials.ts';
 import { ChatReviewNotifier } from './chat-review-notifier.ts';
 import { DynamoDbChatMessageRefs } from './dynamodb/chat-message-refs.ts';
+import { LogReviewNotifier, type StructuredLog } from './log-review-notifier.ts';
 import { SlackApi } from './slack/slack-api.ts';
 import { BotConnectorClient } from './teams/bot-connector.ts';
 
@@ -62,7 +63,7 @@ export function teamsCredentialsFrom(arn: string): CredentialSource<TeamsCredent
 export function createChatReviewNotifier(
   env: ChatEnvironment,
   deps: { readonly documentClient: DynamoDBDocumentClient; readonly directory: Directory },
-): ReviewNotifier & Pick<ChatReviewNotifier, 'remind'> {
+): ReviewNotifier & ReviewReminders {
   const slackApi = slackApiFactory(env.slackApiUrl);
   const slackCredentials =
     env.slackSecretArn === undefined ? undefined : slackCredentialsFrom(env.slackSecretArn);
@@ -93,4 +94,25 @@ export function createChatReviewNotifier(
           },
         }),
   });
+}
+
+export interface ReviewNotifierDeps {
+  readonly documentClient: DynamoDBDocumentClient;
+  readonly directory: Directory;
+  /** Where reviews go when no chat channel is configured. */
+  readonly log: StructuredLog;
+}
+
+/**
+ * The reviewers' notifier for a handler that posts, updates or reminds: Slack and Teams when a
+ * chat secret is configured (the rest of the chat settings, e.g. the console URL the messages link
+ * to, are then required and checked at start), otherwise the structured log line.
+ */
+export function createReviewNotifier(
+  deps: ReviewNotifierDeps,
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): ReviewNotifier & ReviewReminders {
+  const { slackSecretArn, teamsSecretArn } = loadEnvironment(['slackSecretArn', 'teamsSecretArn'], source);
+  if (slackSecretArn === undefined && teamsSecretArn === undefined) return new LogReviewNotifier(deps.log);
+  return createChatReviewNotifier(loadEnvironment(CHAT_ENVIRONMENT_KEYS, source), deps);
 }

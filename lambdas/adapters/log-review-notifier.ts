@@ -4,15 +4,16 @@
  * names the request, the action and who may review it; never the justification, the parameters or
  * people, which may carry personal data.
  */
+import type { DueReminder } from '../domain/messages/reminders.ts';
 import type { RequestRecord } from '../domain/schemas.ts';
-import type { ReviewNotifier } from '../ports/index.ts';
+import type { ReviewNotifier, ReviewReminders } from '../ports/index.ts';
 
 /** The subset of a structured logger this notifier needs (Powertools Logger satisfies it). */
 export interface StructuredLog {
   info(message: string, attributes: Record<string, unknown>): void;
 }
 
-export class LogReviewNotifier implements ReviewNotifier {
+export class LogReviewNotifier implements ReviewNotifier, ReviewReminders {
   readonly #log: StructuredLog;
 
   constructor(log: StructuredLog) {
@@ -25,6 +26,10 @@ export class LogReviewNotifier implements ReviewNotifier {
 
   async updateReview(record: RequestRecord): Promise<void> {
     this.#log.info('review updated', summarize(record));
+  }
+
+  async remind(record: RequestRecord, reminder: DueReminder): Promise<void> {
+    this.#log.info('review reminder', { ...summarize(record), reminderLeadSeconds: reminder.leadSeconds });
   }
 }
 

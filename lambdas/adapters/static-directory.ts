@@ -59,6 +59,11 @@ export class StaticDirectory implements Directory {
   }
 }
 
+/** The directory of DIRECTORY_JSON; without a document nobody resolves, so every vote is refused (fail closed). */
+export function directoryFromJson(json: string | undefined): StaticDirectory {
+  return json === undefined ? new StaticDirectory({ users: [], agents: [] }) : StaticDirectory.fromJson(json);
+}
+
 function matches(user: DirectoryUser, ref: IdentityRef): boolean {
   switch (ref.kind) {
     case 'id':

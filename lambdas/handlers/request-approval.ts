@@ -1,13 +1,15 @@
 /**
  * Workflow step RequestApproval (`lambda:invoke.waitForTaskToken`): stores the task token and asks
  * the reviewers, then returns; the execution stays paused until a vote resumes it or it times out.
- * Reviewers are told through a structured log line until a chat channel is configured.
+ * Reviewers are asked in Slack and Teams when a chat channel is configured, else through a
+ * structured log line.
  */
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
+import { createReviewNotifier } from '../adapters/chat-wiring.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
-import { LogReviewNotifier } from '../adapters/log-review-notifier.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
+import { directoryFromJson } from '../adapters/static-directory.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
@@ -16,15 +18,17 @@ import { type RequestApprovalResult, requestApproval } from '../services/request
 import { loadEnvironment } from './environment.ts';
 import { RequestApprovalInput } from './inputs.ts';
 
-const env = loadEnvironment(['tableName']);
+const env = loadEnvironment(['tableName', 'directoryJson']);
 const logger = createLogger();
 const metrics = createMetrics();
+const documentClient = createDocumentClient(createDynamoDbClient());
 const deps = {
-  store: new DynamoDbRequestStore({
-    client: createDocumentClient(createDynamoDbClient()),
-    tableName: env.tableName,
+  store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
+  notifier: createReviewNotifier({
+    documentClient,
+    directory: directoryFromJson(env.directoryJson),
+    log: logger,
   }),
-  notifier: new LogReviewNotifier(logger),
   workflow: new SfnWorkflow(createSfnClient()),
   clock: systemClock,
 };

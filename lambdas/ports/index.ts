@@ -2,6 +2,8 @@
  * The ports the services need. Adapters implement them for AWS (lambdas/adapters/aws-*) and for
  * the local twin (local/adapters); the domain and the services never import an adapter.
  */
+
+import type { DueReminder } from '../domain/messages/reminders.ts';
 import type {
   ActionDecidedDetail,
   AuditRecord,
@@ -105,6 +107,20 @@ export interface ReviewNotifier {
   requestReview(record: RequestRecord): Promise<void>;
   /** Updates what reviewers see after a vote or the decision. */
   updateReview(record: RequestRecord): Promise<void>;
+}
+
+/** Reminds reviewers of a pending request before it expires. */
+export interface ReviewReminders {
+  remind(record: RequestRecord, reminder: DueReminder): Promise<void>;
+}
+
+/**
+ * Which reminders were sent: one mark per (request, lead), claimed with a conditional write before
+ * sending, so overlapping or retried scheduler runs send each reminder at most once.
+ */
+export interface ReminderMarks {
+  /** True only for the first caller for this request and lead. */
+  claim(requestId: string, leadSeconds: number, at: Date): Promise<boolean>;
 }
 
 /** A reference to someone as a channel knows them. */
