@@ -8,9 +8,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
+import { createReviewNotifier } from '../adapters/chat-wiring.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { createJwtVerifier } from '../adapters/jwt-verifier.ts';
-import { LogReviewNotifier } from '../adapters/log-review-notifier.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
 import { StaticDirectory } from '../adapters/static-directory.ts';
 import { systemClock } from '../adapters/system-clock.ts';
@@ -27,10 +27,8 @@ const env = loadEnvironment(['tableName', 'directoryJson', 'jwtIssuer', 'jwtAudi
 const logger = createLogger();
 const metrics = createMetrics();
 
-const store = new DynamoDbRequestStore({
-  client: createDocumentClient(createDynamoDbClient()),
-  tableName: env.tableName,
-});
+const documentClient = createDocumentClient(createDynamoDbClient());
+const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
 // Without a directory document nobody resolves, so every call is refused (fail closed).
 const directory =
   env.directoryJson === undefined
@@ -39,7 +37,8 @@ const directory =
 const voteDeps = {
   store,
   workflow: new SfnWorkflow(createSfnClient()),
-  notifier: new LogReviewNotifier(logger),
+  // A vote cast here updates the Slack and Teams messages too, when those channels are configured.
+  notifier: createReviewNotifier({ documentClient, directory, log: logger }),
   clock: systemClock,
 };
 
