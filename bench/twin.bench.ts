@@ -1,0 +1,220 @@
+/**
+ * The twin under load, measured from the outside as an agent and a reviewer see it: throughput of
+ * auto-allowed requests (PutEvents to decided), latency from PutEvents to a pending review
+ * (recorded and reviewers notified), and from the deciding vote to the finished workflow.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { AuditRecord, RequestRecord } from '../lambdas/domain/schemas.ts';
+import { startLocalTwin } from '../local/local-twin.ts';
+import type { RunningTwin } from '../local/twin/index.ts';
+
+const THROUGHPUT_REQUESTS = 200;
+const LATENCY_SAMPLES = 40;
+const POLL_MS = 5;
+const GIVE_UP_MS = 120_000;
+const DIRECTORY_PATH = new URL('../countersign.local.json', import.meta.url);
+
+interface Agent {
+  readonly id: string;
+  readonly onBehalfOf?: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+interface Detail {
+  readonly request: RequestRecord;
+  readonly timeline: readonly AuditRecord[];
+}
+
+function percentile(sortedAscending: readonly number[], fraction: number): number {
+  return sortedAscending[
+    Math.min(sortedAscending.length - 1, Math.floor(sortedAscending.length * fraction))
+  ]!;
+}
+
+class Bench {
+  readonly #twin: RunningTwin;
+  readonly #agent: Agent;
+  readonly #events: EventBridgeClient;
+  readonly sfn: SFNClient;
+  readonly #tokens = new Map<string, string>();
+
+  constructor(twin: RunningTwin, agent: Agent) {
+    this.#twin = twin;
+    this.#agent = agent;
+    const common = { endpoint: twin.endpoint, region: twin.region };
+    this.#events = new EventBridgeClient({
+      ...common,
+      credentials: { accessKeyId: agent.accessKeyId, secretAccessKey: agent.secretAccessKey },
+    });
+    this.sfn = new SFNClient({ ...common, credentials: { ...twin.operatorCredentials } });
+  }
+
+  destroy(): void {
+    this.#events.destroy();
+    this.sfn.destroy();
+  }
+
+  request(action: string, parameters: Record<string, string>) {
+    return {
+      requestId: `bench-${randomUUID()}`,
+      agent: {
+        id: this.#agent.id,
+        ...(this.#agent.onBehalfOf ? { onBehalfOf: this.#agent.onBehalfOf } : {}),
+      },
+      action,
+      resource: { arn: 'arn:aws:iam::123456789012:role/invoice-exporter' },
+      parameters,
+      justification: 'benchmark',
+    };
+  }
+
+  async send(details: readonly { requestId: string }[]): Promise<void> {
+    const result = await this.#events.send(
+      new PutEventsCommand({
+        Entries: details.map((detail) => ({
+          EventBusName: 'countersign',
+          Source: `countersign.agent.${this.#agent.id}`,
+          DetailType: 'Action Requested',
+          Detail: JSON.stringify(detail),
+        })),
+      }),
+    );
+    if ((result.FailedEntryCount ?? 0) > 0)
+      throw new Error(`PutEvents failed: ${JSON.stringify(result.Entries)}`);
+  }
+
+  async #token(user: string): Promise<string> {
+    const cached = this.#tokens.get(user);
+    if (cached !== undefined) return cached;
+    const response = await fetch(`${this.#twin.url}/local/token`, {
+      method: 'POST',
+      body: JSON.stringify({ user }),
+    });
+    const { token } = (await response.json()) as { token: string };
+    this.#tokens.set(user, token);
+    return token;
+  }
+
+  async api(
+    method: string,
+    path: string,
+    as: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${this.#twin.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${await this.#token(as)}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  async detail(requestId: string): Promise<Detail | undefined> {
+    const { status, body } = await this.api('GET', `/api/requests/${requestId}`, 'alice');
+    return status === 200 ? (body as Detail) : undefined;
+  }
+
+  /** Polls until `probe` answers; fails after GIVE_UP_MS with `what`. */
+  async until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = performance.now() + GIVE_UP_MS;
+    while (performance.now() < deadline) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      await delay(POLL_MS);
+    }
+    throw new Error(`gave up waiting for ${what}`);
+  }
+}
+
+/** Auto-allowed requests sent at once (10 per PutEvents call), until every one is decided. */
+async function measureThroughput(bench: Bench): Promise<Record<string, number>> {
+  const requests = Array.from({ length: THROUGHPUT_REQUESTS }, () =>
+    bench.request('iam:GetRole', { roleName: 'invoice-exporter' }),
+  );
+  const start = performance.now();
+  const batches = Array.from({ length: Math.ceil(requests.length / 10) }, (_, i) =>
+    requests.slice(i * 10, i * 10 + 10),
+  );
+  await Promise.all(batches.map((batch) => bench.send(batch)));
+  const pending = new Set(requests.map((request) => request.requestId));
+  await bench.until('every throughput request to be decided', async () => {
+    await Promise.all(
+      [...pending].map(async (requestId) => {
+        const detail = await bench.detail(requestId);
+        if (detail !== undefined && detail.request.status !== 'PENDING') pending.delete(requestId);
+      }),
+    );
+    return pending.size === 0 ? true : undefined;
+  });
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    twinRequests: THROUGHPUT_REQUESTS,
+    twinDecidedPerSecond: Math.round(THROUGHPUT_REQUESTS / seconds),
+  };
+}
+
+/** One approval at a time: PutEvents → reviewers notified, then the deciding vote → workflow done. */
+async function measureLatencies(bench: Bench): Promise<Record<string, number>> {
+  const toPending: number[] = [];
+  const voteToDecision: number[] = [];
+  for (let sample = 0; sample < LATENCY_SAMPLES; sample += 1) {
+    const request = bench.request('iam:AttachRolePolicy', {
+      roleName: 'invoice-exporter',
+      policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+    });
+    const sent = performance.now();
+    await bench.send([request]);
+    const pending = await bench.until(`${request.requestId} to be pending`, async () => {
+      const detail = await bench.detail(request.requestId);
+      if (detail === undefined) return undefined;
+      if (detail.request.status !== 'PENDING') {
+        throw new Error(`${request.requestId} was decided without review: ${detail.request.policy.reason}`);
+      }
+      return detail.timeline.some((record) => record.kind === 'NOTIFIED') ? detail.request : undefined;
+    });
+    toPending.push(performance.now() - sent);
+
+    const voted = performance.now();
+    const vote = await bench.api('POST', `/api/requests/${request.requestId}/votes`, 'carol', {
+      vote: 'approve',
+    });
+    if (vote.status !== 201) throw new Error(`vote refused: ${JSON.stringify(vote.body)}`);
+    await bench.until(`${request.requestId}'s workflow to finish`, async () => {
+      const { status } = await bench.sfn.send(
+        new DescribeExecutionCommand({ executionArn: pending.executionArn }),
+      );
+      return status === 'RUNNING' ? undefined : status;
+    });
+    voteToDecision.push(performance.now() - voted);
+  }
+  toPending.sort((a, b) => a - b);
+  voteToDecision.sort((a, b) => a - b);
+  return {
+    twinRequestToPendingP50Ms: Math.round(percentile(toPending, 0.5)),
+    twinRequestToPendingP99Ms: Math.round(percentile(toPending, 0.99)),
+    twinVoteToDecisionP50Ms: Math.round(percentile(voteToDecision, 0.5)),
+    twinVoteToDecisionP99Ms: Math.round(percentile(voteToDecision, 0.99)),
+  };
+}
+
+export async function benchTwin(): Promise<Record<string, number>> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'countersign-bench-'));
+  const directory = JSON.parse(await readFile(DIRECTORY_PATH, 'utf8')) as { agents: Agent[] };
+  const twin = await startLocalTwin({ port: 0, dataDir, log: () => undefined });
+  const bench = new Bench(twin, directory.agents[0]!);
+  try {
+    return { ...(await measureThroughput(bench)), ...(await measureLatencies(bench)) };
+  } finally {
+    bench.destroy();
+    await twin.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
