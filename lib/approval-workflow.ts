@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { WorkflowError } from '../lambdas/domain/approval.ts';
 import { Decision, PolicyOutcome } from '../lambdas/domain/schemas.ts';
 import { WORKFLOW_STATES as S, WORKFLOW_ERRORS } from './workflow-states.ts';
 
@@ -43,7 +44,9 @@ const TASK_RETRY: sfn.RetryProps = {
  *
  * ResolveRequestId → Evaluate → IsDuplicate → IsValid → Route → (AutoApproved | PolicyDenied |
  * RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → PublishDecision → Done.
- * Every failure after validation ends as a recorded, denied outcome; a timeout ends as EXPIRED.
+ * Every failure of Evaluate or of the wait ends as a recorded, denied outcome (EvaluationFailed →
+ * RecordEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
+ * expiry sent by the vote service, ends as EXPIRED.
  */
 export class ApprovalWorkflow extends Construct {
   readonly stateMachine: sfn.StateMachine;
@@ -51,23 +54,6 @@ export class ApprovalWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: ApprovalWorkflowProps) {
     super(scope, id);
-
-    const recordDecision = new tasks.LambdaInvoke(this, S.recordDecision, {
-      lambdaFunction: props.recordDecisionFunction,
-      payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
-        outcome: sfn.JsonPath.objectAt('$.outcome'),
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    })
-      .addRetry(TASK_RETRY)
-      .addCatch(
-        new sfn.Fail(this, S.recordFailed, {
-          error: WORKFLOW_ERRORS.recordFailed,
-          cause: 'recording the decision failed',
-        }),
-        { resultPath: ERROR_PATH },
-      );
 
     const publishDecision = new tasks.LambdaInvoke(this, S.publishDecision, {
       lambdaFunction: props.publishDecisionFunction,
@@ -82,7 +68,33 @@ export class ApprovalWorkflow extends Construct {
         }),
         { resultPath: ERROR_PATH },
       );
-    recordDecision.next(publishDecision).next(new sfn.Succeed(this, S.done));
+    publishDecision.next(new sfn.Succeed(this, S.done));
+
+    const recordFailed = new sfn.Fail(this, S.recordFailed, {
+      error: WORKFLOW_ERRORS.recordFailed,
+      cause: 'recording the decision failed',
+    });
+    /** A step of the record function: `{requestId, outcome}` plus `extra`, then publish. */
+    const recordStep = (name: string, extra: Record<string, unknown>): tasks.LambdaInvoke => {
+      const step = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: props.recordDecisionFunction,
+        payload: sfn.TaskInput.fromObject({
+          requestId: sfn.JsonPath.stringAt('$.requestId'),
+          outcome: sfn.JsonPath.objectAt('$.outcome'),
+          ...extra,
+        }),
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+      step.addRetry(TASK_RETRY).addCatch(recordFailed, { resultPath: ERROR_PATH }).next(publishDecision);
+      return step;
+    };
+    const recordDecision = recordStep(S.recordDecision, {});
+    // A JSONPath reference fails the state when its path is missing, and only this path carries the
+    // event: so the evaluation failure has its own step, which can store a request Evaluate never stored.
+    const recordEvaluationFailure = recordStep(S.recordEvaluationFailure, {
+      event: sfn.JsonPath.objectAt('$.event'),
+      executionArn: sfn.JsonPath.executionId,
+    });
 
     const outcome = (name: string, value: Record<string, string>): sfn.Pass => {
       const pass = new sfn.Pass(this, name, { parameters: value, resultPath: '$.outcome' });
@@ -102,11 +114,11 @@ export class ApprovalWorkflow extends Construct {
       resultPath: '$.outcome',
     })
       .addCatch(outcome(S.expired, { decision: Decision.expired }), {
-        errors: [sfn.Errors.TIMEOUT, WORKFLOW_ERRORS.expired],
+        errors: [sfn.Errors.TIMEOUT, WorkflowError.expired],
         resultPath: ERROR_PATH,
       })
       .addCatch(outcome(S.denied, { decision: Decision.denied }), {
-        errors: [WORKFLOW_ERRORS.denied],
+        errors: [WorkflowError.denied],
         resultPath: ERROR_PATH,
       })
       .addCatch(outcome(S.approvalFailed, { decision: Decision.denied, reason: 'approval step failed' }), {
@@ -151,12 +163,19 @@ export class ApprovalWorkflow extends Construct {
       // The function's answer replaces the state: `{requestId, duplicate, invalid, policy}`.
       outputPath: '$.Payload',
     }).addCatch(
+      // The state here is Evaluate's input, `{requestId, event}`, with the error at `$.error`. The
+      // event goes along: when Evaluate failed before storing the request, the record step stores it.
       new sfn.Pass(this, S.evaluationFailed, {
         parameters: {
           'requestId.$': '$.requestId',
-          outcome: { decision: Decision.denied, reason: 'evaluation failed' },
+          'event.$': '$.event',
+          outcome: {
+            decision: Decision.denied,
+            // The error's name only: its cause may hold the handler's stack trace.
+            'reason.$': "States.Format('evaluation failed: {}', $.error.Error)",
+          },
         },
-      }).next(recordDecision),
+      }).next(recordEvaluationFailure),
       { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
     );
     evaluate.next(isDuplicate);

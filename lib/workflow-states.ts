@@ -1,5 +1,3 @@
-import { WorkflowError } from '../lambdas/domain/approval.ts';
-
 /**
  * Names in the approval state machine that other code keys off: the local twin and the ASL tests
  * find states by these names, and the vote service fails a paused approval with the error names
@@ -24,6 +22,7 @@ export const WORKFLOW_STATES = {
   denied: 'Denied',
   approvalFailed: 'ApprovalFailed',
   recordDecision: 'RecordDecision',
+  recordEvaluationFailure: 'RecordEvaluationFailure',
   recordFailed: 'RecordFailed',
   publishDecision: 'PublishDecision',
   publishFailed: 'PublishFailed',
@@ -31,14 +30,13 @@ export const WORKFLOW_STATES = {
 } as const;
 export type WorkflowStateName = (typeof WORKFLOW_STATES)[keyof typeof WORKFLOW_STATES];
 
-/** Error names raised into, or by, the workflow. */
+/**
+ * Error names the workflow raises. The names a paused approval is failed with (SendTaskFailure)
+ * are `WorkflowError` in lambdas/domain/approval.ts, the one place both sides read them from.
+ */
 export const WORKFLOW_ERRORS = {
   /** The evaluate step found the request malformed; the execution fails with the reason as cause. */
   invalidRequest: 'Countersign.InvalidRequest',
-  /** Sent with SendTaskFailure by the vote service when an eligible reviewer denies. */
-  denied: WorkflowError.denied,
-  /** Sent with SendTaskFailure when the stored decision is EXPIRED (the request ran out first). */
-  expired: WorkflowError.expired,
   recordFailed: 'Countersign.RecordFailed',
   publishFailed: 'Countersign.PublishFailed',
 } as const;

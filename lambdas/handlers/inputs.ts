@@ -39,6 +39,13 @@ export type WorkflowOutcome = z.infer<typeof WorkflowOutcome>;
 export const RecordDecisionInput = z.strictObject({
   requestId: WorkflowRequestId,
   outcome: WorkflowOutcome,
+  /**
+   * Only from EvaluationFailed (through RecordEvaluationFailure): the EventBridge event as the rule
+   * delivered it and the execution, so a request the failed evaluation never stored is stored,
+   * denied. Untrusted: the service validates the event.
+   */
+  event: z.json().optional(),
+  executionArn: z.string().min(1).optional(),
 });
 export type RecordDecisionInput = z.infer<typeof RecordDecisionInput>;
 

@@ -1,6 +1,7 @@
 /**
- * Workflow step RecordDecision: stores how the request ended, exactly once. Made idempotent per
- * requestId as well, so a retried invocation returns the first answer.
+ * Workflow steps RecordDecision and RecordEvaluationFailure: store how the request ended, exactly
+ * once (the latter also stores a request the failed evaluation never stored, denied). Made
+ * idempotent per requestId as well, so a retried invocation returns the first answer.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
@@ -35,7 +36,12 @@ async function recordDecisionStep(event: unknown): Promise<RecordedDecision> {
   const input = parse(RecordDecisionInput, event, 'record-decision input');
   const { applied, record } = await recordDecision(deps, input);
   const recorded = { requestId: record.requestId, applied, decision: record.decision };
-  logger.info('decision recorded', { ...recorded, requested: input.outcome.decision });
+  logger.info('decision recorded', {
+    ...recorded,
+    requested: input.outcome.decision,
+    // Set when Evaluate failed: the request may have been stored by this step, already denied.
+    afterEvaluationFailure: input.event !== undefined,
+  });
   if (applied && record.decision !== undefined) {
     metrics.addDimension('decision', record.decision);
     metrics.addMetric('DecisionsRecorded', MetricUnit.Count, 1);

@@ -3,20 +3,15 @@
  * the request exactly once. Every failure on the way (bad input, unknown person, policy engine
  * error) ends in DENY, never in ALLOW.
  */
-import { actionHash } from '../domain/action-hash.ts';
-import { expiresAtFor } from '../domain/approval.ts';
 import {
   type AgentRequestDetail,
   AgentRequestEvent,
-  AuditKind,
   describeIssues,
   PolicyDecision,
   PolicyOutcome,
-  type RequestRecord,
-  RequestStatus,
 } from '../domain/schemas.ts';
 import type { Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
-import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+import { newRequestRecord, recordIntake, requestIdOf } from './request-record.ts';
 
 export interface EvaluateRequestDeps {
   readonly store: RequestStore;
@@ -127,32 +122,19 @@ export async function evaluateRequest(
   }
   const event = parsed.data;
   const { detail } = event;
-  const requestId = detail.requestId ?? input.requestId;
-  const now = deps.clock.now();
+  const requestId = requestIdOf(event, input.requestId);
 
   const requesters = await resolveRequesters(deps.directory, detail.agent);
   const policy =
     requesters.problem === undefined ? evaluatePolicy(deps.policy, detail) : denyBecause(requesters.problem);
-  const expiresAt = expiresAtFor(policy, now);
-  const record: RequestRecord = {
-    requestId,
-    status: RequestStatus.pending,
-    agent: detail.agent,
+  const record = newRequestRecord({
+    event,
+    workflowRequestId: input.requestId,
     requesters: requesters.ids,
-    action: detail.action,
-    resource: detail.resource,
-    parameters: detail.parameters,
-    justification: detail.justification,
-    ...(detail.context === undefined ? {} : { context: detail.context }),
-    actionHash: actionHash(detail),
     policy,
-    votes: [],
-    approvers: [],
     executionArn: input.executionArn,
-    sourceEventId: event.id,
-    createdAt: now.toISOString(),
-    ...(expiresAt === undefined ? {} : { expiresAt }),
-  };
+    now: deps.clock.now(),
+  });
 
   const claimed = await deps.store.claim(record);
   const stored = claimed.record;
@@ -170,23 +152,6 @@ export async function evaluateRequest(
     return { requestId, duplicate: true, invalid: false, policy: stored.policy };
   }
   // Created now, or a redelivery to the workflow that created it: (re)write the trail, which is idempotent.
-  await recordFact(deps, {
-    requestId,
-    kind: AuditKind.requested,
-    actor: stored.agent.id,
-    data: {
-      action: stored.action,
-      resource: stored.resource.arn,
-      actionHash: stored.actionHash,
-      sourceEventId: stored.sourceEventId,
-      executionArn: stored.executionArn,
-    },
-  });
-  await recordFact(deps, {
-    requestId,
-    kind: AuditKind.evaluated,
-    actor: SYSTEM_ACTOR,
-    data: { ...stored.policy, expiresAt: stored.expiresAt },
-  });
+  await recordIntake(deps, stored);
   return { requestId, duplicate: false, invalid: false, policy: stored.policy };
 }

@@ -3,18 +3,22 @@
  * truth: when a decision is already stored (a vote decided first), that earlier decision wins and
  * is returned, whatever the workflow brought.
  */
-import { tally } from '../domain/approval.ts';
+import { tally, terminalStatusFor } from '../domain/approval.ts';
 import { ConflictError, NotFoundError } from '../domain/errors.ts';
 import {
+  AgentRequestEvent,
   AuditKind,
   Decision,
   type DecisionValue,
+  describeIssues,
   PolicyOutcome,
   type RequestRecord,
   RequestStatus,
 } from '../domain/schemas.ts';
 import type { Clock, RequestStore } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+import { denyBecause } from './evaluate-request.ts';
+import { newRequestRecord, recordIntake } from './request-record.ts';
 
 export interface RecordDecisionDeps {
   readonly store: RequestStore;
@@ -24,6 +28,12 @@ export interface RecordDecisionDeps {
 export interface RecordDecisionInput {
   readonly requestId: string;
   readonly outcome: { readonly decision: DecisionValue; readonly reason?: string };
+  /**
+   * Passed along only when the evaluate step failed: the EventBridge event as the rule delivered
+   * it (untrusted) and the execution, so a request Evaluate never stored can be stored, denied.
+   */
+  readonly event?: unknown;
+  readonly executionArn?: string;
 }
 
 export interface RecordDecisionResult {
@@ -51,27 +61,93 @@ function defaultReason(record: RequestRecord, decision: DecisionValue): string |
   return undefined;
 }
 
+/** Why a denial of a request nobody evaluated carries no reason of its own. */
+const EVALUATION_FAILED = 'evaluation failed';
+
+/**
+ * The evaluate step failed before it stored the request (say the table was unavailable until
+ * Lambda's retries ran out): the request is stored now from the event, already DENIED, so the
+ * agent still gets a recorded decision and an `Action Decided` event. Only a denial is ever
+ * recorded this way. Returns undefined when the event cannot make a request (see below).
+ */
+async function storeUnevaluatedDenial(
+  deps: RecordDecisionDeps,
+  input: RecordDecisionInput,
+): Promise<{ created: boolean; record: RequestRecord } | undefined> {
+  const { requestId, outcome, event, executionArn } = input;
+  if (outcome.decision !== Decision.denied || event === undefined || executionArn === undefined) {
+    return undefined;
+  }
+  const parsed = AgentRequestEvent.safeParse(event);
+  // An event that does not validate names no agent, action or resource we could store, and
+  // nothing should be published for it: the step keeps failing (RecordFailed), and the
+  // failed-executions alarm brings a person to look.
+  if (!parsed.success) {
+    throw new NotFoundError(
+      `request ${requestId} does not exist and its event is invalid: ${describeIssues(parsed.error).join('; ')}`,
+    );
+  }
+  const reason = outcome.reason ?? EVALUATION_FAILED;
+  const now = deps.clock.now();
+  const { agent } = parsed.data.detail;
+  const pending = newRequestRecord({
+    event: parsed.data,
+    workflowRequestId: requestId,
+    // As the event names them, unresolved: the request is decided, so nobody will ever vote on it.
+    requesters: agent.onBehalfOf === undefined ? [agent.id] : [agent.id, agent.onBehalfOf],
+    policy: denyBecause(reason),
+    executionArn,
+    now,
+  });
+  if (pending.requestId !== requestId) {
+    throw new NotFoundError(`request ${requestId} does not exist; its event is for ${pending.requestId}`);
+  }
+  const claimed = await deps.store.claim({
+    ...pending,
+    status: terminalStatusFor(Decision.denied),
+    decision: Decision.denied,
+    reason,
+    decidedAt: now.toISOString(),
+  });
+  if (claimed.created) await recordIntake(deps, claimed.record);
+  return claimed;
+}
+
+async function decidePending(
+  deps: RecordDecisionDeps,
+  record: RequestRecord,
+  outcome: RecordDecisionInput['outcome'],
+): Promise<RecordDecisionResult> {
+  if (record.status !== RequestStatus.pending) return { applied: false, record };
+  assertBacked(record, outcome.decision);
+  const reason = outcome.reason ?? defaultReason(record, outcome.decision);
+  return deps.store.decide(record.requestId, {
+    decision: outcome.decision,
+    approvers: outcome.decision === Decision.approved ? tally(record).approvers : [],
+    ...(reason === undefined ? {} : { reason }),
+    at: deps.clock.now(),
+  });
+}
+
+async function decide(deps: RecordDecisionDeps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
+  const { requestId, outcome } = input;
+  const record = await deps.store.get(requestId);
+  if (record !== undefined) return decidePending(deps, record, outcome);
+  const stored = await storeUnevaluatedDenial(deps, input);
+  if (stored === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
+  // Not created: the request was stored meanwhile (the failed evaluation's write landed late);
+  // it is decided like any other.
+  return stored.created
+    ? { applied: true, record: stored.record }
+    : decidePending(deps, stored.record, outcome);
+}
+
 export async function recordDecision(
   deps: RecordDecisionDeps,
   input: RecordDecisionInput,
 ): Promise<RecordDecisionResult> {
-  const { requestId, outcome } = input;
-  const record = await deps.store.get(requestId);
-  if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
-
-  let result: RecordDecisionResult;
-  if (record.status === RequestStatus.pending) {
-    assertBacked(record, outcome.decision);
-    const reason = outcome.reason ?? defaultReason(record, outcome.decision);
-    result = await deps.store.decide(requestId, {
-      decision: outcome.decision,
-      approvers: outcome.decision === Decision.approved ? tally(record).approvers : [],
-      ...(reason === undefined ? {} : { reason }),
-      at: deps.clock.now(),
-    });
-  } else {
-    result = { applied: false, record };
-  }
+  const { requestId } = input;
+  const result = await decide(deps, input);
   // The workflow has moved past its wait once it records: nothing is left to resume.
   await deps.store.markResumed(requestId, deps.clock.now());
   await recordFact(deps, {

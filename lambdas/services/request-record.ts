@@ -1,0 +1,84 @@
+/**
+ * How an agent's request becomes a stored request, for both steps that may store one: Evaluate
+ * (the normal way) and RecordDecision (when Evaluate failed before storing it). One builder and one
+ * intake trail, so a request looks the same whichever step stored it.
+ */
+import { actionHash } from '../domain/action-hash.ts';
+import { expiresAtFor } from '../domain/approval.ts';
+import {
+  type AgentRequestEvent,
+  AuditKind,
+  type PolicyDecision,
+  type RequestRecord,
+  RequestStatus,
+} from '../domain/schemas.ts';
+import type { Clock, RequestStore } from '../ports/index.ts';
+import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+
+export interface NewRequest {
+  /** The validated EventBridge event. */
+  readonly event: AgentRequestEvent;
+  /** The workflow's requestId, which stands in when the agent gave none (the EventBridge event id). */
+  readonly workflowRequestId: string;
+  /** Directory ids that may never vote on the request. */
+  readonly requesters: readonly string[];
+  readonly policy: PolicyDecision;
+  readonly executionArn: string;
+  readonly now: Date;
+}
+
+/** The agent's requestId is the idempotency key; the workflow's stands in when it is absent. */
+export function requestIdOf(event: AgentRequestEvent, workflowRequestId: string): string {
+  return event.detail.requestId ?? workflowRequestId;
+}
+
+/** The request as it is stored before anyone decides it: PENDING, with its hash and expiry. */
+export function newRequestRecord(request: NewRequest): RequestRecord {
+  const { event, policy, now } = request;
+  const { detail } = event;
+  const expiresAt = expiresAtFor(policy, now);
+  return {
+    requestId: requestIdOf(event, request.workflowRequestId),
+    status: RequestStatus.pending,
+    agent: detail.agent,
+    requesters: [...request.requesters],
+    action: detail.action,
+    resource: detail.resource,
+    parameters: detail.parameters,
+    justification: detail.justification,
+    ...(detail.context === undefined ? {} : { context: detail.context }),
+    actionHash: actionHash(detail),
+    policy,
+    votes: [],
+    approvers: [],
+    executionArn: request.executionArn,
+    sourceEventId: event.id,
+    createdAt: now.toISOString(),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+  };
+}
+
+/** The REQUESTED and EVALUATED facts of a stored request. Idempotent: a rewrite is a no-op. */
+export async function recordIntake(
+  deps: { store: RequestStore; clock: Clock },
+  stored: RequestRecord,
+): Promise<void> {
+  await recordFact(deps, {
+    requestId: stored.requestId,
+    kind: AuditKind.requested,
+    actor: stored.agent.id,
+    data: {
+      action: stored.action,
+      resource: stored.resource.arn,
+      actionHash: stored.actionHash,
+      sourceEventId: stored.sourceEventId,
+      executionArn: stored.executionArn,
+    },
+  });
+  await recordFact(deps, {
+    requestId: stored.requestId,
+    kind: AuditKind.evaluated,
+    actor: SYSTEM_ACTOR,
+    data: { ...stored.policy, expiresAt: stored.expiresAt },
+  });
+}
