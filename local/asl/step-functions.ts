@@ -55,7 +55,11 @@ export interface TaskIntegrations {
 export interface LocalStepFunctionsOptions {
   readonly stateMachines: readonly StateMachineSpec[];
   readonly integrations: TaskIntegrations;
-  readonly store: ExecutionStore;
+  /**
+   * Where executions persist, so a restart re-drives the unfinished ones. Without a store they live
+   * in this process only: for tests and tools that run a definition in process.
+   */
+  readonly store?: ExecutionStore;
   readonly log?: (message: string) => void;
 }
 
@@ -211,7 +215,7 @@ export class LocalStepFunctions {
   readonly #running = new Map<string, RunningExecution>();
   readonly #completion = new Map<string, Deferred<ExecutionDescription>>();
   readonly #integrations: TaskIntegrations;
-  readonly #store: ExecutionStore;
+  readonly #store: ExecutionStore | undefined;
   readonly #log: (message: string) => void;
   #closed = false;
 
@@ -238,7 +242,7 @@ export class LocalStepFunctions {
   /** Loads the persisted executions; call `resumeRunning()` to re-drive the unfinished ones. */
   static async open(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
     const service = new LocalStepFunctions(options);
-    for (const record of await options.store.loadAll()) {
+    for (const record of (await options.store?.loadAll()) ?? []) {
       service.#records.set(record.executionArn, record);
       service.tokens.rememberClosed(record.taskTokenHashes);
     }
@@ -330,7 +334,7 @@ export class LocalStepFunctions {
     };
     this.#records.set(executionArn, record);
     this.#launch(record, false);
-    await this.#store.save(record);
+    await this.#store?.save(record);
     return { executionArn, startDate: new Date(record.startDate) };
   }
 
@@ -433,11 +437,11 @@ export class LocalStepFunctions {
       execution.abort();
     }
     await Promise.all(running.map((execution) => execution.done));
-    await this.#store.flush();
+    await this.#store?.flush();
   }
 
   #save(execution: RunningExecution | undefined, record: ExecutionRecord): void {
-    if (this.#closed || execution?.detached === true) return;
+    if (this.#closed || execution?.detached === true || this.#store === undefined) return;
     this.#store.save(record).catch((error: unknown) => {
       this.#log(`could not persist execution ${record.executionArn}: ${(error as Error).message}`);
     });
