@@ -64,3 +64,6 @@ export class WorkflowTokenError extends CountersignError {
 
 /** An event could not be delivered to its bus (the service accepted the call but rejected the entry). */
 export class PublishError extends CountersignError {}
+
+/** A reminder could not be sent; it is released so a later run retries it. */
+export class ReminderError extends CountersignError {}

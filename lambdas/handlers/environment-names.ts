@@ -34,6 +34,8 @@ export const ENV = {
   botOpenIdMetadataUrl: 'BOT_OPENID_METADATA_URL',
   /** Optional: Bot Framework OAuth token URL (the twin's sink locally). */
   botTokenUrl: 'BOT_TOKEN_URL',
+  /** How far back each reminder run looks for due reminders, in seconds (a few schedule periods). */
+  reminderLookbackSeconds: 'REMINDER_LOOKBACK_SECONDS',
 } as const;
 
 /** Powertools' own settings (service name, metrics namespace, log level), set by the stack on every handler. */

@@ -32,6 +32,7 @@ const SPECIAL_VARIABLES = {
   teamsServiceUrl: Required.pipe(z.url()).optional(),
   botOpenIdMetadataUrl: Required.pipe(z.url()).optional(),
   botTokenUrl: Required.pipe(z.url()).optional(),
+  reminderLookbackSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
 } as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 

@@ -121,6 +121,8 @@ export interface ReviewReminders {
 export interface ReminderMarks {
   /** True only for the first caller for this request and lead. */
   claim(requestId: string, leadSeconds: number, at: Date): Promise<boolean>;
+  /** Undoes a claim whose reminder could not be sent, so a later run sends it. */
+  release(requestId: string, leadSeconds: number): Promise<void>;
 }
 
 /** A reference to someone as a channel knows them. */

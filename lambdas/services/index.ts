@@ -21,3 +21,8 @@ export {
   type RequestApprovalResult,
   requestApproval,
 } from './request-approval.ts';
+export {
+  type SendRemindersDeps,
+  type SendRemindersResult,
+  sendReminders,
+} from './send-reminders.ts';

@@ -1,0 +1,54 @@
+/**
+ * ReminderMarks in the single table, beside the request: `pk=REQ#<id>, sk=REMINDER#<lead seconds>`.
+ * Claimed with a conditional put, so two scheduler runs whose windows overlap send one reminder.
+ * A mark only matters while a later run could still see the same due time, so it expires a day on.
+ */
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { ReminderMarks } from '../../ports/index.ts';
+import { TABLE_LAYOUT } from './table-layout.ts';
+
+const MARK_LIFETIME_SECONDS = 24 * 60 * 60;
+
+export function reminderMarkKey(requestId: string, leadSeconds: number) {
+  return {
+    [TABLE_LAYOUT.partitionKey]: `REQ#${requestId}`,
+    [TABLE_LAYOUT.sortKey]: `REMINDER#${leadSeconds}`,
+  };
+}
+
+export class DynamoDbReminderMarks implements ReminderMarks {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+
+  constructor(options: { readonly client: DynamoDBDocumentClient; readonly tableName: string }) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+  }
+
+  async claim(requestId: string, leadSeconds: number, at: Date): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: {
+            ...reminderMarkKey(requestId, leadSeconds),
+            sentAt: at.toISOString(),
+            [TABLE_LAYOUT.ttlAttribute]: Math.floor(at.getTime() / 1000) + MARK_LIFETIME_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_LAYOUT.partitionKey },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async release(requestId: string, leadSeconds: number): Promise<void> {
+    await this.#client.send(
+      new DeleteCommand({ TableName: this.#tableName, Key: reminderMarkKey(requestId, leadSeconds) }),
+    );
+  }
+}
