@@ -49,7 +49,11 @@ describe('decided by policy alone', () => {
     });
     await client.send(request);
     const decided = await client.waitForDecision(request.requestId);
-    expect(decided).toMatchObject({ status: 'APPROVED', decision: 'AUTO_APPROVED', votes: [] });
+    expect(decided, decided.policy.reason).toMatchObject({
+      status: 'APPROVED',
+      decision: 'AUTO_APPROVED',
+      votes: [],
+    });
     await expect.poll(() => executionStatus(decided.executionArn)).toBe('SUCCEEDED');
   });
 
@@ -62,7 +66,9 @@ describe('decided by policy alone', () => {
     await client.send(request);
     const decided = await client.waitForDecision(request.requestId);
     expect(decided).toMatchObject({ status: 'DENIED', decision: 'POLICY_DENIED' });
-    expect(decided.policy.policyIds).toContain('kms-key-destruction-forbidden-for-agents');
+    expect(decided.policy.policyIds, decided.policy.reason).toContain(
+      'kms-key-destruction-forbidden-for-agents',
+    );
     expect((await client.vote(request.requestId, 'carol', 'approve')).status).toBe(403);
   });
 });
