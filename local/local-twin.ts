@@ -1,6 +1,7 @@
 /**
  * The whole local twin as `npm start` runs it: the twin runtime serving the synthesized stack, plus
- * what only exists locally — the dev JWT issuer, the web console with its guided demo — composed
+ * what only exists locally — the dev JWT issuer, the chat platforms' stand-ins (Bot Framework
+ * issuer, Secrets Manager for the chat credentials), the web console with its guided demo — composed
  * as twin extensions. Tests start exactly this, so what they exercise is what a newcomer runs.
  */
 
@@ -8,8 +9,10 @@ import { DEFAULT_CONFIG_PATH, readLocalConfig } from './cli/twin-client.ts';
 import { consoleRoutes } from './console/routes.ts';
 import { runDemo } from './demo.ts';
 import { devIssuerExtensionFromFile } from './dev-issuer.ts';
+import type { ExtensionAwsService } from './twin/aws-front.ts';
 import { type RunningTwin, type StartTwinOptions, startTwin } from './twin/index.ts';
 import type { TwinContext, TwinExtension } from './twin/server.ts';
+import { createChatTwin } from './twin-chat/index.ts';
 
 export type StartLocalTwinOptions = Omit<StartTwinOptions, 'extend' | 'directoryPath'> & {
   /** @default countersign.local.json at the repository root */
@@ -18,7 +21,10 @@ export type StartLocalTwinOptions = Omit<StartTwinOptions, 'extend' | 'directory
   readonly demoAgent?: string;
 };
 
-/** Routes in order; one JWT authorizer at most; environments merged (a clash is a bug, so it throws). */
+/**
+ * Routes in order; one JWT authorizer at most; environments and AWS services merged (a clash is a
+ * bug, so it throws).
+ */
 export function combineExtensions(extensions: readonly TwinExtension[]): TwinExtension {
   const authorizers = extensions.flatMap((extension) =>
     extension.jwtAuthorizer ? [extension.jwtAuthorizer] : [],
@@ -33,10 +39,18 @@ export function combineExtensions(extensions: readonly TwinExtension[]): TwinExt
       environment[name] = value;
     }
   }
+  const awsServices: Record<string, ExtensionAwsService> = {};
+  for (const extension of extensions) {
+    for (const [prefix, service] of Object.entries(extension.awsServices ?? {})) {
+      if (prefix in awsServices) throw new Error(`two twin extensions both serve the AWS target ${prefix}.*`);
+      awsServices[prefix] = service;
+    }
+  }
   return {
     routes: extensions.flatMap((extension) => extension.routes ?? []),
     ...(authorizers[0] ? { jwtAuthorizer: authorizers[0] } : {}),
     environment,
+    awsServices,
   };
 }
 
@@ -50,6 +64,7 @@ export async function startLocalTwin(options: StartLocalTwinOptions): Promise<Ru
     const busName = context.stack.eventBuses.find((name) => name !== 'default');
     return combineExtensions([
       await devIssuerExtensionFromFile(context, directoryPath),
+      (await createChatTwin(context, directoryPath)).extension,
       {
         routes: consoleRoutes({
           users: config.users,

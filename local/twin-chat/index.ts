@@ -3,7 +3,8 @@
  * the Lambda Invoke API the Slack handler's self-invocation uses, and the environment that points
  * the chat handlers' real clients at the twin (Slack and Bot Connector sinks, token endpoint,
  * issuer metadata). `secretsManagerFront` answers GetSecretValue for the chat secrets from
- * countersign.local.json; the AWS front dispatches `secretsmanager.*` targets to it.
+ * countersign.local.json; the extension contributes it as the `secretsmanager` AWS service, so the
+ * AWS front verifies the caller's signature and dispatches `secretsmanager.*` targets to it.
  */
 import { readFile } from 'node:fs/promises';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
@@ -94,10 +95,33 @@ export async function createChatTwin(twin: TwinContext, directoryPath: string): 
   const settings = JSON.parse(await readFile(directoryPath, 'utf8')) as LocalChatSettings;
   const issuer = await createBotIssuer(twin.dataDir);
   const secrets = chatSecrets(twin, settings);
+  const secretsManagerFront = async (request: TwinRequest): Promise<TwinResponse> => {
+    if (request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') {
+      return awsError(400, 'UnknownOperationException', 'only GetSecretValue is served locally');
+    }
+    const { SecretId } = JSON.parse(request.body.toString('utf8')) as { SecretId?: string };
+    const value = SecretId === undefined ? undefined : secrets.get(SecretId);
+    if (value === undefined) {
+      return awsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+    }
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ ARN: SecretId, Name: SecretId, SecretString: value, VersionId: 'local' }),
+    };
+  };
   return {
     issuer,
+    secretsManagerFront,
     extension: {
       routes: [lambdaInvokeRoute(twin), ...issuerRoutes(issuer, twin.url)],
+      awsServices: {
+        secretsmanager: {
+          signingName: 'secretsmanager',
+          contentType: 'application/x-amz-json-1.1',
+          handle: secretsManagerFront,
+        },
+      },
       environment: {
         AWS_ENDPOINT_URL_LAMBDA: twin.url,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: twin.url,
@@ -110,21 +134,6 @@ export async function createChatTwin(twin: TwinContext, directoryPath: string): 
           ? {}
           : { [ENV.teamsConversationId]: settings.teams.conversationId }),
       },
-    },
-    async secretsManagerFront(request) {
-      if (request.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') {
-        return awsError(400, 'UnknownOperationException', 'only GetSecretValue is served locally');
-      }
-      const { SecretId } = JSON.parse(request.body.toString('utf8')) as { SecretId?: string };
-      const value = SecretId === undefined ? undefined : secrets.get(SecretId);
-      if (value === undefined) {
-        return awsError(400, 'ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-      }
-      return {
-        statusCode: 200,
-        headers: { 'content-type': 'application/x-amz-json-1.1' },
-        body: JSON.stringify({ ARN: SecretId, Name: SecretId, SecretString: value, VersionId: 'local' }),
-      };
     },
   };
 }

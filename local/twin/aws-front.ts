@@ -17,16 +17,27 @@ import type { TwinRequest, TwinResponse } from './http.ts';
 import { LOCAL_ACCOUNT } from './intrinsics.ts';
 import { verifySigV4 } from './sigv4.ts';
 
+/**
+ * An AWS JSON-protocol service served outside the core (e.g. Secrets Manager by the chat twin),
+ * contributed by a twin extension under its `X-Amz-Target` prefix. The front verifies the SigV4
+ * signature and refuses agents before it hands the request over, as for the core services.
+ */
+export interface ExtensionAwsService extends AwsService {
+  handle(request: TwinRequest, caller: CallerPrincipal): Promise<TwinResponse>;
+}
+
 export interface AwsFrontServices {
   readonly keys: KeyRing;
   readonly eventBus: LocalEventBus;
   readonly stepFunctions: LocalStepFunctions;
   /** The embedded DynamoDB the front forwards to. */
   readonly dynamoEndpoint: string;
+  /** More services by target prefix (`secretsmanager` for `secretsmanager.GetSecretValue`). */
+  readonly extensions?: Readonly<Record<string, ExtensionAwsService>>;
   readonly log: (line: string) => void;
 }
 
-interface AwsService {
+export interface AwsService {
   /** SigV4 signing name. */
   readonly signingName: string;
   readonly contentType: string;
@@ -37,6 +48,9 @@ const SERVICES: Record<string, AwsService> = {
   AWSStepFunctions: { signingName: 'states', contentType: 'application/x-amz-json-1.0' },
   DynamoDB_20120810: { signingName: 'dynamodb', contentType: 'application/x-amz-json-1.0' },
 };
+
+/** The `X-Amz-Target` prefixes the core serves; an extension may not take one over. */
+export const CORE_TARGET_PREFIXES: readonly string[] = Object.keys(SERVICES);
 
 /** What an agent's role allows in the deployed stack: putting events, nothing else. */
 const AGENT_OPERATIONS = new Set(['AWSEvents.PutEvents']);
@@ -180,7 +194,10 @@ export async function handleAwsRequest(
 ): Promise<TwinResponse> {
   const target = request.headers['x-amz-target'] ?? '';
   const prefix = target.slice(0, target.indexOf('.'));
-  const service = SERVICES[prefix];
+  const extension = Object.hasOwn(services.extensions ?? {}, prefix)
+    ? services.extensions?.[prefix]
+    : undefined;
+  const service = Object.hasOwn(SERVICES, prefix) ? SERVICES[prefix] : extension;
   const contentType = service?.contentType ?? 'application/x-amz-json-1.1';
   try {
     if (service === undefined) {
@@ -205,6 +222,7 @@ export async function handleAwsRequest(
         `User: ${principalArn(caller)} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
       );
     }
+    if (extension !== undefined) return await extension.handle(request, caller);
     if (prefix === 'DynamoDB_20120810') return await forwardToDynamo(request, services.dynamoEndpoint);
     const operation = OPERATIONS[target];
     if (operation === undefined) {

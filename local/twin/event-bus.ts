@@ -95,8 +95,9 @@ export class LocalEventBus {
     log?: (message: string) => void;
   }) {
     this.#buses = new Set(options.buses);
+    // Scheduled rules have no pattern: the scheduler runs them, events never match them.
     this.#rules = options.rules
-      .filter((rule) => rule.enabled)
+      .filter((rule) => rule.enabled && rule.pattern !== undefined)
       .map((rule) => ({ rule, matcher: compilePattern(rule.pattern) }));
     this.#deliver = options.deliver;
     this.#log = options.log ?? (() => undefined);

@@ -1,4 +1,5 @@
 /** The local twin's public surface, for the CLI, the REST API wiring and the tests. */
+export type { ExtensionAwsService } from './aws-front.ts';
 export type { AwsCredentials } from './credentials.ts';
 export type { TwinRequest, TwinResponse } from './http.ts';
 export { jsonResponse, parseBody } from './http.ts';

@@ -24,9 +24,11 @@ export interface OutboxEntry {
   readonly method: string;
   readonly body: unknown;
   readonly at: string;
-  /** Teams: the conversation and, for updates and replies, the activity. */
+  /** Teams: the conversation and the activity (the one created, or the one updated or replied to). */
   readonly conversationId?: string;
   readonly activityId?: string;
+  /** Slack: the message's `ts` (assigned by chat.postMessage, the edited one for chat.update). */
+  readonly ts?: string;
 }
 
 /** Slack's form-encoded clients send nested fields (blocks, attachments) as JSON text. */
@@ -107,13 +109,15 @@ export class Outbox {
 
   async #slack(request: TwinRequest, method: string): Promise<TwinResponse> {
     const body = slackBody(request);
-    await this.#record({ channel: 'slack', method, body, at: new Date().toISOString() });
+    const at = new Date().toISOString();
     const channel = typeof body.channel === 'string' ? body.channel : undefined;
     if (method === 'chat.postMessage' || method === 'chat.update') {
       const ts = method === 'chat.update' && typeof body.ts === 'string' ? body.ts : this.#slackTs();
+      await this.#record({ channel: 'slack', method, body, at, ts });
       const { channel: _channel, ts: _ts, ...message } = body;
       return jsonResponse(200, { ok: true, channel, ts, message: { type: 'message', ...message, ts } });
     }
+    await this.#record({ channel: 'slack', method, body, at });
     if (method === 'chat.postEphemeral') return jsonResponse(200, { ok: true, message_ts: this.#slackTs() });
     return jsonResponse(200, { ok: true });
   }
@@ -145,7 +149,7 @@ export class Outbox {
       body,
       at,
       conversationId: conversation,
-      ...(activity === undefined ? {} : { activityId: activity }),
+      activityId: activity ?? newId,
     });
     if (method === 'conversations.deleteActivity') return { statusCode: 200 };
     return jsonResponse(method === 'conversations.updateActivity' ? 200 : 201, {

@@ -11,7 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import { ExecutionStore } from '../asl/execution-store.ts';
 import { LocalStepFunctions } from '../asl/step-functions.ts';
-import { type AwsFrontServices, handleAwsRequest, isAwsProtocolRequest } from './aws-front.ts';
+import {
+  type AwsFrontServices,
+  CORE_TARGET_PREFIXES,
+  type ExtensionAwsService,
+  handleAwsRequest,
+  isAwsProtocolRequest,
+} from './aws-front.ts';
 import {
   type AwsCredentials,
   createKeyRing,
@@ -20,7 +26,7 @@ import {
   readAgentKeys,
 } from './credentials.ts';
 import { startLocalDynamo } from './dynamodb.ts';
-import { LocalEventBus } from './event-bus.ts';
+import { LocalEventBus, type TargetDelivery } from './event-bus.ts';
 import {
   jsonResponse,
   RequestTooLargeError,
@@ -40,6 +46,7 @@ import { LOCAL_REGION } from './intrinsics.ts';
 import { LocalLambdaRuntime } from './lambda-runtime.ts';
 import { acquireDataDirLock, LOCK_FILE } from './lock.ts';
 import { OUTBOX_FILE, Outbox } from './outbox.ts';
+import { LocalScheduler } from './schedule.ts';
 import {
   ensureFreshCloudAssembly,
   findStackTemplate,
@@ -83,6 +90,11 @@ export interface TwinExtension {
   readonly jwtAuthorizer?: JwtAuthorizer;
   /** Extra environment for every function, over the template's values (e.g. JWT_ISSUER). */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * AWS JSON-protocol services the core does not serve, by `X-Amz-Target` prefix (e.g.
+   * `secretsmanager`); the AWS front checks the SigV4 signature before handing a request over.
+   */
+  readonly awsServices?: Readonly<Record<string, ExtensionAwsService>>;
 }
 
 export interface StartTwinOptions {
@@ -248,20 +260,17 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
     cleanups.push(() => lambdas.drain());
 
     let stepFunctions: LocalStepFunctions | undefined;
-    const eventBus = new LocalEventBus({
-      buses: stack.eventBuses,
-      rules: stack.rules,
-      log,
-      deliver: async (target, input) => {
-        if (stack.stateMachines.some((machine) => machine.arn === target.arn)) {
-          await stepFunctions!.startExecution({ stateMachineArn: target.arn, input: JSON.stringify(input) });
-        } else if (stack.functions.some((fn) => fn.arn === target.arn)) {
-          await lambdas.invoke(target.arn, input);
-        } else {
-          log(`no local target for ${target.arn}; event dropped`);
-        }
-      },
-    });
+    const deliver: TargetDelivery = async (target, input) => {
+      if (stack.stateMachines.some((machine) => machine.arn === target.arn)) {
+        await stepFunctions!.startExecution({ stateMachineArn: target.arn, input: JSON.stringify(input) });
+      } else if (stack.functions.some((fn) => fn.arn === target.arn)) {
+        await lambdas.invoke(target.arn, input);
+      } else {
+        log(`no local target for ${target.arn}; event dropped`);
+      }
+    };
+    const eventBus = new LocalEventBus({ buses: stack.eventBuses, rules: stack.rules, log, deliver });
+    const scheduler = new LocalScheduler({ rules: stack.rules, deliver, log });
     stepFunctions = await LocalStepFunctions.open({
       stateMachines: stack.stateMachines,
       store: new ExecutionStore(join(dataDir, 'executions')),
@@ -276,13 +285,6 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
     cleanups.push(() => eventBus.settled());
 
     const outbox = new Outbox(join(dataDir, OUTBOX_FILE));
-    const services: AwsFrontServices = {
-      keys,
-      eventBus,
-      stepFunctions,
-      dynamoEndpoint: dynamo.endpoint,
-      log,
-    };
 
     const invokeHttpRoute = async (request: TwinRequest, authorizer?: JwtAuthorizerContext) => {
       const match = matchRoute(stack.httpRoutes, request.method, request.path);
@@ -308,6 +310,18 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
     };
     extension = (await options.extend?.(context)) ?? {};
     const extensionRoutes = extension.routes ?? [];
+    const taken = Object.keys(extension.awsServices ?? {}).filter((prefix) =>
+      CORE_TARGET_PREFIXES.includes(prefix),
+    );
+    if (taken.length > 0) throw new Error(`a twin extension may not serve the core's ${taken.join(', ')}`);
+    const awsFront: AwsFrontServices = {
+      keys,
+      eventBus,
+      stepFunctions,
+      dynamoEndpoint: dynamo.endpoint,
+      extensions: extension.awsServices ?? {},
+      log,
+    };
 
     const serveTemplateRoute = async (request: TwinRequest): Promise<TwinResponse> => {
       const match = matchRoute(stack.httpRoutes, request.method, request.path);
@@ -323,13 +337,18 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
     if (resumed.length > 0) log(`re-driving ${resumed.length} unfinished execution(s)`);
 
     app = async (request) => {
-      if (isAwsProtocolRequest(request)) return handleAwsRequest(request, services);
+      if (isAwsProtocolRequest(request)) return handleAwsRequest(request, awsFront);
       const sink = await outbox.handle(request);
       if (sink !== undefined) return sink;
       const own = matchRoute(extensionRoutes, request.method, request.path);
       if (own !== undefined) return own.route.handle(request, own.pathParameters);
       return serveTemplateRoute(request);
     };
+
+    // Scheduled rules run once the twin serves (their targets may call back into it).
+    scheduler.start();
+    cleanups.push(() => scheduler.stop());
+    if (scheduler.ruleNames.length > 0) log(`scheduled rules: ${scheduler.ruleNames.join(', ')}`);
 
     if (operator.created) log(`generated the operator key for this data dir (${OPERATOR_CREDENTIALS_FILE})`);
     log(

@@ -46,7 +46,10 @@ export interface TwinRule {
   readonly logicalId: string;
   readonly name: string;
   readonly eventBusName: string;
+  /** The event pattern; undefined for a scheduled rule. */
   readonly pattern: unknown;
+  /** `rate(…)` / `cron(…)` of a scheduled rule (run on a timer by the twin). */
+  readonly scheduleExpression?: string;
   readonly enabled: boolean;
   readonly targets: readonly TwinRuleTarget[];
 }
@@ -228,6 +231,9 @@ function toRule(logicalId: string, resource: CfnResource, resolver: IntrinsicRes
     name: physicalName(logicalId, resource),
     eventBusName: typeof properties.EventBusName === 'string' ? properties.EventBusName : DEFAULT_BUS_NAME,
     pattern: properties.EventPattern,
+    ...(typeof properties.ScheduleExpression === 'string'
+      ? { scheduleExpression: properties.ScheduleExpression }
+      : {}),
     enabled: properties.State === undefined || properties.State === 'ENABLED',
     targets,
   };

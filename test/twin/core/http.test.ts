@@ -50,13 +50,14 @@ describe('the outbox sinks', () => {
         channel: 'slack',
         method: 'chat.postMessage',
         at: expect.any(String),
+        ts: posted.ts,
         body: expect.objectContaining({
           channel: 'C0COUNTERSIGN',
           text: 'Approval needed',
           blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*invoice-bot* asks' } }],
         }),
       },
-      expect.objectContaining({ channel: 'slack', method: 'chat.update' }),
+      expect.objectContaining({ channel: 'slack', method: 'chat.update', ts: posted.ts }),
     ]);
   });
 
