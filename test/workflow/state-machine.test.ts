@@ -1,78 +1,122 @@
 /**
  * Executes the SYNTHESIZED approval state machine (the definition `cdk synth` would deploy) with
- * aws-local-stepfunctions. Every Lambda task runs the real handler module the template names,
- * against a local DynamoDB; reviewers vote through the real castVote service, which resumes the
- * paused execution through the task-token registry (the Workflow port). EventBridge is mocked at
- * the SDK to capture the `Action Decided` events.
+ * the twin's runner (LocalStepFunctions). Every Lambda task runs the real handler module the
+ * template names, against a local DynamoDB (dynalite); reviewers vote through the real castVote
+ * service, which resumes the paused execution with SendTaskSuccess/SendTaskFailure through the real
+ * SfnWorkflow adapter. EventBridge is mocked at the SDK to capture the `Action Decided` events.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbRequestStore } from '../../lambdas/adapters/dynamodb/request-store.ts';
 import { LogReviewNotifier } from '../../lambdas/adapters/log-review-notifier.ts';
+import { SfnWorkflow } from '../../lambdas/adapters/sfn-workflow.ts';
 import { StaticDirectory } from '../../lambdas/adapters/static-directory.ts';
 import { systemClock } from '../../lambdas/adapters/system-clock.ts';
+import { actionHash } from '../../lambdas/domain/action-hash.ts';
+import { WorkflowError } from '../../lambdas/domain/approval.ts';
 import { WorkflowTokenError } from '../../lambdas/domain/errors.ts';
 import type { ActionDecidedDetail } from '../../lambdas/domain/schemas.ts';
 import { castVote } from '../../lambdas/services/cast-vote.ts';
-import { WORKFLOW_STATES } from '../../lib/workflow-states.ts';
-import { synthesizeStateMachineDefinition } from '../infra/synth-definition.ts';
+import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
+import { type Deferred, deferred } from '../../local/asl/deferred.ts';
+import { TaskFailure } from '../../local/asl/errors.ts';
 import { type LocalTable, startDynalite } from '../support/dynalite.ts';
 import { agentRequestEvent } from './support/agent-events.ts';
 import { REPO_ROOT, setEnvironment, workflowHandlerEnvironment } from './support/handler-environment.ts';
-import { createLocalWorkflow, type LocalWorkflow } from './support/local-workflow.ts';
-import { TaskTokenRegistry } from './support/task-tokens.ts';
+import { type SynthesizedWorkflow, startSynthesizedWorkflow } from './support/synthesized-workflow.ts';
 
 /** Requests no policy matches wait for the default group for this long: the timeout scenario. */
 const DEFAULT_TIMEOUT_SECONDS = 1;
-/** Set by a test to make the Evaluate function crash after it stored the request. */
-let crashEvaluateAfterStoring = false;
+
+const EvaluateFailure = {
+  none: 'none',
+  /** The function fails before it stores anything, as when the table is unavailable until Lambda's retries run out. */
+  beforeStoring: 'beforeStoring',
+  /** The function stores the request, then dies (its timeout). */
+  afterStoring: 'afterStoring',
+} as const;
+let evaluateFailure: (typeof EvaluateFailure)[keyof typeof EvaluateFailure] = EvaluateFailure.none;
 
 const eventBridge = mockClient(EventBridgeClient);
 const directory = StaticDirectory.fromJson(
   readFileSync(resolve(REPO_ROOT, 'countersign.local.json'), 'utf8'),
 );
-const tokens = new TaskTokenRegistry();
+/** Resolved when the RequestApproval function has stored the task token and notified reviewers. */
+const approvalsRequested = new Map<string, Deferred<void>>();
 let table: LocalTable;
 let store: DynamoDbRequestStore;
-let workflow: LocalWorkflow;
+let workflow: SynthesizedWorkflow;
 let restoreEnvironment: () => void;
 
+function approvalRequest(requestId: string): Deferred<void> {
+  let requested = approvalsRequested.get(requestId);
+  if (requested === undefined) {
+    requested = deferred<void>();
+    approvalsRequested.set(requestId, requested);
+  }
+  return requested;
+}
+
+/** A function failure as Lambda reports it to the state machine. */
+function lambdaFailure(errorType: string, errorMessage: string): TaskFailure {
+  return new TaskFailure(errorType, JSON.stringify({ errorType, errorMessage, trace: [] }));
+}
+
 beforeAll(async () => {
-  const { definition, functionEntries } = synthesizeStateMachineDefinition();
   table = await startDynalite();
   store = new DynamoDbRequestStore({ client: table.client, tableName: table.tableName });
-  restoreEnvironment = setEnvironment(
-    await workflowHandlerEnvironment(table, { DEFAULT_TIMEOUT_SECONDS: String(DEFAULT_TIMEOUT_SECONDS) }),
-  );
-  workflow = await createLocalWorkflow({
-    definition,
-    functionEntries,
-    repoRoot: REPO_ROOT,
-    tokens,
-    wrapHandler: (stateName, handler) =>
-      stateName === WORKFLOW_STATES.evaluate
-        ? async (event, context) => {
-            const result = await handler(event, context);
-            if (crashEvaluateAfterStoring) throw new Error('Task timed out after 30.00 seconds');
-            return result;
-          }
-        : handler,
+  const environment = await workflowHandlerEnvironment(table, {
+    DEFAULT_TIMEOUT_SECONDS: String(DEFAULT_TIMEOUT_SECONDS),
+  });
+  restoreEnvironment = setEnvironment(environment);
+  workflow = await startSynthesizedWorkflow({
+    environment,
+    intercept: async (functionArn, payload, invoke) => {
+      const requestId = (payload as { requestId: string }).requestId;
+      const evaluating = functionArn === workflow.functionOf(WORKFLOW_STATES.evaluate);
+      if (evaluating && evaluateFailure === EvaluateFailure.beforeStoring) {
+        throw lambdaFailure('ServiceUnavailable', 'the table is unavailable');
+      }
+      const result = await invoke();
+      if (evaluating && evaluateFailure === EvaluateFailure.afterStoring) {
+        throw lambdaFailure('Sandbox.Timedout', 'Task timed out after 30.00 seconds');
+      }
+      if (functionArn === workflow.functionOf(WORKFLOW_STATES.requestApproval)) {
+        approvalRequest(requestId).resolve();
+      }
+      return result;
+    },
   });
 });
 
 afterAll(async () => {
+  await workflow?.close();
   restoreEnvironment?.();
   await table?.close();
 });
 
 beforeEach(() => {
-  crashEvaluateAfterStoring = false;
+  evaluateFailure = EvaluateFailure.none;
   eventBridge.reset();
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
 });
+
+/** Starts an execution as the agent-request rule would, with the event as input. */
+async function start(event: unknown): Promise<string> {
+  const { executionArn } = await workflow.stepFunctions.startExecution({
+    stateMachineArn: workflow.stateMachineArn,
+    input: JSON.stringify(event),
+  });
+  return executionArn;
+}
+
+async function run(event: unknown) {
+  return workflow.stepFunctions.waitForCompletion(await start(event));
+}
 
 function publishedDecisions(): ActionDecidedDetail[] {
   return eventBridge.commandCalls(PutEventsCommand).flatMap((call) =>
@@ -82,6 +126,9 @@ function publishedDecisions(): ActionDecidedDetail[] {
     }),
   );
 }
+
+/** The Workflow port the vote service uses in Lambda, here reaching the local runner. */
+const sfnWorkflow = () => new SfnWorkflow(new SFNClient({ region: 'us-east-1' }));
 
 async function vote(
   requestId: string,
@@ -93,7 +140,7 @@ async function vote(
   return castVote(
     {
       store,
-      workflow: tokens,
+      workflow: sfnWorkflow(),
       notifier: new LogReviewNotifier({ info: () => undefined }),
       clock: systemClock,
     },
@@ -101,12 +148,34 @@ async function vote(
   );
 }
 
+async function taskTokenOf(requestId: string): Promise<string> {
+  const { taskToken } = await store.getWaitState(requestId);
+  if (taskToken === undefined) throw new Error(`request ${requestId} has no stored task token`);
+  return taskToken;
+}
+
+function attachRolePolicyEvent() {
+  return agentRequestEvent({
+    action: 'iam:AttachRolePolicy',
+    resource: { arn: 'arn:aws:iam::123456789012:role/invoice-bot' },
+    parameters: { RoleName: 'invoice-bot', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
+  });
+}
+
+function enteredStates(executionArn: string): string[] {
+  const { events } = workflow.stepFunctions.getExecutionHistory({ executionArn, maxResults: 1000 });
+  return events.flatMap((event) => {
+    const entered = (event as { stateEnteredEventDetails?: { name?: string } }).stateEnteredEventDetails;
+    return entered?.name === undefined ? [] : [entered.name];
+  });
+}
+
 describe('the synthesized approval state machine', () => {
   it('auto-approves a read-only action: recorded and published as AUTO_APPROVED, nobody asked', async () => {
     const event = agentRequestEvent({ action: 's3:GetObject' });
     const { requestId } = event.detail;
 
-    await workflow.start(event).result;
+    await expect(run(event)).resolves.toMatchObject({ status: 'SUCCEEDED' });
 
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'APPROVED',
@@ -120,18 +189,17 @@ describe('the synthesized approval state machine', () => {
   });
 
   it('waits for a platform reviewer on iam:AttachRolePolicy and resumes on the approving vote', async () => {
-    const event = agentRequestEvent({
-      action: 'iam:AttachRolePolicy',
-      resource: { arn: 'arn:aws:iam::123456789012:role/invoice-bot' },
-      parameters: { RoleName: 'invoice-bot', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
-    });
+    const event = attachRolePolicyEvent();
     const { requestId } = event.detail;
-    const execution = workflow.start(event);
-    await tokens.whenWaiting((token) => token === execution.taskToken);
+    const executionArn = await start(event);
+    await approvalRequest(requestId).promise;
+    expect(workflow.stepFunctions.describeExecution(executionArn).status).toBe('RUNNING');
     expect(publishedDecisions()).toEqual([]);
 
     const voted = await vote(requestId, 'carol', { vote: 'approve' });
-    await execution.result;
+    await expect(workflow.stepFunctions.waitForCompletion(executionArn)).resolves.toMatchObject({
+      status: 'SUCCEEDED',
+    });
 
     expect(voted).toMatchObject({ decided: true, resumed: true });
     const stored = await store.get(requestId);
@@ -142,19 +210,16 @@ describe('the synthesized approval state machine', () => {
   });
 
   it('ends DENIED when an eligible reviewer denies, with the reason published', async () => {
-    const event = agentRequestEvent({
-      action: 'iam:AttachRolePolicy',
-      resource: { arn: 'arn:aws:iam::123456789012:role/invoice-bot' },
-      parameters: { RoleName: 'invoice-bot', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
-    });
+    const event = attachRolePolicyEvent();
     const { requestId } = event.detail;
-    const execution = workflow.start(event);
-    await tokens.whenWaiting((token) => token === execution.taskToken);
+    const executionArn = await start(event);
+    await approvalRequest(requestId).promise;
 
     await vote(requestId, 'erin', { vote: 'deny', reason: 'the role is shared with payroll' });
-    await execution.result;
+    await workflow.stepFunctions.waitForCompletion(executionArn);
 
     await expect(store.get(requestId)).resolves.toMatchObject({ status: 'DENIED', decision: 'DENIED' });
+    expect(enteredStates(executionArn)).toContain(WORKFLOW_STATES.denied);
     expect(publishedDecisions()).toEqual([
       expect.objectContaining({ requestId, decision: 'DENIED', reason: 'the role is shared with payroll' }),
     ]);
@@ -166,9 +231,8 @@ describe('the synthesized approval state machine', () => {
       parameters: { Bucket: 'invoices', Key: '2026/03.csv' },
     });
     const { requestId } = event.detail;
-    const execution = workflow.start(event);
 
-    await execution.result;
+    await expect(run(event)).resolves.toMatchObject({ status: 'SUCCEEDED' });
 
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'EXPIRED',
@@ -177,8 +241,27 @@ describe('the synthesized approval state machine', () => {
     });
     expect(publishedDecisions()).toEqual([expect.objectContaining({ requestId, decision: 'EXPIRED' })]);
     await expect(
-      tokens.succeed(execution.taskToken, { decision: 'APPROVED', approvers: ['alice'] }),
+      sfnWorkflow().succeed(await taskTokenOf(requestId), { decision: 'APPROVED', approvers: ['alice'] }),
     ).rejects.toMatchObject({ name: WorkflowTokenError.name, code: 'TASK_TIMED_OUT' });
+  });
+
+  it('ends EXPIRED, not as a failed approval, when the wait is failed with Countersign.Expired', async () => {
+    const event = attachRolePolicyEvent();
+    const { requestId } = event.detail;
+    const executionArn = await start(event);
+    await approvalRequest(requestId).promise;
+
+    await sfnWorkflow().fail(
+      await taskTokenOf(requestId),
+      WorkflowError.expired,
+      JSON.stringify({ decision: 'EXPIRED', reason: null, voter: null }),
+    );
+    await workflow.stepFunctions.waitForCompletion(executionArn);
+
+    expect(enteredStates(executionArn)).toContain(WORKFLOW_STATES.expired);
+    expect(enteredStates(executionArn)).not.toContain(WORKFLOW_STATES.approvalFailed);
+    await expect(store.get(requestId)).resolves.toMatchObject({ status: 'EXPIRED', decision: 'EXPIRED' });
+    expect(publishedDecisions()).toEqual([expect.objectContaining({ requestId, decision: 'EXPIRED' })]);
   });
 
   it('denies by policy without asking anyone: kms:ScheduleKeyDeletion is forbidden for agents', async () => {
@@ -189,7 +272,7 @@ describe('the synthesized approval state machine', () => {
     });
     const { requestId } = event.detail;
 
-    await workflow.start(event).result;
+    await run(event);
 
     const stored = await store.get(requestId);
     expect(stored).toMatchObject({ status: 'DENIED', decision: 'POLICY_DENIED' });
@@ -199,45 +282,85 @@ describe('the synthesized approval state machine', () => {
     ]);
   });
 
-  it('records and publishes DENIED when the Evaluate function fails', async () => {
-    crashEvaluateAfterStoring = true;
+  it('records and publishes DENIED when the Evaluate function fails after storing the request', async () => {
+    evaluateFailure = EvaluateFailure.afterStoring;
     const event = agentRequestEvent({ action: 's3:GetObject' });
     const { requestId } = event.detail;
 
-    await workflow.start(event).result;
+    await expect(run(event)).resolves.toMatchObject({ status: 'SUCCEEDED' });
 
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'DENIED',
       decision: 'DENIED',
-      reason: 'evaluation failed',
+      reason: 'evaluation failed: Sandbox.Timedout',
+      // Stored by Evaluate before it failed: its policy answer, never acted on.
+      policy: { decision: 'ALLOW' },
     });
     expect(publishedDecisions()).toEqual([
-      expect.objectContaining({ requestId, decision: 'DENIED', reason: 'evaluation failed' }),
+      expect.objectContaining({
+        requestId,
+        decision: 'DENIED',
+        reason: 'evaluation failed: Sandbox.Timedout',
+      }),
     ]);
   });
 
-  it('rejects a malformed request without storing or publishing anything', async () => {
+  it('stores the request already DENIED, and publishes it, when Evaluate fails before storing it', async () => {
+    evaluateFailure = EvaluateFailure.beforeStoring;
+    const event = attachRolePolicyEvent();
+    const { requestId } = event.detail;
+
+    const done = await run(event);
+
+    expect(done).toMatchObject({ status: 'SUCCEEDED' });
+    expect(enteredStates(done.executionArn)).toEqual(
+      expect.arrayContaining([WORKFLOW_STATES.evaluationFailed, WORKFLOW_STATES.recordEvaluationFailure]),
+    );
+    const reason = 'evaluation failed: ServiceUnavailable';
+    const stored = await store.get(requestId);
+    expect(stored).toMatchObject({
+      requestId,
+      status: 'DENIED',
+      decision: 'DENIED',
+      reason,
+      approvers: [],
+      agent: event.detail.agent,
+      action: 'iam:AttachRolePolicy',
+      actionHash: actionHash(event.detail),
+      policy: { decision: 'DENY', reason },
+      sourceEventId: event.id,
+      executionArn: done.executionArn,
+    });
+    expect(publishedDecisions()).toEqual([
+      { requestId, decision: 'DENIED', actionHash: actionHash(event.detail), approvers: [], reason },
+    ]);
+    const audit = await store.listAudit(requestId);
+    expect(audit.map((record) => record.kind).sort()).toEqual(
+      ['DECIDED', 'EVALUATED', 'PUBLISHED', 'REQUESTED'].sort(),
+    );
+  });
+
+  it('rejects a forged source without storing or publishing anything', async () => {
     const event = agentRequestEvent({ action: 's3:GetObject' });
     const forged = { ...event, source: 'countersign.agent.someone-else' };
 
-    await expect(workflow.start(forged).result).rejects.toMatchObject({
-      cause: {
-        name: 'Countersign.InvalidRequest',
-        message: expect.stringContaining('an agent can only ask for itself'),
-      },
-    });
+    const done = await run(forged);
 
+    expect(done).toMatchObject({ status: 'FAILED', error: WORKFLOW_ERRORS.invalidRequest });
+    expect(done.cause).toContain('an agent can only ask for itself');
     await expect(store.get(event.detail.requestId)).resolves.toBeUndefined();
     expect(publishedDecisions()).toEqual([]);
   });
 
   it('runs one workflow per requestId: a second execution for the same request stops as a duplicate', async () => {
     const event = agentRequestEvent({ action: 's3:GetObject' });
-    await workflow.start(event).result;
+    await run(event);
     eventBridge.resetHistory();
 
-    await workflow.start({ ...event, id: 'redelivered-event-id' }).result;
+    const second = await run({ ...event, id: 'redelivered-event-id' });
 
+    expect(second).toMatchObject({ status: 'SUCCEEDED' });
+    expect(enteredStates(second.executionArn)).toContain(WORKFLOW_STATES.duplicate);
     expect(publishedDecisions()).toEqual([]);
   });
 });

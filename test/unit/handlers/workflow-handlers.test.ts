@@ -13,7 +13,7 @@ import { ConfigurationError, ValidationError } from '../../../lambdas/domain/err
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
 import { agentRequestEvent } from '../../workflow/support/agent-events.ts';
 import { setEnvironment, workflowHandlerEnvironment } from '../../workflow/support/handler-environment.ts';
-import { type LambdaHandler, lambdaContext } from '../../workflow/support/lambda-tasks.ts';
+import { type LambdaHandler, lambdaContext } from '../../workflow/support/lambda-context.ts';
 
 const eventBridge = mockClient(EventBridgeClient);
 const sfn = mockClient(SFNClient);

@@ -1,0 +1,145 @@
+/**
+ * The SYNTHESIZED approval state machine run in process by the twin's own runner: LocalStepFunctions
+ * (aws-local-stepfunctions, task tokens, TimeoutSecondsPath) executes the definition `cdk synth`
+ * renders, and each Lambda task runs the handler module the template names through the twin's
+ * LocalLambdaRuntime. The SDK's Step Functions client (the vote service's and the handlers'
+ * SfnWorkflow) is pointed at the same runner, answering errors as the twin's AWS front does.
+ */
+import { resolve } from 'node:path';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { WorkflowStateName } from '../../../lib/workflow-states.ts';
+import { StepFunctionsError } from '../../../local/asl/errors.ts';
+import { LocalStepFunctions } from '../../../local/asl/step-functions.ts';
+import { LocalLambdaRuntime } from '../../../local/twin/lambda-runtime.ts';
+import type { TwinFunction, TwinStack } from '../../../local/twin/template.ts';
+import {
+  FAKE_ACCOUNT,
+  FAKE_PARTITION,
+  FAKE_REGION,
+  synthesizeStateMachineDefinition,
+} from '../../infra/synth-definition.ts';
+import { REPO_ROOT } from './handler-environment.ts';
+
+const STATE_MACHINE_NAME = 'ApprovalWorkflow';
+const STATE_MACHINE_ARN = `arn:${FAKE_PARTITION}:states:${FAKE_REGION}:${FAKE_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
+/** The stack's default function timeout (lib/handler-function.ts). */
+const FUNCTION_TIMEOUT_SECONDS = 30;
+
+/** Sees each task's invocation; calls `invoke` to run the real handler (or not, to fail instead). */
+export type TaskInterceptor = (
+  functionArn: string,
+  payload: unknown,
+  invoke: () => Promise<unknown>,
+) => Promise<unknown>;
+
+export interface SynthesizedWorkflow {
+  readonly stepFunctions: LocalStepFunctions;
+  readonly stateMachineArn: string;
+  /** The function ARN a Task state of the definition invokes. */
+  functionOf(stateName: WorkflowStateName): string;
+  close(): Promise<void>;
+}
+
+type StateDefinition = { Type?: string; Parameters?: { FunctionName?: unknown } };
+
+/** The functions the definition's Task states invoke, by ARN, as the twin's model of them. */
+function taskFunctions(
+  definition: Record<string, unknown>,
+  functionEntries: Readonly<Record<string, string>>,
+  environment: Readonly<Record<string, string>>,
+): Map<string, TwinFunction> {
+  const functions = new Map<string, TwinFunction>();
+  for (const [stateName, state] of Object.entries(definition.States as Record<string, StateDefinition>)) {
+    if (state.Type !== 'Task') continue;
+    const arn = state.Parameters?.FunctionName;
+    const entry = typeof arn === 'string' ? functionEntries[arn] : undefined;
+    if (typeof arn !== 'string' || entry === undefined) {
+      throw new Error(`task ${stateName} invokes no function with a handler entry`);
+    }
+    const logicalId = arn.slice(arn.lastIndexOf(':') + 1);
+    functions.set(arn, {
+      logicalId,
+      name: logicalId,
+      arn,
+      entry: resolve(REPO_ROOT, entry),
+      exportName: 'handler',
+      environment,
+      timeoutSeconds: FUNCTION_TIMEOUT_SECONDS,
+      memorySize: 512,
+    });
+  }
+  return functions;
+}
+
+/** Only the functions matter to the Lambda runtime; the rest of the stack is not run here. */
+function stackOf(functions: readonly TwinFunction[]): TwinStack {
+  return {
+    templatePath: '(synthesized in memory)',
+    eventBuses: [],
+    rules: [],
+    stateMachines: [],
+    functions,
+    tables: [],
+    httpRoutes: [],
+  };
+}
+
+/** A runner failure as the SDK surfaces a service error: `name` is the error code. */
+function asServiceCall(call: () => void): object {
+  try {
+    call();
+    return {};
+  } catch (error) {
+    if (!(error instanceof StepFunctionsError)) throw error;
+    throw Object.assign(new Error(error.message, { cause: error }), { name: error.code });
+  }
+}
+
+/**
+ * Starts the runner; the handler modules are imported now, with `environment` (which must already
+ * be in process.env, as the handlers also read it outside their module scope).
+ */
+export async function startSynthesizedWorkflow(options: {
+  readonly environment: Readonly<Record<string, string>>;
+  readonly intercept: TaskInterceptor;
+}): Promise<SynthesizedWorkflow> {
+  const { definition, functionEntries } = synthesizeStateMachineDefinition();
+  const functions = taskFunctions(definition, functionEntries, options.environment);
+  const lambdas = new LocalLambdaRuntime(stackOf([...functions.values()]), (fn) => ({ ...fn.environment }));
+  await lambdas.loadAll();
+  const stepFunctions = await LocalStepFunctions.open({
+    stateMachines: [{ arn: STATE_MACHINE_ARN, name: STATE_MACHINE_NAME, definition }],
+    integrations: {
+      invokeLambda: (functionArn, payload) =>
+        options.intercept(functionArn, payload, () => lambdas.invoke(functionArn, payload)),
+      putEvents: () => Promise.reject(new Error('the approval workflow has no events:putEvents task')),
+    },
+  });
+  const sfn = mockClient(SFNClient);
+  sfn
+    .on(SendTaskSuccessCommand)
+    .callsFake(({ taskToken, output }) =>
+      asServiceCall(() => stepFunctions.sendTaskSuccess(taskToken, output)),
+    );
+  sfn
+    .on(SendTaskFailureCommand)
+    .callsFake(({ taskToken, error, cause }) =>
+      asServiceCall(() => stepFunctions.sendTaskFailure(taskToken, error, cause)),
+    );
+  const states = definition.States as Record<string, StateDefinition>;
+  return {
+    stepFunctions,
+    stateMachineArn: STATE_MACHINE_ARN,
+    functionOf(stateName) {
+      const arn = states[stateName]?.Parameters?.FunctionName;
+      if (typeof arn !== 'string') throw new Error(`${stateName} is not a Lambda task`);
+      return arn;
+    },
+    async close() {
+      await stepFunctions.close();
+      await lambdas.drain();
+      sfn.restore();
+    },
+  };
+}
