@@ -6,6 +6,7 @@ import type { RequestRecord } from '../../lambdas/domain/schemas.ts';
 import {
   barChart,
   computeStats,
+  deepLinkedRequest,
   eligibilityNotice,
   filterRequests,
   formatDuration,
@@ -279,7 +280,7 @@ function renderHistory(root: HTMLElement): void {
     });
     return h(
       'tr',
-      {},
+      request.requestId === state.selected ? { 'aria-current': 'true', class: 'selected' } : {},
       h('td', {}, open),
       h('td', {}, badge(request)),
       h('td', {}, request.action),
@@ -431,8 +432,17 @@ function render(): void {
   if (focused) document.getElementById(focused)?.focus();
 }
 
+/** A review link from Slack or Teams (`?request=<id>`) opens that request's detail in History. */
+function openDeepLink(): void {
+  const requestId = deepLinkedRequest(location.search);
+  if (requestId === undefined) return;
+  state.tab = 'history';
+  state.selected = requestId;
+}
+
 async function start(): Promise<void> {
   loadSession();
+  openDeepLink();
   const identities = await api<{ users: Identity[] }>('/local/identities');
   const select = $<HTMLSelectElement>('#identity');
   for (const user of identities.users) {

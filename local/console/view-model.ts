@@ -351,3 +351,12 @@ export function statusBadge(request: Pick<RequestRecord, 'status' | 'decision'>)
   if (request.decision === undefined) return { text: request.status, tone: 'pending' };
   return { text: request.decision.replace('_', ' '), tone: decisionTone[request.decision] };
 }
+
+/**
+ * The request a page was opened for: chat review messages link to `/?request=<id>`, which opens
+ * that request's detail in the History tab. Undefined without (or with an empty) `request`.
+ */
+export function deepLinkedRequest(search: string): string | undefined {
+  const requestId = new URLSearchParams(search).get('request')?.trim();
+  return requestId === undefined || requestId === '' ? undefined : requestId;
+}
