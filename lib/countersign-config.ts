@@ -19,6 +19,11 @@
  * | `countersign:apiCorsOrigins` | `[]` | browser origins allowed to call the HTTP API (CORS off when empty) |
  * | `countersign:apiThrottleRateLimit` | `50` | HTTP API stage steady-state limit, requests per second |
  * | `countersign:apiThrottleBurstLimit` | `100` | HTTP API stage burst limit, requests |
+ * | `countersign:slackChannelId` | unset | Slack channel reviews are posted to; turns Slack on |
+ * | `countersign:teamsConversationId` | unset | Teams conversation reviews are posted to; turns Teams on |
+ * | `countersign:teamsServiceUrl` | unset | Bot Connector service URL of that conversation; required with it |
+ *
+ * Slack or Teams also need `countersign:consoleUrl`, which their messages link to.
  *
  * The directory is the shape of countersign.local.json's `users` and `agents` (ids, emails,
  * groups, chat ids; never secrets). It travels in the handlers' `DIRECTORY_JSON`, so it must fit
@@ -29,6 +34,7 @@ import type { IConstruct } from 'constructs';
 import { z } from 'zod';
 import { DirectoryDocument } from '../lambdas/adapters/static-directory.ts';
 import { AgentId, Arn } from '../lambdas/domain/schemas.ts';
+import { CHAT_CONTEXT_KEYS } from './chat-integrations.ts';
 
 export const CONTEXT_KEYS = {
   busName: 'countersign:busName',
@@ -46,6 +52,7 @@ export const CONTEXT_KEYS = {
   apiCorsOrigins: 'countersign:apiCorsOrigins',
   apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
   apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
+  ...CHAT_CONTEXT_KEYS,
 } as const;
 
 /**
@@ -132,6 +139,14 @@ const CountersignConfigFields = z.strictObject({
   apiCorsOrigins: z.preprocess(fromJsonString, z.array(Origin)),
   apiThrottleRateLimit: z.coerce.number().positive().max(10_000),
   apiThrottleBurstLimit: z.coerce.number().int().min(1).max(5_000),
+  slackChannelId: z
+    .string()
+    .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123456789')
+    .optional(),
+  teamsConversationId: z.string().trim().min(1).optional(),
+  teamsServiceUrl: z
+    .url({ protocol: /^https$/, error: 'must be the https Bot Connector service URL' })
+    .optional(),
 });
 const CountersignConfigSchema = CountersignConfigFields.superRefine((config, context) => {
   if (config.jwtIssuer !== undefined && config.jwtAudience === undefined) {
@@ -139,6 +154,21 @@ const CountersignConfigSchema = CountersignConfigFields.superRefine((config, con
       code: 'custom',
       path: ['jwtAudience'],
       message: `is required when ${CONTEXT_KEYS.jwtIssuer} is set`,
+    });
+  }
+  if ((config.teamsConversationId === undefined) !== (config.teamsServiceUrl === undefined)) {
+    context.addIssue({
+      code: 'custom',
+      path: [config.teamsConversationId === undefined ? 'teamsConversationId' : 'teamsServiceUrl'],
+      message: `${CONTEXT_KEYS.teamsConversationId} and ${CONTEXT_KEYS.teamsServiceUrl} go together`,
+    });
+  }
+  const chat = config.slackChannelId !== undefined || config.teamsConversationId !== undefined;
+  if (chat && config.consoleUrl === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['consoleUrl'],
+      message: 'is required with Slack or Teams: every review message links to the console',
     });
   }
   if (config.jwtIssuer === undefined) {
@@ -171,6 +201,9 @@ export const CONFIG_DEFAULTS = {
   apiCorsOrigins: [],
   apiThrottleRateLimit: 50,
   apiThrottleBurstLimit: 100,
+  slackChannelId: undefined,
+  teamsConversationId: undefined,
+  teamsServiceUrl: undefined,
 } as const satisfies Record<keyof typeof CONTEXT_KEYS, unknown>;
 
 /** Reads every `countersign:*` context key (falling back to its default); throws naming each bad key. */

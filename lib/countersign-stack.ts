@@ -5,9 +5,10 @@ import type { Construct } from 'constructs';
 import { ENV, POWERTOOLS_ENV } from '../lambdas/handlers/environment-names.ts';
 import { AgentRequestRule } from './agent-request-rule.ts';
 import { ApprovalWorkflow } from './approval-workflow.ts';
+import { ChatIntegrations } from './chat-integrations.ts';
 import { CONTEXT_KEYS, type CountersignConfig, isLoopbackUrl } from './countersign-config.ts';
 import { CountersignEventBus } from './countersign-event-bus.ts';
-import { CountersignHttpApi } from './countersign-http-api.ts';
+import { CountersignHttpApi, type RestApiOptions } from './countersign-http-api.ts';
 import { CountersignKey } from './countersign-key.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { RequestTable } from './request-table.ts';
@@ -45,8 +46,10 @@ export class CountersignStack extends Stack {
   readonly handlers: Readonly<Record<keyof typeof WORKFLOW_HANDLER_ENTRIES, HandlerFunction>>;
   /** The REST API handler; only when `countersign:jwtIssuer` is configured. */
   readonly apiHandler?: HandlerFunction;
-  /** The HTTP API; only when it has routes to serve. */
+  /** The HTTP API; only when it has routes to serve (the REST API, Slack or Teams). */
   readonly httpApi?: CountersignHttpApi;
+  /** Slack and Teams; only when a channel is configured. */
+  readonly chat?: ChatIntegrations;
 
   constructor(scope: Construct, id: string, props: CountersignStackProps) {
     super(scope, id, props);
@@ -70,6 +73,9 @@ export class CountersignStack extends Stack {
       [POWERTOOLS_ENV.logLevel]: config.logLevel,
       ...(config.consoleUrl === undefined ? {} : { [ENV.consoleUrl]: config.consoleUrl }),
     };
+    // The directory people are resolved in (fail closed: an empty one resolves nobody). The twin
+    // replaces the value with countersign.local.json wherever the template sets it.
+    const directoryEnvironment = { [ENV.directoryJson]: JSON.stringify(config.directory) };
     const handler = (
       id: string,
       entry: string,
@@ -110,6 +116,7 @@ export class CountersignStack extends Stack {
         'RequestApproval',
         WORKFLOW_HANDLER_ENTRIES.requestApproval,
         'Countersign: store the task token and ask the reviewers',
+        { environment: directoryEnvironment },
       ),
       recordDecision: handler(
         'RecordDecision',
@@ -141,16 +148,9 @@ export class CountersignStack extends Stack {
       stateMachine: this.workflow.stateMachine,
     });
 
-    // The directory people are resolved in (fail closed: an empty one resolves nobody). The twin
-    // replaces the value with countersign.local.json wherever the template sets it.
-    const directoryEnvironment = { [ENV.directoryJson]: JSON.stringify(config.directory) };
-    if (config.jwtIssuer !== undefined && config.jwtAudience !== undefined) {
-      if (isLoopbackUrl(config.jwtIssuer)) {
-        Annotations.of(this).addWarningV2(
-          'countersign:loopbackJwtIssuer',
-          `The REST API trusts ${config.jwtIssuer}, the local twin's dev issuer, which AWS cannot reach: deployed, it refuses every token. Set ${CONTEXT_KEYS.jwtIssuer} and ${CONTEXT_KEYS.jwtAudience} to your identity provider before deploying.`,
-        );
-      }
+    const restApi = restApiSettings(config);
+    let restApiRoutes: RestApiOptions | undefined;
+    if (restApi !== undefined) {
       this.apiHandler = handler(
         'Api',
         API_HANDLER_ENTRY,
@@ -158,9 +158,9 @@ export class CountersignStack extends Stack {
         {
           environment: {
             ...directoryEnvironment,
-            [ENV.jwtIssuer]: config.jwtIssuer,
-            [ENV.jwtAudience]: config.jwtAudience,
-            ...(config.jwtJwksUrl === undefined ? {} : { [ENV.jwtJwksUrl]: config.jwtJwksUrl }),
+            [ENV.jwtIssuer]: restApi.jwtIssuer,
+            [ENV.jwtAudience]: restApi.jwtAudience,
+            ...(restApi.jwtJwksUrl === undefined ? {} : { [ENV.jwtJwksUrl]: restApi.jwtJwksUrl }),
           },
         },
       );
@@ -172,25 +172,54 @@ export class CountersignStack extends Stack {
           resources: [this.workflow.stateMachine.stateMachineArn],
         }),
       );
+      restApiRoutes = { ...restApi, handler: this.apiHandler.function };
+    }
+
+    const slack = config.slackChannelId === undefined ? undefined : { channelId: config.slackChannelId };
+    const teams =
+      config.teamsConversationId === undefined || config.teamsServiceUrl === undefined
+        ? undefined
+        : { conversationId: config.teamsConversationId, serviceUrl: config.teamsServiceUrl };
+    // The HTTP API exists only when something is served on it.
+    if (restApiRoutes !== undefined || slack !== undefined || teams !== undefined) {
       this.httpApi = new CountersignHttpApi(this, 'HttpApi', {
         logEncryptionKey: key,
         logRetention,
-        restApi: {
-          handler: this.apiHandler.function,
-          jwtIssuer: config.jwtIssuer,
-          jwtAudience: config.jwtAudience,
-        },
+        ...(restApiRoutes === undefined ? {} : { restApi: restApiRoutes }),
         corsAllowedOrigins: config.apiCorsOrigins,
         throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
       });
     }
+    if (this.httpApi !== undefined && (slack !== undefined || teams !== undefined)) {
+      this.chat = new ChatIntegrations(this, 'Chat', {
+        httpApi: this.httpApi,
+        table: this.table,
+        stateMachine: this.workflow.stateMachine,
+        encryptionKey: key,
+        environment: { ...environment, ...directoryEnvironment },
+        logRetention,
+        ...(slack === undefined ? {} : { slack }),
+        ...(teams === undefined ? {} : { teams }),
+      });
+      // The wait task posts each review; the REST API updates it after a vote, as chat votes do.
+      for (const notifier of [this.handlers.requestApproval, this.apiHandler]) {
+        if (notifier === undefined) continue;
+        for (const [name, value] of Object.entries(this.chat.notifierEnvironment)) {
+          notifier.function.addEnvironment(name, value);
+        }
+        this.chat.grantNotify(notifier.role);
+      }
+    }
+    warnAboutLocalTwinSettings(this, config);
 
     const alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
       deadLetterQueue: this.agentRequestRule.deadLetterQueue,
       functions: [
         ...Object.values(this.handlers),
-        ...(this.apiHandler === undefined ? [] : [this.apiHandler]),
+        ...[this.apiHandler, this.chat?.slackHandler, this.chat?.teamsHandler].filter(
+          (fn): fn is HandlerFunction => fn !== undefined,
+        ),
       ],
       topicEncryptionKey: key,
       emails: config.alarmEmails,
@@ -204,6 +233,36 @@ export class CountersignStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
     if (this.httpApi !== undefined) new CfnOutput(this, 'HttpApiUrl', { value: this.httpApi.url });
   }
+}
+
+/** The REST API's token settings, when an issuer is configured (the config ensures its audience). */
+function restApiSettings(
+  config: CountersignConfig,
+): { jwtIssuer: string; jwtAudience: string; jwtJwksUrl?: string } | undefined {
+  if (config.jwtIssuer === undefined || config.jwtAudience === undefined) return undefined;
+  return {
+    jwtIssuer: config.jwtIssuer,
+    jwtAudience: config.jwtAudience,
+    ...(config.jwtJwksUrl === undefined ? {} : { jwtJwksUrl: config.jwtJwksUrl }),
+  };
+}
+
+/**
+ * cdk.json ships settings for the local twin (its dev issuer and console on 127.0.0.1); deployed,
+ * AWS cannot reach them, so every token would be refused and every console link dead. Say so at
+ * synth time, naming the keys to set.
+ */
+function warnAboutLocalTwinSettings(stack: Stack, config: CountersignConfig): void {
+  const local = (['jwtIssuer', 'consoleUrl'] as const).filter((field) => {
+    const url = config[field];
+    return url !== undefined && isLoopbackUrl(url);
+  });
+  if (local.length === 0) return;
+  const keys = local.map((field) => `${CONTEXT_KEYS[field]} (${config[field]})`).join(', ');
+  Annotations.of(stack).addWarningV2(
+    'countersign:localTwinSettings',
+    `Configured for the local twin: ${keys} point at this machine, which AWS cannot reach. Before deploying, set them (and ${CONTEXT_KEYS.jwtAudience}, the chat channels) to your own.`,
+  );
 }
 
 interface HandlerFunctionExtras {

@@ -21,6 +21,17 @@ export const TEST_JWT_CONTEXT = {
   'countersign:jwtAudience': 'countersign-api',
 } as const;
 
+/** Both chat channels switched on (they need the console URL their messages link to). */
+export const TEST_CHAT_CONTEXT = {
+  'countersign:consoleUrl': 'https://countersign.example.com',
+  'countersign:slackChannelId': 'C0COUNTERSIGN',
+  'countersign:teamsConversationId': '19:approvals@thread.tacv2',
+  'countersign:teamsServiceUrl': 'https://smba.trafficmanager.net/emea/',
+} as const;
+
+/** Every optional part of the stack configured: the REST API, Slack and Teams. */
+export const TEST_FULL_CONTEXT = { ...TEST_JWT_CONTEXT, ...TEST_CHAT_CONTEXT } as const;
+
 export interface BuiltStack {
   readonly app: App;
   readonly stack: CountersignStack;

@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CountersignStack } from '../../lib/countersign-stack.ts';
-import { buildCountersignStack, TEST_JWT_CONTEXT } from './build-stack.ts';
+import { buildCountersignStack, TEST_FULL_CONTEXT } from './build-stack.ts';
 
 interface ReportedViolation {
   readonly ruleName: string;
@@ -17,7 +17,7 @@ interface ReportedViolation {
 function synthesizeWithAwsSolutions(
   addToStack: (stack: CountersignStack) => void = () => {},
 ): ReportedViolation[] {
-  const { app } = buildCountersignStack(TEST_JWT_CONTEXT, (app, stack) => {
+  const { app } = buildCountersignStack(TEST_FULL_CONTEXT, (app, stack) => {
     addToStack(stack);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   });
@@ -53,7 +53,7 @@ describe('cdk-nag AwsSolutions', () => {
 
   beforeAll(() => {
     reported = synthesizeWithAwsSolutions();
-    app = buildCountersignStack(TEST_JWT_CONTEXT).app;
+    app = buildCountersignStack(TEST_FULL_CONTEXT).app;
   }, SLOW_SYNTH_MS);
 
   it('reports no error and no warning on the stack', () => {
@@ -95,6 +95,14 @@ describe('cdk-nag AwsSolutions', () => {
       {
         path: expect.stringMatching(/\/HttpApi\/Api\/GET--api--openapi\.json$/),
         reason: expect.stringContaining('holds no data'),
+      },
+      {
+        path: expect.stringMatching(/\/HttpApi\/Api\/POST--slack--interactions$/),
+        reason: expect.stringContaining('Slack v0 request signature'),
+      },
+      {
+        path: expect.stringMatching(/\/HttpApi\/Api\/POST--teams--messages$/),
+        reason: expect.stringContaining('Bot Framework JWT'),
       },
     ]);
   });

@@ -133,3 +133,46 @@ describe('readCountersignConfig: the HTTP API keys', () => {
     );
   });
 });
+
+describe('readCountersignConfig: the chat channels', () => {
+  const console = { [CONTEXT_KEYS.consoleUrl]: 'https://countersign.example.com' };
+
+  it('turns Slack on with a channel id and Teams with a conversation and its service URL', () => {
+    expect(
+      read({
+        ...console,
+        [CONTEXT_KEYS.slackChannelId]: 'C0COUNTERSIGN',
+        [CONTEXT_KEYS.teamsConversationId]: '19:approvals@thread.tacv2',
+        [CONTEXT_KEYS.teamsServiceUrl]: 'https://smba.trafficmanager.net/teams/',
+      }),
+    ).toMatchObject({
+      slackChannelId: 'C0COUNTERSIGN',
+      teamsConversationId: '19:approvals@thread.tacv2',
+      teamsServiceUrl: 'https://smba.trafficmanager.net/teams/',
+    });
+  });
+
+  it('needs the console URL the messages link to', () => {
+    expect(() => read({ [CONTEXT_KEYS.slackChannelId]: 'C0COUNTERSIGN' })).toThrow(
+      /countersign:consoleUrl: is required with Slack or Teams/,
+    );
+  });
+
+  it('refuses a Teams conversation without its service URL, and malformed channel settings', () => {
+    expect(() =>
+      read({ ...console, [CONTEXT_KEYS.teamsConversationId]: '19:approvals@thread.tacv2' }),
+    ).toThrow(
+      /countersign:teamsServiceUrl: countersign:teamsConversationId and countersign:teamsServiceUrl go together/,
+    );
+    expect(() => read({ ...console, [CONTEXT_KEYS.slackChannelId]: '#approvals' })).toThrow(
+      /countersign:slackChannelId: must be a Slack channel id/,
+    );
+    expect(() =>
+      read({
+        ...console,
+        [CONTEXT_KEYS.teamsConversationId]: '19:approvals@thread.tacv2',
+        [CONTEXT_KEYS.teamsServiceUrl]: 'http://smba.trafficmanager.net/teams/',
+      }),
+    ).toThrow(/countersign:teamsServiceUrl: must be the https Bot Connector service URL/);
+  });
+});

@@ -5,12 +5,19 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import { buildOpenApiDocument } from '../../lambdas/openapi.ts';
+import { CHAT_HANDLER_ENTRIES, CHAT_ROUTES } from '../../lib/chat-integrations.ts';
 import { CONFIG_DEFAULTS, CONTEXT_KEYS } from '../../lib/countersign-config.ts';
 import { DEFAULT_THROTTLE, OPENAPI_ROUTE, REST_API_ROUTES } from '../../lib/countersign-http-api.ts';
 import { API_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { loadStack } from '../../local/twin/template.ts';
-import { type BuiltStack, buildCountersignStack, TEST_JWT_CONTEXT } from './build-stack.ts';
+import {
+  type BuiltStack,
+  buildCountersignStack,
+  TEST_CHAT_CONTEXT,
+  TEST_FULL_CONTEXT,
+  TEST_JWT_CONTEXT,
+} from './build-stack.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
 type Json = any;
@@ -56,17 +63,17 @@ interface RouteView {
 }
 
 /** Each route, by route key: how it is authorized and which handler module its integration runs. */
-function routeViews(): Record<string, RouteView> {
+function routeViews(from: Resources = resources): Record<string, RouteView> {
   return Object.fromEntries(
-    ofType('AWS::ApiGatewayV2::Route').map(([, route]) => {
+    ofType('AWS::ApiGatewayV2::Route', from).map(([, route]) => {
       const target = route.Properties.Target['Fn::Join'][1];
       expect(target[0]).toBe('integrations/');
-      const integration = resources[logicalIdIn(target[1])]!;
+      const integration = from[logicalIdIn(target[1])]!;
       expect(integration.Properties).toMatchObject({
         IntegrationType: 'AWS_PROXY',
         PayloadFormatVersion: '2.0',
       });
-      const fn = resources[logicalIdIn(integration.Properties.IntegrationUri)]!;
+      const fn = from[logicalIdIn(integration.Properties.IntegrationUri)]!;
       const authorizerId = route.Properties.AuthorizerId;
       return [
         route.Properties.RouteKey,
@@ -74,7 +81,7 @@ function routeViews(): Record<string, RouteView> {
           authorizationType: route.Properties.AuthorizationType,
           ...(authorizerId === undefined
             ? {}
-            : { authorizer: resources[logicalIdIn(authorizerId)]!.Properties.JwtConfiguration }),
+            : { authorizer: from[logicalIdIn(authorizerId)]!.Properties.JwtConfiguration }),
           entry: fn.Metadata[ENTRY_METADATA_KEY],
         },
       ];
@@ -300,6 +307,40 @@ describe('HTTP API stage', () => {
   });
 });
 
+describe('chat routes', () => {
+  const chatViews = {
+    [routeKey(CHAT_ROUTES.slack)]: { authorizationType: 'NONE', entry: CHAT_HANDLER_ENTRIES.slack },
+    [routeKey(CHAT_ROUTES.teams)]: { authorizationType: 'NONE', entry: CHAT_HANDLER_ENTRIES.teams },
+  };
+
+  it(
+    'join the REST API on the same HTTP API, without an authorizer (the handlers verify callers)',
+    () => {
+      const { template } = buildCountersignStack(TEST_FULL_CONTEXT);
+      const full = template.toJSON().Resources as Resources;
+      expect(ofType('AWS::ApiGatewayV2::Api', full)).toHaveLength(1);
+      const views = routeViews(full);
+      expect(Object.keys(views).sort()).toEqual(
+        [...Object.keys(routeViews()), ...Object.keys(chatViews)].sort(),
+      );
+      expect(views).toMatchObject(chatViews);
+    },
+    SLOW_SYNTH_MS,
+  );
+
+  it(
+    'get an HTTP API of their own when there is no REST API',
+    () => {
+      const { template } = buildCountersignStack(TEST_CHAT_CONTEXT);
+      const chatOnly = template.toJSON().Resources as Resources;
+      expect(ofType('AWS::ApiGatewayV2::Api', chatOnly)).toHaveLength(1);
+      expect(ofType('AWS::ApiGatewayV2::Authorizer', chatOnly)).toEqual([]);
+      expect(routeViews(chatOnly)).toEqual(chatViews);
+    },
+    SLOW_SYNTH_MS,
+  );
+});
+
 describe('without a token issuer', () => {
   it(
     'leaves the REST API out, and still synthesizes',
@@ -318,16 +359,19 @@ describe('without a token issuer', () => {
   );
 
   it(
-    'warns at synth when the issuer is the local twin, which AWS cannot reach',
+    'warns at synth when the issuer or the console is the local twin, which AWS cannot reach',
     () => {
       expect(Annotations.fromStack(built.stack).findWarning('*', Match.anyValue())).toEqual([]);
       const twin = buildCountersignStack({
         [CONTEXT_KEYS.jwtIssuer]: 'http://127.0.0.1:4710/local',
         [CONTEXT_KEYS.jwtAudience]: 'countersign-twin',
+        [CONTEXT_KEYS.consoleUrl]: 'http://127.0.0.1:4710',
       });
       const warnings = Annotations.fromStack(twin.stack).findWarning(
         '*',
-        Match.stringLikeRegexp('local twin.*countersign:jwtIssuer'),
+        Match.stringLikeRegexp(
+          String.raw`local twin: countersign:jwtIssuer \(http://127\.0\.0\.1:4710/local\), countersign:consoleUrl \(http://127\.0\.0\.1:4710\)`,
+        ),
       );
       expect(warnings).toHaveLength(1);
     },

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
+import { CHAT_HANDLER_ENTRIES } from '../../lib/chat-integrations.ts';
 import { CountersignEventBus } from '../../lib/countersign-event-bus.ts';
 import {
   API_HANDLER_ENTRY,
@@ -13,7 +14,7 @@ import {
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import { assetHashSerializer } from './asset-hash-serializer.ts';
-import { type BuiltStack, buildCountersignStack, TEST_AGENT, TEST_JWT_CONTEXT } from './build-stack.ts';
+import { type BuiltStack, buildCountersignStack, TEST_AGENT, TEST_FULL_CONTEXT } from './build-stack.ts';
 import { renderDefinitionString } from './synth-definition.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
@@ -38,7 +39,7 @@ const SLOW_SYNTH_MS = 120_000;
 
 /** The whole stack: every optional part configured, so every test below sees all of it. */
 beforeAll(() => {
-  built = buildCountersignStack(TEST_JWT_CONTEXT);
+  built = buildCountersignStack(TEST_FULL_CONTEXT);
   resources = built.template.toJSON().Resources;
   const [machine] = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
   definition = renderDefinitionString(machine!.Properties.DefinitionString, resources) as typeof definition;
@@ -166,10 +167,22 @@ describe('approval state machine', () => {
     expect(definition.States[WORKFLOW_STATES.evaluationFailed]).toMatchObject({
       Parameters: {
         'requestId.$': '$.requestId',
-        outcome: { decision: 'DENIED', reason: 'evaluation failed' },
+        'event.$': '$.event',
+        // The error's name only, never its cause (which may hold a stack trace).
+        outcome: { decision: 'DENIED', 'reason.$': "States.Format('evaluation failed: {}', $.error.Error)" },
       },
-      Next: WORKFLOW_STATES.recordDecision,
+      Next: WORKFLOW_STATES.recordEvaluationFailure,
     });
+    // Evaluate may have failed before storing the request, so this record step gets the event too.
+    const recordFailure = definition.States[WORKFLOW_STATES.recordEvaluationFailure];
+    expect(recordFailure.Parameters.Payload).toEqual({
+      'requestId.$': '$.requestId',
+      'outcome.$': '$.outcome',
+      'event.$': '$.event',
+      'executionArn.$': '$$.Execution.Id',
+    });
+    expect(recordFailure.Next).toBe(WORKFLOW_STATES.publishDecision);
+    expect(recordFailure.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
     expect(definition.States[WORKFLOW_STATES.rejected]).toEqual({
       Type: 'Fail',
       Error: WORKFLOW_ERRORS.invalidRequest,
@@ -312,9 +325,15 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the four workflow handlers and the REST API, each tagged with its repo-relative entry', () => {
+  it('are the workflow handlers, the REST API and the chat endpoints, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
-    expect(entries.sort()).toEqual([...Object.values(WORKFLOW_HANDLER_ENTRIES), API_HANDLER_ENTRY].sort());
+    expect(entries.sort()).toEqual(
+      [
+        ...Object.values(WORKFLOW_HANDLER_ENTRIES),
+        API_HANDLER_ENTRY,
+        ...Object.values(CHAT_HANDLER_ENTRIES),
+      ].sort(),
+    );
   });
 
   it('run Node.js 24 on arm64 with X-Ray, in an encrypted log group with retention', () => {
@@ -349,12 +368,21 @@ describe('handlers', () => {
 });
 
 describe('permissions', () => {
-  it('never allow a wildcard action', () => {
-    const wildcards = allStatements()
-      .filter((statement) => statement.Effect === 'Allow')
-      .flatMap(actionsOf)
-      .filter((action) => action.includes('*'));
-    expect(wildcards).toEqual([]);
+  it('never allow a wildcard action, but where Secrets Manager uses the key for the account', () => {
+    const withWildcards = allStatements().filter(
+      (statement) =>
+        statement.Effect === 'Allow' && actionsOf(statement).some((action) => action.includes('*')),
+    );
+    // aws-cdk-lib's Secret grants this on the key it encrypts with; only Secrets Manager can use it.
+    const viaSecretsManager = {
+      'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']],
+    };
+    expect(withWildcards).toEqual([
+      expect.objectContaining({
+        Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'],
+        Condition: { StringEquals: { 'kms:ViaService': viaSecretsManager } },
+      }),
+    ]);
   });
 
   it('never allow DynamoDB transactions, scans or batch writes', () => {
@@ -381,13 +409,54 @@ describe('permissions', () => {
   });
 });
 
+describe('chat channels', () => {
+  const entryOf = (id: string) => resources[id]?.Metadata?.[ENTRY_METADATA_KEY];
+  const variablesOf = (entry: string) =>
+    functions().find(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY] === entry)![1].Properties.Environment
+      .Variables;
+
+  it('give the wait task and the REST API what they need to post and update reviews', () => {
+    const [slackSecret, teamsSecret] = ['ChatSlackCredentials', 'ChatTeamsCredentials'].map(
+      (prefix) => ofType('AWS::SecretsManager::Secret').find(([id]) => id.startsWith(prefix))![0],
+    );
+    for (const entry of [WORKFLOW_HANDLER_ENTRIES.requestApproval, API_HANDLER_ENTRY]) {
+      expect(variablesOf(entry)).toMatchObject({
+        [ENV.slackSecretArn]: { Ref: slackSecret },
+        [ENV.slackChannelId]: TEST_FULL_CONTEXT['countersign:slackChannelId'],
+        [ENV.teamsSecretArn]: { Ref: teamsSecret },
+        [ENV.teamsConversationId]: TEST_FULL_CONTEXT['countersign:teamsConversationId'],
+        [ENV.teamsServiceUrl]: TEST_FULL_CONTEXT['countersign:teamsServiceUrl'],
+        [ENV.consoleUrl]: TEST_FULL_CONTEXT['countersign:consoleUrl'],
+      });
+      const role = functions().find(([id]) => entryOf(id) === entry)![1].Properties.Role['Fn::GetAtt'][0];
+      const readable = ofType('AWS::IAM::Policy')
+        .filter(([, policy]) => policy.Properties.Roles.some((r: Json) => r.Ref === role))
+        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((statement) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
+        .flatMap((statement) => [statement.Resource].flat());
+      expect(readable).toHaveLength(2);
+      expect(readable).toEqual(expect.arrayContaining([{ Ref: slackSecret }, { Ref: teamsSecret }]));
+    }
+  });
+
+  it('resolve people in one directory, the same for the API, the chat endpoints and the wait task', () => {
+    const directory = variablesOf(API_HANDLER_ENTRY)[ENV.directoryJson];
+    expect(directory).toBe(JSON.stringify({ users: [], agents: [] }));
+    for (const entry of [...Object.values(CHAT_HANDLER_ENTRIES), WORKFLOW_HANDLER_ENTRIES.requestApproval]) {
+      expect(variablesOf(entry)[ENV.directoryJson]).toBe(directory);
+    }
+  });
+});
+
 describe('alarms', () => {
-  it('watch failed executions, the DLQ and every handler (the REST API too), notifying the encrypted topic', () => {
+  it('watch failed executions, the DLQ and every handler (REST API and chat too), notifying the encrypted topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
       [
         'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
+        'Errors',
+        'Errors',
         'Errors',
         'Errors',
         'Errors',

@@ -22,6 +22,7 @@ describe('synthesizeStateMachineDefinition', () => {
       [WORKFLOW_STATES.evaluate]: WORKFLOW_HANDLER_ENTRIES.evaluate,
       [WORKFLOW_STATES.requestApproval]: WORKFLOW_HANDLER_ENTRIES.requestApproval,
       [WORKFLOW_STATES.recordDecision]: WORKFLOW_HANDLER_ENTRIES.recordDecision,
+      [WORKFLOW_STATES.recordEvaluationFailure]: WORKFLOW_HANDLER_ENTRIES.recordDecision,
       [WORKFLOW_STATES.publishDecision]: WORKFLOW_HANDLER_ENTRIES.publishDecision,
     });
   }, 120_000);
