@@ -163,4 +163,28 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
       record: { status: 'DENIED', decision: 'DENIED', reason: REASON, policy: requireApproval() },
     });
   });
+
+  it('decides a request stored between its read and its claim (a late write of the failed evaluation)', async () => {
+    const input = afterFailedEvaluation();
+    await evaluateRequest(harness, {
+      requestId: input.requestId,
+      event: input.event,
+      executionArn: input.executionArn,
+    });
+    // The read misses the request, as it would just before the late write landed.
+    const lateStore = new Proxy(harness.store, {
+      get(target, property) {
+        if (property === 'get') return async () => undefined;
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+
+    const result = await recordDecision({ store: lateStore, clock: harness.clock }, input);
+
+    expect(result).toMatchObject({
+      applied: true,
+      record: { status: 'DENIED', decision: 'DENIED', reason: REASON, policy: requireApproval() },
+    });
+  });
 });
