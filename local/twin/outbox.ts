@@ -48,13 +48,44 @@ function slackBody(request: TwinRequest): Record<string, unknown> {
   );
 }
 
+/** A person as the local Slack workspace knows them (from countersign.local.json). */
+export interface SlackWorkspaceUser {
+  readonly slackUserId?: string;
+  readonly email?: string;
+}
+
 export class Outbox {
   readonly #file: string;
+  readonly #slackUsers: readonly SlackWorkspaceUser[];
   #sequence = 0;
   #appends: Promise<void> = Promise.resolve();
 
-  constructor(file: string) {
+  /** `slackUsers` answer users.info and users.lookupByEmail, as the workspace's member list would. */
+  constructor(file: string, slackUsers: readonly SlackWorkspaceUser[] = []) {
     this.#file = file;
+    this.#slackUsers = slackUsers;
+  }
+
+  /** users.info / users.lookupByEmail / conversations.open, answered from the workspace's members. */
+  #slackDirectory(method: string, body: Record<string, unknown>): TwinResponse | undefined {
+    const member = (user: SlackWorkspaceUser) => ({
+      ok: true,
+      user: { id: user.slackUserId, profile: { email: user.email } },
+    });
+    if (method === 'users.info') {
+      const user = this.#slackUsers.find((candidate) => candidate.slackUserId === body.user);
+      return jsonResponse(200, user === undefined ? { ok: false, error: 'user_not_found' } : member(user));
+    }
+    if (method === 'users.lookupByEmail') {
+      const email = String(body.email ?? '').toLowerCase();
+      const user = this.#slackUsers.find((candidate) => candidate.email?.toLowerCase() === email);
+      return jsonResponse(200, user === undefined ? { ok: false, error: 'users_not_found' } : member(user));
+    }
+    if (method === 'conversations.open' && typeof body.users === 'string') {
+      // A DM channel id per user, stable like Slack's.
+      return jsonResponse(200, { ok: true, channel: { id: `D${body.users.replace(/^U/, '')}` } });
+    }
+    return undefined;
   }
 
   async #record(entry: OutboxEntry): Promise<void> {
@@ -118,6 +149,8 @@ export class Outbox {
       return jsonResponse(200, { ok: true, channel, ts, message: { type: 'message', ...message, ts } });
     }
     await this.#record({ channel: 'slack', method, body, at });
+    const member = this.#slackDirectory(method, body);
+    if (member !== undefined) return member;
     if (method === 'chat.postEphemeral') return jsonResponse(200, { ok: true, message_ts: this.#slackTs() });
     return jsonResponse(200, { ok: true });
   }

@@ -284,7 +284,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
     cleanups.push(() => running.close());
     cleanups.push(() => eventBus.settled());
 
-    const outbox = new Outbox(join(dataDir, OUTBOX_FILE));
+    const outbox = new Outbox(join(dataDir, OUTBOX_FILE), JSON.parse(directoryJson).users);
 
     const invokeHttpRoute = async (request: TwinRequest, authorizer?: JwtAuthorizerContext) => {
       const match = matchRoute(stack.httpRoutes, request.method, request.path);
