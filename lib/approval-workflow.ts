@@ -74,13 +74,15 @@ export class ApprovalWorkflow extends Construct {
       error: WORKFLOW_ERRORS.recordFailed,
       cause: 'recording the decision failed',
     });
-    /** A step of the record function: `{requestId, outcome}` plus `extra`, then publish. */
+    /** A step of the record function: `{requestId, outcome, executionArn}` plus `extra`, then publish. */
     const recordStep = (name: string, extra: Record<string, unknown>): tasks.LambdaInvoke => {
       const step = new tasks.LambdaInvoke(this, name, {
         lambdaFunction: props.recordDecisionFunction,
         payload: sfn.TaskInput.fromObject({
           requestId: sfn.JsonPath.stringAt('$.requestId'),
           outcome: sfn.JsonPath.objectAt('$.outcome'),
+          // The record step only ever decides the request this execution owns.
+          executionArn: sfn.JsonPath.executionId,
           ...extra,
         }),
         resultPath: sfn.JsonPath.DISCARD,
@@ -93,7 +95,6 @@ export class ApprovalWorkflow extends Construct {
     // event: so the evaluation failure has its own step, which can store a request Evaluate never stored.
     const recordEvaluationFailure = recordStep(S.recordEvaluationFailure, {
       event: sfn.JsonPath.objectAt('$.event'),
-      executionArn: sfn.JsonPath.executionId,
     });
 
     const outcome = (name: string, value: Record<string, string>): sfn.Pass => {

@@ -30,9 +30,10 @@ export interface RecordDecisionInput {
   readonly outcome: { readonly decision: DecisionValue; readonly reason?: string };
   /**
    * Passed along only when the evaluate step failed: the EventBridge event as the rule delivered
-   * it (untrusted) and the execution, so a request Evaluate never stored can be stored, denied.
+   * it (untrusted), so a request Evaluate never stored can be stored, denied.
    */
   readonly event?: unknown;
+  /** The execution recording; a stored request owned by another execution is never decided by it. */
   readonly executionArn?: string;
 }
 
@@ -116,8 +117,17 @@ async function storeUnevaluatedDenial(
 async function decidePending(
   deps: RecordDecisionDeps,
   record: RequestRecord,
-  outcome: RecordDecisionInput['outcome'],
+  input: RecordDecisionInput,
 ): Promise<RecordDecisionResult> {
+  const { outcome, executionArn } = input;
+  if (executionArn !== undefined && executionArn !== record.executionArn) {
+    // A duplicate execution (or one whose requestId another agent owns) that failed on its way
+    // must not decide the request another execution is waiting on.
+    throw new ConflictError(
+      'FOREIGN_EXECUTION',
+      `request ${record.requestId} belongs to another execution; this one decides nothing`,
+    );
+  }
   if (record.status !== RequestStatus.pending) return { applied: false, record };
   assertBacked(record, outcome.decision);
   const reason = outcome.reason ?? defaultReason(record, outcome.decision);
@@ -130,16 +140,16 @@ async function decidePending(
 }
 
 async function decide(deps: RecordDecisionDeps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
-  const { requestId, outcome } = input;
+  const { requestId } = input;
   const record = await deps.store.get(requestId);
-  if (record !== undefined) return decidePending(deps, record, outcome);
+  if (record !== undefined) return decidePending(deps, record, input);
   const stored = await storeUnevaluatedDenial(deps, input);
   if (stored === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
   // Not created: the request was stored meanwhile (the failed evaluation's write landed late);
   // it is decided like any other.
   return stored.created
     ? { applied: true, record: stored.record }
-    : decidePending(deps, stored.record, outcome);
+    : decidePending(deps, stored.record, input);
 }
 
 export async function recordDecision(

@@ -14,7 +14,7 @@ import {
   requestApproval,
 } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
-import { type Harness, startHarness, submit } from './harness.ts';
+import { executionArnFor, type Harness, startHarness, submit } from './harness.ts';
 
 let harness: Harness;
 
@@ -208,6 +208,27 @@ describe('denial', () => {
       decision: 'POLICY_DENIED',
       reason: 'forbidden for agents',
     });
+  });
+});
+
+describe('ownership', () => {
+  it('never lets a failing duplicate execution decide the request another execution waits on', async () => {
+    const requestId = await submit(harness);
+    const error = await rejection(
+      recordDecision(harness, {
+        requestId,
+        outcome: { decision: 'DENIED', reason: 'evaluation failed: Lambda.Unknown' },
+        executionArn: executionArnFor(requestId, 'run-2'),
+      }),
+    );
+    expect(error.code).toBe('FOREIGN_EXECUTION');
+    expect(await harness.store.get(requestId)).toMatchObject({ status: 'PENDING' });
+    const { applied } = await recordDecision(harness, {
+      requestId,
+      outcome: { decision: 'DENIED', reason: 'approval step failed' },
+      executionArn: executionArnFor(requestId),
+    });
+    expect(applied).toBe(true);
   });
 });
 
