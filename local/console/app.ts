@@ -176,8 +176,7 @@ function contextFields(request: RequestRecord): HTMLElement {
 
 function voteControls(request: RequestRecord, detail: RequestDetail | undefined): HTMLElement {
   const notice = eligibilityNotice(detail?.canVote);
-  if (notice !== undefined)
-    return h('p', { class: 'ineligible', role: 'note' }, `You cannot vote: ${notice}`);
+  if (notice !== undefined) return h('p', { class: 'ineligible', role: 'note' }, notice);
   const reasonId = `reason-${request.requestId}`;
   const reason = h('textarea', { id: reasonId, rows: '2', placeholder: 'Reason (required to deny)' });
   reason.value = state.drafts.get(request.requestId) ?? '';
@@ -402,13 +401,25 @@ function renderStats(root: HTMLElement): void {
   );
 }
 
+/** Everything the page shows depends on; equal fingerprints render the same page. */
+function fingerprint(): string {
+  return JSON.stringify([
+    state.session?.user,
+    state.tab,
+    state.filter,
+    state.selected,
+    state.requests,
+    [...state.details],
+    state.outbox,
+  ]);
+}
+
 function renderIfChanged(): void {
-  const fingerprint = JSON.stringify([state.requests, [...state.details], state.outbox, state.selected]);
-  if (fingerprint !== state.rendered) render();
+  if (fingerprint() !== state.rendered) render();
 }
 
 function render(): void {
-  state.rendered = JSON.stringify([state.requests, [...state.details], state.outbox, state.selected]);
+  state.rendered = fingerprint();
   const focused = document.activeElement?.id;
   const signedIn = state.session !== undefined;
   $('#whoami').textContent = signedIn ? `Signed in as ${state.session?.user}` : 'Not signed in';
