@@ -12,6 +12,7 @@ import { CountersignHttpApi, type RestApiOptions } from './countersign-http-api.
 import { CountersignKey } from './countersign-key.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { RequestTable } from './request-table.ts';
+import { ReviewReminders } from './review-reminders.ts';
 import { WorkflowAlarms } from './workflow-alarms.ts';
 
 /** Repo-relative handler modules of the agent-request workflow. */
@@ -50,6 +51,8 @@ export class CountersignStack extends Stack {
   readonly httpApi?: CountersignHttpApi;
   /** Slack and Teams; only when a channel is configured. */
   readonly chat?: ChatIntegrations;
+  /** Reminders before expiry; only with a chat channel, the only place reminders go. */
+  readonly reminders?: ReviewReminders;
 
   constructor(scope: Construct, id: string, props: CountersignStackProps) {
     super(scope, id, props);
@@ -100,7 +103,8 @@ export class CountersignStack extends Stack {
         WORKFLOW_HANDLER_ENTRIES.evaluate,
         'Countersign: validate, deduplicate and evaluate an agent request against the Cedar policies',
         {
-          environment: { [ENV.policyDir]: BUNDLED_POLICY_DIR },
+          // The directory resolves the person an agent acts for, whom policies may name.
+          environment: { ...directoryEnvironment, [ENV.policyDir]: BUNDLED_POLICY_DIR },
           // cedar-wasm reads its .wasm next to itself, so it ships unbundled beside the policies
           // (its Node.js build and the package.json whose exports map resolves to it; not the web builds).
           bundledPaths: [
@@ -201,7 +205,15 @@ export class CountersignStack extends Stack {
         ...(slack === undefined ? {} : { slack }),
         ...(teams === undefined ? {} : { teams }),
       });
-      // The wait task posts each review; the REST API updates it after a vote, as chat votes do.
+      this.reminders = new ReviewReminders(this, 'Reminders', {
+        table: this.table,
+        environment: { ...environment, ...directoryEnvironment, ...this.chat.notifierEnvironment },
+        logEncryptionKey: key,
+        logRetention,
+      });
+      this.chat.grantNotify(this.reminders.handler.role);
+      // The wait task posts each review, and the REST API updates the messages after a vote, as
+      // chat votes do.
       for (const notifier of [this.handlers.requestApproval, this.apiHandler]) {
         if (notifier === undefined) continue;
         for (const [name, value] of Object.entries(this.chat.notifierEnvironment)) {
@@ -217,9 +229,12 @@ export class CountersignStack extends Stack {
       deadLetterQueue: this.agentRequestRule.deadLetterQueue,
       functions: [
         ...Object.values(this.handlers),
-        ...[this.apiHandler, this.chat?.slackHandler, this.chat?.teamsHandler].filter(
-          (fn): fn is HandlerFunction => fn !== undefined,
-        ),
+        ...[
+          this.apiHandler,
+          this.chat?.slackHandler,
+          this.chat?.teamsHandler,
+          this.reminders?.handler,
+        ].filter((fn): fn is HandlerFunction => fn !== undefined),
       ],
       topicEncryptionKey: key,
       emails: config.alarmEmails,

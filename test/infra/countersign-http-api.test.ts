@@ -143,7 +143,10 @@ describe('REST API routes', () => {
   it('lets API Gateway invoke the handler only for each route path of this API', () => {
     const [apiId] = onlyOne('AWS::ApiGatewayV2::Api');
     const [functionId] = apiFunction();
-    const sourcePaths = ofType('AWS::Lambda::Permission').map(([, permission]) => {
+    const fromApiGateway = ofType('AWS::Lambda::Permission').filter(
+      ([, permission]) => permission.Properties.Principal === 'apigateway.amazonaws.com',
+    );
+    const sourcePaths = fromApiGateway.map(([, permission]) => {
       expect(permission.Properties).toMatchObject({
         Action: 'lambda:InvokeFunction',
         Principal: 'apigateway.amazonaws.com',

@@ -12,6 +12,7 @@ import {
   WORKFLOW_HANDLER_ENTRIES,
 } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
+import { REMINDER_HANDLER_ENTRY } from '../../lib/review-reminders.ts';
 import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import { assetHashSerializer } from './asset-hash-serializer.ts';
 import { type BuiltStack, buildCountersignStack, TEST_AGENT, TEST_FULL_CONTEXT } from './build-stack.ts';
@@ -192,7 +193,12 @@ describe('approval state machine', () => {
 
   it('records, then publishes, each with retries and a failure state', () => {
     const record = definition.States[WORKFLOW_STATES.recordDecision];
-    expect(record.Parameters.Payload).toEqual({ 'requestId.$': '$.requestId', 'outcome.$': '$.outcome' });
+    // The execution goes along, so a failing duplicate execution never decides another's request.
+    expect(record.Parameters.Payload).toEqual({
+      'requestId.$': '$.requestId',
+      'outcome.$': '$.outcome',
+      'executionArn.$': '$$.Execution.Id',
+    });
     expect(record.ResultPath).toBeNull();
     expect(record.Next).toBe(WORKFLOW_STATES.publishDecision);
     expect(record.Retry.flatMap((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toContain(
@@ -325,11 +331,12 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the workflow handlers, the REST API and the chat endpoints, each tagged with its entry', () => {
+  it('are the workflow handlers, the reminder run, the REST API and the chat endpoints, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
     expect(entries.sort()).toEqual(
       [
         ...Object.values(WORKFLOW_HANDLER_ENTRIES),
+        REMINDER_HANDLER_ENTRY,
         API_HANDLER_ENTRY,
         ...Object.values(CHAT_HANDLER_ENTRIES),
       ].sort(),
@@ -415,11 +422,15 @@ describe('chat channels', () => {
     functions().find(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY] === entry)![1].Properties.Environment
       .Variables;
 
-  it('give the wait task and the REST API what they need to post and update reviews', () => {
+  it('give the wait task, the reminder run and the REST API what they need to post and update reviews', () => {
     const [slackSecret, teamsSecret] = ['ChatSlackCredentials', 'ChatTeamsCredentials'].map(
       (prefix) => ofType('AWS::SecretsManager::Secret').find(([id]) => id.startsWith(prefix))![0],
     );
-    for (const entry of [WORKFLOW_HANDLER_ENTRIES.requestApproval, API_HANDLER_ENTRY]) {
+    for (const entry of [
+      WORKFLOW_HANDLER_ENTRIES.requestApproval,
+      REMINDER_HANDLER_ENTRY,
+      API_HANDLER_ENTRY,
+    ]) {
       expect(variablesOf(entry)).toMatchObject({
         [ENV.slackSecretArn]: { Ref: slackSecret },
         [ENV.slackChannelId]: TEST_FULL_CONTEXT['countersign:slackChannelId'],
@@ -439,12 +450,29 @@ describe('chat channels', () => {
     }
   });
 
-  it('resolve people in one directory, the same for the API, the chat endpoints and the wait task', () => {
+  it('resolve people in one directory, the same for every handler that resolves people', () => {
     const directory = variablesOf(API_HANDLER_ENTRY)[ENV.directoryJson];
     expect(directory).toBe(JSON.stringify({ users: [], agents: [] }));
-    for (const entry of [...Object.values(CHAT_HANDLER_ENTRIES), WORKFLOW_HANDLER_ENTRIES.requestApproval]) {
+    for (const entry of [
+      ...Object.values(CHAT_HANDLER_ENTRIES),
+      WORKFLOW_HANDLER_ENTRIES.evaluate,
+      WORKFLOW_HANDLER_ENTRIES.requestApproval,
+      REMINDER_HANDLER_ENTRY,
+    ]) {
       expect(variablesOf(entry)[ENV.directoryJson]).toBe(directory);
     }
+  });
+});
+
+describe('reminders', () => {
+  it('run on a schedule, with the chat settings and the directory (the rule is ReviewReminders)', () => {
+    const [reminders] = functions().filter(
+      ([id]) => resources[id]?.Metadata?.[ENTRY_METADATA_KEY] === REMINDER_HANDLER_ENTRY,
+    );
+    const schedules = ofType('AWS::Events::Rule').filter(([, rule]) => rule.Properties.ScheduleExpression);
+    expect(schedules.map(([, rule]) => rule.Properties.Targets[0].Arn)).toEqual([
+      { 'Fn::GetAtt': [reminders![0], 'Arn'] },
+    ]);
   });
 });
 
@@ -455,6 +483,7 @@ describe('alarms', () => {
       [
         'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
+        'Errors',
         'Errors',
         'Errors',
         'Errors',
