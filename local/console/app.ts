@@ -2,6 +2,7 @@
  * The web console: renders what view-model.ts computes, talks only to the REST API (and, in the
  * twin, to /local/* for sign-in, the outbox and the demo). No framework, no CDN: it must work offline.
  */
+import { resourceNameOf } from '../../lambdas/domain/messages/review-facts.ts';
 import type { RequestRecord } from '../../lambdas/domain/schemas.ts';
 import {
   barChart,
@@ -168,7 +169,7 @@ function contextFields(request: RequestRecord): HTMLElement {
     field('Resource', h('code', {}, request.resource.arn)),
     field('Justification', request.justification),
     field('Data classification', classification),
-    field('Policy', `${request.policy.policyIds.join(', ') || 'default'}: ${request.policy.reason}`),
+    field('Policy', request.policy.reason),
     field('Parameters', h('pre', {}, prettyParameters(request.parameters))),
     field('actionHash', h('code', { class: 'hash' }, request.actionHash)),
   );
@@ -183,7 +184,20 @@ function voteControls(request: RequestRecord, detail: RequestDetail | undefined)
   reason.addEventListener('input', () => state.drafts.set(request.requestId, reason.value));
   const approve = h('button', { type: 'button', class: 'approve' }, 'Approve');
   const deny = h('button', { type: 'button', class: 'deny' }, 'Deny');
-  approve.addEventListener('click', () => void vote(request.requestId, 'approve', reason.value.trim()));
+  // Step-up policies ask the reviewer to type the resource's name, as the Slack confirmation does.
+  const resourceName = resourceNameOf(request.resource.arn);
+  const confirmId = `confirm-${request.requestId}`;
+  const confirm = request.policy.stepUp
+    ? h('input', { id: confirmId, type: 'text', autocomplete: 'off', spellcheck: 'false' })
+    : undefined;
+  approve.addEventListener('click', () => {
+    if (confirm !== undefined && confirm.value.trim() !== resourceName) {
+      announce(`Type ${resourceName} to confirm this approval.`);
+      confirm.focus();
+      return;
+    }
+    void vote(request.requestId, 'approve', reason.value.trim());
+  });
   deny.addEventListener('click', () => {
     if (reason.value.trim() === '') {
       announce('A reason is required to deny.');
@@ -192,11 +206,21 @@ function voteControls(request: RequestRecord, detail: RequestDetail | undefined)
     }
     void vote(request.requestId, 'deny', reason.value.trim());
   });
+  const confirmation =
+    confirm === undefined
+      ? undefined
+      : h(
+          'div',
+          { class: 'confirm' },
+          h('label', { for: confirmId }, `Step-up: type ${resourceName} to approve`),
+          confirm,
+        );
   return h(
     'div',
     { class: 'vote' },
     h('label', { for: reasonId }, 'Reason'),
     reason,
+    confirmation,
     h('div', {}, approve, deny),
   );
 }

@@ -67,6 +67,12 @@ describe('the web console', () => {
     await adminRequestCard().waitFor();
     await expect.poll(() => adminRequestCard().textContent()).toContain('0 of 2 approvals from platform');
     await page.screenshot({ path: join(ARTIFACTS, '1-carol-pending.png'), fullPage: true });
+    // AdministratorAccess asks for a step-up: the approval needs the role's name typed.
+    await adminRequestCard().getByRole('button', { name: 'Approve' }).click();
+    await expect
+      .poll(() => page.locator('#status-line').textContent())
+      .toContain('Type invoice-exporter to confirm');
+    await adminRequestCard().getByLabel('Step-up: type invoice-exporter to approve').fill('invoice-exporter');
     await adminRequestCard().getByRole('button', { name: 'Approve' }).click();
     await expect.poll(() => adminRequestCard().textContent()).toContain('1 of 2 approvals from platform');
     await expect
@@ -82,6 +88,7 @@ describe('the web console', () => {
 
     await signInAs('erin');
     await adminRequestCard().waitFor();
+    await adminRequestCard().getByLabel('Step-up: type invoice-exporter to approve').fill('invoice-exporter');
     await adminRequestCard().getByRole('button', { name: 'Approve' }).click();
     await expect.poll(() => adminRequestCard().count()).toBe(0);
 
