@@ -19,6 +19,11 @@ export type StartLocalTwinOptions = Omit<StartTwinOptions, 'extend' | 'directory
   readonly directoryPath?: string;
   /** The agent that sends the guided demo's requests. @default 'invoice-bot' */
   readonly demoAgent?: string;
+  /**
+   * One more extension, composed after the local ones (e.g. a POLICY_DIR override in tests).
+   * @default nothing more
+   */
+  readonly extend?: StartTwinOptions['extend'];
 };
 
 /**
@@ -76,6 +81,7 @@ export async function startLocalTwin(options: StartLocalTwinOptions): Promise<Ru
           },
         }),
       },
+      (await options.extend?.(context)) ?? {},
     ]);
   };
   return startTwin({ ...options, directoryPath, extend });

@@ -217,8 +217,8 @@ export class LocalScheduler {
     this.#now = options.now ?? Date.now;
   }
 
-  get ruleNames(): readonly string[] {
-    return this.#rules.map(({ rule }) => rule.name);
+  get rules(): readonly TwinRule[] {
+    return this.#rules.map(({ rule }) => rule);
   }
 
   start(): void {
@@ -238,7 +238,7 @@ export class LocalScheduler {
           this.#arm(rule, schedule, origin, after);
           return;
         }
-        this.#fire(rule, next);
+        void this.#fire(rule, next);
         this.#arm(rule, schedule, origin, next);
       },
       Math.min(wait, MAX_TIMER_MS),
@@ -248,15 +248,25 @@ export class LocalScheduler {
     this.#timers.add(timer);
   }
 
-  #fire(rule: TwinRule, at: Date): void {
+  #fire(rule: TwinRule, at: Date): Promise<void>[] {
     const event = scheduledEvent(rule, at);
-    for (const target of rule.targets) {
+    return rule.targets.map((target) => {
       const delivery = this.#deliver(target, targetInput(target, event), rule).catch((error: unknown) =>
         this.#log(`scheduled rule ${rule.name} → ${target.arn} failed: ${(error as Error).message}`),
       );
       this.#deliveries.add(delivery);
       void delivery.finally(() => this.#deliveries.delete(delivery));
-    }
+      return delivery;
+    });
+  }
+
+  /** Runs a scheduled rule now, off its timer (by name or logical id), and waits for its targets. */
+  async runNow(nameOrLogicalId: string): Promise<void> {
+    const entry = this.#rules.find(
+      ({ rule }) => rule.name === nameOrLogicalId || rule.logicalId === nameOrLogicalId,
+    );
+    if (entry === undefined) throw new ConfigurationError(`no scheduled rule ${nameOrLogicalId}`);
+    await Promise.all(this.#fire(entry.rule, new Date(this.#now())));
   }
 
   /** Cancels every timer and waits for the deliveries already started. */

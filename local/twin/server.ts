@@ -127,6 +127,11 @@ export interface RunningTwin {
   readonly operatorCredentials: AwsCredentials;
   readonly stack: TwinStack;
   readonly stepFunctions: LocalStepFunctions;
+  /**
+   * Runs a scheduled rule of the template now (by name or logical id) instead of waiting for its
+   * timer, and waits for its targets: e.g. the reminder run, in a test or a demo.
+   */
+  runScheduledRule(nameOrLogicalId: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -348,7 +353,11 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
     // Scheduled rules run once the twin serves (their targets may call back into it).
     scheduler.start();
     cleanups.push(() => scheduler.stop());
-    if (scheduler.ruleNames.length > 0) log(`scheduled rules: ${scheduler.ruleNames.join(', ')}`);
+    if (scheduler.rules.length > 0) {
+      log(
+        `scheduled rules: ${scheduler.rules.map((rule) => `${rule.name} ${rule.scheduleExpression}`).join(', ')}`,
+      );
+    }
 
     if (operator.created) log(`generated the operator key for this data dir (${OPERATOR_CREDENTIALS_FILE})`);
     log(
@@ -365,6 +374,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       operatorCredentials: operator.credentials,
       stack,
       stepFunctions,
+      runScheduledRule: (nameOrLogicalId) => scheduler.runNow(nameOrLogicalId),
       stop: () => {
         stopping ??= unwind();
         return stopping;

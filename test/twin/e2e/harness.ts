@@ -18,9 +18,8 @@ import { vi } from 'vitest';
 import type { Eligibility } from '../../../lambdas/domain/approval.ts';
 import type { AuditRecord, RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
-import { devIssuerExtensionFromFile } from '../../../local/dev-issuer.ts';
-import { combineExtensions, startLocalTwin } from '../../../local/local-twin.ts';
-import { type RunningTwin, startTwin } from '../../../local/twin/index.ts';
+import { startLocalTwin } from '../../../local/local-twin.ts';
+import type { RunningTwin } from '../../../local/twin/index.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 export const DIRECTORY_PATH = join(REPO_ROOT, 'countersign.local.json');
@@ -58,21 +57,17 @@ export interface E2eTwinOptions {
 
 /**
  * The twin as `npm start` runs it (startLocalTwin). A policy override needs POLICY_DIR in every
- * function's environment, which only a twin extension can give: that variant composes the dev
- * issuer with it and leaves the console out (these tests never use it).
+ * function's environment, which only a twin extension can give.
  */
 export async function startE2eTwin(options: E2eTwinOptions): Promise<RunningTwin> {
-  const common = { port: 0, host: '127.0.0.1', dataDir: options.dataDir, log: () => undefined };
   const { policyDir } = options;
-  if (policyDir === undefined) return startLocalTwin({ ...common, directoryPath: DIRECTORY_PATH });
-  return startTwin({
-    ...common,
+  return startLocalTwin({
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: options.dataDir,
+    log: () => undefined,
     directoryPath: DIRECTORY_PATH,
-    extend: async (context) =>
-      combineExtensions([
-        await devIssuerExtensionFromFile(context, DIRECTORY_PATH),
-        { environment: { [ENV.policyDir]: policyDir } },
-      ]),
+    ...(policyDir === undefined ? {} : { extend: () => ({ environment: { [ENV.policyDir]: policyDir } }) }),
   });
 }
 

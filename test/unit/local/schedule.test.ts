@@ -88,7 +88,7 @@ describe('LocalScheduler', () => {
         delivered.push({ arn: target.arn, input });
       },
     });
-    expect(scheduler.ruleNames).toEqual(['countersign-reminders']);
+    expect(scheduler.rules.map((scheduled) => scheduled.name)).toEqual(['countersign-reminders']);
     scheduler.start();
     await vi.advanceTimersByTimeAsync(4 * 60_000);
     expect(delivered).toEqual([]);
@@ -129,6 +129,21 @@ describe('LocalScheduler', () => {
     await vi.advanceTimersByTimeAsync(15 * 60_000);
     await scheduler.stop();
     expect(inputs).toEqual([{ run: 'reminders' }]);
+  });
+
+  it('runs a rule now, off its timer, and waits for its targets', async () => {
+    const delivered: unknown[] = [];
+    const scheduler = new LocalScheduler({
+      rules: [rule()],
+      deliver: async (_target, input) => {
+        await Promise.resolve();
+        delivered.push(input);
+      },
+    });
+    await scheduler.runNow('Reminders');
+    expect(delivered).toEqual([expect.objectContaining({ 'detail-type': 'Scheduled Event' })]);
+    await expect(scheduler.runNow('missing')).rejects.toThrow(ConfigurationError);
+    await scheduler.stop();
   });
 
   it('refuses a template with a bad expression when the twin starts', () => {
