@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { ConfigurationError } from '../../lambdas/domain/errors.ts';
+import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import { TaskFailure } from '../asl/errors.ts';
 import { findFunction, type TwinFunction, type TwinStack } from './template.ts';
 
@@ -75,7 +76,13 @@ export class LocalLambdaRuntime {
     const cached = this.#modules.get(fn.logicalId);
     if (cached !== undefined) return cached;
     const loading = this.#importChain.then(async () => {
-      Object.assign(process.env, this.#environment(fn));
+      const environment = this.#environment(fn);
+      // process.env is shared: a Countersign setting the previous module got must not leak into
+      // one the template does not give it (e.g. a chat secret ARN into a function without chat).
+      for (const name of Object.values(ENV)) {
+        if (!(name in environment)) delete process.env[name];
+      }
+      Object.assign(process.env, environment);
       const module = (await import(`${pathToFileURL(fn.entry).href}?twin=${this.#instance}`)) as Record<
         string,
         unknown
