@@ -98,7 +98,7 @@ describe('reminders in the twin', () => {
       { timeout: 20_000, interval: 500 },
     );
     const [reminder] = await reminders();
-    expect(String((reminder?.body as { text?: string }).text)).toMatch(/^Reminder: .*still needs approval/);
+    expect(String((reminder!.body as { text?: string }).text)).toMatch(/^Reminder: .*still needs approval/);
 
     await twin.runScheduledRule(rule);
     await twin.runScheduledRule(rule);
