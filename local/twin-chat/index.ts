@@ -8,9 +8,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
+import { AwsProtocolError } from '../twin/aws-error.ts';
 import { jsonResponse, type TwinRequest, type TwinResponse } from '../twin/http.ts';
 import { OUTBOX_PATHS } from '../twin/outbox.ts';
 import type { TwinContext, TwinExtension, TwinRoute } from '../twin/server.ts';
+import { verifySigV4 } from '../twin/sigv4.ts';
 import { BOT_ISSUER_PATHS, type BotIssuer, createBotIssuer } from './bot-issuer.ts';
 
 /** Stand-ins for what the operator puts in the secrets in AWS; the twin's sinks accept anything. */
@@ -65,6 +67,25 @@ function lambdaInvokeRoute(twin: TwinContext): TwinRoute {
     method: 'POST',
     path: '/2015-03-31/functions/{name}/invocations',
     async handle(request, { name }) {
+      // Only the twin's own handlers (signing with the operator key) may invoke a function, as
+      // only the Slack handler's role may in AWS: a forged invocation would be a forged vote.
+      try {
+        const operator = twin.operatorCredentials;
+        await verifySigV4(
+          {
+            method: request.method,
+            path: request.path,
+            query: Object.fromEntries(new URLSearchParams(request.rawQueryString)),
+            headers: request.headers,
+            body: request.body,
+          },
+          'lambda',
+          (accessKeyId) => (accessKeyId === operator.accessKeyId ? operator.secretAccessKey : undefined),
+        );
+      } catch (error) {
+        if (error instanceof AwsProtocolError) return awsError(error.statusCode, error.type, error.message);
+        throw error;
+      }
       const functionName = decodeURIComponent(name ?? '');
       if (!twin.stack.functions.some((fn) => fn.name === functionName || fn.arn === functionName)) {
         return awsError(404, 'ResourceNotFoundException', `Function not found: ${functionName}`);

@@ -6,6 +6,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OutboxEntry, RunningTwin } from '../../../local/twin/index.ts';
@@ -326,5 +327,28 @@ describe('chat approvals in the twin', () => {
     const stranger = secrets({ accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'nope' });
     await expect(stranger.send(new GetSecretValueCommand({ SecretId: secretArn }))).rejects.toThrow();
     stranger.destroy();
+  });
+
+  it('lets only the twin’s own handlers invoke a function (the Slack self-invocation)', async () => {
+    const slackFunction = twin.stack.functions.find((fn) => fn.environment.SLACK_SECRET_ARN !== undefined);
+    expect(slackFunction).toBeDefined();
+    const path = `/2015-03-31/functions/${encodeURIComponent(slackFunction?.name ?? '')}/invocations`;
+    const unsigned = await fetch(`${twin.url}${path}`, { method: 'POST', body: '{}' });
+    expect(unsigned.status).toBe(403);
+    const lambda = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new LambdaClient({ endpoint: twin.endpoint, region: twin.region, credentials, maxAttempts: 1 });
+    const asAgent = lambda(client.agent);
+    await expect(
+      asAgent.send(
+        new InvokeCommand({ FunctionName: slackFunction?.name, InvocationType: 'Event', Payload: '{}' }),
+      ),
+    ).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+    asAgent.destroy();
+    const asOperator = lambda(twin.operatorCredentials);
+    const accepted = await asOperator.send(
+      new InvokeCommand({ FunctionName: slackFunction?.name, InvocationType: 'Event', Payload: '{}' }),
+    );
+    expect(accepted.StatusCode).toBe(202);
+    asOperator.destroy();
   });
 });
