@@ -7,12 +7,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
-import { createReviewNotifier } from '../adapters/chat-wiring.ts';
-import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { createJwtVerifier } from '../adapters/jwt-verifier.ts';
-import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
-import { StaticDirectory } from '../adapters/static-directory.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { createApiApp } from '../http/api-app.ts';
 import { fromApiGatewayEvent } from '../http/request.ts';
@@ -22,25 +17,13 @@ import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { buildOpenApiDocument } from '../openapi.ts';
 import { castVote } from '../services/cast-vote.ts';
 import { loadEnvironment } from './environment.ts';
+import { createVoteWiring } from './vote-wiring.ts';
 
 const env = loadEnvironment(['tableName', 'directoryJson', 'jwtIssuer', 'jwtAudience', 'jwtJwksUrl']);
 const logger = createLogger();
 const metrics = createMetrics();
 
-const documentClient = createDocumentClient(createDynamoDbClient());
-const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
-// Without a directory document nobody resolves, so every call is refused (fail closed).
-const directory =
-  env.directoryJson === undefined
-    ? new StaticDirectory({ users: [], agents: [] })
-    : StaticDirectory.fromJson(env.directoryJson);
-const voteDeps = {
-  store,
-  workflow: new SfnWorkflow(createSfnClient()),
-  // A vote cast here updates the Slack and Teams messages too, when those channels are configured.
-  notifier: createReviewNotifier({ documentClient, directory, log: logger }),
-  clock: systemClock,
-};
+const { store, directory, voteDeps } = createVoteWiring(env, logger);
 
 const app = createApiApp({
   store,

@@ -6,28 +6,20 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
-import {
-  CHAT_ENVIRONMENT_KEYS,
-  createChatReviewNotifier,
-  slackApiFactory,
-  slackCredentialsFrom,
-} from '../adapters/chat-wiring.ts';
-import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
-import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
+import { CHAT_ENVIRONMENT_KEYS, slackApiFactory, slackCredentialsFrom } from '../adapters/chat-wiring.ts';
 import { createSlackInteractions } from '../adapters/slack/interactions.ts';
 import {
   DeferredSlackVote,
   isDeferredSlackVote,
   lambdaSelfInvoke,
 } from '../adapters/slack/lambda-deferral.ts';
-import { StaticDirectory } from '../adapters/static-directory.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { ConfigurationError } from '../domain/errors.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { castVote } from '../services/cast-vote.ts';
 import { loadEnvironment } from './environment.ts';
+import { createVoteWiring } from './vote-wiring.ts';
 
 const env = loadEnvironment([...CHAT_ENVIRONMENT_KEYS, 'directoryJson']);
 if (env.slackSecretArn === undefined)
@@ -35,19 +27,7 @@ if (env.slackSecretArn === undefined)
 const logger = createLogger();
 const metrics = createMetrics();
 
-const documentClient = createDocumentClient(createDynamoDbClient());
-const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
-// Without a directory document nobody resolves, so every vote is refused (fail closed).
-const directory =
-  env.directoryJson === undefined
-    ? new StaticDirectory({ users: [], agents: [] })
-    : StaticDirectory.fromJson(env.directoryJson);
-const voteDeps = {
-  store,
-  workflow: new SfnWorkflow(createSfnClient()),
-  notifier: createChatReviewNotifier(env, { documentClient, directory }),
-  clock: systemClock,
-};
+const { store, directory, voteDeps } = createVoteWiring(env, logger);
 let functionName = '';
 const interactions = createSlackInteractions({
   credentials: slackCredentialsFrom(env.slackSecretArn),

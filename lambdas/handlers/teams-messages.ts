@@ -5,15 +5,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
-import {
-  CHAT_ENVIRONMENT_KEYS,
-  createChatReviewNotifier,
-  teamsCredentialsFrom,
-} from '../adapters/chat-wiring.ts';
-import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
-import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
-import { StaticDirectory } from '../adapters/static-directory.ts';
+import { CHAT_ENVIRONMENT_KEYS, teamsCredentialsFrom } from '../adapters/chat-wiring.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { createTeamsBotEndpoint } from '../adapters/teams/bot-endpoint.ts';
 import {
@@ -25,6 +17,7 @@ import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { castVote } from '../services/cast-vote.ts';
 import { loadEnvironment } from './environment.ts';
+import { createVoteWiring } from './vote-wiring.ts';
 
 const env = loadEnvironment([...CHAT_ENVIRONMENT_KEYS, 'directoryJson', 'botOpenIdMetadataUrl']);
 if (env.teamsSecretArn === undefined)
@@ -32,18 +25,7 @@ if (env.teamsSecretArn === undefined)
 const logger = createLogger();
 const metrics = createMetrics();
 
-const documentClient = createDocumentClient(createDynamoDbClient());
-const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
-const directory =
-  env.directoryJson === undefined
-    ? new StaticDirectory({ users: [], agents: [] })
-    : StaticDirectory.fromJson(env.directoryJson);
-const voteDeps = {
-  store,
-  workflow: new SfnWorkflow(createSfnClient()),
-  notifier: createChatReviewNotifier(env, { documentClient, directory }),
-  clock: systemClock,
-};
+const { store, directory, voteDeps } = createVoteWiring(env, logger);
 const teamsCredentials = teamsCredentialsFrom(env.teamsSecretArn);
 
 /** One authenticator (and so one key cache) per app id; a rotated app id gets a fresh one. */
