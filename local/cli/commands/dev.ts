@@ -3,8 +3,8 @@
  * is and who the demo identities are, and shuts down cleanly on Ctrl-C.
  */
 import { resolve } from 'node:path';
-import { devIssuerExtensionFromFile } from '../../dev-issuer.ts';
-import { DEFAULT_PORT, type RunningTwin, startTwin } from '../../twin/index.ts';
+import { startLocalTwin } from '../../local-twin.ts';
+import { DEFAULT_PORT, type RunningTwin } from '../../twin/index.ts';
 import { ExitCode, parseCommandLine, renderTable, runCommand, UsageError } from '../output.ts';
 import { DEFAULT_CONFIG_PATH, type LocalConfig, readLocalConfig } from '../twin-client.ts';
 
@@ -56,6 +56,7 @@ export function describeTwin(
     '                 --resource arn:aws:iam::123456789012:role/x --param policyArn=arn:aws:iam::aws:policy/ReadOnlyAccess \\',
     '                 --justification "read access for the export"',
     'Review:        npx countersign list --status PENDING; npx countersign approve <id> --as carol',
+    `Guided demo:   open ${twin.url}/, sign in and press "Run the demo" (or: npx countersign demo)`,
     '',
     'Ctrl-C stops the twin; pending approvals survive a restart.',
   ].join('\n');
@@ -90,13 +91,13 @@ export async function run(args: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const port = parsePort(values.port ?? process.env.COUNTERSIGN_PORT);
     const config = await readLocalConfig(DEFAULT_CONFIG_PATH);
-    const twin = await startTwin({
+    // The same composition the tests start: twin runtime, dev issuer, console, demo and chat sinks.
+    const twin = await startLocalTwin({
       port,
       host: values.host,
       dataDir: resolve(values['data-dir']),
       reset: values.reset,
       directoryPath: DEFAULT_CONFIG_PATH,
-      extend: (context) => devIssuerExtensionFromFile(context, DEFAULT_CONFIG_PATH),
     });
     console.log(describeTwin(twin, config));
     const signal = await untilSignal();

@@ -96,18 +96,6 @@ export interface ApiAnswer {
   readonly body: any;
 }
 
-export interface RequestDetail {
-  readonly request: RequestRecord;
-  readonly timeline: AuditRecord[];
-  readonly canVote: Eligibility;
-}
-
-export interface ApiAnswer {
-  readonly status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: assertions read success and error bodies alike
-  readonly body: any;
-}
-
 export class E2eClient {
   readonly twin: RunningTwin;
   readonly agent: Agent;
