@@ -55,6 +55,10 @@ async function serve(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
     route: event.routeKey,
     status: response.statusCode,
   });
+  metrics.addMetric('ApiRequests', MetricUnit.Count, 1);
+  // Refusals (bad tokens, ineligible voters) and failures are what an operator watches.
+  if (response.statusCode >= 400) metrics.addMetric('ApiRequestsRefused', MetricUnit.Count, 1);
+  if (response.statusCode >= 500) metrics.addMetric('ApiRequestsFailed', MetricUnit.Count, 1);
   return response;
 }
 

@@ -2,6 +2,7 @@
  * Workflow step PublishDecision: puts `Action Decided` on the bus. Idempotent per requestId, so a
  * retried step (or a redelivered invocation) does not tell the agent twice.
  */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import {
   createDocumentClient,
@@ -35,6 +36,7 @@ const deps = {
 async function publishDecisionStep(event: unknown): Promise<ActionDecidedDetail> {
   const detail = await publishDecision(deps, parse(PublishDecisionInput, event, 'publish-decision input'));
   logger.info('decision published', { requestId: detail.requestId, decision: detail.decision });
+  metrics.addMetric('DecisionsPublished', MetricUnit.Count, 1);
   return detail;
 }
 

@@ -4,6 +4,7 @@
  * Reviewers are asked in Slack and Teams when a chat channel is configured, else through a
  * structured log line.
  */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
 import { createReviewNotifier } from '../adapters/chat-wiring.ts';
@@ -37,6 +38,7 @@ async function requestApprovalStep(event: unknown): Promise<RequestApprovalResul
   const result = await requestApproval(deps, parse(RequestApprovalInput, event, 'request-approval input'));
   // The token is a credential to resume the workflow: it is never logged.
   logger.info('approval requested', { ...result });
+  metrics.addMetric('ApprovalsRequested', MetricUnit.Count, 1);
   return result;
 }
 
