@@ -46,6 +46,11 @@ export class StaticDirectory implements Directory {
     return new StaticDirectory(parse(DirectoryDocument, document, 'directory document'));
   }
 
+  /** The same agents without the people: for a directory whose people live elsewhere (the identity store). */
+  agentsOnly(): StaticDirectory {
+    return new StaticDirectory({ users: [], agents: this.#document.agents });
+  }
+
   async resolve(ref: IdentityRef): Promise<Principal | undefined> {
     const user = this.#document.users.find((candidate) => matches(candidate, ref));
     if (user !== undefined) return toPrincipal(user);

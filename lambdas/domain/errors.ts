@@ -67,3 +67,6 @@ export class PublishError extends CountersignError {}
 
 /** A reminder could not be sent; it is released so a later run retries it. */
 export class ReminderError extends CountersignError {}
+
+/** The directory could not answer (its service failed or returned something malformed); callers fail closed. */
+export class DirectoryError extends CountersignError {}

@@ -30,6 +30,14 @@ export const Arn = z
   .max(2048)
   .regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, 'expected an ARN');
 
+/** An IAM Identity Center identity store id as its API accepts it: `d-` and ten hex digits, or a UUID. */
+export const IdentityStoreId = z
+  .string()
+  .regex(
+    /^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+    'must be an identity store id such as d-1234567890',
+  );
+
 export const JsonObject = z.record(z.string(), z.json());
 export type JsonObject = z.infer<typeof JsonObject>;
 

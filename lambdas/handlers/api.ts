@@ -19,7 +19,14 @@ import { castVote } from '../services/cast-vote.ts';
 import { loadEnvironment } from './environment.ts';
 import { createVoteWiring } from './vote-wiring.ts';
 
-const env = loadEnvironment(['tableName', 'directoryJson', 'jwtIssuer', 'jwtAudience', 'jwtJwksUrl']);
+const env = loadEnvironment([
+  'tableName',
+  'directoryJson',
+  'identityStoreId',
+  'jwtIssuer',
+  'jwtAudience',
+  'jwtJwksUrl',
+]);
 const logger = createLogger();
 const metrics = createMetrics();
 

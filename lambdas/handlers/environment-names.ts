@@ -12,6 +12,11 @@ export const ENV = {
   consoleUrl: 'CONSOLE_URL',
   /** Optional: the directory document (same shape as countersign.local.json) as JSON. */
   directoryJson: 'DIRECTORY_JSON',
+  /**
+   * Optional: the IAM Identity Center identity store people are resolved in (users, groups); chat
+   * overrides live in the table and agents stay in DIRECTORY_JSON. Without it DIRECTORY_JSON is the directory.
+   */
+  identityStoreId: 'IDENTITY_STORE_ID',
   /** The REST API's token issuer (`iss`), e.g. a Cognito user pool URL; the twin's dev issuer locally. */
   jwtIssuer: 'JWT_ISSUER',
   /** The audience the REST API accepts (`aud`, or `client_id` for access tokens), as the JWT authorizer. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigurationError } from '../domain/errors.ts';
-import { describeIssues } from '../domain/schemas.ts';
+import { describeIssues, IdentityStoreId } from '../domain/schemas.ts';
 import { ENV } from './environment-names.ts';
 
 const Required = z.string({ error: 'is required' }).trim().min(1, 'must not be empty');
@@ -22,6 +22,7 @@ const SPECIAL_VARIABLES = {
   defaultTimeoutSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
   consoleUrl: Required.pipe(z.url()),
   directoryJson: Required.optional(),
+  identityStoreId: Required.pipe(IdentityStoreId).optional(),
   jwtIssuer: Required.pipe(z.url()),
   jwtJwksUrl: Required.pipe(z.url()).optional(),
   slackSecretArn: Required.optional(),

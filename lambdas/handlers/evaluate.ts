@@ -6,9 +6,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
+import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { loadPolicyFiles } from '../adapters/policy-files.ts';
-import { StaticDirectory } from '../adapters/static-directory.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { createPolicyEngine } from '../domain/policy.ts';
 import { parse } from '../domain/schemas.ts';
@@ -24,6 +24,7 @@ const env = loadEnvironment([
   'defaultApproverGroup',
   'defaultTimeoutSeconds',
   'directoryJson',
+  'identityStoreId',
 ]);
 const logger = createLogger();
 const metrics = createMetrics();
@@ -35,17 +36,12 @@ const policy = createPolicyEngine({
 if (policy.problems.length > 0) {
   logger.error('the policy set is unusable: every request will be denied', { problems: policy.problems });
 }
+const documentClient = createDocumentClient(createDynamoDbClient());
 const deps = {
-  store: new DynamoDbRequestStore({
-    client: createDocumentClient(createDynamoDbClient()),
-    tableName: env.tableName,
-  }),
+  store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
   policy,
-  // Without a directory document only the agent itself is known; its owner comes from the event.
-  directory:
-    env.directoryJson === undefined
-      ? new StaticDirectory({ users: [], agents: [] })
-      : StaticDirectory.fromJson(env.directoryJson),
+  // Without a directory only the agent itself is known; its owner comes from the event.
+  directory: createDirectory(env, { documentClient, tableName: env.tableName }),
   clock: systemClock,
 };
 

@@ -8,9 +8,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
 import { createReviewNotifier } from '../adapters/chat-wiring.ts';
+import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
-import { directoryFromJson } from '../adapters/static-directory.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
@@ -19,7 +19,7 @@ import { type RequestApprovalResult, requestApproval } from '../services/request
 import { loadEnvironment } from './environment.ts';
 import { RequestApprovalInput } from './inputs.ts';
 
-const env = loadEnvironment(['tableName', 'directoryJson']);
+const env = loadEnvironment(['tableName', 'directoryJson', 'identityStoreId']);
 const logger = createLogger();
 const metrics = createMetrics();
 const documentClient = createDocumentClient(createDynamoDbClient());
@@ -27,7 +27,7 @@ const deps = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
   notifier: createReviewNotifier({
     documentClient,
-    directory: directoryFromJson(env.directoryJson),
+    directory: createDirectory(env, { documentClient, tableName: env.tableName }),
     log: logger,
   }),
   workflow: new SfnWorkflow(createSfnClient()),

@@ -8,9 +8,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
 import { createReviewNotifier } from '../adapters/chat-wiring.ts';
+import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbReminderMarks } from '../adapters/dynamodb/reminder-marks.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
-import { directoryFromJson } from '../adapters/static-directory.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { ReminderError } from '../domain/errors.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
@@ -18,7 +18,7 @@ import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { type SendRemindersResult, sendReminders } from '../services/send-reminders.ts';
 import { loadEnvironment } from './environment.ts';
 
-const env = loadEnvironment(['tableName', 'directoryJson', 'reminderLookbackSeconds']);
+const env = loadEnvironment(['tableName', 'directoryJson', 'identityStoreId', 'reminderLookbackSeconds']);
 const logger = createLogger();
 const metrics = createMetrics();
 const documentClient = createDocumentClient(createDynamoDbClient());
@@ -27,7 +27,7 @@ const deps = {
   marks: new DynamoDbReminderMarks({ client: documentClient, tableName: env.tableName }),
   notifier: createReviewNotifier({
     documentClient,
-    directory: directoryFromJson(env.directoryJson),
+    directory: createDirectory(env, { documentClient, tableName: env.tableName }),
     log: logger,
   }),
   clock: systemClock,

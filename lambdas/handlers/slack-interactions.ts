@@ -21,7 +21,7 @@ import { castVote } from '../services/cast-vote.ts';
 import { loadEnvironment } from './environment.ts';
 import { createVoteWiring } from './vote-wiring.ts';
 
-const env = loadEnvironment([...CHAT_ENVIRONMENT_KEYS, 'directoryJson']);
+const env = loadEnvironment([...CHAT_ENVIRONMENT_KEYS, 'directoryJson', 'identityStoreId']);
 if (env.slackSecretArn === undefined)
   throw new ConfigurationError('SLACK_SECRET_ARN is required by the Slack endpoint');
 const logger = createLogger();

@@ -19,7 +19,12 @@ import { castVote } from '../services/cast-vote.ts';
 import { loadEnvironment } from './environment.ts';
 import { createVoteWiring } from './vote-wiring.ts';
 
-const env = loadEnvironment([...CHAT_ENVIRONMENT_KEYS, 'directoryJson', 'botOpenIdMetadataUrl']);
+const env = loadEnvironment([
+  ...CHAT_ENVIRONMENT_KEYS,
+  'directoryJson',
+  'identityStoreId',
+  'botOpenIdMetadataUrl',
+]);
 if (env.teamsSecretArn === undefined)
   throw new ConfigurationError('TEAMS_SECRET_ARN is required by the Teams endpoint');
 const logger = createLogger();

@@ -6,10 +6,10 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
 import { createReviewNotifier } from '../adapters/chat-wiring.ts';
+import { createDirectory, type DirectoryEnvironment } from '../adapters/directory-wiring.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import type { StructuredLog } from '../adapters/log-review-notifier.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
-import { directoryFromJson } from '../adapters/static-directory.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import type { Directory } from '../ports/index.ts';
 import type { CastVoteDeps } from '../services/cast-vote.ts';
@@ -22,13 +22,12 @@ export interface VoteWiring {
 }
 
 export function createVoteWiring(
-  env: { readonly tableName: string; readonly directoryJson?: string | undefined },
+  env: DirectoryEnvironment & { readonly tableName: string },
   log: StructuredLog,
 ): VoteWiring {
   const documentClient = createDocumentClient(createDynamoDbClient());
   const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
-  // Without a directory document nobody resolves, so every vote is refused (fail closed).
-  const directory = directoryFromJson(env.directoryJson);
+  const directory = createDirectory(env, { documentClient, tableName: env.tableName });
   return {
     documentClient,
     store,

@@ -132,6 +132,17 @@ export type IdentityRef =
   | { readonly kind: 'slack'; readonly value: string }
   | { readonly kind: 'teams'; readonly value: string };
 
+/** The chat channels whose accounts are bound to directory identities. */
+export type ChatIdentityChannel = 'slack' | 'teams';
+
+/**
+ * Operator-written bindings of chat accounts to directory user names, for directories that hold
+ * no chat ids themselves (the IAM Identity Center identity store). Unbound → undefined.
+ */
+export interface IdentityOverrides {
+  userNameFor(channel: ChatIdentityChannel, chatUserId: string): Promise<string | undefined>;
+}
+
 /** Resolves channel identities to directory identities. Unknown → undefined, never a guess. */
 export interface Directory {
   resolve(ref: IdentityRef): Promise<Principal | undefined>;

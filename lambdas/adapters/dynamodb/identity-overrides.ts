@@ -1,0 +1,59 @@
+/**
+ * IdentityOverrides in the single table: `pk=IDENTITY#<channel>#<chat user id>, sk=IDENTITY`, with
+ * the directory `userName` it belongs to. Operators write them; a binding is never overwritten in
+ * place (conditional put), so re-pointing a chat account at someone else is a deliberate delete
+ * and bind, not a silent edit.
+ */
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { DirectoryError } from '../../domain/errors.ts';
+import type { ChatIdentityChannel, IdentityOverrides } from '../../ports/index.ts';
+import { TABLE_LAYOUT } from './table-layout.ts';
+
+const OverrideItem = z.object({ userName: z.string().min(1) });
+
+export function identityOverrideKey(channel: ChatIdentityChannel, chatUserId: string) {
+  return {
+    [TABLE_LAYOUT.partitionKey]: `IDENTITY#${channel}#${chatUserId}`,
+    [TABLE_LAYOUT.sortKey]: 'IDENTITY',
+  };
+}
+
+export class DynamoDbIdentityOverrides implements IdentityOverrides {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+
+  constructor(options: { readonly client: DynamoDBDocumentClient; readonly tableName: string }) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+  }
+
+  async userNameFor(channel: ChatIdentityChannel, chatUserId: string): Promise<string | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({ TableName: this.#tableName, Key: identityOverrideKey(channel, chatUserId) }),
+    );
+    if (Item === undefined) return undefined;
+    const item = OverrideItem.safeParse(Item);
+    // A malformed binding must not fall through to "unbound" and then to an email match: refuse.
+    if (!item.success) throw new DirectoryError(`the ${channel} identity override is malformed`);
+    return item.data.userName;
+  }
+
+  /** Binds a chat account to a directory user name; false when the account is already bound. */
+  async bind(channel: ChatIdentityChannel, chatUserId: string, userName: string, at: Date): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: { ...identityOverrideKey(channel, chatUserId), userName, boundAt: at.toISOString() },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_LAYOUT.partitionKey },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+}
