@@ -66,7 +66,7 @@ export class IdentityStoreDirectory implements Directory {
       principal = await this.#lookUp(ref);
     } catch (error) {
       if (error instanceof DirectoryError) throw error;
-      throw new DirectoryError(`the identity store could not resolve a ${ref.kind} identity`, {
+      throw new DirectoryError(`the identity store could not resolve an identity (by ${ref.kind})`, {
         cause: error,
       });
     }

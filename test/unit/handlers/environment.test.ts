@@ -22,6 +22,15 @@ describe('loadEnvironment', () => {
     expect(loadEnvironment(['directoryJson'], {})).toEqual({ directoryJson: undefined });
   });
 
+  it('accepts an identity store id and fails at start on anything else', () => {
+    expect(loadEnvironment(['identityStoreId'], { IDENTITY_STORE_ID: 'd-1234567890' })).toEqual({
+      identityStoreId: 'd-1234567890',
+    });
+    expect(() =>
+      loadEnvironment(['identityStoreId'], { IDENTITY_STORE_ID: 'arn:aws:sso:::instance/x' }),
+    ).toThrow(/IDENTITY_STORE_ID must be an identity store id/);
+  });
+
   it('lists every missing or malformed variable by name in one ConfigurationError', () => {
     const failure = (() => {
       try {
