@@ -16,6 +16,7 @@
  * | `countersign:jwtAudience` | unset | audience (`aud` or `client_id`) the REST API accepts; required with the issuer |
  * | `countersign:jwtJwksUrl` | unset | the issuer's JWKS URL, when its OpenID metadata should not be used |
  * | `countersign:directory` | `{"users":[],"agents":[]}` | the directory the API and chat handlers resolve people in |
+ * | `countersign:identityStoreId` | unset | IAM Identity Center identity store (`d-1234567890`) people are resolved in instead of the directory's `users` |
  * | `countersign:apiCorsOrigins` | `[]` | browser origins allowed to call the HTTP API (CORS off when empty) |
  * | `countersign:apiThrottleRateLimit` | `50` | HTTP API stage steady-state limit, requests per second |
  * | `countersign:apiThrottleBurstLimit` | `100` | HTTP API stage burst limit, requests |
@@ -28,12 +29,17 @@
  * The directory is the shape of countersign.local.json's `users` and `agents` (ids, emails,
  * groups, chat ids; never secrets). It travels in the handlers' `DIRECTORY_JSON`, so it must fit
  * Lambda's 4 KB environment: at most DIRECTORY_MAX_BYTES of JSON.
+ *
+ * With `countersign:identityStoreId` people (users and their group names) come from IAM Identity
+ * Center instead, the directory keeps only the `agents`, and Slack/Teams accounts are bound by
+ * override items in the table. The stack must run in the account and Region of the Identity
+ * Center instance (the identity store is called with the handlers' own credentials and Region).
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
 import { DirectoryDocument } from '../lambdas/adapters/static-directory.ts';
-import { AgentId, Arn } from '../lambdas/domain/schemas.ts';
+import { AgentId, Arn, IdentityStoreId } from '../lambdas/domain/schemas.ts';
 import { CHAT_CONTEXT_KEYS } from './chat-integrations.ts';
 
 export const CONTEXT_KEYS = {
@@ -49,6 +55,7 @@ export const CONTEXT_KEYS = {
   jwtAudience: 'countersign:jwtAudience',
   jwtJwksUrl: 'countersign:jwtJwksUrl',
   directory: 'countersign:directory',
+  identityStoreId: 'countersign:identityStoreId',
   apiCorsOrigins: 'countersign:apiCorsOrigins',
   apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
   apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
@@ -136,6 +143,7 @@ const CountersignConfigFields = z.strictObject({
       `must fit in ${DIRECTORY_MAX_BYTES} bytes of JSON (it is passed in the handlers' environment)`,
     ),
   ),
+  identityStoreId: IdentityStoreId.optional(),
   apiCorsOrigins: z.preprocess(fromJsonString, z.array(Origin)),
   apiThrottleRateLimit: z.coerce.number().positive().max(10_000),
   apiThrottleBurstLimit: z.coerce.number().int().min(1).max(5_000),
@@ -171,6 +179,14 @@ const CountersignConfigSchema = CountersignConfigFields.superRefine((config, con
       message: 'is required with Slack or Teams: every review message links to the console',
     });
   }
+  if (config.identityStoreId !== undefined && config.directory.users.length > 0) {
+    // Two sources of people would let one say "not in the group" while the other says "in it".
+    context.addIssue({
+      code: 'custom',
+      path: ['directory', 'users'],
+      message: `must be empty when ${CONTEXT_KEYS.identityStoreId} is set: people come from the identity store`,
+    });
+  }
   if (config.jwtIssuer === undefined) {
     for (const field of ['jwtAudience', 'jwtJwksUrl'] as const) {
       if (config[field] !== undefined) {
@@ -198,6 +214,7 @@ export const CONFIG_DEFAULTS = {
   jwtAudience: undefined,
   jwtJwksUrl: undefined,
   directory: { users: [], agents: [] },
+  identityStoreId: undefined,
   apiCorsOrigins: [],
   apiThrottleRateLimit: 50,
   apiThrottleBurstLimit: 100,

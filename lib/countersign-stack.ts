@@ -11,6 +11,7 @@ import { CountersignEventBus } from './countersign-event-bus.ts';
 import { CountersignHttpApi, type RestApiOptions } from './countersign-http-api.ts';
 import { CountersignKey } from './countersign-key.ts';
 import { HandlerFunction } from './handler-function.ts';
+import { grantIdentityStoreRead } from './identity-store-access.ts';
 import { RequestTable } from './request-table.ts';
 import { ReviewReminders } from './review-reminders.ts';
 import { WorkflowAlarms } from './workflow-alarms.ts';
@@ -77,8 +78,12 @@ export class CountersignStack extends Stack {
       ...(config.consoleUrl === undefined ? {} : { [ENV.consoleUrl]: config.consoleUrl }),
     };
     // The directory people are resolved in (fail closed: an empty one resolves nobody). The twin
-    // replaces the value with countersign.local.json wherever the template sets it.
-    const directoryEnvironment = { [ENV.directoryJson]: JSON.stringify(config.directory) };
+    // replaces the value with countersign.local.json wherever the template sets it. With an
+    // identity store, people come from IAM Identity Center and the document keeps the agents.
+    const directoryEnvironment = {
+      [ENV.directoryJson]: JSON.stringify(config.directory),
+      ...(config.identityStoreId === undefined ? {} : { [ENV.identityStoreId]: config.identityStoreId }),
+    };
     const handler = (
       id: string,
       entry: string,
@@ -223,6 +228,19 @@ export class CountersignStack extends Stack {
       }
     }
     warnAboutLocalTwinSettings(this, config);
+    const identityStoreId = config.identityStoreId;
+    if (identityStoreId !== undefined) {
+      // Every function given the directory environment resolves people, so each may read the store.
+      const resolvers = [
+        this.handlers.evaluate,
+        this.handlers.requestApproval,
+        this.apiHandler,
+        this.chat?.slackHandler,
+        this.chat?.teamsHandler,
+        this.reminders?.handler,
+      ];
+      for (const fn of resolvers) if (fn !== undefined) grantIdentityStoreRead(fn, identityStoreId);
+    }
 
     const alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,

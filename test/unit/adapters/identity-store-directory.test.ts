@@ -6,6 +6,7 @@ import {
   IdentitystoreClient,
   ListGroupMembershipsForMemberCommand,
   ResourceNotFoundException,
+  type ResourceType,
 } from '@aws-sdk/client-identitystore';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -49,7 +50,7 @@ const GROUP_NAMES: Record<string, string> = {
   'g-oncall': 'oncall',
 };
 
-const notFound = (resourceType: string) =>
+const notFound = (resourceType: ResourceType) =>
   new ResourceNotFoundException({
     message: `${resourceType} not found`,
     ResourceType: resourceType,
