@@ -255,12 +255,19 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
 
     const directoryJson = await publicDirectoryJson(directoryPath);
     let extension: TwinExtension = {};
-    const functionEnvironment = (fn: TwinFunction): Record<string, string> => ({
-      ...fn.environment,
-      ...(fn.environment[ENV.directoryJson] !== undefined ? { [ENV.directoryJson]: directoryJson } : {}),
-      ...(fn.environment[ENV.consoleUrl] !== undefined ? { [ENV.consoleUrl]: url } : {}),
-      ...extension.environment,
-    });
+    // The twin's directory is countersign.local.json: a template synthesized for Identity Center
+    // still resolves people locally, never against a real identity store.
+    const functionEnvironment = (fn: TwinFunction): Record<string, string> => {
+      const { [ENV.identityStoreId]: _identityStore, ...environment } = fn.environment;
+      return {
+        ...environment,
+        ...(fn.environment[ENV.directoryJson] !== undefined || _identityStore !== undefined
+          ? { [ENV.directoryJson]: directoryJson }
+          : {}),
+        ...(fn.environment[ENV.consoleUrl] !== undefined ? { [ENV.consoleUrl]: url } : {}),
+        ...extension.environment,
+      };
+    };
     const lambdas = new LocalLambdaRuntime(stack, functionEnvironment);
     cleanups.push(() => lambdas.drain());
 
