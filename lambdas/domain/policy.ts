@@ -12,10 +12,12 @@
  * Anything that goes wrong — a policy set that does not parse or validate, a request that does not fit
  * the schema, an evaluation error in any policy — is a DENY that says why. Never ALLOW by accident.
  */
+
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { z } from 'zod';
 import type { PolicyEngine, PolicyRequest } from '../ports/index.ts';
 import { describeDuration, parseIsoDuration } from './iso-duration.ts';
+import { denyDecision } from './policy-decision.ts';
 import { describeIssues, type PolicyDecision, PolicyOutcome } from './schemas.ts';
 
 /** One policy file: `id` names it in problems (the file name), `text` is its Cedar source. */
@@ -148,7 +150,7 @@ export function createPolicyEngine(options: PolicyEngineOptions): CheckedPolicyE
     problems,
     evaluate: (request) =>
       prepared === undefined
-        ? deny([], `The policy set is invalid, so every request is denied: ${problems.join('; ')}`)
+        ? denyDecision([], `The policy set is invalid, so every request is denied: ${problems.join('; ')}`)
         : evaluateSafely(prepared, options.defaults, request),
   };
 }
@@ -387,7 +389,7 @@ function evaluateSafely(
   try {
     return evaluate(prepared, defaults, request);
   } catch (error) {
-    return deny([], `Policy evaluation failed, so the request is denied: ${String(error)}`);
+    return denyDecision([], `Policy evaluation failed, so the request is denied: ${String(error)}`);
   }
 }
 
@@ -398,19 +400,19 @@ function evaluate(
 ): PolicyDecision {
   const call = buildCall(prepared, request);
   if (typeof call === 'string') {
-    return deny([], `The request cannot be evaluated, so it is denied: ${call}.`);
+    return denyDecision([], `The request cannot be evaluated, so it is denied: ${call}.`);
   }
   const answer = cedar.statefulIsAuthorized(call);
   if (answer.type === 'failure') {
     const messages = answer.errors.map((error) => error.message).join('; ');
-    return deny([], `The request does not match the policy schema, so it is denied: ${messages}`);
+    return denyDecision([], `The request does not match the policy schema, so it is denied: ${messages}`);
   }
   const { decision, diagnostics } = answer.response;
   if (diagnostics.errors.length > 0) {
     const failures = diagnostics.errors.map(
       (failure) => `policy "${failure.policyId}": ${failure.error.message}`,
     );
-    return deny(
+    return denyDecision(
       [...new Set(diagnostics.errors.map((failure) => failure.policyId))],
       `A policy failed to evaluate, so the request is denied (a failing policy could have been a forbid): ${failures.join('; ')}`,
     );
@@ -420,7 +422,7 @@ function evaluate(
   const determining = [...prepared.policies.values()].filter((policy) => determiningIds.has(policy.id));
   if (decision === 'deny') {
     return determining.length > 0
-      ? deny(ids(determining), `Denied by ${name(determining)}${reasons(determining)}.`)
+      ? denyDecision(ids(determining), `Denied by ${name(determining)}${reasons(determining)}.`)
       : byDefault(defaults, request);
   }
   const approvals = determining.filter((policy) => policy.requirement !== undefined);
@@ -573,18 +575,6 @@ function name(policies: readonly LoadedPolicy[]): string {
 function reasons(policies: readonly LoadedPolicy[]): string {
   const given = policies.flatMap((policy) => (policy.reason === undefined ? [] : [policy.reason]));
   return given.length > 0 ? ` (${given.join('; ')})` : '';
-}
-
-function deny(policyIds: string[], reason: string): PolicyDecision {
-  return {
-    decision: PolicyOutcome.deny,
-    groups: [],
-    quorum: 0,
-    timeoutSeconds: 0,
-    stepUp: false,
-    policyIds,
-    reason,
-  };
 }
 
 function allow(policies: readonly LoadedPolicy[]): PolicyDecision {

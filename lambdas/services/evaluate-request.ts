@@ -3,12 +3,12 @@
  * the request exactly once. Every failure on the way (bad input, unknown person, policy engine
  * error) ends in DENY, never in ALLOW.
  */
+import { denyDecision } from '../domain/policy-decision.ts';
 import {
   type AgentRequestDetail,
   AgentRequestEvent,
   describeIssues,
   PolicyDecision,
-  PolicyOutcome,
 } from '../domain/schemas.ts';
 import type { Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
 import { newRequestRecord, recordIntake, requestIdOf } from './request-record.ts';
@@ -38,15 +38,7 @@ export interface EvaluateRequestResult {
 }
 
 export function denyBecause(reason: string): PolicyDecision {
-  return {
-    decision: PolicyOutcome.deny,
-    groups: [],
-    quorum: 0,
-    timeoutSeconds: 0,
-    stepUp: false,
-    policyIds: [],
-    reason,
-  };
+  return denyDecision([], reason);
 }
 
 function messageOf(error: unknown): string {
