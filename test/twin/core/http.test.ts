@@ -116,6 +116,9 @@ describe('HTTP API routes of the template', () => {
       isBase64Encoded: false,
       claims: null,
       policyDir: expect.stringMatching(/\/policies$/),
+      // A template synthesized for Identity Center still resolves people from the local directory.
+      identityStoreId: null,
+      directoryUsers: 5,
     });
   });
 
