@@ -15,7 +15,6 @@ import type { HttpResponse } from '../http/responses.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { buildOpenApiDocument } from '../openapi.ts';
-import { castVote } from '../services/cast-vote.ts';
 import { loadEnvironment } from './environment.ts';
 import { createVoteWiring } from './vote-wiring.ts';
 
@@ -30,7 +29,11 @@ const env = loadEnvironment([
 const logger = createLogger();
 const metrics = createMetrics();
 
-const { store, directory, voteDeps } = createVoteWiring(env, logger);
+const { store, directory, castVote } = createVoteWiring(env, {
+  logger,
+  metrics,
+  votesMetric: 'VotesRecorded',
+});
 
 const app = createApiApp({
   store,
@@ -40,16 +43,7 @@ const app = createApiApp({
     audience: env.jwtAudience,
     ...(env.jwtJwksUrl === undefined ? {} : { jwksUrl: env.jwtJwksUrl }),
   }),
-  castVote: async (command) => {
-    const result = await castVote(voteDeps, command);
-    // The vote stands either way; these are retried by the next vote or the workflow's own steps.
-    if (result.resumeError !== undefined)
-      logger.warn('vote recorded, workflow not resumed yet', { error: result.resumeError });
-    if (result.updateError !== undefined)
-      logger.warn('vote recorded, reviewers not updated', { error: result.updateError });
-    metrics.addMetric('VotesRecorded', MetricUnit.Count, 1);
-    return result;
-  },
+  castVote,
   clock: systemClock,
   logger,
   openApiDocument: buildOpenApiDocument(),

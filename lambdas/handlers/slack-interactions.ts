@@ -17,7 +17,6 @@ import { systemClock } from '../adapters/system-clock.ts';
 import { ConfigurationError } from '../domain/errors.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
-import { castVote } from '../services/cast-vote.ts';
 import { loadEnvironment } from './environment.ts';
 import { createVoteWiring } from './vote-wiring.ts';
 
@@ -27,20 +26,18 @@ if (env.slackSecretArn === undefined)
 const logger = createLogger();
 const metrics = createMetrics();
 
-const { store, directory, voteDeps } = createVoteWiring(env, logger);
+const { store, directory, castVote } = createVoteWiring(env, {
+  logger,
+  metrics,
+  votesMetric: 'SlackVoteRecorded',
+});
 let functionName = '';
 const interactions = createSlackInteractions({
   credentials: slackCredentialsFrom(env.slackSecretArn),
   slack: slackApiFactory(env.slackApiUrl),
   store,
   directory,
-  castVote: async (command) => {
-    const result = await castVote(voteDeps, command);
-    if (result.resumeError !== undefined) logger.warn('vote recorded, workflow not resumed yet');
-    if (result.updateError !== undefined) logger.warn('vote recorded, chat not updated');
-    metrics.addMetric('SlackVoteRecorded', 'Count', 1);
-    return result;
-  },
+  castVote,
   defer: lambdaSelfInvoke(new LambdaClient({}), () => functionName),
   clock: systemClock,
   consoleUrl: env.consoleUrl,

@@ -15,7 +15,6 @@ import {
 import { ConfigurationError } from '../domain/errors.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
-import { castVote } from '../services/cast-vote.ts';
 import { loadEnvironment } from './environment.ts';
 import { createVoteWiring } from './vote-wiring.ts';
 
@@ -30,7 +29,11 @@ if (env.teamsSecretArn === undefined)
 const logger = createLogger();
 const metrics = createMetrics();
 
-const { store, directory, voteDeps } = createVoteWiring(env, logger);
+const { store, directory, castVote } = createVoteWiring(env, {
+  logger,
+  metrics,
+  votesMetric: 'TeamsVoteRecorded',
+});
 const teamsCredentials = teamsCredentialsFrom(env.teamsSecretArn);
 
 /** One authenticator (and so one key cache) per app id; a rotated app id gets a fresh one. */
@@ -55,13 +58,7 @@ const endpoint = createTeamsBotEndpoint({
   authenticator,
   store,
   directory,
-  castVote: async (command) => {
-    const result = await castVote(voteDeps, command);
-    if (result.resumeError !== undefined) logger.warn('vote recorded, workflow not resumed yet');
-    if (result.updateError !== undefined) logger.warn('vote recorded, chat not updated');
-    metrics.addMetric('TeamsVoteRecorded', 'Count', 1);
-    return result;
-  },
+  castVote,
   clock: systemClock,
   consoleUrl: env.consoleUrl,
 });

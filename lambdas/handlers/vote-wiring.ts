@@ -3,41 +3,67 @@
  * store, the directory and the dependencies of castVote. One place, so the three channels cannot
  * drift apart in how a vote is recorded, resumed and shown in chat.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
 import { createReviewNotifier } from '../adapters/chat-wiring.ts';
 import { createDirectory, type DirectoryEnvironment } from '../adapters/directory-wiring.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
-import type { StructuredLog } from '../adapters/log-review-notifier.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import type { Directory } from '../ports/index.ts';
-import type { CastVoteDeps } from '../services/cast-vote.ts';
+import {
+  type CastVoteDeps,
+  type CastVoteInput,
+  type CastVoteResult,
+  castVote,
+} from '../services/cast-vote.ts';
 
 export interface VoteWiring {
   readonly documentClient: DynamoDBDocumentClient;
   readonly store: DynamoDbRequestStore;
   readonly directory: Directory;
-  readonly voteDeps: CastVoteDeps;
+  /** castVote with its dependencies, reporting what the vote could not finish and counting it. */
+  readonly castVote: (command: CastVoteInput) => Promise<CastVoteResult>;
+}
+
+export interface VoteReporting {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The metric each recorded vote adds one to, e.g. `SlackVoteRecorded`. */
+  readonly votesMetric: string;
 }
 
 export function createVoteWiring(
   env: DirectoryEnvironment & { readonly tableName: string },
-  log: StructuredLog,
+  { logger, metrics, votesMetric }: VoteReporting,
 ): VoteWiring {
   const documentClient = createDocumentClient(createDynamoDbClient());
   const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
   const directory = createDirectory(env, { documentClient, tableName: env.tableName });
+  const voteDeps: CastVoteDeps = {
+    store,
+    workflow: new SfnWorkflow(createSfnClient()),
+    // A vote from any channel updates the Slack and Teams messages, when those are configured.
+    notifier: createReviewNotifier({ documentClient, directory, log: logger }),
+    clock: systemClock,
+  };
   return {
     documentClient,
     store,
     directory,
-    voteDeps: {
-      store,
-      workflow: new SfnWorkflow(createSfnClient()),
-      // A vote from any channel updates the Slack and Teams messages, when those are configured.
-      notifier: createReviewNotifier({ documentClient, directory, log }),
-      clock: systemClock,
+    castVote: async (command) => {
+      const result = await castVote(voteDeps, command);
+      // The vote stands either way; these are retried by the next vote or the workflow's own steps.
+      if (result.resumeError !== undefined) {
+        logger.warn('vote recorded, workflow not resumed yet', { error: result.resumeError });
+      }
+      if (result.updateError !== undefined) {
+        logger.warn('vote recorded, reviewers not updated', { error: result.updateError });
+      }
+      metrics.addMetric(votesMetric, MetricUnit.Count, 1);
+      return result;
     },
   };
 }
