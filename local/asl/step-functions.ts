@@ -32,7 +32,7 @@ import { hashToken, TaskTokenRegistry } from './task-tokens.ts';
 
 /** Step Functions' limit for execution input, task output and results. */
 const MAX_PAYLOAD_BYTES = 256 * 1024;
-const TOKEN_PLACEHOLDER_PREFIX = 'countersign-local-task-token-placeholder-';
+const TOKEN_MARKER_PREFIX = 'countersign-local-task-token-marker-';
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):stateMachine:([A-Za-z0-9_-]{1,80})$/;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[^:]{1,80}$/;
 /** Execution names: 1–80 characters, none of whitespace, brackets, wildcards or `"#%\^|~`$&,;:/`. */
@@ -107,7 +107,7 @@ interface TaskAttempt {
 interface RunningExecution {
   readonly record: ExecutionRecord;
   readonly recorder: HistoryRecorder;
-  readonly placeholder: string;
+  readonly tokenMarker: string;
   readonly entries: Map<string, number>;
   readonly attempts: Map<string, TaskAttempt>;
   readonly cleanups: Set<() => void>;
@@ -131,13 +131,13 @@ function parseJson(text: string, code: StepFunctionsErrorCode, what: string): un
   }
 }
 
-/** Replaces the context's token placeholder wherever the Parameters put `$$.Task.Token`. */
-function withToken(value: unknown, placeholder: string, token: string): unknown {
-  if (typeof value === 'string') return value.split(placeholder).join(token);
-  if (Array.isArray(value)) return value.map((item) => withToken(item, placeholder, token));
+/** Replaces the context's token marker wherever the Parameters put `$$.Task.Token`. */
+function withToken(value: unknown, tokenMarker: string, token: string): unknown {
+  if (typeof value === 'string') return value.split(tokenMarker).join(token);
+  if (Array.isArray(value)) return value.map((item) => withToken(item, tokenMarker, token));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, withToken(item, placeholder, token)]),
+      Object.entries(value).map(([key, item]) => [key, withToken(item, tokenMarker, token)]),
     );
   }
   return value;
@@ -452,7 +452,7 @@ export class LocalStepFunctions {
     const execution: RunningExecution = {
       record,
       recorder: new HistoryRecorder(record, () => this.#save(execution, record)),
-      placeholder: `${TOKEN_PLACEHOLDER_PREFIX}${randomBytes(16).toString('hex')}`,
+      tokenMarker: `${TOKEN_MARKER_PREFIX}${randomBytes(16).toString('hex')}`,
       entries: new Map(),
       attempts: new Map(),
       cleanups: new Set(),
@@ -472,7 +472,7 @@ export class LocalStepFunctions {
       context: {
         Execution: { Id: record.executionArn, Name: record.name, RedriveCount: record.redriveCount },
         StateMachine: { Id: machine.spec.arn, Name: machine.spec.name },
-        Task: { Token: execution.placeholder },
+        Task: { Token: execution.tokenMarker },
       },
     });
     execution.abort = run.abort;
@@ -569,7 +569,7 @@ export class LocalStepFunctions {
       ? this.#openCallback(execution, spec, attempt, heartbeatSeconds)
       : undefined;
     const effective =
-      callback === undefined ? parameters : withToken(parameters, execution.placeholder, callback.token);
+      callback === undefined ? parameters : withToken(parameters, execution.tokenMarker, callback.token);
     recordTask('TaskScheduled', {
       region: execution.record.executionArn.split(':')[3],
       parameters: JSON.stringify(effective ?? null),

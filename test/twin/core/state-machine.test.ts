@@ -94,7 +94,7 @@ describe('a full run of the state machine', () => {
       resource: 'invoke.waitForTaskToken',
       timeoutInSeconds: 3600,
     });
-    // The callback function got the real token, not the placeholder the interpreter saw.
+    // The callback function got the real token, not the marker the interpreter saw.
     expect(JSON.parse(scheduled?.parameters ?? '{}').Payload.taskToken).toBe(pending.taskToken);
     // The evaluate step got the exact event, and its result came back wrapped as lambda:invoke returns it.
     const evaluated = JSON.parse(events?.[4]?.taskSucceededEventDetails?.output ?? '{}');
