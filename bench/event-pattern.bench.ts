@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { compilePattern, type EventMatcher } from '../local/event-pattern/index.ts';
+import { compilePattern, type EventMatcher } from '../local/aws/events/pattern/index.ts';
 
 /**
  * Matches per second of precompiled patterns against real-format events, one figure per scenario.

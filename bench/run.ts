@@ -4,7 +4,7 @@
  * skipped, so the runner never needs to change when one is added to the list below.
  */
 import { existsSync } from 'node:fs';
-import '../local/polyfills.ts';
+import '../local/aws/states/polyfills.ts';
 
 interface BenchModule {
   readonly name: string;

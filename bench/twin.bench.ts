@@ -12,7 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { AuditRecord, RequestRecord } from '../lambdas/domain/schemas.ts';
-import { startLocalTwin } from '../local/local-twin.ts';
+import { startLocalTwin } from '../local/product/local-twin.ts';
 import type { RunningTwin } from '../local/twin/index.ts';
 
 const THROUGHPUT_REQUESTS = 200;

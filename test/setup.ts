@@ -1,2 +1,2 @@
 // aws-local-stepfunctions relies on Promise.withResolvers, which Node 20 lacks.
-import '../local/polyfills.ts';
+import '../local/aws/states/polyfills.ts';

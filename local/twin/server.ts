@@ -9,24 +9,34 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
-import { ExecutionStore } from '../asl/execution-store.ts';
-import { LocalStepFunctions } from '../asl/step-functions.ts';
+import {
+  fromApiGatewayResult,
+  type JwtAuthorizerContext,
+  matchRoute,
+  type RoutePattern,
+  toApiGatewayEvent,
+} from '../aws/apigateway/http-api.ts';
+import { startLocalDynamo } from '../aws/dynamodb/dynalite-server.ts';
+import { LocalEventBus, type TargetDelivery } from '../aws/events/event-bus.ts';
+import { LocalScheduler } from '../aws/events/schedule.ts';
 import {
   type AwsFrontServices,
   CORE_TARGET_PREFIXES,
   type ExtensionAwsService,
   handleAwsRequest,
   isAwsProtocolRequest,
-} from './aws-front.ts';
+} from '../aws/front/aws-front.ts';
 import {
   type AwsCredentials,
   createKeyRing,
   loadOrCreateOperatorCredentials,
   OPERATOR_CREDENTIALS_FILE,
   readAgentKeys,
-} from './credentials.ts';
-import { startLocalDynamo } from './dynamodb.ts';
-import { LocalEventBus, type TargetDelivery } from './event-bus.ts';
+} from '../aws/front/credentials.ts';
+import { LocalLambdaRuntime } from '../aws/lambda/runtime.ts';
+import { ExecutionStore } from '../aws/states/execution-store.ts';
+import { LocalStepFunctions } from '../aws/states/step-functions.ts';
+import { OUTBOX_FILE, Outbox } from '../product/chat/outbox.ts';
 import {
   jsonResponse,
   RequestTooLargeError,
@@ -35,18 +45,8 @@ import {
   type TwinResponse,
   writeResponse,
 } from './http.ts';
-import {
-  fromApiGatewayResult,
-  type JwtAuthorizerContext,
-  matchRoute,
-  type RoutePattern,
-  toApiGatewayEvent,
-} from './http-api.ts';
 import { LOCAL_REGION } from './intrinsics.ts';
-import { LocalLambdaRuntime } from './lambda-runtime.ts';
 import { acquireDataDirLock, LOCK_FILE } from './lock.ts';
-import { OUTBOX_FILE, Outbox } from './outbox.ts';
-import { LocalScheduler } from './schedule.ts';
 import {
   ensureFreshCloudAssembly,
   findStackTemplate,

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { DEMO_REQUESTS, runDemo } from '../../demo.ts';
+import { DEMO_REQUESTS, runDemo } from '../../product/demo.ts';
 
 const DEFAULT_URL = 'http://127.0.0.1:4710';
 

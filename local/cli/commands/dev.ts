@@ -3,7 +3,7 @@
  * is and who the demo identities are, and shuts down cleanly on Ctrl-C.
  */
 import { resolve } from 'node:path';
-import { startLocalTwin } from '../../local-twin.ts';
+import { startLocalTwin } from '../../product/local-twin.ts';
 import { DEFAULT_PORT, type RunningTwin } from '../../twin/index.ts';
 import { ExitCode, parseCommandLine, renderTable, runCommand, UsageError } from '../output.ts';
 import { DEFAULT_CONFIG_PATH, type LocalConfig, readLocalConfig } from '../twin-client.ts';

@@ -18,7 +18,7 @@ import { vi } from 'vitest';
 import type { Eligibility } from '../../../lambdas/domain/approval.ts';
 import type { AuditRecord, RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
-import { startLocalTwin } from '../../../local/local-twin.ts';
+import { startLocalTwin } from '../../../local/product/local-twin.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');

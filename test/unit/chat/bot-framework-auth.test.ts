@@ -11,7 +11,7 @@ import {
   createBotFrameworkAuthenticator,
 } from '../../../lambdas/adapters/teams/bot-framework-auth.ts';
 import { AuthenticationError, ConfigurationError } from '../../../lambdas/domain/errors.ts';
-import { type BotIssuer, createBotIssuer } from '../../../local/twin-chat/bot-issuer.ts';
+import { type BotIssuer, createBotIssuer } from '../../../local/product/chat/bot-issuer.ts';
 
 const appId = '00000000-0000-4000-8000-c0ffee000001';
 const serviceUrl = 'https://smba.trafficmanager.net/emea/';

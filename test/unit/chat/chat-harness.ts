@@ -21,7 +21,7 @@ import { createTeamsBotEndpoint } from '../../../lambdas/adapters/teams/bot-endp
 import { createBotFrameworkAuthenticator } from '../../../lambdas/adapters/teams/bot-framework-auth.ts';
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { castVote } from '../../../lambdas/services/cast-vote.ts';
-import { createBotIssuer } from '../../../local/twin-chat/bot-issuer.ts';
+import { createBotIssuer } from '../../../local/product/chat/bot-issuer.ts';
 import { startDynalite } from '../../support/dynalite.ts';
 import { ManualClock, RecordingWorkflow } from '../services/fakes.ts';
 import { type ChatSink, startChatSink } from './chat-sink.ts';

@@ -5,7 +5,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
-import { createDevIssuer, type DevIssuer } from '../../../local/dev-issuer.ts';
+import { createDevIssuer, type DevIssuer } from '../../../local/product/dev-issuer.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
 import { type ServedRoutes, serveRoutes } from './serve-routes.ts';
 

@@ -11,7 +11,7 @@ import {
   DEV_AUDIENCE,
   type DevIssuer,
   devIssuerExtension,
-} from '../../../local/dev-issuer.ts';
+} from '../../../local/product/dev-issuer.ts';
 import { type ServedRoutes, serveRoutes } from './serve-routes.ts';
 
 const directory = new StaticDirectory({

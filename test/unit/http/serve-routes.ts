@@ -1,8 +1,8 @@
 /** Serves twin routes on a real node:http server (127.0.0.1, free port), as the twin's server does. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { matchRoute } from '../../../local/aws/apigateway/http-api.ts';
 import { jsonResponse, readRequest, writeResponse } from '../../../local/twin/http.ts';
-import { matchRoute } from '../../../local/twin/http-api.ts';
 import type { TwinRoute } from '../../../local/twin/server.ts';
 
 export interface ServedRoutes {

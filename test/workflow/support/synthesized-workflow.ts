@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { WorkflowStateName } from '../../../lib/workflow-states.ts';
-import { StepFunctionsError } from '../../../local/asl/errors.ts';
-import { LocalStepFunctions } from '../../../local/asl/step-functions.ts';
-import { LocalLambdaRuntime } from '../../../local/twin/lambda-runtime.ts';
+import { LocalLambdaRuntime } from '../../../local/aws/lambda/runtime.ts';
+import { StepFunctionsError } from '../../../local/aws/states/errors.ts';
+import { LocalStepFunctions } from '../../../local/aws/states/step-functions.ts';
 import type { TwinFunction, TwinStack } from '../../../local/twin/template.ts';
 import {
   FAKE_ACCOUNT,

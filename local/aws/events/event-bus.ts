@@ -1,0 +1,196 @@
+/**
+ * The local EventBridge: PutEvents with the per-entry validation and results AWS gives, the bus
+ * policy of the stack (an agent may only put events whose source is its own), and routing of each
+ * accepted event to the targets of every rule whose pattern matches it.
+ */
+import { randomUUID } from 'node:crypto';
+import { AGENT_SOURCE_PREFIX } from '../../../lambdas/domain/schemas.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../twin/intrinsics.ts';
+import type { TwinRule, TwinRuleTarget } from '../../twin/template.ts';
+import type { CallerPrincipal } from '../front/credentials.ts';
+import { AwsErrorType, AwsProtocolError } from '../front/errors.ts';
+import { compilePattern, type EventMatcher } from './pattern/index.ts';
+
+/** EventBridge's limit for the entries of one PutEvents call, in bytes. */
+const MAX_ENTRIES_BYTES = 256 * 1024;
+const MAX_ENTRIES = 10;
+
+export interface PutEventsEntry {
+  readonly Source?: string;
+  readonly DetailType?: string;
+  readonly Detail?: string;
+  readonly EventBusName?: string;
+  readonly Resources?: string[];
+  /** Epoch seconds, as the SDK sends it. */
+  readonly Time?: number;
+}
+
+export type PutEventsResultEntry =
+  | { readonly EventId: string }
+  | { readonly ErrorCode: string; readonly ErrorMessage: string };
+
+export interface BusEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: string[];
+  readonly detail: Record<string, unknown>;
+}
+
+/** Hands an event (already shaped by the target's Input/InputPath) to a rule target. */
+export type TargetDelivery = (target: TwinRuleTarget, input: unknown, rule: TwinRule) => Promise<void>;
+
+interface CompiledRule {
+  readonly rule: TwinRule;
+  readonly matcher: EventMatcher;
+}
+
+function entryError(code: string, message: string): PutEventsResultEntry {
+  return { ErrorCode: code, ErrorMessage: message };
+}
+
+function required(field: string): PutEventsResultEntry {
+  return entryError(
+    'InvalidArgument',
+    `Parameter ${field} is not valid. Reason: ${field} is a required argument.`,
+  );
+}
+
+/** EventBridge's time format: second precision, `Z`. */
+function eventTime(seconds: number | undefined): string {
+  const date = seconds === undefined ? new Date() : new Date(seconds * 1000);
+  return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** `$.a.b` paths of a target's InputPath, as rule targets use them. */
+function selectPath(value: unknown, path: string): unknown {
+  if (path === '$') return value;
+  return path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .reduce<unknown>((current, key) => (current as Record<string, unknown> | undefined)?.[key], value);
+}
+
+export function targetInput(target: TwinRuleTarget, event: BusEvent): unknown {
+  if (target.input !== undefined) return JSON.parse(target.input);
+  if (target.inputPath !== undefined) return selectPath(event, target.inputPath);
+  return event;
+}
+
+export class LocalEventBus {
+  readonly #buses: ReadonlySet<string>;
+  readonly #rules: readonly CompiledRule[];
+  readonly #deliver: TargetDelivery;
+  readonly #log: (message: string) => void;
+  readonly #deliveries = new Set<Promise<void>>();
+
+  constructor(options: {
+    buses: readonly string[];
+    rules: readonly TwinRule[];
+    deliver: TargetDelivery;
+    log?: (message: string) => void;
+  }) {
+    this.#buses = new Set(options.buses);
+    // Scheduled rules have no pattern: the scheduler runs them, events never match them.
+    this.#rules = options.rules
+      .filter((rule) => rule.enabled && rule.pattern !== undefined)
+      .map((rule) => ({ rule, matcher: compilePattern(rule.pattern) }));
+    this.#deliver = options.deliver;
+    this.#log = options.log ?? (() => undefined);
+  }
+
+  /** A bus name or ARN → its name. */
+  #busName(nameOrArn: string | undefined): string {
+    if (nameOrArn === undefined || nameOrArn === '') return 'default';
+    const arnMatch = /^arn:aws[a-z-]*:events:[^:]*:\d{12}:event-bus\/(.+)$/.exec(nameOrArn);
+    return arnMatch === null ? nameOrArn : arnMatch[1]!;
+  }
+
+  #check(entry: PutEventsEntry, caller: CallerPrincipal): PutEventsResultEntry | BusEvent {
+    if (entry.Source === undefined || entry.Source === '') return required('Source');
+    if (entry.DetailType === undefined || entry.DetailType === '') return required('DetailType');
+    if (entry.Detail === undefined || entry.Detail === '') return required('Detail');
+    const busName = this.#busName(entry.EventBusName);
+    if (!this.#buses.has(busName)) {
+      return entryError('ResourceNotFoundException', `Event bus ${busName} does not exist.`);
+    }
+    if (
+      caller.kind === 'agent' &&
+      (entry.Source !== `${AGENT_SOURCE_PREFIX}${caller.agentId}` || busName === 'default')
+    ) {
+      // The stack's bus policy allows an agent only its own source (events:source), per entry.
+      return entryError(
+        'NotAuthorizedForSourceException',
+        'You do not have permissions to publish events with this source onto this event bus.',
+      );
+    }
+    let detail: unknown;
+    try {
+      detail = JSON.parse(entry.Detail);
+    } catch {
+      return entryError('MalformedDetail', 'Detail is malformed.');
+    }
+    if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
+      return entryError('MalformedDetail', 'Detail is malformed.');
+    }
+    return {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': entry.DetailType,
+      source: entry.Source,
+      account: LOCAL_ACCOUNT,
+      time: eventTime(entry.Time),
+      region: LOCAL_REGION,
+      resources: entry.Resources ?? [],
+      detail: detail as Record<string, unknown>,
+    };
+  }
+
+  putEvents(
+    entries: readonly PutEventsEntry[] | undefined,
+    caller: CallerPrincipal,
+  ): { Entries: PutEventsResultEntry[]; FailedEntryCount: number } {
+    if (entries === undefined || entries.length === 0 || entries.length > MAX_ENTRIES) {
+      throw new AwsProtocolError(
+        AwsErrorType.validation,
+        `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_ENTRIES}`,
+      );
+    }
+    if (Buffer.byteLength(JSON.stringify(entries)) > MAX_ENTRIES_BYTES) {
+      throw new AwsProtocolError(
+        AwsErrorType.validation,
+        'Total size of the entries in the request is over the limit.',
+      );
+    }
+    const results = entries.map((entry) => {
+      const checked = this.#check(entry, caller);
+      if (!('id' in checked)) return checked;
+      this.#route(this.#busName(entry.EventBusName), checked);
+      return { EventId: checked.id };
+    });
+    return { Entries: results, FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length };
+  }
+
+  #route(busName: string, event: BusEvent): void {
+    for (const { rule, matcher } of this.#rules) {
+      if (rule.eventBusName !== busName || !matcher.matches(event)) continue;
+      for (const target of rule.targets) {
+        const delivery = this.#deliver(target, targetInput(target, event), rule)
+          .catch((error: unknown) => {
+            this.#log(`rule ${rule.name}: delivery to ${target.arn} failed: ${(error as Error).message}`);
+          })
+          .finally(() => this.#deliveries.delete(delivery));
+        this.#deliveries.add(delivery);
+      }
+    }
+  }
+
+  /** Resolves when every delivery started so far has been handed to its target. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#deliveries]);
+  }
+}

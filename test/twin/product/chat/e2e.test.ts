@@ -1,0 +1,354 @@
+/**
+ * Chat approvals end to end in the twin as `npm start` runs it: the agent asks through EventBridge,
+ * the review is posted to Slack and Teams through the real clients (seen in the outbox), reviewers
+ * vote through signed Slack callbacks and Bot Framework invokes, and the messages are updated in
+ * place. Signatures are computed here from the published schemes, not with the product's code.
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type BotIssuer, createBotIssuer } from '../../../../local/product/chat/bot-issuer.ts';
+import type { OutboxEntry, RunningTwin } from '../../../../local/twin/index.ts';
+import { OUTBOX_PATHS } from '../../../../local/twin/index.ts';
+import {
+  agentRequest,
+  DIRECTORY_PATH,
+  demoAgent,
+  E2eClient,
+  removeDir,
+  startE2eTwin,
+  tempDir,
+} from '../../e2e/harness.ts';
+
+interface LocalDirectory {
+  users: { id: string; slackUserId: string; teamsAadObjectId: string }[];
+  slack: { signingSecret: string; channel: string };
+  teams: { appId: string; conversationId: string };
+}
+
+const ADMIN = 'arn:aws:iam::aws:policy/AdministratorAccess';
+const ROLE_NAME = 'invoice-exporter';
+
+let twin: RunningTwin;
+let client: E2eClient;
+let issuer: BotIssuer;
+let directory: LocalDirectory;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = await tempDir('chat');
+  twin = await startE2eTwin({ dataDir });
+  client = new E2eClient(twin, await demoAgent());
+  directory = JSON.parse(await readFile(DIRECTORY_PATH, 'utf8')) as LocalDirectory;
+  // The twin keeps its Bot Framework signing key in the data dir: this is the twin's own issuer.
+  issuer = await createBotIssuer(twin.dataDir);
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await twin?.stop();
+  if (dataDir !== undefined) await removeDir(dataDir);
+});
+
+const slackId = (user: string) => directory.users.find((candidate) => candidate.id === user)!.slackUserId;
+const teamsId = (user: string) =>
+  directory.users.find((candidate) => candidate.id === user)!.teamsAadObjectId;
+const teamsServiceUrl = () => `${twin.url}${OUTBOX_PATHS.teamsServiceUrl}`;
+
+async function outbox(): Promise<OutboxEntry[]> {
+  const response = await fetch(`${twin.url}${OUTBOX_PATHS.list}`);
+  return ((await response.json()) as { items: OutboxEntry[] }).items;
+}
+
+/** Entries about one request: its id appears in what was sent. */
+async function outboxFor(requestId: string): Promise<OutboxEntry[]> {
+  return (await outbox()).filter((entry) => JSON.stringify(entry.body).includes(requestId));
+}
+
+/** Polls the outbox until `select` finds something. */
+function waitForOutbox<T>(select: (entries: OutboxEntry[]) => T | undefined): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const found = select(await outbox());
+      if (found === undefined) throw new Error('not in the outbox yet');
+      return found;
+    },
+    { timeout: 20_000, interval: 50 },
+  );
+}
+
+/** Slack's v0 scheme: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}` with the signing secret. */
+async function postSlack(payload: unknown, secret = directory.slack.signingSecret): Promise<number> {
+  const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  const response = await fetch(`${twin.url}/slack/interactions`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': timestamp,
+      'x-slack-signature': signature,
+    },
+    body,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+function approveClick(user: string, requestId: string) {
+  const actionTs = `${Math.floor(Date.now() / 1000)}.${randomUUID().slice(0, 6)}`;
+  return {
+    type: 'block_actions',
+    user: { id: slackId(user), username: user, team_id: 'T0COUNTER' },
+    api_app_id: 'A0COUNTER',
+    trigger_id: `trigger-${user}-${actionTs}`,
+    team: { id: 'T0COUNTER' },
+    container: { type: 'message', channel_id: directory.slack.channel },
+    channel: { id: directory.slack.channel, name: 'approvals' },
+    actions: [
+      {
+        action_id: 'countersign_approve',
+        block_id: 'countersign_actions',
+        type: 'button',
+        value: requestId,
+        action_ts: actionTs,
+      },
+    ],
+  };
+}
+
+/** The step-up modal's submission with the resource name typed in, as Slack sends it. */
+function stepUpSubmission(user: string, requestId: string, typed: string) {
+  return {
+    type: 'view_submission',
+    user: { id: slackId(user) },
+    view: {
+      id: `V${randomUUID().slice(0, 8)}`,
+      callback_id: 'countersign_step_up',
+      private_metadata: JSON.stringify({ requestId, channelId: directory.slack.channel }),
+      state: {
+        values: { countersign_confirm: { resource_name: { type: 'plain_text_input', value: typed } } },
+      },
+    },
+  };
+}
+
+async function teamsInvoke(
+  user: string,
+  data: Record<string, unknown>,
+  tokenOverrides: Record<string, unknown> = {},
+): Promise<{ status: number; body: string }> {
+  const serviceUrl = teamsServiceUrl();
+  const token = await issuer.mintChannelToken({
+    appId: directory.teams.appId,
+    serviceUrl,
+    overrides: tokenOverrides,
+  });
+  const activity = {
+    type: 'invoke',
+    name: 'adaptiveCard/action',
+    id: `f:${randomUUID()}`,
+    serviceUrl,
+    channelId: 'msteams',
+    from: { id: `29:${teamsId(user)}`, aadObjectId: teamsId(user) },
+    conversation: { id: `${directory.teams.conversationId};messageid=1` },
+    value: { action: { type: 'Action.Execute', verb: 'approve', data }, trigger: 'manual' },
+  };
+  const response = await fetch(`${twin.url}/teams/messages`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(activity),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+/** The action ids of every button in a Slack message's blocks. */
+function slackActionIds(body: unknown): string[] {
+  const blocks = (body as { blocks?: { elements?: { action_id?: string }[] }[] }).blocks ?? [];
+  return blocks.flatMap((block) => (block.elements ?? []).flatMap((element) => element.action_id ?? []));
+}
+
+describe('chat approvals in the twin', () => {
+  it('posts the review to Slack and Teams, refuses forgeries and the requester, and decides on two chat votes', async () => {
+    const request = agentRequest(client.agent, {
+      parameters: { roleName: ROLE_NAME, policyArn: ADMIN },
+      justification: 'the exporter needs to repair its own permissions',
+    });
+    await client.send(request);
+    const { requestId } = request;
+    const pending = await client.waitForPending(requestId);
+    expect(pending.policy, pending.policy.reason).toMatchObject({
+      decision: 'REQUIRE_APPROVAL',
+      groups: ['platform'],
+      quorum: 2,
+      stepUp: true,
+    });
+
+    // The review, posted once to each channel.
+    const posted = await waitForOutbox((entries) =>
+      entries.find(
+        (entry) =>
+          entry.method === 'chat.postMessage' &&
+          slackActionIds(entry.body).includes('countersign_approve') &&
+          JSON.stringify(entry.body).includes(requestId),
+      ),
+    );
+    expect(posted).toMatchObject({ channel: 'slack', body: { channel: directory.slack.channel } });
+    expect(posted.ts).toMatch(/^\d+\.\d{6}$/);
+    const card = await waitForOutbox((entries) =>
+      entries.find(
+        (entry) =>
+          entry.method === 'conversations.sendActivity' && JSON.stringify(entry.body).includes(requestId),
+      ),
+    );
+    expect(card).toMatchObject({
+      channel: 'teams',
+      conversationId: directory.teams.conversationId,
+      body: { attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive' }] },
+    });
+
+    // Forgeries: refused with 401, and nothing is recorded or sent.
+    const before = { outbox: (await outbox()).length, detail: await client.detail(requestId) };
+    expect(await postSlack(approveClick('carol', requestId), 'not-the-signing-secret')).toBe(401);
+    const wrongAudience = await teamsInvoke(
+      'erin',
+      { requestId, confirmResource: ROLE_NAME },
+      { aud: 'another-bot-app-id' },
+    );
+    expect(wrongAudience.status).toBe(401);
+    expect((await outbox()).length).toBe(before.outbox);
+    const afterForgeries = await client.detail(requestId);
+    expect(afterForgeries?.request.votes).toEqual([]);
+    expect(afterForgeries?.timeline).toEqual(before.detail?.timeline);
+
+    // Dave is the human the agent acts for: his Slack approval is refused and he is told why.
+    expect(await postSlack(approveClick('dave', requestId))).toBe(200);
+    expect(await postSlack(stepUpSubmission('dave', requestId, ROLE_NAME))).toBe(200);
+    const toldDave = await waitForOutbox((entries) =>
+      entries.find(
+        (entry) =>
+          entry.method === 'chat.postEphemeral' && (entry.body as { user?: string }).user === slackId('dave'),
+      ),
+    );
+    expect(toldDave.body).toMatchObject({ channel: directory.slack.channel });
+    expect((await client.detail(requestId))?.request.votes).toEqual([]);
+
+    // Carol approves in Slack: the step-up modal opens, she types the role name, the vote counts.
+    expect(await postSlack(approveClick('carol', requestId))).toBe(200);
+    await waitForOutbox((entries) =>
+      entries.find(
+        (entry) =>
+          entry.method === 'views.open' &&
+          String((entry.body as { trigger_id?: string }).trigger_id).startsWith('trigger-carol-'),
+      ),
+    );
+    expect(await postSlack(stepUpSubmission('carol', requestId, ROLE_NAME))).toBe(200);
+    await client.waitFor(requestId, ({ request: current }) => current.votes.length === 1);
+
+    // Erin approves in Teams: the invoke is answered with the updated card.
+    const erin = await teamsInvoke('erin', { requestId, verb: 'approve', confirmResource: ROLE_NAME });
+    expect(erin.status).toBe(200);
+    expect(erin.body).toContain('application/vnd.microsoft.card.adaptive');
+
+    const decided = await client.waitForDecision(requestId);
+    expect(decided).toMatchObject({ status: 'APPROVED', decision: 'APPROVED' });
+    expect([...decided.approvers].sort()).toEqual(['carol', 'erin']);
+    expect(decided.votes.map((vote) => vote.voterId).sort()).toEqual(['carol', 'erin']);
+
+    // The Slack review was edited in place: same channel and ts, ending with the outcome and no vote buttons.
+    const finalUpdate = await waitForOutbox((entries) =>
+      entries.find(
+        (entry) =>
+          entry.method === 'chat.update' &&
+          entry.ts === posted.ts &&
+          /approved/i.test(String((entry.body as { text?: string }).text)),
+      ),
+    );
+    expect(finalUpdate.body).toMatchObject({ channel: directory.slack.channel, ts: posted.ts });
+    expect(JSON.stringify(finalUpdate.body)).toMatch(/carol/);
+    expect(JSON.stringify(finalUpdate.body)).toMatch(/erin/);
+    expect(slackActionIds(finalUpdate.body)).not.toContain('countersign_approve');
+    expect(slackActionIds(finalUpdate.body)).not.toContain('countersign_deny');
+    const slackMessages = (await outboxFor(requestId)).filter(
+      (entry) => entry.channel === 'slack' && ['chat.postMessage', 'chat.update'].includes(entry.method),
+    );
+    const reviews = slackMessages.filter(
+      (entry) =>
+        entry.method === 'chat.postMessage' && slackActionIds(entry.body).includes('countersign_approve'),
+    );
+    expect(reviews).toHaveLength(1);
+    expect(
+      new Set(slackMessages.filter((entry) => entry.method === 'chat.update').map((entry) => entry.ts)),
+    ).toEqual(new Set([posted.ts]));
+
+    // Dave, for whom the agent asked, is told the outcome in a direct message.
+    const dm = await waitForOutbox((entries) =>
+      entries.find(
+        (entry) =>
+          entry.method === 'chat.postMessage' &&
+          (entry.body as { channel?: string }).channel === `D${slackId('dave').slice(1)}` &&
+          JSON.stringify(entry.body).includes(requestId),
+      ),
+    );
+    expect(String((dm.body as { text?: string }).text)).toMatch(/approved/i);
+
+    // The Teams card too: updated as the activity it was posted as.
+    await waitForOutbox((entries) =>
+      entries.find(
+        (entry) =>
+          entry.method === 'conversations.updateActivity' &&
+          entry.activityId === card.activityId &&
+          /approved/i.test(JSON.stringify(entry.body)),
+      ),
+    );
+  });
+
+  it('serves the chat credentials only to signed callers that are not agents', async () => {
+    const secretArn = twin.stack.functions.find((fn) => fn.environment.SLACK_SECRET_ARN !== undefined)
+      ?.environment.SLACK_SECRET_ARN;
+    expect(secretArn).toBeDefined();
+    const secrets = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new SecretsManagerClient({ endpoint: twin.endpoint, region: twin.region, credentials, maxAttempts: 1 });
+
+    const operator = secrets(twin.operatorCredentials);
+    const value = await operator.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    expect(JSON.parse(value.SecretString ?? '{}')).toMatchObject({
+      signingSecret: directory.slack.signingSecret,
+    });
+    operator.destroy();
+
+    const agent = secrets(client.agent);
+    await expect(agent.send(new GetSecretValueCommand({ SecretId: secretArn }))).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+    agent.destroy();
+    const stranger = secrets({ accessKeyId: 'AKIAUNKNOWN000000000', secretAccessKey: 'nope' });
+    await expect(stranger.send(new GetSecretValueCommand({ SecretId: secretArn }))).rejects.toThrow();
+    stranger.destroy();
+  });
+
+  it('lets only the twin’s own handlers invoke a function (the Slack self-invocation)', async () => {
+    const slackFunction = twin.stack.functions.find((fn) => fn.environment.SLACK_SECRET_ARN !== undefined);
+    expect(slackFunction).toBeDefined();
+    const path = `/2015-03-31/functions/${encodeURIComponent(slackFunction?.name ?? '')}/invocations`;
+    const unsigned = await fetch(`${twin.url}${path}`, { method: 'POST', body: '{}' });
+    expect(unsigned.status).toBe(403);
+    const lambda = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+      new LambdaClient({ endpoint: twin.endpoint, region: twin.region, credentials, maxAttempts: 1 });
+    const asAgent = lambda(client.agent);
+    await expect(
+      asAgent.send(
+        new InvokeCommand({ FunctionName: slackFunction?.name, InvocationType: 'Event', Payload: '{}' }),
+      ),
+    ).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+    asAgent.destroy();
+    const asOperator = lambda(twin.operatorCredentials);
+    const accepted = await asOperator.send(
+      new InvokeCommand({ FunctionName: slackFunction?.name, InvocationType: 'Event', Payload: '{}' }),
+    );
+    expect(accepted.StatusCode).toBe(202);
+    asOperator.destroy();
+  });
+});

@@ -1,0 +1,260 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { run as approve } from '../../../../local/cli/commands/approve.ts';
+import { run as deny } from '../../../../local/cli/commands/deny.ts';
+import { run as list } from '../../../../local/cli/commands/list.ts';
+import { parseParams, run as request } from '../../../../local/cli/commands/request.ts';
+import { run as show } from '../../../../local/cli/commands/show.ts';
+import { twinUrl } from '../../../../local/cli/twin-client.ts';
+
+/** A stand-in twin: records every call and answers from `answers`, keyed by "METHOD path". */
+interface Recorded {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+const calls: Recorded[] = [];
+let answers: Record<string, { status: number; body: unknown }> = {};
+let server: Server;
+let url: string;
+
+const record = {
+  requestId: 'req-1',
+  status: 'PENDING',
+  agent: { id: 'invoice-bot', onBehalfOf: 'dave' },
+  requesters: ['invoice-bot', 'dave'],
+  action: 'iam:AttachRolePolicy',
+  resource: { arn: 'arn:aws:iam::123456789012:role/x' },
+  parameters: { policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+  justification: 'needed',
+  actionHash: 'a'.repeat(64),
+  policy: {
+    decision: 'REQUIRE_APPROVAL',
+    groups: ['platform'],
+    quorum: 2,
+    timeoutSeconds: 3600,
+    stepUp: false,
+    policyIds: ['p1'],
+    reason: 'admin attach needs two',
+  },
+  votes: [{ voterId: 'carol', vote: 'approve', channel: 'api', at: '2026-11-22T00:00:00.000Z' }],
+  approvers: [],
+  executionArn: 'arn:aws:states:us-east-1:123456789012:execution:sm:req-1',
+  sourceEventId: 'e1',
+  createdAt: '2026-11-22T00:00:00.000Z',
+  expiresAt: '2026-11-22T01:00:00.000Z',
+};
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const path = req.url ?? '/';
+      calls.push({
+        method: req.method ?? '',
+        path,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      });
+      const target = req.headers['x-amz-target'];
+      const answer = answers[typeof target === 'string' ? target : `${req.method} ${path}`];
+      if (answer === undefined) {
+        res
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"error":{"code":"NOT_FOUND","message":"nope"}}');
+        return;
+      }
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+let stdout: ReturnType<typeof vi.spyOn>;
+let stderr: ReturnType<typeof vi.spyOn>;
+beforeEach(() => {
+  calls.length = 0;
+  answers = { 'POST /local/token': { status: 200, body: { token: 'tok-123' } } };
+  stdout = vi.spyOn(console, 'log').mockImplementation(() => {});
+  stderr = vi.spyOn(console, 'error').mockImplementation(() => {});
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const printed = () => stdout.mock.calls.map((call: unknown[]) => String(call[0])).join('\n');
+
+describe('approve and deny', () => {
+  it('gets a token for the reviewer and posts the vote with it', async () => {
+    answers['POST /api/requests/req-1/votes'] = { status: 201, body: { request: record, decided: false } };
+    expect(await approve(['req-1', '--as', 'erin', '--url', url])).toBe(0);
+    expect(JSON.parse(calls[0]!.body)).toEqual({ user: 'erin' });
+    expect(calls[1]!.headers.authorization).toBe('Bearer tok-123');
+    expect(JSON.parse(calls[1]!.body)).toEqual({ vote: 'approve' });
+    expect(printed()).toBe('erin approved req-1: 1 of 2 approvals, still PENDING');
+  });
+
+  it('exits 1 with the reason when the API refuses the vote', async () => {
+    answers['POST /api/requests/req-1/votes'] = {
+      status: 403,
+      body: { error: { code: 'REQUESTER', message: 'no self-approval' } },
+    };
+    expect(await approve(['req-1', '--as', 'dave', '--url', url])).toBe(1);
+    expect(String(stderr.mock.calls[0]?.[0])).toContain('no self-approval (REQUESTER, HTTP 403)');
+  });
+
+  it('needs --as, and a reason to deny (exit 2, nothing sent)', async () => {
+    expect(await approve(['req-1', '--url', url])).toBe(2);
+    expect(await deny(['req-1', '--as', 'carol', '--url', url])).toBe(2);
+    expect(await deny(['--as', 'carol', '--reason', 'no', '--url', url])).toBe(2);
+    expect(calls).toEqual([]);
+  });
+
+  it('sends the deny reason and reports the decision', async () => {
+    const decided = { ...record, status: 'DENIED', decision: 'DENIED' };
+    answers['POST /api/requests/req-1/votes'] = { status: 201, body: { request: decided, decided: true } };
+    expect(await deny(['req-1', '--as', 'carol', '--reason', 'too broad', '--url', url])).toBe(0);
+    expect(JSON.parse(calls[1]!.body)).toEqual({ vote: 'deny', reason: 'too broad' });
+    expect(printed()).toBe('carol denied req-1: the request is now DENIED (DENIED)');
+  });
+});
+
+describe('list and show', () => {
+  it('lists with the status filter as a table, or as JSON', async () => {
+    answers['GET /api/requests?status=PENDING'] = { status: 200, body: { items: [record] } };
+    expect(await list(['--status', 'pending', '--as', 'alice', '--url', url])).toBe(0);
+    expect(printed()).toMatch(/^REQUEST\s+STATUS\s+DECISION\s+APPROVALS/);
+    expect(printed()).toMatch(/req-1\s+PENDING\s+-\s+1\/2\s+invoice-bot\s+iam:AttachRolePolicy/);
+    stdout.mockClear();
+    expect(await list(['--status', 'PENDING', '--json', '--url', url])).toBe(0);
+    expect(JSON.parse(printed())).toEqual({ items: [record] });
+  });
+
+  it('refuses an unknown status as a usage error', async () => {
+    expect(await list(['--status', 'MAYBE', '--url', url])).toBe(2);
+  });
+
+  it('shows a request with the reason the viewer cannot vote', async () => {
+    answers['GET /api/requests/req-1'] = {
+      status: 200,
+      body: {
+        request: record,
+        timeline: [
+          {
+            requestId: 'req-1',
+            kind: 'REQUESTED',
+            key: 'REQUESTED',
+            at: record.createdAt,
+            actor: 'invoice-bot',
+            data: {},
+          },
+        ],
+        canVote: {
+          eligible: false,
+          code: 'NOT_IN_GROUP',
+          message: 'You are not in any of the approver groups.',
+        },
+      },
+    };
+    expect(await show(['req-1', '--as', 'alice', '--url', url])).toBe(0);
+    const text = printed();
+    expect(text).toContain('invoice-bot on behalf of dave');
+    expect(text).toContain('Can alice vote:');
+    expect(text).toContain('no: You are not in any of the approver groups. (NOT_IN_GROUP)');
+    expect(text).toMatch(/Timeline\nAT\s+WHAT\s+WHO\n.*REQUESTED\s+invoice-bot/);
+  });
+
+  it('exits 1 when the twin cannot be reached', async () => {
+    expect(await show(['req-1', '--url', 'http://127.0.0.1:9'])).toBe(1);
+    expect(String(stderr.mock.calls[0]?.[0])).toContain('cannot reach the twin');
+  });
+});
+
+describe('request', () => {
+  const args = [
+    '--agent',
+    'invoice-bot',
+    '--action',
+    'iam:AttachRolePolicy',
+    '--resource',
+    'arn:aws:iam::123456789012:role/x',
+    '--param',
+    'policyArn=arn:aws:iam::aws:policy/ReadOnlyAccess',
+    '--justification',
+    'read access for the export',
+    '--request-id',
+    'req-cli-1',
+  ];
+
+  it("puts a SigV4-signed Action Requested event with the agent's own key and source", async () => {
+    answers['AWSEvents.PutEvents'] = {
+      status: 200,
+      body: { FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] },
+    };
+    expect(await request([...args, '--url', url])).toBe(0);
+    expect(printed()).toBe('req-cli-1');
+    const [call] = calls;
+    expect(call!.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIACOUNTERSIGNDEMO1\/\d{8}\/us-east-1\/events\//,
+    );
+    const { Entries } = JSON.parse(call!.body);
+    expect(Entries[0]).toMatchObject({
+      EventBusName: 'countersign',
+      Source: 'countersign.agent.invoice-bot',
+      DetailType: 'Action Requested',
+    });
+    expect(JSON.parse(Entries[0].Detail)).toEqual({
+      requestId: 'req-cli-1',
+      agent: { id: 'invoice-bot', onBehalfOf: 'dave' },
+      action: 'iam:AttachRolePolicy',
+      resource: { arn: 'arn:aws:iam::123456789012:role/x' },
+      parameters: { policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
+      justification: 'read access for the export',
+    });
+  });
+
+  it('exits 1 when the bus rejects the entry', async () => {
+    answers['AWSEvents.PutEvents'] = {
+      status: 200,
+      body: {
+        FailedEntryCount: 1,
+        Entries: [{ ErrorCode: 'AccessDeniedException', ErrorMessage: 'not your source' }],
+      },
+    };
+    expect(await request([...args, '--url', url])).toBe(1);
+    expect(String(stderr.mock.calls[0]?.[0])).toContain('not your source');
+  });
+
+  it('refuses an invalid request before sending anything (exit 2, each problem listed)', async () => {
+    expect(
+      await request(['--agent', 'invoice-bot', '--action', 'attach', '--resource', 'x', '--url', url]),
+    ).toBe(2);
+    const message = String(stderr.mock.calls[0]?.[0]);
+    expect(message).toContain('action:');
+    expect(message).toContain('justification:');
+    expect(await request(['--agent', 'nobody', ...args.slice(2), '--url', url])).toBe(2);
+    expect(calls).toEqual([]);
+  });
+
+  it('reads key=value parameters and rejects malformed ones', () => {
+    expect(parseParams(['a=1', 'b=x=y'])).toEqual({ a: '1', b: 'x=y' });
+    expect(() => parseParams(['novalue'])).toThrow(/key=value/);
+  });
+});
+
+describe('twinUrl', () => {
+  it('prefers --url, then COUNTERSIGN_URL, then the port', () => {
+    expect(twinUrl('http://h:1/', {})).toBe('http://h:1');
+    expect(twinUrl(undefined, { COUNTERSIGN_URL: 'http://x:2' })).toBe('http://x:2');
+    expect(twinUrl(undefined, { COUNTERSIGN_PORT: '5000' })).toBe('http://127.0.0.1:5000');
+    expect(twinUrl(undefined, {})).toBe('http://127.0.0.1:4710');
+  });
+});

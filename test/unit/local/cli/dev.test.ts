@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { describeTwin, parsePort } from '../../../../local/cli/commands/dev.ts';
+import { readLocalConfig } from '../../../../local/cli/twin-client.ts';
+
+describe('countersign dev', () => {
+  it('defaults to port 4710 and refuses what is not a port', () => {
+    expect(parsePort(undefined)).toBe(4710);
+    expect(parsePort('0')).toBe(0);
+    expect(parsePort('5000')).toBe(5000);
+    expect(() => parsePort('http')).toThrow(/not a port/);
+    expect(() => parsePort('70000')).toThrow(/not a port/);
+  });
+
+  it('prints the console, the SDK endpoint, the callbacks, every demo identity and how to get a token', async () => {
+    const config = await readLocalConfig();
+    const banner = describeTwin(
+      { url: 'http://127.0.0.1:4710', endpoint: 'http://127.0.0.1:4710', region: 'local', dataDir: '/d' },
+      config,
+    );
+    expect(banner).toContain('Console            http://127.0.0.1:4710/');
+    expect(banner).toContain('AWS SDK endpoint   http://127.0.0.1:4710');
+    expect(banner).toContain('http://127.0.0.1:4710/slack/interactions');
+    expect(banner).toContain('http://127.0.0.1:4710/teams/messages');
+    expect(banner).toContain('POST http://127.0.0.1:4710/local/token');
+    for (const user of ['alice', 'bob', 'carol', 'erin', 'dave'])
+      expect(banner).toMatch(new RegExp(`\\n  ${user}\\s`));
+    expect(banner).toMatch(/invoice-bot\s+dave\s+AKIACOUNTERSIGNDEMO1/);
+    expect(banner).not.toContain(config.agents[0]!.secretAccessKey);
+  });
+});
