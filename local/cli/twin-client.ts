@@ -3,38 +3,12 @@
  * with the agents' keys), tokens from the dev issuer and calls to the REST API. Everything goes
  * through the twin's public front doors, as any other client would.
  */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { DirectoryDocument } from '../../lambdas/adapters/static-directory.ts';
-import { AgentId, parse } from '../../lambdas/domain/schemas.ts';
 import { ApiError, UsageError } from './output.ts';
 
 export const DEFAULT_PORT = 4710;
 
-/** countersign.local.json at the root of this clone, wherever the CLI is run from. */
-export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../countersign.local.json', import.meta.url));
-
-export const LocalConfig = z.object({
-  users: DirectoryDocument.shape.users,
-  agents: z
-    .array(
-      z.object({
-        id: AgentId,
-        onBehalfOf: z.string().min(1).optional(),
-        accessKeyId: z.string().min(16),
-        secretAccessKey: z.string().min(1),
-      }),
-    )
-    .default([]),
-});
-export type LocalConfig = z.infer<typeof LocalConfig>;
-export type LocalAgent = LocalConfig['agents'][number];
-
-export async function readLocalConfig(path: string = DEFAULT_CONFIG_PATH): Promise<LocalConfig> {
-  return parse(LocalConfig, JSON.parse(await readFile(path, 'utf8')), path);
-}
-
+import type { LocalConfig } from '../product/config.ts';
 /** `--url`, else COUNTERSIGN_URL, else the local twin on COUNTERSIGN_PORT (default 4710). */
 export function twinUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const url = flag ?? env.COUNTERSIGN_URL ?? `http://127.0.0.1:${env.COUNTERSIGN_PORT ?? DEFAULT_PORT}`;

@@ -18,13 +18,18 @@ import {
   SignJWT,
 } from 'jose';
 import { z } from 'zod';
-import { StaticDirectory } from '../../lambdas/adapters/static-directory.ts';
 import { describeIssues, PrincipalType } from '../../lambdas/domain/schemas.ts';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import type { Clock, Directory } from '../../lambdas/ports/index.ts';
-import type { JwtAuthorizerContext } from '../aws/apigateway/http-api.ts';
-import { jsonResponse, type TwinRequest, type TwinResponse } from '../twin/http.ts';
-import type { TwinContext, TwinExtension, TwinRoute } from '../twin/server.ts';
+import {
+  type JwtAuthorizerContext,
+  jsonResponse,
+  type TwinContext,
+  type TwinExtension,
+  type TwinRequest,
+  type TwinResponse,
+  type TwinRoute,
+} from '../twin/index.ts';
 
 export const DEV_ISSUER_PATH = '/local';
 /** The audience the twin's API handler is configured with and the dev issuer's tokens carry. */
@@ -220,12 +225,4 @@ export async function devIssuerExtension(
     jwtAuthorizer: (token) => devIssuer.verifyToken(token),
     environment: devIssuer.environment(),
   };
-}
-
-/** The dev issuer extension for the users of a countersign.local.json file. */
-export async function devIssuerExtensionFromFile(
-  twin: Pick<TwinContext, 'url' | 'dataDir'>,
-  directoryPath: string,
-): Promise<TwinExtension & { readonly issuer: DevIssuer }> {
-  return devIssuerExtension(twin, StaticDirectory.fromJson(await readFile(directoryPath, 'utf8')));
 }

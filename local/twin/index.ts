@@ -1,22 +1,16 @@
-/** The local twin's public surface, for the CLI, the REST API wiring and the tests. */
+/** The local twin's public surface, for the product's composition, the CLI and the tests. */
 
 export type { JwtAuthorizerContext } from '../aws/apigateway/http-api.ts';
 export { fromApiGatewayResult, matchRoute, toApiGatewayEvent } from '../aws/apigateway/http-api.ts';
-export type { ExtensionAwsService } from '../aws/front/aws-front.ts';
-export type { AwsCredentials } from '../aws/front/credentials.ts';
-export type { OutboxEntry } from '../product/chat/outbox.ts';
-export { OUTBOX_PATHS } from '../product/chat/outbox.ts';
-export type { TwinRequest, TwinResponse } from './http.ts';
-export { jsonResponse, parseBody } from './http.ts';
-export { LOCAL_ACCOUNT, LOCAL_REGION } from './intrinsics.ts';
+export { LOCAL_ACCOUNT, LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
+export type { TwinFunction, TwinHttpApiRoute, TwinStack } from '../aws/cloudformation/template.ts';
+export type { AgentKey, AwsCredentials } from '../aws/front/credentials.ts';
+export type { AwsCaller, AwsService } from '../aws/front/service.ts';
+export type { TwinRequest, TwinResponse } from '../aws/http.ts';
+export { jsonResponse, parseBody } from '../aws/http.ts';
+export type { JwtAuthorizer, TwinContext, TwinExtension, TwinRoute } from './extension.ts';
+export { combineExtensions } from './extension.ts';
 export { DataDirLockedError } from './lock.ts';
-export type {
-  JwtAuthorizer,
-  RunningTwin,
-  StartTwinOptions,
-  TwinContext,
-  TwinExtension,
-  TwinRoute,
-} from './server.ts';
-export { DEFAULT_PORT, startTwin, stopOnSignals } from './server.ts';
-export type { TwinFunction, TwinHttpApiRoute, TwinStack } from './template.ts';
+export { ExposedBindError } from './server.ts';
+export type { RunningTwin, StartTwinOptions } from './start.ts';
+export { DEFAULT_PORT, startTwin } from './start.ts';

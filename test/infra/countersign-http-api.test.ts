@@ -10,7 +10,7 @@ import { CONFIG_DEFAULTS, CONTEXT_KEYS } from '../../lib/countersign-config.ts';
 import { DEFAULT_THROTTLE, OPENAPI_ROUTE, REST_API_ROUTES } from '../../lib/countersign-http-api.ts';
 import { API_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
-import { loadStack } from '../../local/twin/template.ts';
+import { loadStack } from '../../local/aws/cloudformation/template.ts';
 import {
   type BuiltStack,
   buildCountersignStack,
@@ -164,7 +164,7 @@ describe('REST API routes', () => {
   it('are what the local twin reads: the same routes, handler and authorizer', async () => {
     const templatePath = join(tmpdir(), `countersign-http-api-${process.pid}.template.json`);
     writeFileSync(templatePath, JSON.stringify(built.template.toJSON()));
-    const stack = await loadStack(templatePath, { repoRoot: process.cwd() });
+    const stack = await loadStack(templatePath);
     const apiFunctionId = apiFunction()[0];
     expect(
       stack.httpRoutes.map(({ routeKey, functionLogicalId, authorization }) => ({
@@ -183,7 +183,8 @@ describe('REST API routes', () => {
       })),
     );
     const twinFunction = stack.functions.find((fn) => fn.logicalId === apiFunctionId)!;
-    expect(twinFunction.entry).toBe(join(process.cwd(), API_HANDLER_ENTRY));
+    // The twin runs the function's asset, as Lambda unpacks it.
+    expect(twinFunction.handler).toBe('index.handler');
     // The twin swaps DIRECTORY_JSON for countersign.local.json only where the template sets it.
     expect(twinFunction.environment[ENV.directoryJson]).toBeDefined();
   });

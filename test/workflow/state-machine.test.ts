@@ -74,7 +74,6 @@ beforeAll(async () => {
   });
   restoreEnvironment = setEnvironment(environment);
   workflow = await startSynthesizedWorkflow({
-    environment,
     intercept: async (functionArn, payload, invoke) => {
       const requestId = (payload as { requestId: string }).requestId;
       const evaluating = functionArn === workflow.functionOf(WORKFLOW_STATES.evaluate);

@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { jsonResponse, type TwinRequest, type TwinResponse } from '../../twin/http.ts';
-import { LOCAL_ACCOUNT } from '../../twin/intrinsics.ts';
+import { LOCAL_ACCOUNT } from '../cloudformation/intrinsics.ts';
+import type { TwinHttpApiRoute } from '../cloudformation/template.ts';
+import { jsonResponse, type TwinRequest, type TwinResponse } from '../http.ts';
 
 export interface RouteMatch<R> {
   readonly route: R;
@@ -161,5 +162,67 @@ export function fromApiGatewayResult(result: unknown): TwinResponse {
     headers,
     ...(structured.cookies === undefined ? {} : { cookies: structured.cookies }),
     body,
+  };
+}
+
+/** A route served by the twin's own code beside the template's (e.g. `/local/token`). */
+export interface LocalRoute extends RoutePattern {
+  handle(request: TwinRequest, pathParameters: Record<string, string>): Promise<TwinResponse>;
+}
+
+export interface HttpApiOptions {
+  readonly routes: readonly TwinHttpApiRoute[];
+  /** Runs a route's function with its event (a Lambda invocation). */
+  readonly invoke: (route: TwinHttpApiRoute, event: APIGatewayProxyEventV2) => Promise<unknown>;
+  /** The JWT authorizer of the JWT routes: the verified claims, or undefined to refuse. */
+  readonly authorize: (
+    token: string,
+    route: TwinHttpApiRoute,
+  ) => Promise<JwtAuthorizerContext | undefined> | JwtAuthorizerContext | undefined;
+  readonly log: (line: string) => void;
+}
+
+export interface HttpApi {
+  /** Serves a request with its route's function, with the claims a JWT authorizer verified. */
+  invoke(request: TwinRequest, authorizer?: JwtAuthorizerContext): Promise<TwinResponse>;
+  /** The whole HTTP side of the twin: `routes` first, then the template's routes behind their authorizers. */
+  withRoutes(routes: readonly LocalRoute[]): (request: TwinRequest) => Promise<TwinResponse>;
+}
+
+const UNAUTHORIZED = jsonResponse(401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
+const NOT_FOUND = jsonResponse(404, { message: 'Not Found' });
+
+function bearerToken(request: TwinRequest): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+}
+
+/** The HTTP API of the template (API Gateway v2): its routes, their integrations and authorizers. */
+export function serveHttpApi(options: HttpApiOptions): HttpApi {
+  const invoke = async (request: TwinRequest, authorizer?: JwtAuthorizerContext): Promise<TwinResponse> => {
+    const match = matchRoute(options.routes, request.method, request.path);
+    if (match === undefined) return NOT_FOUND;
+    try {
+      return fromApiGatewayResult(
+        await options.invoke(match.route, toApiGatewayEvent(request, match, authorizer)),
+      );
+    } catch (error) {
+      options.log(`the function of ${match.route.routeKey} failed: ${(error as Error).message}`);
+      return jsonResponse(500, { message: 'Internal Server Error' });
+    }
+  };
+  const serveTemplateRoute = async (request: TwinRequest): Promise<TwinResponse> => {
+    const match = matchRoute(options.routes, request.method, request.path);
+    if (match === undefined) return NOT_FOUND;
+    if (match.route.authorization.type !== 'JWT') return invoke(request);
+    const token = bearerToken(request);
+    const claims = token === undefined ? undefined : await options.authorize(token, match.route);
+    return claims === undefined ? UNAUTHORIZED : invoke(request, claims);
+  };
+  return {
+    invoke,
+    withRoutes: (routes) => async (request) => {
+      const own = matchRoute(routes, request.method, request.path);
+      return own === undefined ? serveTemplateRoute(request) : own.route.handle(request, own.pathParameters);
+    },
   };
 }

@@ -13,7 +13,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { TwinTable } from '../../twin/template.ts';
+import type { TwinTable } from '../cloudformation/template.ts';
 
 export interface LocalDynamo {
   /** http://127.0.0.1:<port> */

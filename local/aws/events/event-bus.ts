@@ -1,14 +1,13 @@
 /**
  * The local EventBridge: PutEvents with the per-entry validation and results AWS gives, the bus
- * policy of the stack (an agent may only put events whose source is its own), and routing of each
- * accepted event to the targets of every rule whose pattern matches it.
+ * policy (given by the composition: which caller may put which source on which bus), and routing
+ * of each accepted event to the targets of every rule whose pattern matches it.
  */
 import { randomUUID } from 'node:crypto';
-import { AGENT_SOURCE_PREFIX } from '../../../lambdas/domain/schemas.ts';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../twin/intrinsics.ts';
-import type { TwinRule, TwinRuleTarget } from '../../twin/template.ts';
-import type { CallerPrincipal } from '../front/credentials.ts';
-import { AwsErrorType, AwsProtocolError } from '../front/errors.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../cloudformation/intrinsics.ts';
+import type { TwinRule, TwinRuleTarget } from '../cloudformation/template.ts';
+import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
+import type { AwsCaller } from '../front/service.ts';
 import { compilePattern, type EventMatcher } from './pattern/index.ts';
 
 /** EventBridge's limit for the entries of one PutEvents call, in bytes. */
@@ -40,6 +39,15 @@ export interface BusEvent {
   readonly resources: string[];
   readonly detail: Record<string, unknown>;
 }
+
+/**
+ * The bus's resource policy: may `caller` put an event with this source on this bus? Undefined
+ * caller: the twin's own services (a Step Functions `events:putEvents` task), as their roles may.
+ */
+export type PutEventsPolicy = (
+  entry: { source: string; busName: string },
+  caller: AwsCaller | undefined,
+) => boolean;
 
 /** Hands an event (already shaped by the target's Input/InputPath) to a rule target. */
 export type TargetDelivery = (target: TwinRuleTarget, input: unknown, rule: TwinRule) => Promise<void>;
@@ -86,12 +94,15 @@ export class LocalEventBus {
   readonly #rules: readonly CompiledRule[];
   readonly #deliver: TargetDelivery;
   readonly #log: (message: string) => void;
+  readonly #policy: PutEventsPolicy;
   readonly #deliveries = new Set<Promise<void>>();
 
   constructor(options: {
     buses: readonly string[];
     rules: readonly TwinRule[];
     deliver: TargetDelivery;
+    /** @default every caller may put any source */
+    policy?: PutEventsPolicy;
     log?: (message: string) => void;
   }) {
     this.#buses = new Set(options.buses);
@@ -100,6 +111,7 @@ export class LocalEventBus {
       .filter((rule) => rule.enabled && rule.pattern !== undefined)
       .map((rule) => ({ rule, matcher: compilePattern(rule.pattern) }));
     this.#deliver = options.deliver;
+    this.#policy = options.policy ?? (() => true);
     this.#log = options.log ?? (() => undefined);
   }
 
@@ -110,7 +122,7 @@ export class LocalEventBus {
     return arnMatch === null ? nameOrArn : arnMatch[1]!;
   }
 
-  #check(entry: PutEventsEntry, caller: CallerPrincipal): PutEventsResultEntry | BusEvent {
+  #check(entry: PutEventsEntry, caller: AwsCaller | undefined): PutEventsResultEntry | BusEvent {
     if (entry.Source === undefined || entry.Source === '') return required('Source');
     if (entry.DetailType === undefined || entry.DetailType === '') return required('DetailType');
     if (entry.Detail === undefined || entry.Detail === '') return required('Detail');
@@ -118,11 +130,8 @@ export class LocalEventBus {
     if (!this.#buses.has(busName)) {
       return entryError('ResourceNotFoundException', `Event bus ${busName} does not exist.`);
     }
-    if (
-      caller.kind === 'agent' &&
-      (entry.Source !== `${AGENT_SOURCE_PREFIX}${caller.agentId}` || busName === 'default')
-    ) {
-      // The stack's bus policy allows an agent only its own source (events:source), per entry.
+    if (!this.#policy({ source: entry.Source, busName }, caller)) {
+      // The bus policy is checked per entry (events:source), as EventBridge does.
       return entryError(
         'NotAuthorizedForSourceException',
         'You do not have permissions to publish events with this source onto this event bus.',
@@ -152,17 +161,17 @@ export class LocalEventBus {
 
   putEvents(
     entries: readonly PutEventsEntry[] | undefined,
-    caller: CallerPrincipal,
+    caller: AwsCaller | undefined,
   ): { Entries: PutEventsResultEntry[]; FailedEntryCount: number } {
     if (entries === undefined || entries.length === 0 || entries.length > MAX_ENTRIES) {
       throw new AwsProtocolError(
-        AwsErrorType.validation,
+        AwsErrorCode.validation,
         `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length between 1 and ${MAX_ENTRIES}`,
       );
     }
     if (Buffer.byteLength(JSON.stringify(entries)) > MAX_ENTRIES_BYTES) {
       throw new AwsProtocolError(
-        AwsErrorType.validation,
+        AwsErrorCode.validation,
         'Total size of the entries in the request is over the limit.',
       );
     }

@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError } from '../../../lambdas/domain/errors.ts';
-import { LOCAL_ACCOUNT, LOCAL_REGION } from '../../twin/intrinsics.ts';
-import type { TwinRule } from '../../twin/template.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../cloudformation/intrinsics.ts';
+import type { TwinRule } from '../cloudformation/template.ts';
 import type { TargetDelivery } from './event-bus.ts';
 import { targetInput } from './event-bus.ts';
 

@@ -1,14 +1,15 @@
 /**
- * Who may call the twin's AWS front: the agents of the directory (countersign.local.json), each
- * with its own access key, and the operator, whose key the twin generates once per data dir for
- * its own CLI, handlers and tests. An access key always resolves to exactly one principal.
+ * Who may call the twin's AWS front: the operator, whose key the twin generates once per data dir
+ * for its own functions, CLI and tests, and the agents the composition registers, each with its
+ * own key. An access key always resolves to exactly one caller.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigurationError } from '../../../lambdas/domain/errors.ts';
-import { AgentId, parse } from '../../../lambdas/domain/schemas.ts';
-import { readJsonFile, writeJsonFileAtomic } from '../../twin/files.ts';
+import { parse } from '../../../lambdas/domain/schemas.ts';
+import { LOCAL_ACCOUNT } from '../cloudformation/intrinsics.ts';
+import { readJsonFile, writeJsonFileAtomic } from '../files.ts';
+import type { AwsCaller } from './service.ts';
 
 export const OPERATOR_CREDENTIALS_FILE = 'operator-credentials.json';
 
@@ -18,56 +19,52 @@ export const AwsCredentials = z.strictObject({
 });
 export type AwsCredentials = z.infer<typeof AwsCredentials>;
 
-/** The agents' keys, as the directory document carries them (other keys belong to other readers). */
-const DirectoryKeys = z.object({
-  agents: z
-    .array(z.object({ id: AgentId, accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1) }))
-    .default([]),
-});
-
-export type CallerPrincipal =
-  | { readonly kind: 'operator' }
-  | { readonly kind: 'agent'; readonly agentId: string };
-
-export interface KeyRing {
-  readonly operator: AwsCredentials;
-  secretOf(accessKeyId: string): string | undefined;
-  principalOf(accessKeyId: string): CallerPrincipal | undefined;
-}
-
-interface KeyEntry {
-  readonly secret: string;
-  readonly principal: CallerPrincipal;
-}
-
-export function createKeyRing(operator: AwsCredentials, agents: readonly AgentKey[]): KeyRing {
-  const entries = new Map<string, KeyEntry>();
-  entries.set(operator.accessKeyId, { secret: operator.secretAccessKey, principal: { kind: 'operator' } });
-  for (const agent of agents) {
-    if (entries.has(agent.accessKeyId)) {
-      throw new ConfigurationError(`access key ${agent.accessKeyId} is configured twice`);
-    }
-    entries.set(agent.accessKeyId, {
-      secret: agent.secretAccessKey,
-      principal: { kind: 'agent', agentId: agent.id },
-    });
-  }
-  return {
-    operator,
-    secretOf: (accessKeyId) => entries.get(accessKeyId)?.secret,
-    principalOf: (accessKeyId) => entries.get(accessKeyId)?.principal,
-  };
-}
-
+/** An agent's IAM user in the twin, with its access key. */
 export interface AgentKey {
   readonly id: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
 }
 
-export async function readAgentKeys(directoryPath: string): Promise<AgentKey[]> {
-  const text = await readFile(directoryPath, 'utf8');
-  return parse(DirectoryKeys, JSON.parse(text), `directory ${directoryPath}`).agents;
+export interface KeyRing {
+  readonly operator: AwsCredentials;
+  secretOf(accessKeyId: string): string | undefined;
+  callerOf(accessKeyId: string): AwsCaller | undefined;
+}
+
+export function operatorArn(): string {
+  return `arn:aws:iam::${LOCAL_ACCOUNT}:user/operator`;
+}
+
+export function agentArn(agentId: string): string {
+  return `arn:aws:iam::${LOCAL_ACCOUNT}:user/agents/${agentId}`;
+}
+
+export function createKeyRing(operator: AwsCredentials, agents: readonly AgentKey[]): KeyRing {
+  const entries = new Map<string, { readonly secret: string; readonly caller: AwsCaller }>();
+  entries.set(operator.accessKeyId, {
+    secret: operator.secretAccessKey,
+    caller: { kind: 'operator', accessKeyId: operator.accessKeyId, principalArn: operatorArn() },
+  });
+  for (const agent of agents) {
+    if (entries.has(agent.accessKeyId)) {
+      throw new ConfigurationError(`access key ${agent.accessKeyId} is configured twice`);
+    }
+    entries.set(agent.accessKeyId, {
+      secret: agent.secretAccessKey,
+      caller: {
+        kind: 'agent',
+        agentId: agent.id,
+        accessKeyId: agent.accessKeyId,
+        principalArn: agentArn(agent.id),
+      },
+    });
+  }
+  return {
+    operator,
+    secretOf: (accessKeyId) => entries.get(accessKeyId)?.secret,
+    callerOf: (accessKeyId) => entries.get(accessKeyId)?.caller,
+  };
 }
 
 function generateOperatorCredentials(): AwsCredentials {

@@ -1,30 +1,41 @@
 /**
- * Errors of the AWS JSON protocols, as the services return them: HTTP status, `x-amzn-ErrorType`
- * and a `{"__type", "message"}` body. The SDK clients turn these into their named exceptions, so
- * code under test sees exactly the error classes it would see against AWS.
+ * The one error a twin AWS service throws to answer a request with an AWS error: the code the real
+ * service uses (`ResourceNotFoundException`, S3's `NoSuchKey` …), a message, the HTTP status and,
+ * for REST-XML, the extra `<Error>` elements and headers. The front renders it in the shape of the
+ * service's protocol (JSON `__type`, S3's `<Error>` document, REST-JSON's `x-amzn-errortype`), so
+ * the SDK clients raise the exception classes they raise against AWS.
  */
 import { CountersignError } from '../../../lambdas/domain/errors.ts';
 
-export class AwsProtocolError extends CountersignError {
-  readonly type: string;
-  readonly statusCode: number;
+export interface AwsProtocolErrorOptions {
+  readonly cause?: unknown;
+  /** REST-XML only: elements after `<Message>` in the `<Error>` document (`BucketName`, `Key` …). */
+  readonly details?: Readonly<Record<string, string>>;
+  /** Response headers the service sends with this error (e.g. `x-amz-delete-marker`). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
 
-  constructor(type: string, message: string, statusCode = 400, options?: { cause?: unknown }) {
-    super(message, options);
-    this.type = type;
+export class AwsProtocolError extends CountersignError {
+  readonly code: string;
+  readonly statusCode: number;
+  readonly details: Readonly<Record<string, string>>;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: string, message: string, statusCode = 400, options: AwsProtocolErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
     this.statusCode = statusCode;
+    this.details = options.details ?? {};
+    this.headers = options.headers ?? {};
   }
 }
 
-/** The error types this twin raises; each is a name the real service uses for the same case. */
-export const AwsErrorType = {
-  missingAuthenticationToken: 'MissingAuthenticationTokenException',
-  incompleteSignature: 'IncompleteSignatureException',
-  unrecognizedClient: 'UnrecognizedClientException',
-  invalidSignature: 'InvalidSignatureException',
+/** Codes of the JSON-protocol services that the front and several services raise. */
+export const AwsErrorCode = {
   accessDenied: 'AccessDeniedException',
   unknownOperation: 'UnknownOperationException',
   serialization: 'SerializationException',
   validation: 'ValidationException',
+  resourceNotFound: 'ResourceNotFoundException',
   internalFailure: 'InternalFailure',
 } as const;

@@ -1,38 +1,78 @@
 /**
- * AWS Signature Version 4 verification for the twin's AWS protocol front. The signature is
- * recomputed with the SDK's own signer (@smithy/signature-v4) over exactly the headers the client
- * signed, and compared in constant time; the credential scope and the request date are checked as
- * AWS checks them. Anything missing, malformed or not matching is refused before the request is
- * looked at.
+ * AWS Signature Version 4 verification for the twin's AWS front. The signature is recomputed with
+ * the SDK's own signer (@smithy/signature-v4) over exactly the headers the client signed, with the
+ * payload hash the client signed (`x-amz-content-sha256` when it signs one, else the SHA-256 of
+ * the body), and compared in constant time; the credential scope and the request date are checked
+ * as AWS checks them. Anything missing, malformed or not matching is refused before the request is
+ * looked at. What a service needs to verify the rest of a streamed body (the derived signing key,
+ * the seed signature, the scope and the date) comes back with the signer's identity.
  */
 import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { AwsErrorType, AwsProtocolError } from './errors.ts';
+import { getSigningKey, SignatureV4 } from '@smithy/signature-v4';
+import { CountersignError } from '../../../lambdas/domain/errors.ts';
+import type { AwsSignature } from './service.ts';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 /** AWS refuses requests whose date is more than 15 minutes away from its clock. */
 export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
+export const CONTENT_SHA256_HEADER = 'x-amz-content-sha256';
 
-export interface SignedRequest {
+/** The `x-amz-content-sha256` values that are not a hex digest of the body (S3's payload modes). */
+export const PayloadMode = {
+  unsigned: 'UNSIGNED-PAYLOAD',
+  streamingUnsignedTrailer: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+  streamingSigned: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+  streamingSignedTrailer: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+} as const;
+const PAYLOAD_MODES: ReadonlySet<string> = new Set(Object.values(PayloadMode));
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+/** Why a signature was refused; each protocol names these failures its own way. */
+export const SigV4Failure = {
+  missing: 'missing',
+  incomplete: 'incomplete',
+  unknownKey: 'unknownKey',
+  mismatch: 'mismatch',
+  expired: 'expired',
+  payloadMismatch: 'payloadMismatch',
+} as const;
+export type SigV4Failure = (typeof SigV4Failure)[keyof typeof SigV4Failure];
+
+export class SigV4Error extends CountersignError {
+  readonly failure: SigV4Failure;
+  constructor(failure: SigV4Failure, message: string) {
+    super(message);
+    this.failure = failure;
+  }
+}
+
+export interface SignedRequestHead {
   readonly method: string;
-  /** The path as sent, without the query string. */
+  /** The path as sent (not decoded), without the query string. */
   readonly path: string;
-  readonly query: Readonly<Record<string, string | string[]>>;
+  readonly rawQueryString: string;
   /** Header names lower-cased. */
   readonly headers: Readonly<Record<string, string | undefined>>;
-  readonly body: Uint8Array;
 }
 
-export interface VerifiedSigner {
-  readonly accessKeyId: string;
-  readonly region: string;
+export interface VerifySigV4Options {
+  /** The signing name the credential scope must name (`events`, `s3` …). */
   readonly service: string;
+  /** S3 signs the path as sent; every other service signs it URI-encoded once more. */
+  readonly uriEscapePath: boolean;
+  /**
+   * The whole body when the protocol reads it before verifying (JSON, REST-JSON); undefined when it
+   * streams (S3), in which case the client must sign `x-amz-content-sha256` and the service checks
+   * the body against it as it reads.
+   */
+  readonly body: Buffer | undefined;
+  /** Returns the secret of a known access key, undefined for an unknown one. */
+  readonly lookupSecret: (accessKeyId: string) => string | undefined;
+  /** @default new Date() */
+  readonly now?: Date;
 }
 
-/** Returns the secret of a known access key, undefined for an unknown one. */
-export type SecretLookup = (accessKeyId: string) => string | undefined;
-
-interface ParsedAuthorization {
+export interface ParsedAuthorization {
   readonly accessKeyId: string;
   readonly scopeDate: string;
   readonly region: string;
@@ -66,8 +106,8 @@ class NodeSha256 {
   }
 }
 
-function incomplete(message: string): AwsProtocolError {
-  return new AwsProtocolError(AwsErrorType.incompleteSignature, message);
+function incomplete(message: string): SigV4Error {
+  return new SigV4Error(SigV4Failure.incomplete, message);
 }
 
 export function parseAuthorization(header: string): ParsedAuthorization {
@@ -112,6 +152,13 @@ export function parseAuthorization(header: string): ParsedAuthorization {
   };
 }
 
+/** The signing name of a request's credential scope, or undefined when it carries no SigV4 header. */
+export function credentialScopeService(headers: Readonly<Record<string, string | undefined>>) {
+  const header = headers.authorization;
+  if (header === undefined || !header.startsWith(`${ALGORITHM} `)) return undefined;
+  return /Credential=[^/,\s]*\/\d{8}\/[^/,\s]*\/([^/,\s]+)\//.exec(header)?.[1];
+}
+
 /** `20240102T030405Z` → Date, or undefined when malformed. */
 function parseAmzDate(value: string): Date | undefined {
   const match = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
@@ -130,8 +177,8 @@ function checkClock(requestDate: Date, amzDate: string, now: Date): void {
       .toISOString()
       .replace(/[-:]/g, '')
       .replace(/\.\d{3}/, '');
-  throw new AwsProtocolError(
-    AwsErrorType.invalidSignature,
+  throw new SigV4Error(
+    SigV4Failure.expired,
     skew > 0
       ? `Signature not yet current: ${amzDate} is still later than ${format(bound)} (${format(now)} + 15 min.)`
       : `Signature expired: ${amzDate} is now earlier than ${format(bound)} (${format(now)} - 15 min.)`,
@@ -144,22 +191,69 @@ function constantTimeEqualHex(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/** `name=value&…` → the signer's query map; names and values decoded once (`+` is not a space). */
+function parseQuery(rawQueryString: string): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const part of rawQueryString.split('&')) {
+    if (part === '') continue;
+    const separator = part.indexOf('=');
+    const [name, value] = (
+      separator < 0 ? [part, ''] : [part.slice(0, separator), part.slice(separator + 1)]
+    ).map((text) => {
+      try {
+        return decodeURIComponent(text);
+      } catch {
+        throw incomplete(`The query string is not URI-encoded: ${part}`);
+      }
+    }) as [string, string];
+    const existing = query[name];
+    query[name] =
+      existing === undefined ? value : [...(Array.isArray(existing) ? existing : [existing]), value];
+  }
+  return query;
+}
+
 /**
- * Verifies the request's SigV4 signature for `expectedService`. Returns who signed it; throws an
- * AwsProtocolError with the type AWS uses for the same failure.
+ * The payload hash the client signed: its signed `x-amz-content-sha256` (a hex digest, which must
+ * match a buffered body, or one of S3's payload modes for a streamed one), else the body's digest.
+ */
+function signedPayloadHash(head: SignedRequestHead, signed: readonly string[], body: Buffer | undefined) {
+  const declared = signed.includes(CONTENT_SHA256_HEADER) ? head.headers[CONTENT_SHA256_HEADER] : undefined;
+  if (body === undefined) {
+    if (declared === undefined) {
+      throw incomplete(`Missing required header for this request: ${CONTENT_SHA256_HEADER} (signed)`);
+    }
+    if (!HEX_SHA256.test(declared) && !PAYLOAD_MODES.has(declared)) {
+      throw incomplete(
+        `x-amz-content-sha256 must be a hex SHA-256 or one of ${[...PAYLOAD_MODES].join(', ')}`,
+      );
+    }
+    return declared;
+  }
+  const actual = createHash('sha256').update(body).digest('hex');
+  if (declared !== undefined && !(HEX_SHA256.test(declared) && constantTimeEqualHex(declared, actual))) {
+    throw new SigV4Error(
+      SigV4Failure.payloadMismatch,
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
+  }
+  return actual;
+}
+
+/**
+ * Verifies the request's SigV4 signature for `options.service`. Returns who signed it and the
+ * material for chunk signatures; throws a SigV4Error saying which check failed.
  */
 export async function verifySigV4(
-  request: SignedRequest,
-  expectedService: string,
-  lookupSecret: SecretLookup,
-  now: Date = new Date(),
-): Promise<VerifiedSigner> {
-  const header = request.headers.authorization;
+  head: SignedRequestHead,
+  options: VerifySigV4Options,
+): Promise<AwsSignature> {
+  const header = head.headers.authorization;
   if (header === undefined || header.length === 0) {
-    throw new AwsProtocolError(AwsErrorType.missingAuthenticationToken, 'Missing Authentication Token', 403);
+    throw new SigV4Error(SigV4Failure.missing, 'Missing Authentication Token');
   }
   const auth = parseAuthorization(header);
-  const amzDate = request.headers['x-amz-date'];
+  const amzDate = head.headers['x-amz-date'];
   const requestDate = amzDate === undefined ? undefined : parseAmzDate(amzDate);
   if (amzDate === undefined || requestDate === undefined) {
     throw incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
@@ -167,58 +261,74 @@ export async function verifySigV4(
   if (!auth.signedHeaders.includes('host')) {
     throw incomplete("'Host' must be a signed header.");
   }
-  const secret = lookupSecret(auth.accessKeyId);
+  const secret = options.lookupSecret(auth.accessKeyId);
   if (secret === undefined) {
-    throw new AwsProtocolError(
-      AwsErrorType.unrecognizedClient,
-      'The security token included in the request is invalid.',
-    );
+    throw new SigV4Error(SigV4Failure.unknownKey, 'The security token included in the request is invalid.');
   }
   if (auth.scopeDate !== amzDate.slice(0, 8)) {
-    throw new AwsProtocolError(
-      AwsErrorType.invalidSignature,
+    throw new SigV4Error(
+      SigV4Failure.mismatch,
       `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.scopeDate}' != '${amzDate.slice(0, 8)}'`,
     );
   }
-  if (auth.service !== expectedService) {
-    throw new AwsProtocolError(
-      AwsErrorType.invalidSignature,
-      `Credential should be scoped to correct service: '${expectedService}'.`,
+  if (auth.service !== options.service) {
+    throw new SigV4Error(
+      SigV4Failure.mismatch,
+      `Credential should be scoped to correct service: '${options.service}'.`,
     );
   }
-  checkClock(requestDate, amzDate, now);
+  checkClock(requestDate, amzDate, options.now ?? new Date());
 
   const headers: Record<string, string> = {};
   for (const name of auth.signedHeaders) {
-    const value = request.headers[name];
+    const value = head.headers[name];
     if (value === undefined) throw incomplete(`Signed header '${name}' is missing from the request.`);
     headers[name] = value;
   }
+  const payloadHash = signedPayloadHash(head, auth.signedHeaders, options.body);
+  const credentials = { accessKeyId: auth.accessKeyId, secretAccessKey: secret };
   const signer = new SignatureV4({
     service: auth.service,
     region: auth.region,
-    credentials: { accessKeyId: auth.accessKeyId, secretAccessKey: secret },
+    credentials,
     sha256: NodeSha256,
     applyChecksum: false,
+    uriEscapePath: options.uriEscapePath,
   });
   const signed = await signer.sign(
     {
-      method: request.method,
+      method: head.method,
       protocol: 'http:',
       hostname: headers.host ?? '',
-      path: request.path,
-      query: { ...request.query },
-      headers,
-      body: request.body,
+      path: head.path,
+      query: parseQuery(head.rawQueryString),
+      // The signer takes the payload hash from this header when present, else hashes the body.
+      headers: { ...headers, [CONTENT_SHA256_HEADER]: payloadHash },
+      body: undefined,
     },
-    { signingDate: requestDate },
+    {
+      signingDate: requestDate,
+      ...(auth.signedHeaders.includes(CONTENT_SHA256_HEADER)
+        ? {}
+        : { unsignableHeaders: new Set([CONTENT_SHA256_HEADER]) }),
+    },
   );
   const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization ?? ''))?.[1];
   if (expected === undefined || !constantTimeEqualHex(expected, auth.signature)) {
-    throw new AwsProtocolError(
-      AwsErrorType.invalidSignature,
+    throw new SigV4Error(
+      SigV4Failure.mismatch,
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
     );
   }
-  return { accessKeyId: auth.accessKeyId, region: auth.region, service: auth.service };
+  const signingKey = await getSigningKey(NodeSha256, credentials, auth.scopeDate, auth.region, auth.service);
+  return {
+    accessKeyId: auth.accessKeyId,
+    region: auth.region,
+    service: auth.service,
+    amzDate,
+    scope: `${auth.scopeDate}/${auth.region}/${auth.service}/aws4_request`,
+    seedSignature: auth.signature,
+    signingKey: Buffer.from(signingKey),
+    payloadHash,
+  };
 }

@@ -1,153 +1,249 @@
 /**
- * Runs the stack's Lambda handlers in the twin's process: each module (the function's
- * `countersign:entry`) is imported once, with the function's environment applied first because the
- * handlers read their environment at load time, and invoked with the event and a Lambda-like
- * context. Failures come back as Step Functions sees them from Lambda: error = errorType, cause =
- * `{"errorType","errorMessage","trace"}`.
+ * The twin's Lambda: each function runs its deployed code (the asset the cloud assembly holds, as
+ * Lambda would unzip it) in its own worker thread, whose environment is exactly that function's:
+ * no function sees another's settings, and nothing in the twin's own process changes. A sandbox
+ * starts on the first invocation (Lambda's cold start), serves the invocations that follow, and is
+ * replaced after a timeout or a crash, as Lambda resets an execution environment.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
-import type { Context } from 'aws-lambda';
-import { ConfigurationError } from '../../../lambdas/domain/errors.ts';
-import { ENV } from '../../../lambdas/handlers/environment-names.ts';
-import { findFunction, type TwinFunction, type TwinStack } from '../../twin/template.ts';
-import { TaskFailure } from '../states/errors.ts';
+import { Worker } from 'node:worker_threads';
+import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
+import { contextFields, LambdaFunctionError, timedOut } from './invocation.ts';
 
-type Handler = (event: unknown, context: Context) => Promise<unknown> | unknown;
+const SANDBOX = new URL('./sandbox.mjs', import.meta.url);
+/** The extensions Lambda's Node.js runtime tries for the handler's module. */
+const MODULE_EXTENSIONS = ['.mjs', '.js', '.cjs'] as const;
 
-function failureOf(error: unknown): TaskFailure {
-  const errorType = error instanceof Error ? error.name : 'Error';
-  const errorMessage = error instanceof Error ? error.message : String(error);
-  const trace = error instanceof Error ? (error.stack ?? '').split('\n') : [];
-  return new TaskFailure(errorType, JSON.stringify({ errorType, errorMessage, trace }));
+/** A function as the twin's Lambda runs it. */
+export interface LambdaFunction {
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  /** The function's code directory (Lambda's task root); undefined when the twin has no code for it. */
+  readonly codeDir: string | undefined;
+  /** `<module path>.<export>`, as the template's Handler (e.g. `index.handler`). */
+  readonly handler: string;
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
 }
 
-function lambdaContext(fn: TwinFunction, requestId: string, deadline: number): Context {
-  const day = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
-  const context: Omit<Context, 'done' | 'fail' | 'succeed'> = {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: fn.name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: fn.arn,
-    memoryLimitInMB: String(fn.memorySize),
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${fn.name}`,
-    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  };
-  // done/fail/succeed are the pre-async callback API, which no handler of ours uses.
-  return context as Context;
+export interface LambdaRuntimeOptions<F extends LambdaFunction> {
+  readonly functions: readonly F[];
+  /** The whole environment of a function's sandbox (its template variables, AWS_* …). */
+  readonly environment: (fn: F) => Readonly<Record<string, string>>;
+  /** Where the functions' own output goes, a line at a time (CloudWatch Logs in AWS). */
+  readonly log: (line: string) => void;
 }
 
-export class LocalLambdaRuntime {
-  readonly #stack: TwinStack;
-  readonly #environment: (fn: TwinFunction) => Record<string, string>;
-  readonly #modules = new Map<string, Promise<Handler>>();
-  readonly #inFlight = new Set<Promise<unknown>>();
-  /** Imports run one at a time: each sets process.env for the module it loads. */
-  #importChain: Promise<unknown> = Promise.resolve();
-  /**
-   * Each runtime imports its own instances of the handler modules (the query makes a distinct
-   * module URL): a twin restarted in the same process must not reuse SDK clients that a module
-   * built at load time against the previous twin's endpoints and keys.
-   */
-  readonly #instance = randomBytes(8).toString('hex');
+type Settle = { resolve: (payload: unknown) => void; reject: (error: unknown) => void };
 
-  constructor(stack: TwinStack, environment: (fn: TwinFunction) => Record<string, string>) {
-    this.#stack = stack;
-    this.#environment = environment;
+type SandboxMessage =
+  | { type: 'ready' }
+  | { type: 'init-error'; errorType: string; errorMessage: string; trace: string[] }
+  | { type: 'result'; id: number; payload: string }
+  | { type: 'error'; id: number; errorType: string; errorMessage: string; trace: string[] };
+
+/** The module and export a Handler names, in the code directory. */
+function handlerModule(fn: LambdaFunction): { moduleUrl: string; exportName: string } | undefined {
+  const separator = fn.handler.lastIndexOf('.');
+  if (separator <= 0 || fn.codeDir === undefined) return undefined;
+  const base = join(fn.codeDir, fn.handler.slice(0, separator));
+  const file = MODULE_EXTENSIONS.map((extension) => `${base}${extension}`).find((path) => existsSync(path));
+  return file === undefined
+    ? undefined
+    : { moduleUrl: pathToFileURL(file).href, exportName: fn.handler.slice(separator + 1) };
+}
+
+/** One execution environment: a worker thread with the function's environment and code. */
+class Sandbox {
+  readonly ready: Promise<void>;
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Settle>();
+  #nextId = 0;
+  #retired = false;
+  #dead = false;
+  #failStart: (error: LambdaFunctionError) => void = () => undefined;
+
+  constructor(
+    fn: LambdaFunction,
+    environment: Readonly<Record<string, string>>,
+    log: (line: string) => void,
+  ) {
+    const module = handlerModule(fn);
+    this.#worker = new Worker(SANDBOX, {
+      workerData: module ?? { moduleUrl: '', exportName: '' },
+      env: { ...environment },
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(fn.memorySize, 128) },
+    });
+    for (const stream of [this.#worker.stdout, this.#worker.stderr] as Readable[]) {
+      createInterface({ input: stream }).on('line', (line) => log(`[${fn.name}] ${line}`));
+    }
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#failStart = reject;
+      if (module === undefined) {
+        reject(
+          new LambdaFunctionError(
+            'Runtime.ImportModuleError',
+            fn.codeDir === undefined
+              ? `the template does not say where the code of ${fn.name} is (no aws:asset:path)`
+              : `Error: Cannot find module '${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}' in ${fn.codeDir}`,
+          ),
+        );
+        return;
+      }
+      this.#worker.on('message', (message: SandboxMessage) => {
+        if (message.type === 'ready') resolve();
+        else if (message.type === 'init-error') {
+          reject(new LambdaFunctionError(message.errorType, message.errorMessage, message.trace));
+        } else {
+          this.#settle(message);
+        }
+      });
+    });
+    this.ready.catch(() => this.#kill());
+    this.#worker.on('error', (error) => this.#crash(error));
+    this.#worker.on('exit', (code) => this.#crash(new Error(`the runtime exited with code ${code}`)));
   }
 
-  #function(nameOrArn: string): TwinFunction {
-    const fn = findFunction(this.#stack, nameOrArn);
+  get usable(): boolean {
+    return !this.#retired && !this.#dead;
+  }
+
+  #settle(message: Extract<SandboxMessage, { id: number }>): void {
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
+    this.#pending.delete(message.id);
+    if (message.type === 'result') pending.resolve(JSON.parse(message.payload));
+    else pending.reject(new LambdaFunctionError(message.errorType, message.errorMessage, message.trace));
+    this.#terminateIfIdle();
+  }
+
+  /** The sandbox is gone (an unhandled error, out of memory): every invocation in it fails. */
+  #crash(error: Error): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    const exit = new LambdaFunctionError('Runtime.ExitError', `the runtime exited: ${error.message}`);
+    this.#failStart(exit);
+    for (const pending of this.#pending.values()) pending.reject(exit);
+    this.#pending.clear();
+  }
+
+  #kill(): void {
+    this.#dead = true;
+    void this.#worker.terminate();
+  }
+
+  #terminateIfIdle(): void {
+    if (this.#retired && this.#pending.size === 0) this.#kill();
+  }
+
+  /** No new invocations; the worker ends once those it is running have answered. */
+  retire(): void {
+    this.#retired = true;
+    this.#terminateIfIdle();
+  }
+
+  async invoke(fn: LambdaFunction, event: unknown): Promise<unknown> {
+    await this.ready;
+    const requestId = randomUUID();
+    const deadline = Date.now() + fn.timeoutSeconds * 1000;
+    const id = this.#nextId++;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await new Promise<unknown>((resolve, reject) => {
+        this.#pending.set(id, { resolve, reject });
+        timer = setTimeout(() => {
+          this.#pending.delete(id);
+          // Lambda resets the environment of a timed-out invocation; the others in it still answer.
+          this.retire();
+          reject(timedOut(requestId, fn.timeoutSeconds));
+        }, fn.timeoutSeconds * 1000);
+        // Lambda hands the function a deserialized copy of the event.
+        this.#worker.postMessage({
+          id,
+          event: JSON.stringify(event ?? null),
+          context: contextFields(fn, requestId, deadline),
+        });
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#dead = true;
+    await this.#worker.terminate();
+  }
+}
+
+export class LambdaRuntime<F extends LambdaFunction = LambdaFunction> {
+  readonly #functions: readonly F[];
+  readonly #options: LambdaRuntimeOptions<F>;
+  readonly #sandboxes = new Map<string, Sandbox>();
+  readonly #all = new Set<Sandbox>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+
+  constructor(options: LambdaRuntimeOptions<F>) {
+    this.#functions = options.functions;
+    this.#options = options;
+  }
+
+  /** The function a name, an ARN or a qualified ARN (`…:function:name:$LATEST`) designates. */
+  find(nameOrArn: string): F | undefined {
+    const unqualified = nameOrArn.replace(/^(arn:[^:]+:lambda:[^:]*:[^:]*:function:[^:]+):.+$/, '$1');
+    return this.#functions.find((fn) => fn.arn === unqualified || fn.name === unqualified);
+  }
+
+  #sandbox(fn: F): Sandbox {
+    const current = this.#sandboxes.get(fn.logicalId);
+    if (current?.usable === true) return current;
+    const sandbox = new Sandbox(fn, this.#options.environment(fn), this.#options.log);
+    this.#sandboxes.set(fn.logicalId, sandbox);
+    this.#all.add(sandbox);
+    // A sandbox that could not start is dropped: the next invocation starts a fresh one, as Lambda re-inits.
+    sandbox.ready.catch(() => {
+      if (this.#sandboxes.get(fn.logicalId) === sandbox) this.#sandboxes.delete(fn.logicalId);
+    });
+    return sandbox;
+  }
+
+  /** Starts every function's sandbox now, in the background, so first invocations find them warm. */
+  prewarm(): void {
+    for (const fn of this.#functions) {
+      if (fn.codeDir !== undefined) this.#sandbox(fn).ready.catch(() => undefined);
+    }
+  }
+
+  /**
+   * Invokes a function (RequestResponse) and returns its JSON result. Throws ResourceNotFoundException
+   * for an unknown function, LambdaFunctionError when the function fails, times out or cannot start.
+   */
+  invoke(nameOrArn: string, event: unknown): Promise<unknown> {
+    const fn = this.find(nameOrArn);
     if (fn === undefined) {
-      throw new TaskFailure(
-        'Lambda.ResourceNotFoundException',
-        JSON.stringify({
-          errorType: 'ResourceNotFoundException',
-          errorMessage: `Function not found: ${nameOrArn}`,
-        }),
+      return Promise.reject(
+        new AwsProtocolError(AwsErrorCode.resourceNotFound, `Function not found: ${nameOrArn}`, 404),
       );
     }
-    return fn;
-  }
-
-  #load(fn: TwinFunction): Promise<Handler> {
-    const cached = this.#modules.get(fn.logicalId);
-    if (cached !== undefined) return cached;
-    const loading = this.#importChain.then(async () => {
-      const environment = this.#environment(fn);
-      // process.env is shared: a Countersign setting the previous module got must not leak into
-      // one the template does not give it (e.g. a chat secret ARN into a function without chat).
-      for (const name of Object.values(ENV)) {
-        if (!(name in environment)) delete process.env[name];
-      }
-      Object.assign(process.env, environment);
-      const module = (await import(`${pathToFileURL(fn.entry).href}?twin=${this.#instance}`)) as Record<
-        string,
-        unknown
-      >;
-      const handler = module[fn.exportName];
-      if (typeof handler !== 'function') {
-        throw new ConfigurationError(`${fn.entry} does not export a function named ${fn.exportName}`);
-      }
-      return handler as Handler;
-    });
-    this.#importChain = loading.catch(() => undefined);
-    this.#modules.set(fn.logicalId, loading);
-    return loading;
-  }
-
-  /** Imports every function's module now, so a broken handler fails the twin's start, not a request. */
-  async loadAll(): Promise<void> {
-    await Promise.all(this.#stack.functions.map((fn) => this.#load(fn)));
-  }
-
-  /** Invokes a function synchronously (RequestResponse) and returns its JSON result. */
-  invoke(nameOrArn: string, event: unknown): Promise<unknown> {
-    const invocation = this.#invoke(nameOrArn, event);
+    const invocation = this.#sandbox(fn).invoke(fn, event);
     this.#inFlight.add(invocation);
     const forget = () => this.#inFlight.delete(invocation);
     invocation.then(forget, forget);
     return invocation;
   }
 
-  async #invoke(nameOrArn: string, event: unknown): Promise<unknown> {
-    const fn = this.#function(nameOrArn);
-    const handler = await this.#load(fn);
-    const requestId = randomUUID();
-    const deadline = Date.now() + fn.timeoutSeconds * 1000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(
-          new TaskFailure(
-            'Sandbox.Timedout',
-            JSON.stringify({
-              errorType: 'Sandbox.Timedout',
-              errorMessage: `${requestId} Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
-            }),
-          ),
-        );
-      }, fn.timeoutSeconds * 1000);
-    });
-    try {
-      // Lambda hands the function a deserialized copy and serializes what it returns.
-      const payload = JSON.parse(JSON.stringify(event ?? null));
-      const result = await Promise.race([
-        Promise.resolve().then(() => handler(payload, lambdaContext(fn, requestId, deadline))),
-        timeout,
-      ]);
-      return result === undefined ? null : JSON.parse(JSON.stringify(result));
-    } catch (error) {
-      throw error instanceof TaskFailure ? error : failureOf(error);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Waits for the invocations in flight (used on shutdown, before the database stops). */
-  async drain(): Promise<void> {
+  /** Waits for the invocations in flight, then ends every sandbox. */
+  async stop(): Promise<void> {
     await Promise.allSettled([...this.#inFlight]);
+    await Promise.all([...this.#all].map((sandbox) => sandbox.stop()));
+    this.#sandboxes.clear();
+    this.#all.clear();
   }
 }

@@ -2,7 +2,7 @@
  * Failures of the Step Functions API as the service names them. The runner raises these; the
  * twin's protocol front turns them into the JSON-protocol error shape.
  */
-import { CountersignError } from '../../../lambdas/domain/errors.ts';
+import { AwsProtocolError } from '../front/errors.ts';
 
 export const StepFunctionsErrorCode = {
   invalidArn: 'InvalidArn',
@@ -19,11 +19,11 @@ export const StepFunctionsErrorCode = {
 } as const;
 export type StepFunctionsErrorCode = (typeof StepFunctionsErrorCode)[keyof typeof StepFunctionsErrorCode];
 
-export class StepFunctionsError extends CountersignError {
-  readonly code: StepFunctionsErrorCode;
+/** A Step Functions API failure; the AWS front renders it as the JSON-protocol error it is. */
+export class StepFunctionsError extends AwsProtocolError {
+  declare readonly code: StepFunctionsErrorCode;
   constructor(code: StepFunctionsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
+    super(code, message, 400, options);
   }
 }
 

@@ -2,18 +2,11 @@
  * `countersign demo`: invoice-bot sends the guided demo's requests to a running twin, through
  * SigV4-signed PutEvents with its own keys, exactly like an agent would.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { readLocalConfig } from '../../product/config.ts';
 import { DEMO_REQUESTS, runDemo } from '../../product/demo.ts';
 
 const DEFAULT_URL = 'http://127.0.0.1:4710';
-
-interface LocalAgent {
-  id: string;
-  onBehalfOf?: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-}
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -27,7 +20,7 @@ export async function run(args: string[]): Promise<number> {
     },
   });
   const url = values.url ?? process.env.COUNTERSIGN_URL ?? DEFAULT_URL;
-  const directory = JSON.parse(await readFile(values.config, 'utf8')) as { agents: LocalAgent[] };
+  const directory = await readLocalConfig(values.config);
   const agent = directory.agents.find((candidate) => candidate.id === values.agent);
   if (agent === undefined) {
     console.error(`countersign demo: no agent "${values.agent}" in ${values.config}`);

@@ -3,12 +3,13 @@
  * is and who the demo identities are, and shuts down cleanly on Ctrl-C.
  */
 import { resolve } from 'node:path';
+import { DEFAULT_CONFIG_PATH, type LocalConfig, readLocalConfig } from '../../product/config.ts';
 import { startLocalTwin } from '../../product/local-twin.ts';
-import { DEFAULT_PORT, type RunningTwin } from '../../twin/index.ts';
+import { DEFAULT_PORT, ExposedBindError, type RunningTwin } from '../../twin/index.ts';
 import { ExitCode, parseCommandLine, renderTable, runCommand, UsageError } from '../output.ts';
-import { DEFAULT_CONFIG_PATH, type LocalConfig, readLocalConfig } from '../twin-client.ts';
 
-const USAGE = 'countersign dev [--port <port>] [--host <address>] [--data-dir <dir>] [--reset]';
+const USAGE =
+  'countersign dev [--port <port>] [--host <address> --insecure-expose] [--data-dir <dir>] [--reset]';
 
 export function parsePort(value: string | undefined): number {
   if (value === undefined) return DEFAULT_PORT;
@@ -86,6 +87,7 @@ export async function run(args: string[]): Promise<number> {
         host: { type: 'string', default: '127.0.0.1' },
         'data-dir': { type: 'string', default: '.countersign' },
         reset: { type: 'boolean', default: false },
+        'insecure-expose': { type: 'boolean', default: false },
       },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -95,9 +97,13 @@ export async function run(args: string[]): Promise<number> {
     const twin = await startLocalTwin({
       port,
       host: values.host,
+      insecureExpose: values['insecure-expose'],
       dataDir: resolve(values['data-dir']),
       reset: values.reset,
       directoryPath: DEFAULT_CONFIG_PATH,
+    }).catch((error: unknown) => {
+      // Exposing the twin is a choice made on the command line: refusing it is a usage error.
+      throw error instanceof ExposedBindError ? new UsageError(error.message, { cause: error }) : error;
     });
     console.log(describeTwin(twin, config));
     const signal = await untilSignal();

@@ -1,7 +1,8 @@
 /** `countersign list [--status PENDING]`: the twin's requests, newest first. */
 import { type RequestRecord, RequestStatusValue } from '../../../lambdas/domain/schemas.ts';
+import { readLocalConfig } from '../../product/config.ts';
 import { ExitCode, parseCommandLine, printJson, renderTable, runCommand, UsageError } from '../output.ts';
-import { readerIdentity, readLocalConfig, TwinClient, twinUrl } from '../twin-client.ts';
+import { readerIdentity, TwinClient, twinUrl } from '../twin-client.ts';
 
 const USAGE =
   'countersign list [--status PENDING|APPROVED|DENIED|EXPIRED] [--limit N] [--cursor C] [--as <user>] [--json] [--url <twin>]';

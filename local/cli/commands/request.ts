@@ -16,8 +16,9 @@ import {
   type RequestRecord,
   RequestStatus,
 } from '../../../lambdas/domain/schemas.ts';
+import { type LocalAgent, type LocalConfig, readLocalConfig } from '../../product/config.ts';
 import { ApiError, ExitCode, parseCommandLine, printJson, runCommand, UsageError } from '../output.ts';
-import { type LocalAgent, type LocalConfig, readLocalConfig, TwinClient, twinUrl } from '../twin-client.ts';
+import { TwinClient, twinUrl } from '../twin-client.ts';
 import type { RequestDetail } from './show.ts';
 
 const USAGE = [

@@ -2,6 +2,7 @@
 
 import type { Eligibility } from '../../../lambdas/domain/approval.ts';
 import type { AuditRecord, RequestRecord } from '../../../lambdas/domain/schemas.ts';
+import { readLocalConfig } from '../../product/config.ts';
 import {
   ExitCode,
   parseCommandLine,
@@ -11,7 +12,7 @@ import {
   runCommand,
   UsageError,
 } from '../output.ts';
-import { readerIdentity, readLocalConfig, TwinClient, twinUrl } from '../twin-client.ts';
+import { readerIdentity, TwinClient, twinUrl } from '../twin-client.ts';
 
 const USAGE = 'countersign show <requestId> [--as <user>] [--json] [--url <twin>]';
 

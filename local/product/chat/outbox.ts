@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
-import { jsonResponse, parseBody, type TwinRequest, type TwinResponse } from '../../twin/http.ts';
+import { z } from 'zod';
+import { jsonResponse, parseBody, type TwinRequest, type TwinResponse } from '../../twin/index.ts';
 
 export const OUTBOX_PATHS = {
   list: '/local/outbox',
@@ -19,17 +20,20 @@ export const OUTBOX_PATHS = {
 
 export const OUTBOX_FILE = 'outbox.jsonl';
 
-export interface OutboxEntry {
-  readonly channel: 'slack' | 'teams';
-  readonly method: string;
-  readonly body: unknown;
-  readonly at: string;
+/** One call a chat handler made to a platform, as `GET /local/outbox` lists it (and the console shows it). */
+export const OutboxEntry = z.object({
+  channel: z.enum(['slack', 'teams']),
+  /** The platform's method (`chat.postMessage`, `conversations.updateActivity` …). */
+  method: z.string(),
+  body: z.unknown(),
+  at: z.string(),
   /** Teams: the conversation and the activity (the one created, or the one updated or replied to). */
-  readonly conversationId?: string;
-  readonly activityId?: string;
+  conversationId: z.string().optional(),
+  activityId: z.string().optional(),
   /** Slack: the message's `ts` (assigned by chat.postMessage, the edited one for chat.update). */
-  readonly ts?: string;
-}
+  ts: z.string().optional(),
+});
+export type OutboxEntry = z.infer<typeof OutboxEntry>;
 
 /** Slack's form-encoded clients send nested fields (blocks, attachments) as JSON text. */
 function slackBody(request: TwinRequest): Record<string, unknown> {
@@ -107,7 +111,7 @@ export class Outbox {
     return text
       .split('\n')
       .filter((line) => line.length > 0)
-      .map((line) => JSON.parse(line) as OutboxEntry);
+      .map((line) => OutboxEntry.parse(JSON.parse(line)));
   }
 
   /** A Slack message timestamp: seconds, a dot, six digits, unique per message. */

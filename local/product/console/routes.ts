@@ -6,9 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { TwinResponse } from '../../twin/http.ts';
-import { jsonResponse } from '../../twin/http.ts';
-import type { TwinRoute } from '../../twin/server.ts';
+import { jsonResponse, type TwinResponse, type TwinRoute } from '../../twin/index.ts';
 
 const here = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 

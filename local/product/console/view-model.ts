@@ -8,6 +8,9 @@ import type {
   RequestRecord,
   RequestStatusValue,
 } from '../../../lambdas/domain/schemas.ts';
+import type { OutboxEntry } from '../chat/outbox.ts';
+
+export type { OutboxEntry };
 
 export type Eligibility = { eligible: true } | { eligible: false; code: string; message: string };
 
@@ -188,13 +191,6 @@ export function barChart(
       height: barHeight,
     };
   });
-}
-
-export interface OutboxEntry {
-  readonly channel: 'slack' | 'teams';
-  readonly method: string;
-  readonly body: unknown;
-  readonly at: string;
 }
 
 export interface OutboxView {

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { type RunningTwin, type StartTwinOptions, startTwin } from '../../../local/twin/index.ts';
+import { readLocalConfig } from '../../../local/product/config.ts';
+import { countersignExtensions } from '../../../local/product/local-twin.ts';
+import {
+  combineExtensions,
+  type RunningTwin,
+  type StartTwinOptions,
+  startTwin,
+} from '../../../local/twin/index.ts';
 
 export const FIXTURE_TEMPLATE = join(import.meta.dirname, 'fixtures', 'approval-stack.template.json');
 export const STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:ApprovalStateMachine';
@@ -31,11 +38,28 @@ export async function removeDir(path: string): Promise<void> {
   await rm(path, { recursive: true, force: true });
 }
 
-export function startFixtureTwin(
+/**
+ * The twin running the fixture stack, with Countersign's rules and chat stand-ins (as the product
+ * composes them) and `options.extend` after them; no dev issuer, so a test may bring its own JWT authorizer.
+ */
+export async function startFixtureTwin(
   dataDir: string,
   options: Partial<StartTwinOptions> = {},
 ): Promise<RunningTwin> {
-  return startTwin({ port: 0, dataDir, templatePath: FIXTURE_TEMPLATE, log: () => undefined, ...options });
+  const config = await readLocalConfig();
+  return startTwin({
+    port: 0,
+    dataDir,
+    templatePath: FIXTURE_TEMPLATE,
+    log: () => undefined,
+    agents: config.agents,
+    ...options,
+    extend: async (context) =>
+      combineExtensions([
+        ...(await countersignExtensions(context, config)),
+        (await options.extend?.(context)) ?? {},
+      ]),
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonResponse, OUTBOX_PATHS, type RunningTwin } from '../../../local/twin/index.ts';
+import { OUTBOX_PATHS } from '../../../local/product/chat/outbox.ts';
+import { jsonResponse, type RunningTwin } from '../../../local/twin/index.ts';
 import { removeDir, startFixtureTwin, tempDataDir } from './helpers.ts';
 
 let twin: RunningTwin;

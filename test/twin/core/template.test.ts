@@ -1,8 +1,9 @@
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IntrinsicResolver } from '../../../local/twin/intrinsics.ts';
-import { findFunction, loadStack, staleReason } from '../../../local/twin/template.ts';
+import { staleReason } from '../../../local/aws/cloudformation/assembly.ts';
+import { IntrinsicResolver } from '../../../local/aws/cloudformation/intrinsics.ts';
+import { findFunction, loadStack } from '../../../local/aws/cloudformation/template.ts';
 import { FIXTURE_TEMPLATE, removeDir, tempDataDir } from './helpers.ts';
 
 const dirs: string[] = [];
@@ -10,32 +11,36 @@ afterEach(async () => {
   while (dirs.length > 0) await removeDir(dirs.pop()!);
 });
 
-describe('cdk.out freshness', () => {
-  it('asks for a synth when cdk.out is missing or older than a source, not otherwise', async () => {
+describe('cloud assembly freshness', () => {
+  it('asks for a synth when the assembly is missing, older than a source or made with another context', async () => {
     const repo = await tempDataDir();
     dirs.push(repo);
     await mkdir(join(repo, 'lib'), { recursive: true });
     await writeFile(join(repo, 'lib', 'stack.ts'), 'export {};\n');
     await writeFile(join(repo, 'cdk.json'), '{}\n');
-    expect(await staleReason(repo)).toBe('cdk.out is missing');
+    const outDir = join(repo, 'cdk.out.twin');
+    const assembly = { appDir: repo, outDir, sources: ['lib', 'cdk.json'], context: { 'app:key': 'a' } };
+    expect(await staleReason(assembly)).toBe(`${outDir} is missing`);
 
-    await mkdir(join(repo, 'cdk.out'));
-    await writeFile(join(repo, 'cdk.out', 'manifest.json'), '{}\n');
+    await mkdir(outDir);
+    await writeFile(join(outDir, 'manifest.json'), '{}\n');
+    await writeFile(join(outDir, 'twin-synth-context.json'), '{"app:key":"a"}\n');
     const past = new Date(Date.now() - 60_000);
     await utimes(join(repo, 'lib', 'stack.ts'), past, past);
     await utimes(join(repo, 'lib'), past, past);
     await utimes(join(repo, 'cdk.json'), past, past);
-    expect(await staleReason(repo)).toBeUndefined();
+    expect(await staleReason(assembly)).toBeUndefined();
+    expect(await staleReason({ ...assembly, context: { 'app:key': 'b' } })).toBe('the synth context changed');
 
     const future = new Date(Date.now() + 60_000);
     await utimes(join(repo, 'lib', 'stack.ts'), future, future);
-    expect(await staleReason(repo)).toBe('lib changed since the last synth');
+    expect(await staleReason(assembly)).toBe('lib changed since the last synth');
   });
 });
 
 describe('the template model', () => {
   it('resolves the definition, environment, rules, table and routes to local values', async () => {
-    const stack = await loadStack(FIXTURE_TEMPLATE, { repoRoot: '/repo' });
+    const stack = await loadStack(FIXTURE_TEMPLATE);
     expect(stack.eventBuses).toEqual(['default', 'countersign']);
     expect(stack.rules).toEqual([
       expect.objectContaining({
@@ -51,17 +56,19 @@ describe('the template model', () => {
     expect(evaluate?.Parameters?.FunctionName).toBe(
       'arn:aws:lambda:local:000000000000:function:EvaluateFunction',
     );
-    // Functions without a countersign:entry (CDK's own) are not ours to run.
     expect(stack.functions.map((fn) => fn.logicalId)).toEqual([
       'EvaluateFunction',
       'RequestApprovalFunction',
       'EchoFunction',
+      'LogRetentionFunction',
     ]);
+    // A function whose code is not in the assembly (here CDK's log retention) has no code to run locally.
+    expect(stack.functions[3]?.codeDir).toBeUndefined();
     expect(stack.functions[0]).toMatchObject({
-      entry: '/repo/test/twin/core/fixtures/handlers/evaluate.ts',
-      exportName: 'handler',
+      codeDir: join(import.meta.dirname, 'fixtures', 'functions', 'evaluate'),
+      handler: 'index.handler',
       timeoutSeconds: 30,
-      environment: { TABLE_NAME: 'Table', EVENT_BUS_NAME: 'countersign', POLICY_DIR: '/repo/policies' },
+      environment: { TABLE_NAME: 'Table', EVENT_BUS_NAME: 'countersign', POLICY_DIR: './policies' },
     });
     expect(
       findFunction(stack, 'arn:aws:lambda:local:000000000000:function:EchoFunction:$LATEST')?.logicalId,

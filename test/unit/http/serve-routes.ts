@@ -2,8 +2,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matchRoute } from '../../../local/aws/apigateway/http-api.ts';
-import { jsonResponse, readRequest, writeResponse } from '../../../local/twin/http.ts';
-import type { TwinRoute } from '../../../local/twin/server.ts';
+import { jsonResponse, readRequest, writeResponse } from '../../../local/aws/http.ts';
+import type { TwinRoute } from '../../../local/twin/index.ts';
 
 export interface ServedRoutes {
   readonly url: string;

@@ -1,18 +1,16 @@
 /**
  * The SYNTHESIZED approval state machine run in process by the twin's own runner: LocalStepFunctions
  * (aws-local-stepfunctions, task tokens, TimeoutSecondsPath) executes the definition `cdk synth`
- * renders, and each Lambda task runs the handler module the template names through the twin's
- * LocalLambdaRuntime. The SDK's Step Functions client (the vote service's and the handlers'
+ * renders, and each Lambda task runs the handler module the template names, in this process, with
+ * the twin's Lambda invocation semantics (InProcessLambdas). The SDK's Step Functions client (the vote service's and the handlers'
  * SfnWorkflow) is pointed at the same runner, answering errors as the twin's AWS front does.
  */
 import { resolve } from 'node:path';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { WorkflowStateName } from '../../../lib/workflow-states.ts';
-import { LocalLambdaRuntime } from '../../../local/aws/lambda/runtime.ts';
 import { StepFunctionsError } from '../../../local/aws/states/errors.ts';
 import { LocalStepFunctions } from '../../../local/aws/states/step-functions.ts';
-import type { TwinFunction, TwinStack } from '../../../local/twin/template.ts';
 import {
   FAKE_ACCOUNT,
   FAKE_PARTITION,
@@ -20,6 +18,7 @@ import {
   synthesizeStateMachineDefinition,
 } from '../../infra/synth-definition.ts';
 import { REPO_ROOT } from './handler-environment.ts';
+import { type InProcessFunction, InProcessLambdas } from './in-process-lambdas.ts';
 
 const STATE_MACHINE_NAME = 'ApprovalWorkflow';
 const STATE_MACHINE_ARN = `arn:${FAKE_PARTITION}:states:${FAKE_REGION}:${FAKE_ACCOUNT}:stateMachine:${STATE_MACHINE_NAME}`;
@@ -43,13 +42,12 @@ export interface SynthesizedWorkflow {
 
 type StateDefinition = { Type?: string; Parameters?: { FunctionName?: unknown } };
 
-/** The functions the definition's Task states invoke, by ARN, as the twin's model of them. */
+/** The functions the definition's Task states invoke, by ARN. */
 function taskFunctions(
   definition: Record<string, unknown>,
   functionEntries: Readonly<Record<string, string>>,
-  environment: Readonly<Record<string, string>>,
-): Map<string, TwinFunction> {
-  const functions = new Map<string, TwinFunction>();
+): Map<string, InProcessFunction> {
+  const functions = new Map<string, InProcessFunction>();
   for (const [stateName, state] of Object.entries(definition.States as Record<string, StateDefinition>)) {
     if (state.Type !== 'Task') continue;
     const arn = state.Parameters?.FunctionName;
@@ -59,30 +57,14 @@ function taskFunctions(
     }
     const logicalId = arn.slice(arn.lastIndexOf(':') + 1);
     functions.set(arn, {
-      logicalId,
       name: logicalId,
       arn,
       entry: resolve(REPO_ROOT, entry),
-      exportName: 'handler',
-      environment,
       timeoutSeconds: FUNCTION_TIMEOUT_SECONDS,
       memorySize: 512,
     });
   }
   return functions;
-}
-
-/** Only the functions matter to the Lambda runtime; the rest of the stack is not run here. */
-function stackOf(functions: readonly TwinFunction[]): TwinStack {
-  return {
-    templatePath: '(synthesized in memory)',
-    eventBuses: [],
-    rules: [],
-    stateMachines: [],
-    functions,
-    tables: [],
-    httpRoutes: [],
-  };
 }
 
 /** A runner failure as the SDK surfaces a service error: `name` is the error code. */
@@ -97,16 +79,15 @@ function asServiceCall(call: () => void): object {
 }
 
 /**
- * Starts the runner; the handler modules are imported now, with `environment` (which must already
- * be in process.env, as the handlers also read it outside their module scope).
+ * Starts the runner; the handler modules are imported now, so their environment must already be
+ * in process.env (the test sets it, as Lambda would before the init phase).
  */
 export async function startSynthesizedWorkflow(options: {
-  readonly environment: Readonly<Record<string, string>>;
   readonly intercept: TaskInterceptor;
 }): Promise<SynthesizedWorkflow> {
   const { definition, functionEntries } = synthesizeStateMachineDefinition();
-  const functions = taskFunctions(definition, functionEntries, options.environment);
-  const lambdas = new LocalLambdaRuntime(stackOf([...functions.values()]), (fn) => ({ ...fn.environment }));
+  const functions = taskFunctions(definition, functionEntries);
+  const lambdas = new InProcessLambdas([...functions.values()]);
   await lambdas.loadAll();
   const stepFunctions = await LocalStepFunctions.open({
     stateMachines: [{ arn: STATE_MACHINE_ARN, name: STATE_MACHINE_NAME, definition }],

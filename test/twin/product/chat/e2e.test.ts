@@ -10,8 +10,8 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BotIssuer, createBotIssuer } from '../../../../local/product/chat/bot-issuer.ts';
-import type { OutboxEntry, RunningTwin } from '../../../../local/twin/index.ts';
-import { OUTBOX_PATHS } from '../../../../local/twin/index.ts';
+import { OUTBOX_PATHS, type OutboxEntry } from '../../../../local/product/chat/outbox.ts';
+import type { RunningTwin } from '../../../../local/twin/index.ts';
 import {
   agentRequest,
   DIRECTORY_PATH,
@@ -342,7 +342,7 @@ describe('chat approvals in the twin', () => {
       asAgent.send(
         new InvokeCommand({ FunctionName: slackFunction?.name, InvocationType: 'Event', Payload: '{}' }),
       ),
-    ).rejects.toMatchObject({ name: 'UnrecognizedClientException' });
+    ).rejects.toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } });
     asAgent.destroy();
     const asOperator = lambda(twin.operatorCredentials);
     const accepted = await asOperator.send(

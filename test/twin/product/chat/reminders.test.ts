@@ -5,7 +5,9 @@
  * threaded under the Slack review, then again to show it is sent once.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { OUTBOX_PATHS, type OutboxEntry, type RunningTwin } from '../../../../local/twin/index.ts';
+import { ENV } from '../../../../lambdas/handlers/environment-names.ts';
+import { OUTBOX_PATHS, type OutboxEntry } from '../../../../local/product/chat/outbox.ts';
+import type { RunningTwin } from '../../../../local/twin/index.ts';
 import {
   agentRequest,
   demoAgent,
@@ -50,7 +52,9 @@ async function outbox(): Promise<OutboxEntry[]> {
 
 /** The template's scheduled rule whose target is the reminder handler. */
 function reminderRule(): string {
-  const handler = twin.stack.functions.find((fn) => fn.entry.endsWith('lambdas/handlers/send-reminders.ts'));
+  const handler = twin.stack.functions.find(
+    (fn) => fn.environment[ENV.reminderLookbackSeconds] !== undefined,
+  );
   const rule = twin.stack.rules.find(
     (candidate) =>
       candidate.scheduleExpression !== undefined &&

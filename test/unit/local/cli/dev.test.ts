@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeTwin, parsePort } from '../../../../local/cli/commands/dev.ts';
-import { readLocalConfig } from '../../../../local/cli/twin-client.ts';
+import { readLocalConfig } from '../../../../local/product/config.ts';
 
 describe('countersign dev', () => {
   it('defaults to port 4710 and refuses what is not a port', () => {

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../../../../lambdas/domain/errors.ts';
+import type { TwinRule } from '../../../../../local/aws/cloudformation/template.ts';
 import {
   LocalScheduler,
   nextFireTime,
   parseScheduleExpression,
 } from '../../../../../local/aws/events/schedule.ts';
-import type { TwinRule } from '../../../../../local/twin/template.ts';
 
 const next = (expression: string, after: string) =>
   nextFireTime(parseScheduleExpression(expression), new Date(after))?.toISOString();

@@ -3,7 +3,8 @@
  * names and ARNs it would have in an account, in the fixed local account and region, so the
  * handlers and the state machine see the same shapes as in AWS.
  */
-import { ConfigurationError } from '../../lambdas/domain/errors.ts';
+import { createHash } from 'node:crypto';
+import { ConfigurationError } from '../../../lambdas/domain/errors.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_REGION = 'local';
@@ -58,6 +59,8 @@ export function physicalName(logicalId: string, resource: CfnResource): string {
       return stringProperty(resource, 'QueueName') ?? logicalId;
     case 'AWS::S3::Bucket':
       return stringProperty(resource, 'BucketName') ?? logicalId.toLowerCase();
+    case 'AWS::SecretsManager::Secret':
+      return stringProperty(resource, 'Name') ?? logicalId;
     default:
       return logicalId;
   }
@@ -82,6 +85,12 @@ function resourceArn(logicalId: string, resource: CfnResource): string {
       return `arn:${LOCAL_PARTITION}:s3:::${name}`;
     case 'AWS::IAM::Role':
       return `arn:${LOCAL_PARTITION}:iam::${LOCAL_ACCOUNT}:role/${name}`;
+    case 'AWS::SecretsManager::Secret':
+      // Secrets Manager ends a secret's ARN with six characters; the same name gives the same ones.
+      return arn(
+        'secretsmanager',
+        `secret:${name}-${createHash('sha256').update(name).digest('hex').slice(0, 6)}`,
+      );
     default: {
       const service = resource.Type.split('::')[1]?.toLowerCase() ?? 'cloudformation';
       return arn(service, `${resource.Type.split('::')[2]?.toLowerCase() ?? 'resource'}/${name}`);
@@ -94,6 +103,7 @@ function refValue(logicalId: string, resource: CfnResource): string {
   switch (resource.Type) {
     case 'AWS::StepFunctions::StateMachine':
     case 'AWS::SNS::Topic':
+    case 'AWS::SecretsManager::Secret':
       return resourceArn(logicalId, resource);
     case 'AWS::SQS::Queue':
       return `http://sqs.${LOCAL_REGION}.localhost/${LOCAL_ACCOUNT}/${physicalName(logicalId, resource)}`;

@@ -1,41 +1,42 @@
 /**
- * The twin's own request/response shapes: a node:http request read once into memory, and a plain
- * response object. Every part of the twin (AWS front, sinks, API routes) speaks these, and only
- * the server touches node:http.
+ * The twin's own request/response shapes: a request's head (method, path, headers) known before
+ * its body is read, the request with its body read into memory (at most 10 MB), and a plain
+ * response object whose body may also be a stream. Every part of the twin (AWS front, HTTP API,
+ * sinks, console) speaks these; only the server touches node:http.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CountersignError } from '../../lambdas/domain/errors.ts';
 
-/** Largest request body the twin reads (API Gateway's payload limit is 10 MB). */
+/** Largest request body the twin reads into memory (API Gateway's payload limit is 10 MB). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-export interface TwinRequest {
+export interface TwinRequestHead {
   readonly method: string;
   /** Path without the query string, as sent (not decoded). */
   readonly path: string;
   readonly rawQueryString: string;
   /** Lower-cased names; repeated headers joined with a comma. */
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: Buffer;
   readonly sourceIp: string;
+}
+
+export interface TwinRequest extends TwinRequestHead {
+  readonly body: Buffer;
 }
 
 export interface TwinResponse {
   readonly statusCode: number;
   readonly headers?: Readonly<Record<string, string>>;
   readonly cookies?: readonly string[];
-  readonly body?: string | Buffer;
+  /** A stream is piped to the client as it is read. */
+  readonly body?: string | Buffer | Readable;
 }
 
-export class RequestTooLargeError extends Error {}
+export class RequestTooLargeError extends CountersignError {}
 
-export async function readRequest(message: IncomingMessage): Promise<TwinRequest> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of message) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new RequestTooLargeError('request body too large');
-    chunks.push(chunk as Buffer);
-  }
+export function readHead(message: IncomingMessage): TwinRequestHead {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
@@ -47,16 +48,35 @@ export async function readRequest(message: IncomingMessage): Promise<TwinRequest
     path: queryStart < 0 ? url : url.slice(0, queryStart),
     rawQueryString: queryStart < 0 ? '' : url.slice(queryStart + 1),
     headers,
-    body: Buffer.concat(chunks),
     sourceIp: message.socket.remoteAddress ?? '127.0.0.1',
   };
 }
 
-export function writeResponse(response: ServerResponse, result: TwinResponse): void {
+/** The body, whole; RequestTooLargeError past 10 MB. */
+export async function readBody(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new RequestTooLargeError('request body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function readRequest(message: IncomingMessage): Promise<TwinRequest> {
+  return { ...readHead(message), body: await readBody(message) };
+}
+
+export async function writeResponse(response: ServerResponse, result: TwinResponse): Promise<void> {
   const headers: Record<string, string | string[]> = { ...result.headers };
   if (result.cookies !== undefined && result.cookies.length > 0) headers['set-cookie'] = [...result.cookies];
   response.writeHead(result.statusCode, headers);
-  response.end(result.body ?? '');
+  if (result.body instanceof Readable) {
+    await pipeline(result.body, response);
+  } else {
+    response.end(result.body ?? '');
+  }
 }
 
 export function jsonResponse(

@@ -4,11 +4,9 @@
  * runs — buses, rules, the state machine, the functions, the table and the HTTP API routes — with
  * every intrinsic resolved to local names and ARNs.
  */
-import { spawn } from 'node:child_process';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { ConfigurationError } from '../../lambdas/domain/errors.ts';
-import { ENV } from '../../lambdas/handlers/environment-names.ts';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ConfigurationError } from '../../../lambdas/domain/errors.ts';
 import {
   type CfnResource,
   type CfnResources,
@@ -17,22 +15,35 @@ import {
   physicalName,
 } from './intrinsics.ts';
 
-/** The metadata key the CDK constructs put on each function: its handler's repo-relative TS path. */
-export const ENTRY_METADATA_KEY = 'countersign:entry';
+/** The CDK's metadata on a resource with an asset: the asset's directory in the cloud assembly. */
+export const ASSET_PATH_METADATA_KEY = 'aws:asset:path';
 export const DEFAULT_BUS_NAME = 'default';
-const SOURCE_PATHS = ['bin', 'lib', 'lambdas', 'policies', 'cdk.json'] as const;
 
 export interface TwinFunction {
   readonly logicalId: string;
   readonly name: string;
   readonly arn: string;
-  /** Absolute path of the handler module. */
-  readonly entry: string;
-  /** The exported function name (`handler` unless the template's Handler says otherwise). */
-  readonly exportName: string;
+  /**
+   * Absolute path of the function's code: its bundled asset in the cloud assembly; undefined when
+   * the template does not say where (no `aws:asset:path`), and then the function cannot run here.
+   */
+  readonly codeDir: string | undefined;
+  /** The template's Handler, `<module>.<export>` (e.g. `index.handler`). */
+  readonly handler: string;
+  /** The template's variables, intrinsics resolved. */
   readonly environment: Readonly<Record<string, string>>;
   readonly timeoutSeconds: number;
   readonly memorySize: number;
+}
+
+/** Any resource of the template, for the services that read their own types (secrets, keys, buckets). */
+export interface TwinResource {
+  readonly logicalId: string;
+  readonly type: string;
+  readonly name: string;
+  readonly arn: string;
+  /** The properties with every intrinsic resolved (resolved when asked: a type nobody runs may use any). */
+  properties(): Record<string, unknown>;
 }
 
 export interface TwinRuleTarget {
@@ -92,88 +103,12 @@ export interface TwinStack {
   readonly functions: readonly TwinFunction[];
   readonly tables: readonly TwinTable[];
   readonly httpRoutes: readonly TwinHttpApiRoute[];
+  readonly resources: readonly TwinResource[];
 }
 
 export interface LoadStackOptions {
-  readonly repoRoot: string;
   /** Values the template cannot know, e.g. the twin's URL for the HTTP API endpoint. */
   readonly overrides?: LocalValueOverrides;
-}
-
-type Log = (message: string) => void;
-
-async function newestMtime(path: string): Promise<number> {
-  let info: Awaited<ReturnType<typeof stat>>;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw error;
-  }
-  if (!info.isDirectory()) return info.mtimeMs;
-  let newest = info.mtimeMs;
-  for (const entry of await readdir(path)) {
-    if (entry === 'node_modules' || entry.startsWith('.')) continue;
-    newest = Math.max(newest, await newestMtime(join(path, entry)));
-  }
-  return newest;
-}
-
-/** Why cdk.out must be (re)synthesized, or undefined when it is current. */
-export async function staleReason(repoRoot: string): Promise<string | undefined> {
-  const manifest = await newestMtime(join(repoRoot, 'cdk.out', 'manifest.json'));
-  if (manifest === 0) return 'cdk.out is missing';
-  for (const source of SOURCE_PATHS) {
-    if ((await newestMtime(join(repoRoot, source))) > manifest)
-      return `${source} changed since the last synth`;
-  }
-  return undefined;
-}
-
-function runSynth(repoRoot: string): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(join(repoRoot, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    child.on('error', (error) => reject(new ConfigurationError('could not run cdk synth', { cause: error })));
-    child.on('exit', (code) =>
-      code === 0
-        ? resolvePromise()
-        : reject(new ConfigurationError(`cdk synth failed with exit code ${code}`)),
-    );
-  });
-}
-
-/** Synthesizes the app when cdk.out is missing or older than its sources; says what it does. */
-export async function ensureFreshCloudAssembly(repoRoot: string, log: Log): Promise<void> {
-  const reason = await staleReason(repoRoot);
-  if (reason === undefined) {
-    log('cdk.out is up to date');
-    return;
-  }
-  log(`synthesizing the stack (${reason}): cdk synth --quiet`);
-  await runSynth(repoRoot);
-}
-
-interface ManifestArtifact {
-  readonly type?: string;
-  readonly properties?: { readonly templateFile?: string };
-}
-
-/** The template file of the (single) stack in cdk.out. */
-export async function findStackTemplate(repoRoot: string): Promise<string> {
-  const outDir = join(repoRoot, 'cdk.out');
-  const manifest = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as {
-    artifacts?: Record<string, ManifestArtifact>;
-  };
-  const stacks = Object.values(manifest.artifacts ?? {}).filter(
-    (artifact) => artifact.type === 'aws:cloudformation:stack' && artifact.properties?.templateFile,
-  );
-  if (stacks.length !== 1) {
-    throw new ConfigurationError(`expected exactly one stack in cdk.out, found ${stacks.length}`);
-  }
-  return join(outDir, stacks[0]!.properties!.templateFile!);
 }
 
 function ofType(resources: CfnResources, type: string): [string, CfnResource][] {
@@ -184,11 +119,9 @@ function toFunction(
   logicalId: string,
   resource: CfnResource,
   resolver: IntrinsicResolver,
-  repoRoot: string,
-): TwinFunction | undefined {
-  const entry = resource.Metadata?.[ENTRY_METADATA_KEY];
-  // Functions the CDK adds for itself (custom resources, log retention) have no handler of ours.
-  if (typeof entry !== 'string') return undefined;
+  assemblyDir: string,
+): TwinFunction {
+  const assetPath = resource.Metadata?.[ASSET_PATH_METADATA_KEY];
   const properties = resource.Properties ?? {};
   const variables = resolver.resolve(
     (properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
@@ -196,17 +129,12 @@ function toFunction(
   const environment = Object.fromEntries(
     Object.entries(variables).map(([key, value]) => [key, String(value)]),
   );
-  if (environment[ENV.policyDir] !== undefined) {
-    // In Lambda the policies are bundled next to the handler; locally they are the repo's own.
-    environment[ENV.policyDir] = join(repoRoot, 'policies');
-  }
-  const handler = typeof properties.Handler === 'string' ? properties.Handler : 'index.handler';
   return {
     logicalId,
     name: physicalName(logicalId, resource),
     arn: resolver.getAtt(logicalId, 'Arn'),
-    entry: resolve(repoRoot, entry),
-    exportName: handler.slice(handler.lastIndexOf('.') + 1),
+    codeDir: typeof assetPath === 'string' ? resolve(assemblyDir, assetPath) : undefined,
+    handler: typeof properties.Handler === 'string' ? properties.Handler : 'index.handler',
     environment,
     timeoutSeconds: typeof properties.Timeout === 'number' ? properties.Timeout : 3,
     memorySize: typeof properties.MemorySize === 'number' ? properties.MemorySize : 128,
@@ -328,13 +256,13 @@ function routeAuthorization(
 }
 
 /** Reads a CloudFormation template into the twin's model. */
-export async function loadStack(templatePath: string, options: LoadStackOptions): Promise<TwinStack> {
+export async function loadStack(templatePath: string, options: LoadStackOptions = {}): Promise<TwinStack> {
   const template = JSON.parse(await readFile(templatePath, 'utf8')) as { Resources?: CfnResources };
   const resources = template.Resources ?? {};
   const resolver = new IntrinsicResolver(resources, options.overrides);
-  const functions = ofType(resources, 'AWS::Lambda::Function')
-    .map(([id, resource]) => toFunction(id, resource, resolver, options.repoRoot))
-    .filter((fn): fn is TwinFunction => fn !== undefined);
+  const functions = ofType(resources, 'AWS::Lambda::Function').map(([id, resource]) =>
+    toFunction(id, resource, resolver, dirname(templatePath)),
+  );
   return {
     templatePath,
     eventBuses: [
@@ -350,6 +278,13 @@ export async function loadStack(templatePath: string, options: LoadStackOptions)
       toTable(id, resource, resolver),
     ),
     httpRoutes: toHttpRoutes(resources, resolver, functions),
+    resources: Object.entries(resources).map(([logicalId, resource]) => ({
+      logicalId,
+      type: resource.Type,
+      name: physicalName(logicalId, resource),
+      arn: resolver.getAtt(logicalId, 'Arn'),
+      properties: () => resolver.resolve(resource.Properties ?? {}) as Record<string, unknown>,
+    })),
   };
 }
 

@@ -1,0 +1,46 @@
+/**
+ * DynamoDB's API on the twin (JSON 1.0, `X-Amz-Target: DynamoDB_20120810.*`): the front has checked
+ * the signature and the caller's permission; the request goes as it came to the embedded dynalite,
+ * and dynalite's answer (errors included, in DynamoDB's own shapes) goes back as it came.
+ */
+import { request as httpRequest } from 'node:http';
+import type { AwsServiceRequest, AwsServiceResponse, JsonAwsService } from '../front/service.ts';
+import { AwsProtocol } from '../front/service.ts';
+
+const HOP_BY_HOP = new Set(['connection', 'transfer-encoding', 'keep-alive']);
+
+function forward(request: AwsServiceRequest<Buffer>, endpoint: string): Promise<AwsServiceResponse> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(request.path, endpoint);
+    const forwarded = httpRequest(
+      target,
+      { method: request.method, headers: { ...request.headers, host: target.host } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (value !== undefined && !HOP_BY_HOP.has(name)) {
+              headers[name] = Array.isArray(value) ? value.join(',') : value;
+            }
+          }
+          resolve({ statusCode: response.statusCode ?? 500, headers, body: Buffer.concat(chunks) });
+        });
+        response.on('error', reject);
+      },
+    );
+    forwarded.on('error', reject);
+    forwarded.end(request.body);
+  });
+}
+
+export function dynamoDbService(endpoint: string): JsonAwsService {
+  return {
+    protocol: AwsProtocol.json,
+    signingName: 'dynamodb',
+    targetPrefix: 'DynamoDB_20120810',
+    jsonVersion: '1.0',
+    handle: (request) => forward(request, endpoint),
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * Lambda's Invoke API on the twin (REST-JSON): `POST /2015-03-31/functions/{FunctionName}/invocations`
+ * with `X-Amz-Invocation-Type` RequestResponse (the result, or the error payload with
+ * `X-Amz-Function-Error: Unhandled`), Event (202 at once, the function runs after the answer) or
+ * DryRun (204). The front has checked the signature and the caller's `lambda:InvokeFunction`.
+ */
+import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
+import { AwsProtocol, type AwsServiceResponse, type RestAwsService } from '../front/service.ts';
+import { LambdaFunctionError } from './invocation.ts';
+import type { LambdaRuntime } from './runtime.ts';
+
+const INVOCATIONS = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+function parsePayload(body: Buffer): unknown {
+  if (body.length === 0) return {};
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new AwsProtocolError(
+      'InvalidRequestContentException',
+      'Could not parse request body into json',
+      400,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function json(statusCode: number, value: unknown, headers: Record<string, string> = {}): AwsServiceResponse {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', ...headers },
+    body: JSON.stringify(value),
+  };
+}
+
+export function lambdaInvokeService(
+  runtime: Pick<LambdaRuntime, 'find' | 'invoke'>,
+  log: (line: string) => void,
+): RestAwsService<'rest-json'> {
+  return {
+    protocol: AwsProtocol.restJson,
+    signingName: 'lambda',
+    pathPrefixes: ['/2015-03-31/functions/'],
+    operationOf: () => 'InvokeFunction',
+    async handle(request) {
+      const name = INVOCATIONS.exec(request.path)?.[1];
+      if (request.method !== 'POST' || name === undefined) {
+        throw new AwsProtocolError(
+          AwsErrorCode.unknownOperation,
+          `The twin does not serve ${request.method} ${request.path}`,
+          404,
+        );
+      }
+      const functionName = decodeURIComponent(name);
+      if (runtime.find(functionName) === undefined) {
+        throw new AwsProtocolError(AwsErrorCode.resourceNotFound, `Function not found: ${functionName}`, 404);
+      }
+      const event = parsePayload(request.body);
+      const invocationType = request.headers['x-amz-invocation-type'] ?? 'RequestResponse';
+      if (invocationType === 'DryRun') return { statusCode: 204 };
+      if (invocationType === 'Event') {
+        runtime.invoke(functionName, event).catch((error: unknown) => {
+          log(`asynchronous invocation of ${functionName} failed: ${(error as Error).message}`);
+        });
+        return { statusCode: 202, body: '' };
+      }
+      if (invocationType !== 'RequestResponse') {
+        throw new AwsProtocolError(AwsErrorCode.validation, `Unknown invocation type ${invocationType}`);
+      }
+      try {
+        return json(200, await runtime.invoke(functionName, event));
+      } catch (error) {
+        if (!(error instanceof LambdaFunctionError)) throw error;
+        return json(200, error.payload(), { 'x-amz-function-error': 'Unhandled' });
+      }
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * countersign.local.json: the twin's directory and its local-only settings, in one schema, read and
+ * validated once. The people and agents are the deployed DIRECTORY_JSON document (the same schema,
+ * DirectoryDocument); the twin adds each agent's access key (its IAM user in the twin) and the chat
+ * platforms' local settings. Everything else derives from the parsed config: the directory the
+ * handlers get (no secrets), the agents' keys, the chat secrets' values.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { DirectoryDocument } from '../../lambdas/adapters/static-directory.ts';
+import { ValidationError } from '../../lambdas/domain/errors.ts';
+import { parse } from '../../lambdas/domain/schemas.ts';
+import { AwsCredentials } from '../aws/front/credentials.ts';
+
+/** countersign.local.json at the root of this clone, wherever the twin or the CLI is run from. */
+export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../countersign.local.json', import.meta.url));
+
+const DirectoryAgent = DirectoryDocument.shape.agents.unwrap().element;
+
+export const LocalConfig = z.strictObject({
+  $comment: z.string().optional(),
+  users: DirectoryDocument.shape.users,
+  agents: z.array(DirectoryAgent.extend(AwsCredentials.shape)).default([]),
+  /** The Slack app the twin stands in for: its signing secret and the review channel. */
+  slack: z.strictObject({ signingSecret: z.string().min(1), channel: z.string().min(1) }).optional(),
+  /** The Teams bot the twin stands in for: its app id and the review conversation. */
+  teams: z.strictObject({ appId: z.string().min(1), conversationId: z.string().min(1) }).optional(),
+});
+export type LocalConfig = z.infer<typeof LocalConfig>;
+export type LocalAgent = LocalConfig['agents'][number];
+
+export function parseLocalConfig(text: string, source: string): LocalConfig {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError(`${source} is not JSON`, [String(error)], { cause: error });
+  }
+  const config = parse(LocalConfig, document, source);
+  const keys = config.agents.map((agent) => agent.accessKeyId);
+  const repeated = keys.find((key, index) => keys.indexOf(key) !== index);
+  if (repeated !== undefined) {
+    throw new ValidationError(`invalid ${source}`, [`access key ${repeated} belongs to more than one agent`]);
+  }
+  return config;
+}
+
+export async function readLocalConfig(path: string = DEFAULT_CONFIG_PATH): Promise<LocalConfig> {
+  return parseLocalConfig(await readFile(path, 'utf8'), path);
+}
+
+/** The directory as the deployed stack passes it in DIRECTORY_JSON: people and agents, no secrets. */
+export function publicDirectory(config: LocalConfig): DirectoryDocument {
+  return {
+    users: config.users,
+    agents: config.agents.map(({ accessKeyId: _key, secretAccessKey: _secret, ...agent }) => agent),
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Countersign's rules, as the twin enforces them for the stack: what the deployed IAM and bus
+ * policies allow each caller, and the local settings of the functions.
+ *  - An agent may put events, but only with its own source `countersign.agent.<id>` and only on the
+ *    Countersign bus (the bus policy's `events:source` condition); it may use S3 as a real agent role
+ *    with S3 permissions could; nothing else. The operator (the twin's own functions, CLI, tests)
+ *    may call anything.
+ *  - Every function that resolves people gets the twin's directory (countersign.local.json without
+ *    its secrets) in DIRECTORY_JSON, even when the template was synthesized for Identity Center:
+ *    the twin never reaches a real identity store.
+ *  - Review links point at the twin's own console.
+ */
+import { AGENT_SOURCE_PREFIX } from '../../lambdas/domain/schemas.ts';
+import { ENV } from '../../lambdas/handlers/environment-names.ts';
+import type { AwsCaller, TwinExtension } from '../twin/index.ts';
+import { type LocalConfig, publicDirectory } from './config.ts';
+
+/** The AWS actions an agent's key may call in the twin. */
+const AGENT_ACTIONS = [/^events:PutEvents$/, /^s3:/] as const;
+const DEFAULT_BUS = 'default';
+
+export function mayCall(caller: AwsCaller, action: string): boolean {
+  return caller.kind === 'operator' || AGENT_ACTIONS.some((allowed) => allowed.test(action));
+}
+
+export function agentSourcePolicy(
+  entry: { readonly source: string; readonly busName: string },
+  caller: AwsCaller | undefined,
+): boolean {
+  if (caller?.kind !== 'agent') return true;
+  return entry.source === `${AGENT_SOURCE_PREFIX}${caller.agentId}` && entry.busName !== DEFAULT_BUS;
+}
+
+export function countersignRules(config: LocalConfig, twin: { readonly url: string }): TwinExtension {
+  const directoryJson = JSON.stringify(publicDirectory(config));
+  return {
+    authorize: mayCall,
+    putEventsPolicy: agentSourcePolicy,
+    functionEnvironment: (_fn, environment) => {
+      const { [ENV.identityStoreId]: identityStore, ...rest } = environment;
+      const resolvesPeople = environment[ENV.directoryJson] !== undefined || identityStore !== undefined;
+      return {
+        ...rest,
+        ...(resolvesPeople ? { [ENV.directoryJson]: directoryJson } : {}),
+        ...(environment[ENV.consoleUrl] !== undefined ? { [ENV.consoleUrl]: twin.url } : {}),
+      };
+    },
+  };
+}

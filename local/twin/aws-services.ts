@@ -1,0 +1,162 @@
+/**
+ * The AWS services of the twin, started for one stack and wired to each other as AWS wires them:
+ * rules deliver to state machines and functions, Task states invoke functions and put events,
+ * schedules fire rules. This is the one place a new service is registered: start it here and add
+ * it to `services`, and the AWS front serves it.
+ */
+import { join } from 'node:path';
+import type { TwinFunction, TwinStack } from '../aws/cloudformation/template.ts';
+import { startLocalDynamo } from '../aws/dynamodb/dynalite-server.ts';
+import { dynamoDbService } from '../aws/dynamodb/service.ts';
+import { LocalEventBus, type PutEventsPolicy, type TargetDelivery } from '../aws/events/event-bus.ts';
+import { LocalScheduler } from '../aws/events/schedule.ts';
+import { eventBridgeService } from '../aws/events/service.ts';
+import { AwsProtocolError } from '../aws/front/errors.ts';
+import type { AwsService } from '../aws/front/service.ts';
+import { LambdaFunctionError } from '../aws/lambda/invocation.ts';
+import { lambdaInvokeService } from '../aws/lambda/invoke-service.ts';
+import { LambdaRuntime } from '../aws/lambda/runtime.ts';
+import { LocalSecretsManager, secretsManagerService } from '../aws/secretsmanager/service.ts';
+import { TaskFailure } from '../aws/states/errors.ts';
+import { ExecutionStore } from '../aws/states/execution-store.ts';
+import { stepFunctionsService } from '../aws/states/service.ts';
+import { LocalStepFunctions } from '../aws/states/step-functions.ts';
+
+export interface AwsServicesOptions {
+  readonly stack: TwinStack;
+  readonly dataDir: string;
+  /** The whole environment of a function's sandbox. */
+  readonly functionEnvironment: (fn: TwinFunction) => Readonly<Record<string, string>>;
+  /** The Countersign bus's policy (asked per PutEvents entry). */
+  readonly putEventsPolicy: PutEventsPolicy;
+  readonly log: (line: string) => void;
+}
+
+export interface AwsServices {
+  readonly lambda: LambdaRuntime<TwinFunction>;
+  readonly stepFunctions: LocalStepFunctions;
+  readonly scheduler: LocalScheduler;
+  /** Opens the services that need values only the composition knows, and lists every service. */
+  open(options: { readonly secretValues: Readonly<Record<string, string>> }): Promise<readonly AwsService[]>;
+  /** Re-drives unfinished executions, arms the schedules and warms the functions. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** A function's failure as Step Functions reports it: `error` = errorType, `cause` = Lambda's error payload. */
+export function asTaskFailure(error: unknown): unknown {
+  if (error instanceof LambdaFunctionError)
+    return new TaskFailure(error.errorType, JSON.stringify(error.payload()));
+  if (error instanceof AwsProtocolError) {
+    return new TaskFailure(
+      `Lambda.${error.code}`,
+      JSON.stringify({ errorType: error.code, errorMessage: error.message }),
+    );
+  }
+  return error;
+}
+
+const SECRET_TYPE = 'AWS::SecretsManager::Secret';
+
+export async function startAwsServices(options: AwsServicesOptions): Promise<AwsServices> {
+  const { stack, dataDir, log } = options;
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const dynamo = await startLocalDynamo({ path: join(dataDir, 'dynamodb'), tables: stack.tables, log });
+    cleanups.push(() => dynamo.stop());
+    const lambda = new LambdaRuntime({
+      functions: stack.functions,
+      environment: options.functionEnvironment,
+      log,
+    });
+    cleanups.push(() => lambda.stop());
+
+    let stepFunctions: LocalStepFunctions | undefined;
+    const deliver: TargetDelivery = async (target, input) => {
+      if (stack.stateMachines.some((machine) => machine.arn === target.arn)) {
+        await stepFunctions!.startExecution({ stateMachineArn: target.arn, input: JSON.stringify(input) });
+      } else if (lambda.find(target.arn) !== undefined) {
+        await lambda.invoke(target.arn, input);
+      } else {
+        log(`no local target for ${target.arn}; event dropped`);
+      }
+    };
+    const eventBus = new LocalEventBus({
+      buses: stack.eventBuses,
+      rules: stack.rules,
+      log,
+      deliver,
+      policy: options.putEventsPolicy,
+    });
+    cleanups.push(() => eventBus.settled());
+    const scheduler = new LocalScheduler({ rules: stack.rules, deliver, log });
+    cleanups.push(() => scheduler.stop());
+    stepFunctions = await LocalStepFunctions.open({
+      stateMachines: stack.stateMachines,
+      store: new ExecutionStore(join(dataDir, 'executions')),
+      log,
+      integrations: {
+        invokeLambda: (name, payload) =>
+          lambda.invoke(name, payload).catch((error: unknown) => Promise.reject(asTaskFailure(error))),
+        putEvents: async (entries) => eventBus.putEvents(entries, undefined),
+      },
+    });
+    const running = stepFunctions;
+    cleanups.push(() => running.close());
+
+    return {
+      lambda,
+      stepFunctions,
+      scheduler,
+      async open({ secretValues }) {
+        const secrets = await LocalSecretsManager.open({
+          dataDir,
+          secrets: stack.resources
+            .filter((resource) => resource.type === SECRET_TYPE)
+            .map((resource) => {
+              const properties = resource.properties();
+              return {
+                name: resource.name,
+                arn: resource.arn,
+                ...(typeof properties.Description === 'string'
+                  ? { description: properties.Description }
+                  : {}),
+                ...(typeof properties.SecretString === 'string'
+                  ? { secretString: properties.SecretString }
+                  : {}),
+                ...(properties.GenerateSecretString === undefined
+                  ? {}
+                  : { generate: properties.GenerateSecretString as Record<string, never> }),
+              };
+            }),
+          values: secretValues,
+        });
+        return [
+          eventBridgeService(eventBus),
+          stepFunctionsService(running),
+          dynamoDbService(dynamo.endpoint),
+          lambdaInvokeService(lambda, log),
+          secretsManagerService(secrets),
+        ];
+      },
+      start() {
+        const resumed = running.resumeRunning();
+        if (resumed.length > 0) log(`re-driving ${resumed.length} unfinished execution(s)`);
+        scheduler.start();
+        if (scheduler.rules.length > 0) {
+          log(
+            `scheduled rules: ${scheduler.rules.map((rule) => `${rule.name} ${rule.scheduleExpression}`).join(', ')}`,
+          );
+        }
+        lambda.prewarm();
+      },
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

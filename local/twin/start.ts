@@ -1,0 +1,188 @@
+/**
+ * The local twin: one process, one port, running a synthesized stack as AWS would. startTwin only
+ * composes: the data dir and its lock, the port, the template, the AWS services and their front,
+ * the HTTP API, and what the product's extension adds.
+ */
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveHttpApi } from '../aws/apigateway/http-api.ts';
+import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
+import { loadStack, type TwinFunction, type TwinStack } from '../aws/cloudformation/template.ts';
+import {
+  type AgentKey,
+  type AwsCredentials,
+  createKeyRing,
+  loadOrCreateOperatorCredentials,
+  OPERATOR_CREDENTIALS_FILE,
+} from '../aws/front/credentials.ts';
+import { createAwsFront } from '../aws/front/front.ts';
+import type { AwsCaller } from '../aws/front/service.ts';
+import { lambdaEnvironment } from '../aws/lambda/environment.ts';
+import type { LocalStepFunctions } from '../aws/states/step-functions.ts';
+import { startAwsServices } from './aws-services.ts';
+import type { TwinContext, TwinExtension } from './extension.ts';
+import { acquireDataDirLock, LOCK_FILE } from './lock.ts';
+import { startTwinServer } from './server.ts';
+
+export const DEFAULT_PORT = 4710;
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface StartTwinOptions {
+  /** @default 4710; 0 picks a free port */
+  readonly port?: number;
+  /** @default '127.0.0.1'; anything but loopback needs `insecureExpose` */
+  readonly host?: string;
+  /** Serve on a non-loopback `host` (no TLS, demo identities): only when asked for explicitly. */
+  readonly insecureExpose?: boolean;
+  readonly dataDir: string;
+  /** Wipes the data dir first. */
+  readonly reset?: boolean;
+  /** @default the repository this file is in */
+  readonly repoRoot?: string;
+  /** The template to run; give the URL-independent part of a cloud assembly (see local/product). */
+  readonly templatePath: string | ((log: (line: string) => void) => Promise<string>);
+  /** The agents' IAM users: each key may call what `authorize` allows an agent. @default none */
+  readonly agents?: readonly AgentKey[];
+  /** Builds what the product adds, once the twin knows its URL and stack (called once, before it serves). */
+  readonly extend?: (twin: TwinContext) => TwinExtension | Promise<TwinExtension>;
+  /** @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningTwin {
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+  /** The endpoint for AWS SDK clients (same as url). */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly dataDir: string;
+  readonly operatorCredentials: AwsCredentials;
+  readonly stack: TwinStack;
+  readonly stepFunctions: LocalStepFunctions;
+  /**
+   * Runs a scheduled rule of the template now (by name or logical id) instead of waiting for its
+   * timer, and waits for its targets: e.g. the reminder run, in a test or a demo.
+   */
+  runScheduledRule(nameOrLogicalId: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function resetDataDir(dataDir: string): Promise<void> {
+  for (const entry of await readdir(dataDir)) {
+    if (entry !== LOCK_FILE) await rm(join(dataDir, entry), { recursive: true, force: true });
+  }
+}
+
+/** Without an extension saying otherwise, the operator may call anything and nobody else anything. */
+const operatorOnly = (caller: AwsCaller) => caller.kind === 'operator';
+
+export async function startTwin(options: StartTwinOptions): Promise<RunningTwin> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const repoRoot = options.repoRoot ?? REPO_ROOT;
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const lock = await acquireDataDirLock(dataDir, log);
+  const cleanups: (() => Promise<void>)[] = [() => lock.release()];
+  const unwind = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    if (options.reset === true) {
+      log(`resetting ${dataDir}`);
+      await resetDataDir(dataDir);
+    }
+    const operator = await loadOrCreateOperatorCredentials(join(dataDir, OPERATOR_CREDENTIALS_FILE));
+    const keys = createKeyRing(operator.credentials, options.agents ?? []);
+    // Listen first: the port (0 = any) is part of the local values the template resolves to.
+    const server = await startTwinServer({
+      port: options.port ?? DEFAULT_PORT,
+      log,
+      ...(options.host === undefined ? {} : { host: options.host }),
+      ...(options.insecureExpose === undefined ? {} : { insecureExpose: options.insecureExpose }),
+    });
+    cleanups.push(() => server.close());
+    const { url } = server;
+    const templatePath =
+      typeof options.templatePath === 'string' ? options.templatePath : await options.templatePath(log);
+    const stack = await loadStack(templatePath, {
+      overrides: {
+        getAtt: (_id, resource, attribute) =>
+          resource.Type === 'AWS::ApiGatewayV2::Api' && attribute === 'ApiEndpoint' ? url : undefined,
+      },
+    });
+
+    let extension: TwinExtension = {};
+    const functionEnvironment = (fn: TwinFunction) => {
+      const product = extension.functionEnvironment ?? ((_fn, environment) => environment);
+      const configured = product(fn, { ...fn.environment, ...extension.environment });
+      return lambdaEnvironment(fn, configured, {
+        endpoint: url,
+        region: LOCAL_REGION,
+        credentials: operator.credentials,
+      });
+    };
+    const aws = await startAwsServices({
+      stack,
+      dataDir,
+      log,
+      functionEnvironment,
+      putEventsPolicy: (entry, caller) => extension.putEventsPolicy?.(entry, caller) ?? true,
+    });
+    cleanups.push(() => aws.stop());
+
+    const httpApi = serveHttpApi({
+      routes: stack.httpRoutes,
+      invoke: (route, event) => {
+        const fn = stack.functions.find((candidate) => candidate.logicalId === route.functionLogicalId)!;
+        return aws.lambda.invoke(fn.arn, event);
+      },
+      authorize: (token, route) => extension.jwtAuthorizer?.(token, route),
+      log,
+    });
+    const context: TwinContext = {
+      url,
+      dataDir,
+      repoRoot,
+      stack,
+      operatorCredentials: operator.credentials,
+      invokeFunction: (name, event) => aws.lambda.invoke(name, event),
+      invokeHttpRoute: (request, authorizer) => httpApi.invoke(request, authorizer),
+    };
+    extension = (await options.extend?.(context)) ?? {};
+    const services = await aws.open({ secretValues: extension.secretValues ?? {} });
+    const front = createAwsFront({
+      services: [...services, ...(extension.awsServices ?? [])],
+      keys,
+      authorize: extension.authorize ?? operatorOnly,
+      log,
+    });
+    server.serve({ aws: front, app: httpApi.withRoutes(extension.routes ?? []) });
+    aws.start();
+
+    if (operator.created) log(`generated the operator key for this data dir (${OPERATOR_CREDENTIALS_FILE})`);
+    log(
+      `operator access key: ${operator.credentials.accessKeyId} (secret in ${join(dataDir, OPERATOR_CREDENTIALS_FILE)})`,
+    );
+    log(`twin listening on ${url} (AWS endpoint ${url}, region ${LOCAL_REGION}, data dir ${dataDir})`);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url,
+      endpoint: url,
+      region: LOCAL_REGION,
+      dataDir,
+      operatorCredentials: operator.credentials,
+      stack,
+      stepFunctions: aws.stepFunctions,
+      runScheduledRule: (nameOrLogicalId) => aws.scheduler.runNow(nameOrLogicalId),
+      stop: () => {
+        stopping ??= unwind();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
