@@ -90,7 +90,7 @@ function toBytes(data: SourceData): string | Uint8Array {
 }
 
 /** node:crypto as the signer's hash constructor: a plain hash, or an HMAC when given a secret. */
-class NodeSha256 {
+export class NodeSha256 {
   readonly #hash: Hash | Hmac;
 
   constructor(secret?: SourceData) {

@@ -7,7 +7,12 @@
 import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
 import { AwsProtocol, type AwsServiceResponse, type RestAwsService } from '../front/service.ts';
 import { LambdaFunctionError } from './invocation.ts';
-import type { LambdaRuntime } from './runtime.ts';
+
+/** The part of the runtime Invoke needs: is there such a function, and run it. */
+export interface FunctionInvoker {
+  find(nameOrArn: string): unknown;
+  invoke(nameOrArn: string, event: unknown): Promise<unknown>;
+}
 
 const INVOCATIONS = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
@@ -36,7 +41,7 @@ function json(statusCode: number, value: unknown, headers: Record<string, string
 }
 
 export function lambdaInvokeService(
-  runtime: Pick<LambdaRuntime, 'find' | 'invoke'>,
+  runtime: FunctionInvoker,
   log: (line: string) => void,
 ): RestAwsService<'rest-json'> {
   return {
