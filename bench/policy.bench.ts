@@ -3,8 +3,8 @@
  * building the engine (a Lambda cold start) costs. Measures only; the tests assert no timings.
  */
 import { fileURLToPath } from 'node:url';
+import { createPolicyEngine } from '../lambdas/adapters/cedar/cedar-policy-engine.ts';
 import { loadPolicyFiles } from '../lambdas/adapters/policy-files.ts';
-import { createPolicyEngine } from '../lambdas/domain/policy.ts';
 import type { PolicyRequest } from '../lambdas/ports/index.ts';
 
 const POLICY_DIR = fileURLToPath(new URL('../policies/', import.meta.url));

@@ -3,7 +3,7 @@
  * from the same zod schemas the handler validates with, so the description cannot drift from the code.
  */
 import { z } from 'zod';
-import { Ineligible } from './domain/approval.ts';
+import { Eligibility } from './domain/approval.ts';
 import {
   AuditRecord,
   JsonObject,
@@ -13,6 +13,7 @@ import {
   VoteInput,
 } from './domain/schemas.ts';
 import { MAX_PAGE_SIZE } from './http/api-app.ts';
+import { RequestDetailBody } from './http/bodies.ts';
 
 const ErrorBody = z.strictObject({
   error: z.strictObject({
@@ -24,27 +25,12 @@ const ErrorBody = z.strictObject({
   }),
 });
 
-const Eligibility = z.union([
-  z.strictObject({ eligible: z.literal(true) }),
-  z.strictObject({
-    eligible: z.literal(false),
-    code: z.enum(Object.values(Ineligible)),
-    message: z.string(),
-  }),
-]);
-
 const RequestPage = z.strictObject({
   items: z.array(RequestRecord),
   cursor: z
     .string()
     .optional()
     .meta({ description: 'Pass as `cursor` to get the next page; absent on the last.' }),
-});
-
-const RequestDetail = z.strictObject({
-  request: RequestRecord,
-  timeline: z.array(AuditRecord),
-  canVote: Eligibility.meta({ description: 'Whether the caller may vote now and, if not, why.' }),
 });
 
 const VoteAccepted = z.strictObject({
@@ -64,7 +50,7 @@ function componentSchemas(): Record<string, unknown> {
     VoteInput,
     Eligibility,
     RequestPage,
-    RequestDetail,
+    RequestDetail: RequestDetailBody,
     VoteAccepted,
     Me,
     Error: ErrorBody,

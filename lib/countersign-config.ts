@@ -38,7 +38,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
-import { DirectoryDocument } from '../lambdas/adapters/static-directory.ts';
+import { DirectoryDocument } from '../lambdas/domain/directory.ts';
 import { AgentId, Arn, IdentityStoreId } from '../lambdas/domain/schemas.ts';
 import { CHAT_CONTEXT_KEYS } from './chat-integrations.ts';
 

@@ -5,7 +5,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../domain/errors.ts';
-import type { PolicySource } from '../domain/policy.ts';
+import type { PolicySource } from './cedar/policy-set.ts';
 
 export interface PolicyFiles {
   readonly policies: PolicySource[];

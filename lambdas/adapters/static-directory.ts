@@ -4,28 +4,11 @@
  * ids, groups and chat ids); the local twin loads countersign.local.json into the same class.
  * Unknown identities resolve to undefined, never to a guess.
  */
-import { z } from 'zod';
+import { DirectoryDocument } from '../domain/directory.ts';
 import { ValidationError } from '../domain/errors.ts';
-import { Principal, PrincipalType, parse } from '../domain/schemas.ts';
+import { type Principal, PrincipalType, parse } from '../domain/schemas.ts';
 import type { Directory, IdentityRef } from '../ports/index.ts';
 
-/** Other keys of the document (chat settings, the twin's demo keys) belong to other readers. */
-export const DirectoryDocument = z.object({
-  users: z
-    .array(
-      z.object({
-        id: Principal.shape.id,
-        email: z.string().min(1).optional(),
-        displayName: z.string().min(1).optional(),
-        groups: z.array(z.string().min(1)),
-        slackUserId: z.string().min(1).optional(),
-        teamsAadObjectId: z.string().min(1).optional(),
-      }),
-    )
-    .default([]),
-  agents: z.array(z.object({ id: Principal.shape.id, onBehalfOf: z.string().min(1).optional() })).default([]),
-});
-export type DirectoryDocument = z.infer<typeof DirectoryDocument>;
 type DirectoryUser = DirectoryDocument['users'][number];
 
 export class StaticDirectory implements Directory {

@@ -3,6 +3,7 @@
  * exist. Pure functions over the stored record; the store's conditional writes enforce the same
  * rules again under concurrency.
  */
+import { z } from 'zod';
 import { ConflictError } from './errors.ts';
 import {
   Decision,
@@ -41,9 +42,16 @@ export function describeIneligibility(code: IneligibleCode): string {
   return INELIGIBLE_MESSAGES[code];
 }
 
-export type Eligibility =
-  | { readonly eligible: true }
-  | { readonly eligible: false; readonly code: IneligibleCode; readonly message: string };
+/** Whether a principal may vote on a request now and, if not, why (the API's `canVote`). */
+export const Eligibility = z.union([
+  z.strictObject({ eligible: z.literal(true) }),
+  z.strictObject({
+    eligible: z.literal(false),
+    code: z.enum(Object.values(Ineligible)),
+    message: z.string(),
+  }),
+]);
+export type Eligibility = z.infer<typeof Eligibility>;
 
 function ineligible(code: IneligibleCode): Eligibility {
   return { eligible: false, code, message: describeIneligibility(code) };

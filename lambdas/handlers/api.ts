@@ -9,9 +9,9 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createJwtVerifier } from '../adapters/jwt-verifier.ts';
 import { systemClock } from '../adapters/system-clock.ts';
+import type { HttpResult } from '../domain/http-result.ts';
 import { createApiApp } from '../http/api-app.ts';
 import { fromApiGatewayEvent } from '../http/request.ts';
-import type { HttpResponse } from '../http/responses.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { buildOpenApiDocument } from '../openapi.ts';
@@ -49,7 +49,7 @@ const app = createApiApp({
   openApiDocument: buildOpenApiDocument(),
 });
 
-async function serve(event: APIGatewayProxyEventV2): Promise<HttpResponse> {
+async function serve(event: APIGatewayProxyEventV2): Promise<HttpResult> {
   const response = await app(fromApiGatewayEvent(event));
   logger.info('api request served', {
     method: event.requestContext.http.method,

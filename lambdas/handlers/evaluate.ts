@@ -6,11 +6,11 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
+import { createPolicyEngine } from '../adapters/cedar/cedar-policy-engine.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { loadPolicyFiles } from '../adapters/policy-files.ts';
 import { systemClock } from '../adapters/system-clock.ts';
-import { createPolicyEngine } from '../domain/policy.ts';
 import { parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';

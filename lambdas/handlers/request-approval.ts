@@ -7,7 +7,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
-import { createReviewNotifier } from '../adapters/chat-wiring.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
@@ -16,6 +15,7 @@ import { parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { type RequestApprovalResult, requestApproval } from '../services/request-approval.ts';
+import { createReviewNotifier } from './chat-wiring.ts';
 import { loadEnvironment } from './environment.ts';
 import { RequestApprovalInput } from './inputs.ts';
 

@@ -7,7 +7,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
-import { createReviewNotifier } from '../adapters/chat-wiring.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbReminderMarks } from '../adapters/dynamodb/reminder-marks.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
@@ -16,6 +15,7 @@ import { ReminderError } from '../domain/errors.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { type SendRemindersResult, sendReminders } from '../services/send-reminders.ts';
+import { createReviewNotifier } from './chat-wiring.ts';
 import { loadEnvironment } from './environment.ts';
 
 const env = loadEnvironment(['tableName', 'directoryJson', 'identityStoreId', 'reminderLookbackSeconds']);

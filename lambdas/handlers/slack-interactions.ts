@@ -6,7 +6,6 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { CHAT_ENVIRONMENT_KEYS, slackApiFactory, slackCredentialsFrom } from '../adapters/chat-wiring.ts';
 import { createSlackInteractions } from '../adapters/slack/interactions.ts';
 import {
   DeferredSlackVote,
@@ -17,6 +16,7 @@ import { systemClock } from '../adapters/system-clock.ts';
 import { ConfigurationError } from '../domain/errors.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
+import { CHAT_ENVIRONMENT_KEYS, slackApiFactory, slackCredentialsFrom } from './chat-wiring.ts';
 import { loadEnvironment } from './environment.ts';
 import { createVoteWiring } from './vote-wiring.ts';
 

@@ -5,7 +5,6 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { CHAT_ENVIRONMENT_KEYS, teamsCredentialsFrom } from '../adapters/chat-wiring.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { createTeamsBotEndpoint } from '../adapters/teams/bot-endpoint.ts';
 import {
@@ -15,6 +14,7 @@ import {
 import { ConfigurationError } from '../domain/errors.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
+import { CHAT_ENVIRONMENT_KEYS, teamsCredentialsFrom } from './chat-wiring.ts';
 import { loadEnvironment } from './environment.ts';
 import { createVoteWiring } from './vote-wiring.ts';
 

@@ -7,7 +7,6 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
-import { createReviewNotifier } from '../adapters/chat-wiring.ts';
 import { createDirectory, type DirectoryEnvironment } from '../adapters/directory-wiring.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
@@ -19,6 +18,7 @@ import {
   type CastVoteResult,
   castVote,
 } from '../services/cast-vote.ts';
+import { createReviewNotifier } from './chat-wiring.ts';
 
 export interface VoteWiring {
   readonly documentClient: DynamoDBDocumentClient;

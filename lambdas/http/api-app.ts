@@ -5,21 +5,20 @@
 import { z } from 'zod';
 import { checkEligibility } from '../domain/approval.ts';
 import { AuthenticationError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import type { HttpResult } from '../domain/http-result.ts';
 import {
-  type AuditRecord,
-  type ChannelValue,
   type Principal,
   parse,
   type RequestRecord,
   RequestStatusValue,
   VoteInput,
 } from '../domain/schemas.ts';
-import type { AccessTokenVerifier, Clock, Directory, RequestStore } from '../ports/index.ts';
+import type { AccessTokenVerifier, CastVote, Clock, Directory, RequestStore } from '../ports/index.ts';
+import type { RequestDetailBody } from './bodies.ts';
 import { bearerToken, type HttpRequest } from './request.ts';
 import {
   ErrorCode,
   errorResponse,
-  type HttpResponse,
   jsonResponse,
   responseForError,
   type ServerFaultLogger,
@@ -31,14 +30,6 @@ export const IdentityProblem = {
   ambiguous: 'AMBIGUOUS_IDENTITY',
 } as const;
 
-/** Records a vote and resumes the workflow when it decides; the services' castVote, bound to its ports. */
-export type CastVote = (input: {
-  readonly requestId: string;
-  readonly principal: Principal;
-  readonly input: VoteInput;
-  readonly channel: ChannelValue;
-}) => Promise<{ readonly record: RequestRecord; readonly decided: boolean }>;
-
 export interface ApiDependencies {
   readonly store: Pick<RequestStore, 'get' | 'list' | 'listAudit'>;
   readonly directory: Directory;
@@ -48,13 +39,6 @@ export interface ApiDependencies {
   readonly logger: ServerFaultLogger;
   /** The OpenAPI document served at /api/openapi.json. */
   readonly openApiDocument: unknown;
-}
-
-/** What GET /api/requests/{id} answers: the record, its audit timeline and whether the caller may vote. */
-export interface RequestDetailBody {
-  readonly request: RequestRecord;
-  readonly timeline: readonly AuditRecord[];
-  readonly canVote: ReturnType<typeof checkEligibility>;
 }
 
 /** Larger pages are reduced to this size (the response then carries a cursor), not refused. */
@@ -79,8 +63,8 @@ interface RouteContext {
 }
 
 type ApiRoute = Route<
-  | { readonly public: true; readonly handle: () => Promise<HttpResponse> }
-  | { readonly public: false; readonly handle: (context: RouteContext) => Promise<HttpResponse> }
+  | { readonly public: true; readonly handle: () => Promise<HttpResult> }
+  | { readonly public: false; readonly handle: (context: RouteContext) => Promise<HttpResult> }
 >;
 
 /**
@@ -190,7 +174,7 @@ function routes(deps: ApiDependencies): ApiRoute[] {
   ];
 }
 
-export type ApiApp = (request: HttpRequest) => Promise<HttpResponse>;
+export type ApiApp = (request: HttpRequest) => Promise<HttpResult>;
 
 export function createApiApp(deps: ApiDependencies): ApiApp {
   const table = routes(deps);

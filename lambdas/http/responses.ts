@@ -2,7 +2,6 @@
  * JSON responses and the one mapping from the product's errors to HTTP statuses. Server faults
  * are logged and answered with a generic message: internal details never leave the handler.
  */
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import {
   AuthenticationError,
   ConflictError,
@@ -10,8 +9,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../domain/errors.ts';
-
-export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
+import type { HttpResult } from '../domain/http-result.ts';
 
 export const ErrorCode = {
   invalidRequest: 'INVALID_REQUEST',
@@ -29,7 +27,7 @@ export function jsonResponse(
   statusCode: number,
   body: unknown,
   headers: Record<string, string> = {},
-): HttpResponse {
+): HttpResult {
   return {
     statusCode,
     headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers },
@@ -42,7 +40,7 @@ export function errorResponse(
   code: string,
   message: string,
   extra: { issues?: readonly string[]; headers?: Record<string, string> } = {},
-): HttpResponse {
+): HttpResult {
   const error: ErrorBody['error'] = extra.issues
     ? { code, message, issues: extra.issues }
     : { code, message };
@@ -54,7 +52,7 @@ export interface ServerFaultLogger {
 }
 
 /** Maps a thrown error to its response; anything unexpected is a 500 with no details. */
-export function responseForError(error: unknown, logger: ServerFaultLogger): HttpResponse {
+export function responseForError(error: unknown, logger: ServerFaultLogger): HttpResult {
   if (error instanceof ValidationError) {
     return errorResponse(400, ErrorCode.invalidRequest, error.message, { issues: error.issues });
   }

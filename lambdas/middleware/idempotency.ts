@@ -10,7 +10,7 @@ import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TABLE_LAYOUT } from '../adapters/dynamodb/table-layout.ts';
+import { TABLE_LAYOUT, TableKey } from '../adapters/dynamodb/table-layout.ts';
 
 /** Long enough to cover every Step Functions retry of the same task. */
 const IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60;
@@ -33,7 +33,7 @@ export function idempotentBy(props: IdempotencyProps) {
     awsSdkV3Client: props.client,
     keyAttr: TABLE_LAYOUT.partitionKey,
     sortKeyAttr: TABLE_LAYOUT.sortKey,
-    staticPkValue: `IDEMPOTENCY#${props.scope}`,
+    staticPkValue: TableKey.idempotencyPartition(props.scope),
     expiryAttr: TABLE_LAYOUT.ttlAttribute,
   });
   const config = new IdempotencyConfig({

@@ -7,11 +7,13 @@ import type { DueReminder } from '../domain/messages/reminders.ts';
 import type {
   ActionDecidedDetail,
   AuditRecord,
+  ChannelValue,
   DecisionValue,
   Principal,
   RequestRecord,
   RequestStatusValue,
   Vote,
+  VoteInput,
 } from '../domain/schemas.ts';
 
 export interface Clock {
@@ -198,3 +200,11 @@ export interface ChatMessageRefs {
   save(requestId: string, ref: ChatMessageRef): Promise<{ created: boolean; ref: ChatMessageRef }>;
   get(requestId: string, channel: ChatMessageRef['channel']): Promise<ChatMessageRef | undefined>;
 }
+
+/** Records a vote and resumes the workflow when it decides; the cast-vote service bound to its ports, as every channel (REST API, Slack, Teams) calls it. */
+export type CastVote = (input: {
+  readonly requestId: string;
+  readonly principal: Principal;
+  readonly input: VoteInput;
+  readonly channel: ChannelValue;
+}) => Promise<{ readonly record: RequestRecord; readonly decided: boolean }>;

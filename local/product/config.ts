@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { DirectoryDocument } from '../../lambdas/adapters/static-directory.ts';
+import { DirectoryDocument } from '../../lambdas/domain/directory.ts';
 import { ValidationError } from '../../lambdas/domain/errors.ts';
 import { parse } from '../../lambdas/domain/schemas.ts';
 import { AwsCredentials } from '../aws/front/credentials.ts';

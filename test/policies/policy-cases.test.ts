@@ -6,8 +6,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import {
+  type CheckedPolicyEngine,
+  createPolicyEngine,
+} from '../../lambdas/adapters/cedar/cedar-policy-engine.ts';
 import { loadPolicyFiles } from '../../lambdas/adapters/policy-files.ts';
-import { type CheckedPolicyEngine, createPolicyEngine, PolicyFacts } from '../../lambdas/domain/policy.ts';
+import { PolicyFacts } from '../../lambdas/domain/policy-facts.ts';
 import { AgentRequestDetail, PolicyDecision, parse } from '../../lambdas/domain/schemas.ts';
 
 const POLICY_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));

@@ -5,7 +5,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { ChatMessageRef, ChatMessageRefs } from '../../ports/index.ts';
-import { TABLE_LAYOUT } from './table-layout.ts';
+import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 const StoredRef = z.object({
   channel: z.enum(['slack', 'teams', 'slack-dm']),
@@ -13,10 +13,6 @@ const StoredRef = z.object({
   messageId: z.string(),
   serviceUrl: z.string().optional(),
 });
-
-export function chatRefKey(requestId: string, channel: ChatMessageRef['channel']) {
-  return { [TABLE_LAYOUT.partitionKey]: `REQ#${requestId}`, [TABLE_LAYOUT.sortKey]: `CHAT#${channel}` };
-}
 
 export class DynamoDbChatMessageRefs implements ChatMessageRefs {
   readonly #client: DynamoDBDocumentClient;
@@ -33,7 +29,7 @@ export class DynamoDbChatMessageRefs implements ChatMessageRefs {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: { ...chatRefKey(requestId, valid.channel), ...valid },
+          Item: { ...TableKey.chatMessage(requestId, valid.channel), ...valid },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': TABLE_LAYOUT.partitionKey },
         }),
@@ -51,7 +47,7 @@ export class DynamoDbChatMessageRefs implements ChatMessageRefs {
     const { Item } = await this.#client.send(
       new GetCommand({
         TableName: this.#tableName,
-        Key: chatRefKey(requestId, channel),
+        Key: TableKey.chatMessage(requestId, channel),
         ConsistentRead: true,
       }),
     );

@@ -8,16 +8,9 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import { z } from 'zod';
 import { DirectoryError } from '../../domain/errors.ts';
 import type { ChatIdentityChannel, IdentityOverrides } from '../../ports/index.ts';
-import { TABLE_LAYOUT } from './table-layout.ts';
+import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 const OverrideItem = z.object({ userName: z.string().min(1) });
-
-export function identityOverrideKey(channel: ChatIdentityChannel, chatUserId: string) {
-  return {
-    [TABLE_LAYOUT.partitionKey]: `IDENTITY#${channel}#${chatUserId}`,
-    [TABLE_LAYOUT.sortKey]: 'IDENTITY',
-  };
-}
 
 export class DynamoDbIdentityOverrides implements IdentityOverrides {
   readonly #client: DynamoDBDocumentClient;
@@ -30,7 +23,7 @@ export class DynamoDbIdentityOverrides implements IdentityOverrides {
 
   async userNameFor(channel: ChatIdentityChannel, chatUserId: string): Promise<string | undefined> {
     const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: identityOverrideKey(channel, chatUserId) }),
+      new GetCommand({ TableName: this.#tableName, Key: TableKey.identityOverride(channel, chatUserId) }),
     );
     if (Item === undefined) return undefined;
     const item = OverrideItem.safeParse(Item);
@@ -45,7 +38,7 @@ export class DynamoDbIdentityOverrides implements IdentityOverrides {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: { ...identityOverrideKey(channel, chatUserId), userName, boundAt: at.toISOString() },
+          Item: { ...TableKey.identityOverride(channel, chatUserId), userName, boundAt: at.toISOString() },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': TABLE_LAYOUT.partitionKey },
         }),

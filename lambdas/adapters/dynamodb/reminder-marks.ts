@@ -5,16 +5,9 @@
  */
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { ReminderMarks } from '../../ports/index.ts';
-import { TABLE_LAYOUT } from './table-layout.ts';
+import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 const MARK_LIFETIME_SECONDS = 24 * 60 * 60;
-
-export function reminderMarkKey(requestId: string, leadSeconds: number) {
-  return {
-    [TABLE_LAYOUT.partitionKey]: `REQ#${requestId}`,
-    [TABLE_LAYOUT.sortKey]: `REMINDER#${leadSeconds}`,
-  };
-}
 
 export class DynamoDbReminderMarks implements ReminderMarks {
   readonly #client: DynamoDBDocumentClient;
@@ -31,7 +24,7 @@ export class DynamoDbReminderMarks implements ReminderMarks {
         new PutCommand({
           TableName: this.#tableName,
           Item: {
-            ...reminderMarkKey(requestId, leadSeconds),
+            ...TableKey.reminderMark(requestId, leadSeconds),
             sentAt: at.toISOString(),
             [TABLE_LAYOUT.ttlAttribute]: Math.floor(at.getTime() / 1000) + MARK_LIFETIME_SECONDS,
           },
@@ -48,7 +41,7 @@ export class DynamoDbReminderMarks implements ReminderMarks {
 
   async release(requestId: string, leadSeconds: number): Promise<void> {
     await this.#client.send(
-      new DeleteCommand({ TableName: this.#tableName, Key: reminderMarkKey(requestId, leadSeconds) }),
+      new DeleteCommand({ TableName: this.#tableName, Key: TableKey.reminderMark(requestId, leadSeconds) }),
     );
   }
 }

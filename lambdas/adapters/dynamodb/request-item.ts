@@ -4,21 +4,17 @@
  * that makes "one vote per person" a condition, the numeric expiry the vote condition compares,
  * and the state of the paused workflow (task token, notified, resumed).
  */
-import { parse, RequestRecord, type RequestStatusValue } from '../../domain/schemas.ts';
-
-const REQUEST_PREFIX = 'REQ#';
-const AUDIT_PREFIX = 'AUDIT#';
-const STATUS_PREFIX = 'STATUS#';
-const REQUEST_SORT_KEY = 'REQUEST';
+import { parse, RequestRecord } from '../../domain/schemas.ts';
+import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 export type Item = Record<string, unknown>;
 
 /** Attribute names of the store-only attributes on the request item. */
 export const Attr = {
-  pk: 'pk',
-  sk: 'sk',
-  gsi1pk: 'gsi1pk',
-  gsi1sk: 'gsi1sk',
+  pk: TABLE_LAYOUT.partitionKey,
+  sk: TABLE_LAYOUT.sortKey,
+  gsi1pk: TABLE_LAYOUT.statusIndex.partitionKey,
+  gsi1sk: TABLE_LAYOUT.statusIndex.sortKey,
   status: 'status',
   votes: 'votes',
   voters: 'voters',
@@ -27,25 +23,6 @@ export const Attr = {
   notifiedAt: 'notifiedAt',
   resumedAt: 'resumedAt',
 } as const;
-
-export const AUDIT_SORT_KEY_PREFIX = AUDIT_PREFIX;
-
-export function requestKey(requestId: string): { pk: string; sk: string } {
-  return { pk: `${REQUEST_PREFIX}${requestId}`, sk: REQUEST_SORT_KEY };
-}
-
-export function auditKey(requestId: string, key: string): { pk: string; sk: string } {
-  return { pk: `${REQUEST_PREFIX}${requestId}`, sk: `${AUDIT_PREFIX}${key}` };
-}
-
-export function statusPartition(status: RequestStatusValue): string {
-  return `${STATUS_PREFIX}${status}`;
-}
-
-/** Sorts newest first within a status (ISO timestamps sort as text); the id breaks ties. */
-export function statusSortKey(record: Pick<RequestRecord, 'createdAt' | 'requestId'>): string {
-  return `${record.createdAt}#${record.requestId}`;
-}
 
 /**
  * Records are JSON data; a JSON round trip drops `undefined` at every depth, which DynamoDB
@@ -58,9 +35,9 @@ export function jsonOnly<T>(value: T): T {
 export function toRequestItem(record: RequestRecord): Item {
   const item: Item = {
     ...jsonOnly(record),
-    ...requestKey(record.requestId),
-    [Attr.gsi1pk]: statusPartition(record.status),
-    [Attr.gsi1sk]: statusSortKey(record),
+    ...TableKey.request(record.requestId),
+    [Attr.gsi1pk]: TableKey.statusPartition(record.status),
+    [Attr.gsi1sk]: TableKey.statusSort(record.createdAt, record.requestId),
     [Attr.voters]: Object.fromEntries(record.votes.map((vote) => [vote.voterId, vote.at])),
   };
   if (record.expiresAt !== undefined) item[Attr.expiresAtMs] = Date.parse(record.expiresAt);

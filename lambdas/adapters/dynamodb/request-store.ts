@@ -27,18 +27,8 @@ import {
 } from '../../domain/schemas.ts';
 import type { DecideInput, ListRequestsQuery, Page, RequestStore, WaitState } from '../../ports/index.ts';
 import { decodeCursor, encodeCursor } from './list-cursor.ts';
-import {
-  Attr,
-  AUDIT_SORT_KEY_PREFIX,
-  auditKey,
-  fromRequestItem,
-  type Item,
-  jsonOnly,
-  requestKey,
-  statusPartition,
-  toRequestItem,
-} from './request-item.ts';
-import { TABLE_LAYOUT } from './table-layout.ts';
+import { Attr, fromRequestItem, type Item, jsonOnly, toRequestItem } from './request-item.ts';
+import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 export interface DynamoDbRequestStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -111,7 +101,7 @@ export class DynamoDbRequestStore implements RequestStore {
     const valid = parse(Vote, vote, 'vote');
     try {
       const result = await this.#update({
-        Key: requestKey(requestId),
+        Key: TableKey.request(requestId),
         UpdateExpression: 'SET #voters.#voter = :at, #votes = list_append(#votes, :vote)',
         ConditionExpression:
           '#status = :pending AND #expiresAtMs > :now AND attribute_not_exists(#voters.#voter)',
@@ -141,7 +131,7 @@ export class DynamoDbRequestStore implements RequestStore {
     const reason = input.reason === undefined ? '' : ', #reason = :reason';
     try {
       const result = await this.#update({
-        Key: requestKey(requestId),
+        Key: TableKey.request(requestId),
         UpdateExpression: `SET #status = :status, #gsi1pk = :gsi1pk, #decision = :decision, #approvers = :approvers, #decidedAt = :decidedAt${reason}`,
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: {
@@ -154,7 +144,7 @@ export class DynamoDbRequestStore implements RequestStore {
         },
         ExpressionAttributeValues: {
           ':status': status,
-          ':gsi1pk': statusPartition(status),
+          ':gsi1pk': TableKey.statusPartition(status),
           ':decision': input.decision,
           ':approvers': [...input.approvers],
           ':decidedAt': input.at.toISOString(),
@@ -172,7 +162,7 @@ export class DynamoDbRequestStore implements RequestStore {
   async saveTaskToken(requestId: string, taskToken: string): Promise<{ alreadyNotified: boolean }> {
     try {
       const result = await this.#update({
-        Key: requestKey(requestId),
+        Key: TableKey.request(requestId),
         UpdateExpression: 'SET #taskToken = :taskToken',
         ConditionExpression: 'attribute_exists(#pk)',
         ExpressionAttributeNames: { '#taskToken': Attr.taskToken, '#pk': Attr.pk },
@@ -212,7 +202,7 @@ export class DynamoDbRequestStore implements RequestStore {
   async clearResumed(requestId: string): Promise<void> {
     try {
       await this.#update({
-        Key: requestKey(requestId),
+        Key: TableKey.request(requestId),
         UpdateExpression: 'REMOVE #resumedAt',
         ConditionExpression: 'attribute_exists(#pk)',
         ExpressionAttributeNames: { '#resumedAt': Attr.resumedAt, '#pk': Attr.pk },
@@ -229,7 +219,7 @@ export class DynamoDbRequestStore implements RequestStore {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: { ...jsonOnly(valid), ...auditKey(valid.requestId, valid.key) },
+          Item: { ...jsonOnly(valid), ...TableKey.audit(valid.requestId, valid.key) },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': Attr.pk },
         }),
@@ -249,7 +239,10 @@ export class DynamoDbRequestStore implements RequestStore {
           TableName: this.#tableName,
           KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :audit)',
           ExpressionAttributeNames: { '#pk': Attr.pk, '#sk': Attr.sk },
-          ExpressionAttributeValues: { ':pk': requestKey(requestId).pk, ':audit': AUDIT_SORT_KEY_PREFIX },
+          ExpressionAttributeValues: {
+            ':pk': TableKey.request(requestId).pk,
+            ':audit': TableKey.auditPrefix,
+          },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
@@ -276,7 +269,7 @@ export class DynamoDbRequestStore implements RequestStore {
           ...(before === undefined ? {} : { '#sk': index.sortKey }),
         },
         ExpressionAttributeValues: {
-          ':pk': statusPartition(status),
+          ':pk': TableKey.statusPartition(status),
           ...(before === undefined ? {} : { ':before': before }),
         },
         ScanIndexForward: false,
@@ -288,7 +281,7 @@ export class DynamoDbRequestStore implements RequestStore {
   async #markOnce(requestId: string, attribute: string, at: Date): Promise<boolean> {
     try {
       await this.#update({
-        Key: requestKey(requestId),
+        Key: TableKey.request(requestId),
         UpdateExpression: 'SET #mark = :at',
         ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#mark)',
         ExpressionAttributeNames: { '#mark': attribute, '#pk': Attr.pk },
@@ -317,7 +310,7 @@ export class DynamoDbRequestStore implements RequestStore {
 
   async #read(requestId: string): Promise<Item | undefined> {
     const result = await this.#client.send(
-      new GetCommand({ TableName: this.#tableName, Key: requestKey(requestId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.#tableName, Key: TableKey.request(requestId), ConsistentRead: true }),
     );
     return result.Item;
   }

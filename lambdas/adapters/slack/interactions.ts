@@ -8,10 +8,10 @@
  * records nothing.
  */
 import { z } from 'zod';
+import type { HttpResult } from '../../domain/http-result.ts';
 import { resourceNameOf } from '../../domain/messages/review-facts.ts';
 import { SLACK_IDS, slackDenyModal, slackStepUpModal } from '../../domain/messages/slack-review.ts';
-import type { CastVote } from '../../http/api-app.ts';
-import type { Clock, Directory, RequestStore } from '../../ports/index.ts';
+import type { CastVote, Clock, Directory, RequestStore } from '../../ports/index.ts';
 import type { CredentialSource, SlackCredentials } from '../chat-credentials.ts';
 import {
   recordUnboundIdentity,
@@ -61,12 +61,6 @@ const ViewSubmission = z.looseObject({
   }),
 });
 const Interaction = z.discriminatedUnion('type', [BlockActions, ViewSubmission]);
-
-export interface HttpResult {
-  readonly statusCode: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body: string;
-}
 
 export interface SlackInteractionsDeps {
   readonly credentials: CredentialSource<SlackCredentials>;

@@ -5,6 +5,7 @@
  * not count. A request that fails authentication gets 401 with no body and records nothing.
  */
 import { z } from 'zod';
+import type { HttpResult } from '../../domain/http-result.ts';
 import { resourceNameOf } from '../../domain/messages/review-facts.ts';
 import {
   type InvokeResponse,
@@ -14,8 +15,7 @@ import {
   teamsErrorResponse,
   teamsReviewCard,
 } from '../../domain/messages/teams-review.ts';
-import type { CastVote } from '../../http/api-app.ts';
-import type { Clock, Directory, RequestStore } from '../../ports/index.ts';
+import type { CastVote, Clock, Directory, RequestStore } from '../../ports/index.ts';
 import {
   recordUnboundIdentity,
   refusalFor,
@@ -54,12 +54,6 @@ export interface BotEndpointDeps {
   readonly castVote: CastVote;
   readonly clock: Clock;
   readonly consoleUrl: string;
-}
-
-export interface HttpResult {
-  readonly statusCode: number;
-  readonly headers?: Readonly<Record<string, string>>;
-  readonly body: string;
 }
 
 function invokeResult(response: InvokeResponse): HttpResult {

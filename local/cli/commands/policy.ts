@@ -7,8 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { createPolicyEngine } from '../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
 import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
-import { createPolicyEngine, type PolicyDefaults, PolicyFacts } from '../../../lambdas/domain/policy.ts';
+import type { PolicyDefaults } from '../../../lambdas/domain/policy-annotations.ts';
+import { PolicyFacts } from '../../../lambdas/domain/policy-facts.ts';
 import { AgentRequestDetail, describeIssues, type PolicyDecision } from '../../../lambdas/domain/schemas.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -16,10 +16,10 @@ import {
   type RequestRecord,
   RequestStatus,
 } from '../../../lambdas/domain/schemas.ts';
+import type { RequestDetailBody } from '../../../lambdas/http/bodies.ts';
 import { type LocalAgent, type LocalConfig, readLocalConfig } from '../../product/config.ts';
 import { ApiError, ExitCode, parseCommandLine, printJson, runCommand, UsageError } from '../output.ts';
 import { TwinClient, twinUrl } from '../twin-client.ts';
-import type { RequestDetail } from './show.ts';
 
 const USAGE = [
   'countersign request --agent <id> --action <service:Operation> --resource <arn> [--resource-type <type>]',
@@ -151,7 +151,7 @@ async function waitForDecision(
         'GET',
         `/api/requests/${encodeURIComponent(requestId)}`,
         viewer,
-      )) as RequestDetail;
+      )) as RequestDetailBody;
       if (request.status !== RequestStatus.pending) return request;
     } catch (error) {
       // The workflow records the request a moment after PutEvents returns.

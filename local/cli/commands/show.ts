@@ -1,7 +1,6 @@
 /** `countersign show <id>`: one request in full, with its votes, audit timeline and whether you may vote. */
 
-import type { Eligibility } from '../../../lambdas/domain/approval.ts';
-import type { AuditRecord, RequestRecord } from '../../../lambdas/domain/schemas.ts';
+import type { RequestDetailBody } from '../../../lambdas/http/bodies.ts';
 import { readLocalConfig } from '../../product/config.ts';
 import {
   ExitCode,
@@ -16,13 +15,7 @@ import { readerIdentity, TwinClient, twinUrl } from '../twin-client.ts';
 
 const USAGE = 'countersign show <requestId> [--as <user>] [--json] [--url <twin>]';
 
-export interface RequestDetail {
-  readonly request: RequestRecord;
-  readonly timeline: readonly AuditRecord[];
-  readonly canVote: Eligibility;
-}
-
-export function renderDetail(detail: RequestDetail, viewer: string): string {
+export function renderDetail(detail: RequestDetailBody, viewer: string): string {
   const { request, timeline, canVote } = detail;
   const policy = request.policy;
   const fields: [string, string][] = [
@@ -100,7 +93,7 @@ export async function run(args: string[]): Promise<number> {
       'GET',
       `/api/requests/${encodeURIComponent(requestId)}`,
       viewer,
-    )) as RequestDetail;
+    )) as RequestDetailBody;
     if (values.json) printJson(detail);
     else console.log(renderDetail(detail, viewer));
     return ExitCode.ok;

@@ -2,6 +2,8 @@
  * The console's view logic: pure functions from API data to what the page shows. The DOM code in
  * app.ts only renders what these return, so everything a reviewer reads is unit-tested here.
  */
+
+import type { Eligibility } from '../../../lambdas/domain/approval.ts';
 import type {
   AuditRecord,
   DecisionValue,
@@ -10,15 +12,8 @@ import type {
 } from '../../../lambdas/domain/schemas.ts';
 import type { OutboxEntry } from '../chat/outbox.ts';
 
+export type { RequestDetailBody as RequestDetail } from '../../../lambdas/http/bodies.ts';
 export type { OutboxEntry };
-
-export type Eligibility = { eligible: true } | { eligible: false; code: string; message: string };
-
-export interface RequestDetail {
-  readonly request: RequestRecord;
-  readonly timeline: readonly AuditRecord[];
-  readonly canVote?: Eligibility;
-}
 
 /** "2h 5m", "4m 10s", "12s"; negative durations read as "0s". */
 export function formatDuration(milliseconds: number): string {

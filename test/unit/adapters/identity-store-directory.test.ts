@@ -12,10 +12,8 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createDirectory } from '../../../lambdas/adapters/directory-wiring.ts';
-import {
-  DynamoDbIdentityOverrides,
-  identityOverrideKey,
-} from '../../../lambdas/adapters/dynamodb/identity-overrides.ts';
+import { DynamoDbIdentityOverrides } from '../../../lambdas/adapters/dynamodb/identity-overrides.ts';
+import { TableKey } from '../../../lambdas/adapters/dynamodb/table-layout.ts';
 import {
   IDENTITY_CACHE_TTL_MS,
   IdentityStoreDirectory,
@@ -176,7 +174,10 @@ describe('IdentityStoreDirectory', () => {
 
   it('refuses a malformed override instead of treating the account as unbound', async () => {
     await table.client.send(
-      new PutCommand({ TableName: table.tableName, Item: { ...identityOverrideKey('teams', 'aad-broken') } }),
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { ...TableKey.identityOverride('teams', 'aad-broken') },
+      }),
     );
 
     await expect(newDirectory().resolve({ kind: 'teams', value: 'aad-broken' })).rejects.toThrow(

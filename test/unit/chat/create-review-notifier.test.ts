@@ -2,10 +2,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ChatReviewNotifier } from '../../../lambdas/adapters/chat-review-notifier.ts';
-import { createReviewNotifier } from '../../../lambdas/adapters/chat-wiring.ts';
 import { LogReviewNotifier } from '../../../lambdas/adapters/log-review-notifier.ts';
 import { StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
 import { ConfigurationError } from '../../../lambdas/domain/errors.ts';
+import { createReviewNotifier } from '../../../lambdas/handlers/chat-wiring.ts';
 
 const deps = {
   documentClient: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })),

@@ -10,9 +10,10 @@ import {
   NotFoundError,
 } from '../../../lambdas/domain/errors.ts';
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
-import { type ApiApp, type CastVote, createApiApp } from '../../../lambdas/http/api-app.ts';
+import { type ApiApp, createApiApp } from '../../../lambdas/http/api-app.ts';
 import type { HttpRequest } from '../../../lambdas/http/request.ts';
 import { buildOpenApiDocument } from '../../../lambdas/openapi.ts';
+import type { CastVote } from '../../../lambdas/ports/index.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
 
 const ISSUER = 'https://issuer.test';

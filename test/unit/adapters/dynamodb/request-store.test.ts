@@ -3,8 +3,9 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { requestKey, toRequestItem } from '../../../../lambdas/adapters/dynamodb/request-item.ts';
+import { toRequestItem } from '../../../../lambdas/adapters/dynamodb/request-item.ts';
 import { DynamoDbRequestStore } from '../../../../lambdas/adapters/dynamodb/request-store.ts';
+import { TableKey } from '../../../../lambdas/adapters/dynamodb/table-layout.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../../../lambdas/domain/errors.ts';
 import type { AuditRecord, RequestRecord } from '../../../../lambdas/domain/schemas.ts';
 import { type LocalTable, startDynalite } from '../../../support/dynalite.ts';
@@ -351,7 +352,7 @@ describe('on DynamoDB, which returns the old item with the failure (ALL_OLD)', (
     });
     expect(client.commandCalls(GetCommand)).toHaveLength(0);
     expect(client.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
-      Key: requestKey(record.requestId),
+      Key: TableKey.request(record.requestId),
       ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
   });

@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest';
 import {
   type CheckedPolicyEngine,
   createPolicyEngine,
-  FALLBACK_ACTION,
-} from '../../../lambdas/domain/policy.ts';
-import { PolicyDecision } from '../../../lambdas/domain/schemas.ts';
-import type { PolicyRequest } from '../../../lambdas/ports/index.ts';
+} from '../../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { FALLBACK_ACTION } from '../../../../lambdas/adapters/cedar/policy-set.ts';
+import { PolicyDecision } from '../../../../lambdas/domain/schemas.ts';
+import type { PolicyRequest } from '../../../../lambdas/ports/index.ts';
 
 /** The product's schema: unit tests write their own policies against it. */
-const SCHEMA = readFileSync(new URL('../../../policies/countersign.cedarschema', import.meta.url), 'utf8');
+const SCHEMA = readFileSync(new URL('../../../../policies/countersign.cedarschema', import.meta.url), 'utf8');
 const DEFAULTS = { approverGroup: 'security', timeoutSeconds: 3600 };
 
 /** A schema with the shape the engine builds but parameter types of every kind, for the typed-parameter rules. */

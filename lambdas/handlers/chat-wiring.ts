@@ -4,20 +4,20 @@
  * on when its secret ARN (and destination) is configured; otherwise it is simply absent.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type Environment, loadEnvironment } from '../handlers/environment.ts';
-import type { Directory, ReviewNotifier, ReviewReminders } from '../ports/index.ts';
 import {
   type CredentialSource,
   cachedSecret,
   createSecretsManagerClient,
   SlackCredentials,
   TeamsCredentials,
-} from './chat-credentials.ts';
-import { ChatReviewNotifier } from './chat-review-notifier.ts';
-import { DynamoDbChatMessageRefs } from './dynamodb/chat-message-refs.ts';
-import { LogReviewNotifier, type StructuredLog } from './log-review-notifier.ts';
-import { SlackApi } from './slack/slack-api.ts';
-import { BotConnectorClient } from './teams/bot-connector.ts';
+} from '../adapters/chat-credentials.ts';
+import { ChatReviewNotifier } from '../adapters/chat-review-notifier.ts';
+import { DynamoDbChatMessageRefs } from '../adapters/dynamodb/chat-message-refs.ts';
+import { LogReviewNotifier, type StructuredLog } from '../adapters/log-review-notifier.ts';
+import { SlackApi } from '../adapters/slack/slack-api.ts';
+import { BotConnectorClient } from '../adapters/teams/bot-connector.ts';
+import type { Directory, ReviewNotifier, ReviewReminders } from '../ports/index.ts';
+import { type Environment, loadEnvironment } from './environment.ts';
 
 export type ChatEnvironment = Environment<
   | 'tableName'

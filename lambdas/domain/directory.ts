@@ -1,0 +1,25 @@
+/**
+ * The directory document: `{users:[…], agents:[…]}` — who the people are (ids, emails, groups, chat
+ * ids) and which agents exist. The deployed stack passes it in DIRECTORY_JSON (validated at synth
+ * from `countersign:directory`), and countersign.local.json extends it for the twin.
+ */
+import { z } from 'zod';
+import { Principal } from './schemas.ts';
+
+/** Other keys of the document (chat settings, the twin's demo keys) belong to other readers. */
+export const DirectoryDocument = z.object({
+  users: z
+    .array(
+      z.object({
+        id: Principal.shape.id,
+        email: z.string().min(1).optional(),
+        displayName: z.string().min(1).optional(),
+        groups: z.array(z.string().min(1)),
+        slackUserId: z.string().min(1).optional(),
+        teamsAadObjectId: z.string().min(1).optional(),
+      }),
+    )
+    .default([]),
+  agents: z.array(z.object({ id: Principal.shape.id, onBehalfOf: z.string().min(1).optional() })).default([]),
+});
+export type DirectoryDocument = z.infer<typeof DirectoryDocument>;

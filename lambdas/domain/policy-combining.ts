@@ -1,0 +1,115 @@
+/**
+ * The strictest determining policy wins. Given the policies that determined an engine's answer:
+ *  - any `forbid`                                → DENY
+ *  - any `permit` with an approval requirement   → REQUIRE_APPROVAL, combined over all of them:
+ *    groups = union (in policy order), quorum = max, timeout = min, stepUp = any
+ *  - only `permit`s without one                  → ALLOW
+ *  - nothing applies                             → REQUIRE_APPROVAL from the default group, quorum 1
+ */
+import { describeDuration } from './iso-duration.ts';
+import type { ApprovalRequirement, PolicyDefaults, PolicyRule } from './policy-annotations.ts';
+import { denyDecision } from './policy-decision.ts';
+import { type PolicyDecision, PolicyOutcome } from './schemas.ts';
+
+function ids(policies: readonly PolicyRule[]): string[] {
+  return policies.map((policy) => policy.id);
+}
+
+function name(policies: readonly PolicyRule[]): string {
+  const quoted = policies.map((policy) => `"${policy.id}"`).join(', ');
+  return policies.length === 1 ? `policy ${quoted}` : `policies ${quoted}`;
+}
+
+function reasons(policies: readonly PolicyRule[]): string {
+  const given = policies.flatMap((policy) => (policy.reason === undefined ? [] : [policy.reason]));
+  return given.length > 0 ? ` (${given.join('; ')})` : '';
+}
+
+function describeRequirement(requirement: ApprovalRequirement): string {
+  const approvals = requirement.quorum === 1 ? '1 approval' : `${requirement.quorum} approvals`;
+  const stepUp = requirement.stepUp ? ', confirmed with a step-up check' : '';
+  return `Needs ${approvals} from ${requirement.groups.join(' or ')} within ${describeDuration(requirement.timeoutSeconds)}${stepUp}.`;
+}
+
+function approvalDecision(
+  requirement: ApprovalRequirement,
+  policyIds: string[],
+  reason: string,
+): PolicyDecision {
+  return {
+    decision: PolicyOutcome.requireApproval,
+    groups: [...requirement.groups],
+    quorum: requirement.quorum,
+    timeoutSeconds: requirement.timeoutSeconds,
+    stepUp: requirement.stepUp,
+    policyIds,
+    reason,
+  };
+}
+
+function allow(policies: readonly PolicyRule[]): PolicyDecision {
+  return {
+    decision: PolicyOutcome.allow,
+    groups: [],
+    quorum: 0,
+    timeoutSeconds: 0,
+    stepUp: false,
+    policyIds: ids(policies),
+    reason: `Allowed by ${name(policies)}${reasons(policies)}.`,
+  };
+}
+
+/** Several approval policies combine to the strictest of each: more approvers, less time, step-up if any asks. */
+function requireApproval(policies: readonly PolicyRule[]): PolicyDecision {
+  const requirements = policies.map((policy) => policy.requirement!);
+  const requirement: ApprovalRequirement = {
+    groups: [...new Set(requirements.flatMap((each) => each.groups))],
+    quorum: Math.max(...requirements.map((each) => each.quorum)),
+    timeoutSeconds: Math.min(...requirements.map((each) => each.timeoutSeconds)),
+    stepUp: requirements.some((each) => each.stepUp),
+  };
+  return approvalDecision(
+    requirement,
+    ids(policies),
+    `Approval required by ${name(policies)}${reasons(policies)}. ${describeRequirement(requirement)}`,
+  );
+}
+
+function byDefault(defaults: PolicyDefaults, about: DecisionSubject): PolicyDecision {
+  const requirement = {
+    groups: [defaults.approverGroup],
+    quorum: 1,
+    timeoutSeconds: defaults.timeoutSeconds,
+    stepUp: false,
+  };
+  return approvalDecision(
+    requirement,
+    [],
+    `No policy applies to ${about.action} on ${about.resourceArn}, so it needs the default approval. ${describeRequirement(requirement)}`,
+  );
+}
+
+/** What the decision is about, for the reason of the default. */
+export interface DecisionSubject {
+  readonly action: string;
+  readonly resourceArn: string;
+}
+
+/**
+ * The decision of the policies that determined the engine's answer (`permit` when some permit
+ * applied and no forbid did; `deny` otherwise), listed in policy-set order.
+ */
+export function combineDecision(
+  answer: 'permit' | 'deny',
+  determining: readonly PolicyRule[],
+  defaults: PolicyDefaults,
+  about: DecisionSubject,
+): PolicyDecision {
+  if (answer === 'deny') {
+    return determining.length > 0
+      ? denyDecision(ids(determining), `Denied by ${name(determining)}${reasons(determining)}.`)
+      : byDefault(defaults, about);
+  }
+  const approvals = determining.filter((policy) => policy.requirement !== undefined);
+  return approvals.length > 0 ? requireApproval(approvals) : allow(determining);
+}
