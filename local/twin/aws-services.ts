@@ -38,8 +38,8 @@ export interface AwsServices {
   readonly scheduler: LocalScheduler;
   /** Opens the services that need values only the composition knows, and lists every service. */
   open(options: { readonly secretValues: Readonly<Record<string, string>> }): Promise<readonly AwsService[]>;
-  /** Re-drives unfinished executions, arms the schedules and warms the functions. */
-  start(): void;
+  /** Warms the functions (failing when one cannot start), then re-drives unfinished executions and arms the schedules. */
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -142,7 +142,8 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           secretsManagerService(secrets),
         ];
       },
-      start() {
+      async start() {
+        await lambda.prewarm();
         const resumed = running.resumeRunning();
         if (resumed.length > 0) log(`re-driving ${resumed.length} unfinished execution(s)`);
         scheduler.start();
@@ -151,7 +152,6 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
             `scheduled rules: ${scheduler.rules.map((rule) => `${rule.name} ${rule.scheduleExpression}`).join(', ')}`,
           );
         }
-        lambda.prewarm();
       },
       stop,
     };

@@ -158,7 +158,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       log,
     });
     server.serve({ aws: front, app: httpApi.withRoutes(extension.routes ?? []) });
-    aws.start();
+    await aws.start();
 
     if (operator.created) log(`generated the operator key for this data dir (${OPERATOR_CREDENTIALS_FILE})`);
     log(

@@ -2,8 +2,9 @@
  * The twin's Lambda: each function runs its deployed code (the asset the cloud assembly holds, as
  * Lambda would unzip it) in its own worker thread, whose environment is exactly that function's:
  * no function sees another's settings, and nothing in the twin's own process changes. A sandbox
- * starts on the first invocation (Lambda's cold start), serves the invocations that follow, and is
- * replaced after a timeout or a crash, as Lambda resets an execution environment.
+ * starts when the twin starts (or on the first invocation after one was reset), serves the
+ * invocations that follow, and is replaced after a timeout or a crash, as Lambda resets an
+ * execution environment.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -214,11 +215,26 @@ export class LambdaRuntime<F extends LambdaFunction = LambdaFunction> {
     return sandbox;
   }
 
-  /** Starts every function's sandbox now, in the background, so first invocations find them warm. */
-  prewarm(): void {
-    for (const fn of this.#functions) {
-      if (fn.codeDir !== undefined) this.#sandbox(fn).ready.catch(() => undefined);
-    }
+  /**
+   * Starts the sandbox of every function that has code, and resolves once all are ready, so the
+   * first invocations find them warm and a function that cannot start fails the twin's start.
+   */
+  async prewarm(): Promise<void> {
+    const starting = this.#functions.flatMap((fn) =>
+      fn.codeDir === undefined
+        ? []
+        : [
+            // A sandbox's start fails only with the function's init error.
+            this.#sandbox(fn).ready.catch((error: LambdaFunctionError) => {
+              throw new LambdaFunctionError(
+                error.errorType,
+                `${fn.name} cannot start: ${error.errorMessage}`,
+                error.trace,
+              );
+            }),
+          ],
+    );
+    await Promise.all(starting);
   }
 
   /**

@@ -33,8 +33,8 @@ try {
   }
   port.postMessage({ type: 'ready' });
 } catch (error) {
+  // The runtime ends this sandbox on this message; exiting here instead could overtake it.
   port.postMessage({ type: 'init-error', ...failure(error) });
-  throw error;
 }
 
 port.on(
