@@ -281,9 +281,9 @@ function restApiSettings(
 }
 
 /**
- * cdk.json ships settings for the local twin (its dev issuer and console on 127.0.0.1); deployed,
- * AWS cannot reach them, so every token would be refused and every console link dead. Say so at
- * synth time, naming the keys to set.
+ * The local twin synthesizes with loopback settings (its dev issuer and console on 127.0.0.1; never
+ * in cdk.json); deployed, AWS cannot reach them, so every token would be refused and every console
+ * link dead. Whoever passes them to a synth anyway is told so, with the keys to set.
  */
 function warnAboutLocalTwinSettings(stack: Stack, config: CountersignConfig): void {
   const local = (['jwtIssuer', 'consoleUrl'] as const).filter((field) => {

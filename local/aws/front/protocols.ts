@@ -5,7 +5,7 @@
  * status that protocol's services use for it, so an SDK client raises the class it raises against AWS.
  */
 import { AwsErrorCode, AwsProtocolError } from './errors.ts';
-import { AwsProtocol } from './service.ts';
+import { AwsProtocol, type AwsProtocol as Protocol } from './service.ts';
 import { type SigV4Error, SigV4Failure } from './sigv4.ts';
 
 /** A response in the twin's own shape (see local/aws/http.ts), which AwsServiceResponse matches. */
@@ -14,8 +14,6 @@ interface ErrorResponse {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
-
-type Protocol = (typeof AwsProtocol)[keyof typeof AwsProtocol];
 
 /** [code, status] per SigV4 failure for the JSON-family services (JSON and REST-JSON). */
 const JSON_SIGNATURE_FAILURES: Record<SigV4Failure, readonly [string, number]> = {

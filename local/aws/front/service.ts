@@ -7,14 +7,12 @@
  */
 import type { Readable } from 'node:stream';
 
-export const AwsProtocol = {
-  /** `POST /` with `X-Amz-Target: <prefix>.<Operation>` and a JSON body (EventBridge, DynamoDB …). */
-  json: 'json',
-  /** REST with XML bodies, path-style `/<bucket>/<key>` (S3); the body streams. */
-  restXml: 'rest-xml',
-  /** REST with JSON bodies on fixed paths (Lambda's `POST /2015-03-31/functions/{name}/invocations`). */
-  restJson: 'rest-json',
-} as const;
+/**
+ * `json`: `POST /` with `X-Amz-Target: <prefix>.<Operation>` and a JSON body (EventBridge, DynamoDB …);
+ * `rest-xml`: REST with XML bodies, path-style `/<bucket>/<key>` (S3), the body streamed;
+ * `rest-json`: REST with JSON bodies on fixed paths (Lambda's `POST /2015-03-31/functions/{name}/invocations`).
+ */
+export const AwsProtocol = { json: 'json', restXml: 'rest-xml', restJson: 'rest-json' } as const;
 export type AwsProtocol = (typeof AwsProtocol)[keyof typeof AwsProtocol];
 
 /** Who signed the request: the twin's operator key, or one agent's key (countersign.local.json). */

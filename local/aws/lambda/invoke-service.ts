@@ -5,7 +5,8 @@
  * DryRun (204). The front has checked the signature and the caller's `lambda:InvokeFunction`.
  */
 import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
-import { AwsProtocol, type AwsServiceResponse, type RestAwsService } from '../front/service.ts';
+import { AwsProtocol, type RestAwsService } from '../front/service.ts';
+import { jsonResponse } from '../http.ts';
 import { LambdaFunctionError } from './invocation.ts';
 
 /** The part of the runtime Invoke needs: is there such a function, and run it. */
@@ -32,13 +33,7 @@ function parsePayload(body: Buffer): unknown {
   }
 }
 
-function json(statusCode: number, value: unknown, headers: Record<string, string> = {}): AwsServiceResponse {
-  return {
-    statusCode,
-    headers: { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', ...headers },
-    body: JSON.stringify(value),
-  };
-}
+const EXECUTED = { 'x-amz-executed-version': '$LATEST' } as const;
 
 export function lambdaInvokeService(
   runtime: FunctionInvoker,
@@ -75,10 +70,10 @@ export function lambdaInvokeService(
         throw new AwsProtocolError(AwsErrorCode.validation, `Unknown invocation type ${invocationType}`);
       }
       try {
-        return json(200, await runtime.invoke(functionName, event));
+        return jsonResponse(200, await runtime.invoke(functionName, event), EXECUTED);
       } catch (error) {
         if (!(error instanceof LambdaFunctionError)) throw error;
-        return json(200, error.payload(), { 'x-amz-function-error': 'Unhandled' });
+        return jsonResponse(200, error.payload(), { ...EXECUTED, 'x-amz-function-error': 'Unhandled' });
       }
     },
   };

@@ -27,12 +27,12 @@ const operator = { accessKeyId: 'AKIALOCALTESTKEY0001', secretAccessKey: 'local-
 
 let server: Server;
 let url: string;
-let dataDir: string;
 let chat: ChatTwin;
+let dataDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'cs-chat-twin-'));
   const config = await readLocalConfig();
+  dataDir = await mkdtemp(join(tmpdir(), 'cs-chat-twin-'));
   const stack = {
     functions: [
       {

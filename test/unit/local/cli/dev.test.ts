@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { describeTwin, parsePort } from '../../../../local/cli/commands/dev.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { describeTwin, parsePort, run } from '../../../../local/cli/commands/dev.ts';
 import { readLocalConfig } from '../../../../local/product/config.ts';
 
 describe('countersign dev', () => {
@@ -26,5 +29,19 @@ describe('countersign dev', () => {
       expect(banner).toMatch(new RegExp(`\\n  ${user}\\s`));
     expect(banner).toMatch(/invoice-bot\s+dave\s+AKIACOUNTERSIGNDEMO1/);
     expect(banner).not.toContain(config.agents[0]!.secretAccessKey);
+  });
+
+  it('refuses to bind anywhere but loopback without --insecure-expose: one clear error, exit 2', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'cs-dev-'));
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await run(['--host', '0.0.0.0', '--port', '0', '--data-dir', dataDir])).toBe(2);
+      expect(errors.mock.calls.join('\n')).toMatch(
+        /refusing to bind the twin to 0\.0\.0\.0.*--insecure-expose/s,
+      );
+    } finally {
+      errors.mockRestore();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,94 @@
+/**
+ * The domain's policy rules without an engine: what annotations mean, and the strictest
+ * determining policy winning (the Cedar adapter's tests cover the same through real policies).
+ */
+import { describe, expect, it } from 'vitest';
+import { type PolicyRule, readPolicyRule } from '../../../lambdas/domain/policy-annotations.ts';
+import { combineDecision } from '../../../lambdas/domain/policy-combining.ts';
+
+const DEFAULTS = { approverGroup: 'security', timeoutSeconds: 3600 };
+const ABOUT = { action: 'iam:AttachRolePolicy', resourceArn: 'arn:aws:iam::123456789012:role/x' };
+
+function rule(effect: PolicyRule['effect'], annotations: Record<string, string>): PolicyRule {
+  const read = readPolicyRule(new Map(Object.entries(annotations)), effect, 'test', DEFAULTS);
+  expect(read.problems).toEqual([]);
+  return read.rule;
+}
+
+describe('strictest wins', () => {
+  it('combines approval requirements: groups united, the highest quorum, the shortest timeout, step-up if any', () => {
+    const decision = combineDecision(
+      'permit',
+      [
+        rule('permit', { id: 'a', approval: 'platform', quorum: '2', timeout: 'PT2H' }),
+        rule('permit', {
+          id: 'b',
+          approval: 'security,platform',
+          timeout: 'PT30M',
+          stepUp: 'true',
+          reason: 'admin',
+        }),
+        rule('permit', { id: 'c' }),
+      ],
+      DEFAULTS,
+      ABOUT,
+    );
+    const { groups, quorum, timeoutSeconds, stepUp, policyIds } = decision;
+    expect(decision.decision).toBe('REQUIRE_APPROVAL');
+    expect([groups, quorum, timeoutSeconds, stepUp, policyIds]).toEqual([
+      ['platform', 'security'],
+      2,
+      1800,
+      true,
+      ['a', 'b'],
+    ]);
+    expect(decision.reason).toMatch(/^Approval required by policies "a", "b" \(admin\)\. Needs 2 approvals/);
+  });
+
+  it('denies on a determining forbid, allows on plain permits, and asks the default group when nothing applies', () => {
+    expect(combineDecision('deny', [rule('forbid', { id: 'no' })], DEFAULTS, ABOUT)).toMatchObject({
+      decision: 'DENY',
+      policyIds: ['no'],
+    });
+    expect(combineDecision('permit', [rule('permit', { id: 'read' })], DEFAULTS, ABOUT)).toMatchObject({
+      decision: 'ALLOW',
+      reason: 'Allowed by policy "read".',
+    });
+    expect(combineDecision('deny', [], DEFAULTS, ABOUT)).toMatchObject({
+      decision: 'REQUIRE_APPROVAL',
+      groups: ['security'],
+      quorum: 1,
+      timeoutSeconds: 3600,
+      policyIds: [],
+      reason: expect.stringMatching(
+        /^No policy applies to iam:AttachRolePolicy on arn:aws:iam::123456789012:role\/x/,
+      ),
+    });
+  });
+});
+
+describe('annotations', () => {
+  it('refuses what would weaken a policy: a missing @id, an unknown annotation, approval on a forbid, bad values', () => {
+    const { problems } = readPolicyRule(
+      new Map([
+        ['aproval', 'platform'],
+        ['quorum', '0'],
+        ['timeout', 'P2Y'],
+        ['stepUp', 'yes'],
+        ['approval', 'bad group!'],
+      ]),
+      'forbid',
+      'file.cedar: policy #1',
+      DEFAULTS,
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^file\.cedar: policy #1: every policy needs an @id/),
+      expect.stringMatching(/unknown annotation @aproval/),
+      expect.stringMatching(/@approval\("bad group!"\)/),
+      expect.stringMatching(/@quorum\("0"\)/),
+      expect.stringMatching(/@timeout\("P2Y"\)/),
+      expect.stringMatching(/@stepUp\("yes"\)/),
+      expect.stringMatching(/belong on a permit, not a forbid/),
+    ]);
+  });
+});
