@@ -1,18 +1,25 @@
 /**
- * The AWS services of the twin, started for one stack and wired to each other as AWS wires them:
- * rules deliver to state machines and functions, Task states invoke functions and put events,
- * schedules fire rules. This is the one place a new service is registered: start it here and add
- * it to `services`, and the AWS front serves it.
+ * The AWS side of the twin, started for one stack and wired as AWS wires it: rules deliver to state
+ * machines and functions, Task states invoke functions and put events, schedules fire rules, the
+ * HTTP API invokes its routes' functions, and one front serves every API. What only the product
+ * knows (functions' local settings, the bus policy, callers' permissions, secrets' values, the JWT
+ * authorizer, more routes) it asks the extension for. This is the one place a new service is
+ * registered: start it here and add it to the list in `serve`, and the AWS front serves it.
  */
 import { join } from 'node:path';
-import type { TwinFunction, TwinStack } from '../aws/cloudformation/template.ts';
+import { serveHttpApi } from '../aws/apigateway/http-api.ts';
+import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
+import type { TwinStack } from '../aws/cloudformation/template.ts';
 import { startLocalDynamo } from '../aws/dynamodb/dynalite-server.ts';
 import { dynamoDbService } from '../aws/dynamodb/service.ts';
-import { LocalEventBus, type PutEventsPolicy, type TargetDelivery } from '../aws/events/event-bus.ts';
+import { LocalEventBus, type TargetDelivery } from '../aws/events/event-bus.ts';
 import { LocalScheduler } from '../aws/events/schedule.ts';
 import { eventBridgeService } from '../aws/events/service.ts';
+import type { AwsCredentials, KeyRing } from '../aws/front/credentials.ts';
 import { AwsProtocolError } from '../aws/front/errors.ts';
-import type { AwsService } from '../aws/front/service.ts';
+import { createAwsFront } from '../aws/front/front.ts';
+import type { AwsCaller } from '../aws/front/service.ts';
+import { lambdaEnvironment } from '../aws/lambda/environment.ts';
 import { LambdaFunctionError } from '../aws/lambda/invocation.ts';
 import { lambdaInvokeService } from '../aws/lambda/invoke-service.ts';
 import { LambdaRuntime } from '../aws/lambda/runtime.ts';
@@ -21,23 +28,29 @@ import { TaskFailure } from '../aws/states/errors.ts';
 import { ExecutionStore } from '../aws/states/execution-store.ts';
 import { stepFunctionsService } from '../aws/states/service.ts';
 import { LocalStepFunctions } from '../aws/states/step-functions.ts';
+import type { TwinExtension } from './extension.ts';
+import type { TwinHandlers } from './server.ts';
 
 export interface AwsServicesOptions {
   readonly stack: TwinStack;
   readonly dataDir: string;
-  /** The whole environment of a function's sandbox. */
-  readonly functionEnvironment: (fn: TwinFunction) => Readonly<Record<string, string>>;
-  /** The Countersign bus's policy (asked per PutEvents entry). */
-  readonly putEventsPolicy: PutEventsPolicy;
+  /** The twin's URL: every function's AWS endpoint. */
+  readonly endpoint: string;
+  /** What the functions' role gives them (the operator's key). */
+  readonly credentials: AwsCredentials;
+  /** The product's extension, as it is when asked (it is built once the services exist). */
+  readonly extension: () => TwinExtension;
   readonly log: (line: string) => void;
 }
 
 export interface AwsServices {
-  readonly lambda: LambdaRuntime<TwinFunction>;
+  readonly lambda: LambdaRuntime<TwinStack['functions'][number]>;
   readonly stepFunctions: LocalStepFunctions;
   readonly scheduler: LocalScheduler;
-  /** Opens the services that need values only the composition knows, and lists every service. */
-  open(options: { readonly secretValues: Readonly<Record<string, string>> }): Promise<readonly AwsService[]>;
+  /** Serves a request with a template HTTP API route's function (API Gateway v2 event, version 2.0). */
+  readonly invokeHttpRoute: ReturnType<typeof serveHttpApi>['invoke'];
+  /** Opens the services that need the extension's values, and answers for the twin's port. */
+  serve(keys: KeyRing): Promise<TwinHandlers>;
   /** Warms the functions (failing when one cannot start), then re-drives unfinished executions and arms the schedules. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -58,8 +71,11 @@ export function asTaskFailure(error: unknown): unknown {
 
 const SECRET_TYPE = 'AWS::SecretsManager::Secret';
 
+/** Without an extension saying otherwise, the operator may call anything and nobody else anything. */
+const operatorOnly = (caller: AwsCaller) => caller.kind === 'operator';
+
 export async function startAwsServices(options: AwsServicesOptions): Promise<AwsServices> {
-  const { stack, dataDir, log } = options;
+  const { stack, dataDir, log, extension } = options;
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -69,7 +85,14 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     cleanups.push(() => dynamo.stop());
     const lambda = new LambdaRuntime({
       functions: stack.functions,
-      environment: options.functionEnvironment,
+      environment: (fn) => {
+        const { environment = {}, functionEnvironment = (_fn, variables) => variables } = extension();
+        return lambdaEnvironment(fn, functionEnvironment(fn, { ...fn.environment, ...environment }), {
+          endpoint: options.endpoint,
+          region: LOCAL_REGION,
+          credentials: options.credentials,
+        });
+      },
       log,
     });
     cleanups.push(() => lambda.stop());
@@ -89,7 +112,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       rules: stack.rules,
       log,
       deliver,
-      policy: options.putEventsPolicy,
+      policy: (entry, caller) => extension().putEventsPolicy?.(entry, caller) ?? true,
     });
     cleanups.push(() => eventBus.settled());
     const scheduler = new LocalScheduler({ rules: stack.rules, deliver, log });
@@ -106,12 +129,23 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     });
     const running = stepFunctions;
     cleanups.push(() => running.close());
+    const httpApi = serveHttpApi({
+      routes: stack.httpRoutes,
+      invoke: (route, event) => {
+        const fn = stack.functions.find((candidate) => candidate.logicalId === route.functionLogicalId)!;
+        return lambda.invoke(fn.arn, event);
+      },
+      authorize: (token, route) => extension().jwtAuthorizer?.(token, route),
+      log,
+    });
 
     return {
       lambda,
       stepFunctions,
       scheduler,
-      async open({ secretValues }) {
+      invokeHttpRoute: httpApi.invoke,
+      async serve(keys) {
+        const product = extension();
         const secrets = await LocalSecretsManager.open({
           dataDir,
           secrets: stack.resources
@@ -132,15 +166,24 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
                   : { generate: properties.GenerateSecretString as Record<string, never> }),
               };
             }),
-          values: secretValues,
+          values: product.secretValues ?? {},
         });
-        return [
+        const services = [
           eventBridgeService(eventBus),
           stepFunctionsService(running),
           dynamoDbService(dynamo.endpoint),
           lambdaInvokeService(lambda, log),
           secretsManagerService(secrets),
         ];
+        return {
+          aws: createAwsFront({
+            services: [...services, ...(product.awsServices ?? [])],
+            keys,
+            authorize: product.authorize ?? operatorOnly,
+            log,
+          }),
+          app: httpApi.withRoutes(product.routes ?? []),
+        };
       },
       async start() {
         await lambda.prewarm();

@@ -6,9 +6,8 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serveHttpApi } from '../aws/apigateway/http-api.ts';
 import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
-import { loadStack, type TwinFunction, type TwinStack } from '../aws/cloudformation/template.ts';
+import { type LoadStackOptions, loadStack, type TwinStack } from '../aws/cloudformation/template.ts';
 import {
   type AgentKey,
   type AwsCredentials,
@@ -16,9 +15,6 @@ import {
   loadOrCreateOperatorCredentials,
   OPERATOR_CREDENTIALS_FILE,
 } from '../aws/front/credentials.ts';
-import { createAwsFront } from '../aws/front/front.ts';
-import type { AwsCaller } from '../aws/front/service.ts';
-import { lambdaEnvironment } from '../aws/lambda/environment.ts';
 import type { LocalStepFunctions } from '../aws/states/step-functions.ts';
 import { startAwsServices } from './aws-services.ts';
 import type { TwinContext, TwinExtension } from './extension.ts';
@@ -74,12 +70,18 @@ async function resetDataDir(dataDir: string): Promise<void> {
   }
 }
 
-/** Without an extension saying otherwise, the operator may call anything and nobody else anything. */
-const operatorOnly = (caller: AwsCaller) => caller.kind === 'operator';
+/** The HTTP API's endpoint is the twin itself: the template cannot know it. */
+function apiEndpointAt(url: string): LoadStackOptions {
+  return {
+    overrides: {
+      getAtt: (_id, resource, attribute) =>
+        resource.Type === 'AWS::ApiGatewayV2::Api' && attribute === 'ApiEndpoint' ? url : undefined,
+    },
+  };
+}
 
 export async function startTwin(options: StartTwinOptions): Promise<RunningTwin> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const repoRoot = options.repoRoot ?? REPO_ROOT;
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const lock = await acquireDataDirLock(dataDir, log);
@@ -93,71 +95,34 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       await resetDataDir(dataDir);
     }
     const operator = await loadOrCreateOperatorCredentials(join(dataDir, OPERATOR_CREDENTIALS_FILE));
-    const keys = createKeyRing(operator.credentials, options.agents ?? []);
     // Listen first: the port (0 = any) is part of the local values the template resolves to.
-    const server = await startTwinServer({
-      port: options.port ?? DEFAULT_PORT,
-      log,
-      ...(options.host === undefined ? {} : { host: options.host }),
-      ...(options.insecureExpose === undefined ? {} : { insecureExpose: options.insecureExpose }),
-    });
+    const server = await startTwinServer({ ...options, port: options.port ?? DEFAULT_PORT, log });
     cleanups.push(() => server.close());
     const { url } = server;
     const templatePath =
       typeof options.templatePath === 'string' ? options.templatePath : await options.templatePath(log);
-    const stack = await loadStack(templatePath, {
-      overrides: {
-        getAtt: (_id, resource, attribute) =>
-          resource.Type === 'AWS::ApiGatewayV2::Api' && attribute === 'ApiEndpoint' ? url : undefined,
-      },
-    });
-
+    const stack = await loadStack(templatePath, apiEndpointAt(url));
     let extension: TwinExtension = {};
-    const functionEnvironment = (fn: TwinFunction) => {
-      const product = extension.functionEnvironment ?? ((_fn, environment) => environment);
-      const configured = product(fn, { ...fn.environment, ...extension.environment });
-      return lambdaEnvironment(fn, configured, {
-        endpoint: url,
-        region: LOCAL_REGION,
-        credentials: operator.credentials,
-      });
-    };
     const aws = await startAwsServices({
       stack,
       dataDir,
+      endpoint: url,
+      credentials: operator.credentials,
+      extension: () => extension,
       log,
-      functionEnvironment,
-      putEventsPolicy: (entry, caller) => extension.putEventsPolicy?.(entry, caller) ?? true,
     });
     cleanups.push(() => aws.stop());
-
-    const httpApi = serveHttpApi({
-      routes: stack.httpRoutes,
-      invoke: (route, event) => {
-        const fn = stack.functions.find((candidate) => candidate.logicalId === route.functionLogicalId)!;
-        return aws.lambda.invoke(fn.arn, event);
-      },
-      authorize: (token, route) => extension.jwtAuthorizer?.(token, route),
-      log,
-    });
-    const context: TwinContext = {
-      url,
-      dataDir,
-      repoRoot,
-      stack,
-      operatorCredentials: operator.credentials,
-      invokeFunction: (name, event) => aws.lambda.invoke(name, event),
-      invokeHttpRoute: (request, authorizer) => httpApi.invoke(request, authorizer),
-    };
-    extension = (await options.extend?.(context)) ?? {};
-    const services = await aws.open({ secretValues: extension.secretValues ?? {} });
-    const front = createAwsFront({
-      services: [...services, ...(extension.awsServices ?? [])],
-      keys,
-      authorize: extension.authorize ?? operatorOnly,
-      log,
-    });
-    server.serve({ aws: front, app: httpApi.withRoutes(extension.routes ?? []) });
+    extension =
+      (await options.extend?.({
+        url,
+        dataDir,
+        repoRoot: options.repoRoot ?? REPO_ROOT,
+        stack,
+        operatorCredentials: operator.credentials,
+        invokeFunction: (name, event) => aws.lambda.invoke(name, event),
+        invokeHttpRoute: (request, authorizer) => aws.invokeHttpRoute(request, authorizer),
+      })) ?? {};
+    server.serve(await aws.serve(createKeyRing(operator.credentials, options.agents ?? [])));
     await aws.start();
 
     if (operator.created) log(`generated the operator key for this data dir (${OPERATOR_CREDENTIALS_FILE})`);
@@ -165,7 +130,6 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       `operator access key: ${operator.credentials.accessKeyId} (secret in ${join(dataDir, OPERATOR_CREDENTIALS_FILE)})`,
     );
     log(`twin listening on ${url} (AWS endpoint ${url}, region ${LOCAL_REGION}, data dir ${dataDir})`);
-
     let stopping: Promise<void> | undefined;
     return {
       url,
