@@ -10,6 +10,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 
 process.setSourceMapsEnabled(true);
+// Lambda runs these functions on Node.js 24; the SDK's notice that this machine's Node is older is
+// about the twin's host, which prints it once itself, not about each function.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = /** @type {typeof process.emitWarning} */ (
+  (warning, ...rest) => {
+    if (!String(warning).startsWith('NodeVersionSupportWarning')) emitWarning(warning, ...rest);
+  }
+);
 const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 const { moduleUrl, exportName } = /** @type {{ moduleUrl: string, exportName: string }} */ (workerData);
 
