@@ -384,10 +384,3 @@ export async function readSmallPayload(
   const payload = await receivePayload(headers, body, signing, (chunk) => void chunks.push(chunk), maxBytes);
   return { text: Buffer.concat(chunks).toString('utf8'), payload };
 }
-
-/** The SigV4 signing key for a scope, as the front derives it for `ChunkSigningMaterial`. */
-export function deriveSigningKey(secret: string, scopeDate: string, region: string, service: string): Buffer {
-  const step = (key: string | Buffer, data: string) =>
-    createHmac('sha256', key).update(data, 'utf8').digest();
-  return step(step(step(step(`AWS4${secret}`, scopeDate), region), service), 'aws4_request');
-}

@@ -3,21 +3,39 @@ import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { S3Error } from '../../../../../local/aws/s3/errors.ts';
-import {
-  type ChunkSigningMaterial,
-  deriveSigningKey,
-  receivePayload,
-} from '../../../../../local/aws/s3/payload.ts';
+import { type ChunkSigningMaterial, receivePayload } from '../../../../../local/aws/s3/payload.ts';
+import { verifySigV4 } from '../../../../../local/twin/sigv4.ts';
 import { chunkedBody, DOC, split } from './support.ts';
 
 const DOC_DATA = Buffer.alloc(66_560, 'a');
 
-const docSigning = (seedSignature: string): ChunkSigningMaterial => ({
-  signingKey: deriveSigningKey(DOC.secretAccessKey, '20130524', 'us-east-1', 's3'),
-  amzDate: DOC.amzDate,
-  scope: DOC.scope,
-  seedSignature,
-});
+/** The request of the signed example, whose own signature is the seed of its chunk signatures. */
+const DOC_REQUEST = {
+  method: 'PUT',
+  path: '/examplebucket/chunkObject.txt',
+  query: {},
+  headers: {
+    host: 's3.amazonaws.com',
+    'x-amz-date': DOC.amzDate,
+    'x-amz-storage-class': 'REDUCED_REDUNDANCY',
+    authorization: `AWS4-HMAC-SHA256 Credential=${DOC.accessKeyId}/${DOC.scope},SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9`,
+    'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+    'content-encoding': 'aws-chunked',
+    'x-amz-decoded-content-length': '66560',
+    'content-length': '66824',
+  },
+  body: undefined,
+};
+const documented = await verifySigV4(
+  DOC_REQUEST,
+  's3',
+  () => DOC.secretAccessKey,
+  new Date(Date.UTC(2013, 4, 24, 0, 0, 30)),
+  { uriEscapePath: false },
+);
+
+/** The documented signing key and scope with a given seed (the trailer example has its own). */
+const docSigning = (seedSignature: string): ChunkSigningMaterial => ({ ...documented, seedSignature });
 
 /** The signed example of "Transferring Payload in Multiple Chunks" in the S3 API reference. */
 const SIGNED = {
@@ -87,6 +105,11 @@ async function refusal(promise: Promise<unknown>): Promise<{ code: string; statu
 }
 
 describe('aws-chunked bodies with signed chunks (the S3 API reference examples)', () => {
+  it('verifies the documented request signature, the seed of the chunk signatures', () => {
+    expect(documented.seedSignature).toBe(SIGNED.seed);
+    expect(documented.scope).toBe(DOC.scope);
+  });
+
   it('decodes the documented upload, however the network split it', async () => {
     const body = documentedBody(SIGNED.chunks);
     expect(body.length).toBe(66_824);
