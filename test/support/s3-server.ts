@@ -130,16 +130,19 @@ export async function startS3TestServer(
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
     directory,
     s3,
     privilegedCalls,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    stop: () => {
+      stopped ??= new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error === undefined ? resolve() : reject(error)));
-      }),
+      });
+      return stopped;
+    },
     remove: () => rm(directory, { recursive: true, force: true }),
   };
 }

@@ -394,11 +394,12 @@ function grantsOnlyOwner(document: Record<string, unknown>, ownerId: string): bo
  * owner full control is accepted (and changes nothing); any other grant is refused.
  */
 export async function putBucketAcl(settings: EngineSettings, input: OperationInput): Promise<S3Response> {
+  const headers = input.request.headers;
+  const canned = headers['x-amz-acl'];
+  if (canned !== undefined) input.audit['x-amz-acl'] = [canned];
   requireBucket(settings, input.bucket);
   const text = await readDocument(input);
-  const headers = input.request.headers;
   if (Object.keys(headers).some((name) => name.startsWith('x-amz-grant-'))) throw aclNotSupported();
-  const canned = headers['x-amz-acl'];
   if (canned !== undefined) {
     if (text.trim().length > 0) {
       throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
