@@ -186,6 +186,13 @@ describe('large bodies', () => {
   });
 });
 
+const bytes = (data: string | ArrayBuffer | ArrayBufferView): string | Buffer =>
+  typeof data === 'string'
+    ? data
+    : data instanceof ArrayBuffer
+      ? Buffer.from(data)
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
 describe('signed chunks over HTTP', () => {
   /** A PUT with every chunk signed as the S3 API reference describes; `tamper` changes a byte of chunk 2. */
   async function signedChunkPut(endpoint: string, body: Buffer, tamper: boolean): Promise<number> {
@@ -208,11 +215,11 @@ describe('signed chunks over HTTP', () => {
       credentials: { ...TEST_CREDENTIALS },
       sha256: class {
         #hash;
-        constructor(secret?: string | Uint8Array) {
-          this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+        constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+          this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
         }
-        update(data: string | Uint8Array) {
-          this.#hash.update(data);
+        update(data: string | ArrayBuffer | ArrayBufferView) {
+          this.#hash.update(bytes(data));
         }
         async digest() {
           return new Uint8Array(this.#hash.digest());
