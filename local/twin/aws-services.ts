@@ -5,6 +5,7 @@
  * it to `services`, and the AWS front serves it.
  */
 import { join } from 'node:path';
+import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
 import type { TwinFunction, TwinStack } from '../aws/cloudformation/template.ts';
 import { startLocalDynamo } from '../aws/dynamodb/dynalite-server.ts';
 import { dynamoDbService } from '../aws/dynamodb/service.ts';
@@ -12,10 +13,12 @@ import { LocalEventBus, type PutEventsPolicy, type TargetDelivery } from '../aws
 import { LocalScheduler } from '../aws/events/schedule.ts';
 import { eventBridgeService } from '../aws/events/service.ts';
 import { AwsProtocolError } from '../aws/front/errors.ts';
-import type { AwsService } from '../aws/front/service.ts';
+import type { AwsCaller, AwsService } from '../aws/front/service.ts';
 import { LambdaFunctionError } from '../aws/lambda/invocation.ts';
 import { lambdaInvokeService } from '../aws/lambda/invoke-service.ts';
 import { LambdaRuntime } from '../aws/lambda/runtime.ts';
+import { createLocalS3 } from '../aws/s3/index.ts';
+import { s3Service } from '../aws/s3/service.ts';
 import { LocalSecretsManager, secretsManagerService } from '../aws/secretsmanager/service.ts';
 import { TaskFailure } from '../aws/states/errors.ts';
 import { ExecutionStore } from '../aws/states/execution-store.ts';
@@ -106,6 +109,8 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     });
     const running = stepFunctions;
     cleanups.push(() => running.close());
+    // Buckets and objects live under <dataDir>/s3; the engine reads them back at start.
+    const s3 = await createLocalS3<AwsCaller>({ directory: join(dataDir, 's3'), region: LOCAL_REGION, log });
 
     return {
       lambda,
@@ -140,6 +145,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           dynamoDbService(dynamo.endpoint),
           lambdaInvokeService(lambda, log),
           secretsManagerService(secrets),
+          s3Service(s3),
         ];
       },
       async start() {

@@ -1,26 +1,19 @@
 /**
- * A test-only HTTP server for the S3 engine: node:http on 127.0.0.1 and a free port, SigV4 verified
- * with the twin's verifier (S3 signs the path as sent and streams its body), then the request goes
- * to the engine with its body still streaming and the response streams back. Stands in for the
- * twin's AWS front so the engine can be driven by the real SDK and CLI on its own.
+ * The twin's S3 on its own: the engine registered as the only service of the twin's real AWS front
+ * (SigV4 verified once, S3's payload modes and errors), on the twin's server (127.0.0.1, a free
+ * port). The SDK and the CLI drive it exactly as they drive the whole twin.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { S3Client } from '@aws-sdk/client-s3';
-import {
-  createLocalS3,
-  fromSignatureFailure,
-  type LocalS3,
-  type PrivilegedCall,
-} from '../../local/aws/s3/index.ts';
-import { errorResponse, newRequestId, type S3Response } from '../../local/aws/s3/protocol.ts';
-import { AwsProtocolError } from '../../local/twin/aws-error.ts';
-import { verifySigV4 } from '../../local/twin/sigv4.ts';
+import { createKeyRing } from '../../local/aws/front/credentials.ts';
+import { createAwsFront } from '../../local/aws/front/front.ts';
+import type { AwsCaller } from '../../local/aws/front/service.ts';
+import { jsonResponse } from '../../local/aws/http.ts';
+import { createLocalS3, type LocalS3, type PrivilegedCall } from '../../local/aws/s3/index.ts';
+import { s3Service } from '../../local/aws/s3/service.ts';
+import { startTwinServer } from '../../local/twin/server.ts';
 
 export const TEST_REGION = 'us-east-1';
 export const TEST_CREDENTIALS = {
@@ -28,119 +21,44 @@ export const TEST_CREDENTIALS = {
   secretAccessKey: 'test-secret-for-the-s3-engine-0001',
 } as const;
 
-export interface TestCaller {
-  readonly accessKeyId: string;
-}
-
 export interface RunningS3 {
   readonly endpoint: string;
   readonly directory: string;
-  readonly s3: LocalS3<TestCaller>;
-  readonly privilegedCalls: PrivilegedCall<TestCaller>[];
+  readonly s3: LocalS3<AwsCaller>;
+  readonly privilegedCalls: PrivilegedCall<AwsCaller>[];
   /** Closes the server; the data directory stays (see `remove`). */
   stop(): Promise<void>;
   remove(): Promise<void>;
 }
 
-function headersOf(message: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers)) {
-    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
-  }
-  return headers;
-}
-
-async function send(response: ServerResponse, result: S3Response): Promise<void> {
-  response.writeHead(result.statusCode, result.headers);
-  const body = result.body;
-  if (body instanceof Readable) {
-    await pipeline(body, response).catch(() => response.destroy());
-  } else {
-    response.end(body ?? '');
-  }
-}
-
-async function serve(
-  s3: LocalS3<TestCaller>,
-  message: IncomingMessage,
-  response: ServerResponse,
-): Promise<void> {
-  const url = message.url ?? '/';
-  const queryAt = url.indexOf('?');
-  const path = queryAt < 0 ? url : url.slice(0, queryAt);
-  const rawQueryString = queryAt < 0 ? '' : url.slice(queryAt + 1);
-  const headers = headersOf(message);
-  const method = (message.method ?? 'GET').toUpperCase();
-  let signer: Awaited<ReturnType<typeof verifySigV4>>;
-  try {
-    signer = await verifySigV4(
-      {
-        method,
-        path,
-        query: Object.fromEntries(new URLSearchParams(rawQueryString)),
-        headers,
-        body: undefined,
-      },
-      's3',
-      (accessKeyId) =>
-        accessKeyId === TEST_CREDENTIALS.accessKeyId ? TEST_CREDENTIALS.secretAccessKey : undefined,
-      new Date(),
-      { uriEscapePath: false },
-    );
-  } catch (error) {
-    if (!(error instanceof AwsProtocolError)) throw error;
-    message.resume();
-    await send(
-      response,
-      errorResponse(fromSignatureFailure(error.type, error.message), method, newRequestId(), path),
-    );
-    return;
-  }
-  const result = await s3.handle({
-    method,
-    path,
-    rawQueryString,
-    headers,
-    body: message,
-    caller: { accessKeyId: signer.accessKeyId },
-    signing: signer,
-  });
-  // What the engine did not read (a refused upload) is drained so the connection stays usable.
-  message.resume();
-  await send(response, result);
-}
-
-export async function startS3TestServer(
-  options: { directory?: string; now?: () => Date } = {},
-): Promise<RunningS3> {
+export async function startS3TestServer(options: { directory?: string } = {}): Promise<RunningS3> {
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'countersign-s3-')));
-  const privilegedCalls: PrivilegedCall<TestCaller>[] = [];
-  const s3 = await createLocalS3<TestCaller>({
+  const privilegedCalls: PrivilegedCall<AwsCaller>[] = [];
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const s3 = await createLocalS3<AwsCaller>({
     directory,
     region: TEST_REGION,
-    now: options.now,
     onPrivilegedCall: (call) => privilegedCalls.push(call),
-    log: (line) => process.stderr.write(`${line}\n`),
+    log,
   });
-  const server: Server = createServer((message, response) => {
-    serve(s3, message, response).catch((error: unknown) => {
-      process.stderr.write(`s3 test server: ${(error as Error).stack ?? String(error)}\n`);
-      response.destroy();
-    });
+  const server = await startTwinServer({ port: 0, log });
+  server.serve({
+    aws: createAwsFront({
+      services: [s3Service(s3)],
+      keys: createKeyRing(TEST_CREDENTIALS, []),
+      authorize: () => true,
+      log,
+    }),
+    app: async () => jsonResponse(404, { message: 'not an S3 call' }),
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   let stopped: Promise<void> | undefined;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.url,
     directory,
     s3,
     privilegedCalls,
     stop: () => {
-      stopped ??= new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error === undefined ? resolve() : reject(error)));
-      });
+      stopped ??= server.close();
       return stopped;
     },
     remove: () => rm(directory, { recursive: true, force: true }),

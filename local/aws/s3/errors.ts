@@ -10,7 +10,6 @@ import { CountersignError } from '../../../lambdas/domain/errors.ts';
 export const S3ErrorStatus = {
   AccessControlListNotSupported: 400,
   AccessDenied: 403,
-  AuthorizationHeaderMalformed: 400,
   BadDigest: 400,
   BucketAlreadyOwnedByYou: 409,
   BucketNotEmpty: 409,
@@ -18,7 +17,6 @@ export const S3ErrorStatus = {
   IllegalLocationConstraintException: 400,
   IncompleteBody: 400,
   InternalError: 500,
-  InvalidAccessKeyId: 403,
   InvalidArgument: 400,
   InvalidBucketName: 400,
   InvalidBucketAclWithObjectOwnership: 400,
@@ -43,7 +41,6 @@ export const S3ErrorStatus = {
   NotModified: 304,
   ObjectLockConfigurationNotFoundError: 404,
   PreconditionFailed: 412,
-  RequestTimeTooSkewed: 403,
   SignatureDoesNotMatch: 403,
   XAmzContentSHA256Mismatch: 400,
 } as const;
@@ -102,30 +99,3 @@ export const preconditionFailed = (condition: string): S3Error =>
   new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
     details: { Condition: condition },
   });
-
-/**
- * The S3 code for a SigV4 failure the shared front reports with the JSON protocols' type names,
- * so one verifier serves every protocol and S3 still answers in its own words.
- */
-export function fromSignatureFailure(type: string, message: string): S3Error {
-  switch (type) {
-    case 'UnrecognizedClientException':
-      return new S3Error(
-        'InvalidAccessKeyId',
-        'The AWS Access Key Id you provided does not exist in our records.',
-      );
-    case 'IncompleteSignatureException':
-      return new S3Error('AuthorizationHeaderMalformed', message);
-    case 'MissingAuthenticationTokenException':
-      return new S3Error('AccessDenied', 'Access Denied');
-    case 'InvalidSignatureException':
-      return /Signature (expired|not yet current)/.test(message)
-        ? new S3Error(
-            'RequestTimeTooSkewed',
-            'The difference between the request time and the current time is too large.',
-          )
-        : new S3Error('SignatureDoesNotMatch', message);
-    default:
-      return new S3Error('AccessDenied', message);
-  }
-}

@@ -94,7 +94,7 @@ export async function createLocalS3<Caller>(options: LocalS3Options<Caller>): Pr
   }
 
   async function handle(request: S3Request<Caller>): Promise<S3Response> {
-    const requestId = newRequestId();
+    const requestId = request.requestId ?? newRequestId();
     let operation = 'Unknown';
     let input: OperationInput | undefined;
     try {
@@ -136,7 +136,7 @@ export async function createLocalS3<Caller>(options: LocalS3Options<Caller>): Pr
   return { handle, reader: createReader(store) };
 }
 
-export { fromSignatureFailure, S3Error } from './errors.ts';
+export { S3Error } from './errors.ts';
 export type { ChunkSigningMaterial } from './payload.ts';
 export type { S3Request, S3Response } from './protocol.ts';
 export type { S3BucketInfo, S3DeleteMarkerInfo, S3ObjectInfo, S3Reader, S3VersionInfo } from './reader.ts';

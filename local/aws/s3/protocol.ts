@@ -22,6 +22,8 @@ export interface S3Request<Caller> {
   readonly caller: Caller;
   /** For `STREAMING-AWS4-HMAC-SHA256-*` bodies: what verifying the chunk signatures needs. */
   readonly signing?: ChunkSigningMaterial;
+  /** The front's request id (`x-amz-request-id`); the engine makes one when there is none. */
+  readonly requestId?: string;
 }
 
 export interface S3Response {

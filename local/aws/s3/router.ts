@@ -9,7 +9,7 @@ import { S3Error } from './errors.ts';
 import { listObjectsV2, listObjectVersions } from './list-operations.ts';
 import * as locks from './lock-operations.ts';
 import * as objects from './object-operations.ts';
-import type { S3Response, Target } from './protocol.ts';
+import { parseQuery, parseTarget, type S3Response, type Target } from './protocol.ts';
 
 export interface Route {
   readonly operation: string;
@@ -180,4 +180,22 @@ export function resolveRoute(
   const run = table[method];
   if (run === undefined) throw methodNotAllowed(method);
   return { operation: NAMES[`${level} ${subresource} ${method}`] ?? method, run };
+}
+
+/**
+ * The operation a request names, for the front's permission check (`s3:<operation>`), decided on
+ * the request's head alone; a request the engine will refuse anyway is `Unknown`.
+ */
+export function operationName(head: {
+  readonly method: string;
+  readonly path: string;
+  readonly rawQueryString: string;
+  readonly headers: Readonly<Record<string, string>>;
+}): string {
+  try {
+    return resolveRoute(head.method, parseTarget(head.path), parseQuery(head.rawQueryString), head.headers)
+      .operation;
+  } catch {
+    return 'Unknown';
+  }
 }

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { verifySigV4 } from '../../../../../local/aws/front/sigv4.ts';
 import { S3Error } from '../../../../../local/aws/s3/errors.ts';
 import { type ChunkSigningMaterial, receivePayload } from '../../../../../local/aws/s3/payload.ts';
-import { verifySigV4 } from '../../../../../local/twin/sigv4.ts';
 import { chunkedBody, DOC, split } from './support.ts';
 
 const DOC_DATA = Buffer.alloc(66_560, 'a');
@@ -13,7 +13,7 @@ const DOC_DATA = Buffer.alloc(66_560, 'a');
 const DOC_REQUEST = {
   method: 'PUT',
   path: '/examplebucket/chunkObject.txt',
-  query: {},
+  rawQueryString: '',
   headers: {
     host: 's3.amazonaws.com',
     'x-amz-date': DOC.amzDate,
@@ -24,15 +24,14 @@ const DOC_REQUEST = {
     'x-amz-decoded-content-length': '66560',
     'content-length': '66824',
   },
-  body: undefined,
 };
-const documented = await verifySigV4(
-  DOC_REQUEST,
-  's3',
-  () => DOC.secretAccessKey,
-  new Date(Date.UTC(2013, 4, 24, 0, 0, 30)),
-  { uriEscapePath: false },
-);
+const documented = await verifySigV4(DOC_REQUEST, {
+  service: 's3',
+  uriEscapePath: false,
+  body: undefined,
+  lookupSecret: () => DOC.secretAccessKey,
+  now: new Date(Date.UTC(2013, 4, 24, 0, 0, 30)),
+});
 
 /** The documented signing key and scope with a given seed (the trailer example has its own). */
 const docSigning = (seedSignature: string): ChunkSigningMaterial => ({ ...documented, seedSignature });
