@@ -37,28 +37,16 @@ export interface IncrementalDigest {
   digest(): Promise<string>;
 }
 
-class Crc32Digest implements IncrementalDigest {
-  #value = 0;
-  update(data: Uint8Array): void {
-    this.#value = crc32(data, this.#value);
-  }
-  async digest(): Promise<string> {
-    const bytes = Buffer.alloc(4);
-    bytes.writeUInt32BE(this.#value >>> 0);
-    return bytes.toString('base64');
-  }
-}
-
-class Crc32cDigest implements IncrementalDigest {
-  readonly #crc = new Crc32c();
-  update(data: Uint8Array): void {
-    this.#crc.update(data);
-  }
-  async digest(): Promise<string> {
-    const bytes = Buffer.alloc(4);
-    bytes.writeUInt32BE(this.#crc.digest() >>> 0);
-    return bytes.toString('base64');
-  }
+/** CRC32 and CRC32C: a 32-bit value, sent as its 4 big-endian bytes. */
+function uint32Digest(update: (data: Uint8Array) => void, value: () => number): IncrementalDigest {
+  return {
+    update,
+    digest: async () => {
+      const bytes = Buffer.alloc(4);
+      bytes.writeUInt32BE(value() >>> 0);
+      return bytes.toString('base64');
+    },
+  };
 }
 
 class Crc64NvmeDigest implements IncrementalDigest {
@@ -86,10 +74,22 @@ class NodeDigest implements IncrementalDigest {
 
 export function createDigest(algorithm: ChecksumAlgorithm | 'MD5'): IncrementalDigest {
   switch (algorithm) {
-    case 'CRC32':
-      return new Crc32Digest();
-    case 'CRC32C':
-      return new Crc32cDigest();
+    case 'CRC32': {
+      let value = 0;
+      return uint32Digest(
+        (data) => {
+          value = crc32(data, value);
+        },
+        () => value,
+      );
+    }
+    case 'CRC32C': {
+      const crc = new Crc32c();
+      return uint32Digest(
+        (data) => crc.update(data),
+        () => crc.digest(),
+      );
+    }
     case 'CRC64NVME':
       return new Crc64NvmeDigest();
     case 'SHA1':

@@ -188,6 +188,25 @@ const putText = (session: Session, Bucket: string, Key: string, Body: string, ex
     (result) => ({ etag: result.ETag, version: session.label(Key, result.VersionId) }),
   );
 
+/** PutObjectRetention on a version of the Object Lock bucket's `key`, with or without the bypass header. */
+const putRetention = (
+  session: Session,
+  Key: string,
+  Mode: 'GOVERNANCE' | 'COMPLIANCE',
+  RetainUntilDate: Date,
+  BypassGovernanceRetention = false,
+) =>
+  outcome(() =>
+    session.client.send(
+      new PutObjectRetentionCommand({
+        Bucket: LOCKED,
+        Key,
+        Retention: { Mode, RetainUntilDate },
+        ...(BypassGovernanceRetention ? { BypassGovernanceRetention } : {}),
+      }),
+    ),
+  );
+
 const md5 = (text: string) => `"${createHash('md5').update(text).digest('hex')}"`;
 
 const STEPS: readonly Step[] = [
@@ -496,47 +515,20 @@ const STEPS: readonly Step[] = [
   },
   {
     name: 'shortening a COMPLIANCE retention is refused',
-    run: (s) =>
-      outcome(() =>
-        s.client.send(
-          new PutObjectRetentionCommand({
-            Bucket: LOCKED,
-            Key: 'locked.txt',
-            Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(Date.now() + 3_600_000) },
-          }),
-        ),
-      ),
+    run: (s) => putRetention(s, 'locked.txt', 'COMPLIANCE', new Date(Date.now() + 3_600_000)),
     expected: { status: 403, error: 'AccessDenied' },
     motoDeviation: 'moto lets a COMPLIANCE retention be shortened',
   },
   {
     name: 'switching COMPLIANCE to GOVERNANCE is refused, even with the bypass header',
-    run: (s) =>
-      outcome(() =>
-        s.client.send(
-          new PutObjectRetentionCommand({
-            Bucket: LOCKED,
-            Key: 'locked.txt',
-            Retention: { Mode: 'GOVERNANCE', RetainUntilDate: inDays(5) },
-            BypassGovernanceRetention: true,
-          }),
-        ),
-      ),
+    run: (s) => putRetention(s, 'locked.txt', 'GOVERNANCE', inDays(5), true),
     expected: { status: 403, error: 'AccessDenied' },
     motoDeviation: 'moto lets COMPLIANCE be switched to GOVERNANCE',
   },
   {
     name: 'extending a COMPLIANCE retention is allowed',
     run: async (s) => ({
-      put: await outcome(() =>
-        s.client.send(
-          new PutObjectRetentionCommand({
-            Bucket: LOCKED,
-            Key: 'locked.txt',
-            Retention: { Mode: 'COMPLIANCE', RetainUntilDate: inDays(3) },
-          }),
-        ),
-      ),
+      put: await putRetention(s, 'locked.txt', 'COMPLIANCE', inDays(3)),
       head: await headLock(s, LOCKED, 'locked.txt'),
     }),
     expected: {
@@ -546,32 +538,14 @@ const STEPS: readonly Step[] = [
   },
   {
     name: 'shortening a GOVERNANCE retention without the bypass header is refused',
-    run: (s) =>
-      outcome(() =>
-        s.client.send(
-          new PutObjectRetentionCommand({
-            Bucket: LOCKED,
-            Key: 'governed.txt',
-            Retention: { Mode: 'GOVERNANCE', RetainUntilDate: inDays(1) },
-          }),
-        ),
-      ),
+    run: (s) => putRetention(s, 'governed.txt', 'GOVERNANCE', inDays(1)),
     expected: { status: 403, error: 'AccessDenied' },
     motoDeviation: 'moto lets a GOVERNANCE retention be shortened without x-amz-bypass-governance-retention',
   },
   {
     name: 'shortening a GOVERNANCE retention with the bypass header is allowed',
     run: async (s) => ({
-      put: await outcome(() =>
-        s.client.send(
-          new PutObjectRetentionCommand({
-            Bucket: LOCKED,
-            Key: 'governed.txt',
-            Retention: { Mode: 'GOVERNANCE', RetainUntilDate: inDays(1) },
-            BypassGovernanceRetention: true,
-          }),
-        ),
-      ),
+      put: await putRetention(s, 'governed.txt', 'GOVERNANCE', inDays(1), true),
       head: await headLock(s, LOCKED, 'governed.txt'),
     }),
     expected: {
