@@ -14,6 +14,7 @@ function fixture(name: string): unknown {
 }
 
 interface Scenario {
+  /** The figure's name: `eventPattern<Scenario>MatchesPerSecond`. */
   readonly name: string;
   readonly matcher: EventMatcher;
   readonly event: unknown;
@@ -36,7 +37,8 @@ function scenarios(): Scenario[] {
   };
   return [
     {
-      name: 'exact: agent request (source prefix + detail-type)',
+      // exact: agent request (source prefix + detail-type)
+      name: 'AgentRequest',
       matcher: compilePattern({
         source: [{ prefix: 'countersign.agent.' }],
         'detail-type': ['Approval Requested'],
@@ -44,7 +46,8 @@ function scenarios(): Scenario[] {
       event: agentRequest,
     },
     {
-      name: 'cloudtrail: documented per-API pattern',
+      // cloudtrail: documented per-API pattern
+      name: 'CloudTrailPerApi',
       matcher: compilePattern({
         source: ['aws.iam'],
         'detail-type': ['AWS API Call via CloudTrail'],
@@ -53,7 +56,8 @@ function scenarios(): Scenario[] {
       event: createAccessKey,
     },
     {
-      name: 'cloudtrail: $or + exists:false + cidr + wildcard',
+      // cloudtrail: $or + exists:false + cidr + wildcard
+      name: 'CloudTrailOrCidrWildcard',
       matcher: compilePattern({
         'detail-type': ['AWS API Call via CloudTrail'],
         detail: {
@@ -66,7 +70,8 @@ function scenarios(): Scenario[] {
       event: putBucketPolicy,
     },
     {
-      name: 'macie: nested arrays of detections with numeric',
+      // macie: nested arrays of detections with numeric
+      name: 'MacieNestedNumeric',
       matcher: compilePattern({
         source: ['aws.macie'],
         detail: {
@@ -79,7 +84,8 @@ function scenarios(): Scenario[] {
       event: macieFinding,
     },
     {
-      name: 'miss: anything-but on a non-matching source',
+      // miss: anything-but on a non-matching source
+      name: 'AnythingButMiss',
       matcher: compilePattern({
         source: [{ 'anything-but': { prefix: 'aws.' } }],
         detail: { amount: [{ numeric: ['>', 0] }] },
@@ -100,6 +106,6 @@ function matchesPerSecond({ matcher, event }: Scenario): number {
 export async function benchEventPattern(): Promise<Record<string, number>> {
   const results: Record<string, number> = {};
   for (const scenario of scenarios())
-    results[`event-pattern ${scenario.name} (matches/s)`] = matchesPerSecond(scenario);
+    results[`eventPattern${scenario.name}MatchesPerSecond`] = matchesPerSecond(scenario);
   return results;
 }

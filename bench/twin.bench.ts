@@ -20,6 +20,8 @@ const LATENCY_SAMPLES = 40;
 const POLL_MS = 5;
 const GIVE_UP_MS = 120_000;
 const DIRECTORY_PATH = new URL('../countersign.local.json', import.meta.url);
+/** Powertools settings that keep the twin's handlers quiet (no log lines, no EMF documents). */
+const QUIET_FUNCTIONS = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' } as const;
 
 interface Agent {
   readonly id: string;
@@ -208,7 +210,13 @@ async function measureLatencies(bench: Bench): Promise<Record<string, number>> {
 export async function benchTwin(): Promise<Record<string, number>> {
   const dataDir = await mkdtemp(join(tmpdir(), 'countersign-bench-'));
   const directory = JSON.parse(await readFile(DIRECTORY_PATH, 'utf8')) as { agents: Agent[] };
-  const twin = await startLocalTwin({ port: 0, dataDir, log: () => undefined });
+  const twin = await startLocalTwin({
+    port: 0,
+    dataDir,
+    log: () => undefined,
+    // The functions' own logs and EMF metrics are not the bench's output: the table is.
+    extend: () => ({ environment: QUIET_FUNCTIONS }),
+  });
   const bench = new Bench(twin, directory.agents[0]!);
   try {
     return { ...(await measureThroughput(bench)), ...(await measureLatencies(bench)) };

@@ -56,8 +56,10 @@ async function evaluate(event: unknown): Promise<EvaluateRequestResult> {
     policyIds: result.policy.policyIds,
   });
   if (!result.duplicate) {
-    metrics.addDimension('outcome', result.invalid ? 'INVALID' : result.policy.decision);
-    metrics.addMetric('RequestsEvaluated', MetricUnit.Count, 1);
+    // Its own EMF document: the dimension belongs to this invocation's metric alone.
+    const evaluated = metrics.singleMetric();
+    evaluated.addDimension('outcome', result.invalid ? 'INVALID' : result.policy.decision);
+    evaluated.addMetric('RequestsEvaluated', MetricUnit.Count, 1);
   }
   return result;
 }

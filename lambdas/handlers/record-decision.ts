@@ -43,8 +43,10 @@ async function recordDecisionStep(event: unknown): Promise<RecordedDecision> {
     afterEvaluationFailure: input.event !== undefined,
   });
   if (applied && record.decision !== undefined) {
-    metrics.addDimension('decision', record.decision);
-    metrics.addMetric('DecisionsRecorded', MetricUnit.Count, 1);
+    // Its own EMF document: the dimension belongs to this invocation's metric alone.
+    const decided = metrics.singleMetric();
+    decided.addDimension('decision', record.decision);
+    decided.addMetric('DecisionsRecorded', MetricUnit.Count, 1);
   }
   return recorded;
 }

@@ -1,6 +1,8 @@
 /** CloudWatch metrics for handlers (Powertools Metrics, embedded metric format). */
+import { METRICS_KEY } from '@aws-lambda-powertools/commons';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { MiddlewareObj, Request } from '@middy/core';
+import type { Context } from 'aws-lambda';
 
 export const METRICS_NAMESPACE = 'Countersign';
 
@@ -8,7 +10,22 @@ export function createMetrics(): Metrics {
   return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'countersign' });
 }
 
-/** Flushes the metrics after each invocation and counts cold starts. */
-export function withMetrics(metrics: Metrics) {
-  return logMetrics(metrics, { captureColdStartMetric: true });
+/**
+ * Counts cold starts and flushes what the invocation recorded, success or failure (and when the
+ * idempotency middleware answers early, through the cleanup it calls). An invocation that recorded
+ * nothing (most reads, a duplicate delivery) publishes nothing: Powertools' own middleware would
+ * log "No application metrics to publish" for each of them.
+ */
+export function withMetrics(metrics: Metrics): MiddlewareObj<unknown, unknown, Error, Context> {
+  const flush = () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return {
+    before: (request: Request<unknown, unknown, Error, Context>) => {
+      metrics.captureColdStartMetric(request.context.functionName);
+      request.internal = { ...request.internal, [METRICS_KEY]: flush };
+    },
+    after: flush,
+    onError: flush,
+  };
 }

@@ -7,7 +7,7 @@ type Command = {
   readonly load: () => Promise<{ run(args: string[]): Promise<number> }>;
 };
 
-const commands: Record<string, Command> = {
+export const commands: Record<string, Command> = {
   dev: {
     summary: 'dev [--port 4710] [--data-dir .countersign] [--reset]: run the local twin (= npm start)',
     load: () => import('./commands/dev.ts'),
@@ -55,7 +55,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (command === undefined) {
-    console.error(`countersign: unknown command "${name}"\n\n${usage()}`);
+    console.error(
+      `countersign: unknown command "${name}" (commands: ${Object.keys(commands).join(', ')}; countersign --help)`,
+    );
     return 2;
   }
   const module = await command.load();

@@ -50,9 +50,20 @@ export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
 }
 
+/** Whether the command line asks for help rather than for the command. */
+export function asksForHelp(args: readonly string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
+
+/** A usage error as one line on stderr: what was wrong, then the first line of the command's usage. */
+export function usageLine(name: string, message: string, usage: string): string {
+  return `countersign ${name}: ${message.replace(/\s*\n\s*/g, ' ')} (usage: ${usage.split('\n')[0]}; --help for more)`;
+}
+
 /**
- * Runs a command body and turns its failure into a message on stderr and an exit code. With
- * `--json`, an API error is also printed as JSON on stdout so scripts can read its code.
+ * Runs a command body and turns its failure into a message on stderr and an exit code; `--help`
+ * prints the usage and exits 0 without running anything. With `--json`, an API error is also
+ * printed as JSON on stdout so scripts can read its code.
  */
 export async function runCommand(
   name: string,
@@ -60,12 +71,16 @@ export async function runCommand(
   args: readonly string[],
   body: () => Promise<number>,
 ): Promise<number> {
+  if (asksForHelp(args)) {
+    console.log(`usage: ${usage}`);
+    return ExitCode.ok;
+  }
   const json = args.includes('--json');
   try {
     return await body();
   } catch (error) {
     if (error instanceof UsageError) {
-      console.error(`countersign ${name}: ${error.message}\n\nusage: ${usage}`);
+      console.error(usageLine(name, error.message, usage));
       return ExitCode.usage;
     }
     if (error instanceof ApiError) {
@@ -85,6 +100,12 @@ export function parseCommandLine<const T extends ParseArgsConfig>(
   try {
     return parseArgs(config);
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error), { cause: error });
+    const message = error instanceof Error ? error.message : String(error);
+    // "Unknown option '--x'. To specify a positional argument …": the first sentence says it.
+    const brief =
+      (error as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? message.split('. ')[0]
+        : message;
+    throw new UsageError(brief ?? message, { cause: error });
   }
 }

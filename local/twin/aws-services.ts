@@ -23,6 +23,8 @@ import { lambdaEnvironment } from '../aws/lambda/environment.ts';
 import { LambdaFunctionError } from '../aws/lambda/invocation.ts';
 import { lambdaInvokeService } from '../aws/lambda/invoke-service.ts';
 import { LambdaRuntime } from '../aws/lambda/runtime.ts';
+import { createLocalS3 } from '../aws/s3/index.ts';
+import { s3Service } from '../aws/s3/service.ts';
 import { LocalSecretsManager, secretsManagerService } from '../aws/secretsmanager/service.ts';
 import { TaskFailure } from '../aws/states/errors.ts';
 import { ExecutionStore } from '../aws/states/execution-store.ts';
@@ -138,6 +140,8 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       authorize: (token, route) => extension().jwtAuthorizer?.(token, route),
       log,
     });
+    // Buckets and objects live under <dataDir>/s3; the engine reads them back at start.
+    const s3 = await createLocalS3<AwsCaller>({ directory: join(dataDir, 's3'), region: LOCAL_REGION, log });
 
     return {
       lambda,
@@ -174,6 +178,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           dynamoDbService(dynamo.endpoint),
           lambdaInvokeService(lambda, log),
           secretsManagerService(secrets),
+          s3Service(s3),
         ];
         return {
           aws: createAwsFront({

@@ -1,17 +1,16 @@
 /**
- * The console as a reviewer uses it, in Debian's chromium driven by playwright-core: carol and
+ * The console as a reviewer uses it, in Chromium (@sparticuz/chromium, test/support/browser.ts) driven by playwright-core: carol and
  * erin approve the AdministratorAccess request from the demo, and dave is told why he cannot vote.
  * Screenshots land in test-artifacts/browser/.
  */
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalTwin } from '../../local/product/local-twin.ts';
+import { launchChromium } from '../support/browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'browser');
 
 let twin: Awaited<ReturnType<typeof startLocalTwin>>;
@@ -30,22 +29,10 @@ function adminRequestCard() {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   await mkdir(ARTIFACTS, { recursive: true });
   dataDir = await mkdtemp(join(tmpdir(), 'countersign-browser-'));
   twin = await startLocalTwin({ port: 0, host: '127.0.0.1', dataDir, reset: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   page.setDefaultTimeout(20_000);
 });

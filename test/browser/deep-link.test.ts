@@ -2,29 +2,22 @@
  * The link in a Slack or Teams review (`/?request=<id>`) opens the console on that request's
  * detail, in the History tab with its row selected, once the reviewer is signed in.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalTwin } from '../../local/product/local-twin.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { launchChromium } from '../support/browser.ts';
 
 let twin: Awaited<ReturnType<typeof startLocalTwin>>;
 let browser: Browser;
 let dataDir: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
   dataDir = await mkdtemp(join(tmpdir(), 'countersign-deep-link-'));
   twin = await startLocalTwin({ port: 0, host: '127.0.0.1', dataDir, reset: true, log: () => undefined });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -5,19 +5,20 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createPolicyEngine } from '../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
 import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
 import type { PolicyDefaults } from '../../../lambdas/domain/policy-annotations.ts';
 import { PolicyFacts } from '../../../lambdas/domain/policy-facts.ts';
 import { AgentRequestDetail, describeIssues, type PolicyDecision } from '../../../lambdas/domain/schemas.ts';
+import { asksForHelp, parseCommandLine, UsageError, usageLine } from '../output.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEFAULT_POLICY_DIR = `${REPO_ROOT}policies`;
 const CDK_JSON = `${REPO_ROOT}cdk.json`;
 
-const USAGE = `usage: countersign policy eval <request.json> [--policies <dir>] [--facts <facts.json>]
+const USAGE_LINE = 'countersign policy eval <request.json> [--policies <dir>] [--facts <facts.json>]';
+const USAGE = `usage: ${USAGE_LINE}
 
   <request.json>  an agent request detail, or a whole "Action Requested" event (its detail is used)
   --policies      the policy directory (*.cedar and one *.cedarschema); default: the repository's policies/
@@ -45,26 +46,32 @@ const processOutput: Output = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-class UsageError extends Error {}
-
 export async function run(args: string[], output: Output = processOutput): Promise<number> {
+  if (asksForHelp(args)) {
+    output.out(USAGE);
+    return 0;
+  }
   try {
     return await evaluateCommand(args, output);
   } catch (error) {
+    if (error instanceof UsageError) {
+      output.err(usageLine('policy', error.message, USAGE_LINE));
+      return 2;
+    }
     output.err(`countersign policy: ${(error as Error).message}`);
-    return error instanceof UsageError ? 2 : 1;
+    return 1;
   }
 }
 
 async function evaluateCommand(args: string[], output: Output): Promise<number> {
-  const { values, positionals } = parseCommandLine(args);
-  if (values.help) {
-    output.out(USAGE);
-    return 0;
-  }
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { policies: { type: 'string' }, facts: { type: 'string' } },
+  });
   const [subcommand, requestFile, ...extra] = positionals;
   if (subcommand !== 'eval' || requestFile === undefined || extra.length > 0) {
-    throw new UsageError(`expected "eval <request.json>"\n\n${USAGE}`);
+    throw new UsageError('expected "eval <request.json>"');
   }
   const input = await readJson(requestFile);
   const detail = isEvent(input) ? input.detail : input;
@@ -95,22 +102,6 @@ async function evaluateCommand(args: string[], output: Output): Promise<number> 
   });
   output.out(JSON.stringify(printable(decision), null, 2));
   return engine.problems.length > 0 ? 1 : 0;
-}
-
-function parseCommandLine(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        policies: { type: 'string' },
-        facts: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message}\n\n${USAGE}`);
-  }
 }
 
 async function readJson(file: string): Promise<unknown> {

@@ -1,0 +1,143 @@
+/**
+ * The twin's S3: a self-contained engine a front hands verified, path-style requests to
+ * (`handle`), persisting under its own directory, plus a read-only in-process view (`reader`) for
+ * other twin code. Privileged calls (bucket policy, ACLs, Block Public Access) are reported to
+ * `onPrivilegedCall` once they are answered, failed ones with their error code, so a CloudTrail
+ * emitter can be attached without the engine knowing CloudTrail.
+ */
+import { createHash } from 'node:crypto';
+import type { EngineSettings, OperationInput } from './context.ts';
+import { S3Error } from './errors.ts';
+import {
+  errorResponse,
+  newRequestId,
+  parseQuery,
+  parseTarget,
+  type S3Request,
+  type S3Response,
+} from './protocol.ts';
+import { createReader, type S3Reader } from './reader.ts';
+import { PRIVILEGED_OPERATIONS, resolveRoute } from './router.ts';
+import { S3Store } from './store.ts';
+
+export interface PrivilegedCall<Caller> {
+  /** The S3 API operation name (`PutBucketPolicy`, `DeletePublicAccessBlock` …). */
+  readonly operation: string;
+  readonly caller: Caller;
+  readonly bucket: string;
+  /** CloudTrail-style: `bucketName`, `Host`, the subresource (`policy: ''`), the policy document … */
+  readonly requestParameters: Readonly<Record<string, unknown>>;
+  /** The S3 error code when the call failed; undefined when it succeeded. */
+  readonly errorCode?: string;
+  readonly errorMessage?: string;
+  readonly requestId: string;
+  readonly eventTime: Date;
+}
+
+export interface LocalS3Options<Caller> {
+  /** Where buckets and objects live (the twin uses `<dataDir>/s3`). */
+  readonly directory: string;
+  /** @default 'us-east-1' */
+  readonly region?: string;
+  /** @default '000000000000' */
+  readonly accountId?: string;
+  /** Called after every privileged call, successful or not; an exception it throws is logged, never answered. */
+  readonly onPrivilegedCall?: (call: PrivilegedCall<Caller>) => void;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** @default () => undefined */
+  readonly log?: (line: string) => void;
+}
+
+export interface LocalS3<Caller> {
+  handle(request: S3Request<Caller>): Promise<S3Response>;
+  readonly reader: S3Reader;
+}
+
+/** S3 canonical user ids are 64 hex characters; the twin derives one per account. */
+function canonicalUserId(accountId: string): string {
+  return createHash('sha256').update(`countersign-twin:${accountId}`).digest('hex');
+}
+
+export async function createLocalS3<Caller>(options: LocalS3Options<Caller>): Promise<LocalS3<Caller>> {
+  const store = await S3Store.open(options.directory);
+  const log = options.log ?? (() => undefined);
+  const settings: EngineSettings = {
+    store,
+    region: options.region ?? 'us-east-1',
+    ownerId: canonicalUserId(options.accountId ?? '000000000000'),
+    now: options.now ?? (() => new Date()),
+  };
+
+  function report(
+    operation: string,
+    request: S3Request<Caller>,
+    input: OperationInput,
+    error?: S3Error,
+  ): void {
+    if (!PRIVILEGED_OPERATIONS.has(operation) || options.onPrivilegedCall === undefined) return;
+    try {
+      options.onPrivilegedCall({
+        operation,
+        caller: request.caller,
+        bucket: input.bucket,
+        requestParameters: { ...input.audit },
+        ...(error === undefined ? {} : { errorCode: error.code, errorMessage: error.message }),
+        requestId: input.requestId,
+        eventTime: settings.now(),
+      });
+    } catch (hookError) {
+      log(
+        `the privileged-call hook failed for ${operation}: ${(hookError as Error).stack ?? String(hookError)}`,
+      );
+    }
+  }
+
+  async function handle(request: S3Request<Caller>): Promise<S3Response> {
+    const requestId = request.requestId ?? newRequestId();
+    let operation = 'Unknown';
+    let input: OperationInput | undefined;
+    try {
+      const target = parseTarget(request.path);
+      const query = parseQuery(request.rawQueryString);
+      input = {
+        request,
+        query,
+        bucket: target.bucket ?? '',
+        key: target.key ?? '',
+        requestId,
+        audit: {
+          bucketName: target.bucket ?? '',
+          Host: request.headers.host ?? '',
+          ...Object.fromEntries(
+            [...query.keys()].filter((name) => name !== 'x-id').map((name) => [name, '']),
+          ),
+        },
+      };
+      const route = resolveRoute(request.method, target, query, request.headers);
+      operation = route.operation;
+      const response = await route.run(settings, input);
+      report(operation, request, input);
+      return response;
+    } catch (error) {
+      const s3Error =
+        error instanceof S3Error
+          ? error
+          : new S3Error('InternalError', 'We encountered an internal error. Please try again.', {
+              cause: error,
+            });
+      if (s3Error.code === 'InternalError')
+        log(`S3 ${operation} failed: ${(error as Error).stack ?? String(error)}`);
+      if (input !== undefined) report(operation, request, input, s3Error);
+      return errorResponse(s3Error, request.method, requestId, request.path);
+    }
+  }
+
+  return { handle, reader: createReader(store) };
+}
+
+export { S3Error } from './errors.ts';
+export type { ChunkSigningMaterial } from './payload.ts';
+export type { S3Request, S3Response } from './protocol.ts';
+export type { S3BucketInfo, S3DeleteMarkerInfo, S3ObjectInfo, S3Reader, S3VersionInfo } from './reader.ts';
+export { S3StoreCorruptError } from './store.ts';
