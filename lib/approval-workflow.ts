@@ -57,7 +57,10 @@ export class ApprovalWorkflow extends Construct {
 
     const publishDecision = new tasks.LambdaInvoke(this, S.publishDecision, {
       lambdaFunction: props.publishDecisionFunction,
-      payload: sfn.TaskInput.fromObject({ requestId: sfn.JsonPath.stringAt('$.requestId') }),
+      payload: sfn.TaskInput.fromObject({
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        executionArn: sfn.JsonPath.executionId,
+      }),
       resultPath: sfn.JsonPath.DISCARD,
     })
       .addRetry(TASK_RETRY)
@@ -109,6 +112,8 @@ export class ApprovalWorkflow extends Construct {
       payload: sfn.TaskInput.fromObject({
         taskToken: sfn.JsonPath.taskToken,
         requestId: sfn.JsonPath.stringAt('$.requestId'),
+        // The token is stored only on the request this execution owns.
+        executionArn: sfn.JsonPath.executionId,
       }),
       taskTimeout: sfn.Timeout.at('$.policy.timeoutSeconds'),
       // The vote service resumes with `{decision: "APPROVED", approvers}` through SendTaskSuccess.
@@ -181,22 +186,33 @@ export class ApprovalWorkflow extends Construct {
     );
     evaluate.next(isDuplicate);
 
-    // The agent's requestId is the idempotency key; the EventBridge event id stands in when absent.
+    // The public request id is `<agentId>:<the agent's requestId>`, the EventBridge event id standing
+    // in when the agent gave none: scoped by agent, so no agent can claim or block another's id.
+    // Evaluate checks that the id is the one the validated event names.
+    const withId = (name: string, clientIdPath: string) =>
+      new sfn.Pass(this, name, {
+        parameters: {
+          'requestId.$': `States.Format('{}:{}', $.detail.agent.id, ${clientIdPath})`,
+          'event.$': '$',
+        },
+      }).next(evaluate);
     const resolveRequestId = new sfn.Choice(this, S.resolveRequestId)
+      .when(
+        // The rule only lets events with an agent id through; one that is not a string names nobody.
+        sfn.Condition.not(sfn.Condition.isString('$.detail.agent.id')),
+        new sfn.Fail(this, S.unidentified, {
+          error: WORKFLOW_ERRORS.invalidRequest,
+          cause: 'detail.agent.id must be a string',
+        }),
+      )
       .when(
         sfn.Condition.and(
           sfn.Condition.isPresent('$.detail.requestId'),
           sfn.Condition.isString('$.detail.requestId'),
         ),
-        new sfn.Pass(this, S.withRequestId, {
-          parameters: { 'requestId.$': '$.detail.requestId', 'event.$': '$' },
-        }).next(evaluate),
+        withId(S.withRequestId, '$.detail.requestId'),
       )
-      .otherwise(
-        new sfn.Pass(this, S.withEventId, { parameters: { 'requestId.$': '$.id', 'event.$': '$' } }).next(
-          evaluate,
-        ),
-      );
+      .otherwise(withId(S.withEventId, '$.id'));
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       // The vended-logs prefix keeps CloudWatch Logs' resource policy small as state machines grow.

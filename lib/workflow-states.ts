@@ -6,6 +6,7 @@
  */
 export const WORKFLOW_STATES = {
   resolveRequestId: 'ResolveRequestId',
+  unidentified: 'Unidentified',
   withRequestId: 'WithRequestId',
   withEventId: 'WithEventId',
   evaluate: 'Evaluate',

@@ -30,6 +30,16 @@ export class ConflictError extends CountersignError {
   }
 }
 
+/**
+ * A workflow step names an execution that does not own the request (a duplicate execution, or a
+ * caller invoking the step directly): it may neither wait on the request nor decide or publish it.
+ */
+export class ForeignExecutionError extends ConflictError {
+  constructor(requestId: string) {
+    super('FOREIGN_EXECUTION', `request ${requestId} belongs to another execution; this one decides nothing`);
+  }
+}
+
 /** The caller is known but not allowed to do this (self-approval, agent vote, not in group). */
 export class ForbiddenError extends CountersignError {
   readonly code: string;

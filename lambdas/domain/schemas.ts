@@ -9,13 +9,33 @@ export const AGENT_SOURCE_PREFIX = 'countersign.agent.';
 export const DECISION_SOURCE = 'countersign';
 export const DETAIL_TYPE = { actionRequested: 'Action Requested', actionDecided: 'Action Decided' } as const;
 
+const AGENT_ID = '[a-z0-9][a-z0-9-]{0,62}';
+const IDENTIFIER = '[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}';
+
 const Identifier = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/, 'letters, digits and . _ : @ + - only, at most 128');
+  .regex(new RegExp(`^${IDENTIFIER}$`), 'letters, digits and . _ : @ + - only, at most 128');
 
+/** An agent id never contains `:`, so the agent part of a public request id is unambiguous. */
 export const AgentId = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and hyphens, at most 63 characters');
+  .regex(new RegExp(`^${AGENT_ID}$`), 'lowercase letters, digits and hyphens, at most 63 characters');
+
+/**
+ * The public id of a request: `<agentId>:<clientRequestId>`, where the client request id is the
+ * agent's own `requestId` (the EventBridge event id when it gave none). Scoping by agent means one
+ * agent can neither claim nor block another agent's id, and the id stays unique across agents.
+ */
+export const RequestId = z
+  .string()
+  .regex(
+    new RegExp(`^${AGENT_ID}:${IDENTIFIER}$`),
+    'expected "<agentId>:<requestId>", e.g. "invoice-bot:req-2026-0001"',
+  );
+
+export function publicRequestId(agentId: string, clientRequestId: string): string {
+  return `${agentId}:${clientRequestId}`;
+}
 
 /** `<service>:<Operation>` as IAM spells it, e.g. `iam:AttachRolePolicy`. */
 export const ActionName = z
@@ -56,7 +76,8 @@ export type AgentRequestDetail = z.infer<typeof AgentRequestDetail>;
 export const AgentRequestEvent = z
   .object({
     version: z.string(),
-    id: z.string().min(1),
+    /** EventBridge's event id; it names the request when the agent gave no requestId. */
+    id: Identifier,
     'detail-type': z.literal(DETAIL_TYPE.actionRequested),
     source: z.string().startsWith(AGENT_SOURCE_PREFIX),
     account: z.string(),
@@ -70,6 +91,16 @@ export const AgentRequestEvent = z
     path: ['source'],
   });
 export type AgentRequestEvent = z.infer<typeof AgentRequestEvent>;
+
+/** The agent's own requestId, or the EventBridge event id when it gave none. */
+export function clientRequestIdOf(event: AgentRequestEvent): string {
+  return event.detail.requestId ?? event.id;
+}
+
+/** The public id of the request an (already validated) event asks for. */
+export function requestIdOf(event: AgentRequestEvent): string {
+  return publicRequestId(event.detail.agent.id, clientRequestIdOf(event));
+}
 
 export const PolicyOutcome = { allow: 'ALLOW', deny: 'DENY', requireApproval: 'REQUIRE_APPROVAL' } as const;
 export const PolicyDecision = z.strictObject({
@@ -115,7 +146,7 @@ export const RequestStatusValue = z.enum([
 export type RequestStatusValue = z.infer<typeof RequestStatusValue>;
 
 export const ActionDecidedDetail = z.strictObject({
-  requestId: Identifier,
+  requestId: RequestId,
   decision: DecisionValue,
   actionHash: z.string().regex(/^[a-f0-9]{64}$/),
   approvers: z.array(z.string()),
@@ -162,7 +193,9 @@ export type Vote = z.infer<typeof Vote>;
 
 /** The request as stored: the agent's ask, the policy outcome, votes and the decision. */
 export const RequestRecord = z.strictObject({
-  requestId: Identifier,
+  requestId: RequestId,
+  /** The agent's own requestId (or the EventBridge event id): the part after `<agentId>:`. */
+  clientRequestId: Identifier,
   status: RequestStatusValue,
   decision: DecisionValue.optional(),
   reason: z.string().optional(),
@@ -198,7 +231,7 @@ export const AuditKind = {
   refused: 'REFUSED',
 } as const;
 export const AuditRecord = z.strictObject({
-  requestId: Identifier,
+  requestId: RequestId,
   kind: z.enum([
     AuditKind.requested,
     AuditKind.evaluated,

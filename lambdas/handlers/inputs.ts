@@ -3,25 +3,32 @@
  * lib/approval-workflow.ts). Parsed at the handler's edge; the services get typed input.
  */
 import { z } from 'zod';
-import { DecisionValue } from '../domain/schemas.ts';
+import { DecisionValue, RequestId } from '../domain/schemas.ts';
 
 /**
- * The requestId chosen by the state machine: the agent's, or the EventBridge event id. Checked
- * loosely here; the evaluate service validates the whole event and reports a bad one as invalid.
+ * The execution running the step. Every step that stores, decides or publishes names it, and
+ * refuses a request another execution owns: a direct invocation by anyone else decides nothing.
  */
-const WorkflowRequestId = z.string().min(1).max(256);
+const ExecutionArn = z
+  .string()
+  .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:.+$/, 'an execution ARN');
 
 export const EvaluateInput = z.strictObject({
-  requestId: WorkflowRequestId,
+  /**
+   * The public requestId the state machine computed (`<agentId>:<requestId or event id>`). Checked
+   * loosely here: the evaluate service validates the event and refuses an id it does not name.
+   */
+  requestId: z.string().min(1).max(256),
   /** The EventBridge event as the rule delivered it. */
   event: z.json(),
-  executionArn: z.string().min(1),
+  executionArn: ExecutionArn,
 });
 export type EvaluateInput = z.infer<typeof EvaluateInput>;
 
 export const RequestApprovalInput = z.strictObject({
   taskToken: z.string().min(1),
-  requestId: WorkflowRequestId,
+  requestId: RequestId,
+  executionArn: ExecutionArn,
 });
 export type RequestApprovalInput = z.infer<typeof RequestApprovalInput>;
 
@@ -37,17 +44,17 @@ export const WorkflowOutcome = z.strictObject({
 export type WorkflowOutcome = z.infer<typeof WorkflowOutcome>;
 
 export const RecordDecisionInput = z.strictObject({
-  requestId: WorkflowRequestId,
+  requestId: RequestId,
   outcome: WorkflowOutcome,
   /**
    * Only from EvaluationFailed (through RecordEvaluationFailure): the EventBridge event as the rule
-   * delivered it and the execution, so a request the failed evaluation never stored is stored,
-   * denied. Untrusted: the service validates the event.
+   * delivered it, so a request the failed evaluation never stored is stored, denied. Untrusted: the
+   * service validates the event.
    */
   event: z.json().optional(),
-  executionArn: z.string().min(1).optional(),
+  executionArn: ExecutionArn,
 });
 export type RecordDecisionInput = z.infer<typeof RecordDecisionInput>;
 
-export const PublishDecisionInput = z.strictObject({ requestId: WorkflowRequestId });
+export const PublishDecisionInput = z.strictObject({ requestId: RequestId, executionArn: ExecutionArn });
 export type PublishDecisionInput = z.infer<typeof PublishDecisionInput>;

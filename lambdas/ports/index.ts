@@ -67,8 +67,16 @@ export interface RequestStore {
    * request was already decided; `record` is then the stored, earlier decision.
    */
   decide(requestId: string, input: DecideInput): Promise<{ applied: boolean; record: RequestRecord }>;
-  /** Records the task token of the current wait; returns whether reviewers were already notified. */
-  saveTaskToken(requestId: string, taskToken: string): Promise<{ alreadyNotified: boolean }>;
+  /**
+   * Records the task token of the current wait, only on a request `executionArn` owns (throws
+   * ConflictError `FOREIGN_EXECUTION` otherwise, NotFoundError when there is no such request);
+   * returns whether reviewers were already notified.
+   */
+  saveTaskToken(
+    requestId: string,
+    taskToken: string,
+    executionArn: string,
+  ): Promise<{ alreadyNotified: boolean }>;
   getTaskToken(requestId: string): Promise<string | undefined>;
   /**
    * Where the paused workflow stands: the latest task token and whether reviewers were notified

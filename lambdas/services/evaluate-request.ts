@@ -9,9 +9,10 @@ import {
   AgentRequestEvent,
   describeIssues,
   PolicyDecision,
+  requestIdOf,
 } from '../domain/schemas.ts';
 import type { Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
-import { newRequestRecord, recordIntake, requestIdOf } from './request-record.ts';
+import { newRequestRecord, recordIntake } from './request-record.ts';
 
 export interface EvaluateRequestDeps {
   readonly store: RequestStore;
@@ -21,7 +22,10 @@ export interface EvaluateRequestDeps {
 }
 
 export interface EvaluateRequestInput {
-  /** Used when the agent gave no requestId: the EventBridge event id, so a redelivery maps to the same request. */
+  /**
+   * The public request id the workflow computed from the event (`<agentId>:<requestId or event id>`);
+   * it must be the one the validated event names, or the input is refused.
+   */
   readonly requestId: string;
   /** The EventBridge event as the rule delivered it; untrusted. */
   readonly event: unknown;
@@ -99,47 +103,42 @@ function evaluatePolicy(engine: PolicyEngine, detail: AgentRequestDetail): Polic
   }
 }
 
+function invalid(requestId: string, reason: string): EvaluateRequestResult {
+  return { requestId, duplicate: false, invalid: true, policy: denyBecause(`invalid request: ${reason}`) };
+}
+
 export async function evaluateRequest(
   deps: EvaluateRequestDeps,
   input: EvaluateRequestInput,
 ): Promise<EvaluateRequestResult> {
   const parsed = AgentRequestEvent.safeParse(input.event);
-  if (!parsed.success) {
-    return {
-      requestId: input.requestId,
-      duplicate: false,
-      invalid: true,
-      policy: denyBecause(`invalid request: ${describeIssues(parsed.error).join('; ')}`),
-    };
-  }
+  if (!parsed.success) return invalid(input.requestId, describeIssues(parsed.error).join('; '));
   const event = parsed.data;
   const { detail } = event;
-  const requestId = requestIdOf(event, input.requestId);
+  const requestId = requestIdOf(event);
+  if (requestId !== input.requestId) {
+    // Only a caller other than the state machine gets this wrong: refuse rather than store under either id.
+    return invalid(
+      input.requestId,
+      `the workflow's requestId does not name this event's request (${requestId})`,
+    );
+  }
 
   const requesters = await resolveRequesters(deps.directory, detail.agent);
   const policy =
     requesters.problem === undefined ? evaluatePolicy(deps.policy, detail) : denyBecause(requesters.problem);
   const record = newRequestRecord({
     event,
-    workflowRequestId: input.requestId,
     requesters: requesters.ids,
     policy,
     executionArn: input.executionArn,
     now: deps.clock.now(),
   });
 
+  // The id is scoped by agent, so a stored request with this id is this agent's: a redelivery, or a
+  // second execution for the same request (which stops without acting).
   const claimed = await deps.store.claim(record);
   const stored = claimed.record;
-  if (!claimed.created && stored.agent.id !== detail.agent.id) {
-    // requestIds are chosen by agents: one agent must not be able to squat on, or learn about,
-    // another's request by reusing its id. The newcomer is refused; the stored request is untouched.
-    return {
-      requestId,
-      duplicate: false,
-      invalid: true,
-      policy: denyBecause('invalid request: requestId is already used by another agent'),
-    };
-  }
   if (!claimed.created && stored.executionArn !== input.executionArn) {
     return { requestId, duplicate: true, invalid: false, policy: stored.policy };
   }

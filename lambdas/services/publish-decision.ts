@@ -1,5 +1,5 @@
 /** The workflow's last step: tells the agent how its request ended (`Action Decided` on the bus). */
-import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
 import { ActionDecidedDetail, AuditKind, parse, RequestStatus } from '../domain/schemas.ts';
 import type { Clock, DecisionPublisher, RequestStore } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
@@ -12,6 +12,8 @@ export interface PublishDecisionDeps {
 
 export interface PublishDecisionInput {
   readonly requestId: string;
+  /** The execution publishing; only the one that owns the request may. */
+  readonly executionArn: string;
 }
 
 export async function publishDecision(
@@ -21,6 +23,7 @@ export async function publishDecision(
   const { requestId } = input;
   const record = await deps.store.get(requestId);
   if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
+  if (record.executionArn !== input.executionArn) throw new ForeignExecutionError(requestId);
   if (record.status === RequestStatus.pending || record.decision === undefined) {
     throw new ConflictError('NOT_DECIDED', `request ${requestId} is not decided yet`);
   }

@@ -4,7 +4,7 @@
  * is returned, whatever the workflow brought.
  */
 import { tally, terminalStatusFor } from '../domain/approval.ts';
-import { ConflictError, NotFoundError } from '../domain/errors.ts';
+import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
 import {
   AgentRequestEvent,
   AuditKind,
@@ -34,7 +34,7 @@ export interface RecordDecisionInput {
    */
   readonly event?: unknown;
   /** The execution recording; a stored request owned by another execution is never decided by it. */
-  readonly executionArn?: string;
+  readonly executionArn: string;
 }
 
 export interface RecordDecisionResult {
@@ -76,7 +76,7 @@ async function storeUnevaluatedDenial(
   input: RecordDecisionInput,
 ): Promise<{ created: boolean; record: RequestRecord } | undefined> {
   const { requestId, outcome, event, executionArn } = input;
-  if (outcome.decision !== Decision.denied || event === undefined || executionArn === undefined) {
+  if (outcome.decision !== Decision.denied || event === undefined) {
     return undefined;
   }
   const parsed = AgentRequestEvent.safeParse(event);
@@ -93,7 +93,6 @@ async function storeUnevaluatedDenial(
   const { agent } = parsed.data.detail;
   const pending = newRequestRecord({
     event: parsed.data,
-    workflowRequestId: requestId,
     // As the event names them, unresolved: the request is decided, so nobody will ever vote on it.
     requesters: agent.onBehalfOf === undefined ? [agent.id] : [agent.id, agent.onBehalfOf],
     policy: denyBecause(reason),
@@ -120,13 +119,10 @@ async function decidePending(
   input: RecordDecisionInput,
 ): Promise<RecordDecisionResult> {
   const { outcome, executionArn } = input;
-  if (executionArn !== undefined && executionArn !== record.executionArn) {
-    // A duplicate execution (or one whose requestId another agent owns) that failed on its way
-    // must not decide the request another execution is waiting on.
-    throw new ConflictError(
-      'FOREIGN_EXECUTION',
-      `request ${record.requestId} belongs to another execution; this one decides nothing`,
-    );
+  if (executionArn !== record.executionArn) {
+    // A duplicate execution that failed on its way, or a caller invoking the step directly, must
+    // not decide the request another execution is waiting on.
+    throw new ForeignExecutionError(record.requestId);
   }
   if (record.status !== RequestStatus.pending) return { applied: false, record };
   assertBacked(record, outcome.decision);

@@ -18,6 +18,8 @@ export interface RequestApprovalDeps {
 export interface RequestApprovalInput {
   readonly requestId: string;
   readonly taskToken: string;
+  /** The execution waiting; the token is stored only on a request it owns. */
+  readonly executionArn: string;
 }
 
 export interface RequestApprovalResult {
@@ -32,11 +34,13 @@ export async function requestApproval(
   deps: RequestApprovalDeps,
   input: RequestApprovalInput,
 ): Promise<RequestApprovalResult> {
-  const { requestId, taskToken } = input;
+  const { requestId, taskToken, executionArn } = input;
   // The token is saved before the request is read: a vote that decides after this read finds the
   // token, and a decision made before it is seen here, so a decision is never left unsent; the
-  // resumed mark (claimed by resumeOnce) keeps the two sides from both sending it.
-  const { alreadyNotified } = await deps.store.saveTaskToken(requestId, taskToken);
+  // resumed mark (claimed by resumeOnce) keeps the two sides from both sending it. The save is
+  // conditional on the execution owning the request, so nobody can point a request's decision at
+  // another execution's token.
+  const { alreadyNotified } = await deps.store.saveTaskToken(requestId, taskToken, executionArn);
   const record = await deps.store.get(requestId);
   if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
 

@@ -8,9 +8,11 @@ import { expiresAtFor } from '../domain/approval.ts';
 import {
   type AgentRequestEvent,
   AuditKind,
+  clientRequestIdOf,
   type PolicyDecision,
   type RequestRecord,
   RequestStatus,
+  requestIdOf,
 } from '../domain/schemas.ts';
 import type { Clock, RequestStore } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
@@ -18,18 +20,11 @@ import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 export interface NewRequest {
   /** The validated EventBridge event. */
   readonly event: AgentRequestEvent;
-  /** The workflow's requestId, which stands in when the agent gave none (the EventBridge event id). */
-  readonly workflowRequestId: string;
   /** Directory ids that may never vote on the request. */
   readonly requesters: readonly string[];
   readonly policy: PolicyDecision;
   readonly executionArn: string;
   readonly now: Date;
-}
-
-/** The agent's requestId is the idempotency key; the workflow's stands in when it is absent. */
-export function requestIdOf(event: AgentRequestEvent, workflowRequestId: string): string {
-  return event.detail.requestId ?? workflowRequestId;
 }
 
 /** The request as it is stored before anyone decides it: PENDING, with its hash and expiry. */
@@ -38,7 +33,8 @@ export function newRequestRecord(request: NewRequest): RequestRecord {
   const { detail } = event;
   const expiresAt = expiresAtFor(policy, now);
   return {
-    requestId: requestIdOf(event, request.workflowRequestId),
+    requestId: requestIdOf(event),
+    clientRequestId: clientRequestIdOf(event),
     status: RequestStatus.pending,
     agent: detail.agent,
     requesters: [...request.requesters],

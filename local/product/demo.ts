@@ -5,7 +5,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { AGENT_SOURCE_PREFIX, type AgentRequestDetail, DETAIL_TYPE } from '../../lambdas/domain/schemas.ts';
+import {
+  AGENT_SOURCE_PREFIX,
+  type AgentRequestDetail,
+  DETAIL_TYPE,
+  publicRequestId,
+} from '../../lambdas/domain/schemas.ts';
 
 export interface DemoAgent {
   readonly id: string;
@@ -109,5 +114,5 @@ export async function runDemo(target: DemoTarget): Promise<string[]> {
   } finally {
     client.destroy();
   }
-  return details.map((detail) => detail.requestId as string);
+  return details.map((detail) => publicRequestId(target.agent.id, detail.requestId as string));
 }

@@ -94,9 +94,13 @@ describe('approval state machine', () => {
     expect(JSON.stringify(definition)).not.toContain('JSONata');
   });
 
-  it('takes the requestId from the detail when it is a string, else the event id', () => {
+  it('names the request <agentId>:<requestId>, the event id standing in, and stops an event naming no agent', () => {
     const resolve = definition.States[WORKFLOW_STATES.resolveRequestId];
     expect(resolve.Choices).toEqual([
+      {
+        Not: { Variable: '$.detail.agent.id', IsString: true },
+        Next: WORKFLOW_STATES.unidentified,
+      },
       {
         And: [
           { Variable: '$.detail.requestId', IsPresent: true },
@@ -106,9 +110,17 @@ describe('approval state machine', () => {
       },
     ]);
     expect(resolve.Default).toBe(WORKFLOW_STATES.withEventId);
-    expect(definition.States[WORKFLOW_STATES.withEventId].Parameters).toEqual({
-      'requestId.$': '$.id',
+    expect(definition.States[WORKFLOW_STATES.withRequestId].Parameters).toEqual({
+      'requestId.$': "States.Format('{}:{}', $.detail.agent.id, $.detail.requestId)",
       'event.$': '$',
+    });
+    expect(definition.States[WORKFLOW_STATES.withEventId].Parameters).toEqual({
+      'requestId.$': "States.Format('{}:{}', $.detail.agent.id, $.id)",
+      'event.$': '$',
+    });
+    expect(definition.States[WORKFLOW_STATES.unidentified]).toMatchObject({
+      Type: 'Fail',
+      Error: WORKFLOW_ERRORS.invalidRequest,
     });
   });
 
@@ -120,6 +132,8 @@ describe('approval state machine', () => {
     expect(requestApproval.Parameters.Payload).toEqual({
       'taskToken.$': '$$.Task.Token',
       'requestId.$': '$.requestId',
+      // The token is stored only on a request this execution owns.
+      'executionArn.$': '$$.Execution.Id',
     });
     expect(requestApproval.ResultPath).toBe('$.outcome');
     expect(requestApproval.Catch).toEqual([
@@ -206,7 +220,10 @@ describe('approval state machine', () => {
     );
     expect(record.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
     const publish = definition.States[WORKFLOW_STATES.publishDecision];
-    expect(publish.Parameters.Payload).toEqual({ 'requestId.$': '$.requestId' });
+    expect(publish.Parameters.Payload).toEqual({
+      'requestId.$': '$.requestId',
+      'executionArn.$': '$$.Execution.Id',
+    });
     expect(publish.Catch[0].Next).toBe(WORKFLOW_STATES.publishFailed);
     expect(publish.Next).toBe(WORKFLOW_STATES.done);
   });

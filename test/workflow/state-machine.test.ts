@@ -61,6 +61,11 @@ function approvalRequest(requestId: string): Deferred<void> {
   return requested;
 }
 
+/** The public id the state machine gives the request: `<agentId>:<the agent's requestId>`. */
+function publicIdOf(event: ReturnType<typeof agentRequestEvent>): string {
+  return `${event.detail.agent.id}:${event.detail.requestId}`;
+}
+
 /** A function failure as Lambda reports it to the state machine. */
 function lambdaFailure(errorType: string, errorMessage: string): TaskFailure {
   return new TaskFailure(errorType, JSON.stringify({ errorType, errorMessage, trace: [] }));
@@ -172,7 +177,7 @@ function enteredStates(executionArn: string): string[] {
 describe('the synthesized approval state machine', () => {
   it('auto-approves a read-only action: recorded and published as AUTO_APPROVED, nobody asked', async () => {
     const event = agentRequestEvent({ action: 's3:GetObject' });
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
 
     await expect(run(event)).resolves.toMatchObject({ status: 'SUCCEEDED' });
 
@@ -189,7 +194,7 @@ describe('the synthesized approval state machine', () => {
 
   it('waits for a platform reviewer on iam:AttachRolePolicy and resumes on the approving vote', async () => {
     const event = attachRolePolicyEvent();
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
     const executionArn = await start(event);
     await approvalRequest(requestId).promise;
     expect(workflow.stepFunctions.describeExecution(executionArn).status).toBe('RUNNING');
@@ -210,7 +215,7 @@ describe('the synthesized approval state machine', () => {
 
   it('ends DENIED when an eligible reviewer denies, with the reason published', async () => {
     const event = attachRolePolicyEvent();
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
     const executionArn = await start(event);
     await approvalRequest(requestId).promise;
 
@@ -229,7 +234,7 @@ describe('the synthesized approval state machine', () => {
       action: 's3:DeleteObject',
       parameters: { Bucket: 'invoices', Key: '2026/03.csv' },
     });
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
 
     await expect(run(event)).resolves.toMatchObject({ status: 'SUCCEEDED' });
 
@@ -246,7 +251,7 @@ describe('the synthesized approval state machine', () => {
 
   it('ends EXPIRED, not as a failed approval, when the wait is failed with Countersign.Expired', async () => {
     const event = attachRolePolicyEvent();
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
     const executionArn = await start(event);
     await approvalRequest(requestId).promise;
 
@@ -269,7 +274,7 @@ describe('the synthesized approval state machine', () => {
       resource: { arn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' },
       parameters: { PendingWindowInDays: 7 },
     });
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
 
     await run(event);
 
@@ -284,7 +289,7 @@ describe('the synthesized approval state machine', () => {
   it('records and publishes DENIED when the Evaluate function fails after storing the request', async () => {
     evaluateFailure = EvaluateFailure.afterStoring;
     const event = agentRequestEvent({ action: 's3:GetObject' });
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
 
     await expect(run(event)).resolves.toMatchObject({ status: 'SUCCEEDED' });
 
@@ -307,7 +312,7 @@ describe('the synthesized approval state machine', () => {
   it('stores the request already DENIED, and publishes it, when Evaluate fails before storing it', async () => {
     evaluateFailure = EvaluateFailure.beforeStoring;
     const event = attachRolePolicyEvent();
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
 
     const done = await run(event);
 

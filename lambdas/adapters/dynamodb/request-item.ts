@@ -16,6 +16,7 @@ export const Attr = {
   gsi1pk: TABLE_LAYOUT.statusIndex.partitionKey,
   gsi1sk: TABLE_LAYOUT.statusIndex.sortKey,
   status: 'status',
+  executionArn: 'executionArn',
   votes: 'votes',
   voters: 'voters',
   expiresAtMs: 'expiresAtMs',

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describeIneligibility, Ineligible, terminalStatusFor } from '../../domain/approval.ts';
-import { ConflictError, NotFoundError } from '../../domain/errors.ts';
+import { ConflictError, ForeignExecutionError, NotFoundError } from '../../domain/errors.ts';
 import {
   AuditRecord,
   parse,
@@ -159,19 +159,28 @@ export class DynamoDbRequestStore implements RequestStore {
     }
   }
 
-  async saveTaskToken(requestId: string, taskToken: string): Promise<{ alreadyNotified: boolean }> {
+  async saveTaskToken(
+    requestId: string,
+    taskToken: string,
+    executionArn: string,
+  ): Promise<{ alreadyNotified: boolean }> {
     try {
       const result = await this.#update({
         Key: TableKey.request(requestId),
         UpdateExpression: 'SET #taskToken = :taskToken',
-        ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: { '#taskToken': Attr.taskToken, '#pk': Attr.pk },
-        ExpressionAttributeValues: { ':taskToken': taskToken },
+        ConditionExpression: 'attribute_exists(#pk) AND #executionArn = :executionArn',
+        ExpressionAttributeNames: {
+          '#taskToken': Attr.taskToken,
+          '#pk': Attr.pk,
+          '#executionArn': Attr.executionArn,
+        },
+        ExpressionAttributeValues: { ':taskToken': taskToken, ':executionArn': executionArn },
       });
       return { alreadyNotified: result[Attr.notifiedAt] !== undefined };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      throw notFound(requestId);
+      await this.#itemAsFailed(requestId, error);
+      throw new ForeignExecutionError(requestId);
     }
   }
 

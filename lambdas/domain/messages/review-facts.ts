@@ -96,6 +96,12 @@ function progressOf(record: RequestRecord): string {
   return `${counts.approvals} of ${needed} approvals${denials}`;
 }
 
+/** The console's deep link; `:` may stand unescaped in a query, so the agent part stays readable. */
+function consoleLinkOf(consoleUrl: string, requestId: string): string {
+  const query = encodeURIComponent(requestId).replace(/%3A/g, ':');
+  return `${consoleUrl.replace(/\/+$/, '')}/?request=${query}`;
+}
+
 export function reviewFacts(record: RequestRecord, consoleUrl: string): ReviewFacts {
   const classification = record.classification;
   return {
@@ -117,6 +123,6 @@ export function reviewFacts(record: RequestRecord, consoleUrl: string): ReviewFa
     votes: record.votes.map(({ voterId, vote, reason }) => ({ voterId, vote, reason })),
     outcome: outcomeOf(record),
     decided: record.status !== RequestStatus.pending,
-    consoleLink: `${consoleUrl.replace(/\/+$/, '')}/?request=${encodeURIComponent(record.requestId)}`,
+    consoleLink: consoleLinkOf(consoleUrl, record.requestId),
   };
 }

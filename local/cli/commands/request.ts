@@ -13,6 +13,7 @@ import {
   AgentRequestDetail,
   DETAIL_TYPE,
   parse,
+  publicRequestId,
   type RequestRecord,
   RequestStatus,
 } from '../../../lambdas/domain/schemas.ts';
@@ -195,7 +196,8 @@ export async function run(args: string[]): Promise<number> {
     const { detail, agent } = await buildDetail(values, config);
     const url = twinUrl(values.url);
     await putRequest(url, agent, detail, { bus: values.bus, region: values.region });
-    const requestId = detail.requestId!;
+    // The public id is scoped by agent: the one the API, the console and the decision event use.
+    const requestId = publicRequestId(agent.id, detail.requestId!);
     if (!values.wait) {
       if (values.json) printJson({ requestId });
       else console.log(requestId);

@@ -6,7 +6,7 @@
 import { DescribeExecutionCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningTwin } from '../../../local/twin/index.ts';
-import { agentRequest, demoAgent, E2eClient, removeDir, startE2eTwin, tempDir } from './harness.ts';
+import { agentRequest, demoAgent, E2eClient, idOf, removeDir, startE2eTwin, tempDir } from './harness.ts';
 
 const ADMIN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 
@@ -48,7 +48,7 @@ describe('decided by policy alone', () => {
       parameters: { roleName: 'invoice-exporter' },
     });
     await client.send(request);
-    const decided = await client.waitForDecision(request.requestId);
+    const decided = await client.waitForDecision(idOf(request));
     expect(decided, decided.policy.reason).toMatchObject({
       status: 'APPROVED',
       decision: 'AUTO_APPROVED',
@@ -64,12 +64,12 @@ describe('decided by policy alone', () => {
       parameters: { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab' },
     });
     await client.send(request);
-    const decided = await client.waitForDecision(request.requestId);
+    const decided = await client.waitForDecision(idOf(request));
     expect(decided).toMatchObject({ status: 'DENIED', decision: 'POLICY_DENIED' });
     expect(decided.policy.policyIds, decided.policy.reason).toContain(
       'kms-key-destruction-forbidden-for-agents',
     );
-    expect((await client.vote(request.requestId, 'carol', 'approve')).status).toBe(403);
+    expect((await client.vote(idOf(request), 'carol', 'approve')).status).toBe(403);
   });
 });
 
@@ -79,22 +79,22 @@ describe('decided by people', () => {
       parameters: { roleName: 'invoice-exporter', policyArn: ADMIN },
     });
     await client.send(request);
-    const pending = await pendingReview(request.requestId);
+    const pending = await pendingReview(idOf(request));
     expect(pending.policy).toMatchObject({ decision: 'REQUIRE_APPROVAL', groups: ['platform'], quorum: 2 });
 
-    const first = await client.vote(request.requestId, 'carol', 'approve', 'checked the role');
+    const first = await client.vote(idOf(request), 'carol', 'approve', 'checked the role');
     expect(first).toMatchObject({ status: 201, body: { decided: false, request: { status: 'PENDING' } } });
-    expect((await client.vote(request.requestId, 'carol', 'approve')).body.error.code).toBe('ALREADY_VOTED');
+    expect((await client.vote(idOf(request), 'carol', 'approve')).body.error.code).toBe('ALREADY_VOTED');
 
-    const second = await client.vote(request.requestId, 'erin', 'approve');
+    const second = await client.vote(idOf(request), 'erin', 'approve');
     expect(second).toMatchObject({ status: 201, body: { decided: true } });
-    const decided = await client.waitForDecision(request.requestId);
+    const decided = await client.waitForDecision(idOf(request));
     expect(decided).toMatchObject({ status: 'APPROVED', decision: 'APPROVED', approvers: ['carol', 'erin'] });
     await expect.poll(() => executionStatus(decided.executionArn)).toBe('SUCCEEDED');
 
-    const late = await client.vote(request.requestId, 'erin', 'deny', 'too late');
+    const late = await client.vote(idOf(request), 'erin', 'deny', 'too late');
     expect(late.status).toBe(409);
-    const { timeline } = (await client.detail(request.requestId))!;
+    const { timeline } = (await client.detail(idOf(request)))!;
     expect(timeline.map((record) => record.kind)).toEqual(
       expect.arrayContaining(['REQUESTED', 'VOTED', 'DECIDED']),
     );
@@ -103,15 +103,10 @@ describe('decided by people', () => {
   it('ends at the first eligible deny, with its reason', async () => {
     const request = agentRequest(client.agent);
     await client.send(request);
-    await pendingReview(request.requestId);
-    const denied = await client.vote(
-      request.requestId,
-      'carol',
-      'deny',
-      'read access is not needed for this',
-    );
+    await pendingReview(idOf(request));
+    const denied = await client.vote(idOf(request), 'carol', 'deny', 'read access is not needed for this');
     expect(denied).toMatchObject({ status: 201, body: { decided: true } });
-    const decided = await client.waitForDecision(request.requestId);
+    const decided = await client.waitForDecision(idOf(request));
     expect(decided).toMatchObject({
       status: 'DENIED',
       decision: 'DENIED',
@@ -123,18 +118,18 @@ describe('decided by people', () => {
   it('refuses self-approval by the person the agent acts for, and outsiders, with the reason', async () => {
     const request = agentRequest(client.agent);
     await client.send(request);
-    await pendingReview(request.requestId);
+    await pendingReview(idOf(request));
 
-    const dave = await client.vote(request.requestId, 'dave', 'approve');
+    const dave = await client.vote(idOf(request), 'dave', 'approve');
     expect(dave).toMatchObject({ status: 403, body: { error: { code: 'REQUESTER' } } });
     expect(dave.body.error.message).toMatch(/self-approval/);
-    const alice = await client.vote(request.requestId, 'alice', 'approve');
+    const alice = await client.vote(idOf(request), 'alice', 'approve');
     expect(alice).toMatchObject({ status: 403, body: { error: { code: 'NOT_IN_GROUP' } } });
-    expect((await client.detail(request.requestId, 'dave'))!.canVote).toMatchObject({
+    expect((await client.detail(idOf(request), 'dave'))!.canVote).toMatchObject({
       eligible: false,
       code: 'REQUESTER',
     });
-    expect((await client.detail(request.requestId))!.request.votes).toEqual([]);
+    expect((await client.detail(idOf(request)))!.request.votes).toEqual([]);
   });
 
   it('refuses the agent itself: it cannot sign in to review', async () => {
@@ -152,15 +147,15 @@ describe('decided by people', () => {
   it('answers 401 to a vote without a token and 400 to a deny without a reason', async () => {
     const request = agentRequest(client.agent);
     await client.send(request);
-    await pendingReview(request.requestId);
-    const anonymous = await fetch(`${twin.url}/api/requests/${request.requestId}/votes`, {
+    await pendingReview(idOf(request));
+    const anonymous = await fetch(`${twin.url}/api/requests/${idOf(request)}/votes`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ vote: 'approve' }),
     });
     expect(anonymous.status).toBe(401);
-    expect((await client.vote(request.requestId, 'carol', 'deny')).status).toBe(400);
-    expect((await client.detail(request.requestId))!.request.status).toBe('PENDING');
+    expect((await client.vote(idOf(request), 'carol', 'deny')).status).toBe(400);
+    expect((await client.detail(idOf(request)))!.request.status).toBe('PENDING');
   });
 });
 
@@ -169,26 +164,27 @@ describe('delivery and tokens', () => {
     const request = agentRequest(client.agent);
     await client.send(request);
     await client.send(request);
-    const pending = await pendingReview(request.requestId);
-    await client.vote(request.requestId, 'carol', 'approve');
-    await client.waitForDecision(request.requestId);
+    const pending = await pendingReview(idOf(request));
+    await client.vote(idOf(request), 'carol', 'approve');
+    await client.waitForDecision(idOf(request));
 
+    // Executions are started with the event, which names the request by the agent's own id.
     const mine = await client.executionHistoriesOf(pending.executionArn, request.requestId);
     expect(mine).toHaveLength(2);
     const endedAsDuplicate = mine.filter((history) =>
       history.some((event) => event.stateEnteredEventDetails?.name === 'Duplicate'),
     );
     expect(endedAsDuplicate).toHaveLength(1);
-    const { request: stored } = (await client.detail(request.requestId))!;
+    const { request: stored } = (await client.detail(idOf(request)))!;
     expect(stored.executionArn).toBe(pending.executionArn);
   });
 
   it('answers TaskTimedOut to a second SendTaskSuccess on a token already used', async () => {
     const request = agentRequest(client.agent);
     await client.send(request);
-    const pending = await pendingReview(request.requestId);
+    const pending = await pendingReview(idOf(request));
     const taskToken = await client.waitForTaskToken(pending.executionArn);
-    expect((await client.vote(request.requestId, 'carol', 'approve')).status).toBe(201);
+    expect((await client.vote(idOf(request), 'carol', 'approve')).status).toBe(201);
     await expect.poll(() => executionStatus(pending.executionArn)).toBe('SUCCEEDED');
     const second = client.sfn.send(
       new SendTaskSuccessCommand({
@@ -197,7 +193,7 @@ describe('delivery and tokens', () => {
       }),
     );
     await expect(second).rejects.toMatchObject({ name: 'TaskTimedOut' });
-    expect((await client.detail(request.requestId))!.request).toMatchObject({
+    expect((await client.detail(idOf(request)))!.request).toMatchObject({
       status: 'APPROVED',
       approvers: ['carol'],
     });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
-import { agentRequest, demoAgent, E2eClient, removeDir, startE2eTwin, tempDir } from './harness.ts';
+import { agentRequest, demoAgent, E2eClient, idOf, removeDir, startE2eTwin, tempDir } from './harness.ts';
 
 const REQUESTS = 200;
 /** PutEvents takes at most 10 entries per call. */
@@ -48,7 +48,7 @@ describe('load', () => {
     );
     await Promise.all(batches.map((batch) => client.send(...batch)));
 
-    const expected = new Set(requests.map((request) => request.requestId));
+    const expected = new Set(requests.map(idOf));
     const decided = await vi.waitFor(
       async () => {
         const mine = (await allApproved()).filter((record) => expected.has(record.requestId));

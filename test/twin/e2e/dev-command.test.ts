@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { agentRequest, demoAgent, REPO_ROOT, tempDir } from './harness.ts';
+import { agentRequest, demoAgent, idOf, REPO_ROOT, tempDir } from './harness.ts';
 
 let child: ChildProcessWithoutNullStreams;
 let output = '';
@@ -94,7 +94,7 @@ describe('countersign dev (npm start)', () => {
     );
 
     const carol = await token('carol');
-    const vote = await fetch(`${url}/api/requests/${detail.requestId}/votes`, {
+    const vote = await fetch(`${url}/api/requests/${encodeURIComponent(idOf(detail))}/votes`, {
       method: 'POST',
       headers: { authorization: `Bearer ${carol}`, 'content-type': 'application/json' },
       body: JSON.stringify({ vote: 'approve' }),
@@ -102,7 +102,7 @@ describe('countersign dev (npm start)', () => {
     expect(vote.status).toBe(201);
     const decided = await vi.waitFor(
       async () => {
-        const response = await fetch(`${url}/api/requests/${detail.requestId}`, {
+        const response = await fetch(`${url}/api/requests/${encodeURIComponent(idOf(detail))}`, {
           headers: { authorization: `Bearer ${carol}` },
         });
         const body = (await response.json()) as { request: { status: string; decision?: string } };

@@ -5,6 +5,7 @@ import {
   agentRequest,
   demoAgent,
   E2eClient,
+  idOf,
   policyDirWith,
   removeDir,
   startE2eTwin,
@@ -55,11 +56,11 @@ describe('expiry', () => {
       parameters: { roleName: 'expiry-test', policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
     });
     await client.send(request);
-    const pending = await pendingReview(request.requestId);
+    const pending = await pendingReview(idOf(request));
     expect(pending.policy.timeoutSeconds).toBe(2);
-    const decided = await client.waitForDecision(request.requestId);
+    const decided = await client.waitForDecision(idOf(request));
     expect(decided).toMatchObject({ status: 'EXPIRED', decision: 'EXPIRED' });
-    const late = await client.vote(request.requestId, 'carol', 'approve');
+    const late = await client.vote(idOf(request), 'carol', 'approve');
     expect(late.status).toBe(409);
   });
 });

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { vi } from 'vitest';
 import type { Eligibility } from '../../../lambdas/domain/approval.ts';
-import type { AuditRecord, RequestRecord } from '../../../lambdas/domain/schemas.ts';
+import { type AuditRecord, publicRequestId, type RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
 import { startLocalTwin } from '../../../local/product/local-twin.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
@@ -81,7 +81,15 @@ export function agentRequest(agent: Agent, overrides: Record<string, unknown> = 
     parameters: { roleName: 'invoice-exporter', policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
     justification: 'end-to-end test',
     ...overrides,
-  } as { requestId: string } & Record<string, unknown>;
+  } as { requestId: string; agent: { id: string } } & Record<string, unknown>;
+}
+
+/** The public id the twin files a request under: `<agentId>:<requestId>`. */
+export function idOf(detail: {
+  readonly requestId: string;
+  readonly agent: { readonly id: string };
+}): string {
+  return publicRequestId(detail.agent.id, detail.requestId);
 }
 
 export interface RequestDetail {

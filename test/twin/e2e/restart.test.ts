@@ -2,7 +2,7 @@
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningTwin } from '../../../local/twin/index.ts';
-import { agentRequest, demoAgent, E2eClient, removeDir, startE2eTwin, tempDir } from './harness.ts';
+import { agentRequest, demoAgent, E2eClient, idOf, removeDir, startE2eTwin, tempDir } from './harness.ts';
 
 const running: { twin: RunningTwin; client: E2eClient }[] = [];
 let dataDir: string | undefined;
@@ -28,19 +28,19 @@ describe('restart', () => {
     const before = await start(dataDir);
     const request = agentRequest(before.agent);
     await before.send(request);
-    const pending = await before.waitForPending(request.requestId);
+    const pending = await before.waitForPending(idOf(request));
     expect(pending).toMatchObject({ status: 'PENDING', policy: { decision: 'REQUIRE_APPROVAL', quorum: 1 } });
     await before.twin.stop();
 
     const after = await start(dataDir);
-    const { request: kept } = (await after.detail(request.requestId))!;
+    const { request: kept } = (await after.detail(idOf(request)))!;
     expect(kept).toMatchObject({ status: 'PENDING', executionArn: pending.executionArn });
 
-    expect(await after.vote(request.requestId, 'carol', 'approve', 'after the restart')).toMatchObject({
+    expect(await after.vote(idOf(request), 'carol', 'approve', 'after the restart')).toMatchObject({
       status: 201,
       body: { decided: true },
     });
-    expect(await after.waitForDecision(request.requestId)).toMatchObject({
+    expect(await after.waitForDecision(idOf(request))).toMatchObject({
       status: 'APPROVED',
       approvers: ['carol'],
     });
@@ -51,7 +51,7 @@ describe('restart', () => {
         { timeout: 20_000 },
       )
       .toBe('SUCCEEDED');
-    const notifications = (await after.detail(request.requestId))!.timeline.filter(
+    const notifications = (await after.detail(idOf(request)))!.timeline.filter(
       (record) => record.kind === 'NOTIFIED',
     );
     expect(notifications).toHaveLength(1);

@@ -3,7 +3,8 @@ import { LogReviewNotifier } from '../../../lambdas/adapters/log-review-notifier
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
 
 const record: RequestRecord = {
-  requestId: 'req-1',
+  requestId: 'invoice-bot:req-1',
+  clientRequestId: 'req-1',
   status: 'PENDING',
   agent: { id: 'invoice-bot', onBehalfOf: 'dave@example.com' },
   requesters: ['invoice-bot', 'dave'],
@@ -49,7 +50,7 @@ describe('LogReviewNotifier', () => {
       {
         message: 'review requested',
         attributes: {
-          requestId: 'req-1',
+          requestId: 'invoice-bot:req-1',
           status: 'PENDING',
           action: 'iam:AttachRolePolicy',
           approverGroups: ['platform'],

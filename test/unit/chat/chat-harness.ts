@@ -124,9 +124,13 @@ export async function startChatHarness(document: DirectoryDocument = LOCAL_DIREC
     /** A pending request, stored with its task token and posted to Slack and Teams. */
     async createPending(overrides: Partial<RequestRecord> = {}): Promise<RequestRecord> {
       sequence += 1;
-      const record = pendingRecord({ requestId: `req-${sequence}`, ...overrides });
+      const record = pendingRecord({
+        requestId: `invoice-bot:req-${sequence}`,
+        clientRequestId: `req-${sequence}`,
+        ...overrides,
+      });
       await store.claim(record);
-      await store.saveTaskToken(record.requestId, `token-${record.requestId}`);
+      await store.saveTaskToken(record.requestId, `token-${record.requestId}`, record.executionArn);
       await notifier.requestReview(record);
       return record;
     },

@@ -55,7 +55,7 @@ describe('review facts', () => {
       quorum: '2 from security',
       decided: false,
       outcome: undefined,
-      consoleLink: 'http://127.0.0.1:4710/?request=req-42',
+      consoleLink: 'http://127.0.0.1:4710/?request=invoice-bot:req-42',
     });
     const denied = pendingRecord({
       status: 'DENIED',
@@ -108,7 +108,7 @@ describe('Slack review message', () => {
       '2 from security',
       '<!date^1715698800^',
       '0 of 2 approvals',
-      '?request=req-42',
+      '?request=invoice-bot:req-42',
     ]) {
       expect(body).toContain(expected);
     }
@@ -119,7 +119,7 @@ describe('Slack review message', () => {
       SLACK_IDS.denyAction,
       SLACK_IDS.consoleAction,
     ]);
-    expect(actions.slice(0, 2).map((a) => a.value)).toEqual(['req-42', 'req-42']);
+    expect(actions.slice(0, 2).map((a) => a.value)).toEqual(['invoice-bot:req-42', 'invoice-bot:req-42']);
   });
 
   it('escapes agent-written text so it cannot mention the channel or forge links', () => {
@@ -196,7 +196,7 @@ describe('Slack review message', () => {
 
   it('builds a reminder with the expiry', () => {
     const reminder = {
-      requestId: 'req-42',
+      requestId: 'invoice-bot:req-42',
       leadSeconds: 600,
       dueAt: '2024-05-14T14:50:00.000Z',
       expiresAt: '2024-05-14T15:00:00.000Z',
@@ -217,7 +217,7 @@ describe('Teams review card', () => {
     expect(actions.map((a) => a.verb)).toEqual([TEAMS_VERBS.approve, TEAMS_VERBS.deny, undefined]);
     expect(actions[0]).toMatchObject({
       type: 'Action.Execute',
-      data: { requestId: 'req-42' },
+      data: { requestId: 'invoice-bot:req-42' },
       fallback: { type: 'Action.Submit' },
     });
     const inputs = (card.body as Element[]).filter((e) => e.type === 'Input.Text').map((e) => e.id);
@@ -318,7 +318,7 @@ describe('dueReminders', () => {
     const record = pendingRecord();
     expect(dueReminders([record], window('2024-05-14T14:45:00Z', '2024-05-14T14:50:00Z'))).toEqual([
       {
-        requestId: 'req-42',
+        requestId: 'invoice-bot:req-42',
         leadSeconds: 600,
         dueAt: '2024-05-14T14:50:00.000Z',
         expiresAt: '2024-05-14T15:00:00.000Z',

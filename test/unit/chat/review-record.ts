@@ -3,7 +3,8 @@ import type { RequestRecord, Vote } from '../../../lambdas/domain/schemas.ts';
 
 export function pendingRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
   return {
-    requestId: 'req-42',
+    requestId: 'invoice-bot:req-42',
+    clientRequestId: 'req-42',
     status: 'PENDING',
     agent: { id: 'invoice-bot', onBehalfOf: 'dave' },
     requesters: ['invoice-bot', 'dave'],

@@ -18,7 +18,8 @@ export function requireApproval(overrides: Partial<PolicyDecision> = {}): Policy
 
 export function aRecord(overrides: Partial<RequestRecord> = {}): RequestRecord {
   return {
-    requestId: 'req-1',
+    requestId: 'invoice-bot:req-1',
+    clientRequestId: 'req-1',
     status: 'PENDING',
     agent: { id: 'invoice-bot', onBehalfOf: 'dave' },
     requesters: ['invoice-bot', 'dave', 'owner-olga'],

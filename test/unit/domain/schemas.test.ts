@@ -5,10 +5,14 @@ import {
   ActionDecidedDetail,
   AgentRequestEvent,
   AuditRecord,
+  clientRequestIdOf,
   describeIssues,
   Principal,
   parse,
+  publicRequestId,
+  RequestId,
   RequestRecord,
+  requestIdOf,
   VoteInput,
 } from '../../../lambdas/domain/schemas.ts';
 import { aRecord } from './fixtures.ts';
@@ -84,6 +88,26 @@ describe('VoteInput', () => {
   });
 });
 
+describe('request ids', () => {
+  it('scopes every public request id by its agent: `<agentId>:<client request id>`', () => {
+    expect(publicRequestId('invoice-bot', 'req-1')).toBe('invoice-bot:req-1');
+    expect(RequestId.parse('invoice-bot:req:with:colons')).toBe('invoice-bot:req:with:colons');
+    // No agent part, an agent part no agent id can have, or nothing after it: not a request id.
+    for (const bad of ['req-1', 'Invoice-Bot:req-1', 'invoice bot:req-1', 'invoice-bot:', ':req-1']) {
+      expect(RequestId.safeParse(bad).success).toBe(false);
+    }
+  });
+
+  it('names a request by the agent and its requestId, the event id standing in', () => {
+    const event = AgentRequestEvent.parse(anEvent({ requestId: 'req-7' }));
+    expect(requestIdOf(event)).toBe('invoice-bot:req-7');
+    expect(clientRequestIdOf(event)).toBe('req-7');
+    const { requestId: _none, ...detail } = event.detail;
+    const withoutId = AgentRequestEvent.parse({ ...anEvent(), detail });
+    expect(requestIdOf(withoutId)).toBe(`invoice-bot:${withoutId.id}`);
+  });
+});
+
 describe('stored shapes', () => {
   it('round-trips a request record and rejects unknown fields', () => {
     expect(RequestRecord.parse(aRecord())).toEqual(aRecord());
@@ -94,12 +118,17 @@ describe('stored shapes', () => {
 
   it('checks decision details, principals and audit records', () => {
     expect(
-      issuesOf(ActionDecidedDetail, { requestId: 'r', decision: 'MAYBE', actionHash: 'x', approvers: [] }),
+      issuesOf(ActionDecidedDetail, {
+        requestId: 'invoice-bot:r',
+        decision: 'MAYBE',
+        actionHash: 'x',
+        approvers: [],
+      }),
     ).toHaveLength(2);
     expect(issuesOf(Principal, { id: 'alice', type: 'robot', groups: [] })).toHaveLength(1);
     expect(
       issuesOf(AuditRecord, {
-        requestId: 'r',
+        requestId: 'invoice-bot:r',
         kind: 'VOTED',
         key: '',
         at: 'yesterday',

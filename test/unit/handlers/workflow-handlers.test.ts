@@ -47,11 +47,16 @@ beforeEach(() => {
 
 const invoke = (name: keyof typeof handlers, event: unknown) => handlers[name](event, lambdaContext(name));
 
+const executionArn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:approval:${name}`;
+
 async function evaluated(action: string, parameters: Record<string, string> = {}) {
   const event = agentRequestEvent({ action, parameters });
-  const requestId = event.detail.requestId;
-  const result = await invoke('evaluate', { requestId, event, executionArn: `arn:execution:${requestId}` });
-  return { requestId, event, result };
+  const requestId = `invoice-bot:${event.detail.requestId}`;
+  const owner = executionArn(event.id);
+  const result = await invoke('evaluate', { requestId, event, executionArn: owner });
+  /** What the state machine adds to every later step's payload. */
+  const step = { requestId, executionArn: owner };
+  return { requestId, event, result, step };
 }
 
 describe('evaluate handler', () => {
@@ -74,7 +79,7 @@ describe('evaluate handler', () => {
   it('answers duplicate for the same request started by another execution', async () => {
     const { requestId, event } = await evaluated('s3:GetObject');
 
-    const again = await invoke('evaluate', { requestId, event, executionArn: 'arn:execution:other' });
+    const again = await invoke('evaluate', { requestId, event, executionArn: executionArn('other') });
 
     expect(again).toMatchObject({ requestId, duplicate: true });
   });
@@ -86,12 +91,12 @@ describe('evaluate handler', () => {
 
 describe('request-approval handler', () => {
   it('stores the task token and notifies once, however often the task runs', async () => {
-    const { requestId } = await evaluated('iam:AttachRolePolicy', {
+    const { requestId, step } = await evaluated('iam:AttachRolePolicy', {
       PolicyArn: 'arn:aws:iam::aws:policy/ReadOnly',
     });
 
-    const first = await invoke('requestApproval', { requestId, taskToken: 'token-1' });
-    const second = await invoke('requestApproval', { requestId, taskToken: 'token-1' });
+    const first = await invoke('requestApproval', { ...step, taskToken: 'token-1' });
+    const second = await invoke('requestApproval', { ...step, taskToken: 'token-1' });
 
     expect(first).toEqual({ requestId, notified: true, resumed: false });
     expect(second).toEqual({ requestId, notified: false, resumed: false });
@@ -101,10 +106,10 @@ describe('request-approval handler', () => {
 
 describe('record-decision handler', () => {
   it('records the outcome once and answers a retry with the first answer', async () => {
-    const { requestId } = await evaluated('kms:ScheduleKeyDeletion');
+    const { requestId, step } = await evaluated('kms:ScheduleKeyDeletion');
 
-    const first = await invoke('recordDecision', { requestId, outcome: { decision: 'POLICY_DENIED' } });
-    const retry = await invoke('recordDecision', { requestId, outcome: { decision: 'POLICY_DENIED' } });
+    const first = await invoke('recordDecision', { ...step, outcome: { decision: 'POLICY_DENIED' } });
+    const retry = await invoke('recordDecision', { ...step, outcome: { decision: 'POLICY_DENIED' } });
 
     expect(first).toEqual({ requestId, applied: true, decision: 'POLICY_DENIED' });
     expect(retry).toEqual(first);
@@ -114,9 +119,21 @@ describe('record-decision handler', () => {
     });
   });
 
+  it('refuses a payload without the execution, as a direct invocation would send it', async () => {
+    const { requestId } = await evaluated('kms:ScheduleKeyDeletion');
+    await expect(
+      invoke('recordDecision', { requestId, outcome: { decision: 'POLICY_DENIED' } }),
+    ).rejects.toThrow(ValidationError);
+    await expect(store.get(requestId)).resolves.toMatchObject({ status: 'PENDING' });
+  });
+
   it('rejects an outcome that is not a decision', async () => {
     await expect(
-      invoke('recordDecision', { requestId: 'r-2', outcome: { decision: 'MAYBE' } }),
+      invoke('recordDecision', {
+        requestId: 'invoice-bot:r-2',
+        executionArn: executionArn('r-2'),
+        outcome: { decision: 'MAYBE' },
+      }),
     ).rejects.toThrow(ValidationError);
   });
 });
@@ -124,11 +141,11 @@ describe('record-decision handler', () => {
 describe('publish-decision handler', () => {
   it('puts Action Decided on the bus once per request, even when invoked again', async () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-    const { requestId } = await evaluated('s3:GetObject');
-    await invoke('recordDecision', { requestId, outcome: { decision: 'AUTO_APPROVED' } });
+    const { requestId, step } = await evaluated('s3:GetObject');
+    await invoke('recordDecision', { ...step, outcome: { decision: 'AUTO_APPROVED' } });
 
-    const published = await invoke('publishDecision', { requestId });
-    const again = await invoke('publishDecision', { requestId });
+    const published = await invoke('publishDecision', step);
+    const again = await invoke('publishDecision', step);
 
     expect(published).toMatchObject({ requestId, decision: 'AUTO_APPROVED', approvers: [] });
     expect(again).toEqual(published);
@@ -144,11 +161,11 @@ describe('publish-decision handler', () => {
 
   it('keeps its idempotency records in their own partition of the table, expiring through its TTL', async () => {
     eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-3' }] });
-    const { requestId } = await evaluated('s3:GetObject');
-    await invoke('recordDecision', { requestId, outcome: { decision: 'AUTO_APPROVED' } });
+    const { step } = await evaluated('s3:GetObject');
+    await invoke('recordDecision', { ...step, outcome: { decision: 'AUTO_APPROVED' } });
     const before = Math.floor(Date.now() / 1000);
 
-    await invoke('publishDecision', { requestId });
+    await invoke('publishDecision', step);
 
     const { Items = [] } = await table.client.send(
       new QueryCommand({
@@ -169,11 +186,11 @@ describe('publish-decision handler', () => {
       .on(PutEventsCommand)
       .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] })
       .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
-    const { requestId } = await evaluated('s3:GetObject');
-    await invoke('recordDecision', { requestId, outcome: { decision: 'AUTO_APPROVED' } });
+    const { requestId, step } = await evaluated('s3:GetObject');
+    await invoke('recordDecision', { ...step, outcome: { decision: 'AUTO_APPROVED' } });
 
-    await expect(invoke('publishDecision', { requestId })).rejects.toThrow('InternalFailure');
-    await expect(invoke('publishDecision', { requestId })).resolves.toMatchObject({ requestId });
+    await expect(invoke('publishDecision', step)).rejects.toThrow('InternalFailure');
+    await expect(invoke('publishDecision', step)).resolves.toMatchObject({ requestId });
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(2);
   });
 });

@@ -30,9 +30,11 @@ const directory = new StaticDirectory({
   agents: [{ id: 'invoice-bot', onBehalfOf: 'dave' }],
 });
 
-function pendingRecord(requestId: string, createdAt: string): RequestRecord {
+function pendingRecord(clientRequestId: string, createdAt: string): RequestRecord {
+  const requestId = `invoice-bot:${clientRequestId}`;
   return {
     requestId,
+    clientRequestId,
     status: 'PENDING',
     agent: { id: 'invoice-bot', onBehalfOf: 'dave' },
     requesters: ['invoice-bot', 'dave'],
@@ -90,7 +92,7 @@ beforeAll(async () => {
   await store.claim(pendingRecord('req-old', '2026-11-22T09:00:00.000Z'));
   await store.claim(pendingRecord('req-new', '2026-11-22T09:30:00.000Z'));
   await store.appendAudit({
-    requestId: 'req-new',
+    requestId: 'invoice-bot:req-new',
     kind: 'REQUESTED',
     key: 'REQUESTED',
     at: '2026-11-22T09:30:00.000Z',
@@ -178,12 +180,12 @@ describe('reading requests', () => {
       query: { status: 'PENDING', limit: '1' },
     });
     expect(first.status).toBe(200);
-    expect(first.body.items.map((r: RequestRecord) => r.requestId)).toEqual(['req-new']);
+    expect(first.body.items.map((r: RequestRecord) => r.requestId)).toEqual(['invoice-bot:req-new']);
     const second = await call('GET', '/api/requests', {
       as: 'carol',
       query: { limit: '1', cursor: first.body.cursor },
     });
-    expect(second.body.items.map((r: RequestRecord) => r.requestId)).toEqual(['req-old']);
+    expect(second.body.items.map((r: RequestRecord) => r.requestId)).toEqual(['invoice-bot:req-old']);
     const approved = await call('GET', '/api/requests', { as: 'carol', query: { status: 'APPROVED' } });
     expect(approved.body).toEqual({ items: [] });
   });
@@ -203,10 +205,10 @@ describe('reading requests', () => {
   });
 
   it('shows a request with its timeline and says the caller may vote', async () => {
-    const response = await call('GET', '/api/requests/req-new', { as: 'carol' });
+    const response = await call('GET', '/api/requests/invoice-bot:req-new', { as: 'carol' });
     expect(response.status).toBe(200);
     expect(response.body.request).toMatchObject({
-      requestId: 'req-new',
+      requestId: 'invoice-bot:req-new',
       status: 'PENDING',
       actionHash: 'b'.repeat(64),
     });
@@ -217,9 +219,9 @@ describe('reading requests', () => {
   });
 
   it('tells the person the agent acts for, and an outsider, why they cannot vote', async () => {
-    const dave = await call('GET', '/api/requests/req-new', { as: 'dave' });
+    const dave = await call('GET', '/api/requests/invoice-bot:req-new', { as: 'dave' });
     expect(dave.body.canVote).toMatchObject({ eligible: false, code: 'REQUESTER' });
-    const alice = await call('GET', '/api/requests/req-new', { as: 'alice' });
+    const alice = await call('GET', '/api/requests/invoice-bot:req-new', { as: 'alice' });
     expect(alice.body.canVote).toMatchObject({
       eligible: false,
       code: 'NOT_IN_GROUP',
@@ -230,7 +232,7 @@ describe('reading requests', () => {
   it('answers 404 for an unknown request and for unknown routes, 405 for a wrong method', async () => {
     expect((await call('GET', '/api/requests/nope', { as: 'carol' })).status).toBe(404);
     expect((await call('GET', '/api/elsewhere', { as: 'carol' })).status).toBe(404);
-    const wrong = await call('DELETE', '/api/requests/req-new', { as: 'carol' });
+    const wrong = await call('DELETE', '/api/requests/invoice-bot:req-new', { as: 'carol' });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.allow).toBe('GET');
   });
@@ -246,7 +248,7 @@ describe('voting', () => {
       '{"vote":"deny"}',
       '{"vote":"approve","extra":1}',
     ]) {
-      const response = await call('POST', '/api/requests/req-new/votes', {
+      const response = await call('POST', '/api/requests/invoice-bot:req-new/votes', {
         as: 'carol',
         ...(body ? { body } : {}),
       });
@@ -258,16 +260,16 @@ describe('voting', () => {
   it('records an accepted vote through the service as the caller, on the api channel: 201', async () => {
     const record = { ...pendingRecord('req-new', '2026-11-22T09:30:00.000Z') };
     castVote.mockResolvedValueOnce({ record, decided: false });
-    const response = await call('POST', '/api/requests/req-new/votes', {
+    const response = await call('POST', '/api/requests/invoice-bot:req-new/votes', {
       as: 'carol',
       body: JSON.stringify({ vote: 'approve', reason: 'looks right' }),
     });
     expect(response).toMatchObject({
       status: 201,
-      body: { decided: false, request: { requestId: 'req-new' } },
+      body: { decided: false, request: { requestId: 'invoice-bot:req-new' } },
     });
     expect(castVote).toHaveBeenCalledWith({
-      requestId: 'req-new',
+      requestId: 'invoice-bot:req-new',
       principal: expect.objectContaining({ id: 'carol', type: 'user' }),
       input: { vote: 'approve', reason: 'looks right' },
       channel: 'api',
@@ -282,7 +284,7 @@ describe('voting', () => {
     [new NotFoundError('no such request'), 404, 'NOT_FOUND'],
   ])('maps the service refusal %s to %i', async (error, status, code) => {
     castVote.mockRejectedValueOnce(error);
-    const response = await call('POST', '/api/requests/req-new/votes', {
+    const response = await call('POST', '/api/requests/invoice-bot:req-new/votes', {
       as: 'dave',
       body: '{"vote":"approve"}',
     });
@@ -291,7 +293,7 @@ describe('voting', () => {
 
   it('hides the details of a server fault', async () => {
     castVote.mockRejectedValueOnce(new CountersignError('SendTaskSuccess failed: arn:aws:states:secret'));
-    const response = await call('POST', '/api/requests/req-new/votes', {
+    const response = await call('POST', '/api/requests/invoice-bot:req-new/votes', {
       as: 'carol',
       body: '{"vote":"approve"}',
     });

@@ -39,6 +39,11 @@ beforeEach(() => {
 const alice: Principal = { id: 'alice', type: 'user', groups: ['security'] };
 const bob: Principal = { id: 'bob', type: 'user', groups: ['security'] };
 
+/** What the state machine passes every step: the request and the execution that owns it. */
+function step(requestId: string) {
+  return { requestId, executionArn: executionArnFor(requestId) };
+}
+
 function vote(requestId: string, principal: Principal, input: unknown = { vote: 'approve' }) {
   return castVote(harness, { requestId, principal, input, channel: 'slack' });
 }
@@ -58,14 +63,17 @@ describe('auto-allow', () => {
       harness,
       requireApproval({ decision: 'ALLOW', groups: [], quorum: 0, reason: 'read-only' }),
     );
-    const recorded = await recordDecision(harness, { requestId, outcome: { decision: 'AUTO_APPROVED' } });
+    const recorded = await recordDecision(harness, {
+      ...step(requestId),
+      outcome: { decision: 'AUTO_APPROVED' },
+    });
     expect(recorded.applied).toBe(true);
     expect(recorded.record).toMatchObject({
       status: 'APPROVED',
       decision: 'AUTO_APPROVED',
       reason: 'read-only',
     });
-    const detail = await publishDecision(harness, { requestId });
+    const detail = await publishDecision(harness, step(requestId));
     expect(detail).toEqual({
       requestId,
       decision: 'AUTO_APPROVED',
@@ -85,7 +93,7 @@ describe('auto-allow', () => {
   it('refuses AUTO_APPROVED for a request policy did not allow', async () => {
     const requestId = await submit(harness);
     const error = await rejection(
-      recordDecision(harness, { requestId, outcome: { decision: 'AUTO_APPROVED' } }),
+      recordDecision(harness, { ...step(requestId), outcome: { decision: 'AUTO_APPROVED' } }),
     );
     expect(error.code).toBe('NOT_ALLOWED_BY_POLICY');
     expect((await harness.store.get(requestId))?.status).toBe('PENDING');
@@ -95,13 +103,13 @@ describe('auto-allow', () => {
 describe('approval with a quorum of two', () => {
   it('asks reviewers once, decides on the second distinct approver, resumes once, records and publishes', async () => {
     const requestId = await submit(harness, requireApproval({ quorum: 2 }));
-    expect(await requestApproval(harness, { requestId, taskToken: 'token-1' })).toEqual({
+    expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-1' })).toEqual({
       requestId,
       notified: true,
       resumed: false,
     });
     // A retried wait task gets a new token; reviewers are not asked twice.
-    expect(await requestApproval(harness, { requestId, taskToken: 'token-2' })).toEqual({
+    expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-2' })).toEqual({
       requestId,
       notified: false,
       resumed: false,
@@ -133,9 +141,9 @@ describe('approval with a quorum of two', () => {
     });
 
     // The workflow's record step brings the decision back; the stored one stands.
-    const recorded = await recordDecision(harness, { requestId, outcome: { decision: 'APPROVED' } });
+    const recorded = await recordDecision(harness, { ...step(requestId), outcome: { decision: 'APPROVED' } });
     expect(recorded).toEqual({ applied: false, record: second.record });
-    expect(await publishDecision(harness, { requestId })).toMatchObject({
+    expect(await publishDecision(harness, step(requestId))).toMatchObject({
       decision: 'APPROVED',
       approvers: ['alice', 'bob'],
     });
@@ -161,7 +169,9 @@ describe('approval with a quorum of two', () => {
   it('refuses APPROVED from the workflow while votes have not reached the quorum', async () => {
     const requestId = await submit(harness, requireApproval({ quorum: 2 }));
     await vote(requestId, alice);
-    const error = await rejection(recordDecision(harness, { requestId, outcome: { decision: 'APPROVED' } }));
+    const error = await rejection(
+      recordDecision(harness, { ...step(requestId), outcome: { decision: 'APPROVED' } }),
+    );
     expect(error.code).toBe('NOT_APPROVED_BY_VOTES');
   });
 });
@@ -169,7 +179,7 @@ describe('approval with a quorum of two', () => {
 describe('denial', () => {
   it('ends the request on one eligible deny and fails the workflow with the reason and the voter', async () => {
     const requestId = await submit(harness, requireApproval({ quorum: 2 }));
-    await requestApproval(harness, { requestId, taskToken: 'token-deny' });
+    await requestApproval(harness, { ...step(requestId), taskToken: 'token-deny' });
     await vote(requestId, alice);
     const result = await vote(requestId, bob, { vote: 'deny', reason: 'wrong bucket' });
     expect(result).toMatchObject({
@@ -185,7 +195,7 @@ describe('denial', () => {
         cause: JSON.stringify({ decision: 'DENIED', reason: 'wrong bucket', voter: 'bob' }),
       },
     ]);
-    expect(await publishDecision(harness, { requestId })).toMatchObject({
+    expect(await publishDecision(harness, step(requestId))).toMatchObject({
       decision: 'DENIED',
       reason: 'wrong bucket',
     });
@@ -202,7 +212,10 @@ describe('denial', () => {
       harness,
       requireApproval({ decision: 'DENY', reason: 'forbidden for agents' }),
     );
-    const { record } = await recordDecision(harness, { requestId, outcome: { decision: 'POLICY_DENIED' } });
+    const { record } = await recordDecision(harness, {
+      ...step(requestId),
+      outcome: { decision: 'POLICY_DENIED' },
+    });
     expect(record).toMatchObject({
       status: 'DENIED',
       decision: 'POLICY_DENIED',
@@ -230,17 +243,46 @@ describe('ownership', () => {
     });
     expect(applied).toBe(true);
   });
+
+  it('never stores a task token for an execution that does not own the request', async () => {
+    const requestId = await submit(harness);
+    await requestApproval(harness, { ...step(requestId), taskToken: 'token-owner' });
+    // Someone invoking the wait step directly, pointing the request's decision at their own wait.
+    const error = await rejection(
+      requestApproval(harness, {
+        requestId,
+        taskToken: 'token-of-another-execution',
+        executionArn: executionArnFor(requestId, 'forged'),
+      }),
+    );
+    expect(error.code).toBe('FOREIGN_EXECUTION');
+    expect((await harness.store.getWaitState(requestId)).taskToken).toBe('token-owner');
+    expect(harness.notifier.requested).toHaveLength(1);
+  });
+
+  it('never publishes for an execution that does not own the request', async () => {
+    const requestId = await submit(
+      harness,
+      requireApproval({ decision: 'DENY', reason: 'forbidden for agents' }),
+    );
+    await recordDecision(harness, { ...step(requestId), outcome: { decision: 'POLICY_DENIED' } });
+    const error = await rejection(
+      publishDecision(harness, { requestId, executionArn: executionArnFor(requestId, 'forged') }),
+    );
+    expect(error.code).toBe('FOREIGN_EXECUTION');
+    expect(harness.publisher.published).toEqual([]);
+  });
 });
 
 describe('expiry', () => {
   it('refuses late votes and records EXPIRED when the wait times out', async () => {
     const requestId = await submit(harness, requireApproval({ timeoutSeconds: 60 }));
-    await requestApproval(harness, { requestId, taskToken: 'token-expiry' });
+    await requestApproval(harness, { ...step(requestId), taskToken: 'token-expiry' });
     harness.clock.set(new Date(NOW.getTime() + 60_000));
     expect((await rejection(vote(requestId, alice))).code).toBe('EXPIRED');
     expect(harness.workflow.calls).toEqual([]);
     const { applied, record } = await recordDecision(harness, {
-      requestId,
+      ...step(requestId),
       outcome: { decision: 'EXPIRED' },
     });
     expect(applied).toBe(true);
@@ -248,7 +290,7 @@ describe('expiry', () => {
       status: 'EXPIRED',
       reason: 'no decision was reached before the request expired',
     });
-    expect(await publishDecision(harness, { requestId })).toMatchObject({
+    expect(await publishDecision(harness, step(requestId))).toMatchObject({
       decision: 'EXPIRED',
       approvers: [],
     });
@@ -292,7 +334,7 @@ describe('who may vote', () => {
 describe('failures around the decision', () => {
   it('keeps the decision when resuming fails, and heals on the next vote', async () => {
     const requestId = await submit(harness);
-    await requestApproval(harness, { requestId, taskToken: 'token-heal' });
+    await requestApproval(harness, { ...step(requestId), taskToken: 'token-heal' });
     harness.workflow.failure = new Error('states unavailable');
     const result = await vote(requestId, alice);
     expect(result).toMatchObject({ decided: true, resumed: false, resumeError: harness.workflow.failure });
@@ -310,7 +352,7 @@ describe('failures around the decision', () => {
     const requestId = await submit(harness);
     const early = await vote(requestId, alice, { vote: 'deny', reason: 'not today' });
     expect(early).toMatchObject({ decided: true, resumed: false });
-    expect(await requestApproval(harness, { requestId, taskToken: 'token-late' })).toEqual({
+    expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-late' })).toEqual({
       requestId,
       notified: false,
       resumed: true,
@@ -320,7 +362,7 @@ describe('failures around the decision', () => {
     ]);
     expect(harness.notifier.requested).toEqual([]);
     // A retry of that wait task finds the workflow resumed and does nothing.
-    expect(await requestApproval(harness, { requestId, taskToken: 'token-later' })).toMatchObject({
+    expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-later' })).toMatchObject({
       resumed: false,
     });
     expect(harness.workflow.calls).toHaveLength(1);
@@ -334,7 +376,7 @@ describe('failures around the decision', () => {
       reason: 'timed out',
       at: NOW,
     });
-    expect(await requestApproval(harness, { requestId, taskToken: 'token-expired' })).toMatchObject({
+    expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-expired' })).toMatchObject({
       resumed: true,
     });
     expect(harness.workflow.calls).toEqual([
@@ -350,9 +392,11 @@ describe('failures around the decision', () => {
   it('posts the review again when the first post failed (at least once)', async () => {
     const requestId = await submit(harness);
     harness.notifier.failure = new Error('slack down');
-    await expect(requestApproval(harness, { requestId, taskToken: 'token-a' })).rejects.toThrow('slack down');
+    await expect(requestApproval(harness, { ...step(requestId), taskToken: 'token-a' })).rejects.toThrow(
+      'slack down',
+    );
     harness.notifier.failure = undefined;
-    expect(await requestApproval(harness, { requestId, taskToken: 'token-b' })).toMatchObject({
+    expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-b' })).toMatchObject({
       notified: true,
     });
     expect(harness.notifier.requested).toHaveLength(1);
@@ -373,12 +417,13 @@ describe('failures around the decision', () => {
 
   it('refuses to publish an undecided request and to touch unknown ones', async () => {
     const requestId = await submit(harness);
-    expect((await rejection(publishDecision(harness, { requestId }))).code).toBe('NOT_DECIDED');
-    await expect(publishDecision(harness, { requestId: 'nope' })).rejects.toBeInstanceOf(NotFoundError);
+    expect((await rejection(publishDecision(harness, step(requestId)))).code).toBe('NOT_DECIDED');
+    const unknown = 'invoice-bot:nope';
+    await expect(publishDecision(harness, step(unknown))).rejects.toBeInstanceOf(NotFoundError);
     await expect(
-      recordDecision(harness, { requestId: 'nope', outcome: { decision: 'DENIED' } }),
+      recordDecision(harness, { ...step(unknown), outcome: { decision: 'DENIED' } }),
     ).rejects.toBeInstanceOf(NotFoundError);
-    await expect(requestApproval(harness, { requestId: 'nope', taskToken: 't' })).rejects.toBeInstanceOf(
+    await expect(requestApproval(harness, { ...step(unknown), taskToken: 't' })).rejects.toBeInstanceOf(
       NotFoundError,
     );
   });
@@ -393,7 +438,7 @@ describe('concurrency', () => {
 
   it('20 concurrent approvals: one decision applied, one resume', async () => {
     const requestId = await submit(harness, requireApproval({ quorum: 2 }));
-    await requestApproval(harness, { requestId, taskToken: 'token-race' });
+    await requestApproval(harness, { ...step(requestId), taskToken: 'token-race' });
     const results = await Promise.allSettled(reviewers.map((reviewer) => vote(requestId, reviewer)));
     const resumed = results.filter((result) => result.status === 'fulfilled' && result.value.resumed);
     expect(resumed).toHaveLength(1);
@@ -424,7 +469,7 @@ describe('concurrency', () => {
 
   it('20 concurrent mixed votes: exactly one decision, matching what resumed the workflow', async () => {
     const requestId = await submit(harness, requireApproval({ quorum: 3 }));
-    await requestApproval(harness, { requestId, taskToken: 'token-mixed' });
+    await requestApproval(harness, { ...step(requestId), taskToken: 'token-mixed' });
     const results = await Promise.allSettled(
       reviewers.map((reviewer, n) =>
         vote(requestId, reviewer, n % 4 === 3 ? { vote: 'deny', reason: 'no' } : undefined),

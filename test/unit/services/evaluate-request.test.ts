@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionHash } from '../../../lambdas/domain/action-hash.ts';
+import { publicRequestId } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
 import { anAgentEvent, executionArnFor, type Harness, nextEventId, startHarness } from './harness.ts';
@@ -15,20 +16,22 @@ afterAll(async () => {
 });
 
 async function evaluate(detail: Record<string, unknown> = {}, executionArn?: string) {
-  const id = nextEventId();
-  const event = anAgentEvent(id, detail);
+  const eventId = nextEventId();
+  const event = anAgentEvent(eventId, detail);
+  const id = publicRequestId(event.detail.agent.id, (detail.requestId as string | undefined) ?? eventId);
   const result = await evaluateRequest(harness, {
     requestId: id,
     event,
     executionArn: executionArn ?? executionArnFor(id),
   });
-  return { id, event, result };
+  return { id, eventId, event, result };
 }
 
 describe('evaluateRequest', () => {
   it('records a request awaiting approval with its hash, requesters, expiry and audit trail', async () => {
     harness.policy.answer = requireApproval({ timeoutSeconds: 600 });
-    const { id, event, result } = await evaluate();
+    const { id, eventId, event, result } = await evaluate();
+    expect(id).toBe(`invoice-bot:${eventId}`);
     expect(result).toEqual({
       requestId: id,
       duplicate: false,
@@ -38,12 +41,13 @@ describe('evaluateRequest', () => {
     const stored = await harness.store.get(id);
     expect(stored).toMatchObject({
       requestId: id,
+      clientRequestId: eventId,
       status: 'PENDING',
       requesters: ['invoice-bot', 'olga', 'dave'],
       actionHash: actionHash(event.detail),
       votes: [],
       approvers: [],
-      sourceEventId: id,
+      sourceEventId: eventId,
       executionArn: executionArnFor(id),
       createdAt: NOW.toISOString(),
       expiresAt: '2025-06-01T12:10:00.000Z',
@@ -66,10 +70,13 @@ describe('evaluateRequest', () => {
   });
 
   it('uses the agent’s requestId over the event id, and passes context to the policy', async () => {
-    const requestId = `agent-chosen-${nextEventId()}`;
-    const { result } = await evaluate({ requestId, context: { ticket: 'FIN-7' } });
-    expect(result.requestId).toBe(requestId);
-    expect((await harness.store.get(requestId))?.context).toEqual({ ticket: 'FIN-7' });
+    const clientRequestId = `agent-chosen-${nextEventId()}`;
+    const { result } = await evaluate({ requestId: clientRequestId, context: { ticket: 'FIN-7' } });
+    expect(result.requestId).toBe(`invoice-bot:${clientRequestId}`);
+    expect(await harness.store.get(result.requestId)).toMatchObject({
+      clientRequestId,
+      context: { ticket: 'FIN-7' },
+    });
     expect(harness.policy.requests.at(-1)?.context).toEqual({ ticket: 'FIN-7' });
   });
 
@@ -83,8 +90,8 @@ describe('evaluateRequest', () => {
   });
 
   it('rejects invalid input with the reasons and stores nothing', async () => {
-    const id = nextEventId();
-    const event = anAgentEvent(id, { action: 'copy everything' });
+    const id = publicRequestId('invoice-bot', nextEventId());
+    const event = anAgentEvent(id.split(':')[1]!, { action: 'copy everything' });
     const result = await evaluateRequest(harness, {
       requestId: id,
       event,
@@ -155,48 +162,69 @@ describe('evaluateRequest', () => {
 
   it('starts one workflow for a request delivered twice', async () => {
     harness.policy.answer = requireApproval();
-    const requestId = `dup-${nextEventId()}`;
-    const first = await evaluate({ requestId }, executionArnFor(requestId, 'run-1'));
+    const clientRequestId = `dup-${nextEventId()}`;
+    const requestId = `invoice-bot:${clientRequestId}`;
+    const first = await evaluate({ requestId: clientRequestId }, executionArnFor(requestId, 'run-1'));
     harness.policy.answer = requireApproval({ decision: 'ALLOW' });
-    const second = await evaluate({ requestId }, executionArnFor(requestId, 'run-2'));
+    const second = await evaluate({ requestId: clientRequestId }, executionArnFor(requestId, 'run-2'));
     expect(first.result.duplicate).toBe(false);
     expect(second.result).toEqual({ requestId, duplicate: true, invalid: false, policy: requireApproval() });
     expect((await harness.store.get(requestId))?.executionArn).toBe(executionArnFor(requestId, 'run-1'));
   });
 
-  it('refuses a request that reuses another agent’s requestId and leaves the stored one untouched', async () => {
+  it('keeps two agents’ requests with the same requestId apart: neither claims nor blocks the other', async () => {
     harness.policy.answer = requireApproval();
-    const requestId = `squat-${nextEventId()}`;
-    await evaluate({ requestId }, executionArnFor(requestId, 'run-1'));
-    const id = nextEventId();
-    const event = {
-      ...anAgentEvent(id, { requestId, agent: { id: 'report-bot' } }),
+    harness.directory.owners['report-bot'] = 'carol';
+    const clientRequestId = `shared-${nextEventId()}`;
+    const mine = await evaluate({ requestId: clientRequestId });
+    const eventId = nextEventId();
+    const theirs = {
+      ...anAgentEvent(eventId, { requestId: clientRequestId, agent: { id: 'report-bot' } }),
       source: 'countersign.agent.report-bot',
     };
     const result = await evaluateRequest(harness, {
-      requestId: id,
+      requestId: `report-bot:${clientRequestId}`,
+      event: theirs,
+      executionArn: executionArnFor(`report-bot:${clientRequestId}`),
+    });
+    expect(result).toMatchObject({
+      requestId: `report-bot:${clientRequestId}`,
+      duplicate: false,
+      invalid: false,
+    });
+    expect(await harness.store.get(mine.id)).toMatchObject({ agent: { id: 'invoice-bot' }, clientRequestId });
+    expect(await harness.store.get(result.requestId)).toMatchObject({
+      agent: { id: 'report-bot' },
+      clientRequestId,
+    });
+  });
+
+  it('refuses a workflow requestId that does not name the event’s request, storing nothing', async () => {
+    const eventId = nextEventId();
+    const event = anAgentEvent(eventId, { requestId: 'victim-1' });
+    // A caller other than the state machine, trying to file the request under another agent's id.
+    const result = await evaluateRequest(harness, {
+      requestId: 'report-bot:victim-1',
       event,
-      executionArn: executionArnFor(requestId, 'run-2'),
+      executionArn: executionArnFor('report-bot:victim-1'),
     });
-    expect(result).toMatchObject({ requestId, duplicate: false, invalid: true });
-    expect(result.policy).toMatchObject({
-      decision: 'DENY',
-      reason: 'invalid request: requestId is already used by another agent',
-    });
-    expect(await harness.store.get(requestId)).toMatchObject({
-      agent: { id: 'invoice-bot' },
-      executionArn: executionArnFor(requestId, 'run-1'),
-    });
+    expect(result).toMatchObject({ invalid: true, policy: { decision: 'DENY' } });
+    expect(result.policy.reason).toBe(
+      "invalid request: the workflow's requestId does not name this event's request (invoice-bot:victim-1)",
+    );
+    expect(await harness.store.get('report-bot:victim-1')).toBeUndefined();
+    expect(await harness.store.get('invoice-bot:victim-1')).toBeUndefined();
   });
 
   it('answers a redelivery to the same workflow with the stored policy, writing the trail once', async () => {
     harness.policy.answer = requireApproval();
-    const requestId = `redo-${nextEventId()}`;
-    await evaluate({ requestId }, executionArnFor(requestId));
+    const clientRequestId = `redo-${nextEventId()}`;
+    const requestId = `invoice-bot:${clientRequestId}`;
+    await evaluate({ requestId: clientRequestId }, executionArnFor(requestId));
     harness.clock.set(new Date(NOW.getTime() + 5000));
     harness.policy.answer = requireApproval({ decision: 'DENY' });
     try {
-      const again = await evaluate({ requestId }, executionArnFor(requestId));
+      const again = await evaluate({ requestId: clientRequestId }, executionArnFor(requestId));
       expect(again.result).toEqual({
         requestId,
         duplicate: false,

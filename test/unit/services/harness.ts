@@ -1,6 +1,6 @@
 /** One dynalite-backed store plus recording fakes: the services exactly as handlers wire them. */
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
-import type { PolicyDecision } from '../../../lambdas/domain/schemas.ts';
+import { type PolicyDecision, publicRequestId } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/index.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
@@ -71,14 +71,20 @@ export function executionArnFor(requestId: string, attempt = 'run-1'): string {
   return `arn:aws:states:us-east-1:123456789012:execution:countersign-approval:${requestId}-${attempt}`;
 }
 
+/** The public id of a request `anAgentEvent` makes without a requestId of its own (the event id). */
+export function requestIdFor(eventId: string, agentId = 'invoice-bot'): string {
+  return publicRequestId(agentId, eventId);
+}
+
 /** Runs the evaluate step for a fresh request under `policy`; returns the request id. */
 export async function submit(harness: Harness, policy: PolicyDecision = requireApproval()): Promise<string> {
   harness.policy.answer = policy;
   const id = nextEventId();
+  const requestId = requestIdFor(id);
   const result = await evaluateRequest(harness, {
-    requestId: id,
+    requestId,
     event: anAgentEvent(id),
-    executionArn: executionArnFor(id),
+    executionArn: executionArnFor(requestId),
   });
   return result.requestId;
 }

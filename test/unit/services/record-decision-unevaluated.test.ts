@@ -7,7 +7,14 @@ import { actionHash } from '../../../lambdas/domain/action-hash.ts';
 import { NotFoundError } from '../../../lambdas/domain/errors.ts';
 import { denyBecause, evaluateRequest, recordDecision } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
-import { anAgentEvent, executionArnFor, type Harness, nextEventId, startHarness } from './harness.ts';
+import {
+  anAgentEvent,
+  executionArnFor,
+  type Harness,
+  nextEventId,
+  requestIdFor,
+  startHarness,
+} from './harness.ts';
 
 let harness: Harness;
 
@@ -22,11 +29,12 @@ afterAll(async () => {
 const REASON = 'evaluation failed: ServiceUnavailable';
 
 function afterFailedEvaluation(decision: 'DENIED' | 'AUTO_APPROVED' = 'DENIED') {
-  const requestId = nextEventId();
+  const eventId = nextEventId();
+  const requestId = requestIdFor(eventId);
   return {
     requestId,
     outcome: { decision, reason: REASON },
-    event: anAgentEvent(requestId),
+    event: anAgentEvent(eventId),
     executionArn: executionArnFor(requestId),
   };
 }
@@ -49,6 +57,7 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
     expect(result.applied).toBe(true);
     expect(result.record).toEqual({
       requestId: input.requestId,
+      clientRequestId: input.event.id,
       status: 'DENIED',
       decision: 'DENIED',
       reason: REASON,
@@ -63,7 +72,7 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
       votes: [],
       approvers: [],
       executionArn: input.executionArn,
-      sourceEventId: input.requestId,
+      sourceEventId: input.event.id,
       createdAt: NOW.toISOString(),
       decidedAt: NOW.toISOString(),
     });
@@ -84,11 +93,13 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
   it('builds the same request Evaluate would have stored, apart from the decision', async () => {
     const input = afterFailedEvaluation();
     const { record: recorded } = await recordDecision(harness, input);
-    const evaluatedId = nextEventId();
+    // The same event under another requestId of the agent's, so both can be stored side by side.
+    const clientRequestId = `evaluated-${nextEventId()}`;
+    const evaluatedId = requestIdFor(clientRequestId);
     harness.policy.answer = denyBecause(REASON);
     await evaluateRequest(harness, {
       requestId: evaluatedId,
-      event: { ...anAgentEvent(evaluatedId), id: input.requestId },
+      event: anAgentEvent(input.event.id, { requestId: clientRequestId }),
       executionArn: input.executionArn,
     });
     const evaluated = await harness.store.get(evaluatedId);
@@ -99,6 +110,7 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
     expect(evaluated).toEqual({
       ...shared,
       requestId: evaluatedId,
+      clientRequestId,
       status: 'PENDING',
       requesters: expect.any(Array),
     });
@@ -137,7 +149,7 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
     await notFound(recordDecision(harness, { ...input, event: other }));
 
     await expect(harness.store.get(input.requestId)).resolves.toBeUndefined();
-    await expect(harness.store.get('someone-elses-request')).resolves.toBeUndefined();
+    await expect(harness.store.get('invoice-bot:someone-elses-request')).resolves.toBeUndefined();
   });
 
   it('still fails without the event, as for any other step', async () => {

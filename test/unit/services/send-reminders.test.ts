@@ -46,7 +46,8 @@ function setup() {
 async function pending(store: DynamoDbRequestStore, overrides: Partial<RequestRecord> = {}) {
   sequence += 1;
   const record = pendingRecord({
-    requestId: `reminded-${sequence}`,
+    requestId: `invoice-bot:reminded-${sequence}`,
+    clientRequestId: `reminded-${sequence}`,
     createdAt: '2024-05-14T13:00:00.000Z',
     expiresAt: '2024-05-14T15:00:00.000Z',
     ...overrides,

@@ -17,6 +17,7 @@ import {
   DIRECTORY_PATH,
   demoAgent,
   E2eClient,
+  idOf,
   removeDir,
   startE2eTwin,
   tempDir,
@@ -177,7 +178,7 @@ describe('chat approvals in the twin', () => {
       justification: 'the exporter needs to repair its own permissions',
     });
     await client.send(request);
-    const { requestId } = request;
+    const requestId = idOf(request);
     const pending = await client.waitForPending(requestId);
     expect(pending.policy, pending.policy.reason).toMatchObject({
       decision: 'REQUIRE_APPROVAL',

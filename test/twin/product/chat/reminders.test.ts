@@ -12,6 +12,7 @@ import {
   agentRequest,
   demoAgent,
   E2eClient,
+  idOf,
   policyDirWith,
   removeDir,
   startE2eTwin,
@@ -74,14 +75,14 @@ describe('reminders in the twin', () => {
       parameters: { roleName: 'reminder-test', policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
     });
     await client.send(request);
-    const pending = await client.waitForPending(request.requestId);
+    const pending = await client.waitForPending(idOf(request));
     expect(pending.policy, pending.policy.reason).toMatchObject({ timeoutSeconds: 602 });
 
     const review = await vi.waitFor(
       async () => {
         const found = (await outbox()).find(
           (entry) =>
-            entry.method === 'chat.postMessage' && JSON.stringify(entry.body).includes(request.requestId),
+            entry.method === 'chat.postMessage' && JSON.stringify(entry.body).includes(idOf(request)),
         );
         if (found?.ts === undefined) throw new Error('no review yet');
         return found;

@@ -18,7 +18,11 @@ let sequence = 0;
 /** A fresh request id per test: the table is shared by the file, tests never see each other's items. */
 function fresh(overrides: Partial<RequestRecord> = {}): RequestRecord {
   sequence += 1;
-  return aRecord({ requestId: `req-${sequence}`, ...overrides });
+  return aRecord({
+    requestId: `invoice-bot:req-${sequence}`,
+    clientRequestId: `req-${sequence}`,
+    ...overrides,
+  });
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -200,10 +204,14 @@ describe('workflow state', () => {
     await store.claim(record);
     expect(await store.getWaitState(record.requestId)).toEqual({ notified: false, resumed: false });
     expect(await store.getTaskToken(record.requestId)).toBeUndefined();
-    expect(await store.saveTaskToken(record.requestId, 'token-1')).toEqual({ alreadyNotified: false });
+    expect(await store.saveTaskToken(record.requestId, 'token-1', record.executionArn)).toEqual({
+      alreadyNotified: false,
+    });
     expect(await store.markNotified(record.requestId, NOW)).toBe(true);
     expect(await store.markNotified(record.requestId, NOW)).toBe(false);
-    expect(await store.saveTaskToken(record.requestId, 'token-2')).toEqual({ alreadyNotified: true });
+    expect(await store.saveTaskToken(record.requestId, 'token-2', record.executionArn)).toEqual({
+      alreadyNotified: true,
+    });
     expect(await store.getTaskToken(record.requestId)).toBe('token-2');
     expect(await store.markResumed(record.requestId, NOW)).toBe(true);
     expect(await store.markResumed(record.requestId, NOW)).toBe(false);
@@ -218,8 +226,20 @@ describe('workflow state', () => {
     expect(await store.get(record.requestId)).toEqual(record);
   });
 
+  it('stores a task token only for the execution that owns the request', async () => {
+    const record = fresh();
+    await store.claim(record);
+    await store.saveTaskToken(record.requestId, 'token-owner', record.executionArn);
+    expect(
+      await codeOf(store.saveTaskToken(record.requestId, 'token-forged', `${record.executionArn}-other`)),
+    ).toBe('FOREIGN_EXECUTION');
+    expect(await store.getTaskToken(record.requestId)).toBe('token-owner');
+  });
+
   it('throws NotFoundError for unknown requests', async () => {
-    await expect(store.saveTaskToken('nope', 't')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.saveTaskToken('nope', 't', aRecord().executionArn)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
     await expect(store.getWaitState('nope')).rejects.toBeInstanceOf(NotFoundError);
     await expect(store.markNotified('nope', NOW)).rejects.toBeInstanceOf(NotFoundError);
     await expect(store.markResumed('nope', NOW)).rejects.toBeInstanceOf(NotFoundError);
@@ -275,8 +295,9 @@ describe('list', () => {
   async function seed(count: number, status: RequestRecord['status'], minuteOffset: number): Promise<void> {
     for (let n = 0; n < count; n += 1) {
       const createdAt = new Date(NOW.getTime() + (minuteOffset + n) * 60_000).toISOString();
-      const requestId = `${status.toLowerCase()}-${n}`;
-      await listStore.claim(aRecord({ requestId, createdAt }));
+      const clientRequestId = `${status.toLowerCase()}-${n}`;
+      const requestId = `invoice-bot:${clientRequestId}`;
+      await listStore.claim(aRecord({ requestId, clientRequestId, createdAt }));
       if (status !== 'PENDING') {
         const decision = status === 'APPROVED' ? 'APPROVED' : status === 'DENIED' ? 'DENIED' : 'EXPIRED';
         await listStore.decide(requestId, { decision, approvers: [], at: NOW });
@@ -289,7 +310,7 @@ describe('list', () => {
     let cursor: string | undefined;
     do {
       const page = await listStore.list({ ...query, ...(cursor ? { cursor } : {}) });
-      pages.push(page.items.map((record) => record.requestId));
+      pages.push(page.items.map((record) => record.clientRequestId));
       cursor = page.cursor;
     } while (cursor !== undefined);
     return pages;
@@ -369,10 +390,10 @@ describe('on DynamoDB, which returns the old item with the failure (ALL_OLD)', (
       mocked.claim(record),
       mocked.addVote(record.requestId, aVote('alice'), NOW),
       mocked.decide(record.requestId, { decision: 'EXPIRED', approvers: [], at: NOW }),
-      mocked.saveTaskToken(record.requestId, 't'),
+      mocked.saveTaskToken(record.requestId, 't', record.executionArn),
       mocked.markNotified(record.requestId, NOW),
       mocked.appendAudit({
-        requestId: 'r',
+        requestId: 'invoice-bot:r',
         kind: 'NOTIFIED',
         key: 'NOTIFIED',
         at: NOW.toISOString(),

@@ -21,7 +21,8 @@ const hash = 'a'.repeat(64);
 
 function request(overrides: Partial<RequestRecord> = {}): RequestRecord {
   return {
-    requestId: 'req-1',
+    requestId: 'invoice-bot:req-1',
+    clientRequestId: 'req-1',
     status: 'PENDING',
     agent: { id: 'invoice-bot', onBehalfOf: 'dave' },
     requesters: ['invoice-bot', 'dave'],
