@@ -187,6 +187,7 @@ const CountersignConfigSchema = CountersignConfigFields.superRefine((config, con
       message: `must be empty when ${CONTEXT_KEYS.identityStoreId} is set: people come from the identity store`,
     });
   }
+  checkAgentsAndOwners(config, context);
   if (config.jwtIssuer === undefined) {
     for (const field of ['jwtAudience', 'jwtJwksUrl'] as const) {
       if (config[field] !== undefined) {
@@ -200,6 +201,54 @@ const CountersignConfigSchema = CountersignConfigFields.superRefine((config, con
   }
 });
 export type CountersignConfig = z.infer<typeof CountersignConfigSchema>;
+
+/**
+ * Every agent the bus admits is one the directory registers, with an owner who is a person in
+ * the directory (checked here when the directory lists the people; with an identity store the
+ * owner is resolved at evaluation, which denies a request whose owner does not resolve). Ids are
+ * unique across people and agents, so an agent can never be taken for a person.
+ */
+function checkAgentsAndOwners(
+  config: z.infer<typeof CountersignConfigFields>,
+  context: z.RefinementCtx,
+): void {
+  const { users, agents } = config.directory;
+  const registered = new Set(agents.map((agent) => agent.id));
+  config.agents.forEach((agent, index) => {
+    if (!registered.has(agent.id)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['agents', index, 'id'],
+        message: `agent "${agent.id}" is not in ${CONTEXT_KEYS.directory}'s agents, with its owner: its requests would all be denied`,
+      });
+    }
+  });
+  if (new Set(agents.map((agent) => agent.id)).size !== agents.length) {
+    context.addIssue({ code: 'custom', path: ['directory', 'agents'], message: 'agent ids must be unique' });
+  }
+  const userIds = new Set(users.map((user) => user.id));
+  agents.forEach((agent, index) => {
+    if (userIds.has(agent.id)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['directory', 'agents', index, 'id'],
+        message: `"${agent.id}" is also a user id: people and agents must be told apart`,
+      });
+    }
+  });
+  if (config.identityStoreId !== undefined) return;
+  agents.forEach((agent, index) => {
+    const owner = agent.owner.toLowerCase();
+    const person = users.some((user) => user.id === agent.owner || user.email?.toLowerCase() === owner);
+    if (!person) {
+      context.addIssue({
+        code: 'custom',
+        path: ['directory', 'agents', index, 'owner'],
+        message: `the owner of "${agent.id}" ("${agent.owner}") is not a user of the directory (by id or email)`,
+      });
+    }
+  });
+}
 
 export const CONFIG_DEFAULTS = {
   busName: 'countersign',

@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-identitystore';
 import { DirectoryError } from '../domain/errors.ts';
 import { Principal, PrincipalType, parse } from '../domain/schemas.ts';
-import type { Clock, Directory, IdentityOverrides, IdentityRef } from '../ports/index.ts';
+import type { Clock, Directory, DirectoryAgent, IdentityOverrides, IdentityRef } from '../ports/index.ts';
 
 /** Long enough to absorb a burst of clicks, short enough that a removed group membership soon counts. */
 export const IDENTITY_CACHE_TTL_MS = 60_000;
@@ -37,7 +37,7 @@ export interface IdentityStoreDirectoryOptions {
   readonly client: IdentitystoreClient;
   readonly identityStoreId: string;
   readonly overrides: IdentityOverrides;
-  /** Answers for agents (resolve by id, agentRequesters); people are never looked up in it. */
+  /** Answers for agents (resolve by id, agent); people are never looked up in it. */
   readonly agents: Directory;
   readonly clock: Clock;
   /** @default IDENTITY_CACHE_TTL_MS */
@@ -74,8 +74,8 @@ export class IdentityStoreDirectory implements Directory {
     return principal;
   }
 
-  agentRequesters(agentId: string): Promise<readonly string[]> {
-    return this.#options.agents.agentRequesters(agentId);
+  agent(agentId: string): Promise<DirectoryAgent | undefined> {
+    return this.#options.agents.agent(agentId);
   }
 
   async #lookUp(ref: IdentityRef): Promise<Principal | undefined> {
@@ -86,8 +86,15 @@ export class IdentityStoreDirectory implements Directory {
           (await this.#options.agents.resolve(ref)) ??
           (await this.#userBy(UniqueAttribute.userName, ref.value))
         );
-      case 'email':
-        return this.#userBy(UniqueAttribute.email, ref.value);
+      case 'email': {
+        // Mailbox names compare case-insensitively; the store matches as written, so the lower-case
+        // spelling (how most directories keep addresses) is tried as well.
+        const lower = ref.value.toLowerCase();
+        return (
+          (await this.#userBy(UniqueAttribute.email, ref.value)) ??
+          (lower === ref.value ? undefined : await this.#userBy(UniqueAttribute.email, lower))
+        );
+      }
       case 'slack':
       case 'teams': {
         const userName = await this.#options.overrides.userNameFor(ref.kind, ref.value);

@@ -7,7 +7,7 @@
 import { DirectoryDocument } from '../domain/directory.ts';
 import { ValidationError } from '../domain/errors.ts';
 import { type Principal, PrincipalType, parse } from '../domain/schemas.ts';
-import type { Directory, IdentityRef } from '../ports/index.ts';
+import type { Directory, DirectoryAgent, IdentityRef } from '../ports/index.ts';
 
 type DirectoryUser = DirectoryDocument['users'][number];
 
@@ -35,15 +35,16 @@ export class StaticDirectory implements Directory {
   }
 
   async resolve(ref: IdentityRef): Promise<Principal | undefined> {
-    const user = this.#document.users.find((candidate) => matches(candidate, ref));
-    if (user !== undefined) return toPrincipal(user);
+    // Agents first: a user listed under an agent's id must not turn the agent into a voter.
     const agent = ref.kind === 'id' ? this.#document.agents.find((a) => a.id === ref.value) : undefined;
-    return agent === undefined ? undefined : { id: agent.id, type: PrincipalType.agent, groups: [] };
+    if (agent !== undefined) return { id: agent.id, type: PrincipalType.agent, groups: [] };
+    const user = this.#document.users.find((candidate) => matches(candidate, ref));
+    return user === undefined ? undefined : toPrincipal(user);
   }
 
-  async agentRequesters(agentId: string): Promise<readonly string[]> {
-    const owner = this.#document.agents.find((agent) => agent.id === agentId)?.onBehalfOf;
-    return owner === undefined ? [agentId] : [agentId, owner];
+  async agent(agentId: string): Promise<DirectoryAgent | undefined> {
+    const agent = this.#document.agents.find((candidate) => candidate.id === agentId);
+    return agent === undefined ? undefined : { id: agent.id, owner: agent.owner };
   }
 }
 

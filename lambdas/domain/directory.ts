@@ -4,7 +4,7 @@
  * from `countersign:directory`), and countersign.local.json extends it for the twin.
  */
 import { z } from 'zod';
-import { Principal } from './schemas.ts';
+import { AgentId, Principal } from './schemas.ts';
 
 /** Other keys of the document (chat settings, the twin's demo keys) belong to other readers. */
 export const DirectoryDocument = z.object({
@@ -20,6 +20,14 @@ export const DirectoryDocument = z.object({
       }),
     )
     .default([]),
-  agents: z.array(z.object({ id: Principal.shape.id, onBehalfOf: z.string().min(1).optional() })).default([]),
+  agents: z
+    .array(
+      z.object({
+        id: AgentId,
+        /** The person accountable for the agent (directory id or email); never an approver of its requests. */
+        owner: z.string({ error: 'every agent names its owner' }).min(1, 'every agent names its owner'),
+      }),
+    )
+    .default([]),
 });
 export type DirectoryDocument = z.infer<typeof DirectoryDocument>;

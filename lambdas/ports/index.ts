@@ -153,11 +153,21 @@ export interface IdentityOverrides {
   userNameFor(channel: ChatIdentityChannel, chatUserId: string): Promise<string | undefined>;
 }
 
-/** Resolves channel identities to directory identities. Unknown → undefined, never a guess. */
+/** An agent as the directory registers it. */
+export interface DirectoryAgent {
+  readonly id: string;
+  /** The person accountable for the agent, as written (a directory id or an email): resolve it before use. */
+  readonly owner: string;
+}
+
+/**
+ * Resolves channel identities to directory identities. Unknown → undefined, never a guess; a
+ * directory that cannot answer throws (callers fail closed).
+ */
 export interface Directory {
   resolve(ref: IdentityRef): Promise<Principal | undefined>;
-  /** The directory ids an agent may never approve for: its own id and its owner, if any. */
-  agentRequesters(agentId: string): Promise<readonly string[]>;
+  /** The registered agent, or undefined when the directory does not know it (its requests are denied). */
+  agent(agentId: string): Promise<DirectoryAgent | undefined>;
 }
 
 /** What policy evaluation sees of a request: the agent's ask plus facts looked up for it. */

@@ -13,6 +13,7 @@ import {
 } from '../domain/schemas.ts';
 import type { Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
+import { resolveRequesters } from './requesters.ts';
 
 export interface EvaluateRequestDeps {
   readonly store: RequestStore;
@@ -47,39 +48,6 @@ export function denyBecause(reason: string): PolicyDecision {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-interface Requesters {
-  readonly ids: string[];
-  /** Set when the requesters could not be established: the request must be denied. */
-  readonly problem?: string;
-}
-
-/**
- * Everyone who may not vote on the request: the agent, its owner, and the person it acts for.
- * A person named as `onBehalfOf` must be known (by id, then by email); if not, the request
- * cannot be reviewed safely, because no one could tell self-approval from approval.
- */
-async function resolveRequesters(
-  directory: Directory,
-  agent: AgentRequestDetail['agent'],
-): Promise<Requesters> {
-  try {
-    const ids = new Set([agent.id, ...(await directory.agentRequesters(agent.id))]);
-    if (agent.onBehalfOf === undefined) return { ids: [...ids] };
-    const person =
-      (await directory.resolve({ kind: 'id', value: agent.onBehalfOf })) ??
-      (await directory.resolve({ kind: 'email', value: agent.onBehalfOf }));
-    if (person === undefined) {
-      return {
-        ids: [...ids, agent.onBehalfOf],
-        problem: `the person the agent acts for ("${agent.onBehalfOf}") is not in the directory`,
-      };
-    }
-    return { ids: [...ids.add(person.id)] };
-  } catch (error) {
-    return { ids: [agent.id], problem: `the requesters could not be resolved: ${messageOf(error)}` };
-  }
 }
 
 function evaluatePolicy(engine: PolicyEngine, detail: AgentRequestDetail): PolicyDecision {

@@ -14,7 +14,8 @@ import {
 
 export interface DemoAgent {
   readonly id: string;
-  readonly onBehalfOf?: string;
+  /** The person accountable for the agent; the demo's agent acts for its owner. */
+  readonly owner: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
 }
@@ -91,7 +92,7 @@ export async function runDemo(target: DemoTarget): Promise<string[]> {
     requestId: `demo-${run}-${key}`,
     agent: {
       id: target.agent.id,
-      ...(target.agent.onBehalfOf ? { onBehalfOf: target.agent.onBehalfOf } : {}),
+      onBehalfOf: target.agent.owner,
     },
   }));
   try {

@@ -15,6 +15,12 @@ export const TEST_AGENT = {
   principalArn: 'arn:aws:iam::123456789012:role/invoice-bot',
 } as const;
 
+/** The directory that registers TEST_AGENT with its owner. */
+export const TEST_DIRECTORY = {
+  users: [{ id: 'dave', email: 'dave@example.com', groups: [] }],
+  agents: [{ id: TEST_AGENT.id, owner: 'dave' }],
+} as const;
+
 /** The REST API's settings, as an operator would give them with an identity provider. */
 export const TEST_JWT_CONTEXT = {
   'countersign:jwtIssuer': 'https://login.example.com/countersign',
@@ -39,7 +45,7 @@ export interface BuiltStack {
 }
 
 /**
- * `context` adds to (or overrides) the defaults: one configured agent, bundling skipped.
+ * `context` adds to (or overrides) the defaults: one configured agent in its directory, bundling skipped.
  * `prepare` runs before the one synthesis a CDK app allows (to add plugins or constructs).
  */
 export function buildCountersignStack(
@@ -48,7 +54,12 @@ export function buildCountersignStack(
 ): BuiltStack {
   const app = new App({
     outdir: mkdtempSync(join(tmpdir(), 'countersign-cdk-')),
-    context: { 'aws:cdk:bundling-stacks': [], 'countersign:agents': [TEST_AGENT], ...context },
+    context: {
+      'aws:cdk:bundling-stacks': [],
+      'countersign:agents': [TEST_AGENT],
+      'countersign:directory': TEST_DIRECTORY,
+      ...context,
+    },
   });
   const stack = new CountersignStack(app, 'Countersign', { config: readCountersignConfig(app) });
   prepare(app, stack);

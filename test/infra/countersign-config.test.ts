@@ -27,6 +27,10 @@ describe('readCountersignConfig', () => {
         [CONTEXT_KEYS.defaultTimeoutSeconds]: '7200',
         [CONTEXT_KEYS.logRetentionDays]: '30',
         [CONTEXT_KEYS.agents]: JSON.stringify(agents),
+        [CONTEXT_KEYS.directory]: JSON.stringify({
+          users: [{ id: 'dave', groups: [] }],
+          agents: [{ id: 'invoice-bot', owner: 'dave' }],
+        }),
         [CONTEXT_KEYS.alarmEmails]: ['oncall@example.com'],
         [CONTEXT_KEYS.consoleUrl]: 'https://countersign.example.com',
       }),
@@ -108,14 +112,46 @@ describe('readCountersignConfig: the HTTP API keys', () => {
   it('reads the directory, keeping ids, groups and chat ids and dropping anything else', () => {
     const directory = {
       users: [{ id: 'alice', email: 'alice@example.com', groups: ['security'], slackUserId: 'U0A11CE01' }],
-      agents: [{ id: 'invoice-bot', onBehalfOf: 'dave', secretAccessKey: 'never-deployed' }],
+      agents: [{ id: 'invoice-bot', owner: 'Alice@Example.com', secretAccessKey: 'never-deployed' }],
       slack: { signingSecret: 'never-deployed' },
     };
     const config = read({ [CONTEXT_KEYS.directory]: JSON.stringify(directory) });
     expect(config.directory).toEqual({
       users: directory.users,
-      agents: [{ id: 'invoice-bot', onBehalfOf: 'dave' }],
+      agents: [{ id: 'invoice-bot', owner: 'Alice@Example.com' }],
     });
+  });
+
+  it('registers every agent of the bus in the directory, with an owner who is one of its people', () => {
+    const grant = { id: 'invoice-bot', principalArn: 'arn:aws:iam::123456789012:role/invoice-bot' };
+    const alice = { id: 'alice', email: 'alice@example.com', groups: ['security'] };
+    expect(() => read({ [CONTEXT_KEYS.agents]: [grant] })).toThrow(
+      /countersign:agents\.0\.id: agent "invoice-bot" is not in countersign:directory's agents/,
+    );
+    expect(() =>
+      read({ [CONTEXT_KEYS.directory]: { users: [alice], agents: [{ id: 'invoice-bot' }] } }),
+    ).toThrow(/countersign:directory\.agents\.0\.owner: every agent names its owner/);
+    expect(() =>
+      read({
+        [CONTEXT_KEYS.directory]: { users: [alice], agents: [{ id: 'invoice-bot', owner: 'mallory' }] },
+      }),
+    ).toThrow(
+      /countersign:directory\.agents\.0\.owner: the owner of "invoice-bot" \("mallory"\) is not a user/,
+    );
+    expect(() =>
+      read({
+        [CONTEXT_KEYS.directory]: {
+          users: [alice, { id: 'invoice-bot', groups: ['security'] }],
+          agents: [{ id: 'invoice-bot', owner: 'alice' }],
+        },
+      }),
+    ).toThrow(/countersign:directory\.agents\.0\.id: "invoice-bot" is also a user id/);
+    expect(
+      read({
+        [CONTEXT_KEYS.agents]: [grant],
+        [CONTEXT_KEYS.directory]: { users: [alice], agents: [{ id: 'invoice-bot', owner: 'alice' }] },
+      }).agents,
+    ).toEqual([grant]);
   });
 
   it('refuses a directory too large for the Lambda environment, or malformed', () => {

@@ -28,8 +28,11 @@ type Statement = { Effect: string; Action: string | string[]; Resource: Json };
 const SLOW_SYNTH_MS = 120_000;
 
 const DIRECTORY = {
-  users: [{ id: 'alice', email: 'alice@example.com', groups: ['security'] }],
-  agents: [{ id: 'invoice-bot', onBehalfOf: 'dave' }],
+  users: [
+    { id: 'alice', email: 'alice@example.com', groups: ['security'] },
+    { id: 'dave', email: 'dave@example.com', groups: [] },
+  ],
+  agents: [{ id: 'invoice-bot', owner: 'dave' }],
 };
 
 let built: BuiltStack;

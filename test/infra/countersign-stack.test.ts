@@ -15,7 +15,13 @@ import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { REMINDER_HANDLER_ENTRY } from '../../lib/review-reminders.ts';
 import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import { assetHashSerializer } from './asset-hash-serializer.ts';
-import { type BuiltStack, buildCountersignStack, TEST_AGENT, TEST_FULL_CONTEXT } from './build-stack.ts';
+import {
+  type BuiltStack,
+  buildCountersignStack,
+  TEST_AGENT,
+  TEST_DIRECTORY,
+  TEST_FULL_CONTEXT,
+} from './build-stack.ts';
 import { renderDefinitionString } from './synth-definition.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
@@ -469,7 +475,7 @@ describe('chat channels', () => {
 
   it('resolve people in one directory, the same for every handler that resolves people', () => {
     const directory = variablesOf(API_HANDLER_ENTRY)[ENV.directoryJson];
-    expect(directory).toBe(JSON.stringify({ users: [], agents: [] }));
+    expect(directory).toBe(JSON.stringify(TEST_DIRECTORY));
     for (const entry of [
       ...Object.values(CHAT_HANDLER_ENTRIES),
       WORKFLOW_HANDLER_ENTRIES.evaluate,

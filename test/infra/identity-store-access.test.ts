@@ -10,7 +10,7 @@ import { API_HANDLER_ENTRY, WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersi
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { IDENTITY_STORE_READ_ACTIONS } from '../../lib/identity-store-access.ts';
 import { REMINDER_HANDLER_ENTRY } from '../../lib/review-reminders.ts';
-import { buildCountersignStack, TEST_FULL_CONTEXT } from './build-stack.ts';
+import { buildCountersignStack, TEST_DIRECTORY, TEST_FULL_CONTEXT } from './build-stack.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
 type Json = any;
@@ -37,6 +37,13 @@ const NON_RESOLVING_ENTRIES = [
 
 const read = (context: Record<string, unknown>) => readCountersignConfig(new App({ context }));
 
+/** The full stack with people in Identity Center: the directory keeps the agents only. */
+const WITH_IDENTITY_STORE = {
+  ...TEST_FULL_CONTEXT,
+  [CONTEXT_KEYS.identityStoreId]: STORE_ID,
+  [CONTEXT_KEYS.directory]: { users: [], agents: TEST_DIRECTORY.agents },
+};
+
 describe('countersign:identityStoreId', () => {
   it('is unset by default and accepts identity store ids only', () => {
     expect(read({}).identityStoreId).toBeUndefined();
@@ -56,9 +63,9 @@ describe('countersign:identityStoreId', () => {
     expect(
       read({
         [CONTEXT_KEYS.identityStoreId]: STORE_ID,
-        [CONTEXT_KEYS.directory]: { agents: [{ id: 'invoice-bot', onBehalfOf: 'dave' }] },
+        [CONTEXT_KEYS.directory]: { agents: [{ id: 'invoice-bot', owner: 'dave' }] },
       }).directory.agents,
-    ).toEqual([{ id: 'invoice-bot', onBehalfOf: 'dave' }]);
+    ).toEqual([{ id: 'invoice-bot', owner: 'dave' }]);
   });
 });
 
@@ -66,7 +73,7 @@ describe('the stack with an identity store', () => {
   let resources: Resources;
 
   beforeAll(() => {
-    const built = buildCountersignStack({ ...TEST_FULL_CONTEXT, [CONTEXT_KEYS.identityStoreId]: STORE_ID });
+    const built = buildCountersignStack(WITH_IDENTITY_STORE);
     resources = built.template.toJSON().Resources;
   }, SLOW_SYNTH_MS);
 
@@ -135,9 +142,8 @@ describe('the stack with an identity store', () => {
   it(
     'leaves no unacknowledged cdk-nag finding (the member wildcards are acknowledged with a reason)',
     () => {
-      const { app } = buildCountersignStack(
-        { ...TEST_FULL_CONTEXT, [CONTEXT_KEYS.identityStoreId]: STORE_ID },
-        (app) => Validations.of(app).addPlugins(new AwsSolutionsChecks(app)),
+      const { app } = buildCountersignStack(WITH_IDENTITY_STORE, (app) =>
+        Validations.of(app).addPlugins(new AwsSolutionsChecks(app)),
       );
       const assembly = app.synth();
       const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {

@@ -33,7 +33,7 @@ export function describeTwin(
   ]);
   const agents = renderTable(config.agents, [
     { header: '  AGENT', value: (agent) => `  ${agent.id}` },
-    { header: 'ON BEHALF OF', value: (agent) => agent.onBehalfOf ?? '-' },
+    { header: 'OWNER', value: (agent) => agent.owner },
     { header: 'ACCESS KEY', value: (agent) => agent.accessKeyId },
   ]);
   return [

@@ -90,7 +90,8 @@ export async function buildDetail(
   const input = {
     ...candidate,
     requestId: flags['request-id'] ?? candidate.requestId ?? randomUUID(),
-    agent: { id: agent.id, ...(agent.onBehalfOf ? { onBehalfOf: agent.onBehalfOf } : {}) },
+    // A twin agent acts for its owner.
+    agent: { id: agent.id, onBehalfOf: agent.owner },
   };
   try {
     return { detail: parse(AgentRequestDetail, input, 'request'), agent };
@@ -204,7 +205,7 @@ export async function run(args: string[]): Promise<number> {
       return ExitCode.ok;
     }
     // Who reads the outcome: --as, else the person the agent acts for (their own request).
-    const viewer = values.as ?? agent.onBehalfOf;
+    const viewer = values.as ?? agent.owner;
     if (viewer === undefined)
       throw new UsageError('--wait needs --as <user> for an agent that acts for nobody');
     if (!values.json) console.log(`${requestId}: waiting for a decision…`);

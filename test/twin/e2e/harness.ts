@@ -27,7 +27,7 @@ const ACCOUNT = '123456789012';
 
 export interface Agent {
   readonly id: string;
-  readonly onBehalfOf?: string;
+  readonly owner: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
 }
@@ -75,7 +75,7 @@ export async function startE2eTwin(options: E2eTwinOptions): Promise<RunningTwin
 export function agentRequest(agent: Agent, overrides: Record<string, unknown> = {}) {
   return {
     requestId: `e2e-${randomUUID()}`,
-    agent: { id: agent.id, ...(agent.onBehalfOf ? { onBehalfOf: agent.onBehalfOf } : {}) },
+    agent: { id: agent.id, onBehalfOf: agent.owner },
     action: 'iam:AttachRolePolicy',
     resource: { arn: `arn:aws:iam::${ACCOUNT}:role/invoice-exporter`, type: 'AWS::IAM::Role' },
     parameters: { roleName: 'invoice-exporter', policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },

@@ -105,7 +105,7 @@ describe('IdentityStoreDirectory', () => {
   let overrides: DynamoDbIdentityOverrides;
   let now: Date;
   const clock = { now: () => now };
-  const agents = new StaticDirectory({ users: [], agents: [{ id: 'ci-bot', onBehalfOf: 'dave' }] });
+  const agents = new StaticDirectory({ users: [], agents: [{ id: 'ci-bot', owner: 'dave' }] });
 
   const newDirectory = () =>
     new IdentityStoreDirectory({
@@ -203,7 +203,8 @@ describe('IdentityStoreDirectory', () => {
       type: 'agent',
       groups: [],
     });
-    await expect(directory.agentRequesters('ci-bot')).resolves.toEqual(['ci-bot', 'dave']);
+    await expect(directory.agent('ci-bot')).resolves.toEqual({ id: 'ci-bot', owner: 'dave' });
+    await expect(directory.agent('other-bot')).resolves.toBeUndefined();
     expect(identityStore.commandCalls(GetUserIdCommand)).toHaveLength(0);
   });
 
@@ -254,7 +255,7 @@ describe('IdentityStoreDirectory', () => {
 describe('createDirectory', () => {
   const documentJson = JSON.stringify({
     users: [{ id: 'erin', groups: ['security'], email: 'erin@example.com' }],
-    agents: [{ id: 'ci-bot', onBehalfOf: 'dave' }],
+    agents: [{ id: 'ci-bot', owner: 'dave' }],
   });
   // Never called: these tests only look at which directory is built and what it answers locally.
   const deps = { documentClient: {} as LocalTable['client'], tableName: 'countersign' };
@@ -285,6 +286,6 @@ describe('createDirectory', () => {
     // erin is only in the JSON document: with the identity store, people come from it alone.
     await expect(directory.resolve({ kind: 'id', value: 'erin' })).resolves.toBeUndefined();
     expect(identityStore.commandCalls(GetUserIdCommand)[0]?.args[0].input.IdentityStoreId).toBe(STORE_ID);
-    await expect(directory.agentRequesters('ci-bot')).resolves.toEqual(['ci-bot', 'dave']);
+    await expect(directory.agent('ci-bot')).resolves.toEqual({ id: 'ci-bot', owner: 'dave' });
   });
 });

@@ -38,9 +38,27 @@ describe('StaticDirectory', () => {
     await expect(localDirectory.resolve({ kind: 'id', value: 'mallory' })).resolves.toBeUndefined();
   });
 
-  it('names the agent and its owner as requesters, and only the agent when it has no owner', async () => {
-    await expect(localDirectory.agentRequesters('invoice-bot')).resolves.toEqual(['invoice-bot', 'dave']);
-    await expect(localDirectory.agentRequesters('unlisted-bot')).resolves.toEqual(['unlisted-bot']);
+  it('registers each agent with its owner, and knows no other agent', async () => {
+    await expect(localDirectory.agent('invoice-bot')).resolves.toEqual({ id: 'invoice-bot', owner: 'dave' });
+    await expect(localDirectory.agent('unlisted-bot')).resolves.toBeUndefined();
+  });
+
+  it('refuses an agent without an owner, and an agent id no agent can have', () => {
+    expect(() => StaticDirectory.fromJson('{"agents":[{"id":"lonely-bot"}]}')).toThrow(/agents\.0\.owner/);
+    expect(() => StaticDirectory.fromJson('{"agents":[{"id":"Bad:Bot","owner":"dave"}]}')).toThrow(
+      /agents\.0\.id/,
+    );
+  });
+
+  it('answers an agent, never a user listed under the same id, so the agent cannot become a voter', async () => {
+    const shadowed = new StaticDirectory({
+      users: [{ id: 'invoice-bot', groups: ['security'] }],
+      agents: [{ id: 'invoice-bot', owner: 'dave' }],
+    });
+    await expect(shadowed.resolve({ kind: 'id', value: 'invoice-bot' })).resolves.toMatchObject({
+      type: 'agent',
+      groups: [],
+    });
   });
 
   it('treats missing lists as empty', async () => {

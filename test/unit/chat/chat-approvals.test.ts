@@ -129,7 +129,7 @@ describe('forged Slack callbacks', () => {
         throw new Error('unused');
       },
       store: h.store,
-      directory: { resolve: async () => undefined, agentRequesters: async () => [] },
+      directory: { resolve: async () => undefined, agent: async () => undefined },
       castVote: () => Promise.reject(new Error('unused')),
       defer: () => Promise.reject(new Error('unused')),
       clock: h.clock,

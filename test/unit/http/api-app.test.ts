@@ -27,7 +27,7 @@ const directory = new StaticDirectory({
     { id: 'alice', email: 'alice@example.com', groups: ['security'] },
     { id: 'dave', email: 'dave@example.com', groups: [] },
   ],
-  agents: [{ id: 'invoice-bot', onBehalfOf: 'dave' }],
+  agents: [{ id: 'invoice-bot', owner: 'dave' }],
 });
 
 function pendingRecord(clientRequestId: string, createdAt: string): RequestRecord {

@@ -16,7 +16,7 @@ import { type ServedRoutes, serveRoutes } from './serve-routes.ts';
 
 const directory = new StaticDirectory({
   users: [{ id: 'carol', email: 'carol@example.com', groups: ['platform'] }],
-  agents: [{ id: 'invoice-bot', onBehalfOf: 'dave' }],
+  agents: [{ id: 'invoice-bot', owner: 'dave' }],
 });
 
 let dataDir: string;

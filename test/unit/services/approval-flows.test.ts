@@ -9,12 +9,21 @@ import {
 import type { Principal } from '../../../lambdas/domain/schemas.ts';
 import {
   castVote,
+  evaluateRequest,
   publishDecision,
   recordDecision,
   requestApproval,
 } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
-import { executionArnFor, type Harness, startHarness, submit } from './harness.ts';
+import {
+  anAgentEvent,
+  executionArnFor,
+  type Harness,
+  nextEventId,
+  requestIdFor,
+  startHarness,
+  submit,
+} from './harness.ts';
 
 let harness: Harness;
 
@@ -221,6 +230,24 @@ describe('denial', () => {
       decision: 'POLICY_DENIED',
       reason: 'forbidden for agents',
     });
+  });
+});
+
+describe('owners never approve their agents', () => {
+  it('refuses the owner however the directory writes them (email, other case)', async () => {
+    harness.directory.agents['mail-bot'] = { id: 'mail-bot', owner: 'Olga@EXAMPLE.com' };
+    harness.policy.answer = requireApproval();
+    const eventId = nextEventId();
+    const requestId = requestIdFor(eventId, 'mail-bot');
+    await evaluateRequest(harness, {
+      requestId,
+      event: anAgentEvent(eventId, { agent: { id: 'mail-bot' } }),
+      executionArn: executionArnFor(requestId),
+    });
+    const olga: Principal = { id: 'olga', type: 'user', groups: ['security'] };
+    const error = await rejection(vote(requestId, olga));
+    expect(error.code).toBe('REQUESTER');
+    expect((await harness.store.get(requestId))?.votes).toEqual([]);
   });
 });
 

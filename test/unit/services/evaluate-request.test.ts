@@ -129,6 +129,45 @@ describe('evaluateRequest', () => {
     expect((await harness.store.get(id))?.requesters).toEqual(['invoice-bot', 'olga', 'carol']);
   });
 
+  it('names every requester by its canonical directory id, however the owner and onBehalfOf are written', async () => {
+    harness.directory.agents['mail-bot'] = { id: 'mail-bot', owner: 'OLGA@Example.COM' };
+    const { id } = await evaluate({ agent: { id: 'mail-bot', onBehalfOf: 'Carol@EXAMPLE.com' } });
+    expect((await harness.store.get(id))?.requesters).toEqual(['mail-bot', 'olga', 'carol']);
+  });
+
+  it('denies, but records, a request from an agent the directory does not register', async () => {
+    const { id, result } = await evaluate({ agent: { id: 'rogue-bot' } });
+    expect(result.policy).toMatchObject({
+      decision: 'DENY',
+      reason: 'the agent "rogue-bot" is not registered in the directory',
+    });
+    expect(await harness.store.get(id)).toMatchObject({
+      agent: { id: 'rogue-bot' },
+      requesters: ['rogue-bot'],
+    });
+  });
+
+  it('denies a request whose agent’s owner is not a person in the directory', async () => {
+    harness.directory.agents['orphan-bot'] = { id: 'orphan-bot', owner: 'nobody@example.com' };
+    harness.directory.agents['owned-by-bot'] = { id: 'owned-by-bot', owner: 'invoice-bot' };
+    for (const agentId of ['orphan-bot', 'owned-by-bot']) {
+      const owner = harness.directory.agents[agentId]!.owner;
+      const { result } = await evaluate({ agent: { id: agentId } });
+      expect(result.policy).toMatchObject({
+        decision: 'DENY',
+        reason: `the owner of agent "${agentId}" ("${owner}") is not a person in the directory`,
+      });
+    }
+  });
+
+  it('denies a request on behalf of an agent: only a person can be whom an agent acts for', async () => {
+    const { result } = await evaluate({ agent: { id: 'invoice-bot', onBehalfOf: 'invoice-bot' } });
+    expect(result.policy).toMatchObject({
+      decision: 'DENY',
+      reason: 'the person the agent acts for ("invoice-bot") is not in the directory',
+    });
+  });
+
   it('denies when the directory fails', async () => {
     harness.directory.failure = new Error('directory offline');
     try {
@@ -174,7 +213,7 @@ describe('evaluateRequest', () => {
 
   it('keeps two agents’ requests with the same requestId apart: neither claims nor blocks the other', async () => {
     harness.policy.answer = requireApproval();
-    harness.directory.owners['report-bot'] = 'carol';
+    harness.directory.agents['report-bot'] = { id: 'report-bot', owner: 'carol' };
     const clientRequestId = `shared-${nextEventId()}`;
     const mine = await evaluate({ requestId: clientRequestId });
     const eventId = nextEventId();

@@ -9,6 +9,7 @@ import type {
   Clock,
   DecisionPublisher,
   Directory,
+  DirectoryAgent,
   IdentityRef,
   PolicyEngine,
   PolicyRequest,
@@ -32,21 +33,24 @@ export class FakeDirectory implements Directory {
     { id: 'bob', type: 'user', groups: ['security'], email: 'bob@example.com' },
     { id: 'carol', type: 'user', groups: ['platform'], email: 'carol@example.com' },
     { id: 'dave', type: 'user', groups: ['security'], email: 'dave@example.com' },
+    { id: 'olga', type: 'user', groups: ['security'], email: 'olga@example.com' },
   ];
-  readonly owners: Record<string, string> = { 'invoice-bot': 'olga' };
+  readonly agents: Record<string, DirectoryAgent> = { 'invoice-bot': { id: 'invoice-bot', owner: 'olga' } };
   failure?: Error;
 
   async resolve(ref: IdentityRef): Promise<Principal | undefined> {
     if (this.failure) throw this.failure;
+    if (ref.kind === 'id' && this.agents[ref.value] !== undefined) {
+      return { id: ref.value, type: 'agent', groups: [] };
+    }
     return this.users.find((user) =>
-      ref.kind === 'email' ? user.email === ref.value : user.id === ref.value,
+      ref.kind === 'email' ? user.email?.toLowerCase() === ref.value.toLowerCase() : user.id === ref.value,
     );
   }
 
-  async agentRequesters(agentId: string): Promise<readonly string[]> {
+  async agent(agentId: string): Promise<DirectoryAgent | undefined> {
     if (this.failure) throw this.failure;
-    const owner = this.owners[agentId];
-    return owner === undefined ? [agentId] : [agentId, owner];
+    return this.agents[agentId];
   }
 }
 

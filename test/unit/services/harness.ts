@@ -46,12 +46,14 @@ export function nextEventId(): string {
   return `6a7e8feb-b491-4cf7-a9f1-${String(sequence).padStart(12, '0')}`;
 }
 
+/** An agent's request as the rule delivers it; the source names the detail's agent. */
 export function anAgentEvent(id: string, detail: Record<string, unknown> = {}) {
+  const agentId = (detail.agent as { id?: string } | undefined)?.id ?? 'invoice-bot';
   return {
     version: '0',
     id,
     'detail-type': 'Action Requested',
-    source: 'countersign.agent.invoice-bot',
+    source: `countersign.agent.${agentId}`,
     account: '123456789012',
     time: '2025-06-01T12:00:00Z',
     region: 'us-east-1',

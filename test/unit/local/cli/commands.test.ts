@@ -200,7 +200,7 @@ describe('request', () => {
       body: { FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] },
     };
     expect(await request([...args, '--url', url])).toBe(0);
-    expect(printed()).toBe('req-cli-1');
+    expect(printed()).toBe('invoice-bot:req-cli-1');
     const [call] = calls;
     expect(call!.headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIACOUNTERSIGNDEMO1\/\d{8}\/us-east-1\/events\//,
