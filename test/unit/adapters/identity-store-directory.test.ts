@@ -145,6 +145,18 @@ describe('IdentityStoreDirectory', () => {
     });
   });
 
+  it('finds an email written in another case: the store matches as written, then in lower case', async () => {
+    await expect(newDirectory().resolve({ kind: 'email', value: 'Carol@EXAMPLE.com' })).resolves.toEqual(
+      CAROL,
+    );
+    expect(
+      identityStore.commandCalls(GetUserIdCommand).map((call) => call.args[0].input.AlternateIdentifier),
+    ).toEqual([
+      { UniqueAttribute: { AttributePath: 'emails.value', AttributeValue: 'Carol@EXAMPLE.com' } },
+      { UniqueAttribute: { AttributePath: 'emails.value', AttributeValue: 'carol@example.com' } },
+    ]);
+  });
+
   it('uses the formatted name when there is no display name, and no email when the user has none', async () => {
     await expect(newDirectory().resolve({ kind: 'id', value: 'dave' })).resolves.toEqual({
       id: 'dave',
