@@ -61,10 +61,10 @@ export class CountersignStack extends Stack {
     const logRetention = config.logRetentionDays as RetentionDays;
 
     const key = new CountersignKey(this, 'DataKey').key;
-    this.eventBus = new CountersignEventBus(this, 'EventBus', { busName: config.busName });
-    for (const agent of config.agents) {
-      this.eventBus.grantRequest(new iam.ArnPrincipal(agent.principalArn), agent.id);
-    }
+    this.eventBus = new CountersignEventBus(this, 'EventBus', {
+      busName: config.busName,
+      agents: config.agents,
+    });
     this.table = new RequestTable(this, 'RequestTable', { encryptionKey: key });
 
     const environment: Record<string, string> = {

@@ -1,11 +1,8 @@
-import { Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
 import { CHAT_HANDLER_ENTRIES } from '../../lib/chat-integrations.ts';
-import { CountersignEventBus } from '../../lib/countersign-event-bus.ts';
 import {
   API_HANDLER_ENTRY,
   BUNDLED_POLICY_DIR,
@@ -15,13 +12,7 @@ import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { REMINDER_HANDLER_ENTRY } from '../../lib/review-reminders.ts';
 import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import { assetHashSerializer } from './asset-hash-serializer.ts';
-import {
-  type BuiltStack,
-  buildCountersignStack,
-  TEST_AGENT,
-  TEST_DIRECTORY,
-  TEST_FULL_CONTEXT,
-} from './build-stack.ts';
+import { type BuiltStack, buildCountersignStack, TEST_DIRECTORY, TEST_FULL_CONTEXT } from './build-stack.ts';
 import { renderDefinitionString } from './synth-definition.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
@@ -245,45 +236,6 @@ describe('event bus and agent-request rule', () => {
     },
     SLOW_SYNTH_MS,
   );
-
-  it('lets each configured agent put only events with its own source', () => {
-    const source = `countersign.agent.${TEST_AGENT.id}`;
-    const policies = ofType('AWS::Events::EventBusPolicy').map(
-      ([, r]) => r.Properties.Statement as Statement,
-    );
-    expect(policies).toHaveLength(2);
-    const allow = policies.find((s) => s.Effect === 'Allow')!;
-    expect(allow).toMatchObject({
-      Action: 'events:PutEvents',
-      Principal: { AWS: TEST_AGENT.principalArn },
-      Condition: {
-        'ForAllValues:StringEquals': { 'events:source': [source] },
-        Null: { 'events:source': 'false' },
-      },
-    });
-    const deny = policies.find((s) => s.Effect === 'Deny')!;
-    expect(deny).toMatchObject({
-      Action: 'events:PutEvents',
-      Principal: { AWS: TEST_AGENT.principalArn },
-      Condition: { 'ForAnyValue:StringNotEquals': { 'events:source': [source] } },
-    });
-  });
-
-  it('grantRequest pins any principal to its agent source, and refuses a malformed agent id', () => {
-    const stack = new Stack();
-    const bus = new CountersignEventBus(stack, 'Bus');
-    bus.grantRequest(new iam.ArnPrincipal('arn:aws:iam::111122223333:role/etl-agent'), 'etl-agent');
-    Template.fromStack(stack).hasResourceProperties('AWS::Events::EventBusPolicy', {
-      Statement: Match.objectLike({
-        Effect: 'Allow',
-        Principal: { AWS: 'arn:aws:iam::111122223333:role/etl-agent' },
-        Condition: Match.objectLike({
-          'ForAllValues:StringEquals': { 'events:source': ['countersign.agent.etl-agent'] },
-        }),
-      }),
-    });
-    expect(() => bus.grantRequest(new iam.ArnPrincipal('arn:aws:iam::1:role/x'), 'Bad Agent')).toThrow();
-  });
 
   it('starts the workflow for agent requests, with retries and an encrypted TLS-only DLQ', () => {
     const queueId = logicalIdOf('AWS::SQS::Queue');
