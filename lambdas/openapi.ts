@@ -136,12 +136,16 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/api/requests/{id}/votes': {
         post: {
           operationId: 'castVote',
-          summary: 'Approve or deny a pending request (a reason is required to deny)',
+          summary:
+            'Approve or deny a pending request (a reason is required to deny; a step-up approval carries the resource name)',
           parameters: [requestIdParameter],
           requestBody: { required: true, content: json('VoteInput') },
           responses: {
             '201': { description: 'The vote was recorded.', content: json('VoteAccepted') },
-            '400': errorResponse('The body is not a valid vote.'),
+            '400': errorResponse(
+              'The body is not a valid vote (INVALID_REQUEST), or it approves a step-up request without ' +
+                '`stepUpConfirmation` set to the resource name (STEP_UP_REQUIRED); nothing was recorded.',
+            ),
             '401': authErrors['401'],
             '403': errorResponse(
               'The caller may not vote: an agent or service (NOT_A_HUMAN), the requester or whom the agent acts ' +

@@ -3,7 +3,13 @@
  * vote did not count. Shared by the Slack and Teams endpoints so both refuse the same way.
  * Unknown or unmapped people are refused (never guessed) and the refusal is audited.
  */
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  StepUpRequiredError,
+  ValidationError,
+} from '../domain/errors.ts';
 import { AuditKind, type Principal } from '../domain/schemas.ts';
 import type { Directory, RequestStore } from '../ports/index.ts';
 
@@ -58,6 +64,7 @@ export function refusalFor(error: unknown): ReviewerRefusal | undefined {
   if (error instanceof ConflictError) return { status: 409, code: error.code, message: error.message };
   if (error instanceof NotFoundError)
     return { status: 404, code: 'NOT_FOUND', message: 'This request no longer exists.' };
+  if (error instanceof StepUpRequiredError) return { status: 400, code: error.code, message: error.message };
   if (error instanceof ValidationError) {
     return { status: 400, code: 'BAD_REQUEST', message: error.issues.join('; ') || error.message };
   }

@@ -18,6 +18,14 @@ export class ValidationError extends CountersignError {
   }
 }
 
+/**
+ * An approval of a step-up request arrived without the confirmation it needs (the resource's name,
+ * typed by the reviewer). Bad input: nothing is recorded.
+ */
+export class StepUpRequiredError extends CountersignError {
+  readonly code = 'STEP_UP_REQUIRED';
+}
+
 /** The thing asked for does not exist. */
 export class NotFoundError extends CountersignError {}
 

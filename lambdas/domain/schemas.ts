@@ -175,6 +175,8 @@ export const VoteInput = z
   .strictObject({
     vote: z.enum(['approve', 'deny']),
     reason: z.string().trim().max(2000).optional(),
+    /** Step-up approvals only: the name of the resource, as the reviewer typed it. */
+    stepUpConfirmation: z.string().trim().max(2048).optional(),
   })
   .refine((input) => input.vote === 'approve' || (input.reason ?? '').length > 0, {
     message: 'a reason is required to deny',

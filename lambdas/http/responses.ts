@@ -7,6 +7,7 @@ import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
+  StepUpRequiredError,
   ValidationError,
 } from '../domain/errors.ts';
 import type { HttpResult } from '../domain/http-result.ts';
@@ -56,6 +57,7 @@ export function responseForError(error: unknown, logger: ServerFaultLogger): Htt
   if (error instanceof ValidationError) {
     return errorResponse(400, ErrorCode.invalidRequest, error.message, { issues: error.issues });
   }
+  if (error instanceof StepUpRequiredError) return errorResponse(400, error.code, error.message);
   if (error instanceof AuthenticationError) {
     return errorResponse(401, ErrorCode.unauthenticated, error.message, {
       headers: { 'www-authenticate': 'Bearer error="invalid_token"' },

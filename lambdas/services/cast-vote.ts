@@ -16,6 +16,7 @@ import {
   type Vote,
   VoteInput,
 } from '../domain/schemas.ts';
+import { assertStepUp } from '../domain/step-up.ts';
 import type { Clock, RequestStore, ReviewNotifier, Workflow } from '../ports/index.ts';
 import { recordFact } from './audit-trail.ts';
 import { tryResume } from './resume-workflow.ts';
@@ -88,6 +89,7 @@ export async function castVote(deps: CastVoteDeps, command: CastVoteInput): Prom
 
   const eligibility: Eligibility = checkEligibility(record, principal, now);
   if (!eligibility.eligible) return refuse(deps, record, eligibility.code, eligibility.message);
+  assertStepUp(record, ballot);
 
   const vote: Vote = {
     voterId: principal.id,

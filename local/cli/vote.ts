@@ -10,7 +10,8 @@ import { TwinClient, twinUrl } from './twin-client.ts';
 export type VoteKind = 'approve' | 'deny';
 
 const USAGE: Record<VoteKind, string> = {
-  approve: 'countersign approve <requestId> --as <user> [--reason <text>] [--json] [--url <twin>]',
+  approve:
+    'countersign approve <requestId> --as <user> [--reason <text>] [--step-up <resource name>] [--json] [--url <twin>]',
   deny: 'countersign deny <requestId> --as <user> --reason <text> [--json] [--url <twin>]',
 };
 
@@ -37,6 +38,7 @@ export async function runVote(kind: VoteKind, args: string[]): Promise<number> {
       options: {
         as: { type: 'string' },
         reason: { type: 'string' },
+        ...(kind === 'approve' ? { 'step-up': { type: 'string' } as const } : {}),
         json: { type: 'boolean', default: false },
         url: { type: 'string' },
       },
@@ -49,7 +51,13 @@ export async function runVote(kind: VoteKind, args: string[]): Promise<number> {
       throw new UsageError('--reason is required to deny');
     }
     const client = new TwinClient(twinUrl(values.url));
-    const body = values.reason === undefined ? { vote: kind } : { vote: kind, reason: values.reason };
+    // A step-up approval carries the resource name the reviewer confirms; the server checks it.
+    const stepUp = (values as { 'step-up'?: string })['step-up'];
+    const body = {
+      vote: kind,
+      ...(values.reason === undefined ? {} : { reason: values.reason }),
+      ...(stepUp === undefined ? {} : { stepUpConfirmation: stepUp }),
+    };
     const result = (await client.api(
       'POST',
       `/api/requests/${encodeURIComponent(requestId)}/votes`,

@@ -9,8 +9,8 @@
  */
 import { z } from 'zod';
 import type { HttpResult } from '../../domain/http-result.ts';
-import { resourceNameOf } from '../../domain/messages/review-facts.ts';
 import { SLACK_IDS, slackDenyModal, slackStepUpModal } from '../../domain/messages/slack-review.ts';
+import { resourceNameOf } from '../../domain/step-up.ts';
 import type { CastVote, Clock, Directory, RequestStore } from '../../ports/index.ts';
 import type { CredentialSource, SlackCredentials } from '../chat-credentials.ts';
 import {
@@ -27,6 +27,8 @@ export const SlackVoteJob = z.strictObject({
   requestId: z.string().min(1),
   vote: z.enum(['approve', 'deny']),
   reason: z.string().optional(),
+  /** Step-up approvals: the resource name the reviewer typed (castVote checks it). */
+  stepUpConfirmation: z.string().optional(),
   slackUserId: z.string().min(1),
   /** Where to answer the reviewer with an ephemeral message. */
   channelId: z.string().min(1),
@@ -140,11 +142,15 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     if (view.callback_id === SLACK_IDS.stepUpModal) {
       const record = await deps.store.get(metadata.data.requestId);
       if (record === undefined) return ACK;
-      const typed = view.state.values[SLACK_IDS.confirmBlock]?.[SLACK_IDS.confirmInput]?.value?.trim();
-      const expected = resourceNameOf(record.resource.arn);
-      if (typed !== expected)
-        return modalErrors(SLACK_IDS.confirmBlock, `Type ${expected} exactly to approve.`);
-      await deps.defer({ ...base, vote: 'approve' });
+      const typed = view.state.values[SLACK_IDS.confirmBlock]?.[SLACK_IDS.confirmInput]?.value?.trim() ?? '';
+      // Checked here too only so the modal can say so in place; castVote checks it again.
+      if (typed !== resourceNameOf(record.resource.arn)) {
+        return modalErrors(
+          SLACK_IDS.confirmBlock,
+          `Type ${resourceNameOf(record.resource.arn)} exactly to approve.`,
+        );
+      }
+      await deps.defer({ ...base, vote: 'approve', stepUpConfirmation: typed });
       return ACK;
     }
     return ACK;
@@ -197,7 +203,11 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
       await deps.castVote({
         requestId: job.requestId,
         principal,
-        input: job.reason === undefined ? { vote: job.vote } : { vote: job.vote, reason: job.reason },
+        input: {
+          vote: job.vote,
+          ...(job.reason === undefined ? {} : { reason: job.reason }),
+          ...(job.stepUpConfirmation === undefined ? {} : { stepUpConfirmation: job.stepUpConfirmation }),
+        },
         channel: 'slack',
       });
     } catch (error) {

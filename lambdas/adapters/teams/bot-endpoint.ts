@@ -6,7 +6,6 @@
  */
 import { z } from 'zod';
 import type { HttpResult } from '../../domain/http-result.ts';
-import { resourceNameOf } from '../../domain/messages/review-facts.ts';
 import {
   type InvokeResponse,
   TEAMS_INPUTS,
@@ -98,22 +97,18 @@ export function createTeamsBotEndpoint(deps: BotEndpointDeps) {
     }
     const record = await deps.store.get(data.data.requestId);
     if (record === undefined) return teamsErrorResponse(404, 'NOT_FOUND', 'This request no longer exists.');
-    if (verb === TEAMS_VERBS.approve && record.policy.stepUp) {
-      const expected = resourceNameOf(record.resource.arn);
-      if (data.data[TEAMS_INPUTS.confirmResource]?.trim() !== expected) {
-        return teamsErrorResponse(
-          400,
-          'STEP_UP_REQUIRED',
-          `Type ${expected} in the confirmation field to approve.`,
-        );
-      }
-    }
     const reason = data.data[TEAMS_INPUTS.reason]?.trim() || undefined;
+    const confirmation = data.data[TEAMS_INPUTS.confirmResource]?.trim() || undefined;
     try {
       const result = await deps.castVote({
         requestId: record.requestId,
         principal,
-        input: reason === undefined ? { vote: verb } : { vote: verb, reason },
+        input: {
+          vote: verb,
+          ...(reason === undefined ? {} : { reason }),
+          // What the reviewer typed; castVote checks it for a step-up request.
+          ...(confirmation === undefined ? {} : { stepUpConfirmation: confirmation }),
+        },
         channel: 'teams',
       });
       return teamsCardResponse(teamsReviewCard(result.record, deps.consoleUrl));

@@ -5,6 +5,7 @@
  */
 import { tally } from '../approval.ts';
 import { Decision, type RequestRecord, RequestStatus } from '../schemas.ts';
+import { resourceNameOf } from '../step-up.ts';
 
 /** How many parameters / classification entries a message shows before "and N more". */
 export const MAX_LISTED_ENTRIES = 8;
@@ -40,17 +41,6 @@ export interface ReviewFacts {
   readonly outcome?: string;
   readonly decided: boolean;
   readonly consoleLink: string;
-}
-
-/** The name a step-up reviewer must type: the last segment of the ARN's resource part. */
-export function resourceNameOf(arn: string): string {
-  const resource = arn.split(':').slice(5).join(':');
-  return (
-    resource
-      .split(/[/:]/)
-      .filter((part) => part.length > 0)
-      .pop() ?? arn
-  );
 }
 
 function shorten(text: string, max: number): string {

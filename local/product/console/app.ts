@@ -2,8 +2,8 @@
  * The web console: renders what view-model.ts computes, talks only to the REST API (and, in the
  * twin, to /local/* for sign-in, the outbox and the demo). No framework, no CDN: it must work offline.
  */
-import { resourceNameOf } from '../../../lambdas/domain/messages/review-facts.ts';
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
+import { resourceNameOf } from '../../../lambdas/domain/step-up.ts';
 import {
   barChart,
   computeStats,
@@ -134,12 +134,22 @@ async function refresh(): Promise<void> {
   }
 }
 
-async function vote(requestId: string, choice: 'approve' | 'deny', reason: string): Promise<void> {
+async function vote(
+  requestId: string,
+  choice: 'approve' | 'deny',
+  reason: string,
+  stepUpConfirmation?: string,
+): Promise<void> {
   state.drafts.delete(requestId);
   try {
     await api(`/api/requests/${encodeURIComponent(requestId)}/votes`, {
       method: 'POST',
-      body: JSON.stringify(reason === '' ? { vote: choice } : { vote: choice, reason }),
+      body: JSON.stringify({
+        vote: choice,
+        ...(reason === '' ? {} : { reason }),
+        // The server checks what the reviewer typed; the check here only saves a round trip.
+        ...(stepUpConfirmation === undefined ? {} : { stepUpConfirmation }),
+      }),
     });
     announce(`${choice === 'approve' ? 'Approved' : 'Denied'} ${requestId}`);
   } catch (error) {
@@ -196,7 +206,7 @@ function voteControls(request: RequestRecord, detail: RequestDetail | undefined)
       confirm.focus();
       return;
     }
-    void vote(request.requestId, 'approve', reason.value.trim());
+    void vote(request.requestId, 'approve', reason.value.trim(), confirm?.value.trim());
   });
   deny.addEventListener('click', () => {
     if (reason.value.trim() === '') {

@@ -80,13 +80,33 @@ describe('decided by people', () => {
     });
     await client.send(request);
     const pending = await pendingReview(idOf(request));
-    expect(pending.policy).toMatchObject({ decision: 'REQUIRE_APPROVAL', groups: ['platform'], quorum: 2 });
+    expect(pending.policy).toMatchObject({
+      decision: 'REQUIRE_APPROVAL',
+      groups: ['platform'],
+      quorum: 2,
+      stepUp: true,
+    });
 
-    const first = await client.vote(idOf(request), 'carol', 'approve', 'checked the role');
+    // Step-up is the server's check: an approval without the resource name, or with another, counts nothing.
+    for (const typed of [undefined, 'invoice-importer']) {
+      const unconfirmed = await client.vote(idOf(request), 'carol', 'approve', undefined, typed);
+      expect(unconfirmed).toMatchObject({ status: 400, body: { error: { code: 'STEP_UP_REQUIRED' } } });
+    }
+    expect((await client.detail(idOf(request)))!.request.votes).toEqual([]);
+
+    const first = await client.vote(
+      idOf(request),
+      'carol',
+      'approve',
+      'checked the role',
+      'invoice-exporter',
+    );
     expect(first).toMatchObject({ status: 201, body: { decided: false, request: { status: 'PENDING' } } });
-    expect((await client.vote(idOf(request), 'carol', 'approve')).body.error.code).toBe('ALREADY_VOTED');
+    expect(
+      (await client.vote(idOf(request), 'carol', 'approve', undefined, 'invoice-exporter')).body.error.code,
+    ).toBe('ALREADY_VOTED');
 
-    const second = await client.vote(idOf(request), 'erin', 'approve');
+    const second = await client.vote(idOf(request), 'erin', 'approve', undefined, 'invoice-exporter');
     expect(second).toMatchObject({ status: 201, body: { decided: true } });
     const decided = await client.waitForDecision(idOf(request));
     expect(decided).toMatchObject({ status: 'APPROVED', decision: 'APPROVED', approvers: ['carol', 'erin'] });

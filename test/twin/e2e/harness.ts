@@ -173,10 +173,17 @@ export class E2eClient {
     return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
   }
 
-  vote(requestId: string, as: string, vote: 'approve' | 'deny', reason?: string) {
+  vote(
+    requestId: string,
+    as: string,
+    vote: 'approve' | 'deny',
+    reason?: string,
+    stepUpConfirmation?: string,
+  ) {
     return this.api('POST', `/api/requests/${encodeURIComponent(requestId)}/votes`, as, {
       vote,
       ...(reason === undefined ? {} : { reason }),
+      ...(stepUpConfirmation === undefined ? {} : { stepUpConfirmation }),
     });
   }
 

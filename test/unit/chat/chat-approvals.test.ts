@@ -228,8 +228,28 @@ describe('Slack modals', () => {
     expect(JSON.parse(wrong.body)).toMatchObject({ response_action: 'errors' });
     expect(h.deferred).toHaveLength(0);
     await h.slack.acknowledge(h.signedSlack(typed('invoices.csv')));
+    expect(h.deferred.at(-1)).toMatchObject({ vote: 'approve', stepUpConfirmation: 'invoices.csv' });
     await h.runDeferred();
     expect(await h.store.get(record.requestId)).toMatchObject({ status: 'APPROVED', approvers: ['alice'] });
+  });
+
+  it('the vote worker records a step-up approval only with the confirmation (castVote checks it, not the modal)', async () => {
+    const record = await h.createPending({
+      policy: { ...(await import('./review-record.ts')).pendingRecord().policy, stepUp: true, quorum: 1 },
+    });
+    const job = {
+      requestId: record.requestId,
+      vote: 'approve' as const,
+      slackUserId: slackIdOf('alice'),
+      channelId: 'C0COUNTERSIGN',
+      attemptId: 'attempt-step-up',
+      retry: false,
+    };
+    await h.slack.processVote(job);
+    expect((await h.store.get(record.requestId))?.votes).toEqual([]);
+    expect(h.sink.slack('chat.postEphemeral').at(-1)?.body.text).toMatch(/step-up confirmation/);
+    await h.slack.processVote({ ...job, stepUpConfirmation: 'invoices.csv' });
+    expect(await h.store.get(record.requestId)).toMatchObject({ status: 'APPROVED' });
   });
 });
 

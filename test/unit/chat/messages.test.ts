@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dueReminders } from '../../../lambdas/domain/messages/reminders.ts';
-import { listEntries, resourceNameOf, reviewFacts } from '../../../lambdas/domain/messages/review-facts.ts';
+import { listEntries, reviewFacts } from '../../../lambdas/domain/messages/review-facts.ts';
 import {
   escapeMrkdwn,
   SLACK_IDS,
@@ -20,6 +20,7 @@ import {
   teamsReviewActivity,
   teamsReviewCard,
 } from '../../../lambdas/domain/messages/teams-review.ts';
+import { resourceNameOf } from '../../../lambdas/domain/step-up.ts';
 import { pendingRecord, vote } from './review-record.ts';
 
 const consoleUrl = 'http://127.0.0.1:4710/';

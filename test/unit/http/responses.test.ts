@@ -5,6 +5,7 @@ import {
   CountersignError,
   ForbiddenError,
   NotFoundError,
+  StepUpRequiredError,
   ValidationError,
 } from '../../../lambdas/domain/errors.ts';
 import { responseForError } from '../../../lambdas/http/responses.ts';
@@ -18,6 +19,7 @@ describe('responseForError', () => {
     [new ForbiddenError('REQUESTER', 'no self-approval'), 403, 'REQUESTER'],
     [new NotFoundError('no request with id x'), 404, 'NOT_FOUND'],
     [new ConflictError('ALREADY_VOTED', 'already voted'), 409, 'ALREADY_VOTED'],
+    [new StepUpRequiredError('type the resource name'), 400, 'STEP_UP_REQUIRED'],
   ])('maps %s to %i with its code and message', (error, status, code) => {
     const log = logger();
     const response = responseForError(error, log);

@@ -4,6 +4,7 @@ import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
+  StepUpRequiredError,
   ValidationError,
 } from '../../../lambdas/domain/errors.ts';
 import type { Principal } from '../../../lambdas/domain/schemas.ts';
@@ -230,6 +231,34 @@ describe('denial', () => {
       decision: 'POLICY_DENIED',
       reason: 'forbidden for agents',
     });
+  });
+});
+
+describe('step-up', () => {
+  it('records an approval of a step-up request only with the resource name, on every channel', async () => {
+    const requestId = await submit(harness, requireApproval({ stepUp: true }));
+    // The resource is arn:aws:s3:::invoices/2025/06.csv, so the name to type is 06.csv.
+    for (const input of [
+      { vote: 'approve' },
+      { vote: 'approve', stepUpConfirmation: 'invoices' },
+      { vote: 'approve', stepUpConfirmation: '06.CSV' },
+    ]) {
+      const error = await vote(requestId, alice, input).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(StepUpRequiredError);
+      expect((error as StepUpRequiredError).code).toBe('STEP_UP_REQUIRED');
+    }
+    expect((await harness.store.get(requestId))?.votes).toEqual([]);
+    const approved = await vote(requestId, alice, { vote: 'approve', stepUpConfirmation: ' 06.csv ' });
+    expect(approved.record).toMatchObject({ status: 'APPROVED', approvers: ['alice'] });
+  });
+
+  it('lets a deny through without the confirmation', async () => {
+    const requestId = await submit(harness, requireApproval({ stepUp: true }));
+    const denied = await vote(requestId, alice, { vote: 'deny', reason: 'not now' });
+    expect(denied.record).toMatchObject({ status: 'DENIED' });
   });
 });
 
