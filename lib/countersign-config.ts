@@ -17,6 +17,7 @@
  * | `countersign:jwtJwksUrl` | unset | the issuer's JWKS URL, when its OpenID metadata should not be used |
  * | `countersign:directory` | `{"users":[],"agents":[]}` | the directory the API and chat handlers resolve people in |
  * | `countersign:identityStoreId` | unset | IAM Identity Center identity store (`d-1234567890`) people are resolved in instead of the directory's `users` |
+ * | `countersign:auditorGroups` | `["security"]` | groups whose members may read every request (`AUDITOR_GROUPS`) |
  * | `countersign:apiCorsOrigins` | `[]` | browser origins allowed to call the HTTP API (CORS off when empty) |
  * | `countersign:apiThrottleRateLimit` | `50` | HTTP API stage steady-state limit, requests per second |
  * | `countersign:apiThrottleBurstLimit` | `100` | HTTP API stage burst limit, requests |
@@ -39,7 +40,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
 import { DirectoryDocument } from '../lambdas/domain/directory.ts';
-import { AgentId, Arn, IdentityStoreId } from '../lambdas/domain/schemas.ts';
+import { AgentId, Arn, GroupName, IdentityStoreId } from '../lambdas/domain/schemas.ts';
 import { CHAT_CONTEXT_KEYS } from './chat-integrations.ts';
 
 export const CONTEXT_KEYS = {
@@ -56,6 +57,7 @@ export const CONTEXT_KEYS = {
   jwtJwksUrl: 'countersign:jwtJwksUrl',
   directory: 'countersign:directory',
   identityStoreId: 'countersign:identityStoreId',
+  auditorGroups: 'countersign:auditorGroups',
   apiCorsOrigins: 'countersign:apiCorsOrigins',
   apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
   apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
@@ -144,6 +146,7 @@ const CountersignConfigFields = z.strictObject({
     ),
   ),
   identityStoreId: IdentityStoreId.optional(),
+  auditorGroups: z.preprocess(fromJsonString, z.array(GroupName)),
   apiCorsOrigins: z.preprocess(fromJsonString, z.array(Origin)),
   apiThrottleRateLimit: z.coerce.number().positive().max(10_000),
   apiThrottleBurstLimit: z.coerce.number().int().min(1).max(5_000),
@@ -264,6 +267,7 @@ export const CONFIG_DEFAULTS = {
   jwtJwksUrl: undefined,
   directory: { users: [], agents: [] },
   identityStoreId: undefined,
+  auditorGroups: ['security'],
   apiCorsOrigins: [],
   apiThrottleRateLimit: 50,
   apiThrottleBurstLimit: 100,

@@ -169,6 +169,7 @@ export class CountersignStack extends Stack {
             ...directoryEnvironment,
             [ENV.jwtIssuer]: restApi.jwtIssuer,
             [ENV.jwtAudience]: restApi.jwtAudience,
+            [ENV.auditorGroups]: JSON.stringify(config.auditorGroups),
             ...(restApi.jwtJwksUrl === undefined ? {} : { [ENV.jwtJwksUrl]: restApi.jwtJwksUrl }),
           },
         },

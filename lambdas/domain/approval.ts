@@ -85,6 +85,21 @@ export function checkEligibility(record: RequestRecord, principal: Principal, no
   return { eligible: true };
 }
 
+/**
+ * Who may read a request (list it, see its detail and timeline): its requesters, the members of
+ * its approver groups and the members of the auditor groups. Everyone else is told it does not exist.
+ */
+export function canRead(
+  record: RequestRecord,
+  principal: Principal,
+  auditorGroups: readonly string[],
+): boolean {
+  if (record.requesters.includes(principal.id)) return true;
+  return principal.groups.some(
+    (group) => record.policy.groups.includes(group) || auditorGroups.includes(group),
+  );
+}
+
 export interface Tally {
   readonly approvals: number;
   readonly denials: number;

@@ -16,6 +16,11 @@ const Identifier = z
   .string()
   .regex(new RegExp(`^${IDENTIFIER}$`), 'letters, digits and . _ : @ + - only, at most 128');
 
+/** A directory group, as approver and auditor groups name them. */
+export const GroupName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/, 'a group name: letters, digits and . _ : @ + - only');
+
 /** An agent id never contains `:`, so the agent part of a public request id is unambiguous. */
 export const AgentId = z
   .string()

@@ -25,6 +25,7 @@ const env = loadEnvironment([
   'jwtIssuer',
   'jwtAudience',
   'jwtJwksUrl',
+  'auditorGroups',
 ]);
 const logger = createLogger();
 const metrics = createMetrics();
@@ -38,6 +39,7 @@ const { store, directory, castVote } = createVoteWiring(env, {
 const app = createApiApp({
   store,
   directory,
+  auditorGroups: env.auditorGroups,
   verifier: createJwtVerifier({
     issuer: env.jwtIssuer,
     audience: env.jwtAudience,

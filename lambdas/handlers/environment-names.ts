@@ -21,6 +21,8 @@ export const ENV = {
   jwtIssuer: 'JWT_ISSUER',
   /** The audience the REST API accepts (`aud`, or `client_id` for access tokens), as the JWT authorizer. */
   jwtAudience: 'JWT_AUDIENCE',
+  /** JSON array of the groups whose members may read every request (besides requesters and approver groups). */
+  auditorGroups: 'AUDITOR_GROUPS',
   /** Optional: the issuer's JWKS URL; read from its OpenID metadata when absent. */
   jwtJwksUrl: 'JWT_JWKS_URL',
   /** Optional: Secrets Manager ARN of `{"signingSecret","botToken"}`; Slack is off without it. */

@@ -5,10 +5,20 @@
  */
 import { z } from 'zod';
 import { ConfigurationError } from '../domain/errors.ts';
-import { describeIssues, IdentityStoreId } from '../domain/schemas.ts';
+import { describeIssues, GroupName, IdentityStoreId } from '../domain/schemas.ts';
 import { ENV } from './environment-names.ts';
 
 const Required = z.string({ error: 'is required' }).trim().min(1, 'must not be empty');
+
+/** A JSON array of group names, e.g. `["security"]` (possibly empty). */
+const GroupList = Required.transform((text, context) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    context.addIssue({ code: 'custom', message: 'must be a JSON array of group names' });
+    return z.NEVER;
+  }
+}).pipe(z.array(GroupName, { error: 'must be a JSON array of group names' }));
 
 /**
  * Variables that need more than "present and non-empty", and the optional ones. Any other name in
@@ -25,6 +35,7 @@ const SPECIAL_VARIABLES = {
   identityStoreId: Required.pipe(IdentityStoreId).optional(),
   jwtIssuer: Required.pipe(z.url()),
   jwtJwksUrl: Required.pipe(z.url()).optional(),
+  auditorGroups: GroupList,
   slackSecretArn: Required.optional(),
   slackChannelId: Required.optional(),
   slackApiUrl: Required.pipe(z.url()).optional(),

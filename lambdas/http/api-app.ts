@@ -3,7 +3,7 @@
  * ports so that the Lambda entry (handlers/api.ts), the twin and the tests run the same code.
  */
 import { z } from 'zod';
-import { checkEligibility } from '../domain/approval.ts';
+import { canRead, checkEligibility } from '../domain/approval.ts';
 import { AuthenticationError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import type { HttpResult } from '../domain/http-result.ts';
 import {
@@ -33,6 +33,8 @@ export const IdentityProblem = {
 export interface ApiDependencies {
   readonly store: Pick<RequestStore, 'get' | 'list' | 'listAudit'>;
   readonly directory: Directory;
+  /** Groups whose members may read every request (besides its requesters and approver groups). */
+  readonly auditorGroups: readonly string[];
   readonly verifier: AccessTokenVerifier;
   readonly castVote: CastVote;
   readonly clock: Clock;
@@ -109,9 +111,14 @@ function parseJsonBody(request: HttpRequest): unknown {
 }
 
 function routes(deps: ApiDependencies): ApiRoute[] {
-  const getRecord = async (requestId: string): Promise<RequestRecord> => {
+  const readable = (principal: Principal) => (record: RequestRecord) =>
+    canRead(record, principal, deps.auditorGroups);
+  /** A request the caller may not read is answered exactly as one that does not exist. */
+  const getRecord = async (requestId: string, principal: Principal): Promise<RequestRecord> => {
     const record = await deps.store.get(requestId);
-    if (record === undefined) throw new NotFoundError(`no request with id ${requestId}`);
+    if (record === undefined || !readable(principal)(record)) {
+      throw new NotFoundError(`no request with id ${requestId}`);
+    }
     return record;
   };
   return [
@@ -130,9 +137,9 @@ function routes(deps: ApiDependencies): ApiRoute[] {
       path: '/api/requests',
       handler: {
         public: false,
-        handle: async ({ request }) => {
+        handle: async ({ request, principal }) => {
           const query = parse(ListQuery, request.query, 'query');
-          const page = await deps.store.list(query);
+          const page = await deps.store.list({ ...query, visible: readable(principal) });
           return jsonResponse(200, page.cursor === undefined ? { items: page.items } : page);
         },
       },
@@ -143,7 +150,7 @@ function routes(deps: ApiDependencies): ApiRoute[] {
       handler: {
         public: false,
         handle: async ({ params, principal }) => {
-          const record = await getRecord(params.id!);
+          const record = await getRecord(params.id!, principal);
           const timeline = await deps.store.listAudit(record.requestId);
           const body: RequestDetailBody = {
             request: record,
@@ -161,6 +168,8 @@ function routes(deps: ApiDependencies): ApiRoute[] {
         public: false,
         handle: async ({ request, params, principal }) => {
           const input = parse(VoteInput, parseJsonBody(request), 'vote');
+          // Someone who may not read the request must not learn that it exists by voting on it.
+          await getRecord(params.id!, principal);
           const { record, decided } = await deps.castVote({
             requestId: params.id!,
             principal,

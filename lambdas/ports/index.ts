@@ -25,6 +25,11 @@ export interface ListRequestsQuery {
   readonly limit?: number;
   /** Opaque continuation token from a previous page. */
   readonly cursor?: string;
+  /**
+   * Only records this holds for (e.g. those the caller may read). Pages stay correct: the store
+   * reads on past records left out, and the cursor continues after the last record it examined.
+   */
+  readonly visible?: (record: RequestRecord) => boolean;
 }
 
 export interface Page<T> {

@@ -55,6 +55,18 @@ describe('readCountersignConfig', () => {
     );
   });
 
+  it('reads the auditor groups, ["security"] by default, refusing anything that is not a group name', () => {
+    expect(read({}).auditorGroups).toEqual(['security']);
+    expect(read({ [CONTEXT_KEYS.auditorGroups]: '["audit","security"]' }).auditorGroups).toEqual([
+      'audit',
+      'security',
+    ]);
+    expect(read({ [CONTEXT_KEYS.auditorGroups]: [] }).auditorGroups).toEqual([]);
+    expect(() => read({ [CONTEXT_KEYS.auditorGroups]: ['bad group'] })).toThrow(
+      /countersign:auditorGroups\.0/,
+    );
+  });
+
   it('refuses two agents with the same id', () => {
     const agent = { id: 'invoice-bot', principalArn: 'arn:aws:iam::123456789012:role/invoice-bot' };
     expect(() => read({ [CONTEXT_KEYS.agents]: [agent, agent] })).toThrow(/agent ids must be unique/);

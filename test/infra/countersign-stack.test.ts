@@ -345,6 +345,9 @@ describe('handlers', () => {
       });
       const isEvaluate = fn.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.evaluate;
       expect(variables[ENV.policyDir]).toBe(isEvaluate ? BUNDLED_POLICY_DIR : undefined);
+      // Only the REST API shows requests to people: it alone scopes reads by the auditor groups.
+      const isApi = fn.Metadata?.[ENTRY_METADATA_KEY] === API_HANDLER_ENTRY;
+      expect(variables[ENV.auditorGroups]).toBe(isApi ? '["security"]' : undefined);
     }
   });
 });

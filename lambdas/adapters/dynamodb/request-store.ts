@@ -37,6 +37,12 @@ export interface DynamoDbRequestStoreOptions {
 
 export const LIST_LIMIT = { default: 25, max: 100 } as const;
 
+/**
+ * How many windows of `limit` items one list call reads at most while filtering: a caller who may
+ * read few requests gets a short page with a cursor instead of the call scanning everything.
+ */
+export const MAX_WINDOWS_PER_PAGE = 10;
+
 const AUDIT_FIELDS = Object.keys(AuditRecord.shape);
 
 function isConditionFailure(error: unknown): error is Error & { Item?: Record<string, AttributeValue> } {
@@ -80,21 +86,39 @@ export class DynamoDbRequestStore implements RequestStore {
     return item === undefined ? undefined : fromRequestItem(item);
   }
 
+  /**
+   * Newest first. Each window reads up to `limit` items per status below the position and merges
+   * them; only the first `limit` of the merge are certainly the newest overall, so only those are
+   * examined, and the next window starts after the last one examined. Records `visible` leaves out
+   * are read past, up to MAX_WINDOWS_PER_PAGE windows a call; the cursor then continues from there.
+   */
   async list(query: ListRequestsQuery): Promise<Page<RequestRecord>> {
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? LIST_LIMIT.default), 1), LIST_LIMIT.max);
-    const before = query.cursor === undefined ? undefined : decodeCursor(query.cursor).before;
+    const visible = query.visible ?? (() => true);
     const statuses = query.status === undefined ? RequestStatusValue.options : [query.status];
-    const pages = await Promise.all(statuses.map((status) => this.#queryStatus(status, limit, before)));
-    const merged = pages
-      .flatMap((page) => page.Items ?? [])
-      .sort((a, b) => byteOrderDescending(String(a[Attr.gsi1sk]), String(b[Attr.gsi1sk])));
-    const items = merged.slice(0, limit);
-    const more = merged.length > limit || pages.some((page) => page.LastEvaluatedKey !== undefined);
-    const last = items.at(-1);
-    return {
-      items: items.map(fromRequestItem),
-      ...(more && last !== undefined ? { cursor: encodeCursor({ before: String(last[Attr.gsi1sk]) }) } : {}),
-    };
+    let before = query.cursor === undefined ? undefined : decodeCursor(query.cursor).before;
+    const items: RequestRecord[] = [];
+    for (let window = 0; window < MAX_WINDOWS_PER_PAGE; window += 1) {
+      const pages = await Promise.all(statuses.map((status) => this.#queryStatus(status, limit, before)));
+      const merged = pages
+        .flatMap((page) => page.Items ?? [])
+        .sort((a, b) => byteOrderDescending(String(a[Attr.gsi1sk]), String(b[Attr.gsi1sk])));
+      const examined = merged.slice(0, limit);
+      const more = merged.length > limit || pages.some((page) => page.LastEvaluatedKey !== undefined);
+      for (const [index, item] of examined.entries()) {
+        before = String(item[Attr.gsi1sk]);
+        const record = fromRequestItem(item);
+        if (!visible(record)) continue;
+        items.push(record);
+        if (items.length === limit) {
+          const rest = more || index < examined.length - 1;
+          return { items, ...(rest ? { cursor: encodeCursor({ before }) } : {}) };
+        }
+      }
+      if (!more || examined.length === 0) return { items };
+    }
+    // Every window examined something, so `before` is the last record examined.
+    return { items, cursor: encodeCursor({ before: before! }) };
   }
 
   async addVote(requestId: string, vote: Vote, at: Date): Promise<RequestRecord> {

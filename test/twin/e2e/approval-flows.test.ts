@@ -69,7 +69,9 @@ describe('decided by policy alone', () => {
     expect(decided.policy.policyIds, decided.policy.reason).toContain(
       'kms-key-destruction-forbidden-for-agents',
     );
-    expect((await client.vote(idOf(request), 'carol', 'approve')).status).toBe(403);
+    // Nobody approves it: an auditor may read it but is in no approver group; carol may not even see it.
+    expect((await client.vote(idOf(request), 'alice', 'approve')).status).toBe(403);
+    expect((await client.vote(idOf(request), 'carol', 'approve')).status).toBe(404);
   });
 });
 

@@ -31,6 +31,18 @@ describe('loadEnvironment', () => {
     ).toThrow(/IDENTITY_STORE_ID must be an identity store id/);
   });
 
+  it('reads the auditor groups as a JSON array of group names, possibly empty', () => {
+    expect(loadEnvironment(['auditorGroups'], { AUDITOR_GROUPS: '["security","audit"]' })).toEqual({
+      auditorGroups: ['security', 'audit'],
+    });
+    expect(loadEnvironment(['auditorGroups'], { AUDITOR_GROUPS: '[]' })).toEqual({ auditorGroups: [] });
+    for (const bad of ['security', '["bad group"]', '{"a":1}']) {
+      expect(() => loadEnvironment(['auditorGroups'], { AUDITOR_GROUPS: bad }), bad).toThrow(
+        /AUDITOR_GROUPS/,
+      );
+    }
+  });
+
   it('lists every missing or malformed variable by name in one ConfigurationError', () => {
     const failure = (() => {
       try {

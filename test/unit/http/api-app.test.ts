@@ -13,7 +13,7 @@ import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { type ApiApp, createApiApp } from '../../../lambdas/http/api-app.ts';
 import type { HttpRequest } from '../../../lambdas/http/request.ts';
 import { buildOpenApiDocument } from '../../../lambdas/openapi.ts';
-import type { CastVote } from '../../../lambdas/ports/index.ts';
+import type { AccessTokenVerifier, CastVote } from '../../../lambdas/ports/index.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
 
 const ISSUER = 'https://issuer.test';
@@ -26,6 +26,7 @@ const directory = new StaticDirectory({
     { id: 'erin', email: 'erin@example.com', groups: ['platform'] },
     { id: 'alice', email: 'alice@example.com', groups: ['security'] },
     { id: 'dave', email: 'dave@example.com', groups: [] },
+    { id: 'frank', email: 'frank@example.com', groups: ['finance'] },
   ],
   agents: [{ id: 'invoice-bot', owner: 'dave' }],
 });
@@ -64,6 +65,7 @@ function pendingRecord(clientRequestId: string, createdAt: string): RequestRecor
 let table: LocalTable;
 let store: DynamoDbRequestStore;
 let signingKey: CryptoKey;
+let verifier: AccessTokenVerifier;
 let app: ApiApp;
 const castVote = vi.fn<CastVote>();
 const logger = { error: vi.fn() };
@@ -74,7 +76,7 @@ beforeAll(async () => {
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   signingKey = privateKey;
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] };
-  const verifier = createJwtVerifier({
+  verifier = createJwtVerifier({
     issuer: ISSUER,
     audience: AUDIENCE,
     jwksUrl: `${ISSUER}/jwks.json`,
@@ -83,6 +85,7 @@ beforeAll(async () => {
   app = createApiApp({
     store,
     directory,
+    auditorGroups: ['security'],
     verifier,
     castVote,
     clock: { now: () => NOW },
@@ -229,12 +232,94 @@ describe('reading requests', () => {
     });
   });
 
+  it('answers someone who may not read a request exactly as if it did not exist, and lists nothing for them', async () => {
+    const hidden = await call('GET', '/api/requests/invoice-bot:req-new', { as: 'frank' });
+    const missing = await call('GET', '/api/requests/invoice-bot:nope', { as: 'frank' });
+    expect(hidden).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+    expect(hidden.body.error.message).toBe('no request with id invoice-bot:req-new');
+    expect(missing.body.error.message).toBe('no request with id invoice-bot:nope');
+    expect((await call('GET', '/api/requests', { as: 'frank' })).body).toEqual({ items: [] });
+    castVote.mockClear();
+    const voted = await call('POST', '/api/requests/invoice-bot:req-new/votes', {
+      as: 'frank',
+      body: '{"vote":"approve"}',
+    });
+    expect(voted).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+    expect(castVote).not.toHaveBeenCalled();
+  });
+
+  it('lets requesters, approver groups and auditor groups read: dave asked, carol approves, alice audits', async () => {
+    for (const reader of ['dave', 'carol', 'alice']) {
+      expect((await call('GET', '/api/requests/invoice-bot:req-new', { as: reader })).status, reader).toBe(
+        200,
+      );
+      const listed = (await call('GET', '/api/requests', { as: reader })).body.items;
+      expect(
+        listed.map((r: RequestRecord) => r.requestId),
+        reader,
+      ).toContain('invoice-bot:req-new');
+    }
+  });
+
   it('answers 404 for an unknown request and for unknown routes, 405 for a wrong method', async () => {
     expect((await call('GET', '/api/requests/nope', { as: 'carol' })).status).toBe(404);
     expect((await call('GET', '/api/elsewhere', { as: 'carol' })).status).toBe(404);
     const wrong = await call('DELETE', '/api/requests/invoice-bot:req-new', { as: 'carol' });
     expect(wrong.status).toBe(405);
     expect(wrong.headers.allow).toBe('GET');
+  });
+});
+
+describe('reading requests through a filter', () => {
+  let scoped: LocalTable;
+  let scopedApp: ApiApp;
+
+  beforeAll(async () => {
+    scoped = await startDynalite();
+    const scopedStore = new DynamoDbRequestStore({ client: scoped.client, tableName: scoped.tableName });
+    scopedApp = createApiApp({
+      store: scopedStore,
+      directory,
+      auditorGroups: [],
+      verifier,
+      castVote,
+      clock: { now: () => NOW },
+      logger,
+      openApiDocument: {},
+    });
+    // 40 requests, one in eight for finance to approve: frank's pages must still be full and in order.
+    for (let n = 0; n < 40; n += 1) {
+      const record = pendingRecord(
+        `r-${String(n).padStart(2, '0')}`,
+        new Date(Date.UTC(2026, 10, 22, 9, n)).toISOString(),
+      );
+      const groups = n % 8 === 3 ? ['finance'] : ['platform'];
+      await scopedStore.claim({ ...record, policy: { ...record.policy, groups } });
+    }
+  });
+  afterAll(() => scoped.close());
+
+  it('pages through only what the caller may read, newest first, every page full but the last', async () => {
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const token = await tokenFor('frank');
+      const response = await scopedApp({
+        method: 'GET',
+        path: '/api/requests',
+        headers: { authorization: `Bearer ${token}` },
+        query: { limit: '2', ...(cursor === undefined ? {} : { cursor }) },
+        body: undefined,
+      });
+      const body = JSON.parse(response.body) as { items: RequestRecord[]; cursor?: string };
+      pages.push(body.items.map((record) => record.clientRequestId));
+      cursor = body.cursor;
+    } while (cursor !== undefined);
+    expect(pages.flat()).toEqual(['r-35', 'r-27', 'r-19', 'r-11', 'r-03']);
+    expect(pages.slice(0, 2)).toEqual([
+      ['r-35', 'r-27'],
+      ['r-19', 'r-11'],
+    ]);
   });
 });
 

@@ -32,6 +32,7 @@ beforeAll(async () => {
   Object.assign(process.env, {
     [ENV.tableName]: table.tableName,
     [ENV.directoryJson]: JSON.stringify(document),
+    [ENV.auditorGroups]: '["security"]',
     ...issuer.environment(),
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
