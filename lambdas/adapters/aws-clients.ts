@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -23,4 +24,8 @@ export function createSfnClient(): SFNClient {
 
 export function createEventBridgeClient(): EventBridgeClient {
   return new EventBridgeClient({});
+}
+
+export function createKmsClient(): KMSClient {
+  return new KMSClient({});
 }

@@ -1,8 +1,9 @@
 /**
  * What a policy's annotations mean, whatever engine evaluates it. `@id` names the policy,
  * `@reason` says why; on a `permit`, `@approval("group,…")`, `@quorum("2")`, `@timeout("PT1H")` and
- * `@stepUp("true")` make it an approval requirement, each missing one taking its default. Any other
- * annotation is a problem: a typo must not weaken a policy.
+ * `@stepUp("true")` make it an approval requirement, each missing one taking its default;
+ * `@approvalValidFor("PT15M")` on any permit says how long its decision may be acted on (the signed
+ * receipt's expiry). Any other annotation is a problem: a typo must not weaken a policy.
  */
 import { describeDuration, parseIsoDuration } from './iso-duration.ts';
 
@@ -21,6 +22,8 @@ export const PolicyAnnotation = {
   quorum: 'quorum',
   timeout: 'timeout',
   stepUp: 'stepUp',
+  /** On a permit: how long the decision may be acted on (the receipt's expiry); shortest wins. */
+  approvalValidFor: 'approvalValidFor',
 } as const;
 const APPROVAL_ANNOTATIONS = [
   PolicyAnnotation.approval,
@@ -50,6 +53,8 @@ export interface PolicyRule {
   readonly reason?: string;
   /** Present on a permit that needs approval. */
   readonly requirement?: ApprovalRequirement;
+  /** `@approvalValidFor`, in seconds. */
+  readonly approvalValidForSeconds?: number;
 }
 
 export function isTimeout(seconds: number): boolean {
@@ -100,6 +105,27 @@ function readRequirement(
   return { groups, quorum, timeoutSeconds: timeoutSeconds ?? 0, stepUp: stepUp === 'true' };
 }
 
+function readApprovalValidFor(
+  annotations: ReadonlyMap<string, string>,
+  effect: PolicyRule['effect'],
+  complain: (problem: string) => void,
+): number | undefined {
+  const text = annotations.get(PolicyAnnotation.approvalValidFor);
+  if (text === undefined) return undefined;
+  if (effect === 'forbid') {
+    complain('@approvalValidFor belongs on a permit: a denial is never acted on');
+    return undefined;
+  }
+  const seconds = parseIsoDuration(text);
+  if (seconds === undefined || !isTimeout(seconds)) {
+    complain(
+      `@approvalValidFor("${text}") must be an ISO 8601 duration such as PT15M or PT1H, at most ${describeDuration(MAX_TIMEOUT_SECONDS)}`,
+    );
+    return undefined;
+  }
+  return seconds;
+}
+
 /**
  * The rule a policy's annotations and effect make, and what is wrong with them (`where` names the
  * policy in problems until its @id is known).
@@ -130,12 +156,14 @@ export function readPolicyRule(
     complain('approval annotations (@approval, @quorum, @timeout, @stepUp) belong on a permit, not a forbid');
   }
   const reason = annotations.get(PolicyAnnotation.reason);
+  const approvalValidForSeconds = readApprovalValidFor(annotations, effect, complain);
   return {
     rule: {
       id,
       effect,
       ...(reason === undefined ? {} : { reason }),
       ...(requirement === undefined ? {} : { requirement }),
+      ...(approvalValidForSeconds === undefined ? {} : { approvalValidForSeconds }),
     },
     problems,
   };

@@ -5,6 +5,8 @@
  *    groups = union (in policy order), quorum = max, timeout = min, stepUp = any
  *  - only `permit`s without one                  → ALLOW
  *  - nothing applies                             → REQUIRE_APPROVAL from the default group, quorum 1
+ * and how long an ALLOW or REQUIRE_APPROVAL decision may be acted on: the shortest
+ * `@approvalValidFor` of the determining permits (the default when none sets one).
  */
 import { describeDuration } from './iso-duration.ts';
 import type { ApprovalRequirement, PolicyDefaults, PolicyRule } from './policy-annotations.ts';
@@ -111,5 +113,14 @@ export function combineDecision(
       : byDefault(defaults, about);
   }
   const approvals = determining.filter((policy) => policy.requirement !== undefined);
-  return approvals.length > 0 ? requireApproval(approvals) : allow(determining);
+  const decided = approvals.length > 0 ? requireApproval(approvals) : allow(determining);
+  return { ...decided, ...approvalValidity(determining) };
+}
+
+/** The shortest validity the determining permits set, if any sets one: the strictest wins. */
+function approvalValidity(policies: readonly PolicyRule[]): { approvalValidForSeconds?: number } {
+  const given = policies.flatMap((policy) =>
+    policy.approvalValidForSeconds === undefined ? [] : [policy.approvalValidForSeconds],
+  );
+  return given.length === 0 ? {} : { approvalValidForSeconds: Math.min(...given) };
 }

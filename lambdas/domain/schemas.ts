@@ -116,6 +116,8 @@ export const PolicyDecision = z.strictObject({
   stepUp: z.boolean(),
   policyIds: z.array(z.string()),
   reason: z.string(),
+  /** How long a decision may be acted on (the receipt's `exp` - `iat`); the default when absent. */
+  approvalValidForSeconds: z.number().int().positive().optional(),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecision>;
 
@@ -156,7 +158,8 @@ export const ActionDecidedDetail = z.strictObject({
   actionHash: z.string().regex(/^[a-f0-9]{64}$/),
   approvers: z.array(z.string()),
   reason: z.string().optional(),
-  receipt: z.string().optional(),
+  /** The signed decision receipt (compact JWS, see domain/receipt.ts): what the agent trusts. */
+  receipt: z.string().min(1),
 });
 export type ActionDecidedDetail = z.infer<typeof ActionDecidedDetail>;
 
@@ -224,6 +227,8 @@ export const RequestRecord = z.strictObject({
   createdAt: z.iso.datetime(),
   expiresAt: z.iso.datetime().optional(),
   decidedAt: z.iso.datetime().optional(),
+  /** The signed decision receipt, set once when the decision is published. */
+  receipt: z.string().min(1).optional(),
 });
 export type RequestRecord = z.infer<typeof RequestRecord>;
 

@@ -41,6 +41,10 @@ export const ENV = {
   botOpenIdMetadataUrl: 'BOT_OPENID_METADATA_URL',
   /** Optional: Bot Framework OAuth token URL (the twin's sink locally). */
   botTokenUrl: 'BOT_TOKEN_URL',
+  /** The KMS key (ARN or id) that signs decision receipts (ECC_NIST_P256, SIGN_VERIFY). */
+  receiptKeyId: 'RECEIPT_KEY_ID',
+  /** Optional: JSON array of retired receipt keys (ARNs) still listed in the JWKS after a rotation. */
+  receiptRetiredKeyIds: 'RECEIPT_RETIRED_KEY_IDS',
   /** How far back each reminder run looks for due reminders, in seconds (a few schedule periods). */
   reminderLookbackSeconds: 'REMINDER_LOOKBACK_SECONDS',
 } as const;

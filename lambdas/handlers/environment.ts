@@ -10,15 +10,17 @@ import { ENV } from './environment-names.ts';
 
 const Required = z.string({ error: 'is required' }).trim().min(1, 'must not be empty');
 
-/** A JSON array of group names, e.g. `["security"]` (possibly empty). */
-const GroupList = Required.transform((text, context) => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    context.addIssue({ code: 'custom', message: 'must be a JSON array of group names' });
-    return z.NEVER;
-  }
-}).pipe(z.array(GroupName, { error: 'must be a JSON array of group names' }));
+/** A JSON array of `element`s, e.g. `["security"]` (possibly empty). */
+function jsonList<T extends z.ZodType>(element: T, what: string) {
+  return Required.transform((text, context) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: `must be a JSON array of ${what}` });
+      return z.NEVER;
+    }
+  }).pipe(z.array(element, { error: `must be a JSON array of ${what}` }));
+}
 
 /**
  * Variables that need more than "present and non-empty", and the optional ones. Any other name in
@@ -35,7 +37,8 @@ const SPECIAL_VARIABLES = {
   identityStoreId: Required.pipe(IdentityStoreId).optional(),
   jwtIssuer: Required.pipe(z.url()),
   jwtJwksUrl: Required.pipe(z.url()).optional(),
-  auditorGroups: GroupList,
+  auditorGroups: jsonList(GroupName, 'group names'),
+  receiptRetiredKeyIds: jsonList(z.string().min(1), 'KMS key ARNs').optional(),
   slackSecretArn: Required.optional(),
   slackChannelId: Required.optional(),
   slackApiUrl: Required.pipe(z.url()).optional(),

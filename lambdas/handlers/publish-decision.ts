@@ -1,6 +1,7 @@
 /**
- * Workflow step PublishDecision: puts `Action Decided` on the bus. Idempotent per requestId, so a
- * retried step (or a redelivered invocation) does not tell the agent twice.
+ * Workflow step PublishDecision: signs the receipt (KMS, the one role allowed to) and puts `Action
+ * Decided` on the bus. Idempotent per requestId, so a retried step (or a redelivered invocation)
+ * does not tell the agent twice.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
@@ -8,9 +9,11 @@ import {
   createDocumentClient,
   createDynamoDbClient,
   createEventBridgeClient,
+  createKmsClient,
 } from '../adapters/aws-clients.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
+import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { type ActionDecidedDetail, parse } from '../domain/schemas.ts';
 import { idempotentBy } from '../middleware/idempotency.ts';
@@ -20,7 +23,7 @@ import { publishDecision } from '../services/publish-decision.ts';
 import { loadEnvironment } from './environment.ts';
 import { PublishDecisionInput } from './inputs.ts';
 
-const env = loadEnvironment(['tableName', 'eventBusName']);
+const env = loadEnvironment(['tableName', 'eventBusName', 'receiptKeyId']);
 const logger = createLogger();
 const metrics = createMetrics();
 const dynamoDb = createDynamoDbClient();
@@ -30,6 +33,7 @@ const deps = {
     client: createEventBridgeClient(),
     eventBusName: env.eventBusName,
   }),
+  signer: new KmsReceiptSigner({ client: createKmsClient(), keyId: env.receiptKeyId }),
   clock: systemClock,
 };
 

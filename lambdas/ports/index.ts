@@ -3,7 +3,9 @@
  * the local twin (local/adapters); the domain and the services never import an adapter.
  */
 
+import type { JWK } from 'jose';
 import type { DueReminder } from '../domain/messages/reminders.ts';
+import type { ReceiptClaims } from '../domain/receipt.ts';
 import type {
   ActionDecidedDetail,
   AuditRecord,
@@ -97,6 +99,11 @@ export interface RequestStore {
    * Claim first, then resume, then release on failure: concurrent callers never resume twice.
    */
   clearResumed(requestId: string): Promise<void>;
+  /**
+   * Stores the receipt of a decided request once (conditional write); returns the record with the
+   * receipt that stands, the first one stored. NotFoundError / ConflictError `NOT_DECIDED` otherwise.
+   */
+  attachReceipt(requestId: string, receipt: string): Promise<RequestRecord>;
   /** Appends an audit record; a record with the same (requestId, key) is kept as first written. */
   appendAudit(record: AuditRecord): Promise<void>;
   listAudit(requestId: string): Promise<AuditRecord[]>;
@@ -109,6 +116,20 @@ export interface Workflow {
     output: { decision: DecisionValue; approvers: readonly string[] },
   ): Promise<void>;
   fail(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/**
+ * Signs decision receipts: a compact JWS (ES256, header `kid`) over the claims, with the current
+ * receipt key. Stateless and safe to call concurrently; ECDSA signs anew each time, so a caller that
+ * must answer with one receipt stores the first one (RequestStore.attachReceipt).
+ */
+export interface ReceiptSigner {
+  sign(claims: ReceiptClaims): Promise<string>;
+}
+
+/** The public keys receipts verify with (the current key and retired ones), as a JWKS. */
+export interface ReceiptKeys {
+  jwks(): Promise<{ keys: JWK[] }>;
 }
 
 /** Puts `Action Decided` on the Countersign bus. */

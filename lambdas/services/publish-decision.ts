@@ -1,12 +1,24 @@
-/** The workflow's last step: tells the agent how its request ended (`Action Decided` on the bus). */
+/**
+ * The workflow's last step: signs the decision receipt once and tells the agent how its request
+ * ended (`Action Decided` on the bus, carrying the receipt). Retried or redelivered, it publishes the
+ * receipt stored first, so the agent, the API and the audit trail all see one receipt per decision.
+ */
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
-import { ActionDecidedDetail, AuditKind, parse, RequestStatus } from '../domain/schemas.ts';
-import type { Clock, DecisionPublisher, RequestStore } from '../ports/index.ts';
+import { receiptClaimsFor } from '../domain/receipt.ts';
+import {
+  ActionDecidedDetail,
+  AuditKind,
+  parse,
+  type RequestRecord,
+  RequestStatus,
+} from '../domain/schemas.ts';
+import type { Clock, DecisionPublisher, ReceiptSigner, RequestStore } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 
 export interface PublishDecisionDeps {
   readonly store: RequestStore;
   readonly publisher: DecisionPublisher;
+  readonly signer: ReceiptSigner;
   readonly clock: Clock;
 }
 
@@ -14,6 +26,15 @@ export interface PublishDecisionInput {
   readonly requestId: string;
   /** The execution publishing; only the one that owns the request may. */
   readonly executionArn: string;
+}
+
+/** The stored receipt, or a new one stored now: the first receipt written is the one that stands. */
+async function receiptOf(deps: PublishDecisionDeps, record: RequestRecord): Promise<string> {
+  if (record.receipt !== undefined) return record.receipt;
+  const signed = await deps.signer.sign(receiptClaimsFor(record));
+  const stored = await deps.store.attachReceipt(record.requestId, signed);
+  // attachReceipt returns a record with a receipt or throws.
+  return stored.receipt!;
 }
 
 export async function publishDecision(
@@ -27,6 +48,7 @@ export async function publishDecision(
   if (record.status === RequestStatus.pending || record.decision === undefined) {
     throw new ConflictError('NOT_DECIDED', `request ${requestId} is not decided yet`);
   }
+  const receipt = await receiptOf(deps, record);
   const detail = parse(
     ActionDecidedDetail,
     {
@@ -35,6 +57,7 @@ export async function publishDecision(
       actionHash: record.actionHash,
       approvers: record.approvers,
       ...(record.reason === undefined ? {} : { reason: record.reason }),
+      receipt,
     },
     'decision event',
   );
@@ -43,7 +66,12 @@ export async function publishDecision(
     requestId,
     kind: AuditKind.published,
     actor: SYSTEM_ACTOR,
-    data: { decision: detail.decision, actionHash: detail.actionHash },
+    // The receipt itself lives on the request; the trail says which decision it vouched for until when.
+    data: { decision: detail.decision, actionHash: detail.actionHash, receiptExpiresAt: expiryOf(record) },
   });
   return detail;
+}
+
+function expiryOf(record: RequestRecord): string {
+  return new Date(receiptClaimsFor(record).exp * 1000).toISOString();
 }

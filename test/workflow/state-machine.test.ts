@@ -25,6 +25,7 @@ import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import { type Deferred, deferred } from '../../local/aws/states/deferred.ts';
 import { TaskFailure } from '../../local/aws/states/errors.ts';
 import { type LocalTable, startDynalite } from '../support/dynalite.ts';
+import { mockKmsSigningKey } from '../support/kms-signing-key.ts';
 import { agentRequestEvent } from './support/agent-events.ts';
 import { REPO_ROOT, setEnvironment, workflowHandlerEnvironment } from './support/handler-environment.ts';
 import { type SynthesizedWorkflow, startSynthesizedWorkflow } from './support/synthesized-workflow.ts';
@@ -42,6 +43,7 @@ const EvaluateFailure = {
 let evaluateFailure: (typeof EvaluateFailure)[keyof typeof EvaluateFailure] = EvaluateFailure.none;
 
 const eventBridge = mockClient(EventBridgeClient);
+const receiptKey = mockKmsSigningKey();
 const directory = StaticDirectory.fromJson(
   readFileSync(resolve(REPO_ROOT, 'countersign.local.json'), 'utf8'),
 );
@@ -98,6 +100,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  receiptKey.kms.restore();
   await workflow?.close();
   restoreEnvironment?.();
   await table?.close();
@@ -209,7 +212,13 @@ describe('the synthesized approval state machine', () => {
     const stored = await store.get(requestId);
     expect(stored).toMatchObject({ status: 'APPROVED', decision: 'APPROVED', approvers: ['carol'] });
     expect(publishedDecisions()).toEqual([
-      { requestId, decision: 'APPROVED', actionHash: stored?.actionHash, approvers: ['carol'] },
+      {
+        requestId,
+        decision: 'APPROVED',
+        actionHash: stored?.actionHash,
+        approvers: ['carol'],
+        receipt: stored?.receipt,
+      },
     ]);
   });
 
@@ -336,7 +345,14 @@ describe('the synthesized approval state machine', () => {
       executionArn: done.executionArn,
     });
     expect(publishedDecisions()).toEqual([
-      { requestId, decision: 'DENIED', actionHash: actionHash(event.detail), approvers: [], reason },
+      {
+        requestId,
+        decision: 'DENIED',
+        actionHash: actionHash(event.detail),
+        approvers: [],
+        reason,
+        receipt: (await store.get(requestId))?.receipt,
+      },
     ]);
     const audit = await store.listAudit(requestId);
     expect(audit.map((record) => record.kind).sort()).toEqual(

@@ -17,6 +17,7 @@ export const Attr = {
   gsi1sk: TABLE_LAYOUT.statusIndex.sortKey,
   status: 'status',
   executionArn: 'executionArn',
+  receipt: 'receipt',
   votes: 'votes',
   voters: 'voters',
   expiresAtMs: 'expiresAtMs',

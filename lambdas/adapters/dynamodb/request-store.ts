@@ -246,6 +246,26 @@ export class DynamoDbRequestStore implements RequestStore {
     }
   }
 
+  async attachReceipt(requestId: string, receipt: string): Promise<RequestRecord> {
+    try {
+      return fromRequestItem(
+        await this.#update({
+          Key: TableKey.request(requestId),
+          UpdateExpression: 'SET #receipt = :receipt',
+          ConditionExpression:
+            'attribute_exists(#pk) AND attribute_not_exists(#receipt) AND #status <> :pending',
+          ExpressionAttributeNames: { '#receipt': Attr.receipt, '#pk': Attr.pk, '#status': Attr.status },
+          ExpressionAttributeValues: { ':receipt': receipt, ':pending': RequestStatus.pending },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const stored = fromRequestItem(await this.#itemAsFailed(requestId, error));
+      if (stored.receipt !== undefined) return stored;
+      throw new ConflictError('NOT_DECIDED', `request ${requestId} is not decided yet`);
+    }
+  }
+
   async appendAudit(record: AuditRecord): Promise<void> {
     const valid = parse(AuditRecord, record, 'audit record');
     try {

@@ -11,10 +11,11 @@ const publisher = new EventBridgeDecisionPublisher({
   eventBusName: 'countersign',
 });
 const detail: ActionDecidedDetail = {
-  requestId: 'req-1',
+  requestId: 'invoice-bot:req-1',
   decision: 'APPROVED',
   actionHash: 'a'.repeat(64),
   approvers: ['carol'],
+  receipt: 'eyJhbGciOiJFUzI1NiJ9.e30.c2ln',
 };
 
 afterEach(() => eventBridge.reset());

@@ -124,7 +124,7 @@ describe('stored shapes', () => {
         actionHash: 'x',
         approvers: [],
       }),
-    ).toHaveLength(2);
+    ).toHaveLength(3);
     expect(issuesOf(Principal, { id: 'alice', type: 'robot', groups: [] })).toHaveLength(1);
     expect(
       issuesOf(AuditRecord, {

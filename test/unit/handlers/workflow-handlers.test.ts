@@ -10,13 +10,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
 import { ConfigurationError, ValidationError } from '../../../lambdas/domain/errors.ts';
+import { verifyReceipt } from '../../../lambdas/domain/receipt.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
+import { mockKmsSigningKey } from '../../support/kms-signing-key.ts';
 import { agentRequestEvent } from '../../workflow/support/agent-events.ts';
 import { setEnvironment, workflowHandlerEnvironment } from '../../workflow/support/handler-environment.ts';
 import { type LambdaHandler, lambdaContext } from '../../workflow/support/lambda-context.ts';
 
 const eventBridge = mockClient(EventBridgeClient);
 const sfn = mockClient(SFNClient);
+const receiptKey = mockKmsSigningKey();
 
 let table: LocalTable;
 let store: DynamoDbRequestStore;
@@ -36,6 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  receiptKey.kms.restore();
   restoreEnvironment();
   await table.close();
 });
@@ -149,6 +153,19 @@ describe('publish-decision handler', () => {
 
     expect(published).toMatchObject({ requestId, decision: 'AUTO_APPROVED', approvers: [] });
     expect(again).toEqual(published);
+    // Signed by the KMS key (mocked at the SDK), verifiable with its public key.
+    const { KmsReceiptKeys } = await import('../../../lambdas/adapters/kms/receipt-signer.ts');
+    const { KMSClient } = await import('@aws-sdk/client-kms');
+    const jwks = await new KmsReceiptKeys({
+      client: new KMSClient({ region: 'us-east-1' }),
+      keyIds: [receiptKey.keyArn],
+    }).jwks();
+    await expect(
+      verifyReceipt((published as { receipt: string }).receipt, { keys: jwks }),
+    ).resolves.toMatchObject({
+      requestId,
+      decision: 'AUTO_APPROVED',
+    });
     const calls = eventBridge.commandCalls(PutEventsCommand);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.args[0].input.Entries?.[0]).toMatchObject({

@@ -7,6 +7,7 @@ import {
   StepUpRequiredError,
   ValidationError,
 } from '../../../lambdas/domain/errors.ts';
+import { verifyReceipt } from '../../../lambdas/domain/receipt.ts';
 import type { Principal } from '../../../lambdas/domain/schemas.ts';
 import {
   castVote,
@@ -90,8 +91,14 @@ describe('auto-allow', () => {
       actionHash: recorded.record.actionHash,
       approvers: [],
       reason: 'read-only',
+      receipt: expect.any(String),
     });
     expect(harness.publisher.published).toEqual([detail]);
+    // The receipt vouches for exactly this decision, and is kept on the request.
+    await expect(
+      verifyReceipt(detail.receipt, { keys: harness.signer.jwks, actionHash: detail.actionHash, now: NOW }),
+    ).resolves.toMatchObject({ requestId, agentId: 'invoice-bot', decision: 'AUTO_APPROVED', approvers: [] });
+    expect((await harness.store.get(requestId))?.receipt).toBe(detail.receipt);
     expect((await harness.store.listAudit(requestId)).map((record) => record.kind).sort()).toEqual([
       'DECIDED',
       'EVALUATED',
@@ -231,6 +238,55 @@ describe('denial', () => {
       decision: 'POLICY_DENIED',
       reason: 'forbidden for agents',
     });
+  });
+});
+
+describe('receipts', () => {
+  it('signs one receipt per decision: a retried publish sends the stored one, signed once', async () => {
+    const requestId = await submit(harness, requireApproval({ approvalValidForSeconds: 900 }));
+    await vote(requestId, alice);
+    await recordDecision(harness, { ...step(requestId), outcome: { decision: 'APPROVED' } });
+    const before = harness.signer.signed.length;
+    const first = await publishDecision(harness, step(requestId));
+    const again = await publishDecision(harness, step(requestId));
+    expect(again.receipt).toBe(first.receipt);
+    expect(harness.signer.signed.length - before).toBe(1);
+    const stored = (await harness.store.get(requestId))!;
+    const claims = await verifyReceipt(first.receipt, {
+      keys: harness.signer.jwks,
+      now: new Date(stored.decidedAt!),
+    });
+    expect(claims).toMatchObject({ decision: 'APPROVED', approvers: ['alice'] });
+    expect(claims.exp - claims.iat).toBe(900);
+  });
+
+  it('keeps the first receipt when two publishers race, and never receipts an undecided request', async () => {
+    const requestId = await submit(harness, requireApproval({ decision: 'DENY', reason: 'no' }));
+    await recordDecision(harness, { ...step(requestId), outcome: { decision: 'POLICY_DENIED' } });
+    const [one, two] = await Promise.all([
+      publishDecision(harness, step(requestId)),
+      publishDecision(harness, step(requestId)),
+    ]);
+    expect(one.receipt).toBe(two.receipt);
+    expect((await harness.store.get(requestId))?.receipt).toBe(one.receipt);
+    const pending = await submit(harness);
+    await expect(harness.store.attachReceipt(pending, 'x.y.z')).rejects.toMatchObject({
+      code: 'NOT_DECIDED',
+    });
+    expect((await harness.store.get(pending))?.receipt).toBeUndefined();
+  });
+
+  it('publishes nothing when the receipt cannot be signed (the step fails and is retried)', async () => {
+    const requestId = await submit(harness, requireApproval({ decision: 'DENY', reason: 'no' }));
+    await recordDecision(harness, { ...step(requestId), outcome: { decision: 'POLICY_DENIED' } });
+    harness.signer.failure = new Error('KMS unavailable');
+    try {
+      await expect(publishDecision(harness, step(requestId))).rejects.toThrow('KMS unavailable');
+    } finally {
+      harness.signer.failure = undefined;
+    }
+    expect(harness.publisher.published).toEqual([]);
+    expect((await harness.store.get(requestId))?.receipt).toBeUndefined();
   });
 });
 

@@ -1,4 +1,6 @@
 /** Recording fakes for the ports around the store (the store itself is the real adapter on dynalite). */
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { RECEIPT_ALGORITHM, RECEIPT_TYPE, type ReceiptClaims } from '../../../lambdas/domain/receipt.ts';
 import type {
   ActionDecidedDetail,
   PolicyDecision,
@@ -13,6 +15,7 @@ import type {
   IdentityRef,
   PolicyEngine,
   PolicyRequest,
+  ReceiptSigner,
   ReviewNotifier,
   Workflow,
 } from '../../../lambdas/ports/index.ts';
@@ -101,5 +104,36 @@ export class RecordingPublisher implements DecisionPublisher {
   readonly published: ActionDecidedDetail[] = [];
   async publish(detail: ActionDecidedDetail): Promise<void> {
     this.published.push(detail);
+  }
+}
+
+/** Signs real receipts (ES256 JWS) with a key of its own, as KMS would; counts what it signed. */
+export class TestReceiptSigner implements ReceiptSigner {
+  readonly signed: ReceiptClaims[] = [];
+  failure?: Error;
+  private constructor(
+    private readonly key: CryptoKey,
+    readonly publicJwk: JWK & { kid: string },
+  ) {}
+
+  static async create(kid = 'test-receipt-key'): Promise<TestReceiptSigner> {
+    const { privateKey, publicKey } = await generateKeyPair(RECEIPT_ALGORITHM);
+    return new TestReceiptSigner(privateKey, {
+      ...(await exportJWK(publicKey)),
+      kid,
+      alg: RECEIPT_ALGORITHM,
+    });
+  }
+
+  get jwks() {
+    return { keys: [this.publicJwk] };
+  }
+
+  async sign(claims: ReceiptClaims): Promise<string> {
+    if (this.failure) throw this.failure;
+    this.signed.push(claims);
+    return new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: RECEIPT_ALGORITHM, typ: RECEIPT_TYPE, kid: this.publicJwk.kid })
+      .sign(this.key);
   }
 }

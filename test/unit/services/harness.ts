@@ -11,6 +11,7 @@ import {
   RecordingNotifier,
   RecordingPublisher,
   RecordingWorkflow,
+  TestReceiptSigner,
 } from './fakes.ts';
 
 export interface Harness {
@@ -22,6 +23,7 @@ export interface Harness {
   readonly workflow: RecordingWorkflow;
   readonly notifier: RecordingNotifier;
   readonly publisher: RecordingPublisher;
+  readonly signer: TestReceiptSigner;
 }
 
 export async function startHarness(): Promise<Harness> {
@@ -35,6 +37,7 @@ export async function startHarness(): Promise<Harness> {
     workflow: new RecordingWorkflow(),
     notifier: new RecordingNotifier(),
     publisher: new RecordingPublisher(),
+    signer: await TestReceiptSigner.create(),
   };
 }
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
 import type { LocalTable } from '../../support/dynalite.ts';
+import { TEST_RECEIPT_KEY_ARN } from '../../support/kms-signing-key.ts';
 
 export const TEST_EVENT_BUS = 'countersign-test-bus';
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -28,6 +29,8 @@ export async function workflowHandlerEnvironment(
     [ENV.defaultApproverGroup]: 'security',
     [ENV.defaultTimeoutSeconds]: '3600',
     [ENV.directoryJson]: readFileSync(resolve(REPO_ROOT, 'countersign.local.json'), 'utf8'),
+    // Answered by mockKmsSigningKey (test/support/kms-signing-key.ts), which the test must install.
+    [ENV.receiptKeyId]: TEST_RECEIPT_KEY_ARN,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

@@ -123,6 +123,32 @@ describe('outcomes', () => {
     });
   });
 
+  it('says how long a decision may be acted on: the shortest @approvalValidFor of the determining permits', () => {
+    const engine = engineWith(`
+      @id("reads") @approvalValidFor("PT5M") permit (principal, action, resource) when { context.operation like "Get*" };
+      @id("secrets") @approval("security") @approvalValidFor("PT15M") permit (principal, action, resource) when { context.service == "secretsmanager" };
+      @id("describes") permit (principal, action, resource) when { context.operation like "Describe*" };`);
+    // An un-annotated permit with @approvalValidFor stays an allow: the annotation asks for nobody.
+    expect(engine.evaluate(request({ action: 'ec2:GetConsoleOutput' }))).toMatchObject({
+      decision: 'ALLOW',
+      approvalValidForSeconds: 300,
+    });
+    expect(engine.evaluate(request({ action: 'secretsmanager:GetSecretValue' }))).toMatchObject({
+      decision: 'REQUIRE_APPROVAL',
+      approvalValidForSeconds: 300,
+    });
+    expect(engine.evaluate(request({ action: 'secretsmanager:ListSecrets' }))).toMatchObject({
+      decision: 'REQUIRE_APPROVAL',
+      approvalValidForSeconds: 900,
+    });
+    expect(engine.evaluate(request({ action: 'ec2:DescribeInstances' }))).not.toHaveProperty(
+      'approvalValidForSeconds',
+    );
+    expect(
+      engineWith('@id("f") @approvalValidFor("PT1H") forbid (principal, action, resource);').problems,
+    ).toEqual(['policy "f": @approvalValidFor belongs on a permit: a denial is never acted on']);
+  });
+
   it('requires approval from the default group when nothing applies, and says so', () => {
     const engine = engineWith(
       '@id("reads") permit (principal, action, resource) when { context.operation like "Get*" };',
@@ -373,7 +399,7 @@ describe('fail closed on a bad policy set', () => {
       @id("forbid") @approval("security") forbid (principal, action, resource);`);
     expect(problems).toEqual([
       'policies[0]: templates (policies with ?principal or ?resource) are not supported',
-      'policy "typo": unknown annotation @quorom (known: @id, @reason, @approval, @quorum, @timeout, @stepUp)',
+      'policy "typo": unknown annotation @quorom (known: @id, @reason, @approval, @quorum, @timeout, @stepUp, @approvalValidFor)',
       'policy "forbid": approval annotations (@approval, @quorum, @timeout, @stepUp) belong on a permit, not a forbid',
       'policy "twice": @id is used by more than one policy',
     ]);
@@ -391,6 +417,8 @@ describe('fail closed on a bad policy set', () => {
     ['@timeout("PT0S")', '@timeout("PT0S") must be an ISO 8601 duration'],
     ['@stepUp("yes")', '@stepUp("yes") must be "true" or "false"'],
     ['@stepUp', '@stepUp("") must be "true" or "false"'],
+    ['@approvalValidFor("soon")', '@approvalValidFor("soon") must be an ISO 8601 duration'],
+    ['@approvalValidFor("PT0S")', '@approvalValidFor("PT0S") must be an ISO 8601 duration'],
   ])('refuses %s', (annotation, problem) => {
     const problems = problemsOf(`@id("p") ${annotation} permit (principal, action, resource);`);
     expect(problems).toEqual([expect.stringContaining(`policy "p": ${problem}`)]);
