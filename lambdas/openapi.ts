@@ -163,6 +163,17 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           responses: { '200': { description: 'The caller.', content: json('Me') }, ...authErrors },
         },
       },
+      '/api/receipts/jwks.json': {
+        get: {
+          operationId: 'receiptKeys',
+          summary: 'The public keys decision receipts verify with (a JWKS; current and retired keys)',
+          security: [],
+          responses: {
+            '200': { description: 'The JWKS: P-256 keys, `alg` ES256, `kid` = RFC 7638 thumbprint.' },
+            '503': errorResponse('A key could not be read; try again.'),
+          },
+        },
+      },
       '/api/openapi.json': {
         get: {
           operationId: 'openApiDocument',

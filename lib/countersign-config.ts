@@ -17,6 +17,8 @@
  * | `countersign:jwtJwksUrl` | unset | the issuer's JWKS URL, when its OpenID metadata should not be used |
  * | `countersign:directory` | `{"users":[],"agents":[]}` | the directory the API and chat handlers resolve people in |
  * | `countersign:identityStoreId` | unset | IAM Identity Center identity store (`d-1234567890`) people are resolved in instead of the directory's `users` |
+ * | `countersign:receiptKeyGeneration` | `1` | which receipt signing key signs; raise it to rotate (a new key) |
+ * | `countersign:retiredReceiptKeyArns` | `[]` | earlier receipt keys, still listed in the JWKS so their receipts verify |
  * | `countersign:auditorGroups` | `["security"]` | groups whose members may read every request (`AUDITOR_GROUPS`) |
  * | `countersign:apiCorsOrigins` | `[]` | browser origins allowed to call the HTTP API (CORS off when empty) |
  * | `countersign:apiThrottleRateLimit` | `50` | HTTP API stage steady-state limit, requests per second |
@@ -58,6 +60,8 @@ export const CONTEXT_KEYS = {
   directory: 'countersign:directory',
   identityStoreId: 'countersign:identityStoreId',
   auditorGroups: 'countersign:auditorGroups',
+  receiptKeyGeneration: 'countersign:receiptKeyGeneration',
+  retiredReceiptKeyArns: 'countersign:retiredReceiptKeyArns',
   apiCorsOrigins: 'countersign:apiCorsOrigins',
   apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
   apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
@@ -147,6 +151,11 @@ const CountersignConfigFields = z.strictObject({
   ),
   identityStoreId: IdentityStoreId.optional(),
   auditorGroups: z.preprocess(fromJsonString, z.array(GroupName)),
+  receiptKeyGeneration: z.coerce.number().int().min(1).max(1000),
+  retiredReceiptKeyArns: z.preprocess(
+    fromJsonString,
+    z.array(z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN')),
+  ),
   apiCorsOrigins: z.preprocess(fromJsonString, z.array(Origin)),
   apiThrottleRateLimit: z.coerce.number().positive().max(10_000),
   apiThrottleBurstLimit: z.coerce.number().int().min(1).max(5_000),
@@ -268,6 +277,8 @@ export const CONFIG_DEFAULTS = {
   directory: { users: [], agents: [] },
   identityStoreId: undefined,
   auditorGroups: ['security'],
+  receiptKeyGeneration: 1,
+  retiredReceiptKeyArns: [],
   apiCorsOrigins: [],
   apiThrottleRateLimit: 50,
   apiThrottleBurstLimit: 100,

@@ -16,6 +16,11 @@ export const REST_API_ROUTES = {
   me: { method: apigwv2.HttpMethod.GET, path: '/api/me' },
 } as const;
 export const OPENAPI_ROUTE = { method: apigwv2.HttpMethod.GET, path: '/api/openapi.json' } as const;
+/** The receipts' public keys (JWKS): unauthenticated, always served. */
+export const RECEIPT_KEYS_ROUTE = {
+  method: apigwv2.HttpMethod.GET,
+  path: '/api/receipts/jwks.json',
+} as const;
 
 /** Stage-wide limits applied when none are given: a console and chat callbacks, not bulk traffic. */
 export const DEFAULT_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;

@@ -8,10 +8,11 @@ import { ApprovalWorkflow } from './approval-workflow.ts';
 import { ChatIntegrations } from './chat-integrations.ts';
 import { CONTEXT_KEYS, type CountersignConfig, isLoopbackUrl } from './countersign-config.ts';
 import { CountersignEventBus } from './countersign-event-bus.ts';
-import { CountersignHttpApi, type RestApiOptions } from './countersign-http-api.ts';
+import { CountersignHttpApi, RECEIPT_KEYS_ROUTE, type RestApiOptions } from './countersign-http-api.ts';
 import { CountersignKey } from './countersign-key.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { grantIdentityStoreRead } from './identity-store-access.ts';
+import { ReceiptSigningKey } from './receipt-signing-key.ts';
 import { RequestTable } from './request-table.ts';
 import { ReviewReminders } from './review-reminders.ts';
 import { WorkflowAlarms } from './workflow-alarms.ts';
@@ -26,6 +27,9 @@ export const WORKFLOW_HANDLER_ENTRIES = {
 
 /** Repo-relative module of the REST API handler. */
 export const API_HANDLER_ENTRY = 'lambdas/handlers/api.ts';
+
+/** Repo-relative module of the receipt keys (JWKS) handler. */
+export const RECEIPT_KEYS_HANDLER_ENTRY = 'lambdas/handlers/receipt-keys.ts';
 
 /** Where the evaluate function finds the Cedar policies inside its bundle. */
 export const BUNDLED_POLICY_DIR = '/var/task/policies';
@@ -48,8 +52,12 @@ export class CountersignStack extends Stack {
   readonly handlers: Readonly<Record<keyof typeof WORKFLOW_HANDLER_ENTRIES, HandlerFunction>>;
   /** The REST API handler; only when `countersign:jwtIssuer` is configured. */
   readonly apiHandler?: HandlerFunction;
-  /** The HTTP API; only when it has routes to serve (the REST API, Slack or Teams). */
-  readonly httpApi?: CountersignHttpApi;
+  /** The key that signs decision receipts; only the publish step may sign with it. */
+  readonly receiptKey: ReceiptSigningKey;
+  /** Serves the receipts' public keys (`GET /api/receipts/jwks.json`, unauthenticated). */
+  readonly receiptKeysHandler: HandlerFunction;
+  /** The HTTP API: the receipt keys always, the REST API, Slack and Teams when configured. */
+  readonly httpApi: CountersignHttpApi;
   /** Slack and Teams; only when a channel is configured. */
   readonly chat?: ChatIntegrations;
   /** Reminders before expiry; only with a chat channel, the only place reminders go. */
@@ -61,6 +69,11 @@ export class CountersignStack extends Stack {
     const logRetention = config.logRetentionDays as RetentionDays;
 
     const key = new CountersignKey(this, 'DataKey').key;
+    // A rotation is a new key (a new generation); the retired ones stay listed so old receipts verify.
+    this.receiptKey = new ReceiptSigningKey(
+      this,
+      config.receiptKeyGeneration === 1 ? 'ReceiptKey' : `ReceiptKeyGeneration${config.receiptKeyGeneration}`,
+    );
     this.eventBus = new CountersignEventBus(this, 'EventBus', {
       busName: config.busName,
       agents: config.agents,
@@ -135,7 +148,8 @@ export class CountersignStack extends Stack {
       publishDecision: handler(
         'PublishDecision',
         WORKFLOW_HANDLER_ENTRIES.publishDecision,
-        'Countersign: put the Action Decided event on the bus',
+        'Countersign: sign the decision receipt and put the Action Decided event on the bus',
+        { environment: { [ENV.receiptKeyId]: this.receiptKey.keyArn } },
       ),
     };
     // Every handler is idempotent through Powertools records in the table, so each one writes to it.
@@ -143,6 +157,7 @@ export class CountersignStack extends Stack {
       this.table.grantReadWrite(fn.role);
     }
     this.eventBus.grantPublishDecisions(this.handlers.publishDecision.role);
+    this.receiptKey.grantSign(this.handlers.publishDecision.role);
 
     this.workflow = new ApprovalWorkflow(this, 'ApprovalWorkflow', {
       evaluateFunction: this.handlers.evaluate.function,
@@ -190,17 +205,35 @@ export class CountersignStack extends Stack {
       config.teamsConversationId === undefined || config.teamsServiceUrl === undefined
         ? undefined
         : { conversationId: config.teamsConversationId, serviceUrl: config.teamsServiceUrl };
-    // The HTTP API exists only when something is served on it.
-    if (restApiRoutes !== undefined || slack !== undefined || teams !== undefined) {
-      this.httpApi = new CountersignHttpApi(this, 'HttpApi', {
-        logEncryptionKey: key,
-        logRetention,
-        ...(restApiRoutes === undefined ? {} : { restApi: restApiRoutes }),
-        corsAllowedOrigins: config.apiCorsOrigins,
-        throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
-      });
-    }
-    if (this.httpApi !== undefined && (slack !== undefined || teams !== undefined)) {
+    this.httpApi = new CountersignHttpApi(this, 'HttpApi', {
+      logEncryptionKey: key,
+      logRetention,
+      ...(restApiRoutes === undefined ? {} : { restApi: restApiRoutes }),
+      corsAllowedOrigins: config.apiCorsOrigins,
+      throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+    });
+    // Agents verify receipts with these keys: served to anyone, from GetPublicKey (no other KMS use).
+    const receiptKeyArns = [this.receiptKey.keyArn, ...config.retiredReceiptKeyArns];
+    this.receiptKeysHandler = handler(
+      'ReceiptKeys',
+      RECEIPT_KEYS_HANDLER_ENTRY,
+      'Countersign: the public keys decision receipts verify with (JWKS)',
+      {
+        environment: {
+          [ENV.receiptKeyId]: this.receiptKey.keyArn,
+          [ENV.receiptRetiredKeyIds]: JSON.stringify(config.retiredReceiptKeyArns),
+        },
+      },
+    );
+    this.receiptKeysHandler.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['kms:GetPublicKey'], resources: receiptKeyArns }),
+    );
+    this.httpApi.addUnauthenticatedRoute('ReceiptKeysRoute', {
+      ...RECEIPT_KEYS_ROUTE,
+      handler: this.receiptKeysHandler.function,
+      authenticatedBy: 'it serves public keys only (a JWKS); anyone must be able to verify a receipt',
+    });
+    if (slack !== undefined || teams !== undefined) {
       this.chat = new ChatIntegrations(this, 'Chat', {
         httpApi: this.httpApi,
         table: this.table,
@@ -248,6 +281,7 @@ export class CountersignStack extends Stack {
       deadLetterQueue: this.agentRequestRule.deadLetterQueue,
       functions: [
         ...Object.values(this.handlers),
+        this.receiptKeysHandler,
         ...[
           this.apiHandler,
           this.chat?.slackHandler,
@@ -265,7 +299,8 @@ export class CountersignStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.agentRequestRule.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
-    if (this.httpApi !== undefined) new CfnOutput(this, 'HttpApiUrl', { value: this.httpApi.url });
+    new CfnOutput(this, 'HttpApiUrl', { value: this.httpApi.url });
+    new CfnOutput(this, 'ReceiptKeyArn', { value: this.receiptKey.keyArn });
   }
 }
 

@@ -32,6 +32,10 @@ export const commands: Record<string, Command> = {
     summary: 'deny <id> --as <user> --reason …: vote to deny',
     load: () => import('./commands/deny.ts'),
   },
+  receipt: {
+    summary: 'receipt verify <jws|->: check a decision receipt (signature, issuer, expiry, action hash)',
+    load: () => import('./commands/receipt.ts'),
+  },
   policy: {
     summary: 'policy eval <request.json>: evaluate a request against the Cedar policies',
     load: () => import('./commands/policy.ts'),

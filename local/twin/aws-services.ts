@@ -19,6 +19,7 @@ import type { AwsCredentials, KeyRing } from '../aws/front/credentials.ts';
 import { AwsProtocolError } from '../aws/front/errors.ts';
 import { createAwsFront } from '../aws/front/front.ts';
 import type { AwsCaller } from '../aws/front/service.ts';
+import { kmsService, LocalKms } from '../aws/kms/service.ts';
 import { lambdaEnvironment } from '../aws/lambda/environment.ts';
 import { LambdaFunctionError } from '../aws/lambda/invocation.ts';
 import { lambdaInvokeService } from '../aws/lambda/invoke-service.ts';
@@ -72,6 +73,7 @@ export function asTaskFailure(error: unknown): unknown {
 }
 
 const SECRET_TYPE = 'AWS::SecretsManager::Secret';
+const KMS_KEY_TYPE = 'AWS::KMS::Key';
 
 /** Without an extension saying otherwise, the operator may call anything and nobody else anything. */
 const operatorOnly = (caller: AwsCaller) => caller.kind === 'operator';
@@ -172,6 +174,22 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
             }),
           values: product.secretValues ?? {},
         });
+        const kms = await LocalKms.open({
+          dataDir,
+          keys: stack.resources
+            .filter((resource) => resource.type === KMS_KEY_TYPE)
+            .map((resource) => {
+              const properties = resource.properties();
+              const text = (value: unknown) => (typeof value === 'string' ? { value } : undefined);
+              return {
+                keyId: resource.name,
+                arn: resource.arn,
+                ...(text(properties.KeySpec) && { keySpec: text(properties.KeySpec)!.value }),
+                ...(text(properties.KeyUsage) && { keyUsage: text(properties.KeyUsage)!.value }),
+                ...(text(properties.Description) && { description: text(properties.Description)!.value }),
+              };
+            }),
+        });
         const services = [
           eventBridgeService(eventBus),
           stepFunctionsService(running),
@@ -179,6 +197,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           lambdaInvokeService(lambda, log),
           secretsManagerService(secrets),
           s3Service(s3),
+          kmsService(kms),
         ];
         return {
           aws: createAwsFront({

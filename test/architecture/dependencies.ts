@@ -59,7 +59,7 @@ const LIB_SHARED_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** The only packages the domain may import: pure, no I/O. */
-const DOMAIN_PACKAGES: ReadonlySet<string> = new Set(['zod', 'canonicalize', 'node:crypto']);
+const DOMAIN_PACKAGES: ReadonlySet<string> = new Set(['zod', 'canonicalize', 'jose', 'node:crypto']);
 
 function allowedTargets(layer: string): readonly string[] {
   return ALLOWED[layer.startsWith('local/aws/service:') ? 'local/aws/service' : layer] ?? [];

@@ -97,6 +97,10 @@ describe('cdk-nag AwsSolutions', () => {
         reason: expect.stringContaining('holds no data'),
       },
       {
+        path: expect.stringMatching(/\/HttpApi\/Api\/GET--api--receipts--jwks\.json$/),
+        reason: expect.stringContaining('public keys only'),
+      },
+      {
         path: expect.stringMatching(/\/HttpApi\/Api\/POST--slack--interactions$/),
         reason: expect.stringContaining('Slack v0 request signature'),
       },

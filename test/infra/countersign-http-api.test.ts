@@ -7,8 +7,13 @@ import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import { buildOpenApiDocument } from '../../lambdas/openapi.ts';
 import { CHAT_HANDLER_ENTRIES, CHAT_ROUTES } from '../../lib/chat-integrations.ts';
 import { CONFIG_DEFAULTS, CONTEXT_KEYS } from '../../lib/countersign-config.ts';
-import { DEFAULT_THROTTLE, OPENAPI_ROUTE, REST_API_ROUTES } from '../../lib/countersign-http-api.ts';
-import { API_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
+import {
+  DEFAULT_THROTTLE,
+  OPENAPI_ROUTE,
+  RECEIPT_KEYS_ROUTE,
+  REST_API_ROUTES,
+} from '../../lib/countersign-http-api.ts';
+import { API_HANDLER_ENTRY, RECEIPT_KEYS_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { loadStack } from '../../local/aws/cloudformation/template.ts';
 import {
@@ -107,11 +112,13 @@ describe('REST API routes', () => {
         { authorizationType: 'JWT', authorizer: jwtAuthorizer, entry: API_HANDLER_ENTRY },
       ]),
       [routeKey(OPENAPI_ROUTE), { authorizationType: 'NONE', entry: API_HANDLER_ENTRY }],
+      [routeKey(RECEIPT_KEYS_ROUTE), { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY }],
     ]);
     expect(views).toEqual(expected);
     expect(Object.keys(views).sort()).toEqual([
       'GET /api/me',
       'GET /api/openapi.json',
+      'GET /api/receipts/jwks.json',
       'GET /api/requests',
       'GET /api/requests/{id}',
       'POST /api/requests/{id}/votes',
@@ -147,7 +154,9 @@ describe('REST API routes', () => {
     const [apiId] = onlyOne('AWS::ApiGatewayV2::Api');
     const [functionId] = apiFunction();
     const fromApiGateway = ofType('AWS::Lambda::Permission').filter(
-      ([, permission]) => permission.Properties.Principal === 'apigateway.amazonaws.com',
+      ([, permission]) =>
+        permission.Properties.Principal === 'apigateway.amazonaws.com' &&
+        permission.Properties.FunctionName['Fn::GetAtt'][0] === functionId,
     );
     const sourcePaths = fromApiGateway.map(([, permission]) => {
       expect(permission.Properties).toMatchObject({
@@ -169,6 +178,8 @@ describe('REST API routes', () => {
     writeFileSync(templatePath, JSON.stringify(built.template.toJSON()));
     const stack = await loadStack(templatePath);
     const apiFunctionId = apiFunction()[0];
+    const functionIdOf = (entry: string) =>
+      ofType('AWS::Lambda::Function').find(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY] === entry)![0];
     expect(
       stack.httpRoutes.map(({ routeKey, functionLogicalId, authorization }) => ({
         routeKey,
@@ -178,7 +189,7 @@ describe('REST API routes', () => {
     ).toEqual(
       Object.entries(routeViews()).map(([key, view]) => ({
         routeKey: key,
-        functionLogicalId: apiFunctionId,
+        functionLogicalId: functionIdOf(view.entry),
         authorization:
           view.authorizationType === 'JWT'
             ? { type: 'JWT', issuer: jwtAuthorizer.Issuer, audience: jwtAuthorizer.Audience }
@@ -267,9 +278,10 @@ describe('HTTP API stage', () => {
       },
     });
     const logGroup = resources[stage.Properties.AccessLogSettings.DestinationArn['Fn::GetAtt'][0]]!;
+    const [dataKeyId] = ofType('AWS::KMS::Key').find(([, key]) => key.Properties.KeySpec === undefined)!;
     expect(logGroup.Properties).toMatchObject({
       RetentionInDays: CONFIG_DEFAULTS.logRetentionDays,
-      KmsKeyId: { 'Fn::GetAtt': [onlyOne('AWS::KMS::Key')[0], 'Arn'] },
+      KmsKeyId: { 'Fn::GetAtt': [dataKeyId, 'Arn'] },
     });
     const line = JSON.parse(stage.Properties.AccessLogSettings.Format);
     expect(line).toMatchObject({
@@ -319,6 +331,9 @@ describe('chat routes', () => {
     [routeKey(CHAT_ROUTES.slack)]: { authorizationType: 'NONE', entry: CHAT_HANDLER_ENTRIES.slack },
     [routeKey(CHAT_ROUTES.teams)]: { authorizationType: 'NONE', entry: CHAT_HANDLER_ENTRIES.teams },
   };
+  const receiptKeysView = {
+    [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY },
+  };
 
   it(
     'join the REST API on the same HTTP API, without an authorizer (the handlers verify callers)',
@@ -336,13 +351,13 @@ describe('chat routes', () => {
   );
 
   it(
-    'get an HTTP API of their own when there is no REST API',
+    'share the HTTP API with the receipt keys when there is no REST API',
     () => {
       const { template } = buildCountersignStack(TEST_CHAT_CONTEXT);
       const chatOnly = template.toJSON().Resources as Resources;
       expect(ofType('AWS::ApiGatewayV2::Api', chatOnly)).toHaveLength(1);
       expect(ofType('AWS::ApiGatewayV2::Authorizer', chatOnly)).toEqual([]);
-      expect(routeViews(chatOnly)).toEqual(chatViews);
+      expect(routeViews(chatOnly)).toEqual({ ...chatViews, ...receiptKeysView });
     },
     SLOW_SYNTH_MS,
   );
@@ -350,17 +365,18 @@ describe('chat routes', () => {
 
 describe('without a token issuer', () => {
   it(
-    'leaves the REST API out, and still synthesizes',
+    'leaves the REST API out, still serving the receipt keys',
     () => {
       const { template } = buildCountersignStack();
       const json = template.toJSON();
-      expect(ofType('AWS::ApiGatewayV2::Route', json.Resources)).toEqual([]);
-      expect(ofType('AWS::ApiGatewayV2::Api', json.Resources)).toEqual([]);
+      expect(routeViews(json.Resources)).toEqual({
+        [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY },
+      });
       const entries = ofType('AWS::Lambda::Function', json.Resources).map(
         ([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY],
       );
       expect(entries).not.toContain(API_HANDLER_ENTRY);
-      expect(json.Outputs.HttpApiUrl).toBeUndefined();
+      expect(json.Outputs.HttpApiUrl).toBeDefined();
     },
     SLOW_SYNTH_MS,
   );

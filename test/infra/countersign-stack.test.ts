@@ -6,6 +6,7 @@ import { CHAT_HANDLER_ENTRIES } from '../../lib/chat-integrations.ts';
 import {
   API_HANDLER_ENTRY,
   BUNDLED_POLICY_DIR,
+  RECEIPT_KEYS_HANDLER_ENTRY,
   WORKFLOW_HANDLER_ENTRIES,
 } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
@@ -44,6 +45,8 @@ beforeAll(() => {
 }, SLOW_SYNTH_MS);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+/** The customer-managed key encrypting data (the other key only signs receipts). */
+const dataKeyId = () => ofType('AWS::KMS::Key').find(([, key]) => key.Properties.KeySpec === undefined)![0];
 const logicalIdOf = (type: string) => {
   const found = ofType(type);
   expect(found).toHaveLength(1);
@@ -81,7 +84,7 @@ describe('approval state machine', () => {
     const logGroupId = machine.Properties.LoggingConfiguration.Destinations[0].CloudWatchLogsLogGroup
       .LogGroupArn['Fn::GetAtt'][0] as string;
     expect(resources[logGroupId]!.Properties.KmsKeyId).toEqual({
-      'Fn::GetAtt': [logicalIdOf('AWS::KMS::Key'), 'Arn'],
+      'Fn::GetAtt': [dataKeyId(), 'Arn'],
     });
   });
 
@@ -283,7 +286,7 @@ describe('request table', () => {
       SSESpecification: {
         SSEEnabled: true,
         SSEType: 'KMS',
-        KMSMasterKeyId: { 'Fn::GetAtt': [logicalIdOf('AWS::KMS::Key'), 'Arn'] },
+        KMSMasterKeyId: { 'Fn::GetAtt': [dataKeyId(), 'Arn'] },
       },
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
@@ -306,13 +309,14 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the workflow handlers, the reminder run, the REST API and the chat endpoints, each tagged with its entry', () => {
+  it('are the workflow handlers, the reminder run, the REST API, the receipt keys and the chat endpoints, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
     expect(entries.sort()).toEqual(
       [
         ...Object.values(WORKFLOW_HANDLER_ENTRIES),
         REMINDER_HANDLER_ENTRY,
         API_HANDLER_ENTRY,
+        RECEIPT_KEYS_HANDLER_ENTRY,
         ...Object.values(CHAT_HANDLER_ENTRIES),
       ].sort(),
     );
@@ -461,14 +465,7 @@ describe('alarms', () => {
       [
         'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
-        'Errors',
-        'Errors',
-        'Errors',
-        'Errors',
-        'Errors',
-        'Errors',
-        'Errors',
-        'Errors',
+        ...Array.from({ length: 9 }, () => 'Errors'),
       ].sort(),
     );
     const topicId = logicalIdOf('AWS::SNS::Topic');

@@ -1,0 +1,153 @@
+/**
+ * The receipt key: a P-256 signing key only the decision publisher may sign with, proven by
+ * evaluating the synthesized key policy as IAM does; its public keys served to anyone.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../lambdas/handlers/environment-names.ts';
+import { RECEIPT_KEYS_HANDLER_ENTRY, WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
+import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
+import { RECEIPT_KEY_POLICY_SIDS } from '../../lib/receipt-signing-key.ts';
+import { authorize, type PolicyStatement } from '../support/iam-policy.ts';
+import { buildCountersignStack, TEST_FULL_CONTEXT } from './build-stack.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
+type Json = any;
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, Json>; Metadata?: Json; DeletionPolicy?: string }
+>;
+
+const SLOW_SYNTH_MS = 120_000;
+const ACCOUNT = '123456789012';
+const KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/receipt`;
+const roleArnOf = (logicalId: string) => `arn:aws:iam::${ACCOUNT}:role/${logicalId}`;
+
+function concrete(value: Json, resources: Resources): Json {
+  if (Array.isArray(value)) return value.map((item) => concrete(item, resources));
+  if (value === null || typeof value !== 'object') return value;
+  const getAtt = value['Fn::GetAtt'] as [string, string] | undefined;
+  if (getAtt !== undefined) {
+    return resources[getAtt[0]]?.Type === 'AWS::IAM::Role'
+      ? roleArnOf(getAtt[0])
+      : `arn:aws:x:::${getAtt[0]}`;
+  }
+  if (value['Fn::Join'] !== undefined) return `arn:aws:iam::${ACCOUNT}:root`;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, concrete(item, resources)]));
+}
+
+let resources: Resources;
+const receiptKeys = () =>
+  Object.entries(resources).filter(
+    ([, r]) => r.Type === 'AWS::KMS::Key' && r.Properties.KeySpec === 'ECC_NIST_P256',
+  );
+const roleOf = (entry: string) => {
+  const fn = Object.values(resources).find(
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA_KEY] === entry,
+  )!;
+  return fn.Properties.Role['Fn::GetAtt'][0] as string;
+};
+const identityOf = (roleId: string): PolicyStatement[] =>
+  Object.values(resources)
+    .filter(
+      (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: Json) => role.Ref === roleId),
+    )
+    .flatMap((r) => concrete(r.Properties.PolicyDocument.Statement, resources));
+
+beforeAll(() => {
+  resources = buildCountersignStack(TEST_FULL_CONTEXT).template.toJSON().Resources;
+}, SLOW_SYNTH_MS);
+
+describe('the receipt signing key', () => {
+  it('is one retained ECC_NIST_P256 SIGN_VERIFY key', () => {
+    const keys = receiptKeys();
+    expect(keys).toHaveLength(1);
+    const [, key] = keys[0]!;
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(key.DeletionPolicy).toBe('Retain');
+  });
+
+  it('lets only the decision publisher sign, whatever the other roles’ own policies allow', () => {
+    const [, key] = receiptKeys()[0]!;
+    const keyPolicy = concrete(key.Properties.KeyPolicy.Statement, resources) as PolicyStatement[];
+    const sign = (principalArn: string, identity: PolicyStatement[]) =>
+      authorize(
+        { principalArn, action: 'kms:Sign', resource: KEY_ARN, context: {} },
+        { identity, resource: keyPolicy },
+      );
+
+    const publisher = roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision);
+    expect(sign(roleArnOf(publisher), identityOf(publisher))).toEqual({
+      verdict: 'Allowed',
+      denyingSids: [],
+    });
+    const everything: PolicyStatement = { Effect: 'Allow', Action: 'kms:*', Resource: '*' };
+    for (const other of [
+      roleArnOf(roleOf(RECEIPT_KEYS_HANDLER_ENTRY)),
+      roleArnOf(roleOf(WORKFLOW_HANDLER_ENTRIES.evaluate)),
+      `arn:aws:iam::${ACCOUNT}:role/admin`,
+    ]) {
+      expect(sign(other, [everything])).toEqual({
+        verdict: 'ExplicitDeny',
+        denyingSids: [RECEIPT_KEY_POLICY_SIDS.nobodyElseSigns],
+      });
+    }
+    // The account administers the key but is never given kms:Sign to delegate.
+    const account = keyPolicy.find(
+      (statement) => statement.Sid === RECEIPT_KEY_POLICY_SIDS.accountAdministers,
+    )!;
+    expect([account.Action].flat()).not.toContain('kms:Sign');
+    expect([account.Action].flat().some((action) => action.includes('*'))).toBe(false);
+  });
+
+  it('is read (GetPublicKey) by the JWKS function alone, which holds no other KMS right', () => {
+    const [keyId] = receiptKeys()[0]!;
+    const jwksRole = roleOf(RECEIPT_KEYS_HANDLER_ENTRY);
+    const kmsStatements = identityOf(jwksRole).filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith('kms:')),
+    );
+    expect(kmsStatements).toEqual([
+      { Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: `arn:aws:x:::${keyId}` },
+    ]);
+    const publisher = roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision);
+    const fn = Object.values(resources).find((r) => r.Properties.Role?.['Fn::GetAtt']?.[0] === publisher)!;
+    expect(fn.Properties.Environment.Variables[ENV.receiptKeyId]).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+});
+
+describe('rotation', () => {
+  it(
+    'signs with a new key per generation and keeps listing the retired ones in the JWKS',
+    () => {
+      const retired = `arn:aws:kms:us-east-1:${ACCOUNT}:key/1111aaaa-22bb-33cc-44dd-5555eeee6666`;
+      const rotated = buildCountersignStack({
+        'countersign:receiptKeyGeneration': 2,
+        'countersign:retiredReceiptKeyArns': [retired],
+      }).template.toJSON().Resources as Resources;
+      const [keyId] = Object.entries(rotated).find(
+        ([, r]) => r.Type === 'AWS::KMS::Key' && r.Properties.KeySpec === 'ECC_NIST_P256',
+      )!;
+      expect(keyId).toMatch(/^ReceiptKeyGeneration2/);
+      const jwksFunction = Object.values(rotated).find(
+        (r) =>
+          r.Type === 'AWS::Lambda::Function' &&
+          r.Metadata?.[ENTRY_METADATA_KEY] === RECEIPT_KEYS_HANDLER_ENTRY,
+      )!;
+      expect(JSON.parse(jwksFunction.Properties.Environment.Variables[ENV.receiptRetiredKeyIds])).toEqual([
+        retired,
+      ]);
+      const roleId = jwksFunction.Properties.Role['Fn::GetAtt'][0];
+      const statements = Object.values(rotated)
+        .filter(
+          (r) =>
+            r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: Json) => role.Ref === roleId),
+        )
+        .flatMap((r) => r.Properties.PolicyDocument.Statement as Json[]);
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: 'kms:GetPublicKey',
+        Resource: [{ 'Fn::GetAtt': [keyId, 'Arn'] }, retired],
+      });
+    },
+    SLOW_SYNTH_MS,
+  );
+});
