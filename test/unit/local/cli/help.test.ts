@@ -42,7 +42,17 @@ const names = Object.keys(commands);
 
 describe('countersign <command> --help', () => {
   it('covers every command', () => {
-    expect(names.sort()).toEqual(['approve', 'demo', 'deny', 'dev', 'list', 'policy', 'request', 'show']);
+    expect(names.sort()).toEqual([
+      'approve',
+      'demo',
+      'deny',
+      'dev',
+      'list',
+      'policy',
+      'receipt',
+      'request',
+      'show',
+    ]);
   });
 
   it.each(names)('%s --help prints its usage and exits 0', async (name) => {
