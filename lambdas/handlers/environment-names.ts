@@ -27,6 +27,8 @@ export const ENV = {
   jwtJwksUrl: 'JWT_JWKS_URL',
   /** Optional: Secrets Manager ARN of `{"signingSecret","botToken"}`; Slack is off without it. */
   slackSecretArn: 'SLACK_SECRET_ARN',
+  /** Secrets Manager ARN of `{"key"}`: the HMAC key sealing Slack vote jobs (Slack function only). */
+  slackVoteJobKeySecretArn: 'SLACK_VOTE_JOB_KEY_SECRET_ARN',
   /** Optional: the Slack channel id reviews are posted to. */
   slackChannelId: 'SLACK_CHANNEL_ID',
   /** Optional: Slack Web API base URL (the twin's sink locally). */

@@ -3,15 +3,19 @@
  * acknowledge within Slack's 3 seconds, defer the vote) and its own asynchronous self-invocation
  * carrying the verified vote (bind the identity, castVote, reply). See adapters/slack/interactions.ts.
  */
+
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { cachedSecret, createSecretsManagerClient } from '../adapters/chat-credentials.ts';
 import { createSlackInteractions } from '../adapters/slack/interactions.ts';
 import {
-  DeferredSlackVote,
+  type DeferredSlackVote,
   isDeferredSlackVote,
   lambdaSelfInvoke,
 } from '../adapters/slack/lambda-deferral.ts';
+import { VoteJobKey } from '../adapters/slack/vote-job.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { ConfigurationError } from '../domain/errors.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
@@ -20,7 +24,12 @@ import { CHAT_ENVIRONMENT_KEYS, slackApiFactory, slackCredentialsFrom } from './
 import { loadEnvironment } from './environment.ts';
 import { createVoteWiring } from './vote-wiring.ts';
 
-const env = loadEnvironment([...CHAT_ENVIRONMENT_KEYS, 'directoryJson', 'identityStoreId']);
+const env = loadEnvironment([
+  ...CHAT_ENVIRONMENT_KEYS,
+  'directoryJson',
+  'identityStoreId',
+  'slackVoteJobKeySecretArn',
+]);
 if (env.slackSecretArn === undefined)
   throw new ConfigurationError('SLACK_SECRET_ARN is required by the Slack endpoint');
 const logger = createLogger();
@@ -34,6 +43,11 @@ const { store, directory, castVote } = createVoteWiring(env, {
 let functionName = '';
 const interactions = createSlackInteractions({
   credentials: slackCredentialsFrom(env.slackSecretArn),
+  jobKey: cachedSecret({
+    client: createSecretsManagerClient(),
+    secretId: env.slackVoteJobKeySecretArn,
+    schema: VoteJobKey,
+  }),
   slack: slackApiFactory(env.slackApiUrl),
   store,
   directory,
@@ -48,7 +62,12 @@ async function serve(
   context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
   if (isDeferredSlackVote(event)) {
-    await interactions.processVote(DeferredSlackVote.parse(event).countersignSlackVote);
+    const { refused } = await interactions.processVote(event.countersignSlackVote);
+    if (refused !== undefined) {
+      // Someone other than this function invoked it with a job: refused, audited, and counted here.
+      logger.warn('slack vote job refused', { code: refused });
+      metrics.addMetric('SlackVoteJobRefused', MetricUnit.Count, 1);
+    }
     return undefined;
   }
   functionName = context.functionName;

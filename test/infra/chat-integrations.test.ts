@@ -51,7 +51,7 @@ describe('ChatIntegrations', () => {
   });
 
   it('keeps credentials in KMS-encrypted secrets, with only their ARNs in the environment', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 3);
     template.allResourcesProperties('AWS::SecretsManager::Secret', { KmsKeyId: Match.anyValue() });
     const functions = template.findResources('AWS::Lambda::Function', {
       Metadata: { 'countersign:entry': Match.stringLikeRegexp('(slack-interactions|teams-messages)') },
@@ -77,6 +77,37 @@ describe('ChatIntegrations', () => {
     expect(policies).toContain('states:SendTaskSuccess');
     expect(policies).toContain('secretsmanager:GetSecretValue');
     expect(CHAT_HANDLER_ENTRIES.slack).toBe('lambdas/handlers/slack-interactions.ts');
+  });
+
+  it('seals Slack vote jobs with a generated key only the Slack function may read', () => {
+    const [keyId, key] = Object.entries(template.findResources('AWS::SecretsManager::Secret')).find(([id]) =>
+      id.startsWith('ChatSlackVoteJobKey'),
+    )!;
+    expect((key as { Properties: Record<string, unknown> }).Properties).toMatchObject({
+      GenerateSecretString: { GenerateStringKey: 'key', PasswordLength: 64, SecretStringTemplate: '{}' },
+      KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^ChatKey/), 'Arn'] },
+    });
+    const slack = Object.values(
+      template.findResources('AWS::Lambda::Function', {
+        Metadata: { 'countersign:entry': CHAT_HANDLER_ENTRIES.slack },
+      }),
+    )[0] as {
+      Properties: { Role: { 'Fn::GetAtt': [string] }; Environment: { Variables: Record<string, unknown> } };
+    };
+    expect(slack.Properties.Environment.Variables.SLACK_VOTE_JOB_KEY_SECRET_ARN).toEqual({ Ref: keyId });
+    // Every statement naming the key belongs to a policy of the Slack role alone.
+    const readers = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy).includes(`"Ref":"${keyId}"`))
+      .flatMap((policy) =>
+        (policy as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.map((role) => role.Ref),
+      );
+    expect(readers).toEqual([slack.Properties.Role['Fn::GetAtt'][0]]);
+    const variables = Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (fn) =>
+        (fn as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties
+          .Environment?.Variables ?? {},
+    );
+    expect(variables.filter((vars) => 'SLACK_VOTE_JOB_KEY_SECRET_ARN' in vars)).toHaveLength(1);
   });
 
   it('adds nothing when neither channel is configured', () => {

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import type { HttpResult } from '../../domain/http-result.ts';
 import { SLACK_IDS, slackDenyModal, slackStepUpModal } from '../../domain/messages/slack-review.ts';
+import { AuditKind } from '../../domain/schemas.ts';
 import { resourceNameOf } from '../../domain/step-up.ts';
 import type { CastVote, Clock, Directory, RequestStore } from '../../ports/index.ts';
 import type { CredentialSource, SlackCredentials } from '../chat-credentials.ts';
@@ -21,23 +22,15 @@ import {
 } from '../chat-reviewers.ts';
 import type { SlackApi } from './slack-api.ts';
 import { verifySlackSignature } from './verify-signature.ts';
-
-/** The vote handed from the acknowledgement to the worker: everything already verified. */
-export const SlackVoteJob = z.strictObject({
-  requestId: z.string().min(1),
-  vote: z.enum(['approve', 'deny']),
-  reason: z.string().optional(),
-  /** Step-up approvals: the resource name the reviewer typed (castVote checks it). */
-  stepUpConfirmation: z.string().optional(),
-  slackUserId: z.string().min(1),
-  /** Where to answer the reviewer with an ephemeral message. */
-  channelId: z.string().min(1),
-  /** Unique per click or submission (action_ts / view id): names the audit of a refusal. */
-  attemptId: z.string().min(1),
-  /** Slack redelivered this (X-Slack-Retry-Num): an "already voted" is then our own first delivery. */
-  retry: z.boolean(),
-});
-export type SlackVoteJob = z.infer<typeof SlackVoteJob>;
+import {
+  type OpenedVoteJob,
+  openVoteJob,
+  type SealedVoteJob,
+  type SlackVoteJob,
+  sealVoteJob,
+  type VoteJobKey,
+  type VoteJobRefusal,
+} from './vote-job.ts';
 
 const ModalMetadata = z.strictObject({ requestId: z.string().min(1), channelId: z.string().min(1) });
 
@@ -66,11 +59,14 @@ const Interaction = z.discriminatedUnion('type', [BlockActions, ViewSubmission])
 
 export interface SlackInteractionsDeps {
   readonly credentials: CredentialSource<SlackCredentials>;
+  /** The key vote jobs are sealed with on their way to the worker (readable by this function only). */
+  readonly jobKey: CredentialSource<VoteJobKey>;
   readonly slack: (botToken: string) => SlackApi;
   readonly store: Pick<RequestStore, 'get' | 'appendAudit'>;
   readonly directory: Directory;
   readonly castVote: CastVote;
-  readonly defer: (job: SlackVoteJob) => Promise<void>;
+  /** Hands the sealed job to the worker (in AWS: an asynchronous invocation of this function). */
+  readonly defer: (job: SealedVoteJob) => Promise<void>;
   readonly clock: Clock;
   readonly consoleUrl: string;
 }
@@ -121,7 +117,7 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
       await (await api()).openView(payload.trigger_id, slackStepUpModal(record, metadata, deps.consoleUrl));
       return ACK;
     }
-    await deps.defer({ ...base, vote: 'approve', attemptId: action.action_ts });
+    await defer({ ...base, vote: 'approve', attemptId: action.action_ts });
     return ACK;
   }
 
@@ -136,7 +132,7 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     if (view.callback_id === SLACK_IDS.denyModal) {
       const reason = view.state.values[SLACK_IDS.reasonBlock]?.[SLACK_IDS.reasonInput]?.value?.trim() ?? '';
       if (reason.length === 0) return modalErrors(SLACK_IDS.reasonBlock, 'A reason is required to deny.');
-      await deps.defer({ ...base, vote: 'deny', reason });
+      await defer({ ...base, vote: 'deny', reason });
       return ACK;
     }
     if (view.callback_id === SLACK_IDS.stepUpModal) {
@@ -150,7 +146,7 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
           `Type ${resourceNameOf(record.resource.arn)} exactly to approve.`,
         );
       }
-      await deps.defer({ ...base, vote: 'approve', stepUpConfirmation: typed });
+      await defer({ ...base, vote: 'approve', stepUpConfirmation: typed });
       return ACK;
     }
     return ACK;
@@ -178,9 +174,50 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     return parsed.type === 'block_actions' ? onBlockAction(parsed, retry) : onViewSubmission(parsed, retry);
   }
 
-  /** The worker side: bind the identity, vote, and tell the reviewer when the vote did not count. */
-  async function processVote(input: SlackVoteJob): Promise<void> {
-    const job = SlackVoteJob.parse(input);
+  /** Seals a verified vote for the worker. */
+  async function defer(job: SlackVoteJob): Promise<void> {
+    await deps.defer(sealVoteJob(job, await deps.jobKey(), deps.clock.now()));
+  }
+
+  /**
+   * A job the worker cannot trust records no vote. The refusal is audited on the request it names
+   * when that request exists (a made-up id must not create records), with the reason only.
+   */
+  async function refuseJob(refusal: Extract<OpenedVoteJob, { ok: false }>): Promise<void> {
+    const requestId = refusal.claimedRequestId;
+    if (requestId === undefined || (await deps.store.get(requestId).catch(() => undefined)) === undefined)
+      return;
+    const at = deps.clock.now();
+    await deps.store.appendAudit({
+      requestId,
+      kind: AuditKind.refused,
+      key: `REFUSED#slack-job#${refusal.code}#${at.getTime()}`,
+      at: at.toISOString(),
+      actor: 'unauthenticated',
+      data: { channel: 'slack', code: refusal.code },
+    });
+  }
+
+  /**
+   * The worker side: open the sealed job (refused and audited unless authentic and fresh), bind the
+   * identity, vote, and tell the reviewer when the vote did not count.
+   */
+  async function processVote(input: unknown): Promise<{ readonly refused?: VoteJobRefusal }> {
+    const opened = openVoteJob(input, await deps.jobKey(), deps.clock.now());
+    if (!opened.ok) {
+      await refuseJob(opened);
+      return { refused: opened.code };
+    }
+    await vote(opened.job);
+    return {};
+  }
+
+  async function vote(job: SlackVoteJob): Promise<void> {
+    if ((await deps.store.get(job.requestId)) === undefined) {
+      // Nothing to vote on, and nothing to record against: the reviewer is told and that is all.
+      await (await api()).postEphemeral(job.channelId, job.slackUserId, 'This request no longer exists.');
+      return;
+    }
     const slack = await api();
     const tell = (text: string) => slack.postEphemeral(job.channelId, job.slackUserId, text);
     const principal = await resolveSlackReviewer(

@@ -1,23 +1,24 @@
 /**
- * Hands a verified Slack vote to an asynchronous invocation of the same function
+ * Hands a sealed Slack vote job to an asynchronous invocation of the same function
  * (InvocationType Event): Lambda answers Slack at once and runs the vote in a second invocation,
- * retried by Lambda on failure (the vote is idempotent per person). The twin serves the Lambda
- * Invoke API for the same client (AWS_ENDPOINT_URL_LAMBDA), so this path is the same locally.
+ * retried by Lambda on failure (the vote is idempotent per person). The worker opens the seal
+ * before it believes anything in the job (vote-job.ts). The twin serves the Lambda Invoke API for
+ * the same client, so this path is the same locally.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
-import { SlackVoteJob } from './interactions.ts';
+import type { SealedVoteJob } from './vote-job.ts';
 
 /** The self-invocation event: distinct from an API Gateway event by this one key. */
-export const DeferredSlackVote = z.strictObject({ countersignSlackVote: SlackVoteJob });
-export type DeferredSlackVote = z.infer<typeof DeferredSlackVote>;
+export interface DeferredSlackVote {
+  readonly countersignSlackVote: unknown;
+}
 
-export function isDeferredSlackVote(event: unknown): boolean {
+export function isDeferredSlackVote(event: unknown): event is DeferredSlackVote {
   return typeof event === 'object' && event !== null && 'countersignSlackVote' in event;
 }
 
 export function lambdaSelfInvoke(client: Pick<LambdaClient, 'send'>, functionName: () => string) {
-  return async (job: SlackVoteJob): Promise<void> => {
+  return async (job: SealedVoteJob): Promise<void> => {
     const event: DeferredSlackVote = { countersignSlackVote: job };
     const result = await client.send(
       new InvokeCommand({

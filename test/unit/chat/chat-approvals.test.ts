@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sealVoteJob } from '../../../lambdas/adapters/slack/vote-job.ts';
 import { SLACK_IDS } from '../../../lambdas/domain/messages/slack-review.ts';
 import {
   type ChatHarness,
@@ -8,6 +9,7 @@ import {
   startChatHarness,
   submissionPayload,
   teamsIdOf,
+  VOTE_JOB_KEY,
 } from './chat-harness.ts';
 
 let h: ChatHarness;
@@ -125,6 +127,7 @@ describe('forged Slack callbacks', () => {
     const { createSlackInteractions } = await import('../../../lambdas/adapters/slack/interactions.ts');
     const broken = createSlackInteractions({
       credentials: () => Promise.reject(new Error('AccessDenied')),
+      jobKey: () => Promise.reject(new Error('unused')),
       slack: () => {
         throw new Error('unused');
       },
@@ -228,7 +231,7 @@ describe('Slack modals', () => {
     expect(JSON.parse(wrong.body)).toMatchObject({ response_action: 'errors' });
     expect(h.deferred).toHaveLength(0);
     await h.slack.acknowledge(h.signedSlack(typed('invoices.csv')));
-    expect(h.deferred.at(-1)).toMatchObject({ vote: 'approve', stepUpConfirmation: 'invoices.csv' });
+    expect(h.deferred.at(-1)?.job).toMatchObject({ vote: 'approve', stepUpConfirmation: 'invoices.csv' });
     await h.runDeferred();
     expect(await h.store.get(record.requestId)).toMatchObject({ status: 'APPROVED', approvers: ['alice'] });
   });
@@ -245,10 +248,12 @@ describe('Slack modals', () => {
       attemptId: 'attempt-step-up',
       retry: false,
     };
-    await h.slack.processVote(job);
+    await h.slack.processVote(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
     expect((await h.store.get(record.requestId))?.votes).toEqual([]);
     expect(h.sink.slack('chat.postEphemeral').at(-1)?.body.text).toMatch(/step-up confirmation/);
-    await h.slack.processVote({ ...job, stepUpConfirmation: 'invoices.csv' });
+    await h.slack.processVote(
+      sealVoteJob({ ...job, stepUpConfirmation: 'invoices.csv' }, VOTE_JOB_KEY, h.clock.now()),
+    );
     expect(await h.store.get(record.requestId)).toMatchObject({ status: 'APPROVED' });
   });
 });
@@ -437,5 +442,64 @@ describe('20 reviewers clicking at once', () => {
     } finally {
       await crowd.close();
     }
+  });
+});
+
+describe('the Slack vote worker trusts nobody', () => {
+  const jobFor = (requestId: string) => ({
+    requestId,
+    vote: 'approve' as const,
+    slackUserId: slackIdOf('alice'),
+    channelId: 'C0COUNTERSIGN',
+    attemptId: `attempt-${requestId}`,
+    retry: false,
+  });
+
+  it('records no vote for a forged, altered or expired job, and audits the refusal without secrets', async () => {
+    const record = await h.createPending({
+      policy: { ...(await import('./review-record.ts')).pendingRecord().policy, quorum: 1 },
+    });
+    const job = jobFor(record.requestId);
+    const sealed = sealVoteJob(job, VOTE_JOB_KEY, h.clock.now());
+    const attempts = [
+      // Made up by someone with lambda:InvokeFunction: no seal, or a seal with a key of their own.
+      { countersignSlackVote: job },
+      sealVoteJob(job, { key: 'an-attackers-key-that-is-long-enough-0123456789' }, h.clock.now()),
+      // A real seal on another vote (the reviewer's deny turned into an approve).
+      { ...sealVoteJob({ ...job, vote: 'deny', reason: 'no' }, VOTE_JOB_KEY, h.clock.now()), job },
+      // A real seal, past its two minutes.
+      sealVoteJob(job, VOTE_JOB_KEY, new Date(h.clock.now().getTime() - 121_000)),
+      // A real seal whose expiry was pushed out.
+      { ...sealed, expiresAt: sealed.expiresAt + 3600 },
+    ];
+    const outcomes = [];
+    for (const attempt of attempts) outcomes.push(await h.slack.processVote(attempt));
+    expect(outcomes.map((outcome) => outcome.refused)).toEqual([
+      'MALFORMED_JOB',
+      'FORGED_JOB',
+      'FORGED_JOB',
+      'EXPIRED_JOB',
+      'FORGED_JOB',
+    ]);
+    const stored = await h.store.get(record.requestId);
+    expect(stored?.votes).toEqual([]);
+    expect(stored?.status).toBe('PENDING');
+    expect(h.workflow.calls.filter((call) => call.taskToken === `token-${record.requestId}`)).toEqual([]);
+    const refusals = (await h.store.listAudit(record.requestId)).filter((audit) => audit.kind === 'REFUSED');
+    expect(refusals.length).toBeGreaterThan(0);
+    for (const refusal of refusals) {
+      expect(refusal).toMatchObject({ actor: 'unauthenticated', data: { channel: 'slack' } });
+      expect(JSON.stringify(refusal)).not.toContain(VOTE_JOB_KEY.key);
+      expect(JSON.stringify(refusal)).not.toContain(sealed.mac);
+    }
+    // The genuine job still counts.
+    expect(await h.slack.processVote(sealed)).toEqual({});
+    expect(await h.store.get(record.requestId)).toMatchObject({ status: 'APPROVED', approvers: ['alice'] });
+  });
+
+  it('creates no record for a forged job naming a request that does not exist', async () => {
+    const forged = { countersignSlackVote: jobFor('invoice-bot:no-such-request') };
+    expect(await h.slack.processVote(forged)).toEqual({ refused: 'MALFORMED_JOB' });
+    expect(await h.store.listAudit('invoice-bot:no-such-request')).toEqual([]);
   });
 });

@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { ChatReviewNotifier } from '../../../lambdas/adapters/chat-review-notifier.ts';
 import { DynamoDbChatMessageRefs } from '../../../lambdas/adapters/dynamodb/chat-message-refs.ts';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
-import { createSlackInteractions, type SlackVoteJob } from '../../../lambdas/adapters/slack/interactions.ts';
+import { createSlackInteractions } from '../../../lambdas/adapters/slack/interactions.ts';
 import { computeSlackSignature } from '../../../lambdas/adapters/slack/verify-signature.ts';
+import type { SealedVoteJob } from '../../../lambdas/adapters/slack/vote-job.ts';
 import { StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
 import { BotConnectorClient } from '../../../lambdas/adapters/teams/bot-connector.ts';
 import { createTeamsBotEndpoint } from '../../../lambdas/adapters/teams/bot-endpoint.ts';
@@ -37,6 +38,8 @@ export const LOCAL_DIRECTORY = JSON.parse(
 export const NOW = new Date('2024-05-14T14:05:00.000Z');
 export const CONSOLE_URL = 'http://127.0.0.1:4710';
 const BOT_TOKEN = 'xoxb-test-token';
+/** What the Slack function reads from its vote-job secret. */
+export const VOTE_JOB_KEY = { key: 'vote-job-key-for-tests-only-0123456789abcdef' };
 
 export function slackIdOf(userId: string): string {
   return LOCAL_DIRECTORY.users.find((user) => user.id === userId)!.slackUserId!;
@@ -84,9 +87,10 @@ export async function startChatHarness(document: DirectoryDocument = LOCAL_DIREC
     },
   });
   const voteDeps = { store, workflow, notifier, clock };
-  const deferred: SlackVoteJob[] = [];
+  const deferred: SealedVoteJob[] = [];
   const slack = createSlackInteractions({
     credentials: async () => ({ signingSecret, botToken: BOT_TOKEN }),
+    jobKey: async () => VOTE_JOB_KEY,
     slack: slackApi,
     store,
     directory,
