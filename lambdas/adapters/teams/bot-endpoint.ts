@@ -84,10 +84,13 @@ export function createTeamsBotEndpoint(deps: BotEndpointDeps) {
     if ((verb !== TEAMS_VERBS.approve && verb !== TEAMS_VERBS.deny) || !data.success) {
       return teamsErrorResponse(400, 'BadRequest', 'This card action is not one Countersign understands.');
     }
+    // The request first: an action naming a request that does not exist records nothing at all.
+    const record = await deps.store.get(data.data.requestId);
+    if (record === undefined) return teamsErrorResponse(404, 'NOT_FOUND', 'This request no longer exists.');
     const principal = await resolveTeamsReviewer(deps.directory, activity.from.aadObjectId);
     if (principal === undefined) {
       await recordUnboundIdentity(deps.store, {
-        requestId: data.data.requestId,
+        requestId: record.requestId,
         channel: 'teams',
         chatUserId: activity.from.aadObjectId ?? activity.from.id,
         attemptId: activity.id,
@@ -95,8 +98,6 @@ export function createTeamsBotEndpoint(deps: BotEndpointDeps) {
       });
       return teamsErrorResponse(403, UNBOUND_IDENTITY_CODE, UNBOUND_IDENTITY_MESSAGE);
     }
-    const record = await deps.store.get(data.data.requestId);
-    if (record === undefined) return teamsErrorResponse(404, 'NOT_FOUND', 'This request no longer exists.');
     const reason = data.data[TEAMS_INPUTS.reason]?.trim() || undefined;
     const confirmation = data.data[TEAMS_INPUTS.confirmResource]?.trim() || undefined;
     try {

@@ -302,6 +302,15 @@ describe('identity binding', () => {
     expect((await h.store.listAudit(record.requestId)).map((a) => a.kind)).toEqual(['REFUSED']);
   });
 
+  it('records nothing for a Teams action on a request that does not exist, whoever sends it', async () => {
+    for (const sender of ['00000000-dead-beef-0000-000000000000', teamsIdOf('alice')]) {
+      const response = await h.teamsInvoke(sender, 'approve', { requestId: 'invoice-bot:never-asked' });
+      expect(JSON.parse(response.body)).toMatchObject({ statusCode: 404, value: { code: 'NOT_FOUND' } });
+    }
+    expect(await h.store.listAudit('invoice-bot:never-asked')).toEqual([]);
+    expect(await h.store.get('invoice-bot:never-asked')).toBeUndefined();
+  });
+
   it('refuses self-approval by dave through every alias: Slack id, Slack email, Teams id', async () => {
     const record = await h.createPending();
     await h.slack.acknowledge(
