@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import type { HttpResult } from '../../domain/http-result.ts';
+import { INCOMPLETE_REVIEW_NOTICE, reviewFacts } from '../../domain/messages/review-facts.ts';
 import { SLACK_IDS, slackDenyModal, slackStepUpModal } from '../../domain/messages/slack-review.ts';
 import { AuditKind } from '../../domain/schemas.ts';
 import { resourceNameOf } from '../../domain/step-up.ts';
@@ -213,9 +214,15 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
   }
 
   async function vote(job: SlackVoteJob): Promise<void> {
-    if ((await deps.store.get(job.requestId)) === undefined) {
+    const record = await deps.store.get(job.requestId);
+    if (record === undefined) {
       // Nothing to vote on, and nothing to record against: the reviewer is told and that is all.
       await (await api()).postEphemeral(job.channelId, job.slackUserId, 'This request no longer exists.');
+      return;
+    }
+    if (job.vote === 'approve' && !reviewFacts(record, deps.consoleUrl).complete) {
+      // The message offered no Approve: what it could not show in full is approved in the console only.
+      await (await api()).postEphemeral(job.channelId, job.slackUserId, INCOMPLETE_REVIEW_NOTICE);
       return;
     }
     const slack = await api();

@@ -7,6 +7,11 @@
 import { z } from 'zod';
 import type { HttpResult } from '../../domain/http-result.ts';
 import {
+  INCOMPLETE_REVIEW_NOTICE,
+  REVIEW_IN_CONSOLE,
+  reviewFacts,
+} from '../../domain/messages/review-facts.ts';
+import {
   type InvokeResponse,
   TEAMS_INPUTS,
   TEAMS_VERBS,
@@ -87,6 +92,10 @@ export function createTeamsBotEndpoint(deps: BotEndpointDeps) {
     // The request first: an action naming a request that does not exist records nothing at all.
     const record = await deps.store.get(data.data.requestId);
     if (record === undefined) return teamsErrorResponse(404, 'NOT_FOUND', 'This request no longer exists.');
+    if (verb === TEAMS_VERBS.approve && !reviewFacts(record, deps.consoleUrl).complete) {
+      // The card offered no Approve: what it could not show in full is approved in the console only.
+      return teamsErrorResponse(400, REVIEW_IN_CONSOLE, INCOMPLETE_REVIEW_NOTICE);
+    }
     const principal = await resolveTeamsReviewer(deps.directory, activity.from.aadObjectId);
     if (principal === undefined) {
       await recordUnboundIdentity(deps.store, {

@@ -5,7 +5,12 @@
  */
 import type { RequestRecord } from '../schemas.ts';
 import type { DueReminder } from './reminders.ts';
-import { type ListedEntries, type ReviewFacts, reviewFacts } from './review-facts.ts';
+import {
+  INCOMPLETE_REVIEW_NOTICE,
+  type ListedEntries,
+  type ReviewFacts,
+  reviewFacts,
+} from './review-facts.ts';
 
 /** Identifiers Slack echoes back in interaction payloads. */
 export const SLACK_IDS = {
@@ -52,15 +57,21 @@ function slackDate(iso: string): string {
   return `<!date^${epoch}^{date_short_pretty} at {time}|${iso}>`;
 }
 
-function listing(title: string, listed: ListedEntries): string {
-  const lines = listed.entries.map(([key, value]) => `• \`${escapeMrkdwn(key)}\`: ${escapeMrkdwn(value)}`);
-  const more = listed.omitted > 0 ? [`…and ${listed.omitted} more`] : [];
-  return [`*${title}*`, ...lines, ...more].join('\n');
+/**
+ * Keys and values as JSON inside code spans, where Slack applies no formatting (their backticks are
+ * `\\u0060`, so nothing closes the span): an agent's text cannot fake emphasis, links or mentions.
+ */
+function listing(title: string, listed: ListedEntries): SlackBlock[] {
+  // One section per entry: eight keys and values of 200 characters would not fit one section.
+  const lines = listed.entries.map(([key, value]) =>
+    section(`• \`${escapeMrkdwn(key)}\`: \`${escapeMrkdwn(value)}\``),
+  );
+  const more = listed.omitted > 0 ? [section(`…and ${listed.omitted} more (in the console)`)] : [];
+  return [section(`*${title}*`), ...lines, ...more];
 }
 
 function who(facts: ReviewFacts): string {
-  const agent = `*${escapeMrkdwn(facts.agent)}*`;
-  return facts.onBehalfOf === undefined ? agent : `${agent} on behalf of *${escapeMrkdwn(facts.onBehalfOf)}*`;
+  return facts.onBehalfOf === undefined ? facts.agent : `${facts.agent} on behalf of ${facts.onBehalfOf}`;
 }
 
 function voteLines(facts: ReviewFacts): string {
@@ -73,22 +84,23 @@ function voteLines(facts: ReviewFacts): string {
 }
 
 function contextBlocks(facts: ReviewFacts): SlackBlock[] {
+  // What the agent wrote (whom it acts for, the resource) is plain text: shown as written, never formatted.
   const fields = [
-    `*Agent*\n${who(facts)}`,
-    `*Action*\n\`${escapeMrkdwn(facts.action)}\``,
-    `*Resource*\n\`${escapeMrkdwn(facts.resourceArn)}\``,
-    `*Policy*\n${escapeMrkdwn(facts.policy)}`,
-    `*Quorum*\n${escapeMrkdwn(facts.quorum)}${facts.stepUp ? ' (step-up confirmation)' : ''}`,
-    ...(facts.expiresAt === undefined ? [] : [`*Expires*\n${slackDate(facts.expiresAt)}`]),
+    plain(`Agent\n${who(facts)}`),
+    mrkdwn(`*Action*\n\`${escapeMrkdwn(facts.action)}\``),
+    plain(`Resource\n${facts.resourceArn}`),
+    mrkdwn(`*Policy*\n${escapeMrkdwn(facts.policy)}`),
+    mrkdwn(`*Quorum*\n${escapeMrkdwn(facts.quorum)}${facts.stepUp ? ' (step-up confirmation)' : ''}`),
+    ...(facts.expiresAt === undefined ? [] : [mrkdwn(`*Expires*\n${slackDate(facts.expiresAt)}`)]),
   ];
   return [
     { type: 'header', text: plain(facts.title.slice(0, 150)) },
-    { type: 'section', fields: fields.map(mrkdwn) },
-    section(`*Justification*\n>${escapeMrkdwn(facts.justification).replace(/\n/g, '\n>')}`),
-    ...(facts.parameters.entries.length > 0 ? [section(listing('Key parameters', facts.parameters))] : []),
-    ...(facts.classification === undefined
-      ? []
-      : [section(listing('Data classification', facts.classification))]),
+    { type: 'section', fields },
+    section('*Justification*'),
+    // Plain text: Slack renders it as written, so the agent's words cannot format themselves.
+    { type: 'section', text: plain(facts.justification) },
+    ...(facts.parameters.entries.length > 0 ? listing('Parameters', facts.parameters) : []),
+    ...(facts.classification === undefined ? [] : listing('Data classification', facts.classification)),
   ];
 }
 
@@ -106,7 +118,10 @@ function actionBlock(facts: ReviewFacts): SlackBlock {
     text: plain('Open in console'),
     url: facts.consoleLink,
   };
-  if (facts.decided) return { type: 'actions', block_id: SLACK_IDS.actionsBlock, elements: [console] };
+  // Decided, or too much to show: the console is the only way on (no vote from an incomplete view).
+  if (facts.decided || !facts.complete) {
+    return { type: 'actions', block_id: SLACK_IDS.actionsBlock, elements: [console] };
+  }
   return {
     type: 'actions',
     block_id: SLACK_IDS.actionsBlock,
@@ -136,7 +151,13 @@ export function slackReviewMessage(record: RequestRecord, consoleUrl: string): S
   const state = facts.outcome ?? `approval needed (${facts.progress})`;
   return {
     text: `${facts.title} on ${facts.resourceArn}: ${state}`,
-    blocks: [...contextBlocks(facts), { type: 'divider' }, ...statusBlocks(facts), actionBlock(facts)],
+    blocks: [
+      ...contextBlocks(facts),
+      ...(facts.complete ? [] : [section(`⚠️ *${INCOMPLETE_REVIEW_NOTICE}*`)]),
+      { type: 'divider' },
+      ...statusBlocks(facts),
+      actionBlock(facts),
+    ],
   };
 }
 

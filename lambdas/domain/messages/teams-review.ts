@@ -5,7 +5,12 @@
  * markdown-escaped so it cannot render links or formatting.
  */
 import type { RequestRecord } from '../schemas.ts';
-import { type ListedEntries, type ReviewFacts, reviewFacts } from './review-facts.ts';
+import {
+  INCOMPLETE_REVIEW_NOTICE,
+  type ListedEntries,
+  type ReviewFacts,
+  reviewFacts,
+} from './review-facts.ts';
 
 export const TEAMS_VERBS = { approve: 'approve', deny: 'deny' } as const;
 export const TEAMS_INPUTS = { reason: 'reason', confirmResource: 'confirmResource' } as const;
@@ -35,8 +40,17 @@ export type InvokeResponse =
       readonly value: { readonly code: string; readonly message: string };
     };
 
+/**
+ * Escapes only what the Adaptive Card markdown subset acts on, so untrusted text shows as written:
+ * emphasis (`*`, `_`), links (`[` `]`), mention and HTML-like tags (`<` `>`), the escape character
+ * itself, and list markers at the start of a line (`- `, `+ `, `* `, `1. `). Nothing else: a hyphen
+ * inside a word (`invoice-bot`) stays as it is, since several Teams clients show escapes literally.
+ */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]()#<>~|-]/g, (character) => `\\${character}`);
+  return text
+    .replace(/[\\*_[\]<>]/g, (character) => `\\${character}`)
+    .replace(/^(\s*)([-+])(?=\s)/gm, '$1\\$2')
+    .replace(/^(\s*\d+)([.)])(?=\s)/gm, '$1\\$2');
 }
 
 /** Adaptive Card date functions want RFC 3339 without fractional seconds. */
@@ -58,7 +72,7 @@ const factSet = (facts: ReadonlyArray<readonly [string, string]>): CardElement =
 
 function listed(title: string, entries: ListedEntries): CardElement[] {
   const more: Array<readonly [string, string]> =
-    entries.omitted > 0 ? [['…', `and ${entries.omitted} more`]] : [];
+    entries.omitted > 0 ? [['…', `and ${entries.omitted} more (in the console)`]] : [];
   const facts = entries.entries.map(([key, value]) => [escapeMarkdown(key), escapeMarkdown(value)] as const);
   return [text(title, { weight: 'Bolder', spacing: 'Medium' }), factSet([...facts, ...more])];
 }
@@ -80,8 +94,9 @@ function summary(facts: ReviewFacts): CardElement[] {
     ]),
     text('Justification', { weight: 'Bolder', spacing: 'Medium' }),
     text(escapeMarkdown(facts.justification)),
-    ...(facts.parameters.entries.length > 0 ? listed('Key parameters', facts.parameters) : []),
+    ...(facts.parameters.entries.length > 0 ? listed('Parameters', facts.parameters) : []),
     ...(facts.classification === undefined ? [] : listed('Data classification', facts.classification)),
+    ...(facts.complete ? [] : [text(INCOMPLETE_REVIEW_NOTICE, { weight: 'Bolder', color: 'Attention' })]),
   ];
 }
 
@@ -140,14 +155,16 @@ export function teamsReviewCard(record: RequestRecord, consoleUrl: string): Adap
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     version: '1.5',
-    body: [...summary(facts), ...status(facts), ...(facts.decided ? [] : inputs(facts))],
-    actions: facts.decided
-      ? [openConsole]
-      : [
-          voteAction(facts, TEAMS_VERBS.approve, 'Approve', 'positive'),
-          voteAction(facts, TEAMS_VERBS.deny, 'Deny', 'destructive'),
-          openConsole,
-        ],
+    // Decided, or too much to show: no inputs, and the console is the only way on.
+    body: [...summary(facts), ...status(facts), ...(facts.decided || !facts.complete ? [] : inputs(facts))],
+    actions:
+      facts.decided || !facts.complete
+        ? [openConsole]
+        : [
+            voteAction(facts, TEAMS_VERBS.approve, 'Approve', 'positive'),
+            voteAction(facts, TEAMS_VERBS.deny, 'Deny', 'destructive'),
+            openConsole,
+          ],
   };
 }
 

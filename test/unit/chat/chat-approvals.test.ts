@@ -454,6 +454,31 @@ describe('20 reviewers clicking at once', () => {
   });
 });
 
+describe('what chat could not show in full is approved in the console only', () => {
+  it('refuses a chat approval of a request whose message was cut, in Slack and Teams; a deny still counts', async () => {
+    const parameters = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`p${i}`, i]));
+    const record = await h.createPending({ parameters });
+    const job = {
+      requestId: record.requestId,
+      vote: 'approve' as const,
+      slackUserId: slackIdOf('alice'),
+      channelId: 'C0COUNTERSIGN',
+      attemptId: 'cut-1',
+      retry: false,
+    };
+    await h.slack.processVote(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
+    const teams = await h.teamsInvoke(teamsIdOf('bob'), 'approve', { requestId: record.requestId });
+    expect(JSON.parse(teams.body)).toMatchObject({ statusCode: 400, value: { code: 'REVIEW_IN_CONSOLE' } });
+    expect((await h.store.get(record.requestId))?.votes).toEqual([]);
+    const deny = await h.teamsInvoke(teamsIdOf('bob'), 'deny', {
+      requestId: record.requestId,
+      reason: 'too much',
+    });
+    expect(JSON.parse(deny.body)).toMatchObject({ statusCode: 200 });
+    expect(await h.store.get(record.requestId)).toMatchObject({ status: 'DENIED' });
+  });
+});
+
 describe('the Slack vote worker trusts nobody', () => {
   const jobFor = (requestId: string) => ({
     requestId,

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { dueReminders } from '../../../lambdas/domain/messages/reminders.ts';
-import { listEntries, reviewFacts } from '../../../lambdas/domain/messages/review-facts.ts';
+import {
+  INCOMPLETE_REVIEW_NOTICE,
+  listEntries,
+  reviewFacts,
+  visibleText,
+} from '../../../lambdas/domain/messages/review-facts.ts';
 import {
   escapeMrkdwn,
   SLACK_IDS,
@@ -39,15 +44,55 @@ describe('review facts', () => {
     expect(resourceNameOf('arn:aws:s3:::')).toBe('arn:aws:s3:::');
   });
 
-  it('lists at most eight entries, shortening long values and counting the rest', () => {
+  it('lists at most eight entries of 200 characters in canonical order, saying when anything is cut', () => {
     const many = Object.fromEntries(
-      Array.from({ length: 10 }, (_, i) => [`k${i}`, i === 0 ? 'x'.repeat(300) : { n: i }]),
+      Array.from({ length: 10 }, (_, i) => [`k${9 - i}`, i === 9 ? 'x'.repeat(300) : { n: 9 - i }]),
     );
     const listed = listEntries(many);
-    expect(listed.entries).toHaveLength(8);
+    expect(listed.entries.map(([key]) => key)).toEqual([
+      '"k0"',
+      '"k1"',
+      '"k2"',
+      '"k3"',
+      '"k4"',
+      '"k5"',
+      '"k6"',
+      '"k7"',
+    ]);
     expect(listed.entries[0]?.[1]).toHaveLength(200);
-    expect(listed.entries[1]).toEqual(['k1', '{"n":1}']);
-    expect(listed.omitted).toBe(2);
+    expect(listed.entries[1]).toEqual(['"k1"', '{"n":1}']);
+    expect(listed).toMatchObject({ omitted: 2, truncated: true });
+    expect(listEntries({ b: 1, a: 'two' })).toEqual({
+      entries: [
+        ['"a"', '"two"'],
+        ['"b"', '1'],
+      ],
+      omitted: 0,
+      truncated: false,
+    });
+    // One value too long is enough to make the message incomplete.
+    expect(listEntries({ policy: 'x'.repeat(201) }).truncated).toBe(true);
+  });
+
+  it('shows padding, invisible and reordering characters instead of hiding them', () => {
+    const [[, value]] = listEntries({
+      bucket: '  exports\u200b\u202etxt.exe\u00a0',
+    }).entries as [[string, string]];
+    expect(value).toBe('"  exports\\u200b\\u202etxt.exe\\u00a0"');
+    expect(listEntries({ 'role\u2028name': '`a`' }).entries[0]).toEqual([
+      '"role\\u2028name"',
+      '"\\u0060a\\u0060"',
+    ]);
+    expect(visibleText('tags\u{E0041}\u200d')).toBe('tags\\udb40\\udc41\\u200d');
+  });
+
+  it('marks a request whose justification or resource would be cut as incomplete', () => {
+    expect(reviewFacts(pendingRecord(), consoleUrl).complete).toBe(true);
+    expect(reviewFacts(pendingRecord({ justification: 'j'.repeat(1501) }), consoleUrl).complete).toBe(false);
+    const longArn = `arn:aws:s3:::bucket/${'k'.repeat(1600)}`;
+    expect(reviewFacts(pendingRecord({ resource: { arn: longArn } }), consoleUrl).complete).toBe(false);
+    const wide = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`p${i}`, i]));
+    expect(reviewFacts(pendingRecord({ classification: wide }), consoleUrl).complete).toBe(false);
   });
 
   it('describes progress, denials and each outcome with who decided', () => {
@@ -98,11 +143,11 @@ describe('Slack review message', () => {
     );
     const body = json(message.blocks);
     for (const expected of [
-      '*invoice-bot* on behalf of *dave*',
+      'Agent\\ninvoice-bot on behalf of dave',
       's3:CopyObject',
       'arn:aws:s3:::finance-exports/2024/invoices.csv',
       'Quarterly invoice export for the auditors',
-      '`Destination`: partner-drop',
+      '• `\\"Destination\\"`: `\\"partner-drop\\"`',
       'Data classification',
       'FINANCIAL_INFORMATION',
       'data-export-needs-security',
@@ -123,16 +168,55 @@ describe('Slack review message', () => {
     expect(actions.slice(0, 2).map((a) => a.value)).toEqual(['invoice-bot:req-42', 'invoice-bot:req-42']);
   });
 
-  it('escapes agent-written text so it cannot mention the channel or forge links', () => {
+  it('shows agent-written text as written: it cannot mention the channel, forge links or fake emphasis', () => {
+    const hostile = '<!channel> *URGENT* see <https://evil|docs> & `code`\nline two';
     const message = slackReviewMessage(
-      pendingRecord({ justification: '<!channel> see <https://evil|docs> & more\nline two', parameters: {} }),
+      pendingRecord({
+        justification: hostile,
+        agent: { id: 'invoice-bot', onBehalfOf: '*the CEO*' },
+        parameters: { note: '*approved by security* <!here> `x` <https://evil|y>' },
+      }),
       consoleUrl,
     );
-    const body = json(message.blocks);
-    expect(body).not.toContain('<!channel>');
-    expect(body).toContain('&lt;!channel&gt; see &lt;https://evil|docs&gt; &amp; more\\n>line two');
-    expect(body).not.toContain('Key parameters');
+    const blocks = message.blocks as Array<{
+      text?: { type: string; text: string };
+      fields?: { type: string; text: string }[];
+    }>;
+    const texts = blocks
+      .flatMap((block) => [block.text, ...(block.fields ?? [])])
+      .filter((text) => text !== undefined);
+    // The justification and whom the agent acts for are plain text, which Slack never formats.
+    expect(texts).toContainEqual({ type: 'plain_text', text: hostile, emoji: false });
+    expect(texts).toContainEqual({
+      type: 'plain_text',
+      text: 'Agent\ninvoice-bot on behalf of *the CEO*',
+      emoji: false,
+    });
+    // Every mrkdwn text carries agent-written text only inside code spans, with <, > and & escaped.
+    const mrkdwn = texts.filter((text) => text.type === 'mrkdwn').map((text) => text.text);
+    expect(mrkdwn.join('\n')).not.toMatch(/<!(channel|here)>|<https:/);
+    expect(mrkdwn).toContainEqual(
+      '• `"note"`: `"*approved by security* &lt;!here&gt; \\u0060x\\u0060 &lt;https://evil|y&gt;"`',
+    );
+    expect(json(slackReviewMessage(pendingRecord({ parameters: {} }), consoleUrl).blocks)).not.toContain(
+      'Parameters',
+    );
     expect(escapeMrkdwn('a<b>&c')).toBe('a&lt;b&gt;&amp;c');
+  });
+
+  it('offers only the console when something is cut, and says so', () => {
+    const many = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`p${i}`, i]));
+    for (const record of [
+      pendingRecord({ parameters: many }),
+      pendingRecord({ parameters: { policyDocument: 'x'.repeat(500) } }),
+    ]) {
+      const message = slackReviewMessage(record, consoleUrl);
+      expect(actionsOf(message.blocks).map((a) => a.action_id)).toEqual([SLACK_IDS.consoleAction]);
+      expect(json(message.blocks)).toContain(INCOMPLETE_REVIEW_NOTICE);
+    }
+    expect(json(slackReviewMessage(pendingRecord(), consoleUrl).blocks)).not.toContain(
+      INCOMPLETE_REVIEW_NOTICE,
+    );
   });
 
   it('marks step-up requests, omits a missing expiry and the agent owner when there is none', () => {
@@ -225,7 +309,7 @@ describe('Teams review card', () => {
     expect(inputs).toEqual([TEAMS_INPUTS.reason]);
     const body = json(card.body);
     for (const expected of [
-      'invoice\\\\-bot on behalf of dave',
+      'invoice-bot on behalf of dave',
       'Data classification',
       '{{DATE(2024-05-14T15:00:00Z, SHORT)}}',
       'Progress: 0 of 2 approvals',
@@ -273,15 +357,38 @@ describe('Teams review card', () => {
       consoleUrl,
     );
     expect(json(denied.body)).toContain('"color":"Attention"');
-    expect(json(denied.body)).toContain('bob denied: no \\\\[link\\\\]\\\\(x\\\\)');
+    expect(json(denied.body)).toContain('bob denied: no \\\\[link\\\\](x)');
   });
 
-  it('escapes markdown and lists omitted parameters', () => {
-    expect(escapeMarkdown('**bold** [x](y)')).toBe('\\*\\*bold\\*\\* \\[x\\]\\(y\\)');
-    const many = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`p${i}`, i]));
-    expect(json(teamsReviewCard(pendingRecord({ parameters: many }), consoleUrl).body)).toContain(
-      'and 1 more',
+  it('escapes only what the markdown subset acts on: hyphens in words stay, emphasis, links and tags do not work', () => {
+    expect(escapeMarkdown('invoice-bot on re-run 2024-05-14')).toBe('invoice-bot on re-run 2024-05-14');
+    expect(escapeMarkdown('**bold** _it_ [x](y) <at>alice</at>')).toBe(
+      '\\*\\*bold\\*\\* \\_it\\_ \\[x\\](y) \\<at\\>alice\\</at\\>',
     );
+    expect(escapeMarkdown('- not a list\n  + nor this\n1. nor this\n2) nor this\nC:\\path')).toBe(
+      '\\- not a list\n  \\+ nor this\n1\\. nor this\n2\\) nor this\nC:\\\\path',
+    );
+  });
+
+  it('renders hostile agent text inert, and offers only the console when something is cut', () => {
+    const card = teamsReviewCard(
+      pendingRecord({
+        justification: '**Approved by security** [docs](https://evil) <at>everyone</at>',
+        parameters: { note: '_urgent_ [x](https://evil)' },
+      }),
+      consoleUrl,
+    );
+    const body = json(card.body);
+    expect(body).toContain(
+      '\\\\*\\\\*Approved by security\\\\*\\\\* \\\\[docs\\\\](https://evil) \\\\<at\\\\>everyone\\\\</at\\\\>',
+    );
+    expect(body).toContain('\\\\_urgent\\\\_ \\\\[x\\\\](https://evil)');
+    const many = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`p${i}`, i]));
+    const incomplete = teamsReviewCard(pendingRecord({ parameters: many }), consoleUrl);
+    expect(json(incomplete.body)).toContain('and 1 more');
+    expect(json(incomplete.body)).toContain(INCOMPLETE_REVIEW_NOTICE);
+    expect(incomplete.actions.map((a) => a.type)).toEqual(['Action.OpenUrl']);
+    expect((incomplete.body as Element[]).some((e) => e.type === 'Input.Text')).toBe(false);
     expect(json(slackReviewMessage(pendingRecord({ parameters: many }), consoleUrl).blocks)).toContain(
       '…and 1 more',
     );
