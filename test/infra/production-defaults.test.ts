@@ -48,6 +48,7 @@ describe('production defaults', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       JwtConfiguration: { Issuer: 'http://127.0.0.1/local' },
     });
-    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(2);
+    // The Slack and Teams credentials, and the key sealing Slack vote jobs.
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(3);
   });
 });
