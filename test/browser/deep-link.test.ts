@@ -35,7 +35,8 @@ describe('console deep link', () => {
     const page = await browser.newPage();
     page.setDefaultTimeout(20_000);
     await page.goto(`${twin.url}/?request=${encodeURIComponent(linked)}`);
-    await page.getByLabel('Identity').selectOption('carol');
+    // alice is in security, an auditor group: she may read every request (carol may read only hers).
+    await page.getByLabel('Identity').selectOption('alice');
     await page.getByRole('button', { name: 'Sign in' }).click();
 
     const detail = page.getByRole('region', { name: `Details of ${linked}` });
