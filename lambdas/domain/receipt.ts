@@ -97,7 +97,6 @@ export interface VerifyReceiptOptions {
 }
 
 function problemOf(error: unknown): ReceiptError {
-  if (error instanceof ReceiptError) return error;
   const because = (code: ReceiptProblem, message: string) =>
     new ReceiptError(code, message, { cause: error });
   if (error instanceof joseErrors.JWTExpired)

@@ -78,7 +78,7 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205
  * text cannot close a code span. Still exactly the JSON of the value.
  */
 export function visibleJson(value: unknown): string {
-  return (JSON.stringify(value) ?? 'null').replace(INVISIBLE, escapeCodeUnits).replace(/`/g, '\\u0060');
+  return JSON.stringify(value).replace(INVISIBLE, escapeCodeUnits).replace(/`/g, '\\u0060');
 }
 
 /** Free text (a justification, an ARN) with the characters that would not show as themselves escaped. */
