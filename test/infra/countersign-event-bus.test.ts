@@ -12,35 +12,12 @@ import { WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { type AuthorizationRequest, authorize, type PolicyStatement } from '../support/iam-policy.ts';
 import { buildCountersignStack, TEST_AGENT } from './build-stack.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
-type Json = any;
-type Resources = Record<string, { Type: string; Properties: Record<string, Json>; Metadata?: Json }>;
+import { ACCOUNT, BUS_ARN, concrete, identityOf, type Resources, roleArnOf } from './concrete-template.ts';
 
 const SLOW_SYNTH_MS = 120_000;
-const ACCOUNT = '123456789012';
-const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/countersign`;
 const OTHER_ROLE = `arn:aws:iam::${ACCOUNT}:role/ci-deployer`;
 /** What a broadly privileged role of the account has: its own policy allows any PutEvents. */
 const PUT_ANYTHING: PolicyStatement = { Effect: 'Allow', Action: 'events:*', Resource: '*' };
-const roleArnOf = (logicalId: string) => `arn:aws:iam::${ACCOUNT}:role/${logicalId}`;
-
-/** The template with its references made concrete: roles get ARNs named after their logical ids. */
-function resolveTokens(value: Json, resources: Resources): Json {
-  if (Array.isArray(value)) return value.map((item) => resolveTokens(item, resources));
-  if (value === null || typeof value !== 'object') return value;
-  const getAtt = value['Fn::GetAtt'] as [string, string] | undefined;
-  if (getAtt !== undefined) {
-    const type = resources[getAtt[0]]?.Type;
-    if (type === 'AWS::IAM::Role') return roleArnOf(getAtt[0]);
-    if (type === 'AWS::Events::EventBus') return BUS_ARN;
-    // Log groups, keys, tables …: their exact ARN plays no part in who may put events.
-    return `arn:aws:${type}:us-east-1:${ACCOUNT}:${getAtt[0]}`;
-  }
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, resolveTokens(item, resources)]),
-  );
-}
 
 interface Synthesized {
   readonly busPolicy: PolicyStatement[];
@@ -52,20 +29,14 @@ function synthesize(context: Record<string, unknown> = {}): Synthesized {
   const resources = buildCountersignStack(context).template.toJSON().Resources as Resources;
   const busPolicy = Object.values(resources)
     .filter((resource) => resource.Type === 'AWS::Events::EventBusPolicy')
-    .map((resource) => resolveTokens(resource.Properties.Statement, resources) as PolicyStatement);
+    .map((resource) => concrete(resource.Properties.Statement, resources) as PolicyStatement);
   const publisher = Object.values(resources).find(
     (resource) =>
       resource.Type === 'AWS::Lambda::Function' &&
       resource.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.publishDecision,
   )!;
   const roleId = publisher.Properties.Role['Fn::GetAtt'][0] as string;
-  const publisherPolicy = Object.values(resources)
-    .filter(
-      (resource) =>
-        resource.Type === 'AWS::IAM::Policy' &&
-        resource.Properties.Roles.some((role: Json) => role.Ref === roleId),
-    )
-    .flatMap((resource) => resolveTokens(resource.Properties.PolicyDocument.Statement, resources));
+  const publisherPolicy = identityOf(resources, roleId);
   return { busPolicy, publisherRole: roleArnOf(roleId), publisherPolicy };
 }
 

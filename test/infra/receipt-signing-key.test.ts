@@ -9,31 +9,10 @@ import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { RECEIPT_KEY_POLICY_SIDS } from '../../lib/receipt-signing-key.ts';
 import { authorize, type PolicyStatement } from '../support/iam-policy.ts';
 import { buildCountersignStack, TEST_FULL_CONTEXT } from './build-stack.ts';
-
-// biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
-type Json = any;
-type Resources = Record<
-  string,
-  { Type: string; Properties: Record<string, Json>; Metadata?: Json; DeletionPolicy?: string }
->;
+import { ACCOUNT, concrete, identityOf, type Json, type Resources, roleArnOf } from './concrete-template.ts';
 
 const SLOW_SYNTH_MS = 120_000;
-const ACCOUNT = '123456789012';
 const KEY_ARN = `arn:aws:kms:us-east-1:${ACCOUNT}:key/receipt`;
-const roleArnOf = (logicalId: string) => `arn:aws:iam::${ACCOUNT}:role/${logicalId}`;
-
-function concrete(value: Json, resources: Resources): Json {
-  if (Array.isArray(value)) return value.map((item) => concrete(item, resources));
-  if (value === null || typeof value !== 'object') return value;
-  const getAtt = value['Fn::GetAtt'] as [string, string] | undefined;
-  if (getAtt !== undefined) {
-    return resources[getAtt[0]]?.Type === 'AWS::IAM::Role'
-      ? roleArnOf(getAtt[0])
-      : `arn:aws:x:::${getAtt[0]}`;
-  }
-  if (value['Fn::Join'] !== undefined) return `arn:aws:iam::${ACCOUNT}:root`;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, concrete(item, resources)]));
-}
 
 let resources: Resources;
 const receiptKeys = () =>
@@ -46,13 +25,6 @@ const roleOf = (entry: string) => {
   )!;
   return fn.Properties.Role['Fn::GetAtt'][0] as string;
 };
-const identityOf = (roleId: string): PolicyStatement[] =>
-  Object.values(resources)
-    .filter(
-      (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: Json) => role.Ref === roleId),
-    )
-    .flatMap((r) => concrete(r.Properties.PolicyDocument.Statement, resources));
-
 beforeAll(() => {
   resources = buildCountersignStack(TEST_FULL_CONTEXT).template.toJSON().Resources;
 }, SLOW_SYNTH_MS);
@@ -76,7 +48,7 @@ describe('the receipt signing key', () => {
       );
 
     const publisher = roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision);
-    expect(sign(roleArnOf(publisher), identityOf(publisher))).toEqual({
+    expect(sign(roleArnOf(publisher), identityOf(resources, publisher))).toEqual({
       verdict: 'Allowed',
       denyingSids: [],
     });
@@ -102,11 +74,15 @@ describe('the receipt signing key', () => {
   it('is read (GetPublicKey) by the JWKS function alone, which holds no other KMS right', () => {
     const [keyId] = receiptKeys()[0]!;
     const jwksRole = roleOf(RECEIPT_KEYS_HANDLER_ENTRY);
-    const kmsStatements = identityOf(jwksRole).filter((statement) =>
+    const kmsStatements = identityOf(resources, jwksRole).filter((statement) =>
       [statement.Action].flat().some((action) => action.startsWith('kms:')),
     );
     expect(kmsStatements).toEqual([
-      { Effect: 'Allow', Action: 'kms:GetPublicKey', Resource: `arn:aws:x:::${keyId}` },
+      {
+        Effect: 'Allow',
+        Action: 'kms:GetPublicKey',
+        Resource: concrete({ 'Fn::GetAtt': [keyId, 'Arn'] }, resources),
+      },
     ]);
     const publisher = roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision);
     const fn = Object.values(resources).find((r) => r.Properties.Role?.['Fn::GetAtt']?.[0] === publisher)!;

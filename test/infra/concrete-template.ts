@@ -1,0 +1,42 @@
+/**
+ * A synthesized template's policy statements with their references made concrete, so they can be
+ * evaluated as IAM would (test/support/iam-policy.ts): a role's ARN is named after its logical id,
+ * the event bus has one fixed ARN, `Fn::Join`s (the account root principal) become the root ARN.
+ */
+
+// biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
+export type Json = any;
+export type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, Json>; Metadata?: Json; DeletionPolicy?: string }
+>;
+
+export const ACCOUNT = '123456789012';
+export const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/countersign`;
+export const roleArnOf = (logicalId: string) => `arn:aws:iam::${ACCOUNT}:role/${logicalId}`;
+
+export function concrete(value: Json, resources: Resources): Json {
+  if (Array.isArray(value)) return value.map((item) => concrete(item, resources));
+  if (value === null || typeof value !== 'object') return value;
+  const getAtt = value['Fn::GetAtt'] as [string, string] | undefined;
+  if (getAtt !== undefined) {
+    const type = resources[getAtt[0]]?.Type;
+    if (type === 'AWS::IAM::Role') return roleArnOf(getAtt[0]);
+    if (type === 'AWS::Events::EventBus') return BUS_ARN;
+    // Log groups, keys, tables …: their exact ARN plays no part in who may do what.
+    return `arn:aws:${type}:us-east-1:${ACCOUNT}:${getAtt[0]}`;
+  }
+  if (value['Fn::Join'] !== undefined) return `arn:aws:iam::${ACCOUNT}:root`;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, concrete(item, resources)]));
+}
+
+/** The identity policy statements attached to a role. */
+export function identityOf(resources: Resources, roleId: string): Json[] {
+  return Object.values(resources)
+    .filter(
+      (resource) =>
+        resource.Type === 'AWS::IAM::Policy' &&
+        resource.Properties.Roles.some((role: Json) => role.Ref === roleId),
+    )
+    .flatMap((resource) => concrete(resource.Properties.PolicyDocument.Statement, resources));
+}
