@@ -3,6 +3,8 @@
  * domain's rule makes the decision of them (strictest wins, lambdas/domain/policy-combining.ts).
  * Anything that goes wrong — a policy set that does not parse or validate, a request that does not
  * fit the schema, an evaluation error in any policy — is a DENY that says why. Never ALLOW by accident.
+ * Each request is asked as the lean call (lean-call.ts) when the start-up check covers it, else as
+ * the validated call; decisions are never cached.
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyDefaults } from '../../domain/policy-annotations.ts';
@@ -10,7 +12,8 @@ import { combineDecision } from '../../domain/policy-combining.ts';
 import { denyDecision } from '../../domain/policy-decision.ts';
 import type { PolicyDecision } from '../../domain/schemas.ts';
 import type { PolicyEngine, PolicyRequest } from '../../ports/index.ts';
-import { authorizationCall } from './authorization-call.ts';
+import { requestParts, validatedCall } from './authorization-call.ts';
+import { leanCall } from './lean-call.ts';
 import { type PolicySetOptions, type PreparedPolicySet, preparePolicySet } from './policy-set.ts';
 
 export interface CheckedPolicyEngine extends PolicyEngine {
@@ -23,10 +26,11 @@ function evaluate(
   defaults: PolicyDefaults,
   request: PolicyRequest,
 ): PolicyDecision {
-  const call = authorizationCall(prepared, request);
-  if (typeof call === 'string') {
-    return denyDecision([], `The request cannot be evaluated, so it is denied: ${call}.`);
+  const parts = requestParts(prepared, request);
+  if (typeof parts === 'string') {
+    return denyDecision([], `The request cannot be evaluated, so it is denied: ${parts}.`);
   }
+  const call = leanCall(prepared.lean, request, parts) ?? validatedCall(prepared, parts);
   const answer = cedar.statefulIsAuthorized(call);
   if (answer.type === 'failure') {
     const messages = answer.errors.map((error) => error.message).join('; ');

@@ -1,8 +1,9 @@
 /**
  * A Cedar policy set made ready to evaluate: every file parsed, each policy's annotations read into
  * its rule (lambdas/domain/policy-annotations.ts), the set validated against the schema in strict
- * mode, the schema's actions and `Parameters` read, and the set preparsed into cedar-wasm's cache.
- * Whatever is wrong comes back as problems, located as compilers locate them (`file:line:column`).
+ * mode, the schema's actions and `Parameters` read, the set preparsed into cedar-wasm's cache and
+ * the lean calls planned (lean-call.ts). Whatever is wrong comes back as problems, located as
+ * compilers locate them (`file:line:column`).
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import {
@@ -12,6 +13,14 @@ import {
   type PolicyRule,
   readPolicyRule,
 } from '../../domain/policy-annotations.ts';
+import {
+  FALLBACK_ACTION,
+  isOperationName,
+  PARAMETER_CHECKS,
+  type ParameterType,
+  type RequestModel,
+} from './authorization-call.ts';
+import { type LeanPlan, type LeanPlanInput, planLeanCalls } from './lean-call.ts';
 
 /** One policy file: `id` names it in problems (the file name), `text` is its Cedar source. */
 export interface PolicySource {
@@ -27,26 +36,13 @@ export interface PolicySetOptions {
   readonly defaults: PolicyDefaults;
 }
 
-/** The Cedar action of every operation the schema does not declare by name. */
-export const FALLBACK_ACTION = 'aws:Operation';
 /** The schema's common type whose attributes are filled from request parameters of the same name. */
 const PARAMETERS_TYPE = 'Parameters';
 
-export const PARAMETER_CHECKS = {
-  String: (value: unknown) => typeof value === 'string',
-  Long: (value: unknown) => Number.isSafeInteger(value),
-  Bool: (value: unknown) => typeof value === 'boolean',
-} as const;
-export type ParameterType = keyof typeof PARAMETER_CHECKS;
-
-export interface PreparedPolicySet {
-  /** The name of the preparsed schema and policy set in cedar-wasm's cache. */
-  readonly name: string;
+export interface PreparedPolicySet extends RequestModel {
   /** In policy-set order (files by name, then position). */
   readonly rules: ReadonlyMap<string, PolicyRule>;
-  readonly declaredActions: ReadonlySet<string>;
-  /** Attribute name → Cedar primitive type of the schema's `Parameters` record. */
-  readonly parameterTypes: ReadonlyMap<string, ParameterType>;
+  readonly lean: LeanPlan;
 }
 
 type CedarFailure = { type: 'failure'; errors: cedar.DetailedError[] };
@@ -97,6 +93,7 @@ function unwrap<T extends { type: string }>(
 
 interface LoadedPolicy {
   readonly text: string;
+  readonly json: cedar.PolicyJson;
   readonly rule: PolicyRule;
 }
 
@@ -120,7 +117,7 @@ function loadSource(
       );
       const read = readPolicyRule(annotations, json.effect, `${label}: policy #${position + 1}`, defaults);
       problems.push(...read.problems);
-      return { text, rule: read.rule };
+      return { text, json, rule: read.rule };
     });
   } catch (error) {
     if (error instanceof PolicySetProblem) {
@@ -146,7 +143,22 @@ function describeValidationErrors(
   });
 }
 
-function readSchema(schema: string): Pick<PreparedPolicySet, 'declaredActions' | 'parameterTypes'> {
+/** Each action's groups, transitively, from each action's `memberOf`. */
+function readActionGroups(
+  actions: Record<string, cedar.ActionType<string>>,
+): ReadonlyMap<string, readonly string[]> {
+  const groupsOf = (action: string, found: Set<string>): Set<string> => {
+    for (const { id } of actions[action]?.memberOf ?? []) {
+      if (!found.has(id)) groupsOf(id, found.add(id));
+    }
+    return found;
+  };
+  return new Map(Object.keys(actions).map((action) => [action, [...groupsOf(action, new Set())]]));
+}
+
+type SchemaFacts = Pick<LeanPlanInput, 'declaredActions' | 'parameterTypes' | 'actionGroups' | 'appliesTo'>;
+
+function readSchema(schema: string): SchemaFacts {
   const json = unwrap(cedar.schemaToJsonWithResolvedTypes(schema), { label: 'schema', text: schema }).json;
   // Entity types are un-namespaced: a namespaced schema declares no action here and is reported as such.
   const namespace = json[''];
@@ -158,7 +170,18 @@ function readSchema(schema: string): Pick<PreparedPolicySet, 'declaredActions' |
       type in PARAMETER_CHECKS ? [[name, type as ParameterType] as const] : [],
     ),
   );
-  return { declaredActions: new Set(Object.keys(namespace?.actions ?? {})), parameterTypes };
+  const actions = namespace?.actions ?? {};
+  const appliesTo = new Map(
+    Object.entries(actions).flatMap(([name, { appliesTo }]) =>
+      appliesTo !== undefined && isOperationName(name) ? [[name, JSON.stringify(appliesTo)] as const] : [],
+    ),
+  );
+  return {
+    declaredActions: new Set(Object.keys(actions)),
+    parameterTypes,
+    actionGroups: readActionGroups(actions),
+    appliesTo,
+  };
 }
 
 /** The prepared set, or why the policies cannot be used (then every request is denied). */
@@ -182,8 +205,8 @@ export function preparePolicySet(options: PolicySetOptions): {
       { label: 'schema', text: options.schema },
     );
     problems.push(...describeValidationErrors(loaded, validation.validationErrors));
-    const { declaredActions, parameterTypes } = readSchema(options.schema);
-    if (!declaredActions.has(FALLBACK_ACTION)) {
+    const schemaFacts = readSchema(options.schema);
+    if (!schemaFacts.declaredActions.has(FALLBACK_ACTION)) {
       problems.push(`schema: it must declare action "${FALLBACK_ACTION}" (for operations it does not name)`);
     }
     if (problems.length > 0) {
@@ -194,7 +217,9 @@ export function preparePolicySet(options: PolicySetOptions): {
     unwrap(cedar.preparseSchema(name, options.schema), { label: 'schema', text: options.schema });
     unwrap(cedar.preparsePolicySet(name, { staticPolicies }), { label: 'policies', text: '' });
     const rules = new Map(loaded.map(({ rule }) => [rule.id, rule]));
-    return { prepared: { name, rules, declaredActions, parameterTypes }, problems };
+    const policies = new Map(loaded.map(({ rule, text, json }) => [rule.id, { text, json }]));
+    const lean = planLeanCalls({ name, ...schemaFacts, policies });
+    return { prepared: { name, ...schemaFacts, rules, lean }, problems };
   } catch (error) {
     return { problems: error instanceof PolicySetProblem ? [...error.problems] : [String(error)] };
   }

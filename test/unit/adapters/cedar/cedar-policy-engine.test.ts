@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { FALLBACK_ACTION } from '../../../../lambdas/adapters/cedar/authorization-call.ts';
 import {
   type CheckedPolicyEngine,
   createPolicyEngine,
 } from '../../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
-import { FALLBACK_ACTION } from '../../../../lambdas/adapters/cedar/policy-set.ts';
 import { PolicyDecision } from '../../../../lambdas/domain/schemas.ts';
 import type { PolicyRequest } from '../../../../lambdas/ports/index.ts';
 

@@ -1,0 +1,346 @@
+/**
+ * The lean call must be answered exactly as the validated call: same decision, same determining
+ * policies, same errors, on every policy case and on requests that exercise everything a policy
+ * can read. And it must only be used where the schema's own check has shown it safe.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { describe, expect, it } from 'vitest';
+import {
+  FALLBACK_ACTION,
+  requestParts,
+  validatedCall,
+} from '../../../../lambdas/adapters/cedar/authorization-call.ts';
+import { createPolicyEngine } from '../../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { leanCall, policyReads } from '../../../../lambdas/adapters/cedar/lean-call.ts';
+import {
+  type PolicySource,
+  type PreparedPolicySet,
+  preparePolicySet,
+} from '../../../../lambdas/adapters/cedar/policy-set.ts';
+import type { PolicyRequest } from '../../../../lambdas/ports/index.ts';
+
+const ROOT = new URL('../../../../', import.meta.url);
+const POLICY_DIR = fileURLToPath(new URL('policies/', ROOT));
+const SCHEMA = readFileSync(`${POLICY_DIR}countersign.cedarschema`, 'utf8');
+const DEFAULTS = { approverGroup: 'security', timeoutSeconds: 3600 };
+
+function prepare(policies: string | readonly PolicySource[], schema = SCHEMA): PreparedPolicySet {
+  const { prepared, problems } = preparePolicySet({ policies, schema, defaults: DEFAULTS });
+  expect(problems).toEqual([]);
+  return prepared!;
+}
+
+function readJson(url: URL): unknown {
+  return JSON.parse(readFileSync(url, 'utf8'));
+}
+
+/** The policy cases and the examples, as the workflow hands them to the engine. */
+function recordedRequests(): PolicyRequest[] {
+  const casesDir = new URL('test/policies/cases/', ROOT);
+  const examplesDir = new URL('examples/', ROOT);
+  const cases = readdirSync(casesDir).map((name) => {
+    const { request, facts } = readJson(new URL(name, casesDir)) as {
+      request: PolicyRequest;
+      facts?: Partial<PolicyRequest>;
+    };
+    const { agent, action, resource, parameters } = request;
+    return { agent, action, resource, parameters, ...facts };
+  });
+  const examples = readdirSync(examplesDir).map((name) => {
+    const { agent, action, resource, parameters } = readJson(new URL(name, examplesDir)) as PolicyRequest;
+    return { agent, action, resource, parameters };
+  });
+  return [...cases, ...examples];
+}
+
+const ROLE = 'arn:aws:iam::123456789012:role/invoice-exporter';
+/** Requests that reach every attribute, tag and parameter the model has. */
+const CRAFTED: readonly PolicyRequest[] = [
+  {
+    agent: { id: 'invoice-bot', onBehalfOf: 'dave' },
+    action: 's3:DeleteBucket',
+    resource: { arn: 'arn:aws:s3:::finance', type: 'AWS::S3::Bucket' },
+    parameters: { Bucket: 'finance', ids: ['a', 'b'] },
+    resourceTags: { Environment: 'prod', team: 'finance' },
+    classification: { categories: ['FINANCIAL_INFORMATION'], findingIds: ['f-1'] },
+  },
+  {
+    agent: { id: 'invoice-bot' },
+    action: 'iam:AttachRolePolicy',
+    resource: { arn: ROLE, type: 'AWS::IAM::Role' },
+    parameters: { roleName: 'invoice-exporter', policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+    resourceTags: { team: 'platform' },
+  },
+  {
+    agent: { id: 'invoice-bot', onBehalfOf: 'erin' },
+    action: 'kms:DisableKey',
+    resource: { arn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd' },
+    parameters: { keyId: '1234abcd', days: 7 },
+    classification: { severity: 'Low', categories: [], types: ['AWS_CREDENTIALS'] },
+  },
+  {
+    agent: { id: 'ops-bot' },
+    action: 'ec2:DescribeInstances',
+    resource: { arn: 'arn:aws:ec2:us-east-1:123456789012:instance/i-1' },
+    parameters: { force: true },
+    resourceTags: {},
+  },
+  {
+    agent: { id: 'ops-bot' },
+    action: 's3:PutObject',
+    resource: { arn: 'arn:aws:s3:::finance/ledger.csv' },
+    parameters: { bucket: 'finance', key: 'ledger.csv', force: false },
+    resourceTags: { team: 'finance', environment: 'dev' },
+  },
+];
+
+/** Policies that read everything a policy can read: attributes, tags, the parameter map, literals. */
+const READING_POLICIES = `
+  @id("tags") permit (principal, action, resource) when { resource.hasTag("team") && resource.getTag("team") == "finance" };
+  @id("parameter-map") forbid (principal, action, resource)
+  when { context.parameterMap.hasTag("force") && context.parameterMap.getTag("force") == "true" };
+  @id("on-behalf") @approval("platform") permit (principal, action, resource)
+  when { principal has onBehalfOf && principal.onBehalfOf == "dave" };
+  @id("prod-delete") forbid (principal, action, resource)
+  when { resource has environment && resource.environment == "prod" && context.operation like "Delete*" };
+  @id("literal") permit (principal, action, resource)
+  when { Action::"iam:AttachRolePolicy" in Action::"privileged" && action in Action::"privileged" };
+  @id("typed") permit (principal, action, resource) when { resource has type && resource.type == "AWS::IAM::Role" };
+  @id("arn") @quorum("2") permit (principal, action, resource) when { resource.account == "123456789012" && resource.service == "iam" };
+  @id("classified") permit (principal, action, resource)
+  when { resource has classification && resource.classification.types.contains("AWS_CREDENTIALS") };
+  @id("scoped") @approval("security") permit (principal, action == Action::"kms:DisableKey", resource);
+  @id("never") forbid (principal is User, action, resource);
+  @id("admin") permit (principal, action in [Action::"privileged", Action::"data-export"], resource)
+  when { context.parameters has policyArn && context.parameters.policyArn like "*Administrator*" };`;
+
+/** The schema with a Long parameter, so that a policy can fail to evaluate (overflow). */
+const LONG_SCHEMA = SCHEMA.replace('type Parameters = {', 'type Parameters = {\n  days?: Long,');
+const FAILING_POLICIES = `
+  @id("all") permit (principal, action, resource);
+  @id("overflow") forbid (principal, action in Action::"key-destruction", resource)
+  when { context.parameters has days && context.parameters.days + 9223372036854775807 > 0 };`;
+
+/** Cedar's answer, without what depends on the call's shape only (order of sets, source offsets). */
+function answerTo(call: cedar.StatefulAuthorizationCall) {
+  const answer = cedar.statefulIsAuthorized(call);
+  if (answer.type === 'failure') return { failure: answer.errors.map((error) => error.message) };
+  const { decision, diagnostics } = answer.response;
+  return {
+    decision,
+    reason: [...diagnostics.reason].sort(),
+    errors: diagnostics.errors.map((error) => `${error.policyId}: ${error.error.message}`).sort(),
+  };
+}
+
+function compare(prepared: PreparedPolicySet, requests: readonly PolicyRequest[]) {
+  const compared = requests.flatMap((request) => {
+    const parts = requestParts(prepared, request);
+    if (typeof parts === 'string') return [];
+    const lean = leanCall(prepared.lean, request, parts);
+    expect(lean, `${request.action} takes the lean call`).toBeDefined();
+    return [
+      { action: request.action, lean: answerTo(lean!), validated: answerTo(validatedCall(prepared, parts)) },
+    ];
+  });
+  for (const { action, lean, validated } of compared) {
+    expect(lean, action).toEqual(validated);
+  }
+  return compared;
+}
+
+describe('the lean call answers as the validated call', () => {
+  it('on every policy case, every example and the crafted requests, with the policies in policies/', () => {
+    const files = readdirSync(POLICY_DIR)
+      .filter((name) => name.endsWith('.cedar'))
+      .sort()
+      .map((name) => ({ id: name, text: readFileSync(`${POLICY_DIR}${name}`, 'utf8') }));
+    const compared = compare(prepare(files), [...recordedRequests(), ...CRAFTED]);
+    expect(compared.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(compared.map(({ validated }) => JSON.stringify(validated.reason))).size).toBeGreaterThan(
+      4,
+    );
+  });
+
+  it('with policies reading tags, the parameter map, optional attributes and action literals', () => {
+    const compared = compare(prepare(READING_POLICIES), [...recordedRequests(), ...CRAFTED]);
+    const determined = new Set(compared.flatMap(({ validated }) => validated.reason ?? []));
+    expect([...determined].sort()).toEqual([
+      'admin',
+      'arn',
+      'classified',
+      'literal',
+      'on-behalf',
+      'parameter-map',
+      'prod-delete',
+      'scoped',
+      'tags',
+      'typed',
+    ]);
+  });
+
+  it('with a policy that reads the context as a whole', () => {
+    const prepared = prepare(
+      '@id("whole") permit (principal, action, resource) when { (if context.service == "iam" then context else context).operation like "Get*" };',
+    );
+    expect(prepared.lean.reads.wholeContext).toBe(true);
+    compare(prepared, [...recordedRequests(), ...CRAFTED]);
+  });
+
+  it('with a policy failing to evaluate: the same policy errs with the same message', () => {
+    const compared = compare(prepare(FAILING_POLICIES, LONG_SCHEMA), CRAFTED);
+    expect(compared.find(({ action }) => action === 'kms:DisableKey')?.lean).toMatchObject({
+      errors: [expect.stringMatching(/^overflow: /)],
+    });
+  });
+});
+
+describe('what the lean call leaves out', () => {
+  it('reads names after . and has, tags, whole-context uses and action literals from the conditions only', () => {
+    const prepared = prepare(READING_POLICIES);
+    expect(prepared.lean.reads).toEqual({
+      attributes: new Set([
+        'parameterMap',
+        'onBehalfOf',
+        'environment',
+        'operation',
+        'type',
+        'account',
+        'service',
+        'classification',
+        'types',
+        'parameters',
+        'policyArn',
+      ]),
+      wholeContext: false,
+      tags: true,
+      actionLiterals: new Set(['iam:AttachRolePolicy', 'privileged']),
+    });
+  });
+
+  it('does not take record keys for operators, and sees through has a.b.c', () => {
+    const [policy] = [
+      'permit (principal, action, resource) when { {".": 1, "has": context.z} == {".": 1, "has": context.z} && principal has a.b };',
+    ].map((text) => (cedar.policyToJson(text) as { json: cedar.PolicyJson }).json);
+    expect(policyReads([policy!])).toEqual({
+      attributes: new Set(['z', 'a', 'b']),
+      wholeContext: false,
+      tags: false,
+      actionLiterals: new Set(),
+    });
+  });
+
+  it('sends only what the policies read: no schema, no unread attribute, context field, tag or empty entity', () => {
+    const prepared = prepare(
+      '@id("p") permit (principal, action, resource) when { resource has environment };',
+    );
+    const request = CRAFTED[0]!;
+    const call = leanCall(prepared.lean, request, requestParts(prepared, request) as never)!;
+    expect(call).toEqual({
+      principal: { type: 'Agent', id: 'invoice-bot' },
+      action: { type: 'Action', id: FALLBACK_ACTION },
+      resource: { type: 'Resource', id: 'arn:aws:s3:::finance' },
+      context: {},
+      entities: [
+        { uid: { type: 'Action', id: FALLBACK_ACTION }, attrs: {}, parents: [] },
+        {
+          uid: { type: 'Resource', id: 'arn:aws:s3:::finance' },
+          attrs: { environment: 'prod' },
+          parents: [],
+        },
+      ],
+      preparsedPolicySetId: expect.stringMatching(/^countersign-\d+\/\d+$/),
+    });
+  });
+
+  it('brings the action with its groups, and asks only the policies whose action scope admits it', () => {
+    const prepared = prepare(`
+      @id("privileged") permit (principal, action in Action::"privileged", resource);
+      @id("exact") permit (principal, action == Action::"iam:AttachRolePolicy", resource);
+      @id("other") permit (principal, action in [Action::"key-destruction", Action::"s3:GetObject"], resource);
+      @id("any") permit (principal, action, resource) when { context.service == "nothing" };`);
+    const attach = prepared.lean.actions.get('iam:AttachRolePolicy')!;
+    expect(attach.entities).toEqual([
+      {
+        uid: { type: 'Action', id: 'iam:AttachRolePolicy' },
+        attrs: {},
+        parents: [{ type: 'Action', id: 'privileged' }],
+      },
+    ]);
+    const policySet = (action: string) => prepared.lean.actions.get(action)!.policySetId;
+    expect(policySet('iam:PutRolePolicy')).not.toBe(policySet('iam:AttachRolePolicy'));
+    expect(policySet('kms:DisableKey')).toBe(policySet('s3:GetObject'));
+    expect(policySet(FALLBACK_ACTION)).not.toBe(policySet('kms:DisableKey'));
+    expect(new Set([...prepared.lean.actions.values()].map(({ policySetId }) => policySetId)).size).toBe(4);
+  });
+});
+
+describe('the validated call, where the start-up check does not cover a request', () => {
+  it('covers every operation of the product schema', () => {
+    const prepared = prepare('@id("p") permit (principal, action, resource);');
+    const operations = [...prepared.declaredActions].filter((action) => action.includes(':'));
+    expect([...prepared.lean.actions.keys()].sort()).toEqual(operations.sort());
+  });
+
+  it('covers none of the actions whose schema refuses something the adapter can send', () => {
+    const withoutOnBehalfOf = SCHEMA.replace(/onBehalfOf\?: String,/, '');
+    const engine = createPolicyEngine({
+      policies: '@id("p") permit (principal, action, resource);',
+      schema: withoutOnBehalfOf,
+      defaults: DEFAULTS,
+    });
+    expect(
+      prepare('@id("p") permit (principal, action, resource);', withoutOnBehalfOf).lean.actions.size,
+    ).toBe(0);
+    expect(engine.evaluate(CRAFTED[0]!)).toMatchObject({
+      decision: 'DENY',
+      reason: expect.stringContaining('does not match the policy schema'),
+    });
+    expect(engine.evaluate(CRAFTED[3]!)).toMatchObject({ decision: 'ALLOW' });
+  });
+
+  it('covers a classification without its severity only if the schema accepts that too', () => {
+    const severityRequired = SCHEMA.replace('severity?: String,', 'severity: String,');
+    expect(severityRequired).not.toBe(SCHEMA);
+    const engine = createPolicyEngine({
+      policies: '@id("p") permit (principal, action, resource);',
+      schema: severityRequired,
+      defaults: DEFAULTS,
+    });
+    expect(
+      engine.evaluate({ ...CRAFTED[3]!, classification: { categories: ['CREDENTIALS'] } }),
+    ).toMatchObject({
+      decision: 'DENY',
+      reason: expect.stringContaining('does not match the policy schema'),
+    });
+    expect(engine.evaluate({ ...CRAFTED[3]!, classification: { severity: 'Low' } }).decision).toBe('ALLOW');
+  });
+
+  it('checks each distinct appliesTo on its own', () => {
+    const usersOnly = SCHEMA.replace(
+      'action "kms:ScheduleKeyDeletion", "kms:DisableKey" in ["key-destruction"] appliesTo {\n  principal: [Agent, User, AwsPrincipal],',
+      'action "kms:ScheduleKeyDeletion", "kms:DisableKey" in ["key-destruction"] appliesTo {\n  principal: [User],',
+    );
+    expect(usersOnly).not.toBe(SCHEMA);
+    const prepared = prepare('@id("p") permit (principal, action, resource);', usersOnly);
+    expect(prepared.lean.actions.has('kms:DisableKey')).toBe(false);
+    expect(prepared.lean.actions.has('iam:AttachRolePolicy')).toBe(true);
+  });
+
+  it('takes a request whose values are not the strings the ports promise', () => {
+    const prepared = prepare('@id("p") permit (principal, action, resource);');
+    const strange: PolicyRequest[] = [
+      { ...CRAFTED[3]!, agent: { id: 7 as unknown as string } },
+      { ...CRAFTED[3]!, agent: { id: 'a', onBehalfOf: {} as unknown as string } },
+      { ...CRAFTED[3]!, resource: { arn: CRAFTED[3]!.resource.arn, type: 1 as unknown as string } },
+      { ...CRAFTED[3]!, resourceTags: { team: 5 as unknown as string } },
+    ];
+    for (const request of strange) {
+      const parts = requestParts(prepared, request);
+      expect(typeof parts).not.toBe('string');
+      expect(leanCall(prepared.lean, request, parts as never)).toBeUndefined();
+    }
+  });
+});
