@@ -8,7 +8,7 @@
  *
  * `requestParts` builds the parts once; `validatedCall` assembles them into the call that names
  * the schema, so Cedar checks everything against it (the reference: lean-call.ts sends less of
- * the same parts when a start-up check has shown the schema accepts them).
+ * the same parts where a check has shown the schema accepts them).
  */
 import type * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { PolicyClassification } from '../../domain/policy-facts.ts';

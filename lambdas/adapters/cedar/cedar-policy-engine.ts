@@ -3,7 +3,7 @@
  * domain's rule makes the decision of them (strictest wins, lambdas/domain/policy-combining.ts).
  * Anything that goes wrong — a policy set that does not parse or validate, a request that does not
  * fit the schema, an evaluation error in any policy — is a DENY that says why. Never ALLOW by accident.
- * Each request is asked as the lean call (lean-call.ts) when the start-up check covers it, else as
+ * Each request is asked as the lean call (lean-call.ts) when the schema check covers it, else as
  * the validated call; decisions are never cached.
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';

@@ -1,24 +1,25 @@
 /**
- * The lean authorization call: what Cedar is asked on every request once the engine has shown, at
- * start, that the schema accepts every request this adapter can build.
+ * The lean authorization call: what Cedar is asked for a request once the engine has shown that
+ * the schema accepts every request this adapter can build about its action.
  *
  * cedar-wasm's time goes into what a call hands it, not into the JavaScript around it (measured
  * with `npm run bench -- policy`): a call that names the schema costs about 60 µs more, because
- * the schema is applied to every entity and to the context on every call; every entity, attribute
- * and context field is parsed again on each call, and every policy of the set is evaluated. So
- * the lean call
- *  - names no schema: instead, at start, the validated call of the most and the least this adapter
- *    can send about each action is shown to pass Cedar's own check (`conformingActions`), and per
- *    request the values the ports type but nothing checks are confirmed to be strings;
- *  - brings the action entity with its groups (what the schema would have added) and the actions
- *    the conditions name;
- *  - carries only what some policy can read: entity attributes and context fields named by a `.`
- *    or `has`, tags only when a policy calls `hasTag`/`getTag`, and the whole context when a policy
- *    reads it as a value;
- *  - is evaluated by the policies whose action scope admits its action (a policy whose scope does
- *    not match is neither satisfied nor evaluated, so it can neither determine nor fail).
- * Its answer is the validated call's (test/unit/adapters/cedar/lean-call.test.ts compares them on
- * every policy case); a request the start-up check does not cover takes the validated call.
+ * the schema is applied to every entity and to the context on every call; every entity (~10 µs),
+ * attribute and context field (~3 µs each) is parsed again on each call, and every policy of the
+ * set is evaluated (~5 µs each). So the lean call
+ *  - names no schema: instead, the validated calls of the most and the least this adapter can send
+ *    about the action are shown to pass Cedar's own check, and per request the values the ports
+ *    type but nothing checks are confirmed to be strings;
+ *  - carries only what some policy can read: attributes and record fields named by a `.` or `has`
+ *    (a record whole when a policy uses it as a value: `context`, or `x.y` other than to reach a
+ *    field), tags only when a policy calls `hasTag`/`getTag`, no entity that carries nothing;
+ *  - is evaluated by the policies whose action scope admits its action, with that scope decided in
+ *    advance (a policy whose scope does not match is neither satisfied nor evaluated, so it can
+ *    neither determine nor fail; one whose scope matches needs no action entity to say so), and
+ *    brings the action entities with their groups only when a condition reads `action` or names one.
+ * All of it is planned once per action, on its first request (`planLeanCalls`). Its answer is the
+ * validated call's (test/unit/adapters/cedar/lean-call.test.ts compares them on every policy case);
+ * a request the schema check does not cover takes the validated call.
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import type { PolicyRequest } from '../../ports/index.ts';
@@ -35,20 +36,23 @@ import {
 export interface PolicyReads {
   /** Names after `.` and `has`: entity attributes, context fields and record fields. */
   readonly attributes: ReadonlySet<string>;
+  /** Names whose value some `x.name` hands on whole (compared, a set asked, a string matched …). */
+  readonly wholeAttributes: ReadonlySet<string>;
   /** Some condition uses `context` other than as `context.x` / `context has x`. */
   readonly wholeContext: boolean;
+  /** Some condition uses `action`. */
+  readonly action: boolean;
   /** Some condition calls `hasTag` or `getTag`. */
   readonly tags: boolean;
   /** Action entities named as values in conditions (`Action::"x" in …`). */
   readonly actionLiterals: ReadonlySet<string>;
 }
 
-interface ReadsInProgress {
-  attributes: Set<string>;
-  wholeContext: boolean;
-  tags: boolean;
-  actionLiterals: Set<string>;
-}
+type ReadsInProgress = {
+  -readonly [Key in keyof PolicyReads]: PolicyReads[Key] extends ReadonlySet<string>
+    ? Set<string>
+    : PolicyReads[Key];
+};
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -67,8 +71,11 @@ function readLiteral(value: unknown, reads: ReadsInProgress): void {
   }
 }
 
-/** Walks a condition in Cedar's JSON policy format; `accessed` is true for the left side of `.`/`has`. */
-function readExpression(expression: unknown, reads: ReadsInProgress, accessed = false): void {
+/**
+ * Walks a condition in Cedar's JSON policy format; `reached` is true for the left side of `.` and
+ * `has`, whose value is only a way to reach a field.
+ */
+function readExpression(expression: unknown, reads: ReadsInProgress, reached = false): void {
   if (Array.isArray(expression)) {
     for (const item of expression) readExpression(item, reads);
     return;
@@ -76,7 +83,8 @@ function readExpression(expression: unknown, reads: ReadsInProgress, accessed = 
   if (!isObject(expression)) return;
   for (const [operator, operand] of Object.entries(expression)) {
     if (operator === 'Var') {
-      reads.wholeContext ||= operand === 'context' && !accessed;
+      reads.wholeContext ||= operand === 'context' && !reached;
+      reads.action ||= operand === 'action';
     } else if (operator === 'Value') {
       readLiteral(operand, reads);
     } else if (operator === 'Record') {
@@ -85,6 +93,7 @@ function readExpression(expression: unknown, reads: ReadsInProgress, accessed = 
     } else if (operator === '.' || operator === 'has') {
       const { left, attr } = operand as { left: unknown; attr: string | string[] };
       for (const name of [attr].flat()) reads.attributes.add(name);
+      if (operator === '.' && !reached) reads.wholeAttributes.add(attr as string);
       readExpression(left, reads, true);
     } else {
       reads.tags ||= operator === 'hasTag' || operator === 'getTag';
@@ -96,7 +105,9 @@ function readExpression(expression: unknown, reads: ReadsInProgress, accessed = 
 export function policyReads(policies: Iterable<cedar.PolicyJson>): PolicyReads {
   const reads: ReadsInProgress = {
     attributes: new Set(),
+    wholeAttributes: new Set(),
     wholeContext: false,
+    action: false,
     tags: false,
     actionLiterals: new Set(),
   };
@@ -114,22 +125,44 @@ function admits(scope: cedar.ActionConstraint, action: string, groups: readonly 
   return ids.some((id) => id === action || groups.includes(id));
 }
 
-/** What the lean call about one action sends besides the request's own entities. */
-interface LeanAction {
-  readonly entities: readonly cedar.EntityJson[];
+/** The lean call about one action: the policies that can apply, what they read, its action entities. */
+export interface LeanAction {
   readonly policySetId: string;
+  readonly reads: PolicyReads;
+  readonly entities: readonly cedar.EntityJson[];
 }
 
 export interface LeanPlan {
-  readonly reads: PolicyReads;
-  /** The actions whose every request the schema accepts; the others take the validated call. */
-  readonly actions: ReadonlyMap<string, LeanAction>;
+  /**
+   * The lean call's plan for requests about `action`, made on the first and kept; undefined when
+   * the schema does not accept every request about it (they take the validated call).
+   */
+  get(action: string): LeanAction | undefined;
+}
+
+export interface PolicyInput {
+  readonly text: string;
+  readonly json: cedar.PolicyJson;
+}
+
+/** Whether JavaScript read the JSON exactly: its numbers are doubles, exact up to 2^53 only. */
+function readExactly(json: unknown): boolean {
+  if (typeof json === 'number') return Number.isSafeInteger(json);
+  return isObject(json) ? Object.values(json).every(readExactly) : true;
+}
+
+/**
+ * The policy with its action scope decided (`action`), when its JSON form says exactly what its
+ * text says (a Long literal beyond 2^53 does not survive JavaScript); else undefined.
+ */
+function withScopeDecided({ json }: PolicyInput): cedar.PolicyJson | undefined {
+  return readExactly(json) ? { ...json, action: { op: 'All' } } : undefined;
 }
 
 /** What the lean plan needs of the prepared policy set. */
 export interface LeanPlanInput extends RequestModel {
-  /** Every policy by id: its text (to preparse subsets) and its JSON form (to read it). */
-  readonly policies: ReadonlyMap<string, { readonly text: string; readonly json: cedar.PolicyJson }>;
+  /** Every policy by id: its text and its JSON form. */
+  readonly policies: ReadonlyMap<string, PolicyInput>;
   /** Each action of the schema with its groups, transitively; an action without `appliesTo` is a group. */
   readonly actionGroups: ReadonlyMap<string, readonly string[]>;
   /** Each action that requests can be about, keyed by its `appliesTo` as the schema states it. */
@@ -176,45 +209,70 @@ function schemaAccepts(model: RequestModel, request: PolicyRequest): boolean {
   );
 }
 
+/** The policies whose action scope admits an action: preparsed once as a set, and what they read. */
+interface AdmittedPolicies {
+  readonly policySetId: string;
+  readonly reads: PolicyReads;
+  /** Every one preparsed with its action scope decided: no action entity needed to check it. */
+  readonly scopesDecided: boolean;
+}
+
 /**
- * Plans the lean calls of a prepared policy set: reads its conditions, checks with Cedar which
- * actions the schema accepts every request about (once per distinct `appliesTo`), and preparses,
- * under `<name>/<n>`, one policy set per distinct set of policies whose scope admits an action.
+ * Plans the lean calls of a prepared policy set, each action's on its first request (a Lambda
+ * function's cold start pays for none, a warm one for the actions it sees, once): checks with Cedar
+ * whether the schema accepts every request about the action (once per distinct `appliesTo`), and
+ * preparses, under `<name>/<n>`, one policy set per distinct set of policies whose scope admits an
+ * action, their action scope decided (`action`, for any action), and reads their conditions.
  */
 export function planLeanCalls(input: LeanPlanInput): LeanPlan {
-  const reads = policyReads([...input.policies.values()].map(({ json }) => json));
+  const decided = new Map([...input.policies].map(([id, policy]) => [id, withScopeDecided(policy)]));
   const conforms = new Map<string, boolean>();
-  const policySets = new Map<string, string>();
-  const actions = new Map<string, LeanAction>();
-  for (const [action, appliesTo] of input.appliesTo) {
-    if (!conforms.has(appliesTo)) {
-      conforms.set(
-        appliesTo,
-        probes(input, action).every((request) => schemaAccepts(input, request)),
-      );
+  const policySets = new Map<string, AdmittedPolicies>();
+  const actions = new Map<string, LeanAction | undefined>();
+  const schemaAcceptsAll = (action: string, appliesTo: string): boolean => {
+    let accepts = conforms.get(appliesTo);
+    if (accepts === undefined) {
+      accepts = probes(input, action).every((request) => schemaAccepts(input, request));
+      conforms.set(appliesTo, accepts);
     }
-    if (!conforms.get(appliesTo)) continue;
-    const groups = input.actionGroups.get(action) ?? [];
-    const admitted = [...input.policies].filter(([, { json }]) => admits(json.action, action, groups));
+    return accepts;
+  };
+  const admit = (admitted: readonly [string, PolicyInput][]): AdmittedPolicies => {
     const key = JSON.stringify(admitted.map(([id]) => id));
-    let policySetId = policySets.get(key);
-    if (policySetId === undefined) {
-      policySetId = `${input.name}/${policySets.size}`;
-      const answer = cedar.preparsePolicySet(policySetId, {
-        staticPolicies: Object.fromEntries(admitted.map(([id, { text }]) => [id, text])),
-      });
-      if (answer.type === 'failure') {
-        throw new Error(answer.errors.map((error) => error.message).join('; '));
-      }
-      policySets.set(key, policySetId);
-    }
-    const named = [action, ...[...reads.actionLiterals].filter((literal) => literal !== action)];
-    actions.set(action, {
-      entities: named.map((id) => actionEntity(id, input.actionGroups)),
-      policySetId,
+    const known = policySets.get(key);
+    if (known !== undefined) return known;
+    const policySetId = `${input.name}/${policySets.size}`;
+    const answer = cedar.preparsePolicySet(policySetId, {
+      staticPolicies: Object.fromEntries(admitted.map(([id, { text }]) => [id, decided.get(id) ?? text])),
     });
-  }
-  return { reads, actions };
+    if (answer.type === 'failure') {
+      throw new Error(answer.errors.map((error) => error.message).join('; '));
+    }
+    const policies: AdmittedPolicies = {
+      policySetId,
+      reads: policyReads(admitted.map(([, { json }]) => json)),
+      scopesDecided: admitted.every(([id]) => decided.get(id) !== undefined),
+    };
+    policySets.set(key, policies);
+    return policies;
+  };
+  const plan = (action: string): LeanAction | undefined => {
+    const appliesTo = input.appliesTo.get(action);
+    if (appliesTo === undefined || !schemaAcceptsAll(action, appliesTo)) return undefined;
+    const groups = input.actionGroups.get(action) ?? [];
+    const { policySetId, reads, scopesDecided } = admit(
+      [...input.policies].filter(([, { json }]) => admits(json.action, action, groups)),
+    );
+    // A policy kept as text checks its action scope against the action entity's groups.
+    const named = new Set([...(reads.action || !scopesDecided ? [action] : []), ...reads.actionLiterals]);
+    return { policySetId, reads, entities: [...named].map((id) => actionEntity(id, input.actionGroups)) };
+  };
+  return {
+    get: (action) => {
+      if (!actions.has(action)) actions.set(action, plan(action));
+      return actions.get(action);
+    },
+  };
 }
 
 /** The values the ports type as strings but nothing else checks before they reach the call. */
@@ -230,15 +288,22 @@ function stringsAreStrings(request: PolicyRequest): boolean {
   );
 }
 
-function pick(
+function isRecord(value: cedar.CedarValueJson): value is Record<string, cedar.CedarValueJson> {
+  return isObject(value) && !Array.isArray(value) && !('__entity' in value) && !('__extn' in value);
+}
+
+/** The fields some policy reads, records among them pruned alike unless a policy takes them whole. */
+function readableFields(
   record: Readonly<Record<string, cedar.CedarValueJson>>,
-  names: ReadonlySet<string>,
+  reads: PolicyReads,
 ): Record<string, cedar.CedarValueJson> {
-  const picked: Record<string, cedar.CedarValueJson> = {};
+  const fields: Record<string, cedar.CedarValueJson> = {};
   for (const name in record) {
-    if (names.has(name)) picked[name] = record[name]!;
+    if (!reads.attributes.has(name)) continue;
+    const value = record[name]!;
+    fields[name] = isRecord(value) && !reads.wholeAttributes.has(name) ? readableFields(value, reads) : value;
   }
-  return picked;
+  return fields;
 }
 
 /**
@@ -247,7 +312,7 @@ function pick(
  * entity lacks needs a `has` guard in a validated policy.)
  */
 function readable(entity: cedar.EntityJson, reads: PolicyReads): cedar.EntityJson | undefined {
-  const attrs = pick(entity.attrs, reads.attributes);
+  const attrs = readableFields(entity.attrs, reads);
   if (reads.tags) return { uid: entity.uid, attrs, parents: entity.parents, tags: entity.tags ?? {} };
   const carries = Object.keys(attrs).length > 0 || entity.parents.length > 0;
   return carries ? { uid: entity.uid, attrs, parents: entity.parents } : undefined;
@@ -259,10 +324,10 @@ export function leanCall(
   request: PolicyRequest,
   parts: RequestParts,
 ): cedar.StatefulAuthorizationCall | undefined {
-  const action = plan.actions.get(parts.action.id);
+  const action = plan.get(parts.action.id);
   if (action === undefined || !stringsAreStrings(request)) return undefined;
-  const { reads } = plan;
-  const context = reads.wholeContext ? parts.context : pick(parts.context, reads.attributes);
+  const { reads } = action;
+  const context = reads.wholeContext ? parts.context : readableFields(parts.context, reads);
   const carried = [parts.principal, parts.resource];
   if ('parameterMap' in context) carried.push(parts.parameterMap);
   const entities = [...action.entities];

@@ -2,8 +2,8 @@
  * A Cedar policy set made ready to evaluate: every file parsed, each policy's annotations read into
  * its rule (lambdas/domain/policy-annotations.ts), the set validated against the schema in strict
  * mode, the schema's actions and `Parameters` read, the set preparsed into cedar-wasm's cache and
- * the lean calls planned (lean-call.ts). Whatever is wrong comes back as problems, located as
- * compilers locate them (`file:line:column`).
+ * its lean calls readied (lean-call.ts plans each action's on its first request). Whatever is wrong
+ * comes back as problems, located as compilers locate them (`file:line:column`).
  */
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import {

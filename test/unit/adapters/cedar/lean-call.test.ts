@@ -123,6 +123,17 @@ const FAILING_POLICIES = `
   @id("overflow") forbid (principal, action in Action::"key-destruction", resource)
   when { context.parameters has days && context.parameters.days + 9223372036854775807 > 0 };`;
 
+/** The schema's actions that requests can name (groups cannot). */
+function operationsOf(prepared: PreparedPolicySet): string[] {
+  return [...prepared.declaredActions].filter((action) => action.includes(':'));
+}
+
+function policiesAsJson(text: string): cedar.PolicyJson[] {
+  const parts = cedar.policySetTextToParts(text);
+  if (parts.type === 'failure') throw new Error(parts.errors[0]!.message);
+  return parts.policies.map((policy) => (cedar.policyToJson(policy) as { json: cedar.PolicyJson }).json);
+}
+
 /** Cedar's answer, without what depends on the call's shape only (order of sets, source offsets). */
 function answerTo(call: cedar.StatefulAuthorizationCall) {
   const answer = cedar.statefulIsAuthorized(call);
@@ -185,7 +196,7 @@ describe('the lean call answers as the validated call', () => {
     const prepared = prepare(
       '@id("whole") permit (principal, action, resource) when { (if context.service == "iam" then context else context).operation like "Get*" };',
     );
-    expect(prepared.lean.reads.wholeContext).toBe(true);
+    expect(prepared.lean.get(FALLBACK_ACTION)!.reads.wholeContext).toBe(true);
     compare(prepared, [...recordedRequests(), ...CRAFTED]);
   });
 
@@ -198,9 +209,8 @@ describe('the lean call answers as the validated call', () => {
 });
 
 describe('what the lean call leaves out', () => {
-  it('reads names after . and has, tags, whole-context uses and action literals from the conditions only', () => {
-    const prepared = prepare(READING_POLICIES);
-    expect(prepared.lean.reads).toEqual({
+  it('reads names after . and has, which are taken whole, tags, action uses and literals, from conditions only', () => {
+    expect(policyReads(policiesAsJson(READING_POLICIES))).toEqual({
       attributes: new Set([
         'parameterMap',
         'onBehalfOf',
@@ -214,19 +224,41 @@ describe('what the lean call leaves out', () => {
         'parameters',
         'policyArn',
       ]),
+      wholeAttributes: new Set([
+        'parameterMap',
+        'onBehalfOf',
+        'environment',
+        'operation',
+        'type',
+        'account',
+        'service',
+        'types',
+        'policyArn',
+      ]),
       wholeContext: false,
+      action: true,
       tags: true,
       actionLiterals: new Set(['iam:AttachRolePolicy', 'privileged']),
     });
   });
 
+  it('reads only the policies that can apply to the action', () => {
+    const prepared = prepare(READING_POLICIES);
+    const reads = (action: string) => prepared.lean.get(action)!.reads;
+    expect(reads('iam:AttachRolePolicy').attributes).toContain('policyArn');
+    expect(reads(FALLBACK_ACTION).attributes).not.toContain('policyArn');
+    expect(reads(FALLBACK_ACTION).attributes).toContain('onBehalfOf');
+  });
+
   it('does not take record keys for operators, and sees through has a.b.c', () => {
-    const [policy] = [
+    const policies = policiesAsJson(
       'permit (principal, action, resource) when { {".": 1, "has": context.z} == {".": 1, "has": context.z} && principal has a.b };',
-    ].map((text) => (cedar.policyToJson(text) as { json: cedar.PolicyJson }).json);
-    expect(policyReads([policy!])).toEqual({
+    );
+    expect(policyReads(policies)).toEqual({
       attributes: new Set(['z', 'a', 'b']),
+      wholeAttributes: new Set(['z']),
       wholeContext: false,
+      action: false,
       tags: false,
       actionLiterals: new Set(),
     });
@@ -244,7 +276,6 @@ describe('what the lean call leaves out', () => {
       resource: { type: 'Resource', id: 'arn:aws:s3:::finance' },
       context: {},
       entities: [
-        { uid: { type: 'Action', id: FALLBACK_ACTION }, attrs: {}, parents: [] },
         {
           uid: { type: 'Resource', id: 'arn:aws:s3:::finance' },
           attrs: { environment: 'prod' },
@@ -255,33 +286,78 @@ describe('what the lean call leaves out', () => {
     });
   });
 
-  it('brings the action with its groups, and asks only the policies whose action scope admits it', () => {
+  it('prunes records to the fields read, unless a policy takes the record whole', () => {
+    const request = {
+      ...CRAFTED[1]!,
+      classification: { severity: 'High', categories: ['CREDENTIALS'], types: ['AWS_CREDENTIALS'] },
+    };
+    const sent = (policies: string) => {
+      const prepared = prepare(policies);
+      return leanCall(prepared.lean, request, requestParts(prepared, request) as never)!;
+    };
+    const fields = sent(
+      '@id("p") permit (principal, action, resource) when { resource has classification && resource.classification has severity && context.parameters has policyArn && context.parameters.policyArn like "*Admin*" };',
+    );
+    expect(fields.context).toEqual({
+      parameters: { policyArn: 'arn:aws:iam::aws:policy/AdministratorAccess' },
+    });
+    expect(fields.entities).toEqual([
+      { uid: fields.resource, attrs: { classification: { severity: 'High' } }, parents: [] },
+    ]);
+    const whole = sent(
+      '@id("p") permit (principal, action, resource) when { resource has classification && [resource.classification].contains(resource.classification) && context.parameters == context.parameters };',
+    );
+    expect(whole.context).toEqual({ parameters: request.parameters });
+    expect(whole.entities[0]!.attrs).toEqual({ classification: request.classification });
+  });
+
+  it('asks only the policies whose action scope admits the action, that scope decided at start', () => {
     const prepared = prepare(`
       @id("privileged") permit (principal, action in Action::"privileged", resource);
       @id("exact") permit (principal, action == Action::"iam:AttachRolePolicy", resource);
       @id("other") permit (principal, action in [Action::"key-destruction", Action::"s3:GetObject"], resource);
       @id("any") permit (principal, action, resource) when { context.service == "nothing" };`);
-    const attach = prepared.lean.actions.get('iam:AttachRolePolicy')!;
-    expect(attach.entities).toEqual([
-      {
-        uid: { type: 'Action', id: 'iam:AttachRolePolicy' },
-        attrs: {},
-        parents: [{ type: 'Action', id: 'privileged' }],
-      },
-    ]);
-    const policySet = (action: string) => prepared.lean.actions.get(action)!.policySetId;
+    const policySet = (action: string) => prepared.lean.get(action)!.policySetId;
     expect(policySet('iam:PutRolePolicy')).not.toBe(policySet('iam:AttachRolePolicy'));
     expect(policySet('kms:DisableKey')).toBe(policySet('s3:GetObject'));
     expect(policySet(FALLBACK_ACTION)).not.toBe(policySet('kms:DisableKey'));
-    expect(new Set([...prepared.lean.actions.values()].map(({ policySetId }) => policySetId)).size).toBe(4);
+    const planned = operationsOf(prepared).map((action) => prepared.lean.get(action)!);
+    expect(new Set(planned.map(({ policySetId }) => policySetId)).size).toBe(4);
+    expect(planned.every(({ entities }) => entities.length === 0)).toBe(true);
+  });
+
+  it('brings the action entity with its groups when a condition reads the action or a scope stays as written', () => {
+    const attach = {
+      uid: { type: 'Action', id: 'iam:AttachRolePolicy' },
+      attrs: {},
+      parents: [{ type: 'Action', id: 'privileged' }],
+    };
+    const reading = prepare(
+      '@id("p") permit (principal, action, resource) when { action in Action::"privileged" };',
+    );
+    expect(reading.lean.get('iam:AttachRolePolicy')!.entities).toEqual([
+      attach,
+      { uid: { type: 'Action', id: 'privileged' }, attrs: {}, parents: [] },
+    ]);
+    // A Long beyond 2^53 does not survive the JSON form, so that policy is preparsed as written.
+    const big = prepare(FAILING_POLICIES, LONG_SCHEMA);
+    expect(big.lean.get('kms:DisableKey')!.entities).toEqual([
+      {
+        uid: { type: 'Action', id: 'kms:DisableKey' },
+        attrs: {},
+        parents: [{ type: 'Action', id: 'key-destruction' }],
+      },
+    ]);
+    expect(big.lean.get('iam:AttachRolePolicy')!.entities).toEqual([]);
   });
 });
 
-describe('the validated call, where the start-up check does not cover a request', () => {
-  it('covers every operation of the product schema', () => {
+describe('the validated call, where the schema check does not cover a request', () => {
+  it('covers every operation of the product schema, and no group', () => {
     const prepared = prepare('@id("p") permit (principal, action, resource);');
-    const operations = [...prepared.declaredActions].filter((action) => action.includes(':'));
-    expect([...prepared.lean.actions.keys()].sort()).toEqual(operations.sort());
+    expect(operationsOf(prepared).length).toBeGreaterThan(20);
+    expect(operationsOf(prepared).filter((action) => prepared.lean.get(action) === undefined)).toEqual([]);
+    expect(prepared.lean.get('privileged')).toBeUndefined();
   });
 
   it('covers none of the actions whose schema refuses something the adapter can send', () => {
@@ -291,9 +367,8 @@ describe('the validated call, where the start-up check does not cover a request'
       schema: withoutOnBehalfOf,
       defaults: DEFAULTS,
     });
-    expect(
-      prepare('@id("p") permit (principal, action, resource);', withoutOnBehalfOf).lean.actions.size,
-    ).toBe(0);
+    const prepared = prepare('@id("p") permit (principal, action, resource);', withoutOnBehalfOf);
+    expect(operationsOf(prepared).filter((action) => prepared.lean.get(action) !== undefined)).toEqual([]);
     expect(engine.evaluate(CRAFTED[0]!)).toMatchObject({
       decision: 'DENY',
       reason: expect.stringContaining('does not match the policy schema'),
@@ -325,8 +400,8 @@ describe('the validated call, where the start-up check does not cover a request'
     );
     expect(usersOnly).not.toBe(SCHEMA);
     const prepared = prepare('@id("p") permit (principal, action, resource);', usersOnly);
-    expect(prepared.lean.actions.has('kms:DisableKey')).toBe(false);
-    expect(prepared.lean.actions.has('iam:AttachRolePolicy')).toBe(true);
+    expect(prepared.lean.get('kms:DisableKey')).toBeUndefined();
+    expect(prepared.lean.get('iam:AttachRolePolicy')).toBeDefined();
   });
 
   it('takes a request whose values are not the strings the ports promise', () => {
