@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { compilePattern, type EventMatcher } from '../local/aws/events/pattern/index.ts';
+import type { BenchOptions, Figure } from './figures.ts';
 
 /**
  * Matches per second of precompiled patterns against real-format events, one figure per scenario.
  * The twin routes every PutEvents entry through these matchers, so they must stay in the microseconds.
  */
-const ITERATIONS = 100_000;
-const WARM_UP_ITERATIONS = 5_000;
+const ITERATIONS = { full: 100_000, quick: 1_000 } as const;
+const WARM_UP_ITERATIONS = { full: 5_000, quick: 100 } as const;
 
 function fixture(name: string): unknown {
   return JSON.parse(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8'));
@@ -95,17 +96,18 @@ function scenarios(): Scenario[] {
   ];
 }
 
-function matchesPerSecond({ matcher, event }: Scenario): number {
-  for (let i = 0; i < WARM_UP_ITERATIONS; i++) matcher.matches(event);
+function matchesPerSecond({ matcher, event }: Scenario, mode: keyof typeof ITERATIONS): number {
+  for (let i = 0; i < WARM_UP_ITERATIONS[mode]; i++) matcher.matches(event);
   const started = performance.now();
-  for (let i = 0; i < ITERATIONS; i++) matcher.matches(event);
+  for (let i = 0; i < ITERATIONS[mode]; i++) matcher.matches(event);
   const elapsedSeconds = (performance.now() - started) / 1000;
-  return Math.round(ITERATIONS / elapsedSeconds);
+  return Math.round(ITERATIONS[mode] / elapsedSeconds);
 }
 
-export async function benchEventPattern(): Promise<Record<string, number>> {
-  const results: Record<string, number> = {};
-  for (const scenario of scenarios())
-    results[`eventPattern${scenario.name}MatchesPerSecond`] = matchesPerSecond(scenario);
-  return results;
+export async function measure({ quick }: BenchOptions): Promise<Figure[]> {
+  return scenarios().map((scenario) => ({
+    name: `eventPattern${scenario.name}MatchesPerSecond`,
+    value: matchesPerSecond(scenario, quick ? 'quick' : 'full'),
+    unit: '/s',
+  }));
 }

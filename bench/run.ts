@@ -1,77 +1,66 @@
 /**
- * `npm run bench`: runs every benchmark module present in bench/ and prints one table of figures,
- * nothing else (a failing module is reported on stderr). `npm run bench -- --json` also writes the
- * figures to bench-results.json as one flat object of numbers, for tools. Each module exports one
- * `bench…(): Promise<Record<string, number>>`; those not written yet are skipped, so the runner never
- * needs to change when one is added to the list below.
+ * `npm run bench [-- [--json] [--quick] [<bench>…]]`: runs the bench modules (all, or those named)
+ * and prints one table: every figure beside its same-run baseline, the ratio and the goal (✓/✗).
+ * `--json` also writes bench-results.json (a flat object of numbers) in the current directory;
+ * `--quick` takes few samples (the smoke test's mode). A module that fails is reported on stderr
+ * and makes the exit code 1; a missed goal is a ✗ in the table. To add a figure: bench/README.md.
  */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import '../local/aws/states/polyfills.ts';
+import type { BenchModule } from './figures.ts';
+import { formatTable, type MeasuredFigure, resultsObject } from './report.ts';
 
 const RESULTS_FILE = 'bench-results.json';
+const USAGE = 'usage: npm run bench [-- [--json] [--quick] [<bench>…]]';
 
-interface BenchModule {
-  readonly name: string;
-  readonly file: string;
-  readonly exportName: string;
-}
-
-const MODULES: readonly BenchModule[] = [
-  { name: 'policy', file: './policy.bench.ts', exportName: 'benchPolicy' },
-  { name: 'event pattern', file: './event-pattern.bench.ts', exportName: 'benchEventPattern' },
-  { name: 'twin', file: './twin.bench.ts', exportName: 'benchTwin' },
+/** Every bench module, in the order the table lists them; loaded only when selected. */
+const BENCHES: readonly { readonly name: string; readonly load: () => Promise<BenchModule> }[] = [
+  { name: 'policy', load: () => import('./policy.bench.ts') },
+  { name: 'event-pattern', load: () => import('./event-pattern.bench.ts') },
+  { name: 'twin', load: () => import('./twin.bench.ts') },
 ];
 
-type Bench = () => Promise<Record<string, number>>;
-
-async function load(module: BenchModule): Promise<Bench | undefined> {
-  const url = new URL(module.file, import.meta.url);
-  if (!existsSync(url)) return undefined;
-  const loaded = (await import(url.href)) as Record<string, unknown>;
-  const bench = loaded[module.exportName];
-  if (typeof bench !== 'function') throw new Error(`${module.file} does not export ${module.exportName}()`);
-  return bench as Bench;
-}
-
-function table(rows: readonly (readonly [string, string, string])[]): string {
-  const widths = [0, 1, 2].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows
-    .map(
-      ([bench, metric, value]) =>
-        `${bench.padEnd(widths[0]!)}  ${metric.padEnd(widths[1]!)}  ${value.padStart(widths[2]!)}`,
-    )
-    .join('\n');
-}
-
 async function main(): Promise<number> {
-  let json: boolean;
+  let options: ReturnType<typeof parseCommandLine>;
   try {
-    json = parseArgs({ options: { json: { type: 'boolean', default: false } } }).values.json;
+    options = parseCommandLine();
   } catch (error) {
-    console.error(`bench: ${(error as Error).message.split('. ')[0]} (usage: npm run bench [-- --json])`);
+    console.error(`bench: ${(error as Error).message.split('. ')[0]}\n${USAGE}`);
     return 2;
   }
-  const rows: [string, string, string][] = [['BENCHMARK', 'METRIC', 'VALUE']];
-  const figures: Record<string, number> = {};
+  const figures: MeasuredFigure[] = [];
   let failed = false;
-  for (const module of MODULES) {
-    const bench = await load(module);
-    if (bench === undefined) continue;
+  for (const { name, load } of options.benches) {
     try {
-      for (const [metric, value] of Object.entries(await bench())) {
-        rows.push([module.name, metric, value.toLocaleString('en-US')]);
-        figures[metric] = value;
-      }
+      const measured = await (await load()).measure({ quick: options.quick });
+      figures.push(...measured.map((figure) => ({ ...figure, bench: name })));
     } catch (error) {
       failed = true;
-      console.error(`${module.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(
+        `bench ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`,
+      );
     }
   }
-  console.log(table(rows));
-  if (json) await writeFile(RESULTS_FILE, `${JSON.stringify(figures, null, 2)}\n`);
+  console.log(formatTable(figures));
+  if (options.json) await writeFile(RESULTS_FILE, `${JSON.stringify(resultsObject(figures), null, 2)}\n`);
   return failed ? 1 : 0;
+}
+
+function parseCommandLine() {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } },
+  });
+  const unknown = positionals.filter((name) => !BENCHES.some((bench) => bench.name === name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `no bench ${unknown.map((name) => `"${name}"`).join(', ')} (benches: ${BENCHES.map(({ name }) => name).join(', ')})`,
+    );
+  }
+  const benches =
+    positionals.length === 0 ? BENCHES : BENCHES.filter(({ name }) => positionals.includes(name));
+  return { json: values.json, quick: values.quick, benches };
 }
 
 process.exitCode = await main();

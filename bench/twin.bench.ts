@@ -1,7 +1,10 @@
 /**
  * The twin under load, measured from the outside as an agent and a reviewer see it: throughput of
  * auto-allowed requests (PutEvents to decided), latency from PutEvents to a pending review
- * (recorded and reviewers notified), and from the deciding vote to the finished workflow.
+ * (recorded and reviewers notified), and from the deciding vote to the finished workflow. The
+ * baseline is raw dynalite as the twin runs it (on disk, the stack's table): PutItems as many and
+ * as concurrent as the throughput requests, and one at a time for the latency. Goals (issue 15):
+ * at least 60 decisions/s, request → pending p99 ≤ 100 ms.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -9,14 +12,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { TableKey } from '../lambdas/adapters/dynamodb/table-layout.ts';
 import type { AuditRecord, RequestRecord } from '../lambdas/domain/schemas.ts';
+import type { TwinTable } from '../local/aws/cloudformation/template.ts';
+import { startLocalDynamo } from '../local/aws/dynamodb/dynalite-server.ts';
 import { startLocalTwin } from '../local/product/local-twin.ts';
 import type { RunningTwin } from '../local/twin/index.ts';
+import type { BenchOptions, Figure } from './figures.ts';
+import { percentile } from './measure.ts';
 
-const THROUGHPUT_REQUESTS = 200;
-const LATENCY_SAMPLES = 40;
+interface Sizes {
+  /** Requests sent at once for the throughput, and PutItems for its baseline. */
+  readonly throughput: number;
+  /** Approvals one at a time for the latencies, and PutItems for theirs. */
+  readonly latency: number;
+}
+const SIZES: Readonly<Record<'full' | 'quick', Sizes>> = {
+  full: { throughput: 200, latency: 40 },
+  quick: { throughput: 10, latency: 3 },
+};
 const POLL_MS = 5;
 const GIVE_UP_MS = 120_000;
 const DIRECTORY_PATH = new URL('../countersign.local.json', import.meta.url);
@@ -33,12 +50,6 @@ interface Agent {
 interface Detail {
   readonly request: RequestRecord;
   readonly timeline: readonly AuditRecord[];
-}
-
-function percentile(sortedAscending: readonly number[], fraction: number): number {
-  return sortedAscending[
-    Math.min(sortedAscending.length - 1, Math.floor(sortedAscending.length * fraction))
-  ]!;
 }
 
 class Bench {
@@ -136,9 +147,17 @@ class Bench {
   }
 }
 
+interface TwinFigures {
+  readonly decidedPerSecond: number;
+  readonly toPendingP50Ms: number;
+  readonly toPendingP99Ms: number;
+  readonly voteToDecisionP50Ms: number;
+  readonly voteToDecisionP99Ms: number;
+}
+
 /** Auto-allowed requests sent at once (10 per PutEvents call), until every one is decided. */
-async function measureThroughput(bench: Bench): Promise<Record<string, number>> {
-  const requests = Array.from({ length: THROUGHPUT_REQUESTS }, () =>
+async function measureThroughput(bench: Bench, count: number): Promise<number> {
+  const requests = Array.from({ length: count }, () =>
     bench.request('iam:GetRole', { roleName: 'invoice-exporter' }),
   );
   const start = performance.now();
@@ -156,18 +175,14 @@ async function measureThroughput(bench: Bench): Promise<Record<string, number>> 
     );
     return pending.size === 0 ? true : undefined;
   });
-  const seconds = (performance.now() - start) / 1000;
-  return {
-    twinRequests: THROUGHPUT_REQUESTS,
-    twinDecidedPerSecond: Math.round(THROUGHPUT_REQUESTS / seconds),
-  };
+  return count / ((performance.now() - start) / 1000);
 }
 
 /** One approval at a time: PutEvents → reviewers notified, then the deciding vote → workflow done. */
-async function measureLatencies(bench: Bench): Promise<Record<string, number>> {
+async function measureLatencies(bench: Bench, samples: number) {
   const toPending: number[] = [];
   const voteToDecision: number[] = [];
-  for (let sample = 0; sample < LATENCY_SAMPLES; sample += 1) {
+  for (let sample = 0; sample < samples; sample += 1) {
     const request = bench.request('iam:AttachRolePolicy', {
       roleName: 'invoice-exporter',
       policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
@@ -200,15 +215,14 @@ async function measureLatencies(bench: Bench): Promise<Record<string, number>> {
   toPending.sort((a, b) => a - b);
   voteToDecision.sort((a, b) => a - b);
   return {
-    twinRequestToPendingP50Ms: Math.round(percentile(toPending, 0.5)),
-    twinRequestToPendingP99Ms: Math.round(percentile(toPending, 0.99)),
-    twinVoteToDecisionP50Ms: Math.round(percentile(voteToDecision, 0.5)),
-    twinVoteToDecisionP99Ms: Math.round(percentile(voteToDecision, 0.99)),
+    toPendingP50Ms: percentile(toPending, 0.5),
+    toPendingP99Ms: percentile(toPending, 0.99),
+    voteToDecisionP50Ms: percentile(voteToDecision, 0.5),
+    voteToDecisionP99Ms: percentile(voteToDecision, 0.99),
   };
 }
 
-export async function benchTwin(): Promise<Record<string, number>> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'countersign-bench-'));
+async function measureTwin(dataDir: string, sizes: Sizes): Promise<TwinFigures & { table: TwinTable }> {
   const directory = JSON.parse(await readFile(DIRECTORY_PATH, 'utf8')) as { agents: Agent[] };
   const twin = await startLocalTwin({
     port: 0,
@@ -219,10 +233,84 @@ export async function benchTwin(): Promise<Record<string, number>> {
   });
   const bench = new Bench(twin, directory.agents[0]!);
   try {
-    return { ...(await measureThroughput(bench)), ...(await measureLatencies(bench)) };
+    const decidedPerSecond = await measureThroughput(bench, sizes.throughput);
+    return {
+      decidedPerSecond,
+      ...(await measureLatencies(bench, sizes.latency)),
+      table: twin.stack.tables[0]!,
+    };
   } finally {
     bench.destroy();
     await twin.stop();
+  }
+}
+
+/** A request record's size, so the baseline writes what the twin writes. */
+const ITEM_PAYLOAD = 'x'.repeat(1_500);
+
+/** Raw dynalite, on disk under `dir`, with the stack's table: PutItems at once, then one at a time. */
+async function measureDynalite(dir: string, table: TwinTable, sizes: Sizes) {
+  const dynamo = await startLocalDynamo({ path: dir, tables: [table], log: () => undefined });
+  const client = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+  const put = (n: number) => {
+    const { pk, sk } = TableKey.request(`bench-${randomUUID()}-${n}`);
+    return client.send(
+      new PutItemCommand({
+        TableName: table.name,
+        Item: { pk: { S: pk }, sk: { S: sk }, payload: { S: ITEM_PAYLOAD } },
+      }),
+    );
+  };
+  try {
+    const start = performance.now();
+    await Promise.all(Array.from({ length: sizes.throughput }, (_, n) => put(n)));
+    const putsPerSecond = sizes.throughput / ((performance.now() - start) / 1000);
+    const latencies: number[] = [];
+    for (let n = 0; n < sizes.latency; n += 1) {
+      const sent = performance.now();
+      await put(n);
+      latencies.push(performance.now() - sent);
+    }
+    latencies.sort((a, b) => a - b);
+    return { putsPerSecond, putP99Ms: percentile(latencies, 0.99) };
+  } finally {
+    client.destroy();
+    await dynamo.stop();
+  }
+}
+
+export async function measure({ quick }: BenchOptions): Promise<Figure[]> {
+  const sizes = SIZES[quick ? 'quick' : 'full'];
+  const dataDir = await mkdtemp(join(tmpdir(), 'countersign-bench-'));
+  try {
+    const twin = await measureTwin(join(dataDir, 'twin'), sizes);
+    const dynalite = await measureDynalite(join(dataDir, 'dynalite'), twin.table, sizes);
+    const ms = (value: number) => Math.round(value);
+    return [
+      {
+        name: 'twinDecidedPerSecond',
+        value: Math.round(twin.decidedPerSecond),
+        unit: '/s',
+        baseline: { name: 'twinDynalitePutItemsPerSecond', value: Math.round(dynalite.putsPerSecond) },
+        goal: { atLeast: 60 },
+      },
+      {
+        name: 'twinRequestToPendingP99Ms',
+        value: ms(twin.toPendingP99Ms),
+        unit: 'ms',
+        baseline: { name: 'twinDynalitePutItemP99Ms', value: ms(dynalite.putP99Ms) },
+        goal: { atMost: 100 },
+      },
+      { name: 'twinRequestToPendingP50Ms', value: ms(twin.toPendingP50Ms), unit: 'ms' },
+      { name: 'twinVoteToDecisionP50Ms', value: ms(twin.voteToDecisionP50Ms), unit: 'ms' },
+      { name: 'twinVoteToDecisionP99Ms', value: ms(twin.voteToDecisionP99Ms), unit: 'ms' },
+      { name: 'twinRequests', value: sizes.throughput, unit: '' },
+    ];
+  } finally {
     await rm(dataDir, { recursive: true, force: true });
   }
 }
