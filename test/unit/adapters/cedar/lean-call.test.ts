@@ -356,6 +356,13 @@ describe('the validated call, where the schema check does not cover a request', 
     expect(engine.evaluate(CRAFTED[3]!)).toMatchObject({ decision: 'ALLOW' });
   });
 
+  it('covers no action whose schema would read a string as an extension value', () => {
+    const environmentAnAddress = SCHEMA.replace('environment?: String,', 'environment?: ipaddr,');
+    expect(environmentAnAddress).not.toBe(SCHEMA);
+    const prepared = prepare('@id("p") permit (principal, action, resource);', environmentAnAddress);
+    expect(prepared.lean.get('iam:AttachRolePolicy')).toBeUndefined();
+  });
+
   it('covers a classification without its severity only if the schema accepts that too', () => {
     const severityRequired = SCHEMA.replace('severity?: String,', 'severity: String,');
     expect(severityRequired).not.toBe(SCHEMA);
