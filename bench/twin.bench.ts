@@ -16,7 +16,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { TableKey } from '../lambdas/adapters/dynamodb/table-layout.ts';
-import type { AuditRecord, RequestRecord } from '../lambdas/domain/schemas.ts';
+import { type AuditRecord, publicRequestId, type RequestRecord } from '../lambdas/domain/schemas.ts';
 import type { TwinTable } from '../local/aws/cloudformation/template.ts';
 import { startLocalDynamo } from '../local/aws/dynamodb/dynalite-server.ts';
 import { startLocalTwin } from '../local/product/local-twin.ts';
@@ -42,7 +42,6 @@ const QUIET_FUNCTIONS = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DIS
 
 interface Agent {
   readonly id: string;
-  readonly onBehalfOf?: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
 }
@@ -78,10 +77,7 @@ class Bench {
   request(action: string, parameters: Record<string, string>) {
     return {
       requestId: `bench-${randomUUID()}`,
-      agent: {
-        id: this.#agent.id,
-        ...(this.#agent.onBehalfOf ? { onBehalfOf: this.#agent.onBehalfOf } : {}),
-      },
+      agent: { id: this.#agent.id },
       action,
       resource: { arn: 'arn:aws:iam::123456789012:role/invoice-exporter' },
       parameters,
@@ -130,8 +126,13 @@ class Bench {
     return { status: response.status, body: await response.json() };
   }
 
+  /** The API's path of a request the bench sent with this (client) request id. */
+  path(requestId: string): string {
+    return `/api/requests/${publicRequestId(this.#agent.id, requestId)}`;
+  }
+
   async detail(requestId: string): Promise<Detail | undefined> {
-    const { status, body } = await this.api('GET', `/api/requests/${requestId}`, 'alice');
+    const { status, body } = await this.api('GET', this.path(requestId), 'alice');
     return status === 200 ? (body as Detail) : undefined;
   }
 
@@ -200,7 +201,7 @@ async function measureLatencies(bench: Bench, samples: number) {
     toPending.push(performance.now() - sent);
 
     const voted = performance.now();
-    const vote = await bench.api('POST', `/api/requests/${request.requestId}/votes`, 'carol', {
+    const vote = await bench.api('POST', `${bench.path(request.requestId)}/votes`, 'carol', {
       vote: 'approve',
     });
     if (vote.status !== 201) throw new Error(`vote refused: ${JSON.stringify(vote.body)}`);
