@@ -3,6 +3,7 @@
  * nowhere else; parsing with them is the only way untrusted input enters the domain.
  */
 import { z } from 'zod';
+import { RequestClassification } from './classification.ts';
 import { ValidationError } from './errors.ts';
 
 export const AGENT_SOURCE_PREFIX = 'countersign.agent.';
@@ -219,7 +220,8 @@ export const RequestRecord = z.strictObject({
   context: JsonObject.optional(),
   actionHash: z.string().regex(/^[a-f0-9]{64}$/),
   policy: PolicyDecision,
-  classification: JsonObject.optional(),
+  /** The classification of the S3 object or bucket the request touches (absent for other resources). */
+  classification: RequestClassification.optional(),
   votes: z.array(Vote),
   approvers: z.array(z.string()),
   executionArn: z.string(),

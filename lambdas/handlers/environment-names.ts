@@ -49,7 +49,20 @@ export const ENV = {
   receiptRetiredKeyIds: 'RECEIPT_RETIRED_KEY_IDS',
   /** How far back each reminder run looks for due reminders, in seconds (a few schedule periods). */
   reminderLookbackSeconds: 'REMINDER_LOOKBACK_SECONDS',
+  /** How long a classify-before-approval scan may take before the request is evaluated as FAILED. */
+  classificationTimeoutSeconds: 'CLASSIFICATION_TIMEOUT_SECONDS',
+  /** The wait between two polls of a classification job. */
+  classificationPollSeconds: 'CLASSIFICATION_POLL_SECONDS',
+  /** The account that owns the buckets Macie jobs analyse (the stack's account). */
+  macieBucketOwnerAccountId: 'MACIE_BUCKET_OWNER_ACCOUNT_ID',
+  /** The value of the MACIE_JOB_TAG_KEY tag on every job this stack starts (its name). */
+  macieJobTag: 'MACIE_JOB_TAG',
+  /** Optional: a role (in the Macie administrator account) assumed to create and read jobs. */
+  macieJobRoleArn: 'MACIE_JOB_ROLE_ARN',
 } as const;
+
+/** The tag key on the Macie jobs a stack starts; IAM lets the stack describe only jobs tagged with its name. */
+export const MACIE_JOB_TAG_KEY = 'countersign-stack';
 
 /** Powertools' own settings (service name, metrics namespace, log level), set by the stack on every handler. */
 export const POWERTOOLS_ENV = {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigurationError } from '../domain/errors.ts';
-import { describeIssues, GroupName, IdentityStoreId } from '../domain/schemas.ts';
+import { Arn, describeIssues, GroupName, IdentityStoreId } from '../domain/schemas.ts';
 import { ENV } from './environment-names.ts';
 
 const Required = z.string({ error: 'is required' }).trim().min(1, 'must not be empty');
@@ -48,6 +48,10 @@ const SPECIAL_VARIABLES = {
   botOpenIdMetadataUrl: Required.pipe(z.url()).optional(),
   botTokenUrl: Required.pipe(z.url()).optional(),
   reminderLookbackSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
+  classificationTimeoutSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
+  classificationPollSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
+  macieBucketOwnerAccountId: Required.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')),
+  macieJobRoleArn: Required.pipe(Arn).optional(),
 } as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 

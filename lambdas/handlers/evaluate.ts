@@ -8,15 +8,17 @@ import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
 import { createPolicyEngine } from '../adapters/cedar/cedar-policy-engine.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
+import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { loadPolicyFiles } from '../adapters/policy-files.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
+import { planClassification } from '../services/classify-before-approval.ts';
 import { type EvaluateRequestResult, evaluateRequest } from '../services/evaluate-request.ts';
 import { loadEnvironment } from './environment.ts';
-import { EvaluateInput } from './inputs.ts';
+import { EvaluateFunctionInput } from './inputs.ts';
 
 const env = loadEnvironment([
   'tableName',
@@ -39,14 +41,21 @@ if (policy.problems.length > 0) {
 const documentClient = createDocumentClient(createDynamoDbClient());
 const deps = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
+  classifications: new DynamoDbClassificationStore({ client: documentClient, tableName: env.tableName }),
   policy,
   // Without a directory only the agent itself is known; its owner comes from the event.
   directory: createDirectory(env, { documentClient, tableName: env.tableName }),
   clock: systemClock,
 };
 
-async function evaluate(event: unknown): Promise<EvaluateRequestResult> {
-  const input = parse(EvaluateInput, event, 'evaluate input');
+async function evaluate(event: unknown): Promise<EvaluateRequestResult | { scan: unknown }> {
+  const input = parse(EvaluateFunctionInput, event, 'evaluate input');
+  if ('plan' in input) {
+    // Classify before approve: which object, if any, must be classified before evaluating.
+    const scan = await planClassification({ store: deps.classifications, policy }, input.event);
+    logger.info('classification planned', { scan: scan !== null });
+    return { scan };
+  }
   const result = await evaluateRequest(deps, input);
   logger.info('request evaluated', {
     requestId: result.requestId,
@@ -54,6 +63,7 @@ async function evaluate(event: unknown): Promise<EvaluateRequestResult> {
     invalid: result.invalid,
     decision: result.policy.decision,
     policyIds: result.policy.policyIds,
+    classification: result.classification,
   });
   if (!result.duplicate) {
     // Its own EMF document: the dimension belongs to this invocation's metric alone.

@@ -3,6 +3,7 @@
  * lib/approval-workflow.ts). Parsed at the handler's edge; the services get typed input.
  */
 import { z } from 'zod';
+import { ClassificationScan, ScanOutcome, ScanTarget } from '../domain/classification.ts';
 import { DecisionValue, RequestId } from '../domain/schemas.ts';
 
 /**
@@ -22,8 +23,26 @@ export const EvaluateInput = z.strictObject({
   /** The EventBridge event as the rule delivered it. */
   event: z.json(),
   executionArn: ExecutionArn,
+  /** How the classify-before-approval scan ended; null (or absent) when none ran. */
+  scan: ScanOutcome.nullable().optional(),
 });
 export type EvaluateInput = z.infer<typeof EvaluateInput>;
+
+/** The Evaluate function asked first whether the request's object must be classified (PlanClassification). */
+export const PlanClassificationInput = z.strictObject({
+  plan: z.literal(true),
+  event: z.json(),
+});
+
+/** What the Evaluate function is asked: to plan the classification, or to evaluate. */
+export const EvaluateFunctionInput = z.union([PlanClassificationInput, EvaluateInput]);
+
+/** StartClassificationJob: the object to scan for this request. */
+export const StartScanInput = z.strictObject({ requestId: RequestId, target: ScanTarget });
+/** CheckClassification: the scan as the last step left it. */
+export const CheckScanInput = z.strictObject({ scan: ClassificationScan });
+/** The classification-jobs function: one of its two steps. */
+export const ClassificationJobInput = z.union([StartScanInput, CheckScanInput]);
 
 export const RequestApprovalInput = z.strictObject({
   taskToken: z.string().min(1),

@@ -4,6 +4,14 @@
  */
 
 import type { JWK } from 'jose';
+import type {
+  BucketClassification,
+  BucketFinding,
+  ClassificationAuditRecord,
+  ObjectClassification,
+  RequestClassification,
+} from '../domain/classification.ts';
+import type { MacieJobStatus } from '../domain/macie-finding.ts';
 import type { DueReminder } from '../domain/messages/reminders.ts';
 import type { ReceiptClaims } from '../domain/receipt.ts';
 import type {
@@ -203,8 +211,8 @@ export interface PolicyRequest {
   readonly resource: { readonly arn: string; readonly type?: string };
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly context?: Readonly<Record<string, unknown>>;
-  /** Data classification of the resource (from Macie), when known. */
-  readonly classification?: Readonly<Record<string, unknown>>;
+  /** Data classification of the S3 object or bucket the request touches (from Macie); absent for other resources. */
+  readonly classification?: RequestClassification;
   /** AWS tags of the resource, when looked up (never taken from the agent). */
   readonly resourceTags?: Readonly<Record<string, string>>;
 }
@@ -212,6 +220,8 @@ export interface PolicyRequest {
 /** Decides ALLOW / DENY / REQUIRE_APPROVAL. Never throws: any error is a DENY with its reason. */
 export interface PolicyEngine {
   evaluate(request: PolicyRequest): import('../domain/schemas.ts').PolicyDecision;
+  /** The action groups the policy schema puts an action in (e.g. `data-read`); none for undeclared actions. */
+  actionGroups(action: string): readonly string[];
 }
 
 /** What a verified bearer token says about its holder; resolved to a Principal through the Directory. */
@@ -252,3 +262,61 @@ export type CastVote = (input: {
   readonly input: VoteInput;
   readonly channel: ChannelValue;
 }) => Promise<{ readonly record: RequestRecord; readonly decided: boolean }>;
+
+/** The outcome of a conditional verdict write: whether it was applied, and what it replaced. */
+export interface VerdictWrite<T> {
+  readonly applied: boolean;
+  readonly previous?: T;
+}
+
+/**
+ * Macie's verdicts, kept per object (the latest sensitive-data verdict), per bucket (the aggregate of
+ * its objects, and the latest policy finding of each type) with their audit trail. Concurrency
+ * contract: a verdict write is one conditional write that applies only when the verdict is newer
+ * than the stored one (`verdictOrder`), so replays and out-of-order deliveries change nothing; the
+ * bucket aggregate is recomputed from the object verdicts and written with an optimistic condition
+ * on the aggregate it read, so concurrent refreshes converge on the aggregate of every stored verdict.
+ */
+export interface ClassificationStore {
+  putObjectVerdict(verdict: ObjectClassification): Promise<VerdictWrite<ObjectClassification>>;
+  putBucketFinding(finding: BucketFinding): Promise<VerdictWrite<BucketFinding>>;
+  /** Recomputes the bucket's aggregate; `changed` is false when the stored one was already right. */
+  refreshBucket(
+    bucket: string,
+  ): Promise<{ readonly changed: boolean; readonly aggregate?: BucketClassification }>;
+  objectVerdict(bucket: string, key: string): Promise<ObjectClassification | undefined>;
+  bucketVerdict(bucket: string): Promise<BucketClassification | undefined>;
+  bucketFindings(bucket: string): Promise<BucketFinding[]>;
+  /** Appends an audit record; one with the same (subject, key) is kept as first written. */
+  appendAudit(record: ClassificationAuditRecord): Promise<void>;
+  /** The audit records of a subject (an object, or a bucket and its objects), oldest first. */
+  listAudit(subject: string): Promise<ClassificationAuditRecord[]>;
+}
+
+/** Macie's one-time classification job for one object, as the classify-before-approval loop starts it. */
+export interface ClassificationJobSpec {
+  /** Idempotency token: the same token starts the same job. */
+  readonly clientToken: string;
+  readonly name: string;
+  readonly description: string;
+  readonly bucket: string;
+  readonly key: string;
+}
+
+export interface ClassificationJobState {
+  readonly jobId: string;
+  readonly status: MacieJobStatus;
+  readonly createdAt: string;
+  /** Whether Macie reported account- or bucket-level errors while the job ran (`lastRunErrorStatus`). */
+  readonly hadErrors: boolean;
+}
+
+/**
+ * Amazon Macie's classification jobs and their findings. `start` is idempotent by client token;
+ * `findingsOf` answers the job's findings as Macie returns them (untrusted: the caller validates).
+ */
+export interface ClassificationJobs {
+  start(spec: ClassificationJobSpec): Promise<{ readonly jobId: string }>;
+  describe(jobId: string): Promise<ClassificationJobState>;
+  findingsOf(jobId: string): Promise<readonly unknown[]>;
+}

@@ -3,7 +3,15 @@
  * the request exactly once. Every failure on the way (bad input, unknown person, policy engine
  * error) ends in DENY, never in ALLOW.
  */
+import {
+  ClassificationStatus,
+  failedClassification,
+  type RequestClassification,
+  type ScanOutcome,
+  ScanState,
+} from '../domain/classification.ts';
 import { denyDecision } from '../domain/policy-decision.ts';
+import { s3TargetOf } from '../domain/s3-target.ts';
 import {
   type AgentRequestDetail,
   AgentRequestEvent,
@@ -11,12 +19,14 @@ import {
   PolicyDecision,
   requestIdOf,
 } from '../domain/schemas.ts';
-import type { Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
+import type { ClassificationStore, Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
+import { lookUpClassification } from './classification.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
 import { resolveRequesters } from './requesters.ts';
 
 export interface EvaluateRequestDeps {
   readonly store: RequestStore;
+  readonly classifications: ClassificationStore;
   readonly policy: PolicyEngine;
   readonly directory: Directory;
   readonly clock: Clock;
@@ -31,6 +41,8 @@ export interface EvaluateRequestInput {
   /** The EventBridge event as the rule delivered it; untrusted. */
   readonly event: unknown;
   readonly executionArn: string;
+  /** How the classify-before-approval scan ended, when the workflow ran one. */
+  readonly scan?: ScanOutcome | null;
 }
 
 export interface EvaluateRequestResult {
@@ -40,6 +52,8 @@ export interface EvaluateRequestResult {
   /** The event failed validation; nothing was stored. */
   readonly invalid: boolean;
   readonly policy: PolicyDecision;
+  /** The classification's status and severity, for the log (the record keeps all of it). */
+  readonly classification?: { readonly status: string; readonly severity: string | null };
 }
 
 export function denyBecause(reason: string): PolicyDecision {
@@ -50,7 +64,30 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function evaluatePolicy(engine: PolicyEngine, detail: AgentRequestDetail): PolicyDecision {
+/**
+ * The classification of the S3 data the request touches (none for other resources). After a scan
+ * that failed, FAILED; after one that succeeded, the stored verdict, which must then exist.
+ */
+async function classificationOf(
+  deps: EvaluateRequestDeps,
+  detail: AgentRequestDetail,
+  scan: ScanOutcome | null | undefined,
+): Promise<RequestClassification | undefined> {
+  const found = await lookUpClassification({ store: deps.classifications }, s3TargetOf(detail));
+  if (found === undefined || scan === undefined || scan === null) return found;
+  if (scan.state !== ScanState.done) {
+    return failedClassification(scan.reason ?? 'the Macie scan did not finish', found.subject);
+  }
+  return found.status === ClassificationStatus.unclassified
+    ? failedClassification('the Macie scan finished but left no classification', found.subject)
+    : found;
+}
+
+function evaluatePolicy(
+  engine: PolicyEngine,
+  detail: AgentRequestDetail,
+  classification: RequestClassification | undefined,
+): PolicyDecision {
   try {
     const result = PolicyDecision.safeParse(
       engine.evaluate({
@@ -59,6 +96,7 @@ function evaluatePolicy(engine: PolicyEngine, detail: AgentRequestDetail): Polic
         resource: detail.resource,
         parameters: detail.parameters,
         ...(detail.context === undefined ? {} : { context: detail.context }),
+        ...(classification === undefined ? {} : { classification }),
       }),
     );
     return result.success
@@ -93,12 +131,16 @@ export async function evaluateRequest(
   }
 
   const requesters = await resolveRequesters(deps.directory, detail.agent);
+  const classification = await classificationOf(deps, detail, input.scan);
   const policy =
-    requesters.problem === undefined ? evaluatePolicy(deps.policy, detail) : denyBecause(requesters.problem);
+    requesters.problem === undefined
+      ? evaluatePolicy(deps.policy, detail, classification)
+      : denyBecause(requesters.problem);
   const record = newRequestRecord({
     event,
     requesters: requesters.ids,
     policy,
+    classification,
     executionArn: input.executionArn,
     now: deps.clock.now(),
   });
@@ -112,5 +154,15 @@ export async function evaluateRequest(
   }
   // Created now, or a redelivery to the workflow that created it: (re)write the trail, which is idempotent.
   await recordIntake(deps, stored);
-  return { requestId, duplicate: false, invalid: false, policy: stored.policy };
+  return {
+    requestId,
+    duplicate: false,
+    invalid: false,
+    policy: stored.policy,
+    ...(stored.classification === undefined
+      ? {}
+      : {
+          classification: { status: stored.classification.status, severity: stored.classification.severity },
+        }),
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { actionHash } from '../domain/action-hash.ts';
 import { expiresAtFor } from '../domain/approval.ts';
+import type { RequestClassification } from '../domain/classification.ts';
 import {
   type AgentRequestEvent,
   AuditKind,
@@ -23,6 +24,8 @@ export interface NewRequest {
   /** Directory ids that may never vote on the request. */
   readonly requesters: readonly string[];
   readonly policy: PolicyDecision;
+  /** The classification of the S3 data the request touches, when it touches any. */
+  readonly classification?: RequestClassification;
   readonly executionArn: string;
   readonly now: Date;
 }
@@ -45,6 +48,7 @@ export function newRequestRecord(request: NewRequest): RequestRecord {
     ...(detail.context === undefined ? {} : { context: detail.context }),
     actionHash: actionHash(detail),
     policy,
+    ...(request.classification === undefined ? {} : { classification: request.classification }),
     votes: [],
     approvers: [],
     executionArn: request.executionArn,
@@ -75,6 +79,13 @@ export async function recordIntake(
     requestId: stored.requestId,
     kind: AuditKind.evaluated,
     actor: SYSTEM_ACTOR,
-    data: { ...stored.policy, expiresAt: stored.expiresAt },
+    data: {
+      ...stored.policy,
+      expiresAt: stored.expiresAt,
+      classification:
+        stored.classification === undefined
+          ? undefined
+          : { status: stored.classification.status, severity: stored.classification.severity },
+    },
   });
 }

@@ -11,7 +11,7 @@
  * the same parts where a check has shown the schema accepts them).
  */
 import type * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import { PolicyClassification } from '../../domain/policy-facts.ts';
+import { RequestClassification } from '../../domain/classification.ts';
 import { describeIssues } from '../../domain/schemas.ts';
 import type { PolicyRequest } from '../../ports/index.ts';
 
@@ -56,10 +56,13 @@ const PARAMETER_MAP_ID = 'parameters';
 const ACTION_NAME = /^([a-z0-9-]+):([A-Za-z0-9]+)$/;
 const ARN = /^arn:([^:]+):([^:]+):([^:]*):([^:]*):(.+)$/;
 
-/** Only the attributes the schema declares: Cedar refuses an entity with undeclared attributes. */
-function toCedar(classification: PolicyClassification): cedar.CedarValueJson {
-  const { severity, categories, types } = classification;
-  return { categories, types, ...optional('severity', severity) };
+/**
+ * Only the attributes the schema declares (Cedar refuses an entity with undeclared attributes);
+ * a null severity (nothing sensitive, or not classified) is an absent one.
+ */
+function toCedar(classification: RequestClassification): cedar.CedarValueJson {
+  const { status, severity, categories, types } = classification;
+  return { status, categories, types, ...optional('severity', severity ?? undefined) };
 }
 
 /** `{ [name]: value }` when value is defined: Cedar has no undefined, an optional attribute is absent. */
@@ -135,7 +138,9 @@ export function requestParts(model: RequestModel, request: PolicyRequest): Reque
     return typedParameters;
   }
   const classification =
-    request.classification === undefined ? undefined : PolicyClassification.safeParse(request.classification);
+    request.classification === undefined
+      ? undefined
+      : RequestClassification.safeParse(request.classification);
   if (classification?.success === false) {
     return `the data classification of the resource is malformed (${describeIssues(classification.error).join('; ')})`;
   }

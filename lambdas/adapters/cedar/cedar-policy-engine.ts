@@ -59,6 +59,7 @@ export function createPolicyEngine(options: PolicySetOptions): CheckedPolicyEngi
   const { prepared, problems } = preparePolicySet(options);
   return {
     problems,
+    actionGroups: (action) => prepared?.actionGroups.get(action) ?? [],
     evaluate: (request) => {
       if (prepared === undefined) {
         return denyDecision(

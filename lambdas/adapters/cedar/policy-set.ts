@@ -42,6 +42,8 @@ const PARAMETERS_TYPE = 'Parameters';
 export interface PreparedPolicySet extends RequestModel {
   /** In policy-set order (files by name, then position). */
   readonly rules: ReadonlyMap<string, PolicyRule>;
+  /** Declared action → every action group it is in, directly or through another group. */
+  readonly actionGroups: ReadonlyMap<string, readonly string[]>;
   readonly lean: LeanPlan;
 }
 

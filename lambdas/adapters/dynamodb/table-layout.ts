@@ -4,6 +4,7 @@
  * same table in its embedded DynamoDB from the synthesized template). This is the one place that
  * spells a key prefix.
  */
+import { createHash } from 'node:crypto';
 export const TABLE_LAYOUT = {
   partitionKey: 'pk',
   sortKey: 'sk',
@@ -18,6 +19,26 @@ export type ItemKey = Readonly<
 
 const REQUEST_PARTITION = 'REQ#';
 const AUDIT_SORT_PREFIX = 'AUDIT#';
+const CLASSIFICATION_PARTITION = 'CLASS#';
+const OBJECT_SORT_PREFIX = 'OBJECT#';
+const BUCKET_FINDING_SORT_PREFIX = 'POLICY#';
+/** DynamoDB's limit on a sort key is 1024 bytes; an S3 key may itself be 1024 bytes. */
+const MAX_SORT_KEY_BYTES = 1024;
+
+const digest = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+/** An object's sort key: the key itself when it fits, else its SHA-256 (the item keeps the key). */
+function objectSortKey(key: string): string {
+  const plain = `${OBJECT_SORT_PREFIX}${key}`;
+  return Buffer.byteLength(plain) <= MAX_SORT_KEY_BYTES
+    ? plain
+    : `${OBJECT_SORT_PREFIX}#sha256:${digest(key)}`;
+}
+
+/** Audit records of an object, under a fixed-length form of its key (keys may hold `#`). */
+function objectAuditPrefix(key: string): string {
+  return `${AUDIT_SORT_PREFIX}OBJECT#${digest(key).slice(0, 32)}#`;
+}
 
 function itemKey(partition: string, sort: string): ItemKey {
   return { [TABLE_LAYOUT.partitionKey]: partition, [TABLE_LAYOUT.sortKey]: sort } as ItemKey;
@@ -32,6 +53,10 @@ function requestItem(requestId: string, sortKey: string): ItemKey {
  * (`REQUEST`), its audit records (`AUDIT#<key>`), its chat messages (`CHAT#<channel>`) and its
  * reminder marks (`REMINDER#<lead seconds>`); chat identity overrides and Powertools idempotency
  * records have partitions of their own, and the status index lists requests by status, newest first.
+ * A bucket's classification items share its partition (`CLASS#<bucket>`): each object's verdict
+ * (`OBJECT#<key>`), the bucket aggregate (`BUCKET`), the latest policy finding of each type
+ * (`POLICY#<type>`) and the audit records of classification changes (`AUDIT#BUCKET#<key>`,
+ * `AUDIT#OBJECT#<hash of the object key>#<key>`): every audit record of the table starts `AUDIT#`.
  */
 export const TableKey = {
   request: (requestId: string) => requestItem(requestId, 'REQUEST'),
@@ -44,6 +69,24 @@ export const TableKey = {
     itemKey(`IDENTITY#${channel}#${chatUserId}`, 'IDENTITY'),
   idempotencyPartition: (scope: string) => `IDEMPOTENCY#${scope}`,
   statusPartition: (status: string) => `STATUS#${status}`,
+  classificationPartition: (bucket: string) => `${CLASSIFICATION_PARTITION}${bucket}`,
+  classificationObject: (bucket: string, key: string) =>
+    itemKey(`${CLASSIFICATION_PARTITION}${bucket}`, objectSortKey(key)),
+  /** Every object verdict of a bucket: its partition, sort keys beginning with this. */
+  classificationObjectPrefix: OBJECT_SORT_PREFIX,
+  classificationBucket: (bucket: string) => itemKey(`${CLASSIFICATION_PARTITION}${bucket}`, 'BUCKET'),
+  bucketFinding: (bucket: string, type: string) =>
+    itemKey(`${CLASSIFICATION_PARTITION}${bucket}`, `${BUCKET_FINDING_SORT_PREFIX}${type}`),
+  bucketFindingPrefix: BUCKET_FINDING_SORT_PREFIX,
+  /** A classification audit record: of the bucket itself (no object key) or of one object. */
+  classificationAudit: (bucket: string, objectKey: string | undefined, key: string) =>
+    itemKey(
+      `${CLASSIFICATION_PARTITION}${bucket}`,
+      `${objectKey === undefined ? `${AUDIT_SORT_PREFIX}BUCKET#` : objectAuditPrefix(objectKey)}${key}`,
+    ),
+  /** The sort-key prefix of one object's audit records, or (no key) of every audit record of the bucket. */
+  classificationAuditPrefix: (objectKey: string | undefined) =>
+    objectKey === undefined ? AUDIT_SORT_PREFIX : objectAuditPrefix(objectKey),
   /** ISO timestamps sort as text; the id breaks ties. */
   statusSort: (createdAt: string, requestId: string) => `${createdAt}#${requestId}`,
 } as const;
