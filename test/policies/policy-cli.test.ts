@@ -50,7 +50,20 @@ beforeAll(async () => {
     resource: { arn: 'arn:aws:s3:::finance/ledger.csv' },
   };
   await writeFile(file('read.json'), JSON.stringify(read));
-  await writeFile(file('high.json'), JSON.stringify({ classification: { severity: 'High' } }));
+  await writeFile(
+    file('high.json'),
+    JSON.stringify({
+      classification: {
+        status: 'CLASSIFIED',
+        severity: 'High',
+        categories: ['FINANCIAL_INFORMATION'],
+        types: ['CREDIT_CARD_NUMBER'],
+        findingIds: ['f-1'],
+        source: 'macie',
+        classifiedAt: '2026-11-30T08:00:00.000Z',
+      },
+    }),
+  );
   await writeFile(file('bad-facts.json'), JSON.stringify({ resourceTags: { team: 1 } }));
 });
 

@@ -26,6 +26,7 @@ import {
   teamsReviewCard,
 } from '../../../lambdas/domain/messages/teams-review.ts';
 import { resourceNameOf } from '../../../lambdas/domain/step-up.ts';
+import { aClassification } from '../domain/fixtures.ts';
 import { pendingRecord, vote } from './review-record.ts';
 
 const consoleUrl = 'http://127.0.0.1:4710/';
@@ -137,10 +138,7 @@ describe('review facts', () => {
 
 describe('Slack review message', () => {
   it('shows who, what, where, why, policy, quorum, expiry and Approve/Deny carrying the request id', () => {
-    const message = slackReviewMessage(
-      pendingRecord({ classification: { severity: 'High', categories: ['FINANCIAL_INFORMATION'] } }),
-      consoleUrl,
-    );
+    const message = slackReviewMessage(pendingRecord({ classification: aClassification() }), consoleUrl);
     const body = json(message.blocks);
     for (const expected of [
       'Agent\\ninvoice-bot on behalf of dave',
@@ -296,7 +294,7 @@ describe('Teams review card', () => {
   type Element = { type: string; id?: string; verb?: string; data?: unknown; fallback?: { type: string } };
 
   it('is an Adaptive Card 1.5 with Action.Execute approve/deny, Action.Submit fallback and a reason input', () => {
-    const card = teamsReviewCard(pendingRecord({ classification: { severity: 'High' } }), consoleUrl);
+    const card = teamsReviewCard(pendingRecord({ classification: aClassification() }), consoleUrl);
     expect(card).toMatchObject({ type: 'AdaptiveCard', version: '1.5' });
     const actions = card.actions as Element[];
     expect(actions.map((a) => a.verb)).toEqual([TEAMS_VERBS.approve, TEAMS_VERBS.deny, undefined]);

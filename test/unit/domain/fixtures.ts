@@ -1,4 +1,5 @@
 /** Builders for valid domain values; tests override only what they are about. */
+import type { RequestClassification } from '../../../lambdas/domain/classification.ts';
 import type { PolicyDecision, Principal, RequestRecord, Vote } from '../../../lambdas/domain/schemas.ts';
 
 export const NOW = new Date('2025-06-01T12:00:00.000Z');
@@ -45,4 +46,19 @@ export function aUser(id: string, groups: string[] = ['security']): Principal {
 
 export function aVote(voterId: string, vote: Vote['vote'] = 'approve', reason?: string): Vote {
   return { voterId, vote, channel: 'api', at: NOW.toISOString(), ...(reason ? { reason } : {}) };
+}
+
+/** A CLASSIFIED classification (High card numbers unless overridden). */
+export function aClassification(overrides: Partial<RequestClassification> = {}): RequestClassification {
+  return {
+    status: 'CLASSIFIED',
+    severity: 'High',
+    categories: ['FINANCIAL_INFORMATION'],
+    types: ['CREDIT_CARD_NUMBER'],
+    findingIds: ['f-1'],
+    source: 'macie',
+    classifiedAt: NOW.toISOString(),
+    subject: 's3://invoices/2025/06.csv',
+    ...overrides,
+  };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionHash } from '../../../lambdas/domain/action-hash.ts';
+import { unclassified } from '../../../lambdas/domain/classification.ts';
 import { publicRequestId } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
@@ -37,6 +38,7 @@ describe('evaluateRequest', () => {
       duplicate: false,
       invalid: false,
       policy: requireApproval({ timeoutSeconds: 600 }),
+      classification: { status: 'UNCLASSIFIED', severity: null },
     });
     const stored = await harness.store.get(id);
     expect(stored).toMatchObject({
@@ -61,12 +63,15 @@ describe('evaluateRequest', () => {
       decision: 'REQUIRE_APPROVAL',
       expiresAt: '2025-06-01T12:10:00.000Z',
     });
+    // The copy's source (here its resource, no CopySource given) is looked up: nobody classified it.
     expect(harness.policy.requests.at(-1)).toEqual({
       agent: event.detail.agent,
       action: 's3:CopyObject',
       resource: event.detail.resource,
       parameters: event.detail.parameters,
+      classification: unclassified('s3://invoices/2025/06.csv'),
     });
+    expect(stored?.classification).toEqual(unclassified('s3://invoices/2025/06.csv'));
   });
 
   it('uses the agent’s requestId over the event id, and passes context to the policy', async () => {
@@ -269,6 +274,7 @@ describe('evaluateRequest', () => {
         duplicate: false,
         invalid: false,
         policy: requireApproval(),
+        classification: { status: 'UNCLASSIFIED', severity: null },
       });
     } finally {
       harness.clock.set(NOW);

@@ -59,7 +59,16 @@ export class FakeDirectory implements Directory {
 
 export class FakePolicyEngine implements PolicyEngine {
   readonly requests: PolicyRequest[] = [];
+  /** The schema's action groups, as the default policies declare the ones classification cares about. */
+  groups: Record<string, readonly string[]> = {
+    's3:CopyObject': ['data-export'],
+    's3:GetObject': ['data-read'],
+    's3:PutBucketPolicy': ['data-export'],
+  };
   constructor(public answer: PolicyDecision | (() => PolicyDecision)) {}
+  actionGroups(action: string): readonly string[] {
+    return this.groups[action] ?? [];
+  }
   evaluate(request: PolicyRequest): PolicyDecision {
     this.requests.push(request);
     return typeof this.answer === 'function' ? this.answer() : this.answer;

@@ -1,4 +1,5 @@
 /** One dynalite-backed store plus recording fakes: the services exactly as handlers wire them. */
+import { DynamoDbClassificationStore } from '../../../lambdas/adapters/dynamodb/classification-store.ts';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
 import { type PolicyDecision, publicRequestId } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/index.ts';
@@ -17,6 +18,7 @@ import {
 export interface Harness {
   readonly table: LocalTable;
   readonly store: DynamoDbRequestStore;
+  readonly classifications: DynamoDbClassificationStore;
   readonly clock: ManualClock;
   readonly directory: FakeDirectory;
   readonly policy: FakePolicyEngine;
@@ -31,6 +33,7 @@ export async function startHarness(): Promise<Harness> {
   return {
     table,
     store: new DynamoDbRequestStore({ client: table.client, tableName: table.tableName }),
+    classifications: new DynamoDbClassificationStore({ client: table.client, tableName: table.tableName }),
     clock: new ManualClock(NOW),
     directory: new FakeDirectory(),
     policy: new FakePolicyEngine(requireApproval()),

@@ -106,13 +106,15 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
     harness.policy.answer = requireApproval();
 
     const { status, decision, reason, decidedAt, requesters, ...shared } = recorded;
-    // Evaluate resolves requesters through the directory; the failure path records them as named.
+    // Evaluate resolves requesters through the directory and looks up the data's classification;
+    // the failure path records the requesters as named and never got as far as a classification.
     expect(evaluated).toEqual({
       ...shared,
       requestId: evaluatedId,
       clientRequestId,
       status: 'PENDING',
       requesters: expect.any(Array),
+      classification: expect.objectContaining({ status: 'UNCLASSIFIED' }),
     });
   });
 

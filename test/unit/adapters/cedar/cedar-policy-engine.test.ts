@@ -5,8 +5,10 @@ import {
   type CheckedPolicyEngine,
   createPolicyEngine,
 } from '../../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import type { RequestClassification } from '../../../../lambdas/domain/classification.ts';
 import { PolicyDecision } from '../../../../lambdas/domain/schemas.ts';
 import type { PolicyRequest } from '../../../../lambdas/ports/index.ts';
+import { aClassification } from '../../domain/fixtures.ts';
 
 /** The product's schema: unit tests write their own policies against it. */
 const SCHEMA = readFileSync(new URL('../../../../policies/countersign.cedarschema', import.meta.url), 'utf8');
@@ -215,12 +217,20 @@ describe('what policies see of a request', () => {
   });
 
   it('exposes the Macie classification, keeping only the attributes the schema declares', () => {
-    const classification = { severity: 'High', categories: ['CREDENTIALS'], findingIds: ['f-1'] };
+    const classification = aClassification({ categories: ['CREDENTIALS'], types: [], findingIds: ['f-1'] });
     const condition =
-      'resource has classification && resource.classification has severity && resource.classification.severity == "High" && ' +
+      'resource has classification && resource.classification.status == "CLASSIFIED" && ' +
+      'resource.classification has severity && resource.classification.severity == "High" && ' +
       'resource.classification.categories.contains("CREDENTIALS") && resource.classification.types.isEmpty()';
     expect(seen(condition, { classification })).toBe('ALLOW');
     expect(seen('resource has classification', {})).toBe('REQUIRE_APPROVAL');
+    // Nothing sensitive (a null severity) is an absent severity to Cedar.
+    const nothing = aClassification({ severity: null, categories: [], types: [] });
+    expect(
+      seen('resource has classification && !(resource.classification has severity)', {
+        classification: nothing,
+      }),
+    ).toBe('ALLOW');
   });
 
   it('exposes well-known parameters as typed attributes, whatever the case of their first letter', () => {
@@ -296,7 +306,7 @@ describe('fail closed on a bad request', () => {
 
   it('denies a malformed classification', () => {
     deniedBecause(
-      { classification: { severity: 'Severe' } },
+      { classification: { ...aClassification(), severity: 'Severe' } as unknown as RequestClassification },
       'the data classification of the resource is malformed',
     );
   });
