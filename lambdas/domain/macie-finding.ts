@@ -47,7 +47,7 @@ export const MacieFinding = z
     type: z
       .string()
       .regex(
-        /^(SensitiveData:S3Object|Policy:IAMUser)\/[A-Za-z]+$/,
+        /^(SensitiveData:S3Object|Policy:IAMUser)\/[A-Za-z0-9]+$/,
         'expected SensitiveData:S3Object/<Type> or Policy:IAMUser/<Type>',
       ),
     category: z.enum([FindingCategory.classification, FindingCategory.policy]),
