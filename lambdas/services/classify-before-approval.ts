@@ -96,7 +96,8 @@ export async function startScan(
 /** What the job's completion says about an object it found nothing in. */
 function nothingFound(target: ScanTarget, jobId: string, jobCreatedAt: string): ObjectClassification {
   return {
-    ...target,
+    bucket: target.bucket,
+    key: target.key,
     severity: null,
     categories: [],
     types: [],
