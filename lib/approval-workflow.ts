@@ -18,6 +18,13 @@ export interface ApprovalWorkflowProps {
   readonly recordDecisionFunction: lambda.IFunction;
   /** Puts the `Action Decided` event on the bus. */
   readonly publishDecisionFunction: lambda.IFunction;
+  /**
+   * Classify before approve: the classification-jobs function (StartClassificationJob,
+   * CheckClassification). With it, Evaluate is first asked which object to classify, and a request
+   * that reads or exports an unclassified object waits for Macie before it is evaluated.
+   * @default - no classification jobs: requests are evaluated with the classification as stored
+   */
+  readonly classificationJobsFunction?: lambda.IFunction;
   /** Key encrypting the execution log group. */
   readonly logEncryptionKey: kms.IKey;
   /**
@@ -159,12 +166,15 @@ export class ApprovalWorkflow extends Construct {
       .when(sfn.Condition.booleanEquals('$.duplicate', true), new sfn.Succeed(this, S.duplicate))
       .otherwise(isValid);
 
+    const classifying = props.classificationJobsFunction !== undefined;
     const evaluate = new tasks.LambdaInvoke(this, S.evaluate, {
       lambdaFunction: props.evaluateFunction,
       payload: sfn.TaskInput.fromObject({
         requestId: sfn.JsonPath.stringAt('$.requestId'),
         event: sfn.JsonPath.objectAt('$.event'),
         executionArn: sfn.JsonPath.executionId,
+        // How the classification scan ended (null when none was needed).
+        ...(classifying ? { scan: sfn.JsonPath.objectAt('$.scan') } : {}),
       }),
       // The function's answer replaces the state: `{requestId, duplicate, invalid, policy}`.
       outputPath: '$.Payload',
@@ -186,6 +196,11 @@ export class ApprovalWorkflow extends Construct {
     );
     evaluate.next(isDuplicate);
 
+    const firstStep =
+      props.classificationJobsFunction === undefined
+        ? evaluate
+        : this.classifyBeforeApproval(props.evaluateFunction, props.classificationJobsFunction, evaluate);
+
     // The public request id is `<agentId>:<the agent's requestId>`, the EventBridge event id standing
     // in when the agent gave none: scoped by agent, so no agent can claim or block another's id.
     // Evaluate checks that the id is the one the validated event names.
@@ -195,7 +210,7 @@ export class ApprovalWorkflow extends Construct {
           'requestId.$': `States.Format('{}:{}', $.detail.agent.id, ${clientIdPath})`,
           'event.$': '$',
         },
-      }).next(evaluate);
+      }).next(firstStep);
     const resolveRequestId = new sfn.Choice(this, S.resolveRequestId)
       .when(
         // The rule only lets events with an agent id through; one that is not a string names nobody.
@@ -242,6 +257,7 @@ export class ApprovalWorkflow extends Construct {
       props.requestApprovalFunction,
       props.recordDecisionFunction,
       props.publishDecisionFunction,
+      ...(props.classificationJobsFunction === undefined ? [] : [props.classificationJobsFunction]),
     ]) {
       Validations.of(this.stateMachine.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).resolve((fn.node.defaultChild as lambda.CfnFunction).logicalId)}.Arn>:*]`,
@@ -249,5 +265,76 @@ export class ApprovalWorkflow extends Construct {
           'lambda:InvokeFunction on the function ARN with any version or alias suffix, as the LambdaInvoke task grants it.',
       });
     }
+  }
+
+  /**
+   * PlanClassification → NeedsClassification → (ClassificationNotNeeded | StartClassificationJob →
+   * WaitForClassification → CheckClassification → ClassificationDone, looping while WAITING) →
+   * Evaluate, with `$.scan` saying how the scan ended. Any failure on the way (planning, starting,
+   * polling) goes to ClassificationFailed, and the request is evaluated as FAILED: never unclassified.
+   * The loop is bounded by the scan's deadline, which CheckClassification enforces.
+   */
+  private classifyBeforeApproval(
+    evaluateFunction: lambda.IFunction,
+    jobsFunction: lambda.IFunction,
+    evaluate: sfn.IChainable,
+  ): sfn.IChainable {
+    const failed = new sfn.Pass(this, S.classificationFailed, {
+      parameters: {
+        state: 'FAILED',
+        'reason.$': "States.Format('the classification failed ({})', $.error.Error)",
+      },
+      resultPath: '$.scan',
+    }).next(evaluate);
+    const catchAll = { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH };
+
+    const check = new tasks.LambdaInvoke(this, S.checkClassification, {
+      lambdaFunction: jobsFunction,
+      payload: sfn.TaskInput.fromObject({ scan: sfn.JsonPath.objectAt('$.scan') }),
+      payloadResponseOnly: true,
+      resultPath: '$.scan',
+    })
+      .addRetry(TASK_RETRY)
+      .addCatch(failed, catchAll);
+    const wait = new sfn.Wait(this, S.waitForClassification, {
+      time: sfn.WaitTime.secondsPath('$.scan.pollSeconds'),
+    }).next(check);
+    check.next(
+      new sfn.Choice(this, S.classificationDone)
+        .when(sfn.Condition.stringEquals('$.scan.state', 'WAITING'), wait)
+        .otherwise(evaluate),
+    );
+    const start = new tasks.LambdaInvoke(this, S.startClassificationJob, {
+      lambdaFunction: jobsFunction,
+      payload: sfn.TaskInput.fromObject({
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        target: sfn.JsonPath.objectAt('$.plan.target'),
+      }),
+      payloadResponseOnly: true,
+      resultPath: '$.scan',
+    })
+      .addRetry(TASK_RETRY)
+      .addCatch(failed, catchAll);
+    start.next(wait);
+
+    const plan = new tasks.LambdaInvoke(this, S.planClassification, {
+      lambdaFunction: evaluateFunction,
+      payload: sfn.TaskInput.fromObject({ plan: true, event: sfn.JsonPath.objectAt('$.event') }),
+      payloadResponseOnly: true,
+      resultPath: '$.plan',
+    })
+      .addRetry(TASK_RETRY)
+      .addCatch(failed, catchAll);
+    plan.next(
+      new sfn.Choice(this, S.needsClassification)
+        .when(sfn.Condition.isNotNull('$.plan.target'), start)
+        .otherwise(
+          new sfn.Pass(this, S.classificationNotNeeded, {
+            inputPath: '$.plan.target',
+            resultPath: '$.scan',
+          }).next(evaluate),
+        ),
+    );
+    return plan;
   }
 }

@@ -26,6 +26,13 @@
  * | `countersign:slackChannelId` | unset | Slack channel reviews are posted to; turns Slack on |
  * | `countersign:teamsConversationId` | unset | Teams conversation reviews are posted to; turns Teams on |
  * | `countersign:teamsServiceUrl` | unset | Bot Connector service URL of that conversation; required with it |
+ * | `countersign:macie` | `false` | classify before approve: start a Macie job for an unclassified object a request reads or exports, and wait for it |
+ * | `countersign:macieJobRoleArn` | unset | a role in the Macie administrator account to assume for the jobs (default: the function's own role) |
+ * | `countersign:classificationTimeoutSeconds` | `900` | how long a request waits for its object's classification before it is evaluated as FAILED |
+ * | `countersign:classificationPollSeconds` | `30` | the wait between two looks at a classification job |
+ *
+ * Macie findings (the `Macie Finding` rule on the default bus) are always stored and looked up; the
+ * `countersign:macie` switch only adds the classification jobs (and their IAM permissions).
  *
  * Slack or Teams also need `countersign:consoleUrl`, which their messages link to.
  *
@@ -66,6 +73,10 @@ export const CONTEXT_KEYS = {
   apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
   apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
   ...CHAT_CONTEXT_KEYS,
+  macie: 'countersign:macie',
+  macieJobRoleArn: 'countersign:macieJobRoleArn',
+  classificationTimeoutSeconds: 'countersign:classificationTimeoutSeconds',
+  classificationPollSeconds: 'countersign:classificationPollSeconds',
 } as const;
 
 /**
@@ -167,6 +178,13 @@ const CountersignConfigFields = z.strictObject({
   teamsServiceUrl: z
     .url({ protocol: /^https$/, error: 'must be the https Bot Connector service URL' })
     .optional(),
+  macie: z.preprocess(fromJsonString, z.boolean()),
+  macieJobRoleArn: Arn.refine(
+    (arn) => /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(arn),
+    'must be an IAM role ARN',
+  ).optional(),
+  classificationTimeoutSeconds: z.coerce.number().int().min(1).max(86_400),
+  classificationPollSeconds: z.coerce.number().int().min(1).max(300),
 });
 const CountersignConfigSchema = CountersignConfigFields.superRefine((config, context) => {
   if (config.jwtIssuer !== undefined && config.jwtAudience === undefined) {
@@ -200,6 +218,20 @@ const CountersignConfigSchema = CountersignConfigFields.superRefine((config, con
     });
   }
   checkAgentsAndOwners(config, context);
+  if (!config.macie && config.macieJobRoleArn !== undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['macieJobRoleArn'],
+      message: `has no effect without ${CONTEXT_KEYS.macie}`,
+    });
+  }
+  if (config.classificationPollSeconds > config.classificationTimeoutSeconds) {
+    context.addIssue({
+      code: 'custom',
+      path: ['classificationPollSeconds'],
+      message: `must not exceed ${CONTEXT_KEYS.classificationTimeoutSeconds}`,
+    });
+  }
   if (config.jwtIssuer === undefined) {
     for (const field of ['jwtAudience', 'jwtJwksUrl'] as const) {
       if (config[field] !== undefined) {
@@ -285,6 +317,10 @@ export const CONFIG_DEFAULTS = {
   slackChannelId: undefined,
   teamsConversationId: undefined,
   teamsServiceUrl: undefined,
+  macie: false,
+  macieJobRoleArn: undefined,
+  classificationTimeoutSeconds: 900,
+  classificationPollSeconds: 30,
 } as const satisfies Record<keyof typeof CONTEXT_KEYS, unknown>;
 
 /** Reads every `countersign:*` context key (falling back to its default); throws naming each bad key. */

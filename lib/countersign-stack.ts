@@ -6,12 +6,14 @@ import { ENV, POWERTOOLS_ENV } from '../lambdas/handlers/environment-names.ts';
 import { AgentRequestRule } from './agent-request-rule.ts';
 import { ApprovalWorkflow } from './approval-workflow.ts';
 import { ChatIntegrations } from './chat-integrations.ts';
+import { ClassificationJobs } from './classification-jobs.ts';
 import { CONTEXT_KEYS, type CountersignConfig, isLoopbackUrl } from './countersign-config.ts';
 import { CountersignEventBus } from './countersign-event-bus.ts';
 import { CountersignHttpApi, RECEIPT_KEYS_ROUTE, type RestApiOptions } from './countersign-http-api.ts';
 import { CountersignKey } from './countersign-key.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { grantIdentityStoreRead } from './identity-store-access.ts';
+import { MacieFindingsRule } from './macie-findings-rule.ts';
 import { ReceiptSigningKey } from './receipt-signing-key.ts';
 import { RequestTable } from './request-table.ts';
 import { ReviewReminders } from './review-reminders.ts';
@@ -62,6 +64,10 @@ export class CountersignStack extends Stack {
   readonly chat?: ChatIntegrations;
   /** Reminders before expiry; only with a chat channel, the only place reminders go. */
   readonly reminders?: ReviewReminders;
+  /** Macie findings from the default bus into the table. */
+  readonly macieFindings: MacieFindingsRule;
+  /** Classify before approve; only with `countersign:macie`. */
+  readonly classificationJobs?: ClassificationJobs;
 
   constructor(scope: Construct, id: string, props: CountersignStackProps) {
     super(scope, id, props);
@@ -159,11 +165,32 @@ export class CountersignStack extends Stack {
     this.eventBus.grantPublishDecisions(this.handlers.publishDecision.role);
     this.receiptKey.grantSign(this.handlers.publishDecision.role);
 
+    this.macieFindings = new MacieFindingsRule(this, 'MacieFindings', {
+      table: this.table,
+      environment,
+      logEncryptionKey: key,
+      logRetention,
+    });
+    if (config.macie) {
+      this.classificationJobs = new ClassificationJobs(this, 'ClassificationJobs', {
+        table: this.table,
+        environment,
+        timeoutSeconds: config.classificationTimeoutSeconds,
+        pollSeconds: config.classificationPollSeconds,
+        ...(config.macieJobRoleArn === undefined ? {} : { jobRoleArn: config.macieJobRoleArn }),
+        logEncryptionKey: key,
+        logRetention,
+      });
+    }
+
     this.workflow = new ApprovalWorkflow(this, 'ApprovalWorkflow', {
       evaluateFunction: this.handlers.evaluate.function,
       requestApprovalFunction: this.handlers.requestApproval.function,
       recordDecisionFunction: this.handlers.recordDecision.function,
       publishDecisionFunction: this.handlers.publishDecision.function,
+      ...(this.classificationJobs === undefined
+        ? {}
+        : { classificationJobsFunction: this.classificationJobs.handler.function }),
       logEncryptionKey: key,
       logRetention,
     });
@@ -279,10 +306,13 @@ export class CountersignStack extends Stack {
     const alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
       deadLetterQueue: this.agentRequestRule.deadLetterQueue,
+      findingsDeadLetterQueue: this.macieFindings.deadLetterQueue,
       functions: [
         ...Object.values(this.handlers),
         this.receiptKeysHandler,
+        this.macieFindings.handler,
         ...[
+          this.classificationJobs?.handler,
           this.apiHandler,
           this.chat?.slackHandler,
           this.chat?.teamsHandler,
@@ -298,6 +328,7 @@ export class CountersignStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.agentRequestRule.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'FindingsDeadLetterQueueUrl', { value: this.macieFindings.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
     new CfnOutput(this, 'HttpApiUrl', { value: this.httpApi.url });
     new CfnOutput(this, 'ReceiptKeyArn', { value: this.receiptKey.keyArn });

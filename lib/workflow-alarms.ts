@@ -12,6 +12,11 @@ import type { HandlerFunction } from './handler-function.ts';
 export interface WorkflowAlarmsProps {
   readonly stateMachine: sfn.StateMachine;
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The dead-letter queue of the Macie findings rule and handler.
+   * @default - none: no alarm on it
+   */
+  readonly findingsDeadLetterQueue?: sqs.IQueue;
   readonly functions: readonly HandlerFunction[];
   /** Key encrypting the alarm topic. */
   readonly topicEncryptionKey: kms.IKey;
@@ -23,8 +28,9 @@ export interface WorkflowAlarmsProps {
 }
 
 /**
- * Alarms for what must never happen quietly: a failed workflow execution, an agent request stuck
- * in the dead-letter queue, a handler error. Each notifies the (encrypted, TLS-only) alarm topic.
+ * Alarms for what must never happen quietly: a failed workflow execution, an agent request or a
+ * Macie finding stuck in a dead-letter queue, a handler error. Each notifies the (encrypted,
+ * TLS-only) alarm topic.
  */
 export class WorkflowAlarms extends Construct {
   readonly topic: sns.Topic;
@@ -54,6 +60,16 @@ export class WorkflowAlarms extends Construct {
       alarmDescription:
         'Agent requests EventBridge could not deliver to the workflow are waiting in the DLQ.',
     });
+    if (props.findingsDeadLetterQueue !== undefined) {
+      this.add('FindingsDeadLetters', {
+        metric: props.findingsDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        alarmDescription:
+          'Macie findings that could not be stored (undeliverable or malformed) are waiting in their DLQ.',
+      });
+    }
     for (const fn of props.functions) {
       this.add(`${fn.node.id}Errors`, {
         metric: fn.metricErrors(),

@@ -12,6 +12,7 @@ import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { loadPolicyFiles } from '../adapters/policy-files.ts';
 import { systemClock } from '../adapters/system-clock.ts';
+import type { ScanTarget } from '../domain/classification.ts';
 import { parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
@@ -48,13 +49,13 @@ const deps = {
   clock: systemClock,
 };
 
-async function evaluate(event: unknown): Promise<EvaluateRequestResult | { scan: unknown }> {
+async function evaluate(event: unknown): Promise<EvaluateRequestResult | { target: ScanTarget | null }> {
   const input = parse(EvaluateFunctionInput, event, 'evaluate input');
   if ('plan' in input) {
     // Classify before approve: which object, if any, must be classified before evaluating.
-    const scan = await planClassification({ store: deps.classifications, policy }, input.event);
-    logger.info('classification planned', { scan: scan !== null });
-    return { scan };
+    const target = await planClassification({ store: deps.classifications, policy }, input.event);
+    logger.info('classification planned', { scan: target !== null });
+    return { target };
   }
   const result = await evaluateRequest(deps, input);
   logger.info('request evaluated', {

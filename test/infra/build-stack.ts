@@ -35,8 +35,15 @@ export const TEST_CHAT_CONTEXT = {
   'countersign:teamsServiceUrl': 'https://smba.trafficmanager.net/emea/',
 } as const;
 
-/** Every optional part of the stack configured: the REST API, Slack and Teams. */
-export const TEST_FULL_CONTEXT = { ...TEST_JWT_CONTEXT, ...TEST_CHAT_CONTEXT } as const;
+/** Classify before approve: Macie jobs for unclassified objects. */
+export const TEST_MACIE_CONTEXT = { 'countersign:macie': true } as const;
+
+/** Every optional part of the stack configured: the REST API, Slack, Teams and Macie jobs. */
+export const TEST_FULL_CONTEXT = {
+  ...TEST_JWT_CONTEXT,
+  ...TEST_CHAT_CONTEXT,
+  ...TEST_MACIE_CONTEXT,
+} as const;
 
 export interface BuiltStack {
   readonly app: App;

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
 import { CHAT_HANDLER_ENTRIES } from '../../lib/chat-integrations.ts';
+import { CLASSIFICATION_JOBS_HANDLER_ENTRY } from '../../lib/classification-jobs.ts';
 import {
   API_HANDLER_ENTRY,
   BUNDLED_POLICY_DIR,
@@ -10,6 +11,7 @@ import {
   WORKFLOW_HANDLER_ENTRIES,
 } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
+import { CLASSIFICATION_FINDINGS_HANDLER_ENTRY } from '../../lib/macie-findings-rule.ts';
 import { REMINDER_HANDLER_ENTRY } from '../../lib/review-reminders.ts';
 import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import { assetHashSerializer } from './asset-hash-serializer.ts';
@@ -174,6 +176,8 @@ describe('approval state machine', () => {
       'requestId.$': '$.requestId',
       'event.$': '$.event',
       'executionArn.$': '$$.Execution.Id',
+      // How classify-before-approval ended (the full stack has countersign:macie on).
+      'scan.$': '$.scan',
     });
     expect(evaluate.Retry[0].ErrorEquals).toContain('Lambda.ServiceException');
     expect(evaluate.Catch).toEqual([
@@ -241,7 +245,7 @@ describe('event bus and agent-request rule', () => {
   );
 
   it('starts the workflow for agent requests, with retries and an encrypted TLS-only DLQ', () => {
-    const queueId = logicalIdOf('AWS::SQS::Queue');
+    const [queueId] = ofType('AWS::SQS::Queue').find(([id]) => id.startsWith('AgentRequestRule'))!;
     built.template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: logicalIdOf('AWS::Events::EventBus') },
       EventPattern: {
@@ -315,6 +319,8 @@ describe('handlers', () => {
       [
         ...Object.values(WORKFLOW_HANDLER_ENTRIES),
         REMINDER_HANDLER_ENTRY,
+        CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
+        CLASSIFICATION_JOBS_HANDLER_ENTRY,
         API_HANDLER_ENTRY,
         RECEIPT_KEYS_HANDLER_ENTRY,
         ...Object.values(CHAT_HANDLER_ENTRIES),
@@ -459,13 +465,14 @@ describe('reminders', () => {
 });
 
 describe('alarms', () => {
-  it('watch failed executions, the DLQ and every handler (REST API and chat too), notifying the encrypted topic', () => {
+  it('watch failed executions, both DLQs and every handler (REST API, chat, Macie too), notifying the encrypted topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
       [
         'ApproximateNumberOfMessagesVisible',
+        'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
-        ...Array.from({ length: 9 }, () => 'Errors'),
+        ...Array.from({ length: 11 }, () => 'Errors'),
       ].sort(),
     );
     const topicId = logicalIdOf('AWS::SNS::Topic');
