@@ -325,15 +325,18 @@ export class ApprovalWorkflow extends Construct {
     })
       .addRetry(TASK_RETRY)
       .addCatch(failed, catchAll);
+    // IsNull true, not `IsNull: false`: the twin's interpreter (aws-local-stepfunctions) reads every
+    // type test that is false as never matching.
     plan.next(
       new sfn.Choice(this, S.needsClassification)
-        .when(sfn.Condition.isNotNull('$.plan.target'), start)
-        .otherwise(
+        .when(
+          sfn.Condition.isNull('$.plan.target'),
           new sfn.Pass(this, S.classificationNotNeeded, {
             inputPath: '$.plan.target',
             resultPath: '$.scan',
           }).next(evaluate),
-        ),
+        )
+        .otherwise(start),
     );
     return plan;
   }

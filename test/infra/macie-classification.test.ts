@@ -235,8 +235,8 @@ describe('the classify-before-approval wait loop', () => {
     });
     expect(States[S.needsClassification]).toEqual({
       Type: 'Choice',
-      Choices: [{ Variable: '$.plan.target', IsNull: false, Next: S.startClassificationJob }],
-      Default: S.classificationNotNeeded,
+      Choices: [{ Variable: '$.plan.target', IsNull: true, Next: S.classificationNotNeeded }],
+      Default: S.startClassificationJob,
     });
     expect(States[S.classificationNotNeeded]).toMatchObject({
       InputPath: '$.plan.target',

@@ -66,8 +66,10 @@ export function renderDefinitionString(
 }
 
 /** Synthesizes the stack (bundling skipped) and renders its one state machine. */
-export function synthesizeStateMachineDefinition(): SynthesizedDefinition {
-  const { template } = buildCountersignStack();
+export function synthesizeStateMachineDefinition(
+  context: Record<string, unknown> = {},
+): SynthesizedDefinition {
+  const { template } = buildCountersignStack(context);
   const resources = template.toJSON().Resources as Record<string, CfnResource>;
   const machines = Object.values(resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
   if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);

@@ -40,7 +40,13 @@ export interface SynthesizedWorkflow {
   close(): Promise<void>;
 }
 
-type StateDefinition = { Type?: string; Parameters?: { FunctionName?: unknown } };
+type StateDefinition = { Type?: string; Resource?: string; Parameters?: { FunctionName?: unknown } };
+
+/** The function a Task invokes: `lambda:invoke`'s FunctionName, or the function ARN as its Resource. */
+function invokedFunction(state: StateDefinition): string | undefined {
+  const arn = state.Resource?.startsWith('arn:aws:lambda:') ? state.Resource : state.Parameters?.FunctionName;
+  return typeof arn === 'string' ? arn : undefined;
+}
 
 /** The functions the definition's Task states invoke, by ARN. */
 function taskFunctions(
@@ -50,9 +56,9 @@ function taskFunctions(
   const functions = new Map<string, InProcessFunction>();
   for (const [stateName, state] of Object.entries(definition.States as Record<string, StateDefinition>)) {
     if (state.Type !== 'Task') continue;
-    const arn = state.Parameters?.FunctionName;
-    const entry = typeof arn === 'string' ? functionEntries[arn] : undefined;
-    if (typeof arn !== 'string' || entry === undefined) {
+    const arn = invokedFunction(state);
+    const entry = arn === undefined ? undefined : functionEntries[arn];
+    if (arn === undefined || entry === undefined) {
       throw new Error(`task ${stateName} invokes no function with a handler entry`);
     }
     const logicalId = arn.slice(arn.lastIndexOf(':') + 1);
@@ -84,8 +90,10 @@ function asServiceCall(call: () => void): object {
  */
 export async function startSynthesizedWorkflow(options: {
   readonly intercept: TaskInterceptor;
+  /** CDK context for the synthesis (e.g. `countersign:macie`). @default the stack's defaults */
+  readonly context?: Record<string, unknown>;
 }): Promise<SynthesizedWorkflow> {
-  const { definition, functionEntries } = synthesizeStateMachineDefinition();
+  const { definition, functionEntries } = synthesizeStateMachineDefinition(options.context);
   const functions = taskFunctions(definition, functionEntries);
   const lambdas = new InProcessLambdas([...functions.values()]);
   await lambdas.loadAll();
@@ -113,8 +121,9 @@ export async function startSynthesizedWorkflow(options: {
     stepFunctions,
     stateMachineArn: STATE_MACHINE_ARN,
     functionOf(stateName) {
-      const arn = states[stateName]?.Parameters?.FunctionName;
-      if (typeof arn !== 'string') throw new Error(`${stateName} is not a Lambda task`);
+      const state = states[stateName];
+      const arn = state === undefined ? undefined : invokedFunction(state);
+      if (arn === undefined) throw new Error(`${stateName} is not a Lambda task`);
       return arn;
     },
     async close() {
