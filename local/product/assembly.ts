@@ -24,6 +24,10 @@ export function twinContext(config: Pick<LocalConfig, 'slack' | 'teams'>): Recor
     'countersign:jwtIssuer': `${LOOPBACK_ORIGIN}${DEV_ISSUER_PATH}`,
     'countersign:jwtAudience': DEV_AUDIENCE,
     'countersign:consoleUrl': LOOPBACK_ORIGIN,
+    // Classify before approve against the twin's own Macie, polled every second (its jobs take ms).
+    'countersign:macie': 'true',
+    'countersign:classificationPollSeconds': '1',
+    'countersign:classificationTimeoutSeconds': '120',
     ...(config.slack === undefined ? {} : { 'countersign:slackChannelId': config.slack.channel }),
     ...(config.teams === undefined
       ? {}

@@ -24,6 +24,8 @@ import { lambdaEnvironment } from '../aws/lambda/environment.ts';
 import { LambdaFunctionError } from '../aws/lambda/invocation.ts';
 import { lambdaInvokeService } from '../aws/lambda/invoke-service.ts';
 import { LambdaRuntime } from '../aws/lambda/runtime.ts';
+import { LocalMacie } from '../aws/macie/jobs.ts';
+import { macieService } from '../aws/macie/service.ts';
 import { createLocalS3 } from '../aws/s3/index.ts';
 import { s3Service } from '../aws/s3/service.ts';
 import { LocalSecretsManager, secretsManagerService } from '../aws/secretsmanager/service.ts';
@@ -144,6 +146,27 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     });
     // Buckets and objects live under <dataDir>/s3; the engine reads them back at start.
     const s3 = await createLocalS3<AwsCaller>({ directory: join(dataDir, 's3'), region: LOCAL_REGION, log });
+    // Macie reads the twin's S3 and publishes its findings on the default bus, as Macie does.
+    const macie = await LocalMacie.open({
+      dataDir,
+      objects: s3.reader,
+      log,
+      publish: (finding) => {
+        const result = eventBus.putEvents(
+          [
+            {
+              Source: 'aws.macie',
+              DetailType: 'Macie Finding',
+              Detail: JSON.stringify(finding),
+              Time: Date.parse(String(finding.updatedAt)) / 1000,
+            },
+          ],
+          undefined,
+        );
+        if (result.FailedEntryCount > 0) log(`macie finding ${String(finding.id)} not published`);
+      },
+    });
+    cleanups.push(() => macie.idle());
 
     return {
       lambda,
@@ -198,6 +221,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           secretsManagerService(secrets),
           s3Service(s3),
           kmsService(kms),
+          macieService(macie),
         ];
         return {
           aws: createAwsFront({

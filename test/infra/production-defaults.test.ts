@@ -42,6 +42,8 @@ describe('production defaults', () => {
       'countersign:jwtIssuer': 'http://127.0.0.1/local',
       'countersign:consoleUrl': 'http://127.0.0.1',
       'countersign:slackChannelId': 'C0COUNTERSIGN',
+      // The twin classifies before approval with its own Macie; cdk.json leaves it off.
+      'countersign:macie': 'true',
     });
     expect(TWIN_ASSEMBLY_DIR).not.toBe('cdk.out');
     const template = synthesize({ ...CDK_JSON_CONTEXT, ...context });
@@ -50,5 +52,7 @@ describe('production defaults', () => {
     });
     // The Slack and Teams credentials, and the key sealing Slack vote jobs.
     expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(3);
+    expect(JSON.stringify(template.toJSON())).toContain('macie2:CreateClassificationJob');
+    expect(JSON.stringify(synthesize(CDK_JSON_CONTEXT).toJSON())).not.toContain('macie2:');
   });
 });
