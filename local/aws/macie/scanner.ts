@@ -320,7 +320,7 @@ function walk(
   if (typeof value === 'string' || typeof value === 'number') {
     visit(String(value), steps);
   } else if (Array.isArray(value)) {
-    value.forEach((item, index) => walk(item, [...steps, index], visit));
+    for (const [index, item] of value.entries()) walk(item, [...steps, index], visit);
   } else if (value !== null && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) walk(item, [...steps, key], visit);
   }

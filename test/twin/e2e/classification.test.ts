@@ -144,7 +144,10 @@ describe('classification in the twin', () => {
       status: 201,
       body: { decided: false, request: { status: 'PENDING' } },
     });
-    expect(await client.vote(record.requestId, 'bob', 'approve')).toMatchObject({ status: 201, body: { decided: true } });
+    expect(await client.vote(record.requestId, 'bob', 'approve')).toMatchObject({
+      status: 201,
+      body: { decided: true },
+    });
     expect(await client.waitForDecision(record.requestId)).toMatchObject({
       status: 'APPROVED',
       approvers: ['alice', 'bob'],
