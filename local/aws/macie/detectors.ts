@@ -161,5 +161,5 @@ export function detect(text: string, context: { readonly ssnKeywordNear: boolean
 
 /** Whether a field name or column header names SSNs. */
 export function namesSsn(name: string): boolean {
-  return SSN_KEYWORD.test(name.replace(/([a-z])([A-Z])/g, '$1 $2')) || /^ssn/i.test(name);
+  return SSN_KEYWORD.test(name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[_.-]/g, ' '));
 }

@@ -310,6 +310,7 @@ async function scanJson(body: Readable, tally: Tally): Promise<void> {
   };
   for await (const chunk of body) tokenizer.write(chunk as Buffer);
   tokenizer.end();
+  if (containers.length > 0) throw new Error('the JSON document ends inside an object or array');
 }
 
 function walk(
