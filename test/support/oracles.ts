@@ -15,8 +15,12 @@ export interface OracleCheck {
 }
 
 /** Whether `command <probe>` runs; throws when oracles are required and it does not. */
-export function checkOracle(command: string, skipped: string, probe = '--help'): OracleCheck {
-  const result = spawnSync(command, [probe], { encoding: 'utf8', timeout: 30_000 });
+export function checkOracle(
+  command: string,
+  skipped: string,
+  probe: string | readonly string[] = '--help',
+): OracleCheck {
+  const result = spawnSync(command, [probe].flat(), { encoding: 'utf8', timeout: 30_000 });
   if (result.error === undefined && result.status === 0) return { available: true };
   const reason = `${command} is not available (${result.error?.message ?? `exit ${result.status}`})`;
   if (process.env[REQUIRE_ORACLES_ENV] === '1') {
