@@ -27,10 +27,12 @@ import { LogReviewNotifier } from '../../lambdas/adapters/log-review-notifier.ts
 import { SfnWorkflow } from '../../lambdas/adapters/sfn-workflow.ts';
 import { StaticDirectory } from '../../lambdas/adapters/static-directory.ts';
 import { systemClock } from '../../lambdas/adapters/system-clock.ts';
+import { publicRequestId } from '../../lambdas/domain/schemas.ts';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import { castVote } from '../../lambdas/services/cast-vote.ts';
 import { WORKFLOW_STATES as S } from '../../lib/workflow-states.ts';
 import { type LocalTable, startDynalite } from '../support/dynalite.ts';
+import { mockKmsSigningKey } from '../support/kms-signing-key.ts';
 import { agentRequestEvent } from './support/agent-events.ts';
 import { REPO_ROOT, setEnvironment, workflowHandlerEnvironment } from './support/handler-environment.ts';
 import { lambdaContext } from './support/lambda-context.ts';
@@ -41,6 +43,8 @@ type Json = any;
 
 const TIMEOUT_SECONDS = 3;
 const macie = mockClient(Macie2Client);
+// The publish step signs each decision's receipt with KMS.
+const receiptKey = mockKmsSigningKey();
 const eventBridge = mockClient(EventBridgeClient);
 const directory = StaticDirectory.fromJson(readFileSync(`${REPO_ROOT}/countersign.local.json`, 'utf8'));
 let table: LocalTable;
@@ -80,6 +84,7 @@ afterAll(async () => {
   await table?.close();
   macie.restore();
   eventBridge.restore();
+  receiptKey.kms.restore();
 });
 
 beforeEach(() => {
@@ -95,6 +100,11 @@ beforeEach(() => {
   macie.on(ListFindingsCommand).resolves({ findingIds: [] });
   macie.on(GetFindingsCommand).resolves({ findings: [] });
 });
+
+/** The public id the state machine gives the request: `<agentId>:<the agent's requestId>`. */
+function publicIdOf(event: ReturnType<typeof agentRequestEvent>): string {
+  return publicRequestId(event.detail.agent.id, event.detail.requestId);
+}
 
 function freshBucket(): string {
   sequence += 1;
@@ -166,7 +176,7 @@ describe('classify before approve', () => {
   it('scans an unclassified object, stores the finding, and then needs two security approvals for High data', async () => {
     const bucket = freshBucket();
     const event = copyEvent(bucket);
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
     const executionArn = await start(event);
     // The job is started, scoped to the source object; while it runs, Macie's finding arrives.
     await expect
@@ -220,12 +230,12 @@ describe('classify before approve', () => {
     // The object is classified now: the next request on it is evaluated at once, no job.
     const again = copyEvent(bucket);
     const againArn = await start(again);
-    await waitForPending(again.detail.requestId);
+    await waitForPending(publicIdOf(again));
     expect(enteredStates(againArn)).toContain(S.classificationNotNeeded);
     expect(enteredStates(againArn)).not.toContain(S.startClassificationJob);
     expect(macie.commandCalls(CreateClassificationJobCommand)).toHaveLength(1);
-    await approve(again.detail.requestId, 'alice');
-    await approve(again.detail.requestId, 'bob');
+    await approve(publicIdOf(again), 'alice');
+    await approve(publicIdOf(again), 'bob');
     await expect(workflow.stepFunctions.waitForCompletion(againArn)).resolves.toMatchObject({
       status: 'SUCCEEDED',
     });
@@ -234,7 +244,7 @@ describe('classify before approve', () => {
   it('evaluates as FAILED when the job does not finish in time, which needs two security approvals', async () => {
     const bucket = freshBucket();
     const event = copyEvent(bucket);
-    const { requestId } = event.detail;
+    const requestId = publicIdOf(event);
     const executionArn = await start(event);
     const pending = await waitForPending(requestId);
     expect(pending?.classification).toMatchObject({
@@ -263,13 +273,13 @@ describe('classify before approve', () => {
     });
     const event = copyEvent(bucket);
     const executionArn = await start(event);
-    const stored = await waitForPending(event.detail.requestId);
+    const stored = await waitForPending(publicIdOf(event));
     expect(stored?.classification).toMatchObject({ status: 'CLASSIFIED', severity: null });
     expect(stored?.policy).toMatchObject({ quorum: 1, policyIds: ['data-export-needs-security'] });
     expect(macie.commandCalls(ListFindingsCommand)[0]!.args[0].input).toEqual({
       findingCriteria: { criterion: { 'classificationDetails.jobId': { eq: ['job-1'] } } },
     });
-    await approve(event.detail.requestId, 'alice');
+    await approve(publicIdOf(event), 'alice');
     await expect(workflow.stepFunctions.waitForCompletion(executionArn)).resolves.toMatchObject({
       status: 'SUCCEEDED',
     });

@@ -4,6 +4,11 @@
  * quorum, progress and the outcome. Pure: channel formatting happens in the builders.
  */
 import { tally } from '../approval.ts';
+import {
+  ClassificationStatus,
+  describeClassification,
+  type RequestClassification,
+} from '../classification.ts';
 import { Decision, type RequestRecord, RequestStatus } from '../schemas.ts';
 import { resourceNameOf } from '../step-up.ts';
 
@@ -29,6 +34,23 @@ export interface ListedEntries {
   readonly truncated: boolean;
 }
 
+/**
+ * How alarming the data is, for the channel's colour: `high` for High or FAILED (which the policies
+ * treat as High), `medium`, `low`, and `none` for nothing sensitive or not classified.
+ */
+export type ClassificationLevel = 'high' | 'medium' | 'low' | 'none';
+
+/** The data classification as every channel shows it, in words. */
+export interface ClassificationFacts {
+  readonly level: ClassificationLevel;
+  /** One line: "High: financial information, personal information", "nothing sensitive found" … */
+  readonly summary: string;
+  /** The sensitive-data types Macie found, e.g. CREDIT_CARD_NUMBER. */
+  readonly types: readonly string[];
+  /** The object or bucket it is the classification of (for a copy, its source), as visible text. */
+  readonly subject?: string;
+}
+
 export interface ReviewFacts {
   readonly requestId: string;
   readonly title: string;
@@ -39,7 +61,7 @@ export interface ReviewFacts {
   readonly resourceName: string;
   readonly justification: string;
   readonly parameters: ListedEntries;
-  readonly classification?: ListedEntries;
+  readonly classification?: ClassificationFacts;
   readonly policy: string;
   readonly quorum: string;
   readonly stepUp: boolean;
@@ -147,8 +169,38 @@ function consoleLinkOf(consoleUrl: string, requestId: string): string {
   return `${consoleUrl.replace(/\/+$/, '')}/?request=${query}`;
 }
 
+const LEVEL_OF_SEVERITY = { High: 'high', Medium: 'medium', Low: 'low' } as const;
+
+function classificationFacts(classification: RequestClassification): {
+  facts: ClassificationFacts;
+  cut: boolean;
+} {
+  const level: ClassificationLevel =
+    classification.status === ClassificationStatus.failed
+      ? 'high'
+      : classification.severity === null
+        ? 'none'
+        : LEVEL_OF_SEVERITY[classification.severity];
+  // The subject and a failure's reason may carry what the agent wrote (a CopySource): shown visibly.
+  const summary = shorten(visibleText(describeClassification(classification)), MAX_TEXT_LENGTH);
+  const subject =
+    classification.subject === undefined
+      ? undefined
+      : shorten(visibleText(classification.subject), MAX_TEXT_LENGTH);
+  return {
+    facts: {
+      level,
+      summary: summary.text,
+      types: classification.types,
+      ...(subject === undefined ? {} : { subject: subject.text }),
+    },
+    cut: summary.cut || (subject?.cut ?? false),
+  };
+}
+
 export function reviewFacts(record: RequestRecord, consoleUrl: string): ReviewFacts {
-  const classification = record.classification === undefined ? undefined : listEntries(record.classification);
+  const classification =
+    record.classification === undefined ? undefined : classificationFacts(record.classification);
   const parameters = listEntries(record.parameters);
   const justification = shorten(visibleText(record.justification), MAX_TEXT_LENGTH);
   const resourceArn = shorten(visibleText(record.resource.arn), MAX_TEXT_LENGTH);
@@ -163,7 +215,7 @@ export function reviewFacts(record: RequestRecord, consoleUrl: string): ReviewFa
     resourceName: resourceNameOf(record.resource.arn),
     justification: justification.text,
     parameters,
-    classification,
+    ...(classification === undefined ? {} : { classification: classification.facts }),
     policy: record.policy.policyIds.length > 0 ? record.policy.policyIds.join(', ') : record.policy.reason,
     quorum: `${Math.max(1, record.policy.quorum)} from ${record.policy.groups.join(' or ')}`,
     stepUp: record.policy.stepUp,
@@ -173,10 +225,7 @@ export function reviewFacts(record: RequestRecord, consoleUrl: string): ReviewFa
     outcome: outcomeOf(record),
     decided: record.status !== RequestStatus.pending,
     complete:
-      !parameters.truncated &&
-      !(classification?.truncated ?? false) &&
-      !justification.cut &&
-      !resourceArn.cut,
+      !parameters.truncated && !(classification?.cut ?? false) && !justification.cut && !resourceArn.cut,
     consoleLink: consoleLinkOf(consoleUrl, record.requestId),
   };
 }

@@ -6,6 +6,8 @@
 import type { RequestRecord } from '../schemas.ts';
 import type { DueReminder } from './reminders.ts';
 import {
+  type ClassificationFacts,
+  type ClassificationLevel,
   INCOMPLETE_REVIEW_NOTICE,
   type ListedEntries,
   type ReviewFacts,
@@ -70,6 +72,27 @@ function listing(title: string, listed: ListedEntries): SlackBlock[] {
   return [section(`*${title}*`), ...lines, ...more];
 }
 
+/** Slack sections have no colour of their own: a coloured mark stands for the severity. */
+const LEVEL_MARK: Readonly<Record<ClassificationLevel, string>> = {
+  high: '🔴',
+  medium: '🟠',
+  low: '🟡',
+  none: '⚪',
+};
+
+function classificationBlocks(classification: ClassificationFacts): SlackBlock[] {
+  const types = classification.types.length > 0 ? ` (${classification.types.join(', ')})` : '';
+  const subject = classification.subject === undefined ? '' : `\nof ${classification.subject}`;
+  return [
+    section('*Data classification*'),
+    // Plain text: the subject is the agent's (a copy's source) and must not format itself.
+    {
+      type: 'section',
+      text: plain(`${LEVEL_MARK[classification.level]} ${classification.summary}${types}${subject}`),
+    },
+  ];
+}
+
 function who(facts: ReviewFacts): string {
   return facts.onBehalfOf === undefined ? facts.agent : `${facts.agent} on behalf of ${facts.onBehalfOf}`;
 }
@@ -100,7 +123,7 @@ function contextBlocks(facts: ReviewFacts): SlackBlock[] {
     // Plain text: Slack renders it as written, so the agent's words cannot format themselves.
     { type: 'section', text: plain(facts.justification) },
     ...(facts.parameters.entries.length > 0 ? listing('Parameters', facts.parameters) : []),
-    ...(facts.classification === undefined ? [] : listing('Data classification', facts.classification)),
+    ...(facts.classification === undefined ? [] : classificationBlocks(facts.classification)),
   ];
 }
 

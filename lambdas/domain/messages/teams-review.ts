@@ -6,6 +6,8 @@
  */
 import type { RequestRecord } from '../schemas.ts';
 import {
+  type ClassificationFacts,
+  type ClassificationLevel,
   INCOMPLETE_REVIEW_NOTICE,
   type ListedEntries,
   type ReviewFacts,
@@ -77,6 +79,32 @@ function listed(title: string, entries: ListedEntries): CardElement[] {
   return [text(title, { weight: 'Bolder', spacing: 'Medium' }), factSet([...facts, ...more])];
 }
 
+/** Adaptive Card text colours by how alarming the data is. */
+const LEVEL_COLOR: Readonly<Record<ClassificationLevel, string>> = {
+  high: 'Attention',
+  medium: 'Warning',
+  low: 'Accent',
+  none: 'Good',
+};
+
+function classificationElements(classification: ClassificationFacts): CardElement[] {
+  return [
+    text('Data classification', { weight: 'Bolder', spacing: 'Medium' }),
+    text(escapeMarkdown(classification.summary), {
+      weight: 'Bolder',
+      color: LEVEL_COLOR[classification.level],
+    }),
+    factSet([
+      ...(classification.types.length > 0
+        ? [['Types', escapeMarkdown(classification.types.join(', '))] as const]
+        : []),
+      ...(classification.subject === undefined
+        ? []
+        : [['Of', escapeMarkdown(classification.subject)] as const]),
+    ]),
+  ];
+}
+
 function summary(facts: ReviewFacts): CardElement[] {
   const agent =
     facts.onBehalfOf === undefined
@@ -95,7 +123,7 @@ function summary(facts: ReviewFacts): CardElement[] {
     text('Justification', { weight: 'Bolder', spacing: 'Medium' }),
     text(escapeMarkdown(facts.justification)),
     ...(facts.parameters.entries.length > 0 ? listed('Parameters', facts.parameters) : []),
-    ...(facts.classification === undefined ? [] : listed('Data classification', facts.classification)),
+    ...(facts.classification === undefined ? [] : classificationElements(facts.classification)),
     ...(facts.complete ? [] : [text(INCOMPLETE_REVIEW_NOTICE, { weight: 'Bolder', color: 'Attention' })]),
   ];
 }

@@ -92,8 +92,9 @@ describe('review facts', () => {
     expect(reviewFacts(pendingRecord({ justification: 'j'.repeat(1501) }), consoleUrl).complete).toBe(false);
     const longArn = `arn:aws:s3:::bucket/${'k'.repeat(1600)}`;
     expect(reviewFacts(pendingRecord({ resource: { arn: longArn } }), consoleUrl).complete).toBe(false);
-    const wide = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`p${i}`, i]));
-    expect(reviewFacts(pendingRecord({ classification: wide }), consoleUrl).complete).toBe(false);
+    const longSubject = aClassification({ subject: `s3://bucket/${'k'.repeat(1600)}` });
+    expect(reviewFacts(pendingRecord({ classification: longSubject }), consoleUrl).complete).toBe(false);
+    expect(reviewFacts(pendingRecord({ classification: aClassification() }), consoleUrl).complete).toBe(true);
   });
 
   it('describes progress, denials and each outcome with who decided', () => {
@@ -128,11 +129,72 @@ describe('review facts', () => {
     const record = pendingRecord({
       policy: { ...pendingRecord().policy, policyIds: [], quorum: 0, groups: ['security', 'platform'] },
     });
-    expect(reviewFacts(record, consoleUrl)).toMatchObject({
-      policy: 'data export',
-      quorum: '1 from security or platform',
-      classification: undefined,
+    const facts = reviewFacts(record, consoleUrl);
+    expect(facts).toMatchObject({ policy: 'data export', quorum: '1 from security or platform' });
+    expect(facts.classification).toBeUndefined();
+  });
+});
+
+describe('the data classification reviewers see', () => {
+  const facts = (classification: Parameters<typeof aClassification>[0]) =>
+    reviewFacts(pendingRecord({ classification: aClassification(classification) }), consoleUrl)
+      .classification;
+
+  it('is in words, with its level for the colour: High and FAILED alarm, nothing sensitive does not', () => {
+    expect(facts({ categories: ['FINANCIAL_INFORMATION', 'PERSONAL_INFORMATION'] })).toEqual({
+      level: 'high',
+      summary: 'High: financial information, personal information',
+      types: ['CREDIT_CARD_NUMBER'],
+      subject: 's3://invoices/2025/06.csv',
     });
+    expect(facts({ severity: 'Medium' })?.level).toBe('medium');
+    expect(facts({ severity: 'Low', categories: ['CREDENTIALS'] })).toMatchObject({
+      level: 'low',
+      summary: 'Low: credentials',
+    });
+    expect(facts({ severity: null, categories: [], types: [] })).toMatchObject({
+      level: 'none',
+      summary: 'nothing sensitive found',
+    });
+    const failed = {
+      status: 'FAILED' as const,
+      severity: null,
+      categories: [],
+      types: [],
+      findingIds: [],
+      classifiedAt: null,
+      reason: 'the Macie job timed out',
+    };
+    expect(facts(failed)).toMatchObject({
+      level: 'high',
+      summary: 'classification failed (treated as High): the Macie job timed out',
+    });
+    const { subject: _subject, ...withoutSubject } = aClassification();
+    expect(
+      reviewFacts(pendingRecord({ classification: withoutSubject }), consoleUrl).classification?.subject,
+    ).toBeUndefined();
+  });
+
+  it('is coloured in Slack (a mark) and Teams (the text colour), the subject shown as plain text', () => {
+    const record = pendingRecord({
+      classification: aClassification({ subject: 's3://invoices/<!channel> *bold*.csv' }),
+    });
+    const slack = json(slackReviewMessage(record, consoleUrl).blocks);
+    expect(slack).toContain(
+      '🔴 High: financial information (CREDIT_CARD_NUMBER)\\nof s3://invoices/<!channel> *bold*.csv',
+    );
+    expect(slack).toContain('"type":"plain_text","text":"🔴 High');
+    const card = json(teamsReviewCard(record, consoleUrl));
+    expect(card).toContain(
+      '"text":"High: financial information","wrap":true,"weight":"Bolder","color":"Attention"',
+    );
+    // Markdown escaped for Teams, so the agent's text cannot format itself (JSON doubles each backslash).
+    expect(card).toContain(JSON.stringify('s3://invoices/\\<!channel\\> \\*bold\\*.csv').slice(1, -1));
+    const none = pendingRecord({
+      classification: aClassification({ severity: null, categories: [], types: [] }),
+    });
+    expect(json(slackReviewMessage(none, consoleUrl).blocks)).toContain('⚪ nothing sensitive found');
+    expect(json(teamsReviewCard(none, consoleUrl))).toContain('"color":"Good"');
   });
 });
 
@@ -147,7 +209,7 @@ describe('Slack review message', () => {
       'Quarterly invoice export for the auditors',
       '• `\\"Destination\\"`: `\\"partner-drop\\"`',
       'Data classification',
-      'FINANCIAL_INFORMATION',
+      'High: financial information',
       'data-export-needs-security',
       '2 from security',
       '<!date^1715698800^',

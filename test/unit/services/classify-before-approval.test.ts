@@ -18,7 +18,14 @@ import {
 } from '../../../lambdas/services/classify-before-approval.ts';
 import { evaluateRequest } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
-import { anAgentEvent, executionArnFor, type Harness, nextEventId, startHarness } from './harness.ts';
+import {
+  anAgentEvent,
+  executionArnFor,
+  type Harness,
+  nextEventId,
+  requestIdFor,
+  startHarness,
+} from './harness.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: fixtures are edited freely
 type Json = any;
@@ -247,12 +254,8 @@ describe('Evaluate after a scan', () => {
   async function evaluateCopy(bucket: string, scan: Json) {
     harness.policy.answer = requireApproval();
     const event = copyEvent(bucket);
-    await evaluateRequest(harness, {
-      requestId: event.id,
-      event,
-      executionArn: executionArnFor(event.id),
-      scan,
-    });
+    const requestId = requestIdFor(event.id);
+    await evaluateRequest(harness, { requestId, event, executionArn: executionArnFor(requestId), scan });
     return harness.policy.requests.at(-1)?.classification;
   }
 
