@@ -13,7 +13,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningTwin } from '../../../local/twin/index.ts';
-import { agentRequest, demoAgent, E2eClient, removeDir, startE2eTwin, tempDir } from './harness.ts';
+import { agentRequest, demoAgent, E2eClient, idOf, removeDir, startE2eTwin, tempDir } from './harness.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: fixtures are edited freely
 type Json = any;
@@ -87,7 +87,7 @@ function copyRequest(key: string) {
 async function pending(key: string) {
   const request = copyRequest(key);
   await client.send(request);
-  const record = await client.waitForPending(request.requestId);
+  const record = await client.waitForPending(idOf(request));
   expect(record.status, record.policy.reason).toBe('PENDING');
   return record;
 }
@@ -174,7 +174,7 @@ describe('classification in the twin', () => {
         async () => {
           const request = copyRequest('reports/summary.txt');
           await client.send(request);
-          return (await client.waitForPending(request.requestId)).classification?.severity ?? null;
+          return (await client.waitForPending(idOf(request))).classification?.severity ?? null;
         },
         { timeout: 20_000, interval: 200 },
       )
