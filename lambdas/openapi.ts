@@ -13,7 +13,7 @@ import {
   VoteInput,
 } from './domain/schemas.ts';
 import { MAX_PAGE_SIZE } from './http/api-app.ts';
-import { RequestDetailBody } from './http/bodies.ts';
+import { ClassificationDetailBody, RequestDetailBody } from './http/bodies.ts';
 
 const ErrorBody = z.strictObject({
   error: z.strictObject({
@@ -51,6 +51,7 @@ function componentSchemas(): Record<string, unknown> {
     Eligibility,
     RequestPage,
     RequestDetail: RequestDetailBody,
+    ClassificationDetail: ClassificationDetailBody,
     VoteAccepted,
     Me,
     Error: ErrorBody,
@@ -153,6 +154,30 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             ),
             '404': errorResponse('No request with this id.'),
             '409': errorResponse('Already voted (ALREADY_VOTED), already decided (NOT_PENDING) or EXPIRED.'),
+          },
+        },
+      },
+      '/api/classifications': {
+        get: {
+          operationId: 'showClassification',
+          summary:
+            'What Macie found in an S3 bucket or object: its classification, verdicts and history (auditors only)',
+          parameters: [
+            {
+              name: 'resource',
+              in: 'query',
+              required: true,
+              schema: { type: 'string' },
+              description: 'The bucket or object ARN, e.g. arn:aws:s3:::finance-exports/2026/cards.csv.',
+            },
+          ],
+          responses: {
+            '200': { description: 'The classification.', content: json('ClassificationDetail') },
+            '400': errorResponse('The resource is not an S3 bucket or object ARN.'),
+            '401': authErrors['401'],
+            '403': errorResponse(
+              'The caller is not in an auditor group (NOT_AN_AUDITOR), or unknown to the directory.',
+            ),
           },
         },
       },

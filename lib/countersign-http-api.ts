@@ -14,6 +14,7 @@ export const REST_API_ROUTES = {
   showRequest: { method: apigwv2.HttpMethod.GET, path: '/api/requests/{id}' },
   castVote: { method: apigwv2.HttpMethod.POST, path: '/api/requests/{id}/votes' },
   me: { method: apigwv2.HttpMethod.GET, path: '/api/me' },
+  showClassification: { method: apigwv2.HttpMethod.GET, path: '/api/classifications' },
 } as const;
 export const OPENAPI_ROUTE = { method: apigwv2.HttpMethod.GET, path: '/api/openapi.json' } as const;
 /** The receipts' public keys (JWKS): unauthenticated, always served. */

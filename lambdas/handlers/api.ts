@@ -7,6 +7,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
 import { createJwtVerifier } from '../adapters/jwt-verifier.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import type { HttpResult } from '../domain/http-result.ts';
@@ -30,7 +31,7 @@ const env = loadEnvironment([
 const logger = createLogger();
 const metrics = createMetrics();
 
-const { store, directory, castVote } = createVoteWiring(env, {
+const { store, directory, castVote, documentClient } = createVoteWiring(env, {
   logger,
   metrics,
   votesMetric: 'VotesRecorded',
@@ -38,6 +39,7 @@ const { store, directory, castVote } = createVoteWiring(env, {
 
 const app = createApiApp({
   store,
+  classifications: new DynamoDbClassificationStore({ client: documentClient, tableName: env.tableName }),
   directory,
   auditorGroups: env.auditorGroups,
   verifier: createJwtVerifier({

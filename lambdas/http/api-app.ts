@@ -13,8 +13,16 @@ import {
   RequestStatusValue,
   VoteInput,
 } from '../domain/schemas.ts';
-import type { AccessTokenVerifier, CastVote, Clock, Directory, RequestStore } from '../ports/index.ts';
-import type { RequestDetailBody } from './bodies.ts';
+import type {
+  AccessTokenVerifier,
+  CastVote,
+  ClassificationReader,
+  Clock,
+  Directory,
+  RequestStore,
+} from '../ports/index.ts';
+import { showClassification } from '../services/classification.ts';
+import type { ClassificationDetailBody, RequestDetailBody } from './bodies.ts';
 import { bearerToken, type HttpRequest } from './request.ts';
 import {
   ErrorCode,
@@ -32,6 +40,8 @@ export const IdentityProblem = {
 
 export interface ApiDependencies {
   readonly store: Pick<RequestStore, 'get' | 'list' | 'listAudit'>;
+  /** Macie's verdicts, read by auditors through GET /api/classifications. */
+  readonly classifications: ClassificationReader;
   readonly directory: Directory;
   /** Groups whose members may read every request (besides its requesters and approver groups). */
   readonly auditorGroups: readonly string[];
@@ -46,6 +56,11 @@ export interface ApiDependencies {
 /** Larger pages are reduced to this size (the response then carries a cursor), not refused. */
 export const MAX_PAGE_SIZE = 100;
 const DEFAULT_PAGE_SIZE = 25;
+
+export const ClassificationQuery = z.strictObject({ resource: z.string().min(1).max(2048) });
+
+/** The code of a classification read by someone outside the auditor groups. */
+export const NOT_AN_AUDITOR = 'NOT_AN_AUDITOR';
 
 export const ListQuery = z.strictObject({
   status: RequestStatusValue.optional(),
@@ -157,6 +172,28 @@ function routes(deps: ApiDependencies): ApiRoute[] {
             timeline,
             canVote: checkEligibility(record, principal, deps.clock.now()),
           };
+          return jsonResponse(200, body);
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/classifications',
+      handler: {
+        public: false,
+        handle: async ({ request, principal }) => {
+          // Where sensitive data lies is for the auditors: nobody else may ask about any resource.
+          if (!principal.groups.some((group) => deps.auditorGroups.includes(group))) {
+            throw new ForbiddenError(
+              NOT_AN_AUDITOR,
+              'Only members of the auditor groups may read classifications.',
+            );
+          }
+          const { resource } = parse(ClassificationQuery, request.query, 'query');
+          const body: ClassificationDetailBody = await showClassification(
+            { store: deps.classifications },
+            resource,
+          );
           return jsonResponse(200, body);
         },
       },

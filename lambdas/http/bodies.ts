@@ -4,6 +4,13 @@
  */
 import { z } from 'zod';
 import { Eligibility } from '../domain/approval.ts';
+import {
+  BucketClassification,
+  BucketFinding,
+  ClassificationAuditRecord,
+  ObjectClassification,
+  RequestClassification,
+} from '../domain/classification.ts';
 import { AuditRecord, RequestRecord } from '../domain/schemas.ts';
 
 /** What GET /api/requests/{id} answers: the record, its audit timeline and whether the caller may vote. */
@@ -13,3 +20,21 @@ export const RequestDetailBody = z.strictObject({
   canVote: Eligibility.meta({ description: 'Whether the caller may vote now and, if not, why.' }),
 });
 export type RequestDetailBody = z.infer<typeof RequestDetailBody>;
+
+/** What GET /api/classifications?resource=<S3 ARN> answers: what Countersign knows of the data. */
+export const ClassificationDetailBody = z.strictObject({
+  resource: z.string().meta({ description: 'The S3 bucket or object ARN asked about.' }),
+  subject: z.string().meta({ description: 'The same as an s3:// URI.' }),
+  classification: RequestClassification.meta({
+    description: 'The classification a request touching this resource would carry now.',
+  }),
+  object: ObjectClassification.optional().meta({
+    description: "The object's latest verdict (objects only).",
+  }),
+  bucket: BucketClassification.optional().meta({
+    description: "The aggregate of the bucket's classified objects.",
+  }),
+  bucketFindings: z.array(BucketFinding).meta({ description: 'Macie policy findings about the bucket.' }),
+  history: z.array(ClassificationAuditRecord).meta({ description: 'Every recorded change, oldest first.' }),
+});
+export type ClassificationDetailBody = z.infer<typeof ClassificationDetailBody>;

@@ -293,6 +293,12 @@ export interface ClassificationStore {
   listAudit(subject: string): Promise<ClassificationAuditRecord[]>;
 }
 
+/** The reading half of the ClassificationStore (what the REST API and lookups use). */
+export type ClassificationReader = Pick<
+  ClassificationStore,
+  'objectVerdict' | 'bucketVerdict' | 'bucketFindings' | 'listAudit'
+>;
+
 /** Macie's one-time classification job for one object, as the classify-before-approval loop starts it. */
 export interface ClassificationJobSpec {
   /** Idempotency token: the same token starts the same job. */

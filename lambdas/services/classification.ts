@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import {
   type BucketClassification,
+  type BucketFinding,
   CLASSIFICATION_CHANGED,
   type ClassificationAuditRecord,
   classifiedAs,
@@ -24,9 +25,9 @@ import {
   MacieFindingEvent,
   objectClassificationOf,
 } from '../domain/macie-finding.ts';
-import { type S3Target, s3Uri } from '../domain/s3-target.ts';
+import { parseS3Arn, type S3Target, s3Uri } from '../domain/s3-target.ts';
 import { describeIssues } from '../domain/schemas.ts';
-import type { ClassificationStore, Clock } from '../ports/index.ts';
+import type { ClassificationReader, ClassificationStore, Clock } from '../ports/index.ts';
 
 export interface ClassificationDeps {
   readonly store: ClassificationStore;
@@ -166,7 +167,7 @@ function messageOf(error: unknown): string {
 
 /** The classification a request's S3 target has now; undefined when the request touches no S3 data. */
 export async function lookUpClassification(
-  deps: { readonly store: ClassificationStore },
+  deps: { readonly store: Pick<ClassificationReader, 'objectVerdict' | 'bucketVerdict'> },
   target: S3Target,
 ): Promise<RequestClassification | undefined> {
   switch (target.kind) {
@@ -187,4 +188,47 @@ export async function lookUpClassification(
       }
     }
   }
+}
+
+export interface ClassificationDetail {
+  readonly resource: string;
+  readonly subject: string;
+  readonly classification: RequestClassification;
+  readonly object?: ObjectClassification;
+  readonly bucket?: BucketClassification;
+  readonly bucketFindings: BucketFinding[];
+  readonly history: ClassificationAuditRecord[];
+}
+
+/** Everything Countersign knows of an S3 bucket or object's data; a ValidationError for any other ARN. */
+export async function showClassification(
+  deps: { readonly store: ClassificationReader },
+  arn: string,
+): Promise<ClassificationDetail> {
+  const place = parseS3Arn(arn);
+  if (place === undefined || 'reason' in place) {
+    const reason = place === undefined ? `${arn} is not an S3 ARN` : place.reason;
+    throw new ValidationError(`invalid resource: ${reason}`, [`resource: ${reason}`]);
+  }
+  const target: S3Target =
+    place.key === undefined
+      ? { kind: 'bucket', bucket: place.bucket }
+      : { kind: 'object', bucket: place.bucket, key: place.key };
+  const subject = place.key === undefined ? s3Uri(place.bucket) : s3Uri(place.bucket, place.key);
+  const [classification, object, bucket, bucketFindings, history] = await Promise.all([
+    lookUpClassification(deps, target),
+    place.key === undefined ? undefined : deps.store.objectVerdict(place.bucket, place.key),
+    deps.store.bucketVerdict(place.bucket),
+    deps.store.bucketFindings(place.bucket),
+    deps.store.listAudit(subject),
+  ]);
+  return {
+    resource: arn,
+    subject,
+    classification: classification!,
+    ...(object === undefined ? {} : { object }),
+    ...(bucket === undefined ? {} : { bucket }),
+    bucketFindings,
+    history,
+  };
 }

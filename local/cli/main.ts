@@ -32,6 +32,10 @@ export const commands: Record<string, Command> = {
     summary: 'deny <id> --as <user> --reason …: vote to deny',
     load: () => import('./commands/deny.ts'),
   },
+  classification: {
+    summary: 'classification show <s3-arn>: what Macie found in a bucket or object (auditors)',
+    load: () => import('./commands/classification.ts'),
+  },
   receipt: {
     summary: 'receipt verify <jws|->: check a decision receipt (signature, issuer, expiry, action hash)',
     load: () => import('./commands/receipt.ts'),

@@ -1,5 +1,6 @@
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoDbClassificationStore } from '../../../lambdas/adapters/dynamodb/classification-store.ts';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
 import { createJwtVerifier } from '../../../lambdas/adapters/jwt-verifier.ts';
 import { StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
@@ -11,6 +12,7 @@ import {
 } from '../../../lambdas/domain/errors.ts';
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { type ApiApp, createApiApp } from '../../../lambdas/http/api-app.ts';
+import { ClassificationDetailBody } from '../../../lambdas/http/bodies.ts';
 import type { HttpRequest } from '../../../lambdas/http/request.ts';
 import { buildOpenApiDocument } from '../../../lambdas/openapi.ts';
 import type { AccessTokenVerifier, CastVote } from '../../../lambdas/ports/index.ts';
@@ -63,6 +65,7 @@ function pendingRecord(clientRequestId: string, createdAt: string): RequestRecor
 }
 
 let table: LocalTable;
+let classifications: DynamoDbClassificationStore;
 let store: DynamoDbRequestStore;
 let signingKey: CryptoKey;
 let verifier: AccessTokenVerifier;
@@ -82,8 +85,10 @@ beforeAll(async () => {
     jwksUrl: `${ISSUER}/jwks.json`,
     fetch: async () => Response.json(jwks),
   });
+  classifications = new DynamoDbClassificationStore({ client: table.client, tableName: table.tableName });
   app = createApiApp({
     store,
+    classifications,
     directory,
     auditorGroups: ['security'],
     verifier,
@@ -135,6 +140,65 @@ async function call(
   const response = await app(request);
   return { status: response.statusCode, headers: response.headers ?? {}, body: JSON.parse(response.body) };
 }
+
+describe('classifications', () => {
+  it('shows an auditor what Macie found in an object: its classification, verdicts and history', async () => {
+    const verdict = {
+      bucket: 'finance-exports',
+      key: '2026/11/cards.csv',
+      severity: 'High' as const,
+      categories: ['FINANCIAL_INFORMATION'],
+      types: ['CREDIT_CARD_NUMBER'],
+      typeCounts: { CREDIT_CARD_NUMBER: 4 },
+      findingIds: ['f-1'],
+      findingType: 'SensitiveData:S3Object/Financial',
+      updatedAt: '2026-11-22T08:00:00.000Z',
+    };
+    const { recordObjectVerdict } = await import('../../../lambdas/services/classification.ts');
+    await recordObjectVerdict({ store: classifications, clock: { now: () => NOW } }, verdict, 'macie');
+    const resource = 'arn:aws:s3:::finance-exports/2026/11/cards.csv';
+    const response = await call('GET', '/api/classifications', { as: 'alice', query: { resource } });
+    expect(response.status).toBe(200);
+    expect(ClassificationDetailBody.parse(response.body)).toMatchObject({
+      resource,
+      subject: 's3://finance-exports/2026/11/cards.csv',
+      classification: { status: 'CLASSIFIED', severity: 'High', findingIds: ['f-1'] },
+      object: verdict,
+      bucket: { severity: 'High', objects: 1 },
+      bucketFindings: [],
+      history: [expect.objectContaining({ kind: 'CLASSIFICATION_CHANGED', actor: 'macie' })],
+    });
+    const bucket = await call('GET', '/api/classifications', {
+      as: 'alice',
+      query: { resource: 'arn:aws:s3:::finance-exports' },
+    });
+    expect(bucket.body).toMatchObject({
+      subject: 's3://finance-exports',
+      classification: { severity: 'High' },
+    });
+    expect(bucket.body.object).toBeUndefined();
+    const unknown = await call('GET', '/api/classifications', {
+      as: 'alice',
+      query: { resource: 'arn:aws:s3:::empty/x' },
+    });
+    expect(unknown.body).toMatchObject({ classification: { status: 'UNCLASSIFIED' }, history: [] });
+  });
+
+  it('is for auditors only, and only about S3 buckets and objects', async () => {
+    const resource = 'arn:aws:s3:::finance-exports/2026/11/cards.csv';
+    expect(await call('GET', '/api/classifications', { as: 'carol', query: { resource } })).toMatchObject({
+      status: 403,
+      body: { error: { code: 'NOT_AN_AUDITOR' } },
+    });
+    expect(
+      await call('GET', '/api/classifications', {
+        as: 'alice',
+        query: { resource: 'arn:aws:iam::123456789012:role/x' },
+      }),
+    ).toMatchObject({ status: 400 });
+    expect((await call('GET', '/api/classifications', { as: 'alice' })).status).toBe(400);
+  });
+});
 
 describe('authentication', () => {
   it('answers 401 without a token or with an invalid one, and never reaches the store', async () => {
@@ -279,6 +343,10 @@ describe('reading requests through a filter', () => {
     const scopedStore = new DynamoDbRequestStore({ client: scoped.client, tableName: scoped.tableName });
     scopedApp = createApiApp({
       store: scopedStore,
+      classifications: new DynamoDbClassificationStore({
+        client: scoped.client,
+        tableName: scoped.tableName,
+      }),
       directory,
       auditorGroups: [],
       verifier,

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run as approve } from '../../../../local/cli/commands/approve.ts';
+import { run as classification } from '../../../../local/cli/commands/classification.ts';
 import { run as deny } from '../../../../local/cli/commands/deny.ts';
 import { run as list } from '../../../../local/cli/commands/list.ts';
 import { parseParams, run as request } from '../../../../local/cli/commands/request.ts';
@@ -256,5 +257,95 @@ describe('twinUrl', () => {
     expect(twinUrl(undefined, { COUNTERSIGN_URL: 'http://x:2' })).toBe('http://x:2');
     expect(twinUrl(undefined, { COUNTERSIGN_PORT: '5000' })).toBe('http://127.0.0.1:5000');
     expect(twinUrl(undefined, {})).toBe('http://127.0.0.1:4710');
+  });
+});
+
+describe('classification show', () => {
+  const arn = 'arn:aws:s3:::finance-exports/2026/11/cards.csv';
+  const path = `GET /api/classifications?resource=${encodeURIComponent(arn)}`;
+  const detail = {
+    resource: arn,
+    subject: 's3://finance-exports/2026/11/cards.csv',
+    classification: {
+      status: 'CLASSIFIED',
+      severity: 'High',
+      categories: ['FINANCIAL_INFORMATION'],
+      types: ['CREDIT_CARD_NUMBER'],
+      findingIds: ['f-1'],
+      source: 'macie',
+      classifiedAt: '2026-11-22T08:00:00.000Z',
+      subject: 's3://finance-exports/2026/11/cards.csv',
+    },
+    object: {
+      bucket: 'finance-exports',
+      key: '2026/11/cards.csv',
+      severity: 'High',
+      categories: ['FINANCIAL_INFORMATION'],
+      types: ['CREDIT_CARD_NUMBER'],
+      typeCounts: { CREDIT_CARD_NUMBER: 4 },
+      findingIds: ['f-1'],
+      jobId: 'job-1',
+      updatedAt: '2026-11-22T08:00:00.000Z',
+    },
+    bucket: {
+      bucket: 'finance-exports',
+      severity: 'High',
+      categories: ['FINANCIAL_INFORMATION'],
+      types: ['CREDIT_CARD_NUMBER'],
+      typeCounts: { CREDIT_CARD_NUMBER: 4 },
+      findingIds: ['f-1'],
+      findingIdsOmitted: 0,
+      objects: 1,
+      sensitiveObjects: 1,
+      updatedAt: '2026-11-22T08:00:00.000Z',
+    },
+    bucketFindings: [
+      {
+        bucket: 'finance-exports',
+        type: 'Policy:IAMUser/S3BucketPublic',
+        severity: 'High',
+        findingId: 'p-1',
+        count: 2,
+        updatedAt: '2026-11-22T09:00:00.000Z',
+      },
+    ],
+    history: [
+      {
+        subject: 's3://finance-exports/2026/11/cards.csv',
+        kind: 'CLASSIFICATION_CHANGED',
+        key: 'k',
+        at: '2026-11-22T08:00:01.000Z',
+        actor: 'macie',
+        data: { severity: 'High' },
+      },
+    ],
+  };
+
+  it('asks the API as the auditor and prints the classification in words, or as JSON', async () => {
+    answers[path] = { status: 200, body: detail };
+    expect(await classification(['show', arn, '--as', 'alice', '--url', url])).toBe(0);
+    expect(calls[1]!.headers.authorization).toBe('Bearer tok-123');
+    const text = printed();
+    expect(text).toMatch(/Classification:\s+High: financial information/);
+    expect(text).toMatch(/Object types:\s+CREDIT_CARD_NUMBER ×4/);
+    expect(text).toMatch(/Bucket:\s+High across 1 classified object\(s\), 1 sensitive/);
+    expect(text).toMatch(/Policy:IAMUser\/S3BucketPublic\s+High\s+2/);
+    expect(text).toMatch(
+      /2026-11-22T08:00:01.000Z\s+s3:\/\/finance-exports\/2026\/11\/cards.csv\s+macie\s+High/,
+    );
+    stdout.mockClear();
+    expect(await classification(['show', arn, '--json', '--as', 'alice', '--url', url])).toBe(0);
+    expect(JSON.parse(printed())).toEqual(detail);
+  });
+
+  it('exits 1 with the reason when the API refuses, 2 on bad usage (nothing sent)', async () => {
+    answers[path] = { status: 403, body: { error: { code: 'NOT_AN_AUDITOR', message: 'auditors only' } } };
+    expect(await classification(['show', arn, '--as', 'carol', '--url', url])).toBe(1);
+    expect(String(stderr.mock.calls[0]?.[0])).toContain('auditors only (NOT_AN_AUDITOR, HTTP 403)');
+    calls.length = 0;
+    expect(await classification(['show', '--url', url])).toBe(2);
+    expect(await classification(['list', arn, '--url', url])).toBe(2);
+    expect(await classification(['show', 'arn:aws:iam::123456789012:role/x', '--url', url])).toBe(2);
+    expect(calls).toEqual([]);
   });
 });
