@@ -139,6 +139,19 @@ export function describeClassification(classification: RequestClassification): s
   }
 }
 
+/**
+ * How alarming the data is, for a colour: `high` for High or FAILED (which the policies treat as
+ * High), `medium`, `low`, and `none` for nothing sensitive or not classified yet.
+ */
+export type ClassificationLevel = 'high' | 'medium' | 'low' | 'none';
+
+const LEVEL_OF_SEVERITY = { High: 'high', Medium: 'medium', Low: 'low' } as const;
+
+export function classificationLevel(classification: RequestClassification): ClassificationLevel {
+  if (classification.status === ClassificationStatus.failed) return 'high';
+  return classification.severity === null ? 'none' : LEVEL_OF_SEVERITY[classification.severity];
+}
+
 const Counts = z.record(z.string(), z.number().int().min(0));
 
 /** What Countersign knows about one S3 object: Macie's latest verdict on it. */

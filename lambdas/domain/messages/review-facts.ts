@@ -5,7 +5,8 @@
  */
 import { tally } from '../approval.ts';
 import {
-  ClassificationStatus,
+  type ClassificationLevel,
+  classificationLevel,
   describeClassification,
   type RequestClassification,
 } from '../classification.ts';
@@ -33,12 +34,6 @@ export interface ListedEntries {
   /** Something is not shown in full: an entry left out, or a key or value cut. */
   readonly truncated: boolean;
 }
-
-/**
- * How alarming the data is, for the channel's colour: `high` for High or FAILED (which the policies
- * treat as High), `medium`, `low`, and `none` for nothing sensitive or not classified.
- */
-export type ClassificationLevel = 'high' | 'medium' | 'low' | 'none';
 
 /** The data classification as every channel shows it, in words. */
 export interface ClassificationFacts {
@@ -169,18 +164,11 @@ function consoleLinkOf(consoleUrl: string, requestId: string): string {
   return `${consoleUrl.replace(/\/+$/, '')}/?request=${query}`;
 }
 
-const LEVEL_OF_SEVERITY = { High: 'high', Medium: 'medium', Low: 'low' } as const;
-
 function classificationFacts(classification: RequestClassification): {
   facts: ClassificationFacts;
   cut: boolean;
 } {
-  const level: ClassificationLevel =
-    classification.status === ClassificationStatus.failed
-      ? 'high'
-      : classification.severity === null
-        ? 'none'
-        : LEVEL_OF_SEVERITY[classification.severity];
+  const level = classificationLevel(classification);
   // The subject and a failure's reason may carry what the agent wrote (a CopySource): shown visibly.
   const summary = shorten(visibleText(describeClassification(classification)), MAX_TEXT_LENGTH);
   const subject =

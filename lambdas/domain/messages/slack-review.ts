@@ -3,11 +3,12 @@
  * modals, the DM to the human behind the agent and the reminder. Everything the agent wrote is
  * escaped, so a justification cannot ping `<!channel>` or forge a link.
  */
+
+import type { ClassificationLevel } from '../classification.ts';
 import type { RequestRecord } from '../schemas.ts';
 import type { DueReminder } from './reminders.ts';
 import {
   type ClassificationFacts,
-  type ClassificationLevel,
   INCOMPLETE_REVIEW_NOTICE,
   type ListedEntries,
   type ReviewFacts,

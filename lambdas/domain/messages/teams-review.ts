@@ -4,10 +4,11 @@
  * invoke-response bodies the bot answers `adaptiveCard/action` with. Agent-written text is
  * markdown-escaped so it cannot render links or formatting.
  */
+
+import type { ClassificationLevel } from '../classification.ts';
 import type { RequestRecord } from '../schemas.ts';
 import {
   type ClassificationFacts,
-  type ClassificationLevel,
   INCOMPLETE_REVIEW_NOTICE,
   type ListedEntries,
   type ReviewFacts,

@@ -6,6 +6,7 @@ import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { resourceNameOf } from '../../../lambdas/domain/step-up.ts';
 import {
   barChart,
+  classificationView,
   computeStats,
   deepLinkedRequest,
   eligibilityNotice,
@@ -169,8 +170,15 @@ function badge(request: RequestRecord): HTMLElement {
 
 function contextFields(request: RequestRecord): HTMLElement {
   const onBehalfOf = request.agent.onBehalfOf ?? '—';
-  const classification =
-    request.classification === undefined ? 'not classified' : JSON.stringify(request.classification);
+  const view = classificationView(request.classification);
+  // Coloured by severity (High and FAILED alike); the subject is for a copy its source object.
+  const classification = h(
+    'span',
+    {},
+    h('span', { class: `severity ${view.level}` }, view.text),
+    ...(view.types === '' ? [] : [' ', h('span', { class: 'types' }, `(${view.types})`)]),
+    ...(view.subject === undefined ? [] : [h('br'), h('code', {}, view.subject)]),
+  );
   return h(
     'dl',
     { class: 'context' },

@@ -4,6 +4,12 @@
  */
 
 import type { Eligibility } from '../../../lambdas/domain/approval.ts';
+import {
+  type ClassificationLevel,
+  classificationLevel,
+  describeClassification,
+  type RequestClassification,
+} from '../../../lambdas/domain/classification.ts';
 import type {
   AuditRecord,
   DecisionValue,
@@ -333,6 +339,22 @@ const decisionTone: Readonly<Record<DecisionValue, 'good' | 'bad' | 'neutral'>> 
   POLICY_DENIED: 'bad',
   EXPIRED: 'neutral',
 };
+
+/** The data classification as the console shows it: in words, with its severity colour. */
+export function classificationView(classification: RequestClassification | undefined): {
+  text: string;
+  level: ClassificationLevel | 'unknown';
+  types: string;
+  subject?: string;
+} {
+  if (classification === undefined) return { text: 'not an S3 resource', level: 'unknown', types: '' };
+  return {
+    text: describeClassification(classification),
+    level: classificationLevel(classification),
+    types: classification.types.join(', '),
+    ...(classification.subject === undefined ? {} : { subject: classification.subject }),
+  };
+}
 
 /** Badge text and tone for a request's state. */
 export function statusBadge(request: Pick<RequestRecord, 'status' | 'decision'>): {

@@ -3,6 +3,7 @@ import type { AuditRecord, RequestRecord } from '../../../../../lambdas/domain/s
 import {
   adaptiveCardToLines,
   barChart,
+  classificationView,
   computeStats,
   eligibilityNotice,
   filterRequests,
@@ -332,6 +333,55 @@ describe('timeline and formatting', () => {
     expect(statusBadge({ status: 'EXPIRED', decision: 'EXPIRED' })).toEqual({
       text: 'EXPIRED',
       tone: 'neutral',
+    });
+  });
+});
+
+describe('classification in the console', () => {
+  const classified = {
+    status: 'CLASSIFIED' as const,
+    severity: 'High' as const,
+    categories: ['FINANCIAL_INFORMATION', 'PERSONAL_INFORMATION'],
+    types: ['CREDIT_CARD_NUMBER', 'USA_SOCIAL_SECURITY_NUMBER'],
+    findingIds: ['f-1'],
+    source: 'macie' as const,
+    classifiedAt: '2026-11-22T08:00:00.000Z',
+    subject: 's3://finance-exports/cards.csv',
+  };
+
+  it('is in words with its severity colour; a failed classification is coloured as High', () => {
+    expect(classificationView(classified)).toEqual({
+      text: 'High: financial information, personal information',
+      level: 'high',
+      types: 'CREDIT_CARD_NUMBER, USA_SOCIAL_SECURITY_NUMBER',
+      subject: 's3://finance-exports/cards.csv',
+    });
+    expect(classificationView({ ...classified, severity: 'Medium' }).level).toBe('medium');
+    const failed = {
+      ...classified,
+      status: 'FAILED' as const,
+      severity: null,
+      categories: [],
+      types: [],
+      findingIds: [],
+      classifiedAt: null,
+      reason: 'timed out',
+    };
+    expect(classificationView(failed)).toMatchObject({
+      text: 'classification failed (treated as High): timed out',
+      level: 'high',
+      types: '',
+    });
+    const { subject: _subject, ...unsubjected } = classified;
+    expect(classificationView({ ...unsubjected, severity: null, categories: [], types: [] })).toEqual({
+      text: 'nothing sensitive found',
+      level: 'none',
+      types: '',
+    });
+    expect(classificationView(undefined)).toEqual({
+      text: 'not an S3 resource',
+      level: 'unknown',
+      types: '',
     });
   });
 });
