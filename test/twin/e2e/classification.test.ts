@@ -197,6 +197,25 @@ describe('classification in the twin', () => {
     expect(after.policy.quorum).toBe(2);
   });
 
+  it('runs the demo: the card payments export needs two security approvals, the ledger one, the invoice read none', async () => {
+    const response = await fetch(`${twin.url}/local/demo`, { method: 'POST', body: '{}' });
+    expect(response.status).toBe(202);
+    const { requestIds } = (await response.json()) as { requestIds: string[] };
+    const byKey = (key: string) => requestIds.find((id) => id.endsWith(`-${key}`))!;
+    const cards = await client.waitForPending(byKey('export-card-payments'));
+    expect(cards.classification).toMatchObject({
+      status: 'CLASSIFIED',
+      severity: 'High',
+      types: ['CREDIT_CARD_NUMBER'],
+    });
+    expect(cards.policy).toMatchObject({ groups: ['security'], quorum: 2 });
+    const ledger = await client.waitForPending(byKey('export-ledger'));
+    expect(ledger.classification).toMatchObject({ status: 'CLASSIFIED', severity: null });
+    expect(ledger.policy.quorum).toBe(1);
+    const read = await client.waitForDecision(byKey('read-invoice'));
+    expect(read).toMatchObject({ decision: 'AUTO_APPROVED', classification: { severity: null } });
+  });
+
   it('refuses an agent that puts a Macie finding on the default bus', async () => {
     const result = await client.events.send(
       new PutEventsCommand({
