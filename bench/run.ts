@@ -19,6 +19,7 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'policy', load: () => import('./policy.bench.ts') },
   { name: 'event-pattern', load: () => import('./event-pattern.bench.ts') },
   { name: 'twin', load: () => import('./twin.bench.ts') },
+  { name: 'macie', load: () => import('./macie.bench.ts') },
 ];
 
 async function main(): Promise<number> {
