@@ -97,22 +97,13 @@ export const RequestClassification = z
   });
 export type RequestClassification = z.infer<typeof RequestClassification>;
 
-export function unclassified(subject: string): RequestClassification {
+/** A classification without a verdict (not classified, or failed). */
+function withoutVerdict(
+  status: ClassificationStatusValue,
+  subject: string | undefined,
+): RequestClassification {
   return {
-    status: ClassificationStatus.unclassified,
-    severity: null,
-    categories: [],
-    types: [],
-    findingIds: [],
-    source: CLASSIFICATION_SOURCE,
-    classifiedAt: null,
-    subject,
-  };
-}
-
-export function failedClassification(reason: string, subject?: string): RequestClassification {
-  return {
-    status: ClassificationStatus.failed,
+    status,
     severity: null,
     categories: [],
     types: [],
@@ -120,8 +111,15 @@ export function failedClassification(reason: string, subject?: string): RequestC
     source: CLASSIFICATION_SOURCE,
     classifiedAt: null,
     ...(subject === undefined ? {} : { subject }),
-    reason,
   };
+}
+
+export function unclassified(subject: string): RequestClassification {
+  return withoutVerdict(ClassificationStatus.unclassified, subject);
+}
+
+export function failedClassification(reason: string, subject?: string): RequestClassification {
+  return { ...withoutVerdict(ClassificationStatus.failed, subject), reason };
 }
 
 /** One line for reviewers: "High: financial information, personal information", "nothing sensitive" … */

@@ -8,7 +8,7 @@ import { ApiError, UsageError } from './output.ts';
 
 export const DEFAULT_PORT = 4710;
 
-import type { LocalConfig } from '../product/config.ts';
+import { type LocalConfig, readLocalConfig } from '../product/config.ts';
 /** `--url`, else COUNTERSIGN_URL, else the local twin on COUNTERSIGN_PORT (default 4710). */
 export function twinUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const url = flag ?? env.COUNTERSIGN_URL ?? `http://127.0.0.1:${env.COUNTERSIGN_PORT ?? DEFAULT_PORT}`;
@@ -96,4 +96,22 @@ export class TwinClient {
     const token = await this.tokenFor(as);
     return this.#call(method, path, body === undefined ? { token } : { token, body });
   }
+}
+
+/** The options of every command that reads through the API as a person: who, which twin, which directory, JSON. */
+export const READER_OPTIONS = {
+  as: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  url: { type: 'string' },
+  config: { type: 'string' },
+} as const;
+
+/** GETs an API path as the person the options name (`--as`, else the default reader); returns who asked too. */
+export async function readAs(
+  values: { readonly as?: string; readonly url?: string; readonly config?: string },
+  path: string,
+): Promise<{ readonly body: unknown; readonly viewer: string }> {
+  const viewer = readerIdentity(values.as, await readLocalConfig(values.config));
+  const body = await new TwinClient(twinUrl(values.url)).api('GET', path, viewer);
+  return { body, viewer };
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../local/cli/commands/policy.ts';
+import { aClassification } from '../unit/domain/fixtures.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const DECISION_KEYS = ['decision', 'groups', 'quorum', 'timeoutSeconds', 'stepUp', 'policyIds', 'reason'];
@@ -50,20 +51,7 @@ beforeAll(async () => {
     resource: { arn: 'arn:aws:s3:::finance/ledger.csv' },
   };
   await writeFile(file('read.json'), JSON.stringify(read));
-  await writeFile(
-    file('high.json'),
-    JSON.stringify({
-      classification: {
-        status: 'CLASSIFIED',
-        severity: 'High',
-        categories: ['FINANCIAL_INFORMATION'],
-        types: ['CREDIT_CARD_NUMBER'],
-        findingIds: ['f-1'],
-        source: 'macie',
-        classifiedAt: '2026-11-30T08:00:00.000Z',
-      },
-    }),
-  );
+  await writeFile(file('high.json'), JSON.stringify({ classification: aClassification() }));
   await writeFile(file('bad-facts.json'), JSON.stringify({ resourceTags: { team: 1 } }));
 });
 

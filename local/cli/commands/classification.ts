@@ -7,7 +7,6 @@
  */
 import { describeClassification } from '../../../lambdas/domain/classification.ts';
 import type { ClassificationDetailBody } from '../../../lambdas/http/bodies.ts';
-import { readLocalConfig } from '../../product/config.ts';
 import {
   ExitCode,
   parseCommandLine,
@@ -17,7 +16,7 @@ import {
   runCommand,
   UsageError,
 } from '../output.ts';
-import { readerIdentity, TwinClient, twinUrl } from '../twin-client.ts';
+import { READER_OPTIONS, readAs } from '../twin-client.ts';
 
 const USAGE =
   'countersign classification show <s3-arn> [--as <user>] [--json] [--url <twin>]\n' +
@@ -80,12 +79,7 @@ export async function run(args: string[]): Promise<number> {
     const { values, positionals } = parseCommandLine({
       args,
       allowPositionals: true,
-      options: {
-        as: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        url: { type: 'string' },
-        config: { type: 'string' },
-      },
+      options: READER_OPTIONS,
     });
     const [subcommand, arn, ...extra] = positionals;
     if (subcommand !== 'show') throw new UsageError('the only subcommand is "show"');
@@ -93,13 +87,8 @@ export async function run(args: string[]): Promise<number> {
     if (!/^arn:aws[a-z-]*:s3:::[^/]+/.test(arn)) {
       throw new UsageError(`${arn} is not an S3 bucket or object ARN (arn:aws:s3:::bucket[/key])`);
     }
-    const viewer = readerIdentity(values.as, await readLocalConfig(values.config));
-    const client = new TwinClient(twinUrl(values.url));
-    const detail = (await client.api(
-      'GET',
-      `/api/classifications?resource=${encodeURIComponent(arn)}`,
-      viewer,
-    )) as ClassificationDetailBody;
+    const detail = (await readAs(values, `/api/classifications?resource=${encodeURIComponent(arn)}`))
+      .body as ClassificationDetailBody;
     if (values.json) printJson(detail);
     else console.log(renderClassification(detail));
     return ExitCode.ok;

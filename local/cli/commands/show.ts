@@ -1,7 +1,6 @@
 /** `countersign show <id>`: one request in full, with its votes, audit timeline and whether you may vote. */
 
 import type { RequestDetailBody } from '../../../lambdas/http/bodies.ts';
-import { readLocalConfig } from '../../product/config.ts';
 import {
   ExitCode,
   parseCommandLine,
@@ -11,7 +10,7 @@ import {
   runCommand,
   UsageError,
 } from '../output.ts';
-import { readerIdentity, TwinClient, twinUrl } from '../twin-client.ts';
+import { READER_OPTIONS, readAs } from '../twin-client.ts';
 
 const USAGE = 'countersign show <requestId> [--as <user>] [--json] [--url <twin>]';
 
@@ -77,23 +76,13 @@ export async function run(args: string[]): Promise<number> {
     const { values, positionals } = parseCommandLine({
       args,
       allowPositionals: true,
-      options: {
-        as: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        url: { type: 'string' },
-        config: { type: 'string' },
-      },
+      options: READER_OPTIONS,
     });
     const [requestId, ...extra] = positionals;
     if (requestId === undefined || extra.length > 0)
       throw new UsageError('exactly one <requestId> is required');
-    const viewer = readerIdentity(values.as, await readLocalConfig(values.config));
-    const client = new TwinClient(twinUrl(values.url));
-    const detail = (await client.api(
-      'GET',
-      `/api/requests/${encodeURIComponent(requestId)}`,
-      viewer,
-    )) as RequestDetailBody;
+    const { body, viewer } = await readAs(values, `/api/requests/${encodeURIComponent(requestId)}`);
+    const detail = body as RequestDetailBody;
     if (values.json) printJson(detail);
     else console.log(renderDetail(detail, viewer));
     return ExitCode.ok;

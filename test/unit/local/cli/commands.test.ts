@@ -8,6 +8,7 @@ import { run as list } from '../../../../local/cli/commands/list.ts';
 import { parseParams, run as request } from '../../../../local/cli/commands/request.ts';
 import { run as show } from '../../../../local/cli/commands/show.ts';
 import { twinUrl } from '../../../../local/cli/twin-client.ts';
+import { aClassification } from '../../domain/fixtures.ts';
 
 /** A stand-in twin: records every call and answers from `answers`, keyed by "METHOD path". */
 interface Recorded {
@@ -266,16 +267,10 @@ describe('classification show', () => {
   const detail = {
     resource: arn,
     subject: 's3://finance-exports/2026/11/cards.csv',
-    classification: {
-      status: 'CLASSIFIED',
-      severity: 'High',
-      categories: ['FINANCIAL_INFORMATION'],
-      types: ['CREDIT_CARD_NUMBER'],
-      findingIds: ['f-1'],
-      source: 'macie',
+    classification: aClassification({
       classifiedAt: '2026-11-22T08:00:00.000Z',
       subject: 's3://finance-exports/2026/11/cards.csv',
-    },
+    }),
     object: {
       bucket: 'finance-exports',
       key: '2026/11/cards.csv',
