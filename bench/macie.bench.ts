@@ -71,7 +71,7 @@ async function generate(path: string, kind: FileKind, size: number): Promise<num
   return bytes;
 }
 
-async function measure(
+async function measure1(
   path: string,
   kind: FileKind,
 ): Promise<{ seconds: number; peakRssGrowthMb: number; cards: number }> {

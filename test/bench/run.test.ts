@@ -47,7 +47,7 @@ describe('npm run bench -- --quick --json', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^BENCH\s+FIGURE\s+VALUE\s+BASELINE\s+VALUE\s+RATIO\s+GOAL$/);
     expect(new Set(lines.slice(1).map((line) => line.split(/\s+/)[0]))).toEqual(
-      new Set(['policy', 'event-pattern', 'twin']),
+      new Set(['policy', 'event-pattern', 'twin', 'macie']),
     );
     expect(run.stdout).toMatch(/policyP99Micros\s+[\d,]+ µs\s+policyBareP99Micros\s+[\d,]+ µs\s+[\d.]+×/);
   });
@@ -64,6 +64,9 @@ describe('npm run bench -- --quick --json', () => {
       'twinDynalitePutItemsPerSecond',
       'twinRequestToPendingP99Ms',
       'twinDynalitePutItemP99Ms',
+      'macieScanCsvMBps',
+      'macieReadCsvMBps',
+      'macieScanJsonPeakRssGrowthMb',
     ]) {
       expect(results, name).toHaveProperty(name);
     }
@@ -79,7 +82,7 @@ describe('npm run bench -- --quick --json', () => {
     expect(policy.stdout).not.toContain('twin');
     const unknown = await bench(['nope'], dir);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('no bench "nope" (benches: policy, event-pattern, twin)');
+    expect(unknown.stderr).toContain('no bench "nope" (benches: policy, event-pattern, twin, macie)');
   }, 60_000);
 });
 

@@ -21,7 +21,9 @@
  * validated call's (test/unit/adapters/cedar/lean-call.test.ts compares them on every policy case);
  * a request the schema check does not cover takes the validated call.
  */
+
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { CLASSIFICATION_SOURCE, ClassificationStatus, unclassified } from '../../domain/classification.ts';
 import type { PolicyRequest } from '../../ports/index.ts';
 import {
   EntityType,
@@ -193,13 +195,23 @@ function probes(model: RequestModel, action: string): PolicyRequest[] {
   );
   return [
     least,
-    { ...least, classification: {} },
+    // No severity (not classified, or nothing sensitive): the least a classification carries.
+    { ...least, classification: unclassified('s3://probe') },
     {
       agent: { id: 'probe', onBehalfOf: 'probe' },
       action,
       resource: { arn: 'arn:aws:iam::123456789012:role/probe', type: 'probe' },
       parameters: { ...parameters, untypedProbe: ['probe'] },
-      classification: { severity: 'High', categories: ['probe'], types: ['probe'] },
+      classification: {
+        status: ClassificationStatus.classified,
+        severity: 'High',
+        categories: ['probe'],
+        types: ['probe'],
+        findingIds: ['probe'],
+        source: CLASSIFICATION_SOURCE,
+        classifiedAt: '2026-01-01T00:00:00.000Z',
+        subject: 's3://probe/probe',
+      },
       resourceTags: { environment: 'probe', other: 'probe' },
     },
   ];

@@ -3,6 +3,7 @@
  * policies, same errors, on every policy case and on requests that exercise everything a policy
  * can read. And it must only be used where the schema's own check has shown it safe.
  */
+
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
@@ -20,6 +21,7 @@ import {
   preparePolicySet,
 } from '../../../../lambdas/adapters/cedar/policy-set.ts';
 import type { PolicyRequest } from '../../../../lambdas/ports/index.ts';
+import { aClassification } from '../../domain/fixtures.ts';
 
 const ROOT = new URL('../../../../', import.meta.url);
 const POLICY_DIR = fileURLToPath(new URL('policies/', ROOT));
@@ -64,7 +66,7 @@ const CRAFTED: readonly PolicyRequest[] = [
     resource: { arn: 'arn:aws:s3:::finance', type: 'AWS::S3::Bucket' },
     parameters: { Bucket: 'finance', ids: ['a', 'b'] },
     resourceTags: { Environment: 'prod', team: 'finance' },
-    classification: { categories: ['FINANCIAL_INFORMATION'], findingIds: ['f-1'] },
+    classification: aClassification({ severity: null, categories: ['FINANCIAL_INFORMATION'], types: [] }),
   },
   {
     agent: { id: 'invoice-bot' },
@@ -78,7 +80,7 @@ const CRAFTED: readonly PolicyRequest[] = [
     action: 'kms:DisableKey',
     resource: { arn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd' },
     parameters: { keyId: '1234abcd', days: 7 },
-    classification: { severity: 'Low', categories: [], types: ['AWS_CREDENTIALS'] },
+    classification: aClassification({ severity: 'Low', categories: [], types: ['AWS_CREDENTIALS'] }),
   },
   {
     agent: { id: 'ops-bot' },
@@ -269,7 +271,7 @@ describe('what the lean call leaves out', () => {
   it('prunes records to the fields read, unless a policy takes the record whole', () => {
     const request = {
       ...CRAFTED[1]!,
-      classification: { severity: 'High', categories: ['CREDENTIALS'], types: ['AWS_CREDENTIALS'] },
+      classification: aClassification({ categories: ['CREDENTIALS'], types: ['AWS_CREDENTIALS'] }),
     };
     const sent = (policies: string) => {
       const prepared = prepare(policies);
@@ -288,7 +290,15 @@ describe('what the lean call leaves out', () => {
       '@id("p") permit (principal, action, resource) when { resource has classification && [resource.classification].contains(resource.classification) && context.parameters == context.parameters };',
     );
     expect(whole.context).toEqual({ parameters: request.parameters });
-    expect(whole.entities[0]!.attrs).toEqual({ classification: request.classification });
+    // Whole, as Cedar's Classification type has it: no finding ids, subject or source.
+    expect(whole.entities[0]!.attrs).toEqual({
+      classification: {
+        status: 'CLASSIFIED',
+        severity: 'High',
+        categories: ['CREDENTIALS'],
+        types: ['AWS_CREDENTIALS'],
+      },
+    });
   });
 
   it('asks only the policies whose action scope admits the action, that scope decided at start', () => {
@@ -371,13 +381,14 @@ describe('the validated call, where the schema check does not cover a request', 
       schema: severityRequired,
       defaults: DEFAULTS,
     });
-    expect(
-      engine.evaluate({ ...CRAFTED[3]!, classification: { categories: ['CREDENTIALS'] } }),
-    ).toMatchObject({
+    const withoutSeverity = aClassification({ severity: null, categories: ['CREDENTIALS'], types: [] });
+    expect(engine.evaluate({ ...CRAFTED[3]!, classification: withoutSeverity })).toMatchObject({
       decision: 'DENY',
       reason: expect.stringContaining('does not match the policy schema'),
     });
-    expect(engine.evaluate({ ...CRAFTED[3]!, classification: { severity: 'Low' } }).decision).toBe('ALLOW');
+    expect(
+      engine.evaluate({ ...CRAFTED[3]!, classification: aClassification({ severity: 'Low' }) }).decision,
+    ).toBe('ALLOW');
   });
 
   it('checks each distinct appliesTo on its own', () => {
