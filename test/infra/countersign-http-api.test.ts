@@ -116,6 +116,7 @@ describe('REST API routes', () => {
     ]);
     expect(views).toEqual(expected);
     expect(Object.keys(views).sort()).toEqual([
+      'GET /api/classifications',
       'GET /api/me',
       'GET /api/openapi.json',
       'GET /api/receipts/jwks.json',
