@@ -195,6 +195,12 @@ describe('the data classification reviewers see', () => {
     });
     expect(json(slackReviewMessage(none, consoleUrl).blocks)).toContain('⚪ nothing sensitive found');
     expect(json(teamsReviewCard(none, consoleUrl))).toContain('"color":"Good"');
+    const { subject: _subject, ...withoutSubject } = aClassification();
+    const unnamed = pendingRecord({ classification: withoutSubject });
+    expect(json(slackReviewMessage(unnamed, consoleUrl).blocks)).toContain(
+      '"text":"🔴 High: financial information (CREDIT_CARD_NUMBER)"',
+    );
+    expect(json(teamsReviewCard(unnamed, consoleUrl))).not.toContain('"title":"Of"');
   });
 });
 
