@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // The SDK's notice about its future Node 22 floor would print once per test file on Node 20.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     coverage: {
       provider: 'v8',
       include: ['lambdas/**/*.ts', 'lib/**/*.ts', 'local/**/*.ts'],
