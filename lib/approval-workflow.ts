@@ -50,7 +50,7 @@ const TASK_RETRY: sfn.RetryProps = {
  * local twin's interpreter runs the very same definition:
  *
  * ResolveRequestId → Evaluate → IsDuplicate → IsValid → Route → (AutoApproved | PolicyDenied |
- * RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → PublishDecision → Done.
+ * BreakGlass | RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → PublishDecision → Done.
  * Every failure of Evaluate or of the wait ends as a recorded, denied outcome (EvaluationFailed →
  * RecordEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
  * expiry sent by the vote service, ends as EXPIRED.
@@ -148,6 +148,11 @@ export class ApprovalWorkflow extends Construct {
       .when(
         sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.deny),
         outcome(S.policyDenied, { decision: Decision.policyDenied, 'reason.$': '$.policy.reason' }),
+      )
+      // Runs at once; its review opens when the decision is published (see the reconciliation).
+      .when(
+        sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.breakGlass),
+        outcome(S.breakGlass, { decision: Decision.breakGlass }),
       )
       // REQUIRE_APPROVAL, and anything unexpected: people decide, never an automatic allow.
       .otherwise(requestApproval);

@@ -26,6 +26,7 @@ export const WORKFLOW_STATES = {
   route: 'Route',
   autoApproved: 'AutoApproved',
   policyDenied: 'PolicyDenied',
+  breakGlass: 'BreakGlass',
   requestApproval: 'RequestApproval',
   expired: 'Expired',
   denied: 'Denied',

@@ -130,6 +130,8 @@ type TerminalStatus = Exclude<RequestStatusValue, typeof RequestStatus.pending>;
 const TERMINAL_STATUS: Record<DecisionValue, TerminalStatus> = {
   APPROVED: RequestStatus.approved,
   AUTO_APPROVED: RequestStatus.approved,
+  // The agent may act at once; the review that follows does not reopen the request.
+  BREAK_GLASS: RequestStatus.approved,
   DENIED: RequestStatus.denied,
   POLICY_DENIED: RequestStatus.denied,
   EXPIRED: RequestStatus.expired,

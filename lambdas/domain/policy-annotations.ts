@@ -3,7 +3,9 @@
  * `@reason` says why; on a `permit`, `@approval("group,…")`, `@quorum("2")`, `@timeout("PT1H")` and
  * `@stepUp("true")` make it an approval requirement, each missing one taking its default;
  * `@approvalValidFor("PT15M")` on any permit says how long its decision may be acted on (the signed
- * receipt's expiry). Any other annotation is a problem: a typo must not weaken a policy.
+ * receipt's expiry); `@breakGlass("true")` on an approval permit lets an agent in an emergency act
+ * at once and be reviewed afterwards by the approvers. Any other annotation is a problem: a typo
+ * must not weaken a policy.
  */
 import { describeDuration, parseIsoDuration } from './iso-duration.ts';
 
@@ -24,6 +26,8 @@ export const PolicyAnnotation = {
   stepUp: 'stepUp',
   /** On a permit: how long the decision may be acted on (the receipt's expiry); shortest wins. */
   approvalValidFor: 'approvalValidFor',
+  /** On an approval permit: a break-glass request may run at once, reviewed by the approvers afterwards. */
+  breakGlass: 'breakGlass',
 } as const;
 const APPROVAL_ANNOTATIONS = [
   PolicyAnnotation.approval,
@@ -55,6 +59,8 @@ export interface PolicyRule {
   readonly requirement?: ApprovalRequirement;
   /** `@approvalValidFor`, in seconds. */
   readonly approvalValidForSeconds?: number;
+  /** `@breakGlass("true")`: only ever on a permit that requires approval. */
+  readonly breakGlass?: true;
 }
 
 export function isTimeout(seconds: number): boolean {
@@ -126,6 +132,27 @@ function readApprovalValidFor(
   return seconds;
 }
 
+function readBreakGlass(
+  annotations: ReadonlyMap<string, string>,
+  requirement: ApprovalRequirement | undefined,
+  complain: (problem: string) => void,
+): boolean {
+  const text = annotations.get(PolicyAnnotation.breakGlass);
+  if (text === undefined) return false;
+  if (text !== 'true' && text !== 'false') {
+    complain(`@breakGlass("${text}") must be "true" or "false"`);
+    return false;
+  }
+  if (requirement === undefined) {
+    // A forbid never lets anything run; an allow needs no emergency door.
+    complain(
+      '@breakGlass belongs on a permit that requires approval (@approval …): it lets the wait for approvers be skipped, and only they review afterwards',
+    );
+    return false;
+  }
+  return text === 'true';
+}
+
 /**
  * The rule a policy's annotations and effect make, and what is wrong with them (`where` names the
  * policy in problems until its @id is known).
@@ -157,6 +184,7 @@ export function readPolicyRule(
   }
   const reason = annotations.get(PolicyAnnotation.reason);
   const approvalValidForSeconds = readApprovalValidFor(annotations, effect, complain);
+  const breakGlass = readBreakGlass(annotations, effect === 'permit' ? requirement : undefined, complain);
   return {
     rule: {
       id,
@@ -164,6 +192,7 @@ export function readPolicyRule(
       ...(reason === undefined ? {} : { reason }),
       ...(requirement === undefined ? {} : { requirement }),
       ...(approvalValidForSeconds === undefined ? {} : { approvalValidForSeconds }),
+      ...(breakGlass ? { breakGlass: true as const } : {}),
     },
     problems,
   };

@@ -2,7 +2,8 @@
  * The strictest determining policy wins. Given the policies that determined an engine's answer:
  *  - any `forbid`                                → DENY
  *  - any `permit` with an approval requirement   → REQUIRE_APPROVAL, combined over all of them:
- *    groups = union (in policy order), quorum = max, timeout = min, stepUp = any
+ *    groups = union (in policy order), quorum = max, timeout = min, stepUp = any, and break-glass
+ *    allowed only when every one of them allows it
  *  - only `permit`s without one                  → ALLOW
  *  - nothing applies                             → REQUIRE_APPROVAL from the default group, quorum 1
  * and how long an ALLOW or REQUIRE_APPROVAL decision may be acted on: the shortest
@@ -70,11 +71,15 @@ function requireApproval(policies: readonly PolicyRule[]): PolicyDecision {
     timeoutSeconds: Math.min(...requirements.map((each) => each.timeoutSeconds)),
     stepUp: requirements.some((each) => each.stepUp),
   };
-  return approvalDecision(
+  const decision = approvalDecision(
     requirement,
     ids(policies),
     `Approval required by ${name(policies)}${reasons(policies)}. ${describeRequirement(requirement)}`,
   );
+  // Strictest wins here too: one approval policy without the door keeps it shut.
+  return policies.every((policy) => policy.breakGlass === true)
+    ? { ...decision, breakGlassAllowed: true }
+    : decision;
 }
 
 function byDefault(defaults: PolicyDefaults, about: DecisionSubject): PolicyDecision {

@@ -2,7 +2,7 @@
  * Building blocks of a PolicyDecision that need no policy engine: the services deny with them
  * without loading Cedar (only the evaluate function ships the engine's WebAssembly).
  */
-import { type PolicyDecision, PolicyOutcome } from './schemas.ts';
+import { type AgentRequestDetail, type PolicyDecision, PolicyOutcome } from './schemas.ts';
 
 /** A DENY decision: nothing to wait for, nobody to ask. */
 export function denyDecision(policyIds: string[], reason: string): PolicyDecision {
@@ -15,4 +15,29 @@ export function denyDecision(policyIds: string[], reason: string): PolicyDecisio
     policyIds,
     reason,
   };
+}
+
+/**
+ * What a break-glass request gets: BREAK_GLASS when the policies would ask for approval and every
+ * approval policy that applies allows break-glass (the approvers review afterwards); the policies'
+ * own DENY when they deny; otherwise a DENY saying break-glass is not permitted, even where the
+ * policies would allow (an agent that claims an emergency where none is foreseen is refused).
+ * A request without break-glass keeps its decision.
+ */
+export function withBreakGlass(
+  request: Pick<AgentRequestDetail, 'action' | 'resource' | 'breakGlass'>,
+  policy: PolicyDecision,
+): PolicyDecision {
+  if (request.breakGlass === undefined || policy.decision === PolicyOutcome.deny) return policy;
+  if (policy.decision === PolicyOutcome.requireApproval && policy.breakGlassAllowed === true) {
+    return {
+      ...policy,
+      decision: PolicyOutcome.breakGlass,
+      reason: `Break-glass: allowed to run at once and reviewed afterwards by ${policy.groups.join(' or ')}. ${policy.reason}`,
+    };
+  }
+  return denyDecision(
+    policy.policyIds,
+    `break-glass is not permitted for ${request.action} on ${request.resource.arn}: no policy that applies allows it (@breakGlass("true") on the approval policies)`,
+  );
 }

@@ -117,7 +117,7 @@ function problemOf(error: unknown): ReceiptError {
  * Verifies a receipt: ES256 signature under a published key (by `kid`), explicit type, issuer,
  * expiry (no leeway), the claims' shape and, when given, the action hash and the agent. Returns the
  * claims; throws ReceiptError naming the first check that failed. Whether the decision lets the
- * agent act (APPROVED, AUTO_APPROVED) is the caller's question: the claims say which it is.
+ * agent act (APPROVED, AUTO_APPROVED, BREAK_GLASS) is the caller's question: the claims say which it is.
  */
 export async function verifyReceipt(jws: string, options: VerifyReceiptOptions): Promise<ReceiptClaims> {
   const keys = typeof options.keys === 'function' ? options.keys : createLocalJWKSet(options.keys);
@@ -155,7 +155,9 @@ export async function verifyReceipt(jws: string, options: VerifyReceiptOptions):
   return claims.data;
 }
 
-/** Whether a decision lets the agent go ahead. */
+/** Whether a decision lets the agent go ahead: approved, by people or policy, or break-glass. */
 export function permitsAction(claims: ReceiptClaims): boolean {
-  return claims.decision === 'APPROVED' || claims.decision === 'AUTO_APPROVED';
+  return (
+    claims.decision === 'APPROVED' || claims.decision === 'AUTO_APPROVED' || claims.decision === 'BREAK_GLASS'
+  );
 }

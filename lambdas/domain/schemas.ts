@@ -67,6 +67,17 @@ export const IdentityStoreId = z
 export const JsonObject = z.record(z.string(), z.json());
 export type JsonObject = z.infer<typeof JsonObject>;
 
+/**
+ * An agent's emergency: it asks to act at once and be reviewed afterwards. Only a policy annotated
+ * `@breakGlass("true")` lets it; otherwise the request is denied with the reason.
+ */
+export const BreakGlass = z.strictObject({
+  reason: z.string().trim().min(1, 'a break-glass reason is required').max(2000),
+  /** The incident it is for (a ticket id or URL). */
+  incident: z.string().trim().min(1).max(256).optional(),
+});
+export type BreakGlass = z.infer<typeof BreakGlass>;
+
 export const AgentRequestDetail = z.strictObject({
   requestId: Identifier.optional(),
   agent: z.strictObject({ id: AgentId, onBehalfOf: z.string().min(1).max(256).optional() }),
@@ -75,6 +86,7 @@ export const AgentRequestDetail = z.strictObject({
   parameters: JsonObject.default({}),
   justification: z.string().trim().min(1, 'a justification is required').max(4000),
   context: JsonObject.optional(),
+  breakGlass: BreakGlass.optional(),
 });
 export type AgentRequestDetail = z.infer<typeof AgentRequestDetail>;
 
@@ -108,9 +120,20 @@ export function requestIdOf(event: AgentRequestEvent): string {
   return publicRequestId(event.detail.agent.id, clientRequestIdOf(event));
 }
 
-export const PolicyOutcome = { allow: 'ALLOW', deny: 'DENY', requireApproval: 'REQUIRE_APPROVAL' } as const;
+export const PolicyOutcome = {
+  allow: 'ALLOW',
+  deny: 'DENY',
+  requireApproval: 'REQUIRE_APPROVAL',
+  /** A break-glass request a policy lets run at once, to be reviewed by `groups` afterwards. */
+  breakGlass: 'BREAK_GLASS',
+} as const;
 export const PolicyDecision = z.strictObject({
-  decision: z.enum([PolicyOutcome.allow, PolicyOutcome.deny, PolicyOutcome.requireApproval]),
+  decision: z.enum([
+    PolicyOutcome.allow,
+    PolicyOutcome.deny,
+    PolicyOutcome.requireApproval,
+    PolicyOutcome.breakGlass,
+  ]),
   groups: z.array(z.string()),
   quorum: z.number().int().min(0),
   timeoutSeconds: z.number().int().min(0),
@@ -119,6 +142,8 @@ export const PolicyDecision = z.strictObject({
   reason: z.string(),
   /** How long a decision may be acted on (the receipt's `exp` - `iat`); the default when absent. */
   approvalValidForSeconds: z.number().int().positive().optional(),
+  /** REQUIRE_APPROVAL only: every determining approval policy says `@breakGlass("true")`. */
+  breakGlassAllowed: z.literal(true).optional(),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecision>;
 
@@ -128,6 +153,8 @@ export const Decision = {
   expired: 'EXPIRED',
   autoApproved: 'AUTO_APPROVED',
   policyDenied: 'POLICY_DENIED',
+  /** Run at once under break-glass, reviewed afterwards. */
+  breakGlass: 'BREAK_GLASS',
 } as const;
 export const DecisionValue = z.enum([
   Decision.approved,
@@ -135,6 +162,7 @@ export const DecisionValue = z.enum([
   Decision.expired,
   Decision.autoApproved,
   Decision.policyDenied,
+  Decision.breakGlass,
 ]);
 export type DecisionValue = z.infer<typeof DecisionValue>;
 
@@ -218,6 +246,8 @@ export const RequestRecord = z.strictObject({
   parameters: JsonObject,
   justification: z.string(),
   context: JsonObject.optional(),
+  /** The agent asked to act at once (break-glass), with why. */
+  breakGlass: BreakGlass.optional(),
   actionHash: z.string().regex(/^[a-f0-9]{64}$/),
   policy: PolicyDecision,
   /** The classification of the S3 object or bucket the request touches (absent for other resources). */
@@ -243,6 +273,10 @@ export const AuditKind = {
   published: 'PUBLISHED',
   /** A chat identity that could not be bound to a directory identity tried to vote. */
   refused: 'REFUSED',
+  /** A privileged call (CloudTrail) was matched to this request's approval. */
+  reconciled: 'RECONCILED',
+  /** The after-the-fact review of this (break-glass) request was closed. */
+  reviewed: 'REVIEWED',
 } as const;
 export const AuditRecord = z.strictObject({
   requestId: RequestId,
@@ -254,6 +288,8 @@ export const AuditRecord = z.strictObject({
     AuditKind.decided,
     AuditKind.published,
     AuditKind.refused,
+    AuditKind.reconciled,
+    AuditKind.reviewed,
   ]),
   /** Deterministic per fact (e.g. `VOTED#alice`), so a redelivered write is a no-op. */
   key: z.string().min(1),

@@ -10,7 +10,7 @@ import {
   type ScanOutcome,
   ScanState,
 } from '../domain/classification.ts';
-import { denyDecision } from '../domain/policy-decision.ts';
+import { denyDecision, withBreakGlass } from '../domain/policy-decision.ts';
 import { s3TargetOf } from '../domain/s3-target.ts';
 import {
   type AgentRequestDetail,
@@ -134,7 +134,7 @@ export async function evaluateRequest(
   const classification = await classificationOf(deps, detail, input.scan);
   const policy =
     requesters.problem === undefined
-      ? evaluatePolicy(deps.policy, detail, classification)
+      ? withBreakGlass(detail, evaluatePolicy(deps.policy, detail, classification))
       : denyBecause(requesters.problem);
   const record = newRequestRecord({
     event,

@@ -45,7 +45,8 @@ export interface RecordDecisionResult {
 
 /**
  * An approval is only recorded when the facts back it: votes reaching the quorum for APPROVED, a
- * policy ALLOW for AUTO_APPROVED. Anything else is refused, so the workflow's failure path denies.
+ * policy ALLOW for AUTO_APPROVED, a policy BREAK_GLASS for BREAK_GLASS. Anything else is refused,
+ * so the workflow's failure path denies.
  */
 function assertBacked(record: RequestRecord, decision: DecisionValue): void {
   if (decision === Decision.approved && tally(record).outcome !== Decision.approved) {
@@ -54,10 +55,22 @@ function assertBacked(record: RequestRecord, decision: DecisionValue): void {
   if (decision === Decision.autoApproved && record.policy.decision !== PolicyOutcome.allow) {
     throw new ConflictError('NOT_ALLOWED_BY_POLICY', `policy did not allow request ${record.requestId}`);
   }
+  if (decision === Decision.breakGlass && record.policy.decision !== PolicyOutcome.breakGlass) {
+    throw new ConflictError(
+      'BREAK_GLASS_NOT_ALLOWED',
+      `policy did not allow break-glass for request ${record.requestId}`,
+    );
+  }
 }
 
 function defaultReason(record: RequestRecord, decision: DecisionValue): string | undefined {
-  if (decision === Decision.policyDenied || decision === Decision.autoApproved) return record.policy.reason;
+  if (
+    decision === Decision.policyDenied ||
+    decision === Decision.autoApproved ||
+    decision === Decision.breakGlass
+  ) {
+    return record.policy.reason;
+  }
   if (decision === Decision.expired) return 'no decision was reached before the request expired';
   return undefined;
 }

@@ -155,16 +155,21 @@ describe('approval state machine', () => {
     });
   });
 
-  it('routes on the policy decision, requiring people for anything but ALLOW and DENY', () => {
+  it('routes on the policy decision, requiring people for anything but ALLOW, DENY and BREAK_GLASS', () => {
     const route = definition.States[WORKFLOW_STATES.route];
     expect(route.Choices).toEqual([
       { Variable: '$.policy.decision', StringEquals: 'ALLOW', Next: WORKFLOW_STATES.autoApproved },
       { Variable: '$.policy.decision', StringEquals: 'DENY', Next: WORKFLOW_STATES.policyDenied },
+      { Variable: '$.policy.decision', StringEquals: 'BREAK_GLASS', Next: WORKFLOW_STATES.breakGlass },
     ]);
     expect(route.Default).toBe(WORKFLOW_STATES.requestApproval);
     expect(definition.States[WORKFLOW_STATES.policyDenied].Parameters).toEqual({
       decision: 'POLICY_DENIED',
       'reason.$': '$.policy.reason',
+    });
+    expect(definition.States[WORKFLOW_STATES.breakGlass]).toMatchObject({
+      Parameters: { decision: 'BREAK_GLASS' },
+      Next: WORKFLOW_STATES.recordDecision,
     });
   });
 

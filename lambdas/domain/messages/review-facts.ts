@@ -137,6 +137,7 @@ const OUTCOME_VERB = {
   [Decision.denied]: 'Denied',
   [Decision.policyDenied]: 'Denied by policy',
   [Decision.expired]: 'Expired without a decision',
+  [Decision.breakGlass]: 'Run at once under break-glass, to be reviewed',
 } as const;
 
 function outcomeOf(record: RequestRecord): string | undefined {

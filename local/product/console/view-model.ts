@@ -291,6 +291,8 @@ const timelineLabels: Readonly<Record<AuditRecord['kind'], string>> = {
   DECIDED: 'Decided',
   PUBLISHED: 'Decision published',
   REFUSED: 'Refused',
+  RECONCILED: 'Privileged call',
+  REVIEWED: 'Review closed',
 };
 
 export interface TimelineEntry {
@@ -338,6 +340,8 @@ const decisionTone: Readonly<Record<DecisionValue, 'good' | 'bad' | 'neutral'>> 
   DENIED: 'bad',
   POLICY_DENIED: 'bad',
   EXPIRED: 'neutral',
+  // Went ahead without anyone's approval: not bad, but never quietly good either.
+  BREAK_GLASS: 'neutral',
 };
 
 /** The data classification as the console shows it: in words, with its severity colour. */

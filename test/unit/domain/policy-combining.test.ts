@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { type PolicyRule, readPolicyRule } from '../../../lambdas/domain/policy-annotations.ts';
 import { combineDecision } from '../../../lambdas/domain/policy-combining.ts';
+import { withBreakGlass } from '../../../lambdas/domain/policy-decision.ts';
 
 const DEFAULTS = { approverGroup: 'security', timeoutSeconds: 3600 };
 const ABOUT = { action: 'iam:AttachRolePolicy', resourceArn: 'arn:aws:iam::123456789012:role/x' };
@@ -90,5 +91,75 @@ describe('annotations', () => {
       expect.stringMatching(/@stepUp\("yes"\)/),
       expect.stringMatching(/belong on a permit, not a forbid/),
     ]);
+  });
+});
+
+describe('break-glass', () => {
+  const approval = (id: string, extra: Record<string, string> = {}) =>
+    rule('permit', { id, approval: 'platform', ...extra });
+
+  it('is allowed when every determining approval policy says @breakGlass("true"), and only then', () => {
+    const both = combineDecision(
+      'permit',
+      [
+        approval('a', { breakGlass: 'true' }),
+        approval('b', { breakGlass: 'true' }),
+        rule('permit', { id: 'read' }),
+      ],
+      DEFAULTS,
+      ABOUT,
+    );
+    expect(both.breakGlassAllowed).toBe(true);
+    const one = combineDecision(
+      'permit',
+      [approval('a', { breakGlass: 'true' }), approval('b')],
+      DEFAULTS,
+      ABOUT,
+    );
+    expect(one).not.toHaveProperty('breakGlassAllowed');
+    expect(approval('c', { breakGlass: 'false' })).not.toHaveProperty('breakGlass');
+  });
+
+  it('belongs on approval permits only, as "true" or "false"', () => {
+    const problems = (effect: PolicyRule['effect'], annotations: Record<string, string>) =>
+      readPolicyRule(new Map(Object.entries({ id: 'p', ...annotations })), effect, 'test', DEFAULTS).problems;
+    expect(problems('permit', { breakGlass: 'true' })).toEqual([
+      'policy "p": @breakGlass belongs on a permit that requires approval (@approval …): it lets the wait for approvers be skipped, and only they review afterwards',
+    ]);
+    expect(problems('forbid', { breakGlass: 'true' })).toHaveLength(1);
+    expect(problems('permit', { approval: 'platform', breakGlass: 'yes' })).toEqual([
+      'policy "p": @breakGlass("yes") must be "true" or "false"',
+    ]);
+  });
+
+  it('turns a permitted break-glass request into BREAK_GLASS and refuses any other with the reason', () => {
+    const request = {
+      action: 'iam:AttachRolePolicy',
+      resource: { arn: 'arn:aws:iam::123456789012:role/x' },
+      breakGlass: { reason: 'production is down', incident: 'INC-42' },
+    };
+    const allowed = combineDecision('permit', [approval('a', { breakGlass: 'true' })], DEFAULTS, ABOUT);
+    expect(withBreakGlass(request, allowed)).toMatchObject({
+      decision: 'BREAK_GLASS',
+      groups: ['platform'],
+      policyIds: ['a'],
+    });
+    expect(withBreakGlass(request, allowed).reason).toMatch(
+      /^Break-glass: allowed to run at once and reviewed afterwards by platform\./,
+    );
+    const refusal = withBreakGlass(request, combineDecision('permit', [approval('a')], DEFAULTS, ABOUT));
+    expect(refusal).toMatchObject({ decision: 'DENY', policyIds: ['a'] });
+    expect(refusal.reason).toBe(
+      'break-glass is not permitted for iam:AttachRolePolicy on arn:aws:iam::123456789012:role/x: no policy that applies allows it (@breakGlass("true") on the approval policies)',
+    );
+    // An allow needs no emergency: claiming one is refused too.
+    expect(
+      withBreakGlass(request, combineDecision('permit', [rule('permit', { id: 'read' })], DEFAULTS, ABOUT))
+        .decision,
+    ).toBe('DENY');
+    const forbidden = combineDecision('deny', [rule('forbid', { id: 'no' })], DEFAULTS, ABOUT);
+    expect(withBreakGlass(request, forbidden)).toBe(forbidden);
+    const { breakGlass: _none, ...ordinary } = request;
+    expect(withBreakGlass(ordinary, allowed)).toBe(allowed);
   });
 });

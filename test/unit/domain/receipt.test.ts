@@ -79,6 +79,8 @@ describe('receipt claims', () => {
   it('say whether the agent may act', () => {
     expect(permitsAction(receiptClaimsFor(decided))).toBe(true);
     expect(permitsAction({ ...receiptClaimsFor(decided), decision: 'AUTO_APPROVED' })).toBe(true);
+    // Break-glass runs at once: its receipt lets the agent act, the review comes afterwards.
+    expect(permitsAction({ ...receiptClaimsFor(decided), decision: 'BREAK_GLASS' })).toBe(true);
     for (const decision of ['DENIED', 'POLICY_DENIED', 'EXPIRED'] as const) {
       expect(permitsAction({ ...receiptClaimsFor(decided), decision })).toBe(false);
     }

@@ -1,0 +1,101 @@
+/**
+ * A CloudTrail record as EventBridge delivers it (`AWS API Call via CloudTrail` on the default
+ * bus), read as loosely as CloudTrail writes it: `requestParameters` and `responseElements` may be
+ * null, identities vary by type (an AWS service has no ARN), dates inside parameters are not ISO.
+ * Only what reconciliation relies on is required. Pure.
+ */
+import { createHash } from 'node:crypto';
+import canonicalizeModule from 'canonicalize';
+import { z } from 'zod';
+import { CLOUDTRAIL_API_CALL } from './privileged-actions.ts';
+
+// CommonJS with an ES-module typing: the default import is the function at run time.
+const canonicalize = canonicalizeModule as unknown as typeof canonicalizeModule.default;
+
+const SessionIssuer = z.looseObject({ type: z.string().optional(), arn: z.string().optional() });
+
+export const UserIdentity = z.looseObject({
+  type: z.string().min(1),
+  principalId: z.string().optional(),
+  arn: z.string().optional(),
+  accountId: z.string().optional(),
+  accessKeyId: z.string().optional(),
+  userName: z.string().optional(),
+  invokedBy: z.string().optional(),
+  sessionContext: z.looseObject({ sessionIssuer: SessionIssuer.optional() }).optional(),
+});
+export type UserIdentity = z.infer<typeof UserIdentity>;
+
+/** CloudTrail event ids are UUIDs; anything that could not be one is refused (it becomes a key). */
+export const EventId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/, 'a CloudTrail eventID');
+
+const Parameters = z.record(z.string(), z.unknown());
+
+export const CloudTrailRecord = z.looseObject({
+  eventVersion: z.string().min(1),
+  userIdentity: UserIdentity,
+  eventTime: z.iso.datetime({ offset: true }),
+  eventSource: z.string().regex(/^[a-z0-9.-]+\.amazonaws\.com$/, 'a service host such as s3.amazonaws.com'),
+  eventName: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,127}$/, 'an API operation name'),
+  awsRegion: z.string().min(1),
+  sourceIPAddress: z.string().optional(),
+  userAgent: z.string().optional(),
+  requestParameters: Parameters.nullish(),
+  responseElements: z.unknown().optional(),
+  requestID: z.string().optional(),
+  eventID: EventId,
+  readOnly: z.boolean().optional(),
+  resources: z.array(z.looseObject({ ARN: z.string().optional(), type: z.string().optional() })).optional(),
+  eventType: z.string().optional(),
+  recipientAccountId: z.string().optional(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+});
+export type CloudTrailRecord = z.infer<typeof CloudTrailRecord>;
+
+export const CloudTrailEvent = z.looseObject({
+  version: z.string(),
+  id: z.string().min(1),
+  'detail-type': z.literal(CLOUDTRAIL_API_CALL),
+  source: z.string().startsWith('aws.'),
+  account: z.string(),
+  time: z.string(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: CloudTrailRecord,
+});
+export type CloudTrailEvent = z.infer<typeof CloudTrailEvent>;
+
+/** Identity types whose calls are made in a session someone else issued: the issuer is the principal. */
+const SESSION_TYPES = new Set(['AssumedRole', 'FederatedUser']);
+
+/**
+ * Who made the call, as an agent's `principalArn` names it: the user or role ARN; for an assumed
+ * role (and a federated user) the session's issuer, since the session ARN changes per session.
+ * Identities without an ARN are named by what CloudTrail gives them (an AWS service by its host).
+ */
+export function principalOf(identity: UserIdentity): string {
+  const issuer = identity.sessionContext?.sessionIssuer?.arn;
+  if (SESSION_TYPES.has(identity.type) && issuer !== undefined && issuer !== '') return issuer;
+  return identity.arn ?? identity.invokedBy ?? `${identity.type}:${identity.principalId ?? 'unknown'}`;
+}
+
+/** `s3.amazonaws.com` + `PutBucketPolicy` → `s3:PutBucketPolicy`. */
+export function actionOf(record: Pick<CloudTrailRecord, 'eventSource' | 'eventName'>): string {
+  return `${record.eventSource.replace(/\.amazonaws\.com$/, '')}:${record.eventName}`;
+}
+
+/**
+ * A fingerprint of the record's content (RFC 8785 canonical JSON, SHA-256): a redelivery has the
+ * same one; another record claiming the same eventID does not.
+ */
+export function recordFingerprint(record: CloudTrailRecord): string {
+  return createHash('sha256')
+    .update(canonicalize(record) as string, 'utf8')
+    .digest('hex');
+}
+
+/** The call's time in whole seconds, CloudTrail's precision (it writes `2024-05-14T13:05:09Z`). */
+export function eventSecond(record: Pick<CloudTrailRecord, 'eventTime'>): number {
+  return Math.floor(Date.parse(record.eventTime) / 1000);
+}
