@@ -75,12 +75,20 @@ export const CallRecord = PrivilegedCall.omit({ review: true }).extend({
   awsRegion: z.string(),
   sourceIPAddress: z.string().optional(),
   errorCode: z.string().optional(),
+  /** As CloudTrail recorded them: what a late approval's parameters are compared with. */
+  requestParameters: JsonObject.nullable(),
 });
 export type CallRecord = z.infer<typeof CallRecord>;
 
 export function toPrivilegedCall(call: CallRecord, review?: ReviewView): PrivilegedCall {
   const { reviewId: _review, readers: _readers, fingerprint: _fingerprint, recordedAt: _at, ...shown } = call;
-  const { awsRegion: _region, sourceIPAddress: _ip, errorCode: _error, ...contract } = shown;
+  const {
+    awsRegion: _region,
+    sourceIPAddress: _ip,
+    errorCode: _error,
+    requestParameters: _parameters,
+    ...contract
+  } = shown;
   return { ...contract, ...(review === undefined ? {} : { review }) };
 }
 

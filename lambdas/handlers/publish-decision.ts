@@ -11,6 +11,7 @@ import {
   createEventBridgeClient,
   createKmsClient,
 } from '../adapters/aws-clients.ts';
+import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-call-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
 import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
@@ -27,8 +28,10 @@ const env = loadEnvironment(['tableName', 'eventBusName', 'receiptKeyId']);
 const logger = createLogger();
 const metrics = createMetrics();
 const dynamoDb = createDynamoDbClient();
+const documentClient = createDocumentClient(dynamoDb);
 const deps = {
-  store: new DynamoDbRequestStore({ client: createDocumentClient(dynamoDb), tableName: env.tableName }),
+  store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
+  grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
   publisher: new EventBridgeDecisionPublisher({
     client: createEventBridgeClient(),
     eventBusName: env.eventBusName,

@@ -12,7 +12,9 @@ import type {
   RequestClassification,
 } from '../domain/classification.ts';
 import type { MacieJobStatus } from '../domain/macie-finding.ts';
+import type { DueReviewReminder, Review, ReviewStatus } from '../domain/after-the-fact-review.ts';
 import type { DueReminder } from '../domain/messages/reminders.ts';
+import type { ApprovalGrant, CallRecord, CallStatusValue } from '../domain/privileged-calls.ts';
 import type { ReceiptClaims } from '../domain/receipt.ts';
 import type {
   ActionDecidedDetail,
@@ -325,4 +327,98 @@ export interface ClassificationJobs {
   start(spec: ClassificationJobSpec): Promise<{ readonly jobId: string }>;
   describe(jobId: string): Promise<ClassificationJobState>;
   findingsOf(jobId: string): Promise<readonly unknown[]>;
+export interface ListCallsQuery {
+  readonly status?: CallStatusValue;
+  readonly limit?: number;
+  readonly cursor?: string;
+  /** Only calls this holds for (those the caller may read); pages stay correct, as for requests. */
+  readonly visible?: (call: CallRecord) => boolean;
+}
+
+/** What approvals of an agent's calls are kept under: the agent, the action (CloudTrail's spelling), the canonical resource. */
+export interface CallSubject {
+  readonly agentId: string;
+  readonly action: string;
+  readonly resourceArn: string;
+}
+
+/** How a call turned out to be covered after all: the approval, who may now read it, and its review. */
+export interface CallCover {
+  readonly status: CallStatusValue;
+  readonly requestId: string;
+  readonly readers: readonly string[];
+  /** A break-glass request's review; without one the call has none. */
+  readonly reviewId?: string;
+}
+
+/**
+ * Privileged calls (one per CloudTrail eventID) and the approvals they are matched against. Every
+ * mutation is a single-item conditional write: a redelivered event records nothing twice, and
+ * concurrent calls never both consume one approval. Safe to call concurrently.
+ */
+export interface PrivilegedCallStore {
+  /** Stores the call unless its eventID is stored; returns the stored call and whether this put created it. */
+  putCall(call: CallRecord): Promise<{ created: boolean; call: CallRecord }>;
+  getCall(eventId: string): Promise<CallRecord | undefined>;
+  listCalls(query: ListCallsQuery): Promise<Page<CallRecord>>;
+  /** Moves an UNAPPROVED call to `cover`; false when it is no longer UNAPPROVED (someone else covered it). */
+  coverCall(eventId: string, cover: CallCover): Promise<boolean>;
+  /**
+   * Notes an agent's call under its subject, before it is classified, so a late approval finds it
+   * (kept for a week after `eventTime`: CloudTrail delivers within minutes, a decision within hours).
+   */
+  noteCall(subject: CallSubject, eventId: string, eventTime: string): Promise<void>;
+  /** The eventIDs of the calls noted under a subject (consistent read). */
+  callsOf(subject: CallSubject): Promise<string[]>;
+  /** Stores an approval unless it is stored: the first write, and its consumption, stand. */
+  putGrant(grant: ApprovalGrant): Promise<void>;
+  /** The approvals kept under a subject (consistent read), oldest decision first. */
+  grantsOf(subject: CallSubject): Promise<ApprovalGrant[]>;
+  /** Consumes the approval for the call: true when it was free or is already this call's. */
+  consumeGrant(grant: ApprovalGrant, eventId: string): Promise<boolean>;
+  /** Frees an approval this call consumed, so another call may be matched to it. */
+  releaseGrant(grant: ApprovalGrant, eventId: string): Promise<void>;
+}
+
+/** How a review is closed: by a reviewer (ACKNOWLEDGED, ESCALATED) or by Countersign (WITHDRAWN). */
+export interface ReviewClosing {
+  readonly status: Exclude<(typeof ReviewStatus)[keyof typeof ReviewStatus], 'OPEN'>;
+  readonly by: string;
+  readonly reason?: string;
+  readonly channel?: ChannelValue;
+  readonly at: Date;
+}
+
+/**
+ * After-the-fact reviews, each opened once and closed once (conditional writes), with the marks of
+ * the reminders sent about them. Safe to call concurrently.
+ */
+export interface ReviewStore {
+  /** Opens the review unless it exists; returns the stored one and whether this call opened it. */
+  open(review: Review): Promise<{ created: boolean; review: Review }>;
+  get(reviewId: string): Promise<Review | undefined>;
+  /** The reviews that exist among `reviewIds`, in no particular order. */
+  getMany(reviewIds: readonly string[]): Promise<Review[]>;
+  /**
+   * Closes an OPEN review exactly once; `applied` is false when it was already closed (`review`
+   * is then the stored one). NotFoundError when there is no such review.
+   */
+  close(reviewId: string, closing: ReviewClosing): Promise<{ applied: boolean; review: Review }>;
+  /** Open reviews, newest first, a page at a time. */
+  listOpen(query: { readonly limit?: number; readonly cursor?: string }): Promise<Page<Review>>;
+  /** Claims a reminder step before it is sent; true only for the first caller. */
+  claimReminder(reviewId: string, step: string, at: Date): Promise<boolean>;
+  /** Undoes a claim whose reminder could not be sent. */
+  releaseReminder(reviewId: string, step: string): Promise<void>;
+}
+
+/**
+ * Tells reviewers about after-the-fact reviews in every configured channel: the alert when one
+ * opens, the update when it closes, reminders and escalations while it stays open. Posting is
+ * idempotent per review and channel (a retried alert edits nothing twice).
+ */
+export interface ReviewAlerts {
+  alert(review: Review): Promise<void>;
+  update(review: Review): Promise<void>;
+  remind(review: Review, reminder: DueReviewReminder): Promise<void>;
 }

@@ -16,7 +16,7 @@ export interface AuditFact {
 }
 
 export async function recordFact(
-  deps: { store: RequestStore; clock: Clock },
+  deps: { store: Pick<RequestStore, 'appendAudit'>; clock: Clock },
   fact: AuditFact,
 ): Promise<void> {
   const record = parse(

@@ -2,8 +2,11 @@
  * The workflow's last step: signs the decision receipt once and tells the agent how its request
  * ended (`Action Decided` on the bus, carrying the receipt). Retried or redelivered, it publishes the
  * receipt stored first, so the agent, the API and the audit trail all see one receipt per decision.
+ * An approving decision is first stored as the approval privileged calls are matched against:
+ * before its receipt exists, so an agent holding a receipt always finds its approval recorded.
  */
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
+import { grantOf } from '../domain/privileged-calls.ts';
 import { receiptClaimsFor } from '../domain/receipt.ts';
 import {
   ActionDecidedDetail,
@@ -12,13 +15,21 @@ import {
   type RequestRecord,
   RequestStatus,
 } from '../domain/schemas.ts';
-import type { Clock, DecisionPublisher, ReceiptSigner, RequestStore } from '../ports/index.ts';
+import type {
+  Clock,
+  DecisionPublisher,
+  PrivilegedCallStore,
+  ReceiptSigner,
+  RequestStore,
+} from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 
 export interface PublishDecisionDeps {
   readonly store: RequestStore;
   readonly publisher: DecisionPublisher;
   readonly signer: ReceiptSigner;
+  /** Where approvals are kept for the CloudTrail reconciliation. */
+  readonly grants: Pick<PrivilegedCallStore, 'putGrant'>;
   readonly clock: Clock;
 }
 
@@ -48,6 +59,8 @@ export async function publishDecision(
   if (record.status === RequestStatus.pending || record.decision === undefined) {
     throw new ConflictError('NOT_DECIDED', `request ${requestId} is not decided yet`);
   }
+  const grant = grantOf(record);
+  if (grant !== undefined) await deps.grants.putGrant(grant);
   const receipt = await receiptOf(deps, record);
   const detail = parse(
     ActionDecidedDetail,

@@ -4,7 +4,7 @@
  * made up by the next; each (request, lead) is claimed before it is sent, so overlapping windows
  * and retries send each reminder once. A reminder that fails is released for the next run.
  */
-import { type DueReminder, dueReminders, type ReminderWindow } from '../domain/messages/reminders.ts';
+import { dueReminders, type ReminderWindow } from '../domain/messages/reminders.ts';
 import { type RequestRecord, RequestStatus } from '../domain/schemas.ts';
 import type { Clock, ReminderMarks, RequestStore, ReviewReminders } from '../ports/index.ts';
 
@@ -37,25 +37,34 @@ async function pendingRequests(store: SendRemindersDeps['store']): Promise<Reque
   return records;
 }
 
-type Outcome =
+export type ReminderOutcome =
   | { readonly kind: 'sent' | 'alreadySent' }
   | { readonly kind: 'failed'; readonly error: unknown };
 
-async function sendOnce(
-  deps: SendRemindersDeps,
-  record: RequestRecord,
-  reminder: DueReminder,
-): Promise<Outcome> {
-  if (!(await deps.marks.claim(record.requestId, reminder.leadSeconds, deps.clock.now()))) {
-    return { kind: 'alreadySent' };
-  }
+/** Claims a reminder, sends it, and releases the claim when sending fails (a later run retries it). */
+export async function sendClaimed(steps: {
+  readonly claim: () => Promise<boolean>;
+  readonly send: () => Promise<void>;
+  readonly release: () => Promise<void>;
+}): Promise<ReminderOutcome> {
+  if (!(await steps.claim())) return { kind: 'alreadySent' };
   try {
-    await deps.notifier.remind(record, reminder);
+    await steps.send();
     return { kind: 'sent' };
   } catch (error) {
-    await deps.marks.release(record.requestId, reminder.leadSeconds);
+    await steps.release();
     return { kind: 'failed', error };
   }
+}
+
+/** The counts of a run's outcomes, and why the failed ones failed. */
+export function countOutcomes(outcomes: readonly ReminderOutcome[]) {
+  const count = (kind: ReminderOutcome['kind']) => outcomes.filter((outcome) => outcome.kind === kind).length;
+  return {
+    sent: count('sent'),
+    alreadySent: count('alreadySent'),
+    failures: outcomes.flatMap((outcome) => (outcome.kind === 'failed' ? [outcome.error] : [])),
+  };
 }
 
 /**
@@ -72,15 +81,14 @@ export async function sendReminders(
   const records = await pendingRequests(deps.store);
   const byId = new Map(records.map((record) => [record.requestId, record]));
   const outcomes = await Promise.all(
-    dueReminders(records, window, leads).map((reminder) =>
-      sendOnce(deps, byId.get(reminder.requestId)!, reminder),
-    ),
+    dueReminders(records, window, leads).map((reminder) => {
+      const record = byId.get(reminder.requestId)!;
+      return sendClaimed({
+        claim: () => deps.marks.claim(record.requestId, reminder.leadSeconds, deps.clock.now()),
+        send: () => deps.notifier.remind(record, reminder),
+        release: () => deps.marks.release(record.requestId, reminder.leadSeconds),
+      });
+    }),
   );
-  const count = (kind: Outcome['kind']) => outcomes.filter((outcome) => outcome.kind === kind).length;
-  return {
-    pending: records.length,
-    sent: count('sent'),
-    alreadySent: count('alreadySent'),
-    failures: outcomes.flatMap((outcome) => (outcome.kind === 'failed' ? [outcome.error] : [])),
-  };
+  return { pending: records.length, ...countOutcomes(outcomes) };
 }

@@ -1,11 +1,12 @@
 /**
- * ChatMessageRefs in the single table, beside the request: `pk=REQ#<id>, sk=CHAT#<channel>`.
+ * ChatMessageRefs in the single table, beside what the message is about: a request
+ * (`pk=REQ#<id>, sk=CHAT#<channel>`, the default) or a review (TableKey.reviewChatMessage).
  * Written once with a conditional put, so two writers agree on one message per channel.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import type { ChatMessageRef, ChatMessageRefs } from '../../ports/index.ts';
-import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
+import { type ItemKey, TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 const StoredRef = z.object({
   channel: z.enum(['slack', 'teams', 'slack-dm']),
@@ -17,10 +18,17 @@ const StoredRef = z.object({
 export class DynamoDbChatMessageRefs implements ChatMessageRefs {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
+  readonly #keyOf: (id: string, channel: string) => ItemKey;
 
-  constructor(options: { readonly client: DynamoDBDocumentClient; readonly tableName: string }) {
+  constructor(options: {
+    readonly client: DynamoDBDocumentClient;
+    readonly tableName: string;
+    /** Where a message's ref is kept. @default beside the request, TableKey.chatMessage */
+    readonly keyOf?: (id: string, channel: string) => ItemKey;
+  }) {
     this.#client = options.client;
     this.#tableName = options.tableName;
+    this.#keyOf = options.keyOf ?? TableKey.chatMessage;
   }
 
   async save(requestId: string, ref: ChatMessageRef): Promise<{ created: boolean; ref: ChatMessageRef }> {
@@ -29,7 +37,7 @@ export class DynamoDbChatMessageRefs implements ChatMessageRefs {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: { ...TableKey.chatMessage(requestId, valid.channel), ...valid },
+          Item: { ...this.#keyOf(requestId, valid.channel), ...valid },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': TABLE_LAYOUT.partitionKey },
         }),
@@ -47,7 +55,7 @@ export class DynamoDbChatMessageRefs implements ChatMessageRefs {
     const { Item } = await this.#client.send(
       new GetCommand({
         TableName: this.#tableName,
-        Key: TableKey.chatMessage(requestId, channel),
+        Key: this.#keyOf(requestId, channel),
         ConsistentRead: true,
       }),
     );

@@ -26,28 +26,17 @@ import {
   Vote,
 } from '../../domain/schemas.ts';
 import type { DecideInput, ListRequestsQuery, Page, RequestStore, WaitState } from '../../ports/index.ts';
-import { decodeCursor, encodeCursor } from './list-cursor.ts';
+import { isConditionFailure } from './conditions.ts';
 import { Attr, fromRequestItem, type Item, jsonOnly, toRequestItem } from './request-item.ts';
-import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
+import { listByStatus } from './status-index.ts';
+import { TableKey } from './table-layout.ts';
 
 export interface DynamoDbRequestStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
 }
 
-export const LIST_LIMIT = { default: 25, max: 100 } as const;
-
-/**
- * How many windows of `limit` items one list call reads at most while filtering: a caller who may
- * read few requests gets a short page with a cursor instead of the call scanning everything.
- */
-export const MAX_WINDOWS_PER_PAGE = 10;
-
 const AUDIT_FIELDS = Object.keys(AuditRecord.shape);
-
-function isConditionFailure(error: unknown): error is Error & { Item?: Record<string, AttributeValue> } {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
 
 function notFound(requestId: string): NotFoundError {
   return new NotFoundError(`request ${requestId} does not exist`);
@@ -86,39 +75,16 @@ export class DynamoDbRequestStore implements RequestStore {
     return item === undefined ? undefined : fromRequestItem(item);
   }
 
-  /**
-   * Newest first. Each window reads up to `limit` items per status below the position and merges
-   * them; only the first `limit` of the merge are certainly the newest overall, so only those are
-   * examined, and the next window starts after the last one examined. Records `visible` leaves out
-   * are read past, up to MAX_WINDOWS_PER_PAGE windows a call; the cursor then continues from there.
-   */
-  async list(query: ListRequestsQuery): Promise<Page<RequestRecord>> {
-    const limit = Math.min(Math.max(Math.trunc(query.limit ?? LIST_LIMIT.default), 1), LIST_LIMIT.max);
-    const visible = query.visible ?? (() => true);
+  /** Newest first, merged over the statuses asked for (see listByStatus). */
+  list(query: ListRequestsQuery): Promise<Page<RequestRecord>> {
     const statuses = query.status === undefined ? RequestStatusValue.options : [query.status];
-    let before = query.cursor === undefined ? undefined : decodeCursor(query.cursor).before;
-    const items: RequestRecord[] = [];
-    for (let window = 0; window < MAX_WINDOWS_PER_PAGE; window += 1) {
-      const pages = await Promise.all(statuses.map((status) => this.#queryStatus(status, limit, before)));
-      const merged = pages
-        .flatMap((page) => page.Items ?? [])
-        .sort((a, b) => byteOrderDescending(String(a[Attr.gsi1sk]), String(b[Attr.gsi1sk])));
-      const examined = merged.slice(0, limit);
-      const more = merged.length > limit || pages.some((page) => page.LastEvaluatedKey !== undefined);
-      for (const [index, item] of examined.entries()) {
-        before = String(item[Attr.gsi1sk]);
-        const record = fromRequestItem(item);
-        if (!visible(record)) continue;
-        items.push(record);
-        if (items.length === limit) {
-          const rest = more || index < examined.length - 1;
-          return { items, ...(rest ? { cursor: encodeCursor({ before }) } : {}) };
-        }
-      }
-      if (!more || examined.length === 0) return { items };
-    }
-    // Every window examined something, so `before` is the last record examined.
-    return { items, cursor: encodeCursor({ before: before! }) };
+    return listByStatus({
+      client: this.#client,
+      tableName: this.#tableName,
+      partitions: statuses.map((status) => TableKey.statusPartition(status)),
+      ...query,
+      read: fromRequestItem,
+    });
   }
 
   async addVote(requestId: string, vote: Vote, at: Date): Promise<RequestRecord> {
@@ -306,31 +272,6 @@ export class DynamoDbRequestStore implements RequestStore {
     return records.sort((a, b) => a.at.localeCompare(b.at) || a.key.localeCompare(b.key));
   }
 
-  #queryStatus(
-    status: RequestStatusValue,
-    limit: number,
-    before: string | undefined,
-  ): Promise<QueryCommandOutput> {
-    const index = TABLE_LAYOUT.statusIndex;
-    return this.#client.send(
-      new QueryCommand({
-        TableName: this.#tableName,
-        IndexName: index.name,
-        KeyConditionExpression: before === undefined ? '#pk = :pk' : '#pk = :pk AND #sk < :before',
-        ExpressionAttributeNames: {
-          '#pk': index.partitionKey,
-          ...(before === undefined ? {} : { '#sk': index.sortKey }),
-        },
-        ExpressionAttributeValues: {
-          ':pk': TableKey.statusPartition(status),
-          ...(before === undefined ? {} : { ':before': before }),
-        },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-  }
-
   async #markOnce(requestId: string, attribute: string, at: Date): Promise<boolean> {
     try {
       await this.#update({
@@ -391,14 +332,6 @@ export class DynamoDbRequestStore implements RequestStore {
             Ineligible.alreadyVoted;
     return new ConflictError(code, describeIneligibility(code));
   }
-}
-
-/**
- * DynamoDB orders string sort keys by bytes; the keys are ASCII, where code-unit order is byte order.
- * Index sort keys end in the unique request id, so two are never equal.
- */
-function byteOrderDescending(a: string, b: string): number {
-  return a < b ? 1 : -1;
 }
 
 function toAuditRecord(item: Item): AuditRecord {

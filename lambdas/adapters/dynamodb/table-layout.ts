@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The single table's layout — its key attributes, index and TTL, and every key of every item kind —
  * shared by the DynamoDB adapters, the CDK table construct and the local twin (which creates the
  * same table in its embedded DynamoDB from the synthesized template). This is the one place that
  * spells a key prefix.
  */
-import { createHash } from 'node:crypto';
 export const TABLE_LAYOUT = {
   partitionKey: 'pk',
   sortKey: 'sk',
@@ -18,6 +19,7 @@ export type ItemKey = Readonly<
 >;
 
 const REQUEST_PARTITION = 'REQ#';
+const REVIEW_PARTITION = 'REVIEW#';
 const AUDIT_SORT_PREFIX = 'AUDIT#';
 const CLASSIFICATION_PARTITION = 'CLASS#';
 const OBJECT_SORT_PREFIX = 'OBJECT#';
@@ -48,6 +50,10 @@ function requestItem(requestId: string, sortKey: string): ItemKey {
   return itemKey(`${REQUEST_PARTITION}${requestId}`, sortKey);
 }
 
+function reviewItem(reviewId: string, sortKey: string): ItemKey {
+  return itemKey(`${REVIEW_PARTITION}${reviewId}`, sortKey);
+}
+
 /**
  * The keys of the table's items. A request's items share its partition (`REQ#<id>`): the request
  * (`REQUEST`), its audit records (`AUDIT#<key>`), its chat messages (`CHAT#<channel>`) and its
@@ -57,6 +63,13 @@ function requestItem(requestId: string, sortKey: string): ItemKey {
  * (`OBJECT#<key>`), the bucket aggregate (`BUCKET`), the latest policy finding of each type
  * (`POLICY#<type>`) and the audit records of classification changes (`AUDIT#BUCKET#<key>`,
  * `AUDIT#OBJECT#<hash of the object key>#<key>`): every audit record of the table starts `AUDIT#`.
+ *
+ * A privileged call (CloudTrail) is `CALL#<eventID>`; the approvals an agent's calls are matched
+ * against and those calls share a subject partition per (agent, action, resource), hashed because
+ * an ARN may be as long as a partition key (`SUBJECT#<sha256>`: `GRANT#<requestId>`,
+ * `CALL#<eventID>`). An after-the-fact review is `REVIEW#<reviewId>` with its chat messages and
+ * reminder marks beside it. The status index lists calls (`CALLS#<status>`) and reviews
+ * (`REVIEWS#OPEN`, `REVIEWS#CLOSED`) newest first too.
  */
 export const TableKey = {
   request: (requestId: string) => requestItem(requestId, 'REQUEST'),
@@ -89,4 +102,14 @@ export const TableKey = {
     objectKey === undefined ? AUDIT_SORT_PREFIX : objectAuditPrefix(objectKey),
   /** ISO timestamps sort as text; the id breaks ties. */
   statusSort: (createdAt: string, requestId: string) => `${createdAt}#${requestId}`,
+  call: (eventId: string) => itemKey(`CALL#${eventId}`, 'CALL'),
+  callStatusPartition: (status: string) => `CALLS#${status}`,
+  subjectPartition: (agentId: string, action: string, resourceArn: string) =>
+    `SUBJECT#${digest(`${agentId}\n${action}\n${resourceArn}`)}`,
+  subjectGrantPrefix: 'GRANT#',
+  subjectCallPrefix: 'CALL#',
+  review: (reviewId: string) => reviewItem(reviewId, 'REVIEW'),
+  reviewStatusPartition: (open: boolean) => (open ? 'REVIEWS#OPEN' : 'REVIEWS#CLOSED'),
+  reviewChatMessage: (reviewId: string, channel: string) => reviewItem(reviewId, `CHAT#${channel}`),
+  reviewReminderMark: (reviewId: string, step: string) => reviewItem(reviewId, `REMINDER#${step}`),
 } as const;

@@ -455,6 +455,7 @@ describe('approvals and the calls they cover', () => {
     recordedAt: NOW.toISOString(),
     awsRegion: 'us-east-1',
     sourceIPAddress: '127.0.0.1',
+    requestParameters: { bucketName: 'exports', policy: '' },
   };
 
   it('shows a stored call as the API’s contract, with its review', () => {

@@ -117,6 +117,51 @@ describe('auto-allow', () => {
   });
 });
 
+describe('break-glass', () => {
+  it('stores a permitted break-glass request as BREAK_GLASS at once, records and publishes it with a receipt', async () => {
+    harness.policy.answer = requireApproval({ groups: ['platform'], breakGlassAllowed: true });
+    const eventId = nextEventId();
+    const requestId = requestIdFor(eventId);
+    const breakGlass = { reason: 'production is down', incident: 'INC-42' };
+    const evaluated = await evaluateRequest(harness, {
+      requestId,
+      event: anAgentEvent(eventId, { breakGlass }),
+      executionArn: executionArnFor(requestId),
+    });
+    expect(evaluated.policy).toMatchObject({ decision: 'BREAK_GLASS', groups: ['platform'] });
+    const stored = await harness.store.get(requestId);
+    expect(stored).toMatchObject({ status: 'PENDING', breakGlass });
+    expect(stored).not.toHaveProperty('expiresAt');
+    const recorded = await recordDecision(harness, {
+      ...step(requestId),
+      outcome: { decision: 'BREAK_GLASS' },
+    });
+    expect(recorded.record).toMatchObject({ status: 'APPROVED', decision: 'BREAK_GLASS', approvers: [] });
+    expect(recorded.record.reason).toMatch(/^Break-glass: allowed to run at once/);
+    const detail = await publishDecision(harness, step(requestId));
+    expect(detail).toMatchObject({ requestId, decision: 'BREAK_GLASS', receipt: expect.any(String) });
+    expect(harness.signer.signed.at(-1)).toMatchObject({ requestId, decision: 'BREAK_GLASS' });
+  });
+
+  it('denies break-glass where no policy permits it, and refuses a BREAK_GLASS outcome policy did not give', async () => {
+    harness.policy.answer = requireApproval({ groups: ['platform'] });
+    const eventId = nextEventId();
+    const requestId = requestIdFor(eventId);
+    const evaluated = await evaluateRequest(harness, {
+      requestId,
+      event: anAgentEvent(eventId, { breakGlass: { reason: 'in a hurry' } }),
+      executionArn: executionArnFor(requestId),
+    });
+    expect(evaluated.policy).toMatchObject({ decision: 'DENY' });
+    expect(evaluated.policy.reason).toMatch(/^break-glass is not permitted for s3:CopyObject on /);
+    const ordinary = await submit(harness);
+    const error = await rejection(
+      recordDecision(harness, { ...step(ordinary), outcome: { decision: 'BREAK_GLASS' } }),
+    );
+    expect(error.code).toBe('BREAK_GLASS_NOT_ALLOWED');
+  });
+});
+
 describe('approval with a quorum of two', () => {
   it('asks reviewers once, decides on the second distinct approver, resumes once, records and publishes', async () => {
     const requestId = await submit(harness, requireApproval({ quorum: 2 }));

@@ -1,5 +1,6 @@
 /** Recording fakes for the ports around the store (the store itself is the real adapter on dynalite). */
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
+import type { DueReviewReminder, Review } from '../../../lambdas/domain/after-the-fact-review.ts';
 import { RECEIPT_ALGORITHM, RECEIPT_TYPE, type ReceiptClaims } from '../../../lambdas/domain/receipt.ts';
 import type {
   ActionDecidedDetail,
@@ -16,6 +17,7 @@ import type {
   PolicyEngine,
   PolicyRequest,
   ReceiptSigner,
+  ReviewAlerts,
   ReviewNotifier,
   Workflow,
 } from '../../../lambdas/ports/index.ts';
@@ -144,5 +146,25 @@ export class TestReceiptSigner implements ReceiptSigner {
     return new SignJWT({ ...claims })
       .setProtectedHeader({ alg: RECEIPT_ALGORITHM, typ: RECEIPT_TYPE, kid: this.publicJwk.kid })
       .sign(this.key);
+  }
+}
+
+/** Records what reviewers would be told about after-the-fact reviews. */
+export class RecordingAlerts implements ReviewAlerts {
+  readonly alerted: Review[] = [];
+  readonly updated: Review[] = [];
+  readonly reminded: { review: Review; reminder: DueReviewReminder }[] = [];
+  failure?: Error;
+  async alert(review: Review): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.alerted.push(review);
+  }
+  async update(review: Review): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.updated.push(review);
+  }
+  async remind(review: Review, reminder: DueReviewReminder): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.reminded.push({ review, reminder });
   }
 }

@@ -1,6 +1,8 @@
 /** One dynalite-backed store plus recording fakes: the services exactly as handlers wire them. */
 import { DynamoDbClassificationStore } from '../../../lambdas/adapters/dynamodb/classification-store.ts';
+import { DynamoDbPrivilegedCallStore } from '../../../lambdas/adapters/dynamodb/privileged-call-store.ts';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
+import { DynamoDbReviewStore } from '../../../lambdas/adapters/dynamodb/review-store.ts';
 import { type PolicyDecision, publicRequestId } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/index.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
@@ -19,6 +21,11 @@ export interface Harness {
   readonly table: LocalTable;
   readonly store: DynamoDbRequestStore;
   readonly classifications: DynamoDbClassificationStore;
+  /** Privileged calls and the approvals they are matched against (the same table). */
+  readonly calls: DynamoDbPrivilegedCallStore;
+  /** The publish step's view of the call store: where it keeps approvals. */
+  readonly grants: DynamoDbPrivilegedCallStore;
+  readonly reviews: DynamoDbReviewStore;
   readonly clock: ManualClock;
   readonly directory: FakeDirectory;
   readonly policy: FakePolicyEngine;
@@ -30,10 +37,14 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const table = await startDynalite();
+  const calls = new DynamoDbPrivilegedCallStore({ client: table.client, tableName: table.tableName });
   return {
     table,
     store: new DynamoDbRequestStore({ client: table.client, tableName: table.tableName }),
     classifications: new DynamoDbClassificationStore({ client: table.client, tableName: table.tableName }),
+    calls,
+    grants: calls,
+    reviews: new DynamoDbReviewStore({ client: table.client, tableName: table.tableName }),
     clock: new ManualClock(NOW),
     directory: new FakeDirectory(),
     policy: new FakePolicyEngine(requireApproval()),
