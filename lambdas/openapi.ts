@@ -3,7 +3,9 @@
  * from the same zod schemas the handler validates with, so the description cannot drift from the code.
  */
 import { z } from 'zod';
+import { ReviewInput, ReviewView } from './domain/after-the-fact-review.ts';
 import { Eligibility } from './domain/approval.ts';
+import { CallStatusValue, PrivilegedCall } from './domain/privileged-calls.ts';
 import {
   AuditRecord,
   JsonObject,
@@ -13,7 +15,12 @@ import {
   VoteInput,
 } from './domain/schemas.ts';
 import { MAX_PAGE_SIZE } from './http/api-app.ts';
-import { ClassificationDetailBody, RequestDetailBody } from './http/bodies.ts';
+import {
+  ClassificationDetailBody,
+  PrivilegedCallPage,
+  RequestDetailBody,
+  ReviewClosedBody,
+} from './http/bodies.ts';
 
 const ErrorBody = z.strictObject({
   error: z.strictObject({
@@ -54,6 +61,11 @@ function componentSchemas(): Record<string, unknown> {
     ClassificationDetail: ClassificationDetailBody,
     VoteAccepted,
     Me,
+    PrivilegedCall,
+    PrivilegedCallPage,
+    Review: ReviewView,
+    ReviewInput,
+    ReviewClosed: ReviewClosedBody,
     Error: ErrorBody,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
@@ -77,6 +89,37 @@ const requestIdParameter = {
   schema: { type: 'string' },
   description: 'The requestId.',
 };
+const eventIdParameter = {
+  name: 'eventId',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'The CloudTrail eventID of the call.',
+};
+const pageParameters = [
+  {
+    name: 'limit',
+    in: 'query',
+    schema: { type: 'integer', minimum: 1, default: 25 },
+    description: `Page size; values above ${MAX_PAGE_SIZE} are reduced to ${MAX_PAGE_SIZE}.`,
+  },
+  { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'From the previous page.' },
+];
+const reviewResponses = (what: string) => ({
+  '200': { description: 'The review is closed.', content: json('ReviewClosed') },
+  '400': errorResponse(
+    'The body is not a valid review outcome: ACKNOWLEDGED needs a `reason`; nothing was recorded.',
+  ),
+  '401': authErrors['401'],
+  '403': errorResponse(
+    'The caller may not close it: an agent or service (NOT_A_HUMAN), the agent, its owner or whom it acts for ' +
+      '(REQUESTER), or not in the review’s groups (NOT_IN_GROUP).',
+  ),
+  '404': errorResponse(`No ${what} with this id (or one the caller may not read).`),
+  '409': errorResponse(
+    `Already closed (REVIEW_CLOSED), or the ${what} has no after-the-fact review (NO_REVIEW).`,
+  ),
+});
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   return {
@@ -102,18 +145,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               schema: z.toJSONSchema(RequestStatusValue),
               description: 'Only requests in this status.',
             },
-            {
-              name: 'limit',
-              in: 'query',
-              schema: { type: 'integer', minimum: 1, default: 25 },
-              description: `Page size; values above ${MAX_PAGE_SIZE} are reduced to ${MAX_PAGE_SIZE}.`,
-            },
-            {
-              name: 'cursor',
-              in: 'query',
-              schema: { type: 'string' },
-              description: 'From the previous page.',
-            },
+            ...pageParameters,
           ],
           responses: {
             '200': { description: 'One page of requests.', content: json('RequestPage') },
@@ -179,6 +211,59 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               'The caller is not in an auditor group (NOT_AN_AUDITOR), or unknown to the directory.',
             ),
           },
+        },
+      },
+      '/api/requests/{id}/review': {
+        post: {
+          operationId: 'closeRequestReview',
+          summary:
+            'Close the after-the-fact review of a break-glass request: ACKNOWLEDGED (with a reason) or ESCALATED',
+          parameters: [requestIdParameter],
+          requestBody: { required: true, content: json('ReviewInput') },
+          responses: reviewResponses('request'),
+        },
+      },
+      '/api/privileged-calls': {
+        get: {
+          operationId: 'listPrivilegedCalls',
+          summary:
+            'Privileged AWS calls (CloudTrail) reconciled with approvals, newest first; auditors and each call’s reviewers read them',
+          parameters: [
+            {
+              name: 'status',
+              in: 'query',
+              schema: z.toJSONSchema(CallStatusValue),
+              description: 'Only calls with this status.',
+            },
+            ...pageParameters,
+          ],
+          responses: {
+            '200': { description: 'One page of calls.', content: json('PrivilegedCallPage') },
+            '400': errorResponse('Invalid query parameters.'),
+            ...authErrors,
+          },
+        },
+      },
+      '/api/privileged-calls/{eventId}': {
+        get: {
+          operationId: 'getPrivilegedCall',
+          summary: 'One reconciled call, with the request that covers it or its after-the-fact review',
+          parameters: [eventIdParameter],
+          responses: {
+            '200': { description: 'The call.', content: json('PrivilegedCall') },
+            ...authErrors,
+            '404': errorResponse('No call with this eventId.'),
+          },
+        },
+      },
+      '/api/privileged-calls/{eventId}/review': {
+        post: {
+          operationId: 'closeCallReview',
+          summary:
+            'Close the after-the-fact review of an UNAPPROVED (or BREAK_GLASS) call: ACKNOWLEDGED (with a reason) or ESCALATED',
+          parameters: [eventIdParameter],
+          requestBody: { required: true, content: json('ReviewInput') },
+          responses: reviewResponses('call'),
         },
       },
       '/api/me': {

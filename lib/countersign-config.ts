@@ -30,6 +30,7 @@
  * | `countersign:macieJobRoleArn` | unset | a role in the Macie administrator account to assume for the jobs (default: the function's own role) |
  * | `countersign:classificationTimeoutSeconds` | `900` | how long a request waits for its object's classification before it is evaluated as FAILED |
  * | `countersign:classificationPollSeconds` | `30` | the wait between two looks at a classification job |
+ * | `countersign:privilegedActions` | the 14 of `DEFAULT_PRIVILEGED_ACTIONS` | `<service>:<Operation>`s whose CloudTrail calls are reconciled with approvals |
  *
  * Macie findings (the `Macie Finding` rule on the default bus) are always stored and looked up; the
  * `countersign:macie` switch only adds the classification jobs (and their IAM permissions).
@@ -49,7 +50,9 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
 import { DirectoryDocument } from '../lambdas/domain/directory.ts';
-import { AgentId, Arn, GroupName, IdentityStoreId } from '../lambdas/domain/schemas.ts';
+import { DEFAULT_PRIVILEGED_ACTIONS, PrivilegedActions } from '../lambdas/domain/privileged-actions.ts';
+import { AgentPrincipal } from '../lambdas/domain/privileged-calls.ts';
+import { Arn, GroupName, IdentityStoreId } from '../lambdas/domain/schemas.ts';
 import { CHAT_CONTEXT_KEYS } from './chat-integrations.ts';
 
 export const CONTEXT_KEYS = {
@@ -72,6 +75,7 @@ export const CONTEXT_KEYS = {
   apiCorsOrigins: 'countersign:apiCorsOrigins',
   apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
   apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
+  privilegedActions: 'countersign:privilegedActions',
   ...CHAT_CONTEXT_KEYS,
   macie: 'countersign:macie',
   macieJobRoleArn: 'countersign:macieJobRoleArn',
@@ -120,13 +124,6 @@ const fromJsonString = (value: unknown): unknown => {
   }
 };
 
-export const AgentGrant = z.strictObject({
-  id: AgentId,
-  /** The IAM principal (role or user ARN) the agent runs as. */
-  principalArn: Arn,
-});
-export type AgentGrant = z.infer<typeof AgentGrant>;
-
 const CountersignConfigFields = z.strictObject({
   busName: z
     .string()
@@ -142,7 +139,7 @@ const CountersignConfigFields = z.strictObject({
   agents: z.preprocess(
     fromJsonString,
     z
-      .array(AgentGrant)
+      .array(AgentPrincipal)
       .refine(
         (agents) => new Set(agents.map((agent) => agent.id)).size === agents.length,
         'agent ids must be unique',
@@ -170,6 +167,7 @@ const CountersignConfigFields = z.strictObject({
   apiCorsOrigins: z.preprocess(fromJsonString, z.array(Origin)),
   apiThrottleRateLimit: z.coerce.number().positive().max(10_000),
   apiThrottleBurstLimit: z.coerce.number().int().min(1).max(5_000),
+  privilegedActions: z.preprocess(fromJsonString, PrivilegedActions),
   slackChannelId: z
     .string()
     .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123456789')
@@ -314,6 +312,7 @@ export const CONFIG_DEFAULTS = {
   apiCorsOrigins: [],
   apiThrottleRateLimit: 50,
   apiThrottleBurstLimit: 100,
+  privilegedActions: DEFAULT_PRIVILEGED_ACTIONS,
   slackChannelId: undefined,
   teamsConversationId: undefined,
   teamsServiceUrl: undefined,

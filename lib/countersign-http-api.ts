@@ -13,6 +13,10 @@ export const REST_API_ROUTES = {
   listRequests: { method: apigwv2.HttpMethod.GET, path: '/api/requests' },
   showRequest: { method: apigwv2.HttpMethod.GET, path: '/api/requests/{id}' },
   castVote: { method: apigwv2.HttpMethod.POST, path: '/api/requests/{id}/votes' },
+  closeRequestReview: { method: apigwv2.HttpMethod.POST, path: '/api/requests/{id}/review' },
+  listPrivilegedCalls: { method: apigwv2.HttpMethod.GET, path: '/api/privileged-calls' },
+  showPrivilegedCall: { method: apigwv2.HttpMethod.GET, path: '/api/privileged-calls/{eventId}' },
+  closeCallReview: { method: apigwv2.HttpMethod.POST, path: '/api/privileged-calls/{eventId}/review' },
   me: { method: apigwv2.HttpMethod.GET, path: '/api/me' },
   showClassification: { method: apigwv2.HttpMethod.GET, path: '/api/classifications' },
 } as const;

@@ -17,6 +17,11 @@ export interface WorkflowAlarmsProps {
    * @default - none: no alarm on it
    */
   readonly findingsDeadLetterQueue?: sqs.IQueue;
+  /**
+   * The dead-letter queue of the privileged-call reconciliation (CloudTrail calls and decisions).
+   * @default - none: no alarm on it
+   */
+  readonly privilegedCallDeadLetterQueue?: sqs.IQueue;
   readonly functions: readonly HandlerFunction[];
   /** Key encrypting the alarm topic. */
   readonly topicEncryptionKey: kms.IKey;
@@ -28,8 +33,8 @@ export interface WorkflowAlarmsProps {
 }
 
 /**
- * Alarms for what must never happen quietly: a failed workflow execution, an agent request or a
- * Macie finding stuck in a dead-letter queue, a handler error. Each notifies the (encrypted,
+ * Alarms for what must never happen quietly: a failed workflow execution, an agent request, a
+ * Macie finding or a privileged call to reconcile stuck in a dead-letter queue, a handler error. Each notifies the (encrypted,
  * TLS-only) alarm topic.
  */
 export class WorkflowAlarms extends Construct {
@@ -52,22 +57,33 @@ export class WorkflowAlarms extends Construct {
       alarmDescription:
         'An approval workflow execution failed: a request was rejected as invalid or not recorded.',
     });
-    this.add('DeadLetters', {
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      alarmDescription:
-        'Agent requests EventBridge could not deliver to the workflow are waiting in the DLQ.',
-    });
-    if (props.findingsDeadLetterQueue !== undefined) {
-      this.add('FindingsDeadLetters', {
-        metric: props.findingsDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+    const deadLetterQueues = [
+      {
+        id: 'DeadLetters',
+        queue: props.deadLetterQueue,
+        holds: 'Agent requests EventBridge could not deliver to the workflow are waiting in the DLQ.',
+      },
+      {
+        id: 'FindingsDeadLetters',
+        queue: props.findingsDeadLetterQueue,
+        holds:
+          'Macie findings that could not be stored (undeliverable or malformed) are waiting in their DLQ.',
+      },
+      {
+        id: 'PrivilegedCallDeadLetters',
+        queue: props.privilegedCallDeadLetterQueue,
+        holds:
+          'Privileged calls (CloudTrail) or decisions that could not be reconciled are waiting in their DLQ.',
+      },
+    ];
+    for (const { id: alarmId, queue, holds } of deadLetterQueues) {
+      if (queue === undefined) continue;
+      this.add(alarmId, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(5),
           statistic: 'Maximum',
         }),
-        alarmDescription:
-          'Macie findings that could not be stored (undeliverable or malformed) are waiting in their DLQ.',
+        alarmDescription: holds,
       });
     }
     for (const fn of props.functions) {

@@ -137,7 +137,7 @@ export class ChatReviewNotifier implements ReviewNotifier {
 }
 
 /** Runs every channel even when one fails, then reports the first failure (so the caller retries). */
-async function settleAll(work: ReadonlyArray<Promise<void>>): Promise<void> {
+export async function settleAll(work: ReadonlyArray<Promise<void>>): Promise<void> {
   const results = await Promise.allSettled(work);
   const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed !== undefined) throw failed.reason;

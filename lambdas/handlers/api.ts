@@ -31,7 +31,7 @@ const env = loadEnvironment([
 const logger = createLogger();
 const metrics = createMetrics();
 
-const { store, directory, castVote, documentClient } = createVoteWiring(env, {
+const { store, calls, reviews, directory, castVote, closeReview, documentClient } = createVoteWiring(env, {
   logger,
   metrics,
   votesMetric: 'VotesRecorded',
@@ -40,6 +40,8 @@ const { store, directory, castVote, documentClient } = createVoteWiring(env, {
 const app = createApiApp({
   store,
   classifications: new DynamoDbClassificationStore({ client: documentClient, tableName: env.tableName }),
+  calls,
+  reviews,
   directory,
   auditorGroups: env.auditorGroups,
   verifier: createJwtVerifier({
@@ -48,6 +50,7 @@ const app = createApiApp({
     ...(env.jwtJwksUrl === undefined ? {} : { jwksUrl: env.jwtJwksUrl }),
   }),
   castVote,
+  closeReview,
   clock: systemClock,
   logger,
   openApiDocument: buildOpenApiDocument(),

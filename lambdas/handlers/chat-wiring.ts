@@ -11,12 +11,14 @@ import {
   SlackCredentials,
   TeamsCredentials,
 } from '../adapters/chat-credentials.ts';
-import { ChatReviewNotifier } from '../adapters/chat-review-notifier.ts';
+import { ChatReviewAlerts } from '../adapters/chat-review-alerts.ts';
+import { ChatReviewNotifier, type SlackTarget, type TeamsTarget } from '../adapters/chat-review-notifier.ts';
 import { DynamoDbChatMessageRefs } from '../adapters/dynamodb/chat-message-refs.ts';
-import { LogReviewNotifier, type StructuredLog } from '../adapters/log-review-notifier.ts';
+import { TableKey } from '../adapters/dynamodb/table-layout.ts';
+import { LogReviewAlerts, LogReviewNotifier, type StructuredLog } from '../adapters/log-review-notifier.ts';
 import { SlackApi } from '../adapters/slack/slack-api.ts';
 import { BotConnectorClient } from '../adapters/teams/bot-connector.ts';
-import type { Directory, ReviewNotifier, ReviewReminders } from '../ports/index.ts';
+import type { Directory, ReviewAlerts, ReviewNotifier, ReviewReminders } from '../ports/index.ts';
 import { type Environment, loadEnvironment } from './environment.ts';
 
 export type ChatEnvironment = Environment<
@@ -60,17 +62,12 @@ export function teamsCredentialsFrom(arn: string): CredentialSource<TeamsCredent
   return cachedSecret({ client: createSecretsManagerClient(), secretId: arn, schema: TeamsCredentials });
 }
 
-export function createChatReviewNotifier(
-  env: ChatEnvironment,
-  deps: { readonly documentClient: DynamoDBDocumentClient; readonly directory: Directory },
-): ReviewNotifier & ReviewReminders {
+/** The Slack channel and Teams conversation reviewers are told in, as far as they are configured. */
+function chatTargets(env: ChatEnvironment): { slack?: SlackTarget; teams?: TeamsTarget } {
   const slackApi = slackApiFactory(env.slackApiUrl);
   const slackCredentials =
     env.slackSecretArn === undefined ? undefined : slackCredentialsFrom(env.slackSecretArn);
-  return new ChatReviewNotifier({
-    refs: new DynamoDbChatMessageRefs({ client: deps.documentClient, tableName: env.tableName }),
-    directory: deps.directory,
-    consoleUrl: env.consoleUrl,
+  return {
     ...(slackCredentials === undefined || env.slackChannelId === undefined
       ? {}
       : {
@@ -93,6 +90,18 @@ export function createChatReviewNotifier(
             conversationId: env.teamsConversationId,
           },
         }),
+  };
+}
+
+export function createChatReviewNotifier(
+  env: ChatEnvironment,
+  deps: { readonly documentClient: DynamoDBDocumentClient; readonly directory: Directory },
+): ReviewNotifier & ReviewReminders {
+  return new ChatReviewNotifier({
+    refs: new DynamoDbChatMessageRefs({ client: deps.documentClient, tableName: env.tableName }),
+    directory: deps.directory,
+    consoleUrl: env.consoleUrl,
+    ...chatTargets(env),
   });
 }
 
@@ -115,4 +124,26 @@ export function createReviewNotifier(
   const { slackSecretArn, teamsSecretArn } = loadEnvironment(['slackSecretArn', 'teamsSecretArn'], source);
   if (slackSecretArn === undefined && teamsSecretArn === undefined) return new LogReviewNotifier(deps.log);
   return createChatReviewNotifier(loadEnvironment(CHAT_ENVIRONMENT_KEYS, source), deps);
+}
+
+/**
+ * The alerts of after-the-fact reviews (unapproved calls, break-glass): Slack and Teams when a
+ * chat secret is configured, otherwise the structured log line, as for reviews.
+ */
+export function createReviewAlerts(
+  deps: Omit<ReviewNotifierDeps, 'directory'>,
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): ReviewAlerts {
+  const { slackSecretArn, teamsSecretArn } = loadEnvironment(['slackSecretArn', 'teamsSecretArn'], source);
+  if (slackSecretArn === undefined && teamsSecretArn === undefined) return new LogReviewAlerts(deps.log);
+  const env = loadEnvironment(CHAT_ENVIRONMENT_KEYS, source);
+  return new ChatReviewAlerts({
+    refs: new DynamoDbChatMessageRefs({
+      client: deps.documentClient,
+      tableName: env.tableName,
+      keyOf: TableKey.reviewChatMessage,
+    }),
+    consoleUrl: env.consoleUrl,
+    ...chatTargets(env),
+  });
 }

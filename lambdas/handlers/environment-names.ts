@@ -59,6 +59,11 @@ export const ENV = {
   macieJobTag: 'MACIE_JOB_TAG',
   /** Optional: a role (in the Macie administrator account) assumed to create and read jobs. */
   macieJobRoleArn: 'MACIE_JOB_ROLE_ARN',
+  /**
+   * JSON array of `{"id","principalArn"}`: the IAM principal each agent runs as (`countersign:agents`),
+   * by which a CloudTrail call is told to be an agent's.
+   */
+  agentPrincipals: 'AGENT_PRINCIPALS',
 } as const;
 
 /** The tag key on the Macie jobs a stack starts; IAM lets the stack describe only jobs tagged with its name. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigurationError } from '../domain/errors.ts';
+import { AgentPrincipal } from '../domain/privileged-calls.ts';
 import { Arn, describeIssues, GroupName, IdentityStoreId } from '../domain/schemas.ts';
 import { ENV } from './environment-names.ts';
 
@@ -52,6 +53,7 @@ const SPECIAL_VARIABLES = {
   classificationPollSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
   macieBucketOwnerAccountId: Required.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')),
   macieJobRoleArn: Required.pipe(Arn).optional(),
+  agentPrincipals: jsonList(AgentPrincipal, '{"id","principalArn"} objects'),
 } as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 

@@ -3,10 +3,25 @@
  * ports so that the Lambda entry (handlers/api.ts), the twin and the tests run the same code.
  */
 import { z } from 'zod';
+import { ReviewInput, requestReviewId, reviewView } from '../domain/after-the-fact-review.ts';
 import { canRead, checkEligibility } from '../domain/approval.ts';
-import { AuthenticationError, ForbiddenError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import {
+  AuthenticationError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from '../domain/errors.ts';
 import type { HttpResult } from '../domain/http-result.ts';
 import {
+  type CallRecord,
+  CallStatusValue,
+  canReadCall,
+  type PrivilegedCall,
+  toPrivilegedCall,
+} from '../domain/privileged-calls.ts';
+import {
+  Decision,
   type Principal,
   parse,
   type RequestRecord,
@@ -18,11 +33,19 @@ import type {
   CastVote,
   ClassificationReader,
   Clock,
+  CloseReview,
   Directory,
+  PrivilegedCallStore,
   RequestStore,
+  ReviewStore,
 } from '../ports/index.ts';
 import { showClassification } from '../services/classification.ts';
-import type { ClassificationDetailBody, RequestDetailBody } from './bodies.ts';
+import type {
+  ClassificationDetailBody,
+  PrivilegedCallPage,
+  RequestDetailBody,
+  ReviewClosedBody,
+} from './bodies.ts';
 import { bearerToken, type HttpRequest } from './request.ts';
 import {
   ErrorCode,
@@ -42,11 +65,16 @@ export interface ApiDependencies {
   readonly store: Pick<RequestStore, 'get' | 'list' | 'listAudit'>;
   /** Macie's verdicts, read by auditors through GET /api/classifications. */
   readonly classifications: ClassificationReader;
+  /** Privileged calls reconciled from CloudTrail. */
+  readonly calls: Pick<PrivilegedCallStore, 'getCall' | 'listCalls'>;
+  /** After-the-fact reviews of unapproved calls and break-glass requests. */
+  readonly reviews: Pick<ReviewStore, 'get' | 'getMany'>;
   readonly directory: Directory;
   /** Groups whose members may read every request (besides its requesters and approver groups). */
   readonly auditorGroups: readonly string[];
   readonly verifier: AccessTokenVerifier;
   readonly castVote: CastVote;
+  readonly closeReview: CloseReview;
   readonly clock: Clock;
   readonly logger: ServerFaultLogger;
   /** The OpenAPI document served at /api/openapi.json. */
@@ -72,6 +100,8 @@ export const ListQuery = z.strictObject({
     .transform((limit) => Math.min(limit, MAX_PAGE_SIZE)),
   cursor: z.string().min(1).max(4096).optional(),
 });
+
+export const CallListQuery = ListQuery.extend({ status: CallStatusValue.optional() });
 
 interface RouteContext {
   readonly request: HttpRequest;
@@ -112,14 +142,16 @@ async function resolvePrincipal(directory: Directory, verifier: AccessTokenVerif
   return principal;
 }
 
-function parseJsonBody(request: HttpRequest): unknown {
+function parseJsonBody(request: HttpRequest, what: string): unknown {
   if (request.body === undefined || request.body.trim() === '') {
-    throw new ValidationError('invalid vote: a JSON body is required', ['(root): a JSON body is required']);
+    throw new ValidationError(`invalid ${what}: a JSON body is required`, [
+      '(root): a JSON body is required',
+    ]);
   }
   try {
     return JSON.parse(request.body);
   } catch (error) {
-    throw new ValidationError('invalid vote: the body is not valid JSON', ['(root): not valid JSON'], {
+    throw new ValidationError(`invalid ${what}: the body is not valid JSON`, ['(root): not valid JSON'], {
       cause: error,
     });
   }
@@ -135,6 +167,30 @@ function routes(deps: ApiDependencies): ApiRoute[] {
       throw new NotFoundError(`no request with id ${requestId}`);
     }
     return record;
+  };
+  /** A call the caller may not read is answered exactly as one that does not exist. */
+  const getCall = async (eventId: string, principal: Principal): Promise<CallRecord> => {
+    const call = await deps.calls.getCall(eventId);
+    if (call === undefined || !canReadCall(call, principal, deps.auditorGroups)) {
+      throw new NotFoundError(`no privileged call with eventId ${eventId}`);
+    }
+    return call;
+  };
+  /** The calls as the API shows them, each with its review. */
+  const shown = async (calls: readonly CallRecord[]): Promise<PrivilegedCall[]> => {
+    const reviewIds = calls.flatMap((call) => (call.reviewId === undefined ? [] : [call.reviewId]));
+    const reviews = new Map(
+      (await deps.reviews.getMany(reviewIds)).map((review) => [review.reviewId, review]),
+    );
+    return calls.map((call) => {
+      const review = call.reviewId === undefined ? undefined : reviews.get(call.reviewId);
+      return toPrivilegedCall(call, review === undefined ? undefined : reviewView(review));
+    });
+  };
+  const reviewOf = async (record: RequestRecord) => {
+    if (record.decision !== Decision.breakGlass) return undefined;
+    const review = await deps.reviews.get(requestReviewId(record.requestId));
+    return review === undefined ? undefined : reviewView(review);
   };
   return [
     {
@@ -167,10 +223,12 @@ function routes(deps: ApiDependencies): ApiRoute[] {
         handle: async ({ params, principal }) => {
           const record = await getRecord(params.id!, principal);
           const timeline = await deps.store.listAudit(record.requestId);
+          const review = await reviewOf(record);
           const body: RequestDetailBody = {
             request: record,
             timeline,
             canVote: checkEligibility(record, principal, deps.clock.now()),
+            ...(review === undefined ? {} : { review }),
           };
           return jsonResponse(200, body);
         },
@@ -204,7 +262,7 @@ function routes(deps: ApiDependencies): ApiRoute[] {
       handler: {
         public: false,
         handle: async ({ request, params, principal }) => {
-          const input = parse(VoteInput, parseJsonBody(request), 'vote');
+          const input = parse(VoteInput, parseJsonBody(request, 'vote'), 'vote');
           // Someone who may not read the request must not learn that it exists by voting on it.
           await getRecord(params.id!, principal);
           const { record, decided } = await deps.castVote({
@@ -214,6 +272,83 @@ function routes(deps: ApiDependencies): ApiRoute[] {
             channel: 'api',
           });
           return jsonResponse(201, { request: record, decided });
+        },
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/requests/{id}/review',
+      handler: {
+        public: false,
+        handle: async ({ request, params, principal }) => {
+          const input = parse(ReviewInput, parseJsonBody(request, 'review'), 'review');
+          const record = await getRecord(params.id!, principal);
+          if (record.decision !== Decision.breakGlass) {
+            throw new ConflictError('NO_REVIEW', 'Only a break-glass request is reviewed after the fact.');
+          }
+          const { review } = await deps.closeReview({
+            reviewId: requestReviewId(record.requestId),
+            principal,
+            input,
+            channel: 'api',
+          });
+          const body: ReviewClosedBody = { review: reviewView(review) };
+          return jsonResponse(200, body);
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/privileged-calls',
+      handler: {
+        public: false,
+        handle: async ({ request, principal }) => {
+          const query = parse(CallListQuery, request.query, 'query');
+          const page = await deps.calls.listCalls({
+            ...query,
+            visible: (call) => canReadCall(call, principal, deps.auditorGroups),
+          });
+          const body: PrivilegedCallPage = {
+            items: await shown(page.items),
+            ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+          };
+          return jsonResponse(200, body);
+        },
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/privileged-calls/{eventId}',
+      handler: {
+        public: false,
+        handle: async ({ params, principal }) => {
+          const [call] = await shown([await getCall(params.eventId!, principal)]);
+          return jsonResponse(200, call);
+        },
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/privileged-calls/{eventId}/review',
+      handler: {
+        public: false,
+        handle: async ({ request, params, principal }) => {
+          const input = parse(ReviewInput, parseJsonBody(request, 'review'), 'review');
+          const call = await getCall(params.eventId!, principal);
+          if (call.reviewId === undefined) {
+            throw new ConflictError(
+              'NO_REVIEW',
+              `A ${call.status} call has no after-the-fact review: only UNAPPROVED and BREAK_GLASS calls do.`,
+            );
+          }
+          const { review } = await deps.closeReview({
+            reviewId: call.reviewId,
+            principal,
+            input,
+            channel: 'api',
+          });
+          const body: ReviewClosedBody = { review: reviewView(review) };
+          return jsonResponse(200, body);
         },
       },
     },

@@ -3,6 +3,7 @@
  * typed by them, the OpenAPI document is generated from them, and the CLI and the console read them.
  */
 import { z } from 'zod';
+import { ReviewView } from '../domain/after-the-fact-review.ts';
 import { Eligibility } from '../domain/approval.ts';
 import {
   BucketClassification,
@@ -11,6 +12,7 @@ import {
   ObjectClassification,
   RequestClassification,
 } from '../domain/classification.ts';
+import { PrivilegedCall } from '../domain/privileged-calls.ts';
 import { AuditRecord, RequestRecord } from '../domain/schemas.ts';
 
 /** What GET /api/requests/{id} answers: the record, its audit timeline and whether the caller may vote. */
@@ -18,6 +20,9 @@ export const RequestDetailBody = z.strictObject({
   request: RequestRecord,
   timeline: z.array(AuditRecord),
   canVote: Eligibility.meta({ description: 'Whether the caller may vote now and, if not, why.' }),
+  review: ReviewView.optional().meta({
+    description: 'A break-glass request only: its after-the-fact review, open until a reviewer closes it.',
+  }),
 });
 export type RequestDetailBody = z.infer<typeof RequestDetailBody>;
 
@@ -38,3 +43,16 @@ export const ClassificationDetailBody = z.strictObject({
   history: z.array(ClassificationAuditRecord).meta({ description: 'Every recorded change, oldest first.' }),
 });
 export type ClassificationDetailBody = z.infer<typeof ClassificationDetailBody>;
+/** What GET /api/privileged-calls answers: a page of reconciled calls, newest first. */
+export const PrivilegedCallPage = z.strictObject({
+  items: z.array(PrivilegedCall),
+  cursor: z
+    .string()
+    .optional()
+    .meta({ description: 'Pass as `cursor` to get the next page; absent on the last.' }),
+});
+export type PrivilegedCallPage = z.infer<typeof PrivilegedCallPage>;
+
+/** What closing a review answers: the review as it now stands. */
+export const ReviewClosedBody = z.strictObject({ review: ReviewView });
+export type ReviewClosedBody = z.infer<typeof ReviewClosedBody>;

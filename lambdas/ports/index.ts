@@ -4,6 +4,7 @@
  */
 
 import type { JWK } from 'jose';
+import type { DueReviewReminder, Review, ReviewStatus } from '../domain/after-the-fact-review.ts';
 import type {
   BucketClassification,
   BucketFinding,
@@ -12,7 +13,6 @@ import type {
   RequestClassification,
 } from '../domain/classification.ts';
 import type { MacieJobStatus } from '../domain/macie-finding.ts';
-import type { DueReviewReminder, Review, ReviewStatus } from '../domain/after-the-fact-review.ts';
 import type { DueReminder } from '../domain/messages/reminders.ts';
 import type { ApprovalGrant, CallRecord, CallStatusValue } from '../domain/privileged-calls.ts';
 import type { ReceiptClaims } from '../domain/receipt.ts';
@@ -327,6 +327,8 @@ export interface ClassificationJobs {
   start(spec: ClassificationJobSpec): Promise<{ readonly jobId: string }>;
   describe(jobId: string): Promise<ClassificationJobState>;
   findingsOf(jobId: string): Promise<readonly unknown[]>;
+}
+
 export interface ListCallsQuery {
   readonly status?: CallStatusValue;
   readonly limit?: number;
@@ -422,3 +424,11 @@ export interface ReviewAlerts {
   update(review: Review): Promise<void>;
   remind(review: Review, reminder: DueReviewReminder): Promise<void>;
 }
+
+/** Closes an after-the-fact review; the close-review service bound to its ports, as every channel calls it. */
+export type CloseReview = (input: {
+  readonly reviewId: string;
+  readonly principal: Principal;
+  readonly input: unknown;
+  readonly channel: ChannelValue;
+}) => Promise<{ readonly review: Review }>;

@@ -26,6 +26,7 @@ import {
 } from '../domain/cloudtrail-event.ts';
 import { ConflictError } from '../domain/errors.ts';
 import {
+  type AgentPrincipal,
   type ApprovalGrant,
   type CallRecord,
   CallStatus,
@@ -55,12 +56,6 @@ import type {
 } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 import { resolveRequesters } from './requesters.ts';
-
-/** An agent and the one IAM principal it runs as (`countersign:agents`, countersign.local.json). */
-export interface AgentPrincipal {
-  readonly id: string;
-  readonly principalArn: string;
-}
 
 export interface ReconcileDeps {
   readonly calls: PrivilegedCallStore;

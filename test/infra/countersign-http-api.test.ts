@@ -119,9 +119,13 @@ describe('REST API routes', () => {
       'GET /api/classifications',
       'GET /api/me',
       'GET /api/openapi.json',
+      'GET /api/privileged-calls',
+      'GET /api/privileged-calls/{eventId}',
       'GET /api/receipts/jwks.json',
       'GET /api/requests',
       'GET /api/requests/{id}',
+      'POST /api/privileged-calls/{eventId}/review',
+      'POST /api/requests/{id}/review',
       'POST /api/requests/{id}/votes',
     ]);
   });

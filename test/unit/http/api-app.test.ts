@@ -1,22 +1,28 @@
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbClassificationStore } from '../../../lambdas/adapters/dynamodb/classification-store.ts';
+import { DynamoDbPrivilegedCallStore } from '../../../lambdas/adapters/dynamodb/privileged-call-store.ts';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
+import { DynamoDbReviewStore } from '../../../lambdas/adapters/dynamodb/review-store.ts';
 import { createJwtVerifier } from '../../../lambdas/adapters/jwt-verifier.ts';
 import { StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
+import type { Review } from '../../../lambdas/domain/after-the-fact-review.ts';
 import {
   ConflictError,
   CountersignError,
   ForbiddenError,
   NotFoundError,
 } from '../../../lambdas/domain/errors.ts';
+import type { CallRecord } from '../../../lambdas/domain/privileged-calls.ts';
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { type ApiApp, createApiApp } from '../../../lambdas/http/api-app.ts';
 import { ClassificationDetailBody } from '../../../lambdas/http/bodies.ts';
 import type { HttpRequest } from '../../../lambdas/http/request.ts';
 import { buildOpenApiDocument } from '../../../lambdas/openapi.ts';
-import type { AccessTokenVerifier, CastVote } from '../../../lambdas/ports/index.ts';
+import type { AccessTokenVerifier, CastVote, CloseReview } from '../../../lambdas/ports/index.ts';
+import { closeReview as closeReviewService } from '../../../lambdas/services/close-review.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
+import { RecordingAlerts } from '../services/fakes.ts';
 
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'countersign-api';
@@ -67,6 +73,10 @@ function pendingRecord(clientRequestId: string, createdAt: string): RequestRecor
 let table: LocalTable;
 let classifications: DynamoDbClassificationStore;
 let store: DynamoDbRequestStore;
+let calls: DynamoDbPrivilegedCallStore;
+let reviews: DynamoDbReviewStore;
+let closeReview: CloseReview;
+const alerts = new RecordingAlerts();
 let signingKey: CryptoKey;
 let verifier: AccessTokenVerifier;
 let app: ApiApp;
@@ -76,6 +86,10 @@ const logger = { error: vi.fn() };
 beforeAll(async () => {
   table = await startDynalite();
   store = new DynamoDbRequestStore({ client: table.client, tableName: table.tableName });
+  calls = new DynamoDbPrivilegedCallStore({ client: table.client, tableName: table.tableName });
+  reviews = new DynamoDbReviewStore({ client: table.client, tableName: table.tableName });
+  closeReview = (command) =>
+    closeReviewService({ reviews, alerts, store, clock: { now: () => NOW } }, command);
   const { privateKey, publicKey } = await generateKeyPair('ES256');
   signingKey = privateKey;
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] };
@@ -89,10 +103,13 @@ beforeAll(async () => {
   app = createApiApp({
     store,
     classifications,
+    calls,
+    reviews,
     directory,
     auditorGroups: ['security'],
     verifier,
     castVote,
+    closeReview,
     clock: { now: () => NOW },
     logger,
     openApiDocument: buildOpenApiDocument(),
@@ -347,10 +364,13 @@ describe('reading requests through a filter', () => {
         client: scoped.client,
         tableName: scoped.tableName,
       }),
+      calls,
+      reviews,
       directory,
       auditorGroups: [],
       verifier,
       castVote,
+      closeReview,
       clock: { now: () => NOW },
       logger,
       openApiDocument: {},
@@ -455,5 +475,173 @@ describe('voting', () => {
       headers: expect.any(Object),
       body: { error: { code: 'INTERNAL_ERROR', message: 'internal error' } },
     });
+  });
+});
+
+describe('privileged calls and after-the-fact reviews', () => {
+  const eventId = 'c2a4e6f8-0000-4000-8000-000000000001';
+  const unapproved: CallRecord = {
+    eventId,
+    eventName: 'PutBucketPolicy',
+    eventSource: 's3.amazonaws.com',
+    action: 's3:PutBucketPolicy',
+    principalArn: 'arn:aws:iam::000000000000:user/agents/invoice-bot',
+    agentId: 'invoice-bot',
+    resourceArn: 'arn:aws:s3:::exports',
+    eventTime: '2026-11-22T09:40:00Z',
+    status: 'UNAPPROVED',
+    reviewId: `call:${eventId}`,
+    readers: ['platform'],
+    fingerprint: 'c'.repeat(64),
+    recordedAt: '2026-11-22T09:40:01.000Z',
+    awsRegion: 'us-east-1',
+    requestParameters: { bucketName: 'exports' },
+  };
+  const review: Review = {
+    reviewId: `call:${eventId}`,
+    kind: 'UNAPPROVED_CALL',
+    status: 'OPEN',
+    groups: ['platform'],
+    openedAt: '2026-11-22T09:40:01.000Z',
+    requesters: ['invoice-bot', 'dave'],
+    subject: { agentId: 'invoice-bot', action: 's3:PutBucketPolicy', eventId, policy: 'needs platform' },
+  };
+  const notAnAgent: CallRecord = {
+    ...unapproved,
+    eventId: 'c2a4e6f8-0000-4000-8000-000000000002',
+    status: 'NOT_AN_AGENT',
+    readers: [],
+    eventTime: '2026-11-22T09:41:00Z',
+  };
+  const { agentId: _agent, reviewId: _review, ...humanCall } = notAnAgent;
+
+  beforeAll(async () => {
+    await calls.putCall(unapproved);
+    await calls.putCall(humanCall);
+    await reviews.open(review);
+  });
+
+  it('lists calls with their reviews, newest first, by status, to auditors and the call’s reviewers only', async () => {
+    const audited = await call('GET', '/api/privileged-calls', { as: 'alice' });
+    expect(audited.status).toBe(200);
+    expect(audited.body.items.map((item: { eventId: string }) => item.eventId)).toEqual([
+      notAnAgent.eventId,
+      eventId,
+    ]);
+    expect(audited.body.items[1]).toEqual({
+      eventId,
+      eventName: 'PutBucketPolicy',
+      eventSource: 's3.amazonaws.com',
+      action: 's3:PutBucketPolicy',
+      principalArn: 'arn:aws:iam::000000000000:user/agents/invoice-bot',
+      agentId: 'invoice-bot',
+      resourceArn: 'arn:aws:s3:::exports',
+      eventTime: '2026-11-22T09:40:00Z',
+      status: 'UNAPPROVED',
+      review: {
+        reviewId: `call:${eventId}`,
+        kind: 'UNAPPROVED_CALL',
+        status: 'OPEN',
+        groups: ['platform'],
+        openedAt: '2026-11-22T09:40:01.000Z',
+      },
+    });
+    const reviewer = await call('GET', '/api/privileged-calls', {
+      as: 'carol',
+      query: { status: 'UNAPPROVED' },
+    });
+    expect(reviewer.body.items.map((item: { eventId: string }) => item.eventId)).toEqual([eventId]);
+    expect((await call('GET', '/api/privileged-calls', { as: 'frank' })).body).toEqual({ items: [] });
+    expect(
+      (await call('GET', '/api/privileged-calls', { as: 'carol', query: { status: 'ODD' } })).status,
+    ).toBe(400);
+  });
+
+  it('shows one call to those who may read it, and to nobody else', async () => {
+    const shown = await call('GET', `/api/privileged-calls/${eventId}`, { as: 'carol' });
+    expect(shown).toMatchObject({
+      status: 200,
+      body: { eventId, status: 'UNAPPROVED', review: { status: 'OPEN' } },
+    });
+    const hidden = await call('GET', `/api/privileged-calls/${eventId}`, { as: 'frank' });
+    expect(hidden).toMatchObject({ status: 404, body: { error: { code: 'NOT_FOUND' } } });
+    expect(
+      (await call('GET', `/api/privileged-calls/${notAnAgent.eventId}`, { as: 'alice' })).body,
+    ).not.toHaveProperty('review');
+  });
+
+  it('closes a call’s review for an eligible reviewer, and refuses everyone else with the reason', async () => {
+    const path = `/api/privileged-calls/${eventId}/review`;
+    expect((await call('POST', path, { as: 'carol', body: '{"outcome":"ACKNOWLEDGED"}' })).status).toBe(400);
+    expect((await call('POST', path, { as: 'carol', body: 'nope' })).status).toBe(400);
+    expect(await call('POST', path, { as: 'dave', body: '{"outcome":"ESCALATED"}' })).toMatchObject({
+      status: 404,
+    });
+    // alice audits, so she reads it, but platform reviews it.
+    expect(await call('POST', path, { as: 'alice', body: '{"outcome":"ESCALATED"}' })).toMatchObject({
+      status: 403,
+      body: { error: { code: 'NOT_IN_GROUP' } },
+    });
+    const closed = await call('POST', path, {
+      as: 'carol',
+      body: '{"outcome":"ACKNOWLEDGED","reason":"planned maintenance"}',
+    });
+    expect(closed).toMatchObject({
+      status: 200,
+      body: {
+        review: { status: 'ACKNOWLEDGED', closedBy: 'carol', reason: 'planned maintenance', channel: 'api' },
+      },
+    });
+    expect(await call('POST', path, { as: 'erin', body: '{"outcome":"ESCALATED"}' })).toMatchObject({
+      status: 409,
+      body: { error: { code: 'REVIEW_CLOSED' } },
+    });
+    expect(
+      await call('POST', `/api/privileged-calls/${notAnAgent.eventId}/review`, {
+        as: 'alice',
+        body: '{"outcome":"ESCALATED"}',
+      }),
+    ).toMatchObject({ status: 409, body: { error: { code: 'NO_REVIEW' } } });
+  });
+
+  it('shows and closes the review of a break-glass request; other requests have none', async () => {
+    const record = {
+      ...pendingRecord('req-glass', '2026-11-22T09:50:00.000Z'),
+      status: 'APPROVED' as const,
+      decision: 'BREAK_GLASS' as const,
+      decidedAt: '2026-11-22T09:50:00.000Z',
+      breakGlass: { reason: 'the export is stuck', incident: 'INC-9' },
+    };
+    await store.claim(record);
+    await reviews.open({
+      ...review,
+      reviewId: 'request:invoice-bot:req-glass',
+      kind: 'BREAK_GLASS',
+      subject: {
+        agentId: 'invoice-bot',
+        action: record.action,
+        requestId: record.requestId,
+        policy: 'break-glass',
+      },
+    });
+    const shown = await call('GET', '/api/requests/invoice-bot:req-glass', { as: 'carol' });
+    expect(shown.body.review).toMatchObject({ kind: 'BREAK_GLASS', status: 'OPEN' });
+    const closed = await call('POST', '/api/requests/invoice-bot:req-glass/review', {
+      as: 'erin',
+      body: '{"outcome":"ESCALATED"}',
+    });
+    expect(closed).toMatchObject({
+      status: 200,
+      body: { review: { status: 'ESCALATED', closedBy: 'erin' } },
+    });
+    expect(
+      await call('POST', '/api/requests/invoice-bot:req-new/review', {
+        as: 'carol',
+        body: '{"outcome":"ESCALATED"}',
+      }),
+    ).toMatchObject({ status: 409, body: { error: { code: 'NO_REVIEW' } } });
+    expect((await call('GET', '/api/requests/invoice-bot:req-new', { as: 'carol' })).body).not.toHaveProperty(
+      'review',
+    );
   });
 });
