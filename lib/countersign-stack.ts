@@ -14,6 +14,7 @@ import { CountersignKey } from './countersign-key.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { grantIdentityStoreRead } from './identity-store-access.ts';
 import { MacieFindingsRule } from './macie-findings-rule.ts';
+import { PrivilegedCallReconciliation } from './privileged-call-reconciliation.ts';
 import { ReceiptSigningKey } from './receipt-signing-key.ts';
 import { RequestTable } from './request-table.ts';
 import { ReviewReminders } from './review-reminders.ts';
@@ -68,6 +69,8 @@ export class CountersignStack extends Stack {
   readonly macieFindings: MacieFindingsRule;
   /** Classify before approve; only with `countersign:macie`. */
   readonly classificationJobs?: ClassificationJobs;
+  /** Privileged calls (CloudTrail, default bus) reconciled with approvals; break-glass reviews. */
+  readonly reconciliation: PrivilegedCallReconciliation;
 
   constructor(scope: Construct, id: string, props: CountersignStackProps) {
     super(scope, id, props);
@@ -288,6 +291,22 @@ export class CountersignStack extends Stack {
         this.chat.grantNotify(notifier.role);
       }
     }
+    this.reconciliation = new PrivilegedCallReconciliation(this, 'PrivilegedCalls', {
+      operations: config.privilegedActions,
+      countersignBus: this.eventBus.bus,
+      table: this.table,
+      environment: {
+        ...environment,
+        ...directoryEnvironment,
+        ...this.chat?.notifierEnvironment,
+        [ENV.policyDir]: BUNDLED_POLICY_DIR,
+        [ENV.agentPrincipals]: JSON.stringify(config.agents),
+      },
+      logEncryptionKey: key,
+      logRetention,
+    });
+    // It alerts reviewers of unapproved calls and break-glass requests in chat.
+    this.chat?.grantNotify(this.reconciliation.handler.role);
     warnAboutLocalTwinSettings(this, config);
     const identityStoreId = config.identityStoreId;
     if (identityStoreId !== undefined) {
@@ -299,6 +318,7 @@ export class CountersignStack extends Stack {
         this.chat?.slackHandler,
         this.chat?.teamsHandler,
         this.reminders?.handler,
+        this.reconciliation.handler,
       ];
       for (const fn of resolvers) if (fn !== undefined) grantIdentityStoreRead(fn, identityStoreId);
     }
@@ -307,10 +327,12 @@ export class CountersignStack extends Stack {
       stateMachine: this.workflow.stateMachine,
       deadLetterQueue: this.agentRequestRule.deadLetterQueue,
       findingsDeadLetterQueue: this.macieFindings.deadLetterQueue,
+      privilegedCallDeadLetterQueue: this.reconciliation.deadLetterQueue,
       functions: [
         ...Object.values(this.handlers),
         this.receiptKeysHandler,
         this.macieFindings.handler,
+        this.reconciliation.handler,
         ...[
           this.classificationJobs?.handler,
           this.apiHandler,

@@ -76,7 +76,7 @@ export class PrivilegedCallReconciliation extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    this.handler = new HandlerFunction(this, 'Handler', {
+    this.handler = new HandlerFunction(this, 'Reconciler', {
       entry: RECONCILE_HANDLER_ENTRY,
       description: 'Countersign: reconcile privileged AWS calls (CloudTrail) with approvals',
       environment: props.environment,

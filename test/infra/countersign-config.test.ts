@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { cloudTrailAction, DEFAULT_PRIVILEGED_ACTIONS } from '../../lambdas/domain/privileged-actions.ts';
 import {
   CONFIG_DEFAULTS,
   CONTEXT_KEYS,
@@ -17,7 +18,39 @@ describe('readCountersignConfig', () => {
       alarmEmails: [],
       directory: { users: [], agents: [] },
       apiCorsOrigins: [],
+      privilegedActions: expect.any(Array),
     });
+    expect(read({}).privilegedActions.map((operation) => operation.action)).toEqual(
+      DEFAULT_PRIVILEGED_ACTIONS.map(cloudTrailAction),
+    );
+  });
+
+  it('reads the privileged actions in either S3 Block Public Access spelling, and refuses a malformed list', () => {
+    const operations = read({
+      [CONTEXT_KEYS.privilegedActions]: '["s3:DeletePublicAccessBlock","iam:AttachRolePolicy"]',
+    }).privilegedActions;
+    expect(operations).toEqual([
+      {
+        action: 's3:DeleteBucketPublicAccessBlock',
+        service: 's3',
+        source: 'aws.s3',
+        eventSource: 's3.amazonaws.com',
+        eventName: 'DeleteBucketPublicAccessBlock',
+        readOnly: false,
+      },
+      expect.objectContaining({ action: 'iam:AttachRolePolicy', source: 'aws.iam' }),
+    ]);
+    expect(() => read({ [CONTEXT_KEYS.privilegedActions]: ['PutBucketPolicy'] })).toThrow(
+      /countersign:privilegedActions\.0: /,
+    );
+    expect(() => read({ [CONTEXT_KEYS.privilegedActions]: [] })).toThrow(
+      /countersign:privilegedActions: must name at least one action/,
+    );
+    expect(() =>
+      read({
+        [CONTEXT_KEYS.privilegedActions]: ['s3:DeletePublicAccessBlock', 's3:DeleteBucketPublicAccessBlock'],
+      }),
+    ).toThrow(/names the same CloudTrail event as "s3:DeletePublicAccessBlock"/);
   });
 
   it('accepts values from cdk.json (JSON) and from -c (strings)', () => {

@@ -12,6 +12,7 @@ import {
 } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { CLASSIFICATION_FINDINGS_HANDLER_ENTRY } from '../../lib/macie-findings-rule.ts';
+import { RECONCILE_HANDLER_ENTRY } from '../../lib/privileged-call-reconciliation.ts';
 import { REMINDER_HANDLER_ENTRY } from '../../lib/review-reminders.ts';
 import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import { assetHashSerializer } from './asset-hash-serializer.ts';
@@ -326,6 +327,7 @@ describe('handlers', () => {
         REMINDER_HANDLER_ENTRY,
         CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
         CLASSIFICATION_JOBS_HANDLER_ENTRY,
+        RECONCILE_HANDLER_ENTRY,
         API_HANDLER_ENTRY,
         RECEIPT_KEYS_HANDLER_ENTRY,
         ...Object.values(CHAT_HANDLER_ENTRIES),
@@ -346,7 +348,7 @@ describe('handlers', () => {
     }
   });
 
-  it('get the environment the handlers read, POLICY_DIR only for evaluate', () => {
+  it('get the environment the handlers read, POLICY_DIR only for evaluate and the reconciliation', () => {
     for (const [, fn] of functions()) {
       const variables = fn.Properties.Environment.Variables;
       expect(variables).toMatchObject({
@@ -358,8 +360,11 @@ describe('handlers', () => {
         [POWERTOOLS_ENV.metricsNamespace]: 'Countersign',
         [POWERTOOLS_ENV.logLevel]: 'INFO',
       });
-      const isEvaluate = fn.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.evaluate;
-      expect(variables[ENV.policyDir]).toBe(isEvaluate ? BUNDLED_POLICY_DIR : undefined);
+      // The reconciliation asks the policies who reviews an unapproved call.
+      const readsPolicies = [WORKFLOW_HANDLER_ENTRIES.evaluate, RECONCILE_HANDLER_ENTRY].includes(
+        fn.Metadata?.[ENTRY_METADATA_KEY],
+      );
+      expect(variables[ENV.policyDir]).toBe(readsPolicies ? BUNDLED_POLICY_DIR : undefined);
       // Only the REST API shows requests to people: it alone scopes reads by the auditor groups.
       const isApi = fn.Metadata?.[ENTRY_METADATA_KEY] === API_HANDLER_ENTRY;
       expect(variables[ENV.auditorGroups]).toBe(isApi ? '["security"]' : undefined);
@@ -470,14 +475,15 @@ describe('reminders', () => {
 });
 
 describe('alarms', () => {
-  it('watch failed executions, both DLQs and every handler (REST API, chat, Macie too), notifying the encrypted topic', () => {
+  it('watch failed executions, the three DLQs and every handler (REST API, chat, Macie, reconciliation too), notifying the encrypted topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
       [
         'ApproximateNumberOfMessagesVisible',
         'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
-        ...Array.from({ length: 11 }, () => 'Errors'),
+        'ApproximateNumberOfMessagesVisible',
+        ...Array.from({ length: 12 }, () => 'Errors'),
       ].sort(),
     );
     const topicId = logicalIdOf('AWS::SNS::Topic');
