@@ -10,18 +10,36 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DirectoryDocument } from '../../lambdas/domain/directory.ts';
 import { ValidationError } from '../../lambdas/domain/errors.ts';
+import type { AgentPrincipal } from '../../lambdas/domain/privileged-calls.ts';
 import { parse } from '../../lambdas/domain/schemas.ts';
-import { AwsCredentials } from '../aws/front/credentials.ts';
+import { LOCAL_ACCOUNT } from '../aws/cloudformation/intrinsics.ts';
+import { AwsCredentials, agentArn } from '../aws/front/credentials.ts';
 
 /** countersign.local.json at the root of this clone, wherever the twin or the CLI is run from. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../countersign.local.json', import.meta.url));
 
 const DirectoryAgent = DirectoryDocument.shape.agents.unwrap().element;
 
+/**
+ * The IAM principal an agent's key signs as in the twin: a user or a role of the twin's account.
+ * A CloudTrail record of its calls names it, and reconciliation tells the agent by it.
+ */
+const TwinPrincipalArn = z
+  .string()
+  .regex(
+    new RegExp(`^arn:aws:iam::${LOCAL_ACCOUNT}:(user|role)/[\\w+=,.@/-]{1,512}$`),
+    `must be an IAM user or role ARN in the twin's account ${LOCAL_ACCOUNT}`,
+  );
+
+const LocalAgentEntry = DirectoryAgent.extend(AwsCredentials.shape)
+  .extend({ principalArn: TwinPrincipalArn.optional() })
+  // Without one, the agent is the IAM user arn:aws:iam::000000000000:user/agents/<id>.
+  .transform((agent) => ({ ...agent, principalArn: agent.principalArn ?? agentArn(agent.id) }));
+
 export const LocalConfig = z.strictObject({
   $comment: z.string().optional(),
   users: DirectoryDocument.shape.users,
-  agents: z.array(DirectoryAgent.extend(AwsCredentials.shape)).default([]),
+  agents: z.array(LocalAgentEntry).default([]),
   /** The Slack app the twin stands in for: its signing secret and the review channel. */
   slack: z.strictObject({ signingSecret: z.string().min(1), channel: z.string().min(1) }).optional(),
   /** The Teams bot the twin stands in for: its app id and the review conversation. */
@@ -43,6 +61,11 @@ export function parseLocalConfig(text: string, source: string): LocalConfig {
   if (repeated !== undefined) {
     throw new ValidationError(`invalid ${source}`, [`access key ${repeated} belongs to more than one agent`]);
   }
+  const principals = config.agents.map((agent) => agent.principalArn);
+  const shared = principals.find((arn, index) => principals.indexOf(arn) !== index);
+  if (shared !== undefined) {
+    throw new ValidationError(`invalid ${source}`, [`principal ${shared} belongs to more than one agent`]);
+  }
   return config;
 }
 
@@ -54,6 +77,13 @@ export async function readLocalConfig(path: string = DEFAULT_CONFIG_PATH): Promi
 export function publicDirectory(config: LocalConfig): DirectoryDocument {
   return {
     users: config.users,
-    agents: config.agents.map(({ accessKeyId: _key, secretAccessKey: _secret, ...agent }) => agent),
+    agents: config.agents.map(
+      ({ accessKeyId: _key, secretAccessKey: _secret, principalArn: _principal, ...agent }) => agent,
+    ),
   };
+}
+
+/** Each agent's principal, as the deployed stack passes `countersign:agents` in AGENT_PRINCIPALS. */
+export function agentPrincipals(config: LocalConfig): AgentPrincipal[] {
+  return config.agents.map(({ id, principalArn }) => ({ id, principalArn }));
 }

@@ -9,11 +9,13 @@
  *    its secrets) in DIRECTORY_JSON, even when the template was synthesized for Identity Center:
  *    the twin never reaches a real identity store.
  *  - Review links point at the twin's own console.
+ *  - The reconciliation of privileged calls knows each agent by the principal its key signs as
+ *    (countersign.local.json's `principalArn`, by default the IAM user `agents/<id>`).
  */
 import { AGENT_SOURCE_PREFIX } from '../../lambdas/domain/schemas.ts';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import type { AwsCaller, TwinExtension } from '../twin/index.ts';
-import { type LocalConfig, publicDirectory } from './config.ts';
+import { agentPrincipals, type LocalConfig, publicDirectory } from './config.ts';
 
 /** The AWS actions an agent's key may call in the twin. */
 const AGENT_ACTIONS = [/^events:PutEvents$/, /^s3:/] as const;
@@ -33,6 +35,7 @@ export function agentSourcePolicy(
 
 export function countersignRules(config: LocalConfig, twin: { readonly url: string }): TwinExtension {
   const directoryJson = JSON.stringify(publicDirectory(config));
+  const principalsJson = JSON.stringify(agentPrincipals(config));
   return {
     authorize: mayCall,
     putEventsPolicy: agentSourcePolicy,
@@ -43,6 +46,8 @@ export function countersignRules(config: LocalConfig, twin: { readonly url: stri
         ...rest,
         ...(resolvesPeople ? { [ENV.directoryJson]: directoryJson } : {}),
         ...(environment[ENV.consoleUrl] !== undefined ? { [ENV.consoleUrl]: twin.url } : {}),
+        // The reconciliation tells an agent's calls by the principal its key signs as in the twin.
+        ...(environment[ENV.agentPrincipals] !== undefined ? { [ENV.agentPrincipals]: principalsJson } : {}),
       };
     },
   };

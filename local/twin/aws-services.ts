@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { serveHttpApi } from '../aws/apigateway/http-api.ts';
 import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
 import type { TwinStack } from '../aws/cloudformation/template.ts';
+import { createLocalTrail, type ServiceCall } from '../aws/cloudtrail/trail.ts';
 import { startLocalDynamo } from '../aws/dynamodb/dynalite-server.ts';
 import { dynamoDbService } from '../aws/dynamodb/service.ts';
 import { LocalEventBus, type TargetDelivery } from '../aws/events/event-bus.ts';
@@ -26,13 +27,14 @@ import { lambdaInvokeService } from '../aws/lambda/invoke-service.ts';
 import { LambdaRuntime } from '../aws/lambda/runtime.ts';
 import { LocalMacie } from '../aws/macie/jobs.ts';
 import { macieService } from '../aws/macie/service.ts';
-import { createLocalS3 } from '../aws/s3/index.ts';
+import { createLocalS3, type PrivilegedCall } from '../aws/s3/index.ts';
 import { s3Service } from '../aws/s3/service.ts';
 import { LocalSecretsManager, secretsManagerService } from '../aws/secretsmanager/service.ts';
 import { TaskFailure } from '../aws/states/errors.ts';
 import { ExecutionStore } from '../aws/states/execution-store.ts';
 import { stepFunctionsService } from '../aws/states/service.ts';
 import { LocalStepFunctions } from '../aws/states/step-functions.ts';
+import { awsEventReplayRoute } from './aws-event-replay.ts';
 import type { TwinExtension } from './extension.ts';
 import type { TwinHandlers } from './server.ts';
 
@@ -76,6 +78,25 @@ export function asTaskFailure(error: unknown): unknown {
 
 const SECRET_TYPE = 'AWS::SecretsManager::Secret';
 const KMS_KEY_TYPE = 'AWS::KMS::Key';
+
+/** An S3 privileged call as the trail records it: the bucket is its resource, signed in the header. */
+export function s3TrailCall(call: PrivilegedCall<AwsCaller>): ServiceCall {
+  return {
+    service: 's3',
+    operation: call.operation,
+    caller: call.caller,
+    requestParameters: call.requestParameters,
+    responseElements: null,
+    resources: [{ type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::${call.bucket}` }],
+    additionalEventData: { SignatureVersion: 'SigV4', AuthenticationMethod: 'AuthHeader' },
+    requestId: call.requestId,
+    eventTime: call.eventTime,
+    ...(call.errorCode === undefined ? {} : { errorCode: call.errorCode }),
+    ...(call.errorMessage === undefined ? {} : { errorMessage: call.errorMessage }),
+    ...(call.sourceIp === undefined ? {} : { sourceIp: call.sourceIp }),
+    ...(call.userAgent === undefined ? {} : { userAgent: call.userAgent }),
+  };
+}
 
 /** Without an extension saying otherwise, the operator may call anything and nobody else anything. */
 const operatorOnly = (caller: AwsCaller) => caller.kind === 'operator';
@@ -144,27 +165,27 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       authorize: (token, route) => extension().jwtAuthorizer?.(token, route),
       log,
     });
+    // CloudTrail: the privileged calls the services report, as events on the default bus.
+    const trail = createLocalTrail({ deliver: (event) => eventBus.deliverAwsEvent(event) });
     // Buckets and objects live under <dataDir>/s3; the engine reads them back at start.
-    const s3 = await createLocalS3<AwsCaller>({ directory: join(dataDir, 's3'), region: LOCAL_REGION, log });
+    const s3 = await createLocalS3<AwsCaller>({
+      directory: join(dataDir, 's3'),
+      region: LOCAL_REGION,
+      log,
+      onPrivilegedCall: (call) => trail.record(s3TrailCall(call)),
+    });
     // Macie reads the twin's S3 and publishes its findings on the default bus, as Macie does.
     const macie = await LocalMacie.open({
       dataDir,
       objects: s3.reader,
       log,
-      publish: (finding) => {
-        const result = eventBus.putEvents(
-          [
-            {
-              Source: 'aws.macie',
-              DetailType: 'Macie Finding',
-              Detail: JSON.stringify(finding),
-              Time: Date.parse(String(finding.updatedAt)) / 1000,
-            },
-          ],
-          undefined,
-        );
-        if (result.FailedEntryCount > 0) log(`macie finding ${String(finding.id)} not published`);
-      },
+      publish: (finding) =>
+        eventBus.publishAwsEvent({
+          source: 'aws.macie',
+          detailType: 'Macie Finding',
+          detail: finding,
+          time: new Date(String(finding.updatedAt)),
+        }),
     });
     cleanups.push(() => macie.idle());
 
@@ -230,7 +251,10 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
             authorize: product.authorize ?? operatorOnly,
             log,
           }),
-          app: httpApi.withRoutes(product.routes ?? []),
+          app: httpApi.withRoutes([
+            awsEventReplayRoute((event) => eventBus.deliverAwsEvent(event)),
+            ...(product.routes ?? []),
+          ]),
         };
       },
       async start() {

@@ -62,8 +62,15 @@ export interface TwinRule {
   /** `rate(…)` / `cron(…)` of a scheduled rule (run on a timer by the twin). */
   readonly scheduleExpression?: string;
   readonly enabled: boolean;
+  /**
+   * State `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`: also matches CloudTrail's read-only
+   * management events (GetSecretValue …), which an `ENABLED` rule never receives.
+   */
+  readonly allManagementEvents?: boolean;
   readonly targets: readonly TwinRuleTarget[];
 }
+
+const ALL_MANAGEMENT_EVENTS_STATE = 'ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS';
 
 export interface TwinStateMachine {
   readonly logicalId: string;
@@ -162,7 +169,11 @@ function toRule(logicalId: string, resource: CfnResource, resolver: IntrinsicRes
     ...(typeof properties.ScheduleExpression === 'string'
       ? { scheduleExpression: properties.ScheduleExpression }
       : {}),
-    enabled: properties.State === undefined || properties.State === 'ENABLED',
+    enabled:
+      properties.State === undefined ||
+      properties.State === 'ENABLED' ||
+      properties.State === ALL_MANAGEMENT_EVENTS_STATE,
+    allManagementEvents: properties.State === ALL_MANAGEMENT_EVENTS_STATE,
     targets,
   };
 }

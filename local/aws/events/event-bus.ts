@@ -10,6 +10,18 @@ import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
 import type { AwsCaller } from '../front/service.ts';
 import { compilePattern, type EventMatcher } from './pattern/index.ts';
 
+const DEFAULT_BUS = 'default';
+/** Sources reserved for AWS services' own events. */
+const AWS_SOURCE_PREFIX = 'aws.';
+
+function isReadOnlyManagementEvent(event: BusEvent): boolean {
+  return (
+    event['detail-type'] === 'AWS API Call via CloudTrail' &&
+    event.detail.readOnly === true &&
+    event.detail.managementEvent !== false
+  );
+}
+
 /** EventBridge's limit for the entries of one PutEvents call, in bytes. */
 const MAX_ENTRIES_BYTES = 256 * 1024;
 const MAX_ENTRIES = 10;
@@ -117,7 +129,7 @@ export class LocalEventBus {
 
   /** A bus name or ARN → its name. */
   #busName(nameOrArn: string | undefined): string {
-    if (nameOrArn === undefined || nameOrArn === '') return 'default';
+    if (nameOrArn === undefined || nameOrArn === '') return DEFAULT_BUS;
     const arnMatch = /^arn:aws[a-z-]*:events:[^:]*:\d{12}:event-bus\/(.+)$/.exec(nameOrArn);
     return arnMatch === null ? nameOrArn : arnMatch[1]!;
   }
@@ -130,7 +142,10 @@ export class LocalEventBus {
     if (!this.#buses.has(busName)) {
       return entryError('ResourceNotFoundException', `Event bus ${busName} does not exist.`);
     }
-    if (!this.#policy({ source: entry.Source, busName }, caller)) {
+    if (
+      entry.Source.startsWith(AWS_SOURCE_PREFIX) ||
+      !this.#policy({ source: entry.Source, busName }, caller)
+    ) {
       // The bus policy is checked per entry (events:source), as EventBridge does.
       return entryError(
         'NotAuthorizedForSourceException',
@@ -184,9 +199,45 @@ export class LocalEventBus {
     return { Entries: results, FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length };
   }
 
+  /**
+   * An AWS service's own event (`source: aws.<service>`, e.g. CloudTrail's API calls), delivered on
+   * the account's default bus as AWS delivers it: never through PutEvents, which refuses `aws.`
+   * sources to everyone else.
+   */
+  deliverAwsEvent(event: BusEvent): void {
+    if (!event.source.startsWith(AWS_SOURCE_PREFIX)) {
+      throw new Error(`not an AWS service event: source ${event.source}`);
+    }
+    this.#route(DEFAULT_BUS, event);
+  }
+
+  /** An AWS service's event, in the envelope EventBridge gives it, on the default bus. */
+  publishAwsEvent(event: {
+    readonly source: string;
+    readonly detailType: string;
+    readonly detail: Record<string, unknown>;
+    readonly time?: Date;
+  }): void {
+    const time = event.time === undefined || Number.isNaN(event.time.getTime()) ? undefined : event.time;
+    this.deliverAwsEvent({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': event.detailType,
+      source: event.source,
+      account: LOCAL_ACCOUNT,
+      time: eventTime(time === undefined ? undefined : time.getTime() / 1000),
+      region: LOCAL_REGION,
+      resources: [],
+      detail: event.detail,
+    });
+  }
+
   #route(busName: string, event: BusEvent): void {
+    const readOnlyManagementEvent = isReadOnlyManagementEvent(event);
     for (const { rule, matcher } of this.#rules) {
       if (rule.eventBusName !== busName || !matcher.matches(event)) continue;
+      // EventBridge gives read-only CloudTrail management events only to rules in the state that asks for them.
+      if (readOnlyManagementEvent && rule.allManagementEvents !== true) continue;
       for (const target of rule.targets) {
         const delivery = this.#deliver(target, targetInput(target, event), rule)
           .catch((error: unknown) => {

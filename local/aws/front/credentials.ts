@@ -24,6 +24,8 @@ export interface AgentKey {
   readonly id: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** The IAM user or role the key signs as. @default agentArn(id) */
+  readonly principalArn?: string;
 }
 
 export interface KeyRing {
@@ -56,7 +58,7 @@ export function createKeyRing(operator: AwsCredentials, agents: readonly AgentKe
         kind: 'agent',
         agentId: agent.id,
         accessKeyId: agent.accessKeyId,
-        principalArn: agentArn(agent.id),
+        principalArn: agent.principalArn ?? agentArn(agent.id),
       },
     });
   }

@@ -32,6 +32,9 @@ export interface PrivilegedCall<Caller> {
   readonly errorMessage?: string;
   readonly requestId: string;
   readonly eventTime: Date;
+  /** The client's address and `User-Agent`, when known. */
+  readonly sourceIp?: string;
+  readonly userAgent?: string;
 }
 
 export interface LocalS3Options<Caller> {
@@ -85,6 +88,8 @@ export async function createLocalS3<Caller>(options: LocalS3Options<Caller>): Pr
         ...(error === undefined ? {} : { errorCode: error.code, errorMessage: error.message }),
         requestId: input.requestId,
         eventTime: settings.now(),
+        ...(request.sourceIp === undefined ? {} : { sourceIp: request.sourceIp }),
+        ...(request.headers['user-agent'] === undefined ? {} : { userAgent: request.headers['user-agent'] }),
       });
     } catch (hookError) {
       log(

@@ -24,6 +24,8 @@ export interface S3Request<Caller> {
   readonly signing?: ChunkSigningMaterial;
   /** The front's request id (`x-amz-request-id`); the engine makes one when there is none. */
   readonly requestId?: string;
+  /** The client's address, as the front saw it; passed through to the privileged-call hook. */
+  readonly sourceIp?: string;
 }
 
 export interface S3Response {

@@ -21,6 +21,7 @@ export function s3Service(s3: LocalS3<AwsCaller>): RestAwsService<'rest-xml'> {
         caller: request.caller,
         signing: request.signature,
         requestId: request.requestId,
+        sourceIp: request.sourceIp,
       }),
   };
 }

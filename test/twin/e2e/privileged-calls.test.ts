@@ -1,0 +1,339 @@
+/**
+ * Privileged calls end to end in the twin, as `npm start` runs it: the agent's own key calls S3
+ * directly (as a real agent role with S3 permissions could), the twin's CloudTrail puts the call on
+ * the default bus, the stack's rule delivers it to the reconciliation, and reviewers find it in the
+ * REST API and chat. Approved requests cover one call each; a break-glass request runs at once and
+ * is reviewed afterwards; a recorded event replayed is recorded once.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CreateBucketCommand,
+  DeleteBucketPolicyCommand,
+  DeletePublicAccessBlockCommand,
+  PutBucketPolicyCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { OUTBOX_PATHS, type OutboxEntry } from '../../../local/product/chat/outbox.ts';
+import { AWS_EVENT_REPLAY_PATH } from '../../../local/twin/aws-event-replay.ts';
+import type { RunningTwin } from '../../../local/twin/index.ts';
+import {
+  agentRequest,
+  demoAgent,
+  E2eClient,
+  idOf,
+  policyDirWith,
+  REPO_ROOT,
+  removeDir,
+  startE2eTwin,
+  tempDir,
+} from './harness.ts';
+
+const BUCKET = 'exports';
+const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
+const AGENT_ARN = 'arn:aws:iam::000000000000:user/agents/invoice-bot';
+const BREAK_GLASS_POLICY = `
+@id("bucket-policy-removal-break-glass")
+@reason("removing a bucket policy may be what restores access during an incident")
+@approval("platform")
+@breakGlass("true")
+permit (principal, action == Action::"aws:Operation", resource)
+when { context.service == "s3" && context.operation == "DeleteBucketPolicy" };
+`;
+
+function policyDocument(sid: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: sid,
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:DeleteObject',
+        Resource: `${BUCKET_ARN}/*`,
+      },
+    ],
+  });
+}
+
+let twin: RunningTwin;
+let client: E2eClient;
+let agentS3: S3Client;
+let operatorS3: S3Client;
+let dataDir: string;
+let policyDir: string;
+
+beforeAll(async () => {
+  dataDir = await tempDir('privileged-calls');
+  policyDir = await policyDirWith({ 'zz-break-glass.cedar': BREAK_GLASS_POLICY });
+  twin = await startE2eTwin({ dataDir, policyDir });
+  const agent = await demoAgent();
+  client = new E2eClient(twin, agent);
+  const s3 = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
+    new S3Client({
+      endpoint: twin.endpoint,
+      region: twin.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+      maxAttempts: 1,
+    });
+  agentS3 = s3(agent);
+  operatorS3 = s3(twin.operatorCredentials);
+  await operatorS3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+});
+
+afterAll(async () => {
+  client?.destroy();
+  agentS3?.destroy();
+  operatorS3?.destroy();
+  await twin?.stop();
+  for (const dir of [dataDir, policyDir]) if (dir !== undefined) await removeDir(dir);
+});
+
+interface Call {
+  eventId: string;
+  eventName: string;
+  action: string;
+  principalArn: string;
+  agentId?: string;
+  resourceArn?: string;
+  eventTime: string;
+  status: string;
+  requestId?: string;
+  review?: { reviewId: string; kind: string; status: string; groups: string[] };
+}
+
+async function calls(status?: string): Promise<Call[]> {
+  const query = status === undefined ? '' : `?status=${status}`;
+  const { status: code, body } = await client.api('GET', `/api/privileged-calls${query}`, 'alice');
+  if (code !== 200) throw new Error(`list calls: HTTP ${code} ${JSON.stringify(body)}`);
+  return body.items;
+}
+
+/** A call is recorded before its review opens: an UNAPPROVED one is complete once its review is there. */
+const complete = (call: Call) => call.status !== 'UNAPPROVED' || call.review !== undefined;
+
+/** Polls until a call not in `known` appears, complete. */
+function nextCall(known: ReadonlySet<string>): Promise<Call> {
+  return vi.waitFor(
+    async () => {
+      const found = (await calls()).find((call) => !known.has(call.eventId) && complete(call));
+      if (found === undefined) throw new Error('no new privileged call yet');
+      return found;
+    },
+    { timeout: 20_000, interval: 100 },
+  );
+}
+
+async function knownIds(): Promise<Set<string>> {
+  return new Set((await calls()).map((call) => call.eventId));
+}
+
+async function outbox(): Promise<OutboxEntry[]> {
+  const response = await fetch(`${twin.url}${OUTBOX_PATHS.list}`);
+  return ((await response.json()) as { items: OutboxEntry[] }).items;
+}
+
+function waitForOutbox(text: string): Promise<OutboxEntry[]> {
+  return vi.waitFor(
+    async () => {
+      const found = (await outbox()).filter((entry) => JSON.stringify(entry.body).includes(text));
+      if (found.length < 2) throw new Error(`no Slack and Teams alert naming ${text} yet`);
+      return found;
+    },
+    { timeout: 20_000, interval: 100 },
+  );
+}
+
+async function approvedRequest(policy: string): Promise<string> {
+  const detail = agentRequest(client.agent, {
+    action: 's3:PutBucketPolicy',
+    resource: { arn: BUCKET_ARN, type: 'AWS::S3::Bucket' },
+    parameters: { bucketName: BUCKET, policy },
+  });
+  await client.send(detail);
+  const requestId = idOf(detail);
+  await client.waitForPending(requestId);
+  expect((await client.vote(requestId, 'alice', 'approve', 'planned hardening')).status).toBe(201);
+  // The agent acts on the published decision, which carries the receipt.
+  const record = await client.waitFor(requestId, ({ request }) => request.receipt !== undefined);
+  expect(record.status).toBe('APPROVED');
+  return requestId;
+}
+
+describe('a direct call with the agent’s key', () => {
+  it('is recorded UNAPPROVED, with a Slack and Teams alert and an after-the-fact review reviewers close', async () => {
+    const known = await knownIds();
+    await agentS3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyDocument('Bypass') }));
+    const call = await nextCall(known);
+    expect(call).toMatchObject({
+      eventName: 'PutBucketPolicy',
+      action: 's3:PutBucketPolicy',
+      principalArn: AGENT_ARN,
+      agentId: 'invoice-bot',
+      resourceArn: BUCKET_ARN,
+      status: 'UNAPPROVED',
+      review: { kind: 'UNAPPROVED_CALL', status: 'OPEN', groups: ['security'] },
+    });
+    const alerts = await waitForOutbox(call.eventId);
+    expect(alerts.map((entry) => entry.channel).sort()).toEqual(['slack', 'teams']);
+    expect(JSON.stringify(alerts)).toContain('s3:PutBucketPolicy');
+    expect(JSON.stringify(alerts)).toContain(BUCKET_ARN);
+
+    const path = `/api/privileged-calls/${call.eventId}/review`;
+    // The agent's owner may not close the review of its own agent's call.
+    expect((await client.api('POST', path, 'dave', { outcome: 'ESCALATED' })).status).toBe(404);
+    expect((await client.api('POST', path, 'bob', { outcome: 'ACKNOWLEDGED' })).status).toBe(400);
+    const closed = await client.api('POST', path, 'bob', {
+      outcome: 'ACKNOWLEDGED',
+      reason: 'a test of the bypass alarm',
+    });
+    expect(closed).toMatchObject({
+      status: 200,
+      body: { review: { status: 'ACKNOWLEDGED', closedBy: 'bob' } },
+    });
+    expect((await client.api('GET', `/api/privileged-calls/${call.eventId}`, 'alice')).body).toMatchObject({
+      status: 'UNAPPROVED',
+      review: { status: 'ACKNOWLEDGED' },
+    });
+  });
+
+  it('that fails is FAILED_CALL without an alert; the operator’s own call is NOT_AN_AGENT', async () => {
+    let known = await knownIds();
+    await expect(
+      agentS3.send(new DeletePublicAccessBlockCommand({ Bucket: 'no-such-bucket' })),
+    ).rejects.toThrow();
+    const failed = await nextCall(known);
+    expect(failed).toMatchObject({
+      eventName: 'DeleteBucketPublicAccessBlock',
+      action: 's3:DeleteBucketPublicAccessBlock',
+      agentId: 'invoice-bot',
+      status: 'FAILED_CALL',
+    });
+    expect(failed).not.toHaveProperty('review');
+
+    known = await knownIds();
+    await operatorS3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyDocument('Operator') }));
+    const human = await nextCall(known);
+    expect(human).toMatchObject({
+      status: 'NOT_AN_AGENT',
+      principalArn: 'arn:aws:iam::000000000000:user/operator',
+    });
+    expect(human).not.toHaveProperty('agentId');
+    expect((await outbox()).some((entry) => JSON.stringify(entry.body).includes(failed.eventId))).toBe(false);
+  });
+});
+
+describe('an approved request', () => {
+  it('covers the one call it approved (MATCHED, linked both ways); a second call with it is UNAPPROVED', async () => {
+    const policy = policyDocument('Approved');
+    const requestId = await approvedRequest(policy);
+    let known = await knownIds();
+    await agentS3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policy }));
+    const matched = await nextCall(known);
+    expect(matched).toMatchObject({ status: 'MATCHED', requestId, agentId: 'invoice-bot' });
+    expect(matched).not.toHaveProperty('review');
+    const detail = await client.detail(requestId);
+    expect(JSON.stringify(detail?.timeline)).toContain(matched.eventId);
+
+    known = await knownIds();
+    await agentS3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policy }));
+    const again = await nextCall(known);
+    expect(again).toMatchObject({ status: 'UNAPPROVED', review: { status: 'OPEN' } });
+    expect(again).not.toHaveProperty('requestId');
+  });
+
+  it('does not cover a call whose policy document differs from the one approved', async () => {
+    await approvedRequest(policyDocument('Approved2'));
+    const known = await knownIds();
+    await agentS3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyDocument('Different') }));
+    expect(await nextCall(known)).toMatchObject({ status: 'UNAPPROVED' });
+  });
+});
+
+describe('break-glass', () => {
+  it('decides at once with a receipt, alerts, opens a review; the call is BREAK_GLASS and linked', async () => {
+    const detail = agentRequest(client.agent, {
+      action: 's3:DeleteBucketPolicy',
+      resource: { arn: BUCKET_ARN, type: 'AWS::S3::Bucket' },
+      parameters: { bucketName: BUCKET },
+      breakGlass: { reason: 'the bucket policy locks out the restore job', incident: 'INC-7' },
+    });
+    await client.send(detail);
+    const requestId = idOf(detail);
+    // Decided without anyone asked; the receipt is attached when the decision is published.
+    const record = await client.waitFor(requestId, ({ request }) => request.receipt !== undefined);
+    expect(record).toMatchObject({ status: 'APPROVED', decision: 'BREAK_GLASS', approvers: [] });
+    const shown = await vi.waitFor(
+      async () => {
+        const { body } = await client.api('GET', `/api/requests/${requestId}`, 'carol');
+        if (body.review === undefined) throw new Error('no review yet');
+        return body;
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(shown.review).toMatchObject({ kind: 'BREAK_GLASS', status: 'OPEN', groups: ['platform'] });
+    const alerts = await waitForOutbox(requestId);
+    expect(JSON.stringify(alerts)).toContain('INC-7');
+
+    const known = await knownIds();
+    await agentS3.send(new DeleteBucketPolicyCommand({ Bucket: BUCKET }));
+    const call = await nextCall(known);
+    expect(call).toMatchObject({ status: 'BREAK_GLASS', requestId, action: 's3:DeleteBucketPolicy' });
+
+    const closed = await client.api('POST', `/api/requests/${requestId}/review`, 'carol', {
+      outcome: 'ACKNOWLEDGED',
+      reason: 'INC-7 post-mortem done',
+    });
+    expect(closed).toMatchObject({
+      status: 200,
+      body: { review: { status: 'ACKNOWLEDGED', closedBy: 'carol' } },
+    });
+  });
+
+  it('is denied with the reason where no policy permits it', async () => {
+    const detail = agentRequest(client.agent, {
+      action: 's3:PutBucketPolicy',
+      resource: { arn: BUCKET_ARN, type: 'AWS::S3::Bucket' },
+      breakGlass: { reason: 'in a hurry' },
+    });
+    await client.send(detail);
+    const record = await client.waitForDecision(idOf(detail));
+    expect(record.status).toBe('DENIED');
+    expect(record.reason).toMatch(/break-glass is not permitted for s3:PutBucketPolicy/);
+  });
+});
+
+describe('a recorded CloudTrail event replayed', () => {
+  it('is reconciled once however often it is delivered', async () => {
+    const recorded = JSON.parse(
+      await readFile(join(REPO_ROOT, 'test/fixtures/cloudtrail/s3-PutBucketPolicy.eventbridge.json'), 'utf8'),
+    ) as { detail: { eventID: string } };
+    for (let delivery = 0; delivery < 2; delivery += 1) {
+      const response = await fetch(`${twin.url}${AWS_EVENT_REPLAY_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(recorded),
+      });
+      expect(response.status).toBe(202);
+    }
+    const call = await vi.waitFor(
+      async () => {
+        const found = (await calls()).filter((item) => item.eventId === recorded.detail.eventID);
+        if (found.length === 0) throw new Error('not reconciled yet');
+        return found;
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(call).toHaveLength(1);
+    // Someone else's role in another account: not one of the agents.
+    expect(call[0]).toMatchObject({ status: 'NOT_AN_AGENT', eventName: 'PutBucketPolicy' });
+    const refused = await fetch(`${twin.url}${AWS_EVENT_REPLAY_PATH}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...recorded, source: 'countersign.agent.invoice-bot' }),
+    });
+    expect(refused.status).toBe(400);
+  });
+});
