@@ -36,6 +36,14 @@ export const commands: Record<string, Command> = {
     summary: 'classification show <s3-arn>: what Macie found in a bucket or object (auditors)',
     load: () => import('./commands/classification.ts'),
   },
+  calls: {
+    summary: 'calls [--status UNAPPROVED]: privileged AWS calls (CloudTrail) reconciled with approvals',
+    load: () => import('./commands/calls.ts'),
+  },
+  simulate: {
+    summary: 'simulate cloudtrail <event.json>: replay a recorded CloudTrail event onto the twin',
+    load: () => import('./commands/simulate.ts'),
+  },
   receipt: {
     summary: 'receipt verify <jws|->: check a decision receipt (signature, issuer, expiry, action hash)',
     load: () => import('./commands/receipt.ts'),

@@ -9,6 +9,7 @@ import { ApiError, UsageError } from './output.ts';
 export const DEFAULT_PORT = 4710;
 
 import { type LocalConfig, readLocalConfig } from '../product/config.ts';
+import { AWS_EVENT_REPLAY_PATH } from '../twin/aws-event-replay.ts';
 /** `--url`, else COUNTERSIGN_URL, else the local twin on COUNTERSIGN_PORT (default 4710). */
 export function twinUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const url = flag ?? env.COUNTERSIGN_URL ?? `http://127.0.0.1:${env.COUNTERSIGN_PORT ?? DEFAULT_PORT}`;
@@ -90,6 +91,11 @@ export class TwinClient {
       .parse(await this.#call('POST', '/local/token', { body: { user } }));
     this.#tokens.set(user, token);
     return token;
+  }
+
+  /** Replays an AWS service's recorded event onto the twin's default bus (`POST /local/aws-events`). */
+  async replayAwsEvent(event: unknown): Promise<void> {
+    await this.#call('POST', AWS_EVENT_REPLAY_PATH, { body: event });
   }
 
   async api(method: string, path: string, as: string, body?: unknown): Promise<unknown> {

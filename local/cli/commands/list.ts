@@ -1,8 +1,16 @@
 /** `countersign list [--status PENDING]`: the twin's requests, newest first. */
+import type { z } from 'zod';
 import { type RequestRecord, RequestStatusValue } from '../../../lambdas/domain/schemas.ts';
-import { readLocalConfig } from '../../product/config.ts';
-import { ExitCode, parseCommandLine, printJson, renderTable, runCommand, UsageError } from '../output.ts';
-import { readerIdentity, TwinClient, twinUrl } from '../twin-client.ts';
+import {
+  type Column,
+  ExitCode,
+  parseCommandLine,
+  printJson,
+  renderTable,
+  runCommand,
+  UsageError,
+} from '../output.ts';
+import { READER_OPTIONS, readAs } from '../twin-client.ts';
 
 const USAGE =
   'countersign list [--status PENDING|APPROVED|DENIED|EXPIRED] [--limit N] [--cursor C] [--as <user>] [--json] [--url <twin>]';
@@ -25,10 +33,14 @@ export const REQUEST_COLUMNS = [
   { header: 'RESOURCE', value: (record: RequestRecord) => record.resource.arn },
 ] as const;
 
-function listQuery(values: { status?: string; limit?: string; cursor?: string }): string {
+/** The query of a paged listing (`--status`, `--limit`, `--cursor`), the status checked against `statuses`. */
+function listQuery(
+  values: { status?: string; limit?: string; cursor?: string },
+  statuses: z.ZodType<string>,
+): string {
   const query = new URLSearchParams();
   if (values.status !== undefined) {
-    const status = RequestStatusValue.safeParse(values.status.toUpperCase());
+    const status = statuses.safeParse(values.status.toUpperCase());
     if (!status.success) throw new UsageError(`unknown status "${values.status}"`);
     query.set('status', status.data);
   }
@@ -40,35 +52,52 @@ function listQuery(values: { status?: string; limit?: string; cursor?: string })
   return query.size > 0 ? `?${query}` : '';
 }
 
-export async function run(args: string[]): Promise<number> {
-  return runCommand('list', USAGE, args, async () => {
+/** A paged listing through the API: `--status` checked against `statuses`, a table or `--json`. */
+export function runListing<Row>(
+  args: string[],
+  listing: {
+    readonly name: string;
+    readonly usage: string;
+    readonly path: string;
+    readonly statuses: z.ZodType<string>;
+    readonly columns: readonly Column<Row>[];
+    /** What is printed when there is nothing to list. */
+    readonly none: string;
+  },
+): Promise<number> {
+  return runCommand(listing.name, listing.usage, args, async () => {
     const { values } = parseCommandLine({
       args,
       options: {
         status: { type: 'string' },
         limit: { type: 'string' },
         cursor: { type: 'string' },
-        as: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        url: { type: 'string' },
-        config: { type: 'string' },
+        ...READER_OPTIONS,
       },
     });
-    const query = listQuery(values);
-    const config = await readLocalConfig(values.config);
-    const client = new TwinClient(twinUrl(values.url));
-    const page = (await client.api('GET', `/api/requests${query}`, readerIdentity(values.as, config))) as {
-      items: RequestRecord[];
-      cursor?: string;
-    };
+    const query = listQuery(values, listing.statuses);
+    const { body } = await readAs(values, `${listing.path}${query}`);
+    const page = body as { items: Row[]; cursor?: string };
     if (values.json) {
       printJson(page);
     } else if (page.items.length === 0) {
-      console.log('no requests');
+      console.log(listing.none);
     } else {
-      console.log(renderTable(page.items, REQUEST_COLUMNS));
-      if (page.cursor !== undefined) console.log(`\nmore: countersign list --cursor ${page.cursor}`);
+      console.log(renderTable(page.items, listing.columns));
+      if (page.cursor !== undefined)
+        console.log(`\nmore: countersign ${listing.name} --cursor ${page.cursor}`);
     }
     return ExitCode.ok;
+  });
+}
+
+export function run(args: string[]): Promise<number> {
+  return runListing(args, {
+    name: 'list',
+    usage: USAGE,
+    path: '/api/requests',
+    statuses: RequestStatusValue,
+    columns: REQUEST_COLUMNS,
+    none: 'no requests',
   });
 }

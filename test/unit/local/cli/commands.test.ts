@@ -1,12 +1,17 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { run as approve } from '../../../../local/cli/commands/approve.ts';
+import { run as listCalls } from '../../../../local/cli/commands/calls.ts';
 import { run as classification } from '../../../../local/cli/commands/classification.ts';
 import { run as deny } from '../../../../local/cli/commands/deny.ts';
 import { run as list } from '../../../../local/cli/commands/list.ts';
 import { parseParams, run as request } from '../../../../local/cli/commands/request.ts';
 import { run as show } from '../../../../local/cli/commands/show.ts';
+import { run as simulate } from '../../../../local/cli/commands/simulate.ts';
 import { twinUrl } from '../../../../local/cli/twin-client.ts';
 import { aClassification } from '../../domain/fixtures.ts';
 
@@ -177,6 +182,73 @@ describe('list and show', () => {
   it('exits 1 when the twin cannot be reached', async () => {
     expect(await show(['req-1', '--url', 'http://127.0.0.1:9'])).toBe(1);
     expect(String(stderr.mock.calls[0]?.[0])).toContain('cannot reach the twin');
+  });
+});
+
+describe('calls and simulate cloudtrail', () => {
+  const call = {
+    eventId: '3f2e1d0c-9b8a-4776-a5b4-c3d2e1f0a9b8',
+    eventName: 'PutBucketPolicy',
+    eventSource: 's3.amazonaws.com',
+    action: 's3:PutBucketPolicy',
+    principalArn: 'arn:aws:iam::000000000000:user/agents/invoice-bot',
+    agentId: 'invoice-bot',
+    resourceArn: 'arn:aws:s3:::exports',
+    eventTime: '2026-11-22T09:40:00Z',
+    status: 'UNAPPROVED',
+    review: {
+      reviewId: 'call:x',
+      kind: 'UNAPPROVED_CALL',
+      status: 'OPEN',
+      groups: ['security'],
+      openedAt: 'x',
+    },
+  };
+  const fixture = join(
+    import.meta.dirname,
+    '../../../fixtures/cloudtrail/s3-PutBucketPolicy.eventbridge.json',
+  );
+
+  it('lists privileged calls by status as a table, or as JSON, and refuses an unknown status', async () => {
+    answers['GET /api/privileged-calls?status=UNAPPROVED'] = { status: 200, body: { items: [call] } };
+    expect(await listCalls(['--status', 'unapproved', '--as', 'alice', '--url', url])).toBe(0);
+    expect(printed()).toMatch(/^EVENT\s+TIME\s+STATUS\s+ACTION\s+AGENT\s+RESOURCE\s+REQUEST\s+REVIEW/);
+    expect(printed()).toMatch(
+      /UNAPPROVED\s+s3:PutBucketPolicy\s+invoice-bot\s+arn:aws:s3:::exports\s+-\s+OPEN/,
+    );
+    stdout.mockClear();
+    expect(await listCalls(['--status', 'UNAPPROVED', '--json', '--url', url])).toBe(0);
+    expect(JSON.parse(printed())).toEqual({ items: [call] });
+    calls.length = 0;
+    expect(await listCalls(['--status', 'PENDING', '--url', url])).toBe(2);
+    expect(calls).toEqual([]);
+  });
+
+  it('replays a recorded CloudTrail event onto the twin as given', async () => {
+    answers['POST /local/aws-events'] = { status: 202, body: { id: 'x' } };
+    expect(await simulate(['cloudtrail', fixture, '--url', url])).toBe(0);
+    expect(calls[0]).toMatchObject({ method: 'POST', path: '/local/aws-events' });
+    expect(JSON.parse(calls[0]!.body)).toEqual(JSON.parse(await readFile(fixture, 'utf8')));
+    expect(printed()).toBe(
+      'replayed s3.amazonaws.com PutBucketPolicy (eventID 3f2e1d0c-9b8a-4776-a5b4-c3d2e1f0a9b8); see: countersign calls',
+    );
+  });
+
+  it('refuses what is not a CloudTrail API call event (exit 2, nothing sent), and reports a refusing twin (exit 1)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'countersign-simulate-'));
+    const notCloudTrail = join(dir, 'request.json');
+    await writeFile(notCloudTrail, JSON.stringify({ 'detail-type': 'Action Requested', detail: {} }));
+    expect(await simulate(['cloudtrail', notCloudTrail, '--url', url])).toBe(2);
+    expect(String(stderr.mock.calls[0]?.[0])).toContain('not an "AWS API Call via CloudTrail" event');
+    expect(await simulate(['macie', fixture, '--url', url])).toBe(2);
+    expect(await simulate(['cloudtrail', join(dir, 'missing.json'), '--url', url])).toBe(2);
+    expect(calls).toEqual([]);
+    answers['POST /local/aws-events'] = {
+      status: 400,
+      body: { error: { code: 'VALIDATION_FAILED', message: 'no' } },
+    };
+    expect(await simulate(['cloudtrail', fixture, '--url', url])).toBe(1);
+    await rm(dir, { recursive: true });
   });
 });
 

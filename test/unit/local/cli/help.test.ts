@@ -44,6 +44,7 @@ describe('countersign <command> --help', () => {
   it('covers every command', () => {
     expect(names.sort()).toEqual([
       'approve',
+      'calls',
       'classification',
       'demo',
       'deny',
@@ -53,6 +54,7 @@ describe('countersign <command> --help', () => {
       'receipt',
       'request',
       'show',
+      'simulate',
     ]);
   });
 
