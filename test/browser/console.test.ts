@@ -6,8 +6,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLocalConfig } from '../../local/product/config.ts';
 import { startLocalTwin } from '../../local/product/local-twin.ts';
 import { launchChromium } from '../support/browser.ts';
 
@@ -87,5 +89,53 @@ describe('the web console', () => {
     const detail = page.locator('section.detail');
     await expect.poll(() => detail.textContent()).toContain('Decision published');
     await page.screenshot({ path: join(ARTIFACTS, '3-erin-decided.png'), fullPage: true });
+  });
+
+  it('lists an unapproved direct S3 call by the agent and lets a security reviewer acknowledge it with a reason', async () => {
+    const agent = (await readLocalConfig()).agents[0]!;
+    const s3 = new S3Client({
+      endpoint: twin.endpoint,
+      region: twin.region,
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: twin.operatorCredentials.accessKeyId,
+        secretAccessKey: twin.operatorCredentials.secretAccessKey,
+      },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: 'console-exports' }));
+    const asAgent = new S3Client({
+      endpoint: twin.endpoint,
+      region: twin.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: agent.accessKeyId, secretAccessKey: agent.secretAccessKey },
+    });
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:DeleteObject',
+          Resource: 'arn:aws:s3:::console-exports/*',
+        },
+      ],
+    };
+    await asAgent.send(
+      new PutBucketPolicyCommand({ Bucket: 'console-exports', Policy: JSON.stringify(policy) }),
+    );
+    s3.destroy();
+    asAgent.destroy();
+
+    await signInAs('bob');
+    await page.getByRole('button', { name: 'Privileged calls' }).click();
+    const row = page.locator('tr').filter({ hasText: 'arn:aws:s3:::console-exports' });
+    await expect.poll(() => row.textContent()).toContain('review OPEN');
+    await expect.poll(() => row.textContent()).toContain('s3:PutBucketPolicy');
+    await row.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(() => page.locator('#status-line').textContent()).toContain('A reason is required');
+    await row.getByLabel('Reason (required to acknowledge)').fill('delete protection, agreed in CHG-12');
+    await row.getByRole('button', { name: 'Acknowledge' }).click();
+    await expect.poll(() => row.textContent()).toContain('review ACKNOWLEDGED by bob: delete protection');
+    await page.screenshot({ path: join(ARTIFACTS, '4-bob-privileged-calls.png'), fullPage: true });
   });
 });

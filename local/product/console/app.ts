@@ -2,12 +2,15 @@
  * The web console: renders what view-model.ts computes, talks only to the REST API (and, in the
  * twin, to /local/* for sign-in, the outbox and the demo). No framework, no CDN: it must work offline.
  */
+import type { PrivilegedCall } from '../../../lambdas/domain/privileged-calls.ts';
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { resourceNameOf } from '../../../lambdas/domain/step-up.ts';
 import {
   barChart,
+  callView,
   classificationView,
   computeStats,
+  deepLinkedCall,
   deepLinkedRequest,
   eligibilityNotice,
   filterRequests,
@@ -33,7 +36,8 @@ const SESSION_KEY = 'countersign.session';
 const POLL_MILLISECONDS = 2000;
 
 type Session = { user: string; token: string };
-type Tab = 'pending' | 'history' | 'outbox' | 'stats';
+type Tab = 'pending' | 'history' | 'calls' | 'outbox' | 'stats';
+const CALL_STATUSES = ['MATCHED', 'UNAPPROVED', 'FAILED_CALL', 'NOT_AN_AGENT', 'BREAK_GLASS'] as const;
 
 const state: {
   session?: Session;
@@ -43,11 +47,25 @@ const state: {
   selected?: string;
   filter: HistoryFilter;
   outbox: OutboxEntry[];
+  calls: PrivilegedCall[];
+  /** The Privileged calls tab's status filter; empty: every call. */
+  callStatus: string;
+  /** The call a chat alert linked to, highlighted. */
+  selectedCall?: string;
   /** Reasons being typed, kept across the re-renders that live updates cause. */
   drafts: Map<string, string>;
   /** What was last rendered; a poll that brings nothing new does not touch the page. */
   rendered?: string;
-} = { tab: 'pending', requests: [], details: new Map(), filter: {}, outbox: [], drafts: new Map() };
+} = {
+  tab: 'pending',
+  requests: [],
+  details: new Map(),
+  filter: {},
+  outbox: [],
+  calls: [],
+  callStatus: '',
+  drafts: new Map(),
+};
 
 const $ = <T extends HTMLElement>(selector: string): T => {
   const element = document.querySelector<T>(selector);
@@ -125,6 +143,10 @@ async function refresh(): Promise<void> {
         state.details.set(id, await api<RequestDetail>(`/api/requests/${encodeURIComponent(id)}`));
       }),
     );
+    if (state.tab === 'calls') {
+      const query = state.callStatus === '' ? '' : `&status=${state.callStatus}`;
+      state.calls = (await api<{ items: PrivilegedCall[] }>(`/api/privileged-calls?limit=200${query}`)).items;
+    }
     if (state.tab === 'outbox') {
       const outbox = await api<{ items: OutboxEntry[] }>('/local/outbox');
       state.outbox = outbox.items;
@@ -157,6 +179,100 @@ async function vote(
     announce(`Vote not recorded: ${(error as Error).message}`);
   }
   await refresh();
+}
+
+/** Closes an after-the-fact review (an unapproved call's, or a break-glass request's). */
+async function closeReview(
+  path: string,
+  draftKey: string,
+  outcome: 'ACKNOWLEDGED' | 'ESCALATED',
+): Promise<void> {
+  const reason = state.drafts.get(draftKey) ?? '';
+  try {
+    await api(path, {
+      method: 'POST',
+      body: JSON.stringify({ outcome, ...(reason === '' ? {} : { reason }) }),
+    });
+    state.drafts.delete(draftKey);
+    announce(`Review ${outcome === 'ACKNOWLEDGED' ? 'acknowledged' : 'escalated'}`);
+  } catch (error) {
+    announce(`Review not closed: ${(error as Error).message}`);
+  }
+  await refresh();
+}
+
+/** Acknowledge (a reason is required) or Escalate, for an open review. */
+function reviewControls(path: string, draftKey: string, label: string): HTMLElement {
+  const reasonId = `review-reason-${draftKey.replace(/[^A-Za-z0-9-]/g, '-')}`;
+  const reason = h('textarea', { id: reasonId, rows: '2', maxlength: '2000' });
+  reason.value = state.drafts.get(draftKey) ?? '';
+  reason.addEventListener('input', () => state.drafts.set(draftKey, reason.value));
+  const acknowledge = h('button', { type: 'button', class: 'approve' }, 'Acknowledge');
+  acknowledge.addEventListener('click', () => {
+    if (reason.value.trim() === '') {
+      announce('A reason is required to acknowledge.');
+      reason.focus();
+      return;
+    }
+    void closeReview(path, draftKey, 'ACKNOWLEDGED');
+  });
+  const escalate = h('button', { type: 'button', class: 'deny' }, 'Escalate');
+  escalate.addEventListener('click', () => void closeReview(path, draftKey, 'ESCALATED'));
+  return h(
+    'div',
+    { class: 'vote', role: 'group', 'aria-label': label },
+    h('label', { for: reasonId }, 'Reason (required to acknowledge)'),
+    reason,
+    h('div', { class: 'buttons' }, acknowledge, escalate),
+  );
+}
+
+function renderCalls(root: HTMLElement): void {
+  const status = h('select', { id: 'call-status', 'aria-label': 'Status' });
+  for (const value of ['', ...CALL_STATUSES]) {
+    const option = h('option', { value }, value === '' ? 'every status' : value);
+    if (value === state.callStatus) option.selected = true;
+    status.append(option);
+  }
+  status.addEventListener('change', () => {
+    state.callStatus = status.value;
+    void refresh();
+  });
+  root.append(
+    h('h2', {}, `Privileged calls (${state.calls.length})`),
+    h('div', { class: 'filters' }, status),
+  );
+  if (state.calls.length === 0) {
+    root.append(h('p', {}, 'No privileged calls recorded.'));
+    return;
+  }
+  const head = ['When', 'Who', 'What', 'Resource', 'Outcome', 'Review'].map((text) =>
+    h('th', { scope: 'col' }, text),
+  );
+  const rows = state.calls.map((call) => {
+    const view = callView(call);
+    const review = view.reviewOpen
+      ? reviewControls(
+          `/api/privileged-calls/${encodeURIComponent(call.eventId)}/review`,
+          `call:${call.eventId}`,
+          `Review of ${call.eventId}`,
+        )
+      : '—';
+    return h(
+      'tr',
+      {
+        'data-event-id': call.eventId,
+        ...(call.eventId === state.selectedCall ? { class: 'selected' } : {}),
+      },
+      h('td', {}, h('time', { datetime: call.eventTime }, call.eventTime)),
+      h('td', {}, view.who),
+      h('td', {}, view.what),
+      h('td', {}, view.resource),
+      h('td', {}, view.outcome),
+      h('td', {}, review),
+    );
+  });
+  root.append(h('table', { class: 'calls' }, h('thead', {}, h('tr', {}, ...head)), h('tbody', {}, ...rows)));
 }
 
 function field(label: string, value: Node | string): HTMLElement {
@@ -354,9 +470,27 @@ function detailPanel(detail: RequestDetail): HTMLElement {
     h('h3', {}, `${request.requestId} `, badge(request)),
     h('p', {}, request.reason ?? ''),
     contextFields(request),
+    ...breakGlassReview(detail),
     h('h4', {}, 'Timeline'),
     h('ol', { class: 'timeline' }, ...entries),
   );
+}
+
+/** A break-glass request's after-the-fact review, closable while it is open. */
+function breakGlassReview(detail: RequestDetail): HTMLElement[] {
+  const { review, request } = detail;
+  if (review === undefined) return [];
+  const closed = `${review.status}${review.closedBy === undefined ? '' : ` by ${review.closedBy}`}${review.reason === undefined ? '' : `: ${review.reason}`}`;
+  return [
+    h('h4', {}, 'After-the-fact review'),
+    review.status === 'OPEN'
+      ? reviewControls(
+          `/api/requests/${encodeURIComponent(request.requestId)}/review`,
+          `request:${request.requestId}`,
+          `Review of ${request.requestId}`,
+        )
+      : h('p', {}, closed),
+  ];
 }
 
 function renderOutbox(root: HTMLElement): void {
@@ -453,6 +587,8 @@ function fingerprint(): string {
     state.requests,
     [...state.details],
     state.outbox,
+    state.calls,
+    state.callStatus,
   ]);
 }
 
@@ -478,6 +614,7 @@ function render(): void {
   const renderers: Record<Tab, (element: HTMLElement) => void> = {
     pending: renderPending,
     history: renderHistory,
+    calls: renderCalls,
     outbox: renderOutbox,
     stats: renderStats,
   };
@@ -485,8 +622,17 @@ function render(): void {
   if (focused) document.getElementById(focused)?.focus();
 }
 
-/** A review link from Slack or Teams (`?request=<id>`) opens that request's detail in History. */
+/**
+ * A review link from Slack or Teams (`?request=<id>`) opens that request's detail in History; an
+ * unapproved call's alert (`?call=<eventId>`) opens the Privileged calls tab on it.
+ */
 function openDeepLink(): void {
+  const eventId = deepLinkedCall(location.search);
+  if (eventId !== undefined) {
+    state.tab = 'calls';
+    state.selectedCall = eventId;
+    return;
+  }
   const requestId = deepLinkedRequest(location.search);
   if (requestId === undefined) return;
   state.tab = 'history';

@@ -10,6 +10,7 @@ import {
   describeClassification,
   type RequestClassification,
 } from '../../../lambdas/domain/classification.ts';
+import type { PrivilegedCall } from '../../../lambdas/domain/privileged-calls.ts';
 import type {
   AuditRecord,
   DecisionValue,
@@ -376,4 +377,33 @@ export function statusBadge(request: Pick<RequestRecord, 'status' | 'decision'>)
 export function deepLinkedRequest(search: string): string | undefined {
   const requestId = new URLSearchParams(search).get('request')?.trim();
   return requestId === undefined || requestId === '' ? undefined : requestId;
+}
+
+/** A review link of an unapproved call (`?call=<eventId>`) opens the Privileged calls tab on it. */
+export function deepLinkedCall(search: string): string | undefined {
+  const eventId = new URLSearchParams(search).get('call')?.trim();
+  return eventId === undefined || eventId === '' ? undefined : eventId;
+}
+
+/** What a row of the Privileged calls tab says: who called what on which resource, and what became of it. */
+export function callView(call: PrivilegedCall): {
+  readonly who: string;
+  readonly what: string;
+  readonly resource: string;
+  readonly outcome: string;
+  readonly reviewOpen: boolean;
+} {
+  const review = call.review;
+  const linked = call.requestId === undefined ? '' : ` by ${call.requestId}`;
+  const outcome =
+    review === undefined
+      ? `${call.status}${linked}`
+      : `${call.status}${linked}; review ${review.status}${review.closedBy === undefined ? '' : ` by ${review.closedBy}`}${review.reason === undefined ? '' : `: ${review.reason}`}`;
+  return {
+    who: call.agentId === undefined ? call.principalArn : `${call.agentId} (${call.principalArn})`,
+    what: call.action,
+    resource: call.resourceArn ?? 'unknown',
+    outcome,
+    reviewOpen: review?.status === 'OPEN',
+  };
 }
