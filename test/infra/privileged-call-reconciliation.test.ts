@@ -94,7 +94,7 @@ describe('PrivilegedCallReconciliation in the stack, with the default list', () 
       MessageRetentionPeriod: 14 * 24 * 3600,
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmDescription: Match.stringLikeRegexp('could not be reconciled are waiting in a dead-letter queue'),
+      AlarmDescription: Match.stringLikeRegexp('could not be reconciled are waiting in their DLQ'),
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
     });
   });
