@@ -1,12 +1,12 @@
 /**
  * The alert of an after-the-fact review in Slack and Teams: who called what on which resource (or
  * which agent broke the glass, and why), what the policies say, who reviews it and how it ended,
- * with Acknowledge (a reason is required) and Escalate while it is open; and its reminders and
- * escalations. Everything that came from CloudTrail or an agent is escaped. Pure.
+ * with a link to the console, where reviewers close it (Acknowledge with a reason, or Escalate);
+ * and its reminders and escalations. Everything that came from CloudTrail or an agent is escaped. Pure.
  */
 import { type DueReviewReminder, type Review, ReviewKind, ReviewStatus } from '../after-the-fact-review.ts';
 import { visibleText } from './review-facts.ts';
-import { escapeMrkdwn, type SlackBlock, type SlackMessage, type SlackModal } from './slack-review.ts';
+import { escapeMrkdwn, type SlackBlock, type SlackMessage } from './slack-review.ts';
 import {
   ADAPTIVE_CARD_CONTENT_TYPE,
   type AdaptiveCard,
@@ -14,20 +14,11 @@ import {
   escapeMarkdown,
 } from './teams-review.ts';
 
-/** Identifiers Slack echoes back in the interactions of a review alert. */
+/** The identifiers of a review alert's blocks and its console button. */
 export const SLACK_REVIEW_IDS = {
-  acknowledgeAction: 'countersign_review_acknowledge',
-  escalateAction: 'countersign_review_escalate',
   consoleAction: 'countersign_review_console',
   actionsBlock: 'countersign_review_actions',
-  acknowledgeModal: 'countersign_review_acknowledge_reason',
-  reasonBlock: 'countersign_review_reason',
-  reasonInput: 'reason',
 } as const;
-
-/** The Universal Action verbs of a review alert card, and the input its reason comes in. */
-export const TEAMS_REVIEW_VERBS = { acknowledge: 'acknowledge', escalate: 'escalate' } as const;
-export const TEAMS_REVIEW_REASON_INPUT = 'reviewReason';
 
 export interface ReviewAlertFacts {
   readonly reviewId: string;
@@ -49,7 +40,7 @@ const CLOSED_VERB = {
 
 function statusOf(review: Review): string {
   if (review.status === ReviewStatus.open) {
-    return `After-the-fact review open: ${review.groups.join(' or ')} acknowledge it (with a reason) or escalate it.`;
+    return `After-the-fact review open: ${review.groups.join(' or ')} acknowledge it (with a reason) or escalate it in the console.`;
   }
   const by = review.closedBy === undefined ? '' : ` by ${review.closedBy}`;
   const reason = review.reason === undefined ? '' : `: ${review.reason}`;
@@ -114,34 +105,22 @@ const section = (text: string): SlackBlock => ({
 });
 
 function slackActions(facts: ReviewAlertFacts): SlackBlock {
-  const console = {
-    type: 'button',
-    action_id: SLACK_REVIEW_IDS.consoleAction,
-    text: plain('Open in console'),
-    url: facts.consoleLink,
+  return {
+    type: 'actions',
+    block_id: SLACK_REVIEW_IDS.actionsBlock,
+    elements: [
+      {
+        type: 'button',
+        action_id: SLACK_REVIEW_IDS.consoleAction,
+        ...(facts.open ? { style: 'primary' } : {}),
+        text: plain(facts.open ? 'Review in console' : 'Open in console'),
+        url: facts.consoleLink,
+      },
+    ],
   };
-  const buttons = facts.open
-    ? [
-        {
-          type: 'button',
-          action_id: SLACK_REVIEW_IDS.acknowledgeAction,
-          style: 'primary',
-          text: plain('Acknowledge'),
-          value: facts.reviewId,
-        },
-        {
-          type: 'button',
-          action_id: SLACK_REVIEW_IDS.escalateAction,
-          style: 'danger',
-          text: plain('Escalate'),
-          value: facts.reviewId,
-        },
-      ]
-    : [];
-  return { type: 'actions', block_id: SLACK_REVIEW_IDS.actionsBlock, elements: [...buttons, console] };
 }
 
-/** The alert as posted and as updated in place: once closed, only the console button is left. */
+/** The alert as posted and as updated in place when the review closes. */
 export function slackReviewAlert(review: Review, consoleUrl: string): SlackMessage {
   const facts = reviewAlertFacts(review, consoleUrl);
   // Whatever came from CloudTrail or the agent is plain text: shown as written, never formatted.
@@ -161,38 +140,6 @@ export function slackReviewAlert(review: Review, consoleUrl: string): SlackMessa
       { type: 'divider' },
       section(`*${escapeMrkdwn(facts.status)}*`),
       slackActions(facts),
-    ],
-  };
-}
-
-/** Acknowledging needs a reason: the input is required, so Slack will not submit it empty. */
-export function slackAcknowledgeModal(
-  review: Review,
-  privateMetadata: string,
-  consoleUrl: string,
-): SlackModal {
-  const facts = reviewAlertFacts(review, consoleUrl);
-  return {
-    type: 'modal',
-    callback_id: SLACK_REVIEW_IDS.acknowledgeModal,
-    private_metadata: privateMetadata,
-    title: plain('Acknowledge'),
-    submit: plain('Acknowledge'),
-    close: plain('Cancel'),
-    blocks: [
-      section(`Acknowledge: ${escapeMrkdwn(facts.title)}?`),
-      {
-        type: 'input',
-        block_id: SLACK_REVIEW_IDS.reasonBlock,
-        label: plain('Why this is acceptable (recorded)'),
-        element: {
-          type: 'plain_text_input',
-          action_id: SLACK_REVIEW_IDS.reasonInput,
-          multiline: true,
-          min_length: 1,
-          max_length: 2000,
-        },
-      },
     ],
   };
 }
@@ -234,23 +181,14 @@ const textBlock = (value: string, extra: CardElement = {}): CardElement => ({
   ...extra,
 });
 
-function reviewAction(facts: ReviewAlertFacts, verb: string, title: string, style: string): CardElement {
-  const data = { reviewId: facts.reviewId, verb };
-  return {
-    type: 'Action.Execute',
-    verb,
-    title,
-    style,
-    data,
-    associatedInputs: 'auto',
-    fallback: { type: 'Action.Submit', title, data },
-  };
-}
-
-/** The alert as a Teams Adaptive Card; once closed, the input and the review actions are gone. */
+/** The alert as a Teams Adaptive Card, linking to the console where the review is closed. */
 export function teamsReviewAlertCard(review: Review, consoleUrl: string, headline?: string): AdaptiveCard {
   const facts = reviewAlertFacts(review, consoleUrl);
-  const openConsole = { type: 'Action.OpenUrl', title: 'Open in console', url: facts.consoleLink };
+  const openConsole = {
+    type: 'Action.OpenUrl',
+    title: facts.open ? 'Review in console' : 'Open in console',
+    url: facts.consoleLink,
+  };
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
@@ -271,25 +209,8 @@ export function teamsReviewAlertCard(review: Review, consoleUrl: string, headlin
             textBlock(escapeMarkdown(facts.agentText)),
           ]),
       textBlock(escapeMarkdown(facts.status), { weight: 'Bolder', spacing: 'Medium' }),
-      ...(facts.open
-        ? [
-            {
-              type: 'Input.Text',
-              id: TEAMS_REVIEW_REASON_INPUT,
-              label: 'Reason (required to acknowledge)',
-              isMultiline: true,
-              maxLength: 2000,
-            },
-          ]
-        : []),
     ],
-    actions: facts.open
-      ? [
-          reviewAction(facts, TEAMS_REVIEW_VERBS.acknowledge, 'Acknowledge', 'positive'),
-          reviewAction(facts, TEAMS_REVIEW_VERBS.escalate, 'Escalate', 'destructive'),
-          openConsole,
-        ]
-      : [openConsole],
+    actions: [openConsole],
   };
 }
 
