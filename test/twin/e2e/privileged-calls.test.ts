@@ -81,7 +81,8 @@ beforeAll(async () => {
   agentS3 = s3(agent);
   operatorS3 = s3(twin.operatorCredentials);
   await operatorS3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-});
+  // The first twin of a run may synthesize the assembly and warm every function on a busy machine.
+}, 300_000);
 
 afterAll(async () => {
   client?.destroy();
