@@ -409,7 +409,7 @@ describe('fail closed on a bad policy set', () => {
       @id("forbid") @approval("security") forbid (principal, action, resource);`);
     expect(problems).toEqual([
       'policies[0]: templates (policies with ?principal or ?resource) are not supported',
-      'policy "typo": unknown annotation @quorom (known: @id, @reason, @approval, @quorum, @timeout, @stepUp, @approvalValidFor)',
+      'policy "typo": unknown annotation @quorom (known: @id, @reason, @approval, @quorum, @timeout, @stepUp, @approvalValidFor, @breakGlass)',
       'policy "forbid": approval annotations (@approval, @quorum, @timeout, @stepUp) belong on a permit, not a forbid',
       'policy "twice": @id is used by more than one policy',
     ]);
@@ -429,6 +429,8 @@ describe('fail closed on a bad policy set', () => {
     ['@stepUp', '@stepUp("") must be "true" or "false"'],
     ['@approvalValidFor("soon")', '@approvalValidFor("soon") must be an ISO 8601 duration'],
     ['@approvalValidFor("PT0S")', '@approvalValidFor("PT0S") must be an ISO 8601 duration'],
+    ['@approval("security") @breakGlass("yes")', '@breakGlass("yes") must be "true" or "false"'],
+    ['@breakGlass("true")', '@breakGlass belongs on a permit that requires approval'],
   ])('refuses %s', (annotation, problem) => {
     const problems = problemsOf(`@id("p") ${annotation} permit (principal, action, resource);`);
     expect(problems).toEqual([expect.stringContaining(`policy "p": ${problem}`)]);
