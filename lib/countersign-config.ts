@@ -48,8 +48,9 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
+import { AgentPrincipal } from '../lambdas/domain/agent-principals.ts';
 import { DirectoryDocument } from '../lambdas/domain/directory.ts';
-import { AgentId, Arn, GroupName, IdentityStoreId } from '../lambdas/domain/schemas.ts';
+import { GroupName, IdentityStoreId } from '../lambdas/domain/schemas.ts';
 import { CHAT_CONTEXT_KEYS } from './chat-integrations.ts';
 
 export const CONTEXT_KEYS = {
@@ -120,13 +121,6 @@ const fromJsonString = (value: unknown): unknown => {
   }
 };
 
-export const AgentGrant = z.strictObject({
-  id: AgentId,
-  /** The IAM principal (role or user ARN) the agent runs as. */
-  principalArn: Arn,
-});
-export type AgentGrant = z.infer<typeof AgentGrant>;
-
 const CountersignConfigFields = z.strictObject({
   busName: z
     .string()
@@ -142,7 +136,7 @@ const CountersignConfigFields = z.strictObject({
   agents: z.preprocess(
     fromJsonString,
     z
-      .array(AgentGrant)
+      .array(AgentPrincipal)
       .refine(
         (agents) => new Set(agents.map((agent) => agent.id)).size === agents.length,
         'agent ids must be unique',

@@ -3,9 +3,12 @@
  * `@reason` says why; on a `permit`, `@approval("group,…")`, `@quorum("2")`, `@timeout("PT1H")` and
  * `@stepUp("true")` make it an approval requirement, each missing one taking its default;
  * `@approvalValidFor("PT15M")` on any permit says how long its decision may be acted on (the signed
- * receipt's expiry). Any other annotation is a problem: a typo must not weaken a policy.
+ * receipt's expiry); `@executor("countersign")` on a permit says Countersign runs the action itself
+ * once approved (and permits a request that asks for it). Any other annotation is a problem: a typo
+ * must not weaken a policy.
  */
 import { describeDuration, parseIsoDuration } from './iso-duration.ts';
+import { EXECUTOR } from './schemas.ts';
 
 export interface PolicyDefaults {
   /** Who approves when no policy applies. */
@@ -24,6 +27,8 @@ export const PolicyAnnotation = {
   stepUp: 'stepUp',
   /** On a permit: how long the decision may be acted on (the receipt's expiry); shortest wins. */
   approvalValidFor: 'approvalValidFor',
+  /** On a permit: `countersign` runs the approved action itself (a built-in executor). */
+  executor: 'executor',
 } as const;
 const APPROVAL_ANNOTATIONS = [
   PolicyAnnotation.approval,
@@ -55,6 +60,8 @@ export interface PolicyRule {
   readonly requirement?: ApprovalRequirement;
   /** `@approvalValidFor`, in seconds. */
   readonly approvalValidForSeconds?: number;
+  /** `@executor`: who runs the approved action instead of the agent. */
+  readonly executor?: typeof EXECUTOR;
 }
 
 export function isTimeout(seconds: number): boolean {
@@ -126,6 +133,24 @@ function readApprovalValidFor(
   return seconds;
 }
 
+function readExecutor(
+  annotations: ReadonlyMap<string, string>,
+  effect: PolicyRule['effect'],
+  complain: (problem: string) => void,
+): typeof EXECUTOR | undefined {
+  const executor = annotations.get(PolicyAnnotation.executor);
+  if (executor === undefined) return undefined;
+  if (effect === 'forbid') {
+    complain('@executor belongs on a permit: a denied action is never run');
+    return undefined;
+  }
+  if (executor !== EXECUTOR) {
+    complain(`@executor("${executor}") must be @executor("${EXECUTOR}"), the only executor`);
+    return undefined;
+  }
+  return EXECUTOR;
+}
+
 /**
  * The rule a policy's annotations and effect make, and what is wrong with them (`where` names the
  * policy in problems until its @id is known).
@@ -157,6 +182,7 @@ export function readPolicyRule(
   }
   const reason = annotations.get(PolicyAnnotation.reason);
   const approvalValidForSeconds = readApprovalValidFor(annotations, effect, complain);
+  const executor = readExecutor(annotations, effect, complain);
   return {
     rule: {
       id,
@@ -164,6 +190,7 @@ export function readPolicyRule(
       ...(reason === undefined ? {} : { reason }),
       ...(requirement === undefined ? {} : { requirement }),
       ...(approvalValidForSeconds === undefined ? {} : { approvalValidForSeconds }),
+      ...(executor === undefined ? {} : { executor }),
     },
     problems,
   };

@@ -13,7 +13,7 @@ import {
 } from 'jose';
 import { z } from 'zod';
 import { CountersignError } from './errors.ts';
-import { AgentId, DecisionValue, RequestId, type RequestRecord } from './schemas.ts';
+import { AgentId, DecisionValue, Executor, RequestId, type RequestRecord } from './schemas.ts';
 
 export const RECEIPT_ISSUER = 'countersign';
 export const RECEIPT_ALGORITHM = 'ES256';
@@ -37,6 +37,11 @@ export const ReceiptClaims = z
     iat: EpochSeconds,
     /** After this the decision may no longer be acted on. */
     exp: EpochSeconds,
+    /**
+     * Present when Countersign runs the approved action itself: the agent must not run it (again),
+     * whatever the decision says.
+     */
+    executor: Executor.optional(),
   })
   .refine((claims) => claims.exp > claims.iat, { message: 'exp must be after iat', path: ['exp'] })
   .refine((claims) => claims.requestId.startsWith(`${claims.agentId}:`), {
@@ -61,6 +66,7 @@ export function receiptClaimsFor(record: RequestRecord): ReceiptClaims {
     approvers: [...record.approvers],
     iat,
     exp: iat + validFor,
+    ...(record.policy.executor === undefined ? {} : { executor: record.policy.executor }),
   });
 }
 
@@ -155,7 +161,15 @@ export async function verifyReceipt(jws: string, options: VerifyReceiptOptions):
   return claims.data;
 }
 
-/** Whether a decision lets the agent go ahead. */
-export function permitsAction(claims: ReceiptClaims): boolean {
+/** Whether the decision approves the action (whoever runs it). */
+export function approvesAction(claims: ReceiptClaims): boolean {
   return claims.decision === 'APPROVED' || claims.decision === 'AUTO_APPROVED';
+}
+
+/**
+ * Whether the decision lets the agent go ahead itself: approved, and not an action Countersign
+ * runs (an agent that ran it too would run it twice).
+ */
+export function permitsAction(claims: ReceiptClaims): boolean {
+  return approvesAction(claims) && claims.executor === undefined;
 }

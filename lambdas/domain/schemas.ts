@@ -75,6 +75,11 @@ export const AgentRequestDetail = z.strictObject({
   parameters: JsonObject.default({}),
   justification: z.string().trim().min(1, 'a justification is required').max(4000),
   context: JsonObject.optional(),
+  /**
+   * Asks Countersign to run the action itself once approved (a built-in executor, see
+   * domain/executors.ts); allowed only when a policy permits execution (`@executor("countersign")`).
+   */
+  execute: z.boolean().optional(),
 });
 export type AgentRequestDetail = z.infer<typeof AgentRequestDetail>;
 
@@ -109,6 +114,10 @@ export function requestIdOf(event: AgentRequestEvent): string {
 }
 
 export const PolicyOutcome = { allow: 'ALLOW', deny: 'DENY', requireApproval: 'REQUIRE_APPROVAL' } as const;
+
+/** Who runs an approved action when the agent does not: Countersign's built-in executors. */
+export const EXECUTOR = 'countersign';
+export const Executor = z.literal(EXECUTOR);
 export const PolicyDecision = z.strictObject({
   decision: z.enum([PolicyOutcome.allow, PolicyOutcome.deny, PolicyOutcome.requireApproval]),
   groups: z.array(z.string()),
@@ -119,6 +128,8 @@ export const PolicyDecision = z.strictObject({
   reason: z.string(),
   /** How long a decision may be acted on (the receipt's `exp` - `iat`); the default when absent. */
   approvalValidForSeconds: z.number().int().positive().optional(),
+  /** Set when Countersign runs the approved action itself (`@executor`, or an `execute` request a policy permits). */
+  executor: Executor.optional(),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecision>;
 
@@ -153,6 +164,35 @@ export const RequestStatusValue = z.enum([
 ]);
 export type RequestStatusValue = z.infer<typeof RequestStatusValue>;
 
+/** How Countersign's own run of an approved action went. STARTED until it knows. */
+export const ExecutionStatus = {
+  started: 'STARTED',
+  executed: 'EXECUTED',
+  failed: 'EXECUTION_FAILED',
+} as const;
+
+/** The outcome an agent is told: EXECUTED with the AWS request id, or EXECUTION_FAILED with the error. */
+export const ExecutionOutcome = z.strictObject({
+  status: z.enum([ExecutionStatus.executed, ExecutionStatus.failed]),
+  /** EXECUTED: the id AWS gave the call (`x-amz-request-id` / `x-amzn-requestid`), to find it in CloudTrail. */
+  awsRequestId: z.string().min(1).optional(),
+  /** EXECUTION_FAILED: what went wrong, in words (AWS's error code and message; never credentials). */
+  error: z.string().min(1).optional(),
+});
+export type ExecutionOutcome = z.infer<typeof ExecutionOutcome>;
+
+/** Countersign's run of the approved action, as stored on the request: claimed once, then finished once. */
+export const ExecutionRecord = z.strictObject({
+  status: z.enum([ExecutionStatus.started, ExecutionStatus.executed, ExecutionStatus.failed]),
+  /** The role session the action ran in (the sanitised request id): CloudTrail's `roleSessionName`. */
+  sessionName: z.string().min(2).max(64),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().optional(),
+  awsRequestId: ExecutionOutcome.shape.awsRequestId,
+  error: ExecutionOutcome.shape.error,
+});
+export type ExecutionRecord = z.infer<typeof ExecutionRecord>;
+
 export const ActionDecidedDetail = z.strictObject({
   requestId: RequestId,
   decision: DecisionValue,
@@ -161,6 +201,8 @@ export const ActionDecidedDetail = z.strictObject({
   reason: z.string().optional(),
   /** The signed decision receipt (compact JWS, see domain/receipt.ts): what the agent trusts. */
   receipt: z.string().min(1),
+  /** Present when Countersign ran the action itself: the agent must not run it again. */
+  execution: ExecutionOutcome.optional(),
 });
 export type ActionDecidedDetail = z.infer<typeof ActionDecidedDetail>;
 
@@ -231,6 +273,10 @@ export const RequestRecord = z.strictObject({
   decidedAt: z.iso.datetime().optional(),
   /** The signed decision receipt, set once when the decision is published. */
   receipt: z.string().min(1).optional(),
+  /** The agent asked Countersign to run the action itself (`execute: true`). */
+  execute: z.boolean().optional(),
+  /** Countersign's own run of the approved action (policy `executor`): claimed once, finished once. */
+  execution: ExecutionRecord.optional(),
 });
 export type RequestRecord = z.infer<typeof RequestRecord>;
 
@@ -243,6 +289,8 @@ export const AuditKind = {
   published: 'PUBLISHED',
   /** A chat identity that could not be bound to a directory identity tried to vote. */
   refused: 'REFUSED',
+  /** Countersign ran the approved action itself (EXECUTED or EXECUTION_FAILED). */
+  executed: 'EXECUTED',
 } as const;
 export const AuditRecord = z.strictObject({
   requestId: RequestId,
@@ -254,6 +302,7 @@ export const AuditRecord = z.strictObject({
     AuditKind.decided,
     AuditKind.published,
     AuditKind.refused,
+    AuditKind.executed,
   ]),
   /** Deterministic per fact (e.g. `VOTED#alice`), so a redelivered write is a no-op. */
   key: z.string().min(1),

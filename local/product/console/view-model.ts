@@ -291,6 +291,7 @@ const timelineLabels: Readonly<Record<AuditRecord['kind'], string>> = {
   DECIDED: 'Decided',
   PUBLISHED: 'Decision published',
   REFUSED: 'Refused',
+  EXECUTED: 'Executed by Countersign',
 };
 
 export interface TimelineEntry {
@@ -304,7 +305,7 @@ export function timelineView(timeline: readonly AuditRecord[]): TimelineEntry[] 
   const describe = (record: AuditRecord): string => {
     const data = record.data;
     const pieces = [record.actor];
-    for (const key of ['decision', 'vote', 'reason', 'policyIds']) {
+    for (const key of ['decision', 'vote', 'reason', 'policyIds', 'status', 'awsRequestId', 'error']) {
       const value = data[key];
       if (value !== undefined && value !== null)
         pieces.push(`${key}: ${Array.isArray(value) ? value.join(', ') : String(value)}`);

@@ -1,6 +1,7 @@
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  approvesAction,
   DEFAULT_APPROVAL_VALID_FOR_SECONDS,
   permitsAction,
   RECEIPT_TYPE,
@@ -82,6 +83,15 @@ describe('receipt claims', () => {
     for (const decision of ['DENIED', 'POLICY_DENIED', 'EXPIRED'] as const) {
       expect(permitsAction({ ...receiptClaimsFor(decided), decision })).toBe(false);
     }
+  });
+
+  it('say that Countersign runs an action it executes, which the agent then must not run', () => {
+    const executed = receiptClaimsFor({ ...decided, policy: requireApproval({ executor: 'countersign' }) });
+    expect(executed.executor).toBe('countersign');
+    expect(approvesAction(executed)).toBe(true);
+    expect(permitsAction(executed)).toBe(false);
+    expect(approvesAction({ ...executed, decision: 'DENIED' })).toBe(false);
+    expect(receiptClaimsFor(decided)).not.toHaveProperty('executor');
   });
 });
 
