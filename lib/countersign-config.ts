@@ -33,6 +33,8 @@
  *
  * Macie findings (the `Macie Finding` rule on the default bus) are always stored and looked up; the
  * `countersign:macie` switch only adds the classification jobs (and their IAM permissions).
+ * | `countersign:executorBuckets` | `[]` | buckets whose objects the s3:CopyObject executor may read and write |
+ * | `countersign:executorAllowedPolicyArns` | `[]` | the only IAM policies the iam:AttachRolePolicy executor attaches |
  *
  * Slack or Teams also need `countersign:consoleUrl`, which their messages link to.
  *
@@ -50,7 +52,8 @@ import type { IConstruct } from 'constructs';
 import { z } from 'zod';
 import { AgentPrincipal } from '../lambdas/domain/agent-principals.ts';
 import { DirectoryDocument } from '../lambdas/domain/directory.ts';
-import { GroupName, IdentityStoreId } from '../lambdas/domain/schemas.ts';
+import { IamPolicyArn } from '../lambdas/domain/executors.ts';
+import { Arn, GroupName, IdentityStoreId } from '../lambdas/domain/schemas.ts';
 import { CHAT_CONTEXT_KEYS } from './chat-integrations.ts';
 
 export const CONTEXT_KEYS = {
@@ -73,6 +76,8 @@ export const CONTEXT_KEYS = {
   apiCorsOrigins: 'countersign:apiCorsOrigins',
   apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
   apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
+  executorBuckets: 'countersign:executorBuckets',
+  executorAllowedPolicyArns: 'countersign:executorAllowedPolicyArns',
   ...CHAT_CONTEXT_KEYS,
   macie: 'countersign:macie',
   macieJobRoleArn: 'countersign:macieJobRoleArn',
@@ -179,6 +184,11 @@ const CountersignConfigFields = z.strictObject({
   ).optional(),
   classificationTimeoutSeconds: z.coerce.number().int().min(1).max(86_400),
   classificationPollSeconds: z.coerce.number().int().min(1).max(300),
+  executorBuckets: z.preprocess(
+    fromJsonString,
+    z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')),
+  ),
+  executorAllowedPolicyArns: z.preprocess(fromJsonString, z.array(IamPolicyArn)),
 });
 const CountersignConfigSchema = CountersignConfigFields.superRefine((config, context) => {
   if (config.jwtIssuer !== undefined && config.jwtAudience === undefined) {
@@ -315,6 +325,8 @@ export const CONFIG_DEFAULTS = {
   macieJobRoleArn: undefined,
   classificationTimeoutSeconds: 900,
   classificationPollSeconds: 30,
+  executorBuckets: [],
+  executorAllowedPolicyArns: [],
 } as const satisfies Record<keyof typeof CONTEXT_KEYS, unknown>;
 
 /** Reads every `countersign:*` context key (falling back to its default); throws naming each bad key. */

@@ -3,6 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ENV, POWERTOOLS_ENV } from '../lambdas/handlers/environment-names.ts';
+import { ActionExecutor } from './action-executor.ts';
+import { AgentDecisions } from './agent-decisions.ts';
 import { AgentRequestRule } from './agent-request-rule.ts';
 import { ApprovalWorkflow } from './approval-workflow.ts';
 import { ChatIntegrations } from './chat-integrations.ts';
@@ -11,7 +13,7 @@ import { CONTEXT_KEYS, type CountersignConfig, isLoopbackUrl } from './countersi
 import { CountersignEventBus } from './countersign-event-bus.ts';
 import { CountersignHttpApi, RECEIPT_KEYS_ROUTE, type RestApiOptions } from './countersign-http-api.ts';
 import { CountersignKey } from './countersign-key.ts';
-import { HandlerFunction } from './handler-function.ts';
+import { BUNDLED_POLICY_DIR, HandlerFunction, POLICY_ENGINE_BUNDLE } from './handler-function.ts';
 import { grantIdentityStoreRead } from './identity-store-access.ts';
 import { MacieFindingsRule } from './macie-findings-rule.ts';
 import { ReceiptSigningKey } from './receipt-signing-key.ts';
@@ -32,9 +34,6 @@ export const API_HANDLER_ENTRY = 'lambdas/handlers/api.ts';
 
 /** Repo-relative module of the receipt keys (JWKS) handler. */
 export const RECEIPT_KEYS_HANDLER_ENTRY = 'lambdas/handlers/receipt-keys.ts';
-
-/** Where the evaluate function finds the Cedar policies inside its bundle. */
-export const BUNDLED_POLICY_DIR = '/var/task/policies';
 
 export interface CountersignStackProps extends StackProps {
   /** Settings read from context by `readCountersignConfig`. */
@@ -68,6 +67,10 @@ export class CountersignStack extends Stack {
   readonly macieFindings: MacieFindingsRule;
   /** Classify before approve; only with `countersign:macie`. */
   readonly classificationJobs?: ClassificationJobs;
+  /** The agents' fast decision path (IAM-authorized routes on the HTTP API). */
+  readonly agentDecisions: AgentDecisions;
+  /** The built-in executors: the workflow's Execute step and the role it assumes. */
+  readonly executor: ActionExecutor;
 
   constructor(scope: Construct, id: string, props: CountersignStackProps) {
     super(scope, id, props);
@@ -129,15 +132,7 @@ export class CountersignStack extends Stack {
         {
           // The directory resolves the person an agent acts for, whom policies may name.
           environment: { ...directoryEnvironment, [ENV.policyDir]: BUNDLED_POLICY_DIR },
-          // cedar-wasm reads its .wasm next to itself, so it ships unbundled beside the policies
-          // (its Node.js build and the package.json whose exports map resolves to it; not the web builds).
-          bundledPaths: [
-            'policies',
-            'node_modules/@cedar-policy/cedar-wasm/package.json',
-            'node_modules/@cedar-policy/cedar-wasm/nodejs',
-          ],
-          externalModules: ['@cedar-policy/cedar-wasm'],
-          memorySize: 1024,
+          ...POLICY_ENGINE_BUNDLE,
         },
       ),
       requestApproval: handler(
@@ -183,6 +178,14 @@ export class CountersignStack extends Stack {
       });
     }
 
+    this.executor = new ActionExecutor(this, 'Executor', {
+      table: this.table,
+      environment,
+      buckets: config.executorBuckets,
+      allowedPolicyArns: config.executorAllowedPolicyArns,
+      logEncryptionKey: key,
+      logRetention,
+    });
     this.workflow = new ApprovalWorkflow(this, 'ApprovalWorkflow', {
       evaluateFunction: this.handlers.evaluate.function,
       requestApprovalFunction: this.handlers.requestApproval.function,
@@ -191,6 +194,7 @@ export class CountersignStack extends Stack {
       ...(this.classificationJobs === undefined
         ? {}
         : { classificationJobsFunction: this.classificationJobs.handler.function }),
+      executeFunction: this.executor.handler.function,
       logEncryptionKey: key,
       logRetention,
     });
@@ -238,6 +242,20 @@ export class CountersignStack extends Stack {
       ...(restApiRoutes === undefined ? {} : { restApi: restApiRoutes }),
       corsAllowedOrigins: config.apiCorsOrigins,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
+    });
+    this.agentDecisions = new AgentDecisions(this, 'AgentDecisions', {
+      httpApi: this.httpApi,
+      table: this.table,
+      eventBus: this.eventBus,
+      receiptKey: this.receiptKey,
+      stateMachine: this.workflow.stateMachine,
+      environment: {
+        ...environment,
+        ...directoryEnvironment,
+        [ENV.agentPrincipals]: JSON.stringify(config.agents),
+      },
+      logEncryptionKey: key,
+      logRetention,
     });
     // Agents verify receipts with these keys: served to anyone, from GetPublicKey (no other KMS use).
     const receiptKeyArns = [this.receiptKey.keyArn, ...config.retiredReceiptKeyArns];
@@ -294,6 +312,7 @@ export class CountersignStack extends Stack {
       // Every function given the directory environment resolves people, so each may read the store.
       const resolvers = [
         this.handlers.evaluate,
+        this.agentDecisions.handler,
         this.handlers.requestApproval,
         this.apiHandler,
         this.chat?.slackHandler,
@@ -311,6 +330,8 @@ export class CountersignStack extends Stack {
         ...Object.values(this.handlers),
         this.receiptKeysHandler,
         this.macieFindings.handler,
+        this.agentDecisions.handler,
+        this.executor.handler,
         ...[
           this.classificationJobs?.handler,
           this.apiHandler,
@@ -332,6 +353,11 @@ export class CountersignStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
     new CfnOutput(this, 'HttpApiUrl', { value: this.httpApi.url });
     new CfnOutput(this, 'ReceiptKeyArn', { value: this.receiptKey.keyArn });
+    new CfnOutput(this, 'AgentDecisionsInvokeArn', {
+      description: 'Grant agents execute-api:Invoke on this to use the fast decision path',
+      value: this.agentDecisions.invokeArn,
+    });
+    new CfnOutput(this, 'ExecutorRoleArn', { value: this.executor.role.roleArn });
   }
 }
 

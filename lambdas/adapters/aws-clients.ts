@@ -9,6 +9,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { Macie2Client } from '@aws-sdk/client-macie2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export function createDynamoDbClient(): DynamoDBClient {
@@ -46,4 +47,8 @@ export function createMacieClient(jobRoleArn?: string): Macie2Client {
           }),
         },
   );
+}
+
+export function createStsClient(): STSClient {
+  return new STSClient({});
 }

@@ -7,6 +7,7 @@
  * the reason; the request is then denied at evaluation, or its execution fails, never guessed.
  */
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { CanonicalAction } from './action-hash.ts';
 import { CountersignError } from './errors.ts';
 import { denyDecision } from './policy-decision.ts';
@@ -46,6 +47,9 @@ const BUCKET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/;
 const S3_OBJECT_ARN = /^arn:(aws[a-z-]*):s3:::([^/]+)\/(.+)$/s;
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\x21-\x7e]+\/)?([\w+=,.@-]{1,64})$/;
 const POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/(?:[\x21-\x7e]+\/)?[\w+=,.@-]{1,128}$/;
+
+/** An IAM managed policy's ARN (AWS's own, `iam::aws:policy/…`, or the account's). */
+export const IamPolicyArn = z.string().regex(POLICY_ARN, 'an IAM policy ARN');
 
 function refuse(reason: string): never {
   throw new ExecutionRefusedError(reason);
@@ -182,7 +186,7 @@ function attachRolePolicy(request: CanonicalAction): ExecutableAction {
   parameters.done(ExecutableActionName.attachRolePolicy);
   if (arn[3] !== roleName)
     refuse(`roleName "${roleName}" is not the role of the resource ${request.resource.arn}`);
-  if (!POLICY_ARN.test(policyArn)) refuse(`policyArn "${policyArn}" is not an IAM policy ARN`);
+  if (!IamPolicyArn.safeParse(policyArn).success) refuse(`policyArn "${policyArn}" is not an IAM policy ARN`);
   return {
     action: ExecutableActionName.attachRolePolicy,
     roleArn: request.resource.arn,

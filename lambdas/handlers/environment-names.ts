@@ -59,6 +59,16 @@ export const ENV = {
   macieJobTag: 'MACIE_JOB_TAG',
   /** Optional: a role (in the Macie administrator account) assumed to create and read jobs. */
   macieJobRoleArn: 'MACIE_JOB_ROLE_ARN',
+  /** JSON array of `{"id","principalArn"}`: which IAM principal each agent runs as (`countersign:agents`). */
+  agentPrincipals: 'AGENT_PRINCIPALS',
+  /** The approval state machine the fast decision path starts for what people decide. */
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  /** The role the built-in executors assume (one session per run, scoped to the approved action). */
+  executorRoleArn: 'EXECUTOR_ROLE_ARN',
+  /** JSON array of the IAM policy ARNs the executor may attach (`countersign:executorAllowedPolicyArns`). */
+  executorAllowedPolicyArns: 'EXECUTOR_ALLOWED_POLICY_ARNS',
+  /** Set by Lambda: the Region the function runs in. */
+  awsRegion: 'AWS_REGION',
 } as const;
 
 /** The tag key on the Macie jobs a stack starts; IAM lets the stack describe only jobs tagged with its name. */

@@ -4,7 +4,9 @@
  * or malformed variable, instead of failing later on the first request that needs it.
  */
 import { z } from 'zod';
+import { AgentPrincipal } from '../domain/agent-principals.ts';
 import { ConfigurationError } from '../domain/errors.ts';
+import { IamPolicyArn } from '../domain/executors.ts';
 import { Arn, describeIssues, GroupName, IdentityStoreId } from '../domain/schemas.ts';
 import { ENV } from './environment-names.ts';
 
@@ -52,6 +54,8 @@ const SPECIAL_VARIABLES = {
   classificationPollSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
   macieBucketOwnerAccountId: Required.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')),
   macieJobRoleArn: Required.pipe(Arn).optional(),
+  agentPrincipals: jsonList(AgentPrincipal, 'agents ({"id","principalArn"})'),
+  executorAllowedPolicyArns: jsonList(IamPolicyArn, 'IAM policy ARNs'),
 } as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 

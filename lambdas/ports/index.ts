@@ -12,13 +12,17 @@ import type {
   RequestClassification,
 } from '../domain/classification.ts';
 import type { MacieJobStatus } from '../domain/macie-finding.ts';
+import type { ExecutableAction } from '../domain/executors.ts';
 import type { DueReminder } from '../domain/messages/reminders.ts';
 import type { ReceiptClaims } from '../domain/receipt.ts';
 import type {
   ActionDecidedDetail,
+  AgentRequestEvent,
   AuditRecord,
   ChannelValue,
   DecisionValue,
+  ExecutionOutcome,
+  ExecutionRecord,
   Principal,
   RequestRecord,
   RequestStatusValue,
@@ -112,6 +116,23 @@ export interface RequestStore {
    * receipt that stands, the first one stored. NotFoundError / ConflictError `NOT_DECIDED` otherwise.
    */
   attachReceipt(requestId: string, receipt: string): Promise<RequestRecord>;
+  /**
+   * Claims Countersign's run of an approved action, once: sets `execution` (STARTED) on a request
+   * that is APPROVED and has none yet (conditional write). `claimed` is false when another call
+   * claimed it first; `record` is then the stored one. NotFoundError when there is no such request.
+   */
+  claimExecution(
+    requestId: string,
+    started: ExecutionRecord,
+  ): Promise<{ claimed: boolean; record: RequestRecord }>;
+  /**
+   * Finishes the claimed run with its outcome, once (only while it is STARTED); returns the stored
+   * record, with the outcome that stands.
+   */
+  finishExecution(
+    requestId: string,
+    outcome: ExecutionOutcome & { readonly finishedAt: Date },
+  ): Promise<RequestRecord>;
   /** Appends an audit record; a record with the same (requestId, key) is kept as first written. */
   appendAudit(record: AuditRecord): Promise<void>;
   listAudit(requestId: string): Promise<AuditRecord[]>;
@@ -138,6 +159,36 @@ export interface ReceiptSigner {
 /** The public keys receipts verify with (the current key and retired ones), as a JWKS. */
 export interface ReceiptKeys {
   jwks(): Promise<{ keys: JWK[] }>;
+}
+
+/**
+ * Starts the approval workflow for a request the fast decision path cannot decide alone (people
+ * decide, or Countersign executes). One execution per request: its name is derived from the request
+ * id, so a retried or concurrent start starts nothing new. Safe to call concurrently.
+ */
+export interface ApprovalWorkflows {
+  /** Starts the workflow with the event the agent-request rule would deliver. */
+  start(requestId: string, event: AgentRequestEvent): Promise<void>;
+  /** Whether the fast path started a workflow for the request (its Evaluate may not have stored it yet). */
+  hasStarted(requestId: string): Promise<boolean>;
+}
+
+/** Why an executor's AWS call failed (AWS's error code and message), and the AWS request id if it got one. */
+export interface ExecutionFailure {
+  readonly error: string;
+  readonly awsRequestId?: string;
+}
+
+/** An executor's run: done (with the AWS request id of the call), or refused by AWS. */
+export type ExecutionResult = { readonly awsRequestId?: string } | { readonly failure: ExecutionFailure };
+
+/**
+ * Runs an approved action in a role session named `sessionName`, scoped by a session policy to
+ * exactly that action (domain/executors.ts). Never throws for what AWS refused (a failure, which
+ * did not run); throws only when it cannot tell whether the call ran.
+ */
+export interface ActionExecutor {
+  run(action: ExecutableAction, sessionName: string): Promise<ExecutionResult>;
 }
 
 /** Puts `Action Decided` on the Countersign bus. */
@@ -213,6 +264,8 @@ export interface PolicyRequest {
   readonly context?: Readonly<Record<string, unknown>>;
   /** Data classification of the S3 object or bucket the request touches (from Macie); absent for other resources. */
   readonly classification?: RequestClassification;
+  /** The agent asks Countersign to run the action itself once approved (`execute: true`). */
+  readonly execute?: boolean;
   /** AWS tags of the resource, when looked up (never taken from the agent). */
   readonly resourceTags?: Readonly<Record<string, string>>;
 }

@@ -8,6 +8,7 @@ import { receiptClaimsFor } from '../domain/receipt.ts';
 import {
   ActionDecidedDetail,
   AuditKind,
+  ExecutionStatus,
   parse,
   type RequestRecord,
   RequestStatus,
@@ -49,21 +50,47 @@ export async function publishDecision(
     throw new ConflictError('NOT_DECIDED', `request ${requestId} is not decided yet`);
   }
   const receipt = await receiptOf(deps, record);
-  const detail = parse(
+  return announceDecision(deps, { ...record, receipt });
+}
+
+/** The `Action Decided` detail of a decided request with its receipt (and Countersign's run of it, if any). */
+export function decisionEventOf(record: RequestRecord): ActionDecidedDetail {
+  const { execution } = record;
+  return parse(
     ActionDecidedDetail,
     {
-      requestId,
+      requestId: record.requestId,
       decision: record.decision,
       actionHash: record.actionHash,
       approvers: record.approvers,
       ...(record.reason === undefined ? {} : { reason: record.reason }),
-      receipt,
+      receipt: record.receipt,
+      ...(execution === undefined || execution.status === ExecutionStatus.started
+        ? {}
+        : {
+            execution: {
+              status: execution.status,
+              ...(execution.awsRequestId === undefined ? {} : { awsRequestId: execution.awsRequestId }),
+              ...(execution.error === undefined ? {} : { error: execution.error }),
+            },
+          }),
     },
     'decision event',
   );
+}
+
+/**
+ * Tells the agent: `Action Decided` on the bus, then the PUBLISHED fact. At least once: a retry
+ * publishes again (agents deduplicate by requestId), the fact is written once.
+ */
+export async function announceDecision(
+  deps: Pick<PublishDecisionDeps, 'store' | 'publisher' | 'clock'>,
+  record: RequestRecord,
+): Promise<ActionDecidedDetail> {
+  const detail = decisionEventOf(record);
   await deps.publisher.publish(detail);
   await recordFact(deps, {
-    requestId,
+    requestId: record.requestId,
     kind: AuditKind.published,
     actor: SYSTEM_ACTOR,
     // The receipt itself lives on the request; the trail says which decision it vouched for until when.

@@ -46,6 +46,7 @@ export function newRequestRecord(request: NewRequest): RequestRecord {
     parameters: detail.parameters,
     justification: detail.justification,
     ...(detail.context === undefined ? {} : { context: detail.context }),
+    ...(detail.execute === undefined ? {} : { execute: detail.execute }),
     actionHash: actionHash(detail),
     policy,
     ...(request.classification === undefined ? {} : { classification: request.classification }),

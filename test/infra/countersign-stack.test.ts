@@ -2,15 +2,16 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
+import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
+import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
 import { CHAT_HANDLER_ENTRIES } from '../../lib/chat-integrations.ts';
 import { CLASSIFICATION_JOBS_HANDLER_ENTRY } from '../../lib/classification-jobs.ts';
 import {
   API_HANDLER_ENTRY,
-  BUNDLED_POLICY_DIR,
   RECEIPT_KEYS_HANDLER_ENTRY,
   WORKFLOW_HANDLER_ENTRIES,
 } from '../../lib/countersign-stack.ts';
-import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
+import { BUNDLED_POLICY_DIR, ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { CLASSIFICATION_FINDINGS_HANDLER_ENTRY } from '../../lib/macie-findings-rule.ts';
 import { REMINDER_HANDLER_ENTRY } from '../../lib/review-reminders.ts';
 import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
@@ -200,7 +201,7 @@ describe('approval state machine', () => {
       'event.$': '$.event',
       'executionArn.$': '$$.Execution.Id',
     });
-    expect(recordFailure.Next).toBe(WORKFLOW_STATES.publishDecision);
+    expect(recordFailure.Next).toBe(WORKFLOW_STATES.willExecute);
     expect(recordFailure.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
     expect(definition.States[WORKFLOW_STATES.rejected]).toEqual({
       Type: 'Fail',
@@ -209,7 +210,7 @@ describe('approval state machine', () => {
     });
   });
 
-  it('records, then publishes, each with retries and a failure state', () => {
+  it('records, executes what Countersign runs, then publishes, each with retries and a failure state', () => {
     const record = definition.States[WORKFLOW_STATES.recordDecision];
     // The execution goes along, so a failing duplicate execution never decides another's request.
     expect(record.Parameters.Payload).toEqual({
@@ -218,7 +219,7 @@ describe('approval state machine', () => {
       'executionArn.$': '$$.Execution.Id',
     });
     expect(record.ResultPath).toBeNull();
-    expect(record.Next).toBe(WORKFLOW_STATES.publishDecision);
+    expect(record.Next).toBe(WORKFLOW_STATES.willExecute);
     expect(record.Retry.flatMap((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toContain(
       'States.TaskFailed',
     );
@@ -230,6 +231,48 @@ describe('approval state machine', () => {
     });
     expect(publish.Catch[0].Next).toBe(WORKFLOW_STATES.publishFailed);
     expect(publish.Next).toBe(WORKFLOW_STATES.done);
+  });
+
+  it('executes only an approval whose policy names an executor, once, before the decision is told', () => {
+    expect(definition.States[WORKFLOW_STATES.willExecute]).toEqual({
+      Type: 'Choice',
+      Choices: [
+        {
+          And: [
+            { Variable: '$.policy.executor', IsPresent: true },
+            {
+              Or: [
+                { Variable: '$.outcome.decision', StringEquals: 'APPROVED' },
+                { Variable: '$.outcome.decision', StringEquals: 'AUTO_APPROVED' },
+              ],
+            },
+          ],
+          Next: WORKFLOW_STATES.execute,
+        },
+      ],
+      Default: WORKFLOW_STATES.publishDecision,
+    });
+    const execute = definition.States[WORKFLOW_STATES.execute];
+    expect(execute.Parameters.Payload).toEqual({
+      'requestId.$': '$.requestId',
+      'executionArn.$': '$$.Execution.Id',
+    });
+    expect(execute.ResultPath).toBeNull();
+    expect(execute.Next).toBe(WORKFLOW_STATES.publishDecision);
+    // A run claimed by a duplicate invocation still in flight: asked again for longer than it may run
+    // (before the general retry, which would give up sooner).
+    const retries = execute.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals[0]);
+    expect(retries.indexOf('ConflictError')).toBeLessThan(retries.indexOf('States.TaskFailed'));
+    expect(execute.Retry).toContainEqual({
+      ErrorEquals: ['ConflictError'],
+      IntervalSeconds: 15,
+      MaxAttempts: 25,
+      BackoffRate: 1,
+    });
+    // Failing for good, the decision is still told (without an outcome); the handler's alarm calls a person.
+    expect(execute.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.publishDecision },
+    ]);
   });
 });
 
@@ -313,11 +356,13 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the workflow handlers, the reminder run, the REST API, the receipt keys and the chat endpoints, each tagged with its entry', () => {
+  it('are the workflow handlers, the executor, the fast path, the reminder run, the REST API, the receipt keys and the chat endpoints, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
     expect(entries.sort()).toEqual(
       [
         ...Object.values(WORKFLOW_HANDLER_ENTRIES),
+        EXECUTE_HANDLER_ENTRY,
+        AGENT_DECISIONS_HANDLER_ENTRY,
         REMINDER_HANDLER_ENTRY,
         CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
         CLASSIFICATION_JOBS_HANDLER_ENTRY,
@@ -341,7 +386,7 @@ describe('handlers', () => {
     }
   });
 
-  it('get the environment the handlers read, POLICY_DIR only for evaluate', () => {
+  it('get the environment the handlers read, POLICY_DIR only where policies are evaluated', () => {
     for (const [, fn] of functions()) {
       const variables = fn.Properties.Environment.Variables;
       expect(variables).toMatchObject({
@@ -353,8 +398,10 @@ describe('handlers', () => {
         [POWERTOOLS_ENV.metricsNamespace]: 'Countersign',
         [POWERTOOLS_ENV.logLevel]: 'INFO',
       });
-      const isEvaluate = fn.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.evaluate;
-      expect(variables[ENV.policyDir]).toBe(isEvaluate ? BUNDLED_POLICY_DIR : undefined);
+      const evaluates = [WORKFLOW_HANDLER_ENTRIES.evaluate, AGENT_DECISIONS_HANDLER_ENTRY].includes(
+        fn.Metadata?.[ENTRY_METADATA_KEY],
+      );
+      expect(variables[ENV.policyDir]).toBe(evaluates ? BUNDLED_POLICY_DIR : undefined);
       // Only the REST API shows requests to people: it alone scopes reads by the auditor groups.
       const isApi = fn.Metadata?.[ENTRY_METADATA_KEY] === API_HANDLER_ENTRY;
       expect(variables[ENV.auditorGroups]).toBe(isApi ? '["security"]' : undefined);
@@ -386,21 +433,26 @@ describe('permissions', () => {
     expect(actions).toContain('dynamodb:UpdateItem');
   });
 
-  it('let only the publish handler put events, and only with the countersign source', () => {
+  it('let only the decision publishers (the publish step, the fast path) put events, and only with the countersign source', () => {
     const putEvents = ofType('AWS::IAM::Policy').flatMap(([, policy]) =>
       (policy.Properties.PolicyDocument.Statement as Statement[])
         .filter((statement) => actionsOf(statement).includes('events:PutEvents'))
         .map((statement) => ({ roles: policy.Properties.Roles, statement })),
     );
-    expect(putEvents).toHaveLength(1);
-    const publishFn = functions().find(
-      ([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.publishDecision,
-    )!;
-    expect(putEvents[0]!.roles).toEqual([{ Ref: publishFn[1].Properties.Role['Fn::GetAtt'][0] }]);
-    expect(putEvents[0]!.statement.Condition).toEqual({
-      'ForAllValues:StringEquals': { 'events:source': ['countersign'] },
-      Null: { 'events:source': 'false' },
-    });
+    const roleOf = (entry: string) => {
+      const [, fn] = functions().find(([, candidate]) => candidate.Metadata?.[ENTRY_METADATA_KEY] === entry)!;
+      return { Ref: fn.Properties.Role['Fn::GetAtt'][0] };
+    };
+    expect(putEvents.map(({ roles }) => roles)).toEqual([
+      [roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision)],
+      [roleOf(AGENT_DECISIONS_HANDLER_ENTRY)],
+    ]);
+    for (const { statement } of putEvents) {
+      expect(statement.Condition).toEqual({
+        'ForAllValues:StringEquals': { 'events:source': ['countersign'] },
+        Null: { 'events:source': 'false' },
+      });
+    }
   });
 });
 

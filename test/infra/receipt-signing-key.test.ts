@@ -4,6 +4,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
+import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
+import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
 import { RECEIPT_KEYS_HANDLER_ENTRY, WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { RECEIPT_KEY_POLICY_SIDS } from '../../lib/receipt-signing-key.ts';
@@ -38,7 +40,7 @@ describe('the receipt signing key', () => {
     expect(key.DeletionPolicy).toBe('Retain');
   });
 
-  it('lets only the decision publisher sign, whatever the other roles’ own policies allow', () => {
+  it('lets only the decision publishers sign, whatever the other roles’ own policies allow', () => {
     const [, key] = receiptKeys()[0]!;
     const keyPolicy = concrete(key.Properties.KeyPolicy.Statement, resources) as PolicyStatement[];
     const sign = (principalArn: string, identity: PolicyStatement[]) =>
@@ -47,15 +49,19 @@ describe('the receipt signing key', () => {
         { identity, resource: keyPolicy },
       );
 
-    const publisher = roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision);
-    expect(sign(roleArnOf(publisher), identityOf(resources, publisher))).toEqual({
-      verdict: 'Allowed',
-      denyingSids: [],
-    });
+    // The decision publishers: the workflow's publish step and the fast decision path.
+    for (const entry of [WORKFLOW_HANDLER_ENTRIES.publishDecision, AGENT_DECISIONS_HANDLER_ENTRY]) {
+      const signer = roleOf(entry);
+      expect(sign(roleArnOf(signer), identityOf(resources, signer))).toEqual({
+        verdict: 'Allowed',
+        denyingSids: [],
+      });
+    }
     const everything: PolicyStatement = { Effect: 'Allow', Action: 'kms:*', Resource: '*' };
     for (const other of [
       roleArnOf(roleOf(RECEIPT_KEYS_HANDLER_ENTRY)),
       roleArnOf(roleOf(WORKFLOW_HANDLER_ENTRIES.evaluate)),
+      roleArnOf(roleOf(EXECUTE_HANDLER_ENTRY)),
       `arn:aws:iam::${ACCOUNT}:role/admin`,
     ]) {
       expect(sign(other, [everything])).toEqual({

@@ -19,6 +19,9 @@ import { describeIneligibility, Ineligible, terminalStatusFor } from '../../doma
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../../domain/errors.ts';
 import {
   AuditRecord,
+  ExecutionOutcome,
+  ExecutionRecord,
+  ExecutionStatus,
   parse,
   RequestRecord,
   RequestStatus,
@@ -263,6 +266,59 @@ export class DynamoDbRequestStore implements RequestStore {
       const stored = fromRequestItem(await this.#itemAsFailed(requestId, error));
       if (stored.receipt !== undefined) return stored;
       throw new ConflictError('NOT_DECIDED', `request ${requestId} is not decided yet`);
+    }
+  }
+
+  async claimExecution(
+    requestId: string,
+    started: ExecutionRecord,
+  ): Promise<{ claimed: boolean; record: RequestRecord }> {
+    const valid = parse(ExecutionRecord, started, 'execution');
+    try {
+      const result = await this.#update({
+        Key: TableKey.request(requestId),
+        UpdateExpression: 'SET #execution = :execution',
+        ConditionExpression:
+          'attribute_exists(#pk) AND attribute_not_exists(#execution) AND #status = :approved',
+        ExpressionAttributeNames: { '#execution': Attr.execution, '#pk': Attr.pk, '#status': Attr.status },
+        ExpressionAttributeValues: { ':execution': jsonOnly(valid), ':approved': RequestStatus.approved },
+      });
+      return { claimed: true, record: fromRequestItem(result) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { claimed: false, record: fromRequestItem(await this.#itemAsFailed(requestId, error)) };
+    }
+  }
+
+  async finishExecution(
+    requestId: string,
+    outcome: ExecutionOutcome & { readonly finishedAt: Date },
+  ): Promise<RequestRecord> {
+    const { finishedAt, ...given } = outcome;
+    const fields = {
+      ...parse(ExecutionOutcome, given, 'execution outcome'),
+      finishedAt: finishedAt.toISOString(),
+    };
+    const names = Object.keys(fields);
+    try {
+      return fromRequestItem(
+        await this.#update({
+          Key: TableKey.request(requestId),
+          UpdateExpression: `SET ${names.map((name) => `#execution.#${name} = :${name}`).join(', ')}`,
+          ConditionExpression: '#execution.#status = :started',
+          ExpressionAttributeNames: {
+            '#execution': Attr.execution,
+            ...Object.fromEntries(names.map((name) => [`#${name}`, name])),
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(Object.entries(fields).map(([name, value]) => [`:${name}`, value])),
+            ':started': ExecutionStatus.started,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return fromRequestItem(await this.#itemAsFailed(requestId, error));
     }
   }
 

@@ -7,18 +7,18 @@ import {
   sessionPolicyFor,
   withExecution,
 } from '../../../lambdas/domain/executors.ts';
-import type { PolicyDecision } from '../../../lambdas/domain/schemas.ts';
+import type { JsonObject, PolicyDecision } from '../../../lambdas/domain/schemas.ts';
 import { requireApproval } from './fixtures.ts';
 
 const LEDGER = 'arn:aws:s3:::finance-invoices/2026/11/ledger.csv';
 const ROLE = 'arn:aws:iam::123456789012:role/invoice-exporter';
 const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
 
-function copy(parameters: Record<string, unknown>, arn = LEDGER) {
+function copy(parameters: JsonObject, arn = LEDGER) {
   return { action: 's3:CopyObject', resource: { arn }, parameters };
 }
 
-function attach(parameters: Record<string, unknown>, arn = ROLE) {
+function attach(parameters: JsonObject, arn = ROLE) {
   return { action: 'iam:AttachRolePolicy', resource: { arn }, parameters };
 }
 
@@ -224,7 +224,7 @@ describe('withExecution', () => {
   it('lets a bug surface rather than deny it away', () => {
     const broken = {
       ...copy(DEMO_COPY),
-      get parameters(): Record<string, unknown> {
+      get parameters(): JsonObject {
         throw new TypeError('bug');
       },
     };
