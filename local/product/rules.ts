@@ -2,9 +2,12 @@
  * Countersign's rules, as the twin enforces them for the stack: what the deployed IAM and bus
  * policies allow each caller, and the local settings of the functions.
  *  - An agent may put events, but only with its own source `countersign.agent.<id>` and only on the
- *    Countersign bus (the bus policy's `events:source` condition); it may use S3 as a real agent role
- *    with S3 permissions could; nothing else. The operator (the twin's own functions, CLI, tests)
- *    may call anything.
+ *    Countersign bus (the bus policy's `events:source` condition); it may call the HTTP API's
+ *    IAM-authorized routes (`execute-api:Invoke`: the fast decision path); it may use S3 as a real
+ *    agent role with S3 permissions could; nothing else. The operator (the twin's own functions,
+ *    CLI, tests) may call anything.
+ *  - The fast decision path knows each agent as the IAM user the twin gives it
+ *    (`arn:aws:iam::000000000000:user/agents/<id>`), whatever principal the template names.
  *  - Every function that resolves people gets the twin's directory (countersign.local.json without
  *    its secrets) in DIRECTORY_JSON, even when the template was synthesized for Identity Center:
  *    the twin never reaches a real identity store.
@@ -12,11 +15,12 @@
  */
 import { AGENT_SOURCE_PREFIX } from '../../lambdas/domain/schemas.ts';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
+import { agentArn } from '../aws/front/credentials.ts';
 import type { AwsCaller, TwinExtension } from '../twin/index.ts';
 import { type LocalConfig, publicDirectory } from './config.ts';
 
 /** The AWS actions an agent's key may call in the twin. */
-const AGENT_ACTIONS = [/^events:PutEvents$/, /^s3:/] as const;
+const AGENT_ACTIONS = [/^events:PutEvents$/, /^execute-api:Invoke$/, /^s3:/] as const;
 const DEFAULT_BUS = 'default';
 
 export function mayCall(caller: AwsCaller, action: string): boolean {
@@ -33,6 +37,9 @@ export function agentSourcePolicy(
 
 export function countersignRules(config: LocalConfig, twin: { readonly url: string }): TwinExtension {
   const directoryJson = JSON.stringify(publicDirectory(config));
+  const agentPrincipals = JSON.stringify(
+    config.agents.map((agent) => ({ id: agent.id, principalArn: agentArn(agent.id) })),
+  );
   return {
     authorize: mayCall,
     putEventsPolicy: agentSourcePolicy,
@@ -43,6 +50,7 @@ export function countersignRules(config: LocalConfig, twin: { readonly url: stri
         ...rest,
         ...(resolvesPeople ? { [ENV.directoryJson]: directoryJson } : {}),
         ...(environment[ENV.consoleUrl] !== undefined ? { [ENV.consoleUrl]: twin.url } : {}),
+        ...(environment[ENV.agentPrincipals] !== undefined ? { [ENV.agentPrincipals]: agentPrincipals } : {}),
       };
     },
   };

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { serveHttpApi } from '../aws/apigateway/http-api.ts';
+import { createIamAuthorizer } from '../aws/apigateway/iam-authorizer.ts';
 import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
 import type { TwinStack } from '../aws/cloudformation/template.ts';
 import { startLocalDynamo } from '../aws/dynamodb/dynalite-server.ts';
@@ -135,6 +136,8 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     });
     const running = stepFunctions;
     cleanups.push(() => running.close());
+    // The keys are the twin's once it serves (the operator's, the agents', the STS sessions').
+    let keyRing: KeyRing | undefined;
     const httpApi = serveHttpApi({
       routes: stack.httpRoutes,
       invoke: (route, event) => {
@@ -142,6 +145,10 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         return lambda.invoke(fn.arn, event);
       },
       authorize: (token, route) => extension().jwtAuthorizer?.(token, route),
+      authorizeIam: createIamAuthorizer({
+        keys: () => keyRing!,
+        authorize: (caller, action) => (extension().authorize ?? operatorOnly)(caller, action),
+      }),
       log,
     });
     // Buckets and objects live under <dataDir>/s3; the engine reads them back at start.
@@ -223,6 +230,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           kmsService(kms),
           macieService(macie),
         ];
+        keyRing = keys;
         return {
           aws: createAwsFront({
             services: [...services, ...(product.awsServices ?? [])],

@@ -120,7 +120,8 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
         stack,
         operatorCredentials: operator.credentials,
         invokeFunction: (name, event) => aws.lambda.invoke(name, event),
-        invokeHttpRoute: (request, authorizer) => aws.invokeHttpRoute(request, authorizer),
+        invokeHttpRoute: (request, authorizer) =>
+          aws.invokeHttpRoute(request, authorizer === undefined ? undefined : { jwt: authorizer }),
       })) ?? {};
     server.serve(await aws.serve(createKeyRing(operator.credentials, options.agents ?? [])));
     await aws.start();

@@ -83,6 +83,7 @@ export interface TwinTable {
 
 export type TwinRouteAuthorization =
   | { readonly type: 'NONE' }
+  | { readonly type: 'AWS_IAM' }
   | { readonly type: 'JWT'; readonly issuer: string; readonly audience: readonly string[] };
 
 export interface TwinHttpApiRoute {
@@ -245,6 +246,7 @@ function routeAuthorization(
   resources: CfnResources,
   resolver: IntrinsicResolver,
 ): TwinRouteAuthorization {
+  if (route.AuthorizationType === 'AWS_IAM') return { type: 'AWS_IAM' };
   if (route.AuthorizationType !== 'JWT') return { type: 'NONE' };
   const authorizerId = String(resolver.resolve(route.AuthorizerId));
   const authorizer = resources[authorizerId];

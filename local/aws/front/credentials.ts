@@ -26,10 +26,28 @@ export interface AgentKey {
   readonly secretAccessKey: string;
 }
 
+/** A temporary key (a role session): good with its session token, until it expires. */
+export interface TemporaryKey {
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: Date;
+  readonly caller: AwsCaller;
+}
+
+/** Where temporary keys are issued (the twin's STS). */
+export interface TemporaryKeys {
+  find(accessKeyId: string): TemporaryKey | undefined;
+}
+
 export interface KeyRing {
   readonly operator: AwsCredentials;
-  secretOf(accessKeyId: string): string | undefined;
-  callerOf(accessKeyId: string): AwsCaller | undefined;
+  /** The secret of a known key (an unexpired one, for a temporary key at `now`). */
+  secretOf(accessKeyId: string, now?: Date): string | undefined;
+  callerOf(accessKeyId: string, now?: Date): AwsCaller | undefined;
+  /** The session token a temporary key must come with; undefined for a long-term key. */
+  sessionTokenOf(accessKeyId: string, now?: Date): string | undefined;
+  /** This ring and the temporary keys `temporary` issues. */
+  with(temporary: TemporaryKeys): KeyRing;
 }
 
 export function operatorArn(): string {
@@ -40,7 +58,11 @@ export function agentArn(agentId: string): string {
   return `arn:aws:iam::${LOCAL_ACCOUNT}:user/agents/${agentId}`;
 }
 
-export function createKeyRing(operator: AwsCredentials, agents: readonly AgentKey[]): KeyRing {
+export function createKeyRing(
+  operator: AwsCredentials,
+  agents: readonly AgentKey[],
+  temporary: readonly TemporaryKeys[] = [],
+): KeyRing {
   const entries = new Map<string, { readonly secret: string; readonly caller: AwsCaller }>();
   entries.set(operator.accessKeyId, {
     secret: operator.secretAccessKey,
@@ -60,10 +82,22 @@ export function createKeyRing(operator: AwsCredentials, agents: readonly AgentKe
       },
     });
   }
+  const temporaryKey = (accessKeyId: string, now: Date) => {
+    for (const source of temporary) {
+      const key = source.find(accessKeyId);
+      if (key !== undefined) return key.expiration > now ? key : undefined;
+    }
+    return undefined;
+  };
   return {
     operator,
-    secretOf: (accessKeyId) => entries.get(accessKeyId)?.secret,
-    callerOf: (accessKeyId) => entries.get(accessKeyId)?.caller,
+    secretOf: (accessKeyId, now = new Date()) =>
+      entries.get(accessKeyId)?.secret ?? temporaryKey(accessKeyId, now)?.secretAccessKey,
+    callerOf: (accessKeyId, now = new Date()) =>
+      entries.get(accessKeyId)?.caller ?? temporaryKey(accessKeyId, now)?.caller,
+    sessionTokenOf: (accessKeyId, now = new Date()) =>
+      entries.has(accessKeyId) ? undefined : temporaryKey(accessKeyId, now)?.sessionToken,
+    with: (more) => createKeyRing(operator, agents, [...temporary, more]),
   };
 }
 

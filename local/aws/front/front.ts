@@ -7,6 +7,8 @@
  * whatever goes wrong in the service's protocol. Services never see an unauthenticated request.
  */
 import { randomUUID } from 'node:crypto';
+import { EXECUTE_API_SIGNING_NAME } from '../../../lambdas/domain/agent-api.ts';
+import { authenticate } from './authenticate.ts';
 import type { KeyRing } from './credentials.ts';
 import { AwsErrorCode, AwsProtocolError } from './errors.ts';
 import { accessDenied, internalError, renderError, signatureError, tooLarge } from './protocols.ts';
@@ -20,7 +22,7 @@ import {
   type RestAwsService,
   type StreamingBody,
 } from './service.ts';
-import { credentialScopeService, SigV4Error, verifySigV4 } from './sigv4.ts';
+import { credentialScopeService, SigV4Error } from './sigv4.ts';
 
 /** Largest JSON or REST-JSON body the front reads (API Gateway's and most services' limit is 10 MB). */
 export const MAX_BUFFERED_BODY_BYTES = 10 * 1024 * 1024;
@@ -96,6 +98,8 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
         : { service, operation: target.slice(prefix.length + 1) };
     }
     const scoped = credentialScopeService(head.headers);
+    // API Gateway's own signing name: its IAM authorizer (the HTTP API's) checks those calls.
+    if (scoped === EXECUTE_API_SIGNING_NAME) return undefined;
     if (scoped !== undefined) {
       const service = bySigningName.get(scoped);
       if (service !== undefined) return { service };
@@ -119,18 +123,17 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
     const streams = service.protocol === AwsProtocol.restXml;
     const body = streams ? undefined : await readBounded(stream);
     if (!streams && body === undefined) throw tooLarge(service.protocol);
-    let signature: Awaited<ReturnType<typeof verifySigV4>>;
+    let signed: Awaited<ReturnType<typeof authenticate>>;
     try {
-      signature = await verifySigV4(head, {
+      signed = await authenticate(head, options.keys, {
         service: service.signingName,
         uriEscapePath: service.protocol !== AwsProtocol.restXml,
         body,
-        lookupSecret: (accessKeyId) => options.keys.secretOf(accessKeyId),
       });
     } catch (error) {
       throw error instanceof SigV4Error ? signatureError(service.protocol, error) : error;
     }
-    const caller = options.keys.callerOf(signature.accessKeyId)!;
+    const { signature, caller } = signed;
     const operation = jsonOperation ?? (service as RestAwsService).operationOf(head);
     const action = `${service.signingName}:${operation}`;
     if (!options.authorize(caller, action)) throw accessDenied(service.protocol, caller.principalArn, action);

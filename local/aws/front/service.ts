@@ -15,7 +15,10 @@ import type { Readable } from 'node:stream';
 export const AwsProtocol = { json: 'json', restXml: 'rest-xml', restJson: 'rest-json' } as const;
 export type AwsProtocol = (typeof AwsProtocol)[keyof typeof AwsProtocol];
 
-/** Who signed the request: the twin's operator key, or one agent's key (countersign.local.json). */
+/**
+ * Who signed the request: the twin's operator key, one agent's key (countersign.local.json), or a
+ * role session's temporary key (the twin's STS AssumeRole).
+ */
 export type AwsCaller =
   | { readonly kind: 'operator'; readonly accessKeyId: string; readonly principalArn: string }
   | {
@@ -23,6 +26,16 @@ export type AwsCaller =
       readonly agentId: string;
       readonly accessKeyId: string;
       readonly principalArn: string;
+    }
+  | {
+      readonly kind: 'session';
+      readonly accessKeyId: string;
+      /** `arn:aws:sts::<account>:assumed-role/<role name>/<session name>`. */
+      readonly principalArn: string;
+      readonly roleArn: string;
+      readonly sessionName: string;
+      /** The session policy given with AssumeRole (JSON), which narrows the role's permissions. */
+      readonly sessionPolicy?: string;
     };
 
 /** The verified signature: who, where, when, and what a service needs to check chunk signatures. */
