@@ -8,6 +8,7 @@ import {
   AGENT_DECISIONS_PATH,
   AgentDecisionBody,
   AgentDecisionRequest,
+  AgentDecisionStatus,
   type DecidedBody,
   MAX_WAIT_SECONDS,
 } from '../lambdas/domain/agent-api.ts';
@@ -107,8 +108,19 @@ export interface ApprovedAction {
   readonly claims: ReceiptClaims;
 }
 
+/** A request people (or Countersign's executor) still have to decide: ask again with getDecision. */
+export interface PendingApproval {
+  /** The public request id, `<agentId>:<requestId>`. */
+  readonly requestId: string;
+  readonly decision: typeof AgentDecisionStatus.pending;
+}
+
 export interface AgentClient {
   readonly agentId: string;
+  /** Asks once and answers at once: the decision when policy alone decides, else the pending request. */
+  submitApproval(
+    request: ApprovalRequest & Pick<RequestApprovalOptions, 'signal'>,
+  ): Promise<ApprovalResult | PendingApproval>;
   /** Asks for a decision and resolves once there is one (any decision: check it, or use guard). */
   requestApproval(request: ApprovalRequest & RequestApprovalOptions): Promise<ApprovalResult>;
   /**
@@ -197,26 +209,48 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     return parse(AgentDecisionBody, body, 'decision');
   };
 
+  /** One POST: the decision when policy decides at once, else the pending request (no waiting). */
+  const submit = async (
+    request: ApprovalRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<{ readonly detail: AgentDecisionRequest; readonly answer: AgentDecisionBody }> => {
+    const detail = detailOf(request);
+    const { body } = await transport.call('POST', AGENT_DECISIONS_PATH, {
+      body: detail,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    return { detail, answer: parse(AgentDecisionBody, body, 'decision') };
+  };
+
+  const submitApproval = async (
+    request: ApprovalRequest & Pick<RequestApprovalOptions, 'signal'>,
+  ): Promise<ApprovalResult | PendingApproval> => {
+    const { detail, answer } = await submit(request, request.signal);
+    return answer.status === AgentDecisionStatus.pending
+      ? { requestId: answer.requestId, decision: AgentDecisionStatus.pending }
+      : resultOf(answer, actionHash(detail));
+  };
+
   const requestApproval = async (
     request: ApprovalRequest & RequestApprovalOptions,
   ): Promise<ApprovalResult> => {
-    const detail = detailOf(request);
-    const requestId = publicRequestId(agentId, detail.requestId);
-    const expectedHash = actionHash(detail);
+    // The id is fixed before the first call, so every retry and every later ask names the same request.
+    const asked = { ...request, requestId: request.requestId ?? randomUUID() };
+    const requestId = publicRequestId(agentId, asked.requestId);
     const timeout = AbortSignal.timeout(request.timeoutMs ?? clientTimeoutMs);
     const signal = request.signal === undefined ? timeout : AbortSignal.any([request.signal, timeout]);
     try {
-      const { body } = await transport.call('POST', AGENT_DECISIONS_PATH, { body: detail, signal });
-      let answer = parse(AgentDecisionBody, body, 'decision');
-      while (answer.status !== 'DECIDED') {
+      const { detail, answer: first } = await submit(asked, signal);
+      let answer = first;
+      while (answer.status !== AgentDecisionStatus.decided) {
         answer = await askDecision(requestId, MAX_WAIT_SECONDS, signal);
       }
-      return resultOf(answer, expectedHash);
+      return resultOf(answer, actionHash(detail));
     } catch (error) {
       if (!signal.aborted) throw error;
       throw new ApprovalPendingError(
         timeout.aborted
-          ? `no decision on ${requestId} within the timeout; it is still pending (ask again with requestId "${detail.requestId}")`
+          ? `no decision on ${requestId} within the timeout; it is still pending (ask again with requestId "${asked.requestId}")`
           : `stopped waiting for the decision on ${requestId}; it is still pending`,
         { requestId, cause: signal.reason },
       );
@@ -263,6 +297,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
 
   return {
     agentId,
+    submitApproval,
     requestApproval,
     async guard(request, run) {
       if (request.execute === true) {
@@ -292,7 +327,7 @@ export function createAgentClient(options: AgentClientOptions): AgentClient {
     async getDecision(requestId, getOptions = {}) {
       const id = requestId.startsWith(`${agentId}:`) ? requestId : publicRequestId(agentId, requestId);
       const answer = await askDecision(id, getOptions.waitSeconds ?? 0, getOptions.signal);
-      if (answer.status === 'PENDING') return undefined;
+      if (answer.status === AgentDecisionStatus.pending) return undefined;
       return resultOf(answer, answer.actionHash);
     },
   };

@@ -22,6 +22,7 @@ export {
   type ApprovedAction,
   createAgentClient,
   DEFAULT_TIMEOUT_MS,
+  type PendingApproval,
   type RequestApprovalOptions,
 } from './client.ts';
 export {

@@ -44,6 +44,11 @@ export const commands: Record<string, Command> = {
     summary: 'policy eval <request.json>: evaluate a request against the Cedar policies',
     load: () => import('./commands/policy.ts'),
   },
+  mcp: {
+    summary:
+      'mcp: the MCP server (stdio) an MCP host starts; COUNTERSIGN_AGENT_ID, COUNTERSIGN_ENDPOINT, AWS_*',
+    load: () => import('./commands/mcp.ts'),
+  },
   demo: {
     summary: 'demo: invoice-bot sends the guided demo requests to a running twin',
     load: () => import('./commands/demo.ts'),

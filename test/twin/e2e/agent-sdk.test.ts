@@ -6,6 +6,9 @@
 import { createPublicKey, randomUUID, verify } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   type AgentClient,
   ApprovalDeniedError,
@@ -18,7 +21,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignedTransport } from '../../../agent/transport.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
-import { type Agent, demoAgent, E2eClient, removeDir, startE2eTwin, tempDir } from './harness.ts';
+import { type Agent, demoAgent, E2eClient, REPO_ROOT, removeDir, startE2eTwin, tempDir } from './harness.ts';
 
 const ROLE = 'arn:aws:iam::123456789012:role/invoice-exporter';
 const ADMIN = 'arn:aws:iam::aws:policy/AdministratorAccess';
@@ -235,5 +238,99 @@ describe('guard', () => {
     );
     await expect(tampered).rejects.toBeInstanceOf(ApprovalDeniedError);
     expect(ran).toBe(false);
+  });
+});
+
+describe('MCP server (npx countersign mcp), from the official MCP client', () => {
+  let mcp: Client;
+
+  beforeAll(async () => {
+    mcp = new Client({ name: 'countersign-e2e', version: '1.0.0' });
+    await mcp.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [join(REPO_ROOT, 'bin', 'countersign.mjs'), 'mcp'],
+        cwd: REPO_ROOT,
+        env: {
+          COUNTERSIGN_AGENT_ID: agent.id,
+          COUNTERSIGN_ENDPOINT: twin.url,
+          AWS_REGION: twin.region,
+          AWS_ACCESS_KEY_ID: agent.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: agent.secretAccessKey,
+          NODE_NO_WARNINGS: '1',
+        },
+        stderr: 'pipe',
+      }),
+    );
+  }, 60_000);
+
+  afterAll(() => mcp?.close());
+
+  const textOf = (result: Awaited<ReturnType<Client['callTool']>>) =>
+    (result.content as { type: string; text: string }[]).map((part) => part.text).join('\n');
+
+  it('lists request_approval (its input schema generated from the request schema) and get_decision', async () => {
+    const { tools } = await mcp.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual(['get_decision', 'request_approval']);
+    const request = tools.find((tool) => tool.name === 'request_approval')!;
+    expect(Object.keys(request.inputSchema.properties ?? {})).toEqual(
+      expect.arrayContaining([
+        'action',
+        'resource',
+        'parameters',
+        'justification',
+        'requestId',
+        'onBehalfOf',
+      ]),
+    );
+    expect(request.inputSchema.required).toEqual(
+      expect.arrayContaining(['action', 'resource', 'justification']),
+    );
+    expect(request.inputSchema).toMatchObject({ additionalProperties: false });
+  });
+
+  it('answers a read with the decision and a receipt that verifies', async () => {
+    const result = await mcp.callTool({ name: 'request_approval', arguments: read() });
+    expect(result.isError ?? false).toBe(false);
+    expect(result.structuredContent).toMatchObject({
+      decision: 'AUTO_APPROVED',
+      actionHash: actionHash(read()),
+    });
+    expect(textOf(result)).toContain('AUTO_APPROVED');
+    const { receipt } = result.structuredContent as { receipt: string };
+    expect(await verifiesIndependently(receipt)).toMatchObject({
+      decision: 'AUTO_APPROVED',
+      agentId: agent.id,
+    });
+  });
+
+  it('answers the pending request id when people decide, and get_decision reads it', async () => {
+    const asked = await mcp.callTool({
+      name: 'request_approval',
+      arguments: {
+        action: 'iam:AttachRolePolicy',
+        resource: { arn: ROLE },
+        parameters: { roleName: 'invoice-exporter', policyArn: ADMIN },
+        justification: 'MCP end-to-end test',
+        waitSeconds: 0,
+      },
+    });
+    expect(asked.structuredContent).toMatchObject({ decision: 'PENDING' });
+    const { requestId } = asked.structuredContent as { requestId: string };
+    expect(requestId.startsWith(`${agent.id}:`)).toBe(true);
+    const read = await mcp.callTool({ name: 'get_decision', arguments: { requestId } });
+    expect(read.structuredContent).toEqual({ requestId, decision: 'PENDING' });
+  });
+
+  it('answers bad input and refusals with tool errors that say what is wrong', async () => {
+    const missing = await mcp.callTool({
+      name: 'request_approval',
+      arguments: { action: 'iam:GetRole', resource: { arn: ROLE } },
+    });
+    expect(missing.isError).toBe(true);
+    expect(textOf(missing)).toMatch(/justification/);
+    const unknown = await mcp.callTool({ name: 'get_decision', arguments: { requestId: 'no-such-request' } });
+    expect(unknown.isError).toBe(true);
+    expect(textOf(unknown)).toMatch(/404/);
   });
 });
