@@ -5,7 +5,8 @@
  *    Countersign bus (the bus policy's `events:source` condition); it may call the HTTP API's
  *    IAM-authorized routes (`execute-api:Invoke`: the fast decision path); it may use S3 as a real
  *    agent role with S3 permissions could; nothing else. The operator (the twin's own functions,
- *    CLI, tests) may call anything.
+ *    CLI, tests) may call anything. A role session (the executor's, from the twin's STS) may read
+ *    and write S3 objects and attach role policies, and only what its session policy allows.
  *  - The fast decision path knows each agent as the IAM user the twin gives it
  *    (`arn:aws:iam::000000000000:user/agents/<id>`), whatever principal the template names.
  *  - Every function that resolves people gets the twin's directory (countersign.local.json without
@@ -16,15 +17,26 @@
 import { AGENT_SOURCE_PREFIX } from '../../lambdas/domain/schemas.ts';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import { agentArn } from '../aws/front/credentials.ts';
-import type { AwsCaller, TwinExtension } from '../twin/index.ts';
+import type { AwsCaller, AwsPermission, TwinExtension } from '../twin/index.ts';
 import { type LocalConfig, publicDirectory } from './config.ts';
 
 /** The AWS actions an agent's key may call in the twin. */
 const AGENT_ACTIONS = [/^events:PutEvents$/, /^execute-api:Invoke$/, /^s3:/] as const;
 const DEFAULT_BUS = 'default';
 
-export function mayCall(caller: AwsCaller, action: string): boolean {
-  return caller.kind === 'operator' || AGENT_ACTIONS.some((allowed) => allowed.test(action));
+/**
+ * What a role session may call at most: the executor role's actions (its session policy, which the
+ * twin checks first, narrows them to the one approved call on its resources).
+ */
+const SESSION_ACTIONS = [/^s3:(GetObject|GetObjectVersion|PutObject)$/, /^iam:AttachRolePolicy$/] as const;
+
+export function mayCall(caller: AwsCaller, action: string, permissions: readonly AwsPermission[]): boolean {
+  if (caller.kind === 'operator') return true;
+  if (caller.kind === 'agent') return AGENT_ACTIONS.some((pattern) => pattern.test(action));
+  // IAM actions, not operations: a session's CopyObject is its GetObject and PutObject.
+  return permissions.every((permission) =>
+    SESSION_ACTIONS.some((pattern) => pattern.test(permission.action)),
+  );
 }
 
 export function agentSourcePolicy(

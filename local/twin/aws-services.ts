@@ -19,7 +19,7 @@ import { eventBridgeService } from '../aws/events/service.ts';
 import type { AwsCredentials, KeyRing } from '../aws/front/credentials.ts';
 import { AwsProtocolError } from '../aws/front/errors.ts';
 import { createAwsFront } from '../aws/front/front.ts';
-import type { AwsCaller } from '../aws/front/service.ts';
+import type { AwsAuthorizer, AwsCaller } from '../aws/front/service.ts';
 import { kmsService, LocalKms } from '../aws/kms/service.ts';
 import { lambdaEnvironment } from '../aws/lambda/environment.ts';
 import { LambdaFunctionError } from '../aws/lambda/invocation.ts';
@@ -34,6 +34,8 @@ import { TaskFailure } from '../aws/states/errors.ts';
 import { ExecutionStore } from '../aws/states/execution-store.ts';
 import { stepFunctionsService } from '../aws/states/service.ts';
 import { LocalStepFunctions } from '../aws/states/step-functions.ts';
+import { createLocalSts } from '../aws/sts/service.ts';
+import { sessionPolicyAllows } from '../aws/sts/session-policy.ts';
 import type { TwinExtension } from './extension.ts';
 import type { TwinHandlers } from './server.ts';
 
@@ -80,6 +82,16 @@ const KMS_KEY_TYPE = 'AWS::KMS::Key';
 
 /** Without an extension saying otherwise, the operator may call anything and nobody else anything. */
 const operatorOnly = (caller: AwsCaller) => caller.kind === 'operator';
+
+/**
+ * A role session may do only what its session policy allows (the twin's STS sessions), and then
+ * only what the composition allows the caller: the session policy narrows, as in IAM.
+ */
+function withSessionPolicies(authorize: AwsAuthorizer): AwsAuthorizer {
+  return (caller, action, permissions) =>
+    (caller.kind !== 'session' || sessionPolicyAllows(caller.sessionPolicy, permissions)) &&
+    authorize(caller, action, permissions);
+}
 
 export async function startAwsServices(options: AwsServicesOptions): Promise<AwsServices> {
   const { stack, dataDir, log, extension } = options;
@@ -147,7 +159,8 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       authorize: (token, route) => extension().jwtAuthorizer?.(token, route),
       authorizeIam: createIamAuthorizer({
         keys: () => keyRing!,
-        authorize: (caller, action) => (extension().authorize ?? operatorOnly)(caller, action),
+        authorize: (caller, action, permissions) =>
+          withSessionPolicies(extension().authorize ?? operatorOnly)(caller, action, permissions),
       }),
       log,
     });
@@ -174,6 +187,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       },
     });
     cleanups.push(() => macie.idle());
+    const sts = createLocalSts();
 
     return {
       lambda,
@@ -229,13 +243,14 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           s3Service(s3),
           kmsService(kms),
           macieService(macie),
+          sts.service,
         ];
-        keyRing = keys;
+        keyRing = keys.with(sts);
         return {
           aws: createAwsFront({
             services: [...services, ...(product.awsServices ?? [])],
-            keys,
-            authorize: product.authorize ?? operatorOnly,
+            keys: keyRing,
+            authorize: withSessionPolicies(product.authorize ?? operatorOnly),
             log,
           }),
           app: httpApi.withRoutes(product.routes ?? []),

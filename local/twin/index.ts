@@ -5,7 +5,7 @@ export { fromApiGatewayResult, matchRoute, toApiGatewayEvent } from '../aws/apig
 export { LOCAL_ACCOUNT, LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
 export type { TwinFunction, TwinHttpApiRoute, TwinStack } from '../aws/cloudformation/template.ts';
 export type { AgentKey, AwsCredentials } from '../aws/front/credentials.ts';
-export type { AwsCaller, AwsService } from '../aws/front/service.ts';
+export type { AwsCaller, AwsPermission, AwsService } from '../aws/front/service.ts';
 export type { TwinRequest, TwinResponse } from '../aws/http.ts';
 export { jsonResponse, parseBody } from '../aws/http.ts';
 export type { JwtAuthorizer, TwinContext, TwinExtension, TwinRoute } from './extension.ts';

@@ -5,12 +5,11 @@
  * in `requestContext.authorizer.iam`, as API Gateway (payload format 2.0) gives it. Anything else
  * is refused with 403, as API Gateway refuses it, before the function runs.
  */
-import { createHash } from 'node:crypto';
 import type { APIGatewayEventRequestContextIAMAuthorizer } from 'aws-lambda';
 import { EXECUTE_API_SIGNING_NAME } from '../../../lambdas/domain/agent-api.ts';
-import { LOCAL_ACCOUNT } from '../cloudformation/intrinsics.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from '../cloudformation/intrinsics.ts';
 import { authenticate } from '../front/authenticate.ts';
-import type { KeyRing } from '../front/credentials.ts';
+import { type KeyRing, userIdOf } from '../front/credentials.ts';
 import type { AwsAuthorizer, AwsCaller } from '../front/service.ts';
 import { SigV4Error, SigV4Failure } from '../front/sigv4.ts';
 import type { TwinRequest } from '../http.ts';
@@ -20,16 +19,8 @@ export type IamAuthorizerContext = APIGatewayEventRequestContextIAMAuthorizer['i
 /** The context the function gets, or the message API Gateway answers 403 with. */
 export type IamAuthorization = { readonly iam: IamAuthorizerContext } | { readonly refused: string };
 
-/** IAM's unique ids: `AIDA…` for a user, `AROA…` for a role (a session's is `AROA…:<session name>`). */
-function uniqueId(prefix: string, arn: string): string {
-  return `${prefix}${createHash('sha256').update(arn).digest('hex').slice(0, 17).toUpperCase()}`;
-}
-
 function contextOf(caller: AwsCaller): IamAuthorizerContext {
-  const userId =
-    caller.kind === 'session'
-      ? `${uniqueId('AROA', caller.roleArn)}:${caller.sessionName}`
-      : uniqueId('AIDA', caller.principalArn);
+  const userId = userIdOf(caller);
   return {
     accessKey: caller.accessKeyId,
     accountId: LOCAL_ACCOUNT,
@@ -54,7 +45,10 @@ export function createIamAuthorizer(options: {
         uriEscapePath: true,
         body: request.body,
       });
-      if (!options.authorize(caller, 'execute-api:Invoke')) {
+      const action = 'execute-api:Invoke';
+      // API Gateway's resource: the route's ARN (the twin's one API, any stage).
+      const resource = `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT}:*/*/${request.method}${request.path}`;
+      if (!options.authorize(caller, action, [{ action, resource }])) {
         return {
           refused: `User: ${caller.principalArn} is not authorized to perform: execute-api:Invoke on resource: ${request.method} ${request.path}`,
         };

@@ -3,7 +3,7 @@
  * for its own functions, CLI and tests, and the agents the composition registers, each with its
  * own key. An access key always resolves to exactly one caller.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigurationError } from '../../../lambdas/domain/errors.ts';
 import { parse } from '../../../lambdas/domain/schemas.ts';
@@ -118,4 +118,21 @@ export async function loadOrCreateOperatorCredentials(
   const credentials = generateOperatorCredentials();
   await writeJsonFileAtomic(path, credentials, 0o600);
   return { credentials, created: true };
+}
+
+/** IAM's unique id of a role (`AROA…`) or user (`AIDA…`): stable for its ARN, as in AWS. */
+function uniqueId(prefix: 'AROA' | 'AIDA', arn: string): string {
+  return `${prefix}${createHash('sha256').update(arn).digest('hex').slice(0, 17).toUpperCase()}`;
+}
+
+/** `aws:userid` of a caller: `AIDA…` for a user, `AROA…:<session name>` for a role session. */
+export function userIdOf(caller: AwsCaller): string {
+  return caller.kind === 'session'
+    ? `${uniqueId('AROA', caller.roleArn)}:${caller.sessionName}`
+    : uniqueId('AIDA', caller.principalArn);
+}
+
+/** The `AssumedRoleId` of a session: the role's unique id and the session name. */
+export function assumedRoleIdOf(roleArn: string, sessionName: string): string {
+  return `${uniqueId('AROA', roleArn)}:${sessionName}`;
 }

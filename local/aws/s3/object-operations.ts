@@ -259,7 +259,12 @@ export async function putObject(settings: EngineSettings, input: OperationInput)
   });
 }
 
-function parseCopySource(header: string): { bucket: string; key: string; versionId: string | undefined } {
+/** `x-amz-copy-source`: `[/]bucket/key[?versionId=…]`, URL-encoded. */
+export function parseCopySource(header: string): {
+  bucket: string;
+  key: string;
+  versionId: string | undefined;
+} {
   const queryAt = header.indexOf('?');
   const path = queryAt < 0 ? header : header.slice(0, queryAt);
   const target = parseTarget(path.startsWith('/') ? path : `/${path}`);
