@@ -3,6 +3,7 @@
  * (SigV4 to the HTTP API's IAM-authorized route), waiting for people's votes, guard, and receipts
  * checked with Node's own crypto (not the code that signed or verifies them in the product).
  */
+import { spawn } from 'node:child_process';
 import { createPublicKey, randomUUID, verify } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -333,4 +334,38 @@ describe('MCP server (npx countersign mcp), from the official MCP client', () =>
     expect(unknown.isError).toBe(true);
     expect(textOf(unknown)).toMatch(/404/);
   });
+});
+
+describe('examples/agent.ts', () => {
+  it('runs against the twin: a read at once, an attachment after a platform vote, a tampered action refused', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'examples', 'agent.ts')], {
+      cwd: REPO_ROOT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        COUNTERSIGN_ENDPOINT: twin.url,
+        NODE_NO_WARNINGS: '1',
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const id = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        const waiting = /approve (\S+) --as carol/.exec(stdout);
+        if (waiting !== null) resolve(waiting[1]!);
+      });
+      child.on('close', () => reject(new Error(`the example ended early: ${stdout}${stderr}`)));
+    });
+    await people.waitFor(id, (found) => found.request.status === 'PENDING');
+    expect((await people.vote(id, 'carol', 'approve')).status).toBe(201);
+    expect(await exited, stderr).toBe(0);
+    expect(stdout).toMatch(/^1\. invoice-bot:\S+: AUTO_APPROVED/m);
+    expect(stdout).toMatch(/approved by carol: attaching/);
+    expect(stdout).toMatch(/^3\. the receipt does not vouch for AdministratorAccess: HASH_MISMATCH/m);
+  }, 60_000);
 });
