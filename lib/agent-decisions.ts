@@ -30,6 +30,12 @@ export interface AgentDecisionsProps {
    * policy directory, receipt key and state machine are added here.
    */
   readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Whether the workflow classifies data before approval (`countersign:macie`): then a request
+   * reading or exporting an object Macie has not classified is left to the workflow, not decided here.
+   * @default false
+   */
+  readonly classifyBeforeApproval?: boolean;
   /** Encrypts the handler's log group. */
   readonly logEncryptionKey: kms.IKey;
   /**
@@ -61,6 +67,7 @@ export class AgentDecisions extends Construct {
         [ENV.policyDir]: BUNDLED_POLICY_DIR,
         [ENV.receiptKeyId]: props.receiptKey.keyArn,
         [ENV.stateMachineArn]: props.stateMachine.stateMachineArn,
+        [ENV.classifyBeforeApproval]: String(props.classifyBeforeApproval ?? false),
       },
       logEncryptionKey: props.logEncryptionKey,
       logRetention: props.logRetention,

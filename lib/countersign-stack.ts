@@ -249,6 +249,7 @@ export class CountersignStack extends Stack {
       eventBus: this.eventBus,
       receiptKey: this.receiptKey,
       stateMachine: this.workflow.stateMachine,
+      classifyBeforeApproval: config.macie,
       environment: {
         ...environment,
         ...directoryEnvironment,

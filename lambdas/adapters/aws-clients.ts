@@ -8,8 +8,8 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { Macie2Client } from '@aws-sdk/client-macie2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { STSClient } from '@aws-sdk/client-sts';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export function createDynamoDbClient(): DynamoDBClient {

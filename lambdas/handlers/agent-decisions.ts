@@ -17,6 +17,7 @@ import {
   createSfnClient,
 } from '../adapters/aws-clients.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
+import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
 import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
@@ -41,6 +42,7 @@ const env = loadEnvironment([
   'identityStoreId',
   'agentPrincipals',
   'stateMachineArn',
+  'classifyBeforeApproval',
   'awsRegion',
 ]);
 const logger = createLogger();
@@ -50,6 +52,8 @@ const policy = await createPolicyWiring(env, logger);
 const documentClient = createDocumentClient(createDynamoDbClient());
 const services = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
+  classifications: new DynamoDbClassificationStore({ client: documentClient, tableName: env.tableName }),
+  classifyBeforeApproval: env.classifyBeforeApproval,
   policy,
   directory: createDirectory(env, { documentClient, tableName: env.tableName }),
   signer: new KmsReceiptSigner({ client: createKmsClient(), keyId: env.receiptKeyId }),

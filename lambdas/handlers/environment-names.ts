@@ -61,6 +61,8 @@ export const ENV = {
   macieJobRoleArn: 'MACIE_JOB_ROLE_ARN',
   /** JSON array of `{"id","principalArn"}`: which IAM principal each agent runs as (`countersign:agents`). */
   agentPrincipals: 'AGENT_PRINCIPALS',
+  /** `true` when the workflow classifies data before approval: the fast path leaves such requests to it. */
+  classifyBeforeApproval: 'CLASSIFY_BEFORE_APPROVAL',
   /** The approval state machine the fast decision path starts for what people decide. */
   stateMachineArn: 'STATE_MACHINE_ARN',
   /** The role the built-in executors assume (one session per run, scoped to the approved action). */

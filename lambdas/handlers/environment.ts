@@ -54,6 +54,7 @@ const SPECIAL_VARIABLES = {
   classificationPollSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
   macieBucketOwnerAccountId: Required.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')),
   macieJobRoleArn: Required.pipe(Arn).optional(),
+  classifyBeforeApproval: Required.pipe(z.enum(['true', 'false'])).transform((value) => value === 'true'),
   agentPrincipals: jsonList(AgentPrincipal, 'agents ({"id","principalArn"})'),
   executorAllowedPolicyArns: jsonList(IamPolicyArn, 'IAM policy ARNs'),
 } as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;

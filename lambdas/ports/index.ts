@@ -11,8 +11,8 @@ import type {
   ObjectClassification,
   RequestClassification,
 } from '../domain/classification.ts';
-import type { MacieJobStatus } from '../domain/macie-finding.ts';
 import type { ExecutableAction } from '../domain/executors.ts';
+import type { MacieJobStatus } from '../domain/macie-finding.ts';
 import type { DueReminder } from '../domain/messages/reminders.ts';
 import type { ReceiptClaims } from '../domain/receipt.ts';
 import type {

@@ -4,8 +4,8 @@
  * Evaluate step (`assessRequest`: directory, Cedar, execution rules, fail closed); an ALLOW or DENY
  * is stored already decided with its signed receipt in one conditional write, its audit trail is
  * the workflow's (REQUESTED, EVALUATED, DECIDED, PUBLISHED) and `Action Decided` goes on the bus.
- * Everything else (people decide, or Countersign executes the action) starts the same approval
- * workflow, under a name derived from the request id, and answers PENDING; `GET …/{requestId}`
+ * Everything else (people decide, Countersign executes the action, or the S3 object it reads or
+ * exports must first be classified by Macie) starts the same approval workflow, under a name derived from the request id, and answers PENDING; `GET …/{requestId}`
  * waits for the outcome. Idempotent on the request id: the same request asked again gets the
  * decision already stored, and an id reused for another action is refused.
  */
@@ -33,6 +33,7 @@ import {
 } from '../domain/schemas.ts';
 import type {
   ApprovalWorkflows,
+  ClassificationStore,
   Clock,
   DecisionPublisher,
   Directory,
@@ -40,6 +41,7 @@ import type {
   ReceiptSigner,
   RequestStore,
 } from '../ports/index.ts';
+import { planClassification } from './classify-before-approval.ts';
 import { assessRequest } from './evaluate-request.ts';
 import { announceDecision, decisionEventOf } from './publish-decision.ts';
 import { recordDecidedFact } from './record-decision.ts';
@@ -54,6 +56,9 @@ export const FAST_PATH_OWNER = 'countersign:fast-path';
 
 export interface AgentDecisionDeps {
   readonly store: RequestStore;
+  readonly classifications: ClassificationStore;
+  /** Whether the workflow classifies data before approval (then unclassified data goes to it). */
+  readonly classifyBeforeApproval: boolean;
   readonly policy: PolicyEngine;
   readonly directory: Directory;
   readonly signer: ReceiptSigner;
@@ -190,20 +195,25 @@ export async function requestDecision(
   }
   const event = eventFor(deps, input);
   const requestId = publicRequestId(agentId, request.requestId);
-  const [stored, assessed] = await Promise.all([
+  const [stored, assessed, scan] = await Promise.all([
     deps.store.get(requestId),
     assessRequest(deps, event, FAST_PATH_OWNER),
+    deps.classifyBeforeApproval
+      ? planClassification({ store: deps.classifications, policy: deps.policy }, event)
+      : null,
   ]);
   if (stored !== undefined) {
     checkSameAction(stored, request);
     return askedAgain(deps, stored);
   }
-  if (decidedByPolicy(assessed)) {
+  // Data Macie has not classified yet is classified before anyone decides: the workflow does that.
+  if (scan === null && decidedByPolicy(assessed)) {
     const record = await decideByPolicy(deps, assessed);
     checkSameAction(record, request);
     return answerFor(record);
   }
-  // People decide, or Countersign executes: the workflow does it (and its Evaluate stores the request).
+  // People decide, Countersign executes, or the data is classified first: the workflow does it (and
+  // its Evaluate stores the request).
   await deps.workflows.start(requestId, event);
   return { status: AgentDecisionStatus.pending, requestId };
 }

@@ -215,7 +215,7 @@ describe('REST API routes', () => {
         authorization:
           view.authorizationType === 'JWT'
             ? { type: 'JWT', issuer: jwtAuthorizer.Issuer, audience: jwtAuthorizer.Audience }
-            : { type: 'NONE' },
+            : { type: view.authorizationType === 'AWS_IAM' ? 'AWS_IAM' : 'NONE' },
       })),
     );
     const twinFunction = stack.functions.find((fn) => fn.logicalId === apiFunctionId)!;

@@ -517,14 +517,14 @@ describe('reminders', () => {
 });
 
 describe('alarms', () => {
-  it('watch failed executions, both DLQs and every handler (REST API, chat, Macie too), notifying the encrypted topic', () => {
+  it('watch failed executions, both DLQs and every handler (REST API, chat, Macie, fast path, executor too), notifying the encrypted topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
       [
         'ApproximateNumberOfMessagesVisible',
         'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
-        ...Array.from({ length: 11 }, () => 'Errors'),
+        ...Array.from({ length: 13 }, () => 'Errors'),
       ].sort(),
     );
     const topicId = logicalIdOf('AWS::SNS::Topic');

@@ -38,6 +38,7 @@ beforeEach(() => {
   app = createAgentApp({
     decisions: {
       ...harness,
+      classifyBeforeApproval: false,
       workflows,
       // Waiting moves the test's clock on, so a long poll ends when its time is up.
       sleep: async (ms) => harness.clock.set(new Date(harness.clock.now().getTime() + ms)),

@@ -60,6 +60,7 @@ beforeEach(() => {
   harness.publisher.published.length = 0;
   deps = {
     ...harness,
+    classifyBeforeApproval: false,
     workflows,
     sleep: async (ms) => {
       slept.push(ms);
@@ -197,6 +198,38 @@ describe('requestDecision', () => {
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request });
     expect(answer.status).toBe('PENDING');
     expect(workflows.starts).toEqual([answer.requestId]);
+  });
+
+  it('leaves unclassified data to the workflow when it classifies before approval, and decides classified data at once', async () => {
+    harness.policy.answer = ALLOW;
+    const classifying = { ...deps, classifyBeforeApproval: true };
+    const bucket = `bucket-${nextEventId()}`;
+    const read = ask({
+      resource: { arn: `arn:aws:s3:::${bucket}/ledger.csv` },
+      parameters: { bucket, key: 'ledger.csv' },
+    });
+    const pending = await requestDecision(classifying, { agentId: 'invoice-bot', request: read });
+    expect(pending).toEqual({ status: 'PENDING', requestId: `invoice-bot:${read.requestId}` });
+    expect(workflows.starts).toEqual([pending.requestId]);
+    expect(await harness.store.get(pending.requestId)).toBeUndefined();
+
+    await harness.classifications.putObjectVerdict({
+      bucket,
+      key: 'ledger.csv',
+      severity: null,
+      categories: [],
+      types: [],
+      typeCounts: {},
+      findingIds: [],
+      updatedAt: NOW.toISOString(),
+    });
+    const again = { ...read, requestId: `fast-${nextEventId()}` };
+    const decided = await requestDecision(classifying, { agentId: 'invoice-bot', request: again });
+    expect(decided).toMatchObject({ status: 'DECIDED', decision: 'AUTO_APPROVED' });
+    // The classification it was decided with is on the record, as Evaluate stores it.
+    expect((await harness.store.get(decided.requestId))?.classification).toMatchObject({
+      status: 'CLASSIFIED',
+    });
   });
 
   it('refuses a request in another agent’s name', async () => {
