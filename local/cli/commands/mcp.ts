@@ -1,18 +1,19 @@
 /**
  * `countersign mcp`: Countersign's MCP server on stdin/stdout, for an MCP host to start (see the
  * README for the host configuration). It runs until the host closes the connection; stdout carries
- * only the protocol.
+ * only the protocol. Configured by the environment: COUNTERSIGN_AGENT_ID (required),
+ * COUNTERSIGN_ENDPOINT, AWS_REGION and the standard AWS credentials. Exit 0 when the host hangs up,
+ * 1 when it cannot start (no agent id), 2 on bad usage.
  */
 import { serveMcpOverStdio } from '../../../agent/mcp.ts';
+import { ExitCode, parseCommandLine, runCommand } from '../output.ts';
+
+const USAGE =
+  'countersign mcp   (environment: COUNTERSIGN_AGENT_ID, COUNTERSIGN_ENDPOINT, AWS_REGION, AWS credentials)';
 
 export async function run(args: string[]): Promise<number> {
-  if (args.length > 0) {
-    console.error(
-      'usage: countersign mcp   (configured by COUNTERSIGN_AGENT_ID, COUNTERSIGN_ENDPOINT, AWS_*)',
-    );
-    return 2;
-  }
-  try {
+  return runCommand('mcp', USAGE, args, async () => {
+    parseCommandLine({ args, allowPositionals: false, options: {} });
     const server = await serveMcpOverStdio();
     // The host ends the session by closing our stdin (or the transport).
     await new Promise<void>((resolve) => {
@@ -20,9 +21,6 @@ export async function run(args: string[]): Promise<number> {
       process.stdin.once('end', resolve);
     });
     await server.close();
-    return 0;
-  } catch (error) {
-    console.error(`countersign mcp: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  }
+    return ExitCode.ok;
+  });
 }

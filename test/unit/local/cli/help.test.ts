@@ -49,6 +49,7 @@ describe('countersign <command> --help', () => {
       'deny',
       'dev',
       'list',
+      'mcp',
       'policy',
       'receipt',
       'request',
