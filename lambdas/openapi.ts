@@ -4,14 +4,8 @@
  */
 import { z } from 'zod';
 import { Eligibility } from './domain/approval.ts';
-import {
-  AuditRecord,
-  JsonObject,
-  Principal,
-  RequestRecord,
-  RequestStatusValue,
-  VoteInput,
-} from './domain/schemas.ts';
+import { AuditRecord } from './domain/audit-record.ts';
+import { JsonObject, Principal, RequestRecord, RequestStatusValue, VoteInput } from './domain/schemas.ts';
 import { MAX_PAGE_SIZE } from './http/api-app.ts';
 import { ClassificationDetailBody, RequestDetailBody } from './http/bodies.ts';
 

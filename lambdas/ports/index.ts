@@ -4,6 +4,7 @@
  */
 
 import type { JWK } from 'jose';
+import type { AuditRecord, NewAuditRecord } from '../domain/audit-record.ts';
 import type {
   BucketClassification,
   BucketFinding,
@@ -16,7 +17,6 @@ import type { DueReminder } from '../domain/messages/reminders.ts';
 import type { ReceiptClaims } from '../domain/receipt.ts';
 import type {
   ActionDecidedDetail,
-  AuditRecord,
   ChannelValue,
   DecisionValue,
   Principal,
@@ -112,8 +112,14 @@ export interface RequestStore {
    * receipt that stands, the first one stored. NotFoundError / ConflictError `NOT_DECIDED` otherwise.
    */
   attachReceipt(requestId: string, receipt: string): Promise<RequestRecord>;
-  /** Appends an audit record; a record with the same (requestId, key) is kept as first written. */
-  appendAudit(record: AuditRecord): Promise<void>;
+  /**
+   * Appends an audit record; a record with the same (requestId, key) is kept as first written. The
+   * store numbers each request's records 1, 2, 3 … (`seq`): a key gets its number once, atomically,
+   * so a retried or concurrent write of the same fact gets the same number and the numbers of the
+   * facts that were written have no gap (a gap means a write that never completed).
+   */
+  appendAudit(record: NewAuditRecord): Promise<void>;
+  /** The request's records as stored, in time order. */
   listAudit(requestId: string): Promise<AuditRecord[]>;
 }
 

@@ -3,15 +3,10 @@
  * ended (`Action Decided` on the bus, carrying the receipt). Retried or redelivered, it publishes the
  * receipt stored first, so the agent, the API and the audit trail all see one receipt per decision.
  */
+import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
-import { receiptClaimsFor } from '../domain/receipt.ts';
-import {
-  ActionDecidedDetail,
-  AuditKind,
-  parse,
-  type RequestRecord,
-  RequestStatus,
-} from '../domain/schemas.ts';
+import { receiptClaimsFor, receiptFingerprint } from '../domain/receipt.ts';
+import { ActionDecidedDetail, parse, type RequestRecord, RequestStatus } from '../domain/schemas.ts';
 import type { Clock, DecisionPublisher, ReceiptSigner, RequestStore } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 
@@ -49,6 +44,21 @@ export async function publishDecision(
     throw new ConflictError('NOT_DECIDED', `request ${requestId} is not decided yet`);
   }
   const receipt = await receiptOf(deps, record);
+  // Written on every attempt (a no-op after the first): the receipt that stands is audited even when
+  // an earlier attempt stored it and failed before getting here.
+  const claims = receiptClaimsFor(record);
+  const fingerprint = receiptFingerprint(receipt);
+  await recordFact(deps, {
+    requestId,
+    kind: AuditKind.signed,
+    actor: SYSTEM_ACTOR,
+    data: {
+      keyId: fingerprint.keyId,
+      issuedAt: new Date(claims.iat * 1000).toISOString(),
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
+      receiptSha256: fingerprint.sha256,
+    },
+  });
   const detail = parse(
     ActionDecidedDetail,
     {
@@ -67,11 +77,11 @@ export async function publishDecision(
     kind: AuditKind.published,
     actor: SYSTEM_ACTOR,
     // The receipt itself lives on the request; the trail says which decision it vouched for until when.
-    data: { decision: detail.decision, actionHash: detail.actionHash, receiptExpiresAt: expiryOf(record) },
+    data: {
+      decision: detail.decision,
+      actionHash: detail.actionHash,
+      receiptExpiresAt: new Date(claims.exp * 1000).toISOString(),
+    },
   });
   return detail;
-}
-
-function expiryOf(record: RequestRecord): string {
-  return new Date(receiptClaimsFor(record).exp * 1000).toISOString();
 }
