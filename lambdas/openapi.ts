@@ -193,6 +193,18 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           },
         },
       },
+      '/api/audit/jwks.json': {
+        get: {
+          operationId: 'auditDigestKeys',
+          summary:
+            'The public key the audit archive’s digests verify with (a JWKS), for `countersign audit verify`',
+          security: [],
+          responses: {
+            '200': { description: 'The JWKS: a P-256 key, `alg` ES256, `kid` = RFC 7638 thumbprint.' },
+            '503': errorResponse('The key could not be read; try again.'),
+          },
+        },
+      },
       '/api/openapi.json': {
         get: {
           operationId: 'openApiDocument',

@@ -52,6 +52,9 @@ const SPECIAL_VARIABLES = {
   classificationPollSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
   macieBucketOwnerAccountId: Required.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')),
   macieJobRoleArn: Required.pipe(Arn).optional(),
+  auditRetentionDays: Required.pipe(z.coerce.number<string>().int().positive()),
+  auditDigestLookbackSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
+  auditMaxRecordDelaySeconds: Required.pipe(z.coerce.number<string>().int().positive()),
 } as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 

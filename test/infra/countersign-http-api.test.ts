@@ -8,12 +8,13 @@ import { buildOpenApiDocument } from '../../lambdas/openapi.ts';
 import { CHAT_HANDLER_ENTRIES, CHAT_ROUTES } from '../../lib/chat-integrations.ts';
 import { CONFIG_DEFAULTS, CONTEXT_KEYS } from '../../lib/countersign-config.ts';
 import {
+  AUDIT_KEYS_ROUTE,
   DEFAULT_THROTTLE,
   OPENAPI_ROUTE,
   RECEIPT_KEYS_ROUTE,
   REST_API_ROUTES,
 } from '../../lib/countersign-http-api.ts';
-import { API_HANDLER_ENTRY, RECEIPT_KEYS_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
+import { API_HANDLER_ENTRY, PUBLIC_KEYS_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { loadStack } from '../../local/aws/cloudformation/template.ts';
 import {
@@ -112,11 +113,13 @@ describe('REST API routes', () => {
         { authorizationType: 'JWT', authorizer: jwtAuthorizer, entry: API_HANDLER_ENTRY },
       ]),
       [routeKey(OPENAPI_ROUTE), { authorizationType: 'NONE', entry: API_HANDLER_ENTRY }],
-      [routeKey(RECEIPT_KEYS_ROUTE), { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY }],
+      [routeKey(RECEIPT_KEYS_ROUTE), { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY }],
+      [routeKey(AUDIT_KEYS_ROUTE), { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY }],
     ]);
     expect(views).toEqual(expected);
     expect(Object.keys(views).sort()).toEqual([
       'GET /api/classifications',
+      'GET /api/audit/jwks.json',
       'GET /api/me',
       'GET /api/openapi.json',
       'GET /api/receipts/jwks.json',
@@ -333,7 +336,8 @@ describe('chat routes', () => {
     [routeKey(CHAT_ROUTES.teams)]: { authorizationType: 'NONE', entry: CHAT_HANDLER_ENTRIES.teams },
   };
   const receiptKeysView = {
-    [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY },
+    [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY },
+    [routeKey(AUDIT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY },
   };
 
   it(
@@ -371,7 +375,8 @@ describe('without a token issuer', () => {
       const { template } = buildCountersignStack();
       const json = template.toJSON();
       expect(routeViews(json.Resources)).toEqual({
-        [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY },
+        [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY },
+        [routeKey(AUDIT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY },
       });
       const entries = ofType('AWS::Lambda::Function', json.Resources).map(
         ([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY],

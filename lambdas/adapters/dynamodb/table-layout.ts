@@ -95,3 +95,12 @@ export const TableKey = {
   /** ISO timestamps sort as text; the id breaks ties. */
   statusSort: (createdAt: string, requestId: string) => `${createdAt}#${requestId}`,
 } as const;
+
+/**
+ * The stream filter (Lambda event filtering, EventBridge pattern syntax) that lets only audit
+ * records through to the archiver: inserts of items whose sort key begins `AUDIT#`.
+ */
+export const AUDIT_INSERT_STREAM_FILTER = {
+  eventName: ['INSERT'],
+  dynamodb: { Keys: { [TABLE_LAYOUT.sortKey]: { S: [{ prefix: AUDIT_SORT_PREFIX }] } } },
+} as const;
