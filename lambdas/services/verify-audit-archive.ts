@@ -30,7 +30,6 @@ import {
   type StoredDigest,
 } from '../domain/audit-archive.ts';
 import type { AuditRecord } from '../domain/audit-record.ts';
-import { NotFoundError } from '../domain/errors.ts';
 import type { ArchiveVersion, AuditArchive } from '../ports/index.ts';
 import { type RecordVisitor, readDigest, scanArchiveObject } from './archive-objects.ts';
 
@@ -166,8 +165,8 @@ export async function verifyAuditArchive(
     try {
       scan = await scanArchiveObject((await archive.open(key, versionId)).body, visit);
     } catch (error) {
-      if (!(error instanceof NotFoundError)) throw error;
-      problems.push({ key, problem: `version ${versionId} cannot be read (${error.message})` });
+      // Gone, refused, or cut off while streaming (stored bytes shorter than S3's record of them).
+      problems.push({ key, problem: `version ${versionId} cannot be read (${(error as Error).message})` });
       return;
     }
     bytes += scan.bytes;

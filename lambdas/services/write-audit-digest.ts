@@ -62,7 +62,7 @@ export interface WriteAuditDigestDeps {
 export interface WriteAuditDigestResult {
   readonly key: string;
   readonly digest: AuditDigest;
-  /** False when another run wrote this sequence first; the chain goes on from theirs. */
+  /** False when another run wrote this sequence first (or the same bytes); the chain goes on from theirs. */
   readonly written: boolean;
 }
 
@@ -200,13 +200,14 @@ export async function writeAuditDigest(deps: WriteAuditDigestDeps): Promise<Writ
   const digest: AuditDigest = { ...unsigned, signature };
   const key = digestKey(from, digest.sequence);
   try {
-    await archive.create(key, serializeDigest(digest), {
+    const { created } = await archive.create(key, serializeDigest(digest), {
       contentType: DIGEST_CONTENT_TYPE,
       retainUntil: new Date(now.getTime() + deps.retentionDays * DAY_MS),
     });
+    // Not created: the very same digest is there already (a signer that signs deterministically).
+    return { key, digest, written: created };
   } catch (error) {
     if (error instanceof ArchiveConflictError) return { key, digest, written: false };
     throw error;
   }
-  return { key, digest, written: true };
 }
