@@ -6,8 +6,17 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, PutObjectLockConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectLockConfigurationCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { vi } from 'vitest';
 import { S3AuditArchive } from '../../lambdas/adapters/s3/s3-audit-archive.ts';
+import { ARCHIVE_PREFIX } from '../../lambdas/domain/audit-archive.ts';
 import { AUDIT_SCHEMA_VERSION, type AuditRecord } from '../../lambdas/domain/audit-record.ts';
 import type { StreamedAuditRecord } from '../../lambdas/ports/index.ts';
 import { AUDIT_DATA } from '../unit/domain/fixtures.ts';
@@ -98,4 +107,53 @@ export async function storedFileOf(
     ),
   ) as { storageId: string };
   return join(directory, bucket, 'data', record.storageId);
+}
+
+/** Every line of every archive object version in `bucket`, gunzipped (what an auditor would read). */
+export async function archivedLines(client: S3Client, bucket: string): Promise<string[]> {
+  const lines: string[] = [];
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await client.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: ARCHIVE_PREFIX,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionIdMarker,
+      }),
+    );
+    for (const version of page.Versions ?? []) {
+      const object = await client.send(
+        new GetObjectCommand({ Bucket: bucket, Key: version.Key, VersionId: version.VersionId }),
+      );
+      const text = gunzipSync(await object.Body!.transformToByteArray()).toString('utf8');
+      lines.push(...text.split('\n').filter((line) => line !== ''));
+    }
+    if (page.IsTruncated !== true) return lines;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
+
+/** Runs a CLI command, collecting what it prints. */
+export async function runCli(
+  run: (args: string[]) => Promise<number>,
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...parts: unknown[]) => {
+    out.push(parts.join(' '));
+  });
+  const error = vi.spyOn(console, 'error').mockImplementation((...parts: unknown[]) => {
+    err.push(parts.join(' '));
+  });
+  try {
+    const code = await run(args);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
 }
