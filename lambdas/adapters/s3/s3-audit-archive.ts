@@ -58,6 +58,8 @@ export class S3AuditArchive implements AuditArchive {
           Body: body,
           ContentLength: body.byteLength,
           ContentType: options.contentType,
+          // The algorithm named too: S3 requires Content-MD5 or x-amz-sdk-checksum-algorithm with Object Lock.
+          ChecksumAlgorithm: 'SHA256',
           ChecksumSHA256: checksum,
           IfNoneMatch: '*',
           ObjectLockMode: 'COMPLIANCE',
