@@ -273,7 +273,8 @@ export class StreamEventSourceMapping {
         requestId: randomUUID(),
         functionArn: this.#options.functionArn,
         condition,
-        approximateInvokeCount: batch.retries + 1,
+        // A batch given up carries the retry that will not run: its count is the invocations made.
+        approximateInvokeCount: batch.retries,
       },
       responseContext: {
         statusCode: 200,
