@@ -32,7 +32,7 @@ import {
   partitionOf,
   type StoredDigest,
   serializeDigest,
-  type UnsignedDigest,
+  UnsignedDigest,
 } from '../domain/audit-archive.ts';
 import { ArchiveConflictError } from '../domain/errors.ts';
 import type { ArchiveVersion, AuditArchive, Clock, Es256Signer } from '../ports/index.ts';
@@ -180,7 +180,8 @@ export async function writeAuditDigest(deps: WriteAuditDigestDeps): Promise<Writ
     a.key < b.key ? -1 : a.key > b.key ? 1 : a.versionId < b.versionId ? -1 : 1,
   );
 
-  const unsigned: UnsignedDigest = {
+  // Checked before it is signed: a digest the verifier's schema refuses is never written.
+  const unsigned = UnsignedDigest.parse({
     schemaVersion: DIGEST_SCHEMA_VERSION,
     sequence: previous === undefined ? 1 : previous.digest.sequence + 1,
     bucket: deps.bucket,
@@ -195,7 +196,7 @@ export async function writeAuditDigest(deps: WriteAuditDigestDeps): Promise<Writ
     signingKeyId: deps.signer.keyId,
     signingKeyThumbprint: await deps.signer.thumbprint(),
     signatureAlgorithm: DIGEST_SIGNATURE_ALGORITHM,
-  };
+  } satisfies UnsignedDigest);
   const signature = Buffer.from(await deps.signer.sign(digestSigningInput(unsigned))).toString('base64url');
   const digest: AuditDigest = { ...unsigned, signature };
   const key = digestKey(from, digest.sequence);
