@@ -2,7 +2,7 @@
  * The audit archive's formats, which an auditor could re-implement from this file and the README:
  *
  * - Archive objects: `audit/dt=YYYY-MM-DD/hour=HH/<stream>-<first>-<last>.jsonl.gz`, gzip of JSON
- *   Lines, one AuditRecord a line (fields in AUDIT_RECORD_FIELDS order), for records whose `at` falls
+ *   Lines, one ArchivedRecord a line (fields in ARCHIVED_RECORD_FIELDS order), for records whose `at` falls
  *   in that UTC hour; `<stream>` is 16 hex of SHA-256 of the DynamoDB stream's ARN, `<first>` and
  *   `<last>` the stream sequence numbers of the first and last record in the object.
  * - Digests: `digests/dt=YYYY-MM-DD/<sequence>.json` (the date of the digest's `from`, the sequence
@@ -18,7 +18,7 @@
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import { z } from 'zod';
-import { AUDIT_RECORD_FIELDS, type AuditRecord } from './audit-record.ts';
+import { ARCHIVED_RECORD_FIELDS, type ArchivedRecord, type AuditRecord } from './audit-record.ts';
 
 // The package's CommonJS default export, as action-hash.ts reads it.
 const canonicalize = canonicalizeModule as unknown as typeof canonicalizeModule.default;
@@ -80,9 +80,12 @@ export function parseArchiveObjectKey(key: string): ArchiveObjectName | undefine
 }
 
 /** One line of an archive object: the record's fields in their fixed order, then a newline. */
-export function archiveLine(record: AuditRecord): string {
+export function archiveLine(record: ArchivedRecord): string {
   const ordered = Object.fromEntries(
-    AUDIT_RECORD_FIELDS.map((field) => [field, (record as Record<string, unknown>)[field]]),
+    ARCHIVED_RECORD_FIELDS.filter((field) => field in record).map((field) => [
+      field,
+      (record as Record<string, unknown>)[field],
+    ]),
   );
   return `${JSON.stringify(ordered)}\n`;
 }

@@ -9,7 +9,7 @@
  * and policies wrote on purpose (a vote's reason, a policy's reason).
  */
 import { z } from 'zod';
-import { ClassificationStatusValue, SeverityValue } from './classification.ts';
+import { ClassificationAuditRecord, ClassificationStatusValue, SeverityValue } from './classification.ts';
 import { ActionName, ChannelValue, DecisionValue, PolicyDecision, RequestId } from './schemas.ts';
 
 /** The version of the record's shape, in every stored and archived record. */
@@ -146,3 +146,31 @@ export const AUDIT_RECORD_FIELDS = [
   'actor',
   'data',
 ] as const satisfies readonly (keyof AuditRecord)[];
+
+/**
+ * A classification change (Macie's verdict on an object or bucket changed) as archived: the
+ * classification store's record (`subject` instead of a request, its own strict schema) with the
+ * archive's `schemaVersion`. It belongs to no request, so it carries no `seq`.
+ */
+export const ClassificationChangeRecord = z.strictObject({
+  schemaVersion: z.literal(AUDIT_SCHEMA_VERSION),
+  ...ClassificationAuditRecord.shape,
+});
+export type ClassificationChangeRecord = z.infer<typeof ClassificationChangeRecord>;
+
+/** Every line of the archive: a request's record, or a classification change. */
+export const ArchivedRecord = z.union([AuditRecord, ClassificationChangeRecord]);
+export type ArchivedRecord = z.infer<typeof ArchivedRecord>;
+
+/** The fields of an archived record, in the order they are written (absent ones are left out). */
+export const ARCHIVED_RECORD_FIELDS = [
+  'schemaVersion',
+  'requestId',
+  'subject',
+  'seq',
+  'kind',
+  'key',
+  'at',
+  'actor',
+  'data',
+] as const;

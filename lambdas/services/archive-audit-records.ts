@@ -19,7 +19,8 @@
  */
 import { gzipSync } from 'node:zlib';
 import { archiveLine, archiveObjectKey, partitionOf, streamIdOf } from '../domain/audit-archive.ts';
-import { AUDIT_RECORD_FIELDS, AuditRecord } from '../domain/audit-record.ts';
+import { ARCHIVED_RECORD_FIELDS, ArchivedRecord, AUDIT_SCHEMA_VERSION } from '../domain/audit-record.ts';
+import { CLASSIFICATION_CHANGED } from '../domain/classification.ts';
 import type { AuditArchive, Clock, StreamedAuditRecord } from '../ports/index.ts';
 
 export const ARCHIVE_CONTENT_TYPE = 'application/gzip';
@@ -54,7 +55,7 @@ interface Run {
   readonly dt: string;
   readonly hour: string;
   readonly stream: string;
-  readonly entries: { readonly sequenceNumber: string; readonly record: AuditRecord }[];
+  readonly entries: { readonly sequenceNumber: string; readonly record: ArchivedRecord }[];
 }
 
 type Step = { readonly run: Run } | { readonly invalid: StreamedAuditRecord; readonly issues: string };
@@ -66,10 +67,12 @@ function plan(records: readonly StreamedAuditRecord[]): Step[] {
   for (const streamed of records) {
     if (streamed.auditImage === undefined) continue;
     const image = streamed.auditImage;
-    const parsed = AuditRecord.safeParse(
-      Object.fromEntries(
-        AUDIT_RECORD_FIELDS.filter((field) => field in image).map((field) => [field, image[field]]),
-      ),
+    const fields = Object.fromEntries(
+      ARCHIVED_RECORD_FIELDS.filter((field) => field in image).map((field) => [field, image[field]]),
+    );
+    // The classification store's records carry no version of their own: the archive gives them its.
+    const parsed = ArchivedRecord.safeParse(
+      fields.kind === CLASSIFICATION_CHANGED ? { ...fields, schemaVersion: AUDIT_SCHEMA_VERSION } : fields,
     );
     if (!parsed.success) {
       if (run !== undefined) steps.push({ run });

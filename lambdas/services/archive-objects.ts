@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { AuditDigest, type StoredDigest, sha256Hex } from '../domain/audit-archive.ts';
-import { AuditRecord } from '../domain/audit-record.ts';
+import { ArchivedRecord } from '../domain/audit-record.ts';
 import { parse } from '../domain/schemas.ts';
 import type { AuditArchive } from '../ports/index.ts';
 
@@ -24,7 +24,7 @@ export interface ObjectScan {
 }
 
 /** Called for each valid record with the SHA-256 of its line (identical lines hash alike). */
-export type RecordVisitor = (record: AuditRecord, lineSha256: string) => void;
+export type RecordVisitor = (record: ArchivedRecord, lineSha256: string) => void;
 
 /** At most this many problems are kept per object: one broken object must not flood the report. */
 const MAX_PROBLEMS = 5;
@@ -53,7 +53,7 @@ export async function scanArchiveObject(
       problem(`line ${lineNumber} is not JSON`);
       return;
     }
-    const record = AuditRecord.safeParse(parsed);
+    const record = ArchivedRecord.safeParse(parsed);
     if (!record.success) {
       problem(`line ${lineNumber} is not a valid audit record`);
       return;

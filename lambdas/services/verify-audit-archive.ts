@@ -29,7 +29,7 @@ import {
   RecordSequences,
   type StoredDigest,
 } from '../domain/audit-archive.ts';
-import type { AuditRecord } from '../domain/audit-record.ts';
+import type { ArchivedRecord } from '../domain/audit-record.ts';
 import type { ArchiveVersion, AuditArchive } from '../ports/index.ts';
 import { type RecordVisitor, readDigest, scanArchiveObject } from './archive-objects.ts';
 
@@ -151,14 +151,16 @@ export async function verifyAuditArchive(
   const readObject = async (key: string, versionId: string, expected?: DigestedObject) => {
     const name = parseArchiveObjectKey(key);
     if (name === undefined) problems.push({ key, problem: 'is not named as an archive object' });
-    const visit: RecordVisitor = (record: AuditRecord, lineSha256) => {
-      sequences.add(record, lineSha256);
+    const visit: RecordVisitor = (record: ArchivedRecord, lineSha256) => {
+      // A request's records are numbered; a classification change belongs to no request.
+      if ('requestId' in record) sequences.add(record, lineSha256);
       const partition = partitionOf(record.at);
       if (name !== undefined && (partition.dt !== name.dt || partition.hour !== name.hour)) {
-        problems.push({
-          key,
-          problem: `holds record ${record.seq} of request ${record.requestId} from ${record.at}, outside its hour`,
-        });
+        const which =
+          'requestId' in record
+            ? `record ${record.seq} of request ${record.requestId}`
+            : `the ${record.kind} record ${record.key} of ${record.subject}`;
+        problems.push({ key, problem: `holds ${which} from ${record.at}, outside its hour` });
       }
     };
     let scan: Awaited<ReturnType<typeof scanArchiveObject>>;

@@ -118,8 +118,8 @@ describe('REST API routes', () => {
     ]);
     expect(views).toEqual(expected);
     expect(Object.keys(views).sort()).toEqual([
-      'GET /api/classifications',
       'GET /api/audit/jwks.json',
+      'GET /api/classifications',
       'GET /api/me',
       'GET /api/openapi.json',
       'GET /api/receipts/jwks.json',

@@ -160,6 +160,37 @@ describe('archiving a batch', () => {
     expect(retention.Retention!.RetainUntilDate!.getTime()).toBeGreaterThan(Date.now() + 23 * 3_600_000);
   });
 
+  it('archives a classification change (a subject, no request) with the archive schema version', async () => {
+    const records = batch(['2025-06-01T21:00:00.000Z'], 1);
+    const change: StreamedAuditRecord = {
+      sequenceNumber: String(Number(records[0]!.sequenceNumber) + 1).padStart(21, '0'),
+      eventSourceArn: STREAM_ARN,
+      // As the classification store writes it: its keys, and its record without a schema version.
+      auditImage: {
+        pk: 'CLASS#finance-invoices',
+        sk: 'AUDIT#OBJECT#0123#1764000000000',
+        subject: 's3://finance-invoices/2025/06.csv',
+        kind: 'CLASSIFICATION_CHANGED',
+        key: '1764000000000',
+        at: '2025-06-01T21:00:01.000Z',
+        actor: 'macie',
+        data: { severity: 'High', previous: null },
+      },
+    };
+    const result = await archiveAuditRecords(deps(), [records[0]!, change]);
+    expect(result.batchItemFailures).toEqual([]);
+    const lines = [...(await archivedLines()).entries()].find(([key]) => key.includes('hour=21'))![1];
+    expect(lines.map((line) => JSON.parse(line))).toContainEqual({
+      schemaVersion: 1,
+      subject: 's3://finance-invoices/2025/06.csv',
+      kind: 'CLASSIFICATION_CHANGED',
+      key: '1764000000000',
+      at: '2025-06-01T21:00:01.000Z',
+      actor: 'macie',
+      data: { severity: 'High', previous: null },
+    });
+  });
+
   it('passes over stream records that are not audit inserts', async () => {
     const records = batch(['2025-06-01T13:00:00.000Z'], 2);
     const other: StreamedAuditRecord = {
