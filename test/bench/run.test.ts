@@ -84,7 +84,7 @@ describe('npm run bench -- --quick --json', () => {
     expect(policy.stdout).not.toContain('twin');
     const unknown = await bench(['nope'], dir);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('no bench "nope" (benches: policy, event-pattern, twin, macie)');
+    expect(unknown.stderr).toContain('no bench "nope" (benches: policy, event-pattern, twin, macie, audit)');
   }, 60_000);
 });
 
