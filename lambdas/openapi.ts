@@ -6,14 +6,8 @@
 import { z } from 'zod';
 import { AgentDecisionRequest, DecidedBody, MAX_WAIT_SECONDS, PendingBody } from './domain/agent-api.ts';
 import { Eligibility } from './domain/approval.ts';
-import {
-  AuditRecord,
-  JsonObject,
-  Principal,
-  RequestRecord,
-  RequestStatusValue,
-  VoteInput,
-} from './domain/schemas.ts';
+import { AuditRecord } from './domain/audit-record.ts';
+import { JsonObject, Principal, RequestRecord, RequestStatusValue, VoteInput } from './domain/schemas.ts';
 import { MAX_PAGE_SIZE } from './http/api-app.ts';
 import { ClassificationDetailBody, RequestDetailBody } from './http/bodies.ts';
 
@@ -251,6 +245,18 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '400': errorResponse('An invalid request id or wait.'),
             '403': errorResponse('The caller is not an agent, or the request is another agent’s.'),
             '404': errorResponse('No request with this id.'),
+          },
+        },
+      },
+      '/api/audit/jwks.json': {
+        get: {
+          operationId: 'auditDigestKeys',
+          summary:
+            'The public key the audit archive’s digests verify with (a JWKS), for `countersign audit verify`',
+          security: [],
+          responses: {
+            '200': { description: 'The JWKS: a P-256 key, `alg` ES256, `kid` = RFC 7638 thumbprint.' },
+            '503': errorResponse('The key could not be read; try again.'),
           },
         },
       },

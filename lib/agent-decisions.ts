@@ -8,8 +8,8 @@ import { ENV } from '../lambdas/handlers/environment-names.ts';
 import type { CountersignEventBus } from './countersign-event-bus.ts';
 import { AGENT_API_ROUTES, type CountersignHttpApi } from './countersign-http-api.ts';
 import { BUNDLED_POLICY_DIR, HandlerFunction, POLICY_ENGINE_BUNDLE } from './handler-function.ts';
-import type { ReceiptSigningKey } from './receipt-signing-key.ts';
 import type { RequestTable } from './request-table.ts';
+import type { SigningKey } from './signing-key.ts';
 
 /** Repo-relative module of the fast decision path's handler. */
 export const AGENT_DECISIONS_HANDLER_ENTRY = 'lambdas/handlers/agent-decisions.ts';
@@ -22,7 +22,7 @@ export interface AgentDecisionsProps {
   /** Where decisions are published: the function becomes one of the bus policy's decision publishers. */
   readonly eventBus: CountersignEventBus;
   /** Signs the receipts of what it decides: the function becomes one of the key's signers. */
-  readonly receiptKey: ReceiptSigningKey;
+  readonly receiptKey: SigningKey;
   /** The approval workflow it starts for what people decide (or Countersign executes). */
   readonly stateMachine: sfn.StateMachine;
   /**

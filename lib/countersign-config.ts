@@ -19,6 +19,7 @@
  * | `countersign:identityStoreId` | unset | IAM Identity Center identity store (`d-1234567890`) people are resolved in instead of the directory's `users` |
  * | `countersign:receiptKeyGeneration` | `1` | which receipt signing key signs; raise it to rotate (a new key) |
  * | `countersign:retiredReceiptKeyArns` | `[]` | earlier receipt keys, still listed in the JWKS so their receipts verify |
+ * | `countersign:archiveRetentionDays` | `365` | COMPLIANCE Object Lock retention of the audit archive's objects and digests |
  * | `countersign:auditorGroups` | `["security"]` | groups whose members may read every request (`AUDITOR_GROUPS`) |
  * | `countersign:apiCorsOrigins` | `[]` | browser origins allowed to call the HTTP API (CORS off when empty) |
  * | `countersign:apiThrottleRateLimit` | `50` | HTTP API stage steady-state limit, requests per second |
@@ -73,6 +74,7 @@ export const CONTEXT_KEYS = {
   auditorGroups: 'countersign:auditorGroups',
   receiptKeyGeneration: 'countersign:receiptKeyGeneration',
   retiredReceiptKeyArns: 'countersign:retiredReceiptKeyArns',
+  archiveRetentionDays: 'countersign:archiveRetentionDays',
   apiCorsOrigins: 'countersign:apiCorsOrigins',
   apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
   apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
@@ -166,6 +168,8 @@ const CountersignConfigFields = z.strictObject({
     fromJsonString,
     z.array(z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN')),
   ),
+  /** At least a day (Object Lock's minimum), at most a hundred years. */
+  archiveRetentionDays: z.coerce.number().int().min(1).max(36_500),
   apiCorsOrigins: z.preprocess(fromJsonString, z.array(Origin)),
   apiThrottleRateLimit: z.coerce.number().positive().max(10_000),
   apiThrottleBurstLimit: z.coerce.number().int().min(1).max(5_000),
@@ -315,6 +319,7 @@ export const CONFIG_DEFAULTS = {
   auditorGroups: ['security'],
   receiptKeyGeneration: 1,
   retiredReceiptKeyArns: [],
+  archiveRetentionDays: 365,
   apiCorsOrigins: [],
   apiThrottleRateLimit: 50,
   apiThrottleBurstLimit: 100,

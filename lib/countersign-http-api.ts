@@ -29,6 +29,12 @@ export const AGENT_API_ROUTES = {
   awaitDecision: { method: apigwv2.HttpMethod.GET, path: '/api/agent/decisions/{requestId}' },
 } as const;
 
+/** The audit digest key's public half (a JWKS), which `countersign audit verify` checks digests with. */
+export const AUDIT_KEYS_ROUTE = {
+  method: apigwv2.HttpMethod.GET,
+  path: '/api/audit/jwks.json',
+} as const;
+
 /** Stage-wide limits applied when none are given: a console and chat callbacks, not bulk traffic. */
 export const DEFAULT_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
 

@@ -73,6 +73,11 @@ export interface HandlerFunctionProps {
    * @default 512
    */
   readonly memorySize?: number;
+  /**
+   * Concurrent executions reserved for (and capping) the function; 1 runs it one at a time.
+   * @default - unreserved: the account's pool
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -116,6 +121,9 @@ export class HandlerFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup: this.logGroup,

@@ -9,14 +9,18 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { HandlerFunction } from './handler-function.ts';
 
+/** A dead-letter queue to alarm on as soon as anything is in it. */
+export interface WatchedQueue {
+  /** The alarm's construct id. */
+  readonly id: string;
+  readonly queue: sqs.IQueue;
+  /** What a message in it means, for whoever is paged. */
+  readonly description: string;
+}
+
 export interface WorkflowAlarmsProps {
   readonly stateMachine: sfn.StateMachine;
-  readonly deadLetterQueue: sqs.IQueue;
-  /**
-   * The dead-letter queue of the Macie findings rule and handler.
-   * @default - none: no alarm on it
-   */
-  readonly findingsDeadLetterQueue?: sqs.IQueue;
+  readonly deadLetterQueues: readonly WatchedQueue[];
   readonly functions: readonly HandlerFunction[];
   /** Key encrypting the alarm topic. */
   readonly topicEncryptionKey: kms.IKey;
@@ -28,9 +32,10 @@ export interface WorkflowAlarmsProps {
 }
 
 /**
- * Alarms for what must never happen quietly: a failed workflow execution, an agent request or a
- * Macie finding stuck in a dead-letter queue, a handler error. Each notifies the (encrypted,
- * TLS-only) alarm topic.
+ * Alarms for what must never happen quietly: a failed workflow execution, anything in a dead-letter
+ * queue (an agent request not delivered, a Macie finding not stored, audit records not archived), a
+ * handler error. Each
+ * notifies the (encrypted, TLS-only) alarm topic.
  */
 export class WorkflowAlarms extends Construct {
   readonly topic: sns.Topic;
@@ -52,22 +57,13 @@ export class WorkflowAlarms extends Construct {
       alarmDescription:
         'An approval workflow execution failed: a request was rejected as invalid or not recorded.',
     });
-    this.add('DeadLetters', {
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      alarmDescription:
-        'Agent requests EventBridge could not deliver to the workflow are waiting in the DLQ.',
-    });
-    if (props.findingsDeadLetterQueue !== undefined) {
-      this.add('FindingsDeadLetters', {
-        metric: props.findingsDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+    for (const watched of props.deadLetterQueues) {
+      this.add(watched.id, {
+        metric: watched.queue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(5),
           statistic: 'Maximum',
         }),
-        alarmDescription:
-          'Macie findings that could not be stored (undeliverable or malformed) are waiting in their DLQ.',
+        alarmDescription: watched.description,
       });
     }
     for (const fn of props.functions) {

@@ -4,8 +4,10 @@
  * verifies it with the public keys (a JWKS). Pure: the claims schema, how a decided request becomes
  * claims, and the verification every consumer (the CLI, the agent SDK, the reconciliation) shares.
  */
+import { createHash } from 'node:crypto';
 import {
   createLocalJWKSet,
+  decodeProtectedHeader,
   type JSONWebKeySet,
   type JWTVerifyGetKey,
   errors as joseErrors,
@@ -172,4 +174,21 @@ export function approvesAction(claims: ReceiptClaims): boolean {
  */
 export function permitsAction(claims: ReceiptClaims): boolean {
   return approvesAction(claims) && claims.executor === undefined;
+}
+
+/**
+ * What the audit trail says of a signed receipt, without copying it: the signing key's `kid` and the
+ * SHA-256 of the compact JWS. Throws ReceiptError (MALFORMED) for anything that is not a JWS with a kid.
+ */
+export function receiptFingerprint(jws: string): { readonly keyId: string; readonly sha256: string } {
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(jws).kid;
+  } catch (error) {
+    throw new ReceiptError(ReceiptProblem.malformed, 'not a compact JWS', { cause: error });
+  }
+  if (typeof kid !== 'string' || kid.length === 0) {
+    throw new ReceiptError(ReceiptProblem.malformed, 'the receipt names no signing key (kid)');
+  }
+  return { keyId: kid, sha256: createHash('sha256').update(jws, 'ascii').digest('hex') };
 }

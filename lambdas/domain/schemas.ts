@@ -280,38 +280,6 @@ export const RequestRecord = z.strictObject({
 });
 export type RequestRecord = z.infer<typeof RequestRecord>;
 
-export const AuditKind = {
-  requested: 'REQUESTED',
-  evaluated: 'EVALUATED',
-  notified: 'NOTIFIED',
-  voted: 'VOTED',
-  decided: 'DECIDED',
-  published: 'PUBLISHED',
-  /** A chat identity that could not be bound to a directory identity tried to vote. */
-  refused: 'REFUSED',
-  /** Countersign ran the approved action itself (EXECUTED or EXECUTION_FAILED). */
-  executed: 'EXECUTED',
-} as const;
-export const AuditRecord = z.strictObject({
-  requestId: RequestId,
-  kind: z.enum([
-    AuditKind.requested,
-    AuditKind.evaluated,
-    AuditKind.notified,
-    AuditKind.voted,
-    AuditKind.decided,
-    AuditKind.published,
-    AuditKind.refused,
-    AuditKind.executed,
-  ]),
-  /** Deterministic per fact (e.g. `VOTED#alice`), so a redelivered write is a no-op. */
-  key: z.string().min(1),
-  at: z.iso.datetime(),
-  actor: z.string(),
-  data: JsonObject,
-});
-export type AuditRecord = z.infer<typeof AuditRecord>;
-
 /** Turns a zod failure into one line per problem, with the path that failed. */
 export function describeIssues(error: z.ZodError): string[] {
   return error.issues.map(

@@ -71,6 +71,16 @@ export const ENV = {
   executorAllowedPolicyArns: 'EXECUTOR_ALLOWED_POLICY_ARNS',
   /** Set by Lambda: the Region the function runs in. */
   awsRegion: 'AWS_REGION',
+  /** The audit archive bucket (S3, Object Lock): the archiver writes `audit/`, the digester `digests/`. */
+  auditBucketName: 'AUDIT_BUCKET_NAME',
+  /** Days of COMPLIANCE retention given to every archive object and digest. */
+  auditRetentionDays: 'AUDIT_RETENTION_DAYS',
+  /** The KMS key (ARN) that signs audit digests (ECC_NIST_P256, SIGN_VERIFY); only the digester signs with it. */
+  auditDigestKeyId: 'AUDIT_DIGEST_KEY_ID',
+  /** How far before its window a digest looks for objects still in flight at the last run, in seconds. */
+  auditDigestLookbackSeconds: 'AUDIT_DIGEST_LOOKBACK_SECONDS',
+  /** How long after its time a record can still reach the archive (the stream's retention), in seconds. */
+  auditMaxRecordDelaySeconds: 'AUDIT_MAX_RECORD_DELAY_SECONDS',
 } as const;
 
 /** The tag key on the Macie jobs a stack starts; IAM lets the stack describe only jobs tagged with its name. */

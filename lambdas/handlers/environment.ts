@@ -57,6 +57,9 @@ const SPECIAL_VARIABLES = {
   classifyBeforeApproval: Required.pipe(z.enum(['true', 'false'])).transform((value) => value === 'true'),
   agentPrincipals: jsonList(AgentPrincipal, 'agents ({"id","principalArn"})'),
   executorAllowedPolicyArns: jsonList(IamPolicyArn, 'IAM policy ARNs'),
+  auditRetentionDays: Required.pipe(z.coerce.number<string>().int().positive()),
+  auditDigestLookbackSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
+  auditMaxRecordDelaySeconds: Required.pipe(z.coerce.number<string>().int().positive()),
 } as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { Eligibility } from '../domain/approval.ts';
+import { AuditRecord } from '../domain/audit-record.ts';
 import {
   BucketClassification,
   BucketFinding,
@@ -11,7 +12,7 @@ import {
   ObjectClassification,
   RequestClassification,
 } from '../domain/classification.ts';
-import { AuditRecord, RequestRecord } from '../domain/schemas.ts';
+import { RequestRecord } from '../domain/schemas.ts';
 
 /** What GET /api/requests/{id} answers: the record, its audit timeline and whether the caller may vote. */
 export const RequestDetailBody = z.strictObject({

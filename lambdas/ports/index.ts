@@ -4,6 +4,7 @@
  */
 
 import type { JWK } from 'jose';
+import type { AuditRecord, NewAuditRecord } from '../domain/audit-record.ts';
 import type {
   BucketClassification,
   BucketFinding,
@@ -18,7 +19,6 @@ import type { ReceiptClaims } from '../domain/receipt.ts';
 import type {
   ActionDecidedDetail,
   AgentRequestEvent,
-  AuditRecord,
   ChannelValue,
   DecisionValue,
   ExecutionOutcome,
@@ -133,8 +133,14 @@ export interface RequestStore {
     requestId: string,
     outcome: ExecutionOutcome & { readonly finishedAt: Date },
   ): Promise<RequestRecord>;
-  /** Appends an audit record; a record with the same (requestId, key) is kept as first written. */
-  appendAudit(record: AuditRecord): Promise<void>;
+  /**
+   * Appends an audit record; a record with the same (requestId, key) is kept as first written. The
+   * store numbers each request's records 1, 2, 3 … (`seq`): a key gets its number once, atomically,
+   * so a retried or concurrent write of the same fact gets the same number and the numbers of the
+   * facts that were written have no gap (a gap means a write that never completed).
+   */
+  appendAudit(record: NewAuditRecord): Promise<void>;
+  /** The request's records as stored, in time order. */
   listAudit(requestId: string): Promise<AuditRecord[]>;
 }
 
@@ -378,4 +384,71 @@ export interface ClassificationJobs {
   start(spec: ClassificationJobSpec): Promise<{ readonly jobId: string }>;
   describe(jobId: string): Promise<ClassificationJobState>;
   findingsOf(jobId: string): Promise<readonly unknown[]>;
+}
+
+/** A version (or delete marker) in the audit archive bucket, as S3 lists it. */
+export interface ArchiveVersion {
+  readonly key: string;
+  readonly versionId: string;
+  readonly lastModified: Date;
+  /** The key's current version. */
+  readonly isLatest: boolean;
+  readonly deleteMarker: boolean;
+  /** Bytes; 0 for a delete marker. */
+  readonly size: number;
+}
+
+/** An object version opened for reading: its bytes arrive as a stream, never buffered whole. */
+export interface ArchiveObject {
+  readonly versionId: string;
+  readonly lastModified: Date;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * The audit archive bucket (S3 with Object Lock). `create` is a conditional write (If-None-Match)
+ * and safe to call concurrently and again: it never replaces anything. Listings are in key order
+ * (versions of a key newest first) and paginate lazily. Which calls a role may make is IAM's
+ * business: the archiver creates under `audit/`, the digester reads `audit/` and writes `digests/`,
+ * an auditor reads both.
+ */
+export interface AuditArchive {
+  /**
+   * Creates `key` with exactly `body` (SHA-256 checksum sent, so S3 refuses altered bytes) under
+   * COMPLIANCE retention until `retainUntil`. `created` is false when the key already holds the
+   * same bytes (a retry); throws ArchiveConflictError when it holds other bytes.
+   */
+  create(
+    key: string,
+    body: Uint8Array,
+    options: { readonly contentType: string; readonly retainUntil: Date },
+  ): Promise<{ readonly created: boolean; readonly versionId: string }>;
+  /** Every version and delete marker under `prefix`, keys after `startAfterKey` only when given. */
+  versions(prefix: string, options?: { readonly startAfterKey?: string }): AsyncIterable<ArchiveVersion>;
+  /** The current keys under `prefix` (delete markers hide theirs), after `startAfter` when given. */
+  keys(prefix: string, options?: { readonly startAfter?: string }): AsyncIterable<string>;
+  /** A version (the current one when `versionId` is absent); NotFoundError when there is none. */
+  open(key: string, versionId?: string): Promise<ArchiveObject>;
+}
+
+/**
+ * Signs with an ES256 key that never leaves its keeper (KMS). Stateless and safe to call concurrently;
+ * ECDSA signs anew each time.
+ */
+export interface Es256Signer {
+  /** The key as its keeper names it (the KMS key ARN). */
+  readonly keyId: string;
+  /** The public key's RFC 7638 thumbprint: the `kid` a JWKS lists it under. */
+  thumbprint(): Promise<string>;
+  /** ECDSA P-256 over SHA-256 of `message`: the raw `r || s` (64 bytes). */
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+/** One record of the table's stream, as the archiver sees it. */
+export interface StreamedAuditRecord {
+  /** The stream's sequence number: what a partial batch failure names. */
+  readonly sequenceNumber: string;
+  readonly eventSourceArn: string;
+  /** The new image of an inserted audit item (plain JSON); undefined for any other change. */
+  readonly auditImage?: Readonly<Record<string, unknown>>;
 }

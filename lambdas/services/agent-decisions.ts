@@ -18,12 +18,12 @@ import {
   MAX_WAIT_SECONDS,
 } from '../domain/agent-api.ts';
 import { terminalStatusFor } from '../domain/approval.ts';
+import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
 import { receiptClaimsFor } from '../domain/receipt.ts';
 import {
   AGENT_SOURCE_PREFIX,
   AgentRequestEvent,
-  AuditKind,
   DETAIL_TYPE,
   Decision,
   PolicyOutcome,

@@ -9,6 +9,7 @@
  * than any invocation could be, it is recorded as failed with its outcome unknown.
  */
 import { actionHash } from '../domain/action-hash.ts';
+import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
 import {
   type ExecutableAction,
@@ -18,7 +19,6 @@ import {
   executionSessionName,
 } from '../domain/executors.ts';
 import {
-  AuditKind,
   type ExecutionOutcome,
   type ExecutionRecord,
   ExecutionStatus,

@@ -3,11 +3,11 @@
  * ended (`Action Decided` on the bus, carrying the receipt). Retried or redelivered, it publishes the
  * receipt stored first, so the agent, the API and the audit trail all see one receipt per decision.
  */
+import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
-import { receiptClaimsFor } from '../domain/receipt.ts';
+import { receiptClaimsFor, receiptFingerprint } from '../domain/receipt.ts';
 import {
   ActionDecidedDetail,
-  AuditKind,
   ExecutionStatus,
   parse,
   type RequestRecord,
@@ -88,17 +88,29 @@ export async function announceDecision(
   record: RequestRecord,
 ): Promise<ActionDecidedDetail> {
   const detail = decisionEventOf(record);
+  // Written on every attempt (a no-op after the first): the receipt that stands is audited even when
+  // an earlier attempt stored it and failed before getting here.
+  const claims = receiptClaimsFor(record);
+  const fingerprint = receiptFingerprint(detail.receipt);
+  const receiptExpiresAt = new Date(claims.exp * 1000).toISOString();
+  await recordFact(deps, {
+    requestId: record.requestId,
+    kind: AuditKind.signed,
+    actor: SYSTEM_ACTOR,
+    data: {
+      keyId: fingerprint.keyId,
+      issuedAt: new Date(claims.iat * 1000).toISOString(),
+      expiresAt: receiptExpiresAt,
+      receiptSha256: fingerprint.sha256,
+    },
+  });
   await deps.publisher.publish(detail);
   await recordFact(deps, {
     requestId: record.requestId,
     kind: AuditKind.published,
     actor: SYSTEM_ACTOR,
     // The receipt itself lives on the request; the trail says which decision it vouched for until when.
-    data: { decision: detail.decision, actionHash: detail.actionHash, receiptExpiresAt: expiryOf(record) },
+    data: { decision: detail.decision, actionHash: detail.actionHash, receiptExpiresAt },
   });
   return detail;
-}
-
-function expiryOf(record: RequestRecord): string {
-  return new Date(receiptClaimsFor(record).exp * 1000).toISOString();
 }

@@ -3,11 +3,12 @@
  * truth: when a decision is already stored (a vote decided first), that earlier decision wins and
  * is returned, whatever the workflow brought.
  */
+
 import { tally, terminalStatusFor } from '../domain/approval.ts';
+import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
 import {
   AgentRequestEvent,
-  AuditKind,
   Decision,
   type DecisionValue,
   describeIssues,

@@ -40,6 +40,11 @@ export const commands: Record<string, Command> = {
     summary: 'receipt verify <jws|->: check a decision receipt (signature, issuer, expiry, action hash)',
     load: () => import('./commands/receipt.ts'),
   },
+  audit: {
+    summary:
+      'audit verify [--from <date>] [--to <date>] [--bucket <name>] …: check the audit archive; audit flush: archive now',
+    load: () => import('./commands/audit.ts'),
+  },
   policy: {
     summary: 'policy eval <request.json>: evaluate a request against the Cedar policies',
     load: () => import('./commands/policy.ts'),

@@ -6,14 +6,18 @@
  * authorizer, more routes) it asks the extension for. This is the one place a new service is
  * registered: start it here and add it to the list in `serve`, and the AWS front serves it.
  */
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigurationError } from '../../lambdas/domain/errors.ts';
 import { serveHttpApi } from '../aws/apigateway/http-api.ts';
 import { createIamAuthorizer } from '../aws/apigateway/iam-authorizer.ts';
 import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
 import type { TwinStack } from '../aws/cloudformation/template.ts';
 import { startLocalDynamo } from '../aws/dynamodb/dynalite-server.ts';
 import { dynamoDbService } from '../aws/dynamodb/service.ts';
+import { LocalDynamoStreams } from '../aws/dynamodb/streams.ts';
 import { LocalEventBus, type TargetDelivery } from '../aws/events/event-bus.ts';
+import { compilePattern } from '../aws/events/pattern/index.ts';
 import { LocalScheduler } from '../aws/events/schedule.ts';
 import { eventBridgeService } from '../aws/events/service.ts';
 import type { AwsCredentials, KeyRing } from '../aws/front/credentials.ts';
@@ -22,12 +26,13 @@ import { createAwsFront } from '../aws/front/front.ts';
 import type { AwsAuthorizer, AwsCaller } from '../aws/front/service.ts';
 import { kmsService, LocalKms } from '../aws/kms/service.ts';
 import { lambdaEnvironment } from '../aws/lambda/environment.ts';
+import { type PolledStream, StreamEventSourceMapping } from '../aws/lambda/event-source-mapping.ts';
 import { LambdaFunctionError } from '../aws/lambda/invocation.ts';
 import { lambdaInvokeService } from '../aws/lambda/invoke-service.ts';
 import { LambdaRuntime } from '../aws/lambda/runtime.ts';
 import { LocalMacie } from '../aws/macie/jobs.ts';
 import { macieService } from '../aws/macie/service.ts';
-import { createLocalS3 } from '../aws/s3/index.ts';
+import { createLocalS3, templateBuckets } from '../aws/s3/index.ts';
 import { s3Service } from '../aws/s3/service.ts';
 import { LocalSecretsManager, secretsManagerService } from '../aws/secretsmanager/service.ts';
 import { TaskFailure } from '../aws/states/errors.ts';
@@ -57,6 +62,8 @@ export interface AwsServices {
   readonly scheduler: LocalScheduler;
   /** Serves a request with a template HTTP API route's function (API Gateway v2 event, version 2.0). */
   readonly invokeHttpRoute: ReturnType<typeof serveHttpApi>['invoke'];
+  /** Delivers every stream record written so far to its event source mappings' functions, and waits. */
+  drainEventSourceMappings(): Promise<void>;
   /** Opens the services that need the extension's values, and answers for the twin's port. */
   serve(keys: KeyRing): Promise<TwinHandlers>;
   /** Warms the functions (failing when one cannot start), then re-drives unfinished executions and arms the schedules. */
@@ -78,6 +85,8 @@ export function asTaskFailure(error: unknown): unknown {
 }
 
 const SECRET_TYPE = 'AWS::SecretsManager::Secret';
+/** The one shard of each of the twin's streams. */
+const SHARD_ID = 'shardId-00000000000000000000-00000001';
 const KMS_KEY_TYPE = 'AWS::KMS::Key';
 
 /** Without an extension saying otherwise, the operator may call anything and nobody else anything. */
@@ -102,6 +111,14 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
   try {
     const dynamo = await startLocalDynamo({ path: join(dataDir, 'dynamodb'), tables: stack.tables, log });
     cleanups.push(() => dynamo.stop());
+    const streams = await LocalDynamoStreams.open({
+      directory: join(dataDir, 'dynamodb-streams'),
+      tables: stack.tables,
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      log,
+    });
+    cleanups.push(() => streams.close());
     const lambda = new LambdaRuntime({
       functions: stack.functions,
       environment: (fn) => {
@@ -164,8 +181,16 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       }),
       log,
     });
-    // Buckets and objects live under <dataDir>/s3; the engine reads them back at start.
-    const s3 = await createLocalS3<AwsCaller>({ directory: join(dataDir, 's3'), region: LOCAL_REGION, log });
+    // Buckets and objects live under <dataDir>/s3; the engine reads them back at start, and the
+    // template's buckets are made (or brought up to date) as CloudFormation would.
+    const s3 = await createLocalS3<AwsCaller>({
+      directory: join(dataDir, 's3'),
+      region: LOCAL_REGION,
+      log,
+      principalOf: (caller) => caller.principalArn,
+    });
+    for (const bucket of templateBuckets(stack.resources)) await s3.provision(bucket);
+
     // Macie reads the twin's S3 and publishes its findings on the default bus, as Macie does.
     const macie = await LocalMacie.open({
       dataDir,
@@ -189,11 +214,58 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     cleanups.push(() => macie.idle());
     const sts = createLocalSts();
 
+    const mappings = stack.eventSourceMappings.map((mapping) => {
+      const fn = lambda.find(mapping.functionName);
+      const source = streams.source(mapping.eventSourceArn);
+      if (fn === undefined || source === undefined) {
+        throw new ConfigurationError(
+          `event source mapping ${mapping.logicalId}: the twin has no ${fn === undefined ? `function ${mapping.functionName}` : `stream ${mapping.eventSourceArn}`}`,
+        );
+      }
+      const stream: PolledStream = {
+        arn: mapping.eventSourceArn,
+        shardId: SHARD_ID,
+        read: (after, limit) =>
+          source.read(after, limit).map((record) => ({
+            sequenceNumber: record.dynamodb.SequenceNumber,
+            arrivedAt: record.dynamodb.ApproximateCreationDateTime * 1000,
+            payload: record,
+          })),
+        latest: () => source.latest(),
+        onAppend: (listener) => streams.onAppend(listener),
+      };
+      const filters = mapping.filterPatterns.map((pattern) => compilePattern(pattern));
+      return new StreamEventSourceMapping({
+        mapping,
+        functionArn: fn.arn,
+        stream,
+        matches: (payload) => filters.length === 0 || filters.some((filter) => filter.matches(payload)),
+        invoke: (event) => lambda.invoke(fn.arn, event),
+        // The twin has no SQS: what Lambda would send the on-failure queue is kept in a file per queue.
+        onFailure: async (destination, record) => {
+          const directory = join(dataDir, 'on-failure');
+          await mkdir(directory, { recursive: true });
+          await appendFile(
+            join(directory, `${destination.split(':').at(-1)}.jsonl`),
+            `${JSON.stringify(record)}\n`,
+          );
+        },
+        checkpointPath: join(dataDir, 'event-source-mappings', `${mapping.logicalId}.json`),
+        log,
+      });
+    });
+    cleanups.push(async () => {
+      for (const mapping of mappings) await mapping.stop();
+    });
+
     return {
       lambda,
       stepFunctions,
       scheduler,
       invokeHttpRoute: httpApi.invoke,
+      async drainEventSourceMappings() {
+        await Promise.all(mappings.map((mapping) => mapping.drain()));
+      },
       async serve(keys) {
         const product = extension();
         const secrets = await LocalSecretsManager.open({
@@ -237,7 +309,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         const services = [
           eventBridgeService(eventBus),
           stepFunctionsService(running),
-          dynamoDbService(dynamo.endpoint),
+          dynamoDbService(dynamo.endpoint, streams),
           lambdaInvokeService(lambda, log),
           secretsManagerService(secrets),
           s3Service(s3),
@@ -261,6 +333,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         const resumed = running.resumeRunning();
         if (resumed.length > 0) log(`re-driving ${resumed.length} unfinished execution(s)`);
         scheduler.start();
+        for (const mapping of mappings) await mapping.start();
         if (scheduler.rules.length > 0) {
           log(
             `scheduled rules: ${scheduler.rules.map((rule) => `${rule.name} ${rule.scheduleExpression}`).join(', ')}`,

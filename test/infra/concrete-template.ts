@@ -1,8 +1,9 @@
 /**
  * A synthesized template's policy statements with their references made concrete, so they can be
  * evaluated as IAM would (test/support/iam-policy.ts): a role's ARN is named after its logical id,
- * the event bus has one fixed ARN, pseudo parameters are the test account's (us-east-1, aws), and
- * `Fn::Join`s are joined (the account root principal becomes the root ARN).
+ * the event bus has one fixed ARN, a bucket's is `arn:aws:s3:::<logical id>`, pseudo parameters
+ * are the test account's (us-east-1, aws), and `Fn::Join`s are joined (the account root principal,
+ * object ARNs).
  */
 
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
@@ -31,14 +32,18 @@ export function concrete(value: Json, resources: Resources): Json {
     const type = resources[getAtt[0]]?.Type;
     if (type === 'AWS::IAM::Role') return roleArnOf(getAtt[0]);
     if (type === 'AWS::Events::EventBus') return BUS_ARN;
+    if (type === 'AWS::S3::Bucket') return `arn:aws:s3:::${getAtt[0]}`;
     // Log groups, keys, tables …: their exact ARN plays no part in who may do what.
     return `arn:aws:${type}:us-east-1:${ACCOUNT}:${getAtt[0]}`;
   }
-  const join = value['Fn::Join'] as [string, Json[]] | undefined;
-  if (join !== undefined) return join[1].map((part) => concrete(part, resources)).join(join[0]);
   const ref = value.Ref as string | undefined;
-  if (ref !== undefined && ref in PSEUDO_PARAMETERS) return PSEUDO_PARAMETERS[ref];
+  if (ref !== undefined && PSEUDO_PARAMETERS[ref] !== undefined) return PSEUDO_PARAMETERS[ref];
   if (ref !== undefined) return ref;
+  const join = value['Fn::Join'] as [string, Json[]] | undefined;
+  if (join !== undefined) {
+    const parts = concrete(join[1], resources) as Json[];
+    if (parts.every((part) => typeof part === 'string')) return parts.join(join[0]);
+  }
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, concrete(item, resources)]));
 }
 

@@ -10,12 +10,13 @@ import { CHAT_HANDLER_ENTRIES, CHAT_ROUTES } from '../../lib/chat-integrations.t
 import { CONFIG_DEFAULTS, CONTEXT_KEYS } from '../../lib/countersign-config.ts';
 import {
   AGENT_API_ROUTES,
+  AUDIT_KEYS_ROUTE,
   DEFAULT_THROTTLE,
   OPENAPI_ROUTE,
   RECEIPT_KEYS_ROUTE,
   REST_API_ROUTES,
 } from '../../lib/countersign-http-api.ts';
-import { API_HANDLER_ENTRY, RECEIPT_KEYS_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
+import { API_HANDLER_ENTRY, PUBLIC_KEYS_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { loadStack } from '../../local/aws/cloudformation/template.ts';
 import {
@@ -103,7 +104,8 @@ const routeKey = (route: { method: string; path: string }) => `${route.method} $
 
 /** What the HTTP API serves whatever is configured: the receipts' keys, and the agents' fast path. */
 const ALWAYS_SERVED = {
-  [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY },
+  [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY },
+  [routeKey(AUDIT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY },
   ...Object.fromEntries(
     Object.values(AGENT_API_ROUTES).map((route) => [
       routeKey(route),
@@ -125,7 +127,8 @@ describe('REST API routes', () => {
         { authorizationType: 'JWT', authorizer: jwtAuthorizer, entry: API_HANDLER_ENTRY },
       ]),
       [routeKey(OPENAPI_ROUTE), { authorizationType: 'NONE', entry: API_HANDLER_ENTRY }],
-      [routeKey(RECEIPT_KEYS_ROUTE), { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY }],
+      [routeKey(RECEIPT_KEYS_ROUTE), { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY }],
+      [routeKey(AUDIT_KEYS_ROUTE), { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY }],
       ...Object.values(AGENT_API_ROUTES).map((route) => [
         routeKey(route),
         { authorizationType: 'AWS_IAM', entry: AGENT_DECISIONS_HANDLER_ENTRY },
@@ -134,6 +137,7 @@ describe('REST API routes', () => {
     expect(views).toEqual(expected);
     expect(Object.keys(views).sort()).toEqual([
       'GET /api/agent/decisions/{requestId}',
+      'GET /api/audit/jwks.json',
       'GET /api/classifications',
       'GET /api/me',
       'GET /api/openapi.json',

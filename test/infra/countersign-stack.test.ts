@@ -4,11 +4,13 @@ import { WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
 import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
 import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
+import { AUDIT_ARCHIVER_HANDLER_ENTRY } from '../../lib/audit-archiver.ts';
+import { AUDIT_DIGESTER_HANDLER_ENTRY } from '../../lib/audit-digester.ts';
 import { CHAT_HANDLER_ENTRIES } from '../../lib/chat-integrations.ts';
 import { CLASSIFICATION_JOBS_HANDLER_ENTRY } from '../../lib/classification-jobs.ts';
 import {
   API_HANDLER_ENTRY,
-  RECEIPT_KEYS_HANDLER_ENTRY,
+  PUBLIC_KEYS_HANDLER_ENTRY,
   WORKFLOW_HANDLER_ENTRIES,
 } from '../../lib/countersign-stack.ts';
 import { BUNDLED_POLICY_DIR, ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
@@ -356,7 +358,7 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the workflow handlers, the executor, the fast path, the reminder run, the REST API, the receipt keys and the chat endpoints, each tagged with its entry', () => {
+  it('are the workflow handlers, the executor, the fast path, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
     expect(entries.sort()).toEqual(
       [
@@ -367,8 +369,10 @@ describe('handlers', () => {
         CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
         CLASSIFICATION_JOBS_HANDLER_ENTRY,
         API_HANDLER_ENTRY,
-        RECEIPT_KEYS_HANDLER_ENTRY,
+        PUBLIC_KEYS_HANDLER_ENTRY,
         ...Object.values(CHAT_HANDLER_ENTRIES),
+        AUDIT_ARCHIVER_HANDLER_ENTRY,
+        AUDIT_DIGESTER_HANDLER_ENTRY,
       ].sort(),
     );
   });
@@ -387,8 +391,19 @@ describe('handlers', () => {
   });
 
   it('get the environment the handlers read, POLICY_DIR only where policies are evaluated', () => {
+    const auditHandlers = new Set<string>([AUDIT_ARCHIVER_HANDLER_ENTRY, AUDIT_DIGESTER_HANDLER_ENTRY]);
     for (const [, fn] of functions()) {
       const variables = fn.Properties.Environment.Variables;
+      if (auditHandlers.has(fn.Metadata?.[ENTRY_METADATA_KEY])) {
+        // The archive's handlers touch neither the table (the stream comes to them) nor the bus.
+        expect(variables).toMatchObject({
+          [ENV.auditBucketName]: { Ref: expect.stringMatching(/^AuditArchive/) },
+          [ENV.auditRetentionDays]: '365',
+          [POWERTOOLS_ENV.logLevel]: 'INFO',
+        });
+        expect(variables[ENV.tableName]).toBeUndefined();
+        continue;
+      }
       expect(variables).toMatchObject({
         [ENV.tableName]: { Ref: logicalIdOf('AWS::DynamoDB::Table') },
         [ENV.eventBusName]: { Ref: logicalIdOf('AWS::Events::EventBus') },
@@ -510,21 +525,22 @@ describe('reminders', () => {
       ([id]) => resources[id]?.Metadata?.[ENTRY_METADATA_KEY] === REMINDER_HANDLER_ENTRY,
     );
     const schedules = ofType('AWS::Events::Rule').filter(([, rule]) => rule.Properties.ScheduleExpression);
-    expect(schedules.map(([, rule]) => rule.Properties.Targets[0].Arn)).toEqual([
-      { 'Fn::GetAtt': [reminders![0], 'Arn'] },
-    ]);
+    expect(schedules.map(([, rule]) => rule.Properties.Targets[0].Arn)).toContainEqual({
+      'Fn::GetAtt': [reminders![0], 'Arn'],
+    });
   });
 });
 
 describe('alarms', () => {
-  it('watch failed executions, both DLQs and every handler (REST API, chat, Macie, fast path, executor too), notifying the encrypted topic', () => {
+  it('watch failed executions, the three DLQs (agent requests, Macie findings, audit archive) and every handler (REST API, chat, Macie, archive, fast path, executor too), notifying the encrypted topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
       [
         'ApproximateNumberOfMessagesVisible',
         'ApproximateNumberOfMessagesVisible',
+        'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
-        ...Array.from({ length: 13 }, () => 'Errors'),
+        ...Array.from({ length: functions().length }, () => 'Errors'),
       ].sort(),
     );
     const topicId = logicalIdOf('AWS::SNS::Topic');

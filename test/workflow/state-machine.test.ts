@@ -445,8 +445,9 @@ describe('the synthesized approval state machine', () => {
       },
     ]);
     const audit = await store.listAudit(requestId);
+    // The receipt is audited as SIGNED (its hash and key, never the receipt).
     expect(audit.map((record) => record.kind).sort()).toEqual(
-      ['DECIDED', 'EVALUATED', 'PUBLISHED', 'REQUESTED'].sort(),
+      ['DECIDED', 'EVALUATED', 'PUBLISHED', 'REQUESTED', 'SIGNED'].sort(),
     );
   });
 

@@ -16,9 +16,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describeIneligibility, Ineligible, terminalStatusFor } from '../../domain/approval.ts';
+import {
+  AUDIT_RECORD_FIELDS,
+  AUDIT_SCHEMA_VERSION,
+  AuditRecord,
+  NewAuditRecord,
+} from '../../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../../domain/errors.ts';
 import {
-  AuditRecord,
   ExecutionOutcome,
   ExecutionRecord,
   ExecutionStatus,
@@ -46,7 +51,9 @@ export const LIST_LIMIT = { default: 25, max: 100 } as const;
  */
 export const MAX_WINDOWS_PER_PAGE = 10;
 
-const AUDIT_FIELDS = Object.keys(AuditRecord.shape);
+/** On the sequence item: the last number given, and per fact key the number it got (`F#<key>`). */
+const SEQUENCE_NEXT = 'next';
+const sequenceAttribute = (key: string) => `F#${key}`;
 
 function isConditionFailure(error: unknown): error is Error & { Item?: Record<string, AttributeValue> } {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
@@ -322,13 +329,15 @@ export class DynamoDbRequestStore implements RequestStore {
     }
   }
 
-  async appendAudit(record: AuditRecord): Promise<void> {
-    const valid = parse(AuditRecord, record, 'audit record');
+  async appendAudit(record: NewAuditRecord): Promise<void> {
+    const valid = parse(NewAuditRecord, record, 'audit record');
+    const seq = await this.#auditSequenceOf(valid.requestId, valid.key);
+    const stored = parse(AuditRecord, { schemaVersion: AUDIT_SCHEMA_VERSION, ...valid, seq }, 'audit record');
     try {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: { ...jsonOnly(valid), ...TableKey.audit(valid.requestId, valid.key) },
+          Item: { ...jsonOnly(stored), ...TableKey.audit(valid.requestId, valid.key) },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': Attr.pk },
         }),
@@ -336,6 +345,48 @@ export class DynamoDbRequestStore implements RequestStore {
     } catch (error) {
       // The same fact written again (a redelivery or a retry) keeps the first record: audit is append-only.
       if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * The number of a fact in its request's trail: the next one, given to the key in the same
+   * conditional write that counts it, or (when the key has one already: a retry, a concurrent
+   * write of the same fact) the one it got. One item, one write: no number is ever given twice or
+   * to two keys, and a write that failed after numbering is retried with its own number.
+   */
+  async #auditSequenceOf(requestId: string, key: string): Promise<number> {
+    const names = { '#next': SEQUENCE_NEXT, '#fact': sequenceAttribute(key) };
+    try {
+      const result = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: TableKey.auditSequence(requestId),
+          UpdateExpression:
+            'SET #next = if_not_exists(#next, :zero) + :one, #fact = if_not_exists(#next, :zero) + :one',
+          ConditionExpression: 'attribute_not_exists(#fact)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return Number(result.Attributes?.[names['#fact']]);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item =
+        error.Item === undefined
+          ? (
+              await this.#client.send(
+                new GetCommand({
+                  TableName: this.#tableName,
+                  Key: TableKey.auditSequence(requestId),
+                  ConsistentRead: true,
+                }),
+              )
+            ).Item
+          : unmarshall(error.Item);
+      // The condition failed because the key has its number; numbers are never removed.
+      return Number(item?.[names['#fact']]);
     }
   }
 
@@ -460,7 +511,7 @@ function byteOrderDescending(a: string, b: string): number {
 function toAuditRecord(item: Item): AuditRecord {
   return parse(
     AuditRecord,
-    Object.fromEntries(AUDIT_FIELDS.filter((name) => name in item).map((name) => [name, item[name]])),
+    Object.fromEntries(AUDIT_RECORD_FIELDS.filter((name) => name in item).map((name) => [name, item[name]])),
     'stored audit record',
   );
 }

@@ -612,6 +612,8 @@ export async function deleteObjects(settings: EngineSettings, input: OperationIn
   const errors: XmlObject[] = [];
   for (const { key, versionId } of objects) {
     try {
+      input.authorize(versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', key);
+      if (bypass) input.authorize('s3:BypassGovernanceRetention', key);
       const outcome = await deleteOne(settings, input.bucket, key, versionId, bypass);
       if (quiet) continue;
       deleted.push({

@@ -24,6 +24,11 @@ export interface S3Request<Caller> {
   readonly signing?: ChunkSigningMaterial;
   /** The front's request id (`x-amz-request-id`); the engine makes one when there is none. */
   readonly requestId?: string;
+  /**
+   * `aws:SecureTransport` for bucket policies. The twin has no TLS: it serves loopback, and counts a
+   * loopback connection as secure (it never leaves the machine). @default true
+   */
+  readonly secureTransport?: boolean;
 }
 
 export interface S3Response {

@@ -61,6 +61,11 @@ export function s3PermissionsOf(head: AwsRequestHead, operation: string): readon
   ];
 }
 
+/** The twin has no TLS; a connection from this machine never crossed a network. */
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
 export function s3Service(s3: LocalS3<AwsCaller>): RestAwsService<'rest-xml'> {
   return {
     protocol: AwsProtocol.restXml,
@@ -77,6 +82,7 @@ export function s3Service(s3: LocalS3<AwsCaller>): RestAwsService<'rest-xml'> {
         caller: request.caller,
         signing: request.signature,
         requestId: request.requestId,
+        secureTransport: isLoopback(request.sourceIp),
       }),
   };
 }

@@ -4,18 +4,14 @@
  */
 
 import type { Eligibility } from '../../../lambdas/domain/approval.ts';
+import type { AuditRecord } from '../../../lambdas/domain/audit-record.ts';
 import {
   type ClassificationLevel,
   classificationLevel,
   describeClassification,
   type RequestClassification,
 } from '../../../lambdas/domain/classification.ts';
-import type {
-  AuditRecord,
-  DecisionValue,
-  RequestRecord,
-  RequestStatusValue,
-} from '../../../lambdas/domain/schemas.ts';
+import type { DecisionValue, RequestRecord, RequestStatusValue } from '../../../lambdas/domain/schemas.ts';
 import type { OutboxEntry } from '../chat/outbox.ts';
 
 export type { RequestDetailBody as RequestDetail } from '../../../lambdas/http/bodies.ts';
@@ -289,8 +285,9 @@ const timelineLabels: Readonly<Record<AuditRecord['kind'], string>> = {
   NOTIFIED: 'Reviewers notified',
   VOTED: 'Vote',
   DECIDED: 'Decided',
+  REFUSED: 'Vote refused',
+  SIGNED: 'Receipt signed',
   PUBLISHED: 'Decision published',
-  REFUSED: 'Refused',
   EXECUTED: 'Executed by Countersign',
 };
 
@@ -303,9 +300,18 @@ export interface TimelineEntry {
 /** The request's story in order: requested, evaluated, notified, each vote, decided, published. */
 export function timelineView(timeline: readonly AuditRecord[]): TimelineEntry[] {
   const describe = (record: AuditRecord): string => {
-    const data = record.data;
+    const data: Readonly<Record<string, unknown>> = record.data;
     const pieces = [record.actor];
-    for (const key of ['decision', 'vote', 'reason', 'policyIds', 'status', 'awsRequestId', 'error']) {
+    for (const key of [
+      'decision',
+      'vote',
+      'code',
+      'reason',
+      'policyIds',
+      'status',
+      'awsRequestId',
+      'error',
+    ]) {
       const value = data[key];
       if (value !== undefined && value !== null)
         pieces.push(`${key}: ${Array.isArray(value) ? value.join(', ') : String(value)}`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +9,7 @@ import {
   ReceiptClaims,
   ReceiptError,
   receiptClaimsFor,
+  receiptFingerprint,
   verifyReceipt,
 } from '../../../lambdas/domain/receipt.ts';
 import { aRecord, NOW, requireApproval } from './fixtures.ts';
@@ -158,5 +160,21 @@ describe('verifyReceipt', () => {
     });
     await expect(verifyReceipt(jws, { keys: jwks })).rejects.toMatchObject({ code: 'EXPIRED' });
     expect(NOW.getTime()).toBeLessThan(Date.now());
+  });
+});
+
+describe('receipt fingerprint', () => {
+  it('names the signing key and hashes the receipt, without keeping it', async () => {
+    const jws = await sign(receiptClaimsFor(decided));
+    expect(receiptFingerprint(jws)).toEqual({
+      keyId: 'k1',
+      sha256: createHash('sha256').update(jws).digest('hex'),
+    });
+  });
+
+  it('refuses what is not a JWS, or names no key', async () => {
+    expect(() => receiptFingerprint('not a jws')).toThrow(ReceiptError);
+    const keyless = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(key);
+    expect(() => receiptFingerprint(keyless)).toThrow(/names no signing key/);
   });
 });

@@ -17,6 +17,7 @@ import type { HttpRequest } from '../../../lambdas/http/request.ts';
 import { buildOpenApiDocument } from '../../../lambdas/openapi.ts';
 import type { AccessTokenVerifier, CastVote } from '../../../lambdas/ports/index.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
+import { AUDIT_DATA } from '../domain/fixtures.ts';
 
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'countersign-api';
@@ -105,7 +106,7 @@ beforeAll(async () => {
     key: 'REQUESTED',
     at: '2026-11-22T09:30:00.000Z',
     actor: 'invoice-bot',
-    data: {},
+    data: AUDIT_DATA.REQUESTED,
   });
 });
 

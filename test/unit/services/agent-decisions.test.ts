@@ -119,7 +119,13 @@ describe('requestDecision', () => {
       requesters: ['invoice-bot', 'olga', 'dave'],
     });
     const trail = await harness.store.listAudit(requestId);
-    expect(trail.map((fact) => fact.kind).sort()).toEqual(['DECIDED', 'EVALUATED', 'PUBLISHED', 'REQUESTED']);
+    expect(trail.map((fact) => fact.kind).sort()).toEqual([
+      'DECIDED',
+      'EVALUATED',
+      'PUBLISHED',
+      'REQUESTED',
+      'SIGNED',
+    ]);
     expect(harness.publisher.published).toEqual([
       {
         requestId,

@@ -44,6 +44,7 @@ describe('countersign <command> --help', () => {
   it('covers every command', () => {
     expect(names.sort()).toEqual([
       'approve',
+      'audit',
       'classification',
       'demo',
       'deny',
