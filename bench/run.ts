@@ -20,6 +20,8 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'event-pattern', load: () => import('./event-pattern.bench.ts') },
   { name: 'twin', load: () => import('./twin.bench.ts') },
   { name: 'macie', load: () => import('./macie.bench.ts') },
+  { name: 'agent', load: () => import('./agent.bench.ts') },
+  { name: 'audit', load: () => import('./audit.bench.ts') },
 ];
 
 async function main(): Promise<number> {

@@ -1,19 +1,15 @@
 /**
- * The REST API's OpenAPI 3.1 document, served at GET /api/openapi.json. Its schemas are generated
+ * The HTTP API's OpenAPI 3.1 document (the REST API for people, the fast decision path for agents),
+ * served at GET /api/openapi.json. Its schemas are generated
  * from the same zod schemas the handler validates with, so the description cannot drift from the code.
  */
 import { z } from 'zod';
 import { ReviewInput, ReviewView } from './domain/after-the-fact-review.ts';
+import { AgentDecisionRequest, DecidedBody, MAX_WAIT_SECONDS, PendingBody } from './domain/agent-api.ts';
 import { Eligibility } from './domain/approval.ts';
+import { AuditRecord } from './domain/audit-record.ts';
 import { CallStatusValue, PrivilegedCall } from './domain/privileged-calls.ts';
-import {
-  AuditRecord,
-  JsonObject,
-  Principal,
-  RequestRecord,
-  RequestStatusValue,
-  VoteInput,
-} from './domain/schemas.ts';
+import { JsonObject, Principal, RequestRecord, RequestStatusValue, VoteInput } from './domain/schemas.ts';
 import { MAX_PAGE_SIZE } from './http/api-app.ts';
 import {
   ClassificationDetailBody,
@@ -67,6 +63,9 @@ function componentSchemas(): Record<string, unknown> {
     ReviewInput,
     ReviewClosed: ReviewClosedBody,
     Error: ErrorBody,
+    AgentDecisionRequest,
+    Decided: DecidedBody,
+    Pending: PendingBody,
   };
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, { uri: (id) => `#/components/schemas/${id}`, io: 'output' });
@@ -284,6 +283,68 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           },
         },
       },
+      '/api/agent/decisions': {
+        post: {
+          operationId: 'requestDecision',
+          summary:
+            'Agents: ask for a decision (the fast path). What policy alone decides is answered at once; the rest starts the approval workflow',
+          security: [{ sigv4: [] }],
+          requestBody: { required: true, content: json('AgentDecisionRequest') },
+          responses: {
+            '200': { description: 'Decided by policy, with its signed receipt.', content: json('Decided') },
+            '202': {
+              description: 'People decide, or Countersign executes it: wait with GET.',
+              content: json('Pending'),
+            },
+            '400': errorResponse('The body is not a valid request; nothing was stored.'),
+            '403': errorResponse(
+              'The caller is not an agent (NOT_AN_AGENT), or asks in another agent’s name (NOT_THIS_AGENT).',
+            ),
+            '409': errorResponse('The requestId already names another action (REQUEST_ID_REUSED).'),
+          },
+        },
+      },
+      '/api/agent/decisions/{requestId}': {
+        get: {
+          operationId: 'awaitDecision',
+          summary: 'Agents: the decision of one of their requests, waiting up to `wait` seconds for it',
+          security: [{ sigv4: [] }],
+          parameters: [
+            {
+              name: 'requestId',
+              in: 'path',
+              required: true,
+              schema: { type: 'string' },
+              description: 'The public request id, `<agentId>:<requestId>`.',
+            },
+            {
+              name: 'wait',
+              in: 'query',
+              schema: { type: 'integer', minimum: 0, maximum: MAX_WAIT_SECONDS, default: 0 },
+              description: 'Seconds to wait for the decision before answering 202.',
+            },
+          ],
+          responses: {
+            '200': { description: 'Decided, with its signed receipt.', content: json('Decided') },
+            '202': { description: 'Not decided yet.', content: json('Pending') },
+            '400': errorResponse('An invalid request id or wait.'),
+            '403': errorResponse('The caller is not an agent, or the request is another agent’s.'),
+            '404': errorResponse('No request with this id.'),
+          },
+        },
+      },
+      '/api/audit/jwks.json': {
+        get: {
+          operationId: 'auditDigestKeys',
+          summary:
+            'The public key the audit archive’s digests verify with (a JWKS), for `countersign audit verify`',
+          security: [],
+          responses: {
+            '200': { description: 'The JWKS: a P-256 key, `alg` ES256, `kid` = RFC 7638 thumbprint.' },
+            '503': errorResponse('The key could not be read; try again.'),
+          },
+        },
+      },
       '/api/openapi.json': {
         get: {
           operationId: 'openApiDocument',
@@ -294,7 +355,16 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       },
     },
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        // API Gateway's IAM authorization: AWS Signature Version 4, service `execute-api`.
+        sigv4: {
+          type: 'apiKey',
+          name: 'Authorization',
+          in: 'header',
+          'x-amazon-apigateway-authtype': 'awsSigv4',
+        },
+      },
       schemas: componentSchemas(),
     },
   };

@@ -25,6 +25,8 @@ export interface ApprovalWorkflowProps {
    * @default - no classification jobs: requests are evaluated with the classification as stored
    */
   readonly classificationJobsFunction?: lambda.IFunction;
+  /** Runs an approved action Countersign executes itself (the policy's `executor`), once. */
+  readonly executeFunction: lambda.IFunction;
   /** Key encrypting the execution log group. */
   readonly logEncryptionKey: kms.IKey;
   /**
@@ -46,11 +48,23 @@ const TASK_RETRY: sfn.RetryProps = {
 };
 
 /**
+ * The Execute step finds the run claimed by an invocation still running (a duplicate delivery):
+ * asked again until that one has finished, or is old enough to count as interrupted (5 minutes).
+ */
+const EXECUTION_IN_PROGRESS_RETRY: sfn.RetryProps = {
+  errors: ['ConflictError'],
+  interval: Duration.seconds(15),
+  maxAttempts: 25,
+  backoffRate: 1,
+};
+
+/**
  * The approval workflow (STANDARD, every state logged, X-Ray traced), in plain JSONPath so the
  * local twin's interpreter runs the very same definition:
  *
  * ResolveRequestId → Evaluate → IsDuplicate → IsValid → Route → (AutoApproved | PolicyDenied |
- * BreakGlass | RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → PublishDecision → Done.
+ * BreakGlass | RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → (WillExecute:
+ * when the policy's executor runs an approval, Execute) → PublishDecision → Done.
  * Every failure of Evaluate or of the wait ends as a recorded, denied outcome (EvaluationFailed →
  * RecordEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
  * expiry sent by the vote service, ends as EXPIRED.
@@ -80,6 +94,34 @@ export class ApprovalWorkflow extends Construct {
       );
     publishDecision.next(new sfn.Succeed(this, S.done));
 
+    // What Countersign executes runs after the decision is recorded and before it is told, so the
+    // decision event carries the outcome. The step runs only an approval (it checks the stored
+    // decision again); if it fails for good, the decision is still told, without an outcome.
+    const execute = new tasks.LambdaInvoke(this, S.execute, {
+      lambdaFunction: props.executeFunction,
+      payload: sfn.TaskInput.fromObject({
+        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        executionArn: sfn.JsonPath.executionId,
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    })
+      .addRetry(EXECUTION_IN_PROGRESS_RETRY)
+      .addRetry(TASK_RETRY)
+      .addCatch(publishDecision, { resultPath: ERROR_PATH });
+    execute.next(publishDecision);
+    const willExecute = new sfn.Choice(this, S.willExecute)
+      .when(
+        sfn.Condition.and(
+          sfn.Condition.isPresent('$.policy.executor'),
+          sfn.Condition.or(
+            sfn.Condition.stringEquals('$.outcome.decision', Decision.approved),
+            sfn.Condition.stringEquals('$.outcome.decision', Decision.autoApproved),
+          ),
+        ),
+        execute,
+      )
+      .otherwise(publishDecision);
+
     const recordFailed = new sfn.Fail(this, S.recordFailed, {
       error: WORKFLOW_ERRORS.recordFailed,
       cause: 'recording the decision failed',
@@ -97,7 +139,7 @@ export class ApprovalWorkflow extends Construct {
         }),
         resultPath: sfn.JsonPath.DISCARD,
       });
-      step.addRetry(TASK_RETRY).addCatch(recordFailed, { resultPath: ERROR_PATH }).next(publishDecision);
+      step.addRetry(TASK_RETRY).addCatch(recordFailed, { resultPath: ERROR_PATH }).next(willExecute);
       return step;
     };
     const recordDecision = recordStep(S.recordDecision, {});
@@ -263,6 +305,7 @@ export class ApprovalWorkflow extends Construct {
       props.recordDecisionFunction,
       props.publishDecisionFunction,
       ...(props.classificationJobsFunction === undefined ? [] : [props.classificationJobsFunction]),
+      props.executeFunction,
     ]) {
       Validations.of(this.stateMachine.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).resolve((fn.node.defaultChild as lambda.CfnFunction).logicalId)}.Arn>:*]`,

@@ -19,6 +19,7 @@
  * | `countersign:identityStoreId` | unset | IAM Identity Center identity store (`d-1234567890`) people are resolved in instead of the directory's `users` |
  * | `countersign:receiptKeyGeneration` | `1` | which receipt signing key signs; raise it to rotate (a new key) |
  * | `countersign:retiredReceiptKeyArns` | `[]` | earlier receipt keys, still listed in the JWKS so their receipts verify |
+ * | `countersign:archiveRetentionDays` | `365` | COMPLIANCE Object Lock retention of the audit archive's objects and digests |
  * | `countersign:auditorGroups` | `["security"]` | groups whose members may read every request (`AUDITOR_GROUPS`) |
  * | `countersign:apiCorsOrigins` | `[]` | browser origins allowed to call the HTTP API (CORS off when empty) |
  * | `countersign:apiThrottleRateLimit` | `50` | HTTP API stage steady-state limit, requests per second |
@@ -34,6 +35,8 @@
  *
  * Macie findings (the `Macie Finding` rule on the default bus) are always stored and looked up; the
  * `countersign:macie` switch only adds the classification jobs (and their IAM permissions).
+ * | `countersign:executorBuckets` | `[]` | buckets whose objects the s3:CopyObject executor may read and write |
+ * | `countersign:executorAllowedPolicyArns` | `[]` | the only IAM policies the iam:AttachRolePolicy executor attaches |
  *
  * Slack or Teams also need `countersign:consoleUrl`, which their messages link to.
  *
@@ -49,9 +52,10 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
+import { AgentPrincipal } from '../lambdas/domain/agent-principals.ts';
 import { DirectoryDocument } from '../lambdas/domain/directory.ts';
+import { IamPolicyArn } from '../lambdas/domain/executors.ts';
 import { DEFAULT_PRIVILEGED_ACTIONS, PrivilegedActions } from '../lambdas/domain/privileged-actions.ts';
-import { AgentPrincipal } from '../lambdas/domain/privileged-calls.ts';
 import { Arn, GroupName, IdentityStoreId } from '../lambdas/domain/schemas.ts';
 import { CHAT_CONTEXT_KEYS } from './chat-integrations.ts';
 
@@ -72,10 +76,13 @@ export const CONTEXT_KEYS = {
   auditorGroups: 'countersign:auditorGroups',
   receiptKeyGeneration: 'countersign:receiptKeyGeneration',
   retiredReceiptKeyArns: 'countersign:retiredReceiptKeyArns',
+  archiveRetentionDays: 'countersign:archiveRetentionDays',
   apiCorsOrigins: 'countersign:apiCorsOrigins',
   apiThrottleRateLimit: 'countersign:apiThrottleRateLimit',
   apiThrottleBurstLimit: 'countersign:apiThrottleBurstLimit',
   privilegedActions: 'countersign:privilegedActions',
+  executorBuckets: 'countersign:executorBuckets',
+  executorAllowedPolicyArns: 'countersign:executorAllowedPolicyArns',
   ...CHAT_CONTEXT_KEYS,
   macie: 'countersign:macie',
   macieJobRoleArn: 'countersign:macieJobRoleArn',
@@ -164,6 +171,8 @@ const CountersignConfigFields = z.strictObject({
     fromJsonString,
     z.array(z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN')),
   ),
+  /** At least a day (Object Lock's minimum), at most a hundred years. */
+  archiveRetentionDays: z.coerce.number().int().min(1).max(36_500),
   apiCorsOrigins: z.preprocess(fromJsonString, z.array(Origin)),
   apiThrottleRateLimit: z.coerce.number().positive().max(10_000),
   apiThrottleBurstLimit: z.coerce.number().int().min(1).max(5_000),
@@ -183,6 +192,11 @@ const CountersignConfigFields = z.strictObject({
   ).optional(),
   classificationTimeoutSeconds: z.coerce.number().int().min(1).max(86_400),
   classificationPollSeconds: z.coerce.number().int().min(1).max(300),
+  executorBuckets: z.preprocess(
+    fromJsonString,
+    z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')),
+  ),
+  executorAllowedPolicyArns: z.preprocess(fromJsonString, z.array(IamPolicyArn)),
 });
 const CountersignConfigSchema = CountersignConfigFields.superRefine((config, context) => {
   if (config.jwtIssuer !== undefined && config.jwtAudience === undefined) {
@@ -309,6 +323,7 @@ export const CONFIG_DEFAULTS = {
   auditorGroups: ['security'],
   receiptKeyGeneration: 1,
   retiredReceiptKeyArns: [],
+  archiveRetentionDays: 365,
   apiCorsOrigins: [],
   apiThrottleRateLimit: 50,
   apiThrottleBurstLimit: 100,
@@ -320,6 +335,8 @@ export const CONFIG_DEFAULTS = {
   macieJobRoleArn: undefined,
   classificationTimeoutSeconds: 900,
   classificationPollSeconds: 30,
+  executorBuckets: [],
+  executorAllowedPolicyArns: [],
 } as const satisfies Record<keyof typeof CONTEXT_KEYS, unknown>;
 
 /** Reads every `countersign:*` context key (falling back to its default); throws naming each bad key. */

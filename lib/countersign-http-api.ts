@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -25,6 +25,18 @@ export const OPENAPI_ROUTE = { method: apigwv2.HttpMethod.GET, path: '/api/opena
 export const RECEIPT_KEYS_ROUTE = {
   method: apigwv2.HttpMethod.GET,
   path: '/api/receipts/jwks.json',
+} as const;
+
+/** The agents' fast decision path (domain/agent-api.ts): IAM (SigV4) authorized, agents only. */
+export const AGENT_API_ROUTES = {
+  requestDecision: { method: apigwv2.HttpMethod.POST, path: '/api/agent/decisions' },
+  awaitDecision: { method: apigwv2.HttpMethod.GET, path: '/api/agent/decisions/{requestId}' },
+} as const;
+
+/** The audit digest key's public half (a JWKS), which `countersign audit verify` checks digests with. */
+export const AUDIT_KEYS_ROUTE = {
+  method: apigwv2.HttpMethod.GET,
+  path: '/api/audit/jwks.json',
 } as const;
 
 /** Stage-wide limits applied when none are given: a console and chat callbacks, not bulk traffic. */
@@ -170,6 +182,25 @@ export class CountersignHttpApi extends Construct {
       reason: `${options.method} ${options.path} has no API Gateway authorizer: ${options.authenticatedBy}`,
     });
     return route!;
+  }
+
+  /**
+   * Routes behind API Gateway's IAM authorizer: the caller signs with SigV4 (service `execute-api`)
+   * and needs `execute-api:Invoke` on the route; the handler gets the verified caller's ARN
+   * (`requestContext.authorizer.iam.userArn`).
+   */
+  addIamRoutes(
+    id: string,
+    options: {
+      readonly routes: readonly { readonly method: apigwv2.HttpMethod; readonly path: string }[];
+      readonly handler: lambda.IFunction;
+    },
+  ): void {
+    const integration = new HttpLambdaIntegration(`${id}Integration`, options.handler);
+    const authorizer = new HttpIamAuthorizer();
+    for (const { method, path } of options.routes) {
+      this.api.addRoutes({ path, methods: [method], integration, authorizer });
+    }
   }
 
   #addRestApi(options: RestApiOptions): HttpJwtAuthorizer {

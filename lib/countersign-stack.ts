@@ -1,23 +1,33 @@
-import { Annotations, CfnOutput, type Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { ENV, POWERTOOLS_ENV } from '../lambdas/handlers/environment-names.ts';
+import { ActionExecutor } from './action-executor.ts';
+import { AgentDecisions } from './agent-decisions.ts';
 import { AgentRequestRule } from './agent-request-rule.ts';
 import { ApprovalWorkflow } from './approval-workflow.ts';
+import { AuditArchiveBucket } from './audit-archive-bucket.ts';
+import { AuditArchiver } from './audit-archiver.ts';
+import { AuditDigester } from './audit-digester.ts';
 import { ChatIntegrations } from './chat-integrations.ts';
 import { ClassificationJobs } from './classification-jobs.ts';
 import { CONTEXT_KEYS, type CountersignConfig, isLoopbackUrl } from './countersign-config.ts';
 import { CountersignEventBus } from './countersign-event-bus.ts';
-import { CountersignHttpApi, RECEIPT_KEYS_ROUTE, type RestApiOptions } from './countersign-http-api.ts';
+import {
+  AUDIT_KEYS_ROUTE,
+  CountersignHttpApi,
+  RECEIPT_KEYS_ROUTE,
+  type RestApiOptions,
+} from './countersign-http-api.ts';
 import { CountersignKey } from './countersign-key.ts';
-import { HandlerFunction } from './handler-function.ts';
+import { BUNDLED_POLICY_DIR, HandlerFunction, POLICY_ENGINE_BUNDLE } from './handler-function.ts';
 import { grantIdentityStoreRead } from './identity-store-access.ts';
 import { MacieFindingsRule } from './macie-findings-rule.ts';
 import { PrivilegedCallReconciliation } from './privileged-call-reconciliation.ts';
-import { ReceiptSigningKey } from './receipt-signing-key.ts';
 import { RequestTable } from './request-table.ts';
 import { ReviewReminders } from './review-reminders.ts';
+import { SigningKey } from './signing-key.ts';
 import { WorkflowAlarms } from './workflow-alarms.ts';
 
 /** Repo-relative handler modules of the agent-request workflow. */
@@ -31,11 +41,14 @@ export const WORKFLOW_HANDLER_ENTRIES = {
 /** Repo-relative module of the REST API handler. */
 export const API_HANDLER_ENTRY = 'lambdas/handlers/api.ts';
 
-/** Repo-relative module of the receipt keys (JWKS) handler. */
-export const RECEIPT_KEYS_HANDLER_ENTRY = 'lambdas/handlers/receipt-keys.ts';
+/** Repo-relative module of the public keys (JWKS) handler: receipt keys and the audit digest key. */
+export const PUBLIC_KEYS_HANDLER_ENTRY = 'lambdas/handlers/public-keys.ts';
 
-/** Where the evaluate function finds the Cedar policies inside its bundle. */
-export const BUNDLED_POLICY_DIR = '/var/task/policies';
+/**
+ * How far before its window a digest looks for archive objects still being written when the last
+ * digest listed: more than the archiver's timeout, which bounds a write.
+ */
+const DIGEST_LOOKBACK = Duration.minutes(5);
 
 export interface CountersignStackProps extends StackProps {
   /** Settings read from context by `readCountersignConfig`. */
@@ -56,9 +69,15 @@ export class CountersignStack extends Stack {
   /** The REST API handler; only when `countersign:jwtIssuer` is configured. */
   readonly apiHandler?: HandlerFunction;
   /** The key that signs decision receipts; only the publish step may sign with it. */
-  readonly receiptKey: ReceiptSigningKey;
-  /** Serves the receipts' public keys (`GET /api/receipts/jwks.json`, unauthenticated). */
-  readonly receiptKeysHandler: HandlerFunction;
+  readonly receiptKey: SigningKey;
+  /** Serves the public keys (`GET /api/receipts/jwks.json`, `GET /api/audit/jwks.json`, unauthenticated). */
+  readonly publicKeysHandler: HandlerFunction;
+  /** The audit archive (Object Lock) and its access-log bucket. */
+  readonly auditArchive: AuditArchiveBucket;
+  /** Table stream → archive objects. */
+  readonly auditArchiver: AuditArchiver;
+  /** Signed digests of the archive, every five minutes. */
+  readonly auditDigester: AuditDigester;
   /** The HTTP API: the receipt keys always, the REST API, Slack and Teams when configured. */
   readonly httpApi: CountersignHttpApi;
   /** Slack and Teams; only when a channel is configured. */
@@ -71,6 +90,10 @@ export class CountersignStack extends Stack {
   readonly classificationJobs?: ClassificationJobs;
   /** Privileged calls (CloudTrail, default bus) reconciled with approvals; break-glass reviews. */
   readonly reconciliation: PrivilegedCallReconciliation;
+  /** The agents' fast decision path (IAM-authorized routes on the HTTP API). */
+  readonly agentDecisions: AgentDecisions;
+  /** The built-in executors: the workflow's Execute step and the role it assumes. */
+  readonly executor: ActionExecutor;
 
   constructor(scope: Construct, id: string, props: CountersignStackProps) {
     super(scope, id, props);
@@ -79,9 +102,10 @@ export class CountersignStack extends Stack {
 
     const key = new CountersignKey(this, 'DataKey').key;
     // A rotation is a new key (a new generation); the retired ones stay listed so old receipts verify.
-    this.receiptKey = new ReceiptSigningKey(
+    this.receiptKey = new SigningKey(
       this,
       config.receiptKeyGeneration === 1 ? 'ReceiptKey' : `ReceiptKeyGeneration${config.receiptKeyGeneration}`,
+      { description: 'Countersign: signs decision receipts (ES256); only the decision publisher may sign' },
     );
     this.eventBus = new CountersignEventBus(this, 'EventBus', {
       busName: config.busName,
@@ -89,14 +113,18 @@ export class CountersignStack extends Stack {
     });
     this.table = new RequestTable(this, 'RequestTable', { encryptionKey: key });
 
+    // Every handler's Powertools settings; the workflow's handlers get the table and the bus too.
+    const powertools = {
+      [POWERTOOLS_ENV.serviceName]: 'countersign',
+      [POWERTOOLS_ENV.metricsNamespace]: 'Countersign',
+      [POWERTOOLS_ENV.logLevel]: config.logLevel,
+    };
     const environment: Record<string, string> = {
       [ENV.tableName]: this.table.tableName,
       [ENV.eventBusName]: this.eventBus.eventBusName,
       [ENV.defaultApproverGroup]: config.defaultApproverGroup,
       [ENV.defaultTimeoutSeconds]: String(config.defaultTimeoutSeconds),
-      [POWERTOOLS_ENV.serviceName]: 'countersign',
-      [POWERTOOLS_ENV.metricsNamespace]: 'Countersign',
-      [POWERTOOLS_ENV.logLevel]: config.logLevel,
+      ...powertools,
       ...(config.consoleUrl === undefined ? {} : { [ENV.consoleUrl]: config.consoleUrl }),
     };
     // The directory people are resolved in (fail closed: an empty one resolves nobody). The twin
@@ -132,15 +160,7 @@ export class CountersignStack extends Stack {
         {
           // The directory resolves the person an agent acts for, whom policies may name.
           environment: { ...directoryEnvironment, [ENV.policyDir]: BUNDLED_POLICY_DIR },
-          // cedar-wasm reads its .wasm next to itself, so it ships unbundled beside the policies
-          // (its Node.js build and the package.json whose exports map resolves to it; not the web builds).
-          bundledPaths: [
-            'policies',
-            'node_modules/@cedar-policy/cedar-wasm/package.json',
-            'node_modules/@cedar-policy/cedar-wasm/nodejs',
-          ],
-          externalModules: ['@cedar-policy/cedar-wasm'],
-          memorySize: 1024,
+          ...POLICY_ENGINE_BUNDLE,
         },
       ),
       requestApproval: handler(
@@ -186,6 +206,14 @@ export class CountersignStack extends Stack {
       });
     }
 
+    this.executor = new ActionExecutor(this, 'Executor', {
+      table: this.table,
+      environment,
+      buckets: config.executorBuckets,
+      allowedPolicyArns: config.executorAllowedPolicyArns,
+      logEncryptionKey: key,
+      logRetention,
+    });
     this.workflow = new ApprovalWorkflow(this, 'ApprovalWorkflow', {
       evaluateFunction: this.handlers.evaluate.function,
       requestApprovalFunction: this.handlers.requestApproval.function,
@@ -194,6 +222,7 @@ export class CountersignStack extends Stack {
       ...(this.classificationJobs === undefined
         ? {}
         : { classificationJobsFunction: this.classificationJobs.handler.function }),
+      executeFunction: this.executor.handler.function,
       logEncryptionKey: key,
       logRetention,
     });
@@ -242,26 +271,74 @@ export class CountersignStack extends Stack {
       corsAllowedOrigins: config.apiCorsOrigins,
       throttle: { rateLimit: config.apiThrottleRateLimit, burstLimit: config.apiThrottleBurstLimit },
     });
-    // Agents verify receipts with these keys: served to anyone, from GetPublicKey (no other KMS use).
+    this.agentDecisions = new AgentDecisions(this, 'AgentDecisions', {
+      httpApi: this.httpApi,
+      table: this.table,
+      eventBus: this.eventBus,
+      receiptKey: this.receiptKey,
+      stateMachine: this.workflow.stateMachine,
+      classifyBeforeApproval: config.macie,
+      environment: {
+        ...environment,
+        ...directoryEnvironment,
+        [ENV.agentPrincipals]: JSON.stringify(config.agents),
+      },
+      logEncryptionKey: key,
+      logRetention,
+    });
+    // Every audit record goes from the table's stream to the archive; digests chain and sign it.
+    this.auditArchive = new AuditArchiveBucket(this, 'AuditArchive', {
+      encryptionKey: key,
+      retentionDays: config.archiveRetentionDays,
+    });
+    this.auditArchiver = new AuditArchiver(this, 'AuditArchiver', {
+      table: this.table,
+      archive: this.auditArchive,
+      retentionDays: config.archiveRetentionDays,
+      logEncryptionKey: key,
+      logRetention,
+      environment: powertools,
+    });
+    this.auditDigester = new AuditDigester(this, 'AuditDigester', {
+      archive: this.auditArchive,
+      retentionDays: config.archiveRetentionDays,
+      lookback: DIGEST_LOOKBACK,
+      maxRecordDelay: this.auditArchiver.maxRecordAge,
+      logEncryptionKey: key,
+      logRetention,
+      environment: powertools,
+    });
+
+    // Agents verify receipts, and auditors the archive's digests, with these keys: served to anyone,
+    // from GetPublicKey (no other KMS use).
     const receiptKeyArns = [this.receiptKey.keyArn, ...config.retiredReceiptKeyArns];
-    this.receiptKeysHandler = handler(
-      'ReceiptKeys',
-      RECEIPT_KEYS_HANDLER_ENTRY,
-      'Countersign: the public keys decision receipts verify with (JWKS)',
+    this.publicKeysHandler = handler(
+      'PublicKeys',
+      PUBLIC_KEYS_HANDLER_ENTRY,
+      'Countersign: the public keys receipts and audit digests verify with (JWKS)',
       {
         environment: {
           [ENV.receiptKeyId]: this.receiptKey.keyArn,
           [ENV.receiptRetiredKeyIds]: JSON.stringify(config.retiredReceiptKeyArns),
+          [ENV.auditDigestKeyId]: this.auditDigester.signingKey.keyArn,
         },
       },
     );
-    this.receiptKeysHandler.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['kms:GetPublicKey'], resources: receiptKeyArns }),
+    this.publicKeysHandler.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GetPublicKey'],
+        resources: [...receiptKeyArns, this.auditDigester.signingKey.keyArn],
+      }),
     );
     this.httpApi.addUnauthenticatedRoute('ReceiptKeysRoute', {
       ...RECEIPT_KEYS_ROUTE,
-      handler: this.receiptKeysHandler.function,
+      handler: this.publicKeysHandler.function,
       authenticatedBy: 'it serves public keys only (a JWKS); anyone must be able to verify a receipt',
+    });
+    this.httpApi.addUnauthenticatedRoute('AuditKeysRoute', {
+      ...AUDIT_KEYS_ROUTE,
+      handler: this.publicKeysHandler.function,
+      authenticatedBy: 'it serves public keys only (a JWKS); auditors verify the archive with nothing else',
     });
     if (slack !== undefined || teams !== undefined) {
       this.chat = new ChatIntegrations(this, 'Chat', {
@@ -313,6 +390,7 @@ export class CountersignStack extends Stack {
       // Every function given the directory environment resolves people, so each may read the store.
       const resolvers = [
         this.handlers.evaluate,
+        this.agentDecisions.handler,
         this.handlers.requestApproval,
         this.apiHandler,
         this.chat?.slackHandler,
@@ -325,14 +403,40 @@ export class CountersignStack extends Stack {
 
     const alarms = new WorkflowAlarms(this, 'Alarms', {
       stateMachine: this.workflow.stateMachine,
-      deadLetterQueue: this.agentRequestRule.deadLetterQueue,
-      findingsDeadLetterQueue: this.macieFindings.deadLetterQueue,
-      privilegedCallDeadLetterQueue: this.reconciliation.deadLetterQueue,
+      deadLetterQueues: [
+        {
+          id: 'DeadLetters',
+          queue: this.agentRequestRule.deadLetterQueue,
+          description: 'Agent requests EventBridge could not deliver to the workflow are waiting in the DLQ.',
+        },
+        {
+          id: 'FindingsDeadLetters',
+          queue: this.macieFindings.deadLetterQueue,
+          description:
+            'Macie findings that could not be stored (undeliverable or malformed) are waiting in their DLQ.',
+        },
+        {
+          id: 'PrivilegedCallDeadLetters',
+          queue: this.reconciliation.deadLetterQueue,
+          description:
+            'Privileged calls (CloudTrail) or decisions that could not be reconciled are waiting in their DLQ.',
+        },
+        {
+          id: 'AuditArchiveDeadLetters',
+          queue: this.auditArchiver.deadLetterQueue,
+          description:
+            'Audit records could not be archived after every retry: their stream positions are in the DLQ; `countersign audit verify` names the missing records.',
+        },
+      ],
       functions: [
         ...Object.values(this.handlers),
-        this.receiptKeysHandler,
+        this.publicKeysHandler,
         this.macieFindings.handler,
         this.reconciliation.handler,
+        this.agentDecisions.handler,
+        this.executor.handler,
+        this.auditArchiver.handler,
+        this.auditDigester.handler,
         ...[
           this.classificationJobs?.handler,
           this.apiHandler,
@@ -354,6 +458,13 @@ export class CountersignStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn });
     new CfnOutput(this, 'HttpApiUrl', { value: this.httpApi.url });
     new CfnOutput(this, 'ReceiptKeyArn', { value: this.receiptKey.keyArn });
+    new CfnOutput(this, 'AgentDecisionsInvokeArn', {
+      description: 'Grant agents execute-api:Invoke on this to use the fast decision path',
+      value: this.agentDecisions.invokeArn,
+    });
+    new CfnOutput(this, 'ExecutorRoleArn', { value: this.executor.role.roleArn });
+    new CfnOutput(this, 'AuditBucketName', { value: this.auditArchive.bucketName });
+    new CfnOutput(this, 'AuditDigestKeyArn', { value: this.auditDigester.signingKey.keyArn });
   }
 }
 

@@ -17,6 +17,24 @@ export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
  */
 export const ENTRY_METADATA_KEY = 'countersign:entry';
 
+/** Where a function that evaluates policies finds the Cedar policies inside its bundle. */
+export const BUNDLED_POLICY_DIR = '/var/task/policies';
+
+/**
+ * What a function that evaluates policies ships (Evaluate, the fast decision path): the policies,
+ * and cedar-wasm unbundled beside them, since it reads its .wasm next to itself (its Node.js build
+ * and the package.json whose exports map resolves to it; not the web builds).
+ */
+export const POLICY_ENGINE_BUNDLE = {
+  bundledPaths: [
+    'policies',
+    'node_modules/@cedar-policy/cedar-wasm/package.json',
+    'node_modules/@cedar-policy/cedar-wasm/nodejs',
+  ],
+  externalModules: ['@cedar-policy/cedar-wasm'],
+  memorySize: 1024,
+} as const;
+
 /** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
 const CREATE_REQUIRE_BANNER =
   "import { createRequire as __countersignCreateRequire } from 'node:module'; const require = __countersignCreateRequire(import.meta.url);";
@@ -55,6 +73,11 @@ export interface HandlerFunctionProps {
    * @default 512
    */
   readonly memorySize?: number;
+  /**
+   * Concurrent executions reserved for (and capping) the function; 1 runs it one at a time.
+   * @default - unreserved: the account's pool
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -98,6 +121,9 @@ export class HandlerFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(30),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       tracing: lambda.Tracing.ACTIVE,
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup: this.logGroup,

@@ -76,6 +76,35 @@ export class RequestTable extends Construct {
     this.grant(grantee, READ_ACTIONS, ['kms:Decrypt']);
   }
 
+  /**
+   * Reading the table's stream, as an event source mapping does with its function's role: the
+   * stream's records, and the key only through DynamoDB.
+   */
+  grantStreamRead(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [this.streamArn],
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:ListStreams'], resources: ['*'] }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:Decrypt'],
+        resources: [this.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  /** The stream of new and old images the archive is fed from. */
+  get streamArn(): string {
+    // The table is created with a stream, so it always has an ARN.
+    return this.table.tableStreamArn!;
+  }
+
   private grant(grantee: iam.IGrantable, tableActions: string[], keyActions: string[]): void {
     iam.Grant.addToPrincipal({
       grantee,

@@ -9,19 +9,18 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { HandlerFunction } from './handler-function.ts';
 
+/** A dead-letter queue to alarm on as soon as anything is in it. */
+export interface WatchedQueue {
+  /** The alarm's construct id. */
+  readonly id: string;
+  readonly queue: sqs.IQueue;
+  /** What a message in it means, for whoever is paged. */
+  readonly description: string;
+}
+
 export interface WorkflowAlarmsProps {
   readonly stateMachine: sfn.StateMachine;
-  readonly deadLetterQueue: sqs.IQueue;
-  /**
-   * The dead-letter queue of the Macie findings rule and handler.
-   * @default - none: no alarm on it
-   */
-  readonly findingsDeadLetterQueue?: sqs.IQueue;
-  /**
-   * The dead-letter queue of the privileged-call reconciliation (CloudTrail calls and decisions).
-   * @default - none: no alarm on it
-   */
-  readonly privilegedCallDeadLetterQueue?: sqs.IQueue;
+  readonly deadLetterQueues: readonly WatchedQueue[];
   readonly functions: readonly HandlerFunction[];
   /** Key encrypting the alarm topic. */
   readonly topicEncryptionKey: kms.IKey;
@@ -33,8 +32,9 @@ export interface WorkflowAlarmsProps {
 }
 
 /**
- * Alarms for what must never happen quietly: a failed workflow execution, an agent request, a
- * Macie finding or a privileged call to reconcile stuck in a dead-letter queue, a handler error. Each notifies the (encrypted,
+ * Alarms for what must never happen quietly: a failed workflow execution, anything in a dead-letter
+ * queue (an agent request not delivered, a Macie finding not stored, audit records not archived, a
+ * privileged call or decision not reconciled), a handler error. Each notifies the (encrypted,
  * TLS-only) alarm topic.
  */
 export class WorkflowAlarms extends Construct {
@@ -57,33 +57,13 @@ export class WorkflowAlarms extends Construct {
       alarmDescription:
         'An approval workflow execution failed: a request was rejected as invalid or not recorded.',
     });
-    const deadLetterQueues = [
-      {
-        id: 'DeadLetters',
-        queue: props.deadLetterQueue,
-        holds: 'Agent requests EventBridge could not deliver to the workflow are waiting in the DLQ.',
-      },
-      {
-        id: 'FindingsDeadLetters',
-        queue: props.findingsDeadLetterQueue,
-        holds:
-          'Macie findings that could not be stored (undeliverable or malformed) are waiting in their DLQ.',
-      },
-      {
-        id: 'PrivilegedCallDeadLetters',
-        queue: props.privilegedCallDeadLetterQueue,
-        holds:
-          'Privileged calls (CloudTrail) or decisions that could not be reconciled are waiting in their DLQ.',
-      },
-    ];
-    for (const { id: alarmId, queue, holds } of deadLetterQueues) {
-      if (queue === undefined) continue;
-      this.add(alarmId, {
-        metric: queue.metricApproximateNumberOfMessagesVisible({
+    for (const watched of props.deadLetterQueues) {
+      this.add(watched.id, {
+        metric: watched.queue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(5),
           statistic: 'Maximum',
         }),
-        alarmDescription: holds,
+        alarmDescription: watched.description,
       });
     }
     for (const fn of props.functions) {

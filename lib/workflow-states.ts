@@ -34,6 +34,8 @@ export const WORKFLOW_STATES = {
   recordDecision: 'RecordDecision',
   recordEvaluationFailure: 'RecordEvaluationFailure',
   recordFailed: 'RecordFailed',
+  willExecute: 'WillExecute',
+  execute: 'Execute',
   publishDecision: 'PublishDecision',
   publishFailed: 'PublishFailed',
   done: 'Done',

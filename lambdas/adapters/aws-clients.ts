@@ -7,7 +7,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { Macie2Client } from '@aws-sdk/client-macie2';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { STSClient } from '@aws-sdk/client-sts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -46,4 +48,16 @@ export function createMacieClient(jobRoleArn?: string): Macie2Client {
           }),
         },
   );
+}
+
+export function createStsClient(): STSClient {
+  return new STSClient({});
+}
+
+/**
+ * Path-style addressing (`https://s3.<region>.amazonaws.com/<bucket>/<key>`), which S3 serves in every
+ * Region and the twin's S3 is addressed by; the client otherwise behaves as S3's defaults say.
+ */
+export function createS3Client(): S3Client {
+  return new S3Client({ forcePathStyle: true });
 }

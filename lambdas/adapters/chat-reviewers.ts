@@ -3,6 +3,8 @@
  * vote did not count. Shared by the Slack and Teams endpoints so both refuse the same way.
  * Unknown or unmapped people are refused (never guessed) and the refusal is audited.
  */
+
+import { AuditKind } from '../domain/audit-record.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -10,7 +12,7 @@ import {
   StepUpRequiredError,
   ValidationError,
 } from '../domain/errors.ts';
-import { AuditKind, type Principal } from '../domain/schemas.ts';
+import type { Principal } from '../domain/schemas.ts';
 import type { Directory, RequestStore } from '../ports/index.ts';
 
 export const UNBOUND_IDENTITY_CODE = 'UNKNOWN_IDENTITY';
@@ -37,18 +39,36 @@ export async function resolveTeamsReviewer(
   return aadObjectId === undefined ? undefined : directory.resolve({ kind: 'teams', value: aadObjectId });
 }
 
-/** Audits a vote attempt from a chat identity that is not bound to anyone. */
-export async function recordUnboundIdentity(
+/**
+ * Audits a vote a chat endpoint refused before it reached castVote (an account bound to nobody, an
+ * approval of a review the message could not show in full). One record per chat account and reason:
+ * repeated attempts are the same fact, so nobody can grow a request's trail by clicking.
+ */
+export async function recordChatRefusal(
   store: Pick<RequestStore, 'appendAudit'>,
-  input: { requestId: string; channel: 'slack' | 'teams'; chatUserId: string; attemptId: string; at: Date },
+  input: {
+    readonly requestId: string;
+    readonly channel: 'slack' | 'teams';
+    readonly chatUserId: string;
+    readonly code: string;
+    readonly reason: string;
+    readonly vote?: 'approve' | 'deny';
+    readonly at: Date;
+  },
 ): Promise<void> {
+  const actor = `${input.channel}:${input.chatUserId}`;
   await store.appendAudit({
     requestId: input.requestId,
     kind: AuditKind.refused,
-    key: `REFUSED#${input.channel}#${input.chatUserId}#${input.attemptId}`,
+    key: `${AuditKind.refused}#${actor}#${input.code}`,
     at: input.at.toISOString(),
-    actor: `${input.channel}:${input.chatUserId}`,
-    data: { channel: input.channel, code: UNBOUND_IDENTITY_CODE },
+    actor,
+    data: {
+      channel: input.channel,
+      code: input.code,
+      reason: input.reason,
+      ...(input.vote === undefined ? {} : { vote: input.vote }),
+    },
   });
 }
 

@@ -88,3 +88,9 @@ export class ReminderError extends CountersignError {}
 
 /** The directory could not answer (its service failed or returned something malformed); callers fail closed. */
 export class DirectoryError extends CountersignError {}
+
+/**
+ * An archive key already holds other content than the write meant to create (`If-None-Match: *`
+ * answered 412 and the stored checksum differs): never overwritten, never ignored.
+ */
+export class ArchiveConflictError extends CountersignError {}

@@ -4,10 +4,12 @@
  * `@stepUp("true")` make it an approval requirement, each missing one taking its default;
  * `@approvalValidFor("PT15M")` on any permit says how long its decision may be acted on (the signed
  * receipt's expiry); `@breakGlass("true")` on an approval permit lets an agent in an emergency act
- * at once and be reviewed afterwards by the approvers. Any other annotation is a problem: a typo
- * must not weaken a policy.
+ * at once and be reviewed afterwards by the approvers; `@executor("countersign")` on a permit says
+ * Countersign runs the action itself once approved (and permits a request that asks for it). Any
+ * other annotation is a problem: a typo must not weaken a policy.
  */
 import { describeDuration, parseIsoDuration } from './iso-duration.ts';
+import { EXECUTOR } from './schemas.ts';
 
 export interface PolicyDefaults {
   /** Who approves when no policy applies. */
@@ -28,6 +30,8 @@ export const PolicyAnnotation = {
   approvalValidFor: 'approvalValidFor',
   /** On an approval permit: a break-glass request may run at once, reviewed by the approvers afterwards. */
   breakGlass: 'breakGlass',
+  /** On a permit: `countersign` runs the approved action itself (a built-in executor). */
+  executor: 'executor',
 } as const;
 const APPROVAL_ANNOTATIONS = [
   PolicyAnnotation.approval,
@@ -61,6 +65,8 @@ export interface PolicyRule {
   readonly approvalValidForSeconds?: number;
   /** `@breakGlass("true")`: only ever on a permit that requires approval. */
   readonly breakGlass?: true;
+  /** `@executor`: who runs the approved action instead of the agent. */
+  readonly executor?: typeof EXECUTOR;
 }
 
 export function isTimeout(seconds: number): boolean {
@@ -153,6 +159,24 @@ function readBreakGlass(
   return text === 'true';
 }
 
+function readExecutor(
+  annotations: ReadonlyMap<string, string>,
+  effect: PolicyRule['effect'],
+  complain: (problem: string) => void,
+): typeof EXECUTOR | undefined {
+  const executor = annotations.get(PolicyAnnotation.executor);
+  if (executor === undefined) return undefined;
+  if (effect === 'forbid') {
+    complain('@executor belongs on a permit: a denied action is never run');
+    return undefined;
+  }
+  if (executor !== EXECUTOR) {
+    complain(`@executor("${executor}") must be @executor("${EXECUTOR}"), the only executor`);
+    return undefined;
+  }
+  return EXECUTOR;
+}
+
 /**
  * The rule a policy's annotations and effect make, and what is wrong with them (`where` names the
  * policy in problems until its @id is known).
@@ -185,6 +209,7 @@ export function readPolicyRule(
   const reason = annotations.get(PolicyAnnotation.reason);
   const approvalValidForSeconds = readApprovalValidFor(annotations, effect, complain);
   const breakGlass = readBreakGlass(annotations, effect === 'permit' ? requirement : undefined, complain);
+  const executor = readExecutor(annotations, effect, complain);
   return {
     rule: {
       id,
@@ -193,6 +218,7 @@ export function readPolicyRule(
       ...(requirement === undefined ? {} : { requirement }),
       ...(approvalValidForSeconds === undefined ? {} : { approvalValidForSeconds }),
       ...(breakGlass ? { breakGlass: true as const } : {}),
+      ...(executor === undefined ? {} : { executor }),
     },
     problems,
   };

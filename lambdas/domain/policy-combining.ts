@@ -7,7 +7,8 @@
  *  - only `permit`s without one                  → ALLOW
  *  - nothing applies                             → REQUIRE_APPROVAL from the default group, quorum 1
  * and how long an ALLOW or REQUIRE_APPROVAL decision may be acted on: the shortest
- * `@approvalValidFor` of the determining permits (the default when none sets one).
+ * `@approvalValidFor` of the determining permits (the default when none sets one), and whether
+ * Countersign runs it: when any determining permit says `@executor("countersign")`.
  */
 import { describeDuration } from './iso-duration.ts';
 import type { ApprovalRequirement, PolicyDefaults, PolicyRule } from './policy-annotations.ts';
@@ -119,7 +120,8 @@ export function combineDecision(
   }
   const approvals = determining.filter((policy) => policy.requirement !== undefined);
   const decided = approvals.length > 0 ? requireApproval(approvals) : allow(determining);
-  return { ...decided, ...approvalValidity(determining) };
+  const executor = determining.find((policy) => policy.executor !== undefined)?.executor;
+  return { ...decided, ...approvalValidity(determining), ...(executor === undefined ? {} : { executor }) };
 }
 
 /** The shortest validity the determining permits set, if any sets one: the strictest wins. */

@@ -19,7 +19,6 @@ import { canonicalResourceArn, disagreeingParameters } from './privileged-resour
 import { receiptClaimsFor } from './receipt.ts';
 import {
   AgentId,
-  Arn,
   Decision,
   type DecisionValue,
   JsonObject,
@@ -27,14 +26,6 @@ import {
   RequestId,
   type RequestRecord,
 } from './schemas.ts';
-
-/**
- * An agent and the one IAM principal (role or user ARN) it runs as: `countersign:agents` in AWS,
- * countersign.local.json's agents in the twin. The bus admits its requests from that principal,
- * and a CloudTrail call by that principal is the agent's.
- */
-export const AgentPrincipal = z.strictObject({ id: AgentId, principalArn: Arn });
-export type AgentPrincipal = z.infer<typeof AgentPrincipal>;
 
 export const CallStatus = {
   matched: 'MATCHED',

@@ -4,8 +4,10 @@
  * verifies it with the public keys (a JWKS). Pure: the claims schema, how a decided request becomes
  * claims, and the verification every consumer (the CLI, the agent SDK, the reconciliation) shares.
  */
+import { createHash } from 'node:crypto';
 import {
   createLocalJWKSet,
+  decodeProtectedHeader,
   type JSONWebKeySet,
   type JWTVerifyGetKey,
   errors as joseErrors,
@@ -13,7 +15,7 @@ import {
 } from 'jose';
 import { z } from 'zod';
 import { CountersignError } from './errors.ts';
-import { AgentId, DecisionValue, RequestId, type RequestRecord } from './schemas.ts';
+import { AgentId, DecisionValue, Executor, RequestId, type RequestRecord } from './schemas.ts';
 
 export const RECEIPT_ISSUER = 'countersign';
 export const RECEIPT_ALGORITHM = 'ES256';
@@ -37,6 +39,11 @@ export const ReceiptClaims = z
     iat: EpochSeconds,
     /** After this the decision may no longer be acted on. */
     exp: EpochSeconds,
+    /**
+     * Present when Countersign runs the approved action itself: the agent must not run it (again),
+     * whatever the decision says.
+     */
+    executor: Executor.optional(),
   })
   .refine((claims) => claims.exp > claims.iat, { message: 'exp must be after iat', path: ['exp'] })
   .refine((claims) => claims.requestId.startsWith(`${claims.agentId}:`), {
@@ -61,6 +68,7 @@ export function receiptClaimsFor(record: RequestRecord): ReceiptClaims {
     approvers: [...record.approvers],
     iat,
     exp: iat + validFor,
+    ...(record.policy.executor === undefined ? {} : { executor: record.policy.executor }),
   });
 }
 
@@ -155,9 +163,34 @@ export async function verifyReceipt(jws: string, options: VerifyReceiptOptions):
   return claims.data;
 }
 
-/** Whether a decision lets the agent go ahead: approved, by people or policy, or break-glass. */
-export function permitsAction(claims: ReceiptClaims): boolean {
+/** Whether the decision lets the action go ahead (whoever runs it): approved, by people or policy, or break-glass. */
+export function approvesAction(claims: ReceiptClaims): boolean {
   return (
     claims.decision === 'APPROVED' || claims.decision === 'AUTO_APPROVED' || claims.decision === 'BREAK_GLASS'
   );
+}
+
+/**
+ * Whether the decision lets the agent go ahead itself: approved, and not an action Countersign
+ * runs (an agent that ran it too would run it twice).
+ */
+export function permitsAction(claims: ReceiptClaims): boolean {
+  return approvesAction(claims) && claims.executor === undefined;
+}
+
+/**
+ * What the audit trail says of a signed receipt, without copying it: the signing key's `kid` and the
+ * SHA-256 of the compact JWS. Throws ReceiptError (MALFORMED) for anything that is not a JWS with a kid.
+ */
+export function receiptFingerprint(jws: string): { readonly keyId: string; readonly sha256: string } {
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(jws).kid;
+  } catch (error) {
+    throw new ReceiptError(ReceiptProblem.malformed, 'not a compact JWS', { cause: error });
+  }
+  if (typeof kid !== 'string' || kid.length === 0) {
+    throw new ReceiptError(ReceiptProblem.malformed, 'the receipt names no signing key (kid)');
+  }
+  return { keyId: kid, sha256: createHash('sha256').update(jws, 'ascii').digest('hex') };
 }

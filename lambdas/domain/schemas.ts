@@ -87,6 +87,11 @@ export const AgentRequestDetail = z.strictObject({
   justification: z.string().trim().min(1, 'a justification is required').max(4000),
   context: JsonObject.optional(),
   breakGlass: BreakGlass.optional(),
+  /**
+   * Asks Countersign to run the action itself once approved (a built-in executor, see
+   * domain/executors.ts); allowed only when a policy permits execution (`@executor("countersign")`).
+   */
+  execute: z.boolean().optional(),
 });
 export type AgentRequestDetail = z.infer<typeof AgentRequestDetail>;
 
@@ -127,6 +132,10 @@ export const PolicyOutcome = {
   /** A break-glass request a policy lets run at once, to be reviewed by `groups` afterwards. */
   breakGlass: 'BREAK_GLASS',
 } as const;
+
+/** Who runs an approved action when the agent does not: Countersign's built-in executors. */
+export const EXECUTOR = 'countersign';
+export const Executor = z.literal(EXECUTOR);
 export const PolicyDecision = z.strictObject({
   decision: z.enum([
     PolicyOutcome.allow,
@@ -144,6 +153,8 @@ export const PolicyDecision = z.strictObject({
   approvalValidForSeconds: z.number().int().positive().optional(),
   /** REQUIRE_APPROVAL only: every determining approval policy says `@breakGlass("true")`. */
   breakGlassAllowed: z.literal(true).optional(),
+  /** Set when Countersign runs the approved action itself (`@executor`, or an `execute` request a policy permits). */
+  executor: Executor.optional(),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecision>;
 
@@ -181,6 +192,35 @@ export const RequestStatusValue = z.enum([
 ]);
 export type RequestStatusValue = z.infer<typeof RequestStatusValue>;
 
+/** How Countersign's own run of an approved action went. STARTED until it knows. */
+export const ExecutionStatus = {
+  started: 'STARTED',
+  executed: 'EXECUTED',
+  failed: 'EXECUTION_FAILED',
+} as const;
+
+/** The outcome an agent is told: EXECUTED with the AWS request id, or EXECUTION_FAILED with the error. */
+export const ExecutionOutcome = z.strictObject({
+  status: z.enum([ExecutionStatus.executed, ExecutionStatus.failed]),
+  /** EXECUTED: the id AWS gave the call (`x-amz-request-id` / `x-amzn-requestid`), to find it in CloudTrail. */
+  awsRequestId: z.string().min(1).optional(),
+  /** EXECUTION_FAILED: what went wrong, in words (AWS's error code and message; never credentials). */
+  error: z.string().min(1).optional(),
+});
+export type ExecutionOutcome = z.infer<typeof ExecutionOutcome>;
+
+/** Countersign's run of the approved action, as stored on the request: claimed once, then finished once. */
+export const ExecutionRecord = z.strictObject({
+  status: z.enum([ExecutionStatus.started, ExecutionStatus.executed, ExecutionStatus.failed]),
+  /** The role session the action ran in (the sanitised request id): CloudTrail's `roleSessionName`. */
+  sessionName: z.string().min(2).max(64),
+  startedAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().optional(),
+  awsRequestId: ExecutionOutcome.shape.awsRequestId,
+  error: ExecutionOutcome.shape.error,
+});
+export type ExecutionRecord = z.infer<typeof ExecutionRecord>;
+
 export const ActionDecidedDetail = z.strictObject({
   requestId: RequestId,
   decision: DecisionValue,
@@ -189,6 +229,8 @@ export const ActionDecidedDetail = z.strictObject({
   reason: z.string().optional(),
   /** The signed decision receipt (compact JWS, see domain/receipt.ts): what the agent trusts. */
   receipt: z.string().min(1),
+  /** Present when Countersign ran the action itself: the agent must not run it again. */
+  execution: ExecutionOutcome.optional(),
 });
 export type ActionDecidedDetail = z.infer<typeof ActionDecidedDetail>;
 
@@ -261,43 +303,12 @@ export const RequestRecord = z.strictObject({
   decidedAt: z.iso.datetime().optional(),
   /** The signed decision receipt, set once when the decision is published. */
   receipt: z.string().min(1).optional(),
+  /** The agent asked Countersign to run the action itself (`execute: true`). */
+  execute: z.boolean().optional(),
+  /** Countersign's own run of the approved action (policy `executor`): claimed once, finished once. */
+  execution: ExecutionRecord.optional(),
 });
 export type RequestRecord = z.infer<typeof RequestRecord>;
-
-export const AuditKind = {
-  requested: 'REQUESTED',
-  evaluated: 'EVALUATED',
-  notified: 'NOTIFIED',
-  voted: 'VOTED',
-  decided: 'DECIDED',
-  published: 'PUBLISHED',
-  /** A chat identity that could not be bound to a directory identity tried to vote. */
-  refused: 'REFUSED',
-  /** A privileged call (CloudTrail) was matched to this request's approval. */
-  reconciled: 'RECONCILED',
-  /** The after-the-fact review of this (break-glass) request was closed. */
-  reviewed: 'REVIEWED',
-} as const;
-export const AuditRecord = z.strictObject({
-  requestId: RequestId,
-  kind: z.enum([
-    AuditKind.requested,
-    AuditKind.evaluated,
-    AuditKind.notified,
-    AuditKind.voted,
-    AuditKind.decided,
-    AuditKind.published,
-    AuditKind.refused,
-    AuditKind.reconciled,
-    AuditKind.reviewed,
-  ]),
-  /** Deterministic per fact (e.g. `VOTED#alice`), so a redelivered write is a no-op. */
-  key: z.string().min(1),
-  at: z.iso.datetime(),
-  actor: z.string(),
-  data: JsonObject,
-});
-export type AuditRecord = z.infer<typeof AuditRecord>;
 
 /** Turns a zod failure into one line per problem, with the path that failed. */
 export function describeIssues(error: z.ZodError): string[] {

@@ -60,10 +60,30 @@ export const ENV = {
   /** Optional: a role (in the Macie administrator account) assumed to create and read jobs. */
   macieJobRoleArn: 'MACIE_JOB_ROLE_ARN',
   /**
-   * JSON array of `{"id","principalArn"}`: the IAM principal each agent runs as (`countersign:agents`),
-   * by which a CloudTrail call is told to be an agent's.
+   * JSON array of `{"id","principalArn"}`: which IAM principal each agent runs as (`countersign:agents`),
+   * by which an API caller and a CloudTrail call are told to be an agent's.
    */
   agentPrincipals: 'AGENT_PRINCIPALS',
+  /** `true` when the workflow classifies data before approval: the fast path leaves such requests to it. */
+  classifyBeforeApproval: 'CLASSIFY_BEFORE_APPROVAL',
+  /** The approval state machine the fast decision path starts for what people decide. */
+  stateMachineArn: 'STATE_MACHINE_ARN',
+  /** The role the built-in executors assume (one session per run, scoped to the approved action). */
+  executorRoleArn: 'EXECUTOR_ROLE_ARN',
+  /** JSON array of the IAM policy ARNs the executor may attach (`countersign:executorAllowedPolicyArns`). */
+  executorAllowedPolicyArns: 'EXECUTOR_ALLOWED_POLICY_ARNS',
+  /** Set by Lambda: the Region the function runs in. */
+  awsRegion: 'AWS_REGION',
+  /** The audit archive bucket (S3, Object Lock): the archiver writes `audit/`, the digester `digests/`. */
+  auditBucketName: 'AUDIT_BUCKET_NAME',
+  /** Days of COMPLIANCE retention given to every archive object and digest. */
+  auditRetentionDays: 'AUDIT_RETENTION_DAYS',
+  /** The KMS key (ARN) that signs audit digests (ECC_NIST_P256, SIGN_VERIFY); only the digester signs with it. */
+  auditDigestKeyId: 'AUDIT_DIGEST_KEY_ID',
+  /** How far before its window a digest looks for objects still in flight at the last run, in seconds. */
+  auditDigestLookbackSeconds: 'AUDIT_DIGEST_LOOKBACK_SECONDS',
+  /** How long after its time a record can still reach the archive (the stream's retention), in seconds. */
+  auditMaxRecordDelaySeconds: 'AUDIT_MAX_RECORD_DELAY_SECONDS',
 } as const;
 
 /** The tag key on the Macie jobs a stack starts; IAM lets the stack describe only jobs tagged with its name. */

@@ -4,8 +4,9 @@
  * or malformed variable, instead of failing later on the first request that needs it.
  */
 import { z } from 'zod';
+import { AgentPrincipal } from '../domain/agent-principals.ts';
 import { ConfigurationError } from '../domain/errors.ts';
-import { AgentPrincipal } from '../domain/privileged-calls.ts';
+import { IamPolicyArn } from '../domain/executors.ts';
 import { Arn, describeIssues, GroupName, IdentityStoreId } from '../domain/schemas.ts';
 import { ENV } from './environment-names.ts';
 
@@ -53,7 +54,12 @@ const SPECIAL_VARIABLES = {
   classificationPollSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
   macieBucketOwnerAccountId: Required.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')),
   macieJobRoleArn: Required.pipe(Arn).optional(),
-  agentPrincipals: jsonList(AgentPrincipal, '{"id","principalArn"} objects'),
+  classifyBeforeApproval: Required.pipe(z.enum(['true', 'false'])).transform((value) => value === 'true'),
+  agentPrincipals: jsonList(AgentPrincipal, 'agents ({"id","principalArn"})'),
+  executorAllowedPolicyArns: jsonList(IamPolicyArn, 'IAM policy ARNs'),
+  auditRetentionDays: Required.pipe(z.coerce.number<string>().int().positive()),
+  auditDigestLookbackSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
+  auditMaxRecordDelaySeconds: Required.pipe(z.coerce.number<string>().int().positive()),
 } as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 

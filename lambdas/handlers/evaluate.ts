@@ -6,11 +6,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
-import { createPolicyEngine } from '../adapters/cedar/cedar-policy-engine.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
-import { loadPolicyFiles } from '../adapters/policy-files.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import type { ScanTarget } from '../domain/classification.ts';
 import { parse } from '../domain/schemas.ts';
@@ -20,6 +18,7 @@ import { planClassification } from '../services/classify-before-approval.ts';
 import { type EvaluateRequestResult, evaluateRequest } from '../services/evaluate-request.ts';
 import { loadEnvironment } from './environment.ts';
 import { EvaluateFunctionInput } from './inputs.ts';
+import { createPolicyWiring } from './policy-wiring.ts';
 
 const env = loadEnvironment([
   'tableName',
@@ -32,13 +31,7 @@ const env = loadEnvironment([
 const logger = createLogger();
 const metrics = createMetrics();
 
-const policy = createPolicyEngine({
-  ...(await loadPolicyFiles(env.policyDir)),
-  defaults: { approverGroup: env.defaultApproverGroup, timeoutSeconds: env.defaultTimeoutSeconds },
-});
-if (policy.problems.length > 0) {
-  logger.error('the policy set is unusable: every request will be denied', { problems: policy.problems });
-}
+const policy = await createPolicyWiring(env, logger);
 const documentClient = createDocumentClient(createDynamoDbClient());
 const deps = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),

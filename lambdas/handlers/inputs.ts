@@ -75,5 +75,11 @@ export const RecordDecisionInput = z.strictObject({
 });
 export type RecordDecisionInput = z.infer<typeof RecordDecisionInput>;
 
-export const PublishDecisionInput = z.strictObject({ requestId: RequestId, executionArn: ExecutionArn });
+/** A step that acts on the request its execution owns: Execute and PublishDecision. */
+const OwnedRequestInput = z.strictObject({ requestId: RequestId, executionArn: ExecutionArn });
+
+export const PublishDecisionInput = OwnedRequestInput;
 export type PublishDecisionInput = z.infer<typeof PublishDecisionInput>;
+
+export const ExecuteInput = OwnedRequestInput;
+export type ExecuteInput = z.infer<typeof ExecuteInput>;

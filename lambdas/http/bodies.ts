@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ReviewView } from '../domain/after-the-fact-review.ts';
 import { Eligibility } from '../domain/approval.ts';
+import { AuditRecord } from '../domain/audit-record.ts';
 import {
   BucketClassification,
   BucketFinding,
@@ -13,7 +14,7 @@ import {
   RequestClassification,
 } from '../domain/classification.ts';
 import { PrivilegedCall } from '../domain/privileged-calls.ts';
-import { AuditRecord, RequestRecord } from '../domain/schemas.ts';
+import { RequestRecord } from '../domain/schemas.ts';
 
 /** What GET /api/requests/{id} answers: the record, its audit timeline and whether the caller may vote. */
 export const RequestDetailBody = z.strictObject({

@@ -5,6 +5,7 @@
 
 import type { JWK } from 'jose';
 import type { DueReviewReminder, Review, ReviewStatus } from '../domain/after-the-fact-review.ts';
+import type { AuditRecord, NewAuditRecord } from '../domain/audit-record.ts';
 import type {
   BucketClassification,
   BucketFinding,
@@ -12,15 +13,18 @@ import type {
   ObjectClassification,
   RequestClassification,
 } from '../domain/classification.ts';
+import type { ExecutableAction } from '../domain/executors.ts';
 import type { MacieJobStatus } from '../domain/macie-finding.ts';
 import type { DueReminder } from '../domain/messages/reminders.ts';
 import type { ApprovalGrant, CallRecord, CallStatusValue } from '../domain/privileged-calls.ts';
 import type { ReceiptClaims } from '../domain/receipt.ts';
 import type {
   ActionDecidedDetail,
-  AuditRecord,
+  AgentRequestEvent,
   ChannelValue,
   DecisionValue,
+  ExecutionOutcome,
+  ExecutionRecord,
   Principal,
   RequestRecord,
   RequestStatusValue,
@@ -114,8 +118,31 @@ export interface RequestStore {
    * receipt that stands, the first one stored. NotFoundError / ConflictError `NOT_DECIDED` otherwise.
    */
   attachReceipt(requestId: string, receipt: string): Promise<RequestRecord>;
-  /** Appends an audit record; a record with the same (requestId, key) is kept as first written. */
-  appendAudit(record: AuditRecord): Promise<void>;
+  /**
+   * Claims Countersign's run of an approved action, once: sets `execution` (STARTED) on a request
+   * that is APPROVED and has none yet (conditional write). `claimed` is false when another call
+   * claimed it first; `record` is then the stored one. NotFoundError when there is no such request.
+   */
+  claimExecution(
+    requestId: string,
+    started: ExecutionRecord,
+  ): Promise<{ claimed: boolean; record: RequestRecord }>;
+  /**
+   * Finishes the claimed run with its outcome, once (only while it is STARTED); returns the stored
+   * record, with the outcome that stands.
+   */
+  finishExecution(
+    requestId: string,
+    outcome: ExecutionOutcome & { readonly finishedAt: Date },
+  ): Promise<RequestRecord>;
+  /**
+   * Appends an audit record; a record with the same (requestId, key) is kept as first written. The
+   * store numbers each request's records 1, 2, 3 … (`seq`): a key gets its number once, atomically,
+   * so a retried or concurrent write of the same fact gets the same number and the numbers of the
+   * facts that were written have no gap (a gap means a write that never completed).
+   */
+  appendAudit(record: NewAuditRecord): Promise<void>;
+  /** The request's records as stored, in time order. */
   listAudit(requestId: string): Promise<AuditRecord[]>;
 }
 
@@ -140,6 +167,36 @@ export interface ReceiptSigner {
 /** The public keys receipts verify with (the current key and retired ones), as a JWKS. */
 export interface ReceiptKeys {
   jwks(): Promise<{ keys: JWK[] }>;
+}
+
+/**
+ * Starts the approval workflow for a request the fast decision path cannot decide alone (people
+ * decide, or Countersign executes). One execution per request: its name is derived from the request
+ * id, so a retried or concurrent start starts nothing new. Safe to call concurrently.
+ */
+export interface ApprovalWorkflows {
+  /** Starts the workflow with the event the agent-request rule would deliver. */
+  start(requestId: string, event: AgentRequestEvent): Promise<void>;
+  /** Whether the fast path started a workflow for the request (its Evaluate may not have stored it yet). */
+  hasStarted(requestId: string): Promise<boolean>;
+}
+
+/** Why an executor's AWS call failed (AWS's error code and message), and the AWS request id if it got one. */
+export interface ExecutionFailure {
+  readonly error: string;
+  readonly awsRequestId?: string;
+}
+
+/** An executor's run: done (with the AWS request id of the call), or refused by AWS. */
+export type ExecutionResult = { readonly awsRequestId?: string } | { readonly failure: ExecutionFailure };
+
+/**
+ * Runs an approved action in a role session named `sessionName`, scoped by a session policy to
+ * exactly that action (domain/executors.ts). Never throws for what AWS refused (a failure, which
+ * did not run); throws only when it cannot tell whether the call ran.
+ */
+export interface ActionExecutor {
+  run(action: ExecutableAction, sessionName: string): Promise<ExecutionResult>;
 }
 
 /** Puts `Action Decided` on the Countersign bus. */
@@ -215,6 +272,8 @@ export interface PolicyRequest {
   readonly context?: Readonly<Record<string, unknown>>;
   /** Data classification of the S3 object or bucket the request touches (from Macie); absent for other resources. */
   readonly classification?: RequestClassification;
+  /** The agent asks Countersign to run the action itself once approved (`execute: true`). */
+  readonly execute?: boolean;
   /** AWS tags of the resource, when looked up (never taken from the agent). */
   readonly resourceTags?: Readonly<Record<string, string>>;
 }
@@ -432,3 +491,70 @@ export type CloseReview = (input: {
   readonly input: unknown;
   readonly channel: ChannelValue;
 }) => Promise<{ readonly review: Review }>;
+
+/** A version (or delete marker) in the audit archive bucket, as S3 lists it. */
+export interface ArchiveVersion {
+  readonly key: string;
+  readonly versionId: string;
+  readonly lastModified: Date;
+  /** The key's current version. */
+  readonly isLatest: boolean;
+  readonly deleteMarker: boolean;
+  /** Bytes; 0 for a delete marker. */
+  readonly size: number;
+}
+
+/** An object version opened for reading: its bytes arrive as a stream, never buffered whole. */
+export interface ArchiveObject {
+  readonly versionId: string;
+  readonly lastModified: Date;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/**
+ * The audit archive bucket (S3 with Object Lock). `create` is a conditional write (If-None-Match)
+ * and safe to call concurrently and again: it never replaces anything. Listings are in key order
+ * (versions of a key newest first) and paginate lazily. Which calls a role may make is IAM's
+ * business: the archiver creates under `audit/`, the digester reads `audit/` and writes `digests/`,
+ * an auditor reads both.
+ */
+export interface AuditArchive {
+  /**
+   * Creates `key` with exactly `body` (SHA-256 checksum sent, so S3 refuses altered bytes) under
+   * COMPLIANCE retention until `retainUntil`. `created` is false when the key already holds the
+   * same bytes (a retry); throws ArchiveConflictError when it holds other bytes.
+   */
+  create(
+    key: string,
+    body: Uint8Array,
+    options: { readonly contentType: string; readonly retainUntil: Date },
+  ): Promise<{ readonly created: boolean; readonly versionId: string }>;
+  /** Every version and delete marker under `prefix`, keys after `startAfterKey` only when given. */
+  versions(prefix: string, options?: { readonly startAfterKey?: string }): AsyncIterable<ArchiveVersion>;
+  /** The current keys under `prefix` (delete markers hide theirs), after `startAfter` when given. */
+  keys(prefix: string, options?: { readonly startAfter?: string }): AsyncIterable<string>;
+  /** A version (the current one when `versionId` is absent); NotFoundError when there is none. */
+  open(key: string, versionId?: string): Promise<ArchiveObject>;
+}
+
+/**
+ * Signs with an ES256 key that never leaves its keeper (KMS). Stateless and safe to call concurrently;
+ * ECDSA signs anew each time.
+ */
+export interface Es256Signer {
+  /** The key as its keeper names it (the KMS key ARN). */
+  readonly keyId: string;
+  /** The public key's RFC 7638 thumbprint: the `kid` a JWKS lists it under. */
+  thumbprint(): Promise<string>;
+  /** ECDSA P-256 over SHA-256 of `message`: the raw `r || s` (64 bytes). */
+  sign(message: Uint8Array): Promise<Uint8Array>;
+}
+
+/** One record of the table's stream, as the archiver sees it. */
+export interface StreamedAuditRecord {
+  /** The stream's sequence number: what a partial batch failure names. */
+  readonly sequenceNumber: string;
+  readonly eventSourceArn: string;
+  /** The new image of an inserted audit item (plain JSON); undefined for any other change. */
+  readonly auditImage?: Readonly<Record<string, unknown>>;
+}

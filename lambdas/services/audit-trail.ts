@@ -1,5 +1,6 @@
 /** Writing the audit trail: one record per fact, under a key that makes a repeated write a no-op. */
-import { type AuditKind, AuditRecord, parse } from '../domain/schemas.ts';
+import { type AuditKind, NewAuditRecord } from '../domain/audit-record.ts';
+import { parse } from '../domain/schemas.ts';
 import type { Clock, RequestStore } from '../ports/index.ts';
 
 /** The actor of facts that Countersign itself establishes (evaluation, notification, expiry). */
@@ -7,30 +8,34 @@ export const SYSTEM_ACTOR = 'countersign';
 
 export interface AuditFact {
   readonly requestId: string;
-  readonly kind: (typeof AuditKind)[keyof typeof AuditKind];
+  readonly kind: AuditKind;
   /** Defaults to the kind: facts that happen once per request (REQUESTED, DECIDED …). */
   readonly key?: string;
   readonly actor: string;
-  /** JSON data; optional fields may be undefined and are left out. Checked against AuditRecord. */
+  /** The kind's data; optional fields may be undefined and are left out. Checked against the kind's schema. */
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-export async function recordFact(
-  deps: { store: Pick<RequestStore, 'appendAudit'>; clock: Clock },
-  fact: AuditFact,
-): Promise<void> {
-  const record = parse(
-    AuditRecord,
+/** The record a fact becomes at `at`, validated against its kind's allow-list (throws ValidationError). */
+export function auditRecordOf(fact: AuditFact, at: Date): NewAuditRecord {
+  return parse(
+    NewAuditRecord,
     {
       requestId: fact.requestId,
       kind: fact.kind,
       key: fact.key ?? fact.kind,
-      at: deps.clock.now().toISOString(),
+      at: at.toISOString(),
       actor: fact.actor,
       // Audit data is JSON; dropping undefined fields here keeps callers free to pass optional values.
       data: JSON.parse(JSON.stringify(fact.data)),
     },
     'audit record',
   );
-  await deps.store.appendAudit(record);
+}
+
+export async function recordFact(
+  deps: { store: Pick<RequestStore, 'appendAudit'>; clock: Clock },
+  fact: AuditFact,
+): Promise<void> {
+  await deps.store.appendAudit(auditRecordOf(fact, deps.clock.now()));
 }

@@ -2,12 +2,14 @@
  * A reviewer's vote, from any channel. Eligibility is checked on the stored request, the vote is
  * recorded by one conditional write (the real guard under concurrency), and the vote that decides
  * resumes the paused workflow: of any number of concurrent deciding votes, only the one whose
- * decision the store applied resumes it.
+ * decision the store applied resumes it. A vote that does not count (ineligible, already voted,
+ * too late, a step-up approval without its confirmation) is audited as REFUSED with its reason
+ * before the caller is told; a malformed ballot is bad input and records nothing.
  */
 import { checkEligibility, type Eligibility, Ineligible, tally } from '../domain/approval.ts';
-import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
+import { AuditKind } from '../domain/audit-record.ts';
+import { ConflictError, ForbiddenError, NotFoundError, StepUpRequiredError } from '../domain/errors.ts';
 import {
-  AuditKind,
   type ChannelValue,
   type Principal,
   parse,
@@ -56,25 +58,55 @@ const FORBIDDEN_CODES: ReadonlySet<string> = new Set([
   Ineligible.notInGroup,
 ]);
 
+/**
+ * Audits a refused vote: one record per voter and reason (a repeated attempt is the same fact, so
+ * nobody grows a request's trail by retrying).
+ */
+async function recordRefusal(
+  deps: CastVoteDeps,
+  command: CastVoteInput,
+  ballot: VoteInput,
+  code: string,
+  reason: string,
+): Promise<void> {
+  await recordFact(deps, {
+    requestId: command.requestId,
+    kind: AuditKind.refused,
+    key: `${AuditKind.refused}#${command.principal.id}#${code}`,
+    actor: command.principal.id,
+    data: { channel: command.channel, code, reason, vote: ballot.vote },
+  });
+}
+
 /** A vote that lost to a decision is the moment to heal a decided request whose resume crashed. */
 async function refuse(
   deps: CastVoteDeps,
+  command: CastVoteInput,
+  ballot: VoteInput,
   record: RequestRecord,
   code: string,
   message: string,
 ): Promise<never> {
+  await recordRefusal(deps, command, ballot, code, message);
   if (FORBIDDEN_CODES.has(code)) throw new ForbiddenError(code, message);
   if (code === Ineligible.notPending || code === Ineligible.expired) await tryResume(deps, record);
   throw new ConflictError(code, message);
 }
 
-async function addVote(deps: CastVoteDeps, requestId: string, vote: Vote, now: Date): Promise<RequestRecord> {
+async function addVote(
+  deps: CastVoteDeps,
+  command: CastVoteInput,
+  ballot: VoteInput,
+  vote: Vote,
+  now: Date,
+): Promise<RequestRecord> {
   try {
-    return await deps.store.addVote(requestId, vote, now);
+    return await deps.store.addVote(command.requestId, vote, now);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     // Lost a race: someone decided, or the same person voted twice at once. Report it as the store saw it.
-    const latest = await deps.store.get(requestId);
+    await recordRefusal(deps, command, ballot, error.code, error.message);
+    const latest = await deps.store.get(command.requestId);
     if (latest !== undefined) await tryResume(deps, latest);
     throw error;
   }
@@ -88,8 +120,15 @@ export async function castVote(deps: CastVoteDeps, command: CastVoteInput): Prom
   if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
 
   const eligibility: Eligibility = checkEligibility(record, principal, now);
-  if (!eligibility.eligible) return refuse(deps, record, eligibility.code, eligibility.message);
-  assertStepUp(record, ballot);
+  if (!eligibility.eligible)
+    return refuse(deps, command, ballot, record, eligibility.code, eligibility.message);
+  try {
+    assertStepUp(record, ballot);
+  } catch (error) {
+    if (error instanceof StepUpRequiredError)
+      await recordRefusal(deps, command, ballot, error.code, error.message);
+    throw error;
+  }
 
   const vote: Vote = {
     voterId: principal.id,
@@ -98,7 +137,7 @@ export async function castVote(deps: CastVoteDeps, command: CastVoteInput): Prom
     channel: command.channel,
     at: now.toISOString(),
   };
-  const voted = await addVote(deps, requestId, vote, now);
+  const voted = await addVote(deps, command, ballot, vote, now);
   await recordFact(deps, {
     requestId,
     kind: AuditKind.voted,

@@ -12,8 +12,9 @@ import {
   ReviewKind,
   reviewIneligibility,
 } from '../domain/after-the-fact-review.ts';
+import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
-import { AuditKind, type ChannelValue, type Principal, parse } from '../domain/schemas.ts';
+import { type ChannelValue, type Principal, parse } from '../domain/schemas.ts';
 import type { Clock, RequestStore, ReviewAlerts, ReviewStore } from '../ports/index.ts';
 import { recordFact } from './audit-trail.ts';
 

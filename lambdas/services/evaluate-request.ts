@@ -1,7 +1,8 @@
 /**
  * First step of the approval workflow: validate the agent's request, decide by policy, and record
  * the request exactly once. Every failure on the way (bad input, unknown person, policy engine
- * error) ends in DENY, never in ALLOW.
+ * error) ends in DENY, never in ALLOW. The fast decision path (agent-decisions.ts) assesses a
+ * request with the very same `assessRequest`.
  */
 import {
   ClassificationStatus,
@@ -10,6 +11,7 @@ import {
   type ScanOutcome,
   ScanState,
 } from '../domain/classification.ts';
+import { withExecution } from '../domain/executors.ts';
 import { denyDecision, withBreakGlass } from '../domain/policy-decision.ts';
 import { s3TargetOf } from '../domain/s3-target.ts';
 import {
@@ -17,6 +19,7 @@ import {
   AgentRequestEvent,
   describeIssues,
   PolicyDecision,
+  type RequestRecord,
   requestIdOf,
 } from '../domain/schemas.ts';
 import type { ClassificationStore, Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
@@ -69,7 +72,7 @@ function messageOf(error: unknown): string {
  * that failed, FAILED; after one that succeeded, the stored verdict, which must then exist.
  */
 async function classificationOf(
-  deps: EvaluateRequestDeps,
+  deps: Pick<EvaluateRequestDeps, 'classifications'>,
   detail: AgentRequestDetail,
   scan: ScanOutcome | null | undefined,
 ): Promise<RequestClassification | undefined> {
@@ -97,10 +100,11 @@ function evaluatePolicy(
         parameters: detail.parameters,
         ...(detail.context === undefined ? {} : { context: detail.context }),
         ...(classification === undefined ? {} : { classification }),
+        ...(detail.execute === undefined ? {} : { execute: detail.execute }),
       }),
     );
     return result.success
-      ? result.data
+      ? withExecution(result.data, detail)
       : denyBecause(
           `policy evaluation returned an invalid decision: ${describeIssues(result.error).join('; ')}`,
         );
@@ -113,6 +117,36 @@ function invalid(requestId: string, reason: string): EvaluateRequestResult {
   return { requestId, duplicate: false, invalid: true, policy: denyBecause(`invalid request: ${reason}`) };
 }
 
+/**
+ * A validated request as the policies decide it, not stored yet: its requesters resolved in the
+ * directory (an unresolvable one denies), the classification of the S3 data it touches (FAILED
+ * after a scan that failed), the Cedar decision, and whether Countersign may and can run it. Reads only; `owner` is the execution (or the fast path) that will store it.
+ */
+export async function assessRequest(
+  deps: Pick<EvaluateRequestDeps, 'policy' | 'directory' | 'classifications' | 'clock'>,
+  event: AgentRequestEvent,
+  owner: string,
+  scan?: ScanOutcome | null,
+): Promise<RequestRecord> {
+  const { detail } = event;
+  const [requesters, classification] = await Promise.all([
+    resolveRequesters(deps.directory, detail.agent),
+    classificationOf(deps, detail, scan),
+  ]);
+  const policy =
+    requesters.problem === undefined
+      ? withBreakGlass(detail, evaluatePolicy(deps.policy, detail, classification))
+      : denyBecause(requesters.problem);
+  return newRequestRecord({
+    event,
+    requesters: requesters.ids,
+    policy,
+    classification,
+    executionArn: owner,
+    now: deps.clock.now(),
+  });
+}
+
 export async function evaluateRequest(
   deps: EvaluateRequestDeps,
   input: EvaluateRequestInput,
@@ -120,7 +154,6 @@ export async function evaluateRequest(
   const parsed = AgentRequestEvent.safeParse(input.event);
   if (!parsed.success) return invalid(input.requestId, describeIssues(parsed.error).join('; '));
   const event = parsed.data;
-  const { detail } = event;
   const requestId = requestIdOf(event);
   if (requestId !== input.requestId) {
     // Only a caller other than the state machine gets this wrong: refuse rather than store under either id.
@@ -130,20 +163,7 @@ export async function evaluateRequest(
     );
   }
 
-  const requesters = await resolveRequesters(deps.directory, detail.agent);
-  const classification = await classificationOf(deps, detail, input.scan);
-  const policy =
-    requesters.problem === undefined
-      ? withBreakGlass(detail, evaluatePolicy(deps.policy, detail, classification))
-      : denyBecause(requesters.problem);
-  const record = newRequestRecord({
-    event,
-    requesters: requesters.ids,
-    policy,
-    classification,
-    executionArn: input.executionArn,
-    now: deps.clock.now(),
-  });
+  const record = await assessRequest(deps, event, input.executionArn, input.scan);
 
   // The id is scoped by agent, so a stored request with this id is this agent's: a redelivery, or a
   // second execution for the same request (which stops without acting).

@@ -5,12 +5,13 @@
  * An approving decision is first stored as the approval privileged calls are matched against:
  * before its receipt exists, so an agent holding a receipt always finds its approval recorded.
  */
+import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
 import { grantOf } from '../domain/privileged-calls.ts';
-import { receiptClaimsFor } from '../domain/receipt.ts';
+import { receiptClaimsFor, receiptFingerprint } from '../domain/receipt.ts';
 import {
   ActionDecidedDetail,
-  AuditKind,
+  ExecutionStatus,
   parse,
   type RequestRecord,
   RequestStatus,
@@ -62,29 +63,67 @@ export async function publishDecision(
   const grant = grantOf(record);
   if (grant !== undefined) await deps.grants.putGrant(grant);
   const receipt = await receiptOf(deps, record);
-  const detail = parse(
+  return announceDecision(deps, { ...record, receipt });
+}
+
+/** The `Action Decided` detail of a decided request with its receipt (and Countersign's run of it, if any). */
+export function decisionEventOf(record: RequestRecord): ActionDecidedDetail {
+  const { execution } = record;
+  return parse(
     ActionDecidedDetail,
     {
-      requestId,
+      requestId: record.requestId,
       decision: record.decision,
       actionHash: record.actionHash,
       approvers: record.approvers,
       ...(record.reason === undefined ? {} : { reason: record.reason }),
-      receipt,
+      receipt: record.receipt,
+      ...(execution === undefined || execution.status === ExecutionStatus.started
+        ? {}
+        : {
+            execution: {
+              status: execution.status,
+              ...(execution.awsRequestId === undefined ? {} : { awsRequestId: execution.awsRequestId }),
+              ...(execution.error === undefined ? {} : { error: execution.error }),
+            },
+          }),
     },
     'decision event',
   );
+}
+
+/**
+ * Tells the agent: `Action Decided` on the bus, then the PUBLISHED fact. At least once: a retry
+ * publishes again (agents deduplicate by requestId), the fact is written once.
+ */
+export async function announceDecision(
+  deps: Pick<PublishDecisionDeps, 'store' | 'publisher' | 'clock'>,
+  record: RequestRecord,
+): Promise<ActionDecidedDetail> {
+  const detail = decisionEventOf(record);
+  // Written on every attempt (a no-op after the first): the receipt that stands is audited even when
+  // an earlier attempt stored it and failed before getting here.
+  const claims = receiptClaimsFor(record);
+  const fingerprint = receiptFingerprint(detail.receipt);
+  const receiptExpiresAt = new Date(claims.exp * 1000).toISOString();
+  await recordFact(deps, {
+    requestId: record.requestId,
+    kind: AuditKind.signed,
+    actor: SYSTEM_ACTOR,
+    data: {
+      keyId: fingerprint.keyId,
+      issuedAt: new Date(claims.iat * 1000).toISOString(),
+      expiresAt: receiptExpiresAt,
+      receiptSha256: fingerprint.sha256,
+    },
+  });
   await deps.publisher.publish(detail);
   await recordFact(deps, {
-    requestId,
+    requestId: record.requestId,
     kind: AuditKind.published,
     actor: SYSTEM_ACTOR,
     // The receipt itself lives on the request; the trail says which decision it vouched for until when.
-    data: { decision: detail.decision, actionHash: detail.actionHash, receiptExpiresAt: expiryOf(record) },
+    data: { decision: detail.decision, actionHash: detail.actionHash, receiptExpiresAt },
   });
   return detail;
-}
-
-function expiryOf(record: RequestRecord): string {
-  return new Date(receiptClaimsFor(record).exp * 1000).toISOString();
 }

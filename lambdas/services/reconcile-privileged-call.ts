@@ -17,6 +17,8 @@ import {
   ReviewStatus,
   requestReviewId,
 } from '../domain/after-the-fact-review.ts';
+import type { AgentPrincipal } from '../domain/agent-principals.ts';
+import { AuditKind } from '../domain/audit-record.ts';
 import {
   actionOf,
   type CloudTrailEvent,
@@ -26,7 +28,6 @@ import {
 } from '../domain/cloudtrail-event.ts';
 import { ConflictError } from '../domain/errors.ts';
 import {
-  type AgentPrincipal,
   type ApprovalGrant,
   type CallRecord,
   CallStatus,
@@ -36,14 +37,7 @@ import {
   whyNotCovered,
 } from '../domain/privileged-calls.ts';
 import { resourceOfCall } from '../domain/privileged-resources.ts';
-import {
-  AuditKind,
-  Decision,
-  type JsonObject,
-  PolicyOutcome,
-  parse,
-  type RequestRecord,
-} from '../domain/schemas.ts';
+import { Decision, type JsonObject, PolicyOutcome, parse, type RequestRecord } from '../domain/schemas.ts';
 import type {
   CallSubject,
   Clock,

@@ -3,11 +3,12 @@
  * truth: when a decision is already stored (a vote decided first), that earlier decision wins and
  * is returned, whatever the workflow brought.
  */
+
 import { tally, terminalStatusFor } from '../domain/approval.ts';
+import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
 import {
   AgentRequestEvent,
-  AuditKind,
   Decision,
   type DecisionValue,
   describeIssues,
@@ -169,15 +170,16 @@ export async function recordDecision(
   const result = await decide(deps, input);
   // The workflow has moved past its wait once it records: nothing is left to resume.
   await deps.store.markResumed(requestId, deps.clock.now());
+  await recordDecidedFact(deps, result.record);
+  return result;
+}
+
+/** The DECIDED fact of a decided request (written once, whoever decided it). */
+export async function recordDecidedFact(deps: RecordDecisionDeps, record: RequestRecord): Promise<void> {
   await recordFact(deps, {
-    requestId,
+    requestId: record.requestId,
     kind: AuditKind.decided,
     actor: SYSTEM_ACTOR,
-    data: {
-      decision: result.record.decision,
-      approvers: result.record.approvers,
-      reason: result.record.reason,
-    },
+    data: { decision: record.decision, approvers: record.approvers, reason: record.reason },
   });
-  return result;
 }

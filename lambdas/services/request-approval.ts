@@ -2,8 +2,9 @@
  * The `.waitForTaskToken` task: remembers how to resume the paused workflow and asks reviewers.
  * Step Functions may run it more than once for one wait (retries), so each step is idempotent.
  */
+import { AuditKind } from '../domain/audit-record.ts';
 import { NotFoundError } from '../domain/errors.ts';
-import { AuditKind, RequestStatus } from '../domain/schemas.ts';
+import { RequestStatus } from '../domain/schemas.ts';
 import type { Clock, RequestStore, ReviewNotifier, Workflow } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 import { resumeOnce } from './resume-workflow.ts';

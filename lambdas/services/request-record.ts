@@ -3,12 +3,13 @@
  * (the normal way) and RecordDecision (when Evaluate failed before storing it). One builder and one
  * intake trail, so a request looks the same whichever step stored it.
  */
+
 import { actionHash } from '../domain/action-hash.ts';
 import { expiresAtFor } from '../domain/approval.ts';
+import { AuditKind, type ClassificationUsed } from '../domain/audit-record.ts';
 import type { RequestClassification } from '../domain/classification.ts';
 import {
   type AgentRequestEvent,
-  AuditKind,
   clientRequestIdOf,
   type PolicyDecision,
   type RequestRecord,
@@ -47,6 +48,7 @@ export function newRequestRecord(request: NewRequest): RequestRecord {
     justification: detail.justification,
     ...(detail.context === undefined ? {} : { context: detail.context }),
     ...(detail.breakGlass === undefined ? {} : { breakGlass: detail.breakGlass }),
+    ...(detail.execute === undefined ? {} : { execute: detail.execute }),
     actionHash: actionHash(detail),
     policy,
     ...(request.classification === undefined ? {} : { classification: request.classification }),
@@ -81,13 +83,17 @@ export async function recordIntake(
     requestId: stored.requestId,
     kind: AuditKind.evaluated,
     actor: SYSTEM_ACTOR,
-    data: {
-      ...stored.policy,
-      expiresAt: stored.expiresAt,
-      classification:
-        stored.classification === undefined
-          ? undefined
-          : { status: stored.classification.status, severity: stored.classification.severity },
-    },
+    data: { ...stored.policy, expiresAt: stored.expiresAt, classification: classificationUsed(stored) },
   });
+}
+
+/**
+ * The classification the policies saw, as they read it (status, severity, categories, types); the
+ * findings and the subject stay on the request.
+ */
+function classificationUsed(stored: RequestRecord): ClassificationUsed | undefined {
+  const classification: RequestClassification | undefined = stored.classification;
+  if (classification === undefined) return undefined;
+  const { status, severity, categories, types } = classification;
+  return { status, severity, categories, types };
 }

@@ -73,7 +73,17 @@ export async function writeResponse(response: ServerResponse, result: TwinRespon
   if (result.cookies !== undefined && result.cookies.length > 0) headers['set-cookie'] = [...result.cookies];
   response.writeHead(result.statusCode, headers);
   if (result.body instanceof Readable) {
+    let sent = 0;
+    // Taken now: the response lets go of its socket once it ends.
+    const socket = response.socket;
+    result.body.on('data', (chunk: Buffer) => {
+      sent += chunk.length;
+    });
     await pipeline(result.body, response);
+    // A body shorter than its Content-Length (a stored file cut short) cannot be completed: the
+    // connection is closed, as HTTP requires, so the client sees the cut at once, not at a timeout.
+    const length = Object.entries(headers).find(([name]) => name.toLowerCase() === 'content-length')?.[1];
+    if (length !== undefined && sent < Number(length)) socket?.destroy();
   } else {
     response.end(result.body ?? '');
   }

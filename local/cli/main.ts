@@ -48,9 +48,19 @@ export const commands: Record<string, Command> = {
     summary: 'receipt verify <jws|->: check a decision receipt (signature, issuer, expiry, action hash)',
     load: () => import('./commands/receipt.ts'),
   },
+  audit: {
+    summary:
+      'audit verify [--from <date>] [--to <date>] [--bucket <name>] …: check the audit archive; audit flush: archive now',
+    load: () => import('./commands/audit.ts'),
+  },
   policy: {
     summary: 'policy eval <request.json>: evaluate a request against the Cedar policies',
     load: () => import('./commands/policy.ts'),
+  },
+  mcp: {
+    summary:
+      'mcp: the MCP server (stdio) an MCP host starts; COUNTERSIGN_AGENT_ID, COUNTERSIGN_ENDPOINT, AWS_*',
+    load: () => import('./commands/mcp.ts'),
   },
   demo: {
     summary: 'demo: invoice-bot sends the guided demo requests to a running twin',

@@ -8,9 +8,9 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { AgentPrincipal } from '../../lambdas/domain/agent-principals.ts';
 import { DirectoryDocument } from '../../lambdas/domain/directory.ts';
 import { ValidationError } from '../../lambdas/domain/errors.ts';
-import type { AgentPrincipal } from '../../lambdas/domain/privileged-calls.ts';
 import { parse } from '../../lambdas/domain/schemas.ts';
 import { LOCAL_ACCOUNT } from '../aws/cloudformation/intrinsics.ts';
 import { AwsCredentials, agentArn } from '../aws/front/credentials.ts';

@@ -15,6 +15,7 @@ import {
   type TwinExtension,
 } from '../twin/index.ts';
 import { twinTemplate } from './assembly.ts';
+import { auditArchiveExtension } from './audit.ts';
 import { createChatTwin } from './chat/chat-twin.ts';
 import { DEFAULT_CONFIG_PATH, type LocalConfig, publicDirectory, readLocalConfig } from './config.ts';
 import { consoleRoutes } from './console/routes.ts';
@@ -35,12 +36,19 @@ export type StartLocalTwinOptions = Omit<StartTwinOptions, 'extend' | 'templateP
   readonly extend?: StartTwinOptions['extend'];
 };
 
-/** Countersign's parts of the twin that need no browser or identity provider: rules and chat stand-ins. */
+/**
+ * Countersign's parts of the twin that need no browser or identity provider: rules, chat stand-ins
+ * and the audit archive's doors.
+ */
 export async function countersignExtensions(
   twin: TwinContext,
   config: LocalConfig,
 ): Promise<TwinExtension[]> {
-  return [countersignRules(config, twin), (await createChatTwin(twin, config)).extension];
+  return [
+    countersignRules(config, twin),
+    (await createChatTwin(twin, config)).extension,
+    auditArchiveExtension(twin),
+  ];
 }
 
 export async function startLocalTwin(options: StartLocalTwinOptions): Promise<RunningTwin> {

@@ -6,34 +6,42 @@
  * authorizer, more routes) it asks the extension for. This is the one place a new service is
  * registered: start it here and add it to the list in `serve`, and the AWS front serves it.
  */
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ConfigurationError } from '../../lambdas/domain/errors.ts';
 import { serveHttpApi } from '../aws/apigateway/http-api.ts';
+import { createIamAuthorizer } from '../aws/apigateway/iam-authorizer.ts';
 import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
 import type { TwinStack } from '../aws/cloudformation/template.ts';
 import { createLocalTrail, type ServiceCall } from '../aws/cloudtrail/trail.ts';
 import { startLocalDynamo } from '../aws/dynamodb/dynalite-server.ts';
 import { dynamoDbService } from '../aws/dynamodb/service.ts';
+import { LocalDynamoStreams } from '../aws/dynamodb/streams.ts';
 import { LocalEventBus, type TargetDelivery } from '../aws/events/event-bus.ts';
+import { compilePattern } from '../aws/events/pattern/index.ts';
 import { LocalScheduler } from '../aws/events/schedule.ts';
 import { eventBridgeService } from '../aws/events/service.ts';
 import type { AwsCredentials, KeyRing } from '../aws/front/credentials.ts';
 import { AwsProtocolError } from '../aws/front/errors.ts';
 import { createAwsFront } from '../aws/front/front.ts';
-import type { AwsCaller } from '../aws/front/service.ts';
+import type { AwsAuthorizer, AwsCaller } from '../aws/front/service.ts';
 import { kmsService, LocalKms } from '../aws/kms/service.ts';
 import { lambdaEnvironment } from '../aws/lambda/environment.ts';
+import { type PolledStream, StreamEventSourceMapping } from '../aws/lambda/event-source-mapping.ts';
 import { LambdaFunctionError } from '../aws/lambda/invocation.ts';
 import { lambdaInvokeService } from '../aws/lambda/invoke-service.ts';
 import { LambdaRuntime } from '../aws/lambda/runtime.ts';
 import { LocalMacie } from '../aws/macie/jobs.ts';
 import { macieService } from '../aws/macie/service.ts';
-import { createLocalS3, type PrivilegedCall } from '../aws/s3/index.ts';
+import { createLocalS3, type PrivilegedCall, templateBuckets } from '../aws/s3/index.ts';
 import { s3Service } from '../aws/s3/service.ts';
 import { LocalSecretsManager, secretsManagerService } from '../aws/secretsmanager/service.ts';
 import { TaskFailure } from '../aws/states/errors.ts';
 import { ExecutionStore } from '../aws/states/execution-store.ts';
 import { stepFunctionsService } from '../aws/states/service.ts';
 import { LocalStepFunctions } from '../aws/states/step-functions.ts';
+import { createLocalSts } from '../aws/sts/service.ts';
+import { sessionPolicyAllows } from '../aws/sts/session-policy.ts';
 import { awsEventReplayRoute } from './aws-event-replay.ts';
 import type { TwinExtension } from './extension.ts';
 import type { TwinHandlers } from './server.ts';
@@ -56,6 +64,8 @@ export interface AwsServices {
   readonly scheduler: LocalScheduler;
   /** Serves a request with a template HTTP API route's function (API Gateway v2 event, version 2.0). */
   readonly invokeHttpRoute: ReturnType<typeof serveHttpApi>['invoke'];
+  /** Delivers every stream record written so far to its event source mappings' functions, and waits. */
+  drainEventSourceMappings(): Promise<void>;
   /** Opens the services that need the extension's values, and answers for the twin's port. */
   serve(keys: KeyRing): Promise<TwinHandlers>;
   /** Warms the functions (failing when one cannot start), then re-drives unfinished executions and arms the schedules. */
@@ -77,6 +87,8 @@ export function asTaskFailure(error: unknown): unknown {
 }
 
 const SECRET_TYPE = 'AWS::SecretsManager::Secret';
+/** The one shard of each of the twin's streams. */
+const SHARD_ID = 'shardId-00000000000000000000-00000001';
 const KMS_KEY_TYPE = 'AWS::KMS::Key';
 
 /** An S3 privileged call as the trail records it: the bucket is its resource, signed in the header. */
@@ -101,6 +113,16 @@ export function s3TrailCall(call: PrivilegedCall<AwsCaller>): ServiceCall {
 /** Without an extension saying otherwise, the operator may call anything and nobody else anything. */
 const operatorOnly = (caller: AwsCaller) => caller.kind === 'operator';
 
+/**
+ * A role session may do only what its session policy allows (the twin's STS sessions), and then
+ * only what the composition allows the caller: the session policy narrows, as in IAM.
+ */
+function withSessionPolicies(authorize: AwsAuthorizer): AwsAuthorizer {
+  return (caller, action, permissions) =>
+    (caller.kind !== 'session' || sessionPolicyAllows(caller.sessionPolicy, permissions)) &&
+    authorize(caller, action, permissions);
+}
+
 export async function startAwsServices(options: AwsServicesOptions): Promise<AwsServices> {
   const { stack, dataDir, log, extension } = options;
   const cleanups: (() => Promise<void>)[] = [];
@@ -110,6 +132,14 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
   try {
     const dynamo = await startLocalDynamo({ path: join(dataDir, 'dynamodb'), tables: stack.tables, log });
     cleanups.push(() => dynamo.stop());
+    const streams = await LocalDynamoStreams.open({
+      directory: join(dataDir, 'dynamodb-streams'),
+      tables: stack.tables,
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      log,
+    });
+    cleanups.push(() => streams.close());
     const lambda = new LambdaRuntime({
       functions: stack.functions,
       environment: (fn) => {
@@ -156,6 +186,8 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     });
     const running = stepFunctions;
     cleanups.push(() => running.close());
+    // The keys are the twin's once it serves (the operator's, the agents', the STS sessions').
+    let keyRing: KeyRing | undefined;
     const httpApi = serveHttpApi({
       routes: stack.httpRoutes,
       invoke: (route, event) => {
@@ -163,17 +195,26 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         return lambda.invoke(fn.arn, event);
       },
       authorize: (token, route) => extension().jwtAuthorizer?.(token, route),
+      authorizeIam: createIamAuthorizer({
+        keys: () => keyRing!,
+        authorize: (caller, action, permissions) =>
+          withSessionPolicies(extension().authorize ?? operatorOnly)(caller, action, permissions),
+      }),
       log,
     });
     // CloudTrail: the privileged calls the services report, as events on the default bus.
     const trail = createLocalTrail({ deliver: (event) => eventBus.deliverAwsEvent(event) });
-    // Buckets and objects live under <dataDir>/s3; the engine reads them back at start.
+    // Buckets and objects live under <dataDir>/s3; the engine reads them back at start, and the
+    // template's buckets are made (or brought up to date) as CloudFormation would.
     const s3 = await createLocalS3<AwsCaller>({
       directory: join(dataDir, 's3'),
       region: LOCAL_REGION,
       log,
+      principalOf: (caller) => caller.principalArn,
       onPrivilegedCall: (call) => trail.record(s3TrailCall(call)),
     });
+    for (const bucket of templateBuckets(stack.resources)) await s3.provision(bucket);
+
     // Macie reads the twin's S3 and publishes its findings on the default bus, as Macie does.
     const macie = await LocalMacie.open({
       dataDir,
@@ -188,12 +229,60 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         }),
     });
     cleanups.push(() => macie.idle());
+    const sts = createLocalSts();
+
+    const mappings = stack.eventSourceMappings.map((mapping) => {
+      const fn = lambda.find(mapping.functionName);
+      const source = streams.source(mapping.eventSourceArn);
+      if (fn === undefined || source === undefined) {
+        throw new ConfigurationError(
+          `event source mapping ${mapping.logicalId}: the twin has no ${fn === undefined ? `function ${mapping.functionName}` : `stream ${mapping.eventSourceArn}`}`,
+        );
+      }
+      const stream: PolledStream = {
+        arn: mapping.eventSourceArn,
+        shardId: SHARD_ID,
+        read: (after, limit) =>
+          source.read(after, limit).map((record) => ({
+            sequenceNumber: record.dynamodb.SequenceNumber,
+            arrivedAt: record.dynamodb.ApproximateCreationDateTime * 1000,
+            payload: record,
+          })),
+        latest: () => source.latest(),
+        onAppend: (listener) => streams.onAppend(listener),
+      };
+      const filters = mapping.filterPatterns.map((pattern) => compilePattern(pattern));
+      return new StreamEventSourceMapping({
+        mapping,
+        functionArn: fn.arn,
+        stream,
+        matches: (payload) => filters.length === 0 || filters.some((filter) => filter.matches(payload)),
+        invoke: (event) => lambda.invoke(fn.arn, event),
+        // The twin has no SQS: what Lambda would send the on-failure queue is kept in a file per queue.
+        onFailure: async (destination, record) => {
+          const directory = join(dataDir, 'on-failure');
+          await mkdir(directory, { recursive: true });
+          await appendFile(
+            join(directory, `${destination.split(':').at(-1)}.jsonl`),
+            `${JSON.stringify(record)}\n`,
+          );
+        },
+        checkpointPath: join(dataDir, 'event-source-mappings', `${mapping.logicalId}.json`),
+        log,
+      });
+    });
+    cleanups.push(async () => {
+      for (const mapping of mappings) await mapping.stop();
+    });
 
     return {
       lambda,
       stepFunctions,
       scheduler,
       invokeHttpRoute: httpApi.invoke,
+      async drainEventSourceMappings() {
+        await Promise.all(mappings.map((mapping) => mapping.drain()));
+      },
       async serve(keys) {
         const product = extension();
         const secrets = await LocalSecretsManager.open({
@@ -237,18 +326,20 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         const services = [
           eventBridgeService(eventBus),
           stepFunctionsService(running),
-          dynamoDbService(dynamo.endpoint),
+          dynamoDbService(dynamo.endpoint, streams),
           lambdaInvokeService(lambda, log),
           secretsManagerService(secrets),
           s3Service(s3),
           kmsService(kms),
           macieService(macie),
+          sts.service,
         ];
+        keyRing = keys.with(sts);
         return {
           aws: createAwsFront({
             services: [...services, ...(product.awsServices ?? [])],
-            keys,
-            authorize: product.authorize ?? operatorOnly,
+            keys: keyRing,
+            authorize: withSessionPolicies(product.authorize ?? operatorOnly),
             log,
           }),
           app: httpApi.withRoutes([
@@ -262,6 +353,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         const resumed = running.resumeRunning();
         if (resumed.length > 0) log(`re-driving ${resumed.length} unfinished execution(s)`);
         scheduler.start();
+        for (const mapping of mappings) await mapping.start();
         if (scheduler.rules.length > 0) {
           log(
             `scheduled rules: ${scheduler.rules.map((rule) => `${rule.name} ${rule.scheduleExpression}`).join(', ')}`,

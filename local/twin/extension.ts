@@ -31,6 +31,8 @@ export interface TwinContext {
   invokeFunction(nameOrArn: string, event: unknown): Promise<unknown>;
   /** Serves a request with a template HTTP API route's function (API Gateway v2 event, version 2.0). */
   invokeHttpRoute(request: TwinRequest, authorizer?: JwtAuthorizerContext): Promise<TwinResponse>;
+  /** Delivers every stream record written so far to its event source mappings' functions, and waits. */
+  drainEventSourceMappings(): Promise<void>;
 }
 
 export interface TwinExtension {

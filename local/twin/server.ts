@@ -76,6 +76,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+/** How long an idle keep-alive connection stays open (the 60 s idle timeout of an AWS load balancer, plus margin). */
+const IDLE_CONNECTION_MS = 65_000;
+
 const STARTING = jsonResponse(503, { message: 'The twin is starting' });
 const WRONG_HOST = jsonResponse(403, {
   message: 'Forbidden: the Host header does not name this twin (see --host and --insecure-expose)',
@@ -97,7 +100,9 @@ export async function startTwinServer(options: TwinServerOptions): Promise<TwinS
     if (handlers.aws.accepts(head)) return writeResponse(response, await handlers.aws.handle(head, message));
     return writeResponse(response, await handlers.app({ ...head, body: await readBody(message) }));
   };
-  const server = createServer((message, response) => {
+  // AWS endpoints keep an idle connection open far longer than Node's default 5 s; an SDK client that
+  // reuses a pooled socket just as the twin closes it would see ECONNRESET, which AWS never causes.
+  const server = createServer({ keepAliveTimeout: IDLE_CONNECTION_MS }, (message, response) => {
     respond(message, response).catch((error: unknown) => {
       const tooLarge = error instanceof RequestTooLargeError;
       if (!tooLarge) options.log(`request failed: ${(error as Error).stack ?? String(error)}`);

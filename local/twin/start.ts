@@ -61,6 +61,8 @@ export interface RunningTwin {
    * timer, and waits for its targets: e.g. the reminder run, in a test or a demo.
    */
   runScheduledRule(nameOrLogicalId: string): Promise<void>;
+  /** Delivers every stream record written so far to its event source mappings' functions, and waits. */
+  drainEventSourceMappings(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -120,7 +122,9 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
         stack,
         operatorCredentials: operator.credentials,
         invokeFunction: (name, event) => aws.lambda.invoke(name, event),
-        invokeHttpRoute: (request, authorizer) => aws.invokeHttpRoute(request, authorizer),
+        invokeHttpRoute: (request, authorizer) =>
+          aws.invokeHttpRoute(request, authorizer === undefined ? undefined : { jwt: authorizer }),
+        drainEventSourceMappings: () => aws.drainEventSourceMappings(),
       })) ?? {};
     server.serve(await aws.serve(createKeyRing(operator.credentials, options.agents ?? [])));
     await aws.start();
@@ -140,6 +144,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       stack,
       stepFunctions: aws.stepFunctions,
       runScheduledRule: (nameOrLogicalId) => aws.scheduler.runNow(nameOrLogicalId),
+      drainEventSourceMappings: () => aws.drainEventSourceMappings(),
       stop: () => {
         stopping ??= unwind();
         return stopping;

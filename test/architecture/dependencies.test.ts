@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkRepository, importsOf, layerOf, REPO_ROOT, violationOf } from './dependencies.ts';
 
 describe('imports point one way (docs/ARCHITECTURE.md)', () => {
-  it('holds for every file under lambdas/, lib/, local/ and bin/', () => {
+  it('holds for every file under agent/, lambdas/, lib/, local/ and bin/', () => {
     const { files, violations } = checkRepository(REPO_ROOT);
     expect(files).toBeGreaterThan(150);
     expect(violations, `wrong-way imports:\n${violations.join('\n')}`).toEqual([]);

@@ -1,13 +1,13 @@
 /**
  * Which way imports may point, as docs/ARCHITECTURE.md states it, and the check: every relative
- * import of a source file under lambdas/, lib/, local/ and bin/ is resolved to the layer it lands in
+ * import of a source file under agent/, lambdas/, lib/, local/ and bin/ is resolved to the layer it lands in
  * and compared with what the importing layer may reach; the domain may import only pure packages.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import ts from 'typescript';
 
-export const CHECKED_ROOTS = ['lambdas', 'lib', 'local', 'bin'] as const;
+export const CHECKED_ROOTS = ['agent', 'lambdas', 'lib', 'local', 'bin'] as const;
 const SOURCE = /\.(ts|mts|mjs|js)$/;
 
 /** The layer a repository path belongs to (services of the twin each their own layer). */
@@ -15,7 +15,7 @@ export function layerOf(path: string): string | undefined {
   if (path === 'lambdas/openapi.ts') return 'lambdas/http';
   const lambdas = /^lambdas\/(domain|ports|services|adapters|http|handlers|middleware)\//.exec(path);
   if (lambdas !== null) return `lambdas/${lambdas[1]}`;
-  if (/^(lib|bin)\//.test(path)) return path.split('/')[0];
+  if (/^(agent|lib|bin)\//.test(path)) return path.split('/')[0];
   const aws = /^local\/aws\/(?:([^/]+)\/)?/.exec(path);
   if (aws !== null) {
     if (aws[1] === undefined) return 'local/aws/shared';
@@ -41,6 +41,8 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'lambdas/http': ['lambdas/domain', 'lambdas/ports', 'lambdas/services'],
   'lambdas/middleware': ['lambdas/domain', 'lambdas/ports', 'lambdas/adapters'],
   'lambdas/handlers': LAMBDAS,
+  // The agent SDK ships to agents: the shared contracts only, never the server or the twin.
+  agent: ['lambdas/domain'],
   lib: ['lambdas/domain'],
   bin: ['lib', 'local/cli'],
   'local/aws/shared': ['lambdas/domain'],
@@ -49,7 +51,7 @@ const ALLOWED: Readonly<Record<string, readonly string[]>> = {
   'local/aws/service': [...AWS_CORE, 'lambdas/domain'],
   'local/twin': [...AWS_CORE, 'local/aws/service:*', 'lambdas/domain'],
   'local/product': ['local/twin', ...AWS_CORE, 'local/aws/service:*', ...LAMBDAS],
-  'local/cli': ['local/product', 'local/twin', ...LAMBDAS],
+  'local/cli': ['agent', 'local/product', 'local/twin', ...LAMBDAS],
 };
 
 /** Files of lambdas/ that lib/ may import beside the domain: the names it shares with the handlers. */

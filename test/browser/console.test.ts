@@ -23,7 +23,7 @@ let dataDir: string;
 async function signInAs(user: string): Promise<void> {
   await page.getByLabel('Identity').selectOption(user);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect.poll(() => page.locator('#whoami').textContent()).toBe(`Signed in as ${user}`);
+  await expect.poll(() => page.locator('#whoami').textContent(), EVENTUALLY).toBe(`Signed in as ${user}`);
 }
 
 function adminRequestCard() {
@@ -45,49 +45,60 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
+/** How long the console may take to show what the twin did (the machine may be shared and busy). */
+const EVENTUALLY = { timeout: 15_000, interval: 100 } as const;
+
 describe('the web console', () => {
   it('lets two platform approvers countersign the admin attachment and tells dave why he cannot vote', async () => {
     await page.goto(twin.url);
     await signInAs('carol');
     await page.getByRole('button', { name: 'Run the demo' }).click();
-    await expect.poll(() => page.locator('#status-line').textContent()).toContain('Demo started');
+    await expect.poll(() => page.locator('#status-line').textContent(), EVENTUALLY).toContain('Demo started');
 
     await page.getByRole('button', { name: 'Pending' }).click();
     await adminRequestCard().waitFor();
-    await expect.poll(() => adminRequestCard().textContent()).toContain('0 of 2 approvals from platform');
+    await expect
+      .poll(() => adminRequestCard().textContent(), EVENTUALLY)
+      .toContain('0 of 2 approvals from platform');
     await page.screenshot({ path: join(ARTIFACTS, '1-carol-pending.png'), fullPage: true });
     // AdministratorAccess asks for a step-up: the approval needs the role's name typed.
     await adminRequestCard().getByRole('button', { name: 'Approve' }).click();
     await expect
-      .poll(() => page.locator('#status-line').textContent())
+      .poll(() => page.locator('#status-line').textContent(), EVENTUALLY)
       .toContain('Type invoice-exporter to confirm');
     await adminRequestCard().getByLabel('Step-up: type invoice-exporter to approve').fill('invoice-exporter');
     await adminRequestCard().getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => adminRequestCard().textContent()).toContain('1 of 2 approvals from platform');
     await expect
-      .poll(() => adminRequestCard().locator('.ineligible').textContent())
+      .poll(() => adminRequestCard().textContent(), EVENTUALLY)
+      .toContain('1 of 2 approvals from platform');
+    await expect
+      .poll(() => adminRequestCard().locator('.ineligible').textContent(), EVENTUALLY)
       .toMatch(/already voted/i);
 
     await signInAs('dave');
     await adminRequestCard().waitFor();
     const daveNotice = adminRequestCard().locator('.ineligible');
-    await expect.poll(() => daveNotice.textContent()).toMatch(/person it acts for.*no self-approval/i);
-    await expect.poll(() => adminRequestCard().getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await expect
+      .poll(() => daveNotice.textContent(), EVENTUALLY)
+      .toMatch(/person it acts for.*no self-approval/i);
+    await expect
+      .poll(() => adminRequestCard().getByRole('button', { name: 'Approve' }).count(), EVENTUALLY)
+      .toBe(0);
     await page.screenshot({ path: join(ARTIFACTS, '2-dave-ineligible.png'), fullPage: true });
 
     await signInAs('erin');
     await adminRequestCard().waitFor();
     await adminRequestCard().getByLabel('Step-up: type invoice-exporter to approve').fill('invoice-exporter');
     await adminRequestCard().getByRole('button', { name: 'Approve' }).click();
-    await expect.poll(() => adminRequestCard().count()).toBe(0);
+    await expect.poll(() => adminRequestCard().count(), EVENTUALLY).toBe(0);
 
     await page.getByRole('button', { name: 'History' }).click();
     const row = page.locator('tr').filter({ hasText: 'attach-admin' });
-    await expect.poll(() => row.textContent()).toContain('APPROVED');
-    await expect.poll(() => row.textContent()).toContain('carol, erin');
+    await expect.poll(() => row.textContent(), EVENTUALLY).toContain('APPROVED');
+    await expect.poll(() => row.textContent(), EVENTUALLY).toContain('carol, erin');
     await row.getByRole('button').click();
     const detail = page.locator('section.detail');
-    await expect.poll(() => detail.textContent()).toContain('Decision published');
+    await expect.poll(() => detail.textContent(), EVENTUALLY).toContain('Decision published');
     await page.screenshot({ path: join(ARTIFACTS, '3-erin-decided.png'), fullPage: true });
   });
 

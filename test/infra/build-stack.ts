@@ -38,11 +38,18 @@ export const TEST_CHAT_CONTEXT = {
 /** Classify before approve: Macie jobs for unclassified objects. */
 export const TEST_MACIE_CONTEXT = { 'countersign:macie': true } as const;
 
-/** Every optional part of the stack configured: the REST API, Slack, Teams and Macie jobs. */
+/** What the built-in executors may touch: objects of two buckets, one IAM policy to attach. */
+export const TEST_EXECUTOR_CONTEXT = {
+  'countersign:executorBuckets': ['finance-invoices', 'partner-exchange-eu'],
+  'countersign:executorAllowedPolicyArns': ['arn:aws:iam::aws:policy/ReadOnlyAccess'],
+} as const;
+
+/** Every optional part of the stack configured: the REST API, Slack, Teams, Macie jobs, the executors' reach. */
 export const TEST_FULL_CONTEXT = {
   ...TEST_JWT_CONTEXT,
   ...TEST_CHAT_CONTEXT,
   ...TEST_MACIE_CONTEXT,
+  ...TEST_EXECUTOR_CONTEXT,
 } as const;
 
 export interface BuiltStack {

@@ -101,6 +101,10 @@ describe('cdk-nag AwsSolutions', () => {
         reason: expect.stringContaining('public keys only'),
       },
       {
+        path: expect.stringMatching(/\/HttpApi\/Api\/GET--api--audit--jwks\.json$/),
+        reason: expect.stringContaining('public keys only'),
+      },
+      {
         path: expect.stringMatching(/\/HttpApi\/Api\/POST--slack--interactions$/),
         reason: expect.stringContaining('Slack v0 request signature'),
       },

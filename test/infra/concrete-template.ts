@@ -1,7 +1,9 @@
 /**
  * A synthesized template's policy statements with their references made concrete, so they can be
  * evaluated as IAM would (test/support/iam-policy.ts): a role's ARN is named after its logical id,
- * the event bus has one fixed ARN, `Fn::Join`s (the account root principal) become the root ARN.
+ * the event bus has one fixed ARN, a bucket's is `arn:aws:s3:::<logical id>`, pseudo parameters
+ * are the test account's (us-east-1, aws), and `Fn::Join`s are joined (the account root principal,
+ * object ARNs).
  */
 
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
@@ -15,6 +17,13 @@ export const ACCOUNT = '123456789012';
 export const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/countersign`;
 export const roleArnOf = (logicalId: string) => `arn:aws:iam::${ACCOUNT}:role/${logicalId}`;
 
+const PSEUDO_PARAMETERS: Readonly<Record<string, string>> = {
+  'AWS::Partition': 'aws',
+  'AWS::AccountId': ACCOUNT,
+  'AWS::Region': 'us-east-1',
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+
 export function concrete(value: Json, resources: Resources): Json {
   if (Array.isArray(value)) return value.map((item) => concrete(item, resources));
   if (value === null || typeof value !== 'object') return value;
@@ -23,10 +32,18 @@ export function concrete(value: Json, resources: Resources): Json {
     const type = resources[getAtt[0]]?.Type;
     if (type === 'AWS::IAM::Role') return roleArnOf(getAtt[0]);
     if (type === 'AWS::Events::EventBus') return BUS_ARN;
+    if (type === 'AWS::S3::Bucket') return `arn:aws:s3:::${getAtt[0]}`;
     // Log groups, keys, tables …: their exact ARN plays no part in who may do what.
     return `arn:aws:${type}:us-east-1:${ACCOUNT}:${getAtt[0]}`;
   }
-  if (value['Fn::Join'] !== undefined) return `arn:aws:iam::${ACCOUNT}:root`;
+  const ref = value.Ref as string | undefined;
+  if (ref !== undefined && PSEUDO_PARAMETERS[ref] !== undefined) return PSEUDO_PARAMETERS[ref];
+  if (ref !== undefined) return ref;
+  const join = value['Fn::Join'] as [string, Json[]] | undefined;
+  if (join !== undefined) {
+    const parts = concrete(join[1], resources) as Json[];
+    if (parts.every((part) => typeof part === 'string')) return parts.join(join[0]);
+  }
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, concrete(item, resources)]));
 }
 

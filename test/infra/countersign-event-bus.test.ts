@@ -7,6 +7,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
 import { BUS_POLICY_SIDS, CountersignEventBus } from '../../lib/countersign-event-bus.ts';
 import { WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
@@ -19,10 +20,15 @@ const OTHER_ROLE = `arn:aws:iam::${ACCOUNT}:role/ci-deployer`;
 /** What a broadly privileged role of the account has: its own policy allows any PutEvents. */
 const PUT_ANYTHING: PolicyStatement = { Effect: 'Allow', Action: 'events:*', Resource: '*' };
 
+interface Publisher {
+  readonly role: string;
+  readonly policy: PolicyStatement[];
+}
+
 interface Synthesized {
   readonly busPolicy: PolicyStatement[];
-  readonly publisherRole: string;
-  readonly publisherPolicy: PolicyStatement[];
+  /** The decision publishers: the workflow's publish step, and the fast decision path. */
+  readonly publishers: readonly Publisher[];
 }
 
 function synthesize(context: Record<string, unknown> = {}): Synthesized {
@@ -30,14 +36,18 @@ function synthesize(context: Record<string, unknown> = {}): Synthesized {
   const busPolicy = Object.values(resources)
     .filter((resource) => resource.Type === 'AWS::Events::EventBusPolicy')
     .map((resource) => concrete(resource.Properties.Statement, resources) as PolicyStatement);
-  const publisher = Object.values(resources).find(
-    (resource) =>
-      resource.Type === 'AWS::Lambda::Function' &&
-      resource.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.publishDecision,
-  )!;
-  const roleId = publisher.Properties.Role['Fn::GetAtt'][0] as string;
-  const publisherPolicy = identityOf(resources, roleId);
-  return { busPolicy, publisherRole: roleArnOf(roleId), publisherPolicy };
+  const publisherOf = (entry: string): Publisher => {
+    const fn = Object.values(resources).find(
+      (resource) =>
+        resource.Type === 'AWS::Lambda::Function' && resource.Metadata?.[ENTRY_METADATA_KEY] === entry,
+    )!;
+    const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+    return { role: roleArnOf(roleId), policy: identityOf(resources, roleId) };
+  };
+  return {
+    busPolicy,
+    publishers: [WORKFLOW_HANDLER_ENTRIES.publishDecision, AGENT_DECISIONS_HANDLER_ENTRY].map(publisherOf),
+  };
 }
 
 function putEvents(principalArn: string, sources: string[]): AuthorizationRequest {
@@ -75,15 +85,18 @@ describe('the bus policy with a registered agent', () => {
     expect(asAnyRole(TEST_AGENT.principalArn, ['countersign']).verdict).toBe('ExplicitDeny');
   });
 
-  it('lets the publisher put decisions, and nothing else', () => {
-    const asPublisher = (sources: string[]) =>
-      authorize(putEvents(synthesized.publisherRole, sources), {
-        identity: synthesized.publisherPolicy,
-        resource: synthesized.busPolicy,
-      });
-    expect(asPublisher(['countersign'])).toEqual({ verdict: 'Allowed', denyingSids: [] });
-    expect(asPublisher([AGENT_SOURCE]).verdict).toBe('ExplicitDeny');
-    expect(asPublisher(['acme.orders']).verdict).toBe('ImplicitDeny');
+  it('lets each publisher (the publish step, the fast path) put decisions, and nothing else', () => {
+    expect(synthesized.publishers).toHaveLength(2);
+    for (const publisher of synthesized.publishers) {
+      const asPublisher = (sources: string[]) =>
+        authorize(putEvents(publisher.role, sources), {
+          identity: publisher.policy,
+          resource: synthesized.busPolicy,
+        });
+      expect(asPublisher(['countersign'])).toEqual({ verdict: 'Allowed', denyingSids: [] });
+      expect(asPublisher([AGENT_SOURCE]).verdict).toBe('ExplicitDeny');
+      expect(asPublisher(['acme.orders']).verdict).toBe('ImplicitDeny');
+    }
   });
 
   it('lets the agent put its own source, and only that', () => {
@@ -129,7 +142,7 @@ describe('the bus policy with no agent', () => {
     });
   }, SLOW_SYNTH_MS);
 
-  it('is present: decisions only from the publisher, and no agent source from anyone', () => {
+  it('is present: decisions only from the publishers, and no agent source from anyone', () => {
     const policies = { identity: [PUT_ANYTHING], resource: synthesized.busPolicy };
     expect(synthesized.busPolicy.map((statement) => statement.Sid).sort()).toEqual(
       [
@@ -139,12 +152,14 @@ describe('the bus policy with no agent', () => {
     );
     expect(authorize(putEvents(OTHER_ROLE, ['countersign']), policies).verdict).toBe('ExplicitDeny');
     expect(authorize(putEvents(OTHER_ROLE, [AGENT_SOURCE]), policies).verdict).toBe('ExplicitDeny');
-    expect(
-      authorize(putEvents(synthesized.publisherRole, ['countersign']), {
-        identity: synthesized.publisherPolicy,
-        resource: synthesized.busPolicy,
-      }).verdict,
-    ).toBe('Allowed');
+    for (const publisher of synthesized.publishers) {
+      expect(
+        authorize(putEvents(publisher.role, ['countersign']), {
+          identity: publisher.policy,
+          resource: synthesized.busPolicy,
+        }).verdict,
+      ).toBe('Allowed');
+    }
   });
 });
 

@@ -5,15 +5,18 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import { buildOpenApiDocument } from '../../lambdas/openapi.ts';
+import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
 import { CHAT_HANDLER_ENTRIES, CHAT_ROUTES } from '../../lib/chat-integrations.ts';
 import { CONFIG_DEFAULTS, CONTEXT_KEYS } from '../../lib/countersign-config.ts';
 import {
+  AGENT_API_ROUTES,
+  AUDIT_KEYS_ROUTE,
   DEFAULT_THROTTLE,
   OPENAPI_ROUTE,
   RECEIPT_KEYS_ROUTE,
   REST_API_ROUTES,
 } from '../../lib/countersign-http-api.ts';
-import { API_HANDLER_ENTRY, RECEIPT_KEYS_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
+import { API_HANDLER_ENTRY, PUBLIC_KEYS_HANDLER_ENTRY } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { loadStack } from '../../local/aws/cloudformation/template.ts';
 import {
@@ -98,6 +101,18 @@ function routeViews(from: Resources = resources): Record<string, RouteView> {
 }
 
 const routeKey = (route: { method: string; path: string }) => `${route.method} ${route.path}`;
+
+/** What the HTTP API serves whatever is configured: the receipts' keys, and the agents' fast path. */
+const ALWAYS_SERVED = {
+  [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY },
+  [routeKey(AUDIT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY },
+  ...Object.fromEntries(
+    Object.values(AGENT_API_ROUTES).map((route) => [
+      routeKey(route),
+      { authorizationType: 'AWS_IAM', entry: AGENT_DECISIONS_HANDLER_ENTRY },
+    ]),
+  ),
+};
 const jwtAuthorizer = {
   Issuer: TEST_JWT_CONTEXT['countersign:jwtIssuer'],
   Audience: [TEST_JWT_CONTEXT['countersign:jwtAudience']],
@@ -112,10 +127,17 @@ describe('REST API routes', () => {
         { authorizationType: 'JWT', authorizer: jwtAuthorizer, entry: API_HANDLER_ENTRY },
       ]),
       [routeKey(OPENAPI_ROUTE), { authorizationType: 'NONE', entry: API_HANDLER_ENTRY }],
-      [routeKey(RECEIPT_KEYS_ROUTE), { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY }],
+      [routeKey(RECEIPT_KEYS_ROUTE), { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY }],
+      [routeKey(AUDIT_KEYS_ROUTE), { authorizationType: 'NONE', entry: PUBLIC_KEYS_HANDLER_ENTRY }],
+      ...Object.values(AGENT_API_ROUTES).map((route) => [
+        routeKey(route),
+        { authorizationType: 'AWS_IAM', entry: AGENT_DECISIONS_HANDLER_ENTRY },
+      ]),
     ]);
     expect(views).toEqual(expected);
     expect(Object.keys(views).sort()).toEqual([
+      'GET /api/agent/decisions/{requestId}',
+      'GET /api/audit/jwks.json',
       'GET /api/classifications',
       'GET /api/me',
       'GET /api/openapi.json',
@@ -124,6 +146,7 @@ describe('REST API routes', () => {
       'GET /api/receipts/jwks.json',
       'GET /api/requests',
       'GET /api/requests/{id}',
+      'POST /api/agent/decisions',
       'POST /api/privileged-calls/{eventId}/review',
       'POST /api/requests/{id}/review',
       'POST /api/requests/{id}/votes',
@@ -134,10 +157,12 @@ describe('REST API routes', () => {
     const document = buildOpenApiDocument() as {
       paths: Record<string, Record<string, { security?: unknown[] }>>;
     };
+    const authorizationOf = (security: unknown[] | undefined) =>
+      security === undefined ? 'JWT' : security.length === 0 ? 'NONE' : 'AWS_IAM';
     const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, operation]) => [
         `${method.toUpperCase()} ${path}`,
-        operation.security?.length === 0 ? 'NONE' : 'JWT',
+        authorizationOf(operation.security),
       ]),
     );
     const views = routeViews();
@@ -198,7 +223,7 @@ describe('REST API routes', () => {
         authorization:
           view.authorizationType === 'JWT'
             ? { type: 'JWT', issuer: jwtAuthorizer.Issuer, audience: jwtAuthorizer.Audience }
-            : { type: 'NONE' },
+            : { type: view.authorizationType === 'AWS_IAM' ? 'AWS_IAM' : 'NONE' },
       })),
     );
     const twinFunction = stack.functions.find((fn) => fn.logicalId === apiFunctionId)!;
@@ -336,9 +361,6 @@ describe('chat routes', () => {
     [routeKey(CHAT_ROUTES.slack)]: { authorizationType: 'NONE', entry: CHAT_HANDLER_ENTRIES.slack },
     [routeKey(CHAT_ROUTES.teams)]: { authorizationType: 'NONE', entry: CHAT_HANDLER_ENTRIES.teams },
   };
-  const receiptKeysView = {
-    [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY },
-  };
 
   it(
     'join the REST API on the same HTTP API, without an authorizer (the handlers verify callers)',
@@ -362,7 +384,7 @@ describe('chat routes', () => {
       const chatOnly = template.toJSON().Resources as Resources;
       expect(ofType('AWS::ApiGatewayV2::Api', chatOnly)).toHaveLength(1);
       expect(ofType('AWS::ApiGatewayV2::Authorizer', chatOnly)).toEqual([]);
-      expect(routeViews(chatOnly)).toEqual({ ...chatViews, ...receiptKeysView });
+      expect(routeViews(chatOnly)).toEqual({ ...chatViews, ...ALWAYS_SERVED });
     },
     SLOW_SYNTH_MS,
   );
@@ -370,13 +392,11 @@ describe('chat routes', () => {
 
 describe('without a token issuer', () => {
   it(
-    'leaves the REST API out, still serving the receipt keys',
+    'leaves the REST API out, still serving the receipt keys and the agents’ fast path',
     () => {
       const { template } = buildCountersignStack();
       const json = template.toJSON();
-      expect(routeViews(json.Resources)).toEqual({
-        [routeKey(RECEIPT_KEYS_ROUTE)]: { authorizationType: 'NONE', entry: RECEIPT_KEYS_HANDLER_ENTRY },
-      });
+      expect(routeViews(json.Resources)).toEqual(ALWAYS_SERVED);
       const entries = ofType('AWS::Lambda::Function', json.Resources).map(
         ([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY],
       );

@@ -2,15 +2,18 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
+import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
+import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
+import { AUDIT_ARCHIVER_HANDLER_ENTRY } from '../../lib/audit-archiver.ts';
+import { AUDIT_DIGESTER_HANDLER_ENTRY } from '../../lib/audit-digester.ts';
 import { CHAT_HANDLER_ENTRIES } from '../../lib/chat-integrations.ts';
 import { CLASSIFICATION_JOBS_HANDLER_ENTRY } from '../../lib/classification-jobs.ts';
 import {
   API_HANDLER_ENTRY,
-  BUNDLED_POLICY_DIR,
-  RECEIPT_KEYS_HANDLER_ENTRY,
+  PUBLIC_KEYS_HANDLER_ENTRY,
   WORKFLOW_HANDLER_ENTRIES,
 } from '../../lib/countersign-stack.ts';
-import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
+import { BUNDLED_POLICY_DIR, ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { CLASSIFICATION_FINDINGS_HANDLER_ENTRY } from '../../lib/macie-findings-rule.ts';
 import { RECONCILE_HANDLER_ENTRY } from '../../lib/privileged-call-reconciliation.ts';
 import { REMINDER_HANDLER_ENTRY } from '../../lib/review-reminders.ts';
@@ -206,7 +209,7 @@ describe('approval state machine', () => {
       'event.$': '$.event',
       'executionArn.$': '$$.Execution.Id',
     });
-    expect(recordFailure.Next).toBe(WORKFLOW_STATES.publishDecision);
+    expect(recordFailure.Next).toBe(WORKFLOW_STATES.willExecute);
     expect(recordFailure.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
     expect(definition.States[WORKFLOW_STATES.rejected]).toEqual({
       Type: 'Fail',
@@ -215,7 +218,7 @@ describe('approval state machine', () => {
     });
   });
 
-  it('records, then publishes, each with retries and a failure state', () => {
+  it('records, executes what Countersign runs, then publishes, each with retries and a failure state', () => {
     const record = definition.States[WORKFLOW_STATES.recordDecision];
     // The execution goes along, so a failing duplicate execution never decides another's request.
     expect(record.Parameters.Payload).toEqual({
@@ -224,7 +227,7 @@ describe('approval state machine', () => {
       'executionArn.$': '$$.Execution.Id',
     });
     expect(record.ResultPath).toBeNull();
-    expect(record.Next).toBe(WORKFLOW_STATES.publishDecision);
+    expect(record.Next).toBe(WORKFLOW_STATES.willExecute);
     expect(record.Retry.flatMap((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toContain(
       'States.TaskFailed',
     );
@@ -236,6 +239,48 @@ describe('approval state machine', () => {
     });
     expect(publish.Catch[0].Next).toBe(WORKFLOW_STATES.publishFailed);
     expect(publish.Next).toBe(WORKFLOW_STATES.done);
+  });
+
+  it('executes only an approval whose policy names an executor, once, before the decision is told', () => {
+    expect(definition.States[WORKFLOW_STATES.willExecute]).toEqual({
+      Type: 'Choice',
+      Choices: [
+        {
+          And: [
+            { Variable: '$.policy.executor', IsPresent: true },
+            {
+              Or: [
+                { Variable: '$.outcome.decision', StringEquals: 'APPROVED' },
+                { Variable: '$.outcome.decision', StringEquals: 'AUTO_APPROVED' },
+              ],
+            },
+          ],
+          Next: WORKFLOW_STATES.execute,
+        },
+      ],
+      Default: WORKFLOW_STATES.publishDecision,
+    });
+    const execute = definition.States[WORKFLOW_STATES.execute];
+    expect(execute.Parameters.Payload).toEqual({
+      'requestId.$': '$.requestId',
+      'executionArn.$': '$$.Execution.Id',
+    });
+    expect(execute.ResultPath).toBeNull();
+    expect(execute.Next).toBe(WORKFLOW_STATES.publishDecision);
+    // A run claimed by a duplicate invocation still in flight: asked again for longer than it may run
+    // (before the general retry, which would give up sooner).
+    const retries = execute.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals[0]);
+    expect(retries.indexOf('ConflictError')).toBeLessThan(retries.indexOf('States.TaskFailed'));
+    expect(execute.Retry).toContainEqual({
+      ErrorEquals: ['ConflictError'],
+      IntervalSeconds: 15,
+      MaxAttempts: 25,
+      BackoffRate: 1,
+    });
+    // Failing for good, the decision is still told (without an outcome); the handler's alarm calls a person.
+    expect(execute.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.publishDecision },
+    ]);
   });
 });
 
@@ -319,18 +364,22 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the workflow handlers, the reminder run, the REST API, the receipt keys and the chat endpoints, each tagged with its entry', () => {
+  it('are the workflow handlers, the executor, the fast path, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
     expect(entries.sort()).toEqual(
       [
         ...Object.values(WORKFLOW_HANDLER_ENTRIES),
+        EXECUTE_HANDLER_ENTRY,
+        AGENT_DECISIONS_HANDLER_ENTRY,
         REMINDER_HANDLER_ENTRY,
         CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
         CLASSIFICATION_JOBS_HANDLER_ENTRY,
         RECONCILE_HANDLER_ENTRY,
         API_HANDLER_ENTRY,
-        RECEIPT_KEYS_HANDLER_ENTRY,
+        PUBLIC_KEYS_HANDLER_ENTRY,
         ...Object.values(CHAT_HANDLER_ENTRIES),
+        AUDIT_ARCHIVER_HANDLER_ENTRY,
+        AUDIT_DIGESTER_HANDLER_ENTRY,
       ].sort(),
     );
   });
@@ -348,9 +397,20 @@ describe('handlers', () => {
     }
   });
 
-  it('get the environment the handlers read, POLICY_DIR only for evaluate and the reconciliation', () => {
+  it('get the environment the handlers read, POLICY_DIR only where policies are evaluated', () => {
+    const auditHandlers = new Set<string>([AUDIT_ARCHIVER_HANDLER_ENTRY, AUDIT_DIGESTER_HANDLER_ENTRY]);
     for (const [, fn] of functions()) {
       const variables = fn.Properties.Environment.Variables;
+      if (auditHandlers.has(fn.Metadata?.[ENTRY_METADATA_KEY])) {
+        // The archive's handlers touch neither the table (the stream comes to them) nor the bus.
+        expect(variables).toMatchObject({
+          [ENV.auditBucketName]: { Ref: expect.stringMatching(/^AuditArchive/) },
+          [ENV.auditRetentionDays]: '365',
+          [POWERTOOLS_ENV.logLevel]: 'INFO',
+        });
+        expect(variables[ENV.tableName]).toBeUndefined();
+        continue;
+      }
       expect(variables).toMatchObject({
         [ENV.tableName]: { Ref: logicalIdOf('AWS::DynamoDB::Table') },
         [ENV.eventBusName]: { Ref: logicalIdOf('AWS::Events::EventBus') },
@@ -361,9 +421,11 @@ describe('handlers', () => {
         [POWERTOOLS_ENV.logLevel]: 'INFO',
       });
       // The reconciliation asks the policies who reviews an unapproved call.
-      const readsPolicies = [WORKFLOW_HANDLER_ENTRIES.evaluate, RECONCILE_HANDLER_ENTRY].includes(
-        fn.Metadata?.[ENTRY_METADATA_KEY],
-      );
+      const readsPolicies = [
+        WORKFLOW_HANDLER_ENTRIES.evaluate,
+        AGENT_DECISIONS_HANDLER_ENTRY,
+        RECONCILE_HANDLER_ENTRY,
+      ].includes(fn.Metadata?.[ENTRY_METADATA_KEY]);
       expect(variables[ENV.policyDir]).toBe(readsPolicies ? BUNDLED_POLICY_DIR : undefined);
       // Only the REST API shows requests to people: it alone scopes reads by the auditor groups.
       const isApi = fn.Metadata?.[ENTRY_METADATA_KEY] === API_HANDLER_ENTRY;
@@ -396,21 +458,26 @@ describe('permissions', () => {
     expect(actions).toContain('dynamodb:UpdateItem');
   });
 
-  it('let only the publish handler put events, and only with the countersign source', () => {
+  it('let only the decision publishers (the publish step, the fast path) put events, and only with the countersign source', () => {
     const putEvents = ofType('AWS::IAM::Policy').flatMap(([, policy]) =>
       (policy.Properties.PolicyDocument.Statement as Statement[])
         .filter((statement) => actionsOf(statement).includes('events:PutEvents'))
         .map((statement) => ({ roles: policy.Properties.Roles, statement })),
     );
-    expect(putEvents).toHaveLength(1);
-    const publishFn = functions().find(
-      ([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.publishDecision,
-    )!;
-    expect(putEvents[0]!.roles).toEqual([{ Ref: publishFn[1].Properties.Role['Fn::GetAtt'][0] }]);
-    expect(putEvents[0]!.statement.Condition).toEqual({
-      'ForAllValues:StringEquals': { 'events:source': ['countersign'] },
-      Null: { 'events:source': 'false' },
-    });
+    const roleOf = (entry: string) => {
+      const [, fn] = functions().find(([, candidate]) => candidate.Metadata?.[ENTRY_METADATA_KEY] === entry)!;
+      return { Ref: fn.Properties.Role['Fn::GetAtt'][0] };
+    };
+    expect(putEvents.map(({ roles }) => roles)).toEqual([
+      [roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision)],
+      [roleOf(AGENT_DECISIONS_HANDLER_ENTRY)],
+    ]);
+    for (const { statement } of putEvents) {
+      expect(statement.Condition).toEqual({
+        'ForAllValues:StringEquals': { 'events:source': ['countersign'] },
+        Null: { 'events:source': 'false' },
+      });
+    }
   });
 });
 
@@ -468,22 +535,23 @@ describe('reminders', () => {
       ([id]) => resources[id]?.Metadata?.[ENTRY_METADATA_KEY] === REMINDER_HANDLER_ENTRY,
     );
     const schedules = ofType('AWS::Events::Rule').filter(([, rule]) => rule.Properties.ScheduleExpression);
-    expect(schedules.map(([, rule]) => rule.Properties.Targets[0].Arn)).toEqual([
-      { 'Fn::GetAtt': [reminders![0], 'Arn'] },
-    ]);
+    expect(schedules.map(([, rule]) => rule.Properties.Targets[0].Arn)).toContainEqual({
+      'Fn::GetAtt': [reminders![0], 'Arn'],
+    });
   });
 });
 
 describe('alarms', () => {
-  it('watch failed executions, the three DLQs and every handler (REST API, chat, Macie, reconciliation too), notifying the encrypted topic', () => {
+  it('watch failed executions, the four DLQs (agent requests, Macie findings, privileged calls, audit archive) and every handler (REST API, chat, Macie, reconciliation, archive, fast path, executor too), notifying the encrypted topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
       [
         'ApproximateNumberOfMessagesVisible',
         'ApproximateNumberOfMessagesVisible',
+        'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
         'ApproximateNumberOfMessagesVisible',
-        ...Array.from({ length: 12 }, () => 'Errors'),
+        ...Array.from({ length: functions().length }, () => 'Errors'),
       ].sort(),
     );
     const topicId = logicalIdOf('AWS::SNS::Topic');

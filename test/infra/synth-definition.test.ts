@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
 import { WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
 import { WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import {
@@ -24,6 +25,7 @@ describe('synthesizeStateMachineDefinition', () => {
       [WORKFLOW_STATES.recordDecision]: WORKFLOW_HANDLER_ENTRIES.recordDecision,
       [WORKFLOW_STATES.recordEvaluationFailure]: WORKFLOW_HANDLER_ENTRIES.recordDecision,
       [WORKFLOW_STATES.publishDecision]: WORKFLOW_HANDLER_ENTRIES.publishDecision,
+      [WORKFLOW_STATES.execute]: EXECUTE_HANDLER_ENTRY,
     });
   }, 120_000);
 

@@ -65,8 +65,8 @@ describe('the policy set in policies/', () => {
 
 describe.each(cases)('$name', ({ description, request, facts, expect: expected }) => {
   it(description, () => {
-    const { agent, action, resource, parameters } = request;
-    const decision = engine.evaluate({ agent, action, resource, parameters, ...facts });
+    const { agent, action, resource, parameters, execute } = request;
+    const decision = engine.evaluate({ agent, action, resource, parameters, execute, ...facts });
     expect(PolicyDecision.parse(decision)).toMatchObject(expected);
     expect(decision.reason.length).toBeGreaterThan(0);
   });

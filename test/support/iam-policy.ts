@@ -42,6 +42,7 @@ function wildcard(pattern: string, value: string): boolean {
 }
 
 const OPERATORS: Readonly<Record<string, (policy: string, value: string) => boolean>> = {
+  Bool: (policy, value) => policy.toLowerCase() === value.toLowerCase(),
   StringEquals: (policy, value) => policy === value,
   StringLike: wildcard,
   ArnEquals: wildcard,

@@ -8,7 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbRequestStore } from '../../lambdas/adapters/dynamodb/request-store.ts';
@@ -43,6 +45,8 @@ const EvaluateFailure = {
 let evaluateFailure: (typeof EvaluateFailure)[keyof typeof EvaluateFailure] = EvaluateFailure.none;
 
 const eventBridge = mockClient(EventBridgeClient);
+const sts = mockClient(STSClient);
+const s3 = mockClient(S3Client);
 const receiptKey = mockKmsSigningKey();
 const directory = StaticDirectory.fromJson(
   readFileSync(resolve(REPO_ROOT, 'countersign.local.json'), 'utf8'),
@@ -101,6 +105,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   receiptKey.kms.restore();
+  sts.restore();
+  s3.restore();
   await workflow?.close();
   restoreEnvironment?.();
   await table?.close();
@@ -110,6 +116,17 @@ beforeEach(() => {
   evaluateFailure = EvaluateFailure.none;
   eventBridge.reset();
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+  sts.reset();
+  sts.on(AssumeRoleCommand).resolves({
+    Credentials: {
+      AccessKeyId: 'ASIAEXECUTOR',
+      SecretAccessKey: 'secret',
+      SessionToken: 'token',
+      Expiration: new Date(Date.now() + 900_000),
+    },
+  });
+  s3.reset();
+  s3.on(CopyObjectCommand).resolves({ $metadata: { requestId: 'copy-request-1' } });
 });
 
 /** Starts an execution as the agent-request rule would, with the event as input. */
@@ -177,7 +194,80 @@ function enteredStates(executionArn: string): string[] {
   });
 }
 
+/** An export the agent asks Countersign to make: security approves it, Countersign copies it. */
+function executedExportEvent() {
+  return agentRequestEvent({
+    action: 's3:CopyObject',
+    resource: { arn: 'arn:aws:s3:::finance-invoices/2026/11/ledger.csv' },
+    parameters: {
+      sourceBucket: 'finance-invoices',
+      sourceKey: '2026/11/ledger.csv',
+      destinationBucket: 'partner-exchange-eu',
+      destinationKey: 'inbound/ledger.csv',
+    },
+    execute: true,
+  });
+}
+
 describe('the synthesized approval state machine', () => {
+  it('executes an approved export Countersign runs, once, between recording and telling the decision', async () => {
+    const event = executedExportEvent();
+    const requestId = publicIdOf(event);
+    const executionArn = await start(event);
+    await approvalRequest(requestId).promise;
+    await vote(requestId, 'alice', { vote: 'approve' });
+    await expect(workflow.stepFunctions.waitForCompletion(executionArn)).resolves.toMatchObject({
+      status: 'SUCCEEDED',
+    });
+
+    const states = enteredStates(executionArn);
+    expect(states.slice(states.indexOf(WORKFLOW_STATES.recordDecision))).toEqual([
+      WORKFLOW_STATES.recordDecision,
+      WORKFLOW_STATES.willExecute,
+      WORKFLOW_STATES.execute,
+      WORKFLOW_STATES.publishDecision,
+      WORKFLOW_STATES.done,
+    ]);
+    const [assumed] = sts.commandCalls(AssumeRoleCommand);
+    expect(assumed?.args[0].input).toMatchObject({
+      RoleSessionName: requestId.replace(':', '='),
+      DurationSeconds: 900,
+    });
+    expect(s3.commandCalls(CopyObjectCommand).map((call) => call.args[0].input)).toEqual([
+      {
+        Bucket: 'partner-exchange-eu',
+        Key: 'inbound/ledger.csv',
+        CopySource: 'finance-invoices/2026/11/ledger.csv',
+      },
+    ]);
+    await expect(store.get(requestId)).resolves.toMatchObject({
+      status: 'APPROVED',
+      execution: { status: 'EXECUTED', awsRequestId: 'copy-request-1' },
+    });
+    expect(publishedDecisions()).toEqual([
+      expect.objectContaining({
+        requestId,
+        decision: 'APPROVED',
+        execution: { status: 'EXECUTED', awsRequestId: 'copy-request-1' },
+      }),
+    ]);
+  });
+
+  it('runs nothing for a denied export', async () => {
+    const event = executedExportEvent();
+    const requestId = publicIdOf(event);
+    const executionArn = await start(event);
+    await approvalRequest(requestId).promise;
+    await vote(requestId, 'alice', { vote: 'deny', reason: 'not to this partner' });
+    await workflow.stepFunctions.waitForCompletion(executionArn);
+
+    expect(enteredStates(executionArn)).not.toContain(WORKFLOW_STATES.execute);
+    expect(sts.commandCalls(AssumeRoleCommand)).toEqual([]);
+    expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
+    expect(publishedDecisions()).toEqual([expect.objectContaining({ requestId, decision: 'DENIED' })]);
+    expect(publishedDecisions()[0]).not.toHaveProperty('execution');
+  });
+
   it('auto-approves a read-only action: recorded and published as AUTO_APPROVED, nobody asked', async () => {
     const event = agentRequestEvent({ action: 's3:GetObject' });
     const requestId = publicIdOf(event);
@@ -355,8 +445,9 @@ describe('the synthesized approval state machine', () => {
       },
     ]);
     const audit = await store.listAudit(requestId);
+    // The receipt is audited as SIGNED (its hash and key, never the receipt).
     expect(audit.map((record) => record.kind).sort()).toEqual(
-      ['DECIDED', 'EVALUATED', 'PUBLISHED', 'REQUESTED'].sort(),
+      ['DECIDED', 'EVALUATED', 'PUBLISHED', 'REQUESTED', 'SIGNED'].sort(),
     );
   });
 

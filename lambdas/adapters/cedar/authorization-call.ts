@@ -182,6 +182,8 @@ export function requestParts(model: RequestModel, request: PolicyRequest): Reque
       operation: action[2]!,
       parameters: typedParameters,
       parameterMap: { __entity: parameterMapUid },
+      // Only when asked: a schema without `execute` then still evaluates every other request.
+      ...(request.execute === true ? { execute: true } : {}),
     },
   };
 }

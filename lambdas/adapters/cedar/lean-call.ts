@@ -181,7 +181,7 @@ function actionEntity(id: string, groups: ReadonlyMap<string, readonly string[]>
 
 /**
  * The most and the least this adapter sends about `action` (optional attributes, tags, typed
- * parameters, a classification with and without its severity); any request's parts lie between
+ * parameters, a classification with and without its severity, `execute`); any request's parts lie between
  * them, attribute by attribute, so the schema accepts every request if it accepts these. (No probe
  * string is a valid `ip`, `decimal`, `datetime` or `duration` literal, nor an entity reference, so
  * an attribute the schema types as one of those fails the check, as it must: with the schema,
@@ -213,6 +213,7 @@ function probes(model: RequestModel, action: string): PolicyRequest[] {
         subject: 's3://probe/probe',
       },
       resourceTags: { environment: 'probe', other: 'probe' },
+      execute: true,
     },
   ];
 }

@@ -18,6 +18,7 @@ export const Attr = {
   status: 'status',
   executionArn: 'executionArn',
   receipt: 'receipt',
+  execution: 'execution',
   votes: 'votes',
   voters: 'voters',
   expiresAtMs: 'expiresAtMs',

@@ -16,9 +16,17 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { describeIneligibility, Ineligible, terminalStatusFor } from '../../domain/approval.ts';
+import {
+  AUDIT_RECORD_FIELDS,
+  AUDIT_SCHEMA_VERSION,
+  AuditRecord,
+  NewAuditRecord,
+} from '../../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../../domain/errors.ts';
 import {
-  AuditRecord,
+  ExecutionOutcome,
+  ExecutionRecord,
+  ExecutionStatus,
   parse,
   RequestRecord,
   RequestStatus,
@@ -36,7 +44,9 @@ export interface DynamoDbRequestStoreOptions {
   readonly tableName: string;
 }
 
-const AUDIT_FIELDS = Object.keys(AuditRecord.shape);
+/** On the sequence item: the last number given, and per fact key the number it got (`F#<key>`). */
+const SEQUENCE_NEXT = 'next';
+const sequenceAttribute = (key: string) => `F#${key}`;
 
 function notFound(requestId: string): NotFoundError {
   return new NotFoundError(`request ${requestId} does not exist`);
@@ -232,13 +242,68 @@ export class DynamoDbRequestStore implements RequestStore {
     }
   }
 
-  async appendAudit(record: AuditRecord): Promise<void> {
-    const valid = parse(AuditRecord, record, 'audit record');
+  async claimExecution(
+    requestId: string,
+    started: ExecutionRecord,
+  ): Promise<{ claimed: boolean; record: RequestRecord }> {
+    const valid = parse(ExecutionRecord, started, 'execution');
+    try {
+      const result = await this.#update({
+        Key: TableKey.request(requestId),
+        UpdateExpression: 'SET #execution = :execution',
+        ConditionExpression:
+          'attribute_exists(#pk) AND attribute_not_exists(#execution) AND #status = :approved',
+        ExpressionAttributeNames: { '#execution': Attr.execution, '#pk': Attr.pk, '#status': Attr.status },
+        ExpressionAttributeValues: { ':execution': jsonOnly(valid), ':approved': RequestStatus.approved },
+      });
+      return { claimed: true, record: fromRequestItem(result) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { claimed: false, record: fromRequestItem(await this.#itemAsFailed(requestId, error)) };
+    }
+  }
+
+  async finishExecution(
+    requestId: string,
+    outcome: ExecutionOutcome & { readonly finishedAt: Date },
+  ): Promise<RequestRecord> {
+    const { finishedAt, ...given } = outcome;
+    const fields = {
+      ...parse(ExecutionOutcome, given, 'execution outcome'),
+      finishedAt: finishedAt.toISOString(),
+    };
+    const names = Object.keys(fields);
+    try {
+      return fromRequestItem(
+        await this.#update({
+          Key: TableKey.request(requestId),
+          UpdateExpression: `SET ${names.map((name) => `#execution.#${name} = :${name}`).join(', ')}`,
+          ConditionExpression: '#execution.#status = :started',
+          ExpressionAttributeNames: {
+            '#execution': Attr.execution,
+            ...Object.fromEntries(names.map((name) => [`#${name}`, name])),
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(Object.entries(fields).map(([name, value]) => [`:${name}`, value])),
+            ':started': ExecutionStatus.started,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return fromRequestItem(await this.#itemAsFailed(requestId, error));
+    }
+  }
+
+  async appendAudit(record: NewAuditRecord): Promise<void> {
+    const valid = parse(NewAuditRecord, record, 'audit record');
+    const seq = await this.#auditSequenceOf(valid.requestId, valid.key);
+    const stored = parse(AuditRecord, { schemaVersion: AUDIT_SCHEMA_VERSION, ...valid, seq }, 'audit record');
     try {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: { ...jsonOnly(valid), ...TableKey.audit(valid.requestId, valid.key) },
+          Item: { ...jsonOnly(stored), ...TableKey.audit(valid.requestId, valid.key) },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': Attr.pk },
         }),
@@ -246,6 +311,48 @@ export class DynamoDbRequestStore implements RequestStore {
     } catch (error) {
       // The same fact written again (a redelivery or a retry) keeps the first record: audit is append-only.
       if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * The number of a fact in its request's trail: the next one, given to the key in the same
+   * conditional write that counts it, or (when the key has one already: a retry, a concurrent
+   * write of the same fact) the one it got. One item, one write: no number is ever given twice or
+   * to two keys, and a write that failed after numbering is retried with its own number.
+   */
+  async #auditSequenceOf(requestId: string, key: string): Promise<number> {
+    const names = { '#next': SEQUENCE_NEXT, '#fact': sequenceAttribute(key) };
+    try {
+      const result = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: TableKey.auditSequence(requestId),
+          UpdateExpression:
+            'SET #next = if_not_exists(#next, :zero) + :one, #fact = if_not_exists(#next, :zero) + :one',
+          ConditionExpression: 'attribute_not_exists(#fact)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return Number(result.Attributes?.[names['#fact']]);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const item =
+        error.Item === undefined
+          ? (
+              await this.#client.send(
+                new GetCommand({
+                  TableName: this.#tableName,
+                  Key: TableKey.auditSequence(requestId),
+                  ConsistentRead: true,
+                }),
+              )
+            ).Item
+          : unmarshall(error.Item);
+      // The condition failed because the key has its number; numbers are never removed.
+      return Number(item?.[names['#fact']]);
     }
   }
 
@@ -337,7 +444,7 @@ export class DynamoDbRequestStore implements RequestStore {
 function toAuditRecord(item: Item): AuditRecord {
   return parse(
     AuditRecord,
-    Object.fromEntries(AUDIT_FIELDS.filter((name) => name in item).map((name) => [name, item[name]])),
+    Object.fromEntries(AUDIT_RECORD_FIELDS.filter((name) => name in item).map((name) => [name, item[name]])),
     'stored audit record',
   );
 }

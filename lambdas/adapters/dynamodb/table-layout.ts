@@ -56,7 +56,7 @@ function reviewItem(reviewId: string, sortKey: string): ItemKey {
 
 /**
  * The keys of the table's items. A request's items share its partition (`REQ#<id>`): the request
- * (`REQUEST`), its audit records (`AUDIT#<key>`), its chat messages (`CHAT#<channel>`) and its
+ * (`REQUEST`), its audit records (`AUDIT#<key>`) and their sequence (`AUDITSEQ`), its chat messages (`CHAT#<channel>`) and its
  * reminder marks (`REMINDER#<lead seconds>`); chat identity overrides and Powertools idempotency
  * records have partitions of their own, and the status index lists requests by status, newest first.
  * A bucket's classification items share its partition (`CLASS#<bucket>`): each object's verdict
@@ -76,6 +76,11 @@ export const TableKey = {
   audit: (requestId: string, key: string) => requestItem(requestId, `${AUDIT_SORT_PREFIX}${key}`),
   /** Every audit record of a request: its partition, sort keys beginning with this. */
   auditPrefix: AUDIT_SORT_PREFIX,
+  /**
+   * The request's audit sequence: the last number given (`next`) and, per fact key, the number it
+   * got. Its sort key does not begin with `AUDIT#`, so it is neither listed nor archived as a record.
+   */
+  auditSequence: (requestId: string) => requestItem(requestId, 'AUDITSEQ'),
   chatMessage: (requestId: string, channel: string) => requestItem(requestId, `CHAT#${channel}`),
   reminderMark: (requestId: string, leadSeconds: number) => requestItem(requestId, `REMINDER#${leadSeconds}`),
   identityOverride: (channel: string, chatUserId: string) =>
@@ -112,4 +117,13 @@ export const TableKey = {
   reviewStatusPartition: (open: boolean) => (open ? 'REVIEWS#OPEN' : 'REVIEWS#CLOSED'),
   reviewChatMessage: (reviewId: string, channel: string) => reviewItem(reviewId, `CHAT#${channel}`),
   reviewReminderMark: (reviewId: string, step: string) => reviewItem(reviewId, `REMINDER#${step}`),
+} as const;
+
+/**
+ * The stream filter (Lambda event filtering, EventBridge pattern syntax) that lets only audit
+ * records through to the archiver: inserts of items whose sort key begins `AUDIT#`.
+ */
+export const AUDIT_INSERT_STREAM_FILTER = {
+  eventName: ['INSERT'],
+  dynamodb: { Keys: { [TABLE_LAYOUT.sortKey]: { S: [{ prefix: AUDIT_SORT_PREFIX }] } } },
 } as const;

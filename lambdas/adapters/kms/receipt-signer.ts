@@ -1,8 +1,7 @@
 /**
- * Receipts signed by an AWS KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY): the JWS signing input
- * is hashed here and KMS signs the digest (`MessageType: DIGEST`, ECDSA_SHA_256), so any size of
- * claims fits; the DER signature KMS returns becomes JWS's raw `r || s`. The private key never
- * leaves KMS. The same adapter runs in the twin against its emulated KMS.
+ * Signatures by an AWS KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY): decision receipts (ES256 JWS)
+ * and audit digests, through one ES256 signer. The private key never leaves KMS; the public keys
+ * are served as a JWKS. The same adapter runs in the twin against its emulated KMS.
  */
 import { createHash, createPublicKey } from 'node:crypto';
 import {
@@ -19,7 +18,7 @@ import {
   type ReceiptClaims,
   ReceiptClaims as ReceiptClaimsSchema,
 } from '../../domain/receipt.ts';
-import type { ReceiptKeys, ReceiptSigner } from '../../ports/index.ts';
+import type { Es256Signer, ReceiptKeys, ReceiptSigner } from '../../ports/index.ts';
 import { derToJoseSignature } from './der-signature.ts';
 
 /** A public key as a JWKS lists it: `kid` is its RFC 7638 thumbprint, so it is stable per key. */
@@ -66,33 +65,57 @@ function cachedPublicKey(client: Pick<KMSClient, 'send'>, keyId: string): () => 
   };
 }
 
-export class KmsReceiptSigner implements ReceiptSigner {
+/**
+ * ES256 with a KMS asymmetric key: the message is hashed here and KMS signs the digest
+ * (`MessageType: DIGEST`, ECDSA_SHA_256), so any size fits; the DER signature KMS returns becomes the
+ * raw `r || s`. Signs receipts (KmsReceiptSigner) and audit digests alike.
+ */
+export class KmsEs256Signer implements Es256Signer {
+  readonly keyId: string;
   readonly #client: Pick<KMSClient, 'send'>;
-  readonly #keyId: string;
   readonly #publicKey: () => Promise<ReceiptJwk>;
 
   constructor(options: { readonly client: Pick<KMSClient, 'send'>; readonly keyId: string }) {
     this.#client = options.client;
-    this.#keyId = options.keyId;
+    this.keyId = options.keyId;
     this.#publicKey = cachedPublicKey(options.client, options.keyId);
   }
 
-  async sign(claims: ReceiptClaims): Promise<string> {
-    const valid = ReceiptClaimsSchema.parse(claims);
-    const { kid } = await this.#publicKey();
-    const header = base64url(JSON.stringify({ alg: RECEIPT_ALGORITHM, typ: RECEIPT_TYPE, kid }));
-    const payload = base64url(JSON.stringify(valid));
-    const signingInput = `${header}.${payload}`;
+  async thumbprint(): Promise<string> {
+    return (await this.#publicKey()).kid;
+  }
+
+  async sign(message: Uint8Array): Promise<Uint8Array> {
+    // The key is checked (P-256, SIGN_VERIFY) before anything is signed with it.
+    await this.#publicKey();
     const { Signature } = await this.#client.send(
       new SignCommand({
-        KeyId: this.#keyId,
-        Message: createHash('sha256').update(signingInput, 'ascii').digest(),
+        KeyId: this.keyId,
+        Message: createHash('sha256').update(message).digest(),
         MessageType: 'DIGEST',
         SigningAlgorithm: 'ECDSA_SHA_256',
       }),
     );
-    if (Signature === undefined) throw new Error(`KMS returned no signature for key ${this.#keyId}`);
-    return `${signingInput}.${base64url(derToJoseSignature(Signature))}`;
+    if (Signature === undefined) throw new Error(`KMS returned no signature for key ${this.keyId}`);
+    return derToJoseSignature(Signature);
+  }
+}
+
+export class KmsReceiptSigner implements ReceiptSigner {
+  readonly #signer: KmsEs256Signer;
+
+  constructor(options: { readonly client: Pick<KMSClient, 'send'>; readonly keyId: string }) {
+    this.#signer = new KmsEs256Signer(options);
+  }
+
+  async sign(claims: ReceiptClaims): Promise<string> {
+    const valid = ReceiptClaimsSchema.parse(claims);
+    const kid = await this.#signer.thumbprint();
+    const header = base64url(JSON.stringify({ alg: RECEIPT_ALGORITHM, typ: RECEIPT_TYPE, kid }));
+    const payload = base64url(JSON.stringify(valid));
+    const signingInput = `${header}.${payload}`;
+    const signature = await this.#signer.sign(Buffer.from(signingInput, 'ascii'));
+    return `${signingInput}.${base64url(signature)}`;
   }
 }
 

@@ -8,17 +8,22 @@
  * records nothing.
  */
 import { z } from 'zod';
+import { AuditKind } from '../../domain/audit-record.ts';
 import type { HttpResult } from '../../domain/http-result.ts';
-import { INCOMPLETE_REVIEW_NOTICE, reviewFacts } from '../../domain/messages/review-facts.ts';
+import {
+  INCOMPLETE_REVIEW_NOTICE,
+  REVIEW_IN_CONSOLE,
+  reviewFacts,
+} from '../../domain/messages/review-facts.ts';
 import { SLACK_IDS, slackDenyModal, slackStepUpModal } from '../../domain/messages/slack-review.ts';
-import { AuditKind } from '../../domain/schemas.ts';
 import { resourceNameOf } from '../../domain/step-up.ts';
 import type { CastVote, Clock, Directory, RequestStore } from '../../ports/index.ts';
 import type { CredentialSource, SlackCredentials } from '../chat-credentials.ts';
 import {
-  recordUnboundIdentity,
+  recordChatRefusal,
   refusalFor,
   resolveSlackReviewer,
+  UNBOUND_IDENTITY_CODE,
   UNBOUND_IDENTITY_MESSAGE,
 } from '../chat-reviewers.ts';
 import type { SlackApi } from './slack-api.ts';
@@ -189,10 +194,11 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     if (requestId === undefined || (await deps.store.get(requestId).catch(() => undefined)) === undefined)
       return;
     const at = deps.clock.now();
+    // One record per reason: a replayed or forged job is the same fact however often it comes.
     await deps.store.appendAudit({
       requestId,
       kind: AuditKind.refused,
-      key: `REFUSED#slack-job#${refusal.code}#${at.getTime()}`,
+      key: `${AuditKind.refused}#slack-job#${refusal.code}`,
       at: at.toISOString(),
       actor: 'unauthenticated',
       data: { channel: 'slack', code: refusal.code },
@@ -220,27 +226,32 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
       await (await api()).postEphemeral(job.channelId, job.slackUserId, 'This request no longer exists.');
       return;
     }
-    if (job.vote === 'approve' && !reviewFacts(record, deps.consoleUrl).complete) {
-      // The message offered no Approve: what it could not show in full is approved in the console only.
-      await (await api()).postEphemeral(job.channelId, job.slackUserId, INCOMPLETE_REVIEW_NOTICE);
-      return;
-    }
     const slack = await api();
     const tell = (text: string) => slack.postEphemeral(job.channelId, job.slackUserId, text);
+    const refuse = async (code: string, message: string) => {
+      await recordChatRefusal(deps.store, {
+        requestId: job.requestId,
+        channel: 'slack',
+        chatUserId: job.slackUserId,
+        code,
+        reason: message,
+        vote: job.vote,
+        at: deps.clock.now(),
+      });
+      await tell(message);
+    };
+    if (job.vote === 'approve' && !reviewFacts(record, deps.consoleUrl).complete) {
+      // The message offered no Approve: what it could not show in full is approved in the console only.
+      await refuse(REVIEW_IN_CONSOLE, INCOMPLETE_REVIEW_NOTICE);
+      return;
+    }
     const principal = await resolveSlackReviewer(
       deps.directory,
       (id) => slack.userEmail(id),
       job.slackUserId,
     );
     if (principal === undefined) {
-      await recordUnboundIdentity(deps.store, {
-        requestId: job.requestId,
-        channel: 'slack',
-        chatUserId: job.slackUserId,
-        attemptId: job.attemptId,
-        at: deps.clock.now(),
-      });
-      await tell(UNBOUND_IDENTITY_MESSAGE);
+      await refuse(UNBOUND_IDENTITY_CODE, UNBOUND_IDENTITY_MESSAGE);
       return;
     }
     try {

@@ -21,7 +21,7 @@ import {
 } from '../../domain/messages/teams-review.ts';
 import type { CastVote, Clock, Directory, RequestStore } from '../../ports/index.ts';
 import {
-  recordUnboundIdentity,
+  recordChatRefusal,
   refusalFor,
   resolveTeamsReviewer,
   UNBOUND_IDENTITY_CODE,
@@ -92,21 +92,24 @@ export function createTeamsBotEndpoint(deps: BotEndpointDeps) {
     // The request first: an action naming a request that does not exist records nothing at all.
     const record = await deps.store.get(data.data.requestId);
     if (record === undefined) return teamsErrorResponse(404, 'NOT_FOUND', 'This request no longer exists.');
-    if (verb === TEAMS_VERBS.approve && !reviewFacts(record, deps.consoleUrl).complete) {
-      // The card offered no Approve: what it could not show in full is approved in the console only.
-      return teamsErrorResponse(400, REVIEW_IN_CONSOLE, INCOMPLETE_REVIEW_NOTICE);
-    }
-    const principal = await resolveTeamsReviewer(deps.directory, activity.from.aadObjectId);
-    if (principal === undefined) {
-      await recordUnboundIdentity(deps.store, {
+    const refuse = async (status: number, code: string, message: string) => {
+      await recordChatRefusal(deps.store, {
         requestId: record.requestId,
         channel: 'teams',
         chatUserId: activity.from.aadObjectId ?? activity.from.id,
-        attemptId: activity.id,
+        code,
+        reason: message,
+        vote: verb,
         at: deps.clock.now(),
       });
-      return teamsErrorResponse(403, UNBOUND_IDENTITY_CODE, UNBOUND_IDENTITY_MESSAGE);
+      return teamsErrorResponse(status, code, message);
+    };
+    if (verb === TEAMS_VERBS.approve && !reviewFacts(record, deps.consoleUrl).complete) {
+      // The card offered no Approve: what it could not show in full is approved in the console only.
+      return refuse(400, REVIEW_IN_CONSOLE, INCOMPLETE_REVIEW_NOTICE);
     }
+    const principal = await resolveTeamsReviewer(deps.directory, activity.from.aadObjectId);
+    if (principal === undefined) return refuse(403, UNBOUND_IDENTITY_CODE, UNBOUND_IDENTITY_MESSAGE);
     const reason = data.data[TEAMS_INPUTS.reason]?.trim() || undefined;
     const confirmation = data.data[TEAMS_INPUTS.confirmResource]?.trim() || undefined;
     try {

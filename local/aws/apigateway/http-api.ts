@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda
 import { LOCAL_ACCOUNT } from '../cloudformation/intrinsics.ts';
 import type { TwinHttpApiRoute } from '../cloudformation/template.ts';
 import { jsonResponse, type TwinRequest, type TwinResponse } from '../http.ts';
+import type { IamAuthorization, IamAuthorizerContext } from './iam-authorizer.ts';
 
 export interface RouteMatch<R> {
   readonly route: R;
@@ -91,11 +92,16 @@ function isTextBody(request: TwinRequest): boolean {
   return type === undefined || TEXT_TYPES.test(type);
 }
 
+/** What an authorizer established about the caller: a JWT's claims, or the IAM identity that signed. */
+export type AuthorizerContext =
+  | { readonly jwt: JwtAuthorizerContext }
+  | { readonly iam: IamAuthorizerContext };
+
 /** The version 2.0 event API Gateway gives a Lambda integration. */
 export function toApiGatewayEvent(
   request: TwinRequest,
   match: RouteMatch<RoutePattern>,
-  authorizer?: JwtAuthorizerContext,
+  authorizer?: AuthorizerContext,
 ): APIGatewayProxyEventV2 {
   const now = new Date();
   const routeKey = match.route.path === '$default' ? '$default' : `${match.route.method} ${match.route.path}`;
@@ -107,7 +113,7 @@ export function toApiGatewayEvent(
       key in queryStringParameters ? `${queryStringParameters[key]},${value}` : value;
   }
   const text = isTextBody(request);
-  const event: APIGatewayProxyEventV2 & { requestContext: { authorizer?: { jwt: JwtAuthorizerContext } } } = {
+  const event: APIGatewayProxyEventV2 & { requestContext: { authorizer?: AuthorizerContext } } = {
     version: '2.0',
     routeKey,
     rawPath: request.path,
@@ -130,7 +136,7 @@ export function toApiGatewayEvent(
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
-      ...(authorizer === undefined ? {} : { authorizer: { jwt: authorizer } }),
+      ...(authorizer === undefined ? {} : { authorizer }),
     },
     isBase64Encoded: request.body.length > 0 && !text,
     ...(cookies === undefined ? {} : { cookies }),
@@ -179,12 +185,14 @@ export interface HttpApiOptions {
     token: string,
     route: TwinHttpApiRoute,
   ) => Promise<JwtAuthorizerContext | undefined> | JwtAuthorizerContext | undefined;
+  /** The IAM authorizer of the AWS_IAM routes (SigV4, `execute-api`). */
+  readonly authorizeIam: (request: TwinRequest) => Promise<IamAuthorization>;
   readonly log: (line: string) => void;
 }
 
 export interface HttpApi {
-  /** Serves a request with its route's function, with the claims a JWT authorizer verified. */
-  invoke(request: TwinRequest, authorizer?: JwtAuthorizerContext): Promise<TwinResponse>;
+  /** Serves a request with its route's function, with what its authorizer established. */
+  invoke(request: TwinRequest, authorizer?: AuthorizerContext): Promise<TwinResponse>;
   /** The whole HTTP side of the twin: `routes` first, then the template's routes behind their authorizers. */
   withRoutes(routes: readonly LocalRoute[]): (request: TwinRequest) => Promise<TwinResponse>;
 }
@@ -198,7 +206,7 @@ function bearerToken(request: TwinRequest): string | undefined {
 
 /** The HTTP API of the template (API Gateway v2): its routes, their integrations and authorizers. */
 export function serveHttpApi(options: HttpApiOptions): HttpApi {
-  const invoke = async (request: TwinRequest, authorizer?: JwtAuthorizerContext): Promise<TwinResponse> => {
+  const invoke = async (request: TwinRequest, authorizer?: AuthorizerContext): Promise<TwinResponse> => {
     const match = matchRoute(options.routes, request.method, request.path);
     if (match === undefined) return NOT_FOUND;
     try {
@@ -213,10 +221,16 @@ export function serveHttpApi(options: HttpApiOptions): HttpApi {
   const serveTemplateRoute = async (request: TwinRequest): Promise<TwinResponse> => {
     const match = matchRoute(options.routes, request.method, request.path);
     if (match === undefined) return NOT_FOUND;
+    if (match.route.authorization.type === 'AWS_IAM') {
+      const authorization = await options.authorizeIam(request);
+      return 'refused' in authorization
+        ? jsonResponse(403, { message: authorization.refused })
+        : invoke(request, authorization);
+    }
     if (match.route.authorization.type !== 'JWT') return invoke(request);
     const token = bearerToken(request);
     const claims = token === undefined ? undefined : await options.authorize(token, match.route);
-    return claims === undefined ? UNAUTHORIZED : invoke(request, claims);
+    return claims === undefined ? UNAUTHORIZED : invoke(request, { jwt: claims });
   };
   return {
     invoke,

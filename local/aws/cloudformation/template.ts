@@ -1,7 +1,8 @@
 /**
  * The twin runs what `cdk synth` produced: this module makes sure `cdk.out` is current (synthesizing
  * when a source file is newer), then reads the stack template into a model of the parts the twin
- * runs — buses, rules, the state machine, the functions, the table and the HTTP API routes — with
+ * runs — buses, rules, the state machine, the functions, the table and its stream, the stream's
+ * event source mappings and the HTTP API routes — with
  * every intrinsic resolved to local names and ARNs.
  */
 import { readFile } from 'node:fs/promises';
@@ -86,10 +87,33 @@ export interface TwinTable {
   readonly attributeDefinitions: unknown[];
   readonly globalSecondaryIndexes: unknown[];
   readonly localSecondaryIndexes: unknown[];
+  /** The table's stream (StreamSpecification), when it has one: what its records carry, and its ARN. */
+  readonly stream?: { readonly viewType: string; readonly arn: string };
+}
+
+/** An `AWS::Lambda::EventSourceMapping` of a stream: how Lambda polls it for a function. */
+export interface TwinEventSourceMapping {
+  readonly logicalId: string;
+  readonly functionName: string;
+  readonly eventSourceArn: string;
+  readonly batchSize: number;
+  readonly maximumBatchingWindowSeconds: number;
+  readonly startingPosition: string;
+  readonly enabled: boolean;
+  /** The patterns of FilterCriteria (a record passes when any matches; none: every record). */
+  readonly filterPatterns: readonly unknown[];
+  readonly reportBatchItemFailures: boolean;
+  readonly bisectBatchOnFunctionError: boolean;
+  /** -1: until the record expires. */
+  readonly maximumRetryAttempts: number;
+  /** -1: until the record expires. */
+  readonly maximumRecordAgeSeconds: number;
+  readonly onFailureDestination?: string;
 }
 
 export type TwinRouteAuthorization =
   | { readonly type: 'NONE' }
+  | { readonly type: 'AWS_IAM' }
   | { readonly type: 'JWT'; readonly issuer: string; readonly audience: readonly string[] };
 
 export interface TwinHttpApiRoute {
@@ -109,6 +133,7 @@ export interface TwinStack {
   readonly stateMachines: readonly TwinStateMachine[];
   readonly functions: readonly TwinFunction[];
   readonly tables: readonly TwinTable[];
+  readonly eventSourceMappings: readonly TwinEventSourceMapping[];
   readonly httpRoutes: readonly TwinHttpApiRoute[];
   readonly resources: readonly TwinResource[];
 }
@@ -207,6 +232,8 @@ function toStateMachine(
 function toTable(logicalId: string, resource: CfnResource, resolver: IntrinsicResolver): TwinTable {
   const properties = resolver.resolve(resource.Properties ?? {}) as Record<string, unknown>;
   const list = (value: unknown) => (Array.isArray(value) ? value : []);
+  const viewType = (properties.StreamSpecification as { StreamViewType?: unknown } | undefined)
+    ?.StreamViewType;
   return {
     logicalId,
     name: physicalName(logicalId, resource),
@@ -214,6 +241,44 @@ function toTable(logicalId: string, resource: CfnResource, resolver: IntrinsicRe
     attributeDefinitions: list(properties.AttributeDefinitions),
     globalSecondaryIndexes: list(properties.GlobalSecondaryIndexes),
     localSecondaryIndexes: list(properties.LocalSecondaryIndexes),
+    ...(typeof viewType === 'string'
+      ? { stream: { viewType, arn: resolver.getAtt(logicalId, 'StreamArn') } }
+      : {}),
+  };
+}
+
+function toEventSourceMapping(
+  logicalId: string,
+  resource: CfnResource,
+  resolver: IntrinsicResolver,
+): TwinEventSourceMapping {
+  const properties = resolver.resolve(resource.Properties ?? {}) as Record<string, unknown>;
+  const number = (value: unknown, fallback: number) => (typeof value === 'number' ? value : fallback);
+  const filters =
+    (properties.FilterCriteria as { Filters?: { Pattern?: unknown }[] } | undefined)?.Filters ?? [];
+  const destination = (properties.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)
+    ?.OnFailure?.Destination;
+  const responseTypes = Array.isArray(properties.FunctionResponseTypes)
+    ? properties.FunctionResponseTypes
+    : [];
+  return {
+    logicalId,
+    functionName: String(properties.FunctionName),
+    eventSourceArn: String(properties.EventSourceArn),
+    // Lambda's defaults for a stream source.
+    batchSize: number(properties.BatchSize, 100),
+    maximumBatchingWindowSeconds: number(properties.MaximumBatchingWindowInSeconds, 0),
+    startingPosition:
+      typeof properties.StartingPosition === 'string' ? properties.StartingPosition : 'LATEST',
+    enabled: properties.Enabled !== false,
+    filterPatterns: filters.map((filter) =>
+      typeof filter.Pattern === 'string' ? JSON.parse(filter.Pattern) : filter.Pattern,
+    ),
+    reportBatchItemFailures: responseTypes.includes('ReportBatchItemFailures'),
+    bisectBatchOnFunctionError: properties.BisectBatchOnFunctionError === true,
+    maximumRetryAttempts: number(properties.MaximumRetryAttempts, -1),
+    maximumRecordAgeSeconds: number(properties.MaximumRecordAgeInSeconds, -1),
+    ...(typeof destination === 'string' ? { onFailureDestination: destination } : {}),
   };
 }
 
@@ -256,6 +321,7 @@ function routeAuthorization(
   resources: CfnResources,
   resolver: IntrinsicResolver,
 ): TwinRouteAuthorization {
+  if (route.AuthorizationType === 'AWS_IAM') return { type: 'AWS_IAM' };
   if (route.AuthorizationType !== 'JWT') return { type: 'NONE' };
   const authorizerId = String(resolver.resolve(route.AuthorizerId));
   const authorizer = resources[authorizerId];
@@ -287,6 +353,9 @@ export async function loadStack(templatePath: string, options: LoadStackOptions 
     functions,
     tables: ofType(resources, 'AWS::DynamoDB::Table').map(([id, resource]) =>
       toTable(id, resource, resolver),
+    ),
+    eventSourceMappings: ofType(resources, 'AWS::Lambda::EventSourceMapping').map(([id, resource]) =>
+      toEventSourceMapping(id, resource, resolver),
     ),
     httpRoutes: toHttpRoutes(resources, resolver, functions),
     resources: Object.entries(resources).map(([logicalId, resource]) => ({

@@ -1,11 +1,13 @@
 /**
  * DynamoDB's API on the twin (JSON 1.0, `X-Amz-Target: DynamoDB_20120810.*`): the front has checked
  * the signature and the caller's permission; the request goes as it came to the embedded dynalite,
- * and dynalite's answer (errors included, in DynamoDB's own shapes) goes back as it came.
+ * and dynalite's answer (errors included, in DynamoDB's own shapes) goes back as it came. Writes to
+ * a table with a stream go through the streams, which record what they change.
  */
 import { request as httpRequest } from 'node:http';
 import type { AwsServiceRequest, AwsServiceResponse, JsonAwsService } from '../front/service.ts';
 import { AwsProtocol } from '../front/service.ts';
+import type { LocalDynamoStreams } from './streams.ts';
 
 const HOP_BY_HOP = new Set(['connection', 'transfer-encoding', 'keep-alive']);
 
@@ -35,12 +37,15 @@ function forward(request: AwsServiceRequest<Buffer>, endpoint: string): Promise<
   });
 }
 
-export function dynamoDbService(endpoint: string): JsonAwsService {
+export function dynamoDbService(endpoint: string, streams?: LocalDynamoStreams): JsonAwsService {
   return {
     protocol: AwsProtocol.json,
     signingName: 'dynamodb',
     targetPrefix: 'DynamoDB_20120810',
     jsonVersion: '1.0',
-    handle: (request) => forward(request, endpoint),
+    handle: (request, operation) =>
+      streams === undefined
+        ? forward(request, endpoint)
+        : streams.capture(operation, request.body, () => forward(request, endpoint)),
   };
 }

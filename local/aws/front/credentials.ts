@@ -3,7 +3,7 @@
  * for its own functions, CLI and tests, and the agents the composition registers, each with its
  * own key. An access key always resolves to exactly one caller.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigurationError } from '../../../lambdas/domain/errors.ts';
 import { parse } from '../../../lambdas/domain/schemas.ts';
@@ -28,10 +28,28 @@ export interface AgentKey {
   readonly principalArn?: string;
 }
 
+/** A temporary key (a role session): good with its session token, until it expires. */
+export interface TemporaryKey {
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+  readonly expiration: Date;
+  readonly caller: AwsCaller;
+}
+
+/** Where temporary keys are issued (the twin's STS). */
+export interface TemporaryKeys {
+  find(accessKeyId: string): TemporaryKey | undefined;
+}
+
 export interface KeyRing {
   readonly operator: AwsCredentials;
-  secretOf(accessKeyId: string): string | undefined;
-  callerOf(accessKeyId: string): AwsCaller | undefined;
+  /** The secret of a known key (an unexpired one, for a temporary key at `now`). */
+  secretOf(accessKeyId: string, now?: Date): string | undefined;
+  callerOf(accessKeyId: string, now?: Date): AwsCaller | undefined;
+  /** The session token a temporary key must come with; undefined for a long-term key. */
+  sessionTokenOf(accessKeyId: string, now?: Date): string | undefined;
+  /** This ring and the temporary keys `temporary` issues. */
+  with(temporary: TemporaryKeys): KeyRing;
 }
 
 export function operatorArn(): string {
@@ -42,7 +60,11 @@ export function agentArn(agentId: string): string {
   return `arn:aws:iam::${LOCAL_ACCOUNT}:user/agents/${agentId}`;
 }
 
-export function createKeyRing(operator: AwsCredentials, agents: readonly AgentKey[]): KeyRing {
+export function createKeyRing(
+  operator: AwsCredentials,
+  agents: readonly AgentKey[],
+  temporary: readonly TemporaryKeys[] = [],
+): KeyRing {
   const entries = new Map<string, { readonly secret: string; readonly caller: AwsCaller }>();
   entries.set(operator.accessKeyId, {
     secret: operator.secretAccessKey,
@@ -62,10 +84,22 @@ export function createKeyRing(operator: AwsCredentials, agents: readonly AgentKe
       },
     });
   }
+  const temporaryKey = (accessKeyId: string, now: Date) => {
+    for (const source of temporary) {
+      const key = source.find(accessKeyId);
+      if (key !== undefined) return key.expiration > now ? key : undefined;
+    }
+    return undefined;
+  };
   return {
     operator,
-    secretOf: (accessKeyId) => entries.get(accessKeyId)?.secret,
-    callerOf: (accessKeyId) => entries.get(accessKeyId)?.caller,
+    secretOf: (accessKeyId, now = new Date()) =>
+      entries.get(accessKeyId)?.secret ?? temporaryKey(accessKeyId, now)?.secretAccessKey,
+    callerOf: (accessKeyId, now = new Date()) =>
+      entries.get(accessKeyId)?.caller ?? temporaryKey(accessKeyId, now)?.caller,
+    sessionTokenOf: (accessKeyId, now = new Date()) =>
+      entries.has(accessKeyId) ? undefined : temporaryKey(accessKeyId, now)?.sessionToken,
+    with: (more) => createKeyRing(operator, agents, [...temporary, more]),
   };
 }
 
@@ -86,4 +120,21 @@ export async function loadOrCreateOperatorCredentials(
   const credentials = generateOperatorCredentials();
   await writeJsonFileAtomic(path, credentials, 0o600);
   return { credentials, created: true };
+}
+
+/** IAM's unique id of a role (`AROA…`) or user (`AIDA…`): stable for its ARN, as in AWS. */
+function uniqueId(prefix: 'AROA' | 'AIDA', arn: string): string {
+  return `${prefix}${createHash('sha256').update(arn).digest('hex').slice(0, 17).toUpperCase()}`;
+}
+
+/** `aws:userid` of a caller: `AIDA…` for a user, `AROA…:<session name>` for a role session. */
+export function userIdOf(caller: AwsCaller): string {
+  return caller.kind === 'session'
+    ? `${uniqueId('AROA', caller.roleArn)}:${caller.sessionName}`
+    : uniqueId('AIDA', caller.principalArn);
+}
+
+/** The `AssumedRoleId` of a session: the role's unique id and the session name. */
+export function assumedRoleIdOf(roleArn: string, sessionName: string): string {
+  return `${uniqueId('AROA', roleArn)}:${sessionName}`;
 }

@@ -7,6 +7,8 @@
  * whatever goes wrong in the service's protocol. Services never see an unauthenticated request.
  */
 import { randomUUID } from 'node:crypto';
+import { EXECUTE_API_SIGNING_NAME } from '../../../lambdas/domain/agent-api.ts';
+import { authenticate } from './authenticate.ts';
 import type { KeyRing } from './credentials.ts';
 import { AwsErrorCode, AwsProtocolError } from './errors.ts';
 import { accessDenied, internalError, renderError, signatureError, tooLarge } from './protocols.ts';
@@ -17,10 +19,11 @@ import {
   type AwsService,
   type AwsServiceResponse,
   type JsonAwsService,
+  type QueryAwsService,
   type RestAwsService,
   type StreamingBody,
 } from './service.ts';
-import { credentialScopeService, SigV4Error, verifySigV4 } from './sigv4.ts';
+import { credentialScopeService, SigV4Error } from './sigv4.ts';
 
 /** Largest JSON or REST-JSON body the front reads (API Gateway's and most services' limit is 10 MB). */
 export const MAX_BUFFERED_BODY_BYTES = 10 * 1024 * 1024;
@@ -62,7 +65,9 @@ function checkUnique(services: readonly AwsService[]): void {
         ? [`target ${service.targetPrefix}`]
         : [
             `signing name ${service.signingName}`,
-            ...(service.pathPrefixes ?? []).map((path) => `path ${path}`),
+            ...(service.protocol === AwsProtocol.query ? [] : (service.pathPrefixes ?? [])).map(
+              (path) => `path ${path}`,
+            ),
           ];
     for (const key of keys) {
       if (seen.has(key)) throw new Error(`two AWS services of the twin claim the ${key}`);
@@ -71,16 +76,27 @@ function checkUnique(services: readonly AwsService[]): void {
   }
 }
 
+/** Calls IAM never denies: "No permissions are required to perform this operation" (STS API reference). */
+const NEEDS_NO_PERMISSION: ReadonlySet<string> = new Set(['sts:GetCallerIdentity']);
+
+/** The operation a Query call names (its form's `Action`). */
+function queryAction(params: URLSearchParams): string {
+  const action = params.get('Action');
+  if (action === null || action === '') throw new AwsProtocolError('MissingAction', 'Missing Action', 400);
+  return action;
+}
+
 export function createAwsFront(options: AwsFrontOptions): AwsFront {
   checkUnique(options.services);
   const byTarget = new Map<string, JsonAwsService>();
-  const bySigningName = new Map<string, RestAwsService>();
+  const bySigningName = new Map<string, RestAwsService | QueryAwsService>();
   const byPath: [string, RestAwsService][] = [];
   for (const service of options.services) {
     if (service.protocol === AwsProtocol.json) {
       byTarget.set(service.targetPrefix, service);
     } else {
       bySigningName.set(service.signingName, service);
+      if (service.protocol === AwsProtocol.query) continue;
       for (const prefix of service.pathPrefixes ?? []) byPath.push([prefix, service]);
     }
   }
@@ -96,6 +112,8 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
         : { service, operation: target.slice(prefix.length + 1) };
     }
     const scoped = credentialScopeService(head.headers);
+    // API Gateway's own signing name: its IAM authorizer (the HTTP API's) checks those calls.
+    if (scoped === EXECUTE_API_SIGNING_NAME) return undefined;
     if (scoped !== undefined) {
       const service = bySigningName.get(scoped);
       if (service !== undefined) return { service };
@@ -119,21 +137,31 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
     const streams = service.protocol === AwsProtocol.restXml;
     const body = streams ? undefined : await readBounded(stream);
     if (!streams && body === undefined) throw tooLarge(service.protocol);
-    let signature: Awaited<ReturnType<typeof verifySigV4>>;
+    let signed: Awaited<ReturnType<typeof authenticate>>;
     try {
-      signature = await verifySigV4(head, {
+      signed = await authenticate(head, options.keys, {
         service: service.signingName,
         uriEscapePath: service.protocol !== AwsProtocol.restXml,
         body,
-        lookupSecret: (accessKeyId) => options.keys.secretOf(accessKeyId),
       });
     } catch (error) {
       throw error instanceof SigV4Error ? signatureError(service.protocol, error) : error;
     }
-    const caller = options.keys.callerOf(signature.accessKeyId)!;
-    const operation = jsonOperation ?? (service as RestAwsService).operationOf(head);
+    const { signature, caller } = signed;
+    // A Query call names its operation in the (signed) form body.
+    const params =
+      service.protocol === AwsProtocol.query ? new URLSearchParams(body!.toString('utf8')) : undefined;
+    const operation =
+      jsonOperation ??
+      (params === undefined ? (service as RestAwsService).operationOf(head) : queryAction(params));
     const action = `${service.signingName}:${operation}`;
-    if (!options.authorize(caller, action)) throw accessDenied(service.protocol, caller.principalArn, action);
+    const permissions =
+      service.protocol === AwsProtocol.restXml || service.protocol === AwsProtocol.restJson
+        ? (service.permissionsOf?.(head, operation) ?? [{ action, resource: '*' }])
+        : [{ action, resource: '*' }];
+    if (!NEEDS_NO_PERMISSION.has(action) && !options.authorize(caller, action, permissions)) {
+      throw accessDenied(service.protocol, caller.principalArn, action);
+    }
     const common = {
       ...head,
       query: new URLSearchParams(head.rawQueryString),
@@ -142,6 +170,8 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
       requestId,
     };
     if (service.protocol === AwsProtocol.json) return service.handle({ ...common, body: body! }, operation);
+    if (service.protocol === AwsProtocol.query)
+      return service.handle({ ...common, body: body!, params: params! }, operation);
     if (service.protocol === AwsProtocol.restXml) {
       return (service as RestAwsService<'rest-xml'>).handle({ ...common, body: stream });
     }
@@ -155,6 +185,8 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
       const found = route(head);
       const protocol = found?.service?.protocol ?? AwsProtocol.json;
       const jsonVersion = found?.service?.protocol === AwsProtocol.json ? found.service.jsonVersion : '1.1';
+      const xmlNamespace =
+        found?.service?.protocol === AwsProtocol.query ? found.service.xmlNamespace : undefined;
       try {
         if (found === undefined || found.service === undefined) {
           throw new AwsProtocolError(AwsErrorCode.unknownOperation, found?.unknown ?? 'Not an AWS API call');
@@ -168,7 +200,12 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
           options.log(`internal failure: ${(error as Error).stack ?? String(error)}`);
           failure = internalError(protocol, error);
         }
-        return renderError(protocol, failure, { requestId, method: head.method, jsonVersion });
+        return renderError(protocol, failure, {
+          requestId,
+          method: head.method,
+          jsonVersion,
+          ...(xmlNamespace === undefined ? {} : { xmlNamespace }),
+        });
       }
     },
   };

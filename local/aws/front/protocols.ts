@@ -43,7 +43,21 @@ const S3_SIGNATURE_FAILURES: Record<SigV4Failure, readonly [string, number, stri
   payloadMismatch: ['XAmzContentSHA256Mismatch', 400],
 };
 
+/** The Query services' (STS, IAM) codes for the same failures; all 403 but a malformed header. */
+const QUERY_SIGNATURE_FAILURES: Record<SigV4Failure, readonly [string, number]> = {
+  missing: ['MissingAuthenticationToken', 403],
+  incomplete: ['IncompleteSignature', 400],
+  unknownKey: ['InvalidClientTokenId', 403],
+  mismatch: ['SignatureDoesNotMatch', 403],
+  expired: ['SignatureDoesNotMatch', 403],
+  payloadMismatch: ['SignatureDoesNotMatch', 403],
+};
+
 export function signatureError(protocol: Protocol, error: SigV4Error): AwsProtocolError {
+  if (protocol === AwsProtocol.query) {
+    const [code, status] = QUERY_SIGNATURE_FAILURES[error.failure];
+    return new AwsProtocolError(code, error.message, status, { cause: error });
+  }
   if (protocol === AwsProtocol.restXml) {
     const [code, status, message] = S3_SIGNATURE_FAILURES[error.failure];
     return new AwsProtocolError(code, message ?? error.message, status, { cause: error });
@@ -59,7 +73,7 @@ export function signatureError(protocol: Protocol, error: SigV4Error): AwsProtoc
 export function accessDenied(protocol: Protocol, principalArn: string, action: string): AwsProtocolError {
   if (protocol === AwsProtocol.restXml) return new AwsProtocolError('AccessDenied', 'Access Denied', 403);
   return new AwsProtocolError(
-    AwsErrorCode.accessDenied,
+    protocol === AwsProtocol.query ? 'AccessDenied' : AwsErrorCode.accessDenied,
     `User: ${principalArn} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
     protocol === AwsProtocol.json ? 400 : 403,
   );
@@ -71,7 +85,10 @@ export function internalError(protocol: Protocol, cause: unknown): AwsProtocolEr
       cause,
     });
   }
-  const code = protocol === AwsProtocol.json ? AwsErrorCode.internalFailure : 'ServiceException';
+  const code =
+    protocol === AwsProtocol.json || protocol === AwsProtocol.query
+      ? AwsErrorCode.internalFailure
+      : 'ServiceException';
   return new AwsProtocolError(code, 'Internal failure', 500, { cause });
 }
 
@@ -97,8 +114,25 @@ export function jsonContentType(version: '1.0' | '1.1'): string {
 export function renderError(
   protocol: Protocol,
   error: AwsProtocolError,
-  context: { readonly requestId: string; readonly method: string; readonly jsonVersion?: '1.0' | '1.1' },
+  context: {
+    readonly requestId: string;
+    readonly method: string;
+    readonly jsonVersion?: '1.0' | '1.1';
+    /** Query services: the namespace of their `<ErrorResponse>`. */
+    readonly xmlNamespace?: string;
+  },
 ): ErrorResponse {
+  if (protocol === AwsProtocol.query) {
+    const type = error.statusCode >= 500 ? 'Receiver' : 'Sender';
+    const xmlns = context.xmlNamespace === undefined ? '' : ` xmlns="${escapeXml(context.xmlNamespace)}"`;
+    return {
+      statusCode: error.statusCode,
+      headers: { 'content-type': 'text/xml', 'x-amzn-requestid': context.requestId, ...error.headers },
+      body:
+        `<ErrorResponse${xmlns}><Error><Type>${type}</Type><Code>${escapeXml(error.code)}</Code>` +
+        `<Message>${escapeXml(error.message)}</Message></Error><RequestId>${context.requestId}</RequestId></ErrorResponse>`,
+    };
+  }
   if (protocol === AwsProtocol.restXml) {
     const elements = [
       ['Code', error.code],

@@ -12,10 +12,18 @@ import type { Readable } from 'node:stream';
  * `rest-xml`: REST with XML bodies, path-style `/<bucket>/<key>` (S3), the body streamed;
  * `rest-json`: REST with JSON bodies on fixed paths (Lambda's `POST /2015-03-31/functions/{name}/invocations`).
  */
-export const AwsProtocol = { json: 'json', restXml: 'rest-xml', restJson: 'rest-json' } as const;
+export const AwsProtocol = {
+  json: 'json',
+  restXml: 'rest-xml',
+  restJson: 'rest-json',
+  query: 'query',
+} as const;
 export type AwsProtocol = (typeof AwsProtocol)[keyof typeof AwsProtocol];
 
-/** Who signed the request: the twin's operator key, or one agent's key (countersign.local.json). */
+/**
+ * Who signed the request: the twin's operator key, one agent's key (countersign.local.json), or a
+ * role session's temporary key (the twin's STS AssumeRole).
+ */
 export type AwsCaller =
   | { readonly kind: 'operator'; readonly accessKeyId: string; readonly principalArn: string }
   | {
@@ -23,6 +31,16 @@ export type AwsCaller =
       readonly agentId: string;
       readonly accessKeyId: string;
       readonly principalArn: string;
+    }
+  | {
+      readonly kind: 'session';
+      readonly accessKeyId: string;
+      /** `arn:aws:sts::<account>:assumed-role/<role name>/<session name>`. */
+      readonly principalArn: string;
+      readonly roleArn: string;
+      readonly sessionName: string;
+      /** The session policy given with AssumeRole (JSON), which narrows the role's permissions. */
+      readonly sessionPolicy?: string;
     };
 
 /** The verified signature: who, where, when, and what a service needs to check chunk signatures. */
@@ -108,15 +126,47 @@ export interface RestAwsService<P extends 'rest-xml' | 'rest-json' = 'rest-xml' 
   readonly pathPrefixes?: readonly string[];
   /** The IAM action name of a request (`PutObject`, `Invoke`), for the caller's permission check. */
   operationOf(head: AwsRequestHead): string;
+  /**
+   * The IAM permissions the request needs, with their resources (S3's CopyObject: GetObject on the
+   * source, PutObject on the destination), for callers whose permissions are resource-scoped.
+   * @default the operation's action on `*`
+   */
+  permissionsOf?(head: AwsRequestHead, operation: string): readonly AwsPermission[];
   handle(
     request: AwsServiceRequest<P extends 'rest-xml' ? StreamingBody : Buffer>,
   ): Promise<AwsServiceResponse>;
 }
 
-export type AwsService = JsonAwsService | RestAwsService;
+/**
+ * A Query-protocol service (STS, IAM): `POST /` with a form body naming the `Action`, routed by the
+ * signing name of its credential scope; XML answers in the service's namespace.
+ */
+export interface QueryAwsService extends AwsServiceBase {
+  readonly protocol: typeof AwsProtocol.query;
+  /** `https://sts.amazonaws.com/doc/2011-06-15/`: the xmlns of its responses and errors. */
+  readonly xmlNamespace: string;
+  /** `params` is the decoded form body; `operation` its `Action`. */
+  handle(
+    request: AwsServiceRequest<Buffer> & { readonly params: URLSearchParams },
+    operation: string,
+  ): Promise<AwsServiceResponse>;
+}
+
+export type AwsService = JsonAwsService | RestAwsService | QueryAwsService;
+
+/** One IAM permission a call needs: the action on the resource (`*` when the service names none). */
+export interface AwsPermission {
+  readonly action: string;
+  readonly resource: string;
+}
 
 /**
- * May this caller call this action (`events:PutEvents`, `s3:GetObject`)? The composition decides
- * (the operator may do anything; what an agent may do is Countersign's rule, local/product).
+ * May this caller call this action (`events:PutEvents`, `s3:GetObject`), which needs `permissions`?
+ * The composition decides (the operator may do anything; what an agent may do is Countersign's
+ * rule, local/product; a role session what its session policy allows).
  */
-export type AwsAuthorizer = (caller: AwsCaller, action: string) => boolean;
+export type AwsAuthorizer = (
+  caller: AwsCaller,
+  action: string,
+  permissions: readonly AwsPermission[],
+) => boolean;

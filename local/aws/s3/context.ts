@@ -24,6 +24,11 @@ export interface OperationInput {
    * request names, an operation adds what only its body says (the policy document).
    */
   readonly audit: Record<string, unknown>;
+  /**
+   * Refuses (AccessDenied) when the bucket's policy explicitly denies `action` on the bucket or on
+   * `key`: for operations that act on several objects (DeleteObjects), per object.
+   */
+  readonly authorize: (action: string, key?: string) => void;
 }
 
 export function requireBucket(settings: EngineSettings, name: string): BucketState {

@@ -6,6 +6,7 @@
  * emitter can be attached without the engine knowing CloudTrail.
  */
 import { createHash } from 'node:crypto';
+import { actionsOf, refuseIfDenied } from './bucket-policy.ts';
 import type { EngineSettings, OperationInput } from './context.ts';
 import { S3Error } from './errors.ts';
 import {
@@ -19,6 +20,7 @@ import {
 import { createReader, type S3Reader } from './reader.ts';
 import { PRIVILEGED_OPERATIONS, resolveRoute } from './router.ts';
 import { S3Store } from './store.ts';
+import { provisionBucket, type TemplateBucket } from './template-buckets.ts';
 
 export interface PrivilegedCall<Caller> {
   /** The S3 API operation name (`PutBucketPolicy`, `DeletePublicAccessBlock` …). */
@@ -50,11 +52,15 @@ export interface LocalS3Options<Caller> {
   readonly now?: () => Date;
   /** @default () => undefined */
   readonly log?: (line: string) => void;
+  /** The caller's principal ARN (`aws:PrincipalArn`), which bucket policies name. @default unknown */
+  readonly principalOf?: (caller: Caller) => string | undefined;
 }
 
 export interface LocalS3<Caller> {
   handle(request: S3Request<Caller>): Promise<S3Response>;
   readonly reader: S3Reader;
+  /** Creates a template's bucket, or gives an existing one the template's configuration. */
+  provision(bucket: TemplateBucket): Promise<void>;
 }
 
 /** S3 canonical user ids are 64 hex characters; the twin derives one per account. */
@@ -105,6 +111,18 @@ export async function createLocalS3<Caller>(options: LocalS3Options<Caller>): Pr
     try {
       const target = parseTarget(request.path);
       const query = parseQuery(request.rawQueryString);
+      const principalArn = options.principalOf?.(request.caller);
+      const context: Record<string, string[]> = {
+        'aws:SecureTransport': [String(request.secureTransport ?? true)],
+        ...(principalArn === undefined ? {} : { 'aws:PrincipalArn': [principalArn] }),
+        ...(query.has('prefix') ? { 's3:prefix': [query.get('prefix')!] } : {}),
+      };
+      const authorize = (action: string, key?: string) => {
+        const bucket = target.bucket === undefined ? undefined : store.bucket(target.bucket);
+        if (bucket === undefined) return;
+        const resource = `arn:aws:s3:::${bucket.record.name}${key === undefined ? '' : `/${key}`}`;
+        refuseIfDenied(bucket.record.policy, { principalArn, action, resource, context });
+      };
       input = {
         request,
         query,
@@ -118,9 +136,14 @@ export async function createLocalS3<Caller>(options: LocalS3Options<Caller>): Pr
             [...query.keys()].filter((name) => name !== 'x-id').map((name) => [name, '']),
           ),
         },
+        authorize,
       };
       const route = resolveRoute(request.method, target, query, request.headers);
       operation = route.operation;
+      // The bucket policy's explicit denies, before anything is read or written (DeleteObjects: per object).
+      if (operation !== 'DeleteObjects') {
+        for (const action of actionsOf(operation, query, request.headers)) authorize(action, target.key);
+      }
       const response = await route.run(settings, input);
       report(operation, request, input);
       return response;
@@ -138,7 +161,11 @@ export async function createLocalS3<Caller>(options: LocalS3Options<Caller>): Pr
     }
   }
 
-  return { handle, reader: createReader(store) };
+  return {
+    handle,
+    reader: createReader(store),
+    provision: (bucket) => provisionBucket(settings, bucket),
+  };
 }
 
 export { S3Error } from './errors.ts';
@@ -146,3 +173,4 @@ export type { ChunkSigningMaterial } from './payload.ts';
 export type { S3Request, S3Response } from './protocol.ts';
 export type { S3BucketInfo, S3DeleteMarkerInfo, S3ObjectInfo, S3Reader, S3VersionInfo } from './reader.ts';
 export { S3StoreCorruptError } from './store.ts';
+export { type TemplateBucket, templateBuckets } from './template-buckets.ts';

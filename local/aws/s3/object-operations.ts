@@ -259,7 +259,12 @@ export async function putObject(settings: EngineSettings, input: OperationInput)
   });
 }
 
-function parseCopySource(header: string): { bucket: string; key: string; versionId: string | undefined } {
+/** `x-amz-copy-source`: `[/]bucket/key[?versionId=…]`, URL-encoded. */
+export function parseCopySource(header: string): {
+  bucket: string;
+  key: string;
+  versionId: string | undefined;
+} {
   const queryAt = header.indexOf('?');
   const path = queryAt < 0 ? header : header.slice(0, queryAt);
   const target = parseTarget(path.startsWith('/') ? path : `/${path}`);
@@ -607,6 +612,8 @@ export async function deleteObjects(settings: EngineSettings, input: OperationIn
   const errors: XmlObject[] = [];
   for (const { key, versionId } of objects) {
     try {
+      input.authorize(versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', key);
+      if (bypass) input.authorize('s3:BypassGovernanceRetention', key);
       const outcome = await deleteOne(settings, input.bucket, key, versionId, bypass);
       if (quiet) continue;
       deleted.push({

@@ -26,6 +26,11 @@ export interface S3Request<Caller> {
   readonly requestId?: string;
   /** The client's address, as the front saw it; passed through to the privileged-call hook. */
   readonly sourceIp?: string;
+  /**
+   * `aws:SecureTransport` for bucket policies. The twin has no TLS: it serves loopback, and counts a
+   * loopback connection as secure (it never leaves the machine). @default true
+   */
+  readonly secureTransport?: boolean;
 }
 
 export interface S3Response {

@@ -3,11 +3,13 @@
  * as the workflow would and prints the decision. Exit codes: 0 decided, 1 the policy set is
  * invalid (the decision printed is then the fail-closed DENY), 2 bad usage or an invalid request.
  */
+
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { createPolicyEngine } from '../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
 import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
+import { withExecution } from '../../../lambdas/domain/executors.ts';
 import type { PolicyDefaults } from '../../../lambdas/domain/policy-annotations.ts';
 import { PolicyFacts } from '../../../lambdas/domain/policy-facts.ts';
 import { AgentRequestDetail, describeIssues, type PolicyDecision } from '../../../lambdas/domain/schemas.ts';
@@ -24,7 +26,8 @@ const USAGE = `usage: ${USAGE_LINE}
   --policies      the policy directory (*.cedar and one *.cedarschema); default: the repository's policies/
   --facts         what the workflow looks up: {"classification": {...}, "resourceTags": {...}}
 
-Prints {"decision","groups","quorum","timeoutSeconds","stepUp","policyIds","reason"} as JSON.
+Prints {"decision","groups","quorum","timeoutSeconds","stepUp","policyIds","reason"} as JSON, with
+"executor" when Countersign runs the action itself.
 Defaults (approver group, timeout) come from cdk.json: countersign:defaultApproverGroup,
 countersign:defaultTimeoutSeconds.`;
 
@@ -91,15 +94,20 @@ async function evaluateCommand(args: string[], output: Output): Promise<number> 
   for (const problem of engine.problems) {
     output.err(`policy problem: ${problem}`);
   }
-  const { agent, action, resource, parameters, context } = request.data;
-  const decision = engine.evaluate({
-    agent,
-    action,
-    resource,
-    parameters,
-    ...optionalContext(context),
-    ...facts,
-  });
+  const { agent, action, resource, parameters, context, execute } = request.data;
+  // As Evaluate decides: the policies, then whether Countersign may and can run what it would execute.
+  const decision = withExecution(
+    engine.evaluate({
+      agent,
+      action,
+      resource,
+      parameters,
+      ...optionalContext(context),
+      ...(execute === undefined ? {} : { execute }),
+      ...facts,
+    }),
+    request.data,
+  );
   output.out(JSON.stringify(printable(decision), null, 2));
   return engine.problems.length > 0 ? 1 : 0;
 }
@@ -144,6 +152,15 @@ async function readDefaults(): Promise<PolicyDefaults> {
 
 /** Exactly the decision's keys, in the documented order. */
 function printable(decision: PolicyDecision): PolicyDecision {
-  const { decision: outcome, groups, quorum, timeoutSeconds, stepUp, policyIds, reason } = decision;
-  return { decision: outcome, groups, quorum, timeoutSeconds, stepUp, policyIds, reason };
+  const { decision: outcome, groups, quorum, timeoutSeconds, stepUp, policyIds, reason, executor } = decision;
+  return {
+    decision: outcome,
+    groups,
+    quorum,
+    timeoutSeconds,
+    stepUp,
+    policyIds,
+    reason,
+    ...(executor === undefined ? {} : { executor }),
+  };
 }

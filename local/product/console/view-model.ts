@@ -4,6 +4,7 @@
  */
 
 import type { Eligibility } from '../../../lambdas/domain/approval.ts';
+import type { AuditRecord } from '../../../lambdas/domain/audit-record.ts';
 import {
   type ClassificationLevel,
   classificationLevel,
@@ -11,12 +12,7 @@ import {
   type RequestClassification,
 } from '../../../lambdas/domain/classification.ts';
 import type { PrivilegedCall } from '../../../lambdas/domain/privileged-calls.ts';
-import type {
-  AuditRecord,
-  DecisionValue,
-  RequestRecord,
-  RequestStatusValue,
-} from '../../../lambdas/domain/schemas.ts';
+import type { DecisionValue, RequestRecord, RequestStatusValue } from '../../../lambdas/domain/schemas.ts';
 import type { OutboxEntry } from '../chat/outbox.ts';
 
 export type { RequestDetailBody as RequestDetail } from '../../../lambdas/http/bodies.ts';
@@ -290,8 +286,10 @@ const timelineLabels: Readonly<Record<AuditRecord['kind'], string>> = {
   NOTIFIED: 'Reviewers notified',
   VOTED: 'Vote',
   DECIDED: 'Decided',
+  REFUSED: 'Vote refused',
+  SIGNED: 'Receipt signed',
   PUBLISHED: 'Decision published',
-  REFUSED: 'Refused',
+  EXECUTED: 'Executed by Countersign',
   RECONCILED: 'Privileged call',
   REVIEWED: 'Review closed',
 };
@@ -305,9 +303,18 @@ export interface TimelineEntry {
 /** The request's story in order: requested, evaluated, notified, each vote, decided, published. */
 export function timelineView(timeline: readonly AuditRecord[]): TimelineEntry[] {
   const describe = (record: AuditRecord): string => {
-    const data = record.data;
+    const data: Readonly<Record<string, unknown>> = record.data;
     const pieces = [record.actor];
-    for (const key of ['decision', 'vote', 'reason', 'policyIds']) {
+    for (const key of [
+      'decision',
+      'vote',
+      'code',
+      'reason',
+      'policyIds',
+      'status',
+      'awsRequestId',
+      'error',
+    ]) {
       const value = data[key];
       if (value !== undefined && value !== null)
         pieces.push(`${key}: ${Array.isArray(value) ? value.join(', ') : String(value)}`);

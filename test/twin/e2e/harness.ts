@@ -16,7 +16,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { vi } from 'vitest';
 import type { Eligibility } from '../../../lambdas/domain/approval.ts';
-import { type AuditRecord, publicRequestId, type RequestRecord } from '../../../lambdas/domain/schemas.ts';
+import type { AuditRecord } from '../../../lambdas/domain/audit-record.ts';
+import { publicRequestId, type RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
 import { startLocalTwin } from '../../../local/product/local-twin.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';

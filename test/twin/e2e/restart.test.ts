@@ -55,5 +55,5 @@ describe('restart', () => {
       (record) => record.kind === 'NOTIFIED',
     );
     expect(notifications).toHaveLength(1);
-  });
+  }, 120_000); // two twin starts (every function's worker prewarmed), as the e2e harness allows one
 });

@@ -283,8 +283,9 @@ describe('identity binding', () => {
     expect(audit).toEqual([
       expect.objectContaining({
         kind: 'REFUSED',
+        key: 'REFUSED#slack:U0STRANGER#UNKNOWN_IDENTITY',
         actor: 'slack:U0STRANGER',
-        data: { channel: 'slack', code: 'UNKNOWN_IDENTITY' },
+        data: expect.objectContaining({ channel: 'slack', code: 'UNKNOWN_IDENTITY', vote: 'approve' }),
       }),
     ]);
   });

@@ -163,3 +163,53 @@ describe('break-glass', () => {
     expect(withBreakGlass(ordinary, allowed)).toBe(allowed);
   });
 });
+
+describe('@executor', () => {
+  it('makes Countersign run what any determining permit says it runs, approved or allowed', () => {
+    const executed = rule('permit', { id: 'run', executor: 'countersign' });
+    expect(
+      combineDecision('permit', [rule('permit', { id: 'read' }), executed], DEFAULTS, ABOUT),
+    ).toMatchObject({
+      decision: 'ALLOW',
+      executor: 'countersign',
+    });
+    expect(
+      combineDecision(
+        'permit',
+        [rule('permit', { id: 'a', approval: 'platform' }), executed],
+        DEFAULTS,
+        ABOUT,
+      ),
+    ).toMatchObject({ decision: 'REQUIRE_APPROVAL', executor: 'countersign' });
+    expect(combineDecision('permit', [rule('permit', { id: 'read' })], DEFAULTS, ABOUT)).not.toHaveProperty(
+      'executor',
+    );
+  });
+
+  it('is refused on a forbid and for any executor but countersign', () => {
+    const onForbid = readPolicyRule(
+      new Map([
+        ['id', 'no'],
+        ['executor', 'countersign'],
+      ]),
+      'forbid',
+      'f',
+      DEFAULTS,
+    );
+    expect(onForbid.problems).toEqual([expect.stringMatching(/@executor belongs on a permit/)]);
+    expect(onForbid.rule).not.toHaveProperty('executor');
+    const other = readPolicyRule(
+      new Map([
+        ['id', 'x'],
+        ['executor', 'lambda'],
+      ]),
+      'permit',
+      'f',
+      DEFAULTS,
+    );
+    expect(other.problems).toEqual([
+      expect.stringMatching(/@executor\("lambda"\) must be @executor\("countersign"\)/),
+    ]);
+    expect(other.rule).not.toHaveProperty('executor');
+  });
+});

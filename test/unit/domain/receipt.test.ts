@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  approvesAction,
   DEFAULT_APPROVAL_VALID_FOR_SECONDS,
   permitsAction,
   RECEIPT_TYPE,
   ReceiptClaims,
   ReceiptError,
   receiptClaimsFor,
+  receiptFingerprint,
   verifyReceipt,
 } from '../../../lambdas/domain/receipt.ts';
 import { aRecord, NOW, requireApproval } from './fixtures.ts';
@@ -85,6 +88,15 @@ describe('receipt claims', () => {
       expect(permitsAction({ ...receiptClaimsFor(decided), decision })).toBe(false);
     }
   });
+
+  it('say that Countersign runs an action it executes, which the agent then must not run', () => {
+    const executed = receiptClaimsFor({ ...decided, policy: requireApproval({ executor: 'countersign' }) });
+    expect(executed.executor).toBe('countersign');
+    expect(approvesAction(executed)).toBe(true);
+    expect(permitsAction(executed)).toBe(false);
+    expect(approvesAction({ ...executed, decision: 'DENIED' })).toBe(false);
+    expect(receiptClaimsFor(decided)).not.toHaveProperty('executor');
+  });
 });
 
 describe('verifyReceipt', () => {
@@ -150,5 +162,21 @@ describe('verifyReceipt', () => {
     });
     await expect(verifyReceipt(jws, { keys: jwks })).rejects.toMatchObject({ code: 'EXPIRED' });
     expect(NOW.getTime()).toBeLessThan(Date.now());
+  });
+});
+
+describe('receipt fingerprint', () => {
+  it('names the signing key and hashes the receipt, without keeping it', async () => {
+    const jws = await sign(receiptClaimsFor(decided));
+    expect(receiptFingerprint(jws)).toEqual({
+      keyId: 'k1',
+      sha256: createHash('sha256').update(jws).digest('hex'),
+    });
+  });
+
+  it('refuses what is not a JWS, or names no key', async () => {
+    expect(() => receiptFingerprint('not a jws')).toThrow(ReceiptError);
+    const keyless = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(key);
+    expect(() => receiptFingerprint(keyless)).toThrow(/names no signing key/);
   });
 });

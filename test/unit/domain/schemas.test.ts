@@ -4,7 +4,6 @@ import { ValidationError } from '../../../lambdas/domain/errors.ts';
 import {
   ActionDecidedDetail,
   AgentRequestEvent,
-  AuditRecord,
   clientRequestIdOf,
   describeIssues,
   Principal,
@@ -126,16 +125,6 @@ describe('stored shapes', () => {
       }),
     ).toHaveLength(3);
     expect(issuesOf(Principal, { id: 'alice', type: 'robot', groups: [] })).toHaveLength(1);
-    expect(
-      issuesOf(AuditRecord, {
-        requestId: 'invoice-bot:r',
-        kind: 'VOTED',
-        key: '',
-        at: 'yesterday',
-        actor: 'a',
-        data: {},
-      }),
-    ).toHaveLength(2);
   });
 });
 

@@ -22,6 +22,7 @@ import { buildOpenApiDocument } from '../../../lambdas/openapi.ts';
 import type { AccessTokenVerifier, CastVote, CloseReview } from '../../../lambdas/ports/index.ts';
 import { closeReview as closeReviewService } from '../../../lambdas/services/close-review.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
+import { AUDIT_DATA } from '../domain/fixtures.ts';
 import { RecordingAlerts } from '../services/fakes.ts';
 
 const ISSUER = 'https://issuer.test';
@@ -122,7 +123,7 @@ beforeAll(async () => {
     key: 'REQUESTED',
     at: '2026-11-22T09:30:00.000Z',
     actor: 'invoice-bot',
-    data: {},
+    data: AUDIT_DATA.REQUESTED,
   });
 });
 

@@ -59,6 +59,13 @@ function vote(requestId: string, principal: Principal, input: unknown = { vote: 
   return castVote(harness, { requestId, principal, input, channel: 'slack' });
 }
 
+/** The refused votes in a request's trail: who, under which key, and what the trail says. */
+async function refusals(requestId: string) {
+  return (await harness.store.listAudit(requestId))
+    .filter((record) => record.kind === 'REFUSED')
+    .map(({ actor, key, data }) => ({ actor, key, data }));
+}
+
 async function rejection(promise: Promise<unknown>): Promise<ConflictError | ForbiddenError> {
   const error = await promise.then(
     () => undefined,
@@ -104,6 +111,7 @@ describe('auto-allow', () => {
       'EVALUATED',
       'PUBLISHED',
       'REQUESTED',
+      'SIGNED',
     ]);
   });
 
@@ -217,9 +225,12 @@ describe('approval with a quorum of two', () => {
       'NOTIFIED',
       'PUBLISHED',
       'REQUESTED',
+      'SIGNED',
       'VOTED#alice',
       'VOTED#bob',
     ]);
+    // Numbered in the order the facts were established, without a gap.
+    expect(audit.map((record) => record.seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(audit.find((record) => record.key === 'DECIDED')).toMatchObject({ actor: 'bob' });
     expect(audit.find((record) => record.key === 'VOTED#bob')?.data).toEqual({
       vote: 'approve',
@@ -352,6 +363,14 @@ describe('step-up', () => {
       expect((error as StepUpRequiredError).code).toBe('STEP_UP_REQUIRED');
     }
     expect((await harness.store.get(requestId))?.votes).toEqual([]);
+    // Refused three times for the same reason: one audited refusal.
+    expect(await refusals(requestId)).toEqual([
+      {
+        actor: 'alice',
+        key: 'REFUSED#alice#STEP_UP_REQUIRED',
+        data: expect.objectContaining({ channel: 'slack', code: 'STEP_UP_REQUIRED', vote: 'approve' }),
+      },
+    ]);
     const approved = await vote(requestId, alice, { vote: 'approve', stepUpConfirmation: ' 06.csv ' });
     expect(approved.record).toMatchObject({ status: 'APPROVED', approvers: ['alice'] });
   });
@@ -454,6 +473,10 @@ describe('expiry', () => {
     // The workflow is past its wait: a later vote does not try to resume it.
     expect((await rejection(vote(requestId, bob))).code).toBe('NOT_PENDING');
     expect(harness.workflow.calls).toEqual([]);
+    expect((await refusals(requestId)).map((refusal) => refusal.key).sort()).toEqual([
+      'REFUSED#alice#EXPIRED',
+      'REFUSED#bob#NOT_PENDING',
+    ]);
   });
 });
 
@@ -474,6 +497,14 @@ describe('who may vote', () => {
     expect(error).toBeInstanceOf(ForbiddenError);
     expect(error.code).toBe(code);
     expect((await harness.store.get(requestId))?.votes).toEqual([]);
+    // The vote did not count, and the trail says who tried and why.
+    expect(await refusals(requestId)).toEqual([
+      {
+        actor: principal.id,
+        key: `REFUSED#${principal.id}#${code}`,
+        data: { channel: 'slack', code, reason: error.message, vote: 'approve' },
+      },
+    ]);
   });
 
   it('allows one vote per person', async () => {
@@ -481,6 +512,15 @@ describe('who may vote', () => {
     await vote(requestId, alice);
     const error = await rejection(vote(requestId, alice));
     expect([error.constructor, error.code]).toEqual([ConflictError, 'ALREADY_VOTED']);
+    expect((await refusals(requestId)).map((refusal) => refusal.key)).toEqual([
+      'REFUSED#alice#ALREADY_VOTED',
+    ]);
+  });
+
+  it('records nothing for a malformed ballot: bad input changes nothing', async () => {
+    const requestId = await submit(harness);
+    await expect(vote(requestId, alice, { vote: 'maybe' })).rejects.toBeInstanceOf(ValidationError);
+    expect(await refusals(requestId)).toEqual([]);
   });
 
   it('answers NotFoundError for an unknown request', async () => {
@@ -622,6 +662,9 @@ describe('concurrency', () => {
     );
     expect(codes.sort()).toEqual(['ALREADY_VOTED', 'ALREADY_VOTED', 'ok']);
     expect((await harness.store.get(requestId))?.votes).toHaveLength(1);
+    expect((await refusals(requestId)).map((refusal) => refusal.key)).toEqual([
+      'REFUSED#alice#ALREADY_VOTED',
+    ]);
   });
 
   it('20 concurrent mixed votes: exactly one decision, matching what resumed the workflow', async () => {

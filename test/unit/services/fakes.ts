@@ -1,18 +1,23 @@
 /** Recording fakes for the ports around the store (the store itself is the real adapter on dynalite). */
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import type { DueReviewReminder, Review } from '../../../lambdas/domain/after-the-fact-review.ts';
+import type { ExecutableAction } from '../../../lambdas/domain/executors.ts';
 import { RECEIPT_ALGORITHM, RECEIPT_TYPE, type ReceiptClaims } from '../../../lambdas/domain/receipt.ts';
 import type {
   ActionDecidedDetail,
+  AgentRequestEvent,
   PolicyDecision,
   Principal,
   RequestRecord,
 } from '../../../lambdas/domain/schemas.ts';
 import type {
+  ActionExecutor,
+  ApprovalWorkflows,
   Clock,
   DecisionPublisher,
   Directory,
   DirectoryAgent,
+  ExecutionResult,
   IdentityRef,
   PolicyEngine,
   PolicyRequest,
@@ -113,7 +118,9 @@ export class RecordingNotifier implements ReviewNotifier {
 
 export class RecordingPublisher implements DecisionPublisher {
   readonly published: ActionDecidedDetail[] = [];
+  failure?: Error;
   async publish(detail: ActionDecidedDetail): Promise<void> {
+    if (this.failure) throw this.failure;
     this.published.push(detail);
   }
 }
@@ -166,5 +173,34 @@ export class RecordingAlerts implements ReviewAlerts {
   async remind(review: Review, reminder: DueReviewReminder): Promise<void> {
     if (this.failure) throw this.failure;
     this.reminded.push({ review, reminder });
+  }
+}
+
+/** Records the workflows the fast path starts; a start of the same request twice starts one. */
+export class RecordingWorkflows implements ApprovalWorkflows {
+  readonly started = new Map<string, AgentRequestEvent>();
+  readonly starts: string[] = [];
+  failure?: Error;
+  async start(requestId: string, event: AgentRequestEvent): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.starts.push(requestId);
+    if (!this.started.has(requestId)) this.started.set(requestId, event);
+  }
+  async hasStarted(requestId: string): Promise<boolean> {
+    return this.started.has(requestId);
+  }
+}
+
+/** Records what it is asked to run and answers as told (a result, or a thrown error). */
+export class RecordingExecutor implements ActionExecutor {
+  readonly runs: { action: ExecutableAction; sessionName: string }[] = [];
+  answer: ExecutionResult | Error = { awsRequestId: 'aws-request-1' };
+  /** Resolves each run only when the test says so (to hold runs in flight). */
+  gate?: Promise<void>;
+  async run(action: ExecutableAction, sessionName: string): Promise<ExecutionResult> {
+    this.runs.push({ action, sessionName });
+    await this.gate;
+    if (this.answer instanceof Error) throw this.answer;
+    return this.answer;
   }
 }

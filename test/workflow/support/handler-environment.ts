@@ -9,6 +9,8 @@ import type { LocalTable } from '../../support/dynalite.ts';
 import { TEST_RECEIPT_KEY_ARN } from '../../support/kms-signing-key.ts';
 
 export const TEST_EVENT_BUS = 'countersign-test-bus';
+/** The role the Execute step assumes (STS is mocked at the SDK by the tests that execute). */
+export const TEST_EXECUTOR_ROLE_ARN = 'arn:aws:iam::123456789012:role/countersign-executor';
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
 /** The table's endpoint, as the SDK's AWS_ENDPOINT_URL_DYNAMODB expects it. */
@@ -31,6 +33,8 @@ export async function workflowHandlerEnvironment(
     [ENV.directoryJson]: readFileSync(resolve(REPO_ROOT, 'countersign.local.json'), 'utf8'),
     // Answered by mockKmsSigningKey (test/support/kms-signing-key.ts), which the test must install.
     [ENV.receiptKeyId]: TEST_RECEIPT_KEY_ARN,
+    [ENV.executorRoleArn]: TEST_EXECUTOR_ROLE_ARN,
+    [ENV.executorAllowedPolicyArns]: JSON.stringify(['arn:aws:iam::aws:policy/ReadOnlyAccess']),
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

@@ -66,6 +66,7 @@ beforeAll(async () => {
     operatorCredentials: operator,
     invokeFunction: async () => ({}),
     invokeHttpRoute: async () => ({ statusCode: 404 }),
+    drainEventSourceMappings: async () => undefined,
   };
   chat = await createChatTwin(twin, config);
   // The template's two secrets, filled with the values the chat twin gives them.

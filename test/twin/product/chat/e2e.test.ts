@@ -7,11 +7,21 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  DeleteObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectRetentionCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { run as audit } from '../../../../local/cli/commands/audit.ts';
 import { type BotIssuer, createBotIssuer } from '../../../../local/product/chat/bot-issuer.ts';
 import { OUTBOX_PATHS, type OutboxEntry } from '../../../../local/product/chat/outbox.ts';
+import { runDemo } from '../../../../local/product/demo.ts';
 import type { RunningTwin } from '../../../../local/twin/index.ts';
+import { archivedLines, runCli } from '../../../support/audit-archive.ts';
 import {
   agentRequest,
   DIRECTORY_PATH,
@@ -351,5 +361,141 @@ describe('chat approvals in the twin', () => {
     );
     expect(accepted.StatusCode).toBe(202);
     asOperator.destroy();
+  });
+
+  it('archives the whole run (demo, chat votes, refused votes) with no secret or token, verifiably, under lock', async () => {
+    // The guided demo and a refused REST vote (dave is the human the agent acts for), beside the chat
+    // votes, refusals and forgeries of the tests above.
+    const demo = await runDemo({ endpoint: twin.url, busName: 'countersign', agent: client.agent });
+    const adminAttach = demo.find((id) => id.endsWith('-attach-admin'))!;
+    await client.waitForPending(adminAttach);
+    const refused = await client.vote(adminAttach, 'dave', 'approve');
+    expect(refused.status).toBe(403);
+    await client.waitFor(adminAttach, ({ timeline }) =>
+      timeline.some((record) => record.kind === 'REFUSED' && record.actor === 'dave'),
+    );
+    for (const id of demo) await client.waitForPending(id);
+
+    const flushed = await runCli(audit, ['flush', '--url', twin.url, '--json']);
+    expect(flushed.code, flushed.err).toBe(0);
+    const { bucket } = JSON.parse(flushed.out) as { bucket: string };
+    const verified = await runCli(audit, ['verify', '--url', twin.url, '--data-dir', twin.dataDir]);
+    expect(verified.code, `${verified.out}\n${verified.err}`).toBe(0);
+    expect(verified.out).toMatch(/Result:\s+the archive holds/);
+
+    const s3 = new S3Client({
+      endpoint: twin.endpoint,
+      region: twin.region,
+      forcePathStyle: true,
+      credentials: { ...twin.operatorCredentials },
+      maxAttempts: 1,
+    });
+    const lines = await archivedLines(s3, bucket);
+    const records = lines.map(
+      (line) => JSON.parse(line) as { kind: string; requestId: string; data: unknown },
+    );
+    const kinds = new Set(records.map((record) => record.kind));
+    for (const kind of ['REQUESTED', 'EVALUATED', 'NOTIFIED', 'VOTED', 'REFUSED', 'DECIDED', 'SIGNED']) {
+      expect(kinds, `an archived ${kind} record`).toContain(kind);
+    }
+    for (const id of demo)
+      expect(
+        records.some((record) => record.requestId === id),
+        id,
+      ).toBe(true);
+
+    // Every secret the twin knows, and every token it handed out, is absent from the archive.
+    const secrets = new Set<string>([
+      twin.operatorCredentials.secretAccessKey,
+      client.agent.secretAccessKey,
+      directory.slack.signingSecret,
+    ]);
+    const secretsManager = new SecretsManagerClient({
+      endpoint: twin.endpoint,
+      region: twin.region,
+      credentials: { ...twin.operatorCredentials },
+      maxAttempts: 1,
+    });
+    const secretArns = new Set(
+      twin.stack.functions.flatMap((fn) =>
+        Object.values(fn.environment).filter((value) => value.startsWith('arn:aws:secretsmanager:')),
+      ),
+    );
+    expect(secretArns.size).toBeGreaterThan(0);
+    const leaves = (value: unknown): string[] =>
+      typeof value === 'string'
+        ? [value]
+        : value !== null && typeof value === 'object'
+          ? Object.values(value).flatMap(leaves)
+          : [];
+    for (const arn of secretArns) {
+      const { SecretString } = await secretsManager.send(new GetSecretValueCommand({ SecretId: arn }));
+      const parsed = (() => {
+        try {
+          return JSON.parse(SecretString ?? '');
+        } catch {
+          return SecretString;
+        }
+      })();
+      for (const value of leaves(parsed)) if (value.length >= 8) secrets.add(value);
+    }
+    secretsManager.destroy();
+    for (const user of ['alice', 'carol', 'dave', 'erin']) secrets.add(await client.token(user));
+    secrets.add(
+      await issuer.mintChannelToken({ appId: directory.teams.appId, serviceUrl: teamsServiceUrl() }),
+    );
+    // The task tokens of every execution (the callback tasks' parameters carry them).
+    const executionArn = (await client.detail(adminAttach))!.request.executionArn!;
+    const [prefix, rest] = executionArn.split(':execution:') as [string, string];
+    const stateMachineArn = `${prefix}:stateMachine:${rest.split(':')[0]}`;
+    const executions = await client.sfn.send(new ListExecutionsCommand({ stateMachineArn }));
+    for (const execution of executions.executions ?? []) {
+      for (const event of await client.history(execution.executionArn!)) {
+        const parameters = event.taskScheduledEventDetails?.parameters ?? '';
+        const token = /"[Tt]ask[Tt]oken":"([^"]+)"/.exec(parameters)?.[1];
+        if (token !== undefined) secrets.add(token);
+      }
+    }
+    expect(secrets.size).toBeGreaterThan(8);
+    const archive = lines.join('\n');
+    for (const secret of secrets)
+      expect(archive.includes(secret), `a secret (${secret.slice(0, 4)}…) in the archive`).toBe(false);
+    // Shapes no record may carry: JWTs/JWS (bearer tokens, receipts), Slack tokens, PEM keys, SigV4 headers.
+    expect(archive).not.toMatch(/eyJ[\w-]{8,}\.[\w-]{8,}\./);
+    expect(archive).not.toMatch(/xox[abprs]-/);
+    expect(archive).not.toMatch(/-----BEGIN/);
+    expect(archive).not.toMatch(/AWS4-HMAC-SHA256|Signature=/);
+
+    // Locked: neither the operator nor an agent can delete a version or shorten its retention.
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: 'audit/' }));
+    const first = versions.Versions![0]!;
+    await expect(
+      s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: first.Key, VersionId: first.VersionId })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: first.Key }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
+    await expect(
+      s3.send(
+        new PutObjectRetentionCommand({
+          Bucket: bucket,
+          Key: first.Key,
+          VersionId: first.VersionId,
+          Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(Date.now() + 60_000) },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    const asAgent = new S3Client({
+      endpoint: twin.endpoint,
+      region: twin.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: client.agent.accessKeyId, secretAccessKey: client.agent.secretAccessKey },
+      maxAttempts: 1,
+    });
+    await expect(
+      asAgent.send(new DeleteObjectCommand({ Bucket: bucket, Key: first.Key, VersionId: first.VersionId })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    asAgent.destroy();
+    s3.destroy();
   });
 });

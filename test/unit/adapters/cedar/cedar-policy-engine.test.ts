@@ -252,6 +252,26 @@ describe('what policies see of a request', () => {
     expect(seen(guarded, { parameters })).toBe('ALLOW');
   });
 
+  it('sees whether the agent asks Countersign to execute, and an @executor permit makes Countersign run it', () => {
+    expect(seen('context has execute && context.execute', { execute: true })).toBe('ALLOW');
+    expect(seen('context has execute', { execute: false })).toBe('REQUIRE_APPROVAL');
+    expect(seen('context has execute', {})).toBe('REQUIRE_APPROVAL');
+    const engine = engineWith(`
+      @id("run-it") @executor("countersign") @approval("platform")
+      permit (principal, action, resource) when { context has execute && context.execute };`);
+    expect(engine.evaluate(request({ execute: true }))).toMatchObject({
+      decision: 'REQUIRE_APPROVAL',
+      executor: 'countersign',
+    });
+    expect(engine.evaluate(request())).not.toHaveProperty('executor');
+  });
+
+  it('denies an execute request under a schema that cannot express it, and evaluates every other request', () => {
+    const schema = schemaWithParameters('type Parameters = {};');
+    expect(seen('true', { execute: true }, schema)).toBe('DENY');
+    expect(seen('true', {}, schema)).toBe('ALLOW');
+  });
+
   it('checks Long and Boolean parameters and ignores parameter types it cannot check', () => {
     const schema = schemaWithParameters(
       'type Parameters = { days?: Long, force?: Bool, ids?: Set<String> };',
@@ -409,7 +429,7 @@ describe('fail closed on a bad policy set', () => {
       @id("forbid") @approval("security") forbid (principal, action, resource);`);
     expect(problems).toEqual([
       'policies[0]: templates (policies with ?principal or ?resource) are not supported',
-      'policy "typo": unknown annotation @quorom (known: @id, @reason, @approval, @quorum, @timeout, @stepUp, @approvalValidFor, @breakGlass)',
+      'policy "typo": unknown annotation @quorom (known: @id, @reason, @approval, @quorum, @timeout, @stepUp, @approvalValidFor, @breakGlass, @executor)',
       'policy "forbid": approval annotations (@approval, @quorum, @timeout, @stepUp) belong on a permit, not a forbid',
       'policy "twice": @id is used by more than one policy',
     ]);

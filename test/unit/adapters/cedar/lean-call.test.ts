@@ -50,10 +50,13 @@ function recordedRequests(): PolicyRequest[] {
     const { agent, action, resource, parameters } = request;
     return { agent, action, resource, parameters, ...facts };
   });
-  const examples = readdirSync(examplesDir).map((name) => {
-    const { agent, action, resource, parameters } = readJson(new URL(name, examplesDir)) as PolicyRequest;
-    return { agent, action, resource, parameters };
-  });
+  // The example requests (examples/ also holds a runnable agent).
+  const examples = readdirSync(examplesDir)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => {
+      const { agent, action, resource, parameters } = readJson(new URL(name, examplesDir)) as PolicyRequest;
+      return { agent, action, resource, parameters };
+    });
   return [...cases, ...examples];
 }
 

@@ -6,10 +6,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toRequestItem } from '../../../../lambdas/adapters/dynamodb/request-item.ts';
 import { DynamoDbRequestStore } from '../../../../lambdas/adapters/dynamodb/request-store.ts';
 import { TableKey } from '../../../../lambdas/adapters/dynamodb/table-layout.ts';
+import type { NewAuditRecord } from '../../../../lambdas/domain/audit-record.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../../../lambdas/domain/errors.ts';
-import type { AuditRecord, RequestRecord } from '../../../../lambdas/domain/schemas.ts';
+import type { RequestRecord } from '../../../../lambdas/domain/schemas.ts';
 import { type LocalTable, startDynalite } from '../../../support/dynalite.ts';
-import { aRecord, aVote, NOW } from '../../domain/fixtures.ts';
+import { AUDIT_DATA, anAuditRecord, aRecord, aVote, NOW } from '../../domain/fixtures.ts';
 
 let table: LocalTable;
 let store: DynamoDbRequestStore;
@@ -249,8 +250,19 @@ describe('workflow state', () => {
 });
 
 describe('audit', () => {
-  function anAudit(requestId: string, key: string, at: string, data = {}): AuditRecord {
-    return { requestId, kind: 'VOTED', key, at, actor: 'alice', data };
+  function anAudit(
+    requestId: string,
+    key: string,
+    at: string,
+    data: Partial<typeof AUDIT_DATA.VOTED> = {},
+  ): NewAuditRecord {
+    return anAuditRecord('VOTED', {
+      requestId,
+      key,
+      at,
+      actor: 'alice',
+      data: { ...AUDIT_DATA.VOTED, ...data },
+    });
   }
 
   it('keeps the first record per key and lists them by time', async () => {
@@ -263,22 +275,75 @@ describe('audit', () => {
     await store.appendAudit(anAudit(requestId, 'VOTED#carol', '2025-06-01T12:00:02.000Z'));
     const audit = await store.listAudit(requestId);
     expect(audit.map((record) => record.key)).toEqual(['VOTED#alice', 'VOTED#bob', 'VOTED#carol']);
-    expect(audit[0]).toEqual(
-      anAudit(requestId, 'VOTED#alice', '2025-06-01T12:00:01.000Z', { vote: 'approve' }),
+    expect(audit[0]).toEqual({
+      schemaVersion: 1,
+      seq: 2,
+      ...anAudit(requestId, 'VOTED#alice', '2025-06-01T12:00:01.000Z', { vote: 'approve' }),
+    });
+  });
+
+  it("numbers a request's records 1, 2, 3 … once per key, whoever writes them and how often", async () => {
+    const { requestId } = fresh();
+    const other = fresh().requestId;
+    const keys = ['REQ', 'EVAL', 'VOTED#alice', 'VOTED#bob', 'VOTED#carol', 'VOTED#dave'];
+    // Every fact written three times at once, as redeliveries and retries would.
+    await Promise.all(
+      keys.flatMap((key) =>
+        [1, 2, 3].map(() => store.appendAudit(anAudit(requestId, key, '2025-06-01T12:00:01.000Z'))),
+      ),
     );
+    await store.appendAudit(anAudit(other, 'REQ', '2025-06-01T12:00:01.000Z'));
+    const numbers = (await store.listAudit(requestId)).map((record) => record.seq).sort((a, b) => a - b);
+    expect(numbers).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await store.listAudit(other)).map((record) => record.seq)).toEqual([1]);
+  });
+
+  it('gives a fact whose write failed after numbering its own number on the retry', async () => {
+    const { requestId } = fresh();
+    // The first put of the fact times out after the number was given (as a Lambda timeout would).
+    let failPut = true;
+    const flakyClient = {
+      send: (command: unknown) => {
+        if (command instanceof PutCommand && failPut) {
+          failPut = false;
+          return Promise.reject(Object.assign(new Error('timeout'), { name: 'TimeoutError' }));
+        }
+        return table.client.send(command as PutCommand);
+      },
+    };
+    const flaky = new DynamoDbRequestStore({
+      client: flakyClient as unknown as DynamoDBDocumentClient,
+      tableName: table.tableName,
+    });
+    await store.appendAudit(anAudit(requestId, 'FIRST', '2025-06-01T12:00:01.000Z'));
+    await expect(flaky.appendAudit(anAudit(requestId, 'SECOND', '2025-06-01T12:00:02.000Z'))).rejects.toThrow(
+      'timeout',
+    );
+    await flaky.appendAudit(anAudit(requestId, 'SECOND', '2025-06-01T12:00:03.000Z'));
+    await store.appendAudit(anAudit(requestId, 'THIRD', '2025-06-01T12:00:04.000Z'));
+    expect((await store.listAudit(requestId)).map((record) => [record.key, record.seq])).toEqual([
+      ['FIRST', 1],
+      ['SECOND', 2],
+      ['THIRD', 3],
+    ]);
   });
 
   it('pages through long trails', async () => {
     const { requestId } = fresh();
-    const padding = 'x'.repeat(300_000);
+    const reason = 'x'.repeat(2000);
     for (const n of [1, 2, 3, 4]) {
-      await store.appendAudit(anAudit(requestId, `K${n}`, `2025-06-01T12:00:0${n}.000Z`, { padding }));
+      await store.appendAudit(anAudit(requestId, `K${n}`, `2025-06-01T12:00:0${n}.000Z`, { reason }));
     }
     expect((await store.listAudit(requestId)).map((record) => record.key)).toEqual(['K1', 'K2', 'K3', 'K4']);
   });
 
-  it('refuses an invalid audit record', async () => {
+  it('refuses an invalid audit record, and data a kind does not allow', async () => {
     await expect(store.appendAudit(anAudit('r', '', 'now'))).rejects.toBeInstanceOf(ValidationError);
+    const smuggled = {
+      ...anAuditRecord('NOTIFIED'),
+      data: { ...AUDIT_DATA.NOTIFIED, taskToken: 'AQCEAAAAKgAAAAMAAAAA' },
+    } as unknown as NewAuditRecord;
+    await expect(store.appendAudit(smuggled)).rejects.toBeInstanceOf(ValidationError);
   });
 });
 
@@ -392,14 +457,7 @@ describe('on DynamoDB, which returns the old item with the failure (ALL_OLD)', (
       mocked.decide(record.requestId, { decision: 'EXPIRED', approvers: [], at: NOW }),
       mocked.saveTaskToken(record.requestId, 't', record.executionArn),
       mocked.markNotified(record.requestId, NOW),
-      mocked.appendAudit({
-        requestId: 'invoice-bot:r',
-        kind: 'NOTIFIED',
-        key: 'NOTIFIED',
-        at: NOW.toISOString(),
-        actor: 'x',
-        data: {},
-      }),
+      mocked.appendAudit(anAuditRecord('NOTIFIED')),
     ];
     for (const call of calls) await expect(call).rejects.toBe(outage);
   });

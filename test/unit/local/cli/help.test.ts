@@ -44,12 +44,14 @@ describe('countersign <command> --help', () => {
   it('covers every command', () => {
     expect(names.sort()).toEqual([
       'approve',
+      'audit',
       'calls',
       'classification',
       'demo',
       'deny',
       'dev',
       'list',
+      'mcp',
       'policy',
       'receipt',
       'request',

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditRecord, RequestRecord } from '../../../../../lambdas/domain/schemas.ts';
+import type { AuditRecord } from '../../../../../lambdas/domain/audit-record.ts';
+import type { RequestRecord } from '../../../../../lambdas/domain/schemas.ts';
 import {
   adaptiveCardToLines,
   barChart,
@@ -272,43 +273,72 @@ describe('chat outbox rendering', () => {
 
 describe('timeline and formatting', () => {
   it('orders the timeline and describes each fact', () => {
+    const stored = { schemaVersion: 1, seq: 1 } as const;
     const records: AuditRecord[] = [
       {
-        requestId: 'r',
+        ...stored,
+        requestId: 'invoice-bot:r',
         kind: 'DECIDED',
         key: 'DECIDED',
         at: '2026-11-20T10:05:00.000Z',
         actor: 'system',
-        data: { decision: 'APPROVED' },
+        data: { decision: 'APPROVED', approvers: ['carol'] },
       },
       {
-        requestId: 'r',
+        ...stored,
+        requestId: 'invoice-bot:r',
         kind: 'REQUESTED',
         key: 'REQUESTED',
         at: '2026-11-20T10:00:00.000Z',
         actor: 'invoice-bot',
-        data: {},
+        data: {
+          action: 's3:CopyObject',
+          resource: 'arn:aws:s3:::b/k',
+          actionHash: 'a'.repeat(64),
+          sourceEventId: 'e',
+          executionArn: 'x',
+        },
       },
       {
-        requestId: 'r',
+        ...stored,
+        requestId: 'invoice-bot:r',
         kind: 'VOTED',
         key: 'VOTED#carol',
         at: '2026-11-20T10:04:00.000Z',
         actor: 'carol',
-        data: { vote: 'approve', reason: null },
+        data: { vote: 'approve', channel: 'api' },
       },
       {
-        requestId: 'r',
+        ...stored,
+        requestId: 'invoice-bot:r',
+        kind: 'REFUSED',
+        key: 'REFUSED#erin#NOT_IN_GROUP',
+        at: '2026-11-20T10:03:00.000Z',
+        actor: 'erin',
+        data: { channel: 'console', code: 'NOT_IN_GROUP', vote: 'approve' },
+      },
+      {
+        ...stored,
+        requestId: 'invoice-bot:r',
         kind: 'EVALUATED',
         key: 'EVALUATED',
         at: '2026-11-20T10:00:01.000Z',
         actor: 'policy',
-        data: { policyIds: ['a', 'b'] },
+        data: {
+          decision: 'REQUIRE_APPROVAL',
+          groups: ['platform'],
+          quorum: 1,
+          timeoutSeconds: 60,
+          stepUp: false,
+          policyIds: ['a', 'b'],
+          reason: '',
+        },
       },
     ];
     expect(timelineView(records).map((entry) => `${entry.label}: ${entry.detail}`)).toEqual([
       'Requested: invoice-bot',
-      'Evaluated: policy · policyIds: a, b',
+      'Evaluated: policy · decision: REQUIRE_APPROVAL · reason:  · policyIds: a, b',
+      'Vote refused: erin · vote: approve · code: NOT_IN_GROUP',
       'Vote: carol · vote: approve',
       'Decided: system · decision: APPROVED',
     ]);

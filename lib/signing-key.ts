@@ -3,20 +3,22 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
-export interface ReceiptSigningKeyProps {
+export interface SigningKeyProps {
+  /** What the key signs and who may, shown in the KMS console. */
+  readonly description: string;
   /**
-   * What happens to the key when it leaves the stack (deleted, or replaced by a rotation): receipts
-   * it signed must stay verifiable, so it is kept (its ARN then goes into the retired keys).
+   * What happens to the key when it leaves the stack (deleted, or replaced by a rotation): what it
+   * signed must stay verifiable, so it is kept (a retired receipt key's ARN goes into the JWKS).
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
 }
 
 /** Statement ids of the key policy, which tests and operators read it by. */
-export const RECEIPT_KEY_POLICY_SIDS = {
+export const SIGNING_KEY_POLICY_SIDS = {
   accountAdministers: 'AccountAdministersKey',
-  signersSign: 'DecisionPublishersSign',
-  nobodyElseSigns: 'OnlyDecisionPublishersSign',
+  signersSign: 'GrantedSignersSign',
+  nobodyElseSigns: 'OnlyGrantedSignersSign',
 } as const;
 
 /**
@@ -43,32 +45,33 @@ const ACCOUNT_KEY_ACTIONS = [
 ];
 
 /**
- * The KMS asymmetric key that signs decision receipts (ECC_NIST_P256, SIGN_VERIFY; receipts are
- * ES256 JWS). Only the roles granted with `grantSign` may sign: the key policy allows them and
- * explicitly denies `kms:Sign` to every other principal, whatever its IAM policies say. Asymmetric
- * keys do not rotate automatically: a rotation is a new key (see README), the old one retained.
+ * A KMS asymmetric key that signs for Countersign (ECC_NIST_P256, SIGN_VERIFY; ES256): the decision
+ * receipts' key and, separately, the audit digests' key. Only the roles granted with `grantSign`
+ * may sign: the key policy allows them and explicitly denies `kms:Sign` to every other principal,
+ * whatever its IAM policies say. Asymmetric keys do not rotate automatically: a rotation is a new
+ * key (see README), the old one retained.
  */
-export class ReceiptSigningKey extends Construct {
+export class SigningKey extends Construct {
   readonly key: kms.Key;
   readonly #signers: string[] = [];
 
-  constructor(scope: Construct, id: string, props: ReceiptSigningKeyProps = {}) {
+  constructor(scope: Construct, id: string, props: SigningKeyProps) {
     super(scope, id);
     this.key = new kms.Key(this, 'Key', {
-      description: 'Countersign: signs decision receipts (ES256); only the decision publisher may sign',
+      description: props.description,
       keySpec: kms.KeySpec.ECC_NIST_P256,
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       policy: new iam.PolicyDocument({
         statements: [
           new iam.PolicyStatement({
-            sid: RECEIPT_KEY_POLICY_SIDS.accountAdministers,
+            sid: SIGNING_KEY_POLICY_SIDS.accountAdministers,
             principals: [new iam.AccountRootPrincipal()],
             actions: ACCOUNT_KEY_ACTIONS,
             resources: ['*'],
           }),
           new iam.PolicyStatement({
-            sid: RECEIPT_KEY_POLICY_SIDS.nobodyElseSigns,
+            sid: SIGNING_KEY_POLICY_SIDS.nobodyElseSigns,
             effect: iam.Effect.DENY,
             principals: [new iam.AnyPrincipal()],
             actions: ['kms:Sign'],
@@ -81,7 +84,7 @@ export class ReceiptSigningKey extends Construct {
     });
     this.node.addValidation({
       validate: () =>
-        this.#signers.length === 0 ? ['the receipt key has no signer: grantSign the publisher'] : [],
+        this.#signers.length === 0 ? ['the signing key has no signer: grantSign the role that signs'] : [],
     });
   }
 
@@ -89,13 +92,16 @@ export class ReceiptSigningKey extends Construct {
     return this.key.keyArn;
   }
 
-  /** Lets `role` sign receipts (the decision publisher; later a fast-path publisher), and nobody else. */
+  /**
+   * Lets `role` sign (and read the public key, whose thumbprint names the key in what it signs), and
+   * nobody else sign.
+   */
   grantSign(role: iam.IRole): void {
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: `${RECEIPT_KEY_POLICY_SIDS.signersSign}${this.#signers.length}`,
+        sid: `${SIGNING_KEY_POLICY_SIDS.signersSign}${this.#signers.length}`,
         principals: [new iam.ArnPrincipal(role.roleArn)],
-        actions: ['kms:Sign'],
+        actions: ['kms:Sign', 'kms:GetPublicKey'],
         resources: ['*'],
       }),
     );

@@ -1,0 +1,438 @@
+/**
+ * DynamoDB Streams for the twin's tables (dynalite has none): every write that reaches the twin's
+ * DynamoDB through the front is captured as a stream record, as DynamoDB writes one, with the old
+ * and new images the table's StreamViewType asks for, in write order, with increasing sequence
+ * numbers. A write that changes nothing (a failed condition, the same item put again) makes no
+ * record, as in DynamoDB.
+ *
+ * How it stays exact under concurrency and restarts:
+ * - Writes to one item are serialized here (a keyed lock held from before the write until its
+ *   record is appended), and the old and new images are read from dynalite under that lock, so a
+ *   record shows exactly what its write changed.
+ * - Before a write is forwarded, an intent (the items and their old images) is appended to the
+ *   stream's journal; after it, the records and a `done`. A twin that stops between the two finds
+ *   the intent at its next start, reads the items again and appends the records their change
+ *   calls for: no write is lost from the stream, none recorded twice. Lines are appended with one
+ *   write each and read back up to the last complete line, so a torn last line is ignored.
+ * - The journal is as durable as the table itself (dynalite does not fsync its writes either);
+ *   records older than 24 hours (the stream's retention) are dropped at start.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { TwinTable } from '../cloudformation/template.ts';
+
+/** A stream record as Lambda hands it to a function (the DynamoDB event's `Records[]`). */
+export interface DynamoDbStreamRecord {
+  readonly eventID: string;
+  readonly eventName: 'INSERT' | 'MODIFY' | 'REMOVE';
+  readonly eventVersion: '1.1';
+  readonly eventSource: 'aws:dynamodb';
+  readonly awsRegion: string;
+  readonly dynamodb: {
+    readonly ApproximateCreationDateTime: number;
+    readonly Keys: AttributeMap;
+    readonly NewImage?: AttributeMap;
+    readonly OldImage?: AttributeMap;
+    readonly SequenceNumber: string;
+    readonly SizeBytes: number;
+    readonly StreamViewType: string;
+  };
+  readonly eventSourceARN: string;
+}
+
+type AttributeMap = Readonly<Record<string, unknown>>;
+
+interface ItemRef {
+  readonly table: string;
+  readonly key: AttributeMap;
+}
+
+type JournalLine =
+  | {
+      readonly t: 'intent';
+      readonly id: string;
+      readonly items: (ItemRef & { readonly old?: AttributeMap })[];
+    }
+  | { readonly t: 'record'; readonly record: DynamoDbStreamRecord }
+  | { readonly t: 'done'; readonly id: string };
+
+const RETENTION_MS = 24 * 3_600_000;
+const SEQUENCE_DIGITS = 21;
+const JOURNAL = 'journal.jsonl';
+
+/** The write operations of DynamoDB's API and the items each one names. */
+function itemsWritten(
+  operation: string,
+  body: Record<string, unknown>,
+  keyOf: (table: string, item: AttributeMap) => AttributeMap | undefined,
+): ItemRef[] {
+  const refs: ItemRef[] = [];
+  const add = (table: unknown, item: unknown) => {
+    if (typeof table !== 'string' || typeof item !== 'object' || item === null) return;
+    const key = keyOf(table, item as AttributeMap);
+    if (key !== undefined) refs.push({ table, key });
+  };
+  switch (operation) {
+    case 'PutItem':
+      add(body.TableName, body.Item);
+      break;
+    case 'UpdateItem':
+    case 'DeleteItem':
+      add(body.TableName, body.Key);
+      break;
+    case 'BatchWriteItem':
+      for (const [table, requests] of Object.entries(
+        (body.RequestItems ?? {}) as Record<string, unknown[]>,
+      )) {
+        for (const request of Array.isArray(requests) ? requests : []) {
+          const entry = request as { PutRequest?: { Item?: unknown }; DeleteRequest?: { Key?: unknown } };
+          add(table, entry.PutRequest?.Item ?? entry.DeleteRequest?.Key);
+        }
+      }
+      break;
+    case 'TransactWriteItems':
+      for (const item of (body.TransactItems ?? []) as Record<
+        string,
+        { TableName?: unknown; Item?: unknown; Key?: unknown }
+      >[]) {
+        const action = item.Put ?? item.Update ?? item.Delete;
+        if (action !== undefined) add(action.TableName, action.Item ?? action.Key);
+      }
+      break;
+  }
+  return refs;
+}
+
+/** Items compare by content: attribute order is not part of an item. */
+function sameItem(a: AttributeMap | undefined, b: AttributeMap | undefined): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Serializes async work per key; different keys run concurrently. */
+class KeyedLocks {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  async hold<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    // One order for everyone: two writes naming the same items never wait on each other in a circle.
+    const sorted = [...new Set(keys)].sort();
+    const releases: (() => void)[] = [];
+    for (const key of sorted) {
+      const previous = this.#tails.get(key) ?? Promise.resolve();
+      let release!: () => void;
+      const tail = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      this.#tails.set(key, tail);
+      releases.push(() => {
+        release();
+        if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      });
+      await previous;
+    }
+    try {
+      return await work();
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+}
+
+/** One table's stream: its records (newest last) and its journal. */
+class TableStream {
+  readonly records: DynamoDbStreamRecord[] = [];
+  #nextSequence = 1;
+
+  constructor(
+    readonly table: TwinTable & { readonly stream: NonNullable<TwinTable['stream']> },
+    readonly keyNames: readonly string[],
+  ) {}
+
+  nextSequenceNumber(): string {
+    return String(this.#nextSequence++).padStart(SEQUENCE_DIGITS, '0');
+  }
+
+  restore(record: DynamoDbStreamRecord): void {
+    this.records.push(record);
+    this.#nextSequence = Math.max(this.#nextSequence, Number(record.dynamodb.SequenceNumber) + 1);
+  }
+}
+
+export interface LocalDynamoStreamsOptions {
+  /** Where the journals live (the twin uses `<dataDir>/dynamodb-streams`). */
+  readonly directory: string;
+  readonly tables: readonly TwinTable[];
+  /** The embedded dynalite, read for the images. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly log: (line: string) => void;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+export class LocalDynamoStreams {
+  readonly #streams = new Map<string, TableStream>();
+  readonly #locks = new KeyedLocks();
+  readonly #listeners = new Set<() => void>();
+  readonly #client: DynamoDBClient;
+  readonly #region: string;
+  readonly #now: () => Date;
+  readonly #path: string;
+  #journal: FileHandle | undefined;
+  #appending: Promise<void> = Promise.resolve();
+
+  private constructor(options: LocalDynamoStreamsOptions) {
+    this.#client = new DynamoDBClient({
+      endpoint: options.endpoint,
+      region: options.region,
+      credentials: { accessKeyId: 'twin', secretAccessKey: 'twin-internal' },
+    });
+    this.#region = options.region;
+    this.#now = options.now ?? (() => new Date());
+    this.#path = join(options.directory, JOURNAL);
+    for (const table of options.tables) {
+      if (table.stream === undefined) continue;
+      const keyNames = (table.keySchema as { AttributeName?: string }[]).map((key) =>
+        String(key.AttributeName),
+      );
+      this.#streams.set(table.name, new TableStream(table as TableStream['table'], keyNames));
+    }
+  }
+
+  /** Reads the journals, finishes what a stop interrupted, drops what is past retention. */
+  static async open(options: LocalDynamoStreamsOptions): Promise<LocalDynamoStreams> {
+    const streams = new LocalDynamoStreams(options);
+    await mkdir(options.directory, { recursive: true });
+    await streams.#recover(options.log);
+    return streams;
+  }
+
+  /** The stream of a stream ARN, for the event source mappings. */
+  source(streamArn: string):
+    | {
+        read(after: string | undefined, limit: number): readonly DynamoDbStreamRecord[];
+        latest(): string | undefined;
+      }
+    | undefined {
+    const stream = [...this.#streams.values()].find((candidate) => candidate.table.stream.arn === streamArn);
+    if (stream === undefined) return undefined;
+    return {
+      read: (after, limit) => {
+        const start =
+          after === undefined
+            ? 0
+            : stream.records.findIndex((record) => record.dynamodb.SequenceNumber > after);
+        return start < 0 ? [] : stream.records.slice(start, start + limit);
+      },
+      latest: () => stream.records.at(-1)?.dynamodb.SequenceNumber,
+    };
+  }
+
+  /** Called after records are appended (to any stream). */
+  onAppend(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Runs a DynamoDB API call (`forward`) and records what it changed in the streams of the tables
+   * it writes to. Calls that write to no streamed table are forwarded as they are.
+   */
+  async capture<R>(operation: string, body: Buffer, forward: () => Promise<R>): Promise<R> {
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return forward();
+    }
+    const items = itemsWritten(operation, parsed, (table, item) => this.#keyOf(table, item));
+    if (items.length === 0) return forward();
+    return this.#locks.hold(
+      items.map((item) => `${item.table}\u0000${canonical(item.key)}`),
+      async () => {
+        const id = randomBytes(8).toString('hex');
+        const olds = await Promise.all(items.map((item) => this.#read(item)));
+        await this.#append([
+          {
+            t: 'intent',
+            id,
+            items: items.map((item, index) => ({
+              ...item,
+              ...(olds[index] === undefined ? {} : { old: olds[index] }),
+            })),
+          },
+        ]);
+        try {
+          return await forward();
+        } finally {
+          await this.#settle(id, items, olds);
+        }
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#appending;
+    await this.#journal?.close();
+    this.#journal = undefined;
+    this.#client.destroy();
+  }
+
+  #keyOf(table: string, item: AttributeMap): AttributeMap | undefined {
+    const stream = this.#streams.get(table);
+    if (stream === undefined) return undefined;
+    const key: Record<string, unknown> = {};
+    for (const name of stream.keyNames) {
+      if (item[name] === undefined) return undefined;
+      key[name] = item[name];
+    }
+    return key;
+  }
+
+  async #read(item: ItemRef): Promise<AttributeMap | undefined> {
+    const result = await this.#client.send(
+      new GetItemCommand({ TableName: item.table, Key: item.key as never, ConsistentRead: true }),
+    );
+    return result.Item as AttributeMap | undefined;
+  }
+
+  /** Reads the items again and appends a record for each that changed, then the intent's `done`. */
+  async #settle(
+    id: string,
+    items: readonly ItemRef[],
+    olds: readonly (AttributeMap | undefined)[],
+  ): Promise<void> {
+    const news = await Promise.all(items.map((item) => this.#read(item)));
+    const lines: JournalLine[] = [];
+    items.forEach((item, index) => {
+      const record = this.#recordOf(item, olds[index], news[index]);
+      if (record !== undefined) lines.push({ t: 'record', record });
+    });
+    lines.push({ t: 'done', id });
+    await this.#append(lines);
+  }
+
+  #recordOf(
+    item: ItemRef,
+    old: AttributeMap | undefined,
+    next: AttributeMap | undefined,
+  ): DynamoDbStreamRecord | undefined {
+    if (sameItem(old, next)) return undefined;
+    const stream = this.#streams.get(item.table)!;
+    const view = stream.table.stream.viewType;
+    const withNew = next !== undefined && (view === 'NEW_IMAGE' || view === 'NEW_AND_OLD_IMAGES');
+    const withOld = old !== undefined && (view === 'OLD_IMAGE' || view === 'NEW_AND_OLD_IMAGES');
+    const images = { ...(withNew ? { NewImage: next } : {}), ...(withOld ? { OldImage: old } : {}) };
+    return {
+      eventID: createHash('sha256').update(randomBytes(16)).digest('hex').slice(0, 32),
+      eventName: old === undefined ? 'INSERT' : next === undefined ? 'REMOVE' : 'MODIFY',
+      eventVersion: '1.1',
+      eventSource: 'aws:dynamodb',
+      awsRegion: this.#region,
+      dynamodb: {
+        ApproximateCreationDateTime: Math.floor(this.#now().getTime() / 1000),
+        Keys: item.key,
+        ...images,
+        // Numbered when appended, below: the journal's order is the stream's.
+        SequenceNumber: '',
+        SizeBytes: Buffer.byteLength(JSON.stringify({ Keys: item.key, ...images })),
+        StreamViewType: view,
+      },
+      eventSourceARN: stream.table.stream.arn,
+    };
+  }
+
+  /** Appends lines in one write, numbering records as they go in; serialized across callers. */
+  #append(lines: readonly JournalLine[]): Promise<void> {
+    const run = this.#appending.then(async () => {
+      const numbered = lines.map((line) => {
+        if (line.t !== 'record') return line;
+        const stream = this.#streams.get(this.#tableOfArn(line.record.eventSourceARN))!;
+        return {
+          t: 'record' as const,
+          record: {
+            ...line.record,
+            dynamodb: { ...line.record.dynamodb, SequenceNumber: stream.nextSequenceNumber() },
+          },
+        };
+      });
+      this.#journal ??= await open(this.#path, 'a');
+      await this.#journal.write(numbered.map((line) => `${JSON.stringify(line)}\n`).join(''));
+      let appended = false;
+      for (const line of numbered) {
+        if (line.t !== 'record') continue;
+        this.#streams.get(this.#tableOfArn(line.record.eventSourceARN))!.records.push(line.record);
+        appended = true;
+      }
+      if (appended) for (const listener of this.#listeners) listener();
+    });
+    this.#appending = run.catch(() => undefined);
+    return run;
+  }
+
+  #tableOfArn(arn: string): string {
+    for (const [name, stream] of this.#streams) if (stream.table.stream.arn === arn) return name;
+    throw new Error(`no stream ${arn}`);
+  }
+
+  async #recover(log: (line: string) => void): Promise<void> {
+    const text = await readFile(this.#path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw error;
+    });
+    // Up to the last complete line: a line torn by a stop mid-write is not a line.
+    const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+    const open = new Map<string, (ItemRef & { readonly old?: AttributeMap })[]>();
+    const horizon = Math.floor((this.#now().getTime() - RETENTION_MS) / 1000);
+    for (const raw of complete.split('\n')) {
+      if (raw.length === 0) continue;
+      const line = JSON.parse(raw) as JournalLine;
+      if (line.t === 'intent') open.set(line.id, line.items);
+      else if (line.t === 'done') open.delete(line.id);
+      else {
+        const stream = this.#streams.get(this.#tableOfArnOrUndefined(line.record.eventSourceARN) ?? '');
+        if (stream === undefined) continue;
+        // Numbers keep counting past dropped records, as a stream's sequence numbers only grow.
+        stream.restore(line.record);
+      }
+    }
+    for (const stream of this.#streams.values()) {
+      const kept = stream.records.filter((record) => record.dynamodb.ApproximateCreationDateTime >= horizon);
+      stream.records.splice(0, stream.records.length, ...kept);
+    }
+    // Rewritten with what is kept: the records in retention; finished intents need no memory.
+    const temporary = `${this.#path}.${randomBytes(6).toString('hex')}.tmp`;
+    const kept = [...this.#streams.values()].flatMap((stream) =>
+      stream.records.map((record) => ({ t: 'record', record })),
+    );
+    const pending = [...open.entries()].map(([id, items]) => ({ t: 'intent', id, items }));
+    await writeFile(temporary, [...kept, ...pending].map((line) => `${JSON.stringify(line)}\n`).join(''));
+    await rename(temporary, this.#path);
+    for (const [id, items] of open) {
+      const known = items.filter((item) => this.#streams.has(item.table));
+      log(`DynamoDB streams: finishing a write the last run was stopped in (${known.length} item(s))`);
+      await this.#settle(
+        id,
+        known,
+        known.map((item) => item.old),
+      );
+    }
+  }
+
+  #tableOfArnOrUndefined(arn: string): string | undefined {
+    for (const [name, stream] of this.#streams) if (stream.table.stream.arn === arn) return name;
+    return undefined;
+  }
+}

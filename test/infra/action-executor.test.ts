@@ -1,0 +1,107 @@
+/**
+ * The built-in executors: the Execute step's function may only claim runs on the table and assume
+ * the executor role; only it may assume that role; the role reaches the configured buckets' objects
+ * and attaches only the allowed policies (its sessions narrow it further, per run). Proven by
+ * evaluating the synthesized policies as IAM does.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../lambdas/handlers/environment-names.ts';
+import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
+import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
+import { authorize, type PolicyStatement } from '../support/iam-policy.ts';
+import { buildCountersignStack, TEST_EXECUTOR_CONTEXT } from './build-stack.ts';
+import { ACCOUNT, concrete, identityOf, type Json, type Resources, roleArnOf } from './concrete-template.ts';
+
+const SLOW_SYNTH_MS = 120_000;
+const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+
+let resources: Resources;
+let functionRole: string;
+let executorRole: string;
+
+function executorParts(from: Resources) {
+  const [, fn] = Object.entries(from).find(
+    ([, r]) =>
+      r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA_KEY] === EXECUTE_HANDLER_ENTRY,
+  )!;
+  const role = fn.Properties.Environment.Variables[ENV.executorRoleArn]['Fn::GetAtt'][0] as string;
+  return { fn, functionRole: fn.Properties.Role['Fn::GetAtt'][0] as string, executorRole: role };
+}
+
+beforeAll(() => {
+  resources = buildCountersignStack(TEST_EXECUTOR_CONTEXT).template.toJSON().Resources;
+  ({ functionRole, executorRole } = executorParts(resources));
+}, SLOW_SYNTH_MS);
+
+const ask = (principal: string, action: string, resource: string, context: Record<string, string[]> = {}) =>
+  authorize(
+    { principalArn: roleArnOf(principal), action, resource, context },
+    { identity: identityOf(resources, principal) as PolicyStatement[], resource: [] },
+  ).verdict;
+
+describe('the executor role', () => {
+  it('is assumed by the Execute step’s function alone', () => {
+    const trust = concrete(
+      resources[executorRole]!.Properties.AssumeRolePolicyDocument.Statement,
+      resources,
+    ) as Json[];
+    expect(trust).toEqual([
+      { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: roleArnOf(functionRole) } },
+    ]);
+    expect(resources[executorRole]!.Properties.MaxSessionDuration).toBe(3600);
+  });
+
+  it('reads and writes objects of the configured buckets, nothing else in S3', () => {
+    expect(ask(executorRole, 's3:GetObject', 'arn:aws:s3:::finance-invoices/2026/11/ledger.csv')).toBe(
+      'Allowed',
+    );
+    expect(ask(executorRole, 's3:PutObject', 'arn:aws:s3:::partner-exchange-eu/inbound/x.csv')).toBe(
+      'Allowed',
+    );
+    expect(ask(executorRole, 's3:PutObject', 'arn:aws:s3:::somewhere-else/x.csv')).toBe('ImplicitDeny');
+    expect(ask(executorRole, 's3:DeleteObject', 'arn:aws:s3:::finance-invoices/x.csv')).toBe('ImplicitDeny');
+    expect(ask(executorRole, 's3:PutBucketPolicy', 'arn:aws:s3:::finance-invoices')).toBe('ImplicitDeny');
+  });
+
+  it('attaches only the allowed policies', () => {
+    const role = `arn:aws:iam::${ACCOUNT}:role/invoice-exporter`;
+    expect(ask(executorRole, 'iam:AttachRolePolicy', role, { 'iam:PolicyARN': [READ_ONLY] })).toBe('Allowed');
+    expect(
+      ask(executorRole, 'iam:AttachRolePolicy', role, {
+        'iam:PolicyARN': ['arn:aws:iam::aws:policy/AdministratorAccess'],
+      }),
+    ).toBe('ImplicitDeny');
+    expect(ask(executorRole, 'iam:PutRolePolicy', role)).toBe('ImplicitDeny');
+  });
+
+  it(
+    'has no permission at all when nothing is configured',
+    () => {
+      const bare = buildCountersignStack().template.toJSON().Resources as Resources;
+      expect(identityOf(bare, executorParts(bare).executorRole)).toEqual([]);
+    },
+    SLOW_SYNTH_MS,
+  );
+});
+
+describe('the Execute step’s function', () => {
+  it('may assume the executor role, and touches no S3 object or IAM role itself', () => {
+    expect(ask(functionRole, 'sts:AssumeRole', roleArnOf(executorRole))).toBe('Allowed');
+    expect(ask(functionRole, 'sts:AssumeRole', `arn:aws:iam::${ACCOUNT}:role/admin`)).toBe('ImplicitDeny');
+    const actions = (identityOf(resources, functionRole) as PolicyStatement[]).flatMap((statement) =>
+      [statement.Action].flat(),
+    );
+    // The table's encryption key comes with the table; nothing else beyond it.
+    expect(actions.filter((action) => /^(s3|iam|events|states|sts):/.test(action))).toEqual([
+      'sts:AssumeRole',
+    ]);
+  });
+
+  it('knows the role and the allowed policies, and may run a minute', () => {
+    const { fn } = executorParts(resources);
+    expect(fn.Properties.Environment.Variables[ENV.executorAllowedPolicyArns]).toBe(
+      JSON.stringify([READ_ONLY]),
+    );
+    expect(fn.Properties.Timeout).toBe(60);
+  });
+});

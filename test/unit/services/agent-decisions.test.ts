@@ -1,0 +1,374 @@
+/**
+ * The fast decision path's services on the real store (dynalite): what policy alone decides is
+ * stored decided with its receipt and told once; everything else starts the workflow; asking again
+ * answers from the store; a long poll waits for the decision.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { actionHash } from '../../../lambdas/domain/action-hash.ts';
+import type { AgentDecisionRequest } from '../../../lambdas/domain/agent-api.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../../lambdas/domain/errors.ts';
+import { verifyReceipt } from '../../../lambdas/domain/receipt.ts';
+import type { PolicyDecision } from '../../../lambdas/domain/schemas.ts';
+import {
+  type AgentDecisionDeps,
+  awaitDecision,
+  FAST_PATH_OWNER,
+  requestDecision,
+  UNFINISHED_AFTER_MS,
+} from '../../../lambdas/services/agent-decisions.ts';
+import { recordDecision } from '../../../lambdas/services/record-decision.ts';
+import { NOW, requireApproval } from '../domain/fixtures.ts';
+import { RecordingWorkflows } from './fakes.ts';
+import { type Harness, nextEventId, startHarness } from './harness.ts';
+
+const ALLOW: PolicyDecision = {
+  decision: 'ALLOW',
+  groups: [],
+  quorum: 0,
+  timeoutSeconds: 0,
+  stepUp: false,
+  policyIds: ['read-only-allowed'],
+  reason: 'Allowed by policy "read-only-allowed".',
+};
+const DENY: PolicyDecision = {
+  ...ALLOW,
+  decision: 'DENY',
+  policyIds: ['no'],
+  reason: 'Denied by policy "no".',
+};
+
+let harness: Harness;
+let workflows: RecordingWorkflows;
+let slept: number[];
+/** Runs during a long poll's sleep, once: what happens while the agent waits. */
+let duringSleep: (() => Promise<void>) | undefined;
+let deps: AgentDecisionDeps;
+
+beforeAll(async () => {
+  harness = await startHarness();
+});
+
+afterAll(async () => {
+  await harness.table.close();
+});
+
+beforeEach(() => {
+  workflows = new RecordingWorkflows();
+  slept = [];
+  duringSleep = undefined;
+  harness.clock.set(NOW);
+  harness.publisher.published.length = 0;
+  deps = {
+    ...harness,
+    classifyBeforeApproval: false,
+    workflows,
+    sleep: async (ms) => {
+      slept.push(ms);
+      harness.clock.set(new Date(harness.clock.now().getTime() + ms));
+      const run = duringSleep;
+      duringSleep = undefined;
+      await run?.();
+    },
+    region: 'us-east-1',
+    account: '123456789012',
+  };
+});
+
+function ask(overrides: Partial<AgentDecisionRequest> = {}): AgentDecisionRequest {
+  return {
+    requestId: `fast-${nextEventId()}`,
+    agent: { id: 'invoice-bot', onBehalfOf: 'dave' },
+    action: 's3:GetObject',
+    resource: { arn: 'arn:aws:s3:::finance-invoices/2026/11/INV-1.pdf' },
+    parameters: { bucket: 'finance-invoices', key: '2026/11/INV-1.pdf' },
+    justification: 'answering a customer',
+    ...overrides,
+  };
+}
+
+describe('requestDecision', () => {
+  it('answers an ALLOW at once: stored decided with its receipt, the workflow’s trail, told once', async () => {
+    harness.policy.answer = ALLOW;
+    const request = ask();
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request });
+    const requestId = `invoice-bot:${request.requestId}`;
+    expect(answer).toEqual({
+      status: 'DECIDED',
+      requestId,
+      decision: 'AUTO_APPROVED',
+      actionHash: actionHash(request),
+      approvers: [],
+      reason: ALLOW.reason,
+      receipt: expect.any(String),
+    });
+    if (answer.status !== 'DECIDED') throw new Error('not decided');
+    await expect(
+      verifyReceipt(answer.receipt, {
+        keys: harness.signer.jwks,
+        actionHash: actionHash(request),
+        agentId: 'invoice-bot',
+        now: NOW,
+      }),
+    ).resolves.toMatchObject({ decision: 'AUTO_APPROVED', requestId });
+    expect(await harness.store.get(requestId)).toMatchObject({
+      status: 'APPROVED',
+      decision: 'AUTO_APPROVED',
+      receipt: answer.receipt,
+      executionArn: FAST_PATH_OWNER,
+      decidedAt: NOW.toISOString(),
+      requesters: ['invoice-bot', 'olga', 'dave'],
+    });
+    const trail = await harness.store.listAudit(requestId);
+    expect(trail.map((fact) => fact.kind).sort()).toEqual([
+      'DECIDED',
+      'EVALUATED',
+      'PUBLISHED',
+      'REQUESTED',
+      'SIGNED',
+    ]);
+    expect(harness.publisher.published).toEqual([
+      {
+        requestId,
+        decision: 'AUTO_APPROVED',
+        actionHash: actionHash(request),
+        approvers: [],
+        reason: ALLOW.reason,
+        receipt: answer.receipt,
+      },
+    ]);
+    expect(workflows.starts).toEqual([]);
+  });
+
+  it('answers a DENY at once, POLICY_DENIED with its receipt', async () => {
+    harness.policy.answer = DENY;
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
+    expect(answer).toMatchObject({ status: 'DECIDED', decision: 'POLICY_DENIED', reason: DENY.reason });
+    expect(harness.publisher.published).toHaveLength(1);
+  });
+
+  it('denies at once, and records, a request from an agent the directory does not register', async () => {
+    harness.policy.answer = ALLOW;
+    const request = ask({ agent: { id: 'rogue-bot' } });
+    const answer = await requestDecision(deps, { agentId: 'rogue-bot', request });
+    expect(answer).toMatchObject({
+      status: 'DECIDED',
+      decision: 'POLICY_DENIED',
+      reason: 'the agent "rogue-bot" is not registered in the directory',
+    });
+  });
+
+  it('denies at once an execute request no policy permits', async () => {
+    harness.policy.answer = ALLOW;
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask({ execute: true }) });
+    expect(answer).toMatchObject({
+      status: 'DECIDED',
+      decision: 'POLICY_DENIED',
+      reason: expect.stringMatching(/no policy permits execution/),
+    });
+    expect(harness.policy.requests.at(-1)).toMatchObject({ execute: true });
+  });
+
+  it('starts the workflow for what people decide, with the event the rule would deliver, and stores nothing', async () => {
+    harness.policy.answer = requireApproval();
+    const request = ask({ action: 's3:CopyObject' });
+    const requestId = `invoice-bot:${request.requestId}`;
+    expect(await requestDecision(deps, { agentId: 'invoice-bot', request })).toEqual({
+      status: 'PENDING',
+      requestId,
+    });
+    expect(workflows.started.get(requestId)).toMatchObject({
+      version: '0',
+      'detail-type': 'Action Requested',
+      source: 'countersign.agent.invoice-bot',
+      account: '123456789012',
+      region: 'us-east-1',
+      time: '2025-06-01T12:00:00Z',
+      detail: { ...request, parameters: request.parameters },
+    });
+    expect(await harness.store.get(requestId)).toBeUndefined();
+    expect(harness.publisher.published).toEqual([]);
+  });
+
+  it('starts the workflow for an ALLOW Countersign executes: the workflow runs the executor', async () => {
+    harness.policy.answer = { ...ALLOW, executor: 'countersign' };
+    const request = ask({
+      action: 's3:CopyObject',
+      parameters: {
+        sourceBucket: 'finance-invoices',
+        sourceKey: '2026/11/INV-1.pdf',
+        destinationBucket: 'partner-exchange-eu',
+        destinationKey: 'inv-1.pdf',
+      },
+      execute: true,
+    });
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request });
+    expect(answer.status).toBe('PENDING');
+    expect(workflows.starts).toEqual([answer.requestId]);
+  });
+
+  it('leaves unclassified data to the workflow when it classifies before approval, and decides classified data at once', async () => {
+    harness.policy.answer = ALLOW;
+    const classifying = { ...deps, classifyBeforeApproval: true };
+    const bucket = `bucket-${nextEventId()}`;
+    const read = ask({
+      resource: { arn: `arn:aws:s3:::${bucket}/ledger.csv` },
+      parameters: { bucket, key: 'ledger.csv' },
+    });
+    const pending = await requestDecision(classifying, { agentId: 'invoice-bot', request: read });
+    expect(pending).toEqual({ status: 'PENDING', requestId: `invoice-bot:${read.requestId}` });
+    expect(workflows.starts).toEqual([pending.requestId]);
+    expect(await harness.store.get(pending.requestId)).toBeUndefined();
+
+    await harness.classifications.putObjectVerdict({
+      bucket,
+      key: 'ledger.csv',
+      severity: null,
+      categories: [],
+      types: [],
+      typeCounts: {},
+      findingIds: [],
+      updatedAt: NOW.toISOString(),
+    });
+    const again = { ...read, requestId: `fast-${nextEventId()}` };
+    const decided = await requestDecision(classifying, { agentId: 'invoice-bot', request: again });
+    expect(decided).toMatchObject({ status: 'DECIDED', decision: 'AUTO_APPROVED' });
+    // The classification it was decided with is on the record, as Evaluate stores it.
+    expect((await harness.store.get(decided.requestId))?.classification).toMatchObject({
+      status: 'CLASSIFIED',
+    });
+  });
+
+  it('refuses a request in another agent’s name', async () => {
+    const error = await requestDecision(deps, { agentId: 'report-bot', request: ask() }).catch((e) => e);
+    expect(error).toBeInstanceOf(ForbiddenError);
+    expect(error.code).toBe('NOT_THIS_AGENT');
+  });
+
+  it('answers the same request asked again from the store: same receipt, told once', async () => {
+    harness.policy.answer = ALLOW;
+    const request = ask();
+    const first = await requestDecision(deps, { agentId: 'invoice-bot', request });
+    harness.policy.answer = DENY;
+    const again = await requestDecision(deps, { agentId: 'invoice-bot', request });
+    expect(again).toEqual(first);
+    expect(harness.publisher.published).toHaveLength(1);
+  });
+
+  it('refuses a request id reused for another action', async () => {
+    harness.policy.answer = ALLOW;
+    const request = ask();
+    await requestDecision(deps, { agentId: 'invoice-bot', request });
+    const error = await requestDecision(deps, {
+      agentId: 'invoice-bot',
+      request: { ...request, parameters: { bucket: 'finance-invoices', key: 'other.pdf' } },
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error.code).toBe('REQUEST_ID_REUSED');
+  });
+
+  it('decides once under concurrent asks: one record, one receipt, one announcement', async () => {
+    harness.policy.answer = ALLOW;
+    const request = ask();
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => requestDecision(deps, { agentId: 'invoice-bot', request })),
+    );
+    const receipts = new Set(answers.map((answer) => (answer.status === 'DECIDED' ? answer.receipt : '')));
+    expect(receipts.size).toBe(1);
+    expect(harness.publisher.published).toHaveLength(1);
+  });
+
+  it('finishes the trail of a decision whose announcement a crash cut short', async () => {
+    harness.policy.answer = ALLOW;
+    const request = ask();
+    harness.publisher.failure = new Error('bus unavailable');
+    try {
+      await expect(requestDecision(deps, { agentId: 'invoice-bot', request })).rejects.toThrow(
+        'bus unavailable',
+      );
+    } finally {
+      harness.publisher.failure = undefined;
+    }
+    const requestId = `invoice-bot:${request.requestId}`;
+    expect((await harness.store.listAudit(requestId)).map((fact) => fact.kind)).not.toContain('PUBLISHED');
+    // Asked again while the first call could still be announcing it: not announced twice.
+    await requestDecision(deps, { agentId: 'invoice-bot', request });
+    expect(harness.publisher.published).toEqual([]);
+    harness.clock.set(new Date(NOW.getTime() + UNFINISHED_AFTER_MS + 1));
+    const again = await requestDecision(deps, { agentId: 'invoice-bot', request });
+    expect(again.status).toBe('DECIDED');
+    expect(harness.publisher.published).toHaveLength(1);
+    expect((await harness.store.listAudit(requestId)).map((fact) => fact.kind)).toContain('PUBLISHED');
+    await requestDecision(deps, { agentId: 'invoice-bot', request });
+    expect(harness.publisher.published).toHaveLength(1);
+  });
+});
+
+describe('awaitDecision', () => {
+  it('answers a decided request at once', async () => {
+    harness.policy.answer = ALLOW;
+    const decided = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
+    expect(
+      await awaitDecision(deps, { agentId: 'invoice-bot', requestId: decided.requestId, waitSeconds: 20 }),
+    ).toEqual(decided);
+    expect(slept).toEqual([]);
+  });
+
+  it('waits for the decision of a request the workflow stores meanwhile', async () => {
+    harness.policy.answer = requireApproval();
+    const request = ask();
+    const pending = await requestDecision(deps, { agentId: 'invoice-bot', request });
+    const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:approval:fast';
+    duringSleep = async () => {
+      // The workflow stores, decides and publishes while the agent waits.
+      harness.policy.answer = ALLOW;
+      const event = workflows.started.get(pending.requestId)!;
+      const { evaluateRequest } = await import('../../../lambdas/services/evaluate-request.ts');
+      const { publishDecision } = await import('../../../lambdas/services/publish-decision.ts');
+      await evaluateRequest(harness, { requestId: pending.requestId, event, executionArn });
+      await recordDecision(harness, {
+        requestId: pending.requestId,
+        outcome: { decision: 'AUTO_APPROVED' },
+        executionArn,
+      });
+      await publishDecision(harness, { requestId: pending.requestId, executionArn });
+    };
+    const answer = await awaitDecision(deps, {
+      agentId: 'invoice-bot',
+      requestId: pending.requestId,
+      waitSeconds: 20,
+    });
+    expect(answer).toMatchObject({
+      status: 'DECIDED',
+      decision: 'AUTO_APPROVED',
+      requestId: pending.requestId,
+    });
+    expect(slept).toEqual([50]);
+  });
+
+  it('answers PENDING when the wait ends first, reading less and less often', async () => {
+    harness.policy.answer = requireApproval();
+    const pending = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
+    expect(
+      await awaitDecision(deps, { agentId: 'invoice-bot', requestId: pending.requestId, waitSeconds: 2 }),
+    ).toEqual({ status: 'PENDING', requestId: pending.requestId });
+    expect(slept).toEqual([50, 100, 200, 400, 500, 500, 250]);
+    slept.length = 0;
+    expect(
+      await awaitDecision(deps, { agentId: 'invoice-bot', requestId: pending.requestId, waitSeconds: 0 }),
+    ).toEqual({ status: 'PENDING', requestId: pending.requestId });
+    expect(slept).toEqual([]);
+  });
+
+  it('answers unknown requests 404 and another agent’s 403, without reading them', async () => {
+    await expect(
+      awaitDecision(deps, { agentId: 'invoice-bot', requestId: 'invoice-bot:nothing-here', waitSeconds: 5 }),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    expect(slept).toEqual([]);
+    const error = await awaitDecision(deps, {
+      agentId: 'report-bot',
+      requestId: 'invoice-bot:req-1',
+      waitSeconds: 0,
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(ForbiddenError);
+  });
+});
