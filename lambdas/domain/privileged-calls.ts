@@ -130,9 +130,17 @@ export const ApprovalGrant = z.strictObject({
 });
 export type ApprovalGrant = z.infer<typeof ApprovalGrant>;
 
-/** The approval a decided request grants, or undefined when its decision does not let the agent act. */
+/**
+ * The approval a decided request grants, or undefined when its decision does not let the agent act:
+ * not approved, or approved for Countersign to execute (the agent's own call of it is unapproved).
+ */
 export function grantOf(record: RequestRecord): ApprovalGrant | undefined {
-  if (record.decision === undefined || !GRANTING.has(record.decision) || record.decidedAt === undefined) {
+  if (
+    record.decision === undefined ||
+    !GRANTING.has(record.decision) ||
+    record.decidedAt === undefined ||
+    record.policy.executor !== undefined
+  ) {
     return undefined;
   }
   return {

@@ -3,7 +3,8 @@
  * `GET /api/agent/decisions/{requestId}`): the caller is the IAM identity API Gateway verified
  * (`requestContext.authorizer.iam.userArn`), mapped to its agent. It evaluates with the same policy
  * engine and directory as Evaluate, signs receipts with the receipt key (granted to it like to the
- * publisher), publishes decisions on the bus and starts the approval workflow for what people decide.
+ * publisher), publishes decisions on the bus, stores approvals for the CloudTrail reconciliation, and starts the
+ * approval workflow for what people decide.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -18,6 +19,7 @@ import {
 } from '../adapters/aws-clients.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
+import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-call-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
 import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
@@ -62,6 +64,7 @@ const services = {
     eventBusName: env.eventBusName,
   }),
   workflows: new SfnApprovalWorkflows({ client: createSfnClient(), stateMachineArn: env.stateMachineArn }),
+  grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
   clock: systemClock,
   sleep: (ms: number) => sleep(ms),
   region: env.awsRegion,

@@ -4,9 +4,11 @@
  * Evaluate step (`assessRequest`: directory, Cedar, execution rules, fail closed); an ALLOW or DENY
  * is stored already decided with its signed receipt in one conditional write, its audit trail is
  * the workflow's (REQUESTED, EVALUATED, DECIDED, PUBLISHED) and `Action Decided` goes on the bus.
- * Everything else (people decide, Countersign executes the action, or the S3 object it reads or
- * exports must first be classified by Macie) starts the same approval workflow, under a name derived from the request id, and answers PENDING; `GET …/{requestId}`
- * waits for the outcome. Idempotent on the request id: the same request asked again gets the
+ * An ALLOW is stored as the approval privileged calls (CloudTrail) are matched against before the
+ * agent is answered, as the publish step does. Everything else (people decide, Countersign executes
+ * the action, a break-glass request, whose review the workflow opens, or the S3 object it reads or
+ * exports must first be classified by Macie) starts the same approval workflow, under a name
+ * derived from the request id, and answers PENDING; `GET …/{requestId}` waits for the outcome. Idempotent on the request id: the same request asked again gets the
  * decision already stored, and an id reused for another action is refused.
  */
 import { createHash } from 'node:crypto';
@@ -20,6 +22,7 @@ import {
 import { terminalStatusFor } from '../domain/approval.ts';
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
+import { grantOf } from '../domain/privileged-calls.ts';
 import { receiptClaimsFor } from '../domain/receipt.ts';
 import {
   AGENT_SOURCE_PREFIX,
@@ -38,6 +41,7 @@ import type {
   DecisionPublisher,
   Directory,
   PolicyEngine,
+  PrivilegedCallStore,
   ReceiptSigner,
   RequestStore,
 } from '../ports/index.ts';
@@ -64,6 +68,8 @@ export interface AgentDecisionDeps {
   readonly signer: ReceiptSigner;
   readonly publisher: DecisionPublisher;
   readonly workflows: ApprovalWorkflows;
+  /** Where approvals are kept for the CloudTrail reconciliation. */
+  readonly grants: Pick<PrivilegedCallStore, 'putGrant'>;
   readonly clock: Clock;
   /** Waits `ms` milliseconds (between reads of a long poll). */
   readonly sleep: (ms: number) => Promise<void>;
@@ -136,17 +142,24 @@ function checkSameAction(stored: RequestRecord, request: AgentDecisionRequest): 
   }
 }
 
-/** Whether policy alone decides: an ALLOW or a DENY that Countersign does not have to execute. */
+/**
+ * Whether policy alone decides: an ALLOW or a DENY that Countersign does not have to execute. A
+ * BREAK_GLASS decision is the workflow's: it records the decision and opens the after-the-fact review.
+ */
 function decidedByPolicy(record: RequestRecord): boolean {
   const { decision, executor } = record.policy;
   return decision === PolicyOutcome.deny || (decision === PolicyOutcome.allow && executor === undefined);
 }
 
 /**
- * The audit trail and the announcement of a request the fast path decided, each step idempotent:
- * rewritten after a crash, the facts stay as first written and the event is published again.
+ * The approval, the audit trail and the announcement of a request the fast path decided, each step
+ * idempotent: rewritten after a crash, the approval and the facts stay as first written and the
+ * event is published again. The approval is stored first, from the stored record, before the agent
+ * is answered or the decision announced (an agent holding the receipt finds its approval recorded).
  */
 async function recordAndAnnounce(deps: AgentDecisionDeps, record: RequestRecord): Promise<void> {
+  const grant = grantOf(record);
+  if (grant !== undefined) await deps.grants.putGrant(grant);
   await recordIntake(deps, record);
   await recordDecidedFact(deps, record);
   await announceDecision(deps, record);

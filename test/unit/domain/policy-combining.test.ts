@@ -161,6 +161,10 @@ describe('break-glass', () => {
     expect(withBreakGlass(request, forbidden)).toBe(forbidden);
     const { breakGlass: _none, ...ordinary } = request;
     expect(withBreakGlass(ordinary, allowed)).toBe(allowed);
+    // What Countersign executes runs only once approved: an agent may not act on it at once.
+    const executed = withBreakGlass(request, { ...allowed, executor: 'countersign' });
+    expect(executed).toMatchObject({ decision: 'DENY', policyIds: ['a'] });
+    expect(executed.reason).toMatch(/^break-glass is not permitted for .*: Countersign executes it/);
   });
 });
 

@@ -394,6 +394,8 @@ describe('approvals and the calls they cover', () => {
     expect(grantOf(aRecord())).toBeUndefined();
     const { decidedAt: _decidedAt, ...undated } = decided;
     expect(grantOf(undated)).toBeUndefined();
+    // Approved for Countersign to execute: the agent must not make the call, so it is not covered.
+    expect(grantOf({ ...decided, policy: { ...decided.policy, executor: 'countersign' } })).toBeUndefined();
   });
 
   const grant = grantOf(decided)!;

@@ -3,6 +3,7 @@
  * stored decided with its receipt and told once; everything else starts the workflow; asking again
  * answers from the store; a long poll waits for the decision.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { actionHash } from '../../../lambdas/domain/action-hash.ts';
 import type { AgentDecisionRequest } from '../../../lambdas/domain/agent-api.ts';
@@ -16,10 +17,15 @@ import {
   requestDecision,
   UNFINISHED_AFTER_MS,
 } from '../../../lambdas/services/agent-decisions.ts';
+import { reconcilePrivilegedCall } from '../../../lambdas/services/reconcile-privileged-call.ts';
 import { recordDecision } from '../../../lambdas/services/record-decision.ts';
+import { cloudTrailEvent } from '../domain/cloudtrail-fixtures.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
-import { RecordingWorkflows } from './fakes.ts';
+import { RecordingAlerts, RecordingWorkflows } from './fakes.ts';
 import { type Harness, nextEventId, startHarness } from './harness.ts';
+
+/** The IAM user the agent's calls are made as (its `countersign:agents` principal). */
+const AGENT_ARN = 'arn:aws:iam::111122223333:user/agents/invoice-bot';
 
 const ALLOW: PolicyDecision = {
   decision: 'ALLOW',
@@ -204,6 +210,61 @@ describe('requestDecision', () => {
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request });
     expect(answer.status).toBe('PENDING');
     expect(workflows.starts).toEqual([answer.requestId]);
+  });
+
+  it('stores an ALLOW as the approval a privileged call is matched against: the call after it is MATCHED, not alerted', async () => {
+    harness.policy.answer = ALLOW;
+    const bucket = `exports-${nextEventId()}`;
+    const request = ask({
+      action: 's3:PutBucketPolicy',
+      resource: { arn: `arn:aws:s3:::${bucket}` },
+      parameters: { bucket },
+    });
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request });
+    expect(answer).toMatchObject({ status: 'DECIDED', decision: 'AUTO_APPROVED' });
+    // CloudTrail's record of the agent's call, five seconds after the decision.
+    const event = cloudTrailEvent('s3-PutBucketPolicy');
+    event.detail.userIdentity = {
+      type: 'IAMUser',
+      principalId: 'AIDAEXAMPLEINVOICEBOT',
+      arn: AGENT_ARN,
+      accountId: '111122223333',
+      accessKeyId: 'AKIAEXAMPLEINVOICE01',
+      userName: 'invoice-bot',
+    };
+    event.detail.eventID = randomUUID();
+    event.detail.eventTime = new Date(NOW.getTime() + 5000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    event.detail.requestParameters.bucketName = bucket;
+    const alerts = new RecordingAlerts();
+    const { call } = await reconcilePrivilegedCall(
+      {
+        calls: harness.calls,
+        reviews: harness.reviews,
+        alerts,
+        store: harness.store,
+        policy: harness.policy,
+        directory: harness.directory,
+        agents: [{ id: 'invoice-bot', principalArn: AGENT_ARN }],
+        defaultApproverGroup: 'security',
+        clock: harness.clock,
+      },
+      event,
+    );
+    expect(call).toMatchObject({ status: 'MATCHED', requestId: `invoice-bot:${request.requestId}` });
+    expect(alerts.alerted).toEqual([]);
+  });
+
+  it('leaves a break-glass request to the workflow, which records it and opens its review', async () => {
+    harness.policy.answer = requireApproval({ breakGlassAllowed: true });
+    const request = ask({
+      action: 's3:CopyObject',
+      breakGlass: { reason: 'production is down', incident: 'INC-42' },
+    });
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request });
+    expect(answer).toEqual({ status: 'PENDING', requestId: `invoice-bot:${request.requestId}` });
+    expect(workflows.starts).toEqual([answer.requestId]);
+    expect(await harness.store.get(answer.requestId)).toBeUndefined();
+    expect(harness.publisher.published).toEqual([]);
   });
 
   it('leaves unclassified data to the workflow when it classifies before approval, and decides classified data at once', async () => {
