@@ -15,6 +15,7 @@ import { ClassificationAuditRecord, ClassificationStatusValue, SeverityValue } f
 import { CallStatus, PrivilegedCall } from './privileged-calls.ts';
 import {
   ActionName,
+  BreakGlass,
   ChannelValue,
   DecisionValue,
   ExecutionOutcome,
@@ -62,6 +63,8 @@ const RequestedData = z.strictObject({
   action: ActionName,
   resource: z.string().min(1).max(2048),
   actionHash: Sha256Hex,
+  /** A break-glass request's reason and incident: what the after-the-fact review is about. */
+  breakGlass: BreakGlass.optional(),
   sourceEventId: z.string().min(1).max(256),
   executionArn: z.string().min(1).max(2048),
 });
