@@ -9,6 +9,8 @@
  * DuckDB, the twin defines a DuckDB macro of the same name and meaning (local/aws/athena/trino-macros.ts):
  * `json_extract_scalar`, `json_format`, `from_iso8601_timestamp`, `approx_percentile`.
  *
+ * `at` is a keyword in DuckDB: the queries always qualify it (`r.at`).
+ *
  * An archive record has no record id of its own: it is identified by its request and its number in
  * that request (`request_id`, `seq`), and `record_key` is its fact key within the request
  * (`VOTED#alice`).
@@ -24,6 +26,8 @@ export interface AuditColumn {
   readonly name: string;
   readonly hiveType: 'int' | 'string';
   readonly jsonField: string;
+  /** The field holds a JSON object, read as its JSON text. @default false */
+  readonly jsonText?: boolean;
 }
 
 /**
@@ -39,7 +43,7 @@ export const AUDIT_COLUMNS = [
   { name: 'record_key', hiveType: 'string', jsonField: 'key' },
   { name: 'at', hiveType: 'string', jsonField: 'at' },
   { name: 'actor', hiveType: 'string', jsonField: 'actor' },
-  { name: 'data', hiveType: 'string', jsonField: 'data' },
+  { name: 'data', hiveType: 'string', jsonField: 'data', jsonText: true },
 ] as const satisfies readonly AuditColumn[];
 
 /** The partitions, from the object keys: `dt` (UTC day, yyyy-MM-dd) and `hour` (0–23, two digits in the key). */
@@ -120,27 +124,27 @@ ORDER BY decisions DESC, policy_ids, decision`,
   {
     name: 'approvals-per-approver',
     description: 'Approving votes counted per approver, with the first and last.',
-    sql: `SELECT actor AS approver,
+    sql: `SELECT v.actor AS approver,
        count(*) AS approvals,
-       min(at) AS first_at,
-       max(at) AS last_at
-FROM ${T}
-WHERE kind = 'VOTED' AND json_extract_scalar(data, '$.vote') = 'approve'
-GROUP BY actor
+       min(v.at) AS first_at,
+       max(v.at) AS last_at
+FROM ${T} v
+WHERE v.kind = 'VOTED' AND json_extract_scalar(v.data, '$.vote') = 'approve'
+GROUP BY v.actor
 ORDER BY approvals DESC, approver`,
   },
   {
     name: 'refused-votes',
     description: 'Votes that did not count (self-approval attempts first), with who tried and why.',
-    sql: `SELECT request_id,
-       actor,
-       at,
-       json_extract_scalar(data, '$.code') AS code,
-       json_extract_scalar(data, '$.channel') AS channel,
-       json_extract_scalar(data, '$.vote') AS vote
-FROM ${T}
-WHERE kind = 'REFUSED'
-ORDER BY CASE WHEN json_extract_scalar(data, '$.code') = '${SELF_APPROVAL_CODE}' THEN 0 ELSE 1 END, at, request_id`,
+    sql: `SELECT r.request_id,
+       r.actor,
+       r.at,
+       json_extract_scalar(r.data, '$.code') AS code,
+       json_extract_scalar(r.data, '$.channel') AS channel,
+       json_extract_scalar(r.data, '$.vote') AS vote
+FROM ${T} r
+WHERE r.kind = 'REFUSED'
+ORDER BY CASE WHEN json_extract_scalar(r.data, '$.code') = '${SELF_APPROVAL_CODE}' THEN 0 ELSE 1 END, r.at, r.request_id`,
   },
   {
     name: 'unapproved-privileged-calls',

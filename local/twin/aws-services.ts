@@ -10,6 +10,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../../lambdas/domain/errors.ts';
 import { serveHttpApi } from '../aws/apigateway/http-api.ts';
+import { athenaService, openLocalAthena } from '../aws/athena/index.ts';
 import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
 import type { TwinStack } from '../aws/cloudformation/template.ts';
 import { startLocalDynamo } from '../aws/dynamodb/dynalite-server.ts';
@@ -285,6 +286,9 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
               };
             }),
         });
+        // DuckDB over the archive objects at the Glue table's location, with the template's named queries.
+        const athena = await openLocalAthena({ resources: stack.resources, reader: s3.reader, dataDir });
+        cleanups.push(() => athena.close());
         const services = [
           eventBridgeService(eventBus),
           stepFunctionsService(running),
@@ -294,6 +298,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           s3Service(s3),
           kmsService(kms),
           macieService(macie),
+          athenaService(athena),
         ];
         return {
           aws: createAwsFront({
