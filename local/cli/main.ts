@@ -42,7 +42,7 @@ export const commands: Record<string, Command> = {
   },
   audit: {
     summary:
-      'audit verify [--from <date>] [--to <date>] [--bucket <name>] …: check the audit archive; audit flush: archive now',
+      'audit verify [--from <date>] [--to <date>] [--bucket <name>] …: check the audit archive; audit flush: archive now; audit query "<sql>" | audit queries [run <name>]: SQL over it (Athena)',
     load: () => import('./commands/audit.ts'),
   },
   policy: {

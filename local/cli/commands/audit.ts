@@ -39,6 +39,8 @@ import { twinUrl } from '../twin-client.ts';
 const USAGE = [
   'countersign audit verify [--from <date>] [--to <date>] [--url <twin>] [--bucket <name>] [--public-key <pem|jwks file>] [--jwks-url <url>] [--region <region>] [--data-dir .countersign] [--json]',
   'countersign audit flush [--url <twin>] [--json]',
+  'countersign audit query "<sql>" [--format table|csv|json] [--aws] [--workgroup <name>] [--url <twin>] [--data-dir <dir>]',
+  'countersign audit queries [run <name> [--format table|csv|json]] [--aws] [--workgroup <name>]',
   '',
   '  --from, --to   ISO 8601 dates or times (UTC); a date alone is a whole day: --from its start, --to its end',
   '  --bucket       verify an archive in AWS (Region and credentials from the SDK chain) rather than the twin',
@@ -226,7 +228,11 @@ async function flush(values: Record<string, string | boolean | undefined>): Prom
   return ExitCode.ok;
 }
 
+/** SQL over the archive through Athena: ./audit-query.ts. */
+const QUERY_SUBCOMMANDS = new Set(['query', 'queries']);
+
 export async function run(args: string[]): Promise<number> {
+  if (QUERY_SUBCOMMANDS.has(args[0] ?? '')) return (await import('./audit-query.ts')).run(args);
   return runCommand('audit', USAGE, args, async () => {
     const { values, positionals } = parseCommandLine({
       args,
@@ -253,6 +259,6 @@ export async function run(args: string[]): Promise<number> {
       if (misplaced !== undefined) throw new UsageError(`--${misplaced} is for "audit verify"`);
       return flush(values);
     }
-    throw new UsageError('the subcommands are "verify" and "flush"');
+    throw new UsageError('the subcommands are "verify", "flush", "query" and "queries"');
   });
 }

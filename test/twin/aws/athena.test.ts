@@ -6,6 +6,9 @@
  * queries and workgroups; and a query can read nothing but the archive.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
   BatchGetNamedQueryCommand,
@@ -19,13 +22,14 @@ import {
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   AthenaQueryError,
   rowObjects,
   runAthenaQuery,
 } from '../../../lambdas/adapters/athena/athena-query-runner.ts';
 import { NAMED_AUDIT_QUERIES, type NamedAuditQueryName } from '../../../lambdas/domain/audit-queries.ts';
+import { main } from '../../../local/cli/main.ts';
 import {
   ARCHIVE_BUCKET,
   type AthenaTwin,
@@ -420,6 +424,75 @@ describe('the AWS CLI', () => {
     expect(results.code, results.stderr).toBe(0);
     const rows = JSON.parse(results.stdout).ResultSet.Rows as { Data: { VarCharValue?: string }[] }[];
     expect(rows.map((row) => row.Data[0]?.VarCharValue)).toEqual(['approver', 'alice', 'carol']);
+  });
+});
+
+describe('countersign audit', () => {
+  let dataDir: string;
+  const countersign = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void out.push(String(line)));
+    const error = vi
+      .spyOn(console, 'error')
+      .mockImplementation((line: unknown) => void err.push(String(line)));
+    const write = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk: unknown) => err.push(String(chunk)) > 0);
+    try {
+      const code = await main([...args, '--url', twin.endpoint, '--data-dir', dataDir]);
+      return { code, stdout: out.join('\n'), stderr: err.join('') };
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+      write.mockRestore();
+    }
+  };
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'countersign-cli-'));
+    await writeFile(join(dataDir, 'operator-credentials.json'), JSON.stringify(TEST_CREDENTIALS));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('query prints rows as a table, CSV or JSON, with a progress line on stderr', async () => {
+    const sql =
+      "SELECT r.request_id, json_extract_scalar(r.data, '$.decision') AS decision FROM countersign.audit_records r WHERE r.kind = 'DECIDED' ORDER BY 1";
+    const table = await countersign('audit', 'query', sql);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout.split('\n')[0]).toMatch(/^request_id\s+decision$/);
+    expect(table.stdout).toContain('deploy-bot:r3');
+    expect(table.stderr).toMatch(/SUCCEEDED \d+\.\d s, \d+\.\d\d MB scanned/);
+    const csv = await countersign('audit', 'query', sql, '--format', 'csv');
+    expect(csv.stdout.split('\r\n')).toEqual([
+      'request_id,decision',
+      'deploy-bot:r3,DENIED',
+      'invoice-bot:r1,APPROVED',
+      'invoice-bot:r2,APPROVED',
+    ]);
+    const json = await countersign('audit', 'query', sql, '--format', 'json');
+    expect(JSON.parse(json.stdout)[0]).toEqual({ request_id: 'deploy-bot:r3', decision: 'DENIED' });
+  });
+
+  it('bad SQL exits 1 with the engine’s reason; bad usage exits 2', async () => {
+    const bad = await countersign('audit', 'query', 'SELEC 1');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/the query failed: .*syntax error/i);
+    expect((await countersign('audit', 'query')).code).toBe(2);
+    expect((await countersign('audit', 'query', 'SELECT 1', '--format', 'xml')).code).toBe(2);
+    expect((await countersign('audit', 'queries', 'run', 'no-such-query')).code).toBe(2);
+  });
+
+  it('queries lists the named queries and runs one by name', async () => {
+    const listed = await countersign('audit', 'queries');
+    expect(listed.code).toBe(0);
+    for (const query of NAMED_AUDIT_QUERIES) expect(listed.stdout).toContain(query.name);
+    const ran = await countersign('audit', 'queries', 'run', 'refused-votes', '--format', 'json');
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(JSON.parse(ran.stdout).map((row: { code: string }) => row.code)).toEqual([
+      'REQUESTER',
+      'NOT_IN_GROUP',
+    ]);
   });
 });
 
