@@ -119,7 +119,7 @@ export class AuditQueries extends Construct {
         },
       },
     });
-    this.table.addDependency(this.database);
+    this.table.addResourceDependency(this.database);
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.resultsBucket = new s3.Bucket(this, 'Results', {
@@ -180,7 +180,7 @@ export class AuditQueries extends Construct {
         queryString: query.sql,
         workGroup: this.workGroup.ref,
       });
-      named.addDependency(this.workGroup);
+      named.addResourceDependency(this.workGroup);
       return named;
     });
 
