@@ -11,9 +11,8 @@
  *
  * `at` is a keyword in DuckDB: the queries always qualify it (`r.at`).
  *
- * An archive record has no record id of its own: it is identified by its request and its number in
- * that request (`request_id`, `seq`), and `record_key` is its fact key within the request
- * (`VOTED#alice`).
+ * `record_id` identifies a record (`<request_id>#<seq>`, the archive line's `recordId`, the same on
+ * a retried write); `record_key` is its fact key within the request (`VOTED#alice`).
  */
 
 export const AUDIT_DATABASE = 'countersign';
@@ -36,6 +35,7 @@ export interface AuditColumn {
  * the twin casts it the same way; read its fields with `json_extract_scalar(data, '$.field')`.
  */
 export const AUDIT_COLUMNS = [
+  { name: 'record_id', hiveType: 'string', jsonField: 'recordId' },
   { name: 'schema_version', hiveType: 'int', jsonField: 'schemaVersion' },
   { name: 'request_id', hiveType: 'string', jsonField: 'requestId' },
   { name: 'seq', hiveType: 'int', jsonField: 'seq' },
@@ -53,11 +53,19 @@ export const AUDIT_PARTITION_COLUMNS = [
 ] as const;
 
 /**
- * Record kinds and statuses the queries read that the privileged-call reconciliation (issue 12)
- * writes: a `RECONCILED` record per CloudTrail call (`data.status`: MATCHED | UNAPPROVED |
- * FAILED_CALL | NOT_AN_AGENT | BREAK_GLASS, `data.action`, `data.principalArn`, `data.resourceArn`)
- * and a `REVIEWED` record when its after-the-fact review closes (`data.outcome`: ACKNOWLEDGED |
- * ESCALATED, `data.reason`), both under the call's id as `request_id`.
+ * Record kinds and values the queries read that the privileged-call reconciliation (issue 12,
+ * branch `cloudtrail`) writes, spelled as it spells them (its `AuditKind.reconciled` / `reviewed`,
+ * `CallStatus`, `ReviewStatus`, `Decision.breakGlass`):
+ *
+ * - `RECONCILED` (key `RECONCILED#<eventId>`): one CloudTrail call, under the request whose approval
+ *   covers it; `data`: `eventId`, `status` (MATCHED | UNAPPROVED | FAILED_CALL | NOT_AN_AGENT |
+ *   BREAK_GLASS), `action`, `principalArn`, `resourceArn`, `eventTime`.
+ * - `REVIEWED`: an after-the-fact review closed, under the same request id; `data.outcome`
+ *   (ACKNOWLEDGED | ESCALATED), `data.reason`, `data.channel`.
+ * - A break-glass use is a request DECIDED with `data.decision` BREAK_GLASS.
+ *
+ * Assumed, not yet written by issue 12: an UNAPPROVED call (no request covers it) is archived as a
+ * `RECONCILED` record under a request id of its own, with its review's `REVIEWED` beside it.
  */
 export const RECONCILIATION_RECORDS = {
   reconciled: 'RECONCILED',
@@ -77,22 +85,6 @@ export interface NamedAuditQuery {
 }
 
 const T = AUDIT_TABLE_REF;
-
-function privilegedCallsWithReviews(status: string): string {
-  return `SELECT c.request_id AS call_id,
-       json_extract_scalar(c.data, '$.action') AS action,
-       json_extract_scalar(c.data, '$.principalArn') AS principal_arn,
-       json_extract_scalar(c.data, '$.resourceArn') AS resource_arn,
-       c.at AS called_at,
-       r.at AS reviewed_at,
-       r.actor AS reviewer,
-       COALESCE(json_extract_scalar(r.data, '$.outcome'), 'OPEN') AS review_outcome
-FROM ${T} c
-LEFT JOIN ${T} r ON r.request_id = c.request_id AND r.kind = '${RECONCILIATION_RECORDS.reviewed}'
-WHERE c.kind = '${RECONCILIATION_RECORDS.reconciled}'
-  AND json_extract_scalar(c.data, '$.status') = '${status}'
-ORDER BY c.at, c.request_id`;
-}
 
 export const NAMED_AUDIT_QUERIES = [
   {
@@ -149,12 +141,38 @@ ORDER BY CASE WHEN json_extract_scalar(r.data, '$.code') = '${SELF_APPROVAL_CODE
   {
     name: 'unapproved-privileged-calls',
     description: 'Privileged calls no approval covered, and how each after-the-fact review ended.',
-    sql: privilegedCallsWithReviews(RECONCILIATION_RECORDS.unapproved),
+    sql: `SELECT c.request_id,
+       json_extract_scalar(c.data, '$.eventId') AS event_id,
+       json_extract_scalar(c.data, '$.action') AS action,
+       json_extract_scalar(c.data, '$.principalArn') AS principal_arn,
+       json_extract_scalar(c.data, '$.resourceArn') AS resource_arn,
+       c.at AS called_at,
+       r.at AS reviewed_at,
+       r.actor AS reviewer,
+       COALESCE(json_extract_scalar(r.data, '$.outcome'), 'OPEN') AS review_outcome
+FROM ${T} c
+LEFT JOIN ${T} r ON r.request_id = c.request_id AND r.kind = '${RECONCILIATION_RECORDS.reviewed}'
+WHERE c.kind = '${RECONCILIATION_RECORDS.reconciled}'
+  AND json_extract_scalar(c.data, '$.status') = '${RECONCILIATION_RECORDS.unapproved}'
+ORDER BY c.at, c.request_id`,
   },
   {
     name: 'break-glass-reviews',
-    description: 'Break-glass calls and how each mandatory review ended.',
-    sql: privilegedCallsWithReviews(RECONCILIATION_RECORDS.breakGlass),
+    description: 'Break-glass uses (requests run at once), and how each mandatory review ended.',
+    sql: `SELECT d.request_id,
+       json_extract_scalar(q.data, '$.action') AS action,
+       json_extract_scalar(q.data, '$.resource') AS resource,
+       q.actor AS requested_by,
+       d.at AS decided_at,
+       r.at AS reviewed_at,
+       r.actor AS reviewer,
+       COALESCE(json_extract_scalar(r.data, '$.outcome'), 'OPEN') AS review_outcome
+FROM ${T} d
+JOIN ${T} q ON q.request_id = d.request_id AND q.kind = 'REQUESTED'
+LEFT JOIN ${T} r ON r.request_id = d.request_id AND r.kind = '${RECONCILIATION_RECORDS.reviewed}'
+WHERE d.kind = 'DECIDED'
+  AND json_extract_scalar(d.data, '$.decision') = '${RECONCILIATION_RECORDS.breakGlass}'
+ORDER BY d.at, d.request_id`,
   },
   {
     name: 'time-to-decision-per-day',

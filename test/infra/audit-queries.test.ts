@@ -52,7 +52,7 @@ describe('the Glue table', () => {
     expect(input.Name).toBe(AUDIT_TABLE);
     expect(input.StorageDescriptor.Location).toBe(`s3://${archiveId()}/audit/`);
     expect(input.StorageDescriptor.Columns.map((column: Json) => column.Name)).toEqual(
-      expect.arrayContaining(['schema_version', 'request_id', 'kind', 'actor', 'at', 'data']),
+      expect.arrayContaining(['record_id', 'schema_version', 'request_id', 'kind', 'actor', 'at', 'data']),
     );
     expect(input.StorageDescriptor.SerdeInfo).toEqual({
       SerializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',

@@ -7,8 +7,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { AthenaClient } from '@aws-sdk/client-athena';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { S3AuditArchive } from '../../lambdas/adapters/s3/s3-audit-archive.ts';
+import { archiveLine, archiveObjectKey, partitionOf } from '../../lambdas/domain/audit-archive.ts';
 import { NAMED_AUDIT_QUERIES } from '../../lambdas/domain/audit-queries.ts';
 import { AUDIT_SCHEMA_VERSION, type AuditRecord } from '../../lambdas/domain/audit-record.ts';
 import { archiveAuditRecords } from '../../lambdas/services/archive-audit-records.ts';
@@ -147,16 +150,132 @@ export function requestRecords(story: RequestStory): AuditRecord[] {
   );
 }
 
+/** A record of a kind or value this branch's AuditRecord does not know yet (issue 12's). */
+export type LooseRecord = Omit<AuditRecord, 'kind' | 'data'> & {
+  kind: string;
+  data: Record<string, unknown>;
+};
+
+function loose(
+  requestId: string,
+  facts: Omit<LooseRecord, 'schemaVersion' | 'seq' | 'requestId'>[],
+): LooseRecord[] {
+  return facts.map((fact, index) => ({
+    schemaVersion: AUDIT_SCHEMA_VERSION as typeof AUDIT_SCHEMA_VERSION,
+    requestId,
+    seq: index + 1,
+    ...fact,
+  }));
+}
+
+const REVIEW_CHANNEL = 'console';
+
+/**
+ * A break-glass use as issue 12 records it: asked, decided BREAK_GLASS at once, the call it made
+ * RECONCILED under the request, and (when given) the after-the-fact review closed as REVIEWED.
+ */
+export function breakGlassRecords(story: {
+  readonly requestId: string;
+  readonly agent: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly requestedAt: string;
+  readonly review?: { readonly actor: string; readonly outcome: 'ACKNOWLEDGED' | 'ESCALATED' };
+}): LooseRecord[] {
+  const [requested] = requestRecords({ ...story });
+  const eventId = `evt-${story.requestId.replace(':', '-')}`;
+  return loose(story.requestId, [
+    requested!,
+    {
+      kind: 'DECIDED',
+      key: 'DECIDED',
+      at: later(story.requestedAt, 1),
+      actor: 'countersign',
+      data: { decision: 'BREAK_GLASS', approvers: [] },
+    },
+    {
+      kind: 'RECONCILED',
+      key: `RECONCILED#${eventId}`,
+      at: later(story.requestedAt, 30),
+      actor: 'countersign',
+      data: {
+        eventId,
+        status: 'BREAK_GLASS',
+        action: story.action,
+        resourceArn: story.resource,
+        principalArn: `arn:aws:iam::000000000000:role/agent-${story.agent}`,
+        eventTime: later(story.requestedAt, 29),
+      },
+    },
+    ...(story.review === undefined
+      ? []
+      : [
+          {
+            kind: 'REVIEWED',
+            key: 'REVIEWED',
+            at: later(story.requestedAt, 3600),
+            actor: story.review.actor,
+            data: { outcome: story.review.outcome, reason: 'incident closed', channel: REVIEW_CHANNEL },
+          },
+        ]),
+  ]);
+}
+
+/** A privileged call no approval covered (RECONCILED UNAPPROVED) and, when given, its review. */
+export function unapprovedCallRecords(story: {
+  readonly requestId: string;
+  readonly agent: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly calledAt: string;
+  readonly review?: { readonly actor: string; readonly outcome: 'ACKNOWLEDGED' | 'ESCALATED' };
+}): LooseRecord[] {
+  const eventId = `evt-${story.requestId.replace(':', '-')}`;
+  return loose(story.requestId, [
+    {
+      kind: 'RECONCILED',
+      key: `RECONCILED#${eventId}`,
+      at: story.calledAt,
+      actor: 'countersign',
+      data: {
+        eventId,
+        status: 'UNAPPROVED',
+        action: story.action,
+        resourceArn: story.resource,
+        principalArn: `arn:aws:iam::000000000000:role/agent-${story.agent}`,
+        eventTime: story.calledAt,
+      },
+    },
+    ...(story.review === undefined
+      ? []
+      : [
+          {
+            kind: 'REVIEWED',
+            key: 'REVIEWED',
+            at: later(story.calledAt, 1800),
+            actor: story.review.actor,
+            data: { outcome: story.review.outcome, channel: REVIEW_CHANNEL },
+          },
+        ]),
+  ]);
+}
+
 export interface AthenaTwin {
   readonly endpoint: string;
   readonly athena: AthenaClient;
   readonly archive: S3AuditArchive;
   /** Archives records as the archiver does (one object per run of records in the same hour). */
   archiveRecords(records: readonly AuditRecord[]): Promise<void>;
+  /**
+   * Writes records the archiver's schema refuses on this branch (issue 12's kinds) as archive
+   * lines (`archiveLine`), one object per hour, as the archiver would once it knows them.
+   */
+  archiveLooseRecords(records: readonly LooseRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 
 let sequence = 0;
+const LOOSE_STREAM = '00000000000000aa';
 
 /** The twin's S3 and Athena on one front (127.0.0.1, a free port), the archive bucket created. */
 export async function startAthenaTwin(): Promise<AthenaTwin> {
@@ -222,6 +341,31 @@ export async function startAthenaTwin(): Promise<AthenaTwin> {
         streamedRecords,
       );
       if ('failure' in result && result.failure !== undefined) throw new Error(JSON.stringify(result));
+    },
+    async archiveLooseRecords(records) {
+      const byHour = new Map<string, LooseRecord[]>();
+      for (const record of records) {
+        const { dt, hour } = partitionOf(record.at);
+        byHour.set(`${dt}/${hour}`, [...(byHour.get(`${dt}/${hour}`) ?? []), record]);
+      }
+      for (const [partition, inHour] of byHour) {
+        const [dt, hour] = partition.split('/') as [string, string];
+        const first = sequence + 1;
+        sequence += inHour.length;
+        await client.send(
+          new PutObjectCommand({
+            Bucket: ARCHIVE_BUCKET,
+            Key: archiveObjectKey({
+              dt,
+              hour,
+              stream: LOOSE_STREAM,
+              first: String(first),
+              last: String(sequence),
+            }),
+            Body: gzipSync(inHour.map((record) => archiveLine(record as unknown as AuditRecord)).join('')),
+          }),
+        );
+      }
     },
     async close() {
       athenaClient.destroy();

@@ -33,9 +33,11 @@ import { main } from '../../../local/cli/main.ts';
 import {
   ARCHIVE_BUCKET,
   type AthenaTwin,
+  breakGlassRecords,
   RESULTS_LOCATION,
   requestRecords,
   startAthenaTwin,
+  unapprovedCallRecords,
   WORKGROUP,
 } from '../../support/audit-history.ts';
 import { s3Client, TEST_CREDENTIALS } from '../../support/s3-server.ts';
@@ -89,54 +91,23 @@ beforeAll(async () => {
       requestedAt: `${DAY2}T11:00:00.000Z`,
     }),
   ]);
-  // Reconciliation records (issue 12's kinds, which the archiver does not know yet), written as an
-  // archive object would hold them.
-  const lines = [
-    {
-      schemaVersion: 1,
-      requestId: 'call-1',
-      seq: 1,
-      kind: 'RECONCILED',
-      key: 'RECONCILED',
-      at: `${DAY2}T12:00:00.000Z`,
-      actor: 'countersign',
-      data: {
-        status: 'UNAPPROVED',
-        action: 's3:PutBucketPolicy',
-        principalArn: 'arn:aws:iam::000000000000:role/agent-deploy-bot',
-        resourceArn: 'arn:aws:s3:::invoices',
-      },
-    },
-    {
-      schemaVersion: 1,
-      requestId: 'call-1',
-      seq: 2,
-      kind: 'REVIEWED',
-      key: 'REVIEWED',
-      at: `${DAY2}T12:30:00.000Z`,
-      actor: 'alice',
-      data: { outcome: 'ESCALATED' },
-    },
-    {
-      schemaVersion: 1,
-      requestId: 'call-2',
-      seq: 1,
-      kind: 'RECONCILED',
-      key: 'RECONCILED',
-      at: `${DAY2}T12:10:00.000Z`,
-      actor: 'countersign',
-      data: { status: 'BREAK_GLASS', action: 'kms:DisableKey', principalArn: 'arn:x', resourceArn: 'arn:k' },
-    },
-  ];
-  const client = s3Client(twin.endpoint);
-  await client.send(
-    new PutObjectCommand({
-      Bucket: ARCHIVE_BUCKET,
-      Key: `audit/dt=${DAY2}/hour=12/00000000000000aa-1-3.jsonl.gz`,
-      Body: gzipSync(lines.map((line) => `${JSON.stringify(line)}\n`).join('')),
+  await twin.archiveLooseRecords([
+    ...unapprovedCallRecords({
+      requestId: 'deploy-bot:call-1',
+      agent: 'deploy-bot',
+      action: 's3:PutBucketPolicy',
+      resource: 'arn:aws:s3:::invoices',
+      calledAt: `${DAY2}T12:00:00.000Z`,
+      review: { actor: 'alice', outcome: 'ESCALATED' },
     }),
-  );
-  client.destroy();
+    ...breakGlassRecords({
+      requestId: 'deploy-bot:bg1',
+      agent: 'deploy-bot',
+      action: 'kms:DisableKey',
+      resource: 'arn:aws:kms:us-east-1:000000000000:key/k2',
+      requestedAt: `${DAY2}T12:10:00.000Z`,
+    }),
+  ]);
 }, 60_000);
 afterAll(() => twin.close());
 
@@ -182,14 +153,21 @@ describe('the named queries on DuckDB (the template text, unchanged)', () => {
   it('unapproved-privileged-calls and break-glass-reviews: each call with how its review ended', async () => {
     expect(await named('unapproved-privileged-calls')).toEqual([
       expect.objectContaining({
-        call_id: 'call-1',
+        request_id: 'deploy-bot:call-1',
+        event_id: 'evt-deploy-bot-call-1',
         action: 's3:PutBucketPolicy',
         reviewer: 'alice',
         review_outcome: 'ESCALATED',
       }),
     ]);
     expect(await named('break-glass-reviews')).toEqual([
-      expect.objectContaining({ call_id: 'call-2', reviewer: null, review_outcome: 'OPEN' }),
+      expect.objectContaining({
+        request_id: 'deploy-bot:bg1',
+        action: 'kms:DisableKey',
+        requested_by: 'deploy-bot',
+        reviewer: null,
+        review_outcome: 'OPEN',
+      }),
     ]);
   });
 
@@ -197,9 +175,11 @@ describe('the named queries on DuckDB (the template text, unchanged)', () => {
     const rows = await named('time-to-decision-per-day');
     expect(rows.map((row) => [row.day, row.decisions])).toEqual([
       [DAY1, '2'],
-      [DAY2, '1'],
+      [DAY2, '2'],
     ]);
-    expect(Number(rows[1]!.p50_seconds)).toBe(300);
+    // Day 2: the denial after 300 s and the break-glass use decided after 1 s.
+    expect(Number(rows[1]!.p95_seconds)).toBe(300);
+    expect(Number(rows[1]!.p50_seconds)).toBeLessThan(300);
     expect(Number(rows[0]!.p50_seconds)).toBeGreaterThanOrEqual(60);
     expect(Number(rows[0]!.p95_seconds)).toBeLessThanOrEqual(120);
   });
@@ -211,6 +191,7 @@ describe('the table', () => {
       "SELECT * FROM countersign.audit_records WHERE request_id = 'invoice-bot:r1' AND kind = 'DECIDED'",
     );
     expect(result.columns).toEqual([
+      { name: 'record_id', type: 'varchar' },
       { name: 'schema_version', type: 'integer' },
       { name: 'request_id', type: 'varchar' },
       { name: 'seq', type: 'integer' },
@@ -223,15 +204,30 @@ describe('the table', () => {
       { name: 'hour', type: 'integer' },
     ]);
     const [row] = rowObjects(result);
-    expect(row).toMatchObject({ schema_version: '1', kind: 'DECIDED', dt: DAY1, hour: '9' });
+    expect(row).toMatchObject({
+      record_id: `invoice-bot:r1#${row!.seq}`,
+      schema_version: '1',
+      kind: 'DECIDED',
+      dt: DAY1,
+      hour: '9',
+    });
     expect(JSON.parse(row!.data!)).toEqual({ decision: 'APPROVED', approvers: ['alice'] });
+  });
+
+  it('identifies every record once by record_id', async () => {
+    const result = await run(
+      'SELECT count(*) AS records, count(DISTINCT record_id) AS ids FROM countersign.audit_records',
+    );
+    const [records, ids] = result.rows[0]!;
+    expect(Number(records)).toBeGreaterThan(0);
+    expect(ids).toBe(records);
   });
 
   it('counts what the archive holds, by SQL', async () => {
     const result = await run(
       "SELECT count(DISTINCT request_id) AS decided FROM countersign.audit_records WHERE kind = 'DECIDED'",
     );
-    expect(result.rows).toEqual([['3']]);
+    expect(result.rows).toEqual([['4']]);
     expect(result.bytesScanned).toBeGreaterThan(0);
   });
 });
@@ -466,12 +462,13 @@ describe('countersign audit', () => {
     const csv = await countersign('audit', 'query', sql, '--format', 'csv');
     expect(csv.stdout.split('\r\n')).toEqual([
       'request_id,decision',
+      'deploy-bot:bg1,BREAK_GLASS',
       'deploy-bot:r3,DENIED',
       'invoice-bot:r1,APPROVED',
       'invoice-bot:r2,APPROVED',
     ]);
     const json = await countersign('audit', 'query', sql, '--format', 'json');
-    expect(JSON.parse(json.stdout)[0]).toEqual({ request_id: 'deploy-bot:r3', decision: 'DENIED' });
+    expect(JSON.parse(json.stdout)[0]).toEqual({ request_id: 'deploy-bot:bg1', decision: 'BREAK_GLASS' });
   });
 
   it('bad SQL exits 1 with the engine’s reason; bad usage exits 2', async () => {

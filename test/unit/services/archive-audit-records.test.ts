@@ -130,8 +130,9 @@ describe('archiving a batch', () => {
       records[0]!.auditImage && { ...storedFields(records[0]!) },
       { ...storedFields(records[1]!) },
     ]);
-    // Fields in their fixed order, the table's keys left out.
+    // The record id, then the fields in their fixed order, the table's keys left out.
     expect(Object.keys(JSON.parse(first[0]!))).toEqual([
+      'recordId',
       'schemaVersion',
       'requestId',
       'seq',
@@ -284,5 +285,5 @@ describe('retries', () => {
 
 function storedFields(record: StreamedAuditRecord): Record<string, unknown> {
   const { pk: _pk, sk: _sk, ...fields } = record.auditImage!;
-  return fields;
+  return { recordId: `${fields.requestId}#${fields.seq}`, ...fields };
 }
