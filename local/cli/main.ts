@@ -49,6 +49,11 @@ export const commands: Record<string, Command> = {
     summary: 'policy eval <request.json>: evaluate a request against the Cedar policies',
     load: () => import('./commands/policy.ts'),
   },
+  report: {
+    summary:
+      'report --from <date> --to <date> [--format html|md|csv] [--out file]: the evidence report per control, from the archive',
+    load: () => import('./commands/report.ts'),
+  },
   demo: {
     summary: 'demo: invoice-bot sends the guided demo requests to a running twin',
     load: () => import('./commands/demo.ts'),
