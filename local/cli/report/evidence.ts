@@ -18,6 +18,7 @@ import {
 } from '../../../lambdas/domain/audit-queries.ts';
 import { ReceiptError, receiptFingerprint, verifyReceipt } from '../../../lambdas/domain/receipt.ts';
 import type { VerifyAuditArchiveReport } from '../../../lambdas/services/verify-audit-archive.ts';
+import { cell, distinctRows, type Row, stringArray } from '../archive-rows.ts';
 
 export interface ReportPeriod {
   /** Inclusive. */
@@ -51,11 +52,6 @@ export interface ReceiptCheck {
   readonly status: ReceiptStatus;
   readonly detail: string;
 }
-
-type Row = Readonly<Record<string, string | null>>;
-
-/** A column of a row: null when SQL NULL or not selected. */
-const cell = (row: Row, column: string): string | null => row[column] ?? null;
 
 export interface DecisionEvidence {
   readonly requestId: string;
@@ -172,33 +168,6 @@ const QUERY_PURPOSES = {
   unapprovedCalls: 'Unapproved privileged calls and their reviews',
   breakGlass: 'Break-glass uses and their reviews',
 } as const satisfies Record<keyof ReturnType<typeof reportQueries>, string>;
-
-/**
- * Rows as objects, identical rows once: the archive is written at least once, so a record may be
- * archived twice (the verifier counts such copies); evidence names each fact once.
- */
-function distinctRows(run: QueryRun): Row[] {
-  const seen = new Set<string>();
-  const rows: Row[] = [];
-  for (const row of run.rows) {
-    const key = JSON.stringify(row);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    rows.push(Object.fromEntries(run.columns.map((column, index) => [column.name, row[index] ?? null])));
-  }
-  return rows;
-}
-
-/** A JSON array of strings from the archive, or [] when absent or not one (untrusted text). */
-function stringArray(text: string | null): string[] {
-  if (text === null) return [];
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return Array.isArray(parsed) ? parsed.map(String) : [];
-  } catch {
-    return [];
-  }
-}
 
 function secondsBetween(from: string | null, to: string): number | null {
   if (from === null) return null;
