@@ -21,6 +21,7 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'twin', load: () => import('./twin.bench.ts') },
   { name: 'macie', load: () => import('./macie.bench.ts') },
   { name: 'audit', load: () => import('./audit.bench.ts') },
+  { name: 'duckdb', load: () => import('./duckdb.bench.ts') },
 ];
 
 async function main(): Promise<number> {

@@ -47,7 +47,7 @@ describe('npm run bench -- --quick --json', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^BENCH\s+FIGURE\s+VALUE\s+BASELINE\s+VALUE\s+RATIO\s+GOAL$/);
     expect(new Set(lines.slice(1).map((line) => line.split(/\s+/)[0]))).toEqual(
-      new Set(['policy', 'event-pattern', 'twin', 'macie', 'audit']),
+      new Set(['policy', 'event-pattern', 'twin', 'macie', 'audit', 'duckdb']),
     );
     expect(run.stdout).toMatch(/policyP99Micros\s+[\d,]+ µs\s+policyBareP99Micros\s+[\d,]+ µs\s+[\d.]+×/);
   });
@@ -69,6 +69,8 @@ describe('npm run bench -- --quick --json', () => {
       'macieScanJsonPeakRssGrowthMb',
       'verifyMBps',
       'sha256sumMBps',
+      'duckdbQuery1MRecordsMs',
+      'gunzipLineCount1MRecordsMs',
     ]) {
       expect(results, name).toHaveProperty(name);
     }
@@ -84,7 +86,9 @@ describe('npm run bench -- --quick --json', () => {
     expect(policy.stdout).not.toContain('twin');
     const unknown = await bench(['nope'], dir);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('no bench "nope" (benches: policy, event-pattern, twin, macie, audit)');
+    expect(unknown.stderr).toContain(
+      'no bench "nope" (benches: policy, event-pattern, twin, macie, audit, duckdb)',
+    );
   }, 60_000);
 });
 

@@ -1,11 +1,13 @@
 /**
  * The twin's query engine: DuckDB (in memory, one connection) over the archive files, exposing
  * schema `countersign` and view `audit_records` with the Glue table's columns, types and partition
- * columns, and the Trino macros, so the named queries run as written. Only single SELECT
- * statements run (Athena's DML); DuckDB may read nothing but the archive cache (external access
- * off, the directory allowed, the configuration locked), so a query cannot read the host's files,
- * write files or load extensions.
+ * columns, and the Trino macros, so the named queries run as written. Each archive file is
+ * decoded once into a Parquet copy beside it, which queries read. Only single SELECT statements
+ * run (Athena's DML); DuckDB may touch nothing but the archive cache (external access off, the
+ * directory allowed, the configuration locked), so a query cannot read the host's files, write
+ * files or load extensions.
  */
+import { rm, stat } from 'node:fs/promises';
 import { DuckDBConnection, DuckDBInstance, type DuckDBType, StatementType } from '@duckdb/node-api';
 import {
   AUDIT_COLUMNS,
@@ -67,19 +69,15 @@ function quoted(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
+const PARQUET = '.parquet';
+
 /** Only archive objects carry both partitions in their key; anything else under the prefix is not a row. */
 const PARTITIONED_PATH = /\/dt=\d{4}-\d{2}-\d{2}\/hour=\d{2}\/[^/]+$/;
 
-/** The view over these files (or an empty relation with the same columns when there are none). */
-export function auditViewSql(paths: readonly string[]): string {
-  const partitioned = paths.filter((path) => PARTITIONED_PATH.test(path));
-  const target = `${AUDIT_DATABASE}.${AUDIT_TABLE}`;
-  if (partitioned.length === 0) {
-    const columns = [...AUDIT_COLUMNS, ...AUDIT_PARTITION_COLUMNS].map(
-      (column) => `CAST(NULL AS ${HIVE_TO_DUCKDB[column.hiveType]}) AS ${column.name}`,
-    );
-    return `CREATE OR REPLACE VIEW ${target} AS SELECT ${columns.join(', ')} WHERE false`;
-  }
+const TABLE_COLUMNS = [...AUDIT_COLUMNS, ...AUDIT_PARTITION_COLUMNS];
+
+/** One archive file's records as the table's columns (without the partitions, which its path carries). */
+function recordsSql(path: string): string {
   const jsonColumns = AUDIT_COLUMNS.map(
     (column) =>
       `${quoted(column.jsonField)}: ${quoted('jsonText' in column ? 'JSON' : HIVE_TO_DUCKDB[column.hiveType])}`,
@@ -89,12 +87,24 @@ export function auditViewSql(paths: readonly string[]): string {
       ? `CAST("${column.jsonField}" AS VARCHAR) AS ${column.name}`
       : `"${column.jsonField}" AS ${column.name}`,
   );
+  return `SELECT ${selected.join(', ')}
+FROM read_json([${quoted(path)}], format = 'newline_delimited', compression = 'gzip', columns = {${jsonColumns.join(', ')}})`;
+}
+
+/** The view over the Parquet copies of the archive files (an empty relation with the same columns when there are none). */
+export function auditViewSql(parquetPaths: readonly string[]): string {
+  const target = `${AUDIT_DATABASE}.${AUDIT_TABLE}`;
+  if (parquetPaths.length === 0) {
+    const columns = TABLE_COLUMNS.map(
+      (column) => `CAST(NULL AS ${HIVE_TO_DUCKDB[column.hiveType]}) AS ${column.name}`,
+    );
+    return `CREATE OR REPLACE VIEW ${target} AS SELECT ${columns.join(', ')} WHERE false`;
+  }
   const hiveTypes = AUDIT_PARTITION_COLUMNS.map(
     (column) => `${quoted(column.name)}: ${quoted(HIVE_TO_DUCKDB[column.hiveType])}`,
   );
-  return `CREATE OR REPLACE VIEW ${target} AS SELECT ${[...selected, ...AUDIT_PARTITION_COLUMNS.map((c) => c.name)].join(', ')}
-FROM read_json([${partitioned.map(quoted).join(', ')}], format = 'newline_delimited', compression = 'gzip',
-  columns = {${jsonColumns.join(', ')}}, hive_partitioning = true, hive_types = {${hiveTypes.join(', ')}})`;
+  return `CREATE OR REPLACE VIEW ${target} AS SELECT ${TABLE_COLUMNS.map((column) => `"${column.name}"`).join(', ')}
+FROM read_parquet([${parquetPaths.map(quoted).join(', ')}], hive_partitioning = true, hive_types = {${hiveTypes.join(', ')}})`;
 }
 
 function text(value: unknown): string | null {
@@ -107,6 +117,8 @@ export class ArchiveQueryEngine {
   readonly #instance: DuckDBInstance;
   readonly #connection: DuckDBConnection;
   readonly #files: () => Promise<ArchiveFiles>;
+  /** Archive file → the version (inode, size, mtime) its Parquet copy was made from. */
+  readonly #converted = new Map<string, string>();
 
   private constructor(
     instance: DuckDBInstance,
@@ -144,8 +156,8 @@ export class ArchiveQueryEngine {
   /** Runs one SELECT over the archive as it is now; throws QueryFailedError with DuckDB's message. */
   async run(sql: string): Promise<QueryResult> {
     const files = await this.#files();
-    await this.#connection.run(auditViewSql(files.paths));
     try {
+      await this.#connection.run(auditViewSql(await this.#parquetCopies(files.paths)));
       const statements = await this.#connection.extractStatements(sql);
       if (statements.count !== 1) {
         throw new QueryFailedError(`Only one sql statement is allowed. Got: ${statements.count}`);
@@ -163,6 +175,32 @@ export class ArchiveQueryEngine {
       if (error instanceof QueryFailedError) throw error;
       throw new QueryFailedError((error as Error).message, { cause: error });
     }
+  }
+
+  /**
+   * Each archive file is parsed once per version into a Parquet copy beside it (in the same
+   * partition directories), and queries read the copies: gzip JSON is decoded at ingest, not on
+   * every query. Copies of files no longer current are removed.
+   */
+  async #parquetCopies(paths: readonly string[]): Promise<string[]> {
+    const partitioned = paths.filter((path) => PARTITIONED_PATH.test(path));
+    const current = new Set(partitioned);
+    for (const path of this.#converted.keys()) {
+      if (current.has(path)) continue;
+      await rm(`${path}${PARQUET}`, { force: true });
+      this.#converted.delete(path);
+    }
+    for (const path of partitioned) {
+      const file = await stat(path);
+      const version = `${file.ino}:${file.size}:${file.mtimeMs}`;
+      if (this.#converted.get(path) === version) continue;
+      this.#converted.delete(path);
+      await this.#connection.run(
+        `COPY (${recordsSql(path)}) TO ${quoted(`${path}${PARQUET}`)} (FORMAT parquet)`,
+      );
+      this.#converted.set(path, version);
+    }
+    return partitioned.map((path) => `${path}${PARQUET}`);
   }
 
   /** Stops the running query (DuckDB raises an INTERRUPT error in it). */
