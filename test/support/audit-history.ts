@@ -50,7 +50,12 @@ export interface RequestStory {
   readonly decidedAfterSeconds?: number;
   /** @default ['approval-for-exports'] */
   readonly policyIds?: readonly string[];
-  readonly classification?: { severity: 'Low' | 'Medium' | 'High'; categories: string[]; types: string[] };
+  readonly classification?: {
+    status: 'CLASSIFIED' | 'UNCLASSIFIED' | 'FAILED';
+    severity: 'Low' | 'Medium' | 'High' | null;
+    categories: string[];
+    types: string[];
+  };
 }
 
 const later = (at: string, seconds: number) => new Date(Date.parse(at) + seconds * 1000).toISOString();

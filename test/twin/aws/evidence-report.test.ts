@@ -101,7 +101,12 @@ beforeAll(async () => {
         { actor: 'bob', code: 'NOT_IN_GROUP' },
         { actor: 'invoice-owner', code: 'REQUESTER' },
       ],
-      classification: { severity: 'High', categories: ['PERSONAL_INFORMATION'], types: ['NAME', 'ADDRESS'] },
+      classification: {
+        status: 'CLASSIFIED',
+        severity: 'High',
+        categories: ['PERSONAL_INFORMATION'],
+        types: ['NAME', 'ADDRESS'],
+      },
     })),
     ...(await signedStory(
       {

@@ -16,6 +16,21 @@ describe('archive lines', () => {
     expect(archiveLine(structuredClone(record))).toBe(line);
   });
 
+  it('name a classification change (no request) by its subject and key', () => {
+    const change = {
+      schemaVersion: AUDIT_SCHEMA_VERSION,
+      subject: 's3://finance-invoices/2025/06.csv',
+      kind: 'CLASSIFICATION_CHANGED',
+      key: '1764000000000',
+      at: '2025-06-01T21:00:01.000Z',
+      actor: 'macie',
+      data: { severity: 'High' },
+    } as const;
+    const line = JSON.parse(archiveLine(change));
+    expect(line.recordId).toBe('s3://finance-invoices/2025/06.csv#1764000000000');
+    expect(parseArchiveLine(line)).toEqual({ record: change });
+  });
+
   it('read back as the record they were written from', () => {
     expect(parseArchiveLine(JSON.parse(archiveLine(record)))).toEqual({ record });
   });

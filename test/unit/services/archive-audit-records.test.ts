@@ -182,6 +182,7 @@ describe('archiving a batch', () => {
     expect(result.batchItemFailures).toEqual([]);
     const lines = [...(await archivedLines()).entries()].find(([key]) => key.includes('hour=21'))![1];
     expect(lines.map((line) => JSON.parse(line))).toContainEqual({
+      recordId: 's3://finance-invoices/2025/06.csv#1764000000000',
       schemaVersion: 1,
       subject: 's3://finance-invoices/2025/06.csv',
       kind: 'CLASSIFICATION_CHANGED',
