@@ -9,7 +9,6 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import {
   BatchGetNamedQueryCommand,
   GetNamedQueryCommand,
@@ -21,7 +20,6 @@ import {
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   AthenaQueryError,
@@ -31,7 +29,6 @@ import {
 import { NAMED_AUDIT_QUERIES, type NamedAuditQueryName } from '../../../lambdas/domain/audit-queries.ts';
 import { main } from '../../../local/cli/main.ts';
 import {
-  ARCHIVE_BUCKET,
   type AthenaTwin,
   breakGlassRecords,
   RESULTS_LOCATION,
@@ -40,7 +37,7 @@ import {
   unapprovedCallRecords,
   WORKGROUP,
 } from '../../support/audit-history.ts';
-import { s3Client, TEST_CREDENTIALS } from '../../support/s3-server.ts';
+import { TEST_CREDENTIALS } from '../../support/s3-server.ts';
 
 let twin: AthenaTwin;
 
