@@ -58,6 +58,55 @@ export interface RequestStory {
   };
 }
 
+/**
+ * Two days of requests the query tests share: r1 approved with a self-approval attempt and an
+ * ineligible vote refused, r2 approved by two, r3 denied, r4 still pending.
+ */
+export function sampleStories(day1: string, day2: string): RequestStory[] {
+  return [
+    {
+      requestId: 'invoice-bot:r1',
+      agent: 'invoice-bot',
+      action: 's3:GetObject',
+      resource: 'arn:aws:s3:::invoices/2025/01.csv',
+      requestedAt: `${day1}T09:00:00.000Z`,
+      approvers: ['alice'],
+      decidedAfterSeconds: 60,
+      refused: [
+        { actor: 'bob', code: 'NOT_IN_GROUP' },
+        { actor: 'invoice-owner', code: 'REQUESTER' },
+      ],
+    },
+    {
+      requestId: 'invoice-bot:r2',
+      agent: 'invoice-bot',
+      action: 's3:GetObject',
+      resource: 'arn:aws:s3:::invoices/2025/02.csv',
+      requestedAt: `${day1}T10:00:00.000Z`,
+      approvers: ['alice', 'carol'],
+      decidedAfterSeconds: 120,
+    },
+    {
+      requestId: 'deploy-bot:r3',
+      agent: 'deploy-bot',
+      action: 'iam:AttachRolePolicy',
+      resource: 'arn:aws:iam::000000000000:role/app',
+      requestedAt: `${day2}T08:00:00.000Z`,
+      decision: 'DENIED',
+      deniers: ['carol'],
+      decidedAfterSeconds: 300,
+      policyIds: ['iam-changes'],
+    },
+    {
+      requestId: 'deploy-bot:r4',
+      agent: 'deploy-bot',
+      action: 'kms:ScheduleKeyDeletion',
+      resource: 'arn:aws:kms:us-east-1:000000000000:key/k1',
+      requestedAt: `${day2}T11:00:00.000Z`,
+    },
+  ];
+}
+
 const later = (at: string, seconds: number) => new Date(Date.parse(at) + seconds * 1000).toISOString();
 
 /** The records a request leaves, in order, numbered from 1. */
@@ -263,6 +312,34 @@ export function unapprovedCallRecords(story: {
           },
         ]),
   ]);
+}
+
+/**
+ * Issue 12's records the query tests share: an unapproved call on day 2 (review escalated by alice)
+ * and a break-glass use (its review open unless `breakGlassReview` closes it).
+ */
+export function sampleReconciliation(
+  day2: string,
+  breakGlassReview?: { readonly actor: string; readonly outcome: 'ACKNOWLEDGED' | 'ESCALATED' },
+): LooseRecord[] {
+  return [
+    ...unapprovedCallRecords({
+      requestId: 'deploy-bot:call-1',
+      agent: 'deploy-bot',
+      action: 's3:PutBucketPolicy',
+      resource: 'arn:aws:s3:::invoices',
+      calledAt: `${day2}T12:00:00.000Z`,
+      review: { actor: 'alice', outcome: 'ESCALATED' },
+    }),
+    ...breakGlassRecords({
+      requestId: 'deploy-bot:bg1',
+      agent: 'deploy-bot',
+      action: 'kms:DisableKey',
+      resource: 'arn:aws:kms:us-east-1:000000000000:key/k2',
+      requestedAt: `${day2}T12:10:00.000Z`,
+      ...(breakGlassReview === undefined ? {} : { review: breakGlassReview }),
+    }),
+  ];
 }
 
 export interface AthenaTwin {

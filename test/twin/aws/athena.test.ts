@@ -30,11 +30,11 @@ import { NAMED_AUDIT_QUERIES, type NamedAuditQueryName } from '../../../lambdas/
 import { main } from '../../../local/cli/main.ts';
 import {
   type AthenaTwin,
-  breakGlassRecords,
   RESULTS_LOCATION,
   requestRecords,
+  sampleReconciliation,
+  sampleStories,
   startAthenaTwin,
-  unapprovedCallRecords,
   WORKGROUP,
 } from '../../support/audit-history.ts';
 import { TEST_CREDENTIALS } from '../../support/s3-server.ts';
@@ -46,65 +46,8 @@ const DAY2 = '2025-06-02';
 
 beforeAll(async () => {
   twin = await startAthenaTwin();
-  await twin.archiveRecords([
-    ...requestRecords({
-      requestId: 'invoice-bot:r1',
-      agent: 'invoice-bot',
-      action: 's3:GetObject',
-      resource: 'arn:aws:s3:::invoices/2025/01.csv',
-      requestedAt: `${DAY1}T09:00:00.000Z`,
-      approvers: ['alice'],
-      decidedAfterSeconds: 60,
-      refused: [
-        { actor: 'bob', code: 'NOT_IN_GROUP' },
-        { actor: 'invoice-owner', code: 'REQUESTER' },
-      ],
-    }),
-    ...requestRecords({
-      requestId: 'invoice-bot:r2',
-      agent: 'invoice-bot',
-      action: 's3:GetObject',
-      resource: 'arn:aws:s3:::invoices/2025/02.csv',
-      requestedAt: `${DAY1}T10:00:00.000Z`,
-      approvers: ['alice', 'carol'],
-      decidedAfterSeconds: 120,
-    }),
-    ...requestRecords({
-      requestId: 'deploy-bot:r3',
-      agent: 'deploy-bot',
-      action: 'iam:AttachRolePolicy',
-      resource: 'arn:aws:iam::000000000000:role/app',
-      requestedAt: `${DAY2}T08:00:00.000Z`,
-      decision: 'DENIED',
-      deniers: ['carol'],
-      decidedAfterSeconds: 300,
-      policyIds: ['iam-changes'],
-    }),
-    ...requestRecords({
-      requestId: 'deploy-bot:r4',
-      agent: 'deploy-bot',
-      action: 'kms:ScheduleKeyDeletion',
-      resource: 'arn:aws:kms:us-east-1:000000000000:key/k1',
-      requestedAt: `${DAY2}T11:00:00.000Z`,
-    }),
-  ]);
-  await twin.archiveLooseRecords([
-    ...unapprovedCallRecords({
-      requestId: 'deploy-bot:call-1',
-      agent: 'deploy-bot',
-      action: 's3:PutBucketPolicy',
-      resource: 'arn:aws:s3:::invoices',
-      calledAt: `${DAY2}T12:00:00.000Z`,
-      review: { actor: 'alice', outcome: 'ESCALATED' },
-    }),
-    ...breakGlassRecords({
-      requestId: 'deploy-bot:bg1',
-      agent: 'deploy-bot',
-      action: 'kms:DisableKey',
-      resource: 'arn:aws:kms:us-east-1:000000000000:key/k2',
-      requestedAt: `${DAY2}T12:10:00.000Z`,
-    }),
-  ]);
+  await twin.archiveRecords(sampleStories(DAY1, DAY2).flatMap(requestRecords));
+  await twin.archiveLooseRecords(sampleReconciliation(DAY2));
 }, 60_000);
 afterAll(() => twin.close());
 

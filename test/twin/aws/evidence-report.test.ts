@@ -25,11 +25,11 @@ import { renderCsv, renderHtml, renderMarkdown } from '../../../local/cli/report
 import {
   ARCHIVE_BUCKET,
   type AthenaTwin,
-  breakGlassRecords,
   type RequestStory,
   requestRecords,
+  sampleReconciliation,
+  sampleStories,
   startAthenaTwin,
-  unapprovedCallRecords,
   WORKGROUP,
 } from '../../support/audit-history.ts';
 import { launchChromium } from '../../support/browser.ts';
@@ -89,18 +89,15 @@ beforeAll(async () => {
       { ...receiptKey.publicKey.export({ format: 'jwk' }), kid: 'receipt-key', alg: 'ES256', use: 'sig' },
     ],
   };
+  const [r1, r2, r3, r4] = sampleStories(DAY1, DAY2) as [
+    RequestStory,
+    RequestStory,
+    RequestStory,
+    RequestStory,
+  ];
   await twin.archiveRecords([
     ...(await signedStory({
-      requestId: 'invoice-bot:r1',
-      agent: 'invoice-bot',
-      action: 's3:GetObject',
-      resource: 'arn:aws:s3:::invoices/2025/01.csv',
-      requestedAt: `${DAY1}T09:00:00.000Z`,
-      approvers: ['alice'],
-      refused: [
-        { actor: 'bob', code: 'NOT_IN_GROUP' },
-        { actor: 'invoice-owner', code: 'REQUESTER' },
-      ],
+      ...r1,
       classification: {
         status: 'CLASSIFIED',
         severity: 'High',
@@ -108,36 +105,9 @@ beforeAll(async () => {
         types: ['NAME', 'ADDRESS'],
       },
     })),
-    ...(await signedStory(
-      {
-        requestId: 'invoice-bot:r2',
-        agent: 'invoice-bot',
-        action: 's3:GetObject',
-        resource: `arn:aws:s3:::invoices/${HOSTILE}`,
-        requestedAt: `${DAY1}T10:00:00.000Z`,
-        approvers: ['alice', 'carol'],
-        decidedAfterSeconds: 120,
-      },
-      foreignKey.privateKey,
-    )),
-    ...(await signedStory({
-      requestId: 'deploy-bot:r3',
-      agent: 'deploy-bot',
-      action: 'iam:AttachRolePolicy',
-      resource: 'arn:aws:iam::000000000000:role/app',
-      requestedAt: `${DAY2}T08:00:00.000Z`,
-      decision: 'DENIED',
-      deniers: ['carol'],
-      decidedAfterSeconds: 300,
-      policyIds: ['iam-changes'],
-    })),
-    ...requestRecords({
-      requestId: 'deploy-bot:r4',
-      agent: 'deploy-bot',
-      action: 'kms:ScheduleKeyDeletion',
-      resource: 'arn:aws:kms:us-east-1:000000000000:key/k1',
-      requestedAt: `${DAY2}T11:00:00.000Z`,
-    }),
+    ...(await signedStory({ ...r2, resource: `arn:aws:s3:::invoices/${HOSTILE}` }, foreignKey.privateKey)),
+    ...(await signedStory(r3)),
+    ...requestRecords(r4),
     ...(await signedStory({
       requestId: 'invoice-bot:later',
       agent: 'invoice-bot',
@@ -272,24 +242,7 @@ describe('the evidence report', () => {
 describe('issue 12’s records in the report', () => {
   let withReviews: EvidenceReport;
   beforeAll(async () => {
-    await twin.archiveLooseRecords([
-      ...unapprovedCallRecords({
-        requestId: 'deploy-bot:call-1',
-        agent: 'deploy-bot',
-        action: 's3:PutBucketPolicy',
-        resource: 'arn:aws:s3:::invoices',
-        calledAt: `${DAY2}T12:00:00.000Z`,
-        review: { actor: 'alice', outcome: 'ESCALATED' },
-      }),
-      ...breakGlassRecords({
-        requestId: 'deploy-bot:bg1',
-        agent: 'deploy-bot',
-        action: 'kms:DisableKey',
-        resource: 'arn:aws:kms:us-east-1:000000000000:key/k2',
-        requestedAt: `${DAY2}T12:10:00.000Z`,
-        review: { actor: 'carol', outcome: 'ACKNOWLEDGED' },
-      }),
-    ]);
+    await twin.archiveLooseRecords(sampleReconciliation(DAY2, { actor: 'carol', outcome: 'ACKNOWLEDGED' }));
     withReviews = await gatherEvidence(
       {
         query: (sql) => runAthenaQuery(twin.athena, { sql, workGroup: WORKGROUP, pollIntervalMs: 20 }),
