@@ -22,6 +22,7 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'macie', load: () => import('./macie.bench.ts') },
   { name: 'agent', load: () => import('./agent.bench.ts') },
   { name: 'audit', load: () => import('./audit.bench.ts') },
+  { name: 'duckdb', load: () => import('./duckdb.bench.ts') },
 ];
 
 async function main(): Promise<number> {
