@@ -1,9 +1,11 @@
 /**
  * DynamoDB's API on the twin (JSON 1.0, `X-Amz-Target: DynamoDB_20120810.*`): the front has checked
- * the signature and the caller's permission; the request goes as it came to the embedded dynalite,
+ * the signature and the caller's permission; a body that is not a JSON object is refused here
+ * (SerializationException); otherwise the request goes as it came to the embedded dynalite,
  * and dynalite's answer (errors included, in DynamoDB's own shapes) goes back as it came.
  */
 import { request as httpRequest } from 'node:http';
+import { parseJsonInput } from '../front/json-service.ts';
 import type { AwsServiceRequest, AwsServiceResponse, JsonAwsService } from '../front/service.ts';
 import { AwsProtocol } from '../front/service.ts';
 
@@ -41,6 +43,11 @@ export function dynamoDbService(endpoint: string): JsonAwsService {
     signingName: 'dynamodb',
     targetPrefix: 'DynamoDB_20120810',
     jsonVersion: '1.0',
-    handle: (request) => forward(request, endpoint),
+    handle: (request) => {
+      // dynalite throws, outside any request handler, on a body that is JSON but not an object
+      // (`null`): that would take the twin down. Such a body is the caller's error, answered here.
+      parseJsonInput(request.body);
+      return forward(request, endpoint);
+    },
   };
 }

@@ -101,6 +101,28 @@ describe('PutEvents entries whose Detail is not a JSON object', () => {
   });
 });
 
+describe('fuzz counterexamples', () => {
+  it('a Detail with an extra "__proto__" key is evaluated invalid, never stored or approved', async () => {
+    const request = readOnlyRequest();
+    const detail = JSON.stringify(request).replace(/}$/, ',"__proto__":{"x":1}}');
+    const result = await putEvents(JSON.stringify({ Entries: [entryWith(detail)] }));
+    expect(JSON.parse(result.text)).toMatchObject({ FailedEntryCount: 0 });
+    expect(await storedAfterSettling(idOf(request))).toBeUndefined();
+  });
+
+  it('a signed DynamoDB call whose body is JSON null is a 400, and the twin keeps serving', async () => {
+    const answer = await signedJsonCall(twin, twin.operatorCredentials, {
+      service: 'dynamodb',
+      target: 'DynamoDB_20120810.Scan',
+      version: '1.0',
+      body: 'null',
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get('x-amzn-errortype')).toMatch(/^SerializationException/);
+    expect((await client.api('GET', '/api/me', 'alice')).status).toBe(200);
+  });
+});
+
 describe('bad PutEvents bodies get a 400, never a 5xx', () => {
   const request = () => JSON.stringify(readOnlyRequest());
   it.each([

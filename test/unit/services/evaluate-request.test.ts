@@ -121,6 +121,11 @@ describe('evaluateRequest', () => {
     ['an array holding the request', (detail: unknown) => [detail]],
     ['a number', () => 42],
     ['null', () => null],
+    // Fuzz counterexample: z.json() dropped the key, and the rest passed the strict schema.
+    [
+      'carrying an extra "__proto__" key',
+      (detail: unknown) => JSON.parse(JSON.stringify(detail).replace(/}$/, ',"__proto__":{"x":1}}')),
+    ],
   ])('never accepts a detail that is %s: denied as invalid, nothing stored', async (_name, shape) => {
     const eventId = nextEventId();
     const id = publicRequestId('invoice-bot', eventId);
