@@ -199,11 +199,17 @@ export function evaluateDoor(context: FuzzTwin): Door<unknown> {
         }),
       ),
   );
+  // A mutation of the whole input can undo the detail's: keep only inputs whose detail is invalid.
+  const invalidOnly = drawn.filter(
+    (payload) =>
+      !AgentRequestDetail.safeParse((payload as { event?: { detail?: unknown } } | null)?.event?.detail)
+        .success,
+  );
   return {
     name: 'evaluate',
     description:
       'the Evaluate function invoked with mutated workflow input: an error or a denial, nothing stored',
-    arbitrary: drawn,
+    arbitrary: invalidOnly,
     async check(payload) {
       const before = await context.state();
       const result = await lambda.send(

@@ -104,7 +104,7 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
     '../../etc/passwd',
     '<script>alert(1)</script>',
     "' OR 1=1 --",
-    '${jndi:ldap://x}',
+    `\${jndi:ldap://x}`,
     '__proto__',
     'constructor',
     'null',

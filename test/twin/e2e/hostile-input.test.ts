@@ -110,6 +110,22 @@ describe('fuzz counterexamples', () => {
     expect(await storedAfterSettling(idOf(request))).toBeUndefined();
   });
 
+  it('a signed Slack approve click with an empty action_ts is acknowledged, not a 500', async () => {
+    const user = directory.users.find((candidate) => candidate.id === 'bob')!;
+    const result = await postSlack(
+      twin,
+      directory.slack.signingSecret,
+      slackForm({
+        type: 'block_actions',
+        user: { id: user.slackUserId },
+        trigger_id: 'trigger-fuzz',
+        channel: { id: directory.slack.channel },
+        actions: [{ action_id: 'countersign_approve', value: '\u{a374f}\u{2b202}', action_ts: '' }],
+      }),
+    );
+    expect(result.status).toBe(200);
+  });
+
   it('a signed DynamoDB call whose body is JSON null is a 400, and the twin keeps serving', async () => {
     const answer = await signedJsonCall(twin, twin.operatorCredentials, {
       service: 'dynamodb',
