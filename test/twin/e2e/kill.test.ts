@@ -100,7 +100,11 @@ describe('kill it mid-flight', () => {
       await client.send(...requests.slice(index, index + 10));
     const ids = requests.map(idOf);
     for (const id of ids) {
-      await client.waitFor(id, ({ timeline }) => timeline.some((record) => record.kind === 'NOTIFIED'), 120_000);
+      await client.waitFor(
+        id,
+        ({ timeline }) => timeline.some((record) => record.kind === 'NOTIFIED'),
+        120_000,
+      );
     }
 
     // Three different reviewers vote on each request (two decide it), across the REST API and Teams.
