@@ -357,6 +357,7 @@ export class CountersignStack extends Stack {
       });
       this.reminders = new ReviewReminders(this, 'Reminders', {
         table: this.table,
+        stateMachine: this.workflow.stateMachine,
         environment: { ...environment, ...directoryEnvironment, ...this.chat.notifierEnvironment },
         logEncryptionKey: key,
         logRetention,

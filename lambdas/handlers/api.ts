@@ -31,7 +31,7 @@ const env = loadEnvironment([
 const logger = createLogger();
 const metrics = createMetrics();
 
-const { store, directory, castVote, documentClient } = createVoteWiring(env, {
+const { store, directory, castVote, settle, documentClient } = createVoteWiring(env, {
   logger,
   metrics,
   votesMetric: 'VotesRecorded',
@@ -48,6 +48,7 @@ const app = createApiApp({
     ...(env.jwtJwksUrl === undefined ? {} : { jwksUrl: env.jwtJwksUrl }),
   }),
   castVote,
+  settle,
   clock: systemClock,
   logger,
   openApiDocument: buildOpenApiDocument(),

@@ -11,13 +11,14 @@ import { createDirectory, type DirectoryEnvironment } from '../adapters/director
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
 import { systemClock } from '../adapters/system-clock.ts';
-import type { Directory } from '../ports/index.ts';
+import type { Directory, SettleRequest } from '../ports/index.ts';
 import {
   type CastVoteDeps,
   type CastVoteInput,
   type CastVoteResult,
   castVote,
 } from '../services/cast-vote.ts';
+import { settleVotes } from '../services/settle-votes.ts';
 import { createReviewNotifier } from './chat-wiring.ts';
 
 export interface VoteWiring {
@@ -26,6 +27,8 @@ export interface VoteWiring {
   readonly directory: Directory;
   /** castVote with its dependencies, reporting what the vote could not finish and counting it. */
   readonly castVote: (command: CastVoteInput) => Promise<CastVoteResult>;
+  /** settleVotes with the same dependencies, logging a decision it stored and a resume that failed. */
+  readonly settle: SettleRequest;
 }
 
 export interface VoteReporting {
@@ -53,6 +56,23 @@ export function createVoteWiring(
     documentClient,
     store,
     directory,
+    settle: async (record) => {
+      const settled = await settleVotes(voteDeps, record);
+      if (settled.decided) {
+        logger.warn('request decided by its stored votes on read (an earlier decision write was lost)', {
+          requestId: record.requestId,
+          decision: settled.record.decision,
+        });
+        metrics.addMetric('DecisionsRecovered', MetricUnit.Count, 1);
+      }
+      if ('error' in settled.resume) {
+        logger.warn('request decided, workflow not resumed yet', {
+          requestId: record.requestId,
+          error: settled.resume.error,
+        });
+      }
+      return settled.record;
+    },
     castVote: async (command) => {
       const result = await castVote(voteDeps, command);
       // The vote stands either way; these are retried by the next vote or the workflow's own steps.

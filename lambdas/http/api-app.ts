@@ -20,6 +20,7 @@ import type {
   Clock,
   Directory,
   RequestStore,
+  SettleRequest,
 } from '../ports/index.ts';
 import { showClassification } from '../services/classification.ts';
 import type { ClassificationDetailBody, RequestDetailBody } from './bodies.ts';
@@ -47,6 +48,8 @@ export interface ApiDependencies {
   readonly auditorGroups: readonly string[];
   readonly verifier: AccessTokenVerifier;
   readonly castVote: CastVote;
+  /** Run on a request before its detail is shown: its stored votes may already decide it. */
+  readonly settle: SettleRequest;
   readonly clock: Clock;
   readonly logger: ServerFaultLogger;
   /** The OpenAPI document served at /api/openapi.json. */
@@ -165,7 +168,7 @@ function routes(deps: ApiDependencies): ApiRoute[] {
       handler: {
         public: false,
         handle: async ({ params, principal }) => {
-          const record = await getRecord(params.id!, principal);
+          const record = await deps.settle(await getRecord(params.id!, principal));
           const timeline = await deps.store.listAudit(record.requestId);
           const body: RequestDetailBody = {
             request: record,

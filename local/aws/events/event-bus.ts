@@ -13,6 +13,8 @@ import { compilePattern, type EventMatcher } from './pattern/index.ts';
 /** EventBridge's limit for the entries of one PutEvents call, in bytes. */
 const MAX_ENTRIES_BYTES = 256 * 1024;
 const MAX_ENTRIES = 10;
+/** "PutEvents will only process nested JSON up to 1100 levels deep." (the API reference) */
+const MAX_DETAIL_DEPTH = 1100;
 
 export interface PutEventsEntry {
   readonly Source?: string;
@@ -68,10 +70,26 @@ function required(field: string): PutEventsResultEntry {
   );
 }
 
-/** EventBridge's time format: second precision, `Z`. */
-function eventTime(seconds: number | undefined): string {
+/** EventBridge's time format: second precision, `Z`; undefined for a Time no date can hold. */
+function eventTime(seconds: number | undefined): string | undefined {
   const date = seconds === undefined ? new Date() : new Date(seconds * 1000);
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 0 || date.getUTCFullYear() > 9999) {
+    return undefined;
+  }
   return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** How deeply a parsed JSON value nests, counted without recursion (a hostile Detail may nest deep). */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /** `$.a.b` paths of a target's InputPath, as rule targets use them. */
@@ -143,8 +161,15 @@ export class LocalEventBus {
     } catch {
       return entryError('MalformedDetail', 'Detail is malformed.');
     }
+    // A Detail must be a JSON object: an array, a string (say, one holding a request), a number
+    // or null is refused, as EventBridge refuses it.
     if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
       return entryError('MalformedDetail', 'Detail is malformed.');
+    }
+    if (nestingDepth(detail) > MAX_DETAIL_DEPTH) return entryError('MalformedDetail', 'Detail is malformed.');
+    const time = eventTime(entry.Time);
+    if (time === undefined) {
+      return entryError('InvalidArgument', 'Parameter Time is not valid. Reason: Time is out of range.');
     }
     return {
       version: '0',
@@ -152,7 +177,7 @@ export class LocalEventBus {
       'detail-type': entry.DetailType,
       source: entry.Source,
       account: LOCAL_ACCOUNT,
-      time: eventTime(entry.Time),
+      time,
       region: LOCAL_REGION,
       resources: entry.Resources ?? [],
       detail: detail as Record<string, unknown>,
