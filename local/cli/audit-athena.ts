@@ -4,6 +4,7 @@
  * default chain, the workgroup named by `--workgroup`). Shared by `audit query`, `audit queries`,
  * `report` and `policy suggest`, so every one of them runs through the same query path.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import {
@@ -12,9 +13,7 @@ import {
   runAthenaQuery,
 } from '../../lambdas/adapters/athena/athena-query-runner.ts';
 import { AUDIT_DATABASE } from '../../lambdas/domain/audit-queries.ts';
-import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
-import { readJsonFile } from '../aws/files.ts';
-import { AwsCredentials, OPERATOR_CREDENTIALS_FILE } from '../aws/front/credentials.ts';
+import { AwsCredentials, LOCAL_REGION, OPERATOR_CREDENTIALS_FILE } from '../twin/index.ts';
 import { UsageError } from './output.ts';
 import { twinUrl } from './twin-client.ts';
 
@@ -52,11 +51,14 @@ export async function athenaTarget(values: {
     values['data-dir'] ?? process.env.COUNTERSIGN_DATA_DIR ?? '.countersign',
     OPERATOR_CREDENTIALS_FILE,
   );
-  const stored = await readJsonFile(file);
-  if (stored === undefined) {
-    throw new UsageError(`no operator key at ${file}: start the twin (npm start) or pass --data-dir`);
+  let credentials: AwsCredentials;
+  try {
+    credentials = AwsCredentials.parse(JSON.parse(await readFile(file, 'utf8')));
+  } catch (error) {
+    throw new UsageError(`no operator key at ${file}: start the twin (npm start) or pass --data-dir`, {
+      cause: error,
+    });
   }
-  const credentials = AwsCredentials.parse(stored);
   return {
     client: new AthenaClient({ endpoint: url, region: LOCAL_REGION, credentials, maxAttempts: 2 }),
     workGroup,

@@ -8,8 +8,8 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { S3Reader } from '../s3/reader.ts';
 
 /** Where a table's data lives: `s3://<bucket>/<prefix>`. */
 export interface TableLocation {
@@ -28,6 +28,21 @@ export interface ArchiveFiles {
   readonly bytes: number;
 }
 
+/**
+ * What the cache reads of the twin's S3: current objects and their bytes by version. The S3
+ * engine's read-only reader (local/aws/s3/reader.ts) is one; the composition hands it over, so
+ * Athena depends on no other service's code.
+ */
+export interface ArchiveObjectSource {
+  listBuckets(): readonly { readonly name: string }[];
+  /** Current objects only (a delete marker hides its key). */
+  listObjects(
+    bucket: string,
+    options?: { prefix?: string },
+  ): readonly { readonly key: string; readonly versionId: string; readonly size: number }[];
+  readObject(bucket: string, key: string, versionId?: string): Promise<{ body: Readable }>;
+}
+
 const MANIFEST = 'manifest.json';
 const DATA = 'objects';
 
@@ -38,11 +53,11 @@ function isSafeKey(key: string): boolean {
 
 export class ArchiveFileCache {
   readonly #directory: string;
-  readonly #reader: S3Reader;
+  readonly #reader: ArchiveObjectSource;
   readonly #location: TableLocation;
   #manifest: Record<string, string> | undefined;
 
-  constructor(options: { directory: string; reader: S3Reader; location: TableLocation }) {
+  constructor(options: { directory: string; reader: ArchiveObjectSource; location: TableLocation }) {
     this.#directory = options.directory;
     this.#reader = options.reader;
     this.#location = options.location;

@@ -5,8 +5,7 @@
  */
 import { join } from 'node:path';
 import type { TwinResource } from '../cloudformation/template.ts';
-import type { S3Reader } from '../s3/reader.ts';
-import { ArchiveFileCache, parseS3Location } from './archive-files.ts';
+import { ArchiveFileCache, type ArchiveObjectSource, parseS3Location } from './archive-files.ts';
 import { ArchiveQueryEngine } from './duckdb-engine.ts';
 import {
   LocalAthena,
@@ -69,7 +68,7 @@ function tableLocationOf(resources: readonly TwinResource[]) {
 
 export async function openLocalAthena(options: {
   readonly resources: readonly TwinResource[];
-  readonly reader: S3Reader;
+  readonly reader: ArchiveObjectSource;
   readonly dataDir: string;
 }): Promise<LocalAthena> {
   const location = tableLocationOf(options.resources);
