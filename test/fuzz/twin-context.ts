@@ -37,6 +37,8 @@ export interface FuzzTwin {
 }
 
 const REQUEST_PARTITION = 'REQ#';
+const AUDIT_SEQUENCE = 'AUDITSEQ';
+const ARCHIVE_PREFIXES = ['audit/', 'digests/'];
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -144,7 +146,10 @@ export async function startFuzzTwin(): Promise<FuzzTwin> {
       )) {
         for (const raw of page.Items ?? []) {
           const item = unmarshall(raw);
-          if (String(item.pk ?? '').startsWith(REQUEST_PARTITION)) items.push({ table, ...item });
+          // A request's audit sequence counter only moves with the audit records beside it, compared here.
+          if (String(item.pk ?? '').startsWith(REQUEST_PARTITION) && item.sk !== AUDIT_SEQUENCE) {
+            items.push({ table, ...item });
+          }
         }
       }
     }
@@ -152,6 +157,8 @@ export async function startFuzzTwin(): Promise<FuzzTwin> {
     for (const bucket of (await s3.send(new ListBucketsCommand({}))).Buckets ?? []) {
       const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket.Name }));
       for (const version of listed.Versions ?? []) {
+        // The audit archive copies the table's audit records (compared above) on its own schedule.
+        if (ARCHIVE_PREFIXES.some((prefix) => version.Key?.startsWith(prefix))) continue;
         objects.push([bucket.Name, version.Key, version.VersionId, version.ETag]);
       }
     }
