@@ -46,7 +46,7 @@ const Me = z.strictObject({ principal: Principal });
 function componentSchemas(): Record<string, unknown> {
   const registry = z.registry<{ id: string }>();
   const named = {
-    JsonValue: JsonObject.valueType,
+    JsonValue: JsonObject.out.valueType,
     Principal,
     RequestRecord,
     AuditRecord,

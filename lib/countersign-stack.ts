@@ -10,6 +10,7 @@ import { ApprovalWorkflow } from './approval-workflow.ts';
 import { AuditArchiveBucket } from './audit-archive-bucket.ts';
 import { AuditArchiver } from './audit-archiver.ts';
 import { AuditDigester } from './audit-digester.ts';
+import { AuditQueries } from './audit-queries.ts';
 import { ChatIntegrations } from './chat-integrations.ts';
 import { ClassificationJobs } from './classification-jobs.ts';
 import { CONTEXT_KEYS, type CountersignConfig, isLoopbackUrl } from './countersign-config.ts';
@@ -78,6 +79,8 @@ export class CountersignStack extends Stack {
   readonly auditArchiver: AuditArchiver;
   /** Signed digests of the archive, every five minutes. */
   readonly auditDigester: AuditDigester;
+  /** The archive in Glue and Athena: table, workgroup, named queries, the AuditReader policy. */
+  readonly auditQueries: AuditQueries;
   /** The HTTP API: the receipt keys always, the REST API, Slack and Teams when configured. */
   readonly httpApi: CountersignHttpApi;
   /** Slack and Teams; only when a channel is configured. */
@@ -308,6 +311,10 @@ export class CountersignStack extends Stack {
       logRetention,
       environment: powertools,
     });
+    this.auditQueries = new AuditQueries(this, 'AuditQueries', {
+      archive: this.auditArchive,
+      encryptionKey: key,
+    });
 
     // Agents verify receipts, and auditors the archive's digests, with these keys: served to anyone,
     // from GetPublicKey (no other KMS use).
@@ -353,6 +360,7 @@ export class CountersignStack extends Stack {
       });
       this.reminders = new ReviewReminders(this, 'Reminders', {
         table: this.table,
+        stateMachine: this.workflow.stateMachine,
         environment: { ...environment, ...directoryEnvironment, ...this.chat.notifierEnvironment },
         logEncryptionKey: key,
         logRetention,
@@ -464,6 +472,8 @@ export class CountersignStack extends Stack {
     });
     new CfnOutput(this, 'ExecutorRoleArn', { value: this.executor.role.roleArn });
     new CfnOutput(this, 'AuditBucketName', { value: this.auditArchive.bucketName });
+    new CfnOutput(this, 'AuditWorkGroup', { value: this.auditQueries.workGroup.ref });
+    new CfnOutput(this, 'AuditReaderPolicyArn', { value: this.auditQueries.readerPolicy.managedPolicyArn });
     new CfnOutput(this, 'AuditDigestKeyArn', { value: this.auditDigester.signingKey.keyArn });
   }
 }

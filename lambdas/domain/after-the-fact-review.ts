@@ -6,6 +6,7 @@
  * person it acts for. Until it is closed reviewers are reminded, then the review is escalated, on a
  * schedule counted from its opening. Pure.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AgentId, BreakGlass, ChannelValue, type Principal, PrincipalType, RequestId } from './schemas.ts';
 
@@ -32,6 +33,22 @@ export const ReviewId = z
 
 export function callReviewId(eventId: string): string {
   return `call:${eventId}`;
+}
+
+/**
+ * The request id an agent's call that no request covers (UNAPPROVED, FAILED_CALL) is audited under,
+ * with its review's outcome beside it: `<agentId>:call.<eventId>`, in the agent's namespace like its
+ * requests, so Athena finds a call and its review by one id. An eventID too long for a request id
+ * (CloudTrail's are UUIDs) is replaced by its SHA-256.
+ */
+export function callAuditRequestId(agentId: string, eventId: string): string {
+  const MAX_IDENTIFIER = 128;
+  const prefix = 'call.';
+  const id =
+    prefix.length + eventId.length <= MAX_IDENTIFIER
+      ? eventId
+      : createHash('sha256').update(eventId).digest('hex');
+  return `${agentId}:${prefix}${id}`;
 }
 
 export function requestReviewId(requestId: string): string {
@@ -78,6 +95,13 @@ export const Review = ReviewView.extend({
   subject: ReviewSubject,
 });
 export type Review = z.infer<typeof Review>;
+
+/** Where a review's outcome is audited: beside its break-glass request, or beside its call's RECONCILED record. */
+export function reviewAuditRequestId(review: Review): string | undefined {
+  const { subject } = review;
+  if (review.kind === ReviewKind.breakGlass) return subject.requestId;
+  return subject.eventId === undefined ? undefined : callAuditRequestId(subject.agentId, subject.eventId);
+}
 
 export function reviewView(review: Review): ReviewView {
   const { requesters: _requesters, subject: _subject, ...view } = review;

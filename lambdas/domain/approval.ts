@@ -125,6 +125,25 @@ export function tally(record: RequestRecord): Tally {
   return counts;
 }
 
+/** A decision the stored votes make: who approved, and a denial's reason (required to deny). */
+export interface VotedDecision {
+  readonly decision: typeof Decision.approved | typeof Decision.denied;
+  readonly approvers: string[];
+  readonly reason?: string;
+}
+
+/**
+ * The decision a request's stored votes make, or undefined while they make none. Recomputed from
+ * the votes alone, so a decision lost between the vote write and the decision write (a crash) is
+ * made again, identically, by whoever reads the request next.
+ */
+export function decisionByVotes(record: RequestRecord): VotedDecision | undefined {
+  const { outcome, approvers } = tally(record);
+  if (outcome === undefined) return undefined;
+  const reason = record.votes.find((vote) => vote.vote === 'deny')?.reason;
+  return { decision: outcome, approvers, ...(reason === undefined ? {} : { reason }) };
+}
+
 type TerminalStatus = Exclude<RequestStatusValue, typeof RequestStatus.pending>;
 
 const TERMINAL_STATUS: Record<DecisionValue, TerminalStatus> = {

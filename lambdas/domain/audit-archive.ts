@@ -2,8 +2,9 @@
  * The audit archive's formats, which an auditor could re-implement from this file and the README:
  *
  * - Archive objects: `audit/dt=YYYY-MM-DD/hour=HH/<stream>-<first>-<last>.jsonl.gz`, gzip of JSON
- *   Lines, one ArchivedRecord a line (fields in ARCHIVED_RECORD_FIELDS order), for records whose `at` falls
- *   in that UTC hour; `<stream>` is 16 hex of SHA-256 of the DynamoDB stream's ARN, `<first>` and
+ *   Lines, one ArchivedRecord a line (`recordId` first, then the fields in ARCHIVED_RECORD_FIELDS
+ *   order), for records whose `at` falls in that UTC hour; `<stream>` is 16 hex of SHA-256 of the
+ *   DynamoDB stream's ARN, `<first>` and
  *   `<last>` the stream sequence numbers of the first and last record in the object.
  * - Digests: `digests/dt=YYYY-MM-DD/<sequence>.json` (the date of the digest's `from`, the sequence
  *   zero-padded to 12 digits so keys sort), one AuditDigest in canonical JSON (RFC 8785) and a newline.
@@ -18,7 +19,7 @@
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import { z } from 'zod';
-import { ARCHIVED_RECORD_FIELDS, type ArchivedRecord, type AuditRecord } from './audit-record.ts';
+import { ARCHIVED_RECORD_FIELDS, ArchivedRecord, type AuditRecord } from './audit-record.ts';
 
 // The package's CommonJS default export, as action-hash.ts reads it.
 const canonicalize = canonicalizeModule as unknown as typeof canonicalizeModule.default;
@@ -79,15 +80,40 @@ export function parseArchiveObjectKey(key: string): ArchiveObjectName | undefine
   return { dt, hour, stream, first, last };
 }
 
-/** One line of an archive object: the record's fields in their fixed order, then a newline. */
+/**
+ * A record's id in the archive (Athena's `record_id`), the same every time the record is written:
+ * a request's record is `<requestId>#<seq>` (the store numbers a request's facts once each; `#` is
+ * in no request id), a classification change `<subject>#<key>` (its subject is an s3:// URI, never
+ * a request id, and its key is deterministic per fact).
+ */
+export function recordIdOf(record: ArchivedRecord): string {
+  return 'requestId' in record ? `${record.requestId}#${record.seq}` : `${record.subject}#${record.key}`;
+}
+
+/** One line of an archive object: the record's id, its fields in their fixed order, then a newline. */
 export function archiveLine(record: ArchivedRecord): string {
-  const ordered = Object.fromEntries(
-    ARCHIVED_RECORD_FIELDS.filter((field) => field in record).map((field) => [
+  const ordered = Object.fromEntries([
+    ['recordId', recordIdOf(record)],
+    ...ARCHIVED_RECORD_FIELDS.filter((field) => field in record).map((field) => [
       field,
       (record as Record<string, unknown>)[field],
     ]),
-  );
+  ]);
   return `${JSON.stringify(ordered)}\n`;
+}
+
+/** An archive line's record, or why it is not one: its `recordId` must be the record's own. */
+export function parseArchiveLine(
+  line: unknown,
+): { readonly record: ArchivedRecord } | { readonly problem: string } {
+  if (typeof line !== 'object' || line === null || Array.isArray(line)) {
+    return { problem: 'is not a valid audit record' };
+  }
+  const { recordId, ...fields } = line as Record<string, unknown>;
+  const parsed = ArchivedRecord.safeParse(fields);
+  if (!parsed.success) return { problem: 'is not a valid audit record' };
+  if (recordId !== recordIdOf(parsed.data)) return { problem: 'has a recordId that is not its own' };
+  return { record: parsed.data };
 }
 
 export function digestKey(from: string, sequence: number): string {

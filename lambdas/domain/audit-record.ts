@@ -10,9 +10,9 @@
  * and policies wrote on purpose (a vote's reason, a policy's reason).
  */
 import { z } from 'zod';
-import { ReviewInput } from './after-the-fact-review.ts';
+import { ReviewInput, ReviewStatus } from './after-the-fact-review.ts';
 import { ClassificationAuditRecord, ClassificationStatusValue, SeverityValue } from './classification.ts';
-import { CallStatus, PrivilegedCall } from './privileged-calls.ts';
+import { CallStatusValue, PrivilegedCall } from './privileged-calls.ts';
 import {
   ActionName,
   BreakGlass,
@@ -120,7 +120,7 @@ const ExecutedData = z.strictObject({
 /** The call CloudTrail recorded and the approval it was matched to (the request's own, or break-glass). */
 const ReconciledData = z.strictObject({
   eventId: PrivilegedCall.shape.eventId,
-  status: z.enum([CallStatus.matched, CallStatus.breakGlass]),
+  status: CallStatusValue,
   action: PrivilegedCall.shape.action,
   resourceArn: PrivilegedCall.shape.resourceArn,
   principalArn: PrivilegedCall.shape.principalArn,
@@ -128,9 +128,10 @@ const ReconciledData = z.strictObject({
 });
 /** How a reviewer closed the after-the-fact review (the reviewer is the record's actor). */
 const ReviewedData = z.strictObject({
-  outcome: ReviewInput.shape.outcome,
+  outcome: z.enum([...ReviewInput.shape.outcome.options, ReviewStatus.withdrawn]),
   reason: ReviewInput.shape.reason,
-  channel: ChannelValue,
+  /** Absent when Countersign withdrew the review (an approval covered the call after all). */
+  channel: ChannelValue.optional(),
 });
 
 const RecordHead = {

@@ -6,6 +6,7 @@
  * `resource.classification` and reviewers see). Pure: the store and the services build on these.
  */
 import { z } from 'zod';
+import { JsonObject } from './json.ts';
 
 export const Severity = { low: 'Low', medium: 'Medium', high: 'High' } as const;
 export const SeverityValue = z.enum([Severity.low, Severity.medium, Severity.high]);
@@ -283,7 +284,7 @@ export const ClassificationAuditRecord = z.strictObject({
   key: z.string().min(1),
   at: Timestamp,
   actor: z.string().min(1),
-  data: z.record(z.string(), z.json()),
+  data: JsonObject,
 });
 export type ClassificationAuditRecord = z.infer<typeof ClassificationAuditRecord>;
 

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { RequestClassification } from './classification.ts';
 import { ValidationError } from './errors.ts';
+import { JsonObject } from './json.ts';
 
 export const AGENT_SOURCE_PREFIX = 'countersign.agent.';
 export const DECISION_SOURCE = 'countersign';
@@ -64,8 +65,7 @@ export const IdentityStoreId = z
     'must be an identity store id such as d-1234567890',
   );
 
-export const JsonObject = z.record(z.string(), z.json());
-export type JsonObject = z.infer<typeof JsonObject>;
+export { JsonObject } from './json.ts';
 
 /**
  * An agent's emergency: it asks to act at once and be reviewed afterwards. Only a policy annotated

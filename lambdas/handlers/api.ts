@@ -31,11 +31,14 @@ const env = loadEnvironment([
 const logger = createLogger();
 const metrics = createMetrics();
 
-const { store, calls, reviews, directory, castVote, closeReview, documentClient } = createVoteWiring(env, {
-  logger,
-  metrics,
-  votesMetric: 'VotesRecorded',
-});
+const { store, calls, reviews, directory, castVote, closeReview, settle, documentClient } = createVoteWiring(
+  env,
+  {
+    logger,
+    metrics,
+    votesMetric: 'VotesRecorded',
+  },
+);
 
 const app = createApiApp({
   store,
@@ -51,6 +54,7 @@ const app = createApiApp({
   }),
   castVote,
   closeReview,
+  settle,
   clock: systemClock,
   logger,
   openApiDocument: buildOpenApiDocument(),

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ClassificationScan, ScanOutcome, ScanTarget } from '../domain/classification.ts';
+import { Json } from '../domain/json.ts';
 import { DecisionValue, RequestId } from '../domain/schemas.ts';
 
 /**
@@ -21,7 +22,7 @@ export const EvaluateInput = z.strictObject({
    */
   requestId: z.string().min(1).max(256),
   /** The EventBridge event as the rule delivered it. */
-  event: z.json(),
+  event: Json,
   executionArn: ExecutionArn,
   /** How the classify-before-approval scan ended; null (or absent) when none ran. */
   scan: ScanOutcome.nullable().optional(),
@@ -31,7 +32,7 @@ export type EvaluateInput = z.infer<typeof EvaluateInput>;
 /** The Evaluate function asked first whether the request's object must be classified (PlanClassification). */
 export const PlanClassificationInput = z.strictObject({
   plan: z.literal(true),
-  event: z.json(),
+  event: Json,
 });
 
 /** What the Evaluate function is asked: to plan the classification, or to evaluate. */
@@ -70,7 +71,7 @@ export const RecordDecisionInput = z.strictObject({
    * delivered it, so a request the failed evaluation never stored is stored, denied. Untrusted: the
    * service validates the event.
    */
-  event: z.json().optional(),
+  event: Json.optional(),
   executionArn: ExecutionArn,
 });
 export type RecordDecisionInput = z.infer<typeof RecordDecisionInput>;

@@ -7,11 +7,12 @@
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
-import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
+import { createDocumentClient, createDynamoDbClient, createSfnClient } from '../adapters/aws-clients.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbReminderMarks } from '../adapters/dynamodb/reminder-marks.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { DynamoDbReviewStore } from '../adapters/dynamodb/review-store.ts';
+import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { ReminderError } from '../domain/errors.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
@@ -27,6 +28,7 @@ const metrics = createMetrics();
 const documentClient = createDocumentClient(createDynamoDbClient());
 const deps = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
+  workflow: new SfnWorkflow(createSfnClient()),
   marks: new DynamoDbReminderMarks({ client: documentClient, tableName: env.tableName }),
   notifier: createReviewNotifier({
     documentClient,

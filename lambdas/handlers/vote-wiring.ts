@@ -13,7 +13,7 @@ import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { DynamoDbReviewStore } from '../adapters/dynamodb/review-store.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
 import { systemClock } from '../adapters/system-clock.ts';
-import type { CloseReview, Directory } from '../ports/index.ts';
+import type { CloseReview, Directory, SettleRequest } from '../ports/index.ts';
 import {
   type CastVoteDeps,
   type CastVoteInput,
@@ -21,6 +21,7 @@ import {
   castVote,
 } from '../services/cast-vote.ts';
 import { closeReview } from '../services/close-review.ts';
+import { settleVotes } from '../services/settle-votes.ts';
 import { createReviewAlerts, createReviewNotifier } from './chat-wiring.ts';
 
 export interface VoteWiring {
@@ -34,6 +35,8 @@ export interface VoteWiring {
   readonly castVote: (command: CastVoteInput) => Promise<CastVoteResult>;
   /** closeReview with its dependencies, reporting a chat update that failed. */
   readonly closeReview: CloseReview;
+  /** settleVotes with the same dependencies, logging a decision it stored and a resume that failed. */
+  readonly settle: SettleRequest;
 }
 
 export interface VoteReporting {
@@ -76,6 +79,23 @@ export function createVoteWiring(
         logger.warn('review closed, chat not updated', { error: result.updateError });
       }
       return result;
+    },
+    settle: async (record) => {
+      const settled = await settleVotes(voteDeps, record);
+      if (settled.decided) {
+        logger.warn('request decided by its stored votes on read (an earlier decision write was lost)', {
+          requestId: record.requestId,
+          decision: settled.record.decision,
+        });
+        metrics.addMetric('DecisionsRecovered', MetricUnit.Count, 1);
+      }
+      if ('error' in settled.resume) {
+        logger.warn('request decided, workflow not resumed yet', {
+          requestId: record.requestId,
+          error: settled.resume.error,
+        });
+      }
+      return settled.record;
     },
     castVote: async (command) => {
       const result = await castVote(voteDeps, command);

@@ -38,6 +38,7 @@ import type {
   PrivilegedCallStore,
   RequestStore,
   ReviewStore,
+  SettleRequest,
 } from '../ports/index.ts';
 import { showClassification } from '../services/classification.ts';
 import type {
@@ -75,6 +76,8 @@ export interface ApiDependencies {
   readonly verifier: AccessTokenVerifier;
   readonly castVote: CastVote;
   readonly closeReview: CloseReview;
+  /** Run on a request before its detail is shown: its stored votes may already decide it. */
+  readonly settle: SettleRequest;
   readonly clock: Clock;
   readonly logger: ServerFaultLogger;
   /** The OpenAPI document served at /api/openapi.json. */
@@ -221,7 +224,7 @@ function routes(deps: ApiDependencies): ApiRoute[] {
       handler: {
         public: false,
         handle: async ({ params, principal }) => {
-          const record = await getRecord(params.id!, principal);
+          const record = await deps.settle(await getRecord(params.id!, principal));
           const timeline = await deps.store.listAudit(record.requestId);
           const review = await reviewOf(record);
           const body: RequestDetailBody = {

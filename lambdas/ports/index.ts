@@ -63,6 +63,7 @@ export interface DecideInput {
 export interface WaitState {
   readonly taskToken?: string;
   readonly notified: boolean;
+  /** The decision was sent through the current task token (a fresh token, e.g. after a restart, is not). */
   readonly resumed: boolean;
 }
 
@@ -106,13 +107,18 @@ export interface RequestStore {
   getWaitState(requestId: string): Promise<WaitState>;
   /** Marks reviewers as notified; true only for the first caller. */
   markNotified(requestId: string, at: Date): Promise<boolean>;
-  /** Marks the paused workflow as resumed after a decision; true only for the first caller. */
-  markResumed(requestId: string, at: Date): Promise<boolean>;
   /**
-   * Undoes markResumed when resuming failed after the mark was claimed, so a later call retries.
-   * Claim first, then resume, then release on failure: concurrent callers never resume twice.
+   * Marks the wait of `taskToken` as resumed after a decision; true only for the first caller with
+   * that token. The mark is bound to the token: a wait re-driven with a fresh token (after a
+   * restart) is not marked by the old token's send, so its decision is sent again, through it.
    */
-  clearResumed(requestId: string): Promise<void>;
+  markResumed(requestId: string, taskToken: string, at: Date): Promise<boolean>;
+  /**
+   * Undoes markResumed of `taskToken` when resuming failed after the mark was claimed, so a later
+   * call retries. Claim first, then resume, then release on failure: concurrent callers never
+   * resume twice. A mark of another token is left alone.
+   */
+  clearResumed(requestId: string, taskToken: string): Promise<void>;
   /**
    * Stores the receipt of a decided request once (conditional write); returns the record with the
    * receipt that stands, the first one stored. NotFoundError / ConflictError `NOT_DECIDED` otherwise.
@@ -317,6 +323,12 @@ export interface ChatMessageRefs {
 }
 
 /** Records a vote and resumes the workflow when it decides; the cast-vote service bound to its ports, as every channel (REST API, Slack, Teams) calls it. */
+/**
+ * Settles a request before it is shown to someone who may vote on it: the decision its stored
+ * votes make is stored (once) and its workflow resumed. Returns the request as stored after.
+ */
+export type SettleRequest = (record: RequestRecord) => Promise<RequestRecord>;
+
 export type CastVote = (input: {
   readonly requestId: string;
   readonly principal: Principal;

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { AuditDigest, type StoredDigest, sha256Hex } from '../domain/audit-archive.ts';
-import { ArchivedRecord } from '../domain/audit-record.ts';
+import { AuditDigest, parseArchiveLine, type StoredDigest, sha256Hex } from '../domain/audit-archive.ts';
+import type { ArchivedRecord } from '../domain/audit-record.ts';
 import { parse } from '../domain/schemas.ts';
 import type { AuditArchive } from '../ports/index.ts';
 
@@ -53,16 +53,16 @@ export async function scanArchiveObject(
       problem(`line ${lineNumber} is not JSON`);
       return;
     }
-    const record = ArchivedRecord.safeParse(parsed);
-    if (!record.success) {
-      problem(`line ${lineNumber} is not a valid audit record`);
+    const read = parseArchiveLine(parsed);
+    if ('problem' in read) {
+      problem(`line ${lineNumber} ${read.problem}`);
       return;
     }
     recordCount += 1;
-    const at = record.data.at;
+    const at = read.record.at;
     if (firstRecordAt === null || at < firstRecordAt) firstRecordAt = at;
     if (lastRecordAt === null || at > lastRecordAt) lastRecordAt = at;
-    visit(record.data, createHash('sha256').update(line, 'utf8').digest('hex'));
+    visit(read.record, createHash('sha256').update(line, 'utf8').digest('hex'));
   };
 
   const gunzip = createGunzip();

@@ -1,12 +1,14 @@
 /**
- * A reviewer's vote, from any channel. Eligibility is checked on the stored request, the vote is
- * recorded by one conditional write (the real guard under concurrency), and the vote that decides
- * resumes the paused workflow: of any number of concurrent deciding votes, only the one whose
- * decision the store applied resumes it. A vote that does not count (ineligible, already voted,
- * too late, a step-up approval without its confirmation) is audited as REFUSED with its reason
- * before the caller is told; a malformed ballot is bad input and records nothing.
+/**
+ * A reviewer's vote, from any channel. The stored request is settled first (its stored votes may
+ * already decide it), eligibility is checked on it, the vote is recorded by one conditional write
+ * (the real guard under concurrency), and the request is settled again: the decision its votes
+ * make is stored once, and the paused workflow resumed once per task token. A vote that does not
+ * count (ineligible, already voted, too late, a step-up approval without its confirmation) is
+ * audited as REFUSED with its reason before the caller is told; a malformed ballot is bad input and
+ * records nothing.
  */
-import { checkEligibility, type Eligibility, Ineligible, tally } from '../domain/approval.ts';
+import { checkEligibility, type Eligibility, Ineligible } from '../domain/approval.ts';
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForbiddenError, NotFoundError, StepUpRequiredError } from '../domain/errors.ts';
 import {
@@ -21,7 +23,7 @@ import {
 import { assertStepUp } from '../domain/step-up.ts';
 import type { Clock, RequestStore, ReviewNotifier, Workflow } from '../ports/index.ts';
 import { recordFact } from './audit-trail.ts';
-import { tryResume } from './resume-workflow.ts';
+import { settleVotes } from './settle-votes.ts';
 
 export interface CastVoteDeps {
   readonly store: RequestStore;
@@ -78,21 +80,6 @@ async function recordRefusal(
   });
 }
 
-/** A vote that lost to a decision is the moment to heal a decided request whose resume crashed. */
-async function refuse(
-  deps: CastVoteDeps,
-  command: CastVoteInput,
-  ballot: VoteInput,
-  record: RequestRecord,
-  code: string,
-  message: string,
-): Promise<never> {
-  await recordRefusal(deps, command, ballot, code, message);
-  if (FORBIDDEN_CODES.has(code)) throw new ForbiddenError(code, message);
-  if (code === Ineligible.notPending || code === Ineligible.expired) await tryResume(deps, record);
-  throw new ConflictError(code, message);
-}
-
 async function addVote(
   deps: CastVoteDeps,
   command: CastVoteInput,
@@ -104,24 +91,40 @@ async function addVote(
     return await deps.store.addVote(command.requestId, vote, now);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
-    // Lost a race: someone decided, or the same person voted twice at once. Report it as the store saw it.
+    // Lost a race: someone decided, or the same person voted twice at once. Report it as the store
+    // saw it, after settling what the stored votes decide.
     await recordRefusal(deps, command, ballot, error.code, error.message);
     const latest = await deps.store.get(command.requestId);
-    if (latest !== undefined) await tryResume(deps, latest);
+    if (latest !== undefined) await settleVotes(deps, latest);
     throw error;
   }
+}
+
+/** Updating reviewers' view of the request; a failure is reported, the vote and decision stand. */
+function updateReview(deps: CastVoteDeps, record: RequestRecord): Promise<{ updateError?: unknown }> {
+  return deps.notifier.updateReview(record).then(
+    () => ({}),
+    (error: unknown) => ({ updateError: error }),
+  );
 }
 
 export async function castVote(deps: CastVoteDeps, command: CastVoteInput): Promise<CastVoteResult> {
   const ballot = parse(VoteInput, command.input, 'vote');
   const { requestId, principal } = command;
   const now = deps.clock.now();
-  const record = await deps.store.get(requestId);
-  if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
+  const stored = await deps.store.get(requestId);
+  if (stored === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
+  // The stored votes may already decide it (a crash after an earlier vote's write): decide it first.
+  const settled = await settleVotes(deps, stored);
+  const record = settled.record;
 
   const eligibility: Eligibility = checkEligibility(record, principal, now);
-  if (!eligibility.eligible)
-    return refuse(deps, command, ballot, record, eligibility.code, eligibility.message);
+  if (!eligibility.eligible) {
+    const { code, message } = eligibility;
+    await recordRefusal(deps, command, ballot, code, message);
+    if (settled.decided) await updateReview(deps, record);
+    throw FORBIDDEN_CODES.has(code) ? new ForbiddenError(code, message) : new ConflictError(code, message);
+  }
   try {
     assertStepUp(record, ballot);
   } catch (error) {
@@ -146,39 +149,13 @@ export async function castVote(deps: CastVoteDeps, command: CastVoteInput): Prom
     data: { vote: vote.vote, reason: vote.reason, channel: vote.channel },
   });
 
-  let latest = voted;
-  let resume: { resumed: boolean; error?: unknown } = { resumed: false };
-  const { outcome, approvers } = tally(voted);
-  if (outcome !== undefined) {
-    // A denial carries the denier's reason (required to deny); an approval speaks through its approvers.
-    const denial = voted.votes.find((recorded) => recorded.vote === 'deny');
-    const decided = await deps.store.decide(requestId, {
-      decision: outcome,
-      approvers,
-      ...(denial?.reason === undefined ? {} : { reason: denial.reason }),
-      at: now,
-    });
-    latest = decided.record;
-    if (decided.applied) {
-      await recordFact(deps, {
-        requestId,
-        kind: AuditKind.decided,
-        actor: principal.id,
-        data: { decision: latest.decision, approvers: latest.approvers, reason: latest.reason },
-      });
-      resume = await tryResume(deps, latest);
-    }
-  }
-
-  const update = await deps.notifier.updateReview(latest).then(
-    () => ({}),
-    (error: unknown) => ({ updateError: error }),
-  );
+  const after = await settleVotes(deps, voted);
+  const { resume } = after;
   return {
-    record: latest,
-    decided: latest.status !== RequestStatus.pending,
+    record: after.record,
+    decided: after.record.status !== RequestStatus.pending,
     resumed: resume.resumed,
     ...('error' in resume ? { resumeError: resume.error } : {}),
-    ...update,
+    ...(await updateReview(deps, after.record)),
   };
 }

@@ -9,7 +9,7 @@ import {
   type Review,
   ReviewIneligible,
   ReviewInput,
-  ReviewKind,
+  reviewAuditRequestId,
   reviewIneligibility,
 } from '../domain/after-the-fact-review.ts';
 import { AuditKind } from '../domain/audit-record.ts';
@@ -65,8 +65,8 @@ export async function closeReview(
   if (!closed.applied) {
     throw new ConflictError(ReviewIneligible.closed, describeReviewIneligibility(ReviewIneligible.closed));
   }
-  const { requestId } = closed.review.subject;
-  if (closed.review.kind === ReviewKind.breakGlass && requestId !== undefined) {
+  const requestId = reviewAuditRequestId(closed.review);
+  if (requestId !== undefined) {
     await recordFact(deps, {
       requestId,
       kind: AuditKind.reviewed,

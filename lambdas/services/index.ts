@@ -26,3 +26,4 @@ export {
   type SendRemindersResult,
   sendReminders,
 } from './send-reminders.ts';
+export { type Settled, settleVotes } from './settle-votes.ts';

@@ -11,11 +11,13 @@
  *  - an approval is consumed by one call with a conditional write.
  */
 import {
+  callAuditRequestId,
   callReviewId,
   type Review,
   ReviewKind,
   ReviewStatus,
   requestReviewId,
+  reviewAuditRequestId,
 } from '../domain/after-the-fact-review.ts';
 import type { AgentPrincipal } from '../domain/agent-principals.ts';
 import { AuditKind } from '../domain/audit-record.ts';
@@ -207,10 +209,18 @@ async function openAndAlert(deps: ReconcileDeps, review: Review): Promise<void> 
   if (stored.status === ReviewStatus.open) await deps.alerts.alert(stored);
 }
 
+/**
+ * The call's RECONCILED record: under the request whose approval covers it (its timeline shows the
+ * call), or, for an agent's call no request covers, under the call's own audit id. A call of no
+ * agent is in the calls list only: humans are out of scope.
+ */
 async function recordReconciled(deps: ReconcileDeps, call: CallRecord): Promise<void> {
-  if (call.requestId === undefined) return;
+  const requestId =
+    call.requestId ??
+    (call.agentId === undefined ? undefined : callAuditRequestId(call.agentId, call.eventId));
+  if (requestId === undefined) return;
   await recordFact(deps, {
-    requestId: call.requestId,
+    requestId,
     kind: AuditKind.reconciled,
     key: `${AuditKind.reconciled}#${call.eventId}`,
     actor: SYSTEM_ACTOR,
@@ -225,12 +235,9 @@ async function recordReconciled(deps: ReconcileDeps, call: CallRecord): Promise<
   });
 }
 
-/** What a recorded call still needs: its audit on the request it is linked to, or its review and alert. */
+/** What a recorded call still needs: its audit record, and for an unapproved call its review and alert. */
 async function finish(deps: ReconcileDeps, call: CallRecord, known?: Reviewers): Promise<void> {
-  if (call.status === CallStatus.matched || call.status === CallStatus.breakGlass) {
-    await recordReconciled(deps, call);
-    return;
-  }
+  await recordReconciled(deps, call);
   const { agentId } = call;
   if (call.status !== CallStatus.unapproved || agentId === undefined) return;
   const stored = await deps.reviews.get(callReviewId(call.eventId));
@@ -354,13 +361,24 @@ export async function reconcileDecision(
 async function withdrawReview(deps: ReconcileDeps, call: CallRecord): Promise<void> {
   const reviewId = callReviewId(call.eventId);
   if ((await deps.reviews.get(reviewId)) === undefined) return;
-  const { review } = await deps.reviews.close(reviewId, {
+  const reason = `covered by request ${call.requestId}, approved before the call and recorded after its event arrived`;
+  const { review, applied } = await deps.reviews.close(reviewId, {
     status: ReviewStatus.withdrawn,
     by: SYSTEM_ACTOR,
-    reason: `covered by request ${call.requestId}, approved before the call and recorded after its event arrived`,
+    reason,
     at: deps.clock.now(),
   });
-  await deps.alerts.update(review);
+  // A review a person closed first keeps their outcome; a retried withdrawal records it again (a no-op).
+  const auditId = reviewAuditRequestId(review);
+  if (review.status === ReviewStatus.withdrawn && auditId !== undefined) {
+    await recordFact(deps, {
+      requestId: auditId,
+      kind: AuditKind.reviewed,
+      actor: SYSTEM_ACTOR,
+      data: { outcome: ReviewStatus.withdrawn, reason },
+    });
+  }
+  if (applied) await deps.alerts.update(review);
 }
 
 function breakGlassReview(record: RequestRecord, now: Date): Review {

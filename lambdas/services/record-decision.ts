@@ -3,8 +3,7 @@
  * truth: when a decision is already stored (a vote decided first), that earlier decision wins and
  * is returned, whatever the workflow brought.
  */
-
-import { tally, terminalStatusFor } from '../domain/approval.ts';
+import { decisionByVotes, tally, terminalStatusFor } from '../domain/approval.ts';
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
 import {
@@ -139,6 +138,9 @@ async function decidePending(
     throw new ForeignExecutionError(record.requestId);
   }
   if (record.status !== RequestStatus.pending) return { applied: false, record };
+  // Votes that decided before the wait ended (their decision write lost to a crash) decide it now.
+  const voted = outcome.decision === Decision.expired ? decisionByVotes(record) : undefined;
+  if (voted !== undefined) return deps.store.decide(record.requestId, { ...voted, at: deps.clock.now() });
   assertBacked(record, outcome.decision);
   const reason = outcome.reason ?? defaultReason(record, outcome.decision);
   return deps.store.decide(record.requestId, {
@@ -168,8 +170,9 @@ export async function recordDecision(
 ): Promise<RecordDecisionResult> {
   const { requestId } = input;
   const result = await decide(deps, input);
-  // The workflow has moved past its wait once it records: nothing is left to resume.
-  await deps.store.markResumed(requestId, deps.clock.now());
+  // The workflow has moved past its wait once it records: nothing is left to resume through its token.
+  const { taskToken } = await deps.store.getWaitState(requestId);
+  if (taskToken !== undefined) await deps.store.markResumed(requestId, taskToken, deps.clock.now());
   await recordDecidedFact(deps, result.record);
   return result;
 }

@@ -33,8 +33,9 @@ async function sendDecision(workflow: Workflow, record: RequestRecord, taskToken
 }
 
 /**
- * Sends the stored decision through `taskToken`, exactly once across concurrent callers: the
- * resumed mark is claimed first and released if sending fails, so a later call retries. A crash
+ * Sends the stored decision through `taskToken`, exactly once per token across concurrent callers:
+ * the resumed mark (bound to the token) is claimed first and released if sending fails, so a later
+ * call retries; a wait re-driven with a fresh token gets the decision again, through that token. A crash
  * between claim and send leaves the wait to its timeout, where the stored decision still wins.
  * Returns whether this call resumed the workflow.
  */
@@ -43,11 +44,11 @@ export async function resumeOnce(
   record: RequestRecord,
   taskToken: string,
 ): Promise<boolean> {
-  if (!(await deps.store.markResumed(record.requestId, deps.clock.now()))) return false;
+  if (!(await deps.store.markResumed(record.requestId, taskToken, deps.clock.now()))) return false;
   try {
     await sendDecision(deps.workflow, record, taskToken);
   } catch (error) {
-    await deps.store.clearResumed(record.requestId);
+    await deps.store.clearResumed(record.requestId, taskToken);
     throw error;
   }
   return true;

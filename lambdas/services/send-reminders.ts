@@ -3,13 +3,17 @@
  * few minutes with a window reaching back over more than one run, so a missed or failed run is
  * made up by the next; each (request, lead) is claimed before it is sent, so overlapping windows
  * and retries send each reminder once. A reminder that fails is released for the next run.
+ * The run is also the sweeper: every pending request is settled first, so one whose stored votes
+ * already decide it (a crash between the vote and the decision write) is decided, not reminded.
  */
 import { dueReminders, type ReminderWindow } from '../domain/messages/reminders.ts';
 import { type RequestRecord, RequestStatus } from '../domain/schemas.ts';
-import type { Clock, ReminderMarks, RequestStore, ReviewReminders } from '../ports/index.ts';
+import type { Clock, ReminderMarks, RequestStore, ReviewReminders, Workflow } from '../ports/index.ts';
+import { settleVotes } from './settle-votes.ts';
 
 export interface SendRemindersDeps {
-  readonly store: Pick<RequestStore, 'list'>;
+  readonly store: RequestStore;
+  readonly workflow: Workflow;
   readonly marks: ReminderMarks;
   readonly notifier: ReviewReminders;
   readonly clock: Clock;
@@ -17,6 +21,8 @@ export interface SendRemindersDeps {
 
 export interface SendRemindersResult {
   readonly pending: number;
+  /** Pending requests this run decided by their stored votes. */
+  readonly settled: number;
   readonly sent: number;
   /** Already sent by an earlier, overlapping run. */
   readonly alreadySent: number;
@@ -78,7 +84,10 @@ export async function sendReminders(
 ): Promise<SendRemindersResult> {
   const upTo = deps.clock.now();
   const window: ReminderWindow = { after: new Date(upTo.getTime() - lookbackSeconds * 1000), upTo };
-  const records = await pendingRequests(deps.store);
+  const swept = await Promise.all(
+    (await pendingRequests(deps.store)).map((record) => settleVotes(deps, record)),
+  );
+  const records = swept.filter((settled) => !settled.decided).map((settled) => settled.record);
   const byId = new Map(records.map((record) => [record.requestId, record]));
   const outcomes = await Promise.all(
     dueReminders(records, window, leads).map((reminder) => {
@@ -90,5 +99,5 @@ export async function sendReminders(
       });
     }),
   );
-  return { pending: records.length, ...countOutcomes(outcomes) };
+  return { pending: records.length, settled: swept.length - records.length, ...countOutcomes(outcomes) };
 }

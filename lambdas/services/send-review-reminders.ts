@@ -31,7 +31,7 @@ async function openReviews(reviews: SendReviewRemindersDeps['reviews']): Promise
 export async function sendReviewReminders(
   deps: SendReviewRemindersDeps,
   lookbackSeconds: number,
-): Promise<Omit<SendRemindersResult, 'pending'> & { readonly open: number }> {
+): Promise<Omit<SendRemindersResult, 'pending' | 'settled'> & { readonly open: number }> {
   const upTo = deps.clock.now();
   const window: ReminderWindow = { after: new Date(upTo.getTime() - lookbackSeconds * 1000), upTo };
   const reviews = await openReviews(deps.reviews);

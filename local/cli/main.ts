@@ -50,7 +50,7 @@ export const commands: Record<string, Command> = {
   },
   audit: {
     summary:
-      'audit verify [--from <date>] [--to <date>] [--bucket <name>] …: check the audit archive; audit flush: archive now',
+      'audit verify [--from <date>] [--to <date>] [--bucket <name>] …: check the audit archive; audit flush: archive now; audit query "<sql>" | audit queries [run <name>]: SQL over it (Athena)',
     load: () => import('./commands/audit.ts'),
   },
   policy: {
@@ -61,6 +61,11 @@ export const commands: Record<string, Command> = {
     summary:
       'mcp: the MCP server (stdio) an MCP host starts; COUNTERSIGN_AGENT_ID, COUNTERSIGN_ENDPOINT, AWS_*',
     load: () => import('./commands/mcp.ts'),
+  },
+  report: {
+    summary:
+      'report --from <date> --to <date> [--format html|md|csv] [--out file]: the evidence report per control, from the archive',
+    load: () => import('./commands/report.ts'),
   },
   demo: {
     summary: 'demo: invoice-bot sends the guided demo requests to a running twin',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ConfigurationError } from '../../lambdas/domain/errors.ts';
 import { serveHttpApi } from '../aws/apigateway/http-api.ts';
 import { createIamAuthorizer } from '../aws/apigateway/iam-authorizer.ts';
+import { athenaService, openLocalAthena } from '../aws/athena/index.ts';
 import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
 import type { TwinStack } from '../aws/cloudformation/template.ts';
 import { createLocalTrail, type ServiceCall } from '../aws/cloudtrail/trail.ts';
@@ -323,6 +324,9 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
               };
             }),
         });
+        // DuckDB over the archive objects at the Glue table's location, with the template's named queries.
+        const athena = await openLocalAthena({ resources: stack.resources, reader: s3.reader, dataDir });
+        cleanups.push(() => athena.close());
         const services = [
           eventBridgeService(eventBus),
           stepFunctionsService(running),
@@ -333,6 +337,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           kmsService(kms),
           macieService(macie),
           sts.service,
+          athenaService(athena),
         ];
         keyRing = keys.with(sts);
         return {

@@ -47,7 +47,7 @@ describe('npm run bench -- --quick --json', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^BENCH\s+FIGURE\s+VALUE\s+BASELINE\s+VALUE\s+RATIO\s+GOAL$/);
     expect(new Set(lines.slice(1).map((line) => line.split(/\s+/)[0]))).toEqual(
-      new Set(['policy', 'event-pattern', 'twin', 'macie', 'agent', 'audit']),
+      new Set(['policy', 'event-pattern', 'twin', 'macie', 'agent', 'audit', 'duckdb']),
     );
     expect(run.stdout).toMatch(/policyP99Micros\s+[\d,]+ µs\s+policyBareP99Micros\s+[\d,]+ µs\s+[\d.]+×/);
   });
@@ -71,6 +71,8 @@ describe('npm run bench -- --quick --json', () => {
       'agentEventBridgeP50Ms',
       'verifyMBps',
       'sha256sumMBps',
+      'duckdbQuery1MRecordsMs',
+      'gunzipLineCount1MRecordsMs',
     ]) {
       expect(results, name).toHaveProperty(name);
     }
@@ -87,7 +89,7 @@ describe('npm run bench -- --quick --json', () => {
     const unknown = await bench(['nope'], dir);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(
-      'no bench "nope" (benches: policy, event-pattern, twin, macie, agent, audit)',
+      'no bench "nope" (benches: policy, event-pattern, twin, macie, agent, audit, duckdb)',
     );
   }, 60_000);
 });

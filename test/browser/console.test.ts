@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 /** How long the console may take to show what the twin did (the machine may be shared and busy). */
-const EVENTUALLY = { timeout: 15_000, interval: 100 } as const;
+const EVENTUALLY = { timeout: 30_000, interval: 100 } as const;
 
 describe('the web console', () => {
   it('lets two platform approvers countersign the admin attachment and tells dave why he cannot vote', async () => {

@@ -13,6 +13,7 @@ function build(options: { interval?: Duration; nag?: boolean } = {}) {
   const built = buildCountersignStack({}, (app, stack) => {
     reminders = new ReviewReminders(stack, 'TestReminders', {
       table: stack.table,
+      stateMachine: stack.workflow.stateMachine,
       environment: { TABLE_NAME: stack.table.tableName, CONSOLE_URL: 'https://console.example.com' },
       logEncryptionKey: new kms.Key(stack, 'RemindersKey', { enableKeyRotation: true }),
       ...(options.interval === undefined ? {} : { interval: options.interval }),
@@ -78,16 +79,27 @@ describe('ReviewReminders', () => {
     expect(fn.Properties.Environment.Variables.REMINDER_LOOKBACK_SECONDS).toBe('10800');
   }, 120_000);
 
-  it('may read and write the table (requests, reminder marks) and nothing else of the stack', () => {
-    const policies = JSON.stringify(
-      template.findResources('AWS::IAM::Policy', {
-        Properties: { Roles: [{ Ref: Match.stringLikeRegexp('TestRemindersHandlerRole') }] },
-      }),
-    );
-    expect(policies).toContain('dynamodb:Query');
-    expect(policies).toContain('dynamodb:PutItem');
-    expect(policies).not.toContain('states:');
-    expect(policies).not.toContain('events:PutEvents');
+  it('may read and write the table (requests, reminder marks), resume the workflow the sweep decides, and nothing else', () => {
+    const policies = template.findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: Match.stringLikeRegexp('TestRemindersHandlerRole') }] },
+    });
+    const text = JSON.stringify(policies);
+    expect(text).toContain('dynamodb:Query');
+    expect(text).toContain('dynamodb:PutItem');
+    expect(text).not.toContain('events:PutEvents');
+    const statesStatements = Object.values(policies)
+      .flatMap(
+        (policy) =>
+          (
+            policy as {
+              Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } };
+            }
+          ).Properties.PolicyDocument.Statement,
+      )
+      .filter((statement) => JSON.stringify(statement.Action).includes('states:'));
+    expect(statesStatements).toHaveLength(1);
+    expect(statesStatements[0]!.Action).toEqual(['states:SendTaskSuccess', 'states:SendTaskFailure']);
+    expect(JSON.stringify(statesStatements[0]!.Resource)).toContain('ApprovalWorkflow');
   });
 
   it('passes cdk-nag AwsSolutions', () => {

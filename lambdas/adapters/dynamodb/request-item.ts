@@ -25,6 +25,8 @@ export const Attr = {
   taskToken: 'taskToken',
   notifiedAt: 'notifiedAt',
   resumedAt: 'resumedAt',
+  /** The task token the decision was sent through: the resumed mark holds for that wait only. */
+  resumedToken: 'resumedToken',
 } as const;
 
 /**

@@ -28,6 +28,7 @@ import {
   ExecutionRecord,
   ExecutionStatus,
   parse,
+  RequestId,
   RequestRecord,
   RequestStatus,
   RequestStatusValue,
@@ -196,29 +197,66 @@ export class DynamoDbRequestStore implements RequestStore {
     return {
       ...(taskToken === undefined ? {} : { taskToken }),
       notified: item[Attr.notifiedAt] !== undefined,
-      resumed: item[Attr.resumedAt] !== undefined,
+      resumed: taskToken !== undefined && item[Attr.resumedToken] === taskToken,
     };
   }
 
-  markNotified(requestId: string, at: Date): Promise<boolean> {
-    return this.#markOnce(requestId, Attr.notifiedAt, at);
-  }
-
-  markResumed(requestId: string, at: Date): Promise<boolean> {
-    return this.#markOnce(requestId, Attr.resumedAt, at);
-  }
-
-  async clearResumed(requestId: string): Promise<void> {
+  async markNotified(requestId: string, at: Date): Promise<boolean> {
     try {
       await this.#update({
         Key: TableKey.request(requestId),
-        UpdateExpression: 'REMOVE #resumedAt',
-        ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: { '#resumedAt': Attr.resumedAt, '#pk': Attr.pk },
+        UpdateExpression: 'SET #notifiedAt = :at',
+        ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#notifiedAt)',
+        ExpressionAttributeNames: { '#notifiedAt': Attr.notifiedAt, '#pk': Attr.pk },
+        ExpressionAttributeValues: { ':at': at.toISOString() },
+      });
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      await this.#itemAsFailed(requestId, error);
+      return false;
+    }
+  }
+
+  async markResumed(requestId: string, taskToken: string, at: Date): Promise<boolean> {
+    try {
+      await this.#update({
+        Key: TableKey.request(requestId),
+        UpdateExpression: 'SET #resumedToken = :token, #resumedAt = :at',
+        ConditionExpression:
+          'attribute_exists(#pk) AND (attribute_not_exists(#resumedToken) OR #resumedToken <> :token)',
+        ExpressionAttributeNames: {
+          '#resumedToken': Attr.resumedToken,
+          '#resumedAt': Attr.resumedAt,
+          '#pk': Attr.pk,
+        },
+        ExpressionAttributeValues: { ':token': taskToken, ':at': at.toISOString() },
+      });
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      await this.#itemAsFailed(requestId, error);
+      return false;
+    }
+  }
+
+  async clearResumed(requestId: string, taskToken: string): Promise<void> {
+    try {
+      await this.#update({
+        Key: TableKey.request(requestId),
+        UpdateExpression: 'REMOVE #resumedToken, #resumedAt',
+        ConditionExpression: 'attribute_exists(#pk) AND #resumedToken = :token',
+        ExpressionAttributeNames: {
+          '#resumedToken': Attr.resumedToken,
+          '#resumedAt': Attr.resumedAt,
+          '#pk': Attr.pk,
+        },
+        ExpressionAttributeValues: { ':token': taskToken },
       });
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      throw notFound(requestId);
+      // No such request, or another token's mark stands (that wait is not ours to release).
+      await this.#itemAsFailed(requestId, error);
     }
   }
 
@@ -379,23 +417,6 @@ export class DynamoDbRequestStore implements RequestStore {
     return records.sort((a, b) => a.at.localeCompare(b.at) || a.key.localeCompare(b.key));
   }
 
-  async #markOnce(requestId: string, attribute: string, at: Date): Promise<boolean> {
-    try {
-      await this.#update({
-        Key: TableKey.request(requestId),
-        UpdateExpression: 'SET #mark = :at',
-        ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#mark)',
-        ExpressionAttributeNames: { '#mark': attribute, '#pk': Attr.pk },
-        ExpressionAttributeValues: { ':at': at.toISOString() },
-      });
-      return true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      await this.#itemAsFailed(requestId, error);
-      return false;
-    }
-  }
-
   async #update(input: Omit<UpdateCommandInput, 'TableName' | 'ReturnValues'>): Promise<Item> {
     const result = await this.#client.send(
       new UpdateCommand({
@@ -410,6 +431,9 @@ export class DynamoDbRequestStore implements RequestStore {
   }
 
   async #read(requestId: string): Promise<Item | undefined> {
+    // Only a request id can name a stored request (claim validates it); anything else, say an id
+    // past DynamoDB's key size that a hostile client put in a path or a Slack button, names none.
+    if (!RequestId.safeParse(requestId).success) return undefined;
     const result = await this.#client.send(
       new GetCommand({ TableName: this.#tableName, Key: TableKey.request(requestId), ConsistentRead: true }),
     );

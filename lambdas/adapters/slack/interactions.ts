@@ -46,7 +46,14 @@ const BlockActions = z.looseObject({
   trigger_id: z.string().min(1),
   channel: z.looseObject({ id: z.string().min(1) }),
   actions: z
-    .array(z.looseObject({ action_id: z.string(), value: z.string().optional(), action_ts: z.string() }))
+    // What a vote job needs (SlackVoteJob): a click without it is acknowledged and ignored, never a 5xx.
+    .array(
+      z.looseObject({
+        action_id: z.string(),
+        value: z.string().min(1).optional(),
+        action_ts: z.string().min(1),
+      }),
+    )
     .min(1),
 });
 const ViewSubmission = z.looseObject({

@@ -199,6 +199,17 @@ export interface HttpApi {
 
 const UNAUTHORIZED = jsonResponse(401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
 const NOT_FOUND = jsonResponse(404, { message: 'Not Found' });
+const BAD_REQUEST = jsonResponse(400, { message: 'Bad Request' });
+
+/** A path API Gateway can decode: every `%` starts a UTF-8 escape (`%E0%A4%A`, `50%` do not). */
+function isWellEncoded(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function bearerToken(request: TwinRequest): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
@@ -235,6 +246,9 @@ export function serveHttpApi(options: HttpApiOptions): HttpApi {
   return {
     invoke,
     withRoutes: (routes) => async (request) => {
+      // Path parameters are decoded before any route runs: a path that does not decode is the
+      // client's error, answered before routing as API Gateway answers it.
+      if (!isWellEncoded(request.path)) return BAD_REQUEST;
       const own = matchRoute(routes, request.method, request.path);
       return own === undefined ? serveTemplateRoute(request) : own.route.handle(request, own.pathParameters);
     },

@@ -61,6 +61,8 @@ export function physicalName(logicalId: string, resource: CfnResource): string {
       return stringProperty(resource, 'BucketName') ?? logicalId.toLowerCase();
     case 'AWS::SecretsManager::Secret':
       return stringProperty(resource, 'Name') ?? logicalId;
+    case 'AWS::Athena::WorkGroup':
+      return stringProperty(resource, 'Name') ?? logicalId;
     default:
       return logicalId;
   }

@@ -1,10 +1,12 @@
 /**
  * DynamoDB's API on the twin (JSON 1.0, `X-Amz-Target: DynamoDB_20120810.*`): the front has checked
- * the signature and the caller's permission; the request goes as it came to the embedded dynalite,
- * and dynalite's answer (errors included, in DynamoDB's own shapes) goes back as it came. Writes to
- * a table with a stream go through the streams, which record what they change.
+ * the signature and the caller's permission; a body that is not a JSON object is refused here
+ * (SerializationException); otherwise the request goes as it came to the embedded dynalite, and
+ * dynalite's answer (errors included, in DynamoDB's own shapes) goes back as it came. Writes to a
+ * table with a stream go through the streams, which record what they change.
  */
 import { request as httpRequest } from 'node:http';
+import { parseJsonInput } from '../front/json-service.ts';
 import type { AwsServiceRequest, AwsServiceResponse, JsonAwsService } from '../front/service.ts';
 import { AwsProtocol } from '../front/service.ts';
 import type { LocalDynamoStreams } from './streams.ts';
@@ -43,9 +45,13 @@ export function dynamoDbService(endpoint: string, streams?: LocalDynamoStreams):
     signingName: 'dynamodb',
     targetPrefix: 'DynamoDB_20120810',
     jsonVersion: '1.0',
-    handle: (request, operation) =>
-      streams === undefined
+    handle: (request, operation) => {
+      // dynalite throws, outside any request handler, on a body that is JSON but not an object
+      // (`null`): that would take the twin down. Such a body is the caller's error, answered here.
+      parseJsonInput(request.body);
+      return streams === undefined
         ? forward(request, endpoint)
-        : streams.capture(operation, request.body, () => forward(request, endpoint)),
+        : streams.capture(operation, request.body, () => forward(request, endpoint));
+    },
   };
 }

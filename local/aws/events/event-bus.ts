@@ -25,6 +25,8 @@ function isReadOnlyManagementEvent(event: BusEvent): boolean {
 /** EventBridge's limit for the entries of one PutEvents call, in bytes. */
 const MAX_ENTRIES_BYTES = 256 * 1024;
 const MAX_ENTRIES = 10;
+/** "PutEvents will only process nested JSON up to 1100 levels deep." (the API reference) */
+const MAX_DETAIL_DEPTH = 1100;
 
 export interface PutEventsEntry {
   readonly Source?: string;
@@ -80,10 +82,26 @@ function required(field: string): PutEventsResultEntry {
   );
 }
 
-/** EventBridge's time format: second precision, `Z`. */
-function eventTime(seconds: number | undefined): string {
+/** EventBridge's time format: second precision, `Z`; undefined for a Time no date can hold. */
+function eventTime(seconds: number | undefined): string | undefined {
   const date = seconds === undefined ? new Date() : new Date(seconds * 1000);
+  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 0 || date.getUTCFullYear() > 9999) {
+    return undefined;
+  }
   return `${date.toISOString().slice(0, 19)}Z`;
+}
+
+/** How deeply a parsed JSON value nests, counted without recursion (a hostile Detail may nest deep). */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /** `$.a.b` paths of a target's InputPath, as rule targets use them. */
@@ -158,8 +176,15 @@ export class LocalEventBus {
     } catch {
       return entryError('MalformedDetail', 'Detail is malformed.');
     }
+    // A Detail must be a JSON object: an array, a string (say, one holding a request), a number
+    // or null is refused, as EventBridge refuses it.
     if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) {
       return entryError('MalformedDetail', 'Detail is malformed.');
+    }
+    if (nestingDepth(detail) > MAX_DETAIL_DEPTH) return entryError('MalformedDetail', 'Detail is malformed.');
+    const time = eventTime(entry.Time);
+    if (time === undefined) {
+      return entryError('InvalidArgument', 'Parameter Time is not valid. Reason: Time is out of range.');
     }
     return {
       version: '0',
@@ -167,7 +192,7 @@ export class LocalEventBus {
       'detail-type': entry.DetailType,
       source: entry.Source,
       account: LOCAL_ACCOUNT,
-      time: eventTime(entry.Time),
+      time,
       region: LOCAL_REGION,
       resources: entry.Resources ?? [],
       detail: detail as Record<string, unknown>,
@@ -218,14 +243,17 @@ export class LocalEventBus {
     readonly detail: Record<string, unknown>;
     readonly time?: Date;
   }): void {
-    const time = event.time === undefined || Number.isNaN(event.time.getTime()) ? undefined : event.time;
+    // A time the event format cannot carry (NaN, beyond year 9999) becomes now, which always fits.
+    const time =
+      (event.time === undefined ? undefined : eventTime(event.time.getTime() / 1000)) ??
+      eventTime(undefined)!;
     this.deliverAwsEvent({
       version: '0',
       id: randomUUID(),
       'detail-type': event.detailType,
       source: event.source,
       account: LOCAL_ACCOUNT,
-      time: eventTime(time === undefined ? undefined : time.getTime() / 1000),
+      time,
       region: LOCAL_REGION,
       resources: [],
       detail: event.detail,

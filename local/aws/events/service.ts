@@ -2,11 +2,48 @@
  * EventBridge's API on the twin (JSON 1.1, `X-Amz-Target: AWSEvents.*`): PutEvents onto the local
  * buses and TestEventPattern with the same pattern engine the rules use.
  */
+import { z } from 'zod';
 import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
 import { jsonService } from '../front/json-service.ts';
 import type { JsonAwsService } from '../front/service.ts';
-import type { LocalEventBus, PutEventsEntry } from './event-bus.ts';
+import type { LocalEventBus } from './event-bus.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern/index.ts';
+
+/**
+ * PutEvents' input as EventBridge's service model types it. A member of the wrong JSON type (a
+ * Detail that is an array or an object instead of a string, Entries that is not a list, an entry
+ * that is null) is refused whole with SerializationException, as AWS's JSON protocol refuses what
+ * it cannot deserialize; nothing of it is put on a bus.
+ */
+const PutEventsRequest = z.looseObject({
+  Entries: z
+    .array(
+      z.looseObject({
+        Source: z.string().optional(),
+        DetailType: z.string().optional(),
+        Detail: z.string().optional(),
+        EventBusName: z.string().optional(),
+        Resources: z.array(z.string()).optional(),
+        /** Epoch seconds. */
+        Time: z.number().optional(),
+        TraceHeader: z.string().optional(),
+      }),
+    )
+    .optional(),
+  EndpointId: z.string().optional(),
+});
+
+function putEventsRequest(input: Record<string, unknown>): z.infer<typeof PutEventsRequest> {
+  const parsed = PutEventsRequest.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new AwsProtocolError(
+    AwsErrorCode.serialization,
+    `Unable to deserialize ${issue.path.join('.') || 'the request'}: ${issue.message}`,
+    400,
+    { cause: parsed.error },
+  );
+}
 
 function testEventPattern(input: Record<string, unknown>): { Result: boolean } {
   let event: unknown;
@@ -31,8 +68,7 @@ export function eventBridgeService(bus: LocalEventBus): JsonAwsService {
     targetPrefix: 'AWSEvents',
     jsonVersion: '1.1',
     operations: {
-      PutEvents: (input, request) =>
-        bus.putEvents(input.Entries as PutEventsEntry[] | undefined, request.caller),
+      PutEvents: (input, request) => bus.putEvents(putEventsRequest(input).Entries, request.caller),
       TestEventPattern: (input) => testEventPattern(input),
     },
   });

@@ -29,7 +29,8 @@ function toWire(value: unknown): unknown {
   return value;
 }
 
-function parseInput(body: Buffer): Record<string, unknown> {
+/** A JSON-protocol body: a JSON object (or nothing), else SerializationException as AWS answers. */
+export function parseJsonInput(body: Buffer): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
@@ -61,7 +62,7 @@ export function jsonService(spec: JsonServiceSpec): JsonAwsService {
           `The twin does not implement ${spec.targetPrefix}.${operation}`,
         );
       }
-      const result = await run(parseInput(request.body), request);
+      const result = await run(parseJsonInput(request.body), request);
       return {
         statusCode: 200,
         headers: { 'content-type': jsonContentType(spec.jsonVersion), 'x-amzn-requestid': request.requestId },

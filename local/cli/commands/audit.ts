@@ -39,6 +39,8 @@ import { twinUrl } from '../twin-client.ts';
 const USAGE = [
   'countersign audit verify [--from <date>] [--to <date>] [--url <twin>] [--bucket <name>] [--public-key <pem|jwks file>] [--jwks-url <url>] [--region <region>] [--data-dir .countersign] [--json]',
   'countersign audit flush [--url <twin>] [--json]',
+  'countersign audit query "<sql>" [--format table|csv|json] [--aws] [--workgroup <name>] [--url <twin>] [--data-dir <dir>]',
+  'countersign audit queries [run <name> [--format table|csv|json]] [--aws] [--workgroup <name>]',
   '',
   '  --from, --to   ISO 8601 dates or times (UTC); a date alone is a whole day: --from its start, --to its end',
   '  --bucket       verify an archive in AWS (Region and credentials from the SDK chain) rather than the twin',
@@ -163,11 +165,14 @@ export function renderReport(report: VerifyAuditArchiveReport): string {
   ]);
 }
 
-async function verify(values: Record<string, string | boolean | undefined>): Promise<number> {
-  const from = typeof values.from === 'string' ? parseRangeBound('--from', values.from, false) : undefined;
-  const to = typeof values.to === 'string' ? parseRangeBound('--to', values.to, true) : undefined;
-  if (from !== undefined && to !== undefined && from >= to)
-    throw new UsageError('--from must be before --to');
+/**
+ * Verifies the archive the flags name (the twin's by default; AWS's with `--bucket`) over `range`:
+ * `audit verify`, and the evidence report's verification.
+ */
+export async function verifyArchiveRange(
+  values: Record<string, string | boolean | undefined>,
+  range: { readonly from?: Date; readonly to?: Date },
+): Promise<VerifyAuditArchiveReport> {
   const bucketFlag = values.bucket as string | undefined;
   const publicKeyFile = values['public-key'] as string | undefined;
   const jwksUrl = values['jwks-url'] as string | undefined;
@@ -191,22 +196,33 @@ async function verify(values: Record<string, string | boolean | undefined>): Pro
           forcePathStyle: true,
           ...(typeof values.region === 'string' ? { region: values.region } : {}),
         })
-      : await twinS3Client(url, values['data-dir'] as string);
+      : await twinS3Client(url, (values['data-dir'] as string | undefined) ?? '.countersign');
   try {
-    const report = await verifyAuditArchive(
+    return await verifyAuditArchive(
       { archive: new S3AuditArchive({ client, bucket }), publicKeys },
-      { bucket, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) },
+      { bucket, ...range },
     );
-    if (values.json) printJson(report);
-    else {
-      console.log(renderReport(report));
-      for (const { key, problem } of report.problems) console.log(`PROBLEM  ${key}: ${problem}`);
-      for (const { key, problem } of report.warnings) console.log(`warning  ${key}: ${problem}`);
-    }
-    return report.problems.length === 0 ? ExitCode.ok : ExitCode.failure;
   } finally {
     client.destroy();
   }
+}
+
+async function verify(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const from = typeof values.from === 'string' ? parseRangeBound('--from', values.from, false) : undefined;
+  const to = typeof values.to === 'string' ? parseRangeBound('--to', values.to, true) : undefined;
+  if (from !== undefined && to !== undefined && from >= to)
+    throw new UsageError('--from must be before --to');
+  const report = await verifyArchiveRange(values, {
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+  });
+  if (values.json) printJson(report);
+  else {
+    console.log(renderReport(report));
+    for (const { key, problem } of report.problems) console.log(`PROBLEM  ${key}: ${problem}`);
+    for (const { key, problem } of report.warnings) console.log(`warning  ${key}: ${problem}`);
+  }
+  return report.problems.length === 0 ? ExitCode.ok : ExitCode.failure;
 }
 
 async function flush(values: Record<string, string | boolean | undefined>): Promise<number> {
@@ -226,7 +242,11 @@ async function flush(values: Record<string, string | boolean | undefined>): Prom
   return ExitCode.ok;
 }
 
+/** SQL over the archive through Athena: ./audit-query.ts. */
+const QUERY_SUBCOMMANDS = new Set(['query', 'queries']);
+
 export async function run(args: string[]): Promise<number> {
+  if (QUERY_SUBCOMMANDS.has(args[0] ?? '')) return (await import('./audit-query.ts')).run(args);
   return runCommand('audit', USAGE, args, async () => {
     const { values, positionals } = parseCommandLine({
       args,
@@ -253,6 +273,6 @@ export async function run(args: string[]): Promise<number> {
       if (misplaced !== undefined) throw new UsageError(`--${misplaced} is for "audit verify"`);
       return flush(values);
     }
-    throw new UsageError('the subcommands are "verify" and "flush"');
+    throw new UsageError('the subcommands are "verify", "flush", "query" and "queries"');
   });
 }

@@ -16,7 +16,7 @@ import { AgentRequestDetail, describeIssues, type PolicyDecision } from '../../.
 import { asksForHelp, parseCommandLine, UsageError, usageLine } from '../output.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const DEFAULT_POLICY_DIR = `${REPO_ROOT}policies`;
+export const DEFAULT_POLICY_DIR = `${REPO_ROOT}policies`;
 const CDK_JSON = `${REPO_ROOT}cdk.json`;
 
 const USAGE_LINE = 'countersign policy eval <request.json> [--policies <dir>] [--facts <facts.json>]';
@@ -50,6 +50,7 @@ const processOutput: Output = {
 };
 
 export async function run(args: string[], output: Output = processOutput): Promise<number> {
+  if (args[0] === 'suggest') return (await import('./policy-suggest.ts')).run(args.slice(1));
   if (asksForHelp(args)) {
     output.out(USAGE);
     return 0;
@@ -142,7 +143,7 @@ function optionalContext(context: AgentRequestDetail['context']) {
   return context === undefined ? {} : { context };
 }
 
-async function readDefaults(): Promise<PolicyDefaults> {
+export async function readDefaults(): Promise<PolicyDefaults> {
   const cdk = CdkDefaults.parse(JSON.parse(await readFile(CDK_JSON, 'utf8')));
   return {
     approverGroup: cdk.context['countersign:defaultApproverGroup'],

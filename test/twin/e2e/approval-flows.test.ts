@@ -6,7 +6,16 @@
 import { DescribeExecutionCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningTwin } from '../../../local/twin/index.ts';
-import { agentRequest, demoAgent, E2eClient, idOf, removeDir, startE2eTwin, tempDir } from './harness.ts';
+import {
+  agentRequest,
+  demoAgent,
+  E2eClient,
+  EVENTUALLY,
+  idOf,
+  removeDir,
+  startE2eTwin,
+  tempDir,
+} from './harness.ts';
 
 const ADMIN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 
@@ -54,7 +63,7 @@ describe('decided by policy alone', () => {
       decision: 'AUTO_APPROVED',
       votes: [],
     });
-    await expect.poll(() => executionStatus(decided.executionArn)).toBe('SUCCEEDED');
+    await expect.poll(() => executionStatus(decided.executionArn), EVENTUALLY).toBe('SUCCEEDED');
   });
 
   it('denies kms:ScheduleKeyDeletion for an agent, whoever would approve', async () => {
@@ -112,7 +121,7 @@ describe('decided by people', () => {
     expect(second).toMatchObject({ status: 201, body: { decided: true } });
     const decided = await client.waitForDecision(idOf(request));
     expect(decided).toMatchObject({ status: 'APPROVED', decision: 'APPROVED', approvers: ['carol', 'erin'] });
-    await expect.poll(() => executionStatus(decided.executionArn)).toBe('SUCCEEDED');
+    await expect.poll(() => executionStatus(decided.executionArn), EVENTUALLY).toBe('SUCCEEDED');
 
     const late = await client.vote(idOf(request), 'erin', 'deny', 'too late');
     expect(late.status).toBe(409);
@@ -134,7 +143,7 @@ describe('decided by people', () => {
       decision: 'DENIED',
       reason: 'read access is not needed for this',
     });
-    await expect.poll(() => executionStatus(decided.executionArn)).toBe('SUCCEEDED');
+    await expect.poll(() => executionStatus(decided.executionArn), EVENTUALLY).toBe('SUCCEEDED');
   });
 
   it('refuses self-approval by the person the agent acts for, and outsiders, with the reason', async () => {
@@ -207,7 +216,7 @@ describe('delivery and tokens', () => {
     const pending = await pendingReview(idOf(request));
     const taskToken = await client.waitForTaskToken(pending.executionArn);
     expect((await client.vote(idOf(request), 'carol', 'approve')).status).toBe(201);
-    await expect.poll(() => executionStatus(pending.executionArn)).toBe('SUCCEEDED');
+    await expect.poll(() => executionStatus(pending.executionArn), EVENTUALLY).toBe('SUCCEEDED');
     const second = client.sfn.send(
       new SendTaskSuccessCommand({
         taskToken,

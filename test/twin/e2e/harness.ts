@@ -22,6 +22,12 @@ import { ENV } from '../../../lambdas/handlers/environment-names.ts';
 import { startLocalTwin } from '../../../local/product/local-twin.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
 
+/**
+ * How long a poll waits for the twin to finish what it started (a workflow's last steps): vitest's
+ * default of one second is a timing assertion that a busy shared machine fails.
+ */
+export const EVENTUALLY = { timeout: 15_000, interval: 50 } as const;
+
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 export const DIRECTORY_PATH = join(REPO_ROOT, 'countersign.local.json');
 const ACCOUNT = '123456789012';

@@ -19,7 +19,12 @@ import { type ApiApp, createApiApp } from '../../../lambdas/http/api-app.ts';
 import { ClassificationDetailBody } from '../../../lambdas/http/bodies.ts';
 import type { HttpRequest } from '../../../lambdas/http/request.ts';
 import { buildOpenApiDocument } from '../../../lambdas/openapi.ts';
-import type { AccessTokenVerifier, CastVote, CloseReview } from '../../../lambdas/ports/index.ts';
+import type {
+  AccessTokenVerifier,
+  CastVote,
+  CloseReview,
+  SettleRequest,
+} from '../../../lambdas/ports/index.ts';
 import { closeReview as closeReviewService } from '../../../lambdas/services/close-review.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
 import { AUDIT_DATA } from '../domain/fixtures.ts';
@@ -82,6 +87,8 @@ let signingKey: CryptoKey;
 let verifier: AccessTokenVerifier;
 let app: ApiApp;
 const castVote = vi.fn<CastVote>();
+/** Settles nothing unless a test says otherwise. */
+const settle = vi.fn<SettleRequest>(async (record) => record);
 const logger = { error: vi.fn() };
 
 beforeAll(async () => {
@@ -111,6 +118,7 @@ beforeAll(async () => {
     verifier,
     castVote,
     closeReview,
+    settle,
     clock: { now: () => NOW },
     logger,
     openApiDocument: buildOpenApiDocument(),
@@ -303,6 +311,19 @@ describe('reading requests', () => {
     expect(response.body.canVote).toEqual({ eligible: true });
   });
 
+  it('settles a request before showing it: a decision its stored votes make is shown, with no vote offered', async () => {
+    settle.mockImplementationOnce(async (record) => ({
+      ...record,
+      status: 'APPROVED',
+      decision: 'APPROVED',
+      approvers: ['alice'],
+    }));
+    const response = await call('GET', '/api/requests/invoice-bot:req-new', { as: 'carol' });
+    expect(settle).toHaveBeenLastCalledWith(expect.objectContaining({ requestId: 'invoice-bot:req-new' }));
+    expect(response.body.request).toMatchObject({ status: 'APPROVED', decision: 'APPROVED' });
+    expect(response.body.canVote).toMatchObject({ eligible: false, code: 'NOT_PENDING' });
+  });
+
   it('tells the person the agent acts for, and an outsider, why they cannot vote', async () => {
     const dave = await call('GET', '/api/requests/invoice-bot:req-new', { as: 'dave' });
     expect(dave.body.canVote).toMatchObject({ eligible: false, code: 'REQUESTER' });
@@ -372,6 +393,7 @@ describe('reading requests through a filter', () => {
       verifier,
       castVote,
       closeReview,
+      settle,
       clock: { now: () => NOW },
       logger,
       openApiDocument: {},

@@ -74,6 +74,15 @@ describe('closing a review', () => {
       closedAt: NOW.toISOString(),
     });
     expect(alerts.updated).toEqual([closed]);
+    // Beside the call's RECONCILED record, under the call's own audit id.
+    const trail = await harness.store.listAudit(`invoice-bot:call.${review.subject.eventId}`);
+    expect(trail.map(({ kind, actor, data }) => ({ kind, actor, data }))).toEqual([
+      {
+        kind: 'REVIEWED',
+        actor: 'alice',
+        data: { outcome: 'ACKNOWLEDGED', reason: 'planned', channel: 'console' },
+      },
+    ]);
   });
 
   it('refuses the ineligible, bad input, a second close and a review that does not exist', async () => {

@@ -558,11 +558,16 @@ describe('failures around the decision', () => {
       { kind: 'fail', taskToken: 'token-late', error: 'Countersign.Denied' },
     ]);
     expect(harness.notifier.requested).toEqual([]);
-    // A retry of that wait task finds the workflow resumed and does nothing.
-    expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-later' })).toMatchObject({
+    // A retry of that wait task with the same token finds it resumed and does nothing; a wait with
+    // a fresh token (re-driven) is what the execution waits on now, so it gets the decision too.
+    expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-late' })).toMatchObject({
       resumed: false,
     });
     expect(harness.workflow.calls).toHaveLength(1);
+    expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-later' })).toMatchObject({
+      resumed: true,
+    });
+    expect(harness.workflow.calls.map((call) => call.taskToken)).toEqual(['token-late', 'token-later']);
   });
 
   it('fails a waiting workflow with Countersign.Expired when the stored decision is EXPIRED', async () => {
@@ -637,8 +642,9 @@ describe('concurrency', () => {
     const requestId = await submit(harness, requireApproval({ quorum: 2 }));
     await requestApproval(harness, { ...step(requestId), taskToken: 'token-race' });
     const results = await Promise.allSettled(reviewers.map((reviewer) => vote(requestId, reviewer)));
+    // A vote that lost the race may settle (decide and resume) for the winner: at most one reports it.
     const resumed = results.filter((result) => result.status === 'fulfilled' && result.value.resumed);
-    expect(resumed).toHaveLength(1);
+    expect(resumed.length).toBeLessThanOrEqual(1);
     expect(harness.workflow.calls).toHaveLength(1);
     const stored = await harness.store.get(requestId);
     expect(stored?.status).toBe('APPROVED');

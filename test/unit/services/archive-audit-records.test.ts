@@ -130,8 +130,9 @@ describe('archiving a batch', () => {
       records[0]!.auditImage && { ...storedFields(records[0]!) },
       { ...storedFields(records[1]!) },
     ]);
-    // Fields in their fixed order, the table's keys left out.
+    // The record id, then the fields in their fixed order, the table's keys left out.
     expect(Object.keys(JSON.parse(first[0]!))).toEqual([
+      'recordId',
       'schemaVersion',
       'requestId',
       'seq',
@@ -181,6 +182,7 @@ describe('archiving a batch', () => {
     expect(result.batchItemFailures).toEqual([]);
     const lines = [...(await archivedLines()).entries()].find(([key]) => key.includes('hour=21'))![1];
     expect(lines.map((line) => JSON.parse(line))).toContainEqual({
+      recordId: 's3://finance-invoices/2025/06.csv#1764000000000',
       schemaVersion: 1,
       subject: 's3://finance-invoices/2025/06.csv',
       kind: 'CLASSIFICATION_CHANGED',
@@ -284,5 +286,5 @@ describe('retries', () => {
 
 function storedFields(record: StreamedAuditRecord): Record<string, unknown> {
   const { pk: _pk, sk: _sk, ...fields } = record.auditImage!;
-  return fields;
+  return { recordId: `${fields.requestId}#${fields.seq}`, ...fields };
 }

@@ -115,6 +115,32 @@ describe('evaluateRequest', () => {
     expect(await harness.store.listAudit(id)).toEqual([]);
   });
 
+  it.each([
+    ['a JSON array holding the request string', (detail: unknown) => [JSON.stringify(detail)]],
+    ['a string holding the request', (detail: unknown) => JSON.stringify(detail)],
+    ['an array holding the request', (detail: unknown) => [detail]],
+    ['a number', () => 42],
+    ['null', () => null],
+    // Fuzz counterexample: z.json() dropped the key, and the rest passed the strict schema.
+    [
+      'carrying an extra "__proto__" key',
+      (detail: unknown) => JSON.parse(JSON.stringify(detail).replace(/}$/, ',"__proto__":{"x":1}}')),
+    ],
+  ])('never accepts a detail that is %s: denied as invalid, nothing stored', async (_name, shape) => {
+    const eventId = nextEventId();
+    const id = publicRequestId('invoice-bot', eventId);
+    const valid = anAgentEvent(eventId);
+    harness.policy.answer = { ...requireApproval(), decision: 'ALLOW', groups: [], quorum: 0 };
+    const result = await evaluateRequest(harness, {
+      requestId: id,
+      event: { ...valid, detail: shape(valid.detail) },
+      executionArn: executionArnFor(id),
+    });
+    harness.policy.answer = requireApproval();
+    expect(result).toMatchObject({ invalid: true, policy: { decision: 'DENY' } });
+    expect(await harness.store.get(id)).toBeUndefined();
+  });
+
   it('denies, but records, a request on behalf of someone unknown (fail closed)', async () => {
     const { id, result } = await evaluate({
       agent: { id: 'invoice-bot', onBehalfOf: 'mallory@example.com' },

@@ -131,6 +131,14 @@ describe('reconciling a privileged call', () => {
     const { call } = await reconcilePrivilegedCall(deps, event);
     expect(call).toMatchObject({ status: 'FAILED_CALL', agentId: 'invoice-bot' });
     expect((await harness.calls.grantsOf(grantOf(record)!))[0]?.consumedBy).toBeUndefined();
+    // Audited under the call's own id, not under the approval it did not use.
+    const own = await harness.store.listAudit(`invoice-bot:call.${call.eventId}`);
+    expect(own.map((fact) => [fact.kind, fact.data])).toEqual([
+      ['RECONCILED', expect.objectContaining({ eventId: call.eventId, status: 'FAILED_CALL' })],
+    ]);
+    expect((await harness.store.listAudit(record.requestId)).map((fact) => fact.kind)).not.toContain(
+      'RECONCILED',
+    );
   });
 
   it('records a principal that is no agent as NOT_AN_AGENT (an assumed role by its issuer)', async () => {
@@ -145,6 +153,8 @@ describe('reconciling a privileged call', () => {
     });
     expect(call).not.toHaveProperty('agentId');
     expect(alerts.alerted).toEqual([]);
+    // Humans are out of scope: listed as a call, audited under no request.
+    expect(await harness.store.listAudit(`invoice-bot:call.${call.eventId}`)).toEqual([]);
   });
 
   it('records an agent’s call no approval covers as UNAPPROVED, opens its review and alerts', async () => {
@@ -189,6 +199,21 @@ describe('reconciling a privileged call', () => {
       },
     });
     expect(alerts.alerted).toEqual([review]);
+    // The call's own audit trail, where Athena's unapproved-calls query finds it and its review.
+    const [reconciled, ...rest] = await harness.store.listAudit(`invoice-bot:call.${event.detail.eventID}`);
+    expect(rest).toEqual([]);
+    expect(reconciled).toMatchObject({
+      kind: 'RECONCILED',
+      key: `RECONCILED#${event.detail.eventID}`,
+      actor: 'countersign',
+      data: {
+        eventId: event.detail.eventID,
+        status: 'UNAPPROVED',
+        action: 'iam:AttachRolePolicy',
+        principalArn: 'arn:aws:iam::111122223333:role/PlatformAdmin',
+        resourceArn: 'arn:aws:iam::111122223333:role/ci-deployer',
+      },
+    });
   });
 
   it('has the default group review a call whose policies name no approvers, or whose resource cannot be told', async () => {
@@ -322,6 +347,16 @@ describe('approvals recorded after the call’s event arrived', () => {
     expect(review).toMatchObject({ status: 'WITHDRAWN', closedBy: 'countersign' });
     expect(review?.reason).toMatch(/^covered by request invoice-bot:req-/);
     expect(alerts.updated).toEqual([review]);
+    // Both facts stand: UNAPPROVED when it arrived (with the withdrawal beside it), MATCHED under the request.
+    const own = await harness.store.listAudit(`invoice-bot:call.${call.eventId}`);
+    expect(own.map((fact) => [fact.kind, fact.data])).toEqual([
+      ['RECONCILED', expect.objectContaining({ status: 'UNAPPROVED' })],
+      ['REVIEWED', { outcome: 'WITHDRAWN', reason: review?.reason }],
+    ]);
+    const timeline = await harness.store.listAudit(record.requestId);
+    expect(timeline.filter((fact) => fact.kind === 'RECONCILED').map((fact) => fact.data)).toEqual([
+      expect.objectContaining({ eventId: call.eventId, status: 'MATCHED' }),
+    ]);
     // Published again (a retried publish): nothing more to cover.
     await expect(reconcileDecision(deps, record.requestId)).resolves.toBeUndefined();
   });

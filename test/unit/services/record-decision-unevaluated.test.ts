@@ -77,7 +77,11 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
       decidedAt: NOW.toISOString(),
     });
     await expect(harness.store.get(input.requestId)).resolves.toEqual(result.record);
-    await expect(harness.store.getWaitState(input.requestId)).resolves.toMatchObject({ resumed: true });
+    // No wait ever began: there is no token to resume, and nothing is marked.
+    await expect(harness.store.getWaitState(input.requestId)).resolves.toEqual({
+      notified: false,
+      resumed: false,
+    });
     const audit = await harness.store.listAudit(input.requestId);
     expect(audit.map((record) => [record.kind, record.actor])).toEqual([
       ['DECIDED', 'countersign'],

@@ -7,7 +7,7 @@ import type { ReviewReminders } from '../../../lambdas/ports/index.ts';
 import { sendReminders } from '../../../lambdas/services/send-reminders.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
 import { pendingRecord } from '../chat/review-record.ts';
-import { ManualClock } from './fakes.ts';
+import { ManualClock, RecordingWorkflow } from './fakes.ts';
 
 /** Fifteen minutes: three runs of a five-minute schedule. */
 const LOOKBACK = 900;
@@ -39,7 +39,12 @@ function setup() {
   const marks = new DynamoDbReminderMarks({ client: table.client, tableName: table.tableName });
   const notifier = new RecordingReminders();
   const clock = new ManualClock(new Date('2024-05-14T14:52:00.000Z'));
-  return { deps: { store, marks, notifier, clock }, store, notifier, clock };
+  return {
+    deps: { store, workflow: new RecordingWorkflow(), marks, notifier, clock },
+    store,
+    notifier,
+    clock,
+  };
 }
 
 /** A pending request created at 13:00 that expires at 15:00: reminders due at 14:00 and 14:50. */

@@ -498,4 +498,51 @@ describe('chat approvals in the twin', () => {
     asAgent.destroy();
     s3.destroy();
   });
+
+  it('answers SQL over the archive through the twin’s Athena: it counts the decided requests the REST API lists', async () => {
+    // Runs after the archive test above, which flushed the whole run to the archive.
+    await runCli(audit, ['flush', '--url', twin.url, '--json']);
+    const sql =
+      "SELECT count(DISTINCT d.request_id) AS decided FROM countersign.audit_records d WHERE d.kind = 'DECIDED'";
+    const answered = await runCli(audit, [
+      'query',
+      sql,
+      '--format',
+      'json',
+      '--url',
+      twin.url,
+      '--data-dir',
+      twin.dataDir,
+    ]);
+    expect(answered.code, answered.err).toBe(0);
+    const decidedBySql = Number((JSON.parse(answered.out) as { decided: string }[])[0]!.decided);
+    let decidedByApi = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await client.api(
+        'GET',
+        `/api/requests?limit=100${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
+        'alice',
+      );
+      expect(page.status).toBe(200);
+      const items = page.body.items as { status: string }[];
+      decidedByApi += items.filter((item) => item.status !== 'PENDING').length;
+      cursor = page.body.cursor as string | undefined;
+    } while (cursor !== undefined);
+    expect(decidedBySql).toBeGreaterThan(0);
+    expect(decidedBySql).toBe(decidedByApi);
+    const named = await runCli(audit, [
+      'queries',
+      'run',
+      'approvals-per-approver',
+      '--format',
+      'json',
+      '--url',
+      twin.url,
+      '--data-dir',
+      twin.dataDir,
+    ]);
+    expect(named.code, named.err).toBe(0);
+    expect((JSON.parse(named.out) as unknown[]).length).toBeGreaterThan(0);
+  });
 });

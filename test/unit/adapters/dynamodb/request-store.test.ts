@@ -214,17 +214,37 @@ describe('workflow state', () => {
       alreadyNotified: true,
     });
     expect(await store.getTaskToken(record.requestId)).toBe('token-2');
-    expect(await store.markResumed(record.requestId, NOW)).toBe(true);
-    expect(await store.markResumed(record.requestId, NOW)).toBe(false);
+    expect(await store.markResumed(record.requestId, 'token-2', NOW)).toBe(true);
+    expect(await store.markResumed(record.requestId, 'token-2', NOW)).toBe(false);
     expect(await store.getWaitState(record.requestId)).toEqual({
       taskToken: 'token-2',
       notified: true,
       resumed: true,
     });
-    await store.clearResumed(record.requestId);
+    await store.clearResumed(record.requestId, 'token-2');
     expect(await store.getWaitState(record.requestId)).toMatchObject({ resumed: false });
-    expect(await store.markResumed(record.requestId, NOW)).toBe(true);
+    expect(await store.markResumed(record.requestId, 'token-2', NOW)).toBe(true);
     expect(await store.get(record.requestId)).toEqual(record);
+  });
+
+  it('binds the resumed mark to its task token: a fresh token is not resumed by the old send', async () => {
+    const record = fresh();
+    await store.claim(record);
+    await store.saveTaskToken(record.requestId, 'token-old', record.executionArn);
+    expect(await store.markResumed(record.requestId, 'token-old', NOW)).toBe(true);
+    await store.saveTaskToken(record.requestId, 'token-new', record.executionArn);
+    expect(await store.getWaitState(record.requestId)).toMatchObject({ resumed: false });
+    // Releasing a token whose mark no longer stands leaves the standing mark alone.
+    expect(await store.markResumed(record.requestId, 'token-new', NOW)).toBe(true);
+    await store.clearResumed(record.requestId, 'token-old');
+    expect(await store.getWaitState(record.requestId)).toMatchObject({ resumed: true });
+    expect(await store.markResumed(record.requestId, 'token-new', NOW)).toBe(false);
+  });
+
+  it('answers a string that cannot be a request id as no request, without asking DynamoDB', async () => {
+    const tooLong = `invoice-bot:${'x'.repeat(3000)}`;
+    expect(await store.get(tooLong)).toBeUndefined();
+    await expect(store.getWaitState(tooLong)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('stores a task token only for the execution that owns the request', async () => {
@@ -243,8 +263,8 @@ describe('workflow state', () => {
     );
     await expect(store.getWaitState('nope')).rejects.toBeInstanceOf(NotFoundError);
     await expect(store.markNotified('nope', NOW)).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.markResumed('nope', NOW)).rejects.toBeInstanceOf(NotFoundError);
-    await expect(store.clearResumed('nope')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.markResumed('nope', 't', NOW)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.clearResumed('nope', 't')).rejects.toBeInstanceOf(NotFoundError);
     expect(await store.getTaskToken('nope')).toBeUndefined();
   });
 });

@@ -54,10 +54,26 @@ describe('countersign <command> --help', () => {
       'mcp',
       'policy',
       'receipt',
+      'report',
       'request',
       'show',
       'simulate',
     ]);
+  });
+
+  it.each([
+    [['--to', '2025-06-01'], /--from and --to are required/],
+    [['--from', '2025-06-02', '--to', '2025-06-01'], /--from must be before --to/],
+    [['--from', 'yesterday', '--to', '2025-06-01'], /--from must be an ISO 8601 date/],
+    [
+      ['--from', '2025-06-01', '--to', '2025-06-01', '--format', 'pdf'],
+      /--format must be one of html, md, csv/,
+    ],
+    [['--from', '2025-06-01', '--to', '2025-06-01', '--aws'], /--aws needs the archive bucket/],
+  ])('report %j exits 2 with the reason', async (args, reason) => {
+    const result = await countersign('report', ...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(reason);
   });
 
   it.each(names)('%s --help prints its usage and exits 0', async (name) => {
