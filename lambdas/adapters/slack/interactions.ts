@@ -7,7 +7,7 @@
  * verified payload then travels inside AWS only. A refused request returns 401 with no body and
  * records nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HttpResult } from '../../domain/http-result.ts';
 import { INCOMPLETE_REVIEW_NOTICE, reviewFacts } from '../../domain/messages/review-facts.ts';
 import { SLACK_IDS, slackDenyModal, slackStepUpModal } from '../../domain/messages/slack-review.ts';
