@@ -22,6 +22,7 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'twin', load: () => import('./twin.bench.ts') },
   { name: 'macie', load: () => import('./macie.bench.ts') },
   { name: 'agent', load: () => import('./agent.bench.ts') },
+  { name: 'load', load: () => import('./load.bench.ts') },
 ];
 
 async function main(): Promise<number> {
