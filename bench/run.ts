@@ -23,6 +23,7 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'macie', load: () => import('./macie.bench.ts') },
   { name: 'agent', load: () => import('./agent.bench.ts') },
   { name: 'load', load: () => import('./load.bench.ts') },
+  { name: 'cost', load: () => import('./cost.bench.ts') },
 ];
 
 async function main(): Promise<number> {

@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type AuditRecord, publicRequestId, type RequestRecord } from '../lambdas/domain/schemas.ts';
+import type { UsageMeter } from '../local/aws/usage.ts';
 import { startLocalTwin } from '../local/product/local-twin.ts';
 import type { RunningTwin } from '../local/twin/index.ts';
 
@@ -143,12 +144,16 @@ export class TwinClient {
   }
 }
 
-/** A twin on a free loopback port with its data in `dataDir`, its functions quiet, and a client of it. */
-export async function startQuietTwin(dataDir: string): Promise<{ twin: RunningTwin; client: TwinClient }> {
+/** A twin on a free loopback port with its data in `dataDir`, its functions quiet (counting what it serves into `meter`), and a client of it. */
+export async function startQuietTwin(
+  dataDir: string,
+  meter?: UsageMeter,
+): Promise<{ twin: RunningTwin; client: TwinClient }> {
   const directory = JSON.parse(await readFile(DIRECTORY_PATH, 'utf8')) as { agents: Agent[] };
   const twin = await startLocalTwin({
     port: 0,
     dataDir,
+    meter,
     log: () => undefined,
     // The functions' own logs and EMF metrics are not the bench's output: the table is.
     extend: () => ({ environment: QUIET_FUNCTIONS }),

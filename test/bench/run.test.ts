@@ -47,7 +47,7 @@ describe('npm run bench -- --quick --json', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^BENCH\s+FIGURE\s+VALUE\s+BASELINE\s+VALUE\s+RATIO\s+GOAL$/);
     expect(new Set(lines.slice(1).map((line) => line.split(/\s+/)[0]))).toEqual(
-      new Set(['bundles', 'policy', 'event-pattern', 'twin', 'macie', 'agent']),
+      new Set(['bundles', 'policy', 'event-pattern', 'twin', 'macie', 'agent', 'load', 'cost']),
     );
     expect(run.stdout).toMatch(/policyP99Micros\s+[\d,]+ µs\s+policyBareP99Micros\s+[\d,]+ µs\s+[\d.]+×/);
   });
@@ -62,6 +62,12 @@ describe('npm run bench -- --quick --json', () => {
       'bundleApiKb',
       'coldInitMaxMs',
       'coldInitBaselineMs',
+      'loadErrorRate',
+      'loadP99Ms',
+      'loadIdleP99Ms',
+      'loadRssSlopeMbPerMinute',
+      'costUsdPer1000Approvals',
+      'costStepFunctionsStateTransitionsCentsPer1000Approvals',
       'policyP99Micros',
       'policyBareP99Micros',
       'twinDecidedPerSecond',
@@ -89,7 +95,7 @@ describe('npm run bench -- --quick --json', () => {
     const unknown = await bench(['nope'], dir);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(
-      'no bench "nope" (benches: bundles, policy, event-pattern, twin, macie, agent)',
+      'no bench "nope" (benches: bundles, policy, event-pattern, twin, macie, agent, load, cost)',
     );
   }, 60_000);
 });

@@ -5,6 +5,7 @@
 import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
 import { jsonService } from '../front/json-service.ts';
 import type { JsonAwsService } from '../front/service.ts';
+import { BilledUnit, type UsageMeter } from '../usage.ts';
 import type { LocalEventBus, PutEventsEntry } from './event-bus.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern/index.ts';
 
@@ -25,14 +26,18 @@ function testEventPattern(input: Record<string, unknown>): { Result: boolean } {
   }
 }
 
-export function eventBridgeService(bus: LocalEventBus): JsonAwsService {
+export function eventBridgeService(bus: LocalEventBus, meter?: UsageMeter): JsonAwsService {
   return jsonService({
     signingName: 'events',
     targetPrefix: 'AWSEvents',
     jsonVersion: '1.1',
     operations: {
-      PutEvents: (input, request) =>
-        bus.putEvents(input.Entries as PutEventsEntry[] | undefined, request.caller),
+      PutEvents: async (input, request) => {
+        const result = await bus.putEvents(input.Entries as PutEventsEntry[] | undefined, request.caller);
+        // EventBridge bills the events it accepted.
+        meter?.add(BilledUnit.eventBridgeEvents, result.Entries.length - result.FailedEntryCount);
+        return result;
+      },
       TestEventPattern: (input) => testEventPattern(input),
     },
   });
