@@ -4,6 +4,7 @@
  * Unknown or unmapped people are refused (never guessed) and the refusal is audited.
  */
 
+import { createHash } from 'node:crypto';
 import { AuditKind } from '../domain/audit-record.ts';
 import {
   ConflictError,
@@ -39,6 +40,18 @@ export async function resolveTeamsReviewer(
   return aadObjectId === undefined ? undefined : directory.resolve({ kind: 'teams', value: aadObjectId });
 }
 
+/** What a chat platform's account ids look like; anything else came from whoever forged the click. */
+const CHAT_ACCOUNT_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The chat account as the trail names it: the id when it looks like one, otherwise a digest of it, so a
+ * hostile id (control characters, any length) is still recorded as one stable actor and key.
+ */
+function chatAccount(chatUserId: string): string {
+  if (CHAT_ACCOUNT_ID.test(chatUserId)) return chatUserId;
+  return `sha256:${createHash('sha256').update(chatUserId, 'utf8').digest('hex').slice(0, 32)}`;
+}
+
 /**
  * Audits a vote a chat endpoint refused before it reached castVote (an account bound to nobody, an
  * approval of a review the message could not show in full). One record per chat account and reason:
@@ -56,7 +69,7 @@ export async function recordChatRefusal(
     readonly at: Date;
   },
 ): Promise<void> {
-  const actor = `${input.channel}:${input.chatUserId}`;
+  const actor = `${input.channel}:${chatAccount(input.chatUserId)}`;
   await store.appendAudit({
     requestId: input.requestId,
     kind: AuditKind.refused,

@@ -86,6 +86,11 @@ function settledDoor<T>(
 /** The string as UTF-8 can carry it: a lone surrogate becomes U+FFFD (a URL cannot hold one). */
 const wellFormed = (text: string) => Buffer.from(text, 'utf8').toString('utf8');
 const encodeSegment = (text: string) => encodeURIComponent(wellFormed(text));
+/**
+ * A key segment for a URL path. A dot segment (`.`, `..`, even escaped as `%2E`) is removed by URL
+ * normalisation in every HTTP client, so no client can send it: it becomes `._`.
+ */
+const encodeKeySegment = (text: string) => (/^\.{1,2}$/.test(text) ? `${text}_` : encodeSegment(text));
 
 const asText = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
 
@@ -564,12 +569,18 @@ export function s3Door(
       ),
       body: hostileString,
     })
-    .map(({ existing, method, ...rest }) => ({
-      ...rest,
-      method,
-      // Writes go to a bucket that does not exist; reads may aim at the stack's buckets.
-      bucket: existing && (method === 'GET' || method === 'HEAD') ? 'EXISTING' : 'fuzz-no-such-bucket',
-    }));
+    .map(({ existing, method, key, ...rest }) => {
+      const read = method === 'GET' || method === 'HEAD';
+      return {
+        ...rest,
+        method,
+        // Writes go to a bucket that does not exist, always at an object key: a bucket-level PUT is
+        // CreateBucket, which the operator may rightly call, and would give later writes a home.
+        key: read ? key : `fuzz/${key}`,
+        // Reads may aim at the stack's buckets.
+        bucket: existing && read ? 'EXISTING' : 'fuzz-no-such-bucket',
+      };
+    });
   let buckets: string[] | undefined;
   return settledDoor(context, {
     name: 's3',
@@ -583,7 +594,7 @@ export function s3Door(
       const answer = await signedAwsRequest(context.twin, context.twin.operatorCredentials, {
         service: 's3',
         method: input.method,
-        path: `/${bucket}/${input.key.split('/').map(encodeSegment).join('/')}`,
+        path: `/${bucket}/${input.key.split('/').map(encodeKeySegment).join('/')}`,
         query: input.query,
         headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
         body: input.body,
