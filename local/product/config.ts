@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DirectoryDocument } from '../../lambdas/domain/directory.ts';
 import { ValidationError } from '../../lambdas/domain/errors.ts';
 import { parse } from '../../lambdas/domain/schemas.ts';
