@@ -13,7 +13,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentDecisionRequest, AgentDecisionStatus, MAX_WAIT_SECONDS } from '../lambdas/domain/agent-api.ts';
 import { CountersignError } from '../lambdas/domain/errors.ts';
 import { AgentRequestDetail } from '../lambdas/domain/schemas.ts';

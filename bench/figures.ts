@@ -27,6 +27,8 @@ export interface Figure {
   readonly unit: string;
   readonly baseline?: Baseline;
   readonly goal?: Goal;
+  /** Printed after the goal, e.g. what a bundle's bytes are mostly made of; not in bench-results.json. */
+  readonly note?: string;
 }
 
 export interface BenchOptions {

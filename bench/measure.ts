@@ -80,6 +80,8 @@ export interface CommandOptions {
   readonly warmUps?: number;
   /** Given on stdin. */
   readonly input?: Buffer | string;
+  /** The program's whole environment. @default this process's */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -91,6 +93,7 @@ export function timeCommand(command: string, args: readonly string[], options: C
     const start = performance.now();
     const result = spawnSync(command, args, {
       input: options.input,
+      ...(options.env === undefined ? {} : { env: { ...options.env } }),
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
       maxBuffer: 1024 * 1024,
     });

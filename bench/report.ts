@@ -9,7 +9,7 @@ export interface MeasuredFigure extends Figure {
   readonly bench: string;
 }
 
-const HEADER = ['BENCH', 'FIGURE', 'VALUE', 'BASELINE', 'VALUE', 'RATIO', 'GOAL', ''] as const;
+const HEADER = ['BENCH', 'FIGURE', 'VALUE', 'BASELINE', 'VALUE', 'RATIO', 'GOAL', '', ''] as const;
 /** Numeric columns are right-aligned. */
 const RIGHT_ALIGNED = new Set([2, 4, 5]);
 
@@ -70,6 +70,7 @@ function row(figure: MeasuredFigure): string[] {
     ratio === undefined ? '' : formatRatio(ratio),
     figure.goal === undefined ? '' : describeGoal(figure.goal, figure.unit),
     met === undefined ? '' : met ? '✓' : '✗',
+    figure.note ?? '',
   ];
 }
 

@@ -19,6 +19,7 @@ const USAGE = 'usage: npm run bench [-- [--json] [--quick] [<bench>…]]';
 
 /** Every bench module, in the order the table lists them; loaded only when selected. */
 const BENCHES: readonly { readonly name: string; readonly load: () => Promise<BenchModule> }[] = [
+  { name: 'bundles', load: () => import('./bundles.bench.ts') },
   { name: 'policy', load: () => import('./policy.bench.ts') },
   { name: 'event-pattern', load: () => import('./event-pattern.bench.ts') },
   { name: 'twin', load: () => import('./twin.bench.ts') },
@@ -26,6 +27,8 @@ const BENCHES: readonly { readonly name: string; readonly load: () => Promise<Be
   { name: 'agent', load: () => import('./agent.bench.ts') },
   { name: 'audit', load: () => import('./audit.bench.ts') },
   { name: 'duckdb', load: () => import('./duckdb.bench.ts') },
+  { name: 'load', load: () => import('./load.bench.ts') },
+  { name: 'cost', load: () => import('./cost.bench.ts') },
 ];
 
 async function main(): Promise<number> {

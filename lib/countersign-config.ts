@@ -51,7 +51,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentPrincipal } from '../lambdas/domain/agent-principals.ts';
 import { DirectoryDocument } from '../lambdas/domain/directory.ts';
 import { IamPolicyArn } from '../lambdas/domain/executors.ts';

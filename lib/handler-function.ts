@@ -7,6 +7,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import {
+  CREATE_REQUIRE_BANNER,
+  HANDLER_ALIASES,
+  HANDLER_MAIN_FIELDS,
+  HANDLER_TARGET,
+} from './handler-bundle.ts';
 
 /** The repository root: entries and bundled assets are given relative to it. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -34,10 +40,6 @@ export const POLICY_ENGINE_BUNDLE = {
   externalModules: ['@cedar-policy/cedar-wasm'],
   memorySize: 1024,
 } as const;
-
-/** ESM bundles still meet CommonJS dependencies that call `require`; give them one. */
-const CREATE_REQUIRE_BANNER =
-  "import { createRequire as __countersignCreateRequire } from 'node:module'; const require = __countersignCreateRequire(import.meta.url);";
 
 export interface HandlerFunctionProps {
   /** Repo-relative path of the handler module, e.g. `lambdas/handlers/evaluate.ts`; it exports `handler`. */
@@ -82,7 +84,8 @@ export interface HandlerFunctionProps {
 
 /**
  * A Countersign Lambda handler: Node.js 24 on arm64, bundled locally by esbuild (never Docker) as
- * ESM with source maps, X-Ray active, JSON logs into its own encrypted log group with retention,
+ * minified ESM (lib/handler-bundle.ts) with an external source map without sources, X-Ray
+ * active, JSON logs into its own encrypted log group with retention,
  * and a role that may write to that log group and nothing else until granted more.
  */
 export class HandlerFunction extends Construct {
@@ -90,10 +93,13 @@ export class HandlerFunction extends Construct {
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly entry: string;
+  /** Packages left out of the bundle (the bundle-budget test builds the handler as this does). */
+  readonly externalModules: readonly string[];
 
   constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
     super(scope, id);
     this.entry = props.entry;
+    this.externalModules = props.externalModules ?? [];
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       encryptionKey: props.logEncryptionKey,
       retention: props.logRetention ?? logs.RetentionDays.ONE_YEAR,
@@ -128,18 +134,25 @@ export class HandlerFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       logGroup: this.logGroup,
       role: this.role,
-      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      // No NODE_OPTIONS=--enable-source-maps: with it Node reads and parses each bundle's map (larger
+      // than the bundle) at every cold start. The map ships beside the bundle instead: set the option
+      // on a function while debugging it, or map a logged trace offline with that file.
+      environment: { ...props.environment },
       bundling: {
         forceDockerBundling: false,
         format: nodejs.OutputFormat.ESM,
-        mainFields: ['module', 'main'],
+        target: HANDLER_TARGET,
+        mainFields: [...HANDLER_MAIN_FIELDS],
         banner: CREATE_REQUIRE_BANNER,
         minify: true,
         sourceMap: true,
         sourceMapMode: nodejs.SourceMapMode.DEFAULT,
         sourcesContent: false,
         bundleAwsSDK: true,
-        externalModules: [...(props.externalModules ?? [])],
+        externalModules: [...this.externalModules],
+        esbuildArgs: Object.fromEntries(
+          Object.entries(HANDLER_ALIASES).map(([module, path]) => [`--alias:${module}`, path]),
+        ),
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

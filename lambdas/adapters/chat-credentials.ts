@@ -5,7 +5,7 @@
  * The twin answers GetSecretValue from countersign.local.json, so this same code runs there.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../domain/errors.ts';
 
 export const SlackCredentials = z.object({ signingSecret: z.string().min(1), botToken: z.string().min(1) });

@@ -4,7 +4,7 @@
  * never trusts a route that was left without an authorizer. Locally the issuer is the twin's.
  */
 import { createRemoteJWKSet, customFetch, errors, type JWTPayload, jwtVerify } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuthenticationError, ConfigurationError, CountersignError } from '../domain/errors.ts';
 import type { AccessTokenVerifier, VerifiedToken } from '../ports/index.ts';
 

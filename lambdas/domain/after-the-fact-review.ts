@@ -7,7 +7,7 @@
  * schedule counted from its opening. Pure.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentId, BreakGlass, ChannelValue, type Principal, PrincipalType, RequestId } from './schemas.ts';
 
 export const ReviewKind = { unapprovedCall: 'UNAPPROVED_CALL', breakGlass: 'BREAK_GLASS' } as const;

@@ -9,7 +9,7 @@
  *
  * One schema per body, shared by the handler and the SDK (agent/), which is why it lives here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ActionDecidedDetail, AgentRequestDetail, RequestId } from './schemas.ts';
 
 export const AGENT_DECISIONS_PATH = '/api/agent/decisions';

@@ -3,7 +3,7 @@
  * exist. Pure functions over the stored record; the store's conditional writes enforce the same
  * rules again under concurrency.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError } from './errors.ts';
 import {
   Decision,

@@ -18,7 +18,7 @@
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ARCHIVED_RECORD_FIELDS, ArchivedRecord, type AuditRecord } from './audit-record.ts';
 
 // The package's CommonJS default export, as action-hash.ts reads it.

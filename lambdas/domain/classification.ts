@@ -5,7 +5,7 @@
  * every request whose resource is an S3 object or bucket (what Cedar reads as
  * `resource.classification` and reviewers see). Pure: the store and the services build on these.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { JsonObject } from './json.ts';
 
 export const Severity = { low: 'Low', medium: 'Medium', high: 'High' } as const;

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CLOUDTRAIL_API_CALL } from './privileged-actions.ts';
 
 // CommonJS with an ES-module typing: the default import is the function at run time.

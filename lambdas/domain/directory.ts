@@ -3,7 +3,7 @@
  * ids) and which agents exist. The deployed stack passes it in DIRECTORY_JSON (validated at synth
  * from `countersign:directory`), and countersign.local.json extends it for the twin.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AgentId, Principal } from './schemas.ts';
 
 /** Other keys of the document (chat settings, the twin's demo keys) belong to other readers. */

@@ -7,7 +7,7 @@
  * the reason; the request is then denied at evaluation, or its execution fails, never guessed.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CanonicalAction } from './action-hash.ts';
 import { CountersignError } from './errors.ts';
 import { denyDecision } from './policy-decision.ts';

@@ -5,7 +5,7 @@
  * an extra `__proto__` field passed the strict request schema once `z.json()` had removed it). Such
  * a key is refused instead, at any depth, before anything is rebuilt.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const PROTO_KEY = '__proto__';
 

@@ -5,7 +5,7 @@
  * Sensitive-data findings (`SensitiveData:S3Object/*`) classify one object; policy findings
  * (`Policy:IAMUser/*`) are facts about a bucket.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type BucketFinding,
   type ObjectClassification,

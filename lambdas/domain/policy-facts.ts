@@ -2,7 +2,7 @@
  * What the workflow knows about a request's resource before evaluating it (the CLI and the policy
  * tests supply it by hand): its data classification (from Macie) and its tags.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RequestClassification } from './classification.ts';
 
 export const PolicyFacts = z.strictObject({

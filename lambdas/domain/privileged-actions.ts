@@ -5,7 +5,7 @@
  * call reconciles as. Pure: the list's validation, the rule's event pattern and the one spelling of
  * an action shared by requests and calls.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ActionName } from './schemas.ts';
 
 /** The EventBridge detail-type of a CloudTrail management or data event record. */

@@ -13,7 +13,7 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CountersignError } from './errors.ts';
 import { AgentId, DecisionValue, Executor, RequestId, type RequestRecord } from './schemas.ts';
 

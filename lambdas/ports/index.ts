@@ -108,17 +108,12 @@ export interface RequestStore {
   /** Marks reviewers as notified; true only for the first caller. */
   markNotified(requestId: string, at: Date): Promise<boolean>;
   /**
-   * Marks the wait of `taskToken` as resumed after a decision; true only for the first caller with
-   * that token. The mark is bound to the token: a wait re-driven with a fresh token (after a
-   * restart) is not marked by the old token's send, so its decision is sent again, through it.
+   * Records that the wait of `taskToken` was resumed (its decision sent, or refused because the
+   * token had already ended); true when this call set the mark. The mark is bound to the token: a
+   * wait re-driven with a fresh token (after a restart) is not marked by the old token's send, so
+   * its decision is sent again, through it.
    */
   markResumed(requestId: string, taskToken: string, at: Date): Promise<boolean>;
-  /**
-   * Undoes markResumed of `taskToken` when resuming failed after the mark was claimed, so a later
-   * call retries. Claim first, then resume, then release on failure: concurrent callers never
-   * resume twice. A mark of another token is left alone.
-   */
-  clearResumed(requestId: string, taskToken: string): Promise<void>;
   /**
    * Stores the receipt of a decided request once (conditional write); returns the record with the
    * receipt that stands, the first one stored. NotFoundError / ConflictError `NOT_DECIDED` otherwise.

@@ -7,7 +7,7 @@ import { NotFoundError } from '../domain/errors.ts';
 import { RequestStatus } from '../domain/schemas.ts';
 import type { Clock, RequestStore, ReviewNotifier, Workflow } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
-import { resumeOnce } from './resume-workflow.ts';
+import { resumeIfWaiting } from './resume-workflow.ts';
 
 export interface RequestApprovalDeps {
   readonly store: RequestStore;
@@ -37,8 +37,8 @@ export async function requestApproval(
 ): Promise<RequestApprovalResult> {
   const { requestId, taskToken, executionArn } = input;
   // The token is saved before the request is read: a vote that decides after this read finds the
-  // token, and a decision made before it is seen here, so a decision is never left unsent; the
-  // resumed mark (claimed by resumeOnce) keeps the two sides from both sending it. The save is
+  // token, and a decision made before it is seen here, so a decision is never left unsent; when both
+  // send it, Step Functions takes one and refuses the other (see resumeIfWaiting). The save is
   // conditional on the execution owning the request, so nobody can point a request's decision at
   // another execution's token.
   const { alreadyNotified } = await deps.store.saveTaskToken(requestId, taskToken, executionArn);
@@ -46,7 +46,7 @@ export async function requestApproval(
   if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
 
   if (record.status !== RequestStatus.pending) {
-    return { requestId, notified: false, resumed: await resumeOnce(deps, record, taskToken) };
+    return { requestId, notified: false, resumed: await resumeIfWaiting(deps, record) };
   }
   if (alreadyNotified) return { requestId, notified: false, resumed: false };
 

@@ -3,6 +3,7 @@
  * the vote (which decides) and the wait task (which may find the request already decided).
  */
 import { WorkflowError } from '../domain/approval.ts';
+import { WorkflowTokenError } from '../domain/errors.ts';
 import { Decision, type RequestRecord, RequestStatus } from '../domain/schemas.ts';
 import type { Clock, RequestStore, Workflow } from '../ports/index.ts';
 
@@ -33,30 +34,29 @@ async function sendDecision(workflow: Workflow, record: RequestRecord, taskToken
 }
 
 /**
- * Sends the stored decision through `taskToken`, exactly once per token across concurrent callers:
- * the resumed mark (bound to the token) is claimed first and released if sending fails, so a later
- * call retries; a wait re-driven with a fresh token gets the decision again, through that token. A crash
- * between claim and send leaves the wait to its timeout, where the stored decision still wins.
- * Returns whether this call resumed the workflow.
+ * Sends the stored decision through `taskToken`, then marks the token resumed. Step Functions takes
+ * a token's result once and refuses any later one (a WorkflowTokenError), so callers racing on one
+ * token resume it once, and a crash between the send and the mark only leaves the next caller a send
+ * that is refused, after which it marks. Marking first would be worse: a crash after the mark and
+ * before the send strands the wait until it times out. Returns whether this call resumed the workflow.
  */
-export async function resumeOnce(
-  deps: ResumeDeps,
-  record: RequestRecord,
-  taskToken: string,
-): Promise<boolean> {
-  if (!(await deps.store.markResumed(record.requestId, taskToken, deps.clock.now()))) return false;
+async function resumeOnce(deps: ResumeDeps, record: RequestRecord, taskToken: string): Promise<boolean> {
+  let resumed = true;
   try {
     await sendDecision(deps.workflow, record, taskToken);
   } catch (error) {
-    await deps.store.clearResumed(record.requestId, taskToken);
-    throw error;
+    // The token already ended: resumed by a racing caller, or its wait timed out. Either way it is done.
+    if (!(error instanceof WorkflowTokenError)) throw error;
+    resumed = false;
   }
-  return true;
+  await deps.store.markResumed(record.requestId, taskToken, deps.clock.now());
+  return resumed;
 }
 
 /**
- * Resumes the workflow of a decided request unless it already was, or no wait has begun yet (the
- * wait task then finds the decision and resumes itself). Returns whether this call resumed it.
+ * Resumes the workflow of a decided request unless its current wait already was resumed, or no wait
+ * has begun yet (the wait task then finds the decision and resumes itself). Returns whether this
+ * call resumed it.
  */
 export async function resumeIfWaiting(deps: ResumeDeps, record: RequestRecord): Promise<boolean> {
   if (record.status === RequestStatus.pending) return false;

@@ -3,7 +3,7 @@
  * with the agents' keys), tokens from the dev issuer and calls to the REST API. Everything goes
  * through the twin's public front doors, as any other client would.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ApiError, UsageError } from './output.ts';
 
 export const DEFAULT_PORT = 4710;

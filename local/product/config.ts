@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AgentPrincipal } from '../../lambdas/domain/agent-principals.ts';
 import { DirectoryDocument } from '../../lambdas/domain/directory.ts';
 import { ValidationError } from '../../lambdas/domain/errors.ts';

@@ -17,7 +17,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues, PrincipalType } from '../../lambdas/domain/schemas.ts';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
 import type { Clock, Directory } from '../../lambdas/ports/index.ts';

@@ -6,7 +6,7 @@
  * delivery does. The twin only listens on loopback; a JSON content type is required, so a web
  * page cannot post one without the browser asking first.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeIssues } from '../../lambdas/domain/schemas.ts';
 import type { LocalRoute } from '../aws/apigateway/http-api.ts';
 import type { BusEvent } from '../aws/events/event-bus.ts';

@@ -43,6 +43,7 @@ import { stepFunctionsService } from '../aws/states/service.ts';
 import { LocalStepFunctions } from '../aws/states/step-functions.ts';
 import { createLocalSts } from '../aws/sts/service.ts';
 import { sessionPolicyAllows } from '../aws/sts/session-policy.ts';
+import type { UsageMeter } from '../aws/usage.ts';
 import { awsEventReplayRoute } from './aws-event-replay.ts';
 import type { TwinExtension } from './extension.ts';
 import type { TwinHandlers } from './server.ts';
@@ -57,6 +58,8 @@ export interface AwsServicesOptions {
   /** The product's extension, as it is when asked (it is built once the services exist). */
   readonly extension: () => TwinExtension;
   readonly log: (line: string) => void;
+  /** Counts what the functions and callers use, as AWS bills it (the cost model). */
+  readonly meter?: UsageMeter;
 }
 
 export interface AwsServices {
@@ -152,6 +155,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         });
       },
       log,
+      meter: options.meter,
     });
     cleanups.push(() => lambda.stop());
 
@@ -328,9 +332,9 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         const athena = await openLocalAthena({ resources: stack.resources, reader: s3.reader, dataDir });
         cleanups.push(() => athena.close());
         const services = [
-          eventBridgeService(eventBus),
+          eventBridgeService(eventBus, options.meter),
           stepFunctionsService(running),
-          dynamoDbService(dynamo.endpoint, streams),
+          dynamoDbService(dynamo.endpoint, streams, options.meter),
           lambdaInvokeService(lambda, log),
           secretsManagerService(secrets),
           s3Service(s3),
@@ -346,6 +350,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
             keys: keyRing,
             authorize: withSessionPolicies(product.authorize ?? operatorOnly),
             log,
+            meter: options.meter,
           }),
           app: httpApi.withRoutes([
             awsEventReplayRoute((event) => eventBus.deliverAwsEvent(event)),

@@ -16,6 +16,7 @@ import {
   OPERATOR_CREDENTIALS_FILE,
 } from '../aws/front/credentials.ts';
 import type { LocalStepFunctions } from '../aws/states/step-functions.ts';
+import type { UsageMeter } from '../aws/usage.ts';
 import { startAwsServices } from './aws-services.ts';
 import type { TwinContext, TwinExtension } from './extension.ts';
 import { acquireDataDirLock, LOCK_FILE } from './lock.ts';
@@ -44,6 +45,8 @@ export interface StartTwinOptions {
   readonly extend?: (twin: TwinContext) => TwinExtension | Promise<TwinExtension>;
   /** @default console.log */
   readonly log?: (line: string) => void;
+  /** Counts what the twin's AWS serves, as AWS bills it (the bench's cost model). */
+  readonly meter?: UsageMeter;
 }
 
 export interface RunningTwin {
@@ -112,6 +115,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       credentials: operator.credentials,
       extension: () => extension,
       log,
+      meter: options.meter,
     });
     cleanups.push(() => aws.stop());
     extension =

@@ -47,7 +47,18 @@ describe('npm run bench -- --quick --json', () => {
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^BENCH\s+FIGURE\s+VALUE\s+BASELINE\s+VALUE\s+RATIO\s+GOAL$/);
     expect(new Set(lines.slice(1).map((line) => line.split(/\s+/)[0]))).toEqual(
-      new Set(['policy', 'event-pattern', 'twin', 'macie', 'agent', 'audit', 'duckdb']),
+      new Set([
+        'bundles',
+        'policy',
+        'event-pattern',
+        'twin',
+        'macie',
+        'agent',
+        'audit',
+        'duckdb',
+        'load',
+        'cost',
+      ]),
     );
     expect(run.stdout).toMatch(/policyP99Micros\s+[\d,]+ µs\s+policyBareP99Micros\s+[\d,]+ µs\s+[\d.]+×/);
   });
@@ -58,6 +69,16 @@ describe('npm run bench -- --quick --json', () => {
       unknown
     >;
     for (const name of [
+      'bundleMaxKb',
+      'bundleApiKb',
+      'coldInitMaxMs',
+      'coldInitBaselineMs',
+      'loadErrorRate',
+      'loadP99Ms',
+      'loadIdleP99Ms',
+      'loadRssSlopeMbPerMinute',
+      'costUsdPer1000Approvals',
+      'costStepFunctionsStateTransitionsCentsPer1000Approvals',
       'policyP99Micros',
       'policyBareP99Micros',
       'twinDecidedPerSecond',
@@ -89,7 +110,7 @@ describe('npm run bench -- --quick --json', () => {
     const unknown = await bench(['nope'], dir);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain(
-      'no bench "nope" (benches: policy, event-pattern, twin, macie, agent, audit, duckdb)',
+      'no bench "nope" (benches: bundles, policy, event-pattern, twin, macie, agent, audit, duckdb, load, cost)',
     );
   }, 60_000);
 });
@@ -117,11 +138,20 @@ describe('the table', () => {
     const table = formatTable([
       { ...figure(146, { atMost: 200, ratioAtMost: 1.5 }, 338), bench: 'policy' },
       { name: 'twinDecidedPerSecond', value: 14, unit: '/s', goal: { atLeast: 60 }, bench: 'twin' },
+      {
+        name: 'bundleApiKb',
+        value: 543,
+        unit: 'KB',
+        goal: { atMost: 500 },
+        note: 'zod 101 KB',
+        bench: 'bundles',
+      },
     ]);
     expect(table.split('\n')).toEqual([
-      'BENCH   FIGURE                 VALUE  BASELINE         VALUE  RATIO  GOAL',
-      'policy  xP99Micros            146 µs  xBareP99Micros  338 µs  0.43×  ≤ 200 µs, ≤ 1.5×  ✓',
-      'twin    twinDecidedPerSecond   14 /s                                 ≥ 60 /s           ✗',
+      'BENCH    FIGURE                 VALUE  BASELINE         VALUE  RATIO  GOAL',
+      'policy   xP99Micros            146 µs  xBareP99Micros  338 µs  0.43×  ≤ 200 µs, ≤ 1.5×  ✓',
+      'twin     twinDecidedPerSecond   14 /s                                 ≥ 60 /s           ✗',
+      'bundles  bundleApiKb           543 KB                                 ≤ 500 KB          ✗  zod 101 KB',
     ]);
   });
 

@@ -5,7 +5,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parse } from '../../domain/schemas.ts';
 import type { StreamedAuditRecord } from '../../ports/index.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';

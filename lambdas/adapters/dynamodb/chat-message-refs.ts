@@ -4,7 +4,7 @@
  * Written once with a conditional put, so two writers agree on one message per channel.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChatMessageRef, ChatMessageRefs } from '../../ports/index.ts';
 import { type ItemKey, TABLE_LAYOUT, TableKey } from './table-layout.ts';
 

@@ -5,7 +5,7 @@
  * and bind, not a silent edit.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DirectoryError } from '../../domain/errors.ts';
 import type { ChatIdentityChannel, IdentityOverrides } from '../../ports/index.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';

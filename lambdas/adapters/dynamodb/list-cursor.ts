@@ -3,7 +3,7 @@
  * key (createdAt#requestId, newest first), so the position is that key: the next page holds
  * everything strictly older, whichever statuses are being merged.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
 
 const CursorPosition = z.strictObject({ before: z.string().min(1) });

@@ -223,9 +223,11 @@ export class DynamoDbRequestStore implements RequestStore {
       await this.#update({
         Key: TableKey.request(requestId),
         UpdateExpression: 'SET #resumedToken = :token, #resumedAt = :at',
+        // Only the current wait's token: a late caller's stale token never displaces the current mark.
         ConditionExpression:
-          'attribute_exists(#pk) AND (attribute_not_exists(#resumedToken) OR #resumedToken <> :token)',
+          'attribute_exists(#pk) AND #taskToken = :token AND (attribute_not_exists(#resumedToken) OR #resumedToken <> :token)',
         ExpressionAttributeNames: {
+          '#taskToken': Attr.taskToken,
           '#resumedToken': Attr.resumedToken,
           '#resumedAt': Attr.resumedAt,
           '#pk': Attr.pk,
@@ -237,26 +239,6 @@ export class DynamoDbRequestStore implements RequestStore {
       if (!isConditionFailure(error)) throw error;
       await this.#itemAsFailed(requestId, error);
       return false;
-    }
-  }
-
-  async clearResumed(requestId: string, taskToken: string): Promise<void> {
-    try {
-      await this.#update({
-        Key: TableKey.request(requestId),
-        UpdateExpression: 'REMOVE #resumedToken, #resumedAt',
-        ConditionExpression: 'attribute_exists(#pk) AND #resumedToken = :token',
-        ExpressionAttributeNames: {
-          '#resumedToken': Attr.resumedToken,
-          '#resumedAt': Attr.resumedAt,
-          '#pk': Attr.pk,
-        },
-        ExpressionAttributeValues: { ':token': taskToken },
-      });
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // No such request, or another token's mark stands (that wait is not ours to release).
-      await this.#itemAsFailed(requestId, error);
     }
   }
 

@@ -7,7 +7,7 @@
  * verified payload then travels inside AWS only. A refused request returns 401 with no body and
  * records nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditKind } from '../../domain/audit-record.ts';
 import type { HttpResult } from '../../domain/http-result.ts';
 import {

@@ -9,7 +9,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // CommonJS with an ES-module typing: the default import is the function at run time.
 const canonicalize = canonicalizeModule as unknown as typeof canonicalizeModule.default;

@@ -4,7 +4,7 @@
  * shortly before it expires. The token URL and each conversation's serviceUrl are plain inputs,
  * so the twin's sinks receive exactly these requests.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CountersignError } from '../../domain/errors.ts';
 import type { CredentialSource, TeamsCredentials } from '../chat-credentials.ts';
 import { BOT_FRAMEWORK } from './bot-framework-auth.ts';

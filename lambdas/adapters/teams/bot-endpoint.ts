@@ -4,7 +4,7 @@
  * for the invoke response) with the updated card, or with an error body naming why the vote did
  * not count. A request that fails authentication gets 401 with no body and records nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HttpResult } from '../../domain/http-result.ts';
 import {
   INCOMPLETE_REVIEW_NOTICE,

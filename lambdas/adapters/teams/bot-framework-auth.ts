@@ -6,7 +6,7 @@
  * asked) the signing key endorsed for the activity's channel. Any failure is an AuthenticationError.
  */
 import { decodeProtectedHeader, importJWK, type JWK, type JWTPayload, jwtVerify } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuthenticationError, ConfigurationError } from '../../domain/errors.ts';
 
 export const BOT_FRAMEWORK = {

@@ -13,7 +13,7 @@
  * ExecutionParameters are refused.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AwsProtocolError } from '../front/errors.ts';
 import { jsonService } from '../front/json-service.ts';
 import type { JsonAwsService } from '../front/service.ts';

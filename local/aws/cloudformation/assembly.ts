@@ -63,7 +63,8 @@ function runSynth(options: CloudAssemblyOptions): Promise<void> {
     const child = spawn(
       join(options.appDir, 'node_modules', '.bin', 'cdk'),
       ['synth', '--quiet', '--output', options.outDir, ...context],
-      { cwd: options.appDir, stdio: ['ignore', 'inherit', 'inherit'] },
+      // Its progress goes to stderr: stdout belongs to whoever runs the twin (the bench's table).
+      { cwd: options.appDir, stdio: ['ignore', process.stderr, 'inherit'] },
     );
     child.on('error', (error) => reject(new ConfigurationError('could not run cdk synth', { cause: error })));
     child.on('exit', (code) =>

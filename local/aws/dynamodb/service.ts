@@ -6,9 +6,12 @@
  * table with a stream go through the streams, which record what they change.
  */
 import { request as httpRequest } from 'node:http';
+import { crc32 } from 'node:zlib';
 import { parseJsonInput } from '../front/json-service.ts';
 import type { AwsServiceRequest, AwsServiceResponse, JsonAwsService } from '../front/service.ts';
 import { AwsProtocol } from '../front/service.ts';
+import type { UsageMeter } from '../usage.ts';
+import { meterCapacity } from './capacity.ts';
 import type { LocalDynamoStreams } from './streams.ts';
 
 const HOP_BY_HOP = new Set(['connection', 'transfer-encoding', 'keep-alive']);
@@ -39,7 +42,47 @@ function forward(request: AwsServiceRequest<Buffer>, endpoint: string): Promise<
   });
 }
 
-export function dynamoDbService(endpoint: string, streams?: LocalDynamoStreams): JsonAwsService {
+/**
+ * Forwards the request, asking dynalite for its consumed capacity and counting it (capacity.ts);
+ * the caller gets the answer it asked for, with its CRC32 (which the SDK checks) recomputed.
+ */
+async function forwardMetered(
+  request: AwsServiceRequest<Buffer>,
+  operation: string,
+  endpoint: string,
+  meter: UsageMeter,
+): Promise<AwsServiceResponse> {
+  let input: unknown;
+  try {
+    input = JSON.parse(request.body.toString('utf8'));
+  } catch {
+    return forward(request, endpoint);
+  }
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return forward(request, endpoint);
+  const metered = meterCapacity(meter, operation, input as Record<string, unknown>);
+  const body = Buffer.from(JSON.stringify(metered.request));
+  const response = await forward(
+    { ...request, body, headers: { ...request.headers, 'content-length': String(body.length) } },
+    endpoint,
+  );
+  if (response.statusCode !== 200 || !Buffer.isBuffer(response.body)) return response;
+  const answer = Buffer.from(JSON.stringify(metered.count(JSON.parse(response.body.toString('utf8')))));
+  return {
+    ...response,
+    headers: {
+      ...response.headers,
+      'content-length': String(answer.length),
+      'x-amz-crc32': String(crc32(answer)),
+    },
+    body: answer,
+  };
+}
+
+export function dynamoDbService(
+  endpoint: string,
+  streams?: LocalDynamoStreams,
+  meter?: UsageMeter,
+): JsonAwsService {
   return {
     protocol: AwsProtocol.json,
     signingName: 'dynamodb',
@@ -49,9 +92,11 @@ export function dynamoDbService(endpoint: string, streams?: LocalDynamoStreams):
       // dynalite throws, outside any request handler, on a body that is JSON but not an object
       // (`null`): that would take the twin down. Such a body is the caller's error, answered here.
       parseJsonInput(request.body);
-      return streams === undefined
-        ? forward(request, endpoint)
-        : streams.capture(operation, request.body, () => forward(request, endpoint));
+      const send = () =>
+        meter === undefined
+          ? forward(request, endpoint)
+          : forwardMetered(request, operation, endpoint, meter);
+      return streams === undefined ? send() : streams.capture(operation, request.body, send);
     },
   };
 }

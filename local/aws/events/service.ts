@@ -2,10 +2,11 @@
  * EventBridge's API on the twin (JSON 1.1, `X-Amz-Target: AWSEvents.*`): PutEvents onto the local
  * buses and TestEventPattern with the same pattern engine the rules use.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
 import { jsonService } from '../front/json-service.ts';
 import type { JsonAwsService } from '../front/service.ts';
+import { BilledUnit, type UsageMeter } from '../usage.ts';
 import type { LocalEventBus } from './event-bus.ts';
 import { compilePattern, InvalidEventPatternError } from './pattern/index.ts';
 
@@ -62,13 +63,18 @@ function testEventPattern(input: Record<string, unknown>): { Result: boolean } {
   }
 }
 
-export function eventBridgeService(bus: LocalEventBus): JsonAwsService {
+export function eventBridgeService(bus: LocalEventBus, meter?: UsageMeter): JsonAwsService {
   return jsonService({
     signingName: 'events',
     targetPrefix: 'AWSEvents',
     jsonVersion: '1.1',
     operations: {
-      PutEvents: (input, request) => bus.putEvents(putEventsRequest(input).Entries, request.caller),
+      PutEvents: async (input, request) => {
+        const result = await bus.putEvents(putEventsRequest(input).Entries, request.caller);
+        // EventBridge bills the events it accepted.
+        meter?.add(BilledUnit.eventBridgeEvents, result.Entries.length - result.FailedEntryCount);
+        return result;
+      },
       TestEventPattern: (input) => testEventPattern(input),
     },
   });

@@ -4,7 +4,7 @@
  * own key. An access key always resolves to exactly one caller.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../../../lambdas/domain/errors.ts';
 import { parse } from '../../../lambdas/domain/schemas.ts';
 import { LOCAL_ACCOUNT } from '../cloudformation/intrinsics.ts';

@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EXECUTE_API_SIGNING_NAME } from '../../../lambdas/domain/agent-api.ts';
+import type { UsageMeter } from '../usage.ts';
 import { authenticate } from './authenticate.ts';
 import type { KeyRing } from './credentials.ts';
 import { AwsErrorCode, AwsProtocolError } from './errors.ts';
@@ -33,6 +34,8 @@ export interface AwsFrontOptions {
   readonly keys: KeyRing;
   readonly authorize: AwsAuthorizer;
   readonly log: (line: string) => void;
+  /** Counts every authorized call by its action (the cost model). */
+  readonly meter?: UsageMeter;
 }
 
 /** The service a request is for, or the JSON error for a target or signing name nobody serves. */
@@ -162,6 +165,7 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
     if (!NEEDS_NO_PERMISSION.has(action) && !options.authorize(caller, action, permissions)) {
       throw accessDenied(service.protocol, caller.principalArn, action);
     }
+    options.meter?.call(action);
     const common = {
       ...head,
       query: new URLSearchParams(head.rawQueryString),

@@ -18,7 +18,7 @@ import {
 } from 'node:crypto';
 import { join } from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readJsonFile, writeJsonFileAtomic } from '../files.ts';
 import { AwsProtocolError } from '../front/errors.ts';
 import { jsonService } from '../front/json-service.ts';

@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
+import type { UsageMeter } from '../usage.ts';
 import { contextFields, LambdaFunctionError, timedOut } from './invocation.ts';
 
 const SANDBOX = new URL('./sandbox.mjs', import.meta.url);
@@ -39,6 +40,8 @@ export interface LambdaRuntimeOptions<F extends LambdaFunction> {
   readonly environment: (fn: F) => Readonly<Record<string, string>>;
   /** Where the functions' own output goes, a line at a time (CloudWatch Logs in AWS). */
   readonly log: (line: string) => void;
+  /** Counts each invocation with its duration and the function's memory (the cost model). */
+  readonly meter?: UsageMeter;
 }
 
 type Settle = { resolve: (payload: unknown) => void; reject: (error: unknown) => void };
@@ -248,9 +251,13 @@ export class LambdaRuntime<F extends LambdaFunction = LambdaFunction> {
         new AwsProtocolError(AwsErrorCode.resourceNotFound, `Function not found: ${nameOrArn}`, 404),
       );
     }
+    const started = performance.now();
     const invocation = this.#sandbox(fn).invoke(fn, event);
     this.#inFlight.add(invocation);
-    const forget = () => this.#inFlight.delete(invocation);
+    const forget = () => {
+      this.#inFlight.delete(invocation);
+      this.#options.meter?.invoked(fn.name, fn.memorySize, performance.now() - started);
+    };
     invocation.then(forget, forget);
     return invocation;
   }

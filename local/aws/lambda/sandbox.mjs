@@ -9,7 +9,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-process.setSourceMapsEnabled(true);
+// As Lambda's Node.js runtime: source maps only when the function's NODE_OPTIONS ask for them
+// (reading a bundle's map at init and mapping every stack trace costs time Lambda would not spend).
+if (/(^|\s)--enable-source-maps(\s|$)/.test(process.env.NODE_OPTIONS ?? ''))
+  process.setSourceMapsEnabled(true);
 // Lambda runs these functions on Node.js 24; the SDK's notice that this machine's Node is older is
 // about the twin's host, which prints it once itself, not about each function.
 const emitWarning = process.emitWarning.bind(process);

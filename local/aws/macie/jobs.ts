@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../cloudformation/intrinsics.ts';
 import { readJsonFile, writeJsonFileAtomic } from '../files.ts';
 import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';

@@ -5,7 +5,7 @@
  * The front has checked the signature and the caller's `macie2:<Operation>`; the service claims no
  * unsigned paths (an unsigned `/jobs` is not a Macie call).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AwsErrorCode, AwsProtocolError } from '../front/errors.ts';
 import { AwsProtocol, type AwsRequestHead, type RestAwsService } from '../front/service.ts';
 import { jsonResponse } from '../http.ts';

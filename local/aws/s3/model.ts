@@ -3,7 +3,7 @@
  * of each object (or delete marker). The same schemas read the records back at start, so a record
  * that does not match stops the twin with the file's name instead of being served wrong.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChecksumAlgorithm } from './checksums.ts';
 
 export const ObjectLockMode = { governance: 'GOVERNANCE', compliance: 'COMPLIANCE' } as const;

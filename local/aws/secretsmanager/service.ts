@@ -8,7 +8,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parse } from '../../../lambdas/domain/schemas.ts';
 import { arn } from '../cloudformation/intrinsics.ts';
 import { readJsonFile, writeJsonFileAtomic } from '../files.ts';

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parse } from '../../../lambdas/domain/schemas.ts';
 
 export const ExecutionStatus = {
@@ -62,6 +62,8 @@ interface PendingWrite {
 export class ExecutionStore {
   readonly #directory: string;
   readonly #writes = new Map<string, PendingWrite>();
+  /** Made once per store (at loadAll or the first write), not once per write. */
+  #directoryMade: Promise<unknown> | undefined;
 
   constructor(directory: string) {
     this.#directory = directory;
@@ -74,8 +76,13 @@ export class ExecutionStore {
     );
   }
 
+  #makeDirectory(): Promise<unknown> {
+    this.#directoryMade ??= mkdir(this.#directory, { recursive: true });
+    return this.#directoryMade;
+  }
+
   async loadAll(): Promise<ExecutionRecord[]> {
-    await mkdir(this.#directory, { recursive: true });
+    await this.#makeDirectory();
     const names = (await readdir(this.#directory)).filter((name) => name.endsWith('.json'));
     const records: ExecutionRecord[] = [];
     for (const name of names) {
@@ -90,7 +97,7 @@ export class ExecutionStore {
   async #write(record: ExecutionRecord): Promise<void> {
     const path = this.#file(record.executionArn);
     const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    await mkdir(this.#directory, { recursive: true });
+    await this.#makeDirectory();
     await writeFile(temporary, JSON.stringify(record));
     await rename(temporary, path);
   }

@@ -6,7 +6,7 @@
  * what the twin cannot read fails closed. A session without a session policy is allowed nothing
  * here (the twin does not evaluate role policies: the session policy is the whole grant).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AwsPermission } from '../front/service.ts';
 
 const OneOrMany = z

@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { S3AuditArchive } from '../../../lambdas/adapters/s3/s3-audit-archive.ts';
 import {
   type VerifyAuditArchiveReport,

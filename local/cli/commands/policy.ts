@@ -6,7 +6,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createPolicyEngine } from '../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
 import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
 import { withExecution } from '../../../lambdas/domain/executors.ts';

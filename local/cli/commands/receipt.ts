@@ -5,7 +5,7 @@
  * claims. Exit 0 when it holds, 1 when it does not (or the keys cannot be fetched), 2 on bad usage.
  */
 import { text as readAll } from 'node:stream/consumers';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   permitsAction,
   type ReceiptClaims,

@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { JSONWebKeySet } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readLocalConfig } from '../../product/config.ts';
 import { ATHENA_OPTIONS, athenaTarget, runWithProgress } from '../audit-athena.ts';
 import { ExitCode, parseCommandLine, runCommand, UsageError } from '../output.ts';

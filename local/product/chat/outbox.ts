@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { jsonResponse, parseBody, type TwinRequest, type TwinResponse } from '../../twin/index.ts';
 
 export const OUTBOX_PATHS = {

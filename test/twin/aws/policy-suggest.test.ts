@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createPolicyEngine } from '../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
 import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
 import { PolicyFacts } from '../../../lambdas/domain/policy-facts.ts';

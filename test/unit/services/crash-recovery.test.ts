@@ -169,3 +169,55 @@ describe('a wait re-driven after a restart', () => {
     expect(harness.workflow.calls.map((call) => call.taskToken)).toEqual(['token-old', 'token-new']);
   });
 });
+
+/** The harness with a store whose process dies at markResumed: before its write, or just after it. */
+function dyingAtResumedMark(when: 'before the write' | 'after the write') {
+  const { store } = harness;
+  const markResumed: typeof store.markResumed = async (requestId, taskToken, at) => {
+    if (when === 'after the write') await store.markResumed(requestId, taskToken, at);
+    throw new Error(`killed ${when} of the resumed mark`);
+  };
+  const dying = new Proxy(store, {
+    get: (target, name) => {
+      if (name === 'markResumed') return markResumed;
+      const value = Reflect.get(target, name, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { ...harness, store: dying };
+}
+
+describe('a crash around the resumed mark', () => {
+  it('after the mark is written: the decision was already sent, so the wait is not stranded', async () => {
+    const requestId = await submit(harness, requireApproval());
+    await requestApproval(harness, { ...step(requestId), taskToken: 'token-mark-then-die' });
+    const voted = await castVote(dyingAtResumedMark('after the write'), {
+      requestId,
+      principal: alice,
+      input: { vote: 'approve' },
+      channel: 'api',
+    });
+    expect(voted.resumeError).toBeDefined();
+    // Marking before sending would leave the mark with nothing sent: the wait would sit until it timed out.
+    expect(harness.workflow.calls.map((call) => call.taskToken)).toEqual(['token-mark-then-die']);
+    const settled = await settleVotes(harness, (await harness.store.get(requestId))!);
+    expect(settled.resume).toEqual({ resumed: false });
+    expect(harness.workflow.calls).toHaveLength(1);
+  });
+
+  it('after the send, before the mark: the next reader sends again, is refused, and marks', async () => {
+    const requestId = await submit(harness, requireApproval());
+    await requestApproval(harness, { ...step(requestId), taskToken: 'token-send-then-die' });
+    await castVote(dyingAtResumedMark('before the write'), {
+      requestId,
+      principal: alice,
+      input: { vote: 'approve' },
+      channel: 'api',
+    });
+    expect(await harness.store.getWaitState(requestId)).toMatchObject({ resumed: false });
+    const settled = await settleVotes(harness, (await harness.store.get(requestId))!);
+    expect(settled.resume).toEqual({ resumed: false });
+    expect(harness.workflow.calls).toHaveLength(1);
+    expect(await harness.store.getWaitState(requestId)).toMatchObject({ resumed: true });
+  });
+});

@@ -1,6 +1,7 @@
 /** Recording fakes for the ports around the store (the store itself is the real adapter on dynalite). */
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import type { DueReviewReminder, Review } from '../../../lambdas/domain/after-the-fact-review.ts';
+import { WorkflowTokenError, WorkflowTokenProblem } from '../../../lambdas/domain/errors.ts';
 import type { ExecutableAction } from '../../../lambdas/domain/executors.ts';
 import { RECEIPT_ALGORITHM, RECEIPT_TYPE, type ReceiptClaims } from '../../../lambdas/domain/receipt.ts';
 import type {
@@ -86,6 +87,7 @@ export type WorkflowCall =
   | { kind: 'succeed'; taskToken: string; output: { decision: string; approvers: readonly string[] } }
   | { kind: 'fail'; taskToken: string; error: string; cause: string };
 
+/** Records what resumed the workflow; like Step Functions, takes a token's result once and refuses the rest. */
 export class RecordingWorkflow implements Workflow {
   readonly calls: WorkflowCall[] = [];
   failure?: Error;
@@ -93,12 +95,17 @@ export class RecordingWorkflow implements Workflow {
     taskToken: string,
     output: { decision: string; approvers: readonly string[] },
   ): Promise<void> {
-    if (this.failure) throw this.failure;
-    this.calls.push({ kind: 'succeed', taskToken, output });
+    this.#accept({ kind: 'succeed', taskToken, output });
   }
   async fail(taskToken: string, error: string, cause: string): Promise<void> {
+    this.#accept({ kind: 'fail', taskToken, error, cause });
+  }
+  #accept(call: WorkflowCall): void {
     if (this.failure) throw this.failure;
-    this.calls.push({ kind: 'fail', taskToken, error, cause });
+    if (this.calls.some((earlier) => earlier.taskToken === call.taskToken)) {
+      throw new WorkflowTokenError(WorkflowTokenProblem.timedOut, `task ${call.taskToken} already ended`);
+    }
+    this.calls.push(call);
   }
 }
 

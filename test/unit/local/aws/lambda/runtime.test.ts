@@ -37,6 +37,9 @@ export const handler = async (event) => {
   if (event.crash) await new Promise((resolve) => setTimeout(resolve, 1_000));
   return { calls };
 };`,
+  // One line, mapped by the map below to original.ts: source maps apply only with NODE_OPTIONS.
+  mapped: `export const handler = async () => { throw new Error('where?'); };\n//# sourceMappingURL=index.mjs.map\n`,
+  unmapped: `export const handler = async () => { throw new Error('where?'); };\n//# sourceMappingURL=index.mjs.map\n`,
   badInit: `throw new Error('cannot start: missing setting');`,
   noExport: `export const other = () => 1;`,
 } as const;
@@ -55,7 +58,11 @@ function fn(name: keyof typeof CODE | 'nocode', timeoutSeconds = 3): TestFunctio
     handler: 'index.handler',
     timeoutSeconds,
     memorySize: 256,
-    variables: { ONLY_FOR: name, POLICY_DIR: '/var/task/policies' },
+    variables: {
+      ONLY_FOR: name,
+      POLICY_DIR: '/var/task/policies',
+      ...(name === 'mapped' ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
+    },
   };
 }
 
@@ -64,6 +71,10 @@ beforeAll(async () => {
   for (const [name, code] of Object.entries(CODE)) {
     await mkdir(join(root, name));
     await writeFile(join(root, name, 'index.mjs'), code);
+    await writeFile(
+      join(root, name, 'index.mjs.map'),
+      JSON.stringify({ version: 3, sources: ['original.ts'], names: [], mappings: 'AAAA' }),
+    );
   }
   const functions = [
     ...(Object.keys(CODE) as (keyof typeof CODE)[]).map((name) => fn(name, name === 'slow' ? 1 : 3)),
@@ -136,6 +147,17 @@ describe('an invocation', () => {
       errorMessage: 'no policy applies',
       trace: expect.arrayContaining([expect.stringContaining('PolicyEvaluationError: no policy applies')]),
     });
+  });
+
+  it("maps stack traces through the bundle's source map only when NODE_OPTIONS asks, as Lambda does", async () => {
+    const trace = async (name: string) =>
+      ((await runtime.invoke(name, {}).catch((error: unknown) => error)) as LambdaFunctionError)
+        .payload()
+        .trace.join('\n');
+    expect(await trace('mapped')).toContain('original.ts:1:1');
+    const unmapped = await trace('unmapped');
+    expect(unmapped).toContain('index.mjs:1:');
+    expect(unmapped).not.toContain('original.ts');
   });
 
   it('times out as Sandbox.Timedout, and the next invocation runs in a fresh sandbox', async () => {

@@ -1,0 +1,163 @@
+/**
+ * The benches' client of a twin they start themselves (twin, load): an agent sending requests with
+ * PutEvents, reviewers using the REST API with the dev issuer's tokens, Step Functions for the
+ * workflows, all through the twin's real protocols on loopback.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { AuditRecord } from '../lambdas/domain/audit-record.ts';
+import { publicRequestId, type RequestRecord } from '../lambdas/domain/schemas.ts';
+import type { UsageMeter } from '../local/aws/usage.ts';
+import { startLocalTwin } from '../local/product/local-twin.ts';
+import type { RunningTwin } from '../local/twin/index.ts';
+
+const POLL_MS = 5;
+const GIVE_UP_MS = 120_000;
+const DIRECTORY_PATH = new URL('../countersign.local.json', import.meta.url);
+/** Powertools settings that keep the twin's handlers quiet (no log lines, no EMF documents). */
+const QUIET_FUNCTIONS = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' } as const;
+
+export interface Agent {
+  readonly id: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+export interface Detail {
+  readonly request: RequestRecord;
+  readonly timeline: readonly AuditRecord[];
+}
+
+export class TwinClient {
+  readonly #twin: RunningTwin;
+  readonly #agent: Agent;
+  readonly #events: EventBridgeClient;
+  readonly sfn: SFNClient;
+  readonly #tokens = new Map<string, string>();
+  readonly #stateMachineArn: string;
+
+  constructor(twin: RunningTwin, agent: Agent) {
+    this.#twin = twin;
+    this.#agent = agent;
+    this.#stateMachineArn = twin.stack.stateMachines[0]!.arn;
+    const common = { endpoint: twin.endpoint, region: twin.region };
+    this.#events = new EventBridgeClient({
+      ...common,
+      credentials: { accessKeyId: agent.accessKeyId, secretAccessKey: agent.secretAccessKey },
+    });
+    this.sfn = new SFNClient({ ...common, credentials: { ...twin.operatorCredentials } });
+  }
+
+  destroy(): void {
+    this.#events.destroy();
+    this.sfn.destroy();
+  }
+
+  request(action: string, parameters: Record<string, string>) {
+    return {
+      requestId: `bench-${randomUUID()}`,
+      agent: { id: this.#agent.id },
+      action,
+      resource: { arn: 'arn:aws:iam::123456789012:role/invoice-exporter' },
+      parameters,
+      justification: 'benchmark',
+    };
+  }
+
+  async send(details: readonly { requestId: string }[]): Promise<void> {
+    const result = await this.#events.send(
+      new PutEventsCommand({
+        Entries: details.map((detail) => ({
+          EventBusName: 'countersign',
+          Source: `countersign.agent.${this.#agent.id}`,
+          DetailType: 'Action Requested',
+          Detail: JSON.stringify(detail),
+        })),
+      }),
+    );
+    if ((result.FailedEntryCount ?? 0) > 0)
+      throw new Error(`PutEvents failed: ${JSON.stringify(result.Entries)}`);
+  }
+
+  async #token(user: string): Promise<string> {
+    const cached = this.#tokens.get(user);
+    if (cached !== undefined) return cached;
+    const response = await fetch(`${this.#twin.url}/local/token`, {
+      method: 'POST',
+      body: JSON.stringify({ user }),
+    });
+    const { token } = (await response.json()) as { token: string };
+    this.#tokens.set(user, token);
+    return token;
+  }
+
+  async api(
+    method: string,
+    path: string,
+    as: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }> {
+    const response = await fetch(`${this.#twin.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${await this.#token(as)}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  /** The API's path of a request the bench sent with this (client) request id. */
+  path(requestId: string): string {
+    return `/api/requests/${publicRequestId(this.#agent.id, requestId)}`;
+  }
+
+  async detail(requestId: string): Promise<Detail | undefined> {
+    const { status, body } = await this.api('GET', this.path(requestId), 'alice');
+    return status === 200 ? (body as Detail) : undefined;
+  }
+
+  /** Executions of the state machine that are no longer running (the bench's twin starts empty). */
+  async finishedExecutions(): Promise<number> {
+    let finished = 0;
+    let nextToken: string | undefined;
+    do {
+      const page = await this.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: this.#stateMachineArn, maxResults: 1000, nextToken }),
+      );
+      finished += (page.executions ?? []).filter((execution) => execution.status !== 'RUNNING').length;
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    return finished;
+  }
+
+  /** Polls until `probe` answers; fails after GIVE_UP_MS with `what`. */
+  async until<T>(what: string, probe: () => Promise<T | undefined>, pollMs = POLL_MS): Promise<T> {
+    const deadline = performance.now() + GIVE_UP_MS;
+    while (performance.now() < deadline) {
+      const value = await probe();
+      if (value !== undefined) return value;
+      await delay(pollMs);
+    }
+    throw new Error(`gave up waiting for ${what}`);
+  }
+}
+
+/** A twin on a free loopback port with its data in `dataDir`, its functions quiet (counting what it serves into `meter`), and a client of it. */
+export async function startQuietTwin(
+  dataDir: string,
+  meter?: UsageMeter,
+): Promise<{ twin: RunningTwin; client: TwinClient }> {
+  const directory = JSON.parse(await readFile(DIRECTORY_PATH, 'utf8')) as { agents: Agent[] };
+  const twin = await startLocalTwin({
+    port: 0,
+    dataDir,
+    meter,
+    log: () => undefined,
+    // The functions' own logs and EMF metrics are not the bench's output: the table is.
+    extend: () => ({ environment: QUIET_FUNCTIONS }),
+  });
+  return { twin, client: new TwinClient(twin, directory.agents[0]!) };
+}
