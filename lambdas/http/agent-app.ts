@@ -19,14 +19,8 @@ import type { HttpResult } from '../domain/http-result.ts';
 import { parse, RequestId } from '../domain/schemas.ts';
 import { type AgentDecisionDeps, awaitDecision, requestDecision } from '../services/agent-decisions.ts';
 import type { HttpRequest } from './request.ts';
-import {
-  ErrorCode,
-  errorResponse,
-  jsonResponse,
-  responseForError,
-  type ServerFaultLogger,
-} from './responses.ts';
-import { matchRoute, type Route } from './router.ts';
+import { jsonResponse, type ServerFaultLogger, serveRoute } from './responses.ts';
+import type { Route } from './router.ts';
 
 export interface AgentApiDependencies {
   readonly decisions: AgentDecisionDeps;
@@ -112,20 +106,8 @@ export type AgentApp = (request: AgentHttpRequest) => Promise<HttpResult>;
 
 export function createAgentApp(deps: AgentApiDependencies): AgentApp {
   const table = routes(deps);
-  return async (request) => {
-    const match = matchRoute(table, request.method, request.path);
-    if (match.kind === 'not-found') {
-      return errorResponse(404, ErrorCode.notFound, `no route for ${request.method} ${request.path}`);
-    }
-    if (match.kind === 'method-not-allowed') {
-      return errorResponse(405, ErrorCode.methodNotAllowed, `${request.method} is not allowed here`, {
-        headers: { allow: match.allowed.join(', ') },
-      });
-    }
-    try {
-      return await match.handler(request, agentOf(deps, request), match.params);
-    } catch (error) {
-      return responseForError(error, deps.logger);
-    }
-  };
+  return (request) =>
+    serveRoute(table, request, deps.logger, (handler, params) =>
+      handler(request, agentOf(deps, request), params),
+    );
 }

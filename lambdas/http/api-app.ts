@@ -48,14 +48,8 @@ import type {
   ReviewClosedBody,
 } from './bodies.ts';
 import { bearerToken, type HttpRequest } from './request.ts';
-import {
-  ErrorCode,
-  errorResponse,
-  jsonResponse,
-  responseForError,
-  type ServerFaultLogger,
-} from './responses.ts';
-import { matchRoute, type Route } from './router.ts';
+import { jsonResponse, type ServerFaultLogger, serveRoute } from './responses.ts';
+import type { Route } from './router.ts';
 
 export const IdentityProblem = {
   unknown: 'UNKNOWN_IDENTITY',
@@ -362,23 +356,10 @@ export type ApiApp = (request: HttpRequest) => Promise<HttpResult>;
 
 export function createApiApp(deps: ApiDependencies): ApiApp {
   const table = routes(deps);
-  return async (request) => {
-    const match = matchRoute(table, request.method, request.path);
-    if (match.kind === 'not-found') {
-      return errorResponse(404, ErrorCode.notFound, `no route for ${request.method} ${request.path}`);
-    }
-    if (match.kind === 'method-not-allowed') {
-      return errorResponse(405, ErrorCode.methodNotAllowed, `${request.method} is not allowed here`, {
-        headers: { allow: match.allowed.join(', ') },
-      });
-    }
-    try {
-      const route = match.handler;
-      if (route.public) return await route.handle();
+  return (request) =>
+    serveRoute(table, request, deps.logger, async (route, params) => {
+      if (route.public) return route.handle();
       const principal = await resolvePrincipal(deps.directory, deps.verifier, request);
-      return await route.handle({ request, params: match.params, principal });
-    } catch (error) {
-      return responseForError(error, deps.logger);
-    }
-  };
+      return route.handle({ request, params, principal });
+    });
 }

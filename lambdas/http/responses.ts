@@ -11,6 +11,7 @@ import {
   ValidationError,
 } from '../domain/errors.ts';
 import type { HttpResult } from '../domain/http-result.ts';
+import { matchRoute, type Route } from './router.ts';
 
 export const ErrorCode = {
   invalidRequest: 'INVALID_REQUEST',
@@ -71,4 +72,31 @@ export function responseForError(error: unknown, logger: ServerFaultLogger): Htt
     error,
   });
   return errorResponse(500, ErrorCode.internal, 'internal error');
+}
+
+/**
+ * Answers a request through a route table: 404 for a path no route has, 405 with `Allow` for a
+ * method the path does not take, otherwise `run` with the route's handler and path parameters,
+ * whose errors become responses (responseForError).
+ */
+export async function serveRoute<H>(
+  routes: readonly Route<H>[],
+  request: { readonly method: string; readonly path: string },
+  logger: ServerFaultLogger,
+  run: (handler: H, params: Readonly<Record<string, string>>) => Promise<HttpResult>,
+): Promise<HttpResult> {
+  const match = matchRoute(routes, request.method, request.path);
+  if (match.kind === 'not-found') {
+    return errorResponse(404, ErrorCode.notFound, `no route for ${request.method} ${request.path}`);
+  }
+  if (match.kind === 'method-not-allowed') {
+    return errorResponse(405, ErrorCode.methodNotAllowed, `${request.method} is not allowed here`, {
+      headers: { allow: match.allowed.join(', ') },
+    });
+  }
+  try {
+    return await run(match.handler, match.params);
+  } catch (error) {
+    return responseForError(error, logger);
+  }
 }
