@@ -168,6 +168,13 @@ export class ApprovalWorkflow extends Construct {
       // The vote service resumes with `{decision: "APPROVED", approvers}` through SendTaskSuccess.
       resultPath: '$.outcome',
     })
+      // Reviewers' answers and the policy's timeout end the wait: never asked again (the first
+      // retrier that matches an error applies, and this one allows no attempt).
+      .addRetry({ errors: [sfn.Errors.TIMEOUT, WorkflowError.expired, WorkflowError.denied], maxAttempts: 0 })
+      // The step's own failure (its function timed out, crashed or was throttled, as under load after
+      // a restart) is no answer: it runs again with a fresh token, and reviewers are asked only once.
+      // Only a step that keeps failing denies the request.
+      .addRetry({ errors: [sfn.Errors.ALL], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 })
       .addCatch(outcome(S.expired, { decision: Decision.expired }), {
         errors: [sfn.Errors.TIMEOUT, WorkflowError.expired],
         resultPath: ERROR_PATH,

@@ -130,7 +130,7 @@ describe('approval state machine', () => {
     });
   });
 
-  it('waits for a task token with the timeout the policy sets, and treats a timeout as EXPIRED', () => {
+  it('waits for a task token with the timeout the policy sets, treats a timeout as EXPIRED, and retries only its own failures', () => {
     const requestApproval = definition.States[WORKFLOW_STATES.requestApproval];
     expect(requestApproval.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
     expect(requestApproval.TimeoutSecondsPath).toBe('$.policy.timeoutSeconds');
@@ -142,6 +142,13 @@ describe('approval state machine', () => {
       'executionArn.$': '$$.Execution.Id',
     });
     expect(requestApproval.ResultPath).toBe('$.outcome');
+    // Answers are final; the step's own failure (a timed-out or crashed function) is run again first.
+    expect(requestApproval.Retry).toEqual([
+      // CDK's own: the Lambda service's transient errors.
+      expect.objectContaining({ ErrorEquals: expect.arrayContaining(['Lambda.ServiceException']) }),
+      { ErrorEquals: ['States.Timeout', WorkflowError.expired, WorkflowError.denied], MaxAttempts: 0 },
+      { ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 3, BackoffRate: 2 },
+    ]);
     expect(requestApproval.Catch).toEqual([
       {
         ErrorEquals: ['States.Timeout', WorkflowError.expired],
