@@ -14,7 +14,7 @@ import {
   ListExecutionsCommand,
   SFNClient,
 } from '@aws-sdk/client-sfn';
-import { vi } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import type { Eligibility } from '../../../lambdas/domain/approval.ts';
 import type { AuditRecord } from '../../../lambdas/domain/audit-record.ts';
 import { publicRequestId, type RequestRecord } from '../../../lambdas/domain/schemas.ts';
@@ -76,6 +76,45 @@ export async function startE2eTwin(options: E2eTwinOptions): Promise<RunningTwin
     directoryPath: DIRECTORY_PATH,
     ...(policyDir === undefined ? {} : { extend: () => ({ environment: { [ENV.policyDir]: policyDir } }) }),
   });
+}
+
+/** The twin of a test file and a client for the demo agent (set once its `beforeAll` has run). */
+export interface TwinUnderTest {
+  readonly twin: RunningTwin;
+  readonly client: E2eClient;
+}
+
+/**
+ * For a test file: a twin with the repository's policies plus `policies` started before its tests,
+ * with a demo agent's client; both stopped and their directories removed after them.
+ */
+export function useTwinWithPolicies(prefix: string, policies: Record<string, string>): TwinUnderTest {
+  let started: TwinUnderTest | undefined;
+  const cleanup: string[] = [];
+  beforeAll(async () => {
+    const dataDir = await tempDir(prefix);
+    const policyDir = await policyDirWith(policies);
+    cleanup.push(dataDir, policyDir);
+    const twin = await startE2eTwin({ dataDir, policyDir });
+    started = { twin, client: new E2eClient(twin, await demoAgent()) };
+  });
+  afterAll(async () => {
+    started?.client.destroy();
+    await started?.twin.stop();
+    for (const dir of cleanup) await removeDir(dir);
+  });
+  const current = () => {
+    if (started === undefined) throw new Error('the twin is started in beforeAll');
+    return started;
+  };
+  return {
+    get twin() {
+      return current().twin;
+    },
+    get client() {
+      return current().client;
+    },
+  };
 }
 
 /** An agent request detail; `overrides` replace fields. Each gets a fresh requestId. */
