@@ -132,8 +132,10 @@ describe('forged Slack callbacks', () => {
         throw new Error('unused');
       },
       store: h.store,
+      reviews: h.reviews,
       directory: { resolve: async () => undefined, agent: async () => undefined },
       castVote: () => Promise.reject(new Error('unused')),
+      closeReview: () => Promise.reject(new Error('unused')),
       defer: () => Promise.reject(new Error('unused')),
       clock: h.clock,
       consoleUrl: 'http://x',
@@ -248,10 +250,10 @@ describe('Slack modals', () => {
       attemptId: 'attempt-step-up',
       retry: false,
     };
-    await h.slack.processVote(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
+    await h.slack.processJob(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
     expect((await h.store.get(record.requestId))?.votes).toEqual([]);
     expect(h.sink.slack('chat.postEphemeral').at(-1)?.body.text).toMatch(/step-up confirmation/);
-    await h.slack.processVote(
+    await h.slack.processJob(
       sealVoteJob({ ...job, stepUpConfirmation: 'invoices.csv' }, VOTE_JOB_KEY, h.clock.now()),
     );
     expect(await h.store.get(record.requestId)).toMatchObject({ status: 'APPROVED' });
@@ -467,7 +469,7 @@ describe('what chat could not show in full is approved in the console only', () 
       attemptId: 'cut-1',
       retry: false,
     };
-    await h.slack.processVote(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
+    await h.slack.processJob(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
     const teams = await h.teamsInvoke(teamsIdOf('bob'), 'approve', { requestId: record.requestId });
     expect(JSON.parse(teams.body)).toMatchObject({ statusCode: 400, value: { code: 'REVIEW_IN_CONSOLE' } });
     expect((await h.store.get(record.requestId))?.votes).toEqual([]);
@@ -508,7 +510,7 @@ describe('the Slack vote worker trusts nobody', () => {
       { ...sealed, expiresAt: sealed.expiresAt + 3600 },
     ];
     const outcomes = [];
-    for (const attempt of attempts) outcomes.push(await h.slack.processVote(attempt));
+    for (const attempt of attempts) outcomes.push(await h.slack.processJob(attempt));
     expect(outcomes.map((outcome) => outcome.refused)).toEqual([
       'MALFORMED_JOB',
       'FORGED_JOB',
@@ -528,13 +530,13 @@ describe('the Slack vote worker trusts nobody', () => {
       expect(JSON.stringify(refusal)).not.toContain(sealed.mac);
     }
     // The genuine job still counts.
-    expect(await h.slack.processVote(sealed)).toEqual({});
+    expect(await h.slack.processJob(sealed)).toEqual({});
     expect(await h.store.get(record.requestId)).toMatchObject({ status: 'APPROVED', approvers: ['alice'] });
   });
 
   it('creates no record for a forged job naming a request that does not exist', async () => {
     const forged = { countersignSlackVote: jobFor('invoice-bot:no-such-request') };
-    expect(await h.slack.processVote(forged)).toEqual({ refused: 'MALFORMED_JOB' });
+    expect(await h.slack.processJob(forged)).toEqual({ refused: 'MALFORMED_JOB' });
     expect(await h.store.listAudit('invoice-bot:no-such-request')).toEqual([]);
   });
 });
