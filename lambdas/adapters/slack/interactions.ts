@@ -130,6 +130,11 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     return deps.slack((await deps.credentials()).botToken);
   }
 
+  /** The directory person behind a Slack account (its configured id, else its profile's email). */
+  function reviewerOf(slack: SlackApi, slackUserId: string) {
+    return resolveSlackReviewer(deps.directory, (id) => slack.userEmail(id), slackUserId);
+  }
+
   /** Acknowledge opens the reason modal; Escalate closes the review at once. */
   async function onReviewAction(payload: z.infer<typeof BlockActions>, retry: boolean): Promise<HttpResult> {
     const action = payload.actions[0]!;
@@ -329,11 +334,7 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
       await tell(REVIEW_GONE_MESSAGE);
       return;
     }
-    const principal = await resolveSlackReviewer(
-      deps.directory,
-      (id) => slack.userEmail(id),
-      job.slackUserId,
-    );
+    const principal = await reviewerOf(slack, job.slackUserId);
     if (principal === undefined) {
       await tell(UNBOUND_REVIEWER_MESSAGE);
       return;
@@ -383,11 +384,7 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
       await refuse(REVIEW_IN_CONSOLE, INCOMPLETE_REVIEW_NOTICE);
       return;
     }
-    const principal = await resolveSlackReviewer(
-      deps.directory,
-      (id) => slack.userEmail(id),
-      job.slackUserId,
-    );
+    const principal = await reviewerOf(slack, job.slackUserId);
     if (principal === undefined) {
       await refuse(UNBOUND_IDENTITY_CODE, UNBOUND_IDENTITY_MESSAGE);
       return;

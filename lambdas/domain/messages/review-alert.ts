@@ -20,6 +20,7 @@ import {
   type AdaptiveCard,
   type CardElement,
   escapeMarkdown,
+  executeAction,
 } from './teams-review.ts';
 
 /** Identifiers Slack echoes back in a review alert's interaction payloads. */
@@ -247,19 +248,6 @@ const textBlock = (value: string, extra: CardElement = {}): CardElement => ({
   ...extra,
 });
 
-function teamsReviewAction(facts: ReviewAlertFacts, verb: string, title: string, style: string): CardElement {
-  const data = { reviewId: facts.reviewId, verb };
-  return {
-    type: 'Action.Execute',
-    verb,
-    title,
-    style,
-    data,
-    associatedInputs: 'auto',
-    fallback: { type: 'Action.Submit', title, data },
-  };
-}
-
 /**
  * The alert as a Teams Adaptive Card: while open, a reason input with Acknowledge and Escalate
  * (Universal Actions, answered with the refreshed card) beside the console; once closed, the outcome
@@ -303,8 +291,10 @@ export function teamsReviewAlertCard(review: Review, consoleUrl: string, headlin
     ],
     actions: facts.open
       ? [
-          teamsReviewAction(facts, TEAMS_REVIEW_VERBS.acknowledge, 'Acknowledge', 'positive'),
-          teamsReviewAction(facts, TEAMS_REVIEW_VERBS.escalate, 'Escalate', 'destructive'),
+          executeAction(TEAMS_REVIEW_VERBS.acknowledge, 'Acknowledge', 'positive', {
+            reviewId: facts.reviewId,
+          }),
+          executeAction(TEAMS_REVIEW_VERBS.escalate, 'Escalate', 'destructive', { reviewId: facts.reviewId }),
           openConsole,
         ]
       : [openConsole],

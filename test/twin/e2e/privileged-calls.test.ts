@@ -31,7 +31,9 @@ import {
   localDirectory,
   postSlack,
   postTeams,
+  slackClick,
   slackForm,
+  slackSubmission,
   teamsServiceUrl,
   twinBotIssuer,
 } from '../../support/doors.ts';
@@ -370,42 +372,24 @@ describe('the review of an unapproved call, closed from chat', () => {
       (block.elements ?? []).flatMap((element) => element.action_id ?? []),
     );
 
-  function click(user: string, actionId: string, reviewId: string) {
-    const actionTs = `${Math.floor(Date.now() / 1000)}.${randomUUID().slice(0, 6)}`;
-    return {
-      type: 'block_actions',
-      user: { id: slackId(user), username: user, team_id: 'T0COUNTER' },
-      api_app_id: 'A0COUNTER',
-      trigger_id: `trigger-${user}-${actionTs}`,
-      team: { id: 'T0COUNTER' },
-      container: { type: 'message', channel_id: directory.slack.channel },
-      channel: { id: directory.slack.channel, name: 'approvals' },
-      actions: [
-        {
-          action_id: actionId,
-          block_id: 'countersign_review_actions',
-          type: 'button',
-          value: reviewId,
-          action_ts: actionTs,
-        },
-      ],
-    };
-  }
+  const click = (user: string, actionId: string, reviewId: string) =>
+    slackClick({
+      slackUserId: slackId(user),
+      channelId: directory.slack.channel,
+      blockId: 'countersign_review_actions',
+      actionId,
+      value: reviewId,
+    });
 
-  function acknowledgement(user: string, reviewId: string, reason: string) {
-    return {
-      type: 'view_submission',
-      user: { id: slackId(user) },
-      view: {
-        id: `V${randomUUID().slice(0, 8)}`,
-        callback_id: 'countersign_review_acknowledge_reason',
-        private_metadata: JSON.stringify({ reviewId, channelId: directory.slack.channel }),
-        state: {
-          values: { countersign_review_reason: { reason: { type: 'plain_text_input', value: reason } } },
-        },
-      },
-    };
-  }
+  const acknowledgement = (user: string, reviewId: string, reason: string) =>
+    slackSubmission({
+      slackUserId: slackId(user),
+      callbackId: 'countersign_review_acknowledge_reason',
+      privateMetadata: { reviewId, channelId: directory.slack.channel },
+      blockId: 'countersign_review_reason',
+      inputId: 'reason',
+      value: reason,
+    });
 
   async function slack(payload: unknown): Promise<number> {
     return (await postSlack(twin, directory.slack.signingSecret, slackForm(payload))).status;
@@ -471,7 +455,7 @@ describe('the review of an unapproved call, closed from chat', () => {
       (entry) =>
         entry.method === 'views.open' &&
         JSON.stringify(entry.body).includes('countersign_review_acknowledge_reason') &&
-        String((entry.body as { trigger_id?: string }).trigger_id).startsWith('trigger-alice-'),
+        String((entry.body as { trigger_id?: string }).trigger_id).startsWith(`trigger-${slackId('alice')}-`),
     );
     expect(modal.channel).toBe('slack');
     expect(await slack(acknowledgement('alice', reviewId, 'a drill of the bypass alarm'))).toBe(200);

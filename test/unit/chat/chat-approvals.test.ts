@@ -188,9 +188,14 @@ describe('Slack modals', () => {
     expect(opened?.body.view).toMatchObject({ callback_id: SLACK_IDS.denyModal });
     expect(h.deferred).toHaveLength(0);
 
-    const empty = submissionPayload(slackIdOf('bob'), SLACK_IDS.denyModal, record.requestId, {
-      [SLACK_IDS.reasonBlock]: { [SLACK_IDS.reasonInput]: { value: '   ' } },
-    });
+    const empty = submissionPayload(
+      slackIdOf('bob'),
+      SLACK_IDS.denyModal,
+      { requestId: record.requestId },
+      {
+        [SLACK_IDS.reasonBlock]: { [SLACK_IDS.reasonInput]: { value: '   ' } },
+      },
+    );
     const refused = await h.slack.acknowledge(h.signedSlack(empty));
     expect(JSON.parse(refused.body)).toEqual({
       response_action: 'errors',
@@ -198,9 +203,14 @@ describe('Slack modals', () => {
     });
     expect(h.deferred).toHaveLength(0);
 
-    const filled = submissionPayload(slackIdOf('bob'), SLACK_IDS.denyModal, record.requestId, {
-      [SLACK_IDS.reasonBlock]: { [SLACK_IDS.reasonInput]: { value: 'not during the freeze' } },
-    });
+    const filled = submissionPayload(
+      slackIdOf('bob'),
+      SLACK_IDS.denyModal,
+      { requestId: record.requestId },
+      {
+        [SLACK_IDS.reasonBlock]: { [SLACK_IDS.reasonInput]: { value: 'not during the freeze' } },
+      },
+    );
     expect(await h.slack.acknowledge(h.signedSlack(filled))).toEqual({ statusCode: 200, body: '' });
     await h.runDeferred();
     expect(await h.store.get(record.requestId)).toMatchObject({
@@ -226,9 +236,14 @@ describe('Slack modals', () => {
     });
     expect(h.deferred).toHaveLength(0);
     const typed = (value: string) =>
-      submissionPayload(slackIdOf('alice'), SLACK_IDS.stepUpModal, record.requestId, {
-        [SLACK_IDS.confirmBlock]: { [SLACK_IDS.confirmInput]: { value } },
-      });
+      submissionPayload(
+        slackIdOf('alice'),
+        SLACK_IDS.stepUpModal,
+        { requestId: record.requestId },
+        {
+          [SLACK_IDS.confirmBlock]: { [SLACK_IDS.confirmInput]: { value } },
+        },
+      );
     const wrong = await h.slack.acknowledge(h.signedSlack(typed('finance-exports')));
     expect(JSON.parse(wrong.body)).toMatchObject({ response_action: 'errors' });
     expect(h.deferred).toHaveLength(0);

@@ -268,11 +268,14 @@ export function clickPayload(
   };
 }
 
-/** A view_submission payload for one of our modals with the given input values. */
+/**
+ * A view_submission payload for one of our modals with the given input values; `subject` (the
+ * request or review the modal is about) comes back in its private metadata with the channel.
+ */
 export function submissionPayload(
   slackUserId: string,
   callbackId: string,
-  requestId: string,
+  subject: { readonly requestId: string } | { readonly reviewId: string },
   values: Record<string, Record<string, { value: string | null }>>,
   viewId = 'V0SUBMIT1',
 ) {
@@ -282,7 +285,7 @@ export function submissionPayload(
     view: {
       id: viewId,
       callback_id: callbackId,
-      private_metadata: JSON.stringify({ requestId, channelId: LOCAL_DIRECTORY.slack.channel }),
+      private_metadata: JSON.stringify({ ...subject, channelId: LOCAL_DIRECTORY.slack.channel }),
       state: { values },
     },
   };

@@ -15,6 +15,7 @@ import {
   LOCAL_DIRECTORY,
   slackIdOf,
   startChatHarness,
+  submissionPayload,
   teamsIdOf,
   VOTE_JOB_KEY,
 } from './chat-harness.ts';
@@ -49,24 +50,15 @@ function reviewClick(slackUserId: string, actionId: string, reviewId: string) {
 }
 
 /** The acknowledge modal submitted with `reason`. */
-function acknowledgeSubmission(
-  slackUserId: string,
-  reviewId: string,
-  reason: string | null,
-  viewId = 'V0ACK1',
-) {
-  return {
-    type: 'view_submission',
-    user: { id: slackUserId },
-    view: {
-      id: viewId,
-      callback_id: SLACK_REVIEW_IDS.acknowledgeModal,
-      private_metadata: JSON.stringify({ reviewId, channelId: LOCAL_DIRECTORY.slack.channel }),
-      state: {
-        values: { [SLACK_REVIEW_IDS.reasonBlock]: { [SLACK_REVIEW_IDS.reasonInput]: { value: reason } } },
-      },
+function acknowledgeSubmission(slackUserId: string, reviewId: string, reason: string | null) {
+  return submissionPayload(
+    slackUserId,
+    SLACK_REVIEW_IDS.acknowledgeModal,
+    { reviewId },
+    {
+      [SLACK_REVIEW_IDS.reasonBlock]: { [SLACK_REVIEW_IDS.reasonInput]: { value: reason } },
     },
-  };
+  );
 }
 
 async function auditOf(review: Review) {

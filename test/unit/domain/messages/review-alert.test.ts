@@ -8,28 +8,12 @@ import {
   slackReviewReminder,
   teamsReviewAlertActivity,
 } from '../../../../lambdas/domain/messages/review-alert.ts';
+import { openReview } from '../../chat/review-record.ts';
 
 const CONSOLE = 'https://countersign.example.com/';
-const eventId = '3f2e1d0c-9b8a-4776-a5b4-c3d2e1f0a9b8';
 
-const unapproved: Review = {
-  reviewId: `call:${eventId}`,
-  kind: 'UNAPPROVED_CALL',
-  status: 'OPEN',
-  groups: ['security'],
-  openedAt: '2026-11-22T09:40:01.000Z',
-  requesters: ['invoice-bot', 'dave'],
-  subject: {
-    agentId: 'invoice-bot',
-    action: 's3:PutBucketPolicy',
-    eventId,
-    resourceArn: 'arn:aws:s3:::exports',
-    principalArn: 'arn:aws:iam::000000000000:user/agents/invoice-bot',
-    eventTime: '2026-11-22T09:40:00Z',
-    sourceIPAddress: '203.0.113.80',
-    policy: 'data-export-needs-security',
-  },
-};
+const unapproved: Review = openReview({ openedAt: '2026-11-22T09:40:01.000Z' });
+const eventId = unapproved.subject.eventId!;
 
 const breakGlass: Review = {
   ...unapproved,
