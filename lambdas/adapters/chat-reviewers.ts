@@ -19,6 +19,9 @@ import type { Directory, RequestStore } from '../ports/index.ts';
 export const UNBOUND_IDENTITY_CODE = 'UNKNOWN_IDENTITY';
 export const UNBOUND_IDENTITY_MESSAGE =
   'Your chat account is not linked to a Countersign identity, so your vote was not recorded. Ask an administrator to add you to the directory.';
+export const UNBOUND_REVIEWER_MESSAGE =
+  'Your chat account is not linked to a Countersign identity, so the review was not closed. Ask an administrator to add you to the directory.';
+export const REVIEW_GONE_MESSAGE = 'This review no longer exists.';
 
 /** Slack: the configured Slack user id first, then the Slack profile's email (users.info). */
 export async function resolveSlackReviewer(

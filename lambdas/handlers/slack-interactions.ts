@@ -1,7 +1,7 @@
 /**
  * `POST /slack/interactions`. Two kinds of event reach this function: the HTTP API's (verify,
- * acknowledge within Slack's 3 seconds, defer the vote) and its own asynchronous self-invocation
- * carrying the verified vote (bind the identity, castVote, reply). See adapters/slack/interactions.ts.
+ * acknowledge within Slack's 3 seconds, defer the vote or review close) and its own asynchronous
+ * self-invocation carrying the verified job (bind the identity, castVote or closeReview, reply). See adapters/slack/interactions.ts.
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -35,7 +35,7 @@ if (env.slackSecretArn === undefined)
 const logger = createLogger();
 const metrics = createMetrics();
 
-const { store, directory, castVote } = createVoteWiring(env, {
+const { store, reviews, directory, castVote, closeReview } = createVoteWiring(env, {
   logger,
   metrics,
   votesMetric: 'SlackVoteRecorded',
@@ -50,8 +50,10 @@ const interactions = createSlackInteractions({
   }),
   slack: slackApiFactory(env.slackApiUrl),
   store,
+  reviews,
   directory,
   castVote,
+  closeReview,
   defer: lambdaSelfInvoke(new LambdaClient({}), () => functionName),
   clock: systemClock,
   consoleUrl: env.consoleUrl,
@@ -62,7 +64,7 @@ async function serve(
   context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
   if (isDeferredSlackVote(event)) {
-    const { refused } = await interactions.processVote(event.countersignSlackVote);
+    const { refused } = await interactions.processJob(event.countersignSlackVote);
     if (refused !== undefined) {
       // Someone other than this function invoked it with a job: refused, audited, and counted here.
       logger.warn('slack vote job refused', { code: refused });

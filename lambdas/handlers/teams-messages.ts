@@ -29,7 +29,7 @@ if (env.teamsSecretArn === undefined)
 const logger = createLogger();
 const metrics = createMetrics();
 
-const { store, directory, castVote } = createVoteWiring(env, {
+const { store, reviews, directory, castVote, closeReview } = createVoteWiring(env, {
   logger,
   metrics,
   votesMetric: 'TeamsVoteRecorded',
@@ -57,8 +57,10 @@ const authenticator: BotFrameworkAuthenticator = {
 const endpoint = createTeamsBotEndpoint({
   authenticator,
   store,
+  reviews,
   directory,
   castVote,
+  closeReview,
   clock: systemClock,
   consoleUrl: env.consoleUrl,
 });

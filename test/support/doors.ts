@@ -4,7 +4,7 @@
  * Slack callbacks signed with the twin's signing secret, and Teams activities with a token from the
  * twin's own Bot Framework issuer. Signatures are computed here from the published schemes.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -150,4 +150,61 @@ export async function postTeams(
     body,
   });
   return answer(response);
+}
+
+/** A `block_actions` payload as Slack posts it for a click on one of our message buttons. */
+export function slackClick(click: {
+  readonly slackUserId: string;
+  readonly channelId: string;
+  readonly blockId: string;
+  readonly actionId: string;
+  readonly value: string;
+}) {
+  // Unique per click, as Slack's action_ts is; the trigger names the user so a test can find its modal.
+  const actionTs = `${Math.floor(Date.now() / 1000)}.${randomUUID().slice(0, 6)}`;
+  return {
+    type: 'block_actions',
+    user: { id: click.slackUserId, team_id: 'T0COUNTER' },
+    api_app_id: 'A0COUNTER',
+    trigger_id: `trigger-${click.slackUserId}-${actionTs}`,
+    team: { id: 'T0COUNTER' },
+    container: { type: 'message', channel_id: click.channelId },
+    channel: { id: click.channelId, name: 'approvals' },
+    actions: [
+      {
+        action_id: click.actionId,
+        block_id: click.blockId,
+        type: 'button',
+        value: click.value,
+        action_ts: actionTs,
+      },
+    ],
+  };
+}
+
+/** A `view_submission` payload of one of our modals: one plain-text input filled in. */
+export function slackSubmission(submission: {
+  readonly slackUserId: string;
+  readonly callbackId: string;
+  readonly privateMetadata: Readonly<Record<string, string>>;
+  readonly blockId: string;
+  readonly inputId: string;
+  readonly value: string;
+}) {
+  return {
+    type: 'view_submission',
+    user: { id: submission.slackUserId },
+    view: {
+      id: `V${randomUUID().slice(0, 8)}`,
+      callback_id: submission.callbackId,
+      private_metadata: JSON.stringify(submission.privateMetadata),
+      state: {
+        values: {
+          [submission.blockId]: {
+            [submission.inputId]: { type: 'plain_text_input', value: submission.value },
+          },
+        },
+      },
+    },
+  };
 }

@@ -26,10 +26,9 @@ import {
 import { CountersignError } from '../../domain/errors.ts';
 import { parse } from '../../domain/schemas.ts';
 import type { ClassificationStore, VerdictWrite } from '../../ports/index.ts';
-import { jsonOnly } from './request-item.ts';
+import { isConditionFailure } from './conditions.ts';
+import { type Item, jsonOnly, recordOf } from './request-item.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
-
-type Item = Record<string, unknown>;
 
 const Attr = {
   pk: TABLE_LAYOUT.partitionKey,
@@ -43,29 +42,13 @@ const Attr = {
 /** How many times a refresh starts again after losing a race before it gives up (and is retried). */
 const REFRESH_ATTEMPTS = 8;
 
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
-}
-
-/** Keeps only the schema's fields of an item: what was stored is validated on the way out. */
-function fieldsOf(item: Item, schema: { readonly shape: object }): Item {
-  return Object.fromEntries(
-    Object.keys(schema.shape).flatMap((name) => (name in item ? [[name, item[name]]] : [])),
-  );
-}
-
 const objectOf = (item: Item): ObjectClassification =>
-  parse(ObjectClassification, fieldsOf(item, ObjectClassification), 'stored object classification');
+  recordOf(ObjectClassification, item, 'stored object classification');
 const bucketOf = (item: Item): BucketClassification =>
-  parse(BucketClassification, fieldsOf(item, BucketClassification), 'stored bucket classification');
-const bucketFindingOf = (item: Item): BucketFinding =>
-  parse(BucketFinding, fieldsOf(item, BucketFinding), 'stored bucket finding');
+  recordOf(BucketClassification, item, 'stored bucket classification');
+const bucketFindingOf = (item: Item): BucketFinding => recordOf(BucketFinding, item, 'stored bucket finding');
 const auditRecordOf = (item: Item): ClassificationAuditRecord =>
-  parse(
-    ClassificationAuditRecord,
-    fieldsOf(item, ClassificationAuditRecord),
-    'stored classification audit record',
-  );
+  recordOf(ClassificationAuditRecord, item, 'stored classification audit record');
 
 /** `s3://bucket` or `s3://bucket/key` as bucket and key. */
 function parseSubject(subject: string): { bucket: string; key?: string } {

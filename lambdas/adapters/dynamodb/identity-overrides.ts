@@ -4,11 +4,12 @@
  * place (conditional put), so re-pointing a chat account at someone else is a deliberate delete
  * and bind, not a silent edit.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { DirectoryError } from '../../domain/errors.ts';
 import type { ChatIdentityChannel, IdentityOverrides } from '../../ports/index.ts';
-import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
+import { putIfAbsent } from './conditions.ts';
+import { TableKey } from './table-layout.ts';
 
 const OverrideItem = z.object({ userName: z.string().min(1) });
 
@@ -33,20 +34,11 @@ export class DynamoDbIdentityOverrides implements IdentityOverrides {
   }
 
   /** Binds a chat account to a directory user name; false when the account is already bound. */
-  async bind(channel: ChatIdentityChannel, chatUserId: string, userName: string, at: Date): Promise<boolean> {
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#tableName,
-          Item: { ...TableKey.identityOverride(channel, chatUserId), userName, boundAt: at.toISOString() },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_LAYOUT.partitionKey },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+  bind(channel: ChatIdentityChannel, chatUserId: string, userName: string, at: Date): Promise<boolean> {
+    return putIfAbsent(this.#client, this.#tableName, {
+      ...TableKey.identityOverride(channel, chatUserId),
+      userName,
+      boundAt: at.toISOString(),
+    });
   }
 }

@@ -15,15 +15,13 @@ import {
 import { ApprovalGrant, CallRecord, CallStatus, CallStatusValue } from '../../domain/privileged-calls.ts';
 import { parse } from '../../domain/schemas.ts';
 import type { CallCover, CallSubject, ListCallsQuery, Page, PrivilegedCallStore } from '../../ports/index.ts';
-import { isConditionFailure } from './conditions.ts';
-import { type Item, jsonOnly } from './request-item.ts';
+import { putIfAbsent, wasApplied } from './conditions.ts';
+import { type Item, jsonOnly, recordOf } from './request-item.ts';
 import { listByStatus } from './status-index.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 const { partitionKey: PK, sortKey: SK } = TABLE_LAYOUT;
 const { partitionKey: GSI_PK, sortKey: GSI_SK } = TABLE_LAYOUT.statusIndex;
-const CALL_FIELDS = Object.keys(CallRecord.shape);
-const GRANT_FIELDS = Object.keys(ApprovalGrant.shape);
 
 /**
  * How long an approval is kept after it expires, and a call's note after the call, before
@@ -32,17 +30,8 @@ const GRANT_FIELDS = Object.keys(ApprovalGrant.shape);
  */
 const KEPT_SECONDS = 7 * 24 * 3600;
 
-function pick(item: Item, fields: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(fields.filter((name) => name in item).map((name) => [name, item[name]]));
-}
-
-function fromCallItem(item: Item): CallRecord {
-  return parse(CallRecord, pick(item, CALL_FIELDS), 'stored privileged call');
-}
-
-function fromGrantItem(item: Item): ApprovalGrant {
-  return parse(ApprovalGrant, pick(item, GRANT_FIELDS), 'stored approval');
-}
+const fromCallItem = (item: Item): CallRecord => recordOf(CallRecord, item, 'stored privileged call');
+const fromGrantItem = (item: Item): ApprovalGrant => recordOf(ApprovalGrant, item, 'stored approval');
 
 /** The call's second in the index, normalized so every call sorts by time whatever its spelling. */
 function callSort(call: Pick<CallRecord, 'eventTime' | 'eventId'>): string {
@@ -68,27 +57,14 @@ export class DynamoDbPrivilegedCallStore implements PrivilegedCallStore {
 
   async putCall(call: CallRecord): Promise<{ created: boolean; call: CallRecord }> {
     const valid = parse(CallRecord, call, 'privileged call');
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#tableName,
-          Item: {
-            ...jsonOnly(valid),
-            ...TableKey.call(valid.eventId),
-            [GSI_PK]: TableKey.callStatusPartition(valid.status),
-            [GSI_SK]: callSort(valid),
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        }),
-      );
-      return { created: true, call: valid };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const stored = await this.getCall(valid.eventId);
-      // A condition fails only on an existing item, and calls are never deleted.
-      return { created: false, call: stored! };
-    }
+    const created = await putIfAbsent(this.#client, this.#tableName, {
+      ...jsonOnly(valid),
+      ...TableKey.call(valid.eventId),
+      [GSI_PK]: TableKey.callStatusPartition(valid.status),
+      [GSI_SK]: callSort(valid),
+    });
+    // A put fails its condition only on an existing item, and calls are never deleted.
+    return created ? { created, call: valid } : { created, call: (await this.getCall(valid.eventId))! };
   }
 
   async getCall(eventId: string): Promise<CallRecord | undefined> {
@@ -109,9 +85,9 @@ export class DynamoDbPrivilegedCallStore implements PrivilegedCallStore {
     });
   }
 
-  async coverCall(eventId: string, cover: CallCover): Promise<boolean> {
-    try {
-      await this.#client.send(
+  coverCall(eventId: string, cover: CallCover): Promise<boolean> {
+    return wasApplied(
+      this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: TableKey.call(eventId),
@@ -135,12 +111,8 @@ export class DynamoDbPrivilegedCallStore implements PrivilegedCallStore {
             ...(cover.reviewId === undefined ? {} : { ':reviewId': cover.reviewId }),
           },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async noteCall(subject: CallSubject, eventId: string, eventTime: string): Promise<void> {
@@ -164,24 +136,13 @@ export class DynamoDbPrivilegedCallStore implements PrivilegedCallStore {
 
   async putGrant(grant: ApprovalGrant): Promise<void> {
     const valid = parse(ApprovalGrant, grant, 'approval');
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#tableName,
-          Item: {
-            ...jsonOnly(valid),
-            [PK]: partitionOf(subjectOf(valid)),
-            [SK]: `${TableKey.subjectGrantPrefix}${valid.requestId}`,
-            [TABLE_LAYOUT.ttlAttribute]: Math.floor(Date.parse(valid.expiresAt) / 1000) + KEPT_SECONDS,
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        }),
-      );
-    } catch (error) {
-      // Written before (a retried publish): the stored approval, consumed or not, stands.
-      if (!isConditionFailure(error)) throw error;
-    }
+    // Written before (a retried publish): the stored approval, consumed or not, stands.
+    await putIfAbsent(this.#client, this.#tableName, {
+      ...jsonOnly(valid),
+      [PK]: partitionOf(subjectOf(valid)),
+      [SK]: `${TableKey.subjectGrantPrefix}${valid.requestId}`,
+      [TABLE_LAYOUT.ttlAttribute]: Math.floor(Date.parse(valid.expiresAt) / 1000) + KEPT_SECONDS,
+    });
   }
 
   async grantsOf(subject: CallSubject): Promise<ApprovalGrant[]> {
@@ -189,9 +150,9 @@ export class DynamoDbPrivilegedCallStore implements PrivilegedCallStore {
     return items.map(fromGrantItem).sort((a, b) => a.decidedAt.localeCompare(b.decidedAt));
   }
 
-  async consumeGrant(grant: ApprovalGrant, eventId: string): Promise<boolean> {
-    try {
-      await this.#client.send(
+  consumeGrant(grant: ApprovalGrant, eventId: string): Promise<boolean> {
+    return wasApplied(
+      this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: this.#grantKey(grant),
@@ -201,17 +162,14 @@ export class DynamoDbPrivilegedCallStore implements PrivilegedCallStore {
           ExpressionAttributeNames: { '#consumedBy': 'consumedBy', '#pk': PK },
           ExpressionAttributeValues: { ':eventId': eventId },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async releaseGrant(grant: ApprovalGrant, eventId: string): Promise<void> {
-    try {
-      await this.#client.send(
+    // Not this call's (any more): nothing of ours to free.
+    await wasApplied(
+      this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: this.#grantKey(grant),
@@ -220,11 +178,8 @@ export class DynamoDbPrivilegedCallStore implements PrivilegedCallStore {
           ExpressionAttributeNames: { '#consumedBy': 'consumedBy' },
           ExpressionAttributeValues: { ':eventId': eventId },
         }),
-      );
-    } catch (error) {
-      // Not this call's (any more): nothing of ours to free.
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   #grantKey(grant: ApprovalGrant): Item {

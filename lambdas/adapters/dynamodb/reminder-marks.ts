@@ -3,8 +3,9 @@
  * Claimed with a conditional put, so two scheduler runs whose windows overlap send one reminder.
  * A mark only matters while a later run could still see the same due time, so it expires a day on.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ReminderMarks } from '../../ports/index.ts';
+import { putIfAbsent } from './conditions.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 const MARK_LIFETIME_SECONDS = 24 * 60 * 60;
@@ -18,25 +19,12 @@ export class DynamoDbReminderMarks implements ReminderMarks {
     this.#tableName = options.tableName;
   }
 
-  async claim(requestId: string, leadSeconds: number, at: Date): Promise<boolean> {
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#tableName,
-          Item: {
-            ...TableKey.reminderMark(requestId, leadSeconds),
-            sentAt: at.toISOString(),
-            [TABLE_LAYOUT.ttlAttribute]: Math.floor(at.getTime() / 1000) + MARK_LIFETIME_SECONDS,
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_LAYOUT.partitionKey },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
-      throw error;
-    }
+  claim(requestId: string, leadSeconds: number, at: Date): Promise<boolean> {
+    return putIfAbsent(this.#client, this.#tableName, {
+      ...TableKey.reminderMark(requestId, leadSeconds),
+      sentAt: at.toISOString(),
+      [TABLE_LAYOUT.ttlAttribute]: Math.floor(at.getTime() / 1000) + MARK_LIFETIME_SECONDS,
+    });
   }
 
   async release(requestId: string, leadSeconds: number): Promise<void> {

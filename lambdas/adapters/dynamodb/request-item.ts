@@ -4,6 +4,7 @@
  * that makes "one vote per person" a condition, the numeric expiry the vote condition compares,
  * and the state of the paused workflow (task token, notified, resumed).
  */
+import type * as z from 'zod';
 import { parse, RequestRecord } from '../../domain/schemas.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
@@ -49,12 +50,17 @@ export function toRequestItem(record: RequestRecord): Item {
   return item;
 }
 
-const RECORD_FIELDS = Object.keys(RequestRecord.shape);
-
-/** Keeps only the record's own fields and checks them: what was stored is validated on the way out. */
-export function fromRequestItem(item: Item): RequestRecord {
+/**
+ * The record `schema` describes, from an item that keeps it beside the table's own attributes: only
+ * the schema's fields, checked, so what was stored is validated on the way out.
+ */
+export function recordOf<S extends z.ZodObject>(schema: S, item: Item, what: string): z.infer<S> {
   const fields = Object.fromEntries(
-    RECORD_FIELDS.filter((name) => name in item).map((name) => [name, item[name]]),
+    Object.keys(schema.shape).flatMap((name) => (name in item ? [[name, item[name]]] : [])),
   );
-  return parse(RequestRecord, fields, 'stored request');
+  return parse(schema, fields, what);
+}
+
+export function fromRequestItem(item: Item): RequestRecord {
+  return recordOf(RequestRecord, item, 'stored request');
 }

@@ -9,33 +9,24 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { Review, ReviewStatus } from '../../domain/after-the-fact-review.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { parse } from '../../domain/schemas.ts';
 import type { Page, ReviewClosing, ReviewStore } from '../../ports/index.ts';
-import { isConditionFailure } from './conditions.ts';
-import { type Item, jsonOnly } from './request-item.ts';
+import { isConditionFailure, putIfAbsent } from './conditions.ts';
+import { type Item, jsonOnly, recordOf } from './request-item.ts';
 import { listByStatus } from './status-index.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
-const { partitionKey: PK } = TABLE_LAYOUT;
 const { partitionKey: GSI_PK, sortKey: GSI_SK } = TABLE_LAYOUT.statusIndex;
-const REVIEW_FIELDS = Object.keys(Review.shape);
 /** BatchGetItem reads at most this many keys a call. */
 const BATCH_GET_LIMIT = 100;
 /** A reminder step is due once; its mark only has to outlive the runs whose windows could see it. */
 const MARK_LIFETIME_SECONDS = 30 * 24 * 3600;
 
-function fromReviewItem(item: Item): Review {
-  return parse(
-    Review,
-    Object.fromEntries(REVIEW_FIELDS.filter((name) => name in item).map((name) => [name, item[name]])),
-    'stored review',
-  );
-}
+const fromReviewItem = (item: Item): Review => recordOf(Review, item, 'stored review');
 
 export class DynamoDbReviewStore implements ReviewStore {
   readonly #client: DynamoDBDocumentClient;
@@ -48,26 +39,14 @@ export class DynamoDbReviewStore implements ReviewStore {
 
   async open(review: Review): Promise<{ created: boolean; review: Review }> {
     const valid = parse(Review, review, 'review');
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#tableName,
-          Item: {
-            ...jsonOnly(valid),
-            ...TableKey.review(valid.reviewId),
-            [GSI_PK]: TableKey.reviewStatusPartition(valid.status === ReviewStatus.open),
-            [GSI_SK]: TableKey.statusSort(valid.openedAt, valid.reviewId),
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        }),
-      );
-      return { created: true, review: valid };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      // Reviews are never deleted: the failed condition saw this one.
-      return { created: false, review: (await this.get(valid.reviewId))! };
-    }
+    const created = await putIfAbsent(this.#client, this.#tableName, {
+      ...jsonOnly(valid),
+      ...TableKey.review(valid.reviewId),
+      [GSI_PK]: TableKey.reviewStatusPartition(valid.status === ReviewStatus.open),
+      [GSI_SK]: TableKey.statusSort(valid.openedAt, valid.reviewId),
+    });
+    // Reviews are never deleted: a failed condition saw this one.
+    return created ? { created, review: valid } : { created, review: (await this.get(valid.reviewId))! };
   }
 
   async get(reviewId: string): Promise<Review | undefined> {
@@ -144,25 +123,12 @@ export class DynamoDbReviewStore implements ReviewStore {
     });
   }
 
-  async claimReminder(reviewId: string, step: string, at: Date): Promise<boolean> {
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#tableName,
-          Item: {
-            ...TableKey.reviewReminderMark(reviewId, step),
-            sentAt: at.toISOString(),
-            [TABLE_LAYOUT.ttlAttribute]: Math.floor(at.getTime() / 1000) + MARK_LIFETIME_SECONDS,
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  claimReminder(reviewId: string, step: string, at: Date): Promise<boolean> {
+    return putIfAbsent(this.#client, this.#tableName, {
+      ...TableKey.reviewReminderMark(reviewId, step),
+      sentAt: at.toISOString(),
+      [TABLE_LAYOUT.ttlAttribute]: Math.floor(at.getTime() / 1000) + MARK_LIFETIME_SECONDS,
+    });
   }
 
   async releaseReminder(reviewId: string, step: string): Promise<void> {

@@ -1,15 +1,18 @@
 /**
- * `POST /slack/interactions`: verify, acknowledge, then vote. The acknowledgement does only what
- * must happen inside Slack's 3 seconds (the signature check, opening a modal while its trigger_id
- * is valid, validating a modal's fields) and hands the vote to `defer`; `processVote` does the rest
- * (identity binding, castVote, replies). In AWS `defer` is an asynchronous self-invocation
+ * `POST /slack/interactions`: verify, acknowledge, then vote on a request or close an after-the-fact
+ * review. The acknowledgement does only what must happen inside Slack's 3 seconds (the signature
+ * check, opening a modal while its trigger_id is valid, validating a modal's fields) and hands the
+ * vote or close to `defer`; `processJob` does the rest (identity binding, castVote or closeReview,
+ * replies). In AWS `defer` is an asynchronous self-invocation
  * (InvocationType Event): a Lambda function cannot keep working after it has answered, and the
  * verified payload then travels inside AWS only. A refused request returns 401 with no body and
  * records nothing.
  */
 import * as z from 'zod';
+import { ReviewIneligible, ReviewStatus, reviewAuditRequestId } from '../../domain/after-the-fact-review.ts';
 import { AuditKind } from '../../domain/audit-record.ts';
 import type { HttpResult } from '../../domain/http-result.ts';
+import { SLACK_REVIEW_IDS, slackAcknowledgeModal } from '../../domain/messages/review-alert.ts';
 import {
   INCOMPLETE_REVIEW_NOTICE,
   REVIEW_IN_CONSOLE,
@@ -17,21 +20,33 @@ import {
 } from '../../domain/messages/review-facts.ts';
 import { SLACK_IDS, slackDenyModal, slackStepUpModal } from '../../domain/messages/slack-review.ts';
 import { resourceNameOf } from '../../domain/step-up.ts';
-import type { CastVote, Clock, Directory, RequestStore } from '../../ports/index.ts';
+import type {
+  CastVote,
+  Clock,
+  CloseReview,
+  Directory,
+  RequestStore,
+  ReviewStore,
+} from '../../ports/index.ts';
 import type { CredentialSource, SlackCredentials } from '../chat-credentials.ts';
 import {
+  REVIEW_GONE_MESSAGE,
   recordChatRefusal,
   refusalFor,
   resolveSlackReviewer,
   UNBOUND_IDENTITY_CODE,
   UNBOUND_IDENTITY_MESSAGE,
+  UNBOUND_REVIEWER_MESSAGE,
 } from '../chat-reviewers.ts';
 import type { SlackApi } from './slack-api.ts';
 import { verifySlackSignature } from './verify-signature.ts';
 import {
+  isReviewJob,
   type OpenedVoteJob,
   openVoteJob,
   type SealedVoteJob,
+  type SlackJob,
+  type SlackReviewJob,
   type SlackVoteJob,
   sealVoteJob,
   type VoteJobKey,
@@ -39,6 +54,7 @@ import {
 } from './vote-job.ts';
 
 const ModalMetadata = z.strictObject({ requestId: z.string().min(1), channelId: z.string().min(1) });
+const ReviewModalMetadata = z.strictObject({ reviewId: z.string().min(1), channelId: z.string().min(1) });
 
 const BlockActions = z.looseObject({
   type: z.literal('block_actions'),
@@ -46,7 +62,7 @@ const BlockActions = z.looseObject({
   trigger_id: z.string().min(1),
   channel: z.looseObject({ id: z.string().min(1) }),
   actions: z
-    // What a vote job needs (SlackVoteJob): a click without it is acknowledged and ignored, never a 5xx.
+    // What a job needs (SlackJob): a click without it is acknowledged and ignored, never a 5xx.
     .array(
       z.looseObject({
         action_id: z.string(),
@@ -76,8 +92,10 @@ export interface SlackInteractionsDeps {
   readonly jobKey: CredentialSource<VoteJobKey>;
   readonly slack: (botToken: string) => SlackApi;
   readonly store: Pick<RequestStore, 'get' | 'appendAudit'>;
+  readonly reviews: Pick<ReviewStore, 'get'>;
   readonly directory: Directory;
   readonly castVote: CastVote;
+  readonly closeReview: CloseReview;
   /** Hands the sealed job to the worker (in AWS: an asynchronous invocation of this function). */
   readonly defer: (job: SealedVoteJob) => Promise<void>;
   readonly clock: Clock;
@@ -112,8 +130,45 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     return deps.slack((await deps.credentials()).botToken);
   }
 
+  /** The directory person behind a Slack account (its configured id, else its profile's email). */
+  function reviewerOf(slack: SlackApi, slackUserId: string) {
+    return resolveSlackReviewer(deps.directory, (id) => slack.userEmail(id), slackUserId);
+  }
+
+  /** Acknowledge opens the reason modal; Escalate closes the review at once. */
+  async function onReviewAction(payload: z.infer<typeof BlockActions>, retry: boolean): Promise<HttpResult> {
+    const action = payload.actions[0]!;
+    const reviewId = action.value;
+    if (reviewId === undefined) return ACK;
+    if (action.action_id === SLACK_REVIEW_IDS.escalateAction) {
+      await defer({
+        reviewId,
+        outcome: ReviewStatus.escalated,
+        slackUserId: payload.user.id,
+        channelId: payload.channel.id,
+        attemptId: action.action_ts,
+        retry,
+      });
+      return ACK;
+    }
+    const review = await deps.reviews.get(reviewId);
+    if (review === undefined) return ACK;
+    const metadata = JSON.stringify({ reviewId, channelId: payload.channel.id });
+    await (await api()).openView(
+      payload.trigger_id,
+      slackAcknowledgeModal(review, metadata, deps.consoleUrl),
+    );
+    return ACK;
+  }
+
   async function onBlockAction(payload: z.infer<typeof BlockActions>, retry: boolean): Promise<HttpResult> {
     const action = payload.actions[0]!;
+    if (
+      action.action_id === SLACK_REVIEW_IDS.acknowledgeAction ||
+      action.action_id === SLACK_REVIEW_IDS.escalateAction
+    ) {
+      return onReviewAction(payload, retry);
+    }
     const requestId = action.value;
     const isVote = action.action_id === SLACK_IDS.approveAction || action.action_id === SLACK_IDS.denyAction;
     if (!isVote || requestId === undefined) return ACK;
@@ -134,11 +189,37 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     return ACK;
   }
 
+  /** The reason modal of Acknowledge: no reason, no close (the modal says so in place). */
+  async function onAcknowledgeSubmission(
+    payload: z.infer<typeof ViewSubmission>,
+    retry: boolean,
+  ): Promise<HttpResult> {
+    const { view } = payload;
+    const metadata = ReviewModalMetadata.safeParse(parseJson(view.private_metadata));
+    if (!metadata.success) return ACK;
+    const reason =
+      view.state.values[SLACK_REVIEW_IDS.reasonBlock]?.[SLACK_REVIEW_IDS.reasonInput]?.value?.trim() ?? '';
+    if (reason.length === 0) {
+      return modalErrors(SLACK_REVIEW_IDS.reasonBlock, 'A reason is required to acknowledge.');
+    }
+    await defer({
+      ...metadata.data,
+      outcome: ReviewStatus.acknowledged,
+      reason,
+      slackUserId: payload.user.id,
+      attemptId: view.id,
+      retry,
+    });
+    return ACK;
+  }
+
   async function onViewSubmission(
     payload: z.infer<typeof ViewSubmission>,
     retry: boolean,
   ): Promise<HttpResult> {
     const { view } = payload;
+    if (view.callback_id === SLACK_REVIEW_IDS.acknowledgeModal)
+      return onAcknowledgeSubmission(payload, retry);
     const metadata = ModalMetadata.safeParse(parseJson(view.private_metadata));
     if (!metadata.success) return ACK;
     const base = { ...metadata.data, slackUserId: payload.user.id, attemptId: view.id, retry };
@@ -187,19 +268,33 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     return parsed.type === 'block_actions' ? onBlockAction(parsed, retry) : onViewSubmission(parsed, retry);
   }
 
-  /** Seals a verified vote for the worker. */
-  async function defer(job: SlackVoteJob): Promise<void> {
+  /** Seals a verified vote or close for the worker. */
+  async function defer(job: SlackJob): Promise<void> {
     await deps.defer(sealVoteJob(job, await deps.jobKey(), deps.clock.now()));
   }
 
   /**
-   * A job the worker cannot trust records no vote. The refusal is audited on the request it names
-   * when that request exists (a made-up id must not create records), with the reason only.
+   * Where the refusal of a job naming `refusal`'s request or review is audited: that request, or the
+   * review's call or break-glass request, when it exists (a made-up id must not create records).
+   */
+  async function refusalTrailOf(refusal: Extract<OpenedVoteJob, { ok: false }>): Promise<string | undefined> {
+    const { claimedRequestId, claimedReviewId } = refusal;
+    if (claimedRequestId !== undefined) {
+      const record = await deps.store.get(claimedRequestId).catch(() => undefined);
+      return record === undefined ? undefined : claimedRequestId;
+    }
+    if (claimedReviewId === undefined) return undefined;
+    const review = await deps.reviews.get(claimedReviewId).catch(() => undefined);
+    return review === undefined ? undefined : reviewAuditRequestId(review);
+  }
+
+  /**
+   * A job the worker cannot trust records no vote and closes no review. The refusal is audited
+   * where the job points when that exists, with the reason only.
    */
   async function refuseJob(refusal: Extract<OpenedVoteJob, { ok: false }>): Promise<void> {
-    const requestId = refusal.claimedRequestId;
-    if (requestId === undefined || (await deps.store.get(requestId).catch(() => undefined)) === undefined)
-      return;
+    const requestId = await refusalTrailOf(refusal);
+    if (requestId === undefined) return;
     const at = deps.clock.now();
     // One record per reason: a replayed or forged job is the same fact however often it comes.
     await deps.store.appendAudit({
@@ -214,16 +309,53 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
 
   /**
    * The worker side: open the sealed job (refused and audited unless authentic and fresh), bind the
-   * identity, vote, and tell the reviewer when the vote did not count.
+   * identity, vote or close the review, and tell the reviewer when it did not count.
    */
-  async function processVote(input: unknown): Promise<{ readonly refused?: VoteJobRefusal }> {
+  async function processJob(input: unknown): Promise<{ readonly refused?: VoteJobRefusal }> {
     const opened = openVoteJob(input, await deps.jobKey(), deps.clock.now());
     if (!opened.ok) {
       await refuseJob(opened);
       return { refused: opened.code };
     }
-    await vote(opened.job);
+    if (isReviewJob(opened.job)) await closeFromSlack(opened.job);
+    else await vote(opened.job);
     return {};
+  }
+
+  /**
+   * Closes the review as the reviewer chose; closeReview checks eligibility and closes it with one
+   * conditional write, and updates the alert in place. A refusal changes nothing and is told to the
+   * reviewer alone.
+   */
+  async function closeFromSlack(job: SlackReviewJob): Promise<void> {
+    const slack = await api();
+    const tell = (text: string) => slack.postEphemeral(job.channelId, job.slackUserId, text);
+    if ((await deps.reviews.get(job.reviewId)) === undefined) {
+      await tell(REVIEW_GONE_MESSAGE);
+      return;
+    }
+    const principal = await reviewerOf(slack, job.slackUserId);
+    if (principal === undefined) {
+      await tell(UNBOUND_REVIEWER_MESSAGE);
+      return;
+    }
+    try {
+      await deps.closeReview({
+        reviewId: job.reviewId,
+        principal,
+        input: { outcome: job.outcome, ...(job.reason === undefined ? {} : { reason: job.reason }) },
+        channel: 'slack',
+      });
+    } catch (error) {
+      const refusal = refusalFor(error);
+      if (refusal === undefined) throw error;
+      // A redelivery of the close this reviewer made is not a second click: stay quiet.
+      if (job.retry && refusal.code === ReviewIneligible.closed) {
+        const stored = await deps.reviews.get(job.reviewId);
+        if (stored?.closedBy === principal.id && stored.status === job.outcome) return;
+      }
+      await tell(refusal.code === 'NOT_FOUND' ? REVIEW_GONE_MESSAGE : refusal.message);
+    }
   }
 
   async function vote(job: SlackVoteJob): Promise<void> {
@@ -252,11 +384,7 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
       await refuse(REVIEW_IN_CONSOLE, INCOMPLETE_REVIEW_NOTICE);
       return;
     }
-    const principal = await resolveSlackReviewer(
-      deps.directory,
-      (id) => slack.userEmail(id),
-      job.slackUserId,
-    );
+    const principal = await reviewerOf(slack, job.slackUserId);
     if (principal === undefined) {
       await refuse(UNBOUND_IDENTITY_CODE, UNBOUND_IDENTITY_MESSAGE);
       return;
@@ -281,6 +409,6 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     }
   }
 
-  return { acknowledge, processVote };
+  return { acknowledge, processJob };
 }
 export type SlackInteractions = ReturnType<typeof createSlackInteractions>;

@@ -1,11 +1,18 @@
 /**
  * `POST /teams/messages`: the bot endpoint. Authenticates the Bot Framework JWT against the
  * activity it came with, then answers the `adaptiveCard/action` invoke synchronously (Teams waits
- * for the invoke response) with the updated card, or with an error body naming why the vote did
- * not count. A request that fails authentication gets 401 with no body and records nothing.
+ * for the invoke response) with the updated card, or with an error body naming why the vote (or
+ * the close of an after-the-fact review) did not count. A request that fails authentication gets
+ * 401 with no body and records nothing.
  */
 import * as z from 'zod';
+import { ReviewStatus } from '../../domain/after-the-fact-review.ts';
 import type { HttpResult } from '../../domain/http-result.ts';
+import {
+  TEAMS_REVIEW_INPUTS,
+  TEAMS_REVIEW_VERBS,
+  teamsReviewAlertCard,
+} from '../../domain/messages/review-alert.ts';
 import {
   INCOMPLETE_REVIEW_NOTICE,
   REVIEW_IN_CONSOLE,
@@ -19,13 +26,22 @@ import {
   teamsErrorResponse,
   teamsReviewCard,
 } from '../../domain/messages/teams-review.ts';
-import type { CastVote, Clock, Directory, RequestStore } from '../../ports/index.ts';
+import type {
+  CastVote,
+  Clock,
+  CloseReview,
+  Directory,
+  RequestStore,
+  ReviewStore,
+} from '../../ports/index.ts';
 import {
+  REVIEW_GONE_MESSAGE,
   recordChatRefusal,
   refusalFor,
   resolveTeamsReviewer,
   UNBOUND_IDENTITY_CODE,
   UNBOUND_IDENTITY_MESSAGE,
+  UNBOUND_REVIEWER_MESSAGE,
 } from '../chat-reviewers.ts';
 import type { BotFrameworkAuthenticator } from './bot-framework-auth.ts';
 
@@ -51,11 +67,27 @@ const ActionData = z.looseObject({
   [TEAMS_INPUTS.confirmResource]: z.string().optional(),
 });
 
+const ReviewActionData = z.looseObject({
+  reviewId: z.string().min(1),
+  [TEAMS_REVIEW_INPUTS.reason]: z.string().optional(),
+});
+
+const REVIEW_OUTCOME = {
+  [TEAMS_REVIEW_VERBS.acknowledge]: ReviewStatus.acknowledged,
+  [TEAMS_REVIEW_VERBS.escalate]: ReviewStatus.escalated,
+} as const;
+
+function isReviewVerb(verb: string | undefined): verb is keyof typeof REVIEW_OUTCOME {
+  return verb === TEAMS_REVIEW_VERBS.acknowledge || verb === TEAMS_REVIEW_VERBS.escalate;
+}
+
 export interface BotEndpointDeps {
   readonly authenticator: BotFrameworkAuthenticator;
   readonly store: Pick<RequestStore, 'get' | 'appendAudit'>;
+  readonly reviews: Pick<ReviewStore, 'get'>;
   readonly directory: Directory;
   readonly castVote: CastVote;
+  readonly closeReview: CloseReview;
   readonly clock: Clock;
   readonly consoleUrl: string;
 }
@@ -77,18 +109,60 @@ function parseJson(text: string): unknown {
   }
 }
 
+type CardAction = NonNullable<z.infer<typeof InvokeActivity>['value']>['action'];
+
+const NOT_UNDERSTOOD = teamsErrorResponse(
+  400,
+  'BadRequest',
+  'This card action is not one Countersign understands.',
+);
+
 export function createTeamsBotEndpoint(deps: BotEndpointDeps) {
-  async function vote(activity: z.infer<typeof InvokeActivity>): Promise<InvokeResponse> {
+  /**
+   * Acknowledge (a reason required, closeReview checks it) or Escalate from the alert card, answered
+   * with the card refreshed to show the outcome. A refusal changes nothing and is answered with why.
+   */
+  async function closeFromTeams(
+    activity: z.infer<typeof InvokeActivity>,
+    verb: keyof typeof REVIEW_OUTCOME,
+    action: CardAction,
+  ): Promise<InvokeResponse> {
+    const data = ReviewActionData.safeParse(action.data);
+    if (!data.success) return NOT_UNDERSTOOD;
+    const { reviewId } = data.data;
+    if ((await deps.reviews.get(reviewId)) === undefined) {
+      return teamsErrorResponse(404, 'NOT_FOUND', REVIEW_GONE_MESSAGE);
+    }
+    const principal = await resolveTeamsReviewer(deps.directory, activity.from.aadObjectId);
+    if (principal === undefined)
+      return teamsErrorResponse(403, UNBOUND_IDENTITY_CODE, UNBOUND_REVIEWER_MESSAGE);
+    const reason = data.data[TEAMS_REVIEW_INPUTS.reason]?.trim() || undefined;
+    try {
+      const { review } = await deps.closeReview({
+        reviewId,
+        principal,
+        input: { outcome: REVIEW_OUTCOME[verb], ...(reason === undefined ? {} : { reason }) },
+        channel: 'teams',
+      });
+      return teamsCardResponse(teamsReviewAlertCard(review, deps.consoleUrl));
+    } catch (error) {
+      const refusal = refusalFor(error);
+      if (refusal === undefined) throw error;
+      const message = refusal.code === 'NOT_FOUND' ? REVIEW_GONE_MESSAGE : refusal.message;
+      return teamsErrorResponse(refusal.status, refusal.code, message);
+    }
+  }
+
+  async function act(activity: z.infer<typeof InvokeActivity>): Promise<InvokeResponse> {
     const action = activity.value?.action;
     if (action === undefined) return teamsErrorResponse(400, 'BadRequest', 'Missing value property');
     if (action.type !== 'Action.Execute') {
       return teamsErrorResponse(400, 'NotSupported', `The action '${action.type}' is not supported.`);
     }
     const verb = action.verb;
+    if (isReviewVerb(verb)) return closeFromTeams(activity, verb, action);
     const data = ActionData.safeParse(action.data);
-    if ((verb !== TEAMS_VERBS.approve && verb !== TEAMS_VERBS.deny) || !data.success) {
-      return teamsErrorResponse(400, 'BadRequest', 'This card action is not one Countersign understands.');
-    }
+    if ((verb !== TEAMS_VERBS.approve && verb !== TEAMS_VERBS.deny) || !data.success) return NOT_UNDERSTOOD;
     // The request first: an action naming a request that does not exist records nothing at all.
     const record = await deps.store.get(data.data.requestId);
     if (record === undefined) return teamsErrorResponse(404, 'NOT_FOUND', 'This request no longer exists.');
@@ -149,7 +223,7 @@ export function createTeamsBotEndpoint(deps: BotEndpointDeps) {
     const invoke = InvokeActivity.safeParse(activity);
     // Other activities (conversationUpdate, plain messages) need no answer from a review bot.
     if (!invoke.success) return { statusCode: 200, body: '' };
-    return invokeResult(await vote(invoke.data));
+    return invokeResult(await act(invoke.data));
   }
 
   return { handle };

@@ -1,24 +1,42 @@
 /**
  * The alert of an after-the-fact review in Slack and Teams: who called what on which resource (or
- * which agent broke the glass, and why), what the policies say, who reviews it and how it ended,
- * with a link to the console, where reviewers close it (Acknowledge with a reason, or Escalate);
- * and its reminders and escalations. Everything that came from CloudTrail or an agent is escaped. Pure.
+ * which agent broke the glass, and why), what the policies say, who reviews it and how it ended;
+ * while it is open, the controls that close it right there (Acknowledge, which asks for a reason,
+ * and Escalate) beside a link to the console; and its reminders and escalations. Everything that
+ * came from CloudTrail, an agent or a reviewer is escaped. Pure.
  */
 import { type DueReviewReminder, type Review, ReviewKind, ReviewStatus } from '../after-the-fact-review.ts';
+import type { ChannelValue } from '../schemas.ts';
 import { visibleText } from './review-facts.ts';
-import { escapeMrkdwn, type SlackBlock, type SlackMessage } from './slack-review.ts';
+import {
+  escapeMrkdwn,
+  type SlackBlock,
+  type SlackMessage,
+  type SlackModal,
+  slackModal,
+} from './slack-review.ts';
 import {
   ADAPTIVE_CARD_CONTENT_TYPE,
   type AdaptiveCard,
   type CardElement,
   escapeMarkdown,
+  executeAction,
 } from './teams-review.ts';
 
-/** The identifiers of a review alert's blocks and its console button. */
+/** Identifiers Slack echoes back in a review alert's interaction payloads. */
 export const SLACK_REVIEW_IDS = {
+  acknowledgeAction: 'countersign_review_acknowledge',
+  escalateAction: 'countersign_review_escalate',
   consoleAction: 'countersign_review_console',
   actionsBlock: 'countersign_review_actions',
+  acknowledgeModal: 'countersign_review_acknowledge_reason',
+  reasonBlock: 'countersign_review_reason',
+  reasonInput: 'reason',
 } as const;
+
+/** The Teams `Action.Execute` verbs that close a review, and the id of its reason input. */
+export const TEAMS_REVIEW_VERBS = { acknowledge: 'acknowledge', escalate: 'escalate' } as const;
+export const TEAMS_REVIEW_INPUTS = { reason: 'reason' } as const;
 
 export interface ReviewAlertFacts {
   readonly reviewId: string;
@@ -38,13 +56,22 @@ const CLOSED_VERB = {
   [ReviewStatus.withdrawn]: 'Withdrawn',
 } as const;
 
+const CHANNEL_NAME: Readonly<Record<ChannelValue, string>> = {
+  api: 'the API',
+  console: 'the console',
+  slack: 'Slack',
+  teams: 'Teams',
+};
+
+/** Open: who may close it. Closed: who closed it, how, where and why. */
 function statusOf(review: Review): string {
   if (review.status === ReviewStatus.open) {
-    return `After-the-fact review open: ${review.groups.join(' or ')} acknowledge it (with a reason) or escalate it in the console.`;
+    return `After-the-fact review open: ${review.groups.join(' or ')} acknowledge it (with a reason) or escalate it, here or in the console.`;
   }
   const by = review.closedBy === undefined ? '' : ` by ${review.closedBy}`;
-  const reason = review.reason === undefined ? '' : `: ${review.reason}`;
-  return `${CLOSED_VERB[review.status]}${by}${reason}`;
+  const where = review.channel === undefined ? '' : ` in ${CHANNEL_NAME[review.channel]}`;
+  const reason = review.reason === undefined ? '' : `: ${visibleText(review.reason)}`;
+  return `${CLOSED_VERB[review.status]}${by}${where}${reason}`;
 }
 
 function consoleLinkOf(consoleUrl: string, review: Review): string {
@@ -104,19 +131,34 @@ const section = (text: string): SlackBlock => ({
   text: { type: 'mrkdwn', text: text.slice(0, 2900) },
 });
 
+/** Open: Acknowledge, Escalate and the console. Closed: the console only, the controls are gone. */
 function slackActions(facts: ReviewAlertFacts): SlackBlock {
+  const console = {
+    type: 'button',
+    action_id: SLACK_REVIEW_IDS.consoleAction,
+    text: plain(facts.open ? 'Review in console' : 'Open in console'),
+    url: facts.consoleLink,
+  };
+  const controls = [
+    {
+      type: 'button',
+      action_id: SLACK_REVIEW_IDS.acknowledgeAction,
+      style: 'primary',
+      text: plain('Acknowledge'),
+      value: facts.reviewId,
+    },
+    {
+      type: 'button',
+      action_id: SLACK_REVIEW_IDS.escalateAction,
+      style: 'danger',
+      text: plain('Escalate'),
+      value: facts.reviewId,
+    },
+  ];
   return {
     type: 'actions',
     block_id: SLACK_REVIEW_IDS.actionsBlock,
-    elements: [
-      {
-        type: 'button',
-        action_id: SLACK_REVIEW_IDS.consoleAction,
-        ...(facts.open ? { style: 'primary' } : {}),
-        text: plain(facts.open ? 'Review in console' : 'Open in console'),
-        url: facts.consoleLink,
-      },
-    ],
+    elements: facts.open ? [...controls, console] : [console],
   };
 }
 
@@ -142,6 +184,31 @@ export function slackReviewAlert(review: Review, consoleUrl: string): SlackMessa
       slackActions(facts),
     ],
   };
+}
+
+/** Acknowledging requires a reason: the input is not optional, so Slack will not submit it empty. */
+export function slackAcknowledgeModal(
+  review: Review,
+  privateMetadata: string,
+  consoleUrl: string,
+): SlackModal {
+  const facts = reviewAlertFacts(review, consoleUrl);
+  return slackModal(SLACK_REVIEW_IDS.acknowledgeModal, 'Acknowledge review', 'Acknowledge', privateMetadata, [
+    // The title names the agent and the action only: ids and action names Countersign checked.
+    section(`Acknowledge *${escapeMrkdwn(facts.title)}*?`),
+    {
+      type: 'input',
+      block_id: SLACK_REVIEW_IDS.reasonBlock,
+      label: plain('Reason (recorded with the review)'),
+      element: {
+        type: 'plain_text_input',
+        action_id: SLACK_REVIEW_IDS.reasonInput,
+        multiline: true,
+        min_length: 1,
+        max_length: 2000,
+      },
+    },
+  ]);
 }
 
 /**
@@ -181,13 +248,24 @@ const textBlock = (value: string, extra: CardElement = {}): CardElement => ({
   ...extra,
 });
 
-/** The alert as a Teams Adaptive Card, linking to the console where the review is closed. */
+/**
+ * The alert as a Teams Adaptive Card: while open, a reason input with Acknowledge and Escalate
+ * (Universal Actions, answered with the refreshed card) beside the console; once closed, the outcome
+ * and the console only.
+ */
 export function teamsReviewAlertCard(review: Review, consoleUrl: string, headline?: string): AdaptiveCard {
   const facts = reviewAlertFacts(review, consoleUrl);
   const openConsole = {
     type: 'Action.OpenUrl',
     title: facts.open ? 'Review in console' : 'Open in console',
     url: facts.consoleLink,
+  };
+  const reason = {
+    type: 'Input.Text',
+    id: TEAMS_REVIEW_INPUTS.reason,
+    label: 'Reason (required to acknowledge)',
+    isMultiline: true,
+    maxLength: 2000,
   };
   return {
     type: 'AdaptiveCard',
@@ -209,8 +287,17 @@ export function teamsReviewAlertCard(review: Review, consoleUrl: string, headlin
             textBlock(escapeMarkdown(facts.agentText)),
           ]),
       textBlock(escapeMarkdown(facts.status), { weight: 'Bolder', spacing: 'Medium' }),
+      ...(facts.open ? [reason] : []),
     ],
-    actions: [openConsole],
+    actions: facts.open
+      ? [
+          executeAction(TEAMS_REVIEW_VERBS.acknowledge, 'Acknowledge', 'positive', {
+            reviewId: facts.reviewId,
+          }),
+          executeAction(TEAMS_REVIEW_VERBS.escalate, 'Escalate', 'destructive', { reviewId: facts.reviewId }),
+          openConsole,
+        ]
+      : [openConsole],
   };
 }
 

@@ -185,7 +185,8 @@ export function slackReviewMessage(record: RequestRecord, consoleUrl: string): S
   };
 }
 
-function modal(
+/** A modal with one submit and a Cancel; Slack echoes `callbackId` and `privateMetadata` on submit. */
+export function slackModal(
   callbackId: string,
   title: string,
   submit: string,
@@ -205,7 +206,7 @@ function modal(
 
 /** Deny requires a reason: the input is not optional, so Slack will not submit it empty. */
 export function slackDenyModal(record: RequestRecord, privateMetadata: string): SlackModal {
-  return modal(SLACK_IDS.denyModal, 'Deny request', 'Deny', privateMetadata, [
+  return slackModal(SLACK_IDS.denyModal, 'Deny request', 'Deny', privateMetadata, [
     section(`Deny *${escapeMrkdwn(record.action)}* on \`${escapeMrkdwn(record.resource.arn)}\`?`),
     {
       type: 'input',
@@ -229,7 +230,7 @@ export function slackStepUpModal(
   consoleUrl: string,
 ): SlackModal {
   const facts = reviewFacts(record, consoleUrl);
-  return modal(SLACK_IDS.stepUpModal, 'Confirm approval', 'Approve', privateMetadata, [
+  return slackModal(SLACK_IDS.stepUpModal, 'Confirm approval', 'Approve', privateMetadata, [
     section(
       `You are approving *${escapeMrkdwn(facts.action)}* on \`${escapeMrkdwn(facts.resourceArn)}\`.\nType *${escapeMrkdwn(facts.resourceName)}* to confirm.`,
     ),

@@ -147,17 +147,30 @@ function status(facts: ReviewFacts): CardElement[] {
   return [headline, ...votes];
 }
 
-function voteAction(facts: ReviewFacts, verb: string, title: string, style: string): CardElement {
-  const data = { requestId: facts.requestId, verb };
+/**
+ * A Universal Action (`Action.Execute`, answered by the bot with a refreshed card) carrying the card's
+ * inputs and `data`, with an `Action.Submit` fallback for clients without Adaptive Cards 1.4.
+ */
+export function executeAction(
+  verb: string,
+  title: string,
+  style: string,
+  data: Readonly<Record<string, string>>,
+): CardElement {
+  const withVerb = { ...data, verb };
   return {
     type: 'Action.Execute',
     verb,
     title,
     style,
-    data,
+    data: withVerb,
     associatedInputs: 'auto',
-    fallback: { type: 'Action.Submit', title, data },
+    fallback: { type: 'Action.Submit', title, data: withVerb },
   };
+}
+
+function voteAction(facts: ReviewFacts, verb: string, title: string, style: string): CardElement {
+  return executeAction(verb, title, style, { requestId: facts.requestId });
 }
 
 function inputs(facts: ReviewFacts): CardElement[] {

@@ -5,14 +5,15 @@
  * `onPrivilegedCall`); the composition hands them here, so no service knows CloudTrail.
  *
  * The record carries what a real one does for the call (CloudTrail User Guide, record contents):
- * eventVersion, userIdentity derived from the caller's key (an IAM user, or an assumed role when the
- * principal is a role), eventTime (second precision), eventSource, eventName as CloudTrail names it,
+ * eventVersion, userIdentity derived from the caller's key (an IAM user; an assumed role when the
+ * principal is a role, or when the key is a session the twin's STS issued), eventTime (second precision), eventSource, eventName as CloudTrail names it,
  * awsRegion, sourceIPAddress, userAgent, requestParameters, responseElements, requestID, eventID,
  * readOnly, resources, eventType, managementEvent, recipientAccountId, eventCategory, and
  * errorCode/errorMessage when the call failed.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../cloudformation/intrinsics.ts';
+import { assumedRoleIdOf, iamUniqueId } from '../front/credentials.ts';
 
 export const CLOUDTRAIL_DETAIL_TYPE = 'AWS API Call via CloudTrail';
 const EVENT_VERSION = '1.09';
@@ -20,8 +21,15 @@ const EVENT_VERSION = '1.09';
 /** Who made the call: the signer of the request as the front resolved it. */
 export interface CallerIdentity {
   readonly accessKeyId: string;
-  /** `arn:aws:iam::<account>:user/<path/name>` or `arn:aws:iam::<account>:role/<name>`. */
+  /**
+   * `arn:aws:iam::<account>:user/<path/name>`, `arn:aws:iam::<account>:role/<path/name>`, or a
+   * session's `arn:aws:sts::<account>:assumed-role/<role name>/<session name>`.
+   */
   readonly principalArn: string;
+  /** A session of the twin's STS: the role it was issued for (with its path), its name and when. */
+  readonly roleArn?: string;
+  readonly sessionName?: string;
+  readonly issuedAt?: Date;
 }
 
 /** A call a twin service answered, as its hook reports it. */
@@ -78,48 +86,63 @@ function secondsPrecision(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
 }
 
-/** A stable IAM unique id (`AIDA…` for users, `AROA…` for roles) for a principal of the twin. */
-function uniqueId(prefix: 'AIDA' | 'AROA', arn: string): string {
-  return `${prefix}${createHash('sha256').update(arn).digest('hex').toUpperCase().slice(0, 17)}`;
+const ROLE_OR_USER = /^arn:aws:iam::(\d{12}):(user|role)\/(.+)$/;
+
+/** `AssumedRole` as CloudTrail writes it for a session of `roleArn` (sessionIssuer: the role). */
+function assumedRole(
+  roleArn: string,
+  session: { readonly accessKeyId: string; readonly name: string; readonly issuedAt: Date },
+): Record<string, unknown> {
+  const [, accountId, , pathAndName] = ROLE_OR_USER.exec(roleArn) as unknown as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  const roleName = pathAndName.slice(pathAndName.lastIndexOf('/') + 1);
+  const principalId = assumedRoleIdOf(roleArn, session.name);
+  return {
+    type: 'AssumedRole',
+    principalId,
+    arn: `arn:aws:sts::${accountId}:assumed-role/${roleName}/${session.name}`,
+    accountId,
+    accessKeyId: session.accessKeyId,
+    sessionContext: {
+      sessionIssuer: {
+        type: 'Role',
+        principalId: iamUniqueId('AROA', roleArn),
+        arn: roleArn,
+        accountId,
+        userName: roleName,
+      },
+      attributes: { creationDate: secondsPrecision(session.issuedAt), mfaAuthenticated: 'false' },
+    },
+  };
 }
 
 /**
  * `userIdentity` as CloudTrail writes it for a call signed with the principal's key: an IAM user's
- * own key (`IAMUser`), or a role's session (`AssumedRole`, the session named after the key).
+ * own key (`IAMUser`), a session the twin's STS issued (`AssumedRole`, as STS named it), or a
+ * role's key configured as such (`AssumedRole`, the session named after the key).
  */
 export function userIdentityOf(caller: CallerIdentity): Record<string, unknown> {
-  const arn = /^arn:aws:iam::(\d{12}):(user|role)\/(.+)$/.exec(caller.principalArn);
+  const { roleArn, sessionName, issuedAt, accessKeyId } = caller;
+  if (roleArn !== undefined && sessionName !== undefined && ROLE_OR_USER.test(roleArn)) {
+    return assumedRole(roleArn, { accessKeyId, name: sessionName, issuedAt: issuedAt ?? new Date(0) });
+  }
+  const arn = ROLE_OR_USER.exec(caller.principalArn);
   if (arn === null) throw new Error(`not an IAM user or role ARN: ${caller.principalArn}`);
   const [, accountId, kind, pathAndName] = arn as unknown as [string, string, string, string];
-  const name = pathAndName.slice(pathAndName.lastIndexOf('/') + 1);
-  if (kind === 'user') {
-    return {
-      type: 'IAMUser',
-      principalId: uniqueId('AIDA', caller.principalArn),
-      arn: caller.principalArn,
-      accountId,
-      accessKeyId: caller.accessKeyId,
-      userName: name,
-    };
+  if (kind === 'role') {
+    return assumedRole(caller.principalArn, { accessKeyId, name: accessKeyId, issuedAt: new Date(0) });
   }
-  const roleId = uniqueId('AROA', caller.principalArn);
-  const session = caller.accessKeyId;
   return {
-    type: 'AssumedRole',
-    principalId: `${roleId}:${session}`,
-    arn: `arn:aws:sts::${accountId}:assumed-role/${name}/${session}`,
+    type: 'IAMUser',
+    principalId: iamUniqueId('AIDA', caller.principalArn),
+    arn: caller.principalArn,
     accountId,
-    accessKeyId: caller.accessKeyId,
-    sessionContext: {
-      sessionIssuer: {
-        type: 'Role',
-        principalId: roleId,
-        arn: caller.principalArn,
-        accountId,
-        userName: name,
-      },
-      attributes: { creationDate: secondsPrecision(new Date(0)), mfaAuthenticated: 'false' },
-    },
+    accessKeyId,
+    userName: pathAndName.slice(pathAndName.lastIndexOf('/') + 1),
   };
 }
 

@@ -123,18 +123,18 @@ export async function loadOrCreateOperatorCredentials(
 }
 
 /** IAM's unique id of a role (`AROA…`) or user (`AIDA…`): stable for its ARN, as in AWS. */
-function uniqueId(prefix: 'AROA' | 'AIDA', arn: string): string {
+export function iamUniqueId(prefix: 'AROA' | 'AIDA', arn: string): string {
   return `${prefix}${createHash('sha256').update(arn).digest('hex').slice(0, 17).toUpperCase()}`;
 }
 
 /** `aws:userid` of a caller: `AIDA…` for a user, `AROA…:<session name>` for a role session. */
 export function userIdOf(caller: AwsCaller): string {
   return caller.kind === 'session'
-    ? `${uniqueId('AROA', caller.roleArn)}:${caller.sessionName}`
-    : uniqueId('AIDA', caller.principalArn);
+    ? assumedRoleIdOf(caller.roleArn, caller.sessionName)
+    : iamUniqueId('AIDA', caller.principalArn);
 }
 
 /** The `AssumedRoleId` of a session: the role's unique id and the session name. */
 export function assumedRoleIdOf(roleArn: string, sessionName: string): string {
-  return `${uniqueId('AROA', roleArn)}:${sessionName}`;
+  return `${iamUniqueId('AROA', roleArn)}:${sessionName}`;
 }

@@ -39,6 +39,8 @@ export type AwsCaller =
       readonly principalArn: string;
       readonly roleArn: string;
       readonly sessionName: string;
+      /** When STS issued the session (CloudTrail's `sessionContext.attributes.creationDate`). */
+      readonly issuedAt: Date;
       /** The session policy given with AssumeRole (JSON), which narrows the role's permissions. */
       readonly sessionPolicy?: string;
     };

@@ -125,6 +125,7 @@ export function createLocalSts(options: { readonly now?: () => Date } = {}): Loc
         principalArn,
         roleArn,
         sessionName,
+        issuedAt: issued,
         ...(policy === undefined ? {} : { sessionPolicy: policy }),
       },
     };

@@ -2,11 +2,14 @@
  * Privileged calls end to end in the twin, as `npm start` runs it: the agent's own key calls S3
  * directly (as a real agent role with S3 permissions could), the twin's CloudTrail puts the call on
  * the default bus, the stack's rule delivers it to the reconciliation, and reviewers find it in the
- * REST API and chat. Approved requests cover one call each; a break-glass request runs at once and
- * is reviewed afterwards; a recorded event replayed is recorded once.
+ * REST API and chat, where they close its review from the alert itself (Slack and Teams). Approved
+ * requests cover one call each; a break-glass request runs at once and is reviewed afterwards; a
+ * recorded event replayed is recorded once.
  */
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   DeleteBucketPolicyCommand,
@@ -15,9 +18,25 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDocumentClient } from '../../../lambdas/adapters/aws-clients.ts';
+import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
+import { callAuditRequestId } from '../../../lambdas/domain/after-the-fact-review.ts';
+import { ENV } from '../../../lambdas/handlers/environment-names.ts';
+import type { BotIssuer } from '../../../local/product/chat/bot-issuer.ts';
 import { OUTBOX_PATHS, type OutboxEntry } from '../../../local/product/chat/outbox.ts';
 import { AWS_EVENT_REPLAY_PATH } from '../../../local/twin/aws-event-replay.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
+import {
+  type LocalDirectory,
+  localDirectory,
+  postSlack,
+  postTeams,
+  slackClick,
+  slackForm,
+  slackSubmission,
+  teamsServiceUrl,
+  twinBotIssuer,
+} from '../../support/doors.ts';
 import {
   agentRequest,
   demoAgent,
@@ -63,6 +82,8 @@ let agentS3: S3Client;
 let operatorS3: S3Client;
 let dataDir: string;
 let policyDir: string;
+let directory: LocalDirectory;
+let issuer: BotIssuer;
 
 beforeAll(async () => {
   dataDir = await tempDir('privileged-calls');
@@ -81,6 +102,9 @@ beforeAll(async () => {
   agentS3 = s3(agent);
   operatorS3 = s3(twin.operatorCredentials);
   await operatorS3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  directory = await localDirectory();
+  // The twin keeps its Bot Framework signing key in the data dir: this is the twin's own issuer.
+  issuer = await twinBotIssuer(twin);
   // The first twin of a run may synthesize the assembly and warm every function on a busy machine.
 }, 300_000);
 
@@ -336,5 +360,162 @@ describe('a recorded CloudTrail event replayed', () => {
       body: JSON.stringify({ ...recorded, source: 'countersign.agent.invoice-bot' }),
     });
     expect(refused.status).toBe(400);
+  });
+});
+
+describe('the review of an unapproved call, closed from chat', () => {
+  const slackId = (user: string) => directory.users.find((candidate) => candidate.id === user)!.slackUserId;
+  const teamsId = (user: string) =>
+    directory.users.find((candidate) => candidate.id === user)!.teamsAadObjectId;
+  const actionIds = (body: unknown): string[] =>
+    ((body as { blocks?: { elements?: { action_id?: string }[] }[] }).blocks ?? []).flatMap((block) =>
+      (block.elements ?? []).flatMap((element) => element.action_id ?? []),
+    );
+
+  const click = (user: string, actionId: string, reviewId: string) =>
+    slackClick({
+      slackUserId: slackId(user),
+      channelId: directory.slack.channel,
+      blockId: 'countersign_review_actions',
+      actionId,
+      value: reviewId,
+    });
+
+  const acknowledgement = (user: string, reviewId: string, reason: string) =>
+    slackSubmission({
+      slackUserId: slackId(user),
+      callbackId: 'countersign_review_acknowledge_reason',
+      privateMetadata: { reviewId, channelId: directory.slack.channel },
+      blockId: 'countersign_review_reason',
+      inputId: 'reason',
+      value: reason,
+    });
+
+  async function slack(payload: unknown): Promise<number> {
+    return (await postSlack(twin, directory.slack.signingSecret, slackForm(payload))).status;
+  }
+
+  function teams(user: string, verb: string, data: Record<string, unknown>) {
+    const activity = {
+      type: 'invoke',
+      name: 'adaptiveCard/action',
+      id: `f:${randomUUID()}`,
+      serviceUrl: teamsServiceUrl(twin),
+      channelId: 'msteams',
+      from: { id: `29:${teamsId(user)}`, aadObjectId: teamsId(user) },
+      conversation: { id: `${directory.teams.conversationId};messageid=1` },
+      value: { action: { type: 'Action.Execute', verb, data }, trigger: 'manual' },
+    };
+    return postTeams(twin, issuer, directory.teams.appId, JSON.stringify(activity));
+  }
+
+  function waitForEntry(select: (entry: OutboxEntry) => boolean): Promise<OutboxEntry> {
+    return vi.waitFor(
+      async () => {
+        const found = (await outbox()).find(select);
+        if (found === undefined) throw new Error('not in the outbox yet');
+        return found;
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+  }
+
+  it('is acknowledged from Slack with a reason; the owner and a later Teams escalate are refused; the trail shows it', async () => {
+    const known = await knownIds();
+    await agentS3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policyDocument('ChatReview') }));
+    const call = await nextCall(known);
+    expect(call).toMatchObject({ status: 'UNAPPROVED', review: { status: 'OPEN', groups: ['security'] } });
+    const reviewId = call.review!.reviewId;
+    const alert = await waitForEntry(
+      (entry) =>
+        entry.method === 'chat.postMessage' &&
+        JSON.stringify(entry.body).includes(call.eventId) &&
+        actionIds(entry.body).includes('countersign_review_acknowledge'),
+    );
+    expect(actionIds(alert.body)).toEqual([
+      'countersign_review_acknowledge',
+      'countersign_review_escalate',
+      'countersign_review_console',
+    ]);
+
+    // Dave owns the agent: his escalate is refused, told to him alone, and changes nothing.
+    expect(await slack(click('dave', 'countersign_review_escalate', reviewId))).toBe(200);
+    const toldDave = await waitForEntry(
+      (entry) =>
+        entry.method === 'chat.postEphemeral' && (entry.body as { user?: string }).user === slackId('dave'),
+    );
+    expect(String((toldDave.body as { text?: string }).text)).toMatch(/You cannot close this review/);
+    expect((await client.api('GET', `/api/privileged-calls/${call.eventId}`, 'alice')).body).toMatchObject({
+      review: { status: 'OPEN' },
+    });
+
+    // Alice acknowledges: the modal asks for the reason, the submission closes the review.
+    expect(await slack(click('alice', 'countersign_review_acknowledge', reviewId))).toBe(200);
+    const modal = await waitForEntry(
+      (entry) =>
+        entry.method === 'views.open' &&
+        JSON.stringify(entry.body).includes('countersign_review_acknowledge_reason') &&
+        String((entry.body as { trigger_id?: string }).trigger_id).startsWith(`trigger-${slackId('alice')}-`),
+    );
+    expect(modal.channel).toBe('slack');
+    expect(await slack(acknowledgement('alice', reviewId, 'a drill of the bypass alarm'))).toBe(200);
+    const closed = await vi.waitFor(
+      async () => {
+        const { body } = await client.api('GET', `/api/privileged-calls/${call.eventId}`, 'alice');
+        if (body.review?.status === 'OPEN') throw new Error('review still open');
+        return body;
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    expect(closed.review).toMatchObject({
+      status: 'ACKNOWLEDGED',
+      closedBy: 'alice',
+      reason: 'a drill of the bypass alarm',
+      channel: 'slack',
+    });
+
+    // The alert, edited in place: the outcome, and no controls.
+    const updated = await waitForEntry(
+      (entry) =>
+        entry.method === 'chat.update' &&
+        entry.ts === alert.ts &&
+        JSON.stringify(entry.body).includes('Acknowledged by alice in Slack'),
+    );
+    expect(actionIds(updated.body)).toEqual(['countersign_review_console']);
+
+    // Bob escalates from a Teams card not yet refreshed: refused as closed, nothing changes.
+    const late = await teams('bob', 'escalate', { reviewId, verb: 'escalate' });
+    expect(late.status).toBe(409);
+    expect(JSON.parse(late.text)).toMatchObject({
+      type: 'application/vnd.microsoft.error',
+      value: { code: 'REVIEW_CLOSED', message: 'This review is already closed.' },
+    });
+
+    // The call's trail holds the outcome once, as the archive will have it.
+    const tableName = twin.stack.functions.find((fn) => fn.environment[ENV.tableName] !== undefined)
+      ?.environment[ENV.tableName];
+    expect(tableName).toBeDefined();
+    const dynamodb = new DynamoDBClient({
+      endpoint: twin.endpoint,
+      region: twin.region,
+      credentials: { ...twin.operatorCredentials },
+      maxAttempts: 1,
+    });
+    try {
+      const store = new DynamoDbRequestStore({
+        client: createDocumentClient(dynamodb),
+        tableName: tableName!,
+      });
+      const trail = await store.listAudit(callAuditRequestId('invoice-bot', call.eventId));
+      expect(trail.filter((record) => record.kind === 'REVIEWED')).toEqual([
+        expect.objectContaining({
+          actor: 'alice',
+          data: { outcome: 'ACKNOWLEDGED', reason: 'a drill of the bypass alarm', channel: 'slack' },
+        }),
+      ]);
+      expect(trail.map((record) => record.kind)).toContain('RECONCILED');
+    } finally {
+      dynamodb.destroy();
+    }
   });
 });

@@ -132,8 +132,10 @@ describe('forged Slack callbacks', () => {
         throw new Error('unused');
       },
       store: h.store,
+      reviews: h.reviews,
       directory: { resolve: async () => undefined, agent: async () => undefined },
       castVote: () => Promise.reject(new Error('unused')),
+      closeReview: () => Promise.reject(new Error('unused')),
       defer: () => Promise.reject(new Error('unused')),
       clock: h.clock,
       consoleUrl: 'http://x',
@@ -186,9 +188,14 @@ describe('Slack modals', () => {
     expect(opened?.body.view).toMatchObject({ callback_id: SLACK_IDS.denyModal });
     expect(h.deferred).toHaveLength(0);
 
-    const empty = submissionPayload(slackIdOf('bob'), SLACK_IDS.denyModal, record.requestId, {
-      [SLACK_IDS.reasonBlock]: { [SLACK_IDS.reasonInput]: { value: '   ' } },
-    });
+    const empty = submissionPayload(
+      slackIdOf('bob'),
+      SLACK_IDS.denyModal,
+      { requestId: record.requestId },
+      {
+        [SLACK_IDS.reasonBlock]: { [SLACK_IDS.reasonInput]: { value: '   ' } },
+      },
+    );
     const refused = await h.slack.acknowledge(h.signedSlack(empty));
     expect(JSON.parse(refused.body)).toEqual({
       response_action: 'errors',
@@ -196,9 +203,14 @@ describe('Slack modals', () => {
     });
     expect(h.deferred).toHaveLength(0);
 
-    const filled = submissionPayload(slackIdOf('bob'), SLACK_IDS.denyModal, record.requestId, {
-      [SLACK_IDS.reasonBlock]: { [SLACK_IDS.reasonInput]: { value: 'not during the freeze' } },
-    });
+    const filled = submissionPayload(
+      slackIdOf('bob'),
+      SLACK_IDS.denyModal,
+      { requestId: record.requestId },
+      {
+        [SLACK_IDS.reasonBlock]: { [SLACK_IDS.reasonInput]: { value: 'not during the freeze' } },
+      },
+    );
     expect(await h.slack.acknowledge(h.signedSlack(filled))).toEqual({ statusCode: 200, body: '' });
     await h.runDeferred();
     expect(await h.store.get(record.requestId)).toMatchObject({
@@ -224,9 +236,14 @@ describe('Slack modals', () => {
     });
     expect(h.deferred).toHaveLength(0);
     const typed = (value: string) =>
-      submissionPayload(slackIdOf('alice'), SLACK_IDS.stepUpModal, record.requestId, {
-        [SLACK_IDS.confirmBlock]: { [SLACK_IDS.confirmInput]: { value } },
-      });
+      submissionPayload(
+        slackIdOf('alice'),
+        SLACK_IDS.stepUpModal,
+        { requestId: record.requestId },
+        {
+          [SLACK_IDS.confirmBlock]: { [SLACK_IDS.confirmInput]: { value } },
+        },
+      );
     const wrong = await h.slack.acknowledge(h.signedSlack(typed('finance-exports')));
     expect(JSON.parse(wrong.body)).toMatchObject({ response_action: 'errors' });
     expect(h.deferred).toHaveLength(0);
@@ -248,10 +265,10 @@ describe('Slack modals', () => {
       attemptId: 'attempt-step-up',
       retry: false,
     };
-    await h.slack.processVote(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
+    await h.slack.processJob(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
     expect((await h.store.get(record.requestId))?.votes).toEqual([]);
     expect(h.sink.slack('chat.postEphemeral').at(-1)?.body.text).toMatch(/step-up confirmation/);
-    await h.slack.processVote(
+    await h.slack.processJob(
       sealVoteJob({ ...job, stepUpConfirmation: 'invoices.csv' }, VOTE_JOB_KEY, h.clock.now()),
     );
     expect(await h.store.get(record.requestId)).toMatchObject({ status: 'APPROVED' });
@@ -467,7 +484,7 @@ describe('what chat could not show in full is approved in the console only', () 
       attemptId: 'cut-1',
       retry: false,
     };
-    await h.slack.processVote(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
+    await h.slack.processJob(sealVoteJob(job, VOTE_JOB_KEY, h.clock.now()));
     const teams = await h.teamsInvoke(teamsIdOf('bob'), 'approve', { requestId: record.requestId });
     expect(JSON.parse(teams.body)).toMatchObject({ statusCode: 400, value: { code: 'REVIEW_IN_CONSOLE' } });
     expect((await h.store.get(record.requestId))?.votes).toEqual([]);
@@ -508,7 +525,7 @@ describe('the Slack vote worker trusts nobody', () => {
       { ...sealed, expiresAt: sealed.expiresAt + 3600 },
     ];
     const outcomes = [];
-    for (const attempt of attempts) outcomes.push(await h.slack.processVote(attempt));
+    for (const attempt of attempts) outcomes.push(await h.slack.processJob(attempt));
     expect(outcomes.map((outcome) => outcome.refused)).toEqual([
       'MALFORMED_JOB',
       'FORGED_JOB',
@@ -528,13 +545,13 @@ describe('the Slack vote worker trusts nobody', () => {
       expect(JSON.stringify(refusal)).not.toContain(sealed.mac);
     }
     // The genuine job still counts.
-    expect(await h.slack.processVote(sealed)).toEqual({});
+    expect(await h.slack.processJob(sealed)).toEqual({});
     expect(await h.store.get(record.requestId)).toMatchObject({ status: 'APPROVED', approvers: ['alice'] });
   });
 
   it('creates no record for a forged job naming a request that does not exist', async () => {
     const forged = { countersignSlackVote: jobFor('invoice-bot:no-such-request') };
-    expect(await h.slack.processVote(forged)).toEqual({ refused: 'MALFORMED_JOB' });
+    expect(await h.slack.processJob(forged)).toEqual({ refused: 'MALFORMED_JOB' });
     expect(await h.store.listAudit('invoice-bot:no-such-request')).toEqual([]);
   });
 });

@@ -9,9 +9,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ChatReviewAlerts } from '../../../lambdas/adapters/chat-review-alerts.ts';
 import { ChatReviewNotifier } from '../../../lambdas/adapters/chat-review-notifier.ts';
 import { DynamoDbChatMessageRefs } from '../../../lambdas/adapters/dynamodb/chat-message-refs.ts';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
+import { DynamoDbReviewStore } from '../../../lambdas/adapters/dynamodb/review-store.ts';
+import { TableKey } from '../../../lambdas/adapters/dynamodb/table-layout.ts';
 import { createSlackInteractions } from '../../../lambdas/adapters/slack/interactions.ts';
 import { computeSlackSignature } from '../../../lambdas/adapters/slack/verify-signature.ts';
 import type { SealedVoteJob } from '../../../lambdas/adapters/slack/vote-job.ts';
@@ -19,15 +22,18 @@ import { StaticDirectory } from '../../../lambdas/adapters/static-directory.ts';
 import { BotConnectorClient } from '../../../lambdas/adapters/teams/bot-connector.ts';
 import { createTeamsBotEndpoint } from '../../../lambdas/adapters/teams/bot-endpoint.ts';
 import { createBotFrameworkAuthenticator } from '../../../lambdas/adapters/teams/bot-framework-auth.ts';
+import type { Review } from '../../../lambdas/domain/after-the-fact-review.ts';
 import type { DirectoryDocument } from '../../../lambdas/domain/directory.ts';
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { slackApiFactory } from '../../../lambdas/handlers/chat-wiring.ts';
+import type { CloseReview } from '../../../lambdas/ports/index.ts';
 import { castVote } from '../../../lambdas/services/cast-vote.ts';
+import { closeReview } from '../../../lambdas/services/close-review.ts';
 import { createBotIssuer } from '../../../local/product/chat/bot-issuer.ts';
 import { startDynalite } from '../../support/dynalite.ts';
 import { ManualClock, RecordingWorkflow } from '../services/fakes.ts';
 import { type ChatSink, startChatSink } from './chat-sink.ts';
-import { pendingRecord } from './review-record.ts';
+import { openReview, pendingRecord } from './review-record.ts';
 
 export const LOCAL_DIRECTORY = JSON.parse(
   readFileSync(new URL('../../../countersign.local.json', import.meta.url), 'utf8'),
@@ -72,10 +78,7 @@ export async function startChatHarness(document: DirectoryDocument = LOCAL_DIREC
   const slackApi = slackApiFactory(sink.slackApiUrl);
   const { appId, conversationId } = LOCAL_DIRECTORY.teams;
   const signingSecret = LOCAL_DIRECTORY.slack.signingSecret;
-  const notifier = new ChatReviewNotifier({
-    refs,
-    directory,
-    consoleUrl: CONSOLE_URL,
+  const notifierTargets = {
     slack: { api: async () => slackApi(BOT_TOKEN), channel: LOCAL_DIRECTORY.slack.channel },
     teams: {
       connector: new BotConnectorClient({
@@ -85,16 +88,32 @@ export async function startChatHarness(document: DirectoryDocument = LOCAL_DIREC
       serviceUrl: sink.teamsServiceUrl,
       conversationId,
     },
-  });
+  };
+  const notifier = new ChatReviewNotifier({ refs, directory, consoleUrl: CONSOLE_URL, ...notifierTargets });
   const voteDeps = { store, workflow, notifier, clock };
+  const reviews = new DynamoDbReviewStore({ client: table.client, tableName: table.tableName });
+  const reviewRefs = new DynamoDbChatMessageRefs({
+    client: table.client,
+    tableName: table.tableName,
+    keyOf: TableKey.reviewChatMessage,
+  });
+  const alerts = new ChatReviewAlerts({
+    refs: reviewRefs,
+    consoleUrl: CONSOLE_URL,
+    slack: notifierTargets.slack,
+    teams: notifierTargets.teams,
+  });
+  const close: CloseReview = (command) => closeReview({ reviews, alerts, store, clock }, command);
   const deferred: SealedVoteJob[] = [];
   const slack = createSlackInteractions({
     credentials: async () => ({ signingSecret, botToken: BOT_TOKEN }),
     jobKey: async () => VOTE_JOB_KEY,
     slack: slackApi,
     store,
+    reviews,
     directory,
     castVote: (command) => castVote(voteDeps, command),
+    closeReview: close,
     defer: async (job) => {
       deferred.push(job);
     },
@@ -107,8 +126,10 @@ export async function startChatHarness(document: DirectoryDocument = LOCAL_DIREC
       openIdMetadataUrl: issuer.metadataUrl(issuerOrigin),
     }),
     store,
+    reviews,
     directory,
     castVote: (command) => castVote(voteDeps, command),
+    closeReview: close,
     clock,
     consoleUrl: CONSOLE_URL,
   });
@@ -119,6 +140,9 @@ export async function startChatHarness(document: DirectoryDocument = LOCAL_DIREC
     sink,
     store,
     refs,
+    reviews,
+    reviewRefs,
+    alerts,
     workflow,
     notifier,
     clock,
@@ -138,9 +162,23 @@ export async function startChatHarness(document: DirectoryDocument = LOCAL_DIREC
       await notifier.requestReview(record);
       return record;
     },
-    /** Runs the votes the acknowledgements deferred, as the self-invocation does. */
+    /** An open after-the-fact review, stored and alerted in Slack and Teams. */
+    async openReview(overrides: Partial<Review> = {}): Promise<Review> {
+      sequence += 1;
+      const eventId = `0c5e7a10-0000-4000-8000-${String(sequence).padStart(12, '0')}`;
+      const template = openReview();
+      const { review } = await reviews.open({
+        ...template,
+        reviewId: `call:${eventId}`,
+        subject: { ...template.subject, eventId },
+        ...overrides,
+      });
+      await alerts.alert(review);
+      return review;
+    },
+    /** Runs the votes and closes the acknowledgements deferred, as the self-invocation does. */
     async runDeferred(): Promise<void> {
-      await Promise.all(deferred.splice(0).map((job) => slack.processVote(job)));
+      await Promise.all(deferred.splice(0).map((job) => slack.processJob(job)));
     },
     signedSlack(
       payload: unknown,
@@ -230,11 +268,14 @@ export function clickPayload(
   };
 }
 
-/** A view_submission payload for one of our modals with the given input values. */
+/**
+ * A view_submission payload for one of our modals with the given input values; `subject` (the
+ * request or review the modal is about) comes back in its private metadata with the channel.
+ */
 export function submissionPayload(
   slackUserId: string,
   callbackId: string,
-  requestId: string,
+  subject: { readonly requestId: string } | { readonly reviewId: string },
   values: Record<string, Record<string, { value: string | null }>>,
   viewId = 'V0SUBMIT1',
 ) {
@@ -244,7 +285,7 @@ export function submissionPayload(
     view: {
       id: viewId,
       callback_id: callbackId,
-      private_metadata: JSON.stringify({ requestId, channelId: LOCAL_DIRECTORY.slack.channel }),
+      private_metadata: JSON.stringify({ ...subject, channelId: LOCAL_DIRECTORY.slack.channel }),
       state: { values },
     },
   };

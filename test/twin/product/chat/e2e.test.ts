@@ -22,6 +22,7 @@ import { OUTBOX_PATHS, type OutboxEntry } from '../../../../local/product/chat/o
 import { runDemo } from '../../../../local/product/demo.ts';
 import type { RunningTwin } from '../../../../local/twin/index.ts';
 import { archivedLines, runCli } from '../../../support/audit-archive.ts';
+import { slackClick, slackSubmission } from '../../../support/doors.ts';
 import {
   agentRequest,
   DIRECTORY_PATH,
@@ -109,41 +110,25 @@ async function postSlack(payload: unknown, secret = directory.slack.signingSecre
 }
 
 function approveClick(user: string, requestId: string) {
-  const actionTs = `${Math.floor(Date.now() / 1000)}.${randomUUID().slice(0, 6)}`;
-  return {
-    type: 'block_actions',
-    user: { id: slackId(user), username: user, team_id: 'T0COUNTER' },
-    api_app_id: 'A0COUNTER',
-    trigger_id: `trigger-${user}-${actionTs}`,
-    team: { id: 'T0COUNTER' },
-    container: { type: 'message', channel_id: directory.slack.channel },
-    channel: { id: directory.slack.channel, name: 'approvals' },
-    actions: [
-      {
-        action_id: 'countersign_approve',
-        block_id: 'countersign_actions',
-        type: 'button',
-        value: requestId,
-        action_ts: actionTs,
-      },
-    ],
-  };
+  return slackClick({
+    slackUserId: slackId(user),
+    channelId: directory.slack.channel,
+    blockId: 'countersign_actions',
+    actionId: 'countersign_approve',
+    value: requestId,
+  });
 }
 
 /** The step-up modal's submission with the resource name typed in, as Slack sends it. */
 function stepUpSubmission(user: string, requestId: string, typed: string) {
-  return {
-    type: 'view_submission',
-    user: { id: slackId(user) },
-    view: {
-      id: `V${randomUUID().slice(0, 8)}`,
-      callback_id: 'countersign_step_up',
-      private_metadata: JSON.stringify({ requestId, channelId: directory.slack.channel }),
-      state: {
-        values: { countersign_confirm: { resource_name: { type: 'plain_text_input', value: typed } } },
-      },
-    },
-  };
+  return slackSubmission({
+    slackUserId: slackId(user),
+    callbackId: 'countersign_step_up',
+    privateMetadata: { requestId, channelId: directory.slack.channel },
+    blockId: 'countersign_confirm',
+    inputId: 'resource_name',
+    value: typed,
+  });
 }
 
 async function teamsInvoke(
@@ -252,7 +237,9 @@ describe('chat approvals in the twin', () => {
       entries.find(
         (entry) =>
           entry.method === 'views.open' &&
-          String((entry.body as { trigger_id?: string }).trigger_id).startsWith('trigger-carol-'),
+          String((entry.body as { trigger_id?: string }).trigger_id).startsWith(
+            `trigger-${slackId('carol')}-`,
+          ),
       ),
     );
     expect(await postSlack(stepUpSubmission('carol', requestId, ROLE_NAME))).toBe(200);

@@ -2,32 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { Review } from '../../../../lambdas/domain/after-the-fact-review.ts';
 import {
   reviewAlertFacts,
+  SLACK_REVIEW_IDS,
+  slackAcknowledgeModal,
   slackReviewAlert,
   slackReviewReminder,
   teamsReviewAlertActivity,
 } from '../../../../lambdas/domain/messages/review-alert.ts';
+import { openReview } from '../../chat/review-record.ts';
 
 const CONSOLE = 'https://countersign.example.com/';
-const eventId = '3f2e1d0c-9b8a-4776-a5b4-c3d2e1f0a9b8';
 
-const unapproved: Review = {
-  reviewId: `call:${eventId}`,
-  kind: 'UNAPPROVED_CALL',
-  status: 'OPEN',
-  groups: ['security'],
-  openedAt: '2026-11-22T09:40:01.000Z',
-  requesters: ['invoice-bot', 'dave'],
-  subject: {
-    agentId: 'invoice-bot',
-    action: 's3:PutBucketPolicy',
-    eventId,
-    resourceArn: 'arn:aws:s3:::exports',
-    principalArn: 'arn:aws:iam::000000000000:user/agents/invoice-bot',
-    eventTime: '2026-11-22T09:40:00Z',
-    sourceIPAddress: '203.0.113.80',
-    policy: 'data-export-needs-security',
-  },
-};
+const unapproved: Review = openReview({ openedAt: '2026-11-22T09:40:01.000Z' });
+const eventId = unapproved.subject.eventId!;
 
 const breakGlass: Review = {
   ...unapproved,
@@ -53,7 +39,7 @@ describe('the alert of an unapproved call', () => {
       open: true,
       consoleLink: `https://countersign.example.com/?call=${eventId}`,
       status:
-        'After-the-fact review open: security acknowledge it (with a reason) or escalate it in the console.',
+        'After-the-fact review open: security acknowledge it (with a reason) or escalate it, here or in the console.',
     });
     expect(Object.fromEntries(facts.fields)).toMatchObject({
       Principal: 'arn:aws:iam::000000000000:user/agents/invoice-bot',
@@ -63,12 +49,58 @@ describe('the alert of an unapproved call', () => {
     });
     const slack = slackReviewAlert(unapproved, CONSOLE);
     expect(slack.text).toContain('s3:PutBucketPolicy');
-    expect(text(slack.blocks)).toContain('Review in console');
+    expect(slack.blocks.at(-1)).toEqual({
+      type: 'actions',
+      block_id: SLACK_REVIEW_IDS.actionsBlock,
+      elements: [
+        expect.objectContaining({
+          action_id: SLACK_REVIEW_IDS.acknowledgeAction,
+          text: expect.objectContaining({ text: 'Acknowledge' }),
+          value: unapproved.reviewId,
+        }),
+        expect.objectContaining({
+          action_id: SLACK_REVIEW_IDS.escalateAction,
+          text: expect.objectContaining({ text: 'Escalate' }),
+          value: unapproved.reviewId,
+        }),
+        expect.objectContaining({
+          action_id: SLACK_REVIEW_IDS.consoleAction,
+          text: expect.objectContaining({ text: 'Review in console' }),
+          url: facts.consoleLink,
+        }),
+      ],
+    });
     const teams = teamsReviewAlertActivity(unapproved, CONSOLE);
     expect(teams.summary).toBe(facts.title);
-    expect(teams.attachments[0].content.actions).toEqual([
+    const card = teams.attachments[0].content;
+    const data = (verb: string) => ({ reviewId: unapproved.reviewId, verb });
+    expect(card.actions).toEqual([
+      expect.objectContaining({ type: 'Action.Execute', verb: 'acknowledge', data: data('acknowledge') }),
+      expect.objectContaining({ type: 'Action.Execute', verb: 'escalate', data: data('escalate') }),
       { type: 'Action.OpenUrl', title: 'Review in console', url: facts.consoleLink },
     ]);
+    expect(card.actions[0]).toMatchObject({
+      associatedInputs: 'auto',
+      fallback: { type: 'Action.Submit', data: data('acknowledge') },
+    });
+    expect(card.body.at(-1)).toMatchObject({ type: 'Input.Text', id: 'reason', maxLength: 2000 });
+  });
+
+  it('asks for the reason to acknowledge in a modal that Slack will not submit empty', () => {
+    const modal = slackAcknowledgeModal(unapproved, '{"reviewId":"x","channelId":"C1"}', CONSOLE);
+    expect(modal).toMatchObject({
+      type: 'modal',
+      callback_id: SLACK_REVIEW_IDS.acknowledgeModal,
+      private_metadata: '{"reviewId":"x","channelId":"C1"}',
+      submit: { text: 'Acknowledge' },
+    });
+    expect(String(modal.title.text).length).toBeLessThanOrEqual(24);
+    expect(modal.blocks.at(-1)).toMatchObject({
+      type: 'input',
+      block_id: SLACK_REVIEW_IDS.reasonBlock,
+      element: { action_id: SLACK_REVIEW_IDS.reasonInput, min_length: 1, max_length: 2000 },
+    });
+    expect(text(modal.blocks)).toContain('invoice-bot called s3:PutBucketPolicy');
   });
 
   it('says how it ended once closed, and what is unknown when the call named no resource', () => {
@@ -83,6 +115,21 @@ describe('the alert of an unapproved call', () => {
     const facts = reviewAlertFacts(closed, CONSOLE);
     expect(facts.status).toBe('Acknowledged by bob: planned');
     expect(facts.open).toBe(false);
+    // Who, how, where and why; the reviewer's words shown as written, the controls gone.
+    const fromSlack: Review = { ...closed, channel: 'slack', reason: 'planned *drill* <!here>' };
+    expect(reviewAlertFacts(fromSlack, CONSOLE).status).toBe(
+      'Acknowledged by bob in Slack: planned *drill* <!here>',
+    );
+    const slackClosed = slackReviewAlert(fromSlack, CONSOLE);
+    expect(text(slackClosed.blocks)).toContain('planned *drill* &lt;!here&gt;');
+    expect(text(slackClosed.blocks)).not.toContain('<!here>');
+    expect(text(slackClosed.blocks)).not.toContain(SLACK_REVIEW_IDS.acknowledgeAction);
+    expect(text(slackClosed.blocks)).not.toContain(SLACK_REVIEW_IDS.escalateAction);
+    const teamsClosed = teamsReviewAlertActivity({ ...fromSlack, channel: 'teams' }, CONSOLE).attachments[0]
+      .content;
+    expect(text(teamsClosed.body)).toContain('Acknowledged by bob in Teams: planned \\\\*drill\\\\*');
+    expect(text(teamsClosed.body)).not.toContain('Input.Text');
+    expect(text(teamsClosed.actions)).not.toContain('Action.Execute');
     expect(Object.fromEntries(facts.fields)).toMatchObject({
       Resource: 'unknown (not in the call’s parameters)',
       From: 'unknown',
@@ -158,5 +205,9 @@ describe('reminders and escalations', () => {
     expect(escalation.text).toMatch(/^Escalation: /);
     expect(text(escalation.blocks)).toContain('<!here>');
     expect(text(escalation.blocks)).toContain('Review in console');
+    // The escalation carries the controls too: whoever the @here reaches can close it from there.
+    expect(text(escalation.blocks)).toContain(SLACK_REVIEW_IDS.acknowledgeAction);
+    expect(text(escalation.blocks)).toContain(SLACK_REVIEW_IDS.escalateAction);
+    expect(text(reminder.blocks)).not.toContain(SLACK_REVIEW_IDS.acknowledgeAction);
   });
 });

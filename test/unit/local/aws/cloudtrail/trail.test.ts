@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { agentOfCaller } from '../../../../../lambdas/domain/agent-principals.ts';
 import { CloudTrailEvent, principalOf } from '../../../../../lambdas/domain/cloudtrail-event.ts';
 import {
   createLocalTrail,
@@ -8,6 +9,9 @@ import {
   userIdentityOf,
 } from '../../../../../local/aws/cloudtrail/trail.ts';
 import { LocalEventBus } from '../../../../../local/aws/events/event-bus.ts';
+import type { AwsCaller } from '../../../../../local/aws/front/service.ts';
+import { createLocalSts } from '../../../../../local/aws/sts/service.ts';
+import { s3TrailCall } from '../../../../../local/twin/aws-services.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../../../fixtures/cloudtrail');
 
@@ -111,9 +115,66 @@ describe('the twin’s CloudTrail', () => {
       },
     });
     expect(principalOf(identity as never)).toBe('arn:aws:iam::000000000000:role/agents/invoice-bot');
+    // A session ARN alone does not say which role (its path) issued it: that is the STS session's to say.
     expect(() =>
       userIdentityOf({ accessKeyId: 'A', principalArn: 'arn:aws:sts::000000000000:assumed-role/x/y' }),
     ).toThrow(/not an IAM user or role ARN/);
+  });
+
+  it('records a call signed with the twin’s STS session key as that AssumedRole session, issued by its role', async () => {
+    const issuedAt = new Date('2026-11-22T09:30:15.250Z');
+    const sts = createLocalSts({ now: () => issuedAt });
+    const roleArn = 'arn:aws:iam::000000000000:role/agents/deploy-bot';
+    const answer = await sts.service.handle(
+      {
+        params: new URLSearchParams({ RoleArn: roleArn, RoleSessionName: 'deploy-bot-run-7' }),
+        requestId: 'STSREQ',
+      } as never,
+      'AssumeRole',
+    );
+    const keyId = /<AccessKeyId>(\w+)<\/AccessKeyId>/.exec(String(answer.body))![1]!;
+    const assumedRoleId = /<AssumedRoleId>([^<]+)<\/AssumedRoleId>/.exec(String(answer.body))![1];
+    const caller = sts.find(keyId)!.caller as AwsCaller;
+    const event = record(
+      s3TrailCall({
+        operation: 'PutBucketPolicy',
+        caller,
+        bucket: 'exports',
+        requestParameters: call.requestParameters!,
+        requestId: 'REQ456',
+        eventTime: new Date('2026-11-22T09:40:00Z'),
+      }),
+    );
+    const real = JSON.parse(await readFile(join(FIXTURES, 'userIdentity-variants.json'), 'utf8'));
+    expect(Object.keys(event.detail.userIdentity as object).sort()).toEqual(
+      Object.keys(real.AssumedRole.userIdentity).sort(),
+    );
+    expect(event.detail.userIdentity).toEqual({
+      type: 'AssumedRole',
+      // As GetCallerIdentity's UserId and AssumeRole's AssumedRoleId name the session.
+      principalId: assumedRoleId,
+      arn: 'arn:aws:sts::000000000000:assumed-role/deploy-bot/deploy-bot-run-7',
+      accountId: '000000000000',
+      accessKeyId: keyId,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: assumedRoleId!.split(':')[0],
+          arn: roleArn,
+          accountId: '000000000000',
+          userName: 'deploy-bot',
+        },
+        attributes: { creationDate: '2026-11-22T09:30:15Z', mfaAuthenticated: 'false' },
+      },
+    });
+    // The reconciliation maps the call by the issuer's ARN, path and all, to the agent that runs as the role.
+    const parsed = CloudTrailEvent.parse(event);
+    expect(principalOf(parsed.detail.userIdentity)).toBe(roleArn);
+    const agents = [
+      { id: 'invoice-bot', principalArn: 'arn:aws:iam::000000000000:user/agents/invoice-bot' },
+      { id: 'deploy-bot', principalArn: roleArn },
+    ];
+    expect(agentOfCaller(agents, principalOf(parsed.detail.userIdentity))).toBe('deploy-bot');
   });
 });
 
