@@ -150,6 +150,7 @@ export class CountersignStack extends Stack {
         logEncryptionKey: key,
         logRetention,
         bundledPaths: extra.bundledPaths,
+        preparedPolicyDir: extra.preparedPolicyDir,
         externalModules: extra.externalModules,
         memorySize: extra.memorySize,
         timeout: extra.timeout,
@@ -511,6 +512,7 @@ function warnAboutLocalTwinSettings(stack: Stack, config: CountersignConfig): vo
 interface HandlerFunctionExtras {
   readonly environment: Readonly<Record<string, string>>;
   readonly bundledPaths: readonly string[];
+  readonly preparedPolicyDir: string;
   readonly externalModules: readonly string[];
   readonly memorySize: number;
   readonly timeout: Duration;

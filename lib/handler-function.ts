@@ -27,9 +27,10 @@ export const ENTRY_METADATA_KEY = 'countersign:entry';
 export const BUNDLED_POLICY_DIR = '/var/task/policies';
 
 /**
- * What a function that evaluates policies ships (Evaluate, the fast decision path): the policies,
- * and cedar-wasm unbundled beside them, since it reads its .wasm next to itself (its Node.js build
- * and the package.json whose exports map resolves to it; not the web builds).
+ * What a function that evaluates policies ships (Evaluate, the fast decision path, the CloudTrail
+ * reconciler): the policies, prepared when the bundle is built, and cedar-wasm unbundled beside
+ * them, since it reads its .wasm next to itself (its Node.js build and the package.json whose
+ * exports map resolves to it; not the web builds).
  */
 export const POLICY_ENGINE_BUNDLE = {
   bundledPaths: [
@@ -37,9 +38,16 @@ export const POLICY_ENGINE_BUNDLE = {
     'node_modules/@cedar-policy/cedar-wasm/package.json',
     'node_modules/@cedar-policy/cedar-wasm/nodejs',
   ],
+  preparedPolicyDir: 'policies',
   externalModules: ['@cedar-policy/cedar-wasm'],
   memorySize: 1024,
 } as const;
+
+/**
+ * The build step that writes a policy directory's prepared form into it (parsed, validated and
+ * checked once, not at every cold start) and fails the build when the policies cannot be used.
+ */
+const PREPARE_POLICIES_ENTRY = 'lambdas/handlers/prepare-policies.ts';
 
 export interface HandlerFunctionProps {
   /** Repo-relative path of the handler module, e.g. `lambdas/handlers/evaluate.ts`; it exports `handler`. */
@@ -61,6 +69,12 @@ export interface HandlerFunctionProps {
    * @default - nothing is copied
    */
   readonly bundledPaths?: readonly string[];
+  /**
+   * A copied path (of `bundledPaths`) holding Cedar policies: prepared in the bundle when it is built,
+   * and the build fails when they cannot be used.
+   * @default - no policies are prepared
+   */
+  readonly preparedPolicyDir?: string;
   /**
    * Packages left out of the esbuild bundle; ship them with `bundledPaths` (`node_modules/<pkg>`).
    * Needed for packages that load files next to themselves, such as WebAssembly.
@@ -156,11 +170,18 @@ export class HandlerFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (inputDir: string, outputDir: string) =>
-            bundledPaths.map(
+          afterBundling: (inputDir: string, outputDir: string) => [
+            ...bundledPaths.map(
               (path) =>
                 `mkdir -p "${dirname(join(outputDir, path))}" && cp -r "${join(inputDir, path)}" "${join(outputDir, path)}"`,
             ),
+            ...(props.preparedPolicyDir === undefined
+              ? []
+              : [
+                  // tsx runs the TypeScript step, as it runs this app; resolved from the project root.
+                  `cd "${inputDir}" && "${process.execPath}" --import tsx "${PREPARE_POLICIES_ENTRY}" "${join(outputDir, props.preparedPolicyDir)}"`,
+                ]),
+          ],
         },
       },
     });

@@ -13,7 +13,7 @@ import {
   privilegedCallPattern,
 } from '../lambdas/domain/privileged-actions.ts';
 import { DECISION_SOURCE, DETAIL_TYPE, Decision } from '../lambdas/domain/schemas.ts';
-import { HandlerFunction } from './handler-function.ts';
+import { HandlerFunction, POLICY_ENGINE_BUNDLE } from './handler-function.ts';
 import type { RequestTable } from './request-table.ts';
 
 /** Repo-relative module of the reconciliation handler. */
@@ -83,13 +83,7 @@ export class PrivilegedCallReconciliation extends Construct {
       logEncryptionKey: props.logEncryptionKey,
       logRetention: props.logRetention,
       // What the policies say about an unapproved call names its reviewers: the engine ships as Evaluate's does.
-      bundledPaths: [
-        'policies',
-        'node_modules/@cedar-policy/cedar-wasm/package.json',
-        'node_modules/@cedar-policy/cedar-wasm/nodejs',
-      ],
-      externalModules: ['@cedar-policy/cedar-wasm'],
-      memorySize: 1024,
+      ...POLICY_ENGINE_BUNDLE,
     });
     this.handler.function.configureAsyncInvoke({
       retryAttempts: 2,

@@ -1,15 +1,22 @@
 /**
  * Reads the policy directory: every `*.cedar` file (sorted by name, so evaluation order and problem
- * reports are stable) and the one `*.cedarschema` file.
+ * reports are stable), the one `*.cedarschema` file and, when the bundle carries it, the prepared
+ * form of both (PREPARED_POLICY_FILE, written by `writePreparedPolicyFile` when the bundle is built;
+ * the engine checks that it was made of these very files before it trusts it).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../domain/errors.ts';
-import type { PolicySource } from './cedar/policy-set.ts';
+import { buildPreparedPolicyFile, type PolicySource } from './cedar/policy-set.ts';
+
+/** The prepared policy set's file name in the policy directory. */
+export const PREPARED_POLICY_FILE = 'policy-set.prepared.json';
 
 export interface PolicyFiles {
   readonly policies: PolicySource[];
   readonly schema: string;
+  /** PREPARED_POLICY_FILE parsed as JSON, when the directory has one. */
+  readonly prepared?: unknown;
 }
 
 export async function loadPolicyFiles(dir: string): Promise<PolicyFiles> {
@@ -24,7 +31,33 @@ export async function loadPolicyFiles(dir: string): Promise<PolicyFiles> {
   const policies = await Promise.all(
     policyNames.map(async (name) => ({ id: name, text: await readFile(join(dir, name), 'utf8') })),
   );
-  return { policies, schema: await readFile(join(dir, schemaNames[0]!), 'utf8') };
+  const schema = await readFile(join(dir, schemaNames[0]!), 'utf8');
+  if (!names.includes(PREPARED_POLICY_FILE)) {
+    return { policies, schema };
+  }
+  return { policies, schema, prepared: await readPrepared(join(dir, PREPARED_POLICY_FILE)) };
+}
+
+/** A prepared file that does not parse is no prepared file: the sources are read instead. */
+async function readPrepared(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes the directory's PREPARED_POLICY_FILE; throws, writing nothing, when its policies or schema
+ * cannot be used (they would deny every request).
+ */
+export async function writePreparedPolicyFile(dir: string): Promise<void> {
+  const { policies, schema } = await loadPolicyFiles(dir);
+  const { file, problems } = buildPreparedPolicyFile({ policies, schema });
+  if (file === undefined) {
+    throw new ConfigurationError(`the policies in ${dir} cannot be used:\n  ${problems.join('\n  ')}`);
+  }
+  await writeFile(join(dir, PREPARED_POLICY_FILE), `${JSON.stringify(file)}\n`);
 }
 
 async function listDirectory(dir: string): Promise<string[]> {

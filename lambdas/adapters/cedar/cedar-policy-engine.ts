@@ -30,7 +30,11 @@ function evaluate(
   if (typeof parts === 'string') {
     return denyDecision([], `The request cannot be evaluated, so it is denied: ${parts}.`);
   }
-  const call = leanCall(prepared.lean, request, parts) ?? validatedCall(prepared, parts);
+  let call = leanCall(prepared.lean, request, parts);
+  if (call === undefined) {
+    prepared.preparse();
+    call = validatedCall(prepared, parts);
+  }
   const answer = cedar.statefulIsAuthorized(call);
   if (answer.type === 'failure') {
     const messages = answer.errors.map((error) => error.message).join('; ');

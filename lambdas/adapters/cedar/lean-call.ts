@@ -17,7 +17,8 @@
  *    advance (a policy whose scope does not match is neither satisfied nor evaluated, so it can
  *    neither determine nor fail; one whose scope matches needs no action entity to say so), and
  *    brings the action entities with their groups only when a condition reads `action` or names one.
- * All of it is planned once per action, on its first request (`planLeanCalls`). Its answer is the
+ * All of it is planned once per action, on its first request (`planLeanCalls`; the schema check
+ * may come done from the prepared policy file, policy-set.ts). Its answer is the
  * validated call's (test/unit/adapters/cedar/lean-call.test.ts compares them on every policy case);
  * a request the schema check does not cover takes the validated call.
  */
@@ -169,6 +170,13 @@ export interface LeanPlanInput extends RequestModel {
   readonly actionGroups: ReadonlyMap<string, readonly string[]>;
   /** Each action that requests can be about, keyed by its `appliesTo` as the schema states it. */
   readonly appliesTo: ReadonlyMap<string, string>;
+  /**
+   * The actions whose every request the schema accepts, when checked in advance (the prepared
+   * policy file); else each is checked with Cedar on its first request.
+   */
+  readonly schemaAcceptedActions?: ReadonlySet<string>;
+  /** Preparses the schema and the whole set under `name` (once), which the check's calls name. */
+  readonly preparse: () => void;
 }
 
 function actionEntity(id: string, groups: ReadonlyMap<string, readonly string[]>): cedar.EntityJson {
@@ -225,6 +233,15 @@ function schemaAccepts(model: RequestModel, request: PolicyRequest): boolean {
   );
 }
 
+/** Whether the schema accepts every request this adapter can build about `action` (Cedar checks). */
+export function schemaAcceptsEveryRequest(
+  model: RequestModel & Pick<LeanPlanInput, 'preparse'>,
+  action: string,
+): boolean {
+  model.preparse();
+  return probes(model, action).every((request) => schemaAccepts(model, request));
+}
+
 /** The policies whose action scope admits an action: preparsed once as a set, and what they read. */
 interface AdmittedPolicies {
   readonly policySetId: string;
@@ -246,9 +263,10 @@ export function planLeanCalls(input: LeanPlanInput): LeanPlan {
   const policySets = new Map<string, AdmittedPolicies>();
   const actions = new Map<string, LeanAction | undefined>();
   const schemaAcceptsAll = (action: string, appliesTo: string): boolean => {
+    if (input.schemaAcceptedActions !== undefined) return input.schemaAcceptedActions.has(action);
     let accepts = conforms.get(appliesTo);
     if (accepts === undefined) {
-      accepts = probes(input, action).every((request) => schemaAccepts(input, request));
+      accepts = schemaAcceptsEveryRequest(input, action);
       conforms.set(appliesTo, accepts);
     }
     return accepts;
