@@ -143,7 +143,13 @@ export interface RequestStore {
    * facts that were written have no gap (a gap means a write that never completed).
    */
   appendAudit(record: NewAuditRecord): Promise<void>;
-  /** The request's records as stored, in time order. */
+  /**
+   * Appends records of one request as `appendAudit` appends each, numbered in the order given, in
+   * fewer round trips (one numbering for all when none has its number yet). Concurrency: as
+   * appendAudit, record by record.
+   */
+  appendAudits(records: readonly NewAuditRecord[]): Promise<void>;
+  /** The request's records as stored, in time order (then in the order they were numbered). */
   listAudit(requestId: string): Promise<AuditRecord[]>;
 }
 

@@ -45,11 +45,12 @@ import type {
   ReceiptSigner,
   RequestStore,
 } from '../ports/index.ts';
+import { recordFacts } from './audit-trail.ts';
 import { planClassification } from './classify-before-approval.ts';
 import { assessRequest } from './evaluate-request.ts';
-import { announceDecision, decisionEventOf } from './publish-decision.ts';
-import { recordDecidedFact } from './record-decision.ts';
-import { recordIntake } from './request-record.ts';
+import { decisionEventOf, publishSigned, signedFact } from './publish-decision.ts';
+import { decidedFact } from './record-decision.ts';
+import { intakeFacts } from './request-record.ts';
 
 /**
  * The owner of a request the fast path decided: in the place of the execution ARN that owns a
@@ -159,10 +160,12 @@ function decidedByPolicy(record: RequestRecord): boolean {
  */
 async function recordAndAnnounce(deps: AgentDecisionDeps, record: RequestRecord): Promise<void> {
   const grant = grantOf(record);
-  if (grant !== undefined) await deps.grants.putGrant(grant);
-  await recordIntake(deps, record);
-  await recordDecidedFact(deps, record);
-  await announceDecision(deps, record);
+  // The approval and the facts before the announcement; the facts numbered in one write.
+  await Promise.all([
+    grant === undefined ? undefined : deps.grants.putGrant(grant),
+    recordFacts(deps, [...intakeFacts(record), decidedFact(record), signedFact(record)]),
+  ]);
+  await publishSigned(deps, record);
 }
 
 /** Stores the policy's decision with its receipt in one conditional write; the first one stored stands. */

@@ -39,3 +39,12 @@ export async function recordFact(
 ): Promise<void> {
   await deps.store.appendAudit(auditRecordOf(fact, deps.clock.now()));
 }
+
+/** Records facts of one request, in the order given, as recordFact records each. */
+export async function recordFacts(
+  deps: { store: Pick<RequestStore, 'appendAudits'>; clock: Clock },
+  facts: readonly AuditFact[],
+): Promise<void> {
+  const at = deps.clock.now();
+  await deps.store.appendAudits(facts.map((fact) => auditRecordOf(fact, at)));
+}

@@ -23,7 +23,7 @@ import type {
   ReceiptSigner,
   RequestStore,
 } from '../ports/index.ts';
-import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+import { type AuditFact, recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 
 export interface PublishDecisionDeps {
   readonly store: RequestStore;
@@ -100,23 +100,36 @@ export async function announceDecision(
   deps: Pick<PublishDecisionDeps, 'store' | 'publisher' | 'clock'>,
   record: RequestRecord,
 ): Promise<ActionDecidedDetail> {
-  const detail = decisionEventOf(record);
   // Written on every attempt (a no-op after the first): the receipt that stands is audited even when
   // an earlier attempt stored it and failed before getting here.
+  await recordFact(deps, signedFact(record));
+  return publishSigned(deps, record);
+}
+
+/** The SIGNED fact of a decided request: which key signed its receipt, when, until when. */
+export function signedFact(record: RequestRecord): AuditFact {
   const claims = receiptClaimsFor(record);
-  const fingerprint = receiptFingerprint(detail.receipt);
-  const receiptExpiresAt = new Date(claims.exp * 1000).toISOString();
-  await recordFact(deps, {
+  const fingerprint = receiptFingerprint(decisionEventOf(record).receipt);
+  return {
     requestId: record.requestId,
     kind: AuditKind.signed,
     actor: SYSTEM_ACTOR,
     data: {
       keyId: fingerprint.keyId,
       issuedAt: new Date(claims.iat * 1000).toISOString(),
-      expiresAt: receiptExpiresAt,
+      expiresAt: new Date(claims.exp * 1000).toISOString(),
       receiptSha256: fingerprint.sha256,
     },
-  });
+  };
+}
+
+/** announceDecision once the SIGNED fact is recorded: the event, then the PUBLISHED fact. */
+export async function publishSigned(
+  deps: Pick<PublishDecisionDeps, 'store' | 'publisher' | 'clock'>,
+  record: RequestRecord,
+): Promise<ActionDecidedDetail> {
+  const detail = decisionEventOf(record);
+  const receiptExpiresAt = new Date(receiptClaimsFor(record).exp * 1000).toISOString();
   await deps.publisher.publish(detail);
   await recordFact(deps, {
     requestId: record.requestId,

@@ -16,7 +16,7 @@ import {
   RequestStatus,
 } from '../domain/schemas.ts';
 import type { Clock, RequestStore } from '../ports/index.ts';
-import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+import { type AuditFact, recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 import { denyBecause } from './evaluate-request.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
 
@@ -179,10 +179,15 @@ export async function recordDecision(
 
 /** The DECIDED fact of a decided request (written once, whoever decided it). */
 export async function recordDecidedFact(deps: RecordDecisionDeps, record: RequestRecord): Promise<void> {
-  await recordFact(deps, {
+  await recordFact(deps, decidedFact(record));
+}
+
+/** The DECIDED fact of a decided request. */
+export function decidedFact(record: RequestRecord): AuditFact {
+  return {
     requestId: record.requestId,
     kind: AuditKind.decided,
     actor: SYSTEM_ACTOR,
     data: { decision: record.decision, approvers: record.approvers, reason: record.reason },
-  });
+  };
 }

@@ -17,7 +17,7 @@ import {
   requestIdOf,
 } from '../domain/schemas.ts';
 import type { Clock, RequestStore } from '../ports/index.ts';
-import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+import { type AuditFact, recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 
 export interface NewRequest {
   /** The validated EventBridge event. */
@@ -66,25 +66,34 @@ export async function recordIntake(
   deps: { store: RequestStore; clock: Clock },
   stored: RequestRecord,
 ): Promise<void> {
-  await recordFact(deps, {
-    requestId: stored.requestId,
-    kind: AuditKind.requested,
-    actor: stored.agent.id,
-    data: {
-      action: stored.action,
-      resource: stored.resource.arn,
-      actionHash: stored.actionHash,
-      breakGlass: stored.breakGlass,
-      sourceEventId: stored.sourceEventId,
-      executionArn: stored.executionArn,
+  const [requested, evaluated] = intakeFacts(stored);
+  await recordFact(deps, requested);
+  await recordFact(deps, evaluated);
+}
+
+/** The REQUESTED and EVALUATED facts of a stored request, in that order. */
+export function intakeFacts(stored: RequestRecord): [AuditFact, AuditFact] {
+  return [
+    {
+      requestId: stored.requestId,
+      kind: AuditKind.requested,
+      actor: stored.agent.id,
+      data: {
+        action: stored.action,
+        resource: stored.resource.arn,
+        actionHash: stored.actionHash,
+        breakGlass: stored.breakGlass,
+        sourceEventId: stored.sourceEventId,
+        executionArn: stored.executionArn,
+      },
     },
-  });
-  await recordFact(deps, {
-    requestId: stored.requestId,
-    kind: AuditKind.evaluated,
-    actor: SYSTEM_ACTOR,
-    data: { ...stored.policy, expiresAt: stored.expiresAt, classification: classificationUsed(stored) },
-  });
+    {
+      requestId: stored.requestId,
+      kind: AuditKind.evaluated,
+      actor: SYSTEM_ACTOR,
+      data: { ...stored.policy, expiresAt: stored.expiresAt, classification: classificationUsed(stored) },
+    },
+  ];
 }
 
 /**

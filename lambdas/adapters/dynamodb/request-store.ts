@@ -317,7 +317,30 @@ export class DynamoDbRequestStore implements RequestStore {
 
   async appendAudit(record: NewAuditRecord): Promise<void> {
     const valid = parse(NewAuditRecord, record, 'audit record');
-    const seq = await this.#auditSequenceOf(valid.requestId, valid.key);
+    await this.#putAudit(valid, await this.#auditSequenceOf(valid.requestId, valid.key));
+  }
+
+  async appendAudits(records: readonly NewAuditRecord[]): Promise<void> {
+    const valid = records.map((record) => parse(NewAuditRecord, record, 'audit record'));
+    const requestIds = new Set(valid.map(({ requestId }) => requestId));
+    const keys = new Set(valid.map(({ key }) => key));
+    const numbered =
+      valid.length > 1 && requestIds.size === 1 && keys.size === valid.length
+        ? await this.#auditSequencesOf(
+            valid[0]!.requestId,
+            valid.map(({ key }) => key),
+          )
+        : undefined;
+    if (numbered === undefined) {
+      // One at a time: a key that has its number (a retry) keeps it, as appendAudit keeps it.
+      for (const record of valid)
+        await this.#putAudit(record, await this.#auditSequenceOf(record.requestId, record.key));
+      return;
+    }
+    await Promise.all(valid.map((record, index) => this.#putAudit(record, numbered[index]!)));
+  }
+
+  async #putAudit(valid: NewAuditRecord, seq: number): Promise<void> {
     const stored = parse(AuditRecord, { schemaVersion: AUDIT_SCHEMA_VERSION, ...valid, seq }, 'audit record');
     try {
       await this.#client.send(
@@ -376,6 +399,37 @@ export class DynamoDbRequestStore implements RequestStore {
     }
   }
 
+  /**
+   * The next numbers of a request's trail for `keys`, in order, in one conditional write that counts
+   * them all; undefined (nothing numbered) when any key has its number already.
+   */
+  async #auditSequencesOf(requestId: string, keys: readonly string[]): Promise<number[] | undefined> {
+    const facts = keys.map((key, index) => [`#fact${index}`, sequenceAttribute(key)] as const);
+    try {
+      const result = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: TableKey.auditSequence(requestId),
+          UpdateExpression: `SET #next = if_not_exists(#next, :zero) + :count, ${facts
+            .map(([name], index) => `${name} = if_not_exists(#next, :zero) + :n${index}`)
+            .join(', ')}`,
+          ConditionExpression: facts.map(([name]) => `attribute_not_exists(${name})`).join(' AND '),
+          ExpressionAttributeNames: { '#next': SEQUENCE_NEXT, ...Object.fromEntries(facts) },
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ':count': keys.length,
+            ...Object.fromEntries(keys.map((_, index) => [`:n${index}`, index + 1])),
+          },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return facts.map(([, attribute]) => Number(result.Attributes?.[attribute]));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return undefined;
+    }
+  }
+
   async listAudit(requestId: string): Promise<AuditRecord[]> {
     const records: AuditRecord[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -396,7 +450,7 @@ export class DynamoDbRequestStore implements RequestStore {
       for (const item of page.Items ?? []) records.push(toAuditRecord(item));
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
-    return records.sort((a, b) => a.at.localeCompare(b.at) || a.key.localeCompare(b.key));
+    return records.sort((a, b) => a.at.localeCompare(b.at) || a.seq - b.seq || a.key.localeCompare(b.key));
   }
 
   async #update(input: Omit<UpdateCommandInput, 'TableName' | 'ReturnValues'>): Promise<Item> {

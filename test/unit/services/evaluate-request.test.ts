@@ -55,11 +55,12 @@ describe('evaluateRequest', () => {
       expiresAt: '2025-06-01T12:10:00.000Z',
     });
     const audit = await harness.store.listAudit(id);
+    // One instant (a fixed clock): listed in the order written.
     expect(audit.map((record) => [record.kind, record.key, record.actor])).toEqual([
-      ['EVALUATED', 'EVALUATED', 'countersign'],
       ['REQUESTED', 'REQUESTED', 'invoice-bot'],
+      ['EVALUATED', 'EVALUATED', 'countersign'],
     ]);
-    expect(audit[0]?.data).toMatchObject({
+    expect(audit[1]?.data).toMatchObject({
       decision: 'REQUIRE_APPROVAL',
       expiresAt: '2025-06-01T12:10:00.000Z',
     });

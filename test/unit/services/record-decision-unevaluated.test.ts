@@ -84,9 +84,9 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
     });
     const audit = await harness.store.listAudit(input.requestId);
     expect(audit.map((record) => [record.kind, record.actor])).toEqual([
-      ['DECIDED', 'countersign'],
-      ['EVALUATED', 'countersign'],
       ['REQUESTED', 'invoice-bot'],
+      ['EVALUATED', 'countersign'],
+      ['DECIDED', 'countersign'],
     ]);
     expect(audit.find((record) => record.kind === 'EVALUATED')?.data).toMatchObject({
       decision: 'DENY',

@@ -347,6 +347,60 @@ describe('audit', () => {
     ]);
   });
 
+  it('numbers records appended together in the order given, after those before, in one numbering write', async () => {
+    const { requestId } = fresh();
+    const sent: unknown[] = [];
+    const counting = new DynamoDbRequestStore({
+      client: {
+        send: (command: unknown) => {
+          sent.push(command);
+          return table.client.send(command as PutCommand);
+        },
+      } as unknown as DynamoDBDocumentClient,
+      tableName: table.tableName,
+    });
+    await store.appendAudit(anAudit(requestId, 'FIRST', '2025-06-01T12:00:01.000Z'));
+    const at = '2025-06-01T12:00:02.000Z';
+    await counting.appendAudits(['C', 'A', 'B'].map((key) => anAudit(requestId, key, at)));
+    await store.appendAudit(anAudit(requestId, 'LAST', '2025-06-01T12:00:02.000Z'));
+    // Same time: listed in the order they were numbered, not by key.
+    expect((await store.listAudit(requestId)).map((record) => [record.key, record.seq])).toEqual([
+      ['FIRST', 1],
+      ['C', 2],
+      ['A', 3],
+      ['B', 4],
+      ['LAST', 5],
+    ]);
+    expect(sent.filter((command) => command instanceof UpdateCommand)).toHaveLength(1);
+  });
+
+  it('appends together as one at a time when some record has its number (a retry): each kept as first written', async () => {
+    const { requestId } = fresh();
+    await store.appendAudit(anAudit(requestId, 'A', '2025-06-01T12:00:01.000Z', { vote: 'approve' }));
+    const retried = ['A', 'B'].map((key) =>
+      anAudit(requestId, key, '2025-06-01T12:00:05.000Z', { vote: 'deny' }),
+    );
+    await Promise.all([store.appendAudits(retried), store.appendAudits(retried)]);
+    const audit = await store.listAudit(requestId);
+    expect(audit.map((record) => [record.key, record.seq, (record.data as { vote?: string }).vote])).toEqual([
+      ['A', 1, 'approve'],
+      ['B', 2, 'deny'],
+    ]);
+  });
+
+  it('numbers concurrent batches and single appends without a gap or a number given twice', async () => {
+    const { requestId } = fresh();
+    const at = '2025-06-01T12:00:01.000Z';
+    await Promise.all([
+      store.appendAudits(['A', 'B', 'C'].map((key) => anAudit(requestId, key, at))),
+      store.appendAudits(['B', 'C', 'D'].map((key) => anAudit(requestId, key, at))),
+      store.appendAudit(anAudit(requestId, 'E', at)),
+      store.appendAudits(['E', 'F'].map((key) => anAudit(requestId, key, at))),
+    ]);
+    const numbers = (await store.listAudit(requestId)).map((record) => record.seq).sort((a, b) => a - b);
+    expect(numbers).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('pages through long trails', async () => {
     const { requestId } = fresh();
     const reason = 'x'.repeat(2000);
