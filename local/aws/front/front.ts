@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EXECUTE_API_SIGNING_NAME } from '../../../lambdas/domain/agent-api.ts';
+import type { FaultInjector } from '../faults/injector.ts';
 import type { UsageMeter } from '../usage.ts';
 import { authenticate } from './authenticate.ts';
 import type { KeyRing } from './credentials.ts';
@@ -36,6 +37,8 @@ export interface AwsFrontOptions {
   readonly log: (line: string) => void;
   /** Counts every authorized call by its action (the cost model). */
   readonly meter?: UsageMeter;
+  /** Fails chosen authorized calls as AWS would (tests and operators only). @default none */
+  readonly faults?: FaultInjector;
 }
 
 /** The service a request is for, or the JSON error for a target or signing name nobody serves. */
@@ -165,6 +168,8 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
     if (!NEEDS_NO_PERMISSION.has(action) && !options.authorize(caller, action, permissions)) {
       throw accessDenied(service.protocol, caller.principalArn, action);
     }
+    const injected = options.faults?.awsCall(action, body);
+    if (injected !== undefined) throw injected;
     options.meter?.call(action);
     const common = {
       ...head,
