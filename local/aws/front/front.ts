@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EXECUTE_API_SIGNING_NAME } from '../../../lambdas/domain/agent-api.ts';
-import type { FaultInjector } from '../faults/injector.ts';
 import type { UsageMeter } from '../usage.ts';
 import { authenticate } from './authenticate.ts';
 import type { KeyRing } from './credentials.ts';
@@ -37,8 +36,11 @@ export interface AwsFrontOptions {
   readonly log: (line: string) => void;
   /** Counts every authorized call by its action (the cost model). */
   readonly meter?: UsageMeter;
-  /** Fails chosen authorized calls as AWS would (tests and operators only). @default none */
-  readonly faults?: FaultInjector;
+  /**
+   * Fails chosen authorized calls as AWS would (tests and operators only; local/aws/faults):
+   * the error to answer `service:Operation` with, or undefined to serve it. @default none
+   */
+  readonly faults?: { awsCall(action: string, body: Buffer | undefined): AwsProtocolError | undefined };
 }
 
 /** The service a request is for, or the JSON error for a target or signing name nobody serves. */

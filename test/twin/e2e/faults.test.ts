@@ -10,7 +10,7 @@ import { UsageMeter } from '../../../local/aws/usage.ts';
 import { startLocalTwin } from '../../../local/product/local-twin.ts';
 import type { FaultSpecInput, RunningTwin } from '../../../local/twin/index.ts';
 import { FAULTS_SIGNING_NAME, FAULTS_TARGET_PREFIX } from '../../../local/twin/index.ts';
-import { signedJsonCall } from '../../support/doors.ts';
+import { localDirectory, postSlack, signedJsonCall, slackForm } from '../../support/doors.ts';
 import {
   agentRequest,
   DIRECTORY_PATH,
@@ -289,6 +289,53 @@ describe('faults injected into the running twin', () => {
       expect(kinds(detail, 'SIGNED')).toBe(1);
       expect(kinds(detail, 'PUBLISHED')).toBe(1);
       expect(logged('Invoke Error', 'KMSInternalException')).toBe(true);
+    },
+  );
+
+  it(
+    'Secrets Manager failing: a Slack click is refused unverified (nothing recorded), and the click again votes once',
+    SLOW,
+    async () => {
+      const requestId = await pendingRequest();
+      const { slack, users } = await localDirectory();
+      const carol = users.find((user) => user.id === 'carol')!;
+      const click = slackForm({
+        type: 'block_actions',
+        user: { id: carol.slackUserId },
+        trigger_id: 'trigger-faults',
+        channel: { id: slack.channel },
+        actions: [
+          {
+            action_id: 'countersign_approve',
+            value: requestId,
+            action_ts: `${Math.floor(Date.now() / 1000)}.000001`,
+          },
+        ],
+      });
+      // The Slack function reads its signing secret at its first call: every read fails, until cleared.
+      const fault = await inject({
+        point: 'aws',
+        action: 'secretsmanager:GetSecretValue',
+        code: 'InternalServiceError',
+        ratio: 1,
+      });
+      const refused = await postSlack(twin, slack.signingSecret, click);
+      expect(injected(fault)).toBeGreaterThanOrEqual(1);
+      // Not acknowledged, so Slack delivers it again; nothing was recorded from an unverified click.
+      expect(refused.status).toBeGreaterThanOrEqual(500);
+      expect((await client.detail(requestId))!.request).toMatchObject({ status: 'PENDING', votes: [] });
+      twin.faults!.clear(fault);
+
+      const retried = await postSlack(twin, slack.signingSecret, click, {
+        'x-slack-retry-num': '1',
+        'x-slack-retry-reason': 'http_error',
+      });
+      expect(retried.status).toBe(200);
+      const detail = await whenPublished(requestId);
+      expect(detail.request).toMatchObject({ status: 'APPROVED', approvers: ['carol'] });
+      expect(detail.request.votes).toHaveLength(1);
+      expect(kinds(detail, 'DECIDED')).toBe(1);
+      expect(logged('Invoke Error', 'InternalServiceError')).toBe(true);
     },
   );
 
