@@ -333,7 +333,9 @@ export function restApiDoor(context: FuzzTwin): Door<RestCase> {
       });
       const text = await response.text();
       noServerError({ status: response.status, headers: response.headers, text }, `${method} ${input.path}`);
-      await unchanged(context, before, `${method} ${input.path}`);
+      // An authentic vote its voter may not cast (on the decided request) is refused and audited
+      // (REFUSED), as in chat: that trace is intended, and no vote.
+      await unchanged(context, before, `${method} ${input.path}`, isRefusalAudit);
     },
   };
 }
