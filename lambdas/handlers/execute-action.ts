@@ -11,7 +11,7 @@ import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { RoleSessionExecutor } from '../adapters/executors/role-session-executor.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { parse } from '../domain/schemas.ts';
-import { createLogger, withLambdaContext } from '../middleware/logging.ts';
+import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { type ExecuteActionResult, executeApprovedAction } from '../services/execute-action.ts';
 import { loadEnvironment } from './environment.ts';
@@ -52,4 +52,7 @@ async function executeStep(event: unknown): Promise<ExecuteActionResult> {
   return result;
 }
 
-export const handler = middy(executeStep).use(withLambdaContext(logger)).use(withMetrics(metrics));
+export const handler = middy(executeStep)
+  .use(withLambdaContext(logger))
+  .use(logStepFailure(logger))
+  .use(withMetrics(metrics));

@@ -18,7 +18,7 @@ import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { type ActionDecidedDetail, parse } from '../domain/schemas.ts';
 import { idempotentBy } from '../middleware/idempotency.ts';
-import { createLogger, withLambdaContext } from '../middleware/logging.ts';
+import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { publishDecision } from '../services/publish-decision.ts';
 import { loadEnvironment } from './environment.ts';
@@ -49,6 +49,7 @@ async function publishDecisionStep(event: unknown): Promise<ActionDecidedDetail>
 
 export const handler = middy(publishDecisionStep)
   .use(withLambdaContext(logger))
+  .use(logStepFailure(logger))
   .use(withMetrics(metrics))
   .use(
     idempotentBy({

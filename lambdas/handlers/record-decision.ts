@@ -10,7 +10,7 @@ import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { type DecisionValue, parse } from '../domain/schemas.ts';
 import { idempotentBy } from '../middleware/idempotency.ts';
-import { createLogger, withLambdaContext } from '../middleware/logging.ts';
+import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { recordDecision } from '../services/record-decision.ts';
 import { loadEnvironment } from './environment.ts';
@@ -53,6 +53,7 @@ async function recordDecisionStep(event: unknown): Promise<RecordedDecision> {
 
 export const handler = middy(recordDecisionStep)
   .use(withLambdaContext(logger))
+  .use(logStepFailure(logger))
   .use(withMetrics(metrics))
   .use(
     idempotentBy({

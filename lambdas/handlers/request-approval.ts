@@ -12,7 +12,7 @@ import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { SfnWorkflow } from '../adapters/sfn-workflow.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { parse } from '../domain/schemas.ts';
-import { createLogger, withLambdaContext } from '../middleware/logging.ts';
+import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { type RequestApprovalResult, requestApproval } from '../services/request-approval.ts';
 import { createReviewNotifier } from './chat-wiring.ts';
@@ -42,4 +42,7 @@ async function requestApprovalStep(event: unknown): Promise<RequestApprovalResul
   return result;
 }
 
-export const handler = middy(requestApprovalStep).use(withLambdaContext(logger)).use(withMetrics(metrics));
+export const handler = middy(requestApprovalStep)
+  .use(withLambdaContext(logger))
+  .use(logStepFailure(logger))
+  .use(withMetrics(metrics));

@@ -2,6 +2,8 @@
  * JSON responses and the one mapping from the product's errors to HTTP statuses. Server faults
  * are logged and answered with a generic message: internal details never leave the handler.
  */
+
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import {
   AuthenticationError,
   ConflictError,
@@ -18,6 +20,7 @@ export const ErrorCode = {
   unauthenticated: 'UNAUTHENTICATED',
   notFound: 'NOT_FOUND',
   methodNotAllowed: 'METHOD_NOT_ALLOWED',
+  unavailable: 'SERVICE_UNAVAILABLE',
   internal: 'INTERNAL_ERROR',
 } as const;
 
@@ -53,8 +56,31 @@ export interface ServerFaultLogger {
   error(message: string, ...extra: unknown[]): void;
 }
 
-/** Maps a thrown error to its response; anything unexpected is a 500 with no details. */
-export function responseForError(error: unknown, logger: ServerFaultLogger): HttpResult {
+/** Seconds a client is asked to wait before retrying a call that met a busy dependency. */
+export const RETRY_AFTER_SECONDS = 1;
+
+type SdkError = Parameters<typeof isThrottlingError>[0];
+
+/**
+ * An AWS dependency throttling or failing (still, after the SDK's own retries): nothing was
+ * changed by the failed call, and the same call may succeed in a moment.
+ */
+function isTransientDependencyFailure(error: unknown): boolean {
+  if (!(error instanceof Error) || !('$metadata' in error)) return false;
+  const sdkError = error as SdkError;
+  return isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError);
+}
+
+/**
+ * Maps a thrown error to its response: a busy AWS dependency is a 503 with `Retry-After` (the
+ * caller retries, as Slack and the SDKs do), anything else unexpected a 500 with no details. Both
+ * are logged with `context` (the route's parameters: which request it was).
+ */
+export function responseForError(
+  error: unknown,
+  logger: ServerFaultLogger,
+  context: Readonly<Record<string, string>> = {},
+): HttpResult {
   if (error instanceof ValidationError) {
     return errorResponse(400, ErrorCode.invalidRequest, error.message, { issues: error.issues });
   }
@@ -67,10 +93,18 @@ export function responseForError(error: unknown, logger: ServerFaultLogger): Htt
   if (error instanceof ForbiddenError) return errorResponse(403, error.code, error.message);
   if (error instanceof NotFoundError) return errorResponse(404, ErrorCode.notFound, error.message);
   if (error instanceof ConflictError) return errorResponse(409, error.code, error.message);
-  logger.error('unhandled error while serving an API request', {
-    errorName: error instanceof Error ? error.name : typeof error,
-    error,
-  });
+  const errorName = error instanceof Error ? error.name : typeof error;
+  if (isTransientDependencyFailure(error)) {
+    logger.error('a dependency was unavailable while serving an API request', {
+      errorName,
+      error,
+      ...context,
+    });
+    return errorResponse(503, ErrorCode.unavailable, 'a dependency is busy; retry the call', {
+      headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
+    });
+  }
+  logger.error('unhandled error while serving an API request', { errorName, error, ...context });
   return errorResponse(500, ErrorCode.internal, 'internal error');
 }
 
@@ -97,6 +131,7 @@ export async function serveRoute<H>(
   try {
     return await run(match.handler, match.params);
   } catch (error) {
-    return responseForError(error, logger);
+    // The path parameters name what was asked for (which request), for whoever reads the log.
+    return responseForError(error, logger, match.params);
   }
 }

@@ -22,6 +22,11 @@ export interface TwinRequestHead {
   readonly sourceIp: string;
 }
 
+/** The twin has no TLS; a connection from this machine never crossed a network. */
+export function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
 export interface TwinRequest extends TwinRequestHead {
   readonly body: Buffer;
 }

@@ -22,6 +22,8 @@ import { LocalEventBus, type TargetDelivery } from '../aws/events/event-bus.ts';
 import { compilePattern } from '../aws/events/pattern/index.ts';
 import { LocalScheduler } from '../aws/events/schedule.ts';
 import { eventBridgeService } from '../aws/events/service.ts';
+import type { FaultInjector } from '../aws/faults/injector.ts';
+import { faultsService } from '../aws/faults/service.ts';
 import type { AwsCredentials, KeyRing } from '../aws/front/credentials.ts';
 import { AwsProtocolError } from '../aws/front/errors.ts';
 import { createAwsFront } from '../aws/front/front.ts';
@@ -60,6 +62,8 @@ export interface AwsServicesOptions {
   readonly log: (line: string) => void;
   /** Counts what the functions and callers use, as AWS bills it (the cost model). */
   readonly meter?: UsageMeter;
+  /** Fails chosen calls as AWS would, controlled through its own API on the front. @default none */
+  readonly faults?: FaultInjector;
 }
 
 export interface AwsServices {
@@ -175,6 +179,9 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
       log,
       deliver,
       policy: (entry, caller) => extension().putEventsPolicy?.(entry, caller) ?? true,
+      ...(options.faults === undefined
+        ? {}
+        : { injectedFailure: options.faults.putEventsEntry.bind(options.faults) }),
     });
     cleanups.push(() => eventBus.settled());
     const scheduler = new LocalScheduler({ rules: stack.rules, deliver, log });
@@ -342,6 +349,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           macieService(macie),
           sts.service,
           athenaService(athena),
+          ...(options.faults === undefined ? [] : [faultsService(options.faults)]),
         ];
         keyRing = keys.with(sts);
         return {
@@ -351,6 +359,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
             authorize: withSessionPolicies(product.authorize ?? operatorOnly),
             log,
             meter: options.meter,
+            ...(options.faults === undefined ? {} : { faults: options.faults }),
           }),
           app: httpApi.withRoutes([
             awsEventReplayRoute((event) => eventBus.deliverAwsEvent(event)),

@@ -7,6 +7,7 @@
 import type { JwtAuthorizerContext, LocalRoute } from '../aws/apigateway/http-api.ts';
 import type { TwinFunction, TwinHttpApiRoute, TwinStack } from '../aws/cloudformation/template.ts';
 import type { PutEventsPolicy } from '../aws/events/event-bus.ts';
+import type { FaultInjector } from '../aws/faults/injector.ts';
 import type { AwsCredentials } from '../aws/front/credentials.ts';
 import type { AwsAuthorizer, AwsService } from '../aws/front/service.ts';
 import type { TwinRequest, TwinResponse } from '../aws/http.ts';
@@ -27,6 +28,8 @@ export interface TwinContext {
   readonly repoRoot: string;
   readonly stack: TwinStack;
   readonly operatorCredentials: AwsCredentials;
+  /** The twin's fault injection, when it was started with it (the chat sinks answer its faults). */
+  readonly faults?: FaultInjector;
   /** Invokes a stack function with any event (e.g. an API Gateway v2 event), as Lambda would. */
   invokeFunction(nameOrArn: string, event: unknown): Promise<unknown>;
   /** Serves a request with a template HTTP API route's function (API Gateway v2 event, version 2.0). */

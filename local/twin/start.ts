@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_REGION } from '../aws/cloudformation/intrinsics.ts';
 import { type LoadStackOptions, loadStack, type TwinStack } from '../aws/cloudformation/template.ts';
+import { FaultInjector } from '../aws/faults/injector.ts';
 import {
   type AgentKey,
   type AwsCredentials,
@@ -47,6 +48,12 @@ export interface StartTwinOptions {
   readonly log?: (line: string) => void;
   /** Counts what the twin's AWS serves, as AWS bills it (the bench's cost model). */
   readonly meter?: UsageMeter;
+  /**
+   * Lets the operator (from this machine) make chosen AWS calls and chat calls fail as the real
+   * services fail, through `CountersignTwinFaults.*` on the front: for tests and rehearsals only.
+   * @default false
+   */
+  readonly faultInjection?: boolean;
 }
 
 export interface RunningTwin {
@@ -59,6 +66,8 @@ export interface RunningTwin {
   readonly operatorCredentials: AwsCredentials;
   readonly stack: TwinStack;
   readonly stepFunctions: LocalStepFunctions;
+  /** The faults it injects, when started with `faultInjection`. */
+  readonly faults?: FaultInjector;
   /**
    * Runs a scheduled rule of the template now (by name or logical id) instead of waiting for its
    * timer, and waits for its targets: e.g. the reminder run, in a test or a demo.
@@ -108,6 +117,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       typeof options.templatePath === 'string' ? options.templatePath : await options.templatePath(log);
     const stack = await loadStack(templatePath, apiEndpointAt(url));
     let extension: TwinExtension = {};
+    const faults = options.faultInjection === true ? new FaultInjector({ log }) : undefined;
     const aws = await startAwsServices({
       stack,
       dataDir,
@@ -116,6 +126,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       extension: () => extension,
       log,
       meter: options.meter,
+      ...(faults === undefined ? {} : { faults }),
     });
     cleanups.push(() => aws.stop());
     extension =
@@ -125,6 +136,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
         repoRoot: options.repoRoot ?? REPO_ROOT,
         stack,
         operatorCredentials: operator.credentials,
+        ...(faults === undefined ? {} : { faults }),
         invokeFunction: (name, event) => aws.lambda.invoke(name, event),
         invokeHttpRoute: (request, authorizer) =>
           aws.invokeHttpRoute(request, authorizer === undefined ? undefined : { jwt: authorizer }),
@@ -133,6 +145,8 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
     server.serve(await aws.serve(createKeyRing(operator.credentials, options.agents ?? [])));
     await aws.start();
 
+    if (faults !== undefined)
+      log('fault injection is on: the operator may make calls fail (CountersignTwinFaults.*)');
     if (operator.created) log(`generated the operator key for this data dir (${OPERATOR_CREDENTIALS_FILE})`);
     log(
       `operator access key: ${operator.credentials.accessKeyId} (secret in ${join(dataDir, OPERATOR_CREDENTIALS_FILE)})`,
@@ -147,6 +161,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       operatorCredentials: operator.credentials,
       stack,
       stepFunctions: aws.stepFunctions,
+      ...(faults === undefined ? {} : { faults }),
       runScheduledRule: (nameOrLogicalId) => aws.scheduler.runNow(nameOrLogicalId),
       drainEventSourceMappings: () => aws.drainEventSourceMappings(),
       stop: () => {

@@ -10,10 +10,15 @@
  *  - so never an ALLOW and never a vote from malformed input: either would be a stored change.
  * Inputs never aim a well-formed vote at the pending request: that one would rightly change state.
  */
+import { readFileSync } from 'node:fs';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import fc from 'fast-check';
+import { AGENT_DECISIONS_PATH, AgentDecisionRequest } from '../../lambdas/domain/agent-api.ts';
+import { CloudTrailEvent } from '../../lambdas/domain/cloudtrail-event.ts';
+import { MacieFinding } from '../../lambdas/domain/macie-finding.ts';
 import { AgentRequestDetail } from '../../lambdas/domain/schemas.ts';
 import type { BotIssuer } from '../../local/product/chat/bot-issuer.ts';
+import { AWS_EVENT_REPLAY_PATH } from '../../local/twin/aws-event-replay.ts';
 import {
   type DoorAnswer,
   postSlack,
@@ -35,8 +40,9 @@ async function unchanged(
   before: string,
   what: string,
   ignore?: (item: string) => boolean,
+  everything = false,
 ) {
-  const after = await context.state();
+  const after = await context.state({ everything });
   const strip = (state: string) => {
     if (ignore === undefined) return state;
     const parsed = JSON.parse(state) as { items: string[]; objects: string[] };
@@ -60,27 +66,35 @@ async function unchanged(
 /** A refusal of an authentic but ineligible chat click is audited (REFUSED): that is its intended trace. */
 const isRefusalAudit = (item: string) => (JSON.parse(item) as { kind?: string }).kind === 'REFUSED';
 
-/** A door that runs a check per case and, after all cases, compares the state once work settled. */
+/**
+ * A door that runs a check per case and, after all cases, compares the state once work settled
+ * (`everything`: every item of the table, classifications and privileged calls too).
+ */
 function settledDoor<T>(
   context: FuzzTwin,
   spec: Omit<Door<T>, 'afterAll'>,
   ignore?: (item: string) => boolean,
+  everything = false,
 ): Door<T> {
   let before: string | undefined;
   return {
     ...spec,
     async check(input) {
-      before ??= await context.state();
+      before ??= await context.state({ everything });
       await spec.check(input);
     },
     async afterAll() {
       if (before === undefined) return;
-      // Deferred chat votes run after their acknowledgement; workflows after PutEvents.
+      // Deferred chat votes run after their acknowledgement; workflows and rules' targets after PutEvents.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       await context.settled();
-      await unchanged(context, before, spec.name, ignore);
+      await unchanged(context, before, spec.name, ignore, everything);
     },
   };
+}
+
+function fixture(path: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(new URL(`../fixtures/${path}`, import.meta.url), 'utf8'));
 }
 
 /** The string as UTF-8 can carry it: a lone surrogate becomes U+FFFD (a URL cannot hold one). */
@@ -319,7 +333,9 @@ export function restApiDoor(context: FuzzTwin): Door<RestCase> {
       });
       const text = await response.text();
       noServerError({ status: response.status, headers: response.headers, text }, `${method} ${input.path}`);
-      await unchanged(context, before, `${method} ${input.path}`);
+      // An authentic vote its voter may not cast (on the decided request) is refused and audited
+      // (REFUSED), as in chat: that trace is intended, and no vote.
+      await unchanged(context, before, `${method} ${input.path}`, isRefusalAudit);
     },
   };
 }
@@ -606,6 +622,123 @@ export function s3Door(
   });
 }
 
+/** An AWS service's event delivered on the default bus, as AWS delivers it (the twin's replay route). */
+async function replayAwsEvent(context: FuzzTwin, event: unknown, what: string): Promise<void> {
+  const response = await fetch(`${context.twin.url}${AWS_EVENT_REPLAY_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(event),
+  });
+  const text = await response.text();
+  noServerError({ status: response.status, headers: response.headers, text }, what);
+}
+
+/**
+ * Macie findings as Macie delivers them (`aws.macie`, `Macie Finding`, on the default bus):
+ * malformed findings never store or change a classification, nor anything else.
+ */
+export function macieDoor(context: FuzzTwin): Door<unknown> {
+  const base = fixture('macie/sensitive-data-finding-multiple-csv.eventbridge.json');
+  const event = fc.uuid().chain((id) =>
+    mutated(base.detail as Record<string, unknown>)
+      .filter((candidate) => !MacieFinding.safeParse(candidate).success)
+      .map((detail) => ({ ...base, id, detail })),
+  );
+  return settledDoor(
+    context,
+    {
+      name: 'macie',
+      description: 'Macie Finding events delivered on the default bus: malformed findings',
+      arbitrary: event,
+      check: (input) => replayAwsEvent(context, input, 'Macie finding'),
+    },
+    undefined,
+    true,
+  );
+}
+
+/**
+ * CloudTrail's `AWS API Call via CloudTrail` events replayed onto the default bus (as AWS delivers
+ * them): malformed events never record a privileged call, an alert or a review.
+ */
+export function cloudTrailDoor(context: FuzzTwin): Door<unknown> {
+  const base = fixture('cloudtrail/iam-AttachRolePolicy.eventbridge.json');
+  const event = fc
+    .tuple(fc.uuid(), fc.uuid())
+    .chain(([id, eventId]) =>
+      mutated({
+        ...base,
+        id,
+        detail: { ...(base.detail as Record<string, unknown>), eventID: eventId },
+      }),
+    )
+    .filter((candidate) => !CloudTrailEvent.safeParse(candidate).success);
+  return settledDoor(
+    context,
+    {
+      name: 'cloudtrail',
+      description: 'AWS API Call via CloudTrail events replayed on the default bus: malformed events',
+      arbitrary: event,
+      check: (input) => replayAwsEvent(context, input, 'CloudTrail event'),
+    },
+    undefined,
+    true,
+  );
+}
+
+type AgentDecisionCase = { method: 'POST' | 'GET'; path: string; body: string | undefined };
+
+/**
+ * The agents' fast path, SigV4-signed by the agent (`execute-api`): malformed decision requests and
+ * hostile request ids never decide, never store, and never answer 5xx.
+ */
+export function agentDecisionsDoor(context: FuzzTwin): Door<AgentDecisionCase> {
+  const valid = {
+    ...validDetail(context, 'fuzz-fast'),
+    action: 's3:GetObject',
+    resource: { arn: 'arn:aws:s3:::invoices/2026/01.csv', type: 'AWS::S3::Object' },
+    parameters: { bucket: 'invoices', key: '2026/01.csv' },
+  };
+  const body = fc.oneof(
+    fc
+      .uuid()
+      .chain((id) => mutated({ ...valid, requestId: `fuzz-${id}` }))
+      .filter((candidate) => !AgentDecisionRequest.safeParse(candidate).success)
+      .map(asText),
+    hostileString,
+  );
+  const decisionCase: fc.Arbitrary<AgentDecisionCase> = fc.oneof(
+    body.map((text) => ({ method: 'POST' as const, path: AGENT_DECISIONS_PATH, body: text })),
+    fc
+      .oneof(
+        hostileString.map(encodeSegment),
+        fc.constantFrom('%E0%A4%A', '%', `${'x'.repeat(3000)}`, '..', '.'),
+      )
+      .map((id) => ({ method: 'GET' as const, path: `${AGENT_DECISIONS_PATH}/${id}`, body: undefined })),
+  );
+  return {
+    name: 'agent-decisions',
+    description: 'POST /api/agent/decisions signed by the agent: malformed requests and hostile ids',
+    arbitrary: decisionCase,
+    async check(input) {
+      const before = await context.state({ everything: true });
+      const answer = await signedAwsRequest(context.twin, context.agent, {
+        service: 'execute-api',
+        method: input.method,
+        path: input.path,
+        headers: { 'content-type': 'application/json' },
+        ...(input.body === undefined ? {} : { body: input.body }),
+      });
+      noServerError(answer, `${input.method} ${input.path.slice(0, 60)}`);
+      expectThat(
+        !(answer.status === 200 && input.method === 'POST'),
+        `a malformed decision request was decided: ${answer.text.slice(0, 300)}`,
+      );
+      await unchanged(context, before, `${input.method} ${input.path.slice(0, 60)}`, undefined, true);
+    },
+  };
+}
+
 /** Every door, in the order `npm run fuzz` runs them. */
 export const DOORS = [
   putEventsDoor,
@@ -615,4 +748,7 @@ export const DOORS = [
   teamsDoor,
   awsJsonDoor,
   s3Door,
+  macieDoor,
+  cloudTrailDoor,
+  agentDecisionsDoor,
 ] as const;

@@ -29,8 +29,12 @@ export interface FuzzTwin {
   readonly pendingId: string;
   /** A bearer token of the twin's dev issuer for `user`. */
   token(user: string): Promise<string>;
-  /** The stored state a door must not change: request partitions and S3 objects, canonical JSON. */
-  state(): Promise<string>;
+  /**
+   * The stored state a door must not change: request partitions (`everything`: every item of the
+   * table but idempotency records, so classifications and privileged calls too) and S3 objects,
+   * canonical JSON.
+   */
+  state(options?: { readonly everything?: boolean }): Promise<string>;
   /** Waits until every execution but the pending request's has ended. */
   settled(): Promise<void>;
   stop(): Promise<void>;
@@ -38,7 +42,13 @@ export interface FuzzTwin {
 
 const REQUEST_PARTITION = 'REQ#';
 const AUDIT_SEQUENCE = 'AUDITSEQ';
+const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY#';
 const ARCHIVE_PREFIXES = ['audit/', 'digests/'];
+
+/** A Powertools idempotency record: a handler's bookkeeping of an event it ran, not product state. */
+function isIdempotencyRecord(item: Record<string, unknown>): boolean {
+  return String(item.pk ?? '').startsWith(IDEMPOTENCY_PARTITION);
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -136,7 +146,7 @@ export async function startFuzzTwin(): Promise<FuzzTwin> {
     (await status(pendingId)) === 'PENDING' ? true : undefined,
   );
 
-  async function state(): Promise<string> {
+  async function state(options: { readonly everything?: boolean } = {}): Promise<string> {
     const tables = (await dynamodb.send(new ListTablesCommand({}))).TableNames ?? [];
     const items: Record<string, unknown>[] = [];
     for (const table of tables) {
@@ -147,7 +157,11 @@ export async function startFuzzTwin(): Promise<FuzzTwin> {
         for (const raw of page.Items ?? []) {
           const item = unmarshall(raw);
           // A request's audit sequence counter only moves with the audit records beside it, compared here.
-          if (String(item.pk ?? '').startsWith(REQUEST_PARTITION) && item.sk !== AUDIT_SEQUENCE) {
+          const kept =
+            options.everything === true
+              ? !isIdempotencyRecord(item)
+              : String(item.pk ?? '').startsWith(REQUEST_PARTITION);
+          if (kept && item.sk !== AUDIT_SEQUENCE) {
             items.push({ table, ...item });
           }
         }

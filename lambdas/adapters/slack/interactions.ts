@@ -251,12 +251,14 @@ export function createSlackInteractions(deps: SlackInteractionsDeps) {
     readonly headers: Readonly<Record<string, string | undefined>>;
     readonly rawBody: Buffer;
   }): Promise<HttpResult> {
+    // Credentials that cannot be read (Secrets Manager failing) fail the invocation: nothing is
+    // recorded from a request nobody could verify, the function's error is what the operator's alarm
+    // counts, and the user's click (or Slack's retry) goes through once the secret is readable.
+    // Never a 401 for it: that would read as a forged request.
+    const { signingSecret } = await deps.credentials();
     try {
-      const { signingSecret } = await deps.credentials();
       verifySlackSignature(request, signingSecret, Math.floor(deps.clock.now().getTime() / 1000));
     } catch {
-      // A bad signature, or credentials we cannot read (then a real request cannot be told from a
-      // forged one): either way, refuse.
       return UNAUTHORIZED;
     }
     const form = new URLSearchParams(request.rawBody.toString('utf8'));

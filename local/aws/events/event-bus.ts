@@ -125,6 +125,7 @@ export class LocalEventBus {
   readonly #deliver: TargetDelivery;
   readonly #log: (message: string) => void;
   readonly #policy: PutEventsPolicy;
+  readonly #injectedFailure: (entry: PutEventsEntry) => PutEventsResultEntry | undefined;
   readonly #deliveries = new Set<Promise<void>>();
 
   constructor(options: {
@@ -133,6 +134,11 @@ export class LocalEventBus {
     deliver: TargetDelivery;
     /** @default every caller may put any source */
     policy?: PutEventsPolicy;
+    /**
+     * A valid entry's failure to report instead of putting it on the bus (the twin's fault
+     * injection: EventBridge's transient per-entry errors). @default none
+     */
+    injectedFailure?: (entry: PutEventsEntry) => PutEventsResultEntry | undefined;
     log?: (message: string) => void;
   }) {
     this.#buses = new Set(options.buses);
@@ -142,6 +148,7 @@ export class LocalEventBus {
       .map((rule) => ({ rule, matcher: compilePattern(rule.pattern) }));
     this.#deliver = options.deliver;
     this.#policy = options.policy ?? (() => true);
+    this.#injectedFailure = options.injectedFailure ?? (() => undefined);
     this.#log = options.log ?? (() => undefined);
   }
 
@@ -218,6 +225,8 @@ export class LocalEventBus {
     const results = entries.map((entry) => {
       const checked = this.#check(entry, caller);
       if (!('id' in checked)) return checked;
+      const injected = this.#injectedFailure(entry);
+      if (injected !== undefined) return injected;
       this.#route(this.#busName(entry.EventBusName), checked);
       return { EventId: checked.id };
     });

@@ -36,6 +36,11 @@ export interface AwsFrontOptions {
   readonly log: (line: string) => void;
   /** Counts every authorized call by its action (the cost model). */
   readonly meter?: UsageMeter;
+  /**
+   * Fails chosen authorized calls as AWS would (tests and operators only; local/aws/faults):
+   * the error to answer `service:Operation` with, or undefined to serve it. @default none
+   */
+  readonly faults?: { awsCall(action: string, body: Buffer | undefined): AwsProtocolError | undefined };
 }
 
 /** The service a request is for, or the JSON error for a target or signing name nobody serves. */
@@ -165,6 +170,8 @@ export function createAwsFront(options: AwsFrontOptions): AwsFront {
     if (!NEEDS_NO_PERMISSION.has(action) && !options.authorize(caller, action, permissions)) {
       throw accessDenied(service.protocol, caller.principalArn, action);
     }
+    const injected = options.faults?.awsCall(action, body);
+    if (injected !== undefined) throw injected;
     options.meter?.call(action);
     const common = {
       ...head,

@@ -72,6 +72,7 @@ class Sandbox {
   #retired = false;
   #dead = false;
   #failStart: (error: LambdaFunctionError) => void = () => undefined;
+  readonly #log: (line: string) => void;
 
   constructor(
     fn: LambdaFunction,
@@ -79,6 +80,7 @@ class Sandbox {
     log: (line: string) => void,
   ) {
     const module = handlerModule(fn);
+    this.#log = (line) => log(`[${fn.name}] ${line}`);
     this.#worker = new Worker(SANDBOX, {
       workerData: module ?? { moduleUrl: '', exportName: '' },
       env: { ...environment },
@@ -124,8 +126,15 @@ class Sandbox {
     const pending = this.#pending.get(message.id);
     if (pending === undefined) return;
     this.#pending.delete(message.id);
-    if (message.type === 'result') pending.resolve(JSON.parse(message.payload));
-    else pending.reject(new LambdaFunctionError(message.errorType, message.errorMessage, message.trace));
+    if (message.type === 'result') {
+      pending.resolve(JSON.parse(message.payload));
+    } else {
+      // As Lambda's Node.js runtime writes a function error to the function's log.
+      this.#log(
+        `ERROR\tInvoke Error \t${JSON.stringify({ errorType: message.errorType, errorMessage: message.errorMessage })}`,
+      );
+      pending.reject(new LambdaFunctionError(message.errorType, message.errorMessage, message.trace));
+    }
     this.#terminateIfIdle();
   }
 

@@ -9,6 +9,7 @@ import {
   type AwsRequestHead,
   type RestAwsService,
 } from '../front/service.ts';
+import { isLoopback } from '../http.ts';
 import type { LocalS3 } from './index.ts';
 import { parseCopySource } from './object-operations.ts';
 import { parseTarget } from './protocol.ts';
@@ -59,11 +60,6 @@ export function s3PermissionsOf(head: AwsRequestHead, operation: string): readon
       resource: s3Arn(source.bucket, source.key),
     },
   ];
-}
-
-/** The twin has no TLS; a connection from this machine never crossed a network. */
-function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 export function s3Service(s3: LocalS3<AwsCaller>): RestAwsService<'rest-xml'> {

@@ -9,7 +9,7 @@ import { DEFAULT_PORT, ExposedBindError, type RunningTwin } from '../../twin/ind
 import { ExitCode, parseCommandLine, renderTable, runCommand, UsageError } from '../output.ts';
 
 const USAGE =
-  'countersign dev [--port <port>] [--host <address> --insecure-expose] [--data-dir <dir>] [--reset]';
+  'countersign dev [--port <port>] [--host <address> --insecure-expose] [--data-dir <dir>] [--reset] [--fault-injection]';
 
 export function parsePort(value: string | undefined): number {
   if (value === undefined) return DEFAULT_PORT;
@@ -88,6 +88,7 @@ export async function run(args: string[]): Promise<number> {
         'data-dir': { type: 'string', default: '.countersign' },
         reset: { type: 'boolean', default: false },
         'insecure-expose': { type: 'boolean', default: false },
+        'fault-injection': { type: 'boolean', default: false },
       },
     });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
@@ -100,6 +101,7 @@ export async function run(args: string[]): Promise<number> {
       insecureExpose: values['insecure-expose'],
       dataDir: resolve(values['data-dir']),
       reset: values.reset,
+      faultInjection: values['fault-injection'],
       directoryPath: DEFAULT_CONFIG_PATH,
     }).catch((error: unknown) => {
       // Exposing the twin is a choice made on the command line: refusing it is a usage error.

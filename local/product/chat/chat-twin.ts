@@ -66,7 +66,7 @@ function outboxRoutes(outbox: Outbox): TwinRoute[] {
 
 export async function createChatTwin(twin: TwinContext, config: LocalConfig): Promise<ChatTwin> {
   const issuer = await createBotIssuer(twin.dataDir);
-  const outbox = new Outbox(join(twin.dataDir, OUTBOX_FILE), config.users);
+  const outbox = new Outbox(join(twin.dataDir, OUTBOX_FILE), config.users, twin.faults);
   return {
     issuer,
     extension: {

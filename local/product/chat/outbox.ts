@@ -6,7 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 import * as z from 'zod';
-import { jsonResponse, parseBody, type TwinRequest, type TwinResponse } from '../../twin/index.ts';
+import {
+  type ChatFault,
+  type FaultInjector,
+  jsonResponse,
+  parseBody,
+  type TwinRequest,
+  type TwinResponse,
+} from '../../twin/index.ts';
 
 export const OUTBOX_PATHS = {
   list: '/local/outbox',
@@ -52,6 +59,11 @@ function slackBody(request: TwinRequest): Record<string, unknown> {
   );
 }
 
+/** An injected fault as the platform answers it. */
+function faultResponse(fault: ChatFault | undefined): TwinResponse | undefined {
+  return fault === undefined ? undefined : jsonResponse(fault.status, fault.body, { ...fault.headers });
+}
+
 /** A person as the local Slack workspace knows them (from countersign.local.json). */
 export interface SlackWorkspaceUser {
   readonly slackUserId?: string;
@@ -61,13 +73,18 @@ export interface SlackWorkspaceUser {
 export class Outbox {
   readonly #file: string;
   readonly #slackUsers: readonly SlackWorkspaceUser[];
+  readonly #faults: FaultInjector | undefined;
   #sequence = 0;
   #appends: Promise<void> = Promise.resolve();
 
-  /** `slackUsers` answer users.info and users.lookupByEmail, as the workspace's member list would. */
-  constructor(file: string, slackUsers: readonly SlackWorkspaceUser[] = []) {
+  /**
+   * `slackUsers` answer users.info and users.lookupByEmail, as the workspace's member list would;
+   * `faults` makes chosen calls fail as the platforms do (nothing is recorded for a failed call).
+   */
+  constructor(file: string, slackUsers: readonly SlackWorkspaceUser[] = [], faults?: FaultInjector) {
     this.#file = file;
     this.#slackUsers = slackUsers;
+    this.#faults = faults;
   }
 
   /** users.info / users.lookupByEmail / conversations.open, answered from the workspace's members. */
@@ -126,9 +143,12 @@ export class Outbox {
       return jsonResponse(200, { items: await this.list() });
     }
     if (request.path.startsWith(OUTBOX_PATHS.slackApiBase) && request.method === 'POST') {
-      return this.#slack(request, request.path.slice(OUTBOX_PATHS.slackApiBase.length));
+      const method = request.path.slice(OUTBOX_PATHS.slackApiBase.length);
+      return faultResponse(this.#faults?.slack(method)) ?? this.#slack(request, method);
     }
     if (request.path === OUTBOX_PATHS.teamsToken && request.method === 'POST') {
+      const fault = faultResponse(this.#faults?.teamsToken());
+      if (fault !== undefined) return fault;
       return jsonResponse(200, {
         token_type: 'Bearer',
         expires_in: 3599,
@@ -166,6 +186,8 @@ export class Outbox {
     const at = new Date().toISOString();
     const newId = `${Date.now()}${randomBytes(4).toString('hex')}`;
     if (conversation === undefined && request.method === 'POST') {
+      const fault = faultResponse(this.#faults?.teams('conversations.create'));
+      if (fault !== undefined) return fault;
       await this.#record({ channel: 'teams', method: 'conversations.create', body, at });
       return jsonResponse(201, { id: `a:${newId}`, activityId: newId });
     }
@@ -180,6 +202,8 @@ export class Outbox {
           : request.method === 'DELETE'
             ? 'conversations.deleteActivity'
             : 'conversations.replyToActivity';
+    const fault = faultResponse(this.#faults?.teams(method));
+    if (fault !== undefined) return fault;
     await this.#record({
       channel: 'teams',
       method,

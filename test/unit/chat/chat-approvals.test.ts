@@ -141,7 +141,9 @@ describe('forged Slack callbacks', () => {
       consoleUrl: 'http://x',
     });
     const signed = h.signedSlack(clickPayload(slackIdOf('alice'), SLACK_IDS.approveAction, 'req-1'));
-    expect(await broken.acknowledge(signed)).toEqual({ statusCode: 401, body: '' });
+    // A server fault (the operator's alarm), not a 401 that reads as forged; nothing recorded.
+    await expect(broken.acknowledge(signed)).rejects.toThrow('AccessDenied');
+    expect(await h.store.listAudit('req-1')).toEqual([]);
   });
 });
 

@@ -45,4 +45,35 @@ describe('responseForError', () => {
     });
     expect(log.error).toHaveBeenCalledOnce();
   });
+
+  /** An AWS SDK error as the client raises it once its own retries are spent. */
+  function sdkError(name: string, httpStatusCode: number): Error {
+    return Object.assign(new Error(`${name} (after retries)`), { name, $metadata: { httpStatusCode } });
+  }
+
+  it.each([
+    ['ProvisionedThroughputExceededException', 400],
+    ['ThrottlingException', 400],
+    ['TooManyRequestsException', 429],
+    ['InternalServerError', 500],
+    ['ServiceUnavailable', 503],
+  ])('answers a busy dependency (%s, HTTP %i) with a retryable 503 and logs the route', (name, status) => {
+    const log = logger();
+    const response = responseForError(sdkError(name, status), log, { id: 'invoice-bot:r-1' });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('1');
+    expect(JSON.parse(response.body)).toEqual({
+      error: { code: 'SERVICE_UNAVAILABLE', message: 'a dependency is busy; retry the call' },
+    });
+    expect(response.body).not.toContain(name);
+    expect(log.error).toHaveBeenCalledWith(
+      expect.any(String),
+      expect.objectContaining({ id: 'invoice-bot:r-1' }),
+    );
+  });
+
+  it('keeps a refusal a retry will not fix a 500', () => {
+    const response = responseForError(sdkError('ValidationException', 400), logger());
+    expect(response.statusCode).toBe(500);
+  });
 });
