@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  callAuditRequestId,
   callReviewId,
   describeReviewIneligibility,
   dueReviewReminders,
@@ -7,9 +8,11 @@ import {
   ReviewId,
   ReviewInput,
   requestReviewId,
+  reviewAuditRequestId,
   reviewIneligibility,
   reviewView,
 } from '../../../lambdas/domain/after-the-fact-review.ts';
+import { RequestId } from '../../../lambdas/domain/schemas.ts';
 import { aUser, NOW } from './fixtures.ts';
 
 const HOUR = 3600_000;
@@ -38,6 +41,27 @@ describe('after-the-fact reviews', () => {
     expect(ReviewId.safeParse(callReviewId('3f2e1d0c-9b8a')).success).toBe(true);
     expect(ReviewId.safeParse(requestReviewId('invoice-bot:req-1')).success).toBe(true);
     expect(ReviewId.safeParse('call:../../x').success).toBe(false);
+  });
+
+  it('audits a call and its review under the call’s own request id, in the agent’s namespace', () => {
+    const eventId = '3f2e1d0c-9b8a-4776-a5b4-c3d2e1f0a9b8';
+    expect(callAuditRequestId('invoice-bot', eventId)).toBe(`invoice-bot:call.${eventId}`);
+    // CloudTrail's ids are UUIDs; one too long for a request id is replaced by its SHA-256.
+    const long = callAuditRequestId('invoice-bot', 'e'.repeat(124));
+    expect(long).toMatch(/^invoice-bot:call\.[0-9a-f]{64}$/);
+    expect(RequestId.safeParse(long).success).toBe(true);
+    expect(RequestId.safeParse(callAuditRequestId('invoice-bot', 'e'.repeat(123))).success).toBe(true);
+
+    const call = aReview({ subject: { ...aReview().subject, eventId } });
+    expect(reviewAuditRequestId(call)).toBe(`invoice-bot:call.${eventId}`);
+    expect(reviewAuditRequestId(aReview())).toBeUndefined();
+    const requestId = 'invoice-bot:req-1';
+    const breakGlass = aReview({
+      reviewId: requestReviewId(requestId),
+      kind: 'BREAK_GLASS',
+      subject: { ...aReview().subject, requestId },
+    });
+    expect(reviewAuditRequestId(breakGlass)).toBe(requestId);
   });
 
   it('shows reviewers the review without who may never close it', () => {
