@@ -64,7 +64,8 @@ const EXECUTION_IN_PROGRESS_RETRY: sfn.RetryProps = {
  *
  * ResolveRequestId → Evaluate → IsDuplicate → IsValid → Route → (AutoApproved | PolicyDenied |
  * BreakGlass | RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → (WillExecute:
- * when the policy's executor runs an approval, Execute) → PublishDecision → Done.
+ * when the policy's executor runs an approval, Execute) → PublishDecision, which ends the execution
+ * (Step Functions bills every state entered, so no Succeed state follows it).
  * Every failure of Evaluate or of the wait ends as a recorded, denied outcome (EvaluationFailed →
  * RecordEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
  * expiry sent by the vote service, ends as EXPIRED.
@@ -92,7 +93,6 @@ export class ApprovalWorkflow extends Construct {
         }),
         { resultPath: ERROR_PATH },
       );
-    publishDecision.next(new sfn.Succeed(this, S.done));
 
     // What Countersign executes runs after the decision is recorded and before it is told, so the
     // decision event carries the outcome. The step runs only an approval (it checks the stored

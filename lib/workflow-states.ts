@@ -38,7 +38,6 @@ export const WORKFLOW_STATES = {
   execute: 'Execute',
   publishDecision: 'PublishDecision',
   publishFailed: 'PublishFailed',
-  done: 'Done',
 } as const;
 export type WorkflowStateName = (typeof WORKFLOW_STATES)[keyof typeof WORKFLOW_STATES];
 
