@@ -62,9 +62,10 @@ const EXECUTION_IN_PROGRESS_RETRY: sfn.RetryProps = {
  * The approval workflow (STANDARD, every state logged, X-Ray traced), in plain JSONPath so the
  * local twin's interpreter runs the very same definition:
  *
- * ResolveRequestId → Evaluate → IsDuplicate → IsValid → Route → (AutoApproved | PolicyDenied |
+ * ResolveRequestId → Evaluate → Route (Duplicate | Rejected | AutoApproved | PolicyDenied |
  * BreakGlass | RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → (WillExecute:
- * when the policy's executor runs an approval, Execute) → PublishDecision → Done.
+ * when the policy's executor runs an approval, Execute) → PublishDecision, which ends the execution
+ * (Step Functions bills every state entered, so no Succeed state follows it).
  * Every failure of Evaluate or of the wait ends as a recorded, denied outcome (EvaluationFailed →
  * RecordEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
  * expiry sent by the vote service, ends as EXPIRED.
@@ -92,7 +93,6 @@ export class ApprovalWorkflow extends Construct {
         }),
         { resultPath: ERROR_PATH },
       );
-    publishDecision.next(new sfn.Succeed(this, S.done));
 
     // What Countersign executes runs after the decision is recorded and before it is told, so the
     // decision event carries the outcome. The step runs only an approval (it checks the stored
@@ -189,7 +189,18 @@ export class ApprovalWorkflow extends Construct {
       });
     requestApproval.next(recordDecision);
 
+    // One Choice, its rules in the order they must be asked (Choice rules are evaluated in order):
+    // a duplicate delivery ends quietly, an invalid request fails, then the policy decides. One state
+    // rather than three, as Step Functions bills each state entered.
     const route = new sfn.Choice(this, S.route)
+      .when(sfn.Condition.booleanEquals('$.duplicate', true), new sfn.Succeed(this, S.duplicate))
+      .when(
+        sfn.Condition.booleanEquals('$.invalid', true),
+        new sfn.Fail(this, S.rejected, {
+          error: WORKFLOW_ERRORS.invalidRequest,
+          causePath: '$.policy.reason',
+        }),
+      )
       .when(
         sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.allow),
         outcome(S.autoApproved, { decision: Decision.autoApproved }),
@@ -205,20 +216,6 @@ export class ApprovalWorkflow extends Construct {
       )
       // REQUIRE_APPROVAL, and anything unexpected: people decide, never an automatic allow.
       .otherwise(requestApproval);
-
-    const isValid = new sfn.Choice(this, S.isValid)
-      .when(
-        sfn.Condition.booleanEquals('$.invalid', true),
-        new sfn.Fail(this, S.rejected, {
-          error: WORKFLOW_ERRORS.invalidRequest,
-          causePath: '$.policy.reason',
-        }),
-      )
-      .otherwise(route);
-
-    const isDuplicate = new sfn.Choice(this, S.isDuplicate)
-      .when(sfn.Condition.booleanEquals('$.duplicate', true), new sfn.Succeed(this, S.duplicate))
-      .otherwise(isValid);
 
     const classifying = props.classificationJobsFunction !== undefined;
     const evaluate = new tasks.LambdaInvoke(this, S.evaluate, {
@@ -248,7 +245,7 @@ export class ApprovalWorkflow extends Construct {
       }).next(recordEvaluationFailure),
       { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
     );
-    evaluate.next(isDuplicate);
+    evaluate.next(route);
 
     const firstStep =
       props.classificationJobsFunction === undefined

@@ -19,9 +19,7 @@ export const WORKFLOW_STATES = {
   classificationFailed: 'ClassificationFailed',
   evaluate: 'Evaluate',
   evaluationFailed: 'EvaluationFailed',
-  isDuplicate: 'IsDuplicate',
   duplicate: 'Duplicate',
-  isValid: 'IsValid',
   rejected: 'Rejected',
   route: 'Route',
   autoApproved: 'AutoApproved',
@@ -38,7 +36,6 @@ export const WORKFLOW_STATES = {
   execute: 'Execute',
   publishDecision: 'PublishDecision',
   publishFailed: 'PublishFailed',
-  done: 'Done',
 } as const;
 export type WorkflowStateName = (typeof WORKFLOW_STATES)[keyof typeof WORKFLOW_STATES];
 

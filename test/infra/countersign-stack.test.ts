@@ -167,13 +167,19 @@ describe('approval state machine', () => {
   });
 
   it('routes on the policy decision, requiring people for anything but ALLOW, DENY and BREAK_GLASS', () => {
+    expect(definition.States[WORKFLOW_STATES.evaluate].Next).toBe(WORKFLOW_STATES.route);
     const route = definition.States[WORKFLOW_STATES.route];
+    // One Choice, rules in order: a duplicate ends quietly and an invalid request fails before
+    // the policy decision is read.
     expect(route.Choices).toEqual([
+      { Variable: '$.duplicate', BooleanEquals: true, Next: WORKFLOW_STATES.duplicate },
+      { Variable: '$.invalid', BooleanEquals: true, Next: WORKFLOW_STATES.rejected },
       { Variable: '$.policy.decision', StringEquals: 'ALLOW', Next: WORKFLOW_STATES.autoApproved },
       { Variable: '$.policy.decision', StringEquals: 'DENY', Next: WORKFLOW_STATES.policyDenied },
       { Variable: '$.policy.decision', StringEquals: 'BREAK_GLASS', Next: WORKFLOW_STATES.breakGlass },
     ]);
     expect(route.Default).toBe(WORKFLOW_STATES.requestApproval);
+    expect(definition.States[WORKFLOW_STATES.duplicate]).toEqual({ Type: 'Succeed' });
     expect(definition.States[WORKFLOW_STATES.policyDenied].Parameters).toEqual({
       decision: 'POLICY_DENIED',
       'reason.$': '$.policy.reason',
@@ -245,7 +251,9 @@ describe('approval state machine', () => {
       'executionArn.$': '$$.Execution.Id',
     });
     expect(publish.Catch[0].Next).toBe(WORKFLOW_STATES.publishFailed);
-    expect(publish.Next).toBe(WORKFLOW_STATES.done);
+    // Publishing ends the execution: a Succeed state after it would be one more billed transition.
+    expect(publish.End).toBe(true);
+    expect(publish.Next).toBeUndefined();
   });
 
   it('executes only an approval whose policy names an executor, once, before the decision is told', () => {

@@ -226,7 +226,6 @@ describe('the synthesized approval state machine', () => {
       WORKFLOW_STATES.willExecute,
       WORKFLOW_STATES.execute,
       WORKFLOW_STATES.publishDecision,
-      WORKFLOW_STATES.done,
     ]);
     const [assumed] = sts.commandCalls(AssumeRoleCommand);
     expect(assumed?.args[0].input).toMatchObject({
