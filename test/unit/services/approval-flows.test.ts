@@ -1,5 +1,5 @@
 /** Whole approval flows through the services, in the order the state machine calls them. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ConflictError,
   ForbiddenError,
@@ -17,35 +17,9 @@ import {
   requestApproval,
 } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
-import {
-  anAgentEvent,
-  executionArnFor,
-  type Harness,
-  nextEventId,
-  requestIdFor,
-  startHarness,
-  submit,
-} from './harness.ts';
+import { anAgentEvent, executionArnFor, nextEventId, requestIdFor, submit, useHarness } from './harness.ts';
 
-let harness: Harness;
-
-beforeAll(async () => {
-  harness = await startHarness();
-});
-
-afterAll(async () => {
-  await harness.table.close();
-});
-
-beforeEach(() => {
-  harness.workflow.calls.length = 0;
-  harness.workflow.failure = undefined;
-  harness.notifier.requested.length = 0;
-  harness.notifier.updated.length = 0;
-  harness.notifier.failure = undefined;
-  harness.publisher.published.length = 0;
-  harness.clock.set(NOW);
-});
+const harness = useHarness();
 
 const alice: Principal = { id: 'alice', type: 'user', groups: ['security'] };
 const bob: Principal = { id: 'bob', type: 'user', groups: ['security'] };

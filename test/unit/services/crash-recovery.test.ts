@@ -3,7 +3,7 @@
  * and then what comes next in production: the voter's retry, a reviewer reading the request, the
  * reminder sweep, the workflow's wait timing out, a re-driven wait with a fresh task token.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../../lambdas/domain/errors.ts';
 import type { Principal, Vote } from '../../../lambdas/domain/schemas.ts';
 import {
@@ -14,23 +14,9 @@ import {
   settleVotes,
 } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
-import { executionArnFor, type Harness, startHarness, submit } from './harness.ts';
+import { executionArnFor, submit, useHarness } from './harness.ts';
 
-let harness: Harness;
-
-beforeAll(async () => {
-  harness = await startHarness();
-});
-
-afterAll(async () => {
-  await harness.table.close();
-});
-
-beforeEach(() => {
-  harness.workflow.calls.length = 0;
-  harness.workflow.failure = undefined;
-  harness.clock.set(NOW);
-});
+const harness = useHarness();
 
 const alice: Principal = { id: 'alice', type: 'user', groups: ['security'] };
 const bob: Principal = { id: 'bob', type: 'user', groups: ['security'] };

@@ -3,37 +3,14 @@
  * adapters: the outcome is an error the caller sees (and retries), or a decision that stands and is
  * delivered on the next try; never an allow, never a lost vote, never a decision made twice.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../../lambdas/domain/schemas.ts';
 import type { RequestStore, ReviewNotifier, Workflow } from '../../../lambdas/ports/index.ts';
 import { castVote, evaluateRequest, requestApproval } from '../../../lambdas/services/index.ts';
-import { NOW, requireApproval } from '../domain/fixtures.ts';
-import {
-  anAgentEvent,
-  executionArnFor,
-  type Harness,
-  nextEventId,
-  requestIdFor,
-  startHarness,
-  submit,
-} from './harness.ts';
+import { requireApproval } from '../domain/fixtures.ts';
+import { anAgentEvent, executionArnFor, nextEventId, requestIdFor, submit, useHarness } from './harness.ts';
 
-let harness: Harness;
-
-beforeAll(async () => {
-  harness = await startHarness();
-});
-
-afterAll(async () => {
-  await harness.table.close();
-});
-
-beforeEach(() => {
-  harness.workflow.calls.length = 0;
-  harness.workflow.failure = undefined;
-  harness.notifier.failure = undefined;
-  harness.clock.set(NOW);
-});
+const harness = useHarness();
 
 /** Named errors as the AWS SDK and chat clients raise them. */
 function awsError(name: string): Error {

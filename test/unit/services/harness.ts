@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 /** One dynalite-backed store plus recording fakes: the services exactly as handlers wire them. */
 import { DynamoDbClassificationStore } from '../../../lambdas/adapters/dynamodb/classification-store.ts';
 import { DynamoDbPrivilegedCallStore } from '../../../lambdas/adapters/dynamodb/privileged-call-store.ts';
@@ -33,6 +34,31 @@ export interface Harness {
   readonly notifier: RecordingNotifier;
   readonly publisher: RecordingPublisher;
   readonly signer: TestReceiptSigner;
+}
+
+/**
+ * For a test file: the harness, started before its tests and closed after them, with what the fakes
+ * recorded cleared, their failures removed and the clock set to NOW before each test. The object is
+ * filled in by `beforeAll`, so it can be passed to services as it is.
+ */
+export function useHarness(): Harness {
+  const harness = {} as Harness;
+  beforeAll(async () => {
+    Object.assign(harness, await startHarness());
+  });
+  afterAll(async () => {
+    await harness.table.close();
+  });
+  beforeEach(() => {
+    harness.workflow.calls.length = 0;
+    harness.workflow.failure = undefined;
+    harness.notifier.requested.length = 0;
+    harness.notifier.updated.length = 0;
+    harness.notifier.failure = undefined;
+    harness.publisher.published.length = 0;
+    harness.clock.set(NOW);
+  });
+  return harness;
 }
 
 export async function startHarness(): Promise<Harness> {
