@@ -1,10 +1,10 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AGENT_SOURCE_PREFIX, DETAIL_TYPE } from '../lambdas/domain/schemas.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 
 export interface AgentRequestRuleProps {
   /** The bus agents put their requests on. */
@@ -30,14 +30,12 @@ export interface AgentRequestRuleProps {
  */
 export class AgentRequestRule extends Construct {
   readonly rule: events.Rule;
-  readonly deadLetterQueue: sqs.Queue;
+  readonly deadLetterQueue: DeadLetterQueue;
 
   constructor(scope: Construct, id: string, props: AgentRequestRuleProps) {
     super(scope, id);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      deadLetterOf: 'the agent-request rule target',
     });
     this.rule = new events.Rule(this, 'Rule', {
       eventBus: props.eventBus,
@@ -55,10 +53,6 @@ export class AgentRequestRule extends Construct {
           maxEventAge: props.maxEventAge ?? Duration.hours(2),
         }),
       ],
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the agent-request rule target.',
     });
   }
 }

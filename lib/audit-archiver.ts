@@ -3,11 +3,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AUDIT_INSERT_STREAM_FILTER } from '../lambdas/adapters/dynamodb/table-layout.ts';
 import { ENV } from '../lambdas/handlers/environment-names.ts';
 import type { AuditArchiveBucket } from './audit-archive-bucket.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { RequestTable } from './request-table.ts';
 
@@ -53,7 +53,7 @@ export interface AuditArchiverProps {
  */
 export class AuditArchiver extends Construct {
   readonly handler: HandlerFunction;
-  readonly deadLetterQueue: sqs.Queue;
+  readonly deadLetterQueue: DeadLetterQueue;
   /** How long an archive write may take at most: the digester looks back further than this. */
   readonly timeout: Duration;
   /** How late a record may reach the archive. */
@@ -76,14 +76,8 @@ export class AuditArchiver extends Construct {
       timeout: this.timeout,
     });
     props.archive.grantArchiveWrite(this.handler.role);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the on-failure destination of the archiver’s event source mapping.',
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      deadLetterOf: 'the archiver’s event source mapping',
     });
     // Lambda polls the stream (and sends failures to the queue: the mapping's own grant) with the function's role.
     props.table.grantStreamRead(this.handler.role);

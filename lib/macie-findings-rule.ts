@@ -1,11 +1,9 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { RequestTable } from './request-table.ts';
 
@@ -47,19 +45,12 @@ export interface MacieFindingsRuleProps {
 export class MacieFindingsRule extends Construct {
   readonly handler: HandlerFunction;
   readonly rule: events.Rule;
-  readonly deadLetterQueue: sqs.Queue;
+  readonly deadLetterQueue: DeadLetterQueue;
 
   constructor(scope: Construct, id: string, props: MacieFindingsRuleProps) {
     super(scope, id);
-    const maxEventAge = props.maxEventAge ?? Duration.hours(6);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the Macie findings rule and handler.',
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      deadLetterOf: 'the Macie findings rule and handler',
     });
     this.handler = new HandlerFunction(this, 'ClassificationFindings', {
       entry: CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
@@ -69,12 +60,6 @@ export class MacieFindingsRule extends Construct {
       logRetention: props.logRetention,
     });
     props.table.grantReadWrite(this.handler.role);
-    // EventBridge invokes asynchronously: the function's failures are retried by Lambda, then dead-lettered.
-    this.handler.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge,
-      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
-    });
     this.rule = new events.Rule(this, 'Rule', {
       description: 'Countersign: Macie findings classify S3 objects and buckets',
       eventPattern: {
@@ -82,10 +67,9 @@ export class MacieFindingsRule extends Construct {
         detailType: [...MACIE_FINDING_PATTERN.detailType],
       },
       targets: [
-        new targets.LambdaFunction(this.handler.function, {
-          deadLetterQueue: this.deadLetterQueue,
-          retryAttempts: props.retryAttempts ?? 24,
-          maxEventAge,
+        this.deadLetterQueue.asyncLambdaTarget(this.handler.function, {
+          retryAttempts: props.retryAttempts,
+          maxEventAge: props.maxEventAge ?? Duration.hours(6),
         }),
       ],
     });

@@ -1,10 +1,7 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   CLOUDTRAIL_API_CALL,
@@ -13,6 +10,7 @@ import {
   privilegedCallPattern,
 } from '../lambdas/domain/privileged-actions.ts';
 import { DECISION_SOURCE, DETAIL_TYPE, Decision } from '../lambdas/domain/schemas.ts';
+import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction, POLICY_ENGINE_BUNDLE } from './handler-function.ts';
 import type { RequestTable } from './request-table.ts';
 
@@ -66,15 +64,12 @@ export class PrivilegedCallReconciliation extends Construct {
   readonly handler: HandlerFunction;
   readonly callRule: events.Rule;
   readonly decisionRule: events.Rule;
-  readonly deadLetterQueue: sqs.Queue;
+  readonly deadLetterQueue: DeadLetterQueue;
 
   constructor(scope: Construct, id: string, props: PrivilegedCallReconciliationProps) {
     super(scope, id);
-    const maxEventAge = props.maxEventAge ?? Duration.hours(2);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      deadLetterOf: 'the reconciliation rules and handler',
     });
     this.handler = new HandlerFunction(this, 'Reconciler', {
       entry: RECONCILE_HANDLER_ENTRY,
@@ -85,17 +80,11 @@ export class PrivilegedCallReconciliation extends Construct {
       // What the policies say about an unapproved call names its reviewers: the engine ships as Evaluate's does.
       ...POLICY_ENGINE_BUNDLE,
     });
-    this.handler.function.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge,
-      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
-    });
     props.table.grantReadWrite(this.handler.role);
 
-    const target = new targets.LambdaFunction(this.handler.function, {
-      deadLetterQueue: this.deadLetterQueue,
-      retryAttempts: props.retryAttempts ?? 24,
-      maxEventAge,
+    const target = this.deadLetterQueue.asyncLambdaTarget(this.handler.function, {
+      retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge ?? Duration.hours(2),
     });
     const pattern = privilegedCallPattern(props.operations) as {
       source: string[];
@@ -123,10 +112,6 @@ export class PrivilegedCallReconciliation extends Construct {
         detail: { decision: [Decision.approved, Decision.autoApproved, Decision.breakGlass] },
       },
       targets: [target],
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the reconciliation rules and handler.',
     });
   }
 }
