@@ -38,9 +38,14 @@ const ARCHIVE_KEY =
   /^audit\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/([0-9a-f]{16})-(\d{1,40})-(\d{1,40})\.jsonl\.gz$/;
 const DIGEST_KEY = /^digests\/dt=(\d{4}-\d{2}-\d{2})\/(\d{12})\.json$/;
 
+/** `YYYY-MM-DDTHH:MM[:SS[.s…]]Z`: its date and hour are where `toISOString` puts them. */
+const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
+
 /** The UTC day and hour of a timestamp: the partition its record is archived under. */
 export function partitionOf(at: string | Date): { readonly dt: string; readonly hour: string } {
-  const iso = (typeof at === 'string' ? new Date(at) : at).toISOString();
+  // A UTC timestamp (what the record schema admits) is cut as it is: parsing and printing it again
+  // for each of a verified archive's records was the verifier's largest single cost.
+  const iso = typeof at === 'string' && UTC_TIMESTAMP.test(at) ? at : new Date(at).toISOString();
   return { dt: iso.slice(0, 10), hour: iso.slice(11, 13) };
 }
 

@@ -3,7 +3,7 @@
  * JSON Lines decoded a line at a time into audit records. The digester describes objects with it
  * and the verifier checks them with it; neither holds an object in memory. And reading a digest.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { AuditDigest, parseArchiveLine, type StoredDigest, sha256Hex } from '../domain/audit-archive.ts';
@@ -33,7 +33,7 @@ export async function scanArchiveObject(
   body: AsyncIterable<Uint8Array>,
   visit: RecordVisitor = () => undefined,
 ): Promise<ObjectScan> {
-  const hash = createHash('sha256');
+  const objectHash = createHash('sha256');
   let bytes = 0;
   let recordCount = 0;
   let lineNumber = 0;
@@ -62,7 +62,7 @@ export async function scanArchiveObject(
     const at = read.record.at;
     if (firstRecordAt === null || at < firstRecordAt) firstRecordAt = at;
     if (lastRecordAt === null || at > lastRecordAt) lastRecordAt = at;
-    visit(read.record, createHash('sha256').update(line, 'utf8').digest('hex'));
+    visit(read.record, hash('sha256', line, 'hex'));
   };
 
   const gunzip = createGunzip();
@@ -73,12 +73,13 @@ export async function scanArchiveObject(
     try {
       for await (const chunk of gunzip) {
         pending += decoder.write(chunk as Buffer);
-        let newline = pending.indexOf('\n');
-        while (newline >= 0) {
-          onLine(pending.slice(0, newline));
-          pending = pending.slice(newline + 1);
-          newline = pending.indexOf('\n');
+        // One cut of the remainder a chunk: cutting it after each line copied it once a line.
+        let start = 0;
+        for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n', start)) {
+          onLine(pending.slice(start, newline));
+          start = newline + 1;
         }
+        pending = pending.slice(start);
       }
       pending += decoder.end();
       if (pending.length > 0) problem('ends in the middle of a line');
@@ -89,7 +90,7 @@ export async function scanArchiveObject(
   })();
 
   for await (const chunk of body) {
-    hash.update(chunk);
+    objectHash.update(chunk);
     bytes += chunk.byteLength;
     // Past a gzip error the bytes are still hashed: the digest compares every one of them.
     if (broken || gunzip.destroyed) continue;
@@ -102,7 +103,7 @@ export async function scanArchiveObject(
   }
   if (!gunzip.destroyed) gunzip.end();
   await decoded;
-  return { sha256: hash.digest('hex'), bytes, recordCount, firstRecordAt, lastRecordAt, problems };
+  return { sha256: objectHash.digest('hex'), bytes, recordCount, firstRecordAt, lastRecordAt, problems };
 }
 
 /**

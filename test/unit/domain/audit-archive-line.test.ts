@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { archiveLine, parseArchiveLine, recordIdOf } from '../../../lambdas/domain/audit-archive.ts';
+import {
+  archiveLine,
+  parseArchiveLine,
+  partitionOf,
+  recordIdOf,
+} from '../../../lambdas/domain/audit-archive.ts';
 import { AUDIT_SCHEMA_VERSION, type AuditRecord } from '../../../lambdas/domain/audit-record.ts';
 import { anAuditRecord } from './fixtures.ts';
 
@@ -45,5 +50,12 @@ describe('archive lines', () => {
     for (const notARecord of [null, 'text', [parsed], { ...parsed, seq: 0 }]) {
       expect(parseArchiveLine(notARecord)).toEqual({ problem: 'is not a valid audit record' });
     }
+  });
+
+  it('are partitioned by the UTC day and hour of their time, whatever its form', () => {
+    for (const at of ['2025-06-01T23:59:59.999Z', '2025-06-01T23:59Z', '2025-06-02T01:59:59+02:00']) {
+      expect(partitionOf(at)).toEqual({ dt: '2025-06-01', hour: '23' });
+    }
+    expect(partitionOf(new Date('2025-06-01T23:00:00.000Z'))).toEqual({ dt: '2025-06-01', hour: '23' });
   });
 });
