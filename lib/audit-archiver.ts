@@ -31,7 +31,8 @@ export interface AuditArchiverProps {
   readonly batchSize?: number;
   /**
    * How many times a failing batch (or, bisected, its half) is retried before it goes to the DLQ.
-   * @default 10
+   * @default - retried until its oldest record is `maxRecordAge` old: the archive waits out an S3
+   * outage (and the iterator-age alarm says so) instead of parking records it could still write
    */
   readonly retryAttempts?: number;
   /**
@@ -47,9 +48,10 @@ export interface AuditArchiverProps {
 
 /**
  * The archiver: the table's stream → an event source mapping (audit-record inserts only, by filter;
- * batches with ReportBatchItemFailures, bisected on error, retried, then parked with their
- * position in an encrypted, TLS-only dead-letter queue, which the stack alarms on) → the handler
- * that writes them to the archive's `audit/` prefix.
+ * batches with ReportBatchItemFailures, bisected on error, retried until the stream is about to
+ * drop them, then parked with their position in an encrypted, TLS-only dead-letter queue, which the
+ * stack alarms on, as it does on an archive running late) → the handler that writes them to the
+ * archive's `audit/` prefix.
  */
 export class AuditArchiver extends Construct {
   readonly handler: HandlerFunction;
@@ -89,7 +91,7 @@ export class AuditArchiver extends Construct {
       maxBatchingWindow: Duration.seconds(5),
       bisectBatchOnError: true,
       reportBatchItemFailures: true,
-      retryAttempts: props.retryAttempts ?? 10,
+      retryAttempts: props.retryAttempts,
       maxRecordAge: this.maxRecordAge,
       parallelizationFactor: 1,
       onFailure: new sources.SqsDlq(this.deadLetterQueue),

@@ -437,6 +437,15 @@ export class CountersignStack extends Stack {
             'Audit records could not be archived after every retry: their stream positions are in the DLQ; `countersign audit verify` names the missing records.',
         },
       ],
+      streamReaders: [
+        {
+          id: 'AuditArchiveLate',
+          function: this.auditArchiver.handler.function,
+          maxIteratorAge: Duration.minutes(15),
+          description:
+            'Audit records have waited more than 15 minutes to be archived: the archiver keeps failing (S3, the archive key, or a record it cannot read) and retries until the stream is about to drop them.',
+        },
+      ],
       functions: [
         ...Object.values(this.handlers),
         this.publicKeysHandler,

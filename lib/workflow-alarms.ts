@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -18,9 +19,24 @@ export interface WatchedQueue {
   readonly description: string;
 }
 
+/** A function reading a stream, to alarm on when it falls behind (its batches keep failing). */
+export interface WatchedStreamReader {
+  /** The alarm's construct id. */
+  readonly id: string;
+  readonly function: lambda.IFunction;
+  /** How old the newest record it handled may be before someone is told. */
+  readonly maxIteratorAge: Duration;
+  /** What falling behind means, for whoever is paged. */
+  readonly description: string;
+}
+
 export interface WorkflowAlarmsProps {
   readonly stateMachine: sfn.StateMachine;
   readonly deadLetterQueues: readonly WatchedQueue[];
+  /**
+   * @default - none
+   */
+  readonly streamReaders?: readonly WatchedStreamReader[];
   readonly functions: readonly HandlerFunction[];
   /** Key encrypting the alarm topic. */
   readonly topicEncryptionKey: kms.IKey;
@@ -34,7 +50,8 @@ export interface WorkflowAlarmsProps {
 /**
  * Alarms for what must never happen quietly: a failed workflow execution, anything in a dead-letter
  * queue (an agent request not delivered, a Macie finding not stored, audit records not archived, a
- * privileged call or decision not reconciled), a handler error. Each notifies the (encrypted,
+ * privileged call or decision not reconciled), a stream reader falling behind (the archive waiting
+ * for S3), a handler error. Each notifies the (encrypted,
  * TLS-only) alarm topic.
  */
 export class WorkflowAlarms extends Construct {
@@ -66,6 +83,13 @@ export class WorkflowAlarms extends Construct {
         alarmDescription: watched.description,
       });
     }
+    for (const reader of props.streamReaders ?? []) {
+      this.add(reader.id, {
+        metric: reader.function.metric('IteratorAge', { period: Duration.minutes(5), statistic: 'Maximum' }),
+        alarmDescription: reader.description,
+        threshold: reader.maxIteratorAge.toMilliseconds(),
+      });
+    }
     for (const fn of props.functions) {
       this.add(`${fn.node.id}Errors`, {
         metric: fn.metricErrors(),
@@ -74,10 +98,14 @@ export class WorkflowAlarms extends Construct {
     }
   }
 
-  private add(id: string, props: { metric: cloudwatch.IMetric; alarmDescription: string }): void {
+  /** An alarm when `metric` goes above `threshold` (0: any at all). */
+  private add(
+    id: string,
+    { threshold = 0, ...props }: { metric: cloudwatch.IMetric; alarmDescription: string; threshold?: number },
+  ): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       ...props,
-      threshold: 0,
+      threshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -1,8 +1,9 @@
 /**
  * The archiver, invoked by the table stream's event source mapping with a batch of audit-record
  * inserts: writes them to the archive bucket and answers which record to retry from
- * (ReportBatchItemFailures). The mapping retries, bisects and finally parks a batch that keeps
- * failing in its dead-letter queue, which alarms.
+ * (ReportBatchItemFailures). The mapping retries and bisects a batch that fails until the stream
+ * is about to drop it (an alarm fires once it is 15 minutes late), then parks it in its
+ * dead-letter queue, which alarms too.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';

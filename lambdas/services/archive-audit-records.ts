@@ -13,9 +13,12 @@
  *   archived, every record from it on is retried, and the retry groups those records into the same
  *   runs again. Runs after a failed one are not reported as written, and when they were, their
  *   retry meets them as "already there".
+ * - A failed write (S3 refusing, throttling, down) is retried by Lambda until the stream is about
+ *   to drop the record: the archive waits for S3, the iterator-age alarm telling that it waits.
  * - A stream record that is an audit insert but not a valid AuditRecord fails its batch at that
- *   record (never skipped quietly): Lambda retries it, bisects down to it, and parks it in the
- *   dead-letter queue with an alarm; the verifier then names the missing record.
+ *   record (never skipped quietly): the archive stops there (the same alarm), and the record is
+ *   parked in the dead-letter queue only when the stream would drop it; the verifier then names
+ *   the missing record.
  */
 import { gzipSync } from 'node:zlib';
 import { archiveLine, archiveObjectKey, partitionOf, streamIdOf } from '../domain/audit-archive.ts';

@@ -230,7 +230,7 @@ describe('grants', () => {
 });
 
 describe('the archiver', () => {
-  it('reads the table stream: audit inserts only, partial failures, bisect, retries, then the DLQ', () => {
+  it('reads the table stream: audit inserts only, partial failures, bisect, retries until the stream would drop them, then the DLQ', () => {
     const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping') as [[string, Json]];
     const [functionId] = functionOf(AUDIT_ARCHIVER_HANDLER_ENTRY);
     expect(mapping.Properties).toMatchObject({
@@ -240,7 +240,6 @@ describe('the archiver', () => {
       BatchSize: 100,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
-      MaximumRetryAttempts: 10,
       MaximumRecordAgeInSeconds: 86400,
       DestinationConfig: {
         OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^AuditArchiver/), 'Arn'] } },
@@ -250,8 +249,22 @@ describe('the archiver', () => {
       eventName: ['INSERT'],
       dynamodb: { Keys: { sk: { S: [{ prefix: 'AUDIT#' }] } } },
     });
+    // No retry limit (CloudFormation's default, -1): a batch S3 refuses waits for it.
+    expect(mapping.Properties.MaximumRetryAttempts).toBeUndefined();
     const alarms = ofType('AWS::CloudWatch::Alarm').filter(([id]) => id.includes('AuditArchiveDeadLetters'));
     expect(alarms).toHaveLength(1);
+    // Waiting is not quiet: the archiver's iterator age alarms past 15 minutes.
+    const [[, late]] = ofType('AWS::CloudWatch::Alarm').filter(([id]) => id.includes('AuditArchiveLate')) as [
+      [string, Json],
+    ];
+    expect(late.Properties).toMatchObject({
+      MetricName: 'IteratorAge',
+      Namespace: 'AWS/Lambda',
+      Statistic: 'Maximum',
+      Threshold: 900_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: functionId } }],
+    });
   });
 });
 

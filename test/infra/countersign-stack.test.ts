@@ -557,7 +557,7 @@ describe('reminders', () => {
 });
 
 describe('alarms', () => {
-  it('watch failed executions, the four DLQs (agent requests, Macie findings, privileged calls, audit archive) and every handler (REST API, chat, Macie, reconciliation, archive, fast path, executor too), notifying the encrypted topic', () => {
+  it('watch failed executions, the four DLQs (agent requests, Macie findings, privileged calls, audit archive), the archive running late and every handler (REST API, chat, Macie, reconciliation, archive, fast path, executor too), notifying the encrypted topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
       [
@@ -566,12 +566,16 @@ describe('alarms', () => {
         'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
         'ApproximateNumberOfMessagesVisible',
+        'IteratorAge',
         ...Array.from({ length: functions().length }, () => 'Errors'),
       ].sort(),
     );
     const topicId = logicalIdOf('AWS::SNS::Topic');
     for (const alarm of alarms) {
-      expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(alarm).toMatchObject({
+        Threshold: alarm.MetricName === 'IteratorAge' ? 900_000 : 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
     }
     expect(resources[topicId]!.Properties.KmsMasterKeyId).toBeDefined();

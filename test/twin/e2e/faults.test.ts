@@ -5,11 +5,14 @@
  * converge once the fault clears, and the operator sees it (a function error in the log naming the
  * request, which the stack's per-function Errors alarm counts; an API error log line).
  */
+import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UsageMeter } from '../../../local/aws/usage.ts';
+import { run as audit } from '../../../local/cli/commands/audit.ts';
 import { startLocalTwin } from '../../../local/product/local-twin.ts';
 import type { FaultSpecInput, RunningTwin } from '../../../local/twin/index.ts';
 import { FAULTS_SIGNING_NAME, FAULTS_TARGET_PREFIX } from '../../../local/twin/index.ts';
+import { archivedLines, runCli } from '../../support/audit-archive.ts';
 import { localDirectory, postSlack, signedJsonCall, slackForm } from '../../support/doors.ts';
 import {
   agentRequest,
@@ -338,6 +341,51 @@ describe('faults injected into the running twin', () => {
       expect(logged('Invoke Error', 'InternalServiceError')).toBe(true);
     },
   );
+
+  it('S3 refusing the archiver’s writes: the batch waits, and once S3 is back every record is archived once and verifies', {
+    timeout: 240_000,
+  }, async () => {
+    const requestId = await pendingRequest();
+    // Every write fails until cleared: more than the SDK's own retries inside one invocation.
+    const fault = await inject({ point: 'aws', action: 's3:PutObject', code: 'SlowDown', ratio: 1 });
+    expect((await client.vote(requestId, 'carol', 'approve')).status).toBe(201);
+    await whenPublished(requestId);
+    // The archiver fails its batch of the vote's records again and again, each time logged as an
+    // error; the batch waits for S3 instead of being parked in the dead-letter queue.
+    // Past the ten retries after which a batch used to be parked (three S3 calls an invocation).
+    await vi.waitFor(
+      () => {
+        if (injected(fault) < 40) throw new Error('the archiver has not failed long enough yet');
+      },
+      { timeout: 120_000, interval: 200 },
+    );
+    expect(logged('audit records not archived', 'SlowDown')).toBe(true);
+    expect(logged('given up')).toBe(false);
+    twin.faults!.clear(fault);
+    const flushed = await runCli(audit, ['flush', '--url', twin.url, '--json']);
+    expect(flushed.code, flushed.err).toBe(0);
+
+    const verified = await runCli(audit, ['verify', '--url', twin.url, '--data-dir', twin.dataDir]);
+    expect(verified.code, verified.out + verified.err).toBe(0);
+    const s3 = new S3Client({
+      endpoint: twin.endpoint,
+      region: twin.region,
+      forcePathStyle: true,
+      credentials: { ...twin.operatorCredentials },
+    });
+    try {
+      const bucket = (JSON.parse(flushed.out) as { bucket: string }).bucket;
+      const archived = (await archivedLines(s3, bucket))
+        .map((line) => JSON.parse(line) as { requestId?: string; seq?: number })
+        .filter((record) => record.requestId === requestId)
+        .map((record) => record.seq);
+      // Each of the request's records, once (a retry writes the same key with the same bytes).
+      const stored = (await client.detail(requestId))!.timeline.map((record) => record.seq);
+      expect(archived.sort((a, b) => a! - b!)).toEqual(stored.sort((a, b) => a - b));
+    } finally {
+      s3.destroy();
+    }
+  });
 
   it(
     'DynamoDB throttling a fifth of every call while requests and votes go on: all converge, none twice',
