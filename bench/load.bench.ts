@@ -5,20 +5,29 @@
  * stopping by itself. The mix: agents' requests through EventBridge PutEvents (each starts a
  * workflow the policy decides) and reviewers reading the REST API (the request list, and one
  * request). Errors: a refused or failed call, and afterwards (untimed) any request sent whose
- * workflow did not finish: goal 0. Memory: the process's RSS (the twin with its functions' threads)
- * and the twin's heap sampled every second, their slope by least squares; flat means no growth the
- * work does not explain. Baseline for the p99: the same calls one at a time before the load.
+ * workflow did not finish: goal 0. Memory, after a warm-up at the same rate: the process's RSS (the
+ * twin with its functions' threads) sampled every second and the twin's heap after a full
+ * collection every 5 seconds, their slope by least squares; flat means no growth the work does not explain. Baseline for the p99: the same calls one at a time before the load.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { BenchOptions, Figure } from './figures.ts';
 import { percentile } from './measure.ts';
 import { startQuietTwin, type TwinClient } from './twin-client.ts';
 
 interface LoadShape {
+  /**
+   * The same load first, unmeasured but for its errors: the twin's functions start their threads,
+   * their caches and V8's heaps fill (each function's heap grows toward its memory size before V8
+   * collects hard); memory grows for about two minutes here and levels off, and only growth after
+   * that would be a leak.
+   */
+  readonly warmUpSeconds: number;
   readonly seconds: number;
   /** Agent requests a second, one PutEvents call each. */
   readonly putEventsPerSecond: number;
@@ -28,12 +37,14 @@ interface LoadShape {
   readonly idleSamples: number;
 }
 const SHAPES: Readonly<Record<'full' | 'quick', LoadShape>> = {
-  full: { seconds: 60, putEventsPerSecond: 2, restPerSecond: 10, idleSamples: 40 },
-  quick: { seconds: 3, putEventsPerSecond: 2, restPerSecond: 4, idleSamples: 4 },
+  full: { warmUpSeconds: 120, seconds: 60, putEventsPerSecond: 2, restPerSecond: 10, idleSamples: 40 },
+  quick: { warmUpSeconds: 1, seconds: 3, putEventsPerSecond: 2, restPerSecond: 4, idleSamples: 4 },
 };
 /** How long the workflows of the last requests may take to finish once the load has stopped. */
 const DRAIN_MS = 120_000;
 const MB = 1024 * 1024;
+/** "Memory flat": what a minute may add once warm (the samples' noise is a few MB). */
+const FLAT_MB_PER_MINUTE = 10;
 
 type Kind = 'putEvents' | 'rest';
 
@@ -88,33 +99,52 @@ export function slopePerMinute(samples: readonly (readonly [number, number])[]):
   return variance === 0 ? 0 : (covariance / variance) * 60;
 }
 
-/** Every call of the schedule, at its time: kinds interleaved evenly over the seconds. */
-function schedule(shape: LoadShape): { at: number; kind: Kind; n: number }[] {
+/**
+ * A full collection of the twin's heap (this process's), for measuring what is kept: V8 collects only
+ * when it needs to, so the heap in use saws up and down with garbage.
+ */
+const collectGarbage = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+/** How often the heap is measured after a full collection (each one pauses the twin briefly). */
+const HEAP_SAMPLE_EVERY_SECONDS = 5;
+
+/** Every call of `seconds` of the schedule, at its time: kinds interleaved evenly over the seconds. */
+function schedule(shape: LoadShape, seconds: number): { at: number; kind: Kind; n: number }[] {
   const calls: { at: number; kind: Kind; n: number }[] = [];
   for (const [kind, rate] of [
     ['putEvents', shape.putEventsPerSecond],
     ['rest', shape.restPerSecond],
   ] as const) {
-    for (let n = 0; n < shape.seconds * rate; n += 1) calls.push({ at: (n * 1000) / rate, kind, n });
+    for (let n = 0; n < seconds * rate; n += 1) calls.push({ at: (n * 1000) / rate, kind, n });
   }
   return calls.sort((a, b) => a.at - b.at);
 }
 
-async function runLoad(client: TwinClient, shape: LoadShape, sent: string[], known: string | undefined) {
+async function runLoad(
+  client: TwinClient,
+  shape: LoadShape,
+  seconds: number,
+  sent: string[],
+  known: string | undefined,
+) {
   const rss: [number, number][] = [];
   const heap: [number, number][] = [];
   const start = performance.now();
   const sample = () => {
     const seconds = (performance.now() - start) / 1000;
-    const memory = process.memoryUsage();
-    rss.push([seconds, memory.rss / MB]);
-    heap.push([seconds, memory.heapUsed / MB]);
+    rss.push([seconds, process.memoryUsage.rss() / MB]);
+    if (rss.length % HEAP_SAMPLE_EVERY_SECONDS === 1) {
+      collectGarbage();
+      heap.push([seconds, process.memoryUsage().heapUsed / MB]);
+    }
   };
   sample();
   const sampler = setInterval(sample, 1000);
   const outcomes: Promise<Outcome>[] = [];
   try {
-    for (const { at, kind, n } of schedule(shape)) {
+    for (const { at, kind, n } of schedule(shape, seconds)) {
       const wait = start + at - performance.now();
       if (wait > 0) await delay(wait);
       outcomes.push(timed(kind, start + at, call(client, kind, n, sent, known)));
@@ -144,21 +174,22 @@ export async function measure({ quick }: BenchOptions): Promise<Figure[]> {
       if (outcome.error !== undefined) throw new Error(`before the load: ${outcome.error}`);
       idle.push(outcome.ms);
     }
-    const load = await runLoad(client, shape, sent, known);
+    const warmUp = await runLoad(client, shape, shape.warmUpSeconds, sent, known);
+    const load = await runLoad(client, shape, shape.seconds, sent, known);
     // Untimed: every request sent must be decided; one that is not was lost.
     const deadline = performance.now() + DRAIN_MS;
     while ((await client.finishedExecutions()) < sent.length && performance.now() < deadline) {
       await delay(200);
     }
     const unfinished = Math.max(0, sent.length - (await client.finishedExecutions()));
-    const errors = load.outcomes.filter((outcome) => outcome.error !== undefined);
+    const errors = [...warmUp.outcomes, ...load.outcomes].filter((outcome) => outcome.error !== undefined);
     for (const { error } of errors.slice(0, 3)) console.error(`load: ${error}`);
     const latencies = (kind?: Kind) =>
       load.outcomes
         .filter((outcome) => kind === undefined || outcome.kind === kind)
         .map((outcome) => outcome.ms)
         .sort((a, b) => a - b);
-    const calls = load.outcomes.length;
+    const calls = warmUp.outcomes.length + load.outcomes.length;
     const ms = (value: number) => Math.round(value);
     return [
       {
@@ -166,7 +197,7 @@ export async function measure({ quick }: BenchOptions): Promise<Figure[]> {
         value: (errors.length + unfinished) / calls,
         unit: '',
         goal: { atMost: 0 },
-        note: `${errors.length} failed, ${unfinished} unfinished of ${calls} calls in ${shape.seconds} s`,
+        note: `${errors.length} failed, ${unfinished} unfinished of ${calls} calls in ${shape.warmUpSeconds + shape.seconds} s`,
       },
       {
         name: 'loadP99Ms',
@@ -189,13 +220,15 @@ export async function measure({ quick }: BenchOptions): Promise<Figure[]> {
         name: 'loadRssSlopeMbPerMinute',
         value: Number(slopePerMinute(load.rss).toFixed(1)),
         unit: 'MB/min',
-        note: `RSS ${ms(load.rss[0]![1])} → ${ms(load.rss.at(-1)![1])} MB`,
+        goal: { atMost: FLAT_MB_PER_MINUTE },
+        note: `RSS ${ms(load.rss[0]![1])} → ${ms(load.rss.at(-1)![1])} MB after ${shape.warmUpSeconds} s of warm-up`,
       },
       {
         name: 'loadHeapSlopeMbPerMinute',
         value: Number(slopePerMinute(load.heap).toFixed(1)),
         unit: 'MB/min',
-        note: `heap ${ms(load.heap[0]![1])} → ${ms(load.heap.at(-1)![1])} MB`,
+        goal: { atMost: FLAT_MB_PER_MINUTE },
+        note: `twin heap after a full collection ${ms(load.heap[0]![1])} → ${ms(load.heap.at(-1)![1])} MB`,
       },
     ];
   } finally {
