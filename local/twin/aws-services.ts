@@ -245,7 +245,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
 
     const mappings = stack.eventSourceMappings.map((mapping) => {
       const fn = lambda.find(mapping.functionName);
-      const source = streams.source(mapping.eventSourceArn);
+      const source = streams.source(mapping.eventSourceArn, mapping.logicalId);
       if (fn === undefined || source === undefined) {
         throw new ConfigurationError(
           `event source mapping ${mapping.logicalId}: the twin has no ${fn === undefined ? `function ${mapping.functionName}` : `stream ${mapping.eventSourceArn}`}`,
@@ -262,6 +262,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
           })),
         latest: () => source.latest(),
         onAppend: (listener) => streams.onAppend(listener),
+        release: (upTo) => source.release(upTo),
       };
       const filters = mapping.filterPatterns.map((pattern) => compilePattern(pattern));
       return new StreamEventSourceMapping({

@@ -150,9 +150,17 @@ class KeyedLocks {
   }
 }
 
-/** One table's stream: its records (newest last) and its journal. */
+/**
+ * One table's stream: its records (newest last) and its journal. In memory it keeps only the
+ * records some reader has not passed yet: the journal keeps every record of the last 24 hours (a
+ * reader added at the next start reads them there), and keeping them all here grew the twin by
+ * every write for as long as it ran.
+ */
 class TableStream {
   readonly records: DynamoDbStreamRecord[] = [];
+  /** Where each event source mapping reading the stream is (undefined: it has read nothing yet). */
+  readonly #positions = new Map<string, string | undefined>();
+  #latest: string | undefined;
   #nextSequence = 1;
 
   constructor(
@@ -165,8 +173,43 @@ class TableStream {
   }
 
   restore(record: DynamoDbStreamRecord): void {
-    this.records.push(record);
+    this.append(record);
     this.#nextSequence = Math.max(this.#nextSequence, Number(record.dynamodb.SequenceNumber) + 1);
+  }
+
+  append(record: DynamoDbStreamRecord): void {
+    this.records.push(record);
+    this.#latest = record.dynamodb.SequenceNumber;
+  }
+
+  /** The newest record's sequence number, kept or not. */
+  get latest(): string | undefined {
+    return this.#latest;
+  }
+
+  /** Records after `after` (every kept one when undefined), oldest first, at most `limit`. */
+  read(after: string | undefined, limit: number): DynamoDbStreamRecord[] {
+    const start =
+      after === undefined ? 0 : this.records.findIndex((record) => record.dynamodb.SequenceNumber > after);
+    return start < 0 ? [] : this.records.slice(start, start + limit);
+  }
+
+  /** A reader that must be kept for, from before its first read. */
+  addReader(reader: string): void {
+    this.#positions.set(reader, undefined);
+  }
+
+  /** `reader` is past `upTo`; what every reader is past is dropped from memory. */
+  release(reader: string, upTo: string): void {
+    this.#positions.set(reader, upTo);
+    let lowest: string | undefined;
+    for (const position of this.#positions.values()) {
+      if (position === undefined) return;
+      if (lowest === undefined || position < lowest) lowest = position;
+    }
+    if (lowest === undefined) return;
+    const kept = this.records.findIndex((record) => record.dynamodb.SequenceNumber > lowest);
+    this.records.splice(0, kept < 0 ? this.records.length : kept);
   }
 }
 
@@ -219,24 +262,27 @@ export class LocalDynamoStreams {
     return streams;
   }
 
-  /** The stream of a stream ARN, for the event source mappings. */
-  source(streamArn: string):
+  /**
+   * The stream of a stream ARN, as `reader` (an event source mapping) reads it. Every reader is
+   * added before the stream is read, so none misses a record another one released.
+   */
+  source(
+    streamArn: string,
+    reader: string,
+  ):
     | {
         read(after: string | undefined, limit: number): readonly DynamoDbStreamRecord[];
         latest(): string | undefined;
+        release(upTo: string): void;
       }
     | undefined {
     const stream = [...this.#streams.values()].find((candidate) => candidate.table.stream.arn === streamArn);
     if (stream === undefined) return undefined;
+    stream.addReader(reader);
     return {
-      read: (after, limit) => {
-        const start =
-          after === undefined
-            ? 0
-            : stream.records.findIndex((record) => record.dynamodb.SequenceNumber > after);
-        return start < 0 ? [] : stream.records.slice(start, start + limit);
-      },
-      latest: () => stream.records.at(-1)?.dynamodb.SequenceNumber,
+      read: (after, limit) => stream.read(after, limit),
+      latest: () => stream.latest,
+      release: (upTo) => stream.release(reader, upTo),
     };
   }
 
@@ -373,7 +419,7 @@ export class LocalDynamoStreams {
       let appended = false;
       for (const line of numbered) {
         if (line.t !== 'record') continue;
-        this.#streams.get(this.#tableOfArn(line.record.eventSourceARN))!.records.push(line.record);
+        this.#streams.get(this.#tableOfArn(line.record.eventSourceARN))!.append(line.record);
         appended = true;
       }
       if (appended) for (const listener of this.#listeners) listener();

@@ -41,6 +41,8 @@ export interface PolledStream {
   latest(): string | undefined;
   /** Calls `listener` after records are added; returns the unsubscribe. */
   onAppend(listener: () => void): () => void;
+  /** Every record up to `upTo` is delivered (checkpointed): the stream need not keep it for this mapping. */
+  release(upTo: string): void;
 }
 
 export interface EventSourceMappingOptions {
@@ -305,6 +307,7 @@ export class StreamEventSourceMapping {
     if (to === undefined || (this.#checkpoint !== undefined && to <= this.#checkpoint)) return;
     await writeJsonFileAtomic(this.#options.checkpointPath, { checkpoint: to });
     this.#checkpoint = to;
+    this.#options.stream.release(to);
     const waiting = [...this.#advanced];
     this.#advanced.clear();
     for (const resolve of waiting) resolve();

@@ -40,6 +40,8 @@ class MemoryStream implements PolledStream {
   readonly arn = MAPPING.eventSourceArn;
   readonly shardId = 'shard-1';
   readonly records: PolledRecord[] = [];
+  /** What the mapping said it delivered, in order. */
+  readonly released: string[] = [];
   readonly #listeners = new Set<() => void>();
 
   append(...payloads: Payload[]): void {
@@ -66,6 +68,10 @@ class MemoryStream implements PolledStream {
   onAppend(listener: () => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  release(upTo: string): void {
+    this.released.push(upTo);
   }
 }
 
@@ -130,6 +136,9 @@ describe('the stream event source mapping', () => {
     expect(harness.invocations.flat()).toEqual([1, 2, 4, 5, 6]);
     expect(harness.invocations.every((batch) => batch.length <= MAPPING.batchSize)).toBe(true);
     expect(harness.mapping.checkpoint).toBe('00007');
+    // Only what is checkpointed is released, so the stream may forget it.
+    expect(stream.released.at(-1)).toBe('00007');
+    expect(stream.released).toEqual([...stream.released].sort());
   });
 
   it('retries from the lowest reported item: nothing before it again, nothing after it lost', async () => {
