@@ -4,6 +4,7 @@
  * written once it lands, so the file always ends at the latest state and never goes backwards.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
@@ -92,6 +93,16 @@ export class ExecutionStore {
       );
     }
     return records;
+  }
+
+  /**
+   * A finished execution's record, as its last write left it. Synchronous, as the Step Functions
+   * calls that ask for it are; only DescribeExecution and GetExecutionHistory of a finished
+   * execution come here, never a running one.
+   */
+  readSync(executionArn: string): ExecutionRecord {
+    const path = this.#file(executionArn);
+    return parse(ExecutionRecord, JSON.parse(readFileSync(path, 'utf8')), `execution file ${path}`);
   }
 
   async #write(record: ExecutionRecord): Promise<void> {

@@ -179,6 +179,33 @@ function describe(record: ExecutionRecord): ExecutionDescription {
   };
 }
 
+/**
+ * A finished execution as memory keeps it once its file holds it: what ListExecutions shows. Its
+ * input, output and history are read from the file when asked for (DescribeExecution,
+ * GetExecutionHistory); keeping every history in memory grew the twin by every execution it ran.
+ */
+type StoredExecution = Omit<ExecutionRecord, 'input' | 'output' | 'history' | 'taskTokenHashes'> & {
+  readonly stored: true;
+};
+
+function storedExecution(record: ExecutionRecord): StoredExecution {
+  const { input: _input, output: _output, history: _history, taskTokenHashes: _tokens, ...kept } = record;
+  return { ...kept, stored: true };
+}
+
+/** An execution as ListExecutions lists it. */
+function listItem(record: ExecutionRecord | StoredExecution): ExecutionListItem {
+  return {
+    executionArn: record.executionArn,
+    stateMachineArn: record.stateMachineArn,
+    name: record.name,
+    status: record.status,
+    startDate: new Date(record.startDate),
+    ...(record.stopDate === undefined ? {} : { stopDate: new Date(record.stopDate) }),
+    redriveCount: record.redriveCount,
+  };
+}
+
 /** Opaque pagination token: the offset, base64url. */
 function pageStart(nextToken: string | undefined): number {
   if (nextToken === undefined) return 0;
@@ -211,7 +238,7 @@ function maxResults(value: number | undefined, fallback: number): number {
 export class LocalStepFunctions {
   readonly tokens = new TaskTokenRegistry();
   readonly #machines = new Map<string, Machine>();
-  readonly #records = new Map<string, ExecutionRecord>();
+  readonly #records = new Map<string, ExecutionRecord | StoredExecution>();
   readonly #running = new Map<string, RunningExecution>();
   readonly #completion = new Map<string, Deferred<ExecutionDescription>>();
   readonly #integrations: TaskIntegrations;
@@ -243,7 +270,10 @@ export class LocalStepFunctions {
   static async open(options: LocalStepFunctionsOptions): Promise<LocalStepFunctions> {
     const service = new LocalStepFunctions(options);
     for (const record of (await options.store?.loadAll()) ?? []) {
-      service.#records.set(record.executionArn, record);
+      service.#records.set(
+        record.executionArn,
+        record.status === ExecutionStatus.running ? record : storedExecution(record),
+      );
       service.tokens.rememberClosed(record.taskTokenHashes);
     }
     return service;
@@ -253,7 +283,7 @@ export class LocalStepFunctions {
   resumeRunning(): string[] {
     const resumed: string[] = [];
     for (const record of this.#records.values()) {
-      if (record.status !== ExecutionStatus.running) continue;
+      if ('stored' in record || record.status !== ExecutionStatus.running) continue;
       if (!this.#machines.has(record.stateMachineArn)) {
         this.#log(`execution ${record.executionArn} belongs to a state machine no longer in the template`);
         continue;
@@ -294,7 +324,8 @@ export class LocalStepFunctions {
         `Execution Does Not Exist: '${executionArn}'`,
       );
     }
-    return record;
+    // A finished execution is read from the file its last write landed in (stored only then).
+    return 'stored' in record ? this.#store!.readSync(executionArn) : record;
   }
 
   async startExecution(request: {
@@ -313,7 +344,11 @@ export class LocalStepFunctions {
     const existing = this.#records.get(executionArn);
     if (existing !== undefined) {
       // As Step Functions: the same name and input while still running is the same execution.
-      if (existing.status === ExecutionStatus.running && existing.input === input) {
+      if (
+        !('stored' in existing) &&
+        existing.status === ExecutionStatus.running &&
+        existing.input === input
+      ) {
         return { executionArn, startDate: new Date(existing.startDate) };
       }
       throw new StepFunctionsError(
@@ -359,17 +394,7 @@ export class LocalStepFunctions {
       maxResults(request.maxResults, 100),
     );
     return {
-      executions: items.map((record) => {
-        const {
-          input: _input,
-          inputDetails: _details,
-          output: _output,
-          outputDetails: _out,
-          ...item
-        } = describe(record);
-        const { error: _error, cause: _cause, redriveDate: _redrive, ...listed } = item;
-        return listed;
-      }),
+      executions: items.map(listItem),
       ...(nextToken === undefined ? {} : { nextToken }),
     };
   }
@@ -440,11 +465,17 @@ export class LocalStepFunctions {
     await this.#store?.flush();
   }
 
-  #save(execution: RunningExecution | undefined, record: ExecutionRecord): void {
-    if (this.#closed || execution?.detached === true || this.#store === undefined) return;
-    this.#store.save(record).catch((error: unknown) => {
-      this.#log(`could not persist execution ${record.executionArn}: ${(error as Error).message}`);
-    });
+  /** Schedules a write of the record; resolves whether a write that includes it landed. */
+  #save(execution: RunningExecution | undefined, record: ExecutionRecord): Promise<boolean> {
+    if (this.#closed || execution?.detached === true || this.#store === undefined)
+      return Promise.resolve(false);
+    return this.#store.save(record).then(
+      () => true,
+      (error: unknown) => {
+        this.#log(`could not persist execution ${record.executionArn}: ${(error as Error).message}`);
+        return false;
+      },
+    );
   }
 
   #launch(record: ExecutionRecord, redriven: boolean): void {
@@ -541,7 +572,11 @@ export class LocalStepFunctions {
     this.tokens.closeExecution(record.executionArn);
     for (const cleanup of execution.cleanups) cleanup();
     this.#running.delete(record.executionArn);
-    this.#save(execution, record);
+    void this.#save(execution, record).then((landed) => {
+      if (landed && this.#records.get(record.executionArn) === record) {
+        this.#records.set(record.executionArn, storedExecution(record));
+      }
+    });
     const waiter = this.#completion.get(record.executionArn);
     if (waiter !== undefined) {
       this.#completion.delete(record.executionArn);
