@@ -40,6 +40,9 @@ const { store, calls, reviews, directory, castVote, closeReview, settle, documen
   },
 );
 
+/** Built on the first call of /api/openapi.json, once per container. */
+let openApiDocument: unknown;
+
 const app = createApiApp({
   store,
   classifications: new DynamoDbClassificationStore({ client: documentClient, tableName: env.tableName }),
@@ -57,7 +60,10 @@ const app = createApiApp({
   settle,
   clock: systemClock,
   logger,
-  openApiDocument: buildOpenApiDocument(),
+  openApiDocument: () => {
+    openApiDocument ??= buildOpenApiDocument();
+    return openApiDocument;
+  },
 });
 
 async function serve(event: APIGatewayProxyEventV2): Promise<HttpResult> {

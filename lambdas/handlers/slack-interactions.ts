@@ -5,7 +5,6 @@
  */
 
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { cachedSecret, createSecretsManagerClient } from '../adapters/chat-credentials.ts';
@@ -13,6 +12,7 @@ import { createSlackInteractions } from '../adapters/slack/interactions.ts';
 import {
   type DeferredSlackVote,
   isDeferredSlackVote,
+  lambdaInvokeTargetFromEnvironment,
   lambdaSelfInvoke,
 } from '../adapters/slack/lambda-deferral.ts';
 import { VoteJobKey } from '../adapters/slack/vote-job.ts';
@@ -54,7 +54,7 @@ const interactions = createSlackInteractions({
   directory,
   castVote,
   closeReview,
-  defer: lambdaSelfInvoke(new LambdaClient({}), () => functionName),
+  defer: lambdaSelfInvoke(lambdaInvokeTargetFromEnvironment(), () => functionName),
   clock: systemClock,
   consoleUrl: env.consoleUrl,
 });

@@ -74,8 +74,11 @@ export interface ApiDependencies {
   readonly settle: SettleRequest;
   readonly clock: Clock;
   readonly logger: ServerFaultLogger;
-  /** The OpenAPI document served at /api/openapi.json. */
-  readonly openApiDocument: unknown;
+  /**
+   * The OpenAPI document served at /api/openapi.json, asked for when that route is called: building
+   * it (z.toJSONSchema over every schema) is work no other route needs at a cold start (issue 15).
+   */
+  readonly openApiDocument: () => unknown;
 }
 
 /** Larger pages are reduced to this size (the response then carries a cursor), not refused. */
@@ -193,7 +196,7 @@ function routes(deps: ApiDependencies): ApiRoute[] {
     {
       method: 'GET',
       path: '/api/openapi.json',
-      handler: { public: true, handle: async () => jsonResponse(200, deps.openApiDocument) },
+      handler: { public: true, handle: async () => jsonResponse(200, deps.openApiDocument()) },
     },
     {
       method: 'GET',

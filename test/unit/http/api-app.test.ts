@@ -121,7 +121,7 @@ beforeAll(async () => {
     settle,
     clock: { now: () => NOW },
     logger,
-    openApiDocument: buildOpenApiDocument(),
+    openApiDocument: buildOpenApiDocument,
   });
   await store.claim(pendingRecord('req-old', '2026-11-22T09:00:00.000Z'));
   await store.claim(pendingRecord('req-new', '2026-11-22T09:30:00.000Z'));
@@ -396,7 +396,7 @@ describe('reading requests through a filter', () => {
       settle,
       clock: { now: () => NOW },
       logger,
-      openApiDocument: {},
+      openApiDocument: () => ({}),
     });
     // 40 requests, one in eight for finance to approve: frank's pages must still be full and in order.
     for (let n = 0; n < 40; n += 1) {

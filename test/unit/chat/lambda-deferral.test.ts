@@ -1,0 +1,197 @@
+/**
+ * The Slack vote deferral's asynchronous self-invocation, against a local server that checks
+ * SigV4 as the twin's front does, with `@aws-sdk/client-lambda` as the oracle: the same invocation
+ * through the SDK client must reach the server as the same request (method, path, invocation type,
+ * payload), both validly signed for `lambda`. Then every way it can fail: refusals are not retried,
+ * throttling and 5xx are (three attempts in all), and nothing but a 202 counts as handed over.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  isDeferredSlackVote,
+  LambdaInvokeError,
+  lambdaInvokeTargetFromEnvironment,
+  lambdaSelfInvoke,
+} from '../../../lambdas/adapters/slack/lambda-deferral.ts';
+import type { SealedVoteJob } from '../../../lambdas/adapters/slack/vote-job.ts';
+import { verifySigV4 } from '../../../local/aws/front/sigv4.ts';
+
+const CREDENTIALS = {
+  accessKeyId: 'AKIDDEFERRALTEST',
+  secretAccessKey: 'deferral-secret',
+  sessionToken: 'token-1',
+};
+const FUNCTION_NAME = 'countersign-SlackInteractions';
+
+interface Received {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: Buffer;
+  readonly signedFor?: string;
+  readonly signatureError?: string;
+}
+
+type Answer = (response: ServerResponse) => void;
+
+const status =
+  (code: number, headers: Record<string, string> = {}, body = ''): Answer =>
+  (response) => {
+    response.writeHead(code, headers);
+    response.end(body);
+  };
+
+let server: Server;
+let endpoint: string;
+const received: Received[] = [];
+let answers: Answer[] = [];
+
+beforeAll(async () => {
+  server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const [path = '', rawQueryString = ''] = (request.url ?? '').split('?');
+    const head = {
+      method: request.method ?? '',
+      path,
+      rawQueryString,
+      headers: Object.fromEntries(
+        Object.entries(request.headers).map(([name, value]) => [name, String(value)]),
+      ),
+    };
+    const signature = await verifySigV4(head, {
+      service: 'lambda',
+      uriEscapePath: true,
+      body,
+      lookupSecret: (key) => (key === CREDENTIALS.accessKeyId ? CREDENTIALS.secretAccessKey : undefined),
+    }).then(
+      (signed) => ({ signedFor: signed.accessKeyId }),
+      (error: Error) => ({ signatureError: error.message }),
+    );
+    received.push({ method: head.method, path, headers: request.headers, body, ...signature });
+    (answers.shift() ?? status(202))(response);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  received.length = 0;
+  answers = [];
+});
+
+const job = { sealed: 'AAAA.BBBB.CCCC' } as unknown as SealedVoteJob;
+const defer = () =>
+  lambdaSelfInvoke(
+    { region: 'eu-west-1', endpoint, credentials: () => Promise.resolve(CREDENTIALS) },
+    () => FUNCTION_NAME,
+  );
+
+describe('lambdaSelfInvoke', () => {
+  it('sends the request the SDK’s Lambda client sends, signed for lambda', async () => {
+    await defer()(job);
+    const sdk = new LambdaClient({ region: 'eu-west-1', endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
+    const payload = new TextEncoder().encode(JSON.stringify({ countersignSlackVote: job }));
+    const answered = await sdk.send(
+      new InvokeCommand({ FunctionName: FUNCTION_NAME, InvocationType: 'Event', Payload: payload }),
+    );
+    expect(answered.StatusCode).toBe(202);
+    const [ours, oracle] = received;
+    expect(ours?.signatureError).toBeUndefined();
+    expect(oracle?.signatureError).toBeUndefined();
+    expect(ours?.signedFor).toBe(CREDENTIALS.accessKeyId);
+    expect(ours?.method).toBe(oracle?.method);
+    expect(ours?.path).toBe(oracle?.path);
+    expect(ours?.path).toBe(`/2015-03-31/functions/${FUNCTION_NAME}/invocations`);
+    expect(ours?.headers['x-amz-invocation-type']).toBe('Event');
+    expect(ours?.headers['x-amz-invocation-type']).toBe(oracle?.headers['x-amz-invocation-type']);
+    expect(ours?.headers['x-amz-security-token']).toBe(CREDENTIALS.sessionToken);
+    expect(ours?.body.toString()).toBe(oracle?.body.toString());
+    expect(isDeferredSlackVote(JSON.parse(String(ours?.body)))).toBe(true);
+  });
+
+  it('encodes an ARN as the function name as the SDK does', async () => {
+    const arn = `arn:aws:lambda:eu-west-1:123456789012:function:${FUNCTION_NAME}`;
+    await lambdaSelfInvoke(
+      { region: 'eu-west-1', endpoint, credentials: () => Promise.resolve(CREDENTIALS) },
+      () => arn,
+    )(job);
+    const sdk = new LambdaClient({ region: 'eu-west-1', endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
+    await sdk.send(
+      new InvokeCommand({ FunctionName: arn, InvocationType: 'Event', Payload: new Uint8Array() }),
+    );
+    expect(received[0]?.signatureError).toBeUndefined();
+    expect(received[0]?.path).toBe(received[1]?.path);
+  });
+
+  it('fails at once, with Lambda’s error type, when Lambda refuses', async () => {
+    answers = [
+      status(
+        404,
+        { 'x-amzn-errortype': 'ResourceNotFoundException:http://internal.amazon.com/coral/' },
+        '{"Type":"User","Message":"Function not found"}',
+      ),
+    ];
+    const error = await defer()(job).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(LambdaInvokeError);
+    expect((error as LambdaInvokeError).type).toBe('ResourceNotFoundException');
+    expect((error as LambdaInvokeError).status).toBe(404);
+    expect(received).toHaveLength(1);
+  });
+
+  it('counts nothing but 202 as handed over', async () => {
+    answers = [status(200, {}, '{}')];
+    await expect(defer()(job)).rejects.toBeInstanceOf(LambdaInvokeError);
+  });
+
+  it('retries throttling and server errors, three attempts in all', async () => {
+    answers = [status(429, { 'x-amzn-errortype': 'TooManyRequestsException' }), status(502), status(202)];
+    await defer()(job);
+    expect(received).toHaveLength(3);
+    answers = [status(500), status(503), status(429), status(202)];
+    received.length = 0;
+    const error = await defer()(job).catch((thrown: unknown) => thrown);
+    expect((error as LambdaInvokeError).type).toBe('HTTP 429');
+    expect(received).toHaveLength(3);
+  });
+
+  it('retries when Lambda cannot be reached, then fails', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const unreachable = lambdaSelfInvoke(
+      {
+        region: 'eu-west-1',
+        endpoint: `http://127.0.0.1:${port}`,
+        credentials: () => Promise.resolve(CREDENTIALS),
+      },
+      () => FUNCTION_NAME,
+    );
+    await expect(unreachable(job)).rejects.toThrow();
+  });
+});
+
+describe('lambdaInvokeTargetFromEnvironment', () => {
+  it('uses the Lambda endpoint variable first, then the general one, then the regional endpoint', () => {
+    expect(
+      lambdaInvokeTargetFromEnvironment({
+        AWS_REGION: 'eu-west-1',
+        AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
+        AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:2',
+      }),
+    ).toEqual({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:2' });
+    expect(
+      lambdaInvokeTargetFromEnvironment({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://127.0.0.1:1' }),
+    ).toEqual({ region: 'eu-west-1', endpoint: 'http://127.0.0.1:1' });
+    expect(lambdaInvokeTargetFromEnvironment({ AWS_REGION: 'cn-north-1' })).toEqual({ region: 'cn-north-1' });
+    expect(() => lambdaInvokeTargetFromEnvironment({})).toThrow('AWS_REGION');
+  });
+});
