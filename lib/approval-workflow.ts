@@ -6,11 +6,14 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { WorkflowError } from '../lambdas/domain/approval.ts';
-import { Decision, PolicyOutcome } from '../lambdas/domain/schemas.ts';
+import { Decision, PolicyOutcome, UNIDENTIFIED_REASON } from '../lambdas/domain/schemas.ts';
 import { WORKFLOW_STATES as S, WORKFLOW_ERRORS } from './workflow-states.ts';
 
 export interface ApprovalWorkflowProps {
-  /** Validates the request, deduplicates it and evaluates the policy: `{requestId, duplicate, invalid, policy}`. */
+  /**
+   * Names the request, validates it, deduplicates it and evaluates the policy: `{requestId,
+   * duplicate, invalid, policy}`, or `{requestId, classify}` for an object to classify first.
+   */
   readonly evaluateFunction: lambda.IFunction;
   /** Stores the task token and notifies reviewers; the vote service resumes the task. */
   readonly requestApprovalFunction: lambda.IFunction;
@@ -20,8 +23,8 @@ export interface ApprovalWorkflowProps {
   readonly publishDecisionFunction: lambda.IFunction;
   /**
    * Classify before approve: the classification-jobs function (StartClassificationJob,
-   * CheckClassification). With it, Evaluate is first asked which object to classify, and a request
-   * that reads or exports an unclassified object waits for Macie before it is evaluated.
+   * CheckClassification). With it, Evaluate answers with the object to classify first when a request
+   * reads or exports an unclassified object, which then waits for Macie before it is evaluated.
    * @default - no classification jobs: requests are evaluated with the classification as stored
    */
   readonly classificationJobsFunction?: lambda.IFunction;
@@ -36,8 +39,17 @@ export interface ApprovalWorkflowProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Where a catcher puts the error, keeping `requestId` and the rest of the state. */
+/** Where a catcher puts the error, keeping the rest of the state. */
 const ERROR_PATH = '$.error';
+
+/**
+ * The execution's state is the event the rule delivered, untouched, with the workflow's own fields
+ * beside it: Evaluate's answer here (`{requestId, duplicate, invalid, policy}` or `{requestId,
+ * classify}`), the outcome at `$.outcome`, a classification scan at `$.scan`.
+ */
+const EVALUATION_PATH = '$.evaluation';
+const REQUEST_ID_PATH = `${EVALUATION_PATH}.requestId`;
+const POLICY_PATH = `${EVALUATION_PATH}.policy`;
 
 /** Transient function errors worth retrying for the idempotent record and publish steps. */
 const TASK_RETRY: sfn.RetryProps = {
@@ -62,10 +74,12 @@ const EXECUTION_IN_PROGRESS_RETRY: sfn.RetryProps = {
  * The approval workflow (STANDARD, every state logged, X-Ray traced), in plain JSONPath so the
  * local twin's interpreter runs the very same definition:
  *
- * ResolveRequestId → Evaluate → Route (Duplicate | Rejected | AutoApproved | PolicyDenied |
- * BreakGlass | RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → (WillExecute:
- * when the policy's executor runs an approval, Execute) → PublishDecision, which ends the execution
- * (Step Functions bills every state entered, so no Succeed state follows it).
+ * Evaluate (names the request from the event, and with classification jobs may answer with an
+ * object to classify first) → Route (the classification loop, back to Evaluate | Unidentified |
+ * Duplicate | Rejected | AutoApproved | PolicyDenied | BreakGlass | RequestApproval .waitForTaskToken
+ * with the policy's timeout) → RecordDecision → (WillExecute: when the policy's executor runs an
+ * approval, Execute) → PublishDecision, which ends the execution (Step Functions bills every state
+ * entered, so no Succeed state follows it and no Pass state names the request).
  * Every failure of Evaluate or of the wait ends as a recorded, denied outcome (EvaluationFailed →
  * RecordEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
  * expiry sent by the vote service, ends as EXPIRED.
@@ -80,7 +94,7 @@ export class ApprovalWorkflow extends Construct {
     const publishDecision = new tasks.LambdaInvoke(this, S.publishDecision, {
       lambdaFunction: props.publishDecisionFunction,
       payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
         executionArn: sfn.JsonPath.executionId,
       }),
       resultPath: sfn.JsonPath.DISCARD,
@@ -100,7 +114,7 @@ export class ApprovalWorkflow extends Construct {
     const execute = new tasks.LambdaInvoke(this, S.execute, {
       lambdaFunction: props.executeFunction,
       payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
         executionArn: sfn.JsonPath.executionId,
       }),
       resultPath: sfn.JsonPath.DISCARD,
@@ -112,7 +126,7 @@ export class ApprovalWorkflow extends Construct {
     const willExecute = new sfn.Choice(this, S.willExecute)
       .when(
         sfn.Condition.and(
-          sfn.Condition.isPresent('$.policy.executor'),
+          sfn.Condition.isPresent(`${POLICY_PATH}.executor`),
           sfn.Condition.or(
             sfn.Condition.stringEquals('$.outcome.decision', Decision.approved),
             sfn.Condition.stringEquals('$.outcome.decision', Decision.autoApproved),
@@ -126,28 +140,38 @@ export class ApprovalWorkflow extends Construct {
       error: WORKFLOW_ERRORS.recordFailed,
       cause: 'recording the decision failed',
     });
-    /** A step of the record function: `{requestId, outcome, executionArn}` plus `extra`, then publish. */
-    const recordStep = (name: string, extra: Record<string, unknown>): tasks.LambdaInvoke => {
+    /** A step of the record function, `payload` plus `{outcome, executionArn}`, then execute and publish. */
+    const recordStep = (
+      name: string,
+      payload: Record<string, unknown>,
+      options: Pick<tasks.LambdaInvokeProps, 'resultSelector' | 'resultPath'> = {
+        resultPath: sfn.JsonPath.DISCARD,
+      },
+    ): tasks.LambdaInvoke => {
       const step = new tasks.LambdaInvoke(this, name, {
         lambdaFunction: props.recordDecisionFunction,
         payload: sfn.TaskInput.fromObject({
-          requestId: sfn.JsonPath.stringAt('$.requestId'),
+          ...payload,
           outcome: sfn.JsonPath.objectAt('$.outcome'),
           // The record step only ever decides the request this execution owns.
           executionArn: sfn.JsonPath.executionId,
-          ...extra,
         }),
-        resultPath: sfn.JsonPath.DISCARD,
+        ...options,
       });
       step.addRetry(TASK_RETRY).addCatch(recordFailed, { resultPath: ERROR_PATH }).next(willExecute);
       return step;
     };
-    const recordDecision = recordStep(S.recordDecision, {});
-    // A JSONPath reference fails the state when its path is missing, and only this path carries the
-    // event: so the evaluation failure has its own step, which can store a request Evaluate never stored.
-    const recordEvaluationFailure = recordStep(S.recordEvaluationFailure, {
-      event: sfn.JsonPath.objectAt('$.event'),
+    const recordDecision = recordStep(S.recordDecision, {
+      requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
     });
+    // After a failed evaluation the request may never have been named, nor stored: the step gets the
+    // state, the event as delivered, stores a request Evaluate never stored, and answers with its id,
+    // which it puts where the steps after it read it.
+    const recordEvaluationFailure = recordStep(
+      S.recordEvaluationFailure,
+      { event: sfn.JsonPath.objectAt('$') },
+      { resultSelector: { 'requestId.$': '$.Payload.requestId' }, resultPath: EVALUATION_PATH },
+    );
 
     const outcome = (name: string, value: Record<string, string>): sfn.Pass => {
       const pass = new sfn.Pass(this, name, { parameters: value, resultPath: '$.outcome' });
@@ -160,11 +184,11 @@ export class ApprovalWorkflow extends Construct {
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject({
         taskToken: sfn.JsonPath.taskToken,
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
         // The token is stored only on the request this execution owns.
         executionArn: sfn.JsonPath.executionId,
       }),
-      taskTimeout: sfn.Timeout.at('$.policy.timeoutSeconds'),
+      taskTimeout: sfn.Timeout.at(`${POLICY_PATH}.timeoutSeconds`),
       // The vote service resumes with `{decision: "APPROVED", approvers}` through SendTaskSuccess.
       resultPath: '$.outcome',
     })
@@ -189,96 +213,80 @@ export class ApprovalWorkflow extends Construct {
       });
     requestApproval.next(recordDecision);
 
-    // One Choice, its rules in the order they must be asked (Choice rules are evaluated in order):
-    // a duplicate delivery ends quietly, an invalid request fails, then the policy decides. One state
-    // rather than three, as Step Functions bills each state entered.
-    const route = new sfn.Choice(this, S.route)
-      .when(sfn.Condition.booleanEquals('$.duplicate', true), new sfn.Succeed(this, S.duplicate))
-      .when(
-        sfn.Condition.booleanEquals('$.invalid', true),
-        new sfn.Fail(this, S.rejected, {
-          error: WORKFLOW_ERRORS.invalidRequest,
-          causePath: '$.policy.reason',
-        }),
-      )
-      .when(
-        sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.allow),
-        outcome(S.autoApproved, { decision: Decision.autoApproved }),
-      )
-      .when(
-        sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.deny),
-        outcome(S.policyDenied, { decision: Decision.policyDenied, 'reason.$': '$.policy.reason' }),
-      )
-      // Runs at once; its review opens when the decision is published (see the reconciliation).
-      .when(
-        sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.breakGlass),
-        outcome(S.breakGlass, { decision: Decision.breakGlass }),
-      )
-      // REQUIRE_APPROVAL, and anything unexpected: people decide, never an automatic allow.
-      .otherwise(requestApproval);
-
     const classifying = props.classificationJobsFunction !== undefined;
     const evaluate = new tasks.LambdaInvoke(this, S.evaluate, {
       lambdaFunction: props.evaluateFunction,
       payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
-        event: sfn.JsonPath.objectAt('$.event'),
+        // The event as delivered (with `scan` once classified): Evaluate names the request itself.
+        state: sfn.JsonPath.objectAt('$'),
         executionArn: sfn.JsonPath.executionId,
-        // How the classification scan ended (null when none was needed).
-        ...(classifying ? { scan: sfn.JsonPath.objectAt('$.scan') } : {}),
+        classifyFirst: classifying,
       }),
-      // The function's answer replaces the state: `{requestId, duplicate, invalid, policy}`.
-      outputPath: '$.Payload',
+      payloadResponseOnly: true,
+      resultPath: EVALUATION_PATH,
     }).addCatch(
-      // The state here is Evaluate's input, `{requestId, event}`, with the error at `$.error`. The
-      // event goes along: when Evaluate failed before storing the request, the record step stores it.
+      // The state here is Evaluate's input, the event, with the error at `$.error`. The event goes
+      // along: when Evaluate failed before storing the request, the record step stores it.
       new sfn.Pass(this, S.evaluationFailed, {
         parameters: {
-          'requestId.$': '$.requestId',
-          'event.$': '$.event',
-          outcome: {
-            decision: Decision.denied,
-            // The error's name only: its cause may hold the handler's stack trace.
-            'reason.$': "States.Format('evaluation failed: {}', $.error.Error)",
-          },
+          decision: Decision.denied,
+          // The error's name only: its cause may hold the handler's stack trace.
+          'reason.$': "States.Format('evaluation failed: {}', $.error.Error)",
         },
+        resultPath: '$.outcome',
       }).next(recordEvaluationFailure),
       { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
     );
-    evaluate.next(route);
 
-    const firstStep =
-      props.classificationJobsFunction === undefined
-        ? evaluate
-        : this.classifyBeforeApproval(props.evaluateFunction, props.classificationJobsFunction, evaluate);
-
-    // The public request id is `<agentId>:<the agent's requestId>`, the EventBridge event id standing
-    // in when the agent gave none: scoped by agent, so no agent can claim or block another's id.
-    // Evaluate checks that the id is the one the validated event names.
-    const withId = (name: string, clientIdPath: string) =>
-      new sfn.Pass(this, name, {
-        parameters: {
-          'requestId.$': `States.Format('{}:{}', $.detail.agent.id, ${clientIdPath})`,
-          'event.$': '$',
-        },
-      }).next(firstStep);
-    const resolveRequestId = new sfn.Choice(this, S.resolveRequestId)
+    // One Choice, its rules in the order they must be asked (Choice rules are evaluated in order):
+    // an object to classify first, a request that names no agent fails, a duplicate delivery ends
+    // quietly, an invalid request fails, then the policy decides. One state rather than several, as
+    // Step Functions bills each state entered.
+    const route = new sfn.Choice(this, S.route);
+    if (props.classificationJobsFunction !== undefined) {
+      route.when(
+        sfn.Condition.isPresent(`${EVALUATION_PATH}.classify`),
+        this.classifyBeforeApproval(props.classificationJobsFunction, evaluate),
+      );
+    }
+    route
       .when(
-        // The rule only lets events with an agent id through; one that is not a string names nobody.
-        sfn.Condition.not(sfn.Condition.isString('$.detail.agent.id')),
+        // The public request id is `<agentId>:<the agent's requestId or the event id>`, scoped by
+        // agent so no agent can claim or block another's id; an event whose agent id is not a
+        // string names nobody.
+        sfn.Condition.isNull(REQUEST_ID_PATH),
         new sfn.Fail(this, S.unidentified, {
           error: WORKFLOW_ERRORS.invalidRequest,
-          cause: 'detail.agent.id must be a string',
+          cause: UNIDENTIFIED_REASON,
         }),
       )
       .when(
-        sfn.Condition.and(
-          sfn.Condition.isPresent('$.detail.requestId'),
-          sfn.Condition.isString('$.detail.requestId'),
-        ),
-        withId(S.withRequestId, '$.detail.requestId'),
+        sfn.Condition.booleanEquals(`${EVALUATION_PATH}.duplicate`, true),
+        new sfn.Succeed(this, S.duplicate),
       )
-      .otherwise(withId(S.withEventId, '$.id'));
+      .when(
+        sfn.Condition.booleanEquals(`${EVALUATION_PATH}.invalid`, true),
+        new sfn.Fail(this, S.rejected, {
+          error: WORKFLOW_ERRORS.invalidRequest,
+          causePath: `${POLICY_PATH}.reason`,
+        }),
+      )
+      .when(
+        sfn.Condition.stringEquals(`${POLICY_PATH}.decision`, PolicyOutcome.allow),
+        outcome(S.autoApproved, { decision: Decision.autoApproved }),
+      )
+      .when(
+        sfn.Condition.stringEquals(`${POLICY_PATH}.decision`, PolicyOutcome.deny),
+        outcome(S.policyDenied, { decision: Decision.policyDenied, 'reason.$': `${POLICY_PATH}.reason` }),
+      )
+      // Runs at once; its review opens when the decision is published (see the reconciliation).
+      .when(
+        sfn.Condition.stringEquals(`${POLICY_PATH}.decision`, PolicyOutcome.breakGlass),
+        outcome(S.breakGlass, { decision: Decision.breakGlass }),
+      )
+      // REQUIRE_APPROVAL, and anything unexpected: people decide, never an automatic allow.
+      .otherwise(requestApproval);
+    evaluate.next(route);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       // The vended-logs prefix keeps CloudWatch Logs' resource policy small as state machines grow.
@@ -292,7 +300,7 @@ export class ApprovalWorkflow extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment:
         'Countersign: evaluate an agent request, wait for people when policy says so, record and publish',
-      definitionBody: sfn.DefinitionBody.fromChainable(resolveRequestId),
+      definitionBody: sfn.DefinitionBody.fromChainable(evaluate),
       tracingEnabled: true,
       // Every state transition is logged; payloads are not (they carry names and action parameters).
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
@@ -320,17 +328,13 @@ export class ApprovalWorkflow extends Construct {
   }
 
   /**
-   * PlanClassification → NeedsClassification → (ClassificationNotNeeded | StartClassificationJob →
-   * WaitForClassification → CheckClassification → ClassificationDone, looping while WAITING) →
-   * Evaluate, with `$.scan` saying how the scan ended. Any failure on the way (planning, starting,
-   * polling) goes to ClassificationFailed, and the request is evaluated as FAILED: never unclassified.
-   * The loop is bounded by the scan's deadline, which CheckClassification enforces.
+   * StartClassificationJob → WaitForClassification → CheckClassification → ClassificationDone,
+   * looping while WAITING, then Evaluate again with `$.scan` saying how the scan ended. Any failure
+   * on the way (starting, polling) goes to ClassificationFailed, and the request is evaluated as
+   * FAILED: never unclassified. The loop is bounded by the scan's deadline, which
+   * CheckClassification enforces.
    */
-  private classifyBeforeApproval(
-    evaluateFunction: lambda.IFunction,
-    jobsFunction: lambda.IFunction,
-    evaluate: sfn.IChainable,
-  ): sfn.IChainable {
+  private classifyBeforeApproval(jobsFunction: lambda.IFunction, evaluate: sfn.IChainable): sfn.IChainable {
     const failed = new sfn.Pass(this, S.classificationFailed, {
       parameters: {
         state: 'FAILED',
@@ -359,8 +363,8 @@ export class ApprovalWorkflow extends Construct {
     const start = new tasks.LambdaInvoke(this, S.startClassificationJob, {
       lambdaFunction: jobsFunction,
       payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
-        target: sfn.JsonPath.objectAt('$.plan.target'),
+        requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
+        target: sfn.JsonPath.objectAt(`${EVALUATION_PATH}.classify`),
       }),
       payloadResponseOnly: true,
       resultPath: '$.scan',
@@ -368,28 +372,6 @@ export class ApprovalWorkflow extends Construct {
       .addRetry(TASK_RETRY)
       .addCatch(failed, catchAll);
     start.next(wait);
-
-    const plan = new tasks.LambdaInvoke(this, S.planClassification, {
-      lambdaFunction: evaluateFunction,
-      payload: sfn.TaskInput.fromObject({ plan: true, event: sfn.JsonPath.objectAt('$.event') }),
-      payloadResponseOnly: true,
-      resultPath: '$.plan',
-    })
-      .addRetry(TASK_RETRY)
-      .addCatch(failed, catchAll);
-    // IsNull true, not `IsNull: false`: the twin's interpreter (aws-local-stepfunctions) reads every
-    // type test that is false as never matching.
-    plan.next(
-      new sfn.Choice(this, S.needsClassification)
-        .when(
-          sfn.Condition.isNull('$.plan.target'),
-          new sfn.Pass(this, S.classificationNotNeeded, {
-            inputPath: '$.plan.target',
-            resultPath: '$.scan',
-          }).next(evaluate),
-        )
-        .otherwise(start),
-    );
-    return plan;
+    return start;
   }
 }

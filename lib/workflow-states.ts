@@ -5,13 +5,7 @@
  * Renaming one is a contract change.
  */
 export const WORKFLOW_STATES = {
-  resolveRequestId: 'ResolveRequestId',
   unidentified: 'Unidentified',
-  withRequestId: 'WithRequestId',
-  withEventId: 'WithEventId',
-  planClassification: 'PlanClassification',
-  needsClassification: 'NeedsClassification',
-  classificationNotNeeded: 'ClassificationNotNeeded',
   startClassificationJob: 'StartClassificationJob',
   waitForClassification: 'WaitForClassification',
   checkClassification: 'CheckClassification',

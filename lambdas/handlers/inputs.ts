@@ -3,7 +3,7 @@
  * lib/approval-workflow.ts). Parsed at the handler's edge; the services get typed input.
  */
 import * as z from 'zod';
-import { ClassificationScan, ScanOutcome, ScanTarget } from '../domain/classification.ts';
+import { ClassificationScan, ScanTarget } from '../domain/classification.ts';
 import { Json } from '../domain/json.ts';
 import { DecisionValue, RequestId } from '../domain/schemas.ts';
 
@@ -15,28 +15,15 @@ const ExecutionArn = z
   .string()
   .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:.+$/, 'an execution ARN');
 
+/** The Evaluate step (see evaluateStep in lambdas/services/evaluate-request.ts). */
 export const EvaluateInput = z.strictObject({
-  /**
-   * The public requestId the state machine computed (`<agentId>:<requestId or event id>`). Checked
-   * loosely here: the evaluate service validates the event and refuses an id it does not name.
-   */
-  requestId: z.string().min(1).max(256),
-  /** The EventBridge event as the rule delivered it. */
-  event: Json,
+  /** The execution's state: the EventBridge event as the rule delivered it, `scan` once classified. */
+  state: Json,
   executionArn: ExecutionArn,
-  /** How the classify-before-approval scan ended; null (or absent) when none ran. */
-  scan: ScanOutcome.nullable().optional(),
+  /** Whether the workflow classifies before it evaluates (it runs classification jobs). */
+  classifyFirst: z.boolean(),
 });
 export type EvaluateInput = z.infer<typeof EvaluateInput>;
-
-/** The Evaluate function asked first whether the request's object must be classified (PlanClassification). */
-export const PlanClassificationInput = z.strictObject({
-  plan: z.literal(true),
-  event: Json,
-});
-
-/** What the Evaluate function is asked: to plan the classification, or to evaluate. */
-export const EvaluateFunctionInput = z.union([PlanClassificationInput, EvaluateInput]);
 
 /** StartClassificationJob: the object to scan for this request. */
 export const StartScanInput = z.strictObject({ requestId: RequestId, target: ScanTarget });
@@ -63,17 +50,16 @@ export const WorkflowOutcome = z.strictObject({
 });
 export type WorkflowOutcome = z.infer<typeof WorkflowOutcome>;
 
-export const RecordDecisionInput = z.strictObject({
-  requestId: RequestId,
-  outcome: WorkflowOutcome,
+export const RecordDecisionInput = z.union([
+  /** RecordDecision: the request Evaluate stored. */
+  z.strictObject({ requestId: RequestId, outcome: WorkflowOutcome, executionArn: ExecutionArn }),
   /**
-   * Only from EvaluationFailed (through RecordEvaluationFailure): the EventBridge event as the rule
-   * delivered it, so a request the failed evaluation never stored is stored, denied. Untrusted: the
-   * service validates the event.
+   * RecordEvaluationFailure (after EvaluationFailed): the execution's state, the EventBridge event
+   * as the rule delivered it, so a request the failed evaluation never stored is stored, denied,
+   * under the id the event names. Untrusted: the service validates the event.
    */
-  event: Json.optional(),
-  executionArn: ExecutionArn,
-});
+  z.strictObject({ event: Json, outcome: WorkflowOutcome, executionArn: ExecutionArn }),
+]);
 export type RecordDecisionInput = z.infer<typeof RecordDecisionInput>;
 
 /** A step that acts on the request its execution owns: Execute and PublishDecision. */

@@ -12,7 +12,7 @@ import { type DecisionValue, parse } from '../domain/schemas.ts';
 import { idempotentBy } from '../middleware/idempotency.ts';
 import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
-import { recordDecision } from '../services/record-decision.ts';
+import { recordDecision, requestToRecord } from '../services/record-decision.ts';
 import { loadEnvironment } from './environment.ts';
 import { RecordDecisionInput } from './inputs.ts';
 
@@ -34,13 +34,13 @@ export interface RecordedDecision {
 
 async function recordDecisionStep(event: unknown): Promise<RecordedDecision> {
   const input = parse(RecordDecisionInput, event, 'record-decision input');
-  const { applied, record } = await recordDecision(deps, input);
+  const { applied, record } = await recordDecision(deps, { ...input, requestId: requestToRecord(input) });
   const recorded = { requestId: record.requestId, applied, decision: record.decision };
   logger.info('decision recorded', {
     ...recorded,
     requested: input.outcome.decision,
     // Set when Evaluate failed: the request may have been stored by this step, already denied.
-    afterEvaluationFailure: input.event !== undefined,
+    afterEvaluationFailure: 'event' in input,
   });
   if (applied && record.decision !== undefined) {
     // Its own EMF document: the dimension belongs to this invocation's metric alone.
@@ -60,6 +60,7 @@ export const handler = middy(recordDecisionStep)
       client: dynamoDb,
       tableName: env.tableName,
       scope: 'record-decision',
-      eventKeyJmesPath: 'requestId',
+      // The request it names, or after a failed evaluation the event (which names one request).
+      eventKeyJmesPath: '[requestId, event.id]',
     }),
   );

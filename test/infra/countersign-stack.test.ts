@@ -95,49 +95,43 @@ describe('approval state machine', () => {
   });
 
   it('has exactly the states other code keys off, and no JSONata', () => {
-    expect(definition.StartAt).toBe(WORKFLOW_STATES.resolveRequestId);
+    expect(definition.StartAt).toBe(WORKFLOW_STATES.evaluate);
     expect(Object.keys(definition.States).sort()).toEqual(Object.values(WORKFLOW_STATES).sort());
     expect(JSON.stringify(definition)).not.toContain('JSONata');
   });
 
-  it('names the request <agentId>:<requestId>, the event id standing in, and stops an event naming no agent', () => {
-    const resolve = definition.States[WORKFLOW_STATES.resolveRequestId];
-    expect(resolve.Choices).toEqual([
-      {
-        Not: { Variable: '$.detail.agent.id', IsString: true },
-        Next: WORKFLOW_STATES.unidentified,
-      },
-      {
-        And: [
-          { Variable: '$.detail.requestId', IsPresent: true },
-          { Variable: '$.detail.requestId', IsString: true },
-        ],
-        Next: WORKFLOW_STATES.withRequestId,
-      },
-    ]);
-    expect(resolve.Default).toBe(WORKFLOW_STATES.withEventId);
-    expect(definition.States[WORKFLOW_STATES.withRequestId].Parameters).toEqual({
-      'requestId.$': "States.Format('{}:{}', $.detail.agent.id, $.detail.requestId)",
-      'event.$': '$',
+  it('starts with Evaluate, which names the request, and stops an event naming no agent', () => {
+    const evaluate = definition.States[WORKFLOW_STATES.evaluate];
+    // The state as the execution started: the event as delivered. Evaluate names the request
+    // (<agentId>:<requestId or event id>) itself, and answers at $.evaluation, beside the event.
+    expect(evaluate.Parameters).toEqual({
+      'state.$': '$',
+      'executionArn.$': '$$.Execution.Id',
+      // The full stack has countersign:macie on: classify before approve.
+      classifyFirst: true,
     });
-    expect(definition.States[WORKFLOW_STATES.withEventId].Parameters).toEqual({
-      'requestId.$': "States.Format('{}:{}', $.detail.agent.id, $.id)",
-      'event.$': '$',
+    expect(evaluate.ResultPath).toBe('$.evaluation');
+    const route = definition.States[WORKFLOW_STATES.route];
+    expect(route.Choices[1]).toEqual({
+      Variable: '$.evaluation.requestId',
+      IsNull: true,
+      Next: WORKFLOW_STATES.unidentified,
     });
-    expect(definition.States[WORKFLOW_STATES.unidentified]).toMatchObject({
+    expect(definition.States[WORKFLOW_STATES.unidentified]).toEqual({
       Type: 'Fail',
       Error: WORKFLOW_ERRORS.invalidRequest,
+      Cause: 'detail.agent.id must be a string',
     });
   });
 
   it('waits for a task token with the timeout the policy sets, treats a timeout as EXPIRED, and retries only its own failures', () => {
     const requestApproval = definition.States[WORKFLOW_STATES.requestApproval];
     expect(requestApproval.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
-    expect(requestApproval.TimeoutSecondsPath).toBe('$.policy.timeoutSeconds');
+    expect(requestApproval.TimeoutSecondsPath).toBe('$.evaluation.policy.timeoutSeconds');
     expect(requestApproval.TimeoutSeconds).toBeUndefined();
     expect(requestApproval.Parameters.Payload).toEqual({
       'taskToken.$': '$$.Task.Token',
-      'requestId.$': '$.requestId',
+      'requestId.$': '$.evaluation.requestId',
       // The token is stored only on a request this execution owns.
       'executionArn.$': '$$.Execution.Id',
     });
@@ -169,20 +163,26 @@ describe('approval state machine', () => {
   it('routes on the policy decision, requiring people for anything but ALLOW, DENY and BREAK_GLASS', () => {
     expect(definition.States[WORKFLOW_STATES.evaluate].Next).toBe(WORKFLOW_STATES.route);
     const route = definition.States[WORKFLOW_STATES.route];
-    // One Choice, rules in order: a duplicate ends quietly and an invalid request fails before
-    // the policy decision is read.
+    // One Choice, rules in order: an object to classify first, an event naming nobody, a duplicate
+    // ends quietly and an invalid request fails before the policy decision is read.
     expect(route.Choices).toEqual([
-      { Variable: '$.duplicate', BooleanEquals: true, Next: WORKFLOW_STATES.duplicate },
-      { Variable: '$.invalid', BooleanEquals: true, Next: WORKFLOW_STATES.rejected },
-      { Variable: '$.policy.decision', StringEquals: 'ALLOW', Next: WORKFLOW_STATES.autoApproved },
-      { Variable: '$.policy.decision', StringEquals: 'DENY', Next: WORKFLOW_STATES.policyDenied },
-      { Variable: '$.policy.decision', StringEquals: 'BREAK_GLASS', Next: WORKFLOW_STATES.breakGlass },
+      { Variable: '$.evaluation.classify', IsPresent: true, Next: WORKFLOW_STATES.startClassificationJob },
+      { Variable: '$.evaluation.requestId', IsNull: true, Next: WORKFLOW_STATES.unidentified },
+      { Variable: '$.evaluation.duplicate', BooleanEquals: true, Next: WORKFLOW_STATES.duplicate },
+      { Variable: '$.evaluation.invalid', BooleanEquals: true, Next: WORKFLOW_STATES.rejected },
+      { Variable: '$.evaluation.policy.decision', StringEquals: 'ALLOW', Next: WORKFLOW_STATES.autoApproved },
+      { Variable: '$.evaluation.policy.decision', StringEquals: 'DENY', Next: WORKFLOW_STATES.policyDenied },
+      {
+        Variable: '$.evaluation.policy.decision',
+        StringEquals: 'BREAK_GLASS',
+        Next: WORKFLOW_STATES.breakGlass,
+      },
     ]);
     expect(route.Default).toBe(WORKFLOW_STATES.requestApproval);
     expect(definition.States[WORKFLOW_STATES.duplicate]).toEqual({ Type: 'Succeed' });
     expect(definition.States[WORKFLOW_STATES.policyDenied].Parameters).toEqual({
       decision: 'POLICY_DENIED',
-      'reason.$': '$.policy.reason',
+      'reason.$': '$.evaluation.policy.reason',
     });
     expect(definition.States[WORKFLOW_STATES.breakGlass]).toMatchObject({
       Parameters: { decision: 'BREAK_GLASS' },
@@ -192,42 +192,32 @@ describe('approval state machine', () => {
 
   it('turns an evaluation failure into a recorded denial, and rejects invalid requests', () => {
     const evaluate = definition.States[WORKFLOW_STATES.evaluate];
-    expect(evaluate.Resource).toBe('arn:aws:states:::lambda:invoke');
-    expect(evaluate.OutputPath).toBe('$.Payload');
-    expect(evaluate.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
-      'event.$': '$.event',
-      'executionArn.$': '$$.Execution.Id',
-      // How classify-before-approval ended (the full stack has countersign:macie on).
-      'scan.$': '$.scan',
-    });
     expect(evaluate.Retry[0].ErrorEquals).toContain('Lambda.ServiceException');
     expect(evaluate.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.evaluationFailed },
     ]);
     expect(definition.States[WORKFLOW_STATES.evaluationFailed]).toMatchObject({
-      Parameters: {
-        'requestId.$': '$.requestId',
-        'event.$': '$.event',
-        // The error's name only, never its cause (which may hold a stack trace).
-        outcome: { decision: 'DENIED', 'reason.$': "States.Format('evaluation failed: {}', $.error.Error)" },
-      },
+      // The error's name only, never its cause (which may hold a stack trace).
+      Parameters: { decision: 'DENIED', 'reason.$': "States.Format('evaluation failed: {}', $.error.Error)" },
+      ResultPath: '$.outcome',
       Next: WORKFLOW_STATES.recordEvaluationFailure,
     });
-    // Evaluate may have failed before storing the request, so this record step gets the event too.
+    // Evaluate may have failed before naming or storing the request, so this record step gets the
+    // event (the state) and answers with the id, where the steps after it read it.
     const recordFailure = definition.States[WORKFLOW_STATES.recordEvaluationFailure];
     expect(recordFailure.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
+      'event.$': '$',
       'outcome.$': '$.outcome',
-      'event.$': '$.event',
       'executionArn.$': '$$.Execution.Id',
     });
+    expect(recordFailure.ResultSelector).toEqual({ 'requestId.$': '$.Payload.requestId' });
+    expect(recordFailure.ResultPath).toBe('$.evaluation');
     expect(recordFailure.Next).toBe(WORKFLOW_STATES.willExecute);
     expect(recordFailure.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
     expect(definition.States[WORKFLOW_STATES.rejected]).toEqual({
       Type: 'Fail',
       Error: WORKFLOW_ERRORS.invalidRequest,
-      CausePath: '$.policy.reason',
+      CausePath: '$.evaluation.policy.reason',
     });
   });
 
@@ -235,7 +225,7 @@ describe('approval state machine', () => {
     const record = definition.States[WORKFLOW_STATES.recordDecision];
     // The execution goes along, so a failing duplicate execution never decides another's request.
     expect(record.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
+      'requestId.$': '$.evaluation.requestId',
       'outcome.$': '$.outcome',
       'executionArn.$': '$$.Execution.Id',
     });
@@ -247,7 +237,7 @@ describe('approval state machine', () => {
     expect(record.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
     const publish = definition.States[WORKFLOW_STATES.publishDecision];
     expect(publish.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
+      'requestId.$': '$.evaluation.requestId',
       'executionArn.$': '$$.Execution.Id',
     });
     expect(publish.Catch[0].Next).toBe(WORKFLOW_STATES.publishFailed);
@@ -262,7 +252,7 @@ describe('approval state machine', () => {
       Choices: [
         {
           And: [
-            { Variable: '$.policy.executor', IsPresent: true },
+            { Variable: '$.evaluation.policy.executor', IsPresent: true },
             {
               Or: [
                 { Variable: '$.outcome.decision', StringEquals: 'APPROVED' },
@@ -277,7 +267,7 @@ describe('approval state machine', () => {
     });
     const execute = definition.States[WORKFLOW_STATES.execute];
     expect(execute.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
+      'requestId.$': '$.evaluation.requestId',
       'executionArn.$': '$$.Execution.Id',
     });
     expect(execute.ResultPath).toBeNull();

@@ -14,10 +14,17 @@ describe('synthesizeStateMachineDefinition', () => {
     const states = (
       definition as { States: Record<string, { Resource?: string; Parameters?: { FunctionName?: string } }> }
     ).States;
+    // A task invokes its function through the lambda:invoke integration (FunctionName) or, when it
+    // wants the function's answer alone, by the function's ARN as its Resource.
     const invoked = Object.fromEntries(
       Object.entries(states)
         .filter(([, state]) => state.Resource?.startsWith('arn:aws:states:::lambda:invoke'))
-        .map(([name, state]) => [name, functionEntries[state.Parameters!.FunctionName!]]),
+        .map(([name, state]) => [name, functionEntries[state.Parameters!.FunctionName!]])
+        .concat(
+          Object.entries(states)
+            .filter(([, state]) => state.Resource?.startsWith('arn:aws:lambda:'))
+            .map(([name, state]) => [name, functionEntries[state.Resource!]]),
+        ),
     );
     expect(invoked).toEqual({
       [WORKFLOW_STATES.evaluate]: WORKFLOW_HANDLER_ENTRIES.evaluate,

@@ -220,8 +220,11 @@ describe('the synthesized approval state machine', () => {
       status: 'SUCCEEDED',
     });
 
-    const states = enteredStates(executionArn);
-    expect(states.slice(states.indexOf(WORKFLOW_STATES.recordDecision))).toEqual([
+    // Evaluate names the request itself: the first state entered is the first billed one.
+    expect(enteredStates(executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.route,
+      WORKFLOW_STATES.requestApproval,
       WORKFLOW_STATES.recordDecision,
       WORKFLOW_STATES.willExecute,
       WORKFLOW_STATES.execute,
@@ -459,6 +462,25 @@ describe('the synthesized approval state machine', () => {
     expect(done).toMatchObject({ status: 'FAILED', error: WORKFLOW_ERRORS.invalidRequest });
     expect(done.cause).toContain('an agent can only ask for itself');
     await expect(store.get(event.detail.requestId)).resolves.toBeUndefined();
+    expect(publishedDecisions()).toEqual([]);
+  });
+
+  it('fails an event whose agent id is not a string, naming nobody, without storing or publishing', async () => {
+    const event = agentRequestEvent({ action: 's3:GetObject' });
+    const nameless = { ...event, detail: { ...event.detail, agent: { id: 42 } } };
+
+    const done = await run(nameless);
+
+    expect(done).toMatchObject({
+      status: 'FAILED',
+      error: WORKFLOW_ERRORS.invalidRequest,
+      cause: 'detail.agent.id must be a string',
+    });
+    expect(enteredStates(done.executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.route,
+      WORKFLOW_STATES.unidentified,
+    ]);
     expect(publishedDecisions()).toEqual([]);
   });
 

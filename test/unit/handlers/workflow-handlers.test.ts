@@ -57,7 +57,7 @@ async function evaluated(action: string, parameters: Record<string, string> = {}
   const event = agentRequestEvent({ action, parameters });
   const requestId = `invoice-bot:${event.detail.requestId}`;
   const owner = executionArn(event.id);
-  const result = await invoke('evaluate', { requestId, event, executionArn: owner });
+  const result = await invoke('evaluate', { state: event, executionArn: owner, classifyFirst: false });
   /** What the state machine adds to every later step's payload. */
   const step = { requestId, executionArn: owner };
   return { requestId, event, result, step };
@@ -83,13 +83,31 @@ describe('evaluate handler', () => {
   it('answers duplicate for the same request started by another execution', async () => {
     const { requestId, event } = await evaluated('s3:GetObject');
 
-    const again = await invoke('evaluate', { requestId, event, executionArn: executionArn('other') });
+    const again = await invoke('evaluate', {
+      state: event,
+      executionArn: executionArn('other'),
+      classifyFirst: false,
+    });
 
     expect(again).toMatchObject({ requestId, duplicate: true });
   });
 
   it('rejects a payload that is not what the state machine sends', async () => {
     await expect(invoke('evaluate', { requestId: 'r-1', event: {} })).rejects.toThrow(ValidationError);
+  });
+
+  it('names the request from the event, and answers an event naming no agent with no request', async () => {
+    const event = agentRequestEvent({ action: 's3:GetObject' });
+    const nameless = { ...event, detail: { ...event.detail, agent: { id: ['invoice-bot'] } } };
+
+    const result = await invoke('evaluate', {
+      state: nameless,
+      executionArn: executionArn(event.id),
+      classifyFirst: false,
+    });
+
+    expect(result).toMatchObject({ requestId: null, duplicate: false, invalid: true });
+    await expect(store.get(`invoice-bot:${event.detail.requestId}`)).resolves.toBeUndefined();
   });
 });
 
@@ -121,6 +139,30 @@ describe('record-decision handler', () => {
       status: 'DENIED',
       decision: 'POLICY_DENIED',
     });
+  });
+
+  it('after a failed evaluation, stores the request its event names, denied, once', async () => {
+    const event = agentRequestEvent({ action: 's3:GetObject' });
+    const requestId = `invoice-bot:${event.detail.requestId}`;
+    // The state as Evaluate failed: the event with the workflow's error and outcome beside it.
+    const state = { ...event, error: { Error: 'Sandbox.Timedout' }, outcome: {} };
+    const payload = {
+      event: state,
+      outcome: { decision: 'DENIED', reason: 'evaluation failed: Sandbox.Timedout' },
+      executionArn: executionArn(event.id),
+    };
+
+    const first = await invoke('recordDecision', payload);
+    const retry = await invoke('recordDecision', payload);
+
+    expect(first).toEqual({ requestId, applied: true, decision: 'DENIED' });
+    expect(retry).toEqual(first);
+    await expect(store.get(requestId)).resolves.toMatchObject({
+      status: 'DENIED',
+      reason: 'evaluation failed: Sandbox.Timedout',
+    });
+    const nameless = { ...event, id: 'another-event', detail: { ...event.detail, agent: {} } };
+    await expect(invoke('recordDecision', { ...payload, event: nameless })).rejects.toThrow(ValidationError);
   });
 
   it('refuses a payload without the execution, as a direct invocation would send it', async () => {
