@@ -6,7 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { WorkflowError } from '../lambdas/domain/approval.ts';
-import { Decision, PolicyOutcome, UNIDENTIFIED_REASON } from '../lambdas/domain/schemas.ts';
+import { Decision, UNIDENTIFIED_REASON } from '../lambdas/domain/schemas.ts';
 import { WORKFLOW_STATES as S, WORKFLOW_ERRORS } from './workflow-states.ts';
 
 export interface ApprovalWorkflowProps {
@@ -44,12 +44,14 @@ const ERROR_PATH = '$.error';
 
 /**
  * The execution's state is the event the rule delivered, untouched, with the workflow's own fields
- * beside it: Evaluate's answer here (`{requestId, duplicate, invalid, policy}` or `{requestId,
- * classify}`), the outcome at `$.outcome`, a classification scan at `$.scan`.
+ * beside it: Evaluate's answer here (`{requestId, duplicate, invalid, policy, outcome?}` or
+ * `{requestId, classify}`), with the outcome (the policy's, or the one the wait ends with) inside
+ * it, and a classification scan at `$.scan`.
  */
 const EVALUATION_PATH = '$.evaluation';
 const REQUEST_ID_PATH = `${EVALUATION_PATH}.requestId`;
 const POLICY_PATH = `${EVALUATION_PATH}.policy`;
+const OUTCOME_PATH = `${EVALUATION_PATH}.outcome`;
 
 /** Transient function errors worth retrying for the idempotent record and publish steps. */
 const TASK_RETRY: sfn.RetryProps = {
@@ -76,8 +78,8 @@ const EXECUTION_IN_PROGRESS_RETRY: sfn.RetryProps = {
  *
  * Evaluate (names the request from the event, and with classification jobs may answer with an
  * object to classify first) → Route (the classification loop, back to Evaluate | Unidentified |
- * Duplicate | Rejected | AutoApproved | PolicyDenied | BreakGlass | RequestApproval .waitForTaskToken
- * with the policy's timeout) → RecordDecision → (WillExecute: when the policy's executor runs an
+ * Duplicate | Rejected | the policy's own outcome | RequestApproval .waitForTaskToken with the
+ * policy's timeout) → RecordDecision → (WillExecute: when the policy's executor runs an
  * approval, Execute) → PublishDecision, which ends the execution (Step Functions bills every state
  * entered, so no Succeed state follows it and no Pass state names the request).
  * Every failure of Evaluate or of the wait ends as a recorded, denied outcome (EvaluationFailed →
@@ -128,8 +130,8 @@ export class ApprovalWorkflow extends Construct {
         sfn.Condition.and(
           sfn.Condition.isPresent(`${POLICY_PATH}.executor`),
           sfn.Condition.or(
-            sfn.Condition.stringEquals('$.outcome.decision', Decision.approved),
-            sfn.Condition.stringEquals('$.outcome.decision', Decision.autoApproved),
+            sfn.Condition.stringEquals(`${OUTCOME_PATH}.decision`, Decision.approved),
+            sfn.Condition.stringEquals(`${OUTCOME_PATH}.decision`, Decision.autoApproved),
           ),
         ),
         execute,
@@ -140,10 +142,11 @@ export class ApprovalWorkflow extends Construct {
       error: WORKFLOW_ERRORS.recordFailed,
       cause: 'recording the decision failed',
     });
-    /** A step of the record function, `payload` plus `{outcome, executionArn}`, then execute and publish. */
+    /** A step of the record function, `payload` plus `{outcome, executionArn}`, then `next`. */
     const recordStep = (
       name: string,
       payload: Record<string, unknown>,
+      next: sfn.IChainable,
       options: Pick<tasks.LambdaInvokeProps, 'resultSelector' | 'resultPath'> = {
         resultPath: sfn.JsonPath.DISCARD,
       },
@@ -152,29 +155,32 @@ export class ApprovalWorkflow extends Construct {
         lambdaFunction: props.recordDecisionFunction,
         payload: sfn.TaskInput.fromObject({
           ...payload,
-          outcome: sfn.JsonPath.objectAt('$.outcome'),
+          outcome: sfn.JsonPath.objectAt(OUTCOME_PATH),
           // The record step only ever decides the request this execution owns.
           executionArn: sfn.JsonPath.executionId,
         }),
         ...options,
       });
-      step.addRetry(TASK_RETRY).addCatch(recordFailed, { resultPath: ERROR_PATH }).next(willExecute);
+      step.addRetry(TASK_RETRY).addCatch(recordFailed, { resultPath: ERROR_PATH }).next(next);
       return step;
     };
-    const recordDecision = recordStep(S.recordDecision, {
-      requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
-    });
+    const recordDecision = recordStep(
+      S.recordDecision,
+      { requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH) },
+      willExecute,
+    );
     // After a failed evaluation the request may never have been named, nor stored: the step gets the
     // state, the event as delivered, stores a request Evaluate never stored, and answers with its id,
-    // which it puts where the steps after it read it.
+    // which it puts where publishing reads it. A denial runs nothing: straight to publishing.
     const recordEvaluationFailure = recordStep(
       S.recordEvaluationFailure,
       { event: sfn.JsonPath.objectAt('$') },
+      publishDecision,
       { resultSelector: { 'requestId.$': '$.Payload.requestId' }, resultPath: EVALUATION_PATH },
     );
 
     const outcome = (name: string, value: Record<string, string>): sfn.Pass => {
-      const pass = new sfn.Pass(this, name, { parameters: value, resultPath: '$.outcome' });
+      const pass = new sfn.Pass(this, name, { parameters: value, resultPath: OUTCOME_PATH });
       pass.next(recordDecision);
       return pass;
     };
@@ -190,7 +196,7 @@ export class ApprovalWorkflow extends Construct {
       }),
       taskTimeout: sfn.Timeout.at(`${POLICY_PATH}.timeoutSeconds`),
       // The vote service resumes with `{decision: "APPROVED", approvers}` through SendTaskSuccess.
-      resultPath: '$.outcome',
+      resultPath: OUTCOME_PATH,
     })
       // Reviewers' answers and the policy's timeout end the wait: never asked again (the first
       // retrier that matches an error applies, and this one allows no attempt).
@@ -227,21 +233,25 @@ export class ApprovalWorkflow extends Construct {
     }).addCatch(
       // The state here is Evaluate's input, the event, with the error at `$.error`. The event goes
       // along: when Evaluate failed before storing the request, the record step stores it.
+      // Any earlier answer (one asking for a classification) is replaced.
       new sfn.Pass(this, S.evaluationFailed, {
         parameters: {
-          decision: Decision.denied,
-          // The error's name only: its cause may hold the handler's stack trace.
-          'reason.$': "States.Format('evaluation failed: {}', $.error.Error)",
+          outcome: {
+            decision: Decision.denied,
+            // The error's name only: its cause may hold the handler's stack trace.
+            'reason.$': "States.Format('evaluation failed: {}', $.error.Error)",
+          },
         },
-        resultPath: '$.outcome',
+        resultPath: EVALUATION_PATH,
       }).next(recordEvaluationFailure),
       { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
     );
 
     // One Choice, its rules in the order they must be asked (Choice rules are evaluated in order):
     // an object to classify first, a request that names no agent fails, a duplicate delivery ends
-    // quietly, an invalid request fails, then the policy decides. One state rather than several, as
-    // Step Functions bills each state entered.
+    // quietly, an invalid request fails, what the policy decided alone (Evaluate's outcome: ALLOW,
+    // DENY, BREAK_GLASS) is recorded at once, and people decide the rest. One state rather than
+    // several, as Step Functions bills each state entered.
     const route = new sfn.Choice(this, S.route);
     if (props.classificationJobsFunction !== undefined) {
       route.when(
@@ -271,19 +281,9 @@ export class ApprovalWorkflow extends Construct {
           causePath: `${POLICY_PATH}.reason`,
         }),
       )
-      .when(
-        sfn.Condition.stringEquals(`${POLICY_PATH}.decision`, PolicyOutcome.allow),
-        outcome(S.autoApproved, { decision: Decision.autoApproved }),
-      )
-      .when(
-        sfn.Condition.stringEquals(`${POLICY_PATH}.decision`, PolicyOutcome.deny),
-        outcome(S.policyDenied, { decision: Decision.policyDenied, 'reason.$': `${POLICY_PATH}.reason` }),
-      )
-      // Runs at once; its review opens when the decision is published (see the reconciliation).
-      .when(
-        sfn.Condition.stringEquals(`${POLICY_PATH}.decision`, PolicyOutcome.breakGlass),
-        outcome(S.breakGlass, { decision: Decision.breakGlass }),
-      )
+      // A break-glass request runs at once; its review opens when the decision is published (see
+      // the reconciliation). The record step checks the stored policy backs the outcome again.
+      .when(sfn.Condition.isPresent(OUTCOME_PATH), recordDecision)
       // REQUIRE_APPROVAL, and anything unexpected: people decide, never an automatic allow.
       .otherwise(requestApproval);
     evaluate.next(route);

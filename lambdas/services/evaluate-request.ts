@@ -4,6 +4,8 @@
  * error) ends in DENY, never in ALLOW. The fast decision path (agent-decisions.ts) assesses a
  * request with the very same `assessRequest`.
  */
+
+import { type PolicyOutcomeDecision, policyOutcomeOf } from '../domain/approval.ts';
 import {
   ClassificationStatus,
   failedClassification,
@@ -59,6 +61,11 @@ export interface EvaluateRequestResult {
   /** The event failed validation; nothing was stored. */
   readonly invalid: boolean;
   readonly policy: PolicyDecision;
+  /**
+   * How the policy alone decided (ALLOW, DENY, BREAK_GLASS), which the workflow records at once;
+   * absent when people decide, and for a duplicate or invalid request.
+   */
+  readonly outcome?: PolicyOutcomeDecision;
   /** The classification's status and severity, for the log (the record keeps all of it). */
   readonly classification?: { readonly status: string; readonly severity: string | null };
 }
@@ -182,11 +189,13 @@ export async function evaluateRequest(
   }
   // Created now, or a redelivery to the workflow that created it: (re)write the trail, which is idempotent.
   await recordIntake(deps, stored);
+  const outcome = policyOutcomeOf(stored.policy);
   return {
     requestId,
     duplicate: false,
     invalid: false,
     policy: stored.policy,
+    ...(outcome === undefined ? {} : { outcome }),
     ...(stored.classification === undefined
       ? {}
       : {

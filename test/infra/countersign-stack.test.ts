@@ -135,7 +135,7 @@ describe('approval state machine', () => {
       // The token is stored only on a request this execution owns.
       'executionArn.$': '$$.Execution.Id',
     });
-    expect(requestApproval.ResultPath).toBe('$.outcome');
+    expect(requestApproval.ResultPath).toBe('$.evaluation.outcome');
     // Answers are final; the step's own failure (a timed-out or crashed function) is run again first.
     expect(requestApproval.Retry).toEqual([
       // CDK's own: the Lambda service's transient errors.
@@ -155,39 +155,26 @@ describe('approval state machine', () => {
     expect(definition.States[WORKFLOW_STATES.expired]).toEqual({
       Type: 'Pass',
       Parameters: { decision: 'EXPIRED' },
-      ResultPath: '$.outcome',
+      ResultPath: '$.evaluation.outcome',
       Next: WORKFLOW_STATES.recordDecision,
     });
   });
 
-  it('routes on the policy decision, requiring people for anything but ALLOW, DENY and BREAK_GLASS', () => {
+  it("records the policy's own outcome at once (Evaluate's, for ALLOW, DENY and BREAK_GLASS) and asks people otherwise", () => {
     expect(definition.States[WORKFLOW_STATES.evaluate].Next).toBe(WORKFLOW_STATES.route);
     const route = definition.States[WORKFLOW_STATES.route];
     // One Choice, rules in order: an object to classify first, an event naming nobody, a duplicate
-    // ends quietly and an invalid request fails before the policy decision is read.
+    // ends quietly and an invalid request fails before Evaluate's outcome is read. Evaluate sets one
+    // only for ALLOW, DENY and BREAK_GLASS (policyOutcomeOf): anything else waits for people.
     expect(route.Choices).toEqual([
       { Variable: '$.evaluation.classify', IsPresent: true, Next: WORKFLOW_STATES.startClassificationJob },
       { Variable: '$.evaluation.requestId', IsNull: true, Next: WORKFLOW_STATES.unidentified },
       { Variable: '$.evaluation.duplicate', BooleanEquals: true, Next: WORKFLOW_STATES.duplicate },
       { Variable: '$.evaluation.invalid', BooleanEquals: true, Next: WORKFLOW_STATES.rejected },
-      { Variable: '$.evaluation.policy.decision', StringEquals: 'ALLOW', Next: WORKFLOW_STATES.autoApproved },
-      { Variable: '$.evaluation.policy.decision', StringEquals: 'DENY', Next: WORKFLOW_STATES.policyDenied },
-      {
-        Variable: '$.evaluation.policy.decision',
-        StringEquals: 'BREAK_GLASS',
-        Next: WORKFLOW_STATES.breakGlass,
-      },
+      { Variable: '$.evaluation.outcome', IsPresent: true, Next: WORKFLOW_STATES.recordDecision },
     ]);
     expect(route.Default).toBe(WORKFLOW_STATES.requestApproval);
     expect(definition.States[WORKFLOW_STATES.duplicate]).toEqual({ Type: 'Succeed' });
-    expect(definition.States[WORKFLOW_STATES.policyDenied].Parameters).toEqual({
-      decision: 'POLICY_DENIED',
-      'reason.$': '$.evaluation.policy.reason',
-    });
-    expect(definition.States[WORKFLOW_STATES.breakGlass]).toMatchObject({
-      Parameters: { decision: 'BREAK_GLASS' },
-      Next: WORKFLOW_STATES.recordDecision,
-    });
   });
 
   it('turns an evaluation failure into a recorded denial, and rejects invalid requests', () => {
@@ -198,8 +185,10 @@ describe('approval state machine', () => {
     ]);
     expect(definition.States[WORKFLOW_STATES.evaluationFailed]).toMatchObject({
       // The error's name only, never its cause (which may hold a stack trace).
-      Parameters: { decision: 'DENIED', 'reason.$': "States.Format('evaluation failed: {}', $.error.Error)" },
-      ResultPath: '$.outcome',
+      Parameters: {
+        outcome: { decision: 'DENIED', 'reason.$': "States.Format('evaluation failed: {}', $.error.Error)" },
+      },
+      ResultPath: '$.evaluation',
       Next: WORKFLOW_STATES.recordEvaluationFailure,
     });
     // Evaluate may have failed before naming or storing the request, so this record step gets the
@@ -207,12 +196,13 @@ describe('approval state machine', () => {
     const recordFailure = definition.States[WORKFLOW_STATES.recordEvaluationFailure];
     expect(recordFailure.Parameters.Payload).toEqual({
       'event.$': '$',
-      'outcome.$': '$.outcome',
+      'outcome.$': '$.evaluation.outcome',
       'executionArn.$': '$$.Execution.Id',
     });
     expect(recordFailure.ResultSelector).toEqual({ 'requestId.$': '$.Payload.requestId' });
     expect(recordFailure.ResultPath).toBe('$.evaluation');
-    expect(recordFailure.Next).toBe(WORKFLOW_STATES.willExecute);
+    // A denial runs nothing: it is published next.
+    expect(recordFailure.Next).toBe(WORKFLOW_STATES.publishDecision);
     expect(recordFailure.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
     expect(definition.States[WORKFLOW_STATES.rejected]).toEqual({
       Type: 'Fail',
@@ -226,7 +216,7 @@ describe('approval state machine', () => {
     // The execution goes along, so a failing duplicate execution never decides another's request.
     expect(record.Parameters.Payload).toEqual({
       'requestId.$': '$.evaluation.requestId',
-      'outcome.$': '$.outcome',
+      'outcome.$': '$.evaluation.outcome',
       'executionArn.$': '$$.Execution.Id',
     });
     expect(record.ResultPath).toBeNull();
@@ -255,8 +245,8 @@ describe('approval state machine', () => {
             { Variable: '$.evaluation.policy.executor', IsPresent: true },
             {
               Or: [
-                { Variable: '$.outcome.decision', StringEquals: 'APPROVED' },
-                { Variable: '$.outcome.decision', StringEquals: 'AUTO_APPROVED' },
+                { Variable: '$.evaluation.outcome.decision', StringEquals: 'APPROVED' },
+                { Variable: '$.evaluation.outcome.decision', StringEquals: 'AUTO_APPROVED' },
               ],
             },
           ],

@@ -274,8 +274,17 @@ describe('the synthesized approval state machine', () => {
     const event = agentRequestEvent({ action: 's3:GetObject' });
     const requestId = publicIdOf(event);
 
-    await expect(run(event)).resolves.toMatchObject({ status: 'SUCCEEDED' });
+    const done = await run(event);
 
+    expect(done).toMatchObject({ status: 'SUCCEEDED' });
+    // Evaluate's outcome goes straight from Route to the record step: no Pass state names it.
+    expect(enteredStates(done.executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.route,
+      WORKFLOW_STATES.recordDecision,
+      WORKFLOW_STATES.willExecute,
+      WORKFLOW_STATES.publishDecision,
+    ]);
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'APPROVED',
       decision: 'AUTO_APPROVED',
@@ -418,9 +427,13 @@ describe('the synthesized approval state machine', () => {
     const done = await run(event);
 
     expect(done).toMatchObject({ status: 'SUCCEEDED' });
-    expect(enteredStates(done.executionArn)).toEqual(
-      expect.arrayContaining([WORKFLOW_STATES.evaluationFailed, WORKFLOW_STATES.recordEvaluationFailure]),
-    );
+    // A denial runs nothing: recorded, then published.
+    expect(enteredStates(done.executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.evaluationFailed,
+      WORKFLOW_STATES.recordEvaluationFailure,
+      WORKFLOW_STATES.publishDecision,
+    ]);
     const reason = 'evaluation failed: ServiceUnavailable';
     const stored = await store.get(requestId);
     expect(stored).toMatchObject({

@@ -72,6 +72,8 @@ describe('evaluate handler', () => {
       duplicate: false,
       invalid: false,
       policy: { decision: 'ALLOW', policyIds: ['read-only-allowed'] },
+      // Decided by the policy alone: the workflow records this outcome without asking anyone.
+      outcome: { decision: 'AUTO_APPROVED' },
     });
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'PENDING',
