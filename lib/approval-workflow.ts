@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { WorkflowError } from '../lambdas/domain/approval.ts';
+import { FinishStepError, WorkflowError } from '../lambdas/domain/approval.ts';
 import { Decision, UNIDENTIFIED_REASON } from '../lambdas/domain/schemas.ts';
 import { WORKFLOW_STATES as S, WORKFLOW_ERRORS } from './workflow-states.ts';
 
@@ -17,10 +17,11 @@ export interface ApprovalWorkflowProps {
   readonly evaluateFunction: lambda.IFunction;
   /** Stores the task token and notifies reviewers; the vote service resumes the task. */
   readonly requestApprovalFunction: lambda.IFunction;
-  /** Records the outcome exactly once. */
-  readonly recordDecisionFunction: lambda.IFunction;
-  /** Puts the `Action Decided` event on the bus. */
-  readonly publishDecisionFunction: lambda.IFunction;
+  /**
+   * Finishes a request: records the outcome exactly once, runs an approval Countersign executes
+   * (the policy's `executor`) once, and puts the `Action Decided` event on the bus.
+   */
+  readonly finishFunction: lambda.IFunction;
   /**
    * Classify before approve: the classification-jobs function (StartClassificationJob,
    * CheckClassification). With it, Evaluate answers with the object to classify first when a request
@@ -28,8 +29,6 @@ export interface ApprovalWorkflowProps {
    * @default - no classification jobs: requests are evaluated with the classification as stored
    */
   readonly classificationJobsFunction?: lambda.IFunction;
-  /** Runs an approved action Countersign executes itself (the policy's `executor`), once. */
-  readonly executeFunction: lambda.IFunction;
   /** Key encrypting the execution log group. */
   readonly logEncryptionKey: kms.IKey;
   /**
@@ -53,7 +52,7 @@ const REQUEST_ID_PATH = `${EVALUATION_PATH}.requestId`;
 const POLICY_PATH = `${EVALUATION_PATH}.policy`;
 const OUTCOME_PATH = `${EVALUATION_PATH}.outcome`;
 
-/** Transient function errors worth retrying for the idempotent record and publish steps. */
+/** Transient function errors worth retrying for the idempotent finish steps. */
 const TASK_RETRY: sfn.RetryProps = {
   errors: [sfn.Errors.TASKS_FAILED],
   interval: Duration.seconds(2),
@@ -62,8 +61,8 @@ const TASK_RETRY: sfn.RetryProps = {
 };
 
 /**
- * The Execute step finds the run claimed by an invocation still running (a duplicate delivery):
- * asked again until that one has finished, or is old enough to count as interrupted (5 minutes).
+ * Finish finds the run claimed by an invocation still running (a duplicate delivery): asked again
+ * until that one has finished, or is old enough to count as interrupted (5 minutes).
  */
 const EXECUTION_IN_PROGRESS_RETRY: sfn.RetryProps = {
   errors: ['ConflictError'],
@@ -79,11 +78,12 @@ const EXECUTION_IN_PROGRESS_RETRY: sfn.RetryProps = {
  * Evaluate (names the request from the event, and with classification jobs may answer with an
  * object to classify first) → Route (the classification loop, back to Evaluate | Unidentified |
  * Duplicate | Rejected | the policy's own outcome | RequestApproval .waitForTaskToken with the
- * policy's timeout) → RecordDecision → (WillExecute: when the policy's executor runs an
- * approval, Execute) → PublishDecision, which ends the execution (Step Functions bills every state
- * entered, so no Succeed state follows it and no Pass state names the request).
+ * policy's timeout) → Finish (record, execute when the policy's executor runs an approval, publish),
+ * which ends the execution (Step Functions bills every state entered, so no Succeed state follows
+ * it and no Pass state names the request): 4 states for a human approval, 3 for what the policy
+ * decides alone.
  * Every failure of Evaluate or of the wait ends as a recorded, denied outcome (EvaluationFailed →
- * RecordEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
+ * FinishEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
  * expiry sent by the vote service, ends as EXPIRED.
  */
 export class ApprovalWorkflow extends Construct {
@@ -93,95 +93,65 @@ export class ApprovalWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: ApprovalWorkflowProps) {
     super(scope, id);
 
-    const publishDecision = new tasks.LambdaInvoke(this, S.publishDecision, {
-      lambdaFunction: props.publishDecisionFunction,
-      payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
-        executionArn: sfn.JsonPath.executionId,
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    })
-      .addRetry(TASK_RETRY)
-      .addCatch(
-        new sfn.Fail(this, S.publishFailed, {
-          error: WORKFLOW_ERRORS.publishFailed,
-          cause: 'publishing the decision failed',
-        }),
-        { resultPath: ERROR_PATH },
-      );
-
-    // What Countersign executes runs after the decision is recorded and before it is told, so the
-    // decision event carries the outcome. The step runs only an approval (it checks the stored
-    // decision again); if it fails for good, the decision is still told, without an outcome.
-    const execute = new tasks.LambdaInvoke(this, S.execute, {
-      lambdaFunction: props.executeFunction,
-      payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
-        executionArn: sfn.JsonPath.executionId,
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    })
-      .addRetry(EXECUTION_IN_PROGRESS_RETRY)
-      .addRetry(TASK_RETRY)
-      .addCatch(publishDecision, { resultPath: ERROR_PATH });
-    execute.next(publishDecision);
-    const willExecute = new sfn.Choice(this, S.willExecute)
-      .when(
-        sfn.Condition.and(
-          sfn.Condition.isPresent(`${POLICY_PATH}.executor`),
-          sfn.Condition.or(
-            sfn.Condition.stringEquals(`${OUTCOME_PATH}.decision`, Decision.approved),
-            sfn.Condition.stringEquals(`${OUTCOME_PATH}.decision`, Decision.autoApproved),
-          ),
-        ),
-        execute,
-      )
-      .otherwise(publishDecision);
-
     const recordFailed = new sfn.Fail(this, S.recordFailed, {
       error: WORKFLOW_ERRORS.recordFailed,
       cause: 'recording the decision failed',
     });
-    /** A step of the record function, `payload` plus `{outcome, executionArn}`, then `next`. */
-    const recordStep = (
-      name: string,
-      payload: Record<string, unknown>,
-      next: sfn.IChainable,
-      options: Pick<tasks.LambdaInvokeProps, 'resultSelector' | 'resultPath'> = {
+    const publishFailed = new sfn.Fail(this, S.publishFailed, {
+      error: WORKFLOW_ERRORS.publishFailed,
+      cause: 'publishing the decision failed',
+    });
+    /**
+     * A task of the finish function, `payload` plus the execution (every part acts only on the
+     * request this execution owns), ending the execution (Step Functions bills every state entered,
+     * so no Succeed state follows it). Every part is idempotent, so the whole task is retried.
+     */
+    const finishTask = (name: string, payload: Record<string, unknown>): tasks.LambdaInvoke =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: props.finishFunction,
+        payload: sfn.TaskInput.fromObject({ ...payload, executionArn: sfn.JsonPath.executionId }),
         resultPath: sfn.JsonPath.DISCARD,
-      },
-    ): tasks.LambdaInvoke => {
-      const step = new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: props.recordDecisionFunction,
-        payload: sfn.TaskInput.fromObject({
-          ...payload,
-          outcome: sfn.JsonPath.objectAt(OUTCOME_PATH),
-          // The record step only ever decides the request this execution owns.
-          executionArn: sfn.JsonPath.executionId,
-        }),
-        ...options,
       });
-      step.addRetry(TASK_RETRY).addCatch(recordFailed, { resultPath: ERROR_PATH }).next(next);
-      return step;
-    };
-    const recordDecision = recordStep(
-      S.recordDecision,
-      { requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH) },
-      willExecute,
-    );
-    // After a failed evaluation the request may never have been named, nor stored: the step gets the
-    // state, the event as delivered, stores a request Evaluate never stored, and answers with its id,
-    // which it puts where publishing reads it. A denial runs nothing: straight to publishing.
-    const recordEvaluationFailure = recordStep(
-      S.recordEvaluationFailure,
-      { event: sfn.JsonPath.objectAt('$') },
-      publishDecision,
-      { resultSelector: { 'requestId.$': '$.Payload.requestId' }, resultPath: EVALUATION_PATH },
-    );
+
+    // An execution that failed for good (or stayed claimed by another invocation) is no reason to
+    // keep the decision from the agent: it is published, without the run's outcome.
+    const publishDecision = finishTask(S.publishDecision, {
+      requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
+    })
+      .addRetry(TASK_RETRY)
+      .addCatch(publishFailed, { resultPath: ERROR_PATH });
+
+    // What Countersign executes runs after the decision is recorded and before it is published, so
+    // the decision event carries the outcome; the function runs only an approval whose policy names
+    // an executor (it reads the stored request). Its failures are named by part: a run still claimed
+    // elsewhere is a ConflictError, asked again first; recording or publishing that keeps failing
+    // fails the execution; anything the function cannot name (it crashed, or timed out) counts as
+    // recording, the first part not known to be done.
+    const finish = finishTask(S.finish, {
+      requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
+      outcome: sfn.JsonPath.objectAt(OUTCOME_PATH),
+    })
+      .addRetry(EXECUTION_IN_PROGRESS_RETRY)
+      .addRetry(TASK_RETRY)
+      .addCatch(publishDecision, {
+        errors: [FinishStepError.execute, 'ConflictError'],
+        resultPath: ERROR_PATH,
+      })
+      .addCatch(publishFailed, { errors: [FinishStepError.publish], resultPath: ERROR_PATH })
+      .addCatch(recordFailed, { resultPath: ERROR_PATH });
+    // After a failed evaluation the request may never have been named, nor stored: the task gets the
+    // state, the event as delivered, and stores the request from it, denied (a denial runs nothing).
+    const finishEvaluationFailure = finishTask(S.finishEvaluationFailure, {
+      event: sfn.JsonPath.objectAt('$'),
+      outcome: sfn.JsonPath.objectAt(OUTCOME_PATH),
+    })
+      .addRetry(TASK_RETRY)
+      .addCatch(publishFailed, { errors: [FinishStepError.publish], resultPath: ERROR_PATH })
+      .addCatch(recordFailed, { resultPath: ERROR_PATH });
 
     const outcome = (name: string, value: Record<string, string>): sfn.Pass => {
       const pass = new sfn.Pass(this, name, { parameters: value, resultPath: OUTCOME_PATH });
-      pass.next(recordDecision);
+      pass.next(finish);
       return pass;
     };
 
@@ -217,7 +187,7 @@ export class ApprovalWorkflow extends Construct {
         errors: [sfn.Errors.ALL],
         resultPath: ERROR_PATH,
       });
-    requestApproval.next(recordDecision);
+    requestApproval.next(finish);
 
     const classifying = props.classificationJobsFunction !== undefined;
     const evaluate = new tasks.LambdaInvoke(this, S.evaluate, {
@@ -243,7 +213,7 @@ export class ApprovalWorkflow extends Construct {
           },
         },
         resultPath: EVALUATION_PATH,
-      }).next(recordEvaluationFailure),
+      }).next(finishEvaluationFailure),
       { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
     );
 
@@ -283,7 +253,7 @@ export class ApprovalWorkflow extends Construct {
       )
       // A break-glass request runs at once; its review opens when the decision is published (see
       // the reconciliation). The record step checks the stored policy backs the outcome again.
-      .when(sfn.Condition.isPresent(OUTCOME_PATH), recordDecision)
+      .when(sfn.Condition.isPresent(OUTCOME_PATH), finish)
       // REQUIRE_APPROVAL, and anything unexpected: people decide, never an automatic allow.
       .otherwise(requestApproval);
     evaluate.next(route);
@@ -314,10 +284,8 @@ export class ApprovalWorkflow extends Construct {
     for (const fn of [
       props.evaluateFunction,
       props.requestApprovalFunction,
-      props.recordDecisionFunction,
-      props.publishDecisionFunction,
+      props.finishFunction,
       ...(props.classificationJobsFunction === undefined ? [] : [props.classificationJobsFunction]),
-      props.executeFunction,
     ]) {
       Validations.of(this.stateMachine.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).resolve((fn.node.defaultChild as lambda.CfnFunction).logicalId)}.Arn>:*]`,

@@ -20,11 +20,9 @@ export const WORKFLOW_STATES = {
   expired: 'Expired',
   denied: 'Denied',
   approvalFailed: 'ApprovalFailed',
-  recordDecision: 'RecordDecision',
-  recordEvaluationFailure: 'RecordEvaluationFailure',
+  finish: 'Finish',
+  finishEvaluationFailure: 'FinishEvaluationFailure',
   recordFailed: 'RecordFailed',
-  willExecute: 'WillExecute',
-  execute: 'Execute',
   publishDecision: 'PublishDecision',
   publishFailed: 'PublishFailed',
 } as const;

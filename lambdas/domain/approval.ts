@@ -202,3 +202,15 @@ export const WorkflowError = {
   denied: 'Countersign.Denied',
   expired: 'Countersign.Expired',
 } as const;
+
+/**
+ * Error names the workflow's Finish step fails with, one a part, so the state machine can tell
+ * which part failed (an execution that keeps failing is still published; a record or a publish
+ * that keeps failing fails the execution).
+ */
+export const FinishStepError = {
+  record: 'Countersign.RecordStepFailed',
+  execute: 'Countersign.ExecuteStepFailed',
+  publish: 'Countersign.PublishStepFailed',
+} as const;
+export type FinishStepErrorName = (typeof FinishStepError)[keyof typeof FinishStepError];

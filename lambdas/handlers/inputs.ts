@@ -40,8 +40,8 @@ export const RequestApprovalInput = z.strictObject({
 export type RequestApprovalInput = z.infer<typeof RequestApprovalInput>;
 
 /**
- * How the execution ended for this request: set by a Pass state (AutoApproved, PolicyDenied,
- * Expired, Denied, ApprovalFailed, EvaluationFailed) or by the vote service's SendTaskSuccess.
+ * How the execution ended for this request: Evaluate's (what the policy decided alone), a Pass
+ * state's (Expired, Denied, ApprovalFailed, EvaluationFailed) or the vote service's SendTaskSuccess.
  */
 export const WorkflowOutcome = z.strictObject({
   decision: DecisionValue,
@@ -50,23 +50,17 @@ export const WorkflowOutcome = z.strictObject({
 });
 export type WorkflowOutcome = z.infer<typeof WorkflowOutcome>;
 
-export const RecordDecisionInput = z.union([
-  /** RecordDecision: the request Evaluate stored. */
+/** The Finish step (see finishRequest in lambdas/services/finish-request.ts). */
+export const FinishInput = z.union([
+  /** Finish: record the outcome of the request Evaluate stored, run it if so, publish. */
   z.strictObject({ requestId: RequestId, outcome: WorkflowOutcome, executionArn: ExecutionArn }),
   /**
-   * RecordEvaluationFailure (after EvaluationFailed): the execution's state, the EventBridge event
+   * FinishEvaluationFailure (after EvaluationFailed): the execution's state, the EventBridge event
    * as the rule delivered it, so a request the failed evaluation never stored is stored, denied,
    * under the id the event names. Untrusted: the service validates the event.
    */
   z.strictObject({ event: Json, outcome: WorkflowOutcome, executionArn: ExecutionArn }),
+  /** PublishDecision: recorded already, its execution failed for good; only published. */
+  z.strictObject({ requestId: RequestId, executionArn: ExecutionArn }),
 ]);
-export type RecordDecisionInput = z.infer<typeof RecordDecisionInput>;
-
-/** A step that acts on the request its execution owns: Execute and PublishDecision. */
-const OwnedRequestInput = z.strictObject({ requestId: RequestId, executionArn: ExecutionArn });
-
-export const PublishDecisionInput = OwnedRequestInput;
-export type PublishDecisionInput = z.infer<typeof PublishDecisionInput>;
-
-export const ExecuteInput = OwnedRequestInput;
-export type ExecuteInput = z.infer<typeof ExecuteInput>;
+export type FinishInput = z.infer<typeof FinishInput>;

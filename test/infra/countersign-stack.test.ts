@@ -1,8 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowError } from '../../lambdas/domain/approval.ts';
+import { FinishStepError, WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
-import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
 import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
 import { AUDIT_ARCHIVER_HANDLER_ENTRY } from '../../lib/audit-archiver.ts';
 import { AUDIT_DIGESTER_HANDLER_ENTRY } from '../../lib/audit-digester.ts';
@@ -156,7 +155,7 @@ describe('approval state machine', () => {
       Type: 'Pass',
       Parameters: { decision: 'EXPIRED' },
       ResultPath: '$.evaluation.outcome',
-      Next: WORKFLOW_STATES.recordDecision,
+      Next: WORKFLOW_STATES.finish,
     });
   });
 
@@ -171,7 +170,7 @@ describe('approval state machine', () => {
       { Variable: '$.evaluation.requestId', IsNull: true, Next: WORKFLOW_STATES.unidentified },
       { Variable: '$.evaluation.duplicate', BooleanEquals: true, Next: WORKFLOW_STATES.duplicate },
       { Variable: '$.evaluation.invalid', BooleanEquals: true, Next: WORKFLOW_STATES.rejected },
-      { Variable: '$.evaluation.outcome', IsPresent: true, Next: WORKFLOW_STATES.recordDecision },
+      { Variable: '$.evaluation.outcome', IsPresent: true, Next: WORKFLOW_STATES.finish },
     ]);
     expect(route.Default).toBe(WORKFLOW_STATES.requestApproval);
     expect(definition.States[WORKFLOW_STATES.duplicate]).toEqual({ Type: 'Succeed' });
@@ -189,21 +188,21 @@ describe('approval state machine', () => {
         outcome: { decision: 'DENIED', 'reason.$': "States.Format('evaluation failed: {}', $.error.Error)" },
       },
       ResultPath: '$.evaluation',
-      Next: WORKFLOW_STATES.recordEvaluationFailure,
+      Next: WORKFLOW_STATES.finishEvaluationFailure,
     });
-    // Evaluate may have failed before naming or storing the request, so this record step gets the
-    // event (the state) and answers with the id, where the steps after it read it.
-    const recordFailure = definition.States[WORKFLOW_STATES.recordEvaluationFailure];
-    expect(recordFailure.Parameters.Payload).toEqual({
+    // Evaluate may have failed before naming or storing the request, so this finish step gets the
+    // event (the state), names and stores the request from it, denied, and publishes it.
+    const finishFailure = definition.States[WORKFLOW_STATES.finishEvaluationFailure];
+    expect(finishFailure.Parameters.Payload).toEqual({
       'event.$': '$',
       'outcome.$': '$.evaluation.outcome',
       'executionArn.$': '$$.Execution.Id',
     });
-    expect(recordFailure.ResultSelector).toEqual({ 'requestId.$': '$.Payload.requestId' });
-    expect(recordFailure.ResultPath).toBe('$.evaluation');
-    // A denial runs nothing: it is published next.
-    expect(recordFailure.Next).toBe(WORKFLOW_STATES.publishDecision);
-    expect(recordFailure.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
+    expect(finishFailure.End).toBe(true);
+    expect(finishFailure.Catch).toEqual([
+      { ErrorEquals: [FinishStepError.publish], ResultPath: '$.error', Next: WORKFLOW_STATES.publishFailed },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.recordFailed },
+    ]);
     expect(definition.States[WORKFLOW_STATES.rejected]).toEqual({
       Type: 'Fail',
       Error: WORKFLOW_ERRORS.invalidRequest,
@@ -211,71 +210,63 @@ describe('approval state machine', () => {
     });
   });
 
-  it('records, executes what Countersign runs, then publishes, each with retries and a failure state', () => {
-    const record = definition.States[WORKFLOW_STATES.recordDecision];
+  it('finishes in one task: records, executes what Countersign runs, publishes, retried whole, each failure by its part', () => {
+    const finish = definition.States[WORKFLOW_STATES.finish];
     // The execution goes along, so a failing duplicate execution never decides another's request.
-    expect(record.Parameters.Payload).toEqual({
+    expect(finish.Parameters.Payload).toEqual({
       'requestId.$': '$.evaluation.requestId',
       'outcome.$': '$.evaluation.outcome',
       'executionArn.$': '$$.Execution.Id',
     });
-    expect(record.ResultPath).toBeNull();
-    expect(record.Next).toBe(WORKFLOW_STATES.willExecute);
-    expect(record.Retry.flatMap((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toContain(
-      'States.TaskFailed',
-    );
-    expect(record.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
-    const publish = definition.States[WORKFLOW_STATES.publishDecision];
-    expect(publish.Parameters.Payload).toEqual({
-      'requestId.$': '$.evaluation.requestId',
-      'executionArn.$': '$$.Execution.Id',
-    });
-    expect(publish.Catch[0].Next).toBe(WORKFLOW_STATES.publishFailed);
-    // Publishing ends the execution: a Succeed state after it would be one more billed transition.
-    expect(publish.End).toBe(true);
-    expect(publish.Next).toBeUndefined();
-  });
-
-  it('executes only an approval whose policy names an executor, once, before the decision is told', () => {
-    expect(definition.States[WORKFLOW_STATES.willExecute]).toEqual({
-      Type: 'Choice',
-      Choices: [
-        {
-          And: [
-            { Variable: '$.evaluation.policy.executor', IsPresent: true },
-            {
-              Or: [
-                { Variable: '$.evaluation.outcome.decision', StringEquals: 'APPROVED' },
-                { Variable: '$.evaluation.outcome.decision', StringEquals: 'AUTO_APPROVED' },
-              ],
-            },
-          ],
-          Next: WORKFLOW_STATES.execute,
-        },
-      ],
-      Default: WORKFLOW_STATES.publishDecision,
-    });
-    const execute = definition.States[WORKFLOW_STATES.execute];
-    expect(execute.Parameters.Payload).toEqual({
-      'requestId.$': '$.evaluation.requestId',
-      'executionArn.$': '$$.Execution.Id',
-    });
-    expect(execute.ResultPath).toBeNull();
-    expect(execute.Next).toBe(WORKFLOW_STATES.publishDecision);
+    expect(finish.ResultPath).toBeNull();
+    // Finishing ends the execution: a Succeed state after it would be one more billed transition.
+    expect(finish.End).toBe(true);
+    expect(finish.Next).toBeUndefined();
     // A run claimed by a duplicate invocation still in flight: asked again for longer than it may run
     // (before the general retry, which would give up sooner).
-    const retries = execute.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals[0]);
+    const retries = finish.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals[0]);
     expect(retries.indexOf('ConflictError')).toBeLessThan(retries.indexOf('States.TaskFailed'));
-    expect(execute.Retry).toContainEqual({
+    expect(finish.Retry).toContainEqual({
       ErrorEquals: ['ConflictError'],
       IntervalSeconds: 15,
       MaxAttempts: 25,
       BackoffRate: 1,
     });
-    // Failing for good, the decision is still told (without an outcome); the handler's alarm calls a person.
-    expect(execute.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.publishDecision },
+    expect(finish.Retry).toContainEqual({
+      ErrorEquals: ['States.TaskFailed'],
+      IntervalSeconds: 2,
+      MaxAttempts: 3,
+      BackoffRate: 2,
+    });
+    // An execution failing for good is still published (without an outcome); a record or publish
+    // failing for good fails the execution, and so does what the function cannot name.
+    expect(finish.Catch).toEqual([
+      {
+        ErrorEquals: [FinishStepError.execute, 'ConflictError'],
+        ResultPath: '$.error',
+        Next: WORKFLOW_STATES.publishDecision,
+      },
+      { ErrorEquals: [FinishStepError.publish], ResultPath: '$.error', Next: WORKFLOW_STATES.publishFailed },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.recordFailed },
     ]);
+    const publish = definition.States[WORKFLOW_STATES.publishDecision];
+    expect(publish.Parameters.Payload).toEqual({
+      'requestId.$': '$.evaluation.requestId',
+      'executionArn.$': '$$.Execution.Id',
+    });
+    expect(publish.Parameters.FunctionName).toEqual(finish.Parameters.FunctionName);
+    expect(publish.End).toBe(true);
+    expect(publish.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.publishFailed },
+    ]);
+    expect(definition.States[WORKFLOW_STATES.recordFailed]).toMatchObject({
+      Type: 'Fail',
+      Error: WORKFLOW_ERRORS.recordFailed,
+    });
+    expect(definition.States[WORKFLOW_STATES.publishFailed]).toMatchObject({
+      Type: 'Fail',
+      Error: WORKFLOW_ERRORS.publishFailed,
+    });
   });
 });
 
@@ -359,12 +350,11 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the workflow handlers, the executor, the fast path, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
+  it('are the workflow handlers (the executor runs in Finish), the fast path, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
     expect(entries.sort()).toEqual(
       [
         ...Object.values(WORKFLOW_HANDLER_ENTRIES),
-        EXECUTE_HANDLER_ENTRY,
         AGENT_DECISIONS_HANDLER_ENTRY,
         REMINDER_HANDLER_ENTRY,
         CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
@@ -453,7 +443,7 @@ describe('permissions', () => {
     expect(actions).toContain('dynamodb:UpdateItem');
   });
 
-  it('let only the decision publishers (the publish step, the fast path) put events, and only with the countersign source', () => {
+  it('let only the decision publishers (the finish step, the fast path) put events, and only with the countersign source', () => {
     const putEvents = ofType('AWS::IAM::Policy').flatMap(([, policy]) =>
       (policy.Properties.PolicyDocument.Statement as Statement[])
         .filter((statement) => actionsOf(statement).includes('events:PutEvents'))
@@ -464,7 +454,7 @@ describe('permissions', () => {
       return { Ref: fn.Properties.Role['Fn::GetAtt'][0] };
     };
     expect(putEvents.map(({ roles }) => roles)).toEqual([
-      [roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision)],
+      [roleOf(WORKFLOW_HANDLER_ENTRIES.finish)],
       [roleOf(AGENT_DECISIONS_HANDLER_ENTRY)],
     ]);
     for (const { statement } of putEvents) {

@@ -220,15 +220,12 @@ describe('the synthesized approval state machine', () => {
       status: 'SUCCEEDED',
     });
 
-    // Evaluate names the request itself: the first state entered is the first billed one.
+    // Four states for a human approval: Evaluate names the request, Finish records, runs, publishes.
     expect(enteredStates(executionArn)).toEqual([
       WORKFLOW_STATES.evaluate,
       WORKFLOW_STATES.route,
       WORKFLOW_STATES.requestApproval,
-      WORKFLOW_STATES.recordDecision,
-      WORKFLOW_STATES.willExecute,
-      WORKFLOW_STATES.execute,
-      WORKFLOW_STATES.publishDecision,
+      WORKFLOW_STATES.finish,
     ]);
     const [assumed] = sts.commandCalls(AssumeRoleCommand);
     expect(assumed?.args[0].input).toMatchObject({
@@ -263,7 +260,13 @@ describe('the synthesized approval state machine', () => {
     await vote(requestId, 'alice', { vote: 'deny', reason: 'not to this partner' });
     await workflow.stepFunctions.waitForCompletion(executionArn);
 
-    expect(enteredStates(executionArn)).not.toContain(WORKFLOW_STATES.execute);
+    expect(enteredStates(executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.route,
+      WORKFLOW_STATES.requestApproval,
+      WORKFLOW_STATES.denied,
+      WORKFLOW_STATES.finish,
+    ]);
     expect(sts.commandCalls(AssumeRoleCommand)).toEqual([]);
     expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
     expect(publishedDecisions()).toEqual([expect.objectContaining({ requestId, decision: 'DENIED' })]);
@@ -277,13 +280,11 @@ describe('the synthesized approval state machine', () => {
     const done = await run(event);
 
     expect(done).toMatchObject({ status: 'SUCCEEDED' });
-    // Evaluate's outcome goes straight from Route to the record step: no Pass state names it.
+    // Three states for what the policy decides alone: Evaluate's outcome goes straight to Finish.
     expect(enteredStates(done.executionArn)).toEqual([
       WORKFLOW_STATES.evaluate,
       WORKFLOW_STATES.route,
-      WORKFLOW_STATES.recordDecision,
-      WORKFLOW_STATES.willExecute,
-      WORKFLOW_STATES.publishDecision,
+      WORKFLOW_STATES.finish,
     ]);
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'APPROVED',
@@ -427,12 +428,11 @@ describe('the synthesized approval state machine', () => {
     const done = await run(event);
 
     expect(done).toMatchObject({ status: 'SUCCEEDED' });
-    // A denial runs nothing: recorded, then published.
+    // Recorded (stored from the event) and published in one step.
     expect(enteredStates(done.executionArn)).toEqual([
       WORKFLOW_STATES.evaluate,
       WORKFLOW_STATES.evaluationFailed,
-      WORKFLOW_STATES.recordEvaluationFailure,
-      WORKFLOW_STATES.publishDecision,
+      WORKFLOW_STATES.finishEvaluationFailure,
     ]);
     const reason = 'evaluation failed: ServiceUnavailable';
     const stored = await store.get(requestId);
