@@ -60,22 +60,21 @@ const record = idempotentPart(
     return { applied, decision: stored.decision };
   },
 );
+// Built once per cold start: the signer keeps the key's identity between invocations.
+const publishDeps = {
+  store,
+  grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
+  publisher: new EventBridgeDecisionPublisher({
+    client: createEventBridgeClient(),
+    eventBusName: env.eventBusName,
+  }),
+  signer: new KmsReceiptSigner({ client: createKmsClient(), keyId: env.receiptKeyId }),
+  clock,
+};
 const publish = idempotentPart(
   { client: dynamoDb, tableName: env.tableName, scope: 'publish-decision', eventKeyJmesPath: 'requestId' },
   (input: { readonly requestId: string; readonly executionArn: string }) =>
-    publishDecision(
-      {
-        store,
-        grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
-        publisher: new EventBridgeDecisionPublisher({
-          client: createEventBridgeClient(),
-          eventBusName: env.eventBusName,
-        }),
-        signer: new KmsReceiptSigner({ client: createKmsClient(), keyId: env.receiptKeyId }),
-        clock,
-      },
-      input,
-    ),
+    publishDecision(publishDeps, input),
 );
 const executeDeps = {
   store,
