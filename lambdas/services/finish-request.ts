@@ -52,9 +52,9 @@ async function part<T>(
     return await run();
   } catch (error) {
     if (passes(error)) throw error;
-    throw new FinishStepFailure(name, error instanceof Error ? error.message : String(error), {
-      cause: error,
-    });
+    // The cause's name leads the message: the log names what failed, not only which part.
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new FinishStepFailure(name, message, { cause: error });
   }
 }
 
