@@ -24,8 +24,10 @@ export const OVER_BUDGET_CEILINGS_KB: Readonly<Record<string, number>> = {
   // The archiver: the S3 client (~100 KB) and the archive's line and object formats.
   'lambdas/handlers/archive-audit-records.ts': 540,
   // The workflow's Finish step: the executor's S3 (~100 KB), IAM and STS clients, for the actions it
-  // runs, beside KMS and EventBridge, which sign and publish the decision.
-  'lambdas/handlers/finish.ts': 700,
+  // runs, beside KMS and EventBridge, which sign and publish the decision. The executor is imported
+  // when an action first runs (most requests run none), which esbuild bundles less tightly (827 KB,
+  // 698 KB with a static import) but evaluates only then.
+  'lambdas/handlers/finish.ts': 830,
   'lambdas/handlers/request-approval.ts': 522,
   // CloudTrail reconciliation (issue 12): the event and privileged-call schemas, the after-the-fact
   // review's Slack and Teams alerts, and the policy engine's adapters to find a call's reviewers.

@@ -20,13 +20,13 @@ import {
 import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-call-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
-import { RoleSessionExecutor } from '../adapters/executors/role-session-executor.ts';
 import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { parse } from '../domain/schemas.ts';
 import { idempotentPart } from '../middleware/idempotency.ts';
 import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
+import type { ActionExecutor } from '../ports/index.ts';
 import { executeApprovedAction } from '../services/execute-action.ts';
 import { type FinishRequestResult, finishRequest } from '../services/finish-request.ts';
 import { publishDecision } from '../services/publish-decision.ts';
@@ -76,9 +76,23 @@ const publish = idempotentPart(
   (input: { readonly requestId: string; readonly executionArn: string }) =>
     publishDecision(publishDeps, input),
 );
+/**
+ * The executor and its S3, IAM and STS clients load when an action first runs, not at every cold
+ * start: most requests finish without running anything.
+ */
+let executor: Promise<ActionExecutor> | undefined;
+const lazyExecutor: ActionExecutor = {
+  async run(action, sessionName) {
+    executor ??= import('../adapters/executors/role-session-executor.ts').then(
+      ({ RoleSessionExecutor }) =>
+        new RoleSessionExecutor({ sts: createStsClient(), roleArn: env.executorRoleArn }),
+    );
+    return (await executor).run(action, sessionName);
+  },
+};
 const executeDeps = {
   store,
-  executor: new RoleSessionExecutor({ sts: createStsClient(), roleArn: env.executorRoleArn }),
+  executor: lazyExecutor,
   clock,
   allowedPolicyArns: env.executorAllowedPolicyArns,
   interruptedAfterMs: INTERRUPTED_AFTER_MS,
