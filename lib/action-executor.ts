@@ -1,20 +1,15 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/handlers/environment-names.ts';
-import { HandlerFunction } from './handler-function.ts';
-import type { RequestTable } from './request-table.ts';
-
-/** Repo-relative module of the Execute step's handler. */
-export const EXECUTE_HANDLER_ENTRY = 'lambdas/handlers/execute-action.ts';
+import type { HandlerFunction } from './handler-function.ts';
 
 export interface ActionExecutorProps {
-  /** The requests: the run is claimed and finished on them with conditional writes. */
-  readonly table: RequestTable;
-  /** The handler environment (the table and Powertools settings). */
-  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * The function that runs approved actions (the workflow's Finish step): the only principal that
+   * may assume the executor role; it gets the role's ARN and the allowed policies in its environment.
+   */
+  readonly runner: HandlerFunction;
   /**
    * Buckets whose objects the s3:CopyObject executor may read from and write to.
    * @default [] - the executor copies nothing
@@ -25,49 +20,30 @@ export interface ActionExecutorProps {
    * @default [] - the executor attaches nothing
    */
   readonly allowedPolicyArns?: readonly string[];
-  /** Encrypts the handler's log group. */
-  readonly logEncryptionKey: kms.IKey;
-  /**
-   * @default logs.RetentionDays.ONE_YEAR (HandlerFunction's default)
-   */
-  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
- * Countersign's built-in executors: the workflow's Execute step (a function that may do nothing but
- * claim and record runs on the table and assume one role) and the executor role it assumes, which
- * only that function may assume. The role's permissions are the ceiling (objects of the configured
- * buckets; attaching the allowed policies); each run's session policy narrows them to exactly the
- * approved call on exactly its resources, and the session is named after the request.
+ * Countersign's built-in executors: the role the workflow's Finish step assumes to run an approved
+ * action, which only that function may assume. The role's permissions are the ceiling (objects of
+ * the configured buckets; attaching the allowed policies); each run's session policy narrows them
+ * to exactly the approved call on exactly its resources, and the session is named after the request.
  */
 export class ActionExecutor extends Construct {
-  readonly handler: HandlerFunction;
   /** The role each run assumes, in a session of its own. */
   readonly role: iam.Role;
 
   constructor(scope: Construct, id: string, props: ActionExecutorProps) {
     super(scope, id);
     const allowedPolicyArns = props.allowedPolicyArns ?? [];
-    this.handler = new HandlerFunction(this, 'Execute', {
-      entry: EXECUTE_HANDLER_ENTRY,
-      description: 'Countersign: run an approved action exactly as approved, once (built-in executors)',
-      environment: {
-        ...props.environment,
-        [ENV.executorAllowedPolicyArns]: JSON.stringify(allowedPolicyArns),
-      },
-      logEncryptionKey: props.logEncryptionKey,
-      logRetention: props.logRetention,
-      timeout: Duration.seconds(60),
-    });
-    props.table.grantReadWrite(this.handler.role);
-
+    const runnerRole = props.runner.role;
     this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ArnPrincipal(this.handler.role.roleArn),
+      assumedBy: new iam.ArnPrincipal(runnerRole.roleArn),
       description: 'Countersign executor: assumed once per approved action, in a session scoped to it',
       maxSessionDuration: Duration.hours(1),
     });
-    this.role.grantAssumeRole(this.handler.role);
-    this.handler.function.addEnvironment(ENV.executorRoleArn, this.role.roleArn);
+    this.role.grantAssumeRole(runnerRole);
+    props.runner.function.addEnvironment(ENV.executorRoleArn, this.role.roleArn);
+    props.runner.function.addEnvironment(ENV.executorAllowedPolicyArns, JSON.stringify(allowedPolicyArns));
     this.#allowCopies(props.buckets ?? []);
     this.#allowAttachments(allowedPolicyArns);
   }

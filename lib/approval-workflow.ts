@@ -5,28 +5,30 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { WorkflowError } from '../lambdas/domain/approval.ts';
-import { Decision, PolicyOutcome } from '../lambdas/domain/schemas.ts';
+import { FinishStepError, WorkflowError } from '../lambdas/domain/approval.ts';
+import { Decision, UNIDENTIFIED_REASON } from '../lambdas/domain/schemas.ts';
 import { WORKFLOW_STATES as S, WORKFLOW_ERRORS } from './workflow-states.ts';
 
 export interface ApprovalWorkflowProps {
-  /** Validates the request, deduplicates it and evaluates the policy: `{requestId, duplicate, invalid, policy}`. */
+  /**
+   * Names the request, validates it, deduplicates it and evaluates the policy: `{requestId,
+   * duplicate, invalid, policy}`, or `{requestId, classify}` for an object to classify first.
+   */
   readonly evaluateFunction: lambda.IFunction;
   /** Stores the task token and notifies reviewers; the vote service resumes the task. */
   readonly requestApprovalFunction: lambda.IFunction;
-  /** Records the outcome exactly once. */
-  readonly recordDecisionFunction: lambda.IFunction;
-  /** Puts the `Action Decided` event on the bus. */
-  readonly publishDecisionFunction: lambda.IFunction;
+  /**
+   * Finishes a request: records the outcome exactly once, runs an approval Countersign executes
+   * (the policy's `executor`) once, and puts the `Action Decided` event on the bus.
+   */
+  readonly finishFunction: lambda.IFunction;
   /**
    * Classify before approve: the classification-jobs function (StartClassificationJob,
-   * CheckClassification). With it, Evaluate is first asked which object to classify, and a request
-   * that reads or exports an unclassified object waits for Macie before it is evaluated.
+   * CheckClassification). With it, Evaluate answers with the object to classify first when a request
+   * reads or exports an unclassified object, which then waits for Macie before it is evaluated.
    * @default - no classification jobs: requests are evaluated with the classification as stored
    */
   readonly classificationJobsFunction?: lambda.IFunction;
-  /** Runs an approved action Countersign executes itself (the policy's `executor`), once. */
-  readonly executeFunction: lambda.IFunction;
   /** Key encrypting the execution log group. */
   readonly logEncryptionKey: kms.IKey;
   /**
@@ -36,10 +38,21 @@ export interface ApprovalWorkflowProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Where a catcher puts the error, keeping `requestId` and the rest of the state. */
+/** Where a catcher puts the error, keeping the rest of the state. */
 const ERROR_PATH = '$.error';
 
-/** Transient function errors worth retrying for the idempotent record and publish steps. */
+/**
+ * The execution's state is the event the rule delivered, untouched, with the workflow's own fields
+ * beside it: Evaluate's answer here (`{requestId, duplicate, invalid, policy, outcome?}` or
+ * `{requestId, classify}`), with the outcome (the policy's, or the one the wait ends with) inside
+ * it, and a classification scan at `$.scan`.
+ */
+const EVALUATION_PATH = '$.evaluation';
+const REQUEST_ID_PATH = `${EVALUATION_PATH}.requestId`;
+const POLICY_PATH = `${EVALUATION_PATH}.policy`;
+const OUTCOME_PATH = `${EVALUATION_PATH}.outcome`;
+
+/** Transient function errors worth retrying for the idempotent finish steps. */
 const TASK_RETRY: sfn.RetryProps = {
   errors: [sfn.Errors.TASKS_FAILED],
   interval: Duration.seconds(2),
@@ -48,8 +61,8 @@ const TASK_RETRY: sfn.RetryProps = {
 };
 
 /**
- * The Execute step finds the run claimed by an invocation still running (a duplicate delivery):
- * asked again until that one has finished, or is old enough to count as interrupted (5 minutes).
+ * Finish finds the run claimed by an invocation still running (a duplicate delivery): asked again
+ * until that one has finished, or is old enough to count as interrupted (5 minutes).
  */
 const EXECUTION_IN_PROGRESS_RETRY: sfn.RetryProps = {
   errors: ['ConflictError'],
@@ -62,12 +75,15 @@ const EXECUTION_IN_PROGRESS_RETRY: sfn.RetryProps = {
  * The approval workflow (STANDARD, every state logged, X-Ray traced), in plain JSONPath so the
  * local twin's interpreter runs the very same definition:
  *
- * ResolveRequestId → Evaluate → Route (Duplicate | Rejected | AutoApproved | PolicyDenied |
- * BreakGlass | RequestApproval .waitForTaskToken with the policy's timeout) → RecordDecision → (WillExecute:
- * when the policy's executor runs an approval, Execute) → PublishDecision, which ends the execution
- * (Step Functions bills every state entered, so no Succeed state follows it).
+ * Evaluate (names the request from the event, and with classification jobs may answer with an
+ * object to classify first) → Route (the classification loop, back to Evaluate | Unidentified |
+ * Duplicate | Rejected | the policy's own outcome | RequestApproval .waitForTaskToken with the
+ * policy's timeout) → Finish (record, execute when the policy's executor runs an approval, publish),
+ * which ends the execution (Step Functions bills every state entered, so no Succeed state follows
+ * it and no Pass state names the request): 4 states for a human approval, 3 for what the policy
+ * decides alone.
  * Every failure of Evaluate or of the wait ends as a recorded, denied outcome (EvaluationFailed →
- * RecordEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
+ * FinishEvaluationFailure stores the request from the event if Evaluate never did); a timeout, or an
  * expiry sent by the vote service, ends as EXPIRED.
  */
 export class ApprovalWorkflow extends Construct {
@@ -77,81 +93,65 @@ export class ApprovalWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: ApprovalWorkflowProps) {
     super(scope, id);
 
-    const publishDecision = new tasks.LambdaInvoke(this, S.publishDecision, {
-      lambdaFunction: props.publishDecisionFunction,
-      payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
-        executionArn: sfn.JsonPath.executionId,
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    })
-      .addRetry(TASK_RETRY)
-      .addCatch(
-        new sfn.Fail(this, S.publishFailed, {
-          error: WORKFLOW_ERRORS.publishFailed,
-          cause: 'publishing the decision failed',
-        }),
-        { resultPath: ERROR_PATH },
-      );
-
-    // What Countersign executes runs after the decision is recorded and before it is told, so the
-    // decision event carries the outcome. The step runs only an approval (it checks the stored
-    // decision again); if it fails for good, the decision is still told, without an outcome.
-    const execute = new tasks.LambdaInvoke(this, S.execute, {
-      lambdaFunction: props.executeFunction,
-      payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
-        executionArn: sfn.JsonPath.executionId,
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    })
-      .addRetry(EXECUTION_IN_PROGRESS_RETRY)
-      .addRetry(TASK_RETRY)
-      .addCatch(publishDecision, { resultPath: ERROR_PATH });
-    execute.next(publishDecision);
-    const willExecute = new sfn.Choice(this, S.willExecute)
-      .when(
-        sfn.Condition.and(
-          sfn.Condition.isPresent('$.policy.executor'),
-          sfn.Condition.or(
-            sfn.Condition.stringEquals('$.outcome.decision', Decision.approved),
-            sfn.Condition.stringEquals('$.outcome.decision', Decision.autoApproved),
-          ),
-        ),
-        execute,
-      )
-      .otherwise(publishDecision);
-
     const recordFailed = new sfn.Fail(this, S.recordFailed, {
       error: WORKFLOW_ERRORS.recordFailed,
       cause: 'recording the decision failed',
     });
-    /** A step of the record function: `{requestId, outcome, executionArn}` plus `extra`, then publish. */
-    const recordStep = (name: string, extra: Record<string, unknown>): tasks.LambdaInvoke => {
-      const step = new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: props.recordDecisionFunction,
-        payload: sfn.TaskInput.fromObject({
-          requestId: sfn.JsonPath.stringAt('$.requestId'),
-          outcome: sfn.JsonPath.objectAt('$.outcome'),
-          // The record step only ever decides the request this execution owns.
-          executionArn: sfn.JsonPath.executionId,
-          ...extra,
-        }),
+    const publishFailed = new sfn.Fail(this, S.publishFailed, {
+      error: WORKFLOW_ERRORS.publishFailed,
+      cause: 'publishing the decision failed',
+    });
+    /**
+     * A task of the finish function, `payload` plus the execution (every part acts only on the
+     * request this execution owns), ending the execution (Step Functions bills every state entered,
+     * so no Succeed state follows it). Every part is idempotent, so the whole task is retried.
+     */
+    const finishTask = (name: string, payload: Record<string, unknown>): tasks.LambdaInvoke =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: props.finishFunction,
+        payload: sfn.TaskInput.fromObject({ ...payload, executionArn: sfn.JsonPath.executionId }),
         resultPath: sfn.JsonPath.DISCARD,
       });
-      step.addRetry(TASK_RETRY).addCatch(recordFailed, { resultPath: ERROR_PATH }).next(willExecute);
-      return step;
-    };
-    const recordDecision = recordStep(S.recordDecision, {});
-    // A JSONPath reference fails the state when its path is missing, and only this path carries the
-    // event: so the evaluation failure has its own step, which can store a request Evaluate never stored.
-    const recordEvaluationFailure = recordStep(S.recordEvaluationFailure, {
-      event: sfn.JsonPath.objectAt('$.event'),
-    });
+
+    // An execution that failed for good (or stayed claimed by another invocation) is no reason to
+    // keep the decision from the agent: it is published, without the run's outcome.
+    const publishDecision = finishTask(S.publishDecision, {
+      requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
+    })
+      .addRetry(TASK_RETRY)
+      .addCatch(publishFailed, { resultPath: ERROR_PATH });
+
+    // What Countersign executes runs after the decision is recorded and before it is published, so
+    // the decision event carries the outcome; the function runs only an approval whose policy names
+    // an executor (it reads the stored request). Its failures are named by part: a run still claimed
+    // elsewhere is a ConflictError, asked again first; recording or publishing that keeps failing
+    // fails the execution; anything the function cannot name (it crashed, or timed out) counts as
+    // recording, the first part not known to be done.
+    const finish = finishTask(S.finish, {
+      requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
+      outcome: sfn.JsonPath.objectAt(OUTCOME_PATH),
+    })
+      .addRetry(EXECUTION_IN_PROGRESS_RETRY)
+      .addRetry(TASK_RETRY)
+      .addCatch(publishDecision, {
+        errors: [FinishStepError.execute, 'ConflictError'],
+        resultPath: ERROR_PATH,
+      })
+      .addCatch(publishFailed, { errors: [FinishStepError.publish], resultPath: ERROR_PATH })
+      .addCatch(recordFailed, { resultPath: ERROR_PATH });
+    // After a failed evaluation the request may never have been named, nor stored: the task gets the
+    // state, the event as delivered, and stores the request from it, denied (a denial runs nothing).
+    const finishEvaluationFailure = finishTask(S.finishEvaluationFailure, {
+      event: sfn.JsonPath.objectAt('$'),
+      outcome: sfn.JsonPath.objectAt(OUTCOME_PATH),
+    })
+      .addRetry(TASK_RETRY)
+      .addCatch(publishFailed, { errors: [FinishStepError.publish], resultPath: ERROR_PATH })
+      .addCatch(recordFailed, { resultPath: ERROR_PATH });
 
     const outcome = (name: string, value: Record<string, string>): sfn.Pass => {
-      const pass = new sfn.Pass(this, name, { parameters: value, resultPath: '$.outcome' });
-      pass.next(recordDecision);
+      const pass = new sfn.Pass(this, name, { parameters: value, resultPath: OUTCOME_PATH });
+      pass.next(finish);
       return pass;
     };
 
@@ -160,13 +160,13 @@ export class ApprovalWorkflow extends Construct {
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
       payload: sfn.TaskInput.fromObject({
         taskToken: sfn.JsonPath.taskToken,
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
+        requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
         // The token is stored only on the request this execution owns.
         executionArn: sfn.JsonPath.executionId,
       }),
-      taskTimeout: sfn.Timeout.at('$.policy.timeoutSeconds'),
+      taskTimeout: sfn.Timeout.at(`${POLICY_PATH}.timeoutSeconds`),
       // The vote service resumes with `{decision: "APPROVED", approvers}` through SendTaskSuccess.
-      resultPath: '$.outcome',
+      resultPath: OUTCOME_PATH,
     })
       // Reviewers' answers and the policy's timeout end the wait: never asked again (the first
       // retrier that matches an error applies, and this one allows no attempt).
@@ -187,98 +187,76 @@ export class ApprovalWorkflow extends Construct {
         errors: [sfn.Errors.ALL],
         resultPath: ERROR_PATH,
       });
-    requestApproval.next(recordDecision);
-
-    // One Choice, its rules in the order they must be asked (Choice rules are evaluated in order):
-    // a duplicate delivery ends quietly, an invalid request fails, then the policy decides. One state
-    // rather than three, as Step Functions bills each state entered.
-    const route = new sfn.Choice(this, S.route)
-      .when(sfn.Condition.booleanEquals('$.duplicate', true), new sfn.Succeed(this, S.duplicate))
-      .when(
-        sfn.Condition.booleanEquals('$.invalid', true),
-        new sfn.Fail(this, S.rejected, {
-          error: WORKFLOW_ERRORS.invalidRequest,
-          causePath: '$.policy.reason',
-        }),
-      )
-      .when(
-        sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.allow),
-        outcome(S.autoApproved, { decision: Decision.autoApproved }),
-      )
-      .when(
-        sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.deny),
-        outcome(S.policyDenied, { decision: Decision.policyDenied, 'reason.$': '$.policy.reason' }),
-      )
-      // Runs at once; its review opens when the decision is published (see the reconciliation).
-      .when(
-        sfn.Condition.stringEquals('$.policy.decision', PolicyOutcome.breakGlass),
-        outcome(S.breakGlass, { decision: Decision.breakGlass }),
-      )
-      // REQUIRE_APPROVAL, and anything unexpected: people decide, never an automatic allow.
-      .otherwise(requestApproval);
+    requestApproval.next(finish);
 
     const classifying = props.classificationJobsFunction !== undefined;
     const evaluate = new tasks.LambdaInvoke(this, S.evaluate, {
       lambdaFunction: props.evaluateFunction,
       payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
-        event: sfn.JsonPath.objectAt('$.event'),
+        // The event as delivered (with `scan` once classified): Evaluate names the request itself.
+        state: sfn.JsonPath.objectAt('$'),
         executionArn: sfn.JsonPath.executionId,
-        // How the classification scan ended (null when none was needed).
-        ...(classifying ? { scan: sfn.JsonPath.objectAt('$.scan') } : {}),
+        classifyFirst: classifying,
       }),
-      // The function's answer replaces the state: `{requestId, duplicate, invalid, policy}`.
-      outputPath: '$.Payload',
+      payloadResponseOnly: true,
+      resultPath: EVALUATION_PATH,
     }).addCatch(
-      // The state here is Evaluate's input, `{requestId, event}`, with the error at `$.error`. The
-      // event goes along: when Evaluate failed before storing the request, the record step stores it.
+      // The state here is Evaluate's input, the event, with the error at `$.error`. The event goes
+      // along: when Evaluate failed before storing the request, the record step stores it.
+      // Any earlier answer (one asking for a classification) is replaced.
       new sfn.Pass(this, S.evaluationFailed, {
         parameters: {
-          'requestId.$': '$.requestId',
-          'event.$': '$.event',
           outcome: {
             decision: Decision.denied,
             // The error's name only: its cause may hold the handler's stack trace.
             'reason.$': "States.Format('evaluation failed: {}', $.error.Error)",
           },
         },
-      }).next(recordEvaluationFailure),
+        resultPath: EVALUATION_PATH,
+      }).next(finishEvaluationFailure),
       { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
     );
-    evaluate.next(route);
 
-    const firstStep =
-      props.classificationJobsFunction === undefined
-        ? evaluate
-        : this.classifyBeforeApproval(props.evaluateFunction, props.classificationJobsFunction, evaluate);
-
-    // The public request id is `<agentId>:<the agent's requestId>`, the EventBridge event id standing
-    // in when the agent gave none: scoped by agent, so no agent can claim or block another's id.
-    // Evaluate checks that the id is the one the validated event names.
-    const withId = (name: string, clientIdPath: string) =>
-      new sfn.Pass(this, name, {
-        parameters: {
-          'requestId.$': `States.Format('{}:{}', $.detail.agent.id, ${clientIdPath})`,
-          'event.$': '$',
-        },
-      }).next(firstStep);
-    const resolveRequestId = new sfn.Choice(this, S.resolveRequestId)
+    // One Choice, its rules in the order they must be asked (Choice rules are evaluated in order):
+    // an object to classify first, a request that names no agent fails, a duplicate delivery ends
+    // quietly, an invalid request fails, what the policy decided alone (Evaluate's outcome: ALLOW,
+    // DENY, BREAK_GLASS) is recorded at once, and people decide the rest. One state rather than
+    // several, as Step Functions bills each state entered.
+    const route = new sfn.Choice(this, S.route);
+    if (props.classificationJobsFunction !== undefined) {
+      route.when(
+        sfn.Condition.isPresent(`${EVALUATION_PATH}.classify`),
+        this.classifyBeforeApproval(props.classificationJobsFunction, evaluate),
+      );
+    }
+    route
       .when(
-        // The rule only lets events with an agent id through; one that is not a string names nobody.
-        sfn.Condition.not(sfn.Condition.isString('$.detail.agent.id')),
+        // The public request id is `<agentId>:<the agent's requestId or the event id>`, scoped by
+        // agent so no agent can claim or block another's id; an event whose agent id is not a
+        // string names nobody.
+        sfn.Condition.isNull(REQUEST_ID_PATH),
         new sfn.Fail(this, S.unidentified, {
           error: WORKFLOW_ERRORS.invalidRequest,
-          cause: 'detail.agent.id must be a string',
+          cause: UNIDENTIFIED_REASON,
         }),
       )
       .when(
-        sfn.Condition.and(
-          sfn.Condition.isPresent('$.detail.requestId'),
-          sfn.Condition.isString('$.detail.requestId'),
-        ),
-        withId(S.withRequestId, '$.detail.requestId'),
+        sfn.Condition.booleanEquals(`${EVALUATION_PATH}.duplicate`, true),
+        new sfn.Succeed(this, S.duplicate),
       )
-      .otherwise(withId(S.withEventId, '$.id'));
+      .when(
+        sfn.Condition.booleanEquals(`${EVALUATION_PATH}.invalid`, true),
+        new sfn.Fail(this, S.rejected, {
+          error: WORKFLOW_ERRORS.invalidRequest,
+          causePath: `${POLICY_PATH}.reason`,
+        }),
+      )
+      // A break-glass request runs at once; its review opens when the decision is published (see
+      // the reconciliation). The record step checks the stored policy backs the outcome again.
+      .when(sfn.Condition.isPresent(OUTCOME_PATH), finish)
+      // REQUIRE_APPROVAL, and anything unexpected: people decide, never an automatic allow.
+      .otherwise(requestApproval);
+    evaluate.next(route);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       // The vended-logs prefix keeps CloudWatch Logs' resource policy small as state machines grow.
@@ -292,7 +270,7 @@ export class ApprovalWorkflow extends Construct {
       stateMachineType: sfn.StateMachineType.STANDARD,
       comment:
         'Countersign: evaluate an agent request, wait for people when policy says so, record and publish',
-      definitionBody: sfn.DefinitionBody.fromChainable(resolveRequestId),
+      definitionBody: sfn.DefinitionBody.fromChainable(evaluate),
       tracingEnabled: true,
       // Every state transition is logged; payloads are not (they carry names and action parameters).
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
@@ -306,10 +284,8 @@ export class ApprovalWorkflow extends Construct {
     for (const fn of [
       props.evaluateFunction,
       props.requestApprovalFunction,
-      props.recordDecisionFunction,
-      props.publishDecisionFunction,
+      props.finishFunction,
       ...(props.classificationJobsFunction === undefined ? [] : [props.classificationJobsFunction]),
-      props.executeFunction,
     ]) {
       Validations.of(this.stateMachine.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).resolve((fn.node.defaultChild as lambda.CfnFunction).logicalId)}.Arn>:*]`,
@@ -320,17 +296,13 @@ export class ApprovalWorkflow extends Construct {
   }
 
   /**
-   * PlanClassification → NeedsClassification → (ClassificationNotNeeded | StartClassificationJob →
-   * WaitForClassification → CheckClassification → ClassificationDone, looping while WAITING) →
-   * Evaluate, with `$.scan` saying how the scan ended. Any failure on the way (planning, starting,
-   * polling) goes to ClassificationFailed, and the request is evaluated as FAILED: never unclassified.
-   * The loop is bounded by the scan's deadline, which CheckClassification enforces.
+   * StartClassificationJob → WaitForClassification → CheckClassification → ClassificationDone,
+   * looping while WAITING, then Evaluate again with `$.scan` saying how the scan ended. Any failure
+   * on the way (starting, polling) goes to ClassificationFailed, and the request is evaluated as
+   * FAILED: never unclassified. The loop is bounded by the scan's deadline, which
+   * CheckClassification enforces.
    */
-  private classifyBeforeApproval(
-    evaluateFunction: lambda.IFunction,
-    jobsFunction: lambda.IFunction,
-    evaluate: sfn.IChainable,
-  ): sfn.IChainable {
+  private classifyBeforeApproval(jobsFunction: lambda.IFunction, evaluate: sfn.IChainable): sfn.IChainable {
     const failed = new sfn.Pass(this, S.classificationFailed, {
       parameters: {
         state: 'FAILED',
@@ -359,8 +331,8 @@ export class ApprovalWorkflow extends Construct {
     const start = new tasks.LambdaInvoke(this, S.startClassificationJob, {
       lambdaFunction: jobsFunction,
       payload: sfn.TaskInput.fromObject({
-        requestId: sfn.JsonPath.stringAt('$.requestId'),
-        target: sfn.JsonPath.objectAt('$.plan.target'),
+        requestId: sfn.JsonPath.stringAt(REQUEST_ID_PATH),
+        target: sfn.JsonPath.objectAt(`${EVALUATION_PATH}.classify`),
       }),
       payloadResponseOnly: true,
       resultPath: '$.scan',
@@ -368,28 +340,6 @@ export class ApprovalWorkflow extends Construct {
       .addRetry(TASK_RETRY)
       .addCatch(failed, catchAll);
     start.next(wait);
-
-    const plan = new tasks.LambdaInvoke(this, S.planClassification, {
-      lambdaFunction: evaluateFunction,
-      payload: sfn.TaskInput.fromObject({ plan: true, event: sfn.JsonPath.objectAt('$.event') }),
-      payloadResponseOnly: true,
-      resultPath: '$.plan',
-    })
-      .addRetry(TASK_RETRY)
-      .addCatch(failed, catchAll);
-    // IsNull true, not `IsNull: false`: the twin's interpreter (aws-local-stepfunctions) reads every
-    // type test that is false as never matching.
-    plan.next(
-      new sfn.Choice(this, S.needsClassification)
-        .when(
-          sfn.Condition.isNull('$.plan.target'),
-          new sfn.Pass(this, S.classificationNotNeeded, {
-            inputPath: '$.plan.target',
-            resultPath: '$.scan',
-          }).next(evaluate),
-        )
-        .otherwise(start),
-    );
-    return plan;
+    return start;
   }
 }

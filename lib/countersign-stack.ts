@@ -35,8 +35,7 @@ import { WorkflowAlarms } from './workflow-alarms.ts';
 export const WORKFLOW_HANDLER_ENTRIES = {
   evaluate: 'lambdas/handlers/evaluate.ts',
   requestApproval: 'lambdas/handlers/request-approval.ts',
-  recordDecision: 'lambdas/handlers/record-decision.ts',
-  publishDecision: 'lambdas/handlers/publish-decision.ts',
+  finish: 'lambdas/handlers/finish.ts',
 } as const;
 
 /** Repo-relative module of the REST API handler. */
@@ -69,7 +68,7 @@ export class CountersignStack extends Stack {
   readonly handlers: Readonly<Record<keyof typeof WORKFLOW_HANDLER_ENTRIES, HandlerFunction>>;
   /** The REST API handler; only when `countersign:jwtIssuer` is configured. */
   readonly apiHandler?: HandlerFunction;
-  /** The key that signs decision receipts; only the publish step may sign with it. */
+  /** The key that signs decision receipts; only the decision publishers (Finish, the fast path) may sign. */
   readonly receiptKey: SigningKey;
   /** Serves the public keys (`GET /api/receipts/jwks.json`, `GET /api/audit/jwks.json`, unauthenticated). */
   readonly publicKeysHandler: HandlerFunction;
@@ -95,7 +94,7 @@ export class CountersignStack extends Stack {
   readonly reconciliation: PrivilegedCallReconciliation;
   /** The agents' fast decision path (IAM-authorized routes on the HTTP API). */
   readonly agentDecisions: AgentDecisions;
-  /** The built-in executors: the workflow's Execute step and the role it assumes. */
+  /** The built-in executors: the role the workflow's Finish step assumes to run an approved action. */
   readonly executor: ActionExecutor;
 
   constructor(scope: Construct, id: string, props: CountersignStackProps) {
@@ -173,24 +172,28 @@ export class CountersignStack extends Stack {
         'Countersign: store the task token and ask the reviewers',
         { environment: directoryEnvironment },
       ),
-      recordDecision: handler(
-        'RecordDecision',
-        WORKFLOW_HANDLER_ENTRIES.recordDecision,
-        'Countersign: record the outcome of a request exactly once',
-      ),
-      publishDecision: handler(
-        'PublishDecision',
-        WORKFLOW_HANDLER_ENTRIES.publishDecision,
-        'Countersign: sign the decision receipt and put the Action Decided event on the bus',
-        { environment: { [ENV.receiptKeyId]: this.receiptKey.keyArn } },
+      finish: handler(
+        'Finish',
+        WORKFLOW_HANDLER_ENTRIES.finish,
+        'Countersign: record the outcome once, run an approved action Countersign executes, publish the decision',
+        {
+          environment: { [ENV.receiptKeyId]: this.receiptKey.keyArn },
+          // An executor's run (an S3 copy of a large object) takes longer than recording and publishing.
+          timeout: Duration.seconds(60),
+        },
       ),
     };
     // Every handler is idempotent through Powertools records in the table, so each one writes to it.
     for (const fn of Object.values(this.handlers)) {
       this.table.grantReadWrite(fn.role);
     }
-    this.eventBus.grantPublishDecisions(this.handlers.publishDecision.role);
-    this.receiptKey.grantSign(this.handlers.publishDecision.role);
+    this.eventBus.grantPublishDecisions(this.handlers.finish.role);
+    this.receiptKey.grantSign(this.handlers.finish.role);
+    this.executor = new ActionExecutor(this, 'Executor', {
+      runner: this.handlers.finish,
+      buckets: config.executorBuckets,
+      allowedPolicyArns: config.executorAllowedPolicyArns,
+    });
 
     this.macieFindings = new MacieFindingsRule(this, 'MacieFindings', {
       table: this.table,
@@ -210,23 +213,13 @@ export class CountersignStack extends Stack {
       });
     }
 
-    this.executor = new ActionExecutor(this, 'Executor', {
-      table: this.table,
-      environment,
-      buckets: config.executorBuckets,
-      allowedPolicyArns: config.executorAllowedPolicyArns,
-      logEncryptionKey: key,
-      logRetention,
-    });
     this.workflow = new ApprovalWorkflow(this, 'ApprovalWorkflow', {
       evaluateFunction: this.handlers.evaluate.function,
       requestApprovalFunction: this.handlers.requestApproval.function,
-      recordDecisionFunction: this.handlers.recordDecision.function,
-      publishDecisionFunction: this.handlers.publishDecision.function,
+      finishFunction: this.handlers.finish.function,
       ...(this.classificationJobs === undefined
         ? {}
         : { classificationJobsFunction: this.classificationJobs.handler.function }),
-      executeFunction: this.executor.handler.function,
       logEncryptionKey: key,
       logRetention,
     });
@@ -452,7 +445,6 @@ export class CountersignStack extends Stack {
         this.macieFindings.handler,
         this.reconciliation.handler,
         this.agentDecisions.handler,
-        this.executor.handler,
         this.auditArchiver.handler,
         this.auditDigester.handler,
         ...[

@@ -173,8 +173,44 @@ export function expiresAtFor(policy: PolicyDecision, now: Date): string | undefi
   return new Date(now.getTime() + policy.timeoutSeconds * 1000).toISOString();
 }
 
+/** How the policy alone decided a request, as the workflow records it; undefined when people decide. */
+export interface PolicyOutcomeDecision {
+  readonly decision: DecisionValue;
+  readonly reason?: string;
+}
+
+/**
+ * The outcome of a request the policy decides alone: ALLOW is AUTO_APPROVED, DENY is POLICY_DENIED
+ * with the policy's reason, BREAK_GLASS runs at once (its review opens when it is published).
+ * Anything else, REQUIRE_APPROVAL included, is for people: never an automatic allow.
+ */
+export function policyOutcomeOf(policy: PolicyDecision): PolicyOutcomeDecision | undefined {
+  switch (policy.decision) {
+    case PolicyOutcome.allow:
+      return { decision: Decision.autoApproved };
+    case PolicyOutcome.deny:
+      return { decision: Decision.policyDenied, reason: policy.reason };
+    case PolicyOutcome.breakGlass:
+      return { decision: Decision.breakGlass };
+    default:
+      return undefined;
+  }
+}
+
 /** Error names a paused workflow is failed with, so the state machine can tell them apart. */
 export const WorkflowError = {
   denied: 'Countersign.Denied',
   expired: 'Countersign.Expired',
 } as const;
+
+/**
+ * Error names the workflow's Finish step fails with, one a part, so the state machine can tell
+ * which part failed (an execution that keeps failing is still published; a record or a publish
+ * that keeps failing fails the execution).
+ */
+export const FinishStepError = {
+  record: 'Countersign.RecordStepFailed',
+  execute: 'Countersign.ExecuteStepFailed',
+  publish: 'Countersign.PublishStepFailed',
+} as const;
+export type FinishStepErrorName = (typeof FinishStepError)[keyof typeof FinishStepError];

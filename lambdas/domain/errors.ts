@@ -9,6 +9,17 @@ export class CountersignError extends Error {
   }
 }
 
+/**
+ * A part of the workflow's Finish step failed (for now: the step is retried as a whole): `name` is
+ * the part's (FinishStepError in approval.ts), which the state machine catches, `cause` the error.
+ */
+export class FinishStepFailure extends CountersignError {
+  constructor(name: string, message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = name;
+  }
+}
+
 /** Input that does not match a schema. `issues` are human-readable, one per problem. */
 export class ValidationError extends CountersignError {
   readonly issues: readonly string[];

@@ -125,6 +125,30 @@ export function requestIdOf(event: AgentRequestEvent): string {
   return publicRequestId(event.detail.agent.id, clientRequestIdOf(event));
 }
 
+/** Why an event whose agent id is not a string is refused: it names nobody. */
+export const UNIDENTIFIED_REASON = 'detail.agent.id must be a string';
+
+function fieldOf(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/**
+ * The public id of the request an event asks for, read before the event is validated: the workflow
+ * names its request with it, and a failed evaluation records under it. `<detail.agent.id>:<the
+ * agent's requestId>`, the event id standing in when `detail.requestId` is not a string. Undefined
+ * when the event names no agent (`detail.agent.id` is not a string) or, with no requestId, no event
+ * id. For a valid event it is `requestIdOf`.
+ */
+export function deliveredRequestIdOf(event: unknown): string | undefined {
+  const detail = fieldOf(event, 'detail');
+  const agentId = fieldOf(fieldOf(detail, 'agent'), 'id');
+  if (typeof agentId !== 'string') return undefined;
+  const clientRequestId = fieldOf(detail, 'requestId');
+  if (typeof clientRequestId === 'string') return publicRequestId(agentId, clientRequestId);
+  const eventId = fieldOf(event, 'id');
+  return typeof eventId === 'string' ? publicRequestId(agentId, eventId) : undefined;
+}
+
 export const PolicyOutcome = {
   allow: 'ALLOW',
   deny: 'DENY',

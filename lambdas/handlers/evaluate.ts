@@ -1,6 +1,6 @@
 /**
- * Workflow step Evaluate: validates the agent's request, decides by the Cedar policies and stores
- * the request. Built once per cold start: the policies are read from POLICY_DIR and compiled here,
+ * Workflow step Evaluate: names the request, asks for its object to be classified first when it
+ * must be, validates the agent's request, decides by the Cedar policies and stores the request. Built once per cold start: the policies are read from POLICY_DIR and compiled here,
  * so a broken policy set is logged at start (and, the engine failing closed, denies everything).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -10,14 +10,17 @@ import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { systemClock } from '../adapters/system-clock.ts';
-import type { ScanTarget } from '../domain/classification.ts';
 import { parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
-import { planClassification } from '../services/classify-before-approval.ts';
-import { type EvaluateRequestResult, evaluateRequest } from '../services/evaluate-request.ts';
+import {
+  type ClassifyFirst,
+  type EvaluateRequestResult,
+  evaluateStep,
+  type Unidentified,
+} from '../services/evaluate-request.ts';
 import { loadEnvironment } from './environment.ts';
-import { EvaluateFunctionInput } from './inputs.ts';
+import { EvaluateInput } from './inputs.ts';
 import { createPolicyWiring } from './policy-wiring.ts';
 
 const env = loadEnvironment([
@@ -42,15 +45,12 @@ const deps = {
   clock: systemClock,
 };
 
-async function evaluate(event: unknown): Promise<EvaluateRequestResult | { target: ScanTarget | null }> {
-  const input = parse(EvaluateFunctionInput, event, 'evaluate input');
-  if ('plan' in input) {
-    // Classify before approve: which object, if any, must be classified before evaluating.
-    const target = await planClassification({ store: deps.classifications, policy }, input.event);
-    logger.info('classification planned', { scan: target !== null });
-    return { target };
+async function evaluate(event: unknown): Promise<EvaluateRequestResult | ClassifyFirst | Unidentified> {
+  const result = await evaluateStep(deps, parse(EvaluateInput, event, 'evaluate input'));
+  if ('classify' in result) {
+    logger.info('classification needed first', { requestId: result.requestId });
+    return result;
   }
-  const result = await evaluateRequest(deps, input);
   logger.info('request evaluated', {
     requestId: result.requestId,
     duplicate: result.duplicate,

@@ -3,7 +3,7 @@
  * lib/approval-workflow.ts). Parsed at the handler's edge; the services get typed input.
  */
 import * as z from 'zod';
-import { ClassificationScan, ScanOutcome, ScanTarget } from '../domain/classification.ts';
+import { ClassificationScan, ScanTarget } from '../domain/classification.ts';
 import { Json } from '../domain/json.ts';
 import { DecisionValue, RequestId } from '../domain/schemas.ts';
 
@@ -15,28 +15,15 @@ const ExecutionArn = z
   .string()
   .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:.+$/, 'an execution ARN');
 
+/** The Evaluate step (see evaluateStep in lambdas/services/evaluate-request.ts). */
 export const EvaluateInput = z.strictObject({
-  /**
-   * The public requestId the state machine computed (`<agentId>:<requestId or event id>`). Checked
-   * loosely here: the evaluate service validates the event and refuses an id it does not name.
-   */
-  requestId: z.string().min(1).max(256),
-  /** The EventBridge event as the rule delivered it. */
-  event: Json,
+  /** The execution's state: the EventBridge event as the rule delivered it, `scan` once classified. */
+  state: Json,
   executionArn: ExecutionArn,
-  /** How the classify-before-approval scan ended; null (or absent) when none ran. */
-  scan: ScanOutcome.nullable().optional(),
+  /** Whether the workflow classifies before it evaluates (it runs classification jobs). */
+  classifyFirst: z.boolean(),
 });
 export type EvaluateInput = z.infer<typeof EvaluateInput>;
-
-/** The Evaluate function asked first whether the request's object must be classified (PlanClassification). */
-export const PlanClassificationInput = z.strictObject({
-  plan: z.literal(true),
-  event: Json,
-});
-
-/** What the Evaluate function is asked: to plan the classification, or to evaluate. */
-export const EvaluateFunctionInput = z.union([PlanClassificationInput, EvaluateInput]);
 
 /** StartClassificationJob: the object to scan for this request. */
 export const StartScanInput = z.strictObject({ requestId: RequestId, target: ScanTarget });
@@ -53,8 +40,8 @@ export const RequestApprovalInput = z.strictObject({
 export type RequestApprovalInput = z.infer<typeof RequestApprovalInput>;
 
 /**
- * How the execution ended for this request: set by a Pass state (AutoApproved, PolicyDenied,
- * Expired, Denied, ApprovalFailed, EvaluationFailed) or by the vote service's SendTaskSuccess.
+ * How the execution ended for this request: Evaluate's (what the policy decided alone), a Pass
+ * state's (Expired, Denied, ApprovalFailed, EvaluationFailed) or the vote service's SendTaskSuccess.
  */
 export const WorkflowOutcome = z.strictObject({
   decision: DecisionValue,
@@ -63,24 +50,17 @@ export const WorkflowOutcome = z.strictObject({
 });
 export type WorkflowOutcome = z.infer<typeof WorkflowOutcome>;
 
-export const RecordDecisionInput = z.strictObject({
-  requestId: RequestId,
-  outcome: WorkflowOutcome,
+/** The Finish step (see finishRequest in lambdas/services/finish-request.ts). */
+export const FinishInput = z.union([
+  /** Finish: record the outcome of the request Evaluate stored, run it if so, publish. */
+  z.strictObject({ requestId: RequestId, outcome: WorkflowOutcome, executionArn: ExecutionArn }),
   /**
-   * Only from EvaluationFailed (through RecordEvaluationFailure): the EventBridge event as the rule
-   * delivered it, so a request the failed evaluation never stored is stored, denied. Untrusted: the
-   * service validates the event.
+   * FinishEvaluationFailure (after EvaluationFailed): the execution's state, the EventBridge event
+   * as the rule delivered it, so a request the failed evaluation never stored is stored, denied,
+   * under the id the event names. Untrusted: the service validates the event.
    */
-  event: Json.optional(),
-  executionArn: ExecutionArn,
-});
-export type RecordDecisionInput = z.infer<typeof RecordDecisionInput>;
-
-/** A step that acts on the request its execution owns: Execute and PublishDecision. */
-const OwnedRequestInput = z.strictObject({ requestId: RequestId, executionArn: ExecutionArn });
-
-export const PublishDecisionInput = OwnedRequestInput;
-export type PublishDecisionInput = z.infer<typeof PublishDecisionInput>;
-
-export const ExecuteInput = OwnedRequestInput;
-export type ExecuteInput = z.infer<typeof ExecuteInput>;
+  z.strictObject({ event: Json, outcome: WorkflowOutcome, executionArn: ExecutionArn }),
+  /** PublishDecision: recorded already, its execution failed for good; only published. */
+  z.strictObject({ requestId: RequestId, executionArn: ExecutionArn }),
+]);
+export type FinishInput = z.infer<typeof FinishInput>;

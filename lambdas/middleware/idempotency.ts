@@ -6,10 +6,11 @@
  * UpdateItem / DeleteItem calls, never transactions, which keeps the no-TransactWriteItems rule.
  */
 
-import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
 import { TABLE_LAYOUT, TableKey } from '../adapters/dynamodb/table-layout.ts';
 
 /** Long enough to cover every Step Functions retry of the same task. */
@@ -27,7 +28,7 @@ export interface IdempotencyProps {
   readonly eventKeyJmesPath: string;
 }
 
-export function idempotentBy(props: IdempotencyProps) {
+function persistenceOf(props: IdempotencyProps) {
   const persistenceStore = new DynamoDBPersistenceLayer({
     tableName: props.tableName,
     awsSdkV3Client: props.client,
@@ -41,5 +42,26 @@ export function idempotentBy(props: IdempotencyProps) {
     throwOnNoIdempotencyKey: true,
     expiresAfterSeconds: IDEMPOTENCY_WINDOW_SECONDS,
   });
-  return makeHandlerIdempotent({ persistenceStore, config, keyPrefix: props.scope });
+  return { persistenceStore, config };
+}
+
+export function idempotentBy(props: IdempotencyProps) {
+  return makeHandlerIdempotent({ ...persistenceOf(props), keyPrefix: props.scope });
+}
+
+/**
+ * One part of a handler made idempotent, as `idempotentBy` makes a whole handler: called again with
+ * the same key, it answers what the first call answered. A failed call is not remembered. The
+ * handler registers each invocation's Lambda context (`registerLambdaContext`), so a call that an
+ * invocation left in progress when it died expires with that invocation's timeout.
+ */
+export function idempotentPart<I, O>(
+  props: IdempotencyProps,
+  run: (input: I) => Promise<O>,
+): { readonly run: (input: I) => Promise<O>; readonly registerLambdaContext: (context: Context) => void } {
+  const { persistenceStore, config } = persistenceOf(props);
+  return {
+    run: makeIdempotent(run, { persistenceStore, config, keyPrefix: props.scope }),
+    registerLambdaContext: (context) => config.registerLambdaContext(context),
+  };
 }

@@ -4,12 +4,15 @@
  * error) ends in DENY, never in ALLOW. The fast decision path (agent-decisions.ts) assesses a
  * request with the very same `assessRequest`.
  */
+
+import { type PolicyOutcomeDecision, policyOutcomeOf } from '../domain/approval.ts';
 import {
   ClassificationStatus,
   failedClassification,
   type RequestClassification,
-  type ScanOutcome,
+  ScanOutcome,
   ScanState,
+  type ScanTarget,
 } from '../domain/classification.ts';
 import { withExecution } from '../domain/executors.ts';
 import { denyDecision, withBreakGlass } from '../domain/policy-decision.ts';
@@ -17,13 +20,16 @@ import { s3TargetOf } from '../domain/s3-target.ts';
 import {
   type AgentRequestDetail,
   AgentRequestEvent,
+  deliveredRequestIdOf,
   describeIssues,
   PolicyDecision,
   type RequestRecord,
   requestIdOf,
+  UNIDENTIFIED_REASON,
 } from '../domain/schemas.ts';
 import type { ClassificationStore, Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
 import { lookUpClassification } from './classification.ts';
+import { planClassification } from './classify-before-approval.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
 import { resolveRequesters } from './requesters.ts';
 
@@ -37,8 +43,8 @@ export interface EvaluateRequestDeps {
 
 export interface EvaluateRequestInput {
   /**
-   * The public request id the workflow computed from the event (`<agentId>:<requestId or event id>`);
-   * it must be the one the validated event names, or the input is refused.
+   * The public request id named by the event (`<agentId>:<requestId or event id>`, see
+   * deliveredRequestIdOf); it must be the one the validated event names, or the input is refused.
    */
   readonly requestId: string;
   /** The EventBridge event as the rule delivered it; untrusted. */
@@ -55,12 +61,21 @@ export interface EvaluateRequestResult {
   /** The event failed validation; nothing was stored. */
   readonly invalid: boolean;
   readonly policy: PolicyDecision;
+  /**
+   * How the policy alone decided (ALLOW, DENY, BREAK_GLASS), which the workflow records at once;
+   * absent when people decide, and for a duplicate or invalid request.
+   */
+  readonly outcome?: PolicyOutcomeDecision;
   /** The classification's status and severity, for the log (the record keeps all of it). */
   readonly classification?: { readonly status: string; readonly severity: string | null };
 }
 
 export function denyBecause(reason: string): PolicyDecision {
   return denyDecision([], reason);
+}
+
+function nameOf(error: unknown): string {
+  return error instanceof Error ? error.name : 'Error';
 }
 
 function messageOf(error: unknown): string {
@@ -156,7 +171,7 @@ export async function evaluateRequest(
   const event = parsed.data;
   const requestId = requestIdOf(event);
   if (requestId !== input.requestId) {
-    // Only a caller other than the state machine gets this wrong: refuse rather than store under either id.
+    // Only a caller other than the workflow gets this wrong: refuse rather than store under either id.
     return invalid(
       input.requestId,
       `the workflow's requestId does not name this event's request (${requestId})`,
@@ -174,15 +189,89 @@ export async function evaluateRequest(
   }
   // Created now, or a redelivery to the workflow that created it: (re)write the trail, which is idempotent.
   await recordIntake(deps, stored);
+  const outcome = policyOutcomeOf(stored.policy);
   return {
     requestId,
     duplicate: false,
     invalid: false,
     policy: stored.policy,
+    ...(outcome === undefined ? {} : { outcome }),
     ...(stored.classification === undefined
       ? {}
       : {
           classification: { status: stored.classification.status, severity: stored.classification.severity },
         }),
   };
+}
+
+/**
+ * What the workflow's Evaluate step is given: the execution's state, which is the EventBridge event
+ * as the rule delivered it (untrusted), carrying `scan` once a classification ran (and, then, the
+ * previous answer at `evaluation`; both are not part of the event and are not stored with it).
+ */
+export interface EvaluateStepInput {
+  readonly state: unknown;
+  readonly executionArn: string;
+  /** Classify before approve: first ask whether the request's object must be classified. */
+  readonly classifyFirst: boolean;
+}
+
+/** Evaluate's other answer: classify this object first, then evaluate again with the scan's outcome. */
+export interface ClassifyFirst {
+  readonly requestId: string;
+  readonly classify: ScanTarget;
+}
+
+/** Evaluate's answer to an event that names no agent, so no request: the workflow fails it. */
+export interface Unidentified extends Omit<EvaluateRequestResult, 'requestId'> {
+  readonly requestId: null;
+}
+
+/** How a classification the workflow ran ended, read from its state (absent: none ran). */
+function scanIn(state: unknown): ScanOutcome | undefined {
+  const scan = typeof state === 'object' && state !== null ? (state as { scan?: unknown }).scan : undefined;
+  // The workflow writes it; anything else there is a scan that did not finish: evaluated as FAILED.
+  if (scan === undefined) return undefined;
+  const parsed = ScanOutcome.safeParse(scan);
+  return parsed.success ? parsed.data : { state: ScanState.failed, reason: 'the scan outcome is unreadable' };
+}
+
+/**
+ * The workflow's Evaluate step: the first time (no scan yet), a request that reads or exports an S3
+ * object nobody has classified is answered with that object (the workflow classifies it and asks
+ * again with the scan); otherwise the request is evaluated. The public request id is computed here
+ * from the event, so the workflow needs no states of its own to name the request.
+ */
+export async function evaluateStep(
+  deps: EvaluateRequestDeps,
+  input: EvaluateStepInput,
+): Promise<EvaluateRequestResult | ClassifyFirst | Unidentified> {
+  const requestId = deliveredRequestIdOf(input.state);
+  if (requestId === undefined) {
+    return {
+      requestId: null,
+      duplicate: false,
+      invalid: true,
+      policy: denyBecause(`invalid request: ${UNIDENTIFIED_REASON}`),
+    };
+  }
+  let scan = scanIn(input.state);
+  if (input.classifyFirst && scan === undefined) {
+    try {
+      const target = await planClassification(
+        { store: deps.classifications, policy: deps.policy },
+        input.state,
+      );
+      if (target !== null) return { requestId, classify: target };
+    } catch (error) {
+      // Not knowing whether to classify is a classification that failed: never unclassified.
+      scan = { state: ScanState.failed, reason: `the classification failed (${nameOf(error)})` };
+    }
+  }
+  return evaluateRequest(deps, {
+    requestId,
+    event: input.state,
+    executionArn: input.executionArn,
+    ...(scan === undefined ? {} : { scan }),
+  });
 }

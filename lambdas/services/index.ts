@@ -6,7 +6,9 @@ export {
   type EvaluateRequestDeps,
   type EvaluateRequestInput,
   type EvaluateRequestResult,
+  type EvaluateStepInput,
   evaluateRequest,
+  evaluateStep,
 } from './evaluate-request.ts';
 export { type PublishDecisionDeps, type PublishDecisionInput, publishDecision } from './publish-decision.ts';
 export {
@@ -14,6 +16,7 @@ export {
   type RecordDecisionInput,
   type RecordDecisionResult,
   recordDecision,
+  requestToRecord,
 } from './record-decision.ts';
 export {
   type RequestApprovalDeps,

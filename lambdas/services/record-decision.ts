@@ -5,15 +5,17 @@
  */
 import { decisionByVotes, tally, terminalStatusFor } from '../domain/approval.ts';
 import { AuditKind } from '../domain/audit-record.ts';
-import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
+import { ConflictError, ForeignExecutionError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import {
   AgentRequestEvent,
   Decision,
   type DecisionValue,
+  deliveredRequestIdOf,
   describeIssues,
   PolicyOutcome,
   type RequestRecord,
   RequestStatus,
+  UNIDENTIFIED_REASON,
 } from '../domain/schemas.ts';
 import type { Clock, RequestStore } from '../ports/index.ts';
 import { type AuditFact, recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
@@ -41,6 +43,19 @@ export interface RecordDecisionResult {
   /** This call stored the decision; false when an earlier one was already stored. */
   readonly applied: boolean;
   readonly record: RequestRecord;
+}
+
+/**
+ * The request a record step decides: the one it names, or, after a failed evaluation (which may
+ * never have named it), the one its event names. An event that names none is refused.
+ */
+export function requestToRecord(input: { readonly requestId: string } | { readonly event: unknown }): string {
+  if ('requestId' in input) return input.requestId;
+  const requestId = deliveredRequestIdOf(input.event);
+  if (requestId === undefined) {
+    throw new ValidationError('the event names no request', [UNIDENTIFIED_REASON]);
+  }
+  return requestId;
 }
 
 /**

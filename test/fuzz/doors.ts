@@ -199,12 +199,11 @@ export function evaluateDoor(context: FuzzTwin): Door<unknown> {
         ),
         fc.boolean(),
       )
-      .chain(([detail, plan]) =>
+      .chain(([detail, classifyFirst]) =>
         mutated({
-          ...(plan ? { plan: true } : {}),
-          requestId: `${context.agent.id}:fuzz-${id}`,
+          classifyFirst,
           executionArn: `arn:aws:states:local:000000000000:execution:fuzz:${id}`,
-          event: {
+          state: {
             version: '0',
             id,
             'detail-type': 'Action Requested',
@@ -221,7 +220,7 @@ export function evaluateDoor(context: FuzzTwin): Door<unknown> {
   // A mutation of the whole input can undo the detail's: keep only inputs whose detail is invalid.
   const invalidOnly = drawn.filter(
     (payload) =>
-      !AgentRequestDetail.safeParse((payload as { event?: { detail?: unknown } } | null)?.event?.detail)
+      !AgentRequestDetail.safeParse((payload as { state?: { detail?: unknown } } | null)?.state?.detail)
         .success,
   );
   return {

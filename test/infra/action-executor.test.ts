@@ -1,12 +1,12 @@
 /**
- * The built-in executors: the Execute step's function may only claim runs on the table and assume
- * the executor role; only it may assume that role; the role reaches the configured buckets' objects
+ * The built-in executors: the Finish step's function (which records, runs and publishes) assumes
+ * the executor role and touches no S3 object or IAM role itself; only it may assume that role; the role reaches the configured buckets' objects
  * and attaches only the allowed policies (its sessions narrow it further, per run). Proven by
  * evaluating the synthesized policies as IAM does.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
-import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
+import { WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { authorize, type PolicyStatement } from '../support/iam-policy.ts';
 import { buildCountersignStack, TEST_EXECUTOR_CONTEXT } from './build-stack.ts';
@@ -22,7 +22,8 @@ let executorRole: string;
 function executorParts(from: Resources) {
   const [, fn] = Object.entries(from).find(
     ([, r]) =>
-      r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA_KEY] === EXECUTE_HANDLER_ENTRY,
+      r.Type === 'AWS::Lambda::Function' &&
+      r.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.finish,
   )!;
   const role = fn.Properties.Environment.Variables[ENV.executorRoleArn]['Fn::GetAtt'][0] as string;
   return { fn, functionRole: fn.Properties.Role['Fn::GetAtt'][0] as string, executorRole: role };
@@ -84,15 +85,16 @@ describe('the executor role', () => {
   );
 });
 
-describe('the Execute step’s function', () => {
+describe('the Finish step’s function', () => {
   it('may assume the executor role, and touches no S3 object or IAM role itself', () => {
     expect(ask(functionRole, 'sts:AssumeRole', roleArnOf(executorRole))).toBe('Allowed');
     expect(ask(functionRole, 'sts:AssumeRole', `arn:aws:iam::${ACCOUNT}:role/admin`)).toBe('ImplicitDeny');
     const actions = (identityOf(resources, functionRole) as PolicyStatement[]).flatMap((statement) =>
       [statement.Action].flat(),
     );
-    // The table's encryption key comes with the table; nothing else beyond it.
-    expect(actions.filter((action) => /^(s3|iam|events|states|sts):/.test(action))).toEqual([
+    // Beside the table (and its key): publishing the decision, and assuming the executor role.
+    expect(actions.filter((action) => /^(s3|iam|events|states|sts):/.test(action)).sort()).toEqual([
+      'events:PutEvents',
       'sts:AssumeRole',
     ]);
   });

@@ -46,7 +46,7 @@ function synthesize(context: Record<string, unknown> = {}): Synthesized {
   };
   return {
     busPolicy,
-    publishers: [WORKFLOW_HANDLER_ENTRIES.publishDecision, AGENT_DECISIONS_HANDLER_ENTRY].map(publisherOf),
+    publishers: [WORKFLOW_HANDLER_ENTRIES.finish, AGENT_DECISIONS_HANDLER_ENTRY].map(publisherOf),
   };
 }
 

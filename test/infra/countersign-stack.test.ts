@@ -1,8 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowError } from '../../lambdas/domain/approval.ts';
+import { FinishStepError, WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
-import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
 import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
 import { AUDIT_ARCHIVER_HANDLER_ENTRY } from '../../lib/audit-archiver.ts';
 import { AUDIT_DIGESTER_HANDLER_ENTRY } from '../../lib/audit-digester.ts';
@@ -95,53 +94,47 @@ describe('approval state machine', () => {
   });
 
   it('has exactly the states other code keys off, and no JSONata', () => {
-    expect(definition.StartAt).toBe(WORKFLOW_STATES.resolveRequestId);
+    expect(definition.StartAt).toBe(WORKFLOW_STATES.evaluate);
     expect(Object.keys(definition.States).sort()).toEqual(Object.values(WORKFLOW_STATES).sort());
     expect(JSON.stringify(definition)).not.toContain('JSONata');
   });
 
-  it('names the request <agentId>:<requestId>, the event id standing in, and stops an event naming no agent', () => {
-    const resolve = definition.States[WORKFLOW_STATES.resolveRequestId];
-    expect(resolve.Choices).toEqual([
-      {
-        Not: { Variable: '$.detail.agent.id', IsString: true },
-        Next: WORKFLOW_STATES.unidentified,
-      },
-      {
-        And: [
-          { Variable: '$.detail.requestId', IsPresent: true },
-          { Variable: '$.detail.requestId', IsString: true },
-        ],
-        Next: WORKFLOW_STATES.withRequestId,
-      },
-    ]);
-    expect(resolve.Default).toBe(WORKFLOW_STATES.withEventId);
-    expect(definition.States[WORKFLOW_STATES.withRequestId].Parameters).toEqual({
-      'requestId.$': "States.Format('{}:{}', $.detail.agent.id, $.detail.requestId)",
-      'event.$': '$',
+  it('starts with Evaluate, which names the request, and stops an event naming no agent', () => {
+    const evaluate = definition.States[WORKFLOW_STATES.evaluate];
+    // The state as the execution started: the event as delivered. Evaluate names the request
+    // (<agentId>:<requestId or event id>) itself, and answers at $.evaluation, beside the event.
+    expect(evaluate.Parameters).toEqual({
+      'state.$': '$',
+      'executionArn.$': '$$.Execution.Id',
+      // The full stack has countersign:macie on: classify before approve.
+      classifyFirst: true,
     });
-    expect(definition.States[WORKFLOW_STATES.withEventId].Parameters).toEqual({
-      'requestId.$': "States.Format('{}:{}', $.detail.agent.id, $.id)",
-      'event.$': '$',
+    expect(evaluate.ResultPath).toBe('$.evaluation');
+    const route = definition.States[WORKFLOW_STATES.route];
+    expect(route.Choices[1]).toEqual({
+      Variable: '$.evaluation.requestId',
+      IsNull: true,
+      Next: WORKFLOW_STATES.unidentified,
     });
-    expect(definition.States[WORKFLOW_STATES.unidentified]).toMatchObject({
+    expect(definition.States[WORKFLOW_STATES.unidentified]).toEqual({
       Type: 'Fail',
       Error: WORKFLOW_ERRORS.invalidRequest,
+      Cause: 'detail.agent.id must be a string',
     });
   });
 
   it('waits for a task token with the timeout the policy sets, treats a timeout as EXPIRED, and retries only its own failures', () => {
     const requestApproval = definition.States[WORKFLOW_STATES.requestApproval];
     expect(requestApproval.Resource).toBe('arn:aws:states:::lambda:invoke.waitForTaskToken');
-    expect(requestApproval.TimeoutSecondsPath).toBe('$.policy.timeoutSeconds');
+    expect(requestApproval.TimeoutSecondsPath).toBe('$.evaluation.policy.timeoutSeconds');
     expect(requestApproval.TimeoutSeconds).toBeUndefined();
     expect(requestApproval.Parameters.Payload).toEqual({
       'taskToken.$': '$$.Task.Token',
-      'requestId.$': '$.requestId',
+      'requestId.$': '$.evaluation.requestId',
       // The token is stored only on a request this execution owns.
       'executionArn.$': '$$.Execution.Id',
     });
-    expect(requestApproval.ResultPath).toBe('$.outcome');
+    expect(requestApproval.ResultPath).toBe('$.evaluation.outcome');
     // Answers are final; the step's own failure (a timed-out or crashed function) is run again first.
     expect(requestApproval.Retry).toEqual([
       // CDK's own: the Lambda service's transient errors.
@@ -161,141 +154,119 @@ describe('approval state machine', () => {
     expect(definition.States[WORKFLOW_STATES.expired]).toEqual({
       Type: 'Pass',
       Parameters: { decision: 'EXPIRED' },
-      ResultPath: '$.outcome',
-      Next: WORKFLOW_STATES.recordDecision,
+      ResultPath: '$.evaluation.outcome',
+      Next: WORKFLOW_STATES.finish,
     });
   });
 
-  it('routes on the policy decision, requiring people for anything but ALLOW, DENY and BREAK_GLASS', () => {
+  it("records the policy's own outcome at once (Evaluate's, for ALLOW, DENY and BREAK_GLASS) and asks people otherwise", () => {
     expect(definition.States[WORKFLOW_STATES.evaluate].Next).toBe(WORKFLOW_STATES.route);
     const route = definition.States[WORKFLOW_STATES.route];
-    // One Choice, rules in order: a duplicate ends quietly and an invalid request fails before
-    // the policy decision is read.
+    // One Choice, rules in order: an object to classify first, an event naming nobody, a duplicate
+    // ends quietly and an invalid request fails before Evaluate's outcome is read. Evaluate sets one
+    // only for ALLOW, DENY and BREAK_GLASS (policyOutcomeOf): anything else waits for people.
     expect(route.Choices).toEqual([
-      { Variable: '$.duplicate', BooleanEquals: true, Next: WORKFLOW_STATES.duplicate },
-      { Variable: '$.invalid', BooleanEquals: true, Next: WORKFLOW_STATES.rejected },
-      { Variable: '$.policy.decision', StringEquals: 'ALLOW', Next: WORKFLOW_STATES.autoApproved },
-      { Variable: '$.policy.decision', StringEquals: 'DENY', Next: WORKFLOW_STATES.policyDenied },
-      { Variable: '$.policy.decision', StringEquals: 'BREAK_GLASS', Next: WORKFLOW_STATES.breakGlass },
+      { Variable: '$.evaluation.classify', IsPresent: true, Next: WORKFLOW_STATES.startClassificationJob },
+      { Variable: '$.evaluation.requestId', IsNull: true, Next: WORKFLOW_STATES.unidentified },
+      { Variable: '$.evaluation.duplicate', BooleanEquals: true, Next: WORKFLOW_STATES.duplicate },
+      { Variable: '$.evaluation.invalid', BooleanEquals: true, Next: WORKFLOW_STATES.rejected },
+      { Variable: '$.evaluation.outcome', IsPresent: true, Next: WORKFLOW_STATES.finish },
     ]);
     expect(route.Default).toBe(WORKFLOW_STATES.requestApproval);
     expect(definition.States[WORKFLOW_STATES.duplicate]).toEqual({ Type: 'Succeed' });
-    expect(definition.States[WORKFLOW_STATES.policyDenied].Parameters).toEqual({
-      decision: 'POLICY_DENIED',
-      'reason.$': '$.policy.reason',
-    });
-    expect(definition.States[WORKFLOW_STATES.breakGlass]).toMatchObject({
-      Parameters: { decision: 'BREAK_GLASS' },
-      Next: WORKFLOW_STATES.recordDecision,
-    });
   });
 
   it('turns an evaluation failure into a recorded denial, and rejects invalid requests', () => {
     const evaluate = definition.States[WORKFLOW_STATES.evaluate];
-    expect(evaluate.Resource).toBe('arn:aws:states:::lambda:invoke');
-    expect(evaluate.OutputPath).toBe('$.Payload');
-    expect(evaluate.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
-      'event.$': '$.event',
-      'executionArn.$': '$$.Execution.Id',
-      // How classify-before-approval ended (the full stack has countersign:macie on).
-      'scan.$': '$.scan',
-    });
     expect(evaluate.Retry[0].ErrorEquals).toContain('Lambda.ServiceException');
     expect(evaluate.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.evaluationFailed },
     ]);
     expect(definition.States[WORKFLOW_STATES.evaluationFailed]).toMatchObject({
+      // The error's name only, never its cause (which may hold a stack trace).
       Parameters: {
-        'requestId.$': '$.requestId',
-        'event.$': '$.event',
-        // The error's name only, never its cause (which may hold a stack trace).
         outcome: { decision: 'DENIED', 'reason.$': "States.Format('evaluation failed: {}', $.error.Error)" },
       },
-      Next: WORKFLOW_STATES.recordEvaluationFailure,
+      ResultPath: '$.evaluation',
+      Next: WORKFLOW_STATES.finishEvaluationFailure,
     });
-    // Evaluate may have failed before storing the request, so this record step gets the event too.
-    const recordFailure = definition.States[WORKFLOW_STATES.recordEvaluationFailure];
-    expect(recordFailure.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
-      'outcome.$': '$.outcome',
-      'event.$': '$.event',
+    // Evaluate may have failed before naming or storing the request, so this finish step gets the
+    // event (the state), names and stores the request from it, denied, and publishes it.
+    const finishFailure = definition.States[WORKFLOW_STATES.finishEvaluationFailure];
+    expect(finishFailure.Parameters.Payload).toEqual({
+      'event.$': '$',
+      'outcome.$': '$.evaluation.outcome',
       'executionArn.$': '$$.Execution.Id',
     });
-    expect(recordFailure.Next).toBe(WORKFLOW_STATES.willExecute);
-    expect(recordFailure.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
+    expect(finishFailure.End).toBe(true);
+    expect(finishFailure.Catch).toEqual([
+      { ErrorEquals: [FinishStepError.publish], ResultPath: '$.error', Next: WORKFLOW_STATES.publishFailed },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.recordFailed },
+    ]);
     expect(definition.States[WORKFLOW_STATES.rejected]).toEqual({
       Type: 'Fail',
       Error: WORKFLOW_ERRORS.invalidRequest,
-      CausePath: '$.policy.reason',
+      CausePath: '$.evaluation.policy.reason',
     });
   });
 
-  it('records, executes what Countersign runs, then publishes, each with retries and a failure state', () => {
-    const record = definition.States[WORKFLOW_STATES.recordDecision];
+  it('finishes in one task: records, executes what Countersign runs, publishes, retried whole, each failure by its part', () => {
+    const finish = definition.States[WORKFLOW_STATES.finish];
     // The execution goes along, so a failing duplicate execution never decides another's request.
-    expect(record.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
-      'outcome.$': '$.outcome',
+    expect(finish.Parameters.Payload).toEqual({
+      'requestId.$': '$.evaluation.requestId',
+      'outcome.$': '$.evaluation.outcome',
       'executionArn.$': '$$.Execution.Id',
     });
-    expect(record.ResultPath).toBeNull();
-    expect(record.Next).toBe(WORKFLOW_STATES.willExecute);
-    expect(record.Retry.flatMap((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toContain(
-      'States.TaskFailed',
-    );
-    expect(record.Catch[0].Next).toBe(WORKFLOW_STATES.recordFailed);
-    const publish = definition.States[WORKFLOW_STATES.publishDecision];
-    expect(publish.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
-      'executionArn.$': '$$.Execution.Id',
-    });
-    expect(publish.Catch[0].Next).toBe(WORKFLOW_STATES.publishFailed);
-    // Publishing ends the execution: a Succeed state after it would be one more billed transition.
-    expect(publish.End).toBe(true);
-    expect(publish.Next).toBeUndefined();
-  });
-
-  it('executes only an approval whose policy names an executor, once, before the decision is told', () => {
-    expect(definition.States[WORKFLOW_STATES.willExecute]).toEqual({
-      Type: 'Choice',
-      Choices: [
-        {
-          And: [
-            { Variable: '$.policy.executor', IsPresent: true },
-            {
-              Or: [
-                { Variable: '$.outcome.decision', StringEquals: 'APPROVED' },
-                { Variable: '$.outcome.decision', StringEquals: 'AUTO_APPROVED' },
-              ],
-            },
-          ],
-          Next: WORKFLOW_STATES.execute,
-        },
-      ],
-      Default: WORKFLOW_STATES.publishDecision,
-    });
-    const execute = definition.States[WORKFLOW_STATES.execute];
-    expect(execute.Parameters.Payload).toEqual({
-      'requestId.$': '$.requestId',
-      'executionArn.$': '$$.Execution.Id',
-    });
-    expect(execute.ResultPath).toBeNull();
-    expect(execute.Next).toBe(WORKFLOW_STATES.publishDecision);
+    expect(finish.ResultPath).toBeNull();
+    // Finishing ends the execution: a Succeed state after it would be one more billed transition.
+    expect(finish.End).toBe(true);
+    expect(finish.Next).toBeUndefined();
     // A run claimed by a duplicate invocation still in flight: asked again for longer than it may run
     // (before the general retry, which would give up sooner).
-    const retries = execute.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals[0]);
+    const retries = finish.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals[0]);
     expect(retries.indexOf('ConflictError')).toBeLessThan(retries.indexOf('States.TaskFailed'));
-    expect(execute.Retry).toContainEqual({
+    expect(finish.Retry).toContainEqual({
       ErrorEquals: ['ConflictError'],
       IntervalSeconds: 15,
       MaxAttempts: 25,
       BackoffRate: 1,
     });
-    // Failing for good, the decision is still told (without an outcome); the handler's alarm calls a person.
-    expect(execute.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.publishDecision },
+    expect(finish.Retry).toContainEqual({
+      ErrorEquals: ['States.TaskFailed'],
+      IntervalSeconds: 2,
+      MaxAttempts: 3,
+      BackoffRate: 2,
+    });
+    // An execution failing for good is still published (without an outcome); a record or publish
+    // failing for good fails the execution, and so does what the function cannot name.
+    expect(finish.Catch).toEqual([
+      {
+        ErrorEquals: [FinishStepError.execute, 'ConflictError'],
+        ResultPath: '$.error',
+        Next: WORKFLOW_STATES.publishDecision,
+      },
+      { ErrorEquals: [FinishStepError.publish], ResultPath: '$.error', Next: WORKFLOW_STATES.publishFailed },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.recordFailed },
     ]);
+    const publish = definition.States[WORKFLOW_STATES.publishDecision];
+    expect(publish.Parameters.Payload).toEqual({
+      'requestId.$': '$.evaluation.requestId',
+      'executionArn.$': '$$.Execution.Id',
+    });
+    expect(publish.Parameters.FunctionName).toEqual(finish.Parameters.FunctionName);
+    expect(publish.End).toBe(true);
+    expect(publish.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.publishFailed },
+    ]);
+    expect(definition.States[WORKFLOW_STATES.recordFailed]).toMatchObject({
+      Type: 'Fail',
+      Error: WORKFLOW_ERRORS.recordFailed,
+    });
+    expect(definition.States[WORKFLOW_STATES.publishFailed]).toMatchObject({
+      Type: 'Fail',
+      Error: WORKFLOW_ERRORS.publishFailed,
+    });
   });
 });
 
@@ -379,12 +350,11 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the workflow handlers, the executor, the fast path, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
+  it('are the workflow handlers (the executor runs in Finish), the fast path, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
     expect(entries.sort()).toEqual(
       [
         ...Object.values(WORKFLOW_HANDLER_ENTRIES),
-        EXECUTE_HANDLER_ENTRY,
         AGENT_DECISIONS_HANDLER_ENTRY,
         REMINDER_HANDLER_ENTRY,
         CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
@@ -473,7 +443,7 @@ describe('permissions', () => {
     expect(actions).toContain('dynamodb:UpdateItem');
   });
 
-  it('let only the decision publishers (the publish step, the fast path) put events, and only with the countersign source', () => {
+  it('let only the decision publishers (the finish step, the fast path) put events, and only with the countersign source', () => {
     const putEvents = ofType('AWS::IAM::Policy').flatMap(([, policy]) =>
       (policy.Properties.PolicyDocument.Statement as Statement[])
         .filter((statement) => actionsOf(statement).includes('events:PutEvents'))
@@ -484,7 +454,7 @@ describe('permissions', () => {
       return { Ref: fn.Properties.Role['Fn::GetAtt'][0] };
     };
     expect(putEvents.map(({ roles }) => roles)).toEqual([
-      [roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision)],
+      [roleOf(WORKFLOW_HANDLER_ENTRIES.finish)],
       [roleOf(AGENT_DECISIONS_HANDLER_ENTRY)],
     ]);
     for (const { statement } of putEvents) {

@@ -30,10 +30,7 @@ const RESOLVING_ENTRIES = [
   ...Object.values(CHAT_HANDLER_ENTRIES),
   REMINDER_HANDLER_ENTRY,
 ];
-const NON_RESOLVING_ENTRIES = [
-  WORKFLOW_HANDLER_ENTRIES.recordDecision,
-  WORKFLOW_HANDLER_ENTRIES.publishDecision,
-];
+const NON_RESOLVING_ENTRIES = [WORKFLOW_HANDLER_ENTRIES.finish];
 
 const read = (context: Record<string, unknown>) => readCountersignConfig(new App({ context }));
 

@@ -219,33 +219,27 @@ describe('the classification jobs', () => {
 });
 
 describe('the classify-before-approval wait loop', () => {
-  it('plans with Evaluate, starts a job, waits, polls until the scan is no longer WAITING, then evaluates', () => {
+  it('is asked for by Evaluate, starts a job, waits, polls until the scan is no longer WAITING, then evaluates', () => {
     const { States } = definitionOf(withMacie);
     const resources = resourcesOf(withMacie);
     const evaluateFn = `arn:aws:lambda:us-east-1:123456789012:function:${functionIdOf(resources, 'lambdas/handlers/evaluate.ts')}`;
     const jobsFn = `arn:aws:lambda:us-east-1:123456789012:function:${functionIdOf(resources, CLASSIFICATION_JOBS_HANDLER_ENTRY)}`;
-    expect(States[S.withRequestId].Next).toBe(S.planClassification);
-    expect(States[S.withEventId].Next).toBe(S.planClassification);
-    expect(States[S.planClassification]).toMatchObject({
+    // Evaluate answers `{requestId, classify}` when the object must be classified first; its
+    // failures (planning included) are evaluation failures, never an unclassified evaluation.
+    expect(States[S.evaluate]).toMatchObject({
       Resource: evaluateFn,
-      Parameters: { plan: true, 'event.$': '$.event' },
-      ResultPath: '$.plan',
-      Next: S.needsClassification,
-      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: S.classificationFailed }],
+      Parameters: { 'state.$': '$', classifyFirst: true },
+      ResultPath: '$.evaluation',
+      Next: S.route,
     });
-    expect(States[S.needsClassification]).toEqual({
-      Type: 'Choice',
-      Choices: [{ Variable: '$.plan.target', IsNull: true, Next: S.classificationNotNeeded }],
-      Default: S.startClassificationJob,
-    });
-    expect(States[S.classificationNotNeeded]).toMatchObject({
-      InputPath: '$.plan.target',
-      ResultPath: '$.scan',
-      Next: S.evaluate,
+    expect(States[S.route].Choices[0]).toEqual({
+      Variable: '$.evaluation.classify',
+      IsPresent: true,
+      Next: S.startClassificationJob,
     });
     expect(States[S.startClassificationJob]).toMatchObject({
       Resource: jobsFn,
-      Parameters: { 'requestId.$': '$.requestId', 'target.$': '$.plan.target' },
+      Parameters: { 'requestId.$': '$.evaluation.requestId', 'target.$': '$.evaluation.classify' },
       ResultPath: '$.scan',
       Next: S.waitForClassification,
     });
@@ -276,13 +270,12 @@ describe('the classify-before-approval wait loop', () => {
       ResultPath: '$.scan',
       Next: S.evaluate,
     });
-    expect(States[S.evaluate].Parameters.Payload['scan.$']).toBe('$.scan');
   });
 
-  it('is absent without countersign:macie: requests go straight to Evaluate', () => {
+  it('is absent without countersign:macie: Evaluate is not asked to classify first', () => {
     const { States } = definitionOf(withoutMacie);
-    expect(States[S.withRequestId].Next).toBe(S.evaluate);
-    expect(States[S.planClassification]).toBeUndefined();
-    expect(States[S.evaluate].Parameters.Payload['scan.$']).toBeUndefined();
+    expect(States[S.evaluate].Parameters.classifyFirst).toBe(false);
+    expect(States[S.startClassificationJob]).toBeUndefined();
+    expect(JSON.stringify(States[S.route])).not.toContain('classify');
   });
 });

@@ -5,7 +5,6 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
-import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
 import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
 import { AUDIT_DIGESTER_HANDLER_ENTRY } from '../../lib/audit-digester.ts';
 import { PUBLIC_KEYS_HANDLER_ENTRY, WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
@@ -53,8 +52,8 @@ describe('the receipt signing key', () => {
         { identity, resource: keyPolicy },
       );
 
-    // The decision publishers: the workflow's publish step and the fast decision path.
-    for (const entry of [WORKFLOW_HANDLER_ENTRIES.publishDecision, AGENT_DECISIONS_HANDLER_ENTRY]) {
+    // The decision publishers: the workflow's finish step and the fast decision path.
+    for (const entry of [WORKFLOW_HANDLER_ENTRIES.finish, AGENT_DECISIONS_HANDLER_ENTRY]) {
       const signer = roleOf(entry);
       expect(sign(roleArnOf(signer), identityOf(resources, signer))).toEqual({
         verdict: 'Allowed',
@@ -65,7 +64,7 @@ describe('the receipt signing key', () => {
     for (const other of [
       roleArnOf(roleOf(PUBLIC_KEYS_HANDLER_ENTRY)),
       roleArnOf(roleOf(WORKFLOW_HANDLER_ENTRIES.evaluate)),
-      roleArnOf(roleOf(EXECUTE_HANDLER_ENTRY)),
+      roleArnOf(roleOf(WORKFLOW_HANDLER_ENTRIES.requestApproval)),
       `arn:aws:iam::${ACCOUNT}:role/admin`,
     ]) {
       expect(sign(other, [everything])).toEqual({
@@ -98,7 +97,7 @@ describe('the receipt signing key', () => {
         ),
       },
     ]);
-    const publisher = roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision);
+    const publisher = roleOf(WORKFLOW_HANDLER_ENTRIES.finish);
     const fn = Object.values(resources).find((r) => r.Properties.Role?.['Fn::GetAtt']?.[0] === publisher)!;
     expect(fn.Properties.Environment.Variables[ENV.receiptKeyId]).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     // The signer names the key by its public key's thumbprint, so it reads the public key too.
@@ -129,7 +128,7 @@ describe('the audit digest signing key', () => {
     expect(sign(roleArnOf(digester), identityOf(resources, digester))).toBe('Allowed');
     const everything: PolicyStatement = { Effect: 'Allow', Action: 'kms:*', Resource: '*' };
     for (const other of [
-      roleArnOf(roleOf(WORKFLOW_HANDLER_ENTRIES.publishDecision)),
+      roleArnOf(roleOf(WORKFLOW_HANDLER_ENTRIES.finish)),
       roleArnOf(roleOf(PUBLIC_KEYS_HANDLER_ENTRY)),
       `arn:aws:iam::${ACCOUNT}:role/admin`,
     ]) {

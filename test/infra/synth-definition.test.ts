@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { EXECUTE_HANDLER_ENTRY } from '../../lib/action-executor.ts';
 import { WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
 import { WORKFLOW_STATES } from '../../lib/workflow-states.ts';
 import {
@@ -14,18 +13,24 @@ describe('synthesizeStateMachineDefinition', () => {
     const states = (
       definition as { States: Record<string, { Resource?: string; Parameters?: { FunctionName?: string } }> }
     ).States;
+    // A task invokes its function through the lambda:invoke integration (FunctionName) or, when it
+    // wants the function's answer alone, by the function's ARN as its Resource.
     const invoked = Object.fromEntries(
       Object.entries(states)
         .filter(([, state]) => state.Resource?.startsWith('arn:aws:states:::lambda:invoke'))
-        .map(([name, state]) => [name, functionEntries[state.Parameters!.FunctionName!]]),
+        .map(([name, state]) => [name, functionEntries[state.Parameters!.FunctionName!]])
+        .concat(
+          Object.entries(states)
+            .filter(([, state]) => state.Resource?.startsWith('arn:aws:lambda:'))
+            .map(([name, state]) => [name, functionEntries[state.Resource!]]),
+        ),
     );
     expect(invoked).toEqual({
       [WORKFLOW_STATES.evaluate]: WORKFLOW_HANDLER_ENTRIES.evaluate,
       [WORKFLOW_STATES.requestApproval]: WORKFLOW_HANDLER_ENTRIES.requestApproval,
-      [WORKFLOW_STATES.recordDecision]: WORKFLOW_HANDLER_ENTRIES.recordDecision,
-      [WORKFLOW_STATES.recordEvaluationFailure]: WORKFLOW_HANDLER_ENTRIES.recordDecision,
-      [WORKFLOW_STATES.publishDecision]: WORKFLOW_HANDLER_ENTRIES.publishDecision,
-      [WORKFLOW_STATES.execute]: EXECUTE_HANDLER_ENTRY,
+      [WORKFLOW_STATES.finish]: WORKFLOW_HANDLER_ENTRIES.finish,
+      [WORKFLOW_STATES.finishEvaluationFailure]: WORKFLOW_HANDLER_ENTRIES.finish,
+      [WORKFLOW_STATES.publishDecision]: WORKFLOW_HANDLER_ENTRIES.finish,
     });
   }, 120_000);
 

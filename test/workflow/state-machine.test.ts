@@ -220,12 +220,12 @@ describe('the synthesized approval state machine', () => {
       status: 'SUCCEEDED',
     });
 
-    const states = enteredStates(executionArn);
-    expect(states.slice(states.indexOf(WORKFLOW_STATES.recordDecision))).toEqual([
-      WORKFLOW_STATES.recordDecision,
-      WORKFLOW_STATES.willExecute,
-      WORKFLOW_STATES.execute,
-      WORKFLOW_STATES.publishDecision,
+    // Four states for a human approval: Evaluate names the request, Finish records, runs, publishes.
+    expect(enteredStates(executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.route,
+      WORKFLOW_STATES.requestApproval,
+      WORKFLOW_STATES.finish,
     ]);
     const [assumed] = sts.commandCalls(AssumeRoleCommand);
     expect(assumed?.args[0].input).toMatchObject({
@@ -260,7 +260,13 @@ describe('the synthesized approval state machine', () => {
     await vote(requestId, 'alice', { vote: 'deny', reason: 'not to this partner' });
     await workflow.stepFunctions.waitForCompletion(executionArn);
 
-    expect(enteredStates(executionArn)).not.toContain(WORKFLOW_STATES.execute);
+    expect(enteredStates(executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.route,
+      WORKFLOW_STATES.requestApproval,
+      WORKFLOW_STATES.denied,
+      WORKFLOW_STATES.finish,
+    ]);
     expect(sts.commandCalls(AssumeRoleCommand)).toEqual([]);
     expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
     expect(publishedDecisions()).toEqual([expect.objectContaining({ requestId, decision: 'DENIED' })]);
@@ -271,8 +277,15 @@ describe('the synthesized approval state machine', () => {
     const event = agentRequestEvent({ action: 's3:GetObject' });
     const requestId = publicIdOf(event);
 
-    await expect(run(event)).resolves.toMatchObject({ status: 'SUCCEEDED' });
+    const done = await run(event);
 
+    expect(done).toMatchObject({ status: 'SUCCEEDED' });
+    // Three states for what the policy decides alone: Evaluate's outcome goes straight to Finish.
+    expect(enteredStates(done.executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.route,
+      WORKFLOW_STATES.finish,
+    ]);
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'APPROVED',
       decision: 'AUTO_APPROVED',
@@ -415,9 +428,12 @@ describe('the synthesized approval state machine', () => {
     const done = await run(event);
 
     expect(done).toMatchObject({ status: 'SUCCEEDED' });
-    expect(enteredStates(done.executionArn)).toEqual(
-      expect.arrayContaining([WORKFLOW_STATES.evaluationFailed, WORKFLOW_STATES.recordEvaluationFailure]),
-    );
+    // Recorded (stored from the event) and published in one step.
+    expect(enteredStates(done.executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.evaluationFailed,
+      WORKFLOW_STATES.finishEvaluationFailure,
+    ]);
     const reason = 'evaluation failed: ServiceUnavailable';
     const stored = await store.get(requestId);
     expect(stored).toMatchObject({
@@ -459,6 +475,25 @@ describe('the synthesized approval state machine', () => {
     expect(done).toMatchObject({ status: 'FAILED', error: WORKFLOW_ERRORS.invalidRequest });
     expect(done.cause).toContain('an agent can only ask for itself');
     await expect(store.get(event.detail.requestId)).resolves.toBeUndefined();
+    expect(publishedDecisions()).toEqual([]);
+  });
+
+  it('fails an event whose agent id is not a string, naming nobody, without storing or publishing', async () => {
+    const event = agentRequestEvent({ action: 's3:GetObject' });
+    const nameless = { ...event, detail: { ...event.detail, agent: { id: 42 } } };
+
+    const done = await run(nameless);
+
+    expect(done).toMatchObject({
+      status: 'FAILED',
+      error: WORKFLOW_ERRORS.invalidRequest,
+      cause: 'detail.agent.id must be a string',
+    });
+    expect(enteredStates(done.executionArn)).toEqual([
+      WORKFLOW_STATES.evaluate,
+      WORKFLOW_STATES.route,
+      WORKFLOW_STATES.unidentified,
+    ]);
     expect(publishedDecisions()).toEqual([]);
   });
 

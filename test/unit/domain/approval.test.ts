@@ -6,6 +6,7 @@ import {
   expiresAtFor,
   Ineligible,
   type IneligibleCode,
+  policyOutcomeOf,
   tally,
   terminalStatusFor,
 } from '../../../lambdas/domain/approval.ts';
@@ -171,5 +172,20 @@ describe('expiresAtFor', () => {
 
   it.each(['ALLOW', 'DENY'] as const)('gives %s decisions no expiry', (decision) => {
     expect(expiresAtFor(requireApproval({ decision }), NOW)).toBeUndefined();
+  });
+});
+
+describe('policyOutcomeOf', () => {
+  it('decides ALLOW, DENY and BREAK_GLASS alone, and leaves anything else to people', () => {
+    const policy = requireApproval();
+    expect(policyOutcomeOf({ ...policy, decision: 'ALLOW' })).toEqual({ decision: 'AUTO_APPROVED' });
+    expect(policyOutcomeOf({ ...policy, decision: 'DENY', reason: 'forbidden' })).toEqual({
+      decision: 'POLICY_DENIED',
+      reason: 'forbidden',
+    });
+    expect(policyOutcomeOf({ ...policy, decision: 'BREAK_GLASS' })).toEqual({ decision: 'BREAK_GLASS' });
+    expect(policyOutcomeOf(policy)).toBeUndefined();
+    // A decision the schema does not know (a newer policy engine) is for people too.
+    expect(policyOutcomeOf({ ...policy, decision: 'MAYBE' } as never)).toBeUndefined();
   });
 });

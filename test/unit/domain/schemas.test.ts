@@ -5,6 +5,7 @@ import {
   ActionDecidedDetail,
   AgentRequestEvent,
   clientRequestIdOf,
+  deliveredRequestIdOf,
   describeIssues,
   Principal,
   parse,
@@ -104,6 +105,26 @@ describe('request ids', () => {
     const { requestId: _none, ...detail } = event.detail;
     const withoutId = AgentRequestEvent.parse({ ...anEvent(), detail });
     expect(requestIdOf(withoutId)).toBe(`invoice-bot:${withoutId.id}`);
+  });
+
+  it('names the request of an event not validated yet as requestIdOf does, or nobody', () => {
+    const event = anEvent({ requestId: 'req-7' });
+    expect(deliveredRequestIdOf(event)).toBe('invoice-bot:req-7');
+    // A requestId that is no string is no id: the event id stands in, as the invalid request is refused.
+    expect(deliveredRequestIdOf({ ...event, detail: { ...event.detail, requestId: 7 } })).toBe(
+      `invoice-bot:${event.id}`,
+    );
+    // No agent id as a string, or neither requestId nor event id: the event names no request.
+    for (const unnamed of [
+      { ...event, detail: { ...event.detail, agent: { id: 7 } } },
+      { ...event, detail: { ...event.detail, agent: null } },
+      { ...event, detail: 'not an object' },
+      { ...event, id: 7, detail: { ...event.detail, requestId: undefined } },
+      null,
+      'an event',
+    ]) {
+      expect(deliveredRequestIdOf(unnamed)).toBeUndefined();
+    }
   });
 });
 

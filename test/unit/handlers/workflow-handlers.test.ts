@@ -1,5 +1,5 @@
 /**
- * The four workflow handlers as Lambda runs them: imported with the stack's environment, invoked
+ * The three workflow handlers as Lambda runs them: imported with the stack's environment, invoked
  * with the state machine's payloads and a Lambda context, against a local DynamoDB (dynalite).
  * EventBridge and Step Functions are mocked at the SDK.
  */
@@ -9,6 +9,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
+import { FinishStepError } from '../../../lambdas/domain/approval.ts';
 import { ConfigurationError, ValidationError } from '../../../lambdas/domain/errors.ts';
 import { verifyReceipt } from '../../../lambdas/domain/receipt.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
@@ -24,7 +25,7 @@ const receiptKey = mockKmsSigningKey();
 let table: LocalTable;
 let store: DynamoDbRequestStore;
 let restoreEnvironment: () => void;
-let handlers: Record<'evaluate' | 'requestApproval' | 'recordDecision' | 'publishDecision', LambdaHandler>;
+let handlers: Record<'evaluate' | 'requestApproval' | 'finish', LambdaHandler>;
 
 beforeAll(async () => {
   table = await startDynalite();
@@ -33,8 +34,7 @@ beforeAll(async () => {
   handlers = {
     evaluate: (await import('../../../lambdas/handlers/evaluate.ts')).handler,
     requestApproval: (await import('../../../lambdas/handlers/request-approval.ts')).handler,
-    recordDecision: (await import('../../../lambdas/handlers/record-decision.ts')).handler,
-    publishDecision: (await import('../../../lambdas/handlers/publish-decision.ts')).handler,
+    finish: (await import('../../../lambdas/handlers/finish.ts')).handler,
   };
 });
 
@@ -57,7 +57,7 @@ async function evaluated(action: string, parameters: Record<string, string> = {}
   const event = agentRequestEvent({ action, parameters });
   const requestId = `invoice-bot:${event.detail.requestId}`;
   const owner = executionArn(event.id);
-  const result = await invoke('evaluate', { requestId, event, executionArn: owner });
+  const result = await invoke('evaluate', { state: event, executionArn: owner, classifyFirst: false });
   /** What the state machine adds to every later step's payload. */
   const step = { requestId, executionArn: owner };
   return { requestId, event, result, step };
@@ -72,6 +72,8 @@ describe('evaluate handler', () => {
       duplicate: false,
       invalid: false,
       policy: { decision: 'ALLOW', policyIds: ['read-only-allowed'] },
+      // Decided by the policy alone: the workflow records this outcome without asking anyone.
+      outcome: { decision: 'AUTO_APPROVED' },
     });
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'PENDING',
@@ -83,13 +85,31 @@ describe('evaluate handler', () => {
   it('answers duplicate for the same request started by another execution', async () => {
     const { requestId, event } = await evaluated('s3:GetObject');
 
-    const again = await invoke('evaluate', { requestId, event, executionArn: executionArn('other') });
+    const again = await invoke('evaluate', {
+      state: event,
+      executionArn: executionArn('other'),
+      classifyFirst: false,
+    });
 
     expect(again).toMatchObject({ requestId, duplicate: true });
   });
 
   it('rejects a payload that is not what the state machine sends', async () => {
     await expect(invoke('evaluate', { requestId: 'r-1', event: {} })).rejects.toThrow(ValidationError);
+  });
+
+  it('names the request from the event, and answers an event naming no agent with no request', async () => {
+    const event = agentRequestEvent({ action: 's3:GetObject' });
+    const nameless = { ...event, detail: { ...event.detail, agent: { id: ['invoice-bot'] } } };
+
+    const result = await invoke('evaluate', {
+      state: nameless,
+      executionArn: executionArn(event.id),
+      classifyFirst: false,
+    });
+
+    expect(result).toMatchObject({ requestId: null, duplicate: false, invalid: true });
+    await expect(store.get(`invoice-bot:${event.detail.requestId}`)).resolves.toBeUndefined();
   });
 });
 
@@ -108,51 +128,90 @@ describe('request-approval handler', () => {
   });
 });
 
-describe('record-decision handler', () => {
-  it('records the outcome once and answers a retry with the first answer', async () => {
+describe('finish handler', () => {
+  beforeEach(() => {
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+  });
+
+  it('records the outcome once, publishes it once, and answers a retry with the first answer', async () => {
     const { requestId, step } = await evaluated('kms:ScheduleKeyDeletion');
 
-    const first = await invoke('recordDecision', { ...step, outcome: { decision: 'POLICY_DENIED' } });
-    const retry = await invoke('recordDecision', { ...step, outcome: { decision: 'POLICY_DENIED' } });
+    const first = await invoke('finish', { ...step, outcome: { decision: 'POLICY_DENIED' } });
+    const retry = await invoke('finish', { ...step, outcome: { decision: 'POLICY_DENIED' } });
 
-    expect(first).toEqual({ requestId, applied: true, decision: 'POLICY_DENIED' });
+    expect(first).toMatchObject({ requestId, applied: true, published: { decision: 'POLICY_DENIED' } });
+    expect(first).not.toHaveProperty('execution');
     expect(retry).toEqual(first);
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'DENIED',
       decision: 'POLICY_DENIED',
     });
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
+  });
+
+  it('after a failed evaluation, stores the request its event names, denied, once', async () => {
+    const event = agentRequestEvent({ action: 's3:GetObject' });
+    const requestId = `invoice-bot:${event.detail.requestId}`;
+    // The state as Evaluate failed: the event with the workflow's error and outcome beside it.
+    const state = { ...event, error: { Error: 'Sandbox.Timedout' }, evaluation: {} };
+    const payload = {
+      event: state,
+      outcome: { decision: 'DENIED', reason: 'evaluation failed: Sandbox.Timedout' },
+      executionArn: executionArn(event.id),
+    };
+
+    const first = await invoke('finish', payload);
+    const retry = await invoke('finish', payload);
+
+    expect(first).toMatchObject({ requestId, applied: true, published: { decision: 'DENIED' } });
+    expect(retry).toEqual(first);
+    await expect(store.get(requestId)).resolves.toMatchObject({
+      status: 'DENIED',
+      reason: 'evaluation failed: Sandbox.Timedout',
+    });
+    const nameless = { ...event, id: 'another-event', detail: { ...event.detail, agent: {} } };
+    await expect(invoke('finish', { ...payload, event: nameless })).rejects.toThrow(ValidationError);
   });
 
   it('refuses a payload without the execution, as a direct invocation would send it', async () => {
     const { requestId } = await evaluated('kms:ScheduleKeyDeletion');
-    await expect(
-      invoke('recordDecision', { requestId, outcome: { decision: 'POLICY_DENIED' } }),
-    ).rejects.toThrow(ValidationError);
+    await expect(invoke('finish', { requestId, outcome: { decision: 'POLICY_DENIED' } })).rejects.toThrow(
+      ValidationError,
+    );
     await expect(store.get(requestId)).resolves.toMatchObject({ status: 'PENDING' });
   });
 
   it('rejects an outcome that is not a decision', async () => {
     await expect(
-      invoke('recordDecision', {
+      invoke('finish', {
         requestId: 'invoice-bot:r-2',
         executionArn: executionArn('r-2'),
         outcome: { decision: 'MAYBE' },
       }),
     ).rejects.toThrow(ValidationError);
   });
-});
 
-describe('publish-decision handler', () => {
-  it('puts Action Decided on the bus once per request, even when invoked again', async () => {
-    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
+  it('names a record that fails by its part, so the state machine fails the execution as RecordFailed', async () => {
+    const { step } = await evaluated('kms:ScheduleKeyDeletion');
+    // An approval no vote backs: refused by the record step, never published.
+    const failure = await invoke('finish', { ...step, outcome: { decision: 'APPROVED' } }).catch(
+      (error) => error,
+    );
+    expect(failure).toMatchObject({ name: FinishStepError.record, cause: { name: 'ConflictError' } });
+    expect(eventBridge.commandCalls(PutEventsCommand)).toEqual([]);
+  });
+
+  it('signs the receipt with the KMS key and puts Action Decided on the bus once per request', async () => {
     const { requestId, step } = await evaluated('s3:GetObject');
-    await invoke('recordDecision', { ...step, outcome: { decision: 'AUTO_APPROVED' } });
 
-    const published = await invoke('publishDecision', step);
-    const again = await invoke('publishDecision', step);
+    const { published } = (await invoke('finish', { ...step, outcome: { decision: 'AUTO_APPROVED' } })) as {
+      published: { receipt: string };
+    };
+    // Only published (after an execution failed for good): told once, whatever the retries.
+    const again = (await invoke('finish', step)) as { published: unknown };
 
     expect(published).toMatchObject({ requestId, decision: 'AUTO_APPROVED', approvers: [] });
-    expect(again).toEqual(published);
+    expect(again.published).toEqual(published);
     // Signed by the KMS key (mocked at the SDK), verifiable with its public key.
     const { KmsReceiptKeys } = await import('../../../lambdas/adapters/kms/receipt-signer.ts');
     const { KMSClient } = await import('@aws-sdk/client-kms');
@@ -160,9 +219,7 @@ describe('publish-decision handler', () => {
       client: new KMSClient({ region: 'us-east-1' }),
       keyIds: [receiptKey.keyArn],
     }).jwks();
-    await expect(
-      verifyReceipt((published as { receipt: string }).receipt, { keys: jwks }),
-    ).resolves.toMatchObject({
+    await expect(verifyReceipt(published.receipt, { keys: jwks })).resolves.toMatchObject({
       requestId,
       decision: 'AUTO_APPROVED',
     });
@@ -176,25 +233,28 @@ describe('publish-decision handler', () => {
     expect(JSON.parse(calls[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}')).toEqual(published);
   });
 
-  it('keeps its idempotency records in their own partition of the table, expiring through its TTL', async () => {
-    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-3' }] });
+  it('keeps its idempotency records in their own partitions of the table, expiring through its TTL', async () => {
     const { step } = await evaluated('s3:GetObject');
-    await invoke('recordDecision', { ...step, outcome: { decision: 'AUTO_APPROVED' } });
     const before = Math.floor(Date.now() / 1000);
 
-    await invoke('publishDecision', step);
+    await invoke('finish', { ...step, outcome: { decision: 'AUTO_APPROVED' } });
 
-    const { Items = [] } = await table.client.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': 'IDEMPOTENCY#publish-decision' },
-      }),
-    );
-    expect(Items.length).toBeGreaterThan(0);
-    for (const item of Items) {
-      expect(item).toMatchObject({ status: 'COMPLETED', sk: expect.stringMatching(/^publish-decision#/) });
-      expect(item.ttl).toBeGreaterThan(before);
+    for (const scope of ['record-decision', 'publish-decision']) {
+      const { Items = [] } = await table.client.send(
+        new QueryCommand({
+          TableName: table.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `IDEMPOTENCY#${scope}` },
+        }),
+      );
+      expect(Items.length).toBeGreaterThan(0);
+      for (const item of Items) {
+        expect(item).toMatchObject({
+          status: 'COMPLETED',
+          sk: expect.stringMatching(new RegExp(`^${scope}#`)),
+        });
+        expect(item.ttl).toBeGreaterThan(before);
+      }
     }
   });
 
@@ -204,10 +264,14 @@ describe('publish-decision handler', () => {
       .resolvesOnce({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure' }] })
       .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-2' }] });
     const { requestId, step } = await evaluated('s3:GetObject');
-    await invoke('recordDecision', { ...step, outcome: { decision: 'AUTO_APPROVED' } });
+    const finish = { ...step, outcome: { decision: 'AUTO_APPROVED' } };
 
-    await expect(invoke('publishDecision', step)).rejects.toThrow('InternalFailure');
-    await expect(invoke('publishDecision', step)).resolves.toMatchObject({ requestId });
+    const failure = await invoke('finish', finish).catch((error) => error);
+    expect(failure).toMatchObject({
+      name: FinishStepError.publish,
+      message: expect.stringContaining('InternalFailure'),
+    });
+    await expect(invoke('finish', finish)).resolves.toMatchObject({ requestId, published: { requestId } });
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(2);
   });
 });
@@ -217,7 +281,7 @@ describe('handler start', () => {
     vi.resetModules();
     const restore = setEnvironment({ TABLE_NAME: '', EVENT_BUS_NAME: '' });
     try {
-      const failure = await import('../../../lambdas/handlers/publish-decision.ts').catch((error) => error);
+      const failure = await import('../../../lambdas/handlers/finish.ts').catch((error) => error);
       expect(failure).toBeInstanceOf(Error);
       expect(failure.name).toBe(ConfigurationError.name);
       expect(failure.message).toContain('TABLE_NAME');

@@ -16,7 +16,7 @@ import {
   planClassification,
   startScan,
 } from '../../../lambdas/services/classify-before-approval.ts';
-import { evaluateRequest } from '../../../lambdas/services/index.ts';
+import { evaluateRequest, evaluateStep } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
 import {
   anAgentEvent,
@@ -287,5 +287,82 @@ describe('Evaluate after a scan', () => {
       severity: 'High',
     });
     expect(await evaluateCopy(bucket, null)).toMatchObject({ status: 'CLASSIFIED', severity: 'High' });
+  });
+});
+
+describe('the Evaluate step', () => {
+  const step = (state: unknown, classifyFirst = true, deps: Harness = harness) => {
+    harness.policy.answer = requireApproval();
+    const requestId = requestIdFor((state as { id: string }).id);
+    return evaluateStep(deps, { state, executionArn: executionArnFor(requestId), classifyFirst });
+  };
+
+  it('answers with the object to classify first, named by the request, and stores nothing yet', async () => {
+    const bucket = freshBucket();
+    const event = copyEvent(bucket);
+    expect(await step(event)).toEqual({
+      requestId: requestIdFor(event.id),
+      classify: { bucket, key: 'cards.csv' },
+    });
+    expect(await harness.store.get(requestIdFor(event.id))).toBeUndefined();
+    // Without classification jobs in the workflow the request is evaluated as it stands.
+    expect(await step(event, false)).toMatchObject({ requestId: requestIdFor(event.id), invalid: false });
+    expect(harness.policy.requests.at(-1)?.classification).toMatchObject({ status: 'UNCLASSIFIED' });
+  });
+
+  it('evaluates with the scan the workflow put beside the event, and never asks again', async () => {
+    const bucket = freshBucket();
+    const event = copyEvent(bucket);
+    const answer = await step({
+      ...event,
+      evaluation: { classify: {} },
+      scan: { state: 'FAILED', reason: 'job timed out' },
+    });
+    expect(answer).toMatchObject({ requestId: requestIdFor(event.id), duplicate: false, invalid: false });
+    expect(harness.policy.requests.at(-1)?.classification).toMatchObject({
+      status: 'FAILED',
+      reason: 'job timed out',
+    });
+    // A scan that is not one the workflow writes did not finish: FAILED, never unclassified.
+    const other = copyEvent(freshBucket());
+    await step({ ...other, scan: 'done' });
+    expect(harness.policy.requests.at(-1)?.classification).toMatchObject({
+      status: 'FAILED',
+      reason: 'the scan outcome is unreadable',
+    });
+  });
+
+  it('evaluates as FAILED when it cannot tell whether to classify', async () => {
+    const event = copyEvent(freshBucket());
+    let calls = 0;
+    const failingOnce: Harness = {
+      ...harness,
+      classifications: Object.assign(Object.create(harness.classifications), {
+        objectVerdict(bucket: string, key: string) {
+          calls += 1;
+          if (calls === 1) throw new RangeError('throttled');
+          return harness.classifications.objectVerdict(bucket, key);
+        },
+      }),
+    };
+    expect(await step(event, true, failingOnce)).toMatchObject({ invalid: false });
+    expect(harness.policy.requests.at(-1)?.classification).toMatchObject({
+      status: 'FAILED',
+      reason: 'the classification failed (RangeError)',
+    });
+  });
+
+  it('answers an event naming no agent with no request id, storing nothing', async () => {
+    const event = copyEvent(freshBucket());
+    const nameless = { ...event, detail: { ...event.detail, agent: { id: 7 } } };
+    expect(await step(nameless)).toEqual({
+      requestId: null,
+      duplicate: false,
+      invalid: true,
+      policy: expect.objectContaining({
+        decision: 'DENY',
+        reason: 'invalid request: detail.agent.id must be a string',
+      }),
+    });
   });
 });

@@ -1,0 +1,145 @@
+/**
+ * Workflow step Finish: records how the request ended exactly once, runs the approved action when
+ * Countersign executes it (assuming the executor role in a session scoped to the approved call), and
+ * publishes the decision (signing the receipt with KMS, this being the one role allowed to, and
+ * putting `Action Decided` on the bus). Recording and publishing are each idempotent per requestId,
+ * so a retried step (or a redelivered invocation) neither records nor tells the agent twice, and the
+ * run is claimed once on the request. Also FinishEvaluationFailure (after a failed evaluation, from
+ * the event) and PublishDecision (an execution that failed for good, only published).
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import {
+  createDocumentClient,
+  createDynamoDbClient,
+  createEventBridgeClient,
+  createKmsClient,
+  createStsClient,
+} from '../adapters/aws-clients.ts';
+import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-call-store.ts';
+import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
+import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
+import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
+import { systemClock } from '../adapters/system-clock.ts';
+import { parse } from '../domain/schemas.ts';
+import { idempotentPart } from '../middleware/idempotency.ts';
+import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
+import { createMetrics, withMetrics } from '../middleware/metrics.ts';
+import type { ActionExecutor } from '../ports/index.ts';
+import { executeApprovedAction } from '../services/execute-action.ts';
+import { type FinishRequestResult, finishRequest } from '../services/finish-request.ts';
+import { publishDecision } from '../services/publish-decision.ts';
+import { type RecordDecisionInput, recordDecision, requestToRecord } from '../services/record-decision.ts';
+import { loadEnvironment } from './environment.ts';
+import { FinishInput } from './inputs.ts';
+
+const env = loadEnvironment([
+  'tableName',
+  'eventBusName',
+  'receiptKeyId',
+  'executorRoleArn',
+  'executorAllowedPolicyArns',
+]);
+const logger = createLogger();
+const metrics = createMetrics();
+
+/** A run STARTED this long ago was interrupted: longer than the function's own timeout (60 s). */
+const INTERRUPTED_AFTER_MS = 5 * 60 * 1000;
+
+const dynamoDb = createDynamoDbClient();
+const documentClient = createDocumentClient(dynamoDb);
+const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
+const clock = systemClock;
+
+const record = idempotentPart(
+  { client: dynamoDb, tableName: env.tableName, scope: 'record-decision', eventKeyJmesPath: 'requestId' },
+  async (input: RecordDecisionInput) => {
+    const { applied, record: stored } = await recordDecision({ store, clock }, input);
+    // The stored decision, not the request (which holds personal data): this is what is remembered.
+    return { applied, decision: stored.decision };
+  },
+);
+// Built once per cold start: the signer keeps the key's identity between invocations.
+const publishDeps = {
+  store,
+  grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
+  publisher: new EventBridgeDecisionPublisher({
+    client: createEventBridgeClient(),
+    eventBusName: env.eventBusName,
+  }),
+  signer: new KmsReceiptSigner({ client: createKmsClient(), keyId: env.receiptKeyId }),
+  clock,
+};
+const publish = idempotentPart(
+  { client: dynamoDb, tableName: env.tableName, scope: 'publish-decision', eventKeyJmesPath: 'requestId' },
+  (input: { readonly requestId: string; readonly executionArn: string }) =>
+    publishDecision(publishDeps, input),
+);
+/**
+ * The executor and its S3, IAM and STS clients load when an action first runs, not at every cold
+ * start: most requests finish without running anything.
+ */
+let executor: Promise<ActionExecutor> | undefined;
+const lazyExecutor: ActionExecutor = {
+  async run(action, sessionName) {
+    executor ??= import('../adapters/executors/role-session-executor.ts').then(
+      ({ RoleSessionExecutor }) =>
+        new RoleSessionExecutor({ sts: createStsClient(), roleArn: env.executorRoleArn }),
+    );
+    return (await executor).run(action, sessionName);
+  },
+};
+const executeDeps = {
+  store,
+  executor: lazyExecutor,
+  clock,
+  allowedPolicyArns: env.executorAllowedPolicyArns,
+  interruptedAfterMs: INTERRUPTED_AFTER_MS,
+};
+
+async function finishStep(event: unknown, context: Context): Promise<FinishRequestResult> {
+  const input = parse(FinishInput, event, 'finish input');
+  record.registerLambdaContext(context);
+  publish.registerLambdaContext(context);
+  const result = await finishRequest(
+    {
+      record: record.run,
+      execute: (owned) => executeApprovedAction(executeDeps, owned),
+      publish: publish.run,
+    },
+    {
+      ...input,
+      requestId: 'event' in input ? requestToRecord(input) : input.requestId,
+    },
+  );
+  const { published, execution } = result;
+  logger.info('request finished', {
+    requestId: result.requestId,
+    applied: result.applied,
+    decision: published.decision,
+    // Set when Evaluate failed: the request may have been stored by this step, already denied.
+    afterEvaluationFailure: 'event' in input,
+    execution: execution?.status ?? 'NOTHING_TO_RUN',
+    sessionName: execution?.sessionName,
+    awsRequestId: execution?.awsRequestId,
+  });
+  if (result.applied) {
+    // Its own EMF document: the dimension belongs to this invocation's metric alone.
+    const decided = metrics.singleMetric();
+    decided.addDimension('decision', published.decision);
+    decided.addMetric('DecisionsRecorded', MetricUnit.Count, 1);
+  }
+  if (execution !== undefined) {
+    const counted = metrics.singleMetric();
+    counted.addDimension('status', execution.status);
+    counted.addMetric('ActionsExecuted', MetricUnit.Count, 1);
+  }
+  metrics.addMetric('DecisionsPublished', MetricUnit.Count, 1);
+  return result;
+}
+
+export const handler = middy(finishStep)
+  .use(withLambdaContext(logger))
+  .use(logStepFailure(logger))
+  .use(withMetrics(metrics));

@@ -1,0 +1,91 @@
+/**
+ * The workflow's Finish step: how a request ended is recorded (exactly once, a conditional write),
+ * the approved action runs when Countersign executes it (at most once, a conditional claim), and
+ * the decision is published. Each part is idempotent, so the state machine retries the step as a
+ * whole. A part that fails is named (FinishStepError), so the state machine tells them apart: a run
+ * claimed by an invocation still running is a ConflictError (EXECUTION_IN_PROGRESS), asked again
+ * until that one has finished; an execution failing for good is published without its outcome.
+ */
+import { FinishStepError, type FinishStepErrorName } from '../domain/approval.ts';
+import { ConflictError, FinishStepFailure } from '../domain/errors.ts';
+import type { ActionDecidedDetail, DecisionValue } from '../domain/schemas.ts';
+import type { ExecuteActionInput, ExecuteActionResult } from './execute-action.ts';
+import type { PublishDecisionInput } from './publish-decision.ts';
+import type { RecordDecisionInput } from './record-decision.ts';
+
+/** The three parts, as the handler wires them (record and publish made idempotent per request). */
+export interface FinishSteps {
+  readonly record: (
+    input: RecordDecisionInput,
+  ) => Promise<{ readonly applied: boolean; readonly decision: DecisionValue | undefined }>;
+  readonly execute: (input: ExecuteActionInput) => Promise<ExecuteActionResult>;
+  readonly publish: (input: PublishDecisionInput) => Promise<ActionDecidedDetail>;
+}
+
+export interface FinishRequestInput {
+  readonly requestId: string;
+  readonly executionArn: string;
+  /**
+   * How the request ended, to record, then run when it is an approval Countersign executes. Absent:
+   * recorded already and its execution failed for good; the decision is only published.
+   */
+  readonly outcome?: RecordDecisionInput['outcome'];
+  /** After a failed evaluation: the event as delivered, to store a request Evaluate never stored. */
+  readonly event?: unknown;
+}
+
+export interface FinishRequestResult {
+  readonly requestId: string;
+  /** This call recorded the decision; false when an earlier call (or a vote) had. */
+  readonly applied: boolean;
+  readonly published: ActionDecidedDetail;
+  readonly execution?: ExecuteActionResult['execution'];
+}
+
+/** Runs a part, naming its failure; an error `passes` lets through keeps its own name. */
+async function part<T>(
+  name: FinishStepErrorName,
+  run: () => Promise<T>,
+  passes: (error: unknown) => boolean = () => false,
+): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (passes(error)) throw error;
+    // The cause's name leads the message: the log names what failed, not only which part.
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new FinishStepFailure(name, message, { cause: error });
+  }
+}
+
+/** The run is claimed by an invocation still running: the step is asked again, later. */
+function inProgress(error: unknown): boolean {
+  return error instanceof ConflictError && error.code === 'EXECUTION_IN_PROGRESS';
+}
+
+export async function finishRequest(
+  steps: FinishSteps,
+  input: FinishRequestInput,
+): Promise<FinishRequestResult> {
+  const { requestId, executionArn, outcome } = input;
+  let applied = false;
+  let execution: ExecuteActionResult['execution'];
+  if (outcome !== undefined) {
+    ({ applied } = await part(FinishStepError.record, () =>
+      steps.record({
+        requestId,
+        outcome,
+        executionArn,
+        ...(input.event === undefined ? {} : { event: input.event }),
+      }),
+    ));
+    // Runs only an approval whose policy names an executor: the service checks the stored request.
+    ({ execution } = await part(
+      FinishStepError.execute,
+      () => steps.execute({ requestId, executionArn }),
+      inProgress,
+    ));
+  }
+  const published = await part(FinishStepError.publish, () => steps.publish({ requestId, executionArn }));
+  return { requestId, applied, published, ...(execution === undefined ? {} : { execution }) };
+}
