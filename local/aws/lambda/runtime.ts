@@ -202,6 +202,7 @@ export class LambdaRuntime<F extends LambdaFunction = LambdaFunction> {
   readonly #sandboxes = new Map<string, Sandbox>();
   readonly #all = new Set<Sandbox>();
   readonly #inFlight = new Set<Promise<unknown>>();
+  #stopping = false;
 
   constructor(options: LambdaRuntimeOptions<F>) {
     this.#functions = options.functions;
@@ -260,6 +261,17 @@ export class LambdaRuntime<F extends LambdaFunction = LambdaFunction> {
         new AwsProtocolError(AwsErrorCode.resourceNotFound, `Function not found: ${nameOrArn}`, 404),
       );
     }
+    if (this.#stopping) {
+      // A sandbox started now would outlive stop() and keep the process alive (a stream mapping
+      // retrying its batch, a workflow step, while the twin shuts down).
+      return Promise.reject(
+        new AwsProtocolError(
+          AwsErrorCode.internalFailure,
+          `The twin is stopping: ${fn.name} is not invoked`,
+          500,
+        ),
+      );
+    }
     const started = performance.now();
     const invocation = this.#sandbox(fn).invoke(fn, event);
     this.#inFlight.add(invocation);
@@ -271,8 +283,9 @@ export class LambdaRuntime<F extends LambdaFunction = LambdaFunction> {
     return invocation;
   }
 
-  /** Waits for the invocations in flight, then ends every sandbox. */
+  /** Refuses new invocations, waits for those in flight, then ends every sandbox. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     await Promise.allSettled([...this.#inFlight]);
     await Promise.all([...this.#all].map((sandbox) => sandbox.stop()));
     this.#sandboxes.clear();
