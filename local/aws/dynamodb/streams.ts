@@ -20,8 +20,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TwinTable } from '../cloudformation/template.ts';
+import type { LocalDynamo } from './dynalite-server.ts';
 
 /** A stream record as Lambda hands it to a function (the DynamoDB event's `Records[]`). */
 export interface DynamoDbStreamRecord {
@@ -217,8 +217,8 @@ export interface LocalDynamoStreamsOptions {
   /** Where the journals live (the twin uses `<dataDir>/dynamodb-streams`). */
   readonly directory: string;
   readonly tables: readonly TwinTable[];
-  /** The embedded dynalite, read for the images. */
-  readonly endpoint: string;
+  /** The embedded dynalite, read for the images (in this process). */
+  readonly dynalite: Pick<LocalDynamo, 'call'>;
   readonly region: string;
   readonly log: (line: string) => void;
   /** @default () => new Date() */
@@ -229,7 +229,7 @@ export class LocalDynamoStreams {
   readonly #streams = new Map<string, TableStream>();
   readonly #locks = new KeyedLocks();
   readonly #listeners = new Set<() => void>();
-  readonly #client: DynamoDBClient;
+  readonly #dynalite: Pick<LocalDynamo, 'call'>;
   readonly #region: string;
   readonly #now: () => Date;
   readonly #path: string;
@@ -237,11 +237,7 @@ export class LocalDynamoStreams {
   #appending: Promise<void> = Promise.resolve();
 
   private constructor(options: LocalDynamoStreamsOptions) {
-    this.#client = new DynamoDBClient({
-      endpoint: options.endpoint,
-      region: options.region,
-      credentials: { accessKeyId: 'twin', secretAccessKey: 'twin-internal' },
-    });
+    this.#dynalite = options.dynalite;
     this.#region = options.region;
     this.#now = options.now ?? (() => new Date());
     this.#path = join(options.directory, JOURNAL);
@@ -333,7 +329,6 @@ export class LocalDynamoStreams {
     await this.#appending;
     await this.#journal?.close();
     this.#journal = undefined;
-    this.#client.destroy();
   }
 
   #keyOf(table: string, item: AttributeMap): AttributeMap | undefined {
@@ -348,9 +343,11 @@ export class LocalDynamoStreams {
   }
 
   async #read(item: ItemRef): Promise<AttributeMap | undefined> {
-    const result = await this.#client.send(
-      new GetItemCommand({ TableName: item.table, Key: item.key as never, ConsistentRead: true }),
-    );
+    const result = await this.#dynalite.call('GetItem', {
+      TableName: item.table,
+      Key: item.key,
+      ConsistentRead: true,
+    });
     return result.Item as AttributeMap | undefined;
   }
 
