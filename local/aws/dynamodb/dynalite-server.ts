@@ -113,10 +113,20 @@ const requireCommonJs = createRequire(import.meta.url);
 /**
  * Keeps each ACTIVE table's description in memory: dynalite's actions ask `store.getTable` for it
  * at every operation. Any write to the descriptions (UpdateTable, DeleteTable, a table that turns
- * ACTIVE) forgets them all; a table that is not ACTIVE is always read from LevelDB.
+ * ACTIVE) forgets them all; a table that is not ACTIVE is always read from LevelDB. The twin
+ * never changes a table once created: only dynalite's own UpdateTable and DeleteTable (which
+ * change the description they were given before writing it) would.
  */
 function cacheTableDescriptions(store: DynaliteStore): void {
   const active = new Map<string, unknown>();
+  // A description read while a write to the descriptions was in flight may be the old one: kept
+  // only when no write started or finished since the read began.
+  let writes = 0;
+  let inFlight = 0;
+  const forget = () => {
+    writes += 1;
+    active.clear();
+  };
   const read = store.getTable.bind(store);
   store.getTable = (name, checkStatus, cb) => {
     const done = (typeof checkStatus === 'function' ? checkStatus : cb)!;
@@ -125,9 +135,12 @@ function cacheTableDescriptions(store: DynaliteStore): void {
       process.nextTick(done, null, cached);
       return;
     }
+    const writesBefore = writes;
     const remember: Callback = (error, table) => {
-      if (error === null && (table as { TableStatus?: string }).TableStatus === 'ACTIVE')
+      const status = (table as { TableStatus?: string } | undefined)?.TableStatus;
+      if (error === null && status === 'ACTIVE' && inFlight === 0 && writes === writesBefore) {
         active.set(name, table);
+      }
       done(error, table);
     };
     // As dynalite's own getTable reads its arguments: (name, cb) checks the status too.
@@ -138,8 +151,22 @@ function cacheTableDescriptions(store: DynaliteStore): void {
   for (const method of ['put', 'del', 'batch'] as const) {
     const write = tableDb[method].bind(tableDb) as (...args: unknown[]) => unknown;
     tableDb[method] = (...args: unknown[]) => {
-      active.clear();
-      return write(...args);
+      forget();
+      inFlight += 1;
+      const finished = () => {
+        inFlight -= 1;
+        forget();
+      };
+      const last = args.at(-1);
+      if (typeof last === 'function') {
+        return write(...args.slice(0, -1), (...results: unknown[]) => {
+          finished();
+          (last as (...results: unknown[]) => void)(...results);
+        });
+      }
+      const result = write(...args);
+      void Promise.resolve(result).then(finished, finished);
+      return result;
     };
   }
 }
