@@ -251,8 +251,18 @@ export async function startLocalDynamo(options: {
   });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const [handler] = server.listeners('request') as RequestListener[];
-  const request = (headers: Readonly<Record<string, string>>, body: Buffer) =>
-    serveInProcess(handler!, headers, body);
+  // As over its port: once stopping, a request is refused (as a closed port refuses a connection)
+  // and the store closes after the requests it is serving have their answers.
+  let stopping = false;
+  const serving = new Set<Promise<DynaliteResponse>>();
+  const request = (headers: Readonly<Record<string, string>>, body: Buffer) => {
+    if (stopping) return Promise.reject(new Error('the twin’s DynamoDB is stopped'));
+    const answer = serveInProcess(handler!, headers, body);
+    serving.add(answer);
+    const settled = () => serving.delete(answer);
+    answer.then(settled, settled);
+    return answer;
+  };
   const call = async (operation: string, input: Readonly<Record<string, unknown>>) => {
     const answer = await request(internalHeaders(operation), Buffer.from(JSON.stringify(input)));
     const output = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
@@ -261,8 +271,13 @@ export async function startLocalDynamo(options: {
     }
     return output;
   };
-  const stop = () =>
-    new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  const stop = async () => {
+    stopping = true;
+    await Promise.allSettled([...serving]);
+    await new Promise<void>((resolve, reject) =>
+      server.close((error) => (error ? reject(error) : resolve())),
+    );
+  };
   try {
     await ensureTables(endpoint, options.tables, options.log);
   } catch (error) {

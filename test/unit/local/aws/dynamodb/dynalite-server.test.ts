@@ -86,6 +86,12 @@ describe('the twin’s dynalite, in process', () => {
     await expect(dynamo.call('GetItem', { TableName: 'things' })).rejects.toThrow(/ValidationException/);
   });
 
+  it('refuses requests once stopped, as its closed port would, instead of leaving them unanswered', async () => {
+    await dynamo.stop();
+    await expect(dynamo.call('GetItem', { TableName: 'things', Key: item('a') })).rejects.toThrow(/stopped/);
+    dynamo = await startLocalDynamo({ path: dir, tables: [TABLE], log: () => undefined });
+  });
+
   it('keeps what it wrote across a restart', async () => {
     await dynamo.call('PutItem', { TableName: 'things', Item: item('kept', { n: { N: '1' } }) });
     await dynamo.stop();
