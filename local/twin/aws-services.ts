@@ -143,7 +143,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
     const streams = await LocalDynamoStreams.open({
       directory: join(dataDir, 'dynamodb-streams'),
       tables: stack.tables,
-      endpoint: dynamo.endpoint,
+      dynalite: dynamo,
       region: LOCAL_REGION,
       log,
     });
@@ -342,7 +342,7 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
         const services = [
           eventBridgeService(eventBus, options.meter),
           stepFunctionsService(running),
-          dynamoDbService(dynamo.endpoint, streams, options.meter),
+          dynamoDbService(dynamo, streams, options.meter),
           lambdaInvokeService(lambda, log),
           secretsManagerService(secrets),
           s3Service(s3),

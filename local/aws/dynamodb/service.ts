@@ -1,45 +1,25 @@
 /**
  * DynamoDB's API on the twin (JSON 1.0, `X-Amz-Target: DynamoDB_20120810.*`): the front has checked
  * the signature and the caller's permission; a body that is not a JSON object is refused here
- * (SerializationException); otherwise the request goes as it came to the embedded dynalite, and
+ * (SerializationException); otherwise the request goes as it came to the embedded dynalite (in this
+ * process, dynalite-server.ts), and
  * dynalite's answer (errors included, in DynamoDB's own shapes) goes back as it came. Writes to a
  * table with a stream go through the streams, which record what they change.
  */
-import { request as httpRequest } from 'node:http';
 import { crc32 } from 'node:zlib';
 import { parseJsonInput } from '../front/json-service.ts';
 import type { AwsServiceRequest, AwsServiceResponse, JsonAwsService } from '../front/service.ts';
 import { AwsProtocol } from '../front/service.ts';
 import type { UsageMeter } from '../usage.ts';
 import { meterCapacity } from './capacity.ts';
+import type { LocalDynamo } from './dynalite-server.ts';
 import type { LocalDynamoStreams } from './streams.ts';
 
-const HOP_BY_HOP = new Set(['connection', 'transfer-encoding', 'keep-alive']);
+type Dynalite = Pick<LocalDynamo, 'request'>;
 
-function forward(request: AwsServiceRequest<Buffer>, endpoint: string): Promise<AwsServiceResponse> {
-  return new Promise((resolve, reject) => {
-    const target = new URL(request.path, endpoint);
-    const forwarded = httpRequest(
-      target,
-      { method: request.method, headers: { ...request.headers, host: target.host } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          const headers: Record<string, string> = {};
-          for (const [name, value] of Object.entries(response.headers)) {
-            if (value !== undefined && !HOP_BY_HOP.has(name)) {
-              headers[name] = Array.isArray(value) ? value.join(',') : value;
-            }
-          }
-          resolve({ statusCode: response.statusCode ?? 500, headers, body: Buffer.concat(chunks) });
-        });
-        response.on('error', reject);
-      },
-    );
-    forwarded.on('error', reject);
-    forwarded.end(request.body);
-  });
+function forward(request: AwsServiceRequest<Buffer>, dynalite: Dynalite): Promise<AwsServiceResponse> {
+  // dynalite's answer as it is: its status, headers (CRC32 included) and body.
+  return dynalite.request(request.headers, request.body);
 }
 
 /**
@@ -49,21 +29,21 @@ function forward(request: AwsServiceRequest<Buffer>, endpoint: string): Promise<
 async function forwardMetered(
   request: AwsServiceRequest<Buffer>,
   operation: string,
-  endpoint: string,
+  dynalite: Dynalite,
   meter: UsageMeter,
 ): Promise<AwsServiceResponse> {
   let input: unknown;
   try {
     input = JSON.parse(request.body.toString('utf8'));
   } catch {
-    return forward(request, endpoint);
+    return forward(request, dynalite);
   }
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) return forward(request, endpoint);
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return forward(request, dynalite);
   const metered = meterCapacity(meter, operation, input as Record<string, unknown>);
   const body = Buffer.from(JSON.stringify(metered.request));
   const response = await forward(
     { ...request, body, headers: { ...request.headers, 'content-length': String(body.length) } },
-    endpoint,
+    dynalite,
   );
   if (response.statusCode !== 200 || !Buffer.isBuffer(response.body)) return response;
   const answer = Buffer.from(JSON.stringify(metered.count(JSON.parse(response.body.toString('utf8')))));
@@ -79,7 +59,7 @@ async function forwardMetered(
 }
 
 export function dynamoDbService(
-  endpoint: string,
+  dynalite: Dynalite,
   streams?: LocalDynamoStreams,
   meter?: UsageMeter,
 ): JsonAwsService {
@@ -94,8 +74,8 @@ export function dynamoDbService(
       parseJsonInput(request.body);
       const send = () =>
         meter === undefined
-          ? forward(request, endpoint)
-          : forwardMetered(request, operation, endpoint, meter);
+          ? forward(request, dynalite)
+          : forwardMetered(request, operation, dynalite, meter);
       return streams === undefined ? send() : streams.capture(operation, request.body, send);
     },
   };

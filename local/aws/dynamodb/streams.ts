@@ -20,8 +20,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { TwinTable } from '../cloudformation/template.ts';
+import type { LocalDynamo } from './dynalite-server.ts';
 
 /** A stream record as Lambda hands it to a function (the DynamoDB event's `Records[]`). */
 export interface DynamoDbStreamRecord {
@@ -57,6 +57,11 @@ type JournalLine =
     }
   | { readonly t: 'record'; readonly record: DynamoDbStreamRecord }
   | { readonly t: 'done'; readonly id: string };
+
+interface QueuedLines {
+  readonly lines: JournalLine[];
+  readonly waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+}
 
 const RETENTION_MS = 24 * 3_600_000;
 const SEQUENCE_DIGITS = 21;
@@ -217,8 +222,8 @@ export interface LocalDynamoStreamsOptions {
   /** Where the journals live (the twin uses `<dataDir>/dynamodb-streams`). */
   readonly directory: string;
   readonly tables: readonly TwinTable[];
-  /** The embedded dynalite, read for the images. */
-  readonly endpoint: string;
+  /** The embedded dynalite, read for the images (in this process). */
+  readonly dynalite: Pick<LocalDynamo, 'call'>;
   readonly region: string;
   readonly log: (line: string) => void;
   /** @default () => new Date() */
@@ -229,19 +234,18 @@ export class LocalDynamoStreams {
   readonly #streams = new Map<string, TableStream>();
   readonly #locks = new KeyedLocks();
   readonly #listeners = new Set<() => void>();
-  readonly #client: DynamoDBClient;
+  readonly #dynalite: Pick<LocalDynamo, 'call'>;
   readonly #region: string;
   readonly #now: () => Date;
   readonly #path: string;
   #journal: FileHandle | undefined;
+  /** The journal's writes, one after another (never rejects: each write's callers get its error). */
   #appending: Promise<void> = Promise.resolve();
+  /** Lines waiting for the next write, with their callers. */
+  #queued: QueuedLines | undefined;
 
   private constructor(options: LocalDynamoStreamsOptions) {
-    this.#client = new DynamoDBClient({
-      endpoint: options.endpoint,
-      region: options.region,
-      credentials: { accessKeyId: 'twin', secretAccessKey: 'twin-internal' },
-    });
+    this.#dynalite = options.dynalite;
     this.#region = options.region;
     this.#now = options.now ?? (() => new Date());
     this.#path = join(options.directory, JOURNAL);
@@ -333,7 +337,6 @@ export class LocalDynamoStreams {
     await this.#appending;
     await this.#journal?.close();
     this.#journal = undefined;
-    this.#client.destroy();
   }
 
   #keyOf(table: string, item: AttributeMap): AttributeMap | undefined {
@@ -348,9 +351,11 @@ export class LocalDynamoStreams {
   }
 
   async #read(item: ItemRef): Promise<AttributeMap | undefined> {
-    const result = await this.#client.send(
-      new GetItemCommand({ TableName: item.table, Key: item.key as never, ConsistentRead: true }),
-    );
+    const result = await this.#dynalite.call('GetItem', {
+      TableName: item.table,
+      Key: item.key,
+      ConsistentRead: true,
+    });
     return result.Item as AttributeMap | undefined;
   }
 
@@ -400,32 +405,58 @@ export class LocalDynamoStreams {
     };
   }
 
-  /** Appends lines in one write, numbering records as they go in; serialized across callers. */
+  /**
+   * Appends lines, numbering records as they go in. Writes are serialized; lines handed in while
+   * one is being written go together in the next (a group commit: one write for all the writes
+   * waiting, in the order they came). Resolves once the caller's lines are written.
+   */
   #append(lines: readonly JournalLine[]): Promise<void> {
-    const run = this.#appending.then(async () => {
-      const numbered = lines.map((line) => {
-        if (line.t !== 'record') return line;
-        const stream = this.#streams.get(this.#tableOfArn(line.record.eventSourceARN))!;
-        return {
-          t: 'record' as const,
-          record: {
-            ...line.record,
-            dynamodb: { ...line.record.dynamodb, SequenceNumber: stream.nextSequenceNumber() },
-          },
-        };
-      });
-      this.#journal ??= await open(this.#path, 'a');
-      await this.#journal.write(numbered.map((line) => `${JSON.stringify(line)}\n`).join(''));
-      let appended = false;
-      for (const line of numbered) {
-        if (line.t !== 'record') continue;
-        this.#streams.get(this.#tableOfArn(line.record.eventSourceARN))!.append(line.record);
-        appended = true;
+    return new Promise<void>((resolve, reject) => {
+      if (this.#queued === undefined) {
+        const batch: QueuedLines = { lines: [], waiters: [] };
+        this.#queued = batch;
+        this.#appending = this.#appending
+          .then(() => {
+            // Taken now: whatever is handed in from here on goes in the next write.
+            if (this.#queued === batch) this.#queued = undefined;
+            return this.#write(batch.lines);
+          })
+          .then(
+            () => {
+              for (const waiter of batch.waiters) waiter.resolve();
+            },
+            (error: unknown) => {
+              for (const waiter of batch.waiters) waiter.reject(error);
+            },
+          );
       }
-      if (appended) for (const listener of this.#listeners) listener();
+      this.#queued.lines.push(...lines);
+      this.#queued.waiters.push({ resolve, reject });
     });
-    this.#appending = run.catch(() => undefined);
-    return run;
+  }
+
+  /** Writes lines in one write, numbering records as they go in, then tells the listeners. */
+  async #write(lines: readonly JournalLine[]): Promise<void> {
+    const numbered = lines.map((line) => {
+      if (line.t !== 'record') return line;
+      const stream = this.#streams.get(this.#tableOfArn(line.record.eventSourceARN))!;
+      return {
+        t: 'record' as const,
+        record: {
+          ...line.record,
+          dynamodb: { ...line.record.dynamodb, SequenceNumber: stream.nextSequenceNumber() },
+        },
+      };
+    });
+    this.#journal ??= await open(this.#path, 'a');
+    await this.#journal.write(numbered.map((line) => `${JSON.stringify(line)}\n`).join(''));
+    let appended = false;
+    for (const line of numbered) {
+      if (line.t !== 'record') continue;
+      this.#streams.get(this.#tableOfArn(line.record.eventSourceARN))!.append(line.record);
+      appended = true;
+    }
+    if (appended) for (const listener of this.#listeners) listener();
   }
 
   #tableOfArn(arn: string): string {

@@ -1,0 +1,146 @@
+/**
+ * The twin's embedded dynalite served in process: the same answers as over its HTTP port (errors
+ * included), persisted, and table descriptions that follow UpdateTable although they are kept
+ * in memory.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TwinTable } from '../../../../../local/aws/cloudformation/template.ts';
+import { type LocalDynamo, startLocalDynamo } from '../../../../../local/aws/dynamodb/dynalite-server.ts';
+
+const TABLE: TwinTable = {
+  logicalId: 'Table',
+  name: 'things',
+  keySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' },
+    { AttributeName: 'sk', KeyType: 'RANGE' },
+  ],
+  attributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' },
+    { AttributeName: 'sk', AttributeType: 'S' },
+  ],
+  globalSecondaryIndexes: [],
+  localSecondaryIndexes: [],
+};
+
+const item = (pk: string, extra: Record<string, unknown> = {}) => ({
+  pk: { S: pk },
+  sk: { S: 'v' },
+  ...extra,
+});
+
+describe('the twin’s dynalite, in process', () => {
+  let dir: string;
+  let dynamo: LocalDynamo;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'countersign-dynalite-'));
+    dynamo = await startLocalDynamo({ path: dir, tables: [TABLE], log: () => undefined });
+  });
+
+  afterEach(async () => {
+    await dynamo.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('answers a request as over HTTP: the same status, error and body', async () => {
+    await dynamo.call('PutItem', { TableName: 'things', Item: item('a') });
+    const headers = {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-date': '20260101T000000Z',
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=k/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+    };
+    const conditional = JSON.stringify({
+      TableName: 'things',
+      Item: item('a'),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    for (const target of ['DynamoDB_20120810.PutItem', 'DynamoDB_20120810.GetItem']) {
+      const body = target.endsWith('PutItem')
+        ? conditional
+        : JSON.stringify({ TableName: 'things', Key: item('a') });
+      const inProcess = await dynamo.request({ ...headers, 'x-amz-target': target }, Buffer.from(body));
+      const overHttp = await fetch(dynamo.endpoint, {
+        method: 'POST',
+        headers: { ...headers, 'x-amz-target': target },
+        body,
+      });
+      expect(inProcess.statusCode).toBe(overHttp.status);
+      expect(JSON.parse(inProcess.body.toString('utf8'))).toEqual(await overHttp.json());
+      expect(inProcess.headers['x-amz-crc32']).toBe(overHttp.headers.get('x-amz-crc32'));
+    }
+    const refused = await dynamo.request(
+      { ...headers, 'x-amz-target': 'DynamoDB_20120810.PutItem' },
+      Buffer.from(conditional),
+    );
+    expect(JSON.parse(refused.body.toString('utf8')).__type).toBe(
+      'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+    );
+    await expect(dynamo.call('GetItem', { TableName: 'nope', Key: item('a') })).rejects.toThrow(
+      /ResourceNotFoundException/,
+    );
+    await expect(dynamo.call('GetItem', { TableName: 'things' })).rejects.toThrow(/ValidationException/);
+  });
+
+  it('refuses requests once stopped, as its closed port would, instead of leaving them unanswered', async () => {
+    await dynamo.stop();
+    await expect(dynamo.call('GetItem', { TableName: 'things', Key: item('a') })).rejects.toThrow(/stopped/);
+    dynamo = await startLocalDynamo({ path: dir, tables: [TABLE], log: () => undefined });
+  });
+
+  it('keeps what it wrote across a restart', async () => {
+    await dynamo.call('PutItem', { TableName: 'things', Item: item('kept', { n: { N: '1' } }) });
+    await dynamo.stop();
+    dynamo = await startLocalDynamo({ path: dir, tables: [TABLE], log: () => undefined });
+    const { Item } = await dynamo.call('GetItem', { TableName: 'things', Key: item('kept') });
+    expect(Item).toEqual(item('kept', { n: { N: '1' } }));
+  });
+
+  it('sees a table’s new description after UpdateTable, though descriptions are kept in memory', async () => {
+    const billing = async () =>
+      (
+        (await dynamo.call('DescribeTable', { TableName: 'things' })) as {
+          Table: { BillingModeSummary?: { BillingMode: string } };
+        }
+      ).Table.BillingModeSummary?.BillingMode;
+    // Read (and kept) before the update.
+    expect(await billing()).toBe('PAY_PER_REQUEST');
+    await dynamo.call('PutItem', { TableName: 'things', Item: item('a') });
+    await dynamo.call('UpdateTable', {
+      TableName: 'things',
+      BillingMode: 'PROVISIONED',
+      ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 5 },
+    });
+    expect(await billing()).toBe('PROVISIONED');
+    expect((await dynamo.call('GetItem', { TableName: 'things', Key: item('a') })).Item).toEqual(item('a'));
+  });
+
+  it('sees a table made again under the same name with another key', async () => {
+    await dynamo.call('PutItem', { TableName: 'things', Item: item('a') });
+    await dynamo.call('DeleteTable', { TableName: 'things' });
+    while (((await dynamo.call('ListTables', {})).TableNames as string[]).includes('things')) {
+      await setTimeout(5);
+    }
+    await dynamo.call('CreateTable', {
+      TableName: 'things',
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    for (;;) {
+      const { Table } = (await dynamo.call('DescribeTable', { TableName: 'things' })) as {
+        Table: { TableStatus: string };
+      };
+      if (Table.TableStatus === 'ACTIVE') break;
+      await setTimeout(5);
+    }
+    await dynamo.call('PutItem', { TableName: 'things', Item: { id: { S: 'b' } } });
+    await expect(dynamo.call('PutItem', { TableName: 'things', Item: item('c') })).rejects.toThrow(
+      /ValidationException/,
+    );
+  });
+});
