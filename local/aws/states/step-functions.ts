@@ -163,18 +163,12 @@ function resourceOf(spec: TaskSpec): { resourceType: string; resource: string } 
 
 function describe(record: ExecutionRecord): ExecutionDescription {
   return {
-    executionArn: record.executionArn,
-    stateMachineArn: record.stateMachineArn,
-    name: record.name,
-    status: record.status,
-    startDate: new Date(record.startDate),
-    ...(record.stopDate === undefined ? {} : { stopDate: new Date(record.stopDate) }),
+    ...listItem(record),
     input: record.input,
     inputDetails: { included: true },
     ...(record.output === undefined ? {} : { output: record.output, outputDetails: { included: true } }),
     ...(record.error === undefined ? {} : { error: record.error }),
     ...(record.cause === undefined ? {} : { cause: record.cause }),
-    redriveCount: record.redriveCount,
     ...(record.redriveDate === undefined ? {} : { redriveDate: new Date(record.redriveDate) }),
   };
 }
