@@ -17,7 +17,7 @@ import {
 
 export const OUTBOX_PATHS = {
   list: '/local/outbox',
-  /** Give `${url}${slackApiBase}` to @slack/web-api as `slackApiUrl` (it appends `<method>`). */
+  /** The Slack Web API base the twin gives the functions as `slackApiUrl` (a method is appended to it). */
   slackApiBase: '/local/sinks/slack/api/',
   /** The Bot Framework serviceUrl: the connector client appends `v3/conversations/…`. */
   teamsServiceUrl: '/local/sinks/teams/',
