@@ -13,10 +13,10 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import * as z from 'zod';
 import { AgentDecisionRequest, AgentDecisionStatus, MAX_WAIT_SECONDS } from '../lambdas/domain/agent-api.ts';
 import { CountersignError } from '../lambdas/domain/errors.ts';
 import { AgentRequestDetail } from '../lambdas/domain/schemas.ts';
+import * as z from '../lambdas/domain/zod.ts';
 import { type AgentClient, type ApprovalResult, createAgentClient, type PendingApproval } from './client.ts';
 import { CountersignApiError } from './errors.ts';
 
@@ -25,27 +25,29 @@ export const MCP_AGENT_ID_VARIABLE = 'COUNTERSIGN_AGENT_ID';
 
 const WaitSeconds = z
   .number()
-  .int()
-  .min(0)
-  .max(MAX_WAIT_SECONDS)
-  .describe(
-    `How long to wait for the decision before answering that it is pending (0..${MAX_WAIT_SECONDS} s)`,
+  .check(
+    z.int(),
+    z.gte(0),
+    z.lte(MAX_WAIT_SECONDS),
+    z.describe(
+      `How long to wait for the decision before answering that it is pending (0..${MAX_WAIT_SECONDS} s)`,
+    ),
   );
 
 /** The `Action Requested` detail without the agent (the server's own), plus how long to wait. */
-export const RequestApprovalInput = AgentRequestDetail.omit({ agent: true }).extend({
-  onBehalfOf: AgentRequestDetail.shape.agent.shape.onBehalfOf.describe(
-    'The person the agent acts for (directory id or email)',
+export const RequestApprovalInput = z.extend(z.omit(AgentRequestDetail, { agent: true }), {
+  onBehalfOf: AgentRequestDetail.shape.agent.shape.onBehalfOf.check(
+    z.describe('The person the agent acts for (directory id or email)'),
   ),
-  waitSeconds: WaitSeconds.default(MAX_WAIT_SECONDS),
+  waitSeconds: z._default(WaitSeconds, MAX_WAIT_SECONDS),
 });
 export type RequestApprovalInput = z.infer<typeof RequestApprovalInput>;
 
 export const GetDecisionInput = z.strictObject({
-  requestId: AgentDecisionRequest.shape.requestId.describe(
-    'The id request_approval answered ("<agentId>:<requestId>"), or the requestId given to it',
+  requestId: AgentDecisionRequest.shape.requestId.check(
+    z.describe('The id request_approval answered ("<agentId>:<requestId>"), or the requestId given to it'),
   ),
-  waitSeconds: WaitSeconds.default(0),
+  waitSeconds: z._default(WaitSeconds, 0),
 });
 export type GetDecisionInput = z.infer<typeof GetDecisionInput>;
 

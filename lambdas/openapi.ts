@@ -3,13 +3,14 @@
  * served at GET /api/openapi.json. Its schemas are generated
  * from the same zod schemas the handler validates with, so the description cannot drift from the code.
  */
-import * as z from 'zod';
+
 import { ReviewInput, ReviewView } from './domain/after-the-fact-review.ts';
 import { AgentDecisionRequest, DecidedBody, MAX_WAIT_SECONDS, PendingBody } from './domain/agent-api.ts';
 import { Eligibility } from './domain/approval.ts';
 import { AuditRecord } from './domain/audit-record.ts';
 import { CallStatusValue, PrivilegedCall } from './domain/privileged-calls.ts';
 import { JsonObject, Principal, RequestRecord, RequestStatusValue, VoteInput } from './domain/schemas.ts';
+import * as z from './domain/zod.ts';
 import { MAX_PAGE_SIZE } from './http/api-app.ts';
 import {
   ClassificationDetailBody,
@@ -22,23 +23,24 @@ const ErrorBody = z.strictObject({
   error: z.strictObject({
     code: z
       .string()
-      .meta({ description: 'Stable, machine-readable reason, e.g. REQUESTER or ALREADY_VOTED.' }),
-    message: z.string().meta({ description: 'What happened and why, in plain words.' }),
-    issues: z.array(z.string()).optional().meta({ description: 'One line per invalid field (400 only).' }),
+      .check(z.meta({ description: 'Stable, machine-readable reason, e.g. REQUESTER or ALREADY_VOTED.' })),
+    message: z.string().check(z.meta({ description: 'What happened and why, in plain words.' })),
+    issues: z
+      .optional(z.array(z.string()))
+      .check(z.meta({ description: 'One line per invalid field (400 only).' })),
   }),
 });
 
 const RequestPage = z.strictObject({
   items: z.array(RequestRecord),
   cursor: z
-    .string()
-    .optional()
-    .meta({ description: 'Pass as `cursor` to get the next page; absent on the last.' }),
+    .optional(z.string())
+    .check(z.meta({ description: 'Pass as `cursor` to get the next page; absent on the last.' })),
 });
 
 const VoteAccepted = z.strictObject({
   request: RequestRecord,
-  decided: z.boolean().meta({ description: 'Whether this vote decided the request.' }),
+  decided: z.boolean().check(z.meta({ description: 'Whether this vote decided the request.' })),
 });
 
 const Me = z.strictObject({ principal: Principal });
@@ -46,7 +48,7 @@ const Me = z.strictObject({ principal: Principal });
 function componentSchemas(): Record<string, unknown> {
   const registry = z.registry<{ id: string }>();
   const named = {
-    JsonValue: JsonObject.out.valueType,
+    JsonValue: JsonObject._zod.def.out._zod.def.valueType,
     Principal,
     RequestRecord,
     AuditRecord,

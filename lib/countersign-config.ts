@@ -159,12 +159,14 @@ const CountersignConfigFields = z.strictObject({
   jwtJwksUrl: IssuerUrl.optional(),
   directory: z.preprocess(
     fromJsonString,
-    DirectoryDocument.refine(
-      (document) => Buffer.byteLength(JSON.stringify(document)) <= DIRECTORY_MAX_BYTES,
-      `must fit in ${DIRECTORY_MAX_BYTES} bytes of JSON (it is passed in the handlers' environment)`,
+    DirectoryDocument.check(
+      z.refine(
+        (document) => Buffer.byteLength(JSON.stringify(document)) <= DIRECTORY_MAX_BYTES,
+        `must fit in ${DIRECTORY_MAX_BYTES} bytes of JSON (it is passed in the handlers' environment)`,
+      ),
     ),
   ),
-  identityStoreId: IdentityStoreId.optional(),
+  identityStoreId: z.optional(IdentityStoreId),
   auditorGroups: z.preprocess(fromJsonString, z.array(GroupName)),
   receiptKeyGeneration: z.coerce.number().int().min(1).max(1000),
   retiredReceiptKeyArns: z.preprocess(
@@ -186,10 +188,9 @@ const CountersignConfigFields = z.strictObject({
     .url({ protocol: /^https$/, error: 'must be the https Bot Connector service URL' })
     .optional(),
   macie: z.preprocess(fromJsonString, z.boolean()),
-  macieJobRoleArn: Arn.refine(
-    (arn) => /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(arn),
-    'must be an IAM role ARN',
-  ).optional(),
+  macieJobRoleArn: z.optional(
+    Arn.check(z.refine((arn) => /^arn:aws[a-z-]*:iam::\d{12}:role\//.test(arn), 'must be an IAM role ARN')),
+  ),
   classificationTimeoutSeconds: z.coerce.number().int().min(1).max(86_400),
   classificationPollSeconds: z.coerce.number().int().min(1).max(300),
   executorBuckets: z.preprocess(

@@ -5,12 +5,18 @@
  * The twin answers GetSecretValue from countersign.local.json, so this same code runs there.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
 import { ConfigurationError } from '../domain/errors.ts';
+import * as z from '../domain/zod.ts';
 
-export const SlackCredentials = z.object({ signingSecret: z.string().min(1), botToken: z.string().min(1) });
+export const SlackCredentials = z.object({
+  signingSecret: z.string().check(z.minLength(1)),
+  botToken: z.string().check(z.minLength(1)),
+});
 export type SlackCredentials = z.infer<typeof SlackCredentials>;
-export const TeamsCredentials = z.object({ appId: z.string().min(1), appPassword: z.string().min(1) });
+export const TeamsCredentials = z.object({
+  appId: z.string().check(z.minLength(1)),
+  appPassword: z.string().check(z.minLength(1)),
+});
 export type TeamsCredentials = z.infer<typeof TeamsCredentials>;
 
 /** Resolves the current credentials; rejects (fail closed) when they cannot be read. */
@@ -19,7 +25,7 @@ export type CredentialSource<T> = () => Promise<T>;
 export interface CachedSecretOptions<T> {
   readonly client: Pick<SecretsManagerClient, 'send'>;
   readonly secretId: string;
-  readonly schema: z.ZodType<T>;
+  readonly schema: z.ZodMiniType<T>;
   /** @default 300 */
   readonly ttlSeconds?: number;
   /** @default Date.now */

@@ -4,8 +4,8 @@
  * never trusts a route that was left without an authorizer. Locally the issuer is the twin's.
  */
 import { createRemoteJWKSet, customFetch, errors, type JWTPayload, jwtVerify } from 'jose';
-import * as z from 'zod';
 import { AuthenticationError, ConfigurationError, CountersignError } from '../domain/errors.ts';
+import * as z from '../domain/zod.ts';
 import type { AccessTokenVerifier, VerifiedToken } from '../ports/index.ts';
 
 export interface JwtVerifierSettings {

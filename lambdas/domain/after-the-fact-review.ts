@@ -7,8 +7,8 @@
  * schedule counted from its opening. Pure.
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
 import { AgentId, BreakGlass, ChannelValue, type Principal, PrincipalType, RequestId } from './schemas.ts';
+import * as z from './zod.ts';
 
 export const ReviewKind = { unapprovedCall: 'UNAPPROVED_CALL', breakGlass: 'BREAK_GLASS' } as const;
 export const ReviewStatus = {
@@ -29,7 +29,7 @@ export type ReviewStatusValue = z.infer<typeof ReviewStatusValue>;
 /** `call:<eventId>` for an unapproved call, `request:<requestId>` for a break-glass request. */
 export const ReviewId = z
   .string()
-  .regex(/^(call:[A-Za-z0-9-]{1,128}|request:[a-z0-9-]+:[A-Za-z0-9._:@+-]+)$/);
+  .check(z.regex(/^(call:[A-Za-z0-9-]{1,128}|request:[a-z0-9-]+:[A-Za-z0-9._:@+-]+)$/));
 
 export function callReviewId(eventId: string): string {
   return `call:${eventId}`;
@@ -63,11 +63,11 @@ export const ReviewView = z.strictObject({
   /** Members of these groups may close it. */
   groups: z.array(z.string()),
   openedAt: z.iso.datetime(),
-  closedAt: z.iso.datetime().optional(),
+  closedAt: z.optional(z.iso.datetime()),
   /** The directory id of who closed it, or `countersign` when it was withdrawn. */
-  closedBy: z.string().optional(),
-  reason: z.string().optional(),
-  channel: ChannelValue.optional(),
+  closedBy: z.optional(z.string()),
+  reason: z.optional(z.string()),
+  channel: z.optional(ChannelValue),
 });
 export type ReviewView = z.infer<typeof ReviewView>;
 
@@ -75,21 +75,21 @@ export type ReviewView = z.infer<typeof ReviewView>;
 export const ReviewSubject = z.strictObject({
   agentId: AgentId,
   action: z.string(),
-  resourceArn: z.string().optional(),
+  resourceArn: z.optional(z.string()),
   /** An unapproved call: the principal, the CloudTrail event and where the call came from. */
-  principalArn: z.string().optional(),
-  eventId: z.string().optional(),
-  eventTime: z.iso.datetime({ offset: true }).optional(),
-  sourceIPAddress: z.string().optional(),
+  principalArn: z.optional(z.string()),
+  eventId: z.optional(z.string()),
+  eventTime: z.optional(z.iso.datetime({ offset: true })),
+  sourceIPAddress: z.optional(z.string()),
   /** A break-glass request, its reason and incident. */
-  requestId: RequestId.optional(),
-  breakGlass: BreakGlass.optional(),
+  requestId: z.optional(RequestId),
+  breakGlass: z.optional(BreakGlass),
   /** What the policies say about the action, in words. */
   policy: z.string(),
 });
 export type ReviewSubject = z.infer<typeof ReviewSubject>;
 
-export const Review = ReviewView.extend({
+export const Review = z.extend(ReviewView, {
   /** Directory ids that may never close it: the agent, its owner, whom it acts for. */
   requesters: z.array(z.string()),
   subject: ReviewSubject,
@@ -112,12 +112,14 @@ export function reviewView(review: Review): ReviewView {
 export const ReviewInput = z
   .strictObject({
     outcome: z.enum([ReviewStatus.acknowledged, ReviewStatus.escalated]),
-    reason: z.string().trim().max(2000).optional(),
+    reason: z.optional(z.string().check(z.trim(), z.maxLength(2000))),
   })
-  .refine((input) => input.outcome !== ReviewStatus.acknowledged || (input.reason ?? '').length > 0, {
-    message: 'a reason is required to acknowledge',
-    path: ['reason'],
-  });
+  .check(
+    z.refine((input) => input.outcome !== ReviewStatus.acknowledged || (input.reason ?? '').length > 0, {
+      message: 'a reason is required to acknowledge',
+      path: ['reason'],
+    }),
+  );
 export type ReviewInput = z.infer<typeof ReviewInput>;
 
 export const ReviewIneligible = {

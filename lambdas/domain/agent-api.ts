@@ -9,8 +9,9 @@
  *
  * One schema per body, shared by the handler and the SDK (agent/), which is why it lives here.
  */
-import * as z from 'zod';
+
 import { ActionDecidedDetail, AgentRequestDetail, RequestId } from './schemas.ts';
+import * as z from './zod.ts';
 
 export const AGENT_DECISIONS_PATH = '/api/agent/decisions';
 /** The longest a GET waits for the decision: well inside API Gateway's 30-second integration limit. */
@@ -22,15 +23,15 @@ export const EXECUTE_API_SIGNING_NAME = 'execute-api';
  * What an agent sends: the `Action Requested` detail, with its `requestId` required (the
  * idempotency key: sending the same request again answers with the same decision).
  */
-export const AgentDecisionRequest = AgentRequestDetail.extend({
-  requestId: AgentRequestDetail.shape.requestId.unwrap(),
+export const AgentDecisionRequest = z.extend(AgentRequestDetail, {
+  requestId: AgentRequestDetail.shape.requestId._zod.def.innerType,
 });
 export type AgentDecisionRequest = z.infer<typeof AgentDecisionRequest>;
 
 export const AgentDecisionStatus = { decided: 'DECIDED', pending: 'PENDING' } as const;
 
 /** A decided request: the `Action Decided` detail (with its receipt) the bus carries too. */
-export const DecidedBody = ActionDecidedDetail.extend({ status: z.literal(AgentDecisionStatus.decided) });
+export const DecidedBody = z.extend(ActionDecidedDetail, { status: z.literal(AgentDecisionStatus.decided) });
 export type DecidedBody = z.infer<typeof DecidedBody>;
 
 /** Not decided yet: ask again with GET (the SDK long-polls). */
@@ -46,6 +47,8 @@ export type AgentDecisionBody = z.infer<typeof AgentDecisionBody>;
 /** `?wait=` of the GET: whole seconds from 0 (answer at once) to MAX_WAIT_SECONDS. */
 export const WaitSeconds = z.coerce
   .number<string>()
-  .int('wait must be whole seconds')
-  .min(0, 'wait must be 0 or more')
-  .max(MAX_WAIT_SECONDS, `wait is at most ${MAX_WAIT_SECONDS} seconds`);
+  .check(
+    z.int('wait must be whole seconds'),
+    z.gte(0, 'wait must be 0 or more'),
+    z.lte(MAX_WAIT_SECONDS, `wait is at most ${MAX_WAIT_SECONDS} seconds`),
+  );

@@ -5,8 +5,9 @@
  * a role the session's `arn:aws:sts::<account>:assumed-role/<role name>/<session>`, which drops the
  * role's path. The agent is the one whose principal that caller is; anyone else is no agent.
  */
-import * as z from 'zod';
+
 import { AgentId, Arn } from './schemas.ts';
+import * as z from './zod.ts';
 
 /** An agent and the one IAM principal (role or user ARN) it runs as. */
 export const AgentPrincipal = z.strictObject({

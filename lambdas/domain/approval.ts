@@ -3,7 +3,7 @@
  * exist. Pure functions over the stored record; the store's conditional writes enforce the same
  * rules again under concurrency.
  */
-import * as z from 'zod';
+
 import { ConflictError } from './errors.ts';
 import {
   Decision,
@@ -16,6 +16,7 @@ import {
   RequestStatus,
   type RequestStatusValue,
 } from './schemas.ts';
+import * as z from './zod.ts';
 
 export const Ineligible = {
   notAHuman: 'NOT_A_HUMAN',

@@ -18,8 +18,8 @@
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import * as z from 'zod';
 import { ARCHIVED_RECORD_FIELDS, ArchivedRecord, type AuditRecord } from './audit-record.ts';
+import * as z from './zod.ts';
 
 // The package's CommonJS default export, as action-hash.ts reads it.
 const canonicalize = canonicalizeModule as unknown as typeof canonicalizeModule.default;
@@ -30,9 +30,9 @@ export const DIGEST_SCHEMA_VERSION = 1;
 export const DIGEST_SIGNATURE_ALGORITHM = 'ES256';
 const SEQUENCE_DIGITS = 12;
 
-const Sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, 'a SHA-256 in hex');
+const Sha256Hex = z.string().check(z.regex(/^[a-f0-9]{64}$/, 'a SHA-256 in hex'));
 const Timestamp = z.iso.datetime();
-const Base64Url = z.string().regex(/^[A-Za-z0-9_-]+$/, 'base64url');
+const Base64Url = z.string().check(z.regex(/^[A-Za-z0-9_-]+$/, 'base64url'));
 
 const ARCHIVE_KEY =
   /^audit\/dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/([0-9a-f]{16})-(\d{1,40})-(\d{1,40})\.jsonl\.gz$/;
@@ -132,15 +132,15 @@ export function parseDigestKey(key: string): { readonly dt: string; readonly seq
 
 /** An archive object version as a digest names it, with what the digester read in it. */
 export const DigestedObject = z.strictObject({
-  key: z.string().startsWith(ARCHIVE_PREFIX),
-  versionId: z.string().min(1),
+  key: z.string().check(z.startsWith(ARCHIVE_PREFIX)),
+  versionId: z.string().check(z.minLength(1)),
   /** SHA-256 of the object's bytes as stored (the gzip), hex. */
   sha256: Sha256Hex,
-  bytes: z.number().int().nonnegative(),
-  recordCount: z.number().int().nonnegative(),
+  bytes: z.number().check(z.int(), z.nonnegative()),
+  recordCount: z.number().check(z.int(), z.nonnegative()),
   /** The earliest and latest record `at` inside; null when the digester could not read any record. */
-  firstRecordAt: Timestamp.nullable(),
-  lastRecordAt: Timestamp.nullable(),
+  firstRecordAt: z.nullable(Timestamp),
+  lastRecordAt: z.nullable(Timestamp),
   /** When S3 says the version was written: the digester's window is over these. */
   lastModified: Timestamp,
 });
@@ -149,8 +149,8 @@ export type DigestedObject = z.infer<typeof DigestedObject>;
 const DigestFields = {
   schemaVersion: z.literal(DIGEST_SCHEMA_VERSION),
   /** 1 for the first digest of the bucket, then each the previous one's plus one. */
-  sequence: z.number().int().positive(),
-  bucket: z.string().min(1),
+  sequence: z.number().check(z.int(), z.positive()),
+  bucket: z.string().check(z.minLength(1)),
   /** The window: `from` is the previous digest's `to` (for the first, its earliest object's LastModified). */
   from: Timestamp,
   to: Timestamp,
@@ -158,12 +158,12 @@ const DigestFields = {
    * Objects are named once, by the first digest that sees them; a digest looks this far before its
    * `from` for objects an earlier digest could not see yet (a write in flight when it listed).
    */
-  lookbackSeconds: z.number().int().positive(),
-  previous: z.strictObject({ key: z.string(), sha256: Sha256Hex, signature: Base64Url }).nullable(),
+  lookbackSeconds: z.number().check(z.int(), z.positive()),
+  previous: z.nullable(z.strictObject({ key: z.string(), sha256: Sha256Hex, signature: Base64Url })),
   objects: z.array(DigestedObject),
   /** The KMS key (ARN) that signed, and its public key's RFC 7638 thumbprint (the JWKS `kid`). */
-  signingKeyId: z.string().min(1),
-  signingKeyThumbprint: z.string().min(1),
+  signingKeyId: z.string().check(z.minLength(1)),
+  signingKeyThumbprint: z.string().check(z.minLength(1)),
   signatureAlgorithm: z.literal(DIGEST_SIGNATURE_ALGORITHM),
 };
 export const UnsignedDigest = z.strictObject(DigestFields);

@@ -9,7 +9,7 @@
  * or the archive; it fails validation where it is written. Free text is limited to what reviewers
  * and policies wrote on purpose (a vote's reason, a policy's reason).
  */
-import * as z from 'zod';
+
 import { ReviewInput, ReviewStatus } from './after-the-fact-review.ts';
 import { ClassificationAuditRecord, ClassificationStatusValue, SeverityValue } from './classification.ts';
 import { CallStatusValue, PrivilegedCall } from './privileged-calls.ts';
@@ -23,6 +23,7 @@ import {
   PolicyDecision,
   RequestId,
 } from './schemas.ts';
+import * as z from './zod.ts';
 
 /** The version of the record's shape, in every stored and archived record. */
 export const AUDIT_SCHEMA_VERSION = 1;
@@ -47,13 +48,13 @@ export const AuditKind = {
 } as const;
 export type AuditKind = (typeof AuditKind)[keyof typeof AuditKind];
 
-const Sha256Hex = z.string().regex(/^[a-f0-9]{64}$/, 'a SHA-256 in hex');
+const Sha256Hex = z.string().check(z.regex(/^[a-f0-9]{64}$/, 'a SHA-256 in hex'));
 const Timestamp = z.iso.datetime();
 
 /** The classification a policy was evaluated with: what policies read, not the findings or the subject. */
 export const ClassificationUsed = z.strictObject({
   status: ClassificationStatusValue,
-  severity: SeverityValue.nullable(),
+  severity: z.nullable(SeverityValue),
   categories: z.array(z.string()),
   types: z.array(z.string()),
 });
@@ -61,44 +62,44 @@ export type ClassificationUsed = z.infer<typeof ClassificationUsed>;
 
 const RequestedData = z.strictObject({
   action: ActionName,
-  resource: z.string().min(1).max(2048),
+  resource: z.string().check(z.minLength(1), z.maxLength(2048)),
   actionHash: Sha256Hex,
   /** A break-glass request's reason and incident: what the after-the-fact review is about. */
-  breakGlass: BreakGlass.optional(),
-  sourceEventId: z.string().min(1).max(256),
-  executionArn: z.string().min(1).max(2048),
+  breakGlass: z.optional(BreakGlass),
+  sourceEventId: z.string().check(z.minLength(1), z.maxLength(256)),
+  executionArn: z.string().check(z.minLength(1), z.maxLength(2048)),
 });
 const EvaluatedData = z.strictObject({
   ...PolicyDecision.shape,
-  expiresAt: Timestamp.optional(),
-  classification: ClassificationUsed.optional(),
+  expiresAt: z.optional(Timestamp),
+  classification: z.optional(ClassificationUsed),
 });
 const NotifiedData = z.strictObject({
   groups: z.array(z.string()),
-  quorum: z.number().int().min(0),
-  expiresAt: Timestamp.optional(),
+  quorum: z.number().check(z.int(), z.gte(0)),
+  expiresAt: z.optional(Timestamp),
 });
 const VotedData = z.strictObject({
   vote: z.enum(['approve', 'deny']),
-  reason: z.string().max(2000).optional(),
+  reason: z.optional(z.string().check(z.maxLength(2000))),
   channel: ChannelValue,
 });
 const RefusedData = z.strictObject({
   channel: ChannelValue,
   /** Why, as a stable code (`NOT_IN_GROUP`, `ALREADY_VOTED`, `UNKNOWN_IDENTITY`, `STEP_UP_REQUIRED` …). */
-  code: z.string().regex(/^[A-Z][A-Z0-9_]{1,63}$/),
+  code: z.string().check(z.regex(/^[A-Z][A-Z0-9_]{1,63}$/)),
   /** The explanation the voter was given; Countersign's own words, never the voter's input. */
-  reason: z.string().max(1000).optional(),
-  vote: z.enum(['approve', 'deny']).optional(),
+  reason: z.optional(z.string().check(z.maxLength(1000))),
+  vote: z.optional(z.enum(['approve', 'deny'])),
 });
 const DecidedData = z.strictObject({
   decision: DecisionValue,
   approvers: z.array(z.string()),
-  reason: z.string().max(2000).optional(),
+  reason: z.optional(z.string().check(z.maxLength(2000))),
 });
 const SignedData = z.strictObject({
   /** The JWS header's `kid`: the signing key's RFC 7638 thumbprint. */
-  keyId: z.string().min(1).max(128),
+  keyId: z.string().check(z.minLength(1), z.maxLength(128)),
   issuedAt: Timestamp,
   expiresAt: Timestamp,
   /** SHA-256 of the compact JWS: names the receipt without copying it. */
@@ -115,7 +116,7 @@ const ExecutedData = z.strictObject({
   sessionName: ExecutionRecord.shape.sessionName,
   awsRequestId: ExecutionOutcome.shape.awsRequestId,
   /** AWS's error code and message, cut to a bound (never credentials: the executor writes no others). */
-  error: z.string().min(1).max(2000).optional(),
+  error: z.optional(z.string().check(z.minLength(1), z.maxLength(2000))),
 });
 /** The call CloudTrail recorded and the approval it was matched to (the request's own, or break-glass). */
 const ReconciledData = z.strictObject({
@@ -131,7 +132,7 @@ const ReviewedData = z.strictObject({
   outcome: z.enum([...ReviewInput.shape.outcome.options, ReviewStatus.withdrawn]),
   reason: ReviewInput.shape.reason,
   /** Absent when Countersign withdrew the review (an approval covered the call after all). */
-  channel: ChannelValue.optional(),
+  channel: z.optional(ChannelValue),
 });
 
 const RecordHead = {
@@ -139,17 +140,15 @@ const RecordHead = {
   /** Deterministic per fact (e.g. `VOTED#alice`), so a redelivered write is a no-op. */
   key: z
     .string()
-    .min(1)
-    .max(512)
-    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces'),
+    .check(z.minLength(1), z.maxLength(512), z.regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')),
   at: Timestamp,
   /** Who established the fact: a directory id, an agent id, `countersign`, or `<channel>:<chat user id>`. */
-  actor: z.string().min(1).max(300),
+  actor: z.string().check(z.minLength(1), z.maxLength(300)),
 };
 
 /** One strict schema per kind, with `extra` fields (the stored record's version and sequence). */
-function kinds<E extends z.ZodRawShape>(extra: E) {
-  const of = <K extends AuditKind, D extends z.ZodType>(kind: K, data: D) =>
+function kinds<E extends z.core.$ZodShape>(extra: E) {
+  const of = <K extends AuditKind, D extends z.core.$ZodType>(kind: K, data: D) =>
     z.strictObject({ ...RecordHead, ...extra, kind: z.literal(kind), data });
   return [
     of(AuditKind.requested, RequestedData),
@@ -178,7 +177,7 @@ export type NewAuditRecord = z.infer<typeof NewAuditRecord>;
  */
 export const AuditRecord = z.discriminatedUnion(
   'kind',
-  kinds({ schemaVersion: z.literal(AUDIT_SCHEMA_VERSION), seq: z.number().int().positive() }),
+  kinds({ schemaVersion: z.literal(AUDIT_SCHEMA_VERSION), seq: z.number().check(z.int(), z.positive()) }),
 );
 export type AuditRecord = z.infer<typeof AuditRecord>;
 

@@ -5,8 +5,9 @@
  * every request whose resource is an S3 object or bucket (what Cedar reads as
  * `resource.classification` and reviewers see). Pure: the store and the services build on these.
  */
-import * as z from 'zod';
+
 import { JsonObject } from './json.ts';
+import * as z from './zod.ts';
 
 export const Severity = { low: 'Low', medium: 'Medium', high: 'High' } as const;
 export const SeverityValue = z.enum([Severity.low, Severity.medium, Severity.high]);
@@ -66,36 +67,38 @@ const Timestamp = z.iso.datetime();
 export const RequestClassification = z
   .strictObject({
     status: ClassificationStatusValue,
-    severity: SeverityValue.nullable(),
+    severity: z.nullable(SeverityValue),
     categories: z.array(z.string()),
     types: z.array(z.string()),
     findingIds: z.array(z.string()),
     source: z.literal(CLASSIFICATION_SOURCE),
     /** When Macie classified it (the finding's `updatedAt`); null unless CLASSIFIED. */
-    classifiedAt: Timestamp.nullable(),
+    classifiedAt: z.nullable(Timestamp),
     /** The object or bucket classified (`s3://bucket/key`): for `s3:CopyObject` the source. */
-    subject: z.string().optional(),
+    subject: z.optional(z.string()),
     /** Why the classification FAILED, in words. */
-    reason: z.string().optional(),
+    reason: z.optional(z.string()),
   })
-  .superRefine((classification, context) => {
-    const classified = classification.status === ClassificationStatus.classified;
-    if (classified !== (classification.classifiedAt !== null)) {
-      context.addIssue({
-        code: 'custom',
-        path: ['classifiedAt'],
-        message: 'is set exactly when the status is CLASSIFIED',
-      });
-    }
-    const verdicts = [classification.categories, classification.types, classification.findingIds];
-    if (!classified && (classification.severity !== null || verdicts.some((list) => list.length > 0))) {
-      context.addIssue({
-        code: 'custom',
-        path: ['severity'],
-        message: 'an unclassified or failed classification has no severity, categories, types or findings',
-      });
-    }
-  });
+  .check(
+    z.superRefine((classification, context) => {
+      const classified = classification.status === ClassificationStatus.classified;
+      if (classified !== (classification.classifiedAt !== null)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['classifiedAt'],
+          message: 'is set exactly when the status is CLASSIFIED',
+        });
+      }
+      const verdicts = [classification.categories, classification.types, classification.findingIds];
+      if (!classified && (classification.severity !== null || verdicts.some((list) => list.length > 0))) {
+        context.addIssue({
+          code: 'custom',
+          path: ['severity'],
+          message: 'an unclassified or failed classification has no severity, categories, types or findings',
+        });
+      }
+    }),
+  );
 export type RequestClassification = z.infer<typeof RequestClassification>;
 
 /** A classification without a verdict (not classified, or failed). */
@@ -151,26 +154,26 @@ export function classificationLevel(classification: RequestClassification): Clas
   return classification.severity === null ? 'none' : LEVEL_OF_SEVERITY[classification.severity];
 }
 
-const Counts = z.record(z.string(), z.number().int().min(0));
+const Counts = z.record(z.string(), z.number().check(z.int(), z.gte(0)));
 
 /** What Countersign knows about one S3 object: Macie's latest verdict on it. */
 export const ObjectClassification = z.strictObject({
-  bucket: z.string().min(1),
-  key: z.string().min(1),
+  bucket: z.string().check(z.minLength(1)),
+  key: z.string().check(z.minLength(1)),
   /** The version Macie analysed ("" or absent when the bucket is unversioned). */
-  versionId: z.string().optional(),
-  eTag: z.string().optional(),
+  versionId: z.optional(z.string()),
+  eTag: z.optional(z.string()),
   /** null: Macie analysed the object and found nothing sensitive. */
-  severity: SeverityValue.nullable(),
+  severity: z.nullable(SeverityValue),
   categories: z.array(z.string()),
   types: z.array(z.string()),
   /** Occurrences per sensitive-data type (custom identifiers by name). */
   typeCounts: Counts,
   findingIds: z.array(z.string()),
   /** The finding's type, e.g. `SensitiveData:S3Object/Multiple`; absent when nothing was found. */
-  findingType: z.string().optional(),
+  findingType: z.optional(z.string()),
   /** The classification job that produced it, when one did. */
-  jobId: z.string().optional(),
+  jobId: z.optional(z.string()),
   /** The finding's `updatedAt` (or the job's creation, when it found nothing): what orders verdicts. */
   updatedAt: Timestamp,
 });
@@ -181,17 +184,17 @@ export const BUCKET_FINDING_IDS_MAX = 50;
 
 /** The aggregate of a bucket's classified objects: the strictest severity, every category and type. */
 export const BucketClassification = z.strictObject({
-  bucket: z.string().min(1),
-  severity: SeverityValue.nullable(),
+  bucket: z.string().check(z.minLength(1)),
+  severity: z.nullable(SeverityValue),
   categories: z.array(z.string()),
   types: z.array(z.string()),
   typeCounts: Counts,
   findingIds: z.array(z.string()),
   /** Finding ids beyond BUCKET_FINDING_IDS_MAX, counted only. */
-  findingIdsOmitted: z.number().int().min(0),
+  findingIdsOmitted: z.number().check(z.int(), z.gte(0)),
   /** Objects of the bucket Countersign holds a classification for, and how many hold sensitive data. */
-  objects: z.number().int().min(0),
-  sensitiveObjects: z.number().int().min(0),
+  objects: z.number().check(z.int(), z.gte(0)),
+  sensitiveObjects: z.number().check(z.int(), z.gte(0)),
   /** The newest of its objects' `updatedAt`. */
   updatedAt: Timestamp,
 });
@@ -199,13 +202,13 @@ export type BucketClassification = z.infer<typeof BucketClassification>;
 
 /** A Macie policy finding (`Policy:IAMUser/*`) about a bucket, kept as the latest of its type. */
 export const BucketFinding = z.strictObject({
-  bucket: z.string().min(1),
-  type: z.string().min(1),
+  bucket: z.string().check(z.minLength(1)),
+  type: z.string().check(z.minLength(1)),
   severity: SeverityValue,
-  findingId: z.string().min(1),
+  findingId: z.string().check(z.minLength(1)),
   /** How often Macie has seen it (policy findings recur and are updated in place). */
-  count: z.number().int().min(0),
-  title: z.string().optional(),
+  count: z.number().check(z.int(), z.gte(0)),
+  title: z.optional(z.string()),
   updatedAt: Timestamp,
 });
 export type BucketFinding = z.infer<typeof BucketFinding>;
@@ -278,12 +281,12 @@ export const CLASSIFICATION_CHANGED = 'CLASSIFICATION_CHANGED';
  * `AUDIT#` key, append-only, so the archive carries it like every other audit record.
  */
 export const ClassificationAuditRecord = z.strictObject({
-  subject: z.string().regex(/^s3:\/\/[^/]+(\/.+)?$/, 'an s3:// URI'),
+  subject: z.string().check(z.regex(/^s3:\/\/[^/]+(\/.+)?$/, 'an s3:// URI')),
   kind: z.literal(CLASSIFICATION_CHANGED),
   /** Deterministic per fact (the verdict's order), so a redelivered write is a no-op. */
-  key: z.string().min(1),
+  key: z.string().check(z.minLength(1)),
   at: Timestamp,
-  actor: z.string().min(1),
+  actor: z.string().check(z.minLength(1)),
   data: JsonObject,
 });
 export type ClassificationAuditRecord = z.infer<typeof ClassificationAuditRecord>;
@@ -298,22 +301,25 @@ export const ScanState = { waiting: 'WAITING', done: 'DONE', failed: 'FAILED' } 
 const ScanStateValue = z.enum([ScanState.waiting, ScanState.done, ScanState.failed]);
 
 /** How a classify-before-approval scan ended, as Evaluate reads it (null: no scan was needed). */
-export const ScanOutcome = z.looseObject({ state: ScanStateValue, reason: z.string().optional() });
+export const ScanOutcome = z.looseObject({ state: ScanStateValue, reason: z.optional(z.string()) });
 export type ScanOutcome = z.infer<typeof ScanOutcome>;
 
 /** The object a request must have classified before it is evaluated. */
-export const ScanTarget = z.strictObject({ bucket: z.string().min(1), key: z.string().min(1) });
+export const ScanTarget = z.strictObject({
+  bucket: z.string().check(z.minLength(1)),
+  key: z.string().check(z.minLength(1)),
+});
 export type ScanTarget = z.infer<typeof ScanTarget>;
 
 /** A scan in progress, as the state machine carries it from one poll to the next. */
 export const ClassificationScan = z.strictObject({
   ...ScanTarget.shape,
   state: ScanStateValue,
-  jobId: z.string().min(1),
+  jobId: z.string().check(z.minLength(1)),
   /** When the scan gives up (`countersign:classificationTimeoutSeconds` after it started). */
   deadline: Timestamp,
   /** The Wait between two polls. */
-  pollSeconds: z.number().int().positive(),
-  reason: z.string().optional(),
+  pollSeconds: z.number().check(z.int(), z.positive()),
+  reason: z.optional(z.string()),
 });
 export type ClassificationScan = z.infer<typeof ClassificationScan>;

@@ -6,58 +6,62 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import * as z from 'zod';
 import { CLOUDTRAIL_API_CALL } from './privileged-actions.ts';
+import * as z from './zod.ts';
 
 // CommonJS with an ES-module typing: the default import is the function at run time.
 const canonicalize = canonicalizeModule as unknown as typeof canonicalizeModule.default;
 
-const SessionIssuer = z.looseObject({ type: z.string().optional(), arn: z.string().optional() });
+const SessionIssuer = z.looseObject({ type: z.optional(z.string()), arn: z.optional(z.string()) });
 
 export const UserIdentity = z.looseObject({
-  type: z.string().min(1),
-  principalId: z.string().optional(),
-  arn: z.string().optional(),
-  accountId: z.string().optional(),
-  accessKeyId: z.string().optional(),
-  userName: z.string().optional(),
-  invokedBy: z.string().optional(),
-  sessionContext: z.looseObject({ sessionIssuer: SessionIssuer.optional() }).optional(),
+  type: z.string().check(z.minLength(1)),
+  principalId: z.optional(z.string()),
+  arn: z.optional(z.string()),
+  accountId: z.optional(z.string()),
+  accessKeyId: z.optional(z.string()),
+  userName: z.optional(z.string()),
+  invokedBy: z.optional(z.string()),
+  sessionContext: z.optional(z.looseObject({ sessionIssuer: z.optional(SessionIssuer) })),
 });
 export type UserIdentity = z.infer<typeof UserIdentity>;
 
 /** CloudTrail event ids are UUIDs; anything that could not be one is refused (it becomes a key). */
-export const EventId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/, 'a CloudTrail eventID');
+export const EventId = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/, 'a CloudTrail eventID'));
 
 const Parameters = z.record(z.string(), z.unknown());
 
 export const CloudTrailRecord = z.looseObject({
-  eventVersion: z.string().min(1),
+  eventVersion: z.string().check(z.minLength(1)),
   userIdentity: UserIdentity,
   eventTime: z.iso.datetime({ offset: true }),
-  eventSource: z.string().regex(/^[a-z0-9.-]+\.amazonaws\.com$/, 'a service host such as s3.amazonaws.com'),
-  eventName: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,127}$/, 'an API operation name'),
-  awsRegion: z.string().min(1),
-  sourceIPAddress: z.string().optional(),
-  userAgent: z.string().optional(),
-  requestParameters: Parameters.nullish(),
-  responseElements: z.unknown().optional(),
-  requestID: z.string().optional(),
+  eventSource: z
+    .string()
+    .check(z.regex(/^[a-z0-9.-]+\.amazonaws\.com$/, 'a service host such as s3.amazonaws.com')),
+  eventName: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9]{0,127}$/, 'an API operation name')),
+  awsRegion: z.string().check(z.minLength(1)),
+  sourceIPAddress: z.optional(z.string()),
+  userAgent: z.optional(z.string()),
+  requestParameters: z.nullish(Parameters),
+  responseElements: z.optional(z.unknown()),
+  requestID: z.optional(z.string()),
   eventID: EventId,
-  readOnly: z.boolean().optional(),
-  resources: z.array(z.looseObject({ ARN: z.string().optional(), type: z.string().optional() })).optional(),
-  eventType: z.string().optional(),
-  recipientAccountId: z.string().optional(),
-  errorCode: z.string().optional(),
-  errorMessage: z.string().optional(),
+  readOnly: z.optional(z.boolean()),
+  resources: z.optional(
+    z.array(z.looseObject({ ARN: z.optional(z.string()), type: z.optional(z.string()) })),
+  ),
+  eventType: z.optional(z.string()),
+  recipientAccountId: z.optional(z.string()),
+  errorCode: z.optional(z.string()),
+  errorMessage: z.optional(z.string()),
 });
 export type CloudTrailRecord = z.infer<typeof CloudTrailRecord>;
 
 export const CloudTrailEvent = z.looseObject({
   version: z.string(),
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   'detail-type': z.literal(CLOUDTRAIL_API_CALL),
-  source: z.string().startsWith('aws.'),
+  source: z.string().check(z.startsWith('aws.')),
   account: z.string(),
   time: z.string(),
   region: z.string(),

@@ -7,11 +7,11 @@
  * the reason; the request is then denied at evaluation, or its execution fails, never guessed.
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
 import type { CanonicalAction } from './action-hash.ts';
 import { CountersignError } from './errors.ts';
 import { denyDecision } from './policy-decision.ts';
 import { type PolicyDecision, PolicyOutcome } from './schemas.ts';
+import * as z from './zod.ts';
 
 export const ExecutableActionName = {
   copyObject: 's3:CopyObject',
@@ -49,7 +49,7 @@ const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\x21-\x7e]+\/)?([\w+
 const POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/(?:[\x21-\x7e]+\/)?[\w+=,.@-]{1,128}$/;
 
 /** An IAM managed policy's ARN (AWS's own, `iam::aws:policy/…`, or the account's). */
-export const IamPolicyArn = z.string().regex(POLICY_ARN, 'an IAM policy ARN');
+export const IamPolicyArn = z.string().check(z.regex(POLICY_ARN, 'an IAM policy ARN'));
 
 function refuse(reason: string): never {
   throw new ExecutionRefusedError(reason);

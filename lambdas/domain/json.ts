@@ -5,7 +5,7 @@
  * an extra `__proto__` field passed the strict request schema once `z.json()` had removed it). Such
  * a key is refused instead, at any depth, before anything is rebuilt.
  */
-import * as z from 'zod';
+import * as z from './zod.ts';
 
 const PROTO_KEY = '__proto__';
 
@@ -21,15 +21,18 @@ export function holdsProtoKey(value: unknown): boolean {
   return false;
 }
 
-function refuseProtoKeys(value: unknown, context: z.RefinementCtx): void {
+function refuseProtoKeys(value: unknown, context: z.core.$RefinementCtx): void {
   if (holdsProtoKey(value)) {
     context.addIssue({ code: 'custom', message: 'a "__proto__" key is not allowed anywhere in JSON input' });
   }
 }
 
 /** Any JSON value, refused when it holds a `__proto__` key. */
-export const Json = z.unknown().superRefine(refuseProtoKeys).pipe(z.json());
+export const Json = z.pipe(z.unknown().check(z.superRefine(refuseProtoKeys)), z.json());
 
 /** A JSON object, refused when it holds a `__proto__` key. */
-export const JsonObject = z.unknown().superRefine(refuseProtoKeys).pipe(z.record(z.string(), z.json()));
+export const JsonObject = z.pipe(
+  z.unknown().check(z.superRefine(refuseProtoKeys)),
+  z.record(z.string(), z.json()),
+);
 export type JsonObject = z.infer<typeof JsonObject>;

@@ -5,8 +5,9 @@
  * call reconciles as. Pure: the list's validation, the rule's event pattern and the one spelling of
  * an action shared by requests and calls.
  */
-import * as z from 'zod';
+
 import { ActionName } from './schemas.ts';
+import * as z from './zod.ts';
 
 /** The EventBridge detail-type of a CloudTrail management or data event record. */
 export const CLOUDTRAIL_API_CALL = 'AWS API Call via CloudTrail';
@@ -91,24 +92,26 @@ function operationOf(action: string): PrivilegedOperation {
  * The configured list: at least one `<service>:<Operation>`, each once (in whichever spelling),
  * parsed to the operations the rule catches.
  */
-export const PrivilegedActions = z
-  .array(ActionName, { error: 'must be a JSON array of "<service>:<Operation>" names' })
-  .min(1, 'must name at least one action: an empty list would watch nothing')
-  .superRefine((actions, context) => {
-    const seen = new Map<string, string>();
-    for (const action of actions) {
-      const canonical = cloudTrailAction(action);
-      const earlier = seen.get(canonical);
-      if (earlier !== undefined) {
-        context.addIssue({
-          code: 'custom',
-          message: `"${action}" names the same CloudTrail event as "${earlier}"`,
-        });
+export const PrivilegedActions = z.pipe(
+  z.array(ActionName, { error: 'must be a JSON array of "<service>:<Operation>" names' }).check(
+    z.minLength(1, 'must name at least one action: an empty list would watch nothing'),
+    z.superRefine((actions, context) => {
+      const seen = new Map<string, string>();
+      for (const action of actions) {
+        const canonical = cloudTrailAction(action);
+        const earlier = seen.get(canonical);
+        if (earlier !== undefined) {
+          context.addIssue({
+            code: 'custom',
+            message: `"${action}" names the same CloudTrail event as "${earlier}"`,
+          });
+        }
+        seen.set(canonical, action);
       }
-      seen.set(canonical, action);
-    }
-  })
-  .transform((actions) => actions.map(operationOf));
+    }),
+  ),
+  z.transform((actions) => actions.map(operationOf)),
+);
 
 /** Whether any listed operation needs the rule to receive read-only management events. */
 export function needsReadOnlyEvents(operations: readonly PrivilegedOperation[]): boolean {

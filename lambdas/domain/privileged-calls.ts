@@ -11,7 +11,7 @@
  * arrived, so an approval recorded after the call's event arrived still covers a call made after
  * the decision. Each approval covers one call (consumed with a conditional write). Pure.
  */
-import * as z from 'zod';
+
 import { ReviewView } from './after-the-fact-review.ts';
 import { EventId } from './cloudtrail-event.ts';
 import { cloudTrailAction } from './privileged-actions.ts';
@@ -26,6 +26,7 @@ import {
   RequestId,
   type RequestRecord,
 } from './schemas.ts';
+import * as z from './zod.ts';
 
 export const CallStatus = {
   matched: 'MATCHED',
@@ -52,31 +53,31 @@ export const PrivilegedCall = z.strictObject({
   action: z.string(),
   /** The caller: the user or role ARN (an assumed role's issuer), or what CloudTrail names it by. */
   principalArn: z.string(),
-  agentId: AgentId.optional(),
-  resourceArn: z.string().optional(),
+  agentId: z.optional(AgentId),
+  resourceArn: z.optional(z.string()),
   eventTime: z.iso.datetime({ offset: true }),
   status: CallStatusValue,
   /** The request whose approval covers the call (MATCHED, BREAK_GLASS). */
-  requestId: RequestId.optional(),
+  requestId: z.optional(RequestId),
   /** The after-the-fact review: the call's own when UNAPPROVED, its request's when BREAK_GLASS. */
-  review: ReviewView.optional(),
+  review: z.optional(ReviewView),
 });
 export type PrivilegedCall = z.infer<typeof PrivilegedCall>;
 
 /** The call as stored: the API's fields (without the review, which is its own item) and what reconciling needs. */
-export const CallRecord = PrivilegedCall.omit({ review: true }).extend({
+export const CallRecord = z.extend(z.omit(PrivilegedCall, { review: true }), {
   /** The review covering the call, when it has one. */
-  reviewId: z.string().optional(),
+  reviewId: z.optional(z.string()),
   /** Groups whose members may read the call besides the auditors: its approvers or reviewers. */
   readers: z.array(z.string()),
   /** SHA-256 of the CloudTrail record: a redelivery has the same, a forgery of its eventID does not. */
-  fingerprint: z.string().regex(/^[a-f0-9]{64}$/),
+  fingerprint: z.string().check(z.regex(/^[a-f0-9]{64}$/)),
   recordedAt: z.iso.datetime(),
   awsRegion: z.string(),
-  sourceIPAddress: z.string().optional(),
-  errorCode: z.string().optional(),
+  sourceIPAddress: z.optional(z.string()),
+  errorCode: z.optional(z.string()),
   /** As CloudTrail recorded them: what a late approval's parameters are compared with. */
-  requestParameters: JsonObject.nullable(),
+  requestParameters: z.nullable(JsonObject),
 });
 export type CallRecord = z.infer<typeof CallRecord>;
 
@@ -126,7 +127,7 @@ export const ApprovalGrant = z.strictObject({
   /** The request's approver groups: they may read the calls it covers. */
   groups: z.array(z.string()),
   /** The eventID of the call it covers, once consumed. */
-  consumedBy: EventId.optional(),
+  consumedBy: z.optional(EventId),
 });
 export type ApprovalGrant = z.infer<typeof ApprovalGrant>;
 

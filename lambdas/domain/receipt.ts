@@ -13,9 +13,9 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
-import * as z from 'zod';
 import { CountersignError } from './errors.ts';
 import { AgentId, DecisionValue, Executor, RequestId, type RequestRecord } from './schemas.ts';
+import * as z from './zod.ts';
 
 export const RECEIPT_ISSUER = 'countersign';
 export const RECEIPT_ALGORITHM = 'ES256';
@@ -24,14 +24,14 @@ export const RECEIPT_TYPE = 'countersign-receipt+jwt';
 /** How long an approval may be acted on when its policy does not say (`@approvalValidFor`). */
 export const DEFAULT_APPROVAL_VALID_FOR_SECONDS = 3600;
 
-const EpochSeconds = z.number().int().nonnegative();
+const EpochSeconds = z.number().check(z.int(), z.nonnegative());
 
 export const ReceiptClaims = z
   .strictObject({
     iss: z.literal(RECEIPT_ISSUER),
     requestId: RequestId,
     agentId: AgentId,
-    actionHash: z.string().regex(/^[a-f0-9]{64}$/),
+    actionHash: z.string().check(z.regex(/^[a-f0-9]{64}$/)),
     decision: DecisionValue,
     /** Directory ids of the people who approved, in the order they voted; empty unless APPROVED. */
     approvers: z.array(z.string()),
@@ -43,13 +43,15 @@ export const ReceiptClaims = z
      * Present when Countersign runs the approved action itself: the agent must not run it (again),
      * whatever the decision says.
      */
-    executor: Executor.optional(),
+    executor: z.optional(Executor),
   })
-  .refine((claims) => claims.exp > claims.iat, { message: 'exp must be after iat', path: ['exp'] })
-  .refine((claims) => claims.requestId.startsWith(`${claims.agentId}:`), {
-    message: 'requestId must be the agent’s own',
-    path: ['requestId'],
-  });
+  .check(
+    z.refine((claims) => claims.exp > claims.iat, { message: 'exp must be after iat', path: ['exp'] }),
+    z.refine((claims) => claims.requestId.startsWith(`${claims.agentId}:`), {
+      message: 'requestId must be the agent’s own',
+      path: ['requestId'],
+    }),
+  );
 export type ReceiptClaims = z.infer<typeof ReceiptClaims>;
 
 /** The claims of a decided request: issued at the decision, valid for as long as its policy says. */

@@ -2,10 +2,11 @@
  * Every contract of Countersign, schema first. Types are inferred from these schemas and
  * nowhere else; parsing with them is the only way untrusted input enters the domain.
  */
-import * as z from 'zod';
+
 import { RequestClassification } from './classification.ts';
 import { ValidationError } from './errors.ts';
 import { JsonObject } from './json.ts';
+import * as z from './zod.ts';
 
 export const AGENT_SOURCE_PREFIX = 'countersign.agent.';
 export const DECISION_SOURCE = 'countersign';
@@ -16,17 +17,21 @@ const IDENTIFIER = '[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}';
 
 const Identifier = z
   .string()
-  .regex(new RegExp(`^${IDENTIFIER}$`), 'letters, digits and . _ : @ + - only, at most 128');
+  .check(z.regex(new RegExp(`^${IDENTIFIER}$`), 'letters, digits and . _ : @ + - only, at most 128'));
 
 /** A directory group, as approver and auditor groups name them. */
 export const GroupName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/, 'a group name: letters, digits and . _ : @ + - only');
+  .check(
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/, 'a group name: letters, digits and . _ : @ + - only'),
+  );
 
 /** An agent id never contains `:`, so the agent part of a public request id is unambiguous. */
 export const AgentId = z
   .string()
-  .regex(new RegExp(`^${AGENT_ID}$`), 'lowercase letters, digits and hyphens, at most 63 characters');
+  .check(
+    z.regex(new RegExp(`^${AGENT_ID}$`), 'lowercase letters, digits and hyphens, at most 63 characters'),
+  );
 
 /**
  * The public id of a request: `<agentId>:<clientRequestId>`, where the client request id is the
@@ -35,9 +40,11 @@ export const AgentId = z
  */
 export const RequestId = z
   .string()
-  .regex(
-    new RegExp(`^${AGENT_ID}:${IDENTIFIER}$`),
-    'expected "<agentId>:<requestId>", e.g. "invoice-bot:req-2026-0001"',
+  .check(
+    z.regex(
+      new RegExp(`^${AGENT_ID}:${IDENTIFIER}$`),
+      'expected "<agentId>:<requestId>", e.g. "invoice-bot:req-2026-0001"',
+    ),
   );
 
 export function publicRequestId(agentId: string, clientRequestId: string): string {
@@ -47,22 +54,28 @@ export function publicRequestId(agentId: string, clientRequestId: string): strin
 /** `<service>:<Operation>` as IAM spells it, e.g. `iam:AttachRolePolicy`. */
 export const ActionName = z
   .string()
-  .regex(
-    /^[a-z0-9-]{2,40}:[A-Z][A-Za-z0-9]{1,127}$/,
-    'expected "<service>:<Operation>", e.g. "s3:CopyObject"',
+  .check(
+    z.regex(
+      /^[a-z0-9-]{2,40}:[A-Z][A-Za-z0-9]{1,127}$/,
+      'expected "<service>:<Operation>", e.g. "s3:CopyObject"',
+    ),
   );
 
 export const Arn = z
   .string()
-  .max(2048)
-  .regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, 'expected an ARN');
+  .check(
+    z.maxLength(2048),
+    z.regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, 'expected an ARN'),
+  );
 
 /** An IAM Identity Center identity store id as its API accepts it: `d-` and ten hex digits, or a UUID. */
 export const IdentityStoreId = z
   .string()
-  .regex(
-    /^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
-    'must be an identity store id such as d-1234567890',
+  .check(
+    z.regex(
+      /^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+      'must be an identity store id such as d-1234567890',
+    ),
   );
 
 export { JsonObject } from './json.ts';
@@ -72,26 +85,32 @@ export { JsonObject } from './json.ts';
  * `@breakGlass("true")` lets it; otherwise the request is denied with the reason.
  */
 export const BreakGlass = z.strictObject({
-  reason: z.string().trim().min(1, 'a break-glass reason is required').max(2000),
+  reason: z.string().check(z.trim(), z.minLength(1, 'a break-glass reason is required'), z.maxLength(2000)),
   /** The incident it is for (a ticket id or URL). */
-  incident: z.string().trim().min(1).max(256).optional(),
+  incident: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(256))),
 });
 export type BreakGlass = z.infer<typeof BreakGlass>;
 
 export const AgentRequestDetail = z.strictObject({
-  requestId: Identifier.optional(),
-  agent: z.strictObject({ id: AgentId, onBehalfOf: z.string().min(1).max(256).optional() }),
+  requestId: z.optional(Identifier),
+  agent: z.strictObject({
+    id: AgentId,
+    onBehalfOf: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  }),
   action: ActionName,
-  resource: z.strictObject({ arn: Arn, type: z.string().min(1).max(128).optional() }),
-  parameters: JsonObject.default({}),
-  justification: z.string().trim().min(1, 'a justification is required').max(4000),
-  context: JsonObject.optional(),
-  breakGlass: BreakGlass.optional(),
+  resource: z.strictObject({
+    arn: Arn,
+    type: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  }),
+  parameters: z._default(JsonObject, {}),
+  justification: z.string().check(z.trim(), z.minLength(1, 'a justification is required'), z.maxLength(4000)),
+  context: z.optional(JsonObject),
+  breakGlass: z.optional(BreakGlass),
   /**
    * Asks Countersign to run the action itself once approved (a built-in executor, see
    * domain/executors.ts); allowed only when a policy permits execution (`@executor("countersign")`).
    */
-  execute: z.boolean().optional(),
+  execute: z.optional(z.boolean()),
 });
 export type AgentRequestDetail = z.infer<typeof AgentRequestDetail>;
 
@@ -102,17 +121,19 @@ export const AgentRequestEvent = z
     /** EventBridge's event id; it names the request when the agent gave no requestId. */
     id: Identifier,
     'detail-type': z.literal(DETAIL_TYPE.actionRequested),
-    source: z.string().startsWith(AGENT_SOURCE_PREFIX),
+    source: z.string().check(z.startsWith(AGENT_SOURCE_PREFIX)),
     account: z.string(),
     time: z.string(),
     region: z.string(),
     resources: z.array(z.string()),
     detail: AgentRequestDetail,
   })
-  .refine((event) => event.source === `${AGENT_SOURCE_PREFIX}${event.detail.agent.id}`, {
-    message: 'source must be countersign.agent.<detail.agent.id>: an agent can only ask for itself',
-    path: ['source'],
-  });
+  .check(
+    z.refine((event) => event.source === `${AGENT_SOURCE_PREFIX}${event.detail.agent.id}`, {
+      message: 'source must be countersign.agent.<detail.agent.id>: an agent can only ask for itself',
+      path: ['source'],
+    }),
+  );
 export type AgentRequestEvent = z.infer<typeof AgentRequestEvent>;
 
 /** The agent's own requestId, or the EventBridge event id when it gave none. */
@@ -168,17 +189,17 @@ export const PolicyDecision = z.strictObject({
     PolicyOutcome.breakGlass,
   ]),
   groups: z.array(z.string()),
-  quorum: z.number().int().min(0),
-  timeoutSeconds: z.number().int().min(0),
+  quorum: z.number().check(z.int(), z.gte(0)),
+  timeoutSeconds: z.number().check(z.int(), z.gte(0)),
   stepUp: z.boolean(),
   policyIds: z.array(z.string()),
   reason: z.string(),
   /** How long a decision may be acted on (the receipt's `exp` - `iat`); the default when absent. */
-  approvalValidForSeconds: z.number().int().positive().optional(),
+  approvalValidForSeconds: z.optional(z.number().check(z.int(), z.positive())),
   /** REQUIRE_APPROVAL only: every determining approval policy says `@breakGlass("true")`. */
-  breakGlassAllowed: z.literal(true).optional(),
+  breakGlassAllowed: z.optional(z.literal(true)),
   /** Set when Countersign runs the approved action itself (`@executor`, or an `execute` request a policy permits). */
-  executor: Executor.optional(),
+  executor: z.optional(Executor),
 });
 export type PolicyDecision = z.infer<typeof PolicyDecision>;
 
@@ -227,9 +248,9 @@ export const ExecutionStatus = {
 export const ExecutionOutcome = z.strictObject({
   status: z.enum([ExecutionStatus.executed, ExecutionStatus.failed]),
   /** EXECUTED: the id AWS gave the call (`x-amz-request-id` / `x-amzn-requestid`), to find it in CloudTrail. */
-  awsRequestId: z.string().min(1).optional(),
+  awsRequestId: z.optional(z.string().check(z.minLength(1))),
   /** EXECUTION_FAILED: what went wrong, in words (AWS's error code and message; never credentials). */
-  error: z.string().min(1).optional(),
+  error: z.optional(z.string().check(z.minLength(1))),
 });
 export type ExecutionOutcome = z.infer<typeof ExecutionOutcome>;
 
@@ -237,9 +258,9 @@ export type ExecutionOutcome = z.infer<typeof ExecutionOutcome>;
 export const ExecutionRecord = z.strictObject({
   status: z.enum([ExecutionStatus.started, ExecutionStatus.executed, ExecutionStatus.failed]),
   /** The role session the action ran in (the sanitised request id): CloudTrail's `roleSessionName`. */
-  sessionName: z.string().min(2).max(64),
+  sessionName: z.string().check(z.minLength(2), z.maxLength(64)),
   startedAt: z.iso.datetime(),
-  finishedAt: z.iso.datetime().optional(),
+  finishedAt: z.optional(z.iso.datetime()),
   awsRequestId: ExecutionOutcome.shape.awsRequestId,
   error: ExecutionOutcome.shape.error,
 });
@@ -248,13 +269,13 @@ export type ExecutionRecord = z.infer<typeof ExecutionRecord>;
 export const ActionDecidedDetail = z.strictObject({
   requestId: RequestId,
   decision: DecisionValue,
-  actionHash: z.string().regex(/^[a-f0-9]{64}$/),
+  actionHash: z.string().check(z.regex(/^[a-f0-9]{64}$/)),
   approvers: z.array(z.string()),
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   /** The signed decision receipt (compact JWS, see domain/receipt.ts): what the agent trusts. */
-  receipt: z.string().min(1),
+  receipt: z.string().check(z.minLength(1)),
   /** Present when Countersign ran the action itself: the agent must not run it again. */
-  execution: ExecutionOutcome.optional(),
+  execution: z.optional(ExecutionOutcome),
 });
 export type ActionDecidedDetail = z.infer<typeof ActionDecidedDetail>;
 
@@ -268,8 +289,8 @@ export const Principal = z.strictObject({
   id: Identifier,
   type: z.enum([PrincipalType.user, PrincipalType.agent, PrincipalType.service]),
   groups: z.array(z.string()),
-  email: z.string().optional(),
-  displayName: z.string().optional(),
+  email: z.optional(z.string()),
+  displayName: z.optional(z.string()),
 });
 export type Principal = z.infer<typeof Principal>;
 
@@ -277,20 +298,22 @@ export type Principal = z.infer<typeof Principal>;
 export const VoteInput = z
   .strictObject({
     vote: z.enum(['approve', 'deny']),
-    reason: z.string().trim().max(2000).optional(),
+    reason: z.optional(z.string().check(z.trim(), z.maxLength(2000))),
     /** Step-up approvals only: the name of the resource, as the reviewer typed it. */
-    stepUpConfirmation: z.string().trim().max(2048).optional(),
+    stepUpConfirmation: z.optional(z.string().check(z.trim(), z.maxLength(2048))),
   })
-  .refine((input) => input.vote === 'approve' || (input.reason ?? '').length > 0, {
-    message: 'a reason is required to deny',
-    path: ['reason'],
-  });
+  .check(
+    z.refine((input) => input.vote === 'approve' || (input.reason ?? '').length > 0, {
+      message: 'a reason is required to deny',
+      path: ['reason'],
+    }),
+  );
 export type VoteInput = z.infer<typeof VoteInput>;
 
 export const Vote = z.strictObject({
   voterId: Identifier,
   vote: z.enum(['approve', 'deny']),
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   channel: ChannelValue,
   at: z.iso.datetime(),
 });
@@ -302,8 +325,8 @@ export const RequestRecord = z.strictObject({
   /** The agent's own requestId (or the EventBridge event id): the part after `<agentId>:`. */
   clientRequestId: Identifier,
   status: RequestStatusValue,
-  decision: DecisionValue.optional(),
-  reason: z.string().optional(),
+  decision: z.optional(DecisionValue),
+  reason: z.optional(z.string()),
   agent: AgentRequestDetail.shape.agent,
   /** Directory ids that may never vote on this request: the agent, whom it acts for, its owner. */
   requesters: z.array(z.string()),
@@ -311,39 +334,39 @@ export const RequestRecord = z.strictObject({
   resource: AgentRequestDetail.shape.resource,
   parameters: JsonObject,
   justification: z.string(),
-  context: JsonObject.optional(),
+  context: z.optional(JsonObject),
   /** The agent asked to act at once (break-glass), with why. */
-  breakGlass: BreakGlass.optional(),
-  actionHash: z.string().regex(/^[a-f0-9]{64}$/),
+  breakGlass: z.optional(BreakGlass),
+  actionHash: z.string().check(z.regex(/^[a-f0-9]{64}$/)),
   policy: PolicyDecision,
   /** The classification of the S3 object or bucket the request touches (absent for other resources). */
-  classification: RequestClassification.optional(),
+  classification: z.optional(RequestClassification),
   votes: z.array(Vote),
   approvers: z.array(z.string()),
   executionArn: z.string(),
   sourceEventId: z.string(),
   createdAt: z.iso.datetime(),
-  expiresAt: z.iso.datetime().optional(),
-  decidedAt: z.iso.datetime().optional(),
+  expiresAt: z.optional(z.iso.datetime()),
+  decidedAt: z.optional(z.iso.datetime()),
   /** The signed decision receipt, set once when the decision is published. */
-  receipt: z.string().min(1).optional(),
+  receipt: z.optional(z.string().check(z.minLength(1))),
   /** The agent asked Countersign to run the action itself (`execute: true`). */
-  execute: z.boolean().optional(),
+  execute: z.optional(z.boolean()),
   /** Countersign's own run of the approved action (policy `executor`): claimed once, finished once. */
-  execution: ExecutionRecord.optional(),
+  execution: z.optional(ExecutionRecord),
 });
 export type RequestRecord = z.infer<typeof RequestRecord>;
 
 /** Turns a zod failure into one line per problem, with the path that failed. */
-export function describeIssues(error: z.ZodError): string[] {
+export function describeIssues(error: z.core.$ZodError): string[] {
   return error.issues.map(
     (issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`,
   );
 }
 
 /** Parses untrusted input, throwing a ValidationError that lists every problem. */
-export function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(input);
+export function parse<S extends z.core.$ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const result = z.safeParse(schema, input);
   if (!result.success) {
     const issues = describeIssues(result.error);
     throw new ValidationError(`invalid ${what}: ${issues.join('; ')}`, issues, { cause: result.error });

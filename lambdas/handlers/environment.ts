@@ -3,25 +3,32 @@
  * load time, so a function deployed without a setting fails at cold start, naming every missing
  * or malformed variable, instead of failing later on the first request that needs it.
  */
-import * as z from 'zod';
+
 import { AgentPrincipal } from '../domain/agent-principals.ts';
 import { ConfigurationError } from '../domain/errors.ts';
 import { IamPolicyArn } from '../domain/executors.ts';
 import { Arn, describeIssues, GroupName, IdentityStoreId } from '../domain/schemas.ts';
+import * as z from '../domain/zod.ts';
 import { ENV } from './environment-names.ts';
 
-const Required = z.string({ error: 'is required' }).trim().min(1, 'must not be empty');
+const Required = z.string({ error: 'is required' }).check(z.trim(), z.minLength(1, 'must not be empty'));
 
 /** A JSON array of `element`s, e.g. `["security"]` (possibly empty). */
-function jsonList<T extends z.ZodType>(element: T, what: string) {
-  return Required.transform((text, context) => {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      context.addIssue({ code: 'custom', message: `must be a JSON array of ${what}` });
-      return z.NEVER;
-    }
-  }).pipe(z.array(element, { error: `must be a JSON array of ${what}` }));
+function jsonList<T extends z.core.$ZodType>(element: T, what: string) {
+  return z.pipe(
+    z.pipe(
+      Required,
+      z.transform((text, context) => {
+        try {
+          return JSON.parse(text) as unknown;
+        } catch {
+          context.issues.push({ code: 'custom', message: `must be a JSON array of ${what}`, input: text });
+          return z.NEVER;
+        }
+      }),
+    ),
+    z.array(element, { error: `must be a JSON array of ${what}` }),
+  );
 }
 
 /**
@@ -33,34 +40,40 @@ const SPECIAL_VARIABLES = {
   eventBusName: Required,
   policyDir: Required,
   defaultApproverGroup: Required,
-  defaultTimeoutSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
-  consoleUrl: Required.pipe(z.url()),
-  directoryJson: Required.optional(),
-  identityStoreId: Required.pipe(IdentityStoreId).optional(),
-  jwtIssuer: Required.pipe(z.url()),
-  jwtJwksUrl: Required.pipe(z.url()).optional(),
+  defaultTimeoutSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
+  consoleUrl: z.pipe(Required, z.url()),
+  directoryJson: z.optional(Required),
+  identityStoreId: z.optional(z.pipe(Required, IdentityStoreId)),
+  jwtIssuer: z.pipe(Required, z.url()),
+  jwtJwksUrl: z.optional(z.pipe(Required, z.url())),
   auditorGroups: jsonList(GroupName, 'group names'),
-  receiptRetiredKeyIds: jsonList(z.string().min(1), 'KMS key ARNs').optional(),
-  slackSecretArn: Required.optional(),
-  slackChannelId: Required.optional(),
-  slackApiUrl: Required.pipe(z.url()).optional(),
-  teamsSecretArn: Required.optional(),
-  teamsConversationId: Required.optional(),
-  teamsServiceUrl: Required.pipe(z.url()).optional(),
-  botOpenIdMetadataUrl: Required.pipe(z.url()).optional(),
-  botTokenUrl: Required.pipe(z.url()).optional(),
-  reminderLookbackSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
-  classificationTimeoutSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
-  classificationPollSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
-  macieBucketOwnerAccountId: Required.pipe(z.string().regex(/^\d{12}$/, 'must be a 12-digit account id')),
-  macieJobRoleArn: Required.pipe(Arn).optional(),
-  classifyBeforeApproval: Required.pipe(z.enum(['true', 'false'])).transform((value) => value === 'true'),
+  receiptRetiredKeyIds: z.optional(jsonList(z.string().check(z.minLength(1)), 'KMS key ARNs')),
+  slackSecretArn: z.optional(Required),
+  slackChannelId: z.optional(Required),
+  slackApiUrl: z.optional(z.pipe(Required, z.url())),
+  teamsSecretArn: z.optional(Required),
+  teamsConversationId: z.optional(Required),
+  teamsServiceUrl: z.optional(z.pipe(Required, z.url())),
+  botOpenIdMetadataUrl: z.optional(z.pipe(Required, z.url())),
+  botTokenUrl: z.optional(z.pipe(Required, z.url())),
+  reminderLookbackSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
+  classificationTimeoutSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
+  classificationPollSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
+  macieBucketOwnerAccountId: z.pipe(
+    Required,
+    z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id')),
+  ),
+  macieJobRoleArn: z.optional(z.pipe(Required, Arn)),
+  classifyBeforeApproval: z.pipe(
+    z.pipe(Required, z.enum(['true', 'false'])),
+    z.transform((value) => value === 'true'),
+  ),
   agentPrincipals: jsonList(AgentPrincipal, 'agents ({"id","principalArn"})'),
   executorAllowedPolicyArns: jsonList(IamPolicyArn, 'IAM policy ARNs'),
-  auditRetentionDays: Required.pipe(z.coerce.number<string>().int().positive()),
-  auditDigestLookbackSeconds: Required.pipe(z.coerce.number<string>().int().positive()),
-  auditMaxRecordDelaySeconds: Required.pipe(z.coerce.number<string>().int().positive()),
-} as const satisfies Partial<Record<keyof typeof ENV, z.ZodType>>;
+  auditRetentionDays: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
+  auditDigestLookbackSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
+  auditMaxRecordDelaySeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
+} as const satisfies Partial<Record<keyof typeof ENV, z.ZodMiniType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 
 export type EnvironmentKey = keyof typeof ENV;
@@ -68,7 +81,7 @@ export type Environment<K extends EnvironmentKey> = {
   readonly [P in K]: P extends keyof SpecialVariables ? z.infer<SpecialVariables[P]> : string;
 };
 
-function schemaOf(key: EnvironmentKey): z.ZodType {
+function schemaOf(key: EnvironmentKey): z.ZodMiniType {
   return key in SPECIAL_VARIABLES ? SPECIAL_VARIABLES[key as keyof SpecialVariables] : Required;
 }
 

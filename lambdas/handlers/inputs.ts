@@ -2,10 +2,11 @@
  * What the state machine passes to each workflow handler (the `Payload` of its LambdaInvoke task in
  * lib/approval-workflow.ts). Parsed at the handler's edge; the services get typed input.
  */
-import * as z from 'zod';
+
 import { ClassificationScan, ScanTarget } from '../domain/classification.ts';
 import { Json } from '../domain/json.ts';
 import { DecisionValue, RequestId } from '../domain/schemas.ts';
+import * as z from '../domain/zod.ts';
 
 /**
  * The execution running the step. Every step that stores, decides or publishes names it, and
@@ -13,7 +14,7 @@ import { DecisionValue, RequestId } from '../domain/schemas.ts';
  */
 const ExecutionArn = z
   .string()
-  .regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:.+$/, 'an execution ARN');
+  .check(z.regex(/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:.+$/, 'an execution ARN'));
 
 /** The Evaluate step (see evaluateStep in lambdas/services/evaluate-request.ts). */
 export const EvaluateInput = z.strictObject({
@@ -33,7 +34,7 @@ export const CheckScanInput = z.strictObject({ scan: ClassificationScan });
 export const ClassificationJobInput = z.union([StartScanInput, CheckScanInput]);
 
 export const RequestApprovalInput = z.strictObject({
-  taskToken: z.string().min(1),
+  taskToken: z.string().check(z.minLength(1)),
   requestId: RequestId,
   executionArn: ExecutionArn,
 });
@@ -45,8 +46,8 @@ export type RequestApprovalInput = z.infer<typeof RequestApprovalInput>;
  */
 export const WorkflowOutcome = z.strictObject({
   decision: DecisionValue,
-  approvers: z.array(z.string()).optional(),
-  reason: z.string().optional(),
+  approvers: z.optional(z.array(z.string())),
+  reason: z.optional(z.string()),
 });
 export type WorkflowOutcome = z.infer<typeof WorkflowOutcome>;
 

@@ -17,6 +17,7 @@ import { type AgentPrincipal, agentOfCaller } from '../domain/agent-principals.t
 import { ForbiddenError, ValidationError } from '../domain/errors.ts';
 import type { HttpResult } from '../domain/http-result.ts';
 import { parse, RequestId } from '../domain/schemas.ts';
+import * as z from '../domain/zod.ts';
 import { type AgentDecisionDeps, awaitDecision, requestDecision } from '../services/agent-decisions.ts';
 import type { HttpRequest } from './request.ts';
 import { jsonResponse, type ServerFaultLogger, serveRoute } from './responses.ts';
@@ -95,7 +96,7 @@ function routes(deps: AgentApiDependencies): AgentRoute[] {
           await awaitDecision(deps.decisions, {
             agentId,
             requestId: parse(RequestId, params.requestId, 'request id'),
-            waitSeconds: parse(WaitSeconds.default(0), request.query.wait, 'wait'),
+            waitSeconds: parse(z._default(WaitSeconds, 0), request.query.wait, 'wait'),
           }),
         ),
     },

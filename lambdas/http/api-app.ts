@@ -2,7 +2,7 @@
  * The REST API: routes, authentication and the mapping from the services to HTTP. Built from its
  * ports so that the Lambda entry (handlers/api.ts), the twin and the tests run the same code.
  */
-import * as z from 'zod';
+
 import { ReviewInput, requestReviewId, reviewView } from '../domain/after-the-fact-review.ts';
 import { canRead, checkEligibility } from '../domain/approval.ts';
 import {
@@ -28,6 +28,7 @@ import {
   RequestStatusValue,
   VoteInput,
 } from '../domain/schemas.ts';
+import * as z from '../domain/zod.ts';
 import type {
   AccessTokenVerifier,
   CastVote,
@@ -85,23 +86,23 @@ export interface ApiDependencies {
 export const MAX_PAGE_SIZE = 100;
 const DEFAULT_PAGE_SIZE = 25;
 
-export const ClassificationQuery = z.strictObject({ resource: z.string().min(1).max(2048) });
+export const ClassificationQuery = z.strictObject({
+  resource: z.string().check(z.minLength(1), z.maxLength(2048)),
+});
 
 /** The code of a classification read by someone outside the auditor groups. */
 export const NOT_AN_AUDITOR = 'NOT_AN_AUDITOR';
 
 export const ListQuery = z.strictObject({
-  status: RequestStatusValue.optional(),
-  limit: z.coerce
-    .number<string>()
-    .int()
-    .min(1)
-    .default(DEFAULT_PAGE_SIZE)
-    .transform((limit) => Math.min(limit, MAX_PAGE_SIZE)),
-  cursor: z.string().min(1).max(4096).optional(),
+  status: z.optional(RequestStatusValue),
+  limit: z.pipe(
+    z._default(z.coerce.number<string>().check(z.int(), z.gte(1)), DEFAULT_PAGE_SIZE),
+    z.transform((limit) => Math.min(limit, MAX_PAGE_SIZE)),
+  ),
+  cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(4096))),
 });
 
-export const CallListQuery = ListQuery.extend({ status: CallStatusValue.optional() });
+export const CallListQuery = z.extend(ListQuery, { status: z.optional(CallStatusValue) });
 
 interface RouteContext {
   readonly request: HttpRequest;

@@ -7,18 +7,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import * as z from 'zod';
 import type { AgentPrincipal } from '../../lambdas/domain/agent-principals.ts';
-import { DirectoryDocument } from '../../lambdas/domain/directory.ts';
+import { DirectoryAgent, DirectoryDocument } from '../../lambdas/domain/directory.ts';
 import { ValidationError } from '../../lambdas/domain/errors.ts';
 import { parse } from '../../lambdas/domain/schemas.ts';
+import * as z from '../../lambdas/domain/zod.ts';
 import { LOCAL_ACCOUNT } from '../aws/cloudformation/intrinsics.ts';
 import { AwsCredentials, agentArn } from '../aws/front/credentials.ts';
 
 /** countersign.local.json at the root of this clone, wherever the twin or the CLI is run from. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(new URL('../../countersign.local.json', import.meta.url));
-
-const DirectoryAgent = DirectoryDocument.shape.agents.unwrap().element;
 
 /**
  * The IAM principal an agent's key signs as in the twin: a user or a role of the twin's account.
@@ -26,24 +24,37 @@ const DirectoryAgent = DirectoryDocument.shape.agents.unwrap().element;
  */
 const TwinPrincipalArn = z
   .string()
-  .regex(
-    new RegExp(`^arn:aws:iam::${LOCAL_ACCOUNT}:(user|role)/[\\w+=,.@/-]{1,512}$`),
-    `must be an IAM user or role ARN in the twin's account ${LOCAL_ACCOUNT}`,
+  .check(
+    z.regex(
+      new RegExp(`^arn:aws:iam::${LOCAL_ACCOUNT}:(user|role)/[\\w+=,.@/-]{1,512}$`),
+      `must be an IAM user or role ARN in the twin's account ${LOCAL_ACCOUNT}`,
+    ),
   );
 
-const LocalAgentEntry = DirectoryAgent.extend(AwsCredentials.shape)
-  .extend({ principalArn: TwinPrincipalArn.optional() })
+const LocalAgentEntry = z.pipe(
+  z.extend(DirectoryAgent, { ...AwsCredentials.shape, principalArn: z.optional(TwinPrincipalArn) }),
   // Without one, the agent is the IAM user arn:aws:iam::000000000000:user/agents/<id>.
-  .transform((agent) => ({ ...agent, principalArn: agent.principalArn ?? agentArn(agent.id) }));
+  z.transform((agent) => ({ ...agent, principalArn: agent.principalArn ?? agentArn(agent.id) })),
+);
 
 export const LocalConfig = z.strictObject({
-  $comment: z.string().optional(),
+  $comment: z.optional(z.string()),
   users: DirectoryDocument.shape.users,
-  agents: z.array(LocalAgentEntry).default([]),
+  agents: z._default(z.array(LocalAgentEntry), []),
   /** The Slack app the twin stands in for: its signing secret and the review channel. */
-  slack: z.strictObject({ signingSecret: z.string().min(1), channel: z.string().min(1) }).optional(),
+  slack: z.optional(
+    z.strictObject({
+      signingSecret: z.string().check(z.minLength(1)),
+      channel: z.string().check(z.minLength(1)),
+    }),
+  ),
   /** The Teams bot the twin stands in for: its app id and the review conversation. */
-  teams: z.strictObject({ appId: z.string().min(1), conversationId: z.string().min(1) }).optional(),
+  teams: z.optional(
+    z.strictObject({
+      appId: z.string().check(z.minLength(1)),
+      conversationId: z.string().check(z.minLength(1)),
+    }),
+  ),
 });
 export type LocalConfig = z.infer<typeof LocalConfig>;
 export type LocalAgent = LocalConfig['agents'][number];

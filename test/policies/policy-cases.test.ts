@@ -5,7 +5,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import * as z from 'zod';
 import {
   type CheckedPolicyEngine,
   createPolicyEngine,
@@ -13,16 +12,17 @@ import {
 import { loadPolicyFiles } from '../../lambdas/adapters/policy-files.ts';
 import { PolicyFacts } from '../../lambdas/domain/policy-facts.ts';
 import { AgentRequestDetail, PolicyDecision, parse } from '../../lambdas/domain/schemas.ts';
+import * as z from '../../lambdas/domain/zod.ts';
 
 const POLICY_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
 const CASES_DIR = fileURLToPath(new URL('./cases/', import.meta.url));
 const CDK_JSON = fileURLToPath(new URL('../../cdk.json', import.meta.url));
 
 const PolicyCase = z.strictObject({
-  description: z.string().min(1),
+  description: z.string().check(z.minLength(1)),
   request: AgentRequestDetail,
-  facts: PolicyFacts.optional(),
-  expect: PolicyDecision.omit({ reason: true }).partial().required({ decision: true }),
+  facts: z.optional(PolicyFacts),
+  expect: z.required(z.partial(z.omit(PolicyDecision, { reason: true })), { decision: true }),
 });
 
 const cases = readdirSync(CASES_DIR)

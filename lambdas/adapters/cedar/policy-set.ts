@@ -14,7 +14,6 @@
  */
 import { createHash } from 'node:crypto';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import * as z from 'zod';
 import {
   checkDefaults,
   duplicateIds,
@@ -22,6 +21,7 @@ import {
   type PolicyRule,
   readPolicyRule,
 } from '../../domain/policy-annotations.ts';
+import * as z from '../../domain/zod.ts';
 import {
   FALLBACK_ACTION,
   isOperationName,
@@ -60,7 +60,7 @@ export const PreparedPolicyFile = z.object({
     z.object({
       /** The file's label and the policy's position in it, as problems name them. */
       label: z.string(),
-      position: z.number().int().nonnegative(),
+      position: z.number().check(z.int(), z.nonnegative()),
       text: z.string(),
       /** Cedar's JSON form of the policy (the digest vouches for the rest of it). */
       json: z.custom<cedar.PolicyJson>((value) => PolicyJsonShape.safeParse(value).success),

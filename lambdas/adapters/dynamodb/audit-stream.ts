@@ -5,8 +5,8 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import * as z from 'zod';
 import { parse } from '../../domain/schemas.ts';
+import * as z from '../../domain/zod.ts';
 import type { StreamedAuditRecord } from '../../ports/index.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
@@ -15,11 +15,11 @@ const DynamoDbStreamEvent = z.object({
   Records: z.array(
     z.object({
       eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),
-      eventSourceARN: z.string().min(1),
+      eventSourceARN: z.string().check(z.minLength(1)),
       dynamodb: z.object({
-        SequenceNumber: z.string().regex(/^\d{1,40}$/),
-        Keys: z.record(z.string(), z.unknown()).optional(),
-        NewImage: z.record(z.string(), z.unknown()).optional(),
+        SequenceNumber: z.string().check(z.regex(/^\d{1,40}$/)),
+        Keys: z.optional(z.record(z.string(), z.unknown())),
+        NewImage: z.optional(z.record(z.string(), z.unknown())),
       }),
     }),
   ),

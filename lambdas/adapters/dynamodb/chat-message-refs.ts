@@ -4,7 +4,7 @@
  * Written once with a conditional put, so two writers agree on one message per channel.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../../domain/zod.ts';
 import type { ChatMessageRef, ChatMessageRefs } from '../../ports/index.ts';
 import { type ItemKey, TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
@@ -12,7 +12,7 @@ const StoredRef = z.object({
   channel: z.enum(['slack', 'teams', 'slack-dm']),
   conversationId: z.string(),
   messageId: z.string(),
-  serviceUrl: z.string().optional(),
+  serviceUrl: z.optional(z.string()),
 });
 
 export class DynamoDbChatMessageRefs implements ChatMessageRefs {

@@ -25,6 +25,7 @@ import {
 } from '../../domain/classification.ts';
 import { CountersignError } from '../../domain/errors.ts';
 import { parse } from '../../domain/schemas.ts';
+import * as z from '../../domain/zod.ts';
 import type { ClassificationStore, VerdictWrite } from '../../ports/index.ts';
 import { isConditionFailure } from './conditions.ts';
 import { type Item, jsonOnly, recordOf } from './request-item.ts';
@@ -53,7 +54,7 @@ const auditRecordOf = (item: Item): ClassificationAuditRecord =>
 /** `s3://bucket` or `s3://bucket/key` as bucket and key. */
 function parseSubject(subject: string): { bucket: string; key?: string } {
   const { subject: valid } = parse(
-    ClassificationAuditRecord.pick({ subject: true }),
+    z.pick(ClassificationAuditRecord, { subject: true }),
     { subject },
     'classification subject',
   );

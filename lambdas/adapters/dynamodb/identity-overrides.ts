@@ -5,13 +5,13 @@
  * and bind, not a silent edit.
  */
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
 import { DirectoryError } from '../../domain/errors.ts';
+import * as z from '../../domain/zod.ts';
 import type { ChatIdentityChannel, IdentityOverrides } from '../../ports/index.ts';
 import { putIfAbsent } from './conditions.ts';
 import { TableKey } from './table-layout.ts';
 
-const OverrideItem = z.object({ userName: z.string().min(1) });
+const OverrideItem = z.object({ userName: z.string().check(z.minLength(1)) });
 
 export class DynamoDbIdentityOverrides implements IdentityOverrides {
   readonly #client: DynamoDBDocumentClient;

@@ -3,10 +3,11 @@
  * key (createdAt#requestId, newest first), so the position is that key: the next page holds
  * everything strictly older, whichever statuses are being merged.
  */
-import * as z from 'zod';
-import { ValidationError } from '../../domain/errors.ts';
 
-const CursorPosition = z.strictObject({ before: z.string().min(1) });
+import { ValidationError } from '../../domain/errors.ts';
+import * as z from '../../domain/zod.ts';
+
+const CursorPosition = z.strictObject({ before: z.string().check(z.minLength(1)) });
 type CursorPosition = z.infer<typeof CursorPosition>;
 
 export function encodeCursor(position: CursorPosition): string {

@@ -4,8 +4,9 @@
  * that makes "one vote per person" a condition, the numeric expiry the vote condition compares,
  * and the state of the paused workflow (task token, notified, resumed).
  */
-import type * as z from 'zod';
+
 import { parse, RequestRecord } from '../../domain/schemas.ts';
+import type * as z from '../../domain/zod.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 export type Item = Record<string, unknown>;
@@ -54,7 +55,7 @@ export function toRequestItem(record: RequestRecord): Item {
  * The record `schema` describes, from an item that keeps it beside the table's own attributes: only
  * the schema's fields, checked, so what was stored is validated on the way out.
  */
-export function recordOf<S extends z.ZodObject>(schema: S, item: Item, what: string): z.infer<S> {
+export function recordOf<S extends z.ZodMiniObject>(schema: S, item: Item, what: string): z.infer<S> {
   const fields = Object.fromEntries(
     Object.keys(schema.shape).flatMap((name) => (name in item ? [[name, item[name]]] : [])),
   );

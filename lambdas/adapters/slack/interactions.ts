@@ -8,7 +8,7 @@
  * verified payload then travels inside AWS only. A refused request returns 401 with no body and
  * records nothing.
  */
-import * as z from 'zod';
+
 import { ReviewIneligible, ReviewStatus, reviewAuditRequestId } from '../../domain/after-the-fact-review.ts';
 import { AuditKind } from '../../domain/audit-record.ts';
 import type { HttpResult } from '../../domain/http-result.ts';
@@ -20,6 +20,7 @@ import {
 } from '../../domain/messages/review-facts.ts';
 import { SLACK_IDS, slackDenyModal, slackStepUpModal } from '../../domain/messages/slack-review.ts';
 import { resourceNameOf } from '../../domain/step-up.ts';
+import * as z from '../../domain/zod.ts';
 import type {
   CastVote,
   Clock,
@@ -53,34 +54,40 @@ import {
   type VoteJobRefusal,
 } from './vote-job.ts';
 
-const ModalMetadata = z.strictObject({ requestId: z.string().min(1), channelId: z.string().min(1) });
-const ReviewModalMetadata = z.strictObject({ reviewId: z.string().min(1), channelId: z.string().min(1) });
+const ModalMetadata = z.strictObject({
+  requestId: z.string().check(z.minLength(1)),
+  channelId: z.string().check(z.minLength(1)),
+});
+const ReviewModalMetadata = z.strictObject({
+  reviewId: z.string().check(z.minLength(1)),
+  channelId: z.string().check(z.minLength(1)),
+});
 
 const BlockActions = z.looseObject({
   type: z.literal('block_actions'),
-  user: z.looseObject({ id: z.string().min(1) }),
-  trigger_id: z.string().min(1),
-  channel: z.looseObject({ id: z.string().min(1) }),
+  user: z.looseObject({ id: z.string().check(z.minLength(1)) }),
+  trigger_id: z.string().check(z.minLength(1)),
+  channel: z.looseObject({ id: z.string().check(z.minLength(1)) }),
   actions: z
     // What a job needs (SlackJob): a click without it is acknowledged and ignored, never a 5xx.
     .array(
       z.looseObject({
         action_id: z.string(),
-        value: z.string().min(1).optional(),
-        action_ts: z.string().min(1),
+        value: z.optional(z.string().check(z.minLength(1))),
+        action_ts: z.string().check(z.minLength(1)),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
 });
 const ViewSubmission = z.looseObject({
   type: z.literal('view_submission'),
-  user: z.looseObject({ id: z.string().min(1) }),
+  user: z.looseObject({ id: z.string().check(z.minLength(1)) }),
   view: z.looseObject({
-    id: z.string().min(1),
+    id: z.string().check(z.minLength(1)),
     callback_id: z.string(),
     private_metadata: z.string(),
     state: z.looseObject({
-      values: z.record(z.string(), z.record(z.string(), z.looseObject({ value: z.string().nullish() }))),
+      values: z.record(z.string(), z.record(z.string(), z.looseObject({ value: z.nullish(z.string()) }))),
     }),
   }),
 });

@@ -7,9 +7,10 @@
  * for seven methods (issue 15). `slackApiUrl` is configurable so the twin's sink receives the very
  * same calls.
  */
-import * as z from 'zod';
+
 import { CountersignError } from '../../domain/errors.ts';
 import type { SlackMessage, SlackModal } from '../../domain/messages/slack-review.ts';
+import * as z from '../../domain/zod.ts';
 
 export const SLACK_API_URL = 'https://slack.com/api/';
 
@@ -36,13 +37,15 @@ export class SlackApiError extends CountersignError {
 /** Slack's answers that mean "no such user": an unknown person, not a failure to retry. */
 const NOT_FOUND_ERRORS: ReadonlySet<string> = new Set(['user_not_found', 'users_not_found']);
 
-const SlackAnswer = z.object({ ok: z.boolean(), error: z.string().optional() });
-const PostMessageResult = z.object({ channel: z.string().optional(), ts: z.string().min(1) });
+const SlackAnswer = z.object({ ok: z.boolean(), error: z.optional(z.string()) });
+const PostMessageResult = z.object({ channel: z.optional(z.string()), ts: z.string().check(z.minLength(1)) });
 const UserInfoResult = z.object({
-  user: z.object({ profile: z.object({ email: z.string().optional() }).optional() }).optional(),
+  user: z.optional(z.object({ profile: z.optional(z.object({ email: z.optional(z.string()) })) })),
 });
-const LookupByEmailResult = z.object({ user: z.object({ id: z.string().min(1) }).optional() });
-const OpenConversationResult = z.object({ channel: z.object({ id: z.string().min(1) }) });
+const LookupByEmailResult = z.object({
+  user: z.optional(z.object({ id: z.string().check(z.minLength(1)) })),
+});
+const OpenConversationResult = z.object({ channel: z.object({ id: z.string().check(z.minLength(1)) }) });
 
 /** Slack's form encoding: strings as they are, nested values as JSON text, absent ones left out. */
 function formBody(args: Readonly<Record<string, unknown>>): URLSearchParams {
@@ -84,7 +87,7 @@ export class SlackApi {
    * workflow retries its steps; each call here is idempotent or guarded). A 429 is waited out for
    * its Retry-After before it fails, so that the caller's retry is not refused again at once.
    */
-  async #call<T extends z.ZodType>(
+  async #call<T extends z.ZodMiniType>(
     method: string,
     args: Record<string, unknown>,
     result: T,

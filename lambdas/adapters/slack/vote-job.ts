@@ -10,24 +10,24 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import * as z from 'zod';
 import { ReviewStatus } from '../../domain/after-the-fact-review.ts';
+import * as z from '../../domain/zod.ts';
 
 // CommonJS with an ES-module typing: the default import is the function at run time.
 const canonicalize = canonicalizeModule as unknown as typeof canonicalizeModule.default;
 
 /** The vote handed from the acknowledgement to the worker: everything already verified. */
 export const SlackVoteJob = z.strictObject({
-  requestId: z.string().min(1),
+  requestId: z.string().check(z.minLength(1)),
   vote: z.enum(['approve', 'deny']),
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
   /** Step-up approvals: the resource name the reviewer typed (castVote checks it). */
-  stepUpConfirmation: z.string().optional(),
-  slackUserId: z.string().min(1),
+  stepUpConfirmation: z.optional(z.string()),
+  slackUserId: z.string().check(z.minLength(1)),
   /** Where to answer the reviewer with an ephemeral message. */
-  channelId: z.string().min(1),
+  channelId: z.string().check(z.minLength(1)),
   /** Unique per click or submission (action_ts / view id): names the audit of a refusal. */
-  attemptId: z.string().min(1),
+  attemptId: z.string().check(z.minLength(1)),
   /** Slack redelivered this (X-Slack-Retry-Num): an "already voted" is then our own first delivery. */
   retry: z.boolean(),
 });
@@ -35,13 +35,13 @@ export type SlackVoteJob = z.infer<typeof SlackVoteJob>;
 
 /** A reviewer closing an after-the-fact review from its alert: everything already verified. */
 export const SlackReviewJob = z.strictObject({
-  reviewId: z.string().min(1),
+  reviewId: z.string().check(z.minLength(1)),
   outcome: z.enum([ReviewStatus.acknowledged, ReviewStatus.escalated]),
   /** Required to acknowledge (closeReview checks it). */
-  reason: z.string().optional(),
-  slackUserId: z.string().min(1),
-  channelId: z.string().min(1),
-  attemptId: z.string().min(1),
+  reason: z.optional(z.string()),
+  slackUserId: z.string().check(z.minLength(1)),
+  channelId: z.string().check(z.minLength(1)),
+  attemptId: z.string().check(z.minLength(1)),
   /** Slack redelivered this: a "closed" is then our own first delivery when this reviewer closed it. */
   retry: z.boolean(),
 });
@@ -64,16 +64,16 @@ const PURPOSE = 'countersign.slack-vote-job.v1';
 
 /** The key the seal is made with, as the Secrets Manager secret holds it (`{"key": "…"}`). */
 export const VoteJobKey = z.object({
-  key: z.string().min(32, 'the vote job key must be at least 32 characters'),
+  key: z.string().check(z.minLength(32, 'the vote job key must be at least 32 characters')),
 });
 export type VoteJobKey = z.infer<typeof VoteJobKey>;
 
 export const SealedVoteJob = z.strictObject({
   job: SlackJob,
   /** Epoch seconds after which the worker refuses the job. */
-  expiresAt: z.number().int().positive(),
+  expiresAt: z.number().check(z.int(), z.positive()),
   /** base64url HMAC-SHA256 (32 bytes). */
-  mac: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+  mac: z.string().check(z.regex(/^[A-Za-z0-9_-]{43}$/)),
 });
 export type SealedVoteJob = z.infer<typeof SealedVoteJob>;
 

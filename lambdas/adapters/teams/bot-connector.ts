@@ -4,16 +4,20 @@
  * shortly before it expires. The token URL and each conversation's serviceUrl are plain inputs,
  * so the twin's sinks receive exactly these requests.
  */
-import * as z from 'zod';
+
 import { CountersignError } from '../../domain/errors.ts';
+import * as z from '../../domain/zod.ts';
 import type { CredentialSource, TeamsCredentials } from '../chat-credentials.ts';
 import { BOT_FRAMEWORK } from './bot-framework-auth.ts';
 
 /** Renew a minute early so a token never expires in flight. */
 const EXPIRY_MARGIN_MS = 60_000;
 
-const TokenResponse = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive() });
-const ResourceResponse = z.object({ id: z.string().min(1) });
+const TokenResponse = z.object({
+  access_token: z.string().check(z.minLength(1)),
+  expires_in: z.coerce.number().check(z.positive()),
+});
+const ResourceResponse = z.object({ id: z.string().check(z.minLength(1)) });
 
 export class BotConnectorError extends CountersignError {
   readonly status: number;

@@ -5,7 +5,7 @@
  * the close of an after-the-fact review) did not count. A request that fails authentication gets
  * 401 with no body and records nothing.
  */
-import * as z from 'zod';
+
 import { ReviewStatus } from '../../domain/after-the-fact-review.ts';
 import type { HttpResult } from '../../domain/http-result.ts';
 import {
@@ -26,6 +26,7 @@ import {
   teamsErrorResponse,
   teamsReviewCard,
 } from '../../domain/messages/teams-review.ts';
+import * as z from '../../domain/zod.ts';
 import type {
   CastVote,
   Clock,
@@ -48,28 +49,28 @@ import type { BotFrameworkAuthenticator } from './bot-framework-auth.ts';
 const InvokeActivity = z.looseObject({
   type: z.literal('invoke'),
   name: z.literal('adaptiveCard/action'),
-  id: z.string().min(1),
-  from: z.looseObject({ id: z.string().min(1), aadObjectId: z.string().optional() }),
-  value: z
-    .looseObject({
+  id: z.string().check(z.minLength(1)),
+  from: z.looseObject({ id: z.string().check(z.minLength(1)), aadObjectId: z.optional(z.string()) }),
+  value: z.optional(
+    z.looseObject({
       action: z.looseObject({
         type: z.string(),
-        verb: z.string().optional(),
-        data: z.record(z.string(), z.unknown()).optional(),
+        verb: z.optional(z.string()),
+        data: z.optional(z.record(z.string(), z.unknown())),
       }),
-    })
-    .optional(),
+    }),
+  ),
 });
 
 const ActionData = z.looseObject({
-  requestId: z.string().min(1),
-  [TEAMS_INPUTS.reason]: z.string().optional(),
-  [TEAMS_INPUTS.confirmResource]: z.string().optional(),
+  requestId: z.string().check(z.minLength(1)),
+  [TEAMS_INPUTS.reason]: z.optional(z.string()),
+  [TEAMS_INPUTS.confirmResource]: z.optional(z.string()),
 });
 
 const ReviewActionData = z.looseObject({
-  reviewId: z.string().min(1),
-  [TEAMS_REVIEW_INPUTS.reason]: z.string().optional(),
+  reviewId: z.string().check(z.minLength(1)),
+  [TEAMS_REVIEW_INPUTS.reason]: z.optional(z.string()),
 });
 
 const REVIEW_OUTCOME = {

@@ -6,8 +6,8 @@
  * asked) the signing key endorsed for the activity's channel. Any failure is an AuthenticationError.
  */
 import { decodeProtectedHeader, importJWK, type JWK, type JWTPayload, jwtVerify } from 'jose';
-import * as z from 'zod';
 import { AuthenticationError, ConfigurationError } from '../../domain/errors.ts';
+import * as z from '../../domain/zod.ts';
 
 export const BOT_FRAMEWORK = {
   openIdMetadataUrl: 'https://login.botframework.com/v1/.well-known/openidconfiguration',
@@ -25,10 +25,10 @@ const KEYS_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 const OpenIdMetadata = z.object({ issuer: z.string(), jwks_uri: z.url() });
 const BotJwk = z.looseObject({
   kty: z.literal('RSA'),
-  kid: z.string().min(1),
-  n: z.string().min(1),
-  e: z.string().min(1),
-  endorsements: z.array(z.string()).optional(),
+  kid: z.string().check(z.minLength(1)),
+  n: z.string().check(z.minLength(1)),
+  e: z.string().check(z.minLength(1)),
+  endorsements: z.optional(z.array(z.string())),
 });
 type BotJwk = z.infer<typeof BotJwk>;
 const JwkSet = z.object({ keys: z.array(z.unknown()) });

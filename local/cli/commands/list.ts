@@ -1,5 +1,5 @@
 /** `countersign list [--status PENDING]`: the twin's requests, newest first. */
-import type { z } from 'zod';
+import * as z from 'zod';
 import { type RequestRecord, RequestStatusValue } from '../../../lambdas/domain/schemas.ts';
 import {
   type Column,
@@ -36,11 +36,11 @@ export const REQUEST_COLUMNS = [
 /** The query of a paged listing (`--status`, `--limit`, `--cursor`), the status checked against `statuses`. */
 function listQuery(
   values: { status?: string; limit?: string; cursor?: string },
-  statuses: z.ZodType<string>,
+  statuses: z.core.$ZodType<string>,
 ): string {
   const query = new URLSearchParams();
   if (values.status !== undefined) {
-    const status = statuses.safeParse(values.status.toUpperCase());
+    const status = z.safeParse(statuses, values.status.toUpperCase());
     if (!status.success) throw new UsageError(`unknown status "${values.status}"`);
     query.set('status', status.data);
   }
@@ -59,7 +59,7 @@ export function runListing<Row>(
     readonly name: string;
     readonly usage: string;
     readonly path: string;
-    readonly statuses: z.ZodType<string>;
+    readonly statuses: z.core.$ZodType<string>;
     readonly columns: readonly Column<Row>[];
     /** What is printed when there is nothing to list. */
     readonly none: string;

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import * as z from 'zod';
 import { createPolicyEngine } from '../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
 import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
 import { PolicyFacts } from '../../../lambdas/domain/policy-facts.ts';
 import { AgentRequestDetail, PolicyDecision } from '../../../lambdas/domain/schemas.ts';
+import * as z from '../../../lambdas/domain/zod.ts';
 import { main } from '../../../local/cli/main.ts';
 import { resourcePrefix } from '../../../local/cli/suggestions/suggest.ts';
 import {
@@ -29,10 +29,10 @@ const POLICY_DIR = fileURLToPath(new URL('../../../policies/', import.meta.url))
 const DEFAULTS = { approverGroup: 'security', timeoutSeconds: 3600 };
 /** The case-file format of test/policies/policy-cases.test.ts. */
 const PolicyCase = z.strictObject({
-  description: z.string().min(1),
+  description: z.string().check(z.minLength(1)),
   request: AgentRequestDetail,
-  facts: PolicyFacts.optional(),
-  expect: PolicyDecision.omit({ reason: true }).partial().required({ decision: true }),
+  facts: z.optional(PolicyFacts),
+  expect: z.required(z.partial(z.omit(PolicyDecision, { reason: true })), { decision: true }),
 });
 
 let twin: AthenaTwin;

@@ -37,8 +37,8 @@ function anEvent(detail: Record<string, unknown> = {}, source = 'countersign.age
   };
 }
 
-function issuesOf(schema: z.ZodType, input: unknown): string[] {
-  const result = schema.safeParse(input);
+function issuesOf(schema: z.core.$ZodType, input: unknown): string[] {
+  const result = z.safeParse(schema, input);
   return result.success ? [] : describeIssues(result.error);
 }
 
@@ -172,7 +172,7 @@ describe('parse', () => {
       'b: Invalid input: expected number, received undefined',
     ]);
     expect(error.message).toBe(`invalid thing: ${error.issues.join('; ')}`);
-    expect(error.cause).toBeInstanceOf(z.ZodError);
+    expect(error.cause).toBeInstanceOf(z.core.$ZodError);
   });
 
   it('labels problems with the whole value as (root)', () => {
