@@ -54,9 +54,8 @@ import type { IConstruct } from 'constructs';
 import * as z from 'zod';
 import { AgentPrincipal } from '../lambdas/domain/agent-principals.ts';
 import { DirectoryDocument } from '../lambdas/domain/directory.ts';
-import { IamPolicyArn } from '../lambdas/domain/executors.ts';
 import { DEFAULT_PRIVILEGED_ACTIONS, PrivilegedActions } from '../lambdas/domain/privileged-actions.ts';
-import { Arn, GroupName, IdentityStoreId } from '../lambdas/domain/schemas.ts';
+import { Arn, GroupName, IamPolicyArn, IdentityStoreId } from '../lambdas/domain/schemas.ts';
 import { CHAT_CONTEXT_KEYS } from './chat-integrations.ts';
 
 export const CONTEXT_KEYS = {

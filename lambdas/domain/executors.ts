@@ -10,8 +10,7 @@ import { createHash } from 'node:crypto';
 import type { CanonicalAction } from './action-hash.ts';
 import { CountersignError } from './errors.ts';
 import { denyDecision } from './policy-decision.ts';
-import { type PolicyDecision, PolicyOutcome } from './schemas.ts';
-import * as z from './zod.ts';
+import { IamPolicyArn, type PolicyDecision, PolicyOutcome } from './schemas.ts';
 
 export const ExecutableActionName = {
   copyObject: 's3:CopyObject',
@@ -46,10 +45,6 @@ export class ExecutionRefusedError extends CountersignError {}
 const BUCKET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/;
 const S3_OBJECT_ARN = /^arn:(aws[a-z-]*):s3:::([^/]+)\/(.+)$/s;
 const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\x21-\x7e]+\/)?([\w+=,.@-]{1,64})$/;
-const POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/(?:[\x21-\x7e]+\/)?[\w+=,.@-]{1,128}$/;
-
-/** An IAM managed policy's ARN (AWS's own, `iam::aws:policy/…`, or the account's). */
-export const IamPolicyArn = z.string().check(z.regex(POLICY_ARN, 'an IAM policy ARN'));
 
 function refuse(reason: string): never {
   throw new ExecutionRefusedError(reason);

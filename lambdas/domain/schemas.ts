@@ -68,6 +68,20 @@ export const Arn = z
     z.regex(/^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$/, 'expected an ARN'),
   );
 
+/**
+ * An IAM managed policy's ARN (AWS's own, `iam::aws:policy/…`, or the account's). Here rather than
+ * beside the executor that checks it: every handler's environment names the policies the executor
+ * may attach, and importing it from executors.ts put the executor's request readers in every bundle.
+ */
+export const IamPolicyArn = z
+  .string()
+  .check(
+    z.regex(
+      /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/(?:[\x21-\x7e]+\/)?[\w+=,.@-]{1,128}$/,
+      'an IAM policy ARN',
+    ),
+  );
+
 /** An IAM Identity Center identity store id as its API accepts it: `d-` and ten hex digits, or a UUID. */
 export const IdentityStoreId = z
   .string()

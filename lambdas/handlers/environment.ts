@@ -6,8 +6,7 @@
 
 import { AgentPrincipal } from '../domain/agent-principals.ts';
 import { ConfigurationError } from '../domain/errors.ts';
-import { IamPolicyArn } from '../domain/executors.ts';
-import { Arn, describeIssues, GroupName, IdentityStoreId } from '../domain/schemas.ts';
+import { Arn, describeIssues, GroupName, IamPolicyArn, IdentityStoreId } from '../domain/schemas.ts';
 import * as z from '../domain/zod.ts';
 import { ENV } from './environment-names.ts';
 
