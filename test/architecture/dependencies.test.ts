@@ -20,7 +20,16 @@ describe('the check itself', () => {
     );
     expect(
       violation('lambdas/domain/policy.ts', "import * as cedar from '@cedar-policy/cedar-wasm/nodejs';"),
-    ).toMatch(/imports the package '@cedar-policy\/cedar-wasm\/nodejs': lambdas\/domain may import only zod/);
+    ).toMatch(
+      /imports the package '@cedar-policy\/cedar-wasm\/nodejs': lambdas\/domain may import only zod\/mini/,
+    );
+    expect(violation('lambdas/adapters/slack/x.ts', "import * as z from 'zod';")).toMatch(
+      /imports the package 'zod': agent\/ and lambdas\/ import zod as `import \* as z` from lambdas\/domain\/zod.ts/,
+    );
+    expect(violation('lambdas/domain/x.ts', "import { string } from 'zod/mini';")).toMatch(
+      /lambdas\/domain\/zod.ts/,
+    );
+    expect(violation('agent/x.ts', "import type * as z from 'zod';")).toMatch(/lambdas\/domain\/zod.ts/);
     expect(
       violation('lambdas/adapters/slack/x.ts', "import type { A } from '../../http/api-app.ts';"),
     ).toMatch(/\(lambdas\/http\): lambdas\/adapters may import only/);
@@ -53,6 +62,8 @@ describe('the check itself', () => {
     expect(
       violation('lambdas/domain/action-hash.ts', "import canonicalize from 'canonicalize';"),
     ).toBeUndefined();
+    expect(violation('lambdas/domain/zod.ts', "import { config } from 'zod/mini';")).toBeUndefined();
+    expect(violation('local/product/config.ts', "import * as z from 'zod';")).toBeUndefined();
   });
 
   it('knows the layers', () => {

@@ -61,7 +61,24 @@ const LIB_SHARED_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** The only packages the domain may import: pure, no I/O. */
-const DOMAIN_PACKAGES: ReadonlySet<string> = new Set(['zod', 'canonicalize', 'jose', 'node:crypto']);
+const DOMAIN_PACKAGES: ReadonlySet<string> = new Set([
+  'zod/mini',
+  'zod/locales',
+  'canonicalize',
+  'jose',
+  'node:crypto',
+]);
+
+/**
+ * The one module through which what a handler bundles imports zod: `zod/mini`, with English messages
+ * set before any schema parses. zod's classic API would be ~100 KB of every bundle (issue 15).
+ */
+const ZOD_MODULE = 'lambdas/domain/zod.ts';
+
+function importsZodElsewhere(file: string, fromLayer: string, specifier: string): boolean {
+  const bundled = fromLayer.startsWith('lambdas/') || fromLayer === 'agent';
+  return bundled && file !== ZOD_MODULE && (specifier === 'zod' || specifier.startsWith('zod/'));
+}
 
 function allowedTargets(layer: string): readonly string[] {
   return ALLOWED[layer.startsWith('local/aws/service:') ? 'local/aws/service' : layer] ?? [];
@@ -96,6 +113,9 @@ export function violationOf({ file, specifier }: ImportOf): string | undefined {
   const fromLayer = layerOf(file);
   if (fromLayer === undefined) return undefined;
   if (!specifier.startsWith('.')) {
+    if (importsZodElsewhere(file, fromLayer, specifier)) {
+      return `${file} imports the package '${specifier}': agent/ and lambdas/ import zod as \`import * as z\` from ${ZOD_MODULE}`;
+    }
     if (fromLayer === 'lambdas/domain' && !DOMAIN_PACKAGES.has(specifier)) {
       return `${file} imports the package '${specifier}': lambdas/domain may import only ${[...DOMAIN_PACKAGES].join(', ')}`;
     }
