@@ -3,7 +3,6 @@
  * served at GET /api/openapi.json. Its schemas are generated
  * from the same zod schemas the handler validates with, so the description cannot drift from the code.
  */
-
 import { ReviewInput, ReviewView } from './domain/after-the-fact-review.ts';
 import { AgentDecisionRequest, DecidedBody, MAX_WAIT_SECONDS, PendingBody } from './domain/agent-api.ts';
 import { Eligibility } from './domain/approval.ts';

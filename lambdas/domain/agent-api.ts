@@ -9,7 +9,6 @@
  *
  * One schema per body, shared by the handler and the SDK (agent/), which is why it lives here.
  */
-
 import { ActionDecidedDetail, AgentRequestDetail, RequestId } from './schemas.ts';
 import * as z from './zod.ts';
 

@@ -5,7 +5,6 @@
  * a role the session's `arn:aws:sts::<account>:assumed-role/<role name>/<session>`, which drops the
  * role's path. The agent is the one whose principal that caller is; anyone else is no agent.
  */
-
 import { AgentId, Arn } from './schemas.ts';
 import * as z from './zod.ts';
 

@@ -3,7 +3,6 @@
  * exist. Pure functions over the stored record; the store's conditional writes enforce the same
  * rules again under concurrency.
  */
-
 import { ConflictError } from './errors.ts';
 import {
   Decision,

@@ -9,7 +9,6 @@
  * or the archive; it fails validation where it is written. Free text is limited to what reviewers
  * and policies wrote on purpose (a vote's reason, a policy's reason).
  */
-
 import { ReviewInput, ReviewStatus } from './after-the-fact-review.ts';
 import { ClassificationAuditRecord, ClassificationStatusValue, SeverityValue } from './classification.ts';
 import { CallStatusValue, PrivilegedCall } from './privileged-calls.ts';

@@ -5,7 +5,6 @@
  * every request whose resource is an S3 object or bucket (what Cedar reads as
  * `resource.classification` and reviewers see). Pure: the store and the services build on these.
  */
-
 import { JsonObject } from './json.ts';
 import * as z from './zod.ts';
 

@@ -3,7 +3,6 @@
  * ids) and which agents exist. The deployed stack passes it in DIRECTORY_JSON (validated at synth
  * from `countersign:directory`), and countersign.local.json extends it for the twin.
  */
-
 import { AgentId, Principal } from './schemas.ts';
 import * as z from './zod.ts';
 

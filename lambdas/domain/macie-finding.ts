@@ -5,7 +5,6 @@
  * Sensitive-data findings (`SensitiveData:S3Object/*`) classify one object; policy findings
  * (`Policy:IAMUser/*`) are facts about a bucket.
  */
-
 import {
   type BucketFinding,
   type ObjectClassification,

@@ -2,7 +2,6 @@
  * What the workflow knows about a request's resource before evaluating it (the CLI and the policy
  * tests supply it by hand): its data classification (from Macie) and its tags.
  */
-
 import { RequestClassification } from './classification.ts';
 import * as z from './zod.ts';
 

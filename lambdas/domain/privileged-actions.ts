@@ -5,7 +5,6 @@
  * call reconciles as. Pure: the list's validation, the rule's event pattern and the one spelling of
  * an action shared by requests and calls.
  */
-
 import { ActionName } from './schemas.ts';
 import * as z from './zod.ts';
 

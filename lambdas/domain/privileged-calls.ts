@@ -11,7 +11,6 @@
  * arrived, so an approval recorded after the call's event arrived still covers a call made after
  * the decision. Each approval covers one call (consumed with a conditional write). Pure.
  */
-
 import { ReviewView } from './after-the-fact-review.ts';
 import { EventId } from './cloudtrail-event.ts';
 import { cloudTrailAction } from './privileged-actions.ts';

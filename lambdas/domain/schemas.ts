@@ -2,7 +2,6 @@
  * Every contract of Countersign, schema first. Types are inferred from these schemas and
  * nowhere else; parsing with them is the only way untrusted input enters the domain.
  */
-
 import { RequestClassification } from './classification.ts';
 import { ValidationError } from './errors.ts';
 import { JsonObject } from './json.ts';

@@ -3,7 +3,6 @@
  * load time, so a function deployed without a setting fails at cold start, naming every missing
  * or malformed variable, instead of failing later on the first request that needs it.
  */
-
 import { AgentPrincipal } from '../domain/agent-principals.ts';
 import { ConfigurationError } from '../domain/errors.ts';
 import { Arn, describeIssues, GroupName, IamPolicyArn, IdentityStoreId } from '../domain/schemas.ts';

@@ -2,7 +2,6 @@
  * What the state machine passes to each workflow handler (the `Payload` of its LambdaInvoke task in
  * lib/approval-workflow.ts). Parsed at the handler's edge; the services get typed input.
  */
-
 import { ClassificationScan, ScanTarget } from '../domain/classification.ts';
 import { Json } from '../domain/json.ts';
 import { DecisionValue, RequestId } from '../domain/schemas.ts';

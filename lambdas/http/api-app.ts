@@ -2,7 +2,6 @@
  * The REST API: routes, authentication and the mapping from the services to HTTP. Built from its
  * ports so that the Lambda entry (handlers/api.ts), the twin and the tests run the same code.
  */
-
 import { ReviewInput, requestReviewId, reviewView } from '../domain/after-the-fact-review.ts';
 import { canRead, checkEligibility } from '../domain/approval.ts';
 import {

@@ -2,7 +2,6 @@
  * The REST API's response bodies that clients code against, as schemas: the handler's answers are
  * typed by them, the OpenAPI document is generated from them, and the CLI and the console read them.
  */
-
 import { ReviewView } from '../domain/after-the-fact-review.ts';
 import { Eligibility } from '../domain/approval.ts';
 import { AuditRecord } from '../domain/audit-record.ts';

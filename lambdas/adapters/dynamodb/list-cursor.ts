@@ -3,7 +3,6 @@
  * key (createdAt#requestId, newest first), so the position is that key: the next page holds
  * everything strictly older, whichever statuses are being merged.
  */
-
 import { ValidationError } from '../../domain/errors.ts';
 import * as z from '../../domain/zod.ts';
 

@@ -4,7 +4,6 @@
  * that makes "one vote per person" a condition, the numeric expiry the vote condition compares,
  * and the state of the paused workflow (task token, notified, resumed).
  */
-
 import { parse, RequestRecord } from '../../domain/schemas.ts';
 import type * as z from '../../domain/zod.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';

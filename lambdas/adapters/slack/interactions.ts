@@ -8,7 +8,6 @@
  * verified payload then travels inside AWS only. A refused request returns 401 with no body and
  * records nothing.
  */
-
 import { ReviewIneligible, ReviewStatus, reviewAuditRequestId } from '../../domain/after-the-fact-review.ts';
 import { AuditKind } from '../../domain/audit-record.ts';
 import type { HttpResult } from '../../domain/http-result.ts';

@@ -7,7 +7,6 @@
  * for seven methods (issue 15). `slackApiUrl` is configurable so the twin's sink receives the very
  * same calls.
  */
-
 import { CountersignError } from '../../domain/errors.ts';
 import type { SlackMessage, SlackModal } from '../../domain/messages/slack-review.ts';
 import * as z from '../../domain/zod.ts';

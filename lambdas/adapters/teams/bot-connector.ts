@@ -4,7 +4,6 @@
  * shortly before it expires. The token URL and each conversation's serviceUrl are plain inputs,
  * so the twin's sinks receive exactly these requests.
  */
-
 import { CountersignError } from '../../domain/errors.ts';
 import * as z from '../../domain/zod.ts';
 import type { CredentialSource, TeamsCredentials } from '../chat-credentials.ts';

@@ -5,7 +5,6 @@
  * the close of an after-the-fact review) did not count. A request that fails authentication gets
  * 401 with no body and records nothing.
  */
-
 import { ReviewStatus } from '../../domain/after-the-fact-review.ts';
 import type { HttpResult } from '../../domain/http-result.ts';
 import {
