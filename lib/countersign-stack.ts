@@ -94,7 +94,7 @@ export class CountersignStack extends Stack {
   readonly reconciliation: PrivilegedCallReconciliation;
   /** The agents' fast decision path (IAM-authorized routes on the HTTP API). */
   readonly agentDecisions: AgentDecisions;
-  /** The built-in executors: the role the workflow's Finish step assumes to run an approved action. */
+  /** The built-in executors: the function that runs an approved action for Finish, and the role it assumes. */
   readonly executor: ActionExecutor;
 
   constructor(scope: Construct, id: string, props: CountersignStackProps) {
@@ -178,8 +178,8 @@ export class CountersignStack extends Stack {
         'Countersign: record the outcome once, run an approved action Countersign executes, publish the decision',
         {
           environment: { [ENV.receiptKeyId]: this.receiptKey.keyArn },
-          // An executor's run (an S3 copy of a large object) takes longer than recording and publishing.
-          timeout: Duration.seconds(60),
+          // It waits for the executor function's run (up to its 60 s timeout, then 70 s at most).
+          timeout: Duration.seconds(90),
         },
       ),
     };
@@ -190,7 +190,11 @@ export class CountersignStack extends Stack {
     this.eventBus.grantPublishDecisions(this.handlers.finish.role);
     this.receiptKey.grantSign(this.handlers.finish.role);
     this.executor = new ActionExecutor(this, 'Executor', {
-      runner: this.handlers.finish,
+      table: this.table,
+      environment,
+      logEncryptionKey: key,
+      logRetention,
+      caller: this.handlers.finish,
       buckets: config.executorBuckets,
       allowedPolicyArns: config.executorAllowedPolicyArns,
     });

@@ -72,6 +72,8 @@ export const ENV = {
   executorRoleArn: 'EXECUTOR_ROLE_ARN',
   /** JSON array of the IAM policy ARNs the executor may attach (`countersign:executorAllowedPolicyArns`). */
   executorAllowedPolicyArns: 'EXECUTOR_ALLOWED_POLICY_ARNS',
+  /** The executor function (name or ARN) the workflow's Finish step invokes to run an approved action. */
+  executorFunctionName: 'EXECUTOR_FUNCTION_NAME',
   /** Set by Lambda: the Region the function runs in. */
   awsRegion: 'AWS_REGION',
   /** The audit archive bucket (S3, Object Lock): the archiver writes `audit/`, the digester `digests/`. */

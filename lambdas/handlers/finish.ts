@@ -1,7 +1,7 @@
 /**
- * Workflow step Finish: records how the request ended exactly once, runs the approved action when
- * Countersign executes it (assuming the executor role in a session scoped to the approved call), and
- * publishes the decision (signing the receipt with KMS, this being the one role allowed to, and
+ * Workflow step Finish: records how the request ended exactly once, has the approved action run when
+ * Countersign executes it (by the executor function, which alone may assume the executor role:
+ * handlers/execute-action.ts, invoked and waited for), and publishes the decision (signing the receipt with KMS, this being the one role allowed to, and
  * putting `Action Decided` on the bus). Recording and publishing are each idempotent per requestId,
  * so a retried step (or a redelivered invocation) neither records nor tells the agent twice, and the
  * run is claimed once on the request. Also FinishEvaluationFailure (after a failed evaluation, from
@@ -15,37 +15,34 @@ import {
   createDynamoDbClient,
   createEventBridgeClient,
   createKmsClient,
-  createStsClient,
 } from '../adapters/aws-clients.ts';
 import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-call-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
+import { executorFunction } from '../adapters/executor-function.ts';
 import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
+import { lambdaInvoker, lambdaInvokeTargetFromEnvironment } from '../adapters/lambda-invoke.ts';
 import { systemClock } from '../adapters/system-clock.ts';
+import { countersignExecutes } from '../domain/action-run.ts';
 import { parse } from '../domain/schemas.ts';
 import { idempotentPart } from '../middleware/idempotency.ts';
 import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
-import type { ActionExecutor } from '../ports/index.ts';
-import { executeApprovedAction } from '../services/execute-action.ts';
 import { type FinishRequestResult, finishRequest } from '../services/finish-request.ts';
 import { publishDecision } from '../services/publish-decision.ts';
 import { type RecordDecisionInput, recordDecision, requestToRecord } from '../services/record-decision.ts';
 import { loadEnvironment } from './environment.ts';
 import { FinishInput } from './inputs.ts';
 
-const env = loadEnvironment([
-  'tableName',
-  'eventBusName',
-  'receiptKeyId',
-  'executorRoleArn',
-  'executorAllowedPolicyArns',
-]);
+const env = loadEnvironment(['tableName', 'eventBusName', 'receiptKeyId', 'executorFunctionName']);
 const logger = createLogger();
 const metrics = createMetrics();
 
-/** A run STARTED this long ago was interrupted: longer than the function's own timeout (60 s). */
-const INTERRUPTED_AFTER_MS = 5 * 60 * 1000;
+/**
+ * How long Finish waits for the executor function: longer than its timeout (60 s, which Lambda
+ * answers as a function error), shorter than Finish's own (90 s), so Finish reports the failure.
+ */
+const EXECUTOR_ANSWER_TIMEOUT_MS = 70 * 1000;
 
 const dynamoDb = createDynamoDbClient();
 const documentClient = createDocumentClient(dynamoDb);
@@ -57,7 +54,7 @@ const record = idempotentPart(
   async (input: RecordDecisionInput) => {
     const { applied, record: stored } = await recordDecision({ store, clock }, input);
     // The stored decision, not the request (which holds personal data): this is what is remembered.
-    return { applied, decision: stored.decision };
+    return { applied, decision: stored.decision, executes: countersignExecutes(stored) };
   },
 );
 // Built once per cold start: the signer keeps the key's identity between invocations.
@@ -76,27 +73,11 @@ const publish = idempotentPart(
   (input: { readonly requestId: string; readonly executionArn: string }) =>
     publishDecision(publishDeps, input),
 );
-/**
- * The executor and its S3, IAM and STS clients load when an action first runs, not at every cold
- * start: most requests finish without running anything.
- */
-let executor: Promise<ActionExecutor> | undefined;
-const lazyExecutor: ActionExecutor = {
-  async run(action, sessionName) {
-    executor ??= import('../adapters/executors/role-session-executor.ts').then(
-      ({ RoleSessionExecutor }) =>
-        new RoleSessionExecutor({ sts: createStsClient(), roleArn: env.executorRoleArn }),
-    );
-    return (await executor).run(action, sessionName);
-  },
-};
-const executeDeps = {
-  store,
-  executor: lazyExecutor,
-  clock,
-  allowedPolicyArns: env.executorAllowedPolicyArns,
-  interruptedAfterMs: INTERRUPTED_AFTER_MS,
-};
+const execute = executorFunction({
+  invoke: lambdaInvoker(lambdaInvokeTargetFromEnvironment()),
+  functionName: env.executorFunctionName,
+  answerTimeoutMs: EXECUTOR_ANSWER_TIMEOUT_MS,
+});
 
 async function finishStep(event: unknown, context: Context): Promise<FinishRequestResult> {
   const input = parse(FinishInput, event, 'finish input');
@@ -105,7 +86,7 @@ async function finishStep(event: unknown, context: Context): Promise<FinishReque
   const result = await finishRequest(
     {
       record: record.run,
-      execute: (owned) => executeApprovedAction(executeDeps, owned),
+      execute,
       publish: publish.run,
     },
     {

@@ -8,11 +8,11 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { cachedSecret, createSecretsManagerClient } from '../adapters/chat-credentials.ts';
+import { lambdaInvoker, lambdaInvokeTargetFromEnvironment } from '../adapters/lambda-invoke.ts';
 import { createSlackInteractions } from '../adapters/slack/interactions.ts';
 import {
   type DeferredSlackVote,
   isDeferredSlackVote,
-  lambdaInvokeTargetFromEnvironment,
   lambdaSelfInvoke,
 } from '../adapters/slack/lambda-deferral.ts';
 import { VoteJobKey } from '../adapters/slack/vote-job.ts';
@@ -54,7 +54,7 @@ const interactions = createSlackInteractions({
   directory,
   castVote,
   closeReview,
-  defer: lambdaSelfInvoke(lambdaInvokeTargetFromEnvironment(), () => functionName),
+  defer: lambdaSelfInvoke(lambdaInvoker(lambdaInvokeTargetFromEnvironment()), () => functionName),
   clock: systemClock,
   consoleUrl: env.consoleUrl,
 });

@@ -9,6 +9,12 @@
  * than any invocation could be, it is recorded as failed with its outcome unknown.
  */
 import { actionHash } from '../domain/action-hash.ts';
+import {
+  type ActionRunOutcome,
+  type ActionRunRequest,
+  countersignExecutes,
+  EXECUTION_IN_PROGRESS,
+} from '../domain/action-run.ts';
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
 import {
@@ -23,7 +29,6 @@ import {
   type ExecutionRecord,
   ExecutionStatus,
   type RequestRecord,
-  RequestStatus,
 } from '../domain/schemas.ts';
 import type { ActionExecutor, Clock, RequestStore } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
@@ -36,18 +41,6 @@ export interface ExecuteActionDeps {
   readonly allowedPolicyArns: readonly string[];
   /** How old a STARTED run must be to count as interrupted: longer than any invocation runs. */
   readonly interruptedAfterMs: number;
-}
-
-export interface ExecuteActionInput {
-  readonly requestId: string;
-  /** The execution running the step; only the one that owns the request may run its action. */
-  readonly executionArn: string;
-}
-
-export interface ExecuteActionResult {
-  readonly requestId: string;
-  /** Countersign's run of the action; undefined when there is nothing to run (not approved, no executor). */
-  readonly execution?: ExecutionRecord;
 }
 
 /** Why the stored request must not run, or undefined when it may: checked again right before running. */
@@ -108,7 +101,7 @@ async function startedElsewhere(
 ): Promise<ExecutionRecord> {
   const age = deps.clock.now().getTime() - Date.parse(execution.startedAt);
   if (age < deps.interruptedAfterMs) {
-    throw new ConflictError('EXECUTION_IN_PROGRESS', `request ${record.requestId} is being executed`);
+    throw new ConflictError(EXECUTION_IN_PROGRESS, `request ${record.requestId} is being executed`);
   }
   return finish(deps, record.requestId, {
     status: ExecutionStatus.failed,
@@ -121,7 +114,7 @@ async function settled(
   deps: ExecuteActionDeps,
   record: RequestRecord,
   execution: ExecutionRecord,
-): Promise<ExecuteActionResult> {
+): Promise<ActionRunOutcome> {
   const done =
     execution.status === ExecutionStatus.started
       ? await startedElsewhere(deps, record, execution)
@@ -134,7 +127,7 @@ async function recordOutcome(
   deps: ExecuteActionDeps,
   requestId: string,
   execution: ExecutionRecord,
-): Promise<ExecuteActionResult> {
+): Promise<ActionRunOutcome> {
   await recordFact(deps, {
     requestId,
     kind: AuditKind.executed,
@@ -151,13 +144,13 @@ async function recordOutcome(
 
 export async function executeApprovedAction(
   deps: ExecuteActionDeps,
-  input: ExecuteActionInput,
-): Promise<ExecuteActionResult> {
+  input: ActionRunRequest,
+): Promise<ActionRunOutcome> {
   const { requestId } = input;
   const record = await deps.store.get(requestId);
   if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
   if (record.executionArn !== input.executionArn) throw new ForeignExecutionError(requestId);
-  if (record.policy.executor === undefined || record.status !== RequestStatus.approved) return { requestId };
+  if (!countersignExecutes(record)) return { requestId };
 
   if (record.execution !== undefined) return settled(deps, record, record.execution);
   const checked = refusalOf(record, deps);

@@ -1,24 +1,29 @@
 /**
  * The workflow's Finish step: how a request ended is recorded (exactly once, a conditional write),
- * the approved action runs when Countersign executes it (at most once, a conditional claim), and
- * the decision is published. Each part is idempotent, so the state machine retries the step as a
+ * the approved action runs when Countersign executes it (at most once, a conditional claim, in the
+ * executor function, which Finish asks and waits for), and the decision is published. Each part is idempotent, so the state machine retries the step as a
  * whole. A part that fails is named (FinishStepError), so the state machine tells them apart: a run
  * claimed by an invocation still running is a ConflictError (EXECUTION_IN_PROGRESS), asked again
  * until that one has finished; an execution failing for good is published without its outcome.
  */
+
+import { type ActionRunOutcome, type ActionRunRequest, EXECUTION_IN_PROGRESS } from '../domain/action-run.ts';
 import { FinishStepError, type FinishStepErrorName } from '../domain/approval.ts';
 import { ConflictError, FinishStepFailure } from '../domain/errors.ts';
 import type { ActionDecidedDetail, DecisionValue } from '../domain/schemas.ts';
-import type { ExecuteActionInput, ExecuteActionResult } from './execute-action.ts';
 import type { PublishDecisionInput } from './publish-decision.ts';
 import type { RecordDecisionInput } from './record-decision.ts';
 
 /** The three parts, as the handler wires them (record and publish made idempotent per request). */
 export interface FinishSteps {
-  readonly record: (
-    input: RecordDecisionInput,
-  ) => Promise<{ readonly applied: boolean; readonly decision: DecisionValue | undefined }>;
-  readonly execute: (input: ExecuteActionInput) => Promise<ExecuteActionResult>;
+  readonly record: (input: RecordDecisionInput) => Promise<{
+    readonly applied: boolean;
+    readonly decision: DecisionValue | undefined;
+    /** The stored request is one Countersign runs (countersignExecutes): only then is `execute` asked. */
+    readonly executes: boolean;
+  }>;
+  /** Runs the approved action, or answers the outcome of its run (a ConflictError while it runs elsewhere). */
+  readonly execute: (input: ActionRunRequest) => Promise<ActionRunOutcome>;
   readonly publish: (input: PublishDecisionInput) => Promise<ActionDecidedDetail>;
 }
 
@@ -39,7 +44,7 @@ export interface FinishRequestResult {
   /** This call recorded the decision; false when an earlier call (or a vote) had. */
   readonly applied: boolean;
   readonly published: ActionDecidedDetail;
-  readonly execution?: ExecuteActionResult['execution'];
+  readonly execution?: ActionRunOutcome['execution'];
 }
 
 /** Runs a part, naming its failure; an error `passes` lets through keeps its own name. */
@@ -60,7 +65,7 @@ async function part<T>(
 
 /** The run is claimed by an invocation still running: the step is asked again, later. */
 function inProgress(error: unknown): boolean {
-  return error instanceof ConflictError && error.code === 'EXECUTION_IN_PROGRESS';
+  return error instanceof ConflictError && error.code === EXECUTION_IN_PROGRESS;
 }
 
 export async function finishRequest(
@@ -69,22 +74,26 @@ export async function finishRequest(
 ): Promise<FinishRequestResult> {
   const { requestId, executionArn, outcome } = input;
   let applied = false;
-  let execution: ExecuteActionResult['execution'];
+  let execution: ActionRunOutcome['execution'];
   if (outcome !== undefined) {
-    ({ applied } = await part(FinishStepError.record, () =>
+    const recorded = await part(FinishStepError.record, () =>
       steps.record({
         requestId,
         outcome,
         executionArn,
         ...(input.event === undefined ? {} : { event: input.event }),
       }),
-    ));
-    // Runs only an approval whose policy names an executor: the service checks the stored request.
-    ({ execution } = await part(
-      FinishStepError.execute,
-      () => steps.execute({ requestId, executionArn }),
-      inProgress,
-    ));
+    );
+    applied = recorded.applied;
+    // Only an approval whose policy names an executor: the executor function checks the stored
+    // request again, and most requests never invoke it.
+    if (recorded.executes) {
+      ({ execution } = await part(
+        FinishStepError.execute,
+        () => steps.execute({ requestId, executionArn }),
+        inProgress,
+      ));
+    }
   }
   const published = await part(FinishStepError.publish, () => steps.publish({ requestId, executionArn }));
   return { requestId, applied, published, ...(execution === undefined ? {} : { execution }) };

@@ -24,6 +24,8 @@ import { WorkflowTokenError } from '../../lambdas/domain/errors.ts';
 import type { ActionDecidedDetail } from '../../lambdas/domain/schemas.ts';
 import { castVote } from '../../lambdas/services/cast-vote.ts';
 import { WORKFLOW_ERRORS, WORKFLOW_STATES } from '../../lib/workflow-states.ts';
+import { AwsProtocolError } from '../../local/aws/front/errors.ts';
+import { LambdaFunctionError } from '../../local/aws/lambda/invocation.ts';
 import { type Deferred, deferred } from '../../local/aws/states/deferred.ts';
 import { TaskFailure } from '../../local/aws/states/errors.ts';
 import { type LocalTable, startDynalite } from '../support/dynalite.ts';
@@ -43,6 +45,16 @@ const EvaluateFailure = {
   afterStoring: 'afterStoring',
 } as const;
 let evaluateFailure: (typeof EvaluateFailure)[keyof typeof EvaluateFailure] = EvaluateFailure.none;
+
+const ExecutorFault = {
+  none: 'none',
+  /** The executor function runs the action, and its answer never reaches Finish (a function error). */
+  answerLost: 'answerLost',
+  /** Lambda throttles the first three invocations of the executor function: all of Finish's attempts. */
+  throttled: 'throttled',
+} as const;
+let executorFault: (typeof ExecutorFault)[keyof typeof ExecutorFault] = ExecutorFault.none;
+let executorInvocations = 0;
 
 const eventBridge = mockClient(EventBridgeClient);
 const sts = mockClient(STSClient);
@@ -87,6 +99,17 @@ beforeAll(async () => {
   workflow = await startSynthesizedWorkflow({
     intercept: async (functionArn, payload, invoke) => {
       const requestId = (payload as { requestId: string }).requestId;
+      if (functionArn === workflow.executorFunctionArn) {
+        executorInvocations += 1;
+        if (executorFault === ExecutorFault.throttled && executorInvocations <= 3) {
+          throw new AwsProtocolError('TooManyRequestsException', 'Rate exceeded', 429);
+        }
+        const answer = await invoke();
+        if (executorFault === ExecutorFault.answerLost && executorInvocations === 1) {
+          throw new LambdaFunctionError('Runtime.ExitError', 'the answer was lost after the run');
+        }
+        return answer;
+      }
       const evaluating = functionArn === workflow.functionOf(WORKFLOW_STATES.evaluate);
       if (evaluating && evaluateFailure === EvaluateFailure.beforeStoring) {
         throw lambdaFailure('ServiceUnavailable', 'the table is unavailable');
@@ -114,6 +137,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   evaluateFailure = EvaluateFailure.none;
+  executorFault = ExecutorFault.none;
+  executorInvocations = 0;
   eventBridge.reset();
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
   sts.reset();
@@ -251,6 +276,36 @@ describe('the synthesized approval state machine', () => {
       }),
     ]);
   });
+
+  it.each([
+    [ExecutorFault.answerLost, 2],
+    [ExecutorFault.throttled, 4],
+  ])(
+    'copies once when the executor function fails Finish (%s): the retried step answers the recorded run',
+    async (fault, invocations) => {
+      executorFault = fault;
+      const event = executedExportEvent();
+      const requestId = publicIdOf(event);
+      const executionArn = await start(event);
+      await approvalRequest(requestId).promise;
+      await vote(requestId, 'alice', { vote: 'approve' });
+      await expect(workflow.stepFunctions.waitForCompletion(executionArn)).resolves.toMatchObject({
+        status: 'SUCCEEDED',
+      });
+
+      // Finish failed once and was retried by the state machine; the action ran in one invocation.
+      expect(executorInvocations).toBe(invocations);
+      expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(1);
+      expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+      expect(publishedDecisions()).toEqual([
+        expect.objectContaining({
+          requestId,
+          decision: 'APPROVED',
+          execution: { status: 'EXECUTED', awsRequestId: 'copy-request-1' },
+        }),
+      ]);
+    },
+  );
 
   it('runs nothing for a denied export', async () => {
     const event = executedExportEvent();

@@ -19,7 +19,7 @@ function steps(overrides: Partial<FinishSteps> = {}): { steps: FinishSteps; call
     steps: {
       record: async () => {
         calls.push('record');
-        return { applied: true, decision: 'APPROVED' };
+        return { applied: true, decision: 'APPROVED', executes: true };
       },
       execute: async () => {
         calls.push('execute');
@@ -41,6 +41,19 @@ describe('finishRequest', () => {
       finishRequest(finish, { requestId, executionArn, outcome: { decision: 'APPROVED' } }),
     ).resolves.toEqual({ requestId, applied: true, published });
     expect(calls).toEqual(['record', 'execute', 'publish']);
+  });
+
+  it('asks for no run of a request Countersign does not execute', async () => {
+    const { steps: finish, calls } = steps({
+      record: async () => {
+        calls.push('record');
+        return { applied: true, decision: 'APPROVED', executes: false };
+      },
+    });
+    await expect(
+      finishRequest(finish, { requestId, executionArn, outcome: { decision: 'APPROVED' } }),
+    ).resolves.toEqual({ requestId, applied: true, published });
+    expect(calls).toEqual(['record', 'publish']);
   });
 
   it('only publishes a request recorded before whose execution failed for good', async () => {

@@ -11,6 +11,13 @@ import { TEST_RECEIPT_KEY_ARN } from '../../support/kms-signing-key.ts';
 export const TEST_EVENT_BUS = 'countersign-test-bus';
 /** The role the Execute step assumes (STS is mocked at the SDK by the tests that execute). */
 export const TEST_EXECUTOR_ROLE_ARN = 'arn:aws:iam::123456789012:role/countersign-executor';
+/** The executor function Finish invokes (synthesized-workflow.ts serves it under its template name). */
+export const TEST_EXECUTOR_FUNCTION_NAME = 'countersign-ExecuteAction';
+/** The functions' role credentials, as Lambda gives them; the local Lambda endpoint checks them. */
+export const TEST_FUNCTION_CREDENTIALS = {
+  accessKeyId: 'AKIATESTFUNCTIONS001',
+  secretAccessKey: 'test-secret-of-the-functions-role-0001',
+} as const;
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
 /** The table's endpoint, as the SDK's AWS_ENDPOINT_URL_DYNAMODB expects it. */
@@ -35,9 +42,10 @@ export async function workflowHandlerEnvironment(
     [ENV.receiptKeyId]: TEST_RECEIPT_KEY_ARN,
     [ENV.executorRoleArn]: TEST_EXECUTOR_ROLE_ARN,
     [ENV.executorAllowedPolicyArns]: JSON.stringify(['arn:aws:iam::aws:policy/ReadOnlyAccess']),
+    [ENV.executorFunctionName]: TEST_EXECUTOR_FUNCTION_NAME,
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ACCESS_KEY_ID: TEST_FUNCTION_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: TEST_FUNCTION_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: await endpointOf(table),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -47,10 +47,25 @@ export class InProcessLambdas {
     }
   }
 
-  invoke(arn: string, event: unknown): Promise<unknown> {
-    const invocation = this.#invoke(arn, event).catch((error: unknown) =>
-      Promise.reject(asTaskFailure(error)),
+  /** The function of this name or ARN. */
+  find(nameOrArn: string): InProcessFunction | undefined {
+    return (
+      this.#functions.get(nameOrArn) ?? [...this.#functions.values()].find((fn) => fn.name === nameOrArn)
     );
+  }
+
+  /** Invokes a function as a Step Functions task does: a function error is the task's failure. */
+  invoke(arn: string, event: unknown): Promise<unknown> {
+    return this.invokeFunction(arn, event).catch((error: unknown) => Promise.reject(asTaskFailure(error)));
+  }
+
+  /**
+   * Invokes a function (by name or ARN) as Lambda's Invoke API does: a function error is a
+   * LambdaFunctionError (what the twin's Invoke service answers with X-Amz-Function-Error).
+   */
+  invokeFunction(nameOrArn: string, event: unknown): Promise<unknown> {
+    const arn = this.find(nameOrArn)?.arn ?? nameOrArn;
+    const invocation = this.#invoke(arn, event);
     this.#inFlight.add(invocation);
     const forget = () => this.#inFlight.delete(invocation);
     invocation.then(forget, forget);

@@ -2,22 +2,35 @@
  * The SYNTHESIZED approval state machine run in process by the twin's own runner: LocalStepFunctions
  * (aws-local-stepfunctions, task tokens, TimeoutSecondsPath) executes the definition `cdk synth`
  * renders, and each Lambda task runs the handler module the template names, in this process, with
- * the twin's Lambda invocation semantics (InProcessLambdas). The SDK's Step Functions client (the vote service's and the handlers'
+ * the twin's Lambda invocation semantics (InProcessLambdas). The executor function, which Finish
+ * invokes itself, is served by the twin's Lambda Invoke API behind the twin's AWS front (SigV4
+ * checked) on 127.0.0.1, which the handlers reach through AWS_ENDPOINT_URL_LAMBDA. The SDK's Step Functions client (the vote service's and the handlers'
  * SfnWorkflow) is pointed at the same runner, answering errors as the twin's AWS front does.
  */
 import { resolve } from 'node:path';
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
+import { EXECUTE_ACTION_HANDLER_ENTRY } from '../../../lib/action-executor.ts';
 import type { WorkflowStateName } from '../../../lib/workflow-states.ts';
+import { createKeyRing } from '../../../local/aws/front/credentials.ts';
+import { createAwsFront } from '../../../local/aws/front/front.ts';
+import { jsonResponse } from '../../../local/aws/http.ts';
+import { lambdaInvokeService } from '../../../local/aws/lambda/invoke-service.ts';
 import { StepFunctionsError } from '../../../local/aws/states/errors.ts';
 import { LocalStepFunctions } from '../../../local/aws/states/step-functions.ts';
+import { startTwinServer, type TwinServer } from '../../../local/twin/server.ts';
 import {
   FAKE_ACCOUNT,
   FAKE_PARTITION,
   FAKE_REGION,
   synthesizeStateMachineDefinition,
 } from '../../infra/synth-definition.ts';
-import { REPO_ROOT } from './handler-environment.ts';
+import {
+  REPO_ROOT,
+  setEnvironment,
+  TEST_EXECUTOR_FUNCTION_NAME,
+  TEST_FUNCTION_CREDENTIALS,
+} from './handler-environment.ts';
 import { type InProcessFunction, InProcessLambdas } from './in-process-lambdas.ts';
 
 const STATE_MACHINE_NAME = 'ApprovalWorkflow';
@@ -25,7 +38,11 @@ const STATE_MACHINE_ARN = `arn:${FAKE_PARTITION}:states:${FAKE_REGION}:${FAKE_AC
 /** The stack's default function timeout (lib/handler-function.ts). */
 const FUNCTION_TIMEOUT_SECONDS = 30;
 
-/** Sees each task's invocation; calls `invoke` to run the real handler (or not, to fail instead). */
+/**
+ * Sees each task's invocation, and each invocation of the executor function through the Lambda
+ * endpoint; calls `invoke` to run the real handler (or not, to fail instead: a task's failure is a
+ * TaskFailure, an endpoint's a LambdaFunctionError or an AwsProtocolError, as Lambda answers).
+ */
 export type TaskInterceptor = (
   functionArn: string,
   payload: unknown,
@@ -37,6 +54,8 @@ export interface SynthesizedWorkflow {
   readonly stateMachineArn: string;
   /** The function ARN a Task state of the definition invokes. */
   functionOf(stateName: WorkflowStateName): string;
+  /** The executor function's ARN, which Finish invokes through the Lambda endpoint. */
+  readonly executorFunctionArn: string;
   close(): Promise<void>;
 }
 
@@ -73,6 +92,49 @@ function taskFunctions(
   return functions;
 }
 
+/** The executor function of the template, named as the handlers' environment names it. */
+function executorFunction(functionEntries: Readonly<Record<string, string>>): InProcessFunction {
+  const arn = Object.keys(functionEntries).find(
+    (key) => key.startsWith('arn:') && functionEntries[key] === EXECUTE_ACTION_HANDLER_ENTRY,
+  );
+  if (arn === undefined) throw new Error('the template has no executor function');
+  return {
+    name: TEST_EXECUTOR_FUNCTION_NAME,
+    arn,
+    entry: resolve(REPO_ROOT, EXECUTE_ACTION_HANDLER_ENTRY),
+    timeoutSeconds: FUNCTION_TIMEOUT_SECONDS,
+    memorySize: 512,
+  };
+}
+
+/** Lambda's Invoke API for `lambdas`, as the twin serves it (the functions' credentials, checked). */
+async function startLambdaEndpoint(
+  lambdas: InProcessLambdas,
+  intercept: TaskInterceptor,
+): Promise<TwinServer> {
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const server = await startTwinServer({ port: 0, log });
+  server.serve({
+    aws: createAwsFront({
+      services: [
+        lambdaInvokeService(
+          {
+            find: (name) => lambdas.find(name),
+            invoke: (name, event) =>
+              intercept(lambdas.find(name)?.arn ?? name, event, () => lambdas.invokeFunction(name, event)),
+          },
+          log,
+        ),
+      ],
+      keys: createKeyRing(TEST_FUNCTION_CREDENTIALS, []),
+      authorize: () => true,
+      log,
+    }),
+    app: async () => jsonResponse(404, { message: 'not a Lambda call' }),
+  });
+  return server;
+}
+
 /** A runner failure as the SDK surfaces a service error: `name` is the error code. */
 function asServiceCall(call: () => void): object {
   try {
@@ -95,7 +157,11 @@ export async function startSynthesizedWorkflow(options: {
 }): Promise<SynthesizedWorkflow> {
   const { definition, functionEntries } = synthesizeStateMachineDefinition(options.context);
   const functions = taskFunctions(definition, functionEntries);
-  const lambdas = new InProcessLambdas([...functions.values()]);
+  const executor = executorFunction(functionEntries);
+  const lambdas = new InProcessLambdas([...functions.values(), executor]);
+  const lambdaEndpoint = await startLambdaEndpoint(lambdas, options.intercept);
+  // Set before the handlers are imported: Finish reads its Lambda endpoint at start.
+  const restoreEnvironment = setEnvironment({ AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint.url });
   await lambdas.loadAll();
   const stepFunctions = await LocalStepFunctions.open({
     stateMachines: [{ arn: STATE_MACHINE_ARN, name: STATE_MACHINE_NAME, definition }],
@@ -120,6 +186,7 @@ export async function startSynthesizedWorkflow(options: {
   return {
     stepFunctions,
     stateMachineArn: STATE_MACHINE_ARN,
+    executorFunctionArn: executor.arn,
     functionOf(stateName) {
       const state = states[stateName];
       const arn = state === undefined ? undefined : invokedFunction(state);
@@ -129,6 +196,8 @@ export async function startSynthesizedWorkflow(options: {
     async close() {
       await stepFunctions.close();
       await lambdas.drain();
+      await lambdaEndpoint.close();
+      restoreEnvironment();
       sfn.restore();
     },
   };

@@ -1,20 +1,24 @@
 /**
- * The Slack vote deferral's asynchronous self-invocation, against a local server that checks
+ * Lambda's Invoke as the functions sign it (the Slack vote deferral's asynchronous self-invocation,
+ * Finish's synchronous invocation of the executor function), against a local server that checks
  * SigV4 as the twin's front does, with `@aws-sdk/client-lambda` as the oracle: the same invocation
  * through the SDK client must reach the server as the same request (method, path, invocation type,
  * payload), both validly signed for `lambda`. Then every way it can fail: refusals are not retried,
- * throttling and 5xx are (three attempts in all), and nothing but a 202 counts as handed over.
+ * throttling and 5xx are (three attempts in all), nothing but a 202 counts as handed over, and a
+ * synchronous invocation answers the function's result or fails with the function's error.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  isDeferredSlackVote,
+  InvocationType,
+  InvokedFunctionError,
   LambdaInvokeError,
+  lambdaInvoker,
   lambdaInvokeTargetFromEnvironment,
-  lambdaSelfInvoke,
-} from '../../../lambdas/adapters/slack/lambda-deferral.ts';
+} from '../../../lambdas/adapters/lambda-invoke.ts';
+import { isDeferredSlackVote, lambdaSelfInvoke } from '../../../lambdas/adapters/slack/lambda-deferral.ts';
 import type { SealedVoteJob } from '../../../lambdas/adapters/slack/vote-job.ts';
 import { verifySigV4 } from '../../../local/aws/front/sigv4.ts';
 
@@ -88,11 +92,9 @@ beforeEach(() => {
 });
 
 const job = { sealed: 'AAAA.BBBB.CCCC' } as unknown as SealedVoteJob;
-const defer = () =>
-  lambdaSelfInvoke(
-    { region: 'eu-west-1', endpoint, credentials: () => Promise.resolve(CREDENTIALS) },
-    () => FUNCTION_NAME,
-  );
+const invoker = () =>
+  lambdaInvoker({ region: 'eu-west-1', endpoint, credentials: () => Promise.resolve(CREDENTIALS) });
+const defer = () => lambdaSelfInvoke(invoker(), () => FUNCTION_NAME);
 
 describe('lambdaSelfInvoke', () => {
   it('sends the request the SDK’s Lambda client sends, signed for lambda', async () => {
@@ -119,10 +121,7 @@ describe('lambdaSelfInvoke', () => {
 
   it('encodes an ARN as the function name as the SDK does', async () => {
     const arn = `arn:aws:lambda:eu-west-1:123456789012:function:${FUNCTION_NAME}`;
-    await lambdaSelfInvoke(
-      { region: 'eu-west-1', endpoint, credentials: () => Promise.resolve(CREDENTIALS) },
-      () => arn,
-    )(job);
+    await lambdaSelfInvoke(invoker(), () => arn)(job);
     const sdk = new LambdaClient({ region: 'eu-west-1', endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
     await sdk.send(
       new InvokeCommand({ FunctionName: arn, InvocationType: 'Event', Payload: new Uint8Array() }),
@@ -168,14 +167,79 @@ describe('lambdaSelfInvoke', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
     const unreachable = lambdaSelfInvoke(
-      {
+      lambdaInvoker({
         region: 'eu-west-1',
         endpoint: `http://127.0.0.1:${port}`,
         credentials: () => Promise.resolve(CREDENTIALS),
-      },
+      }),
       () => FUNCTION_NAME,
     );
     await expect(unreachable(job)).rejects.toThrow();
+  });
+});
+
+describe('a synchronous invocation (RequestResponse)', () => {
+  const EXECUTOR = 'countersign-ExecuteAction';
+  const runAction = (payload: unknown = { requestId: 'r-1' }) =>
+    invoker()({
+      functionName: EXECUTOR,
+      invocationType: InvocationType.requestResponse,
+      payload,
+      attemptTimeoutMs: 2000,
+    });
+
+  it('sends the request the SDK’s Lambda client sends, and answers the function’s result', async () => {
+    answers = [status(200, { 'content-type': 'application/json' }, '{"requestId":"r-1","execution":null}')];
+    await expect(runAction()).resolves.toEqual({ requestId: 'r-1', execution: null });
+    const sdk = new LambdaClient({ region: 'eu-west-1', endpoint, credentials: CREDENTIALS, maxAttempts: 1 });
+    const answered = await sdk.send(
+      new InvokeCommand({
+        FunctionName: EXECUTOR,
+        InvocationType: 'RequestResponse',
+        Payload: new TextEncoder().encode(JSON.stringify({ requestId: 'r-1' })),
+      }),
+    );
+    expect(answered.StatusCode).toBe(202);
+    const [ours, oracle] = received;
+    expect(ours?.signatureError).toBeUndefined();
+    expect(oracle?.signatureError).toBeUndefined();
+    expect(ours?.path).toBe(oracle?.path);
+    expect(ours?.headers['x-amz-invocation-type']).toBe('RequestResponse');
+    expect(ours?.headers['x-amz-invocation-type']).toBe(oracle?.headers['x-amz-invocation-type']);
+    expect(ours?.body.toString()).toBe(oracle?.body.toString());
+  });
+
+  it('fails with the function’s error type when the function failed, and does not ask again', async () => {
+    answers = [
+      status(
+        200,
+        { 'x-amz-function-error': 'Unhandled' },
+        JSON.stringify({ errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 60.00 seconds' }),
+      ),
+    ];
+    const error = await runAction().catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(InvokedFunctionError);
+    expect((error as InvokedFunctionError).errorType).toBe('Sandbox.Timedout');
+    expect((error as Error).message).toContain(`${EXECUTOR} failed: Sandbox.Timedout`);
+    expect(received).toHaveLength(1);
+  });
+
+  it('retries a throttled invocation, and counts nothing but 200 as answered', async () => {
+    answers = [
+      status(429, { 'x-amzn-errortype': 'TooManyRequestsException' }),
+      status(200, {}, '{"ok":true}'),
+    ];
+    await expect(runAction()).resolves.toEqual({ ok: true });
+    expect(received).toHaveLength(2);
+    answers = [status(202)];
+    await expect(runAction()).rejects.toBeInstanceOf(LambdaInvokeError);
+  });
+
+  it('refuses an answer that is not JSON', async () => {
+    answers = [status(200, {}, 'not json')];
+    await expect(runAction()).rejects.toThrow('is not JSON');
+    answers = [status(200, { 'x-amz-function-error': 'Unhandled' }, '')];
+    await expect(runAction()).rejects.toMatchObject({ errorType: 'Unknown' });
   });
 });
 
