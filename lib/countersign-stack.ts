@@ -445,6 +445,7 @@ export class CountersignStack extends Stack {
       ],
       functions: [
         ...Object.values(this.handlers),
+        this.executor.handler,
         this.publicKeysHandler,
         this.macieFindings.handler,
         this.reconciliation.handler,

@@ -6,6 +6,7 @@
 import { decisionByVotes, tally, terminalStatusFor } from '../domain/approval.ts';
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import { denyDecision } from '../domain/policy-decision.ts';
 import {
   AgentRequestEvent,
   Decision,
@@ -19,7 +20,6 @@ import {
 } from '../domain/schemas.ts';
 import type { Clock, RequestStore } from '../ports/index.ts';
 import { type AuditFact, recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
-import { denyBecause } from './evaluate-request.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
 
 export interface RecordDecisionDeps {
@@ -123,7 +123,7 @@ async function storeUnevaluatedDenial(
     event: parsed.data,
     // As the event names them, unresolved: the request is decided, so nobody will ever vote on it.
     requesters: agent.onBehalfOf === undefined ? [agent.id] : [agent.id, agent.onBehalfOf],
-    policy: denyBecause(reason),
+    policy: denyDecision([], reason),
     executionArn,
     now,
   });

@@ -1,11 +1,14 @@
 /**
- * The built-in executors: the Finish step's function (which records, runs and publishes) assumes
- * the executor role and touches no S3 object or IAM role itself; only it may assume that role; the role reaches the configured buckets' objects
- * and attaches only the allowed policies (its sessions narrow it further, per run). Proven by
+ * The built-in executors: the executor function (which runs approved actions) assumes the executor
+ * role and touches no S3 object or IAM role itself; only it may assume that role; the role reaches
+ * the configured buckets' objects and attaches only the allowed policies (its sessions narrow it
+ * further, per run). The Finish step's function (which records and publishes) may only invoke the
+ * executor function: it can neither assume the role nor touch what the role reaches. Proven by
  * evaluating the synthesized policies as IAM does.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/handlers/environment-names.ts';
+import { EXECUTE_ACTION_HANDLER_ENTRY } from '../../lib/action-executor.ts';
 import { WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { authorize, type PolicyStatement } from '../support/iam-policy.ts';
@@ -18,20 +21,31 @@ const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
 let resources: Resources;
 let functionRole: string;
 let executorRole: string;
+let finishRole: string;
+
+function functionOf(from: Resources, entry: string) {
+  const [id, fn] = Object.entries(from).find(
+    ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.[ENTRY_METADATA_KEY] === entry,
+  )!;
+  return { id, fn, role: fn.Properties.Role['Fn::GetAtt'][0] as string };
+}
 
 function executorParts(from: Resources) {
-  const [, fn] = Object.entries(from).find(
-    ([, r]) =>
-      r.Type === 'AWS::Lambda::Function' &&
-      r.Metadata?.[ENTRY_METADATA_KEY] === WORKFLOW_HANDLER_ENTRIES.finish,
-  )!;
-  const role = fn.Properties.Environment.Variables[ENV.executorRoleArn]['Fn::GetAtt'][0] as string;
-  return { fn, functionRole: fn.Properties.Role['Fn::GetAtt'][0] as string, executorRole: role };
+  const { fn, role } = functionOf(from, EXECUTE_ACTION_HANDLER_ENTRY);
+  const executor = fn.Properties.Environment.Variables[ENV.executorRoleArn]['Fn::GetAtt'][0] as string;
+  return { fn, functionRole: role, executorRole: executor };
 }
+
+const actionsOf = (role: string, pattern: RegExp) =>
+  (identityOf(resources, role) as PolicyStatement[])
+    .flatMap((statement) => [statement.Action].flat())
+    .filter((action) => pattern.test(action))
+    .sort();
 
 beforeAll(() => {
   resources = buildCountersignStack(TEST_EXECUTOR_CONTEXT).template.toJSON().Resources;
   ({ functionRole, executorRole } = executorParts(resources));
+  finishRole = functionOf(resources, WORKFLOW_HANDLER_ENTRIES.finish).role;
 }, SLOW_SYNTH_MS);
 
 const ask = (principal: string, action: string, resource: string, context: Record<string, string[]> = {}) =>
@@ -41,7 +55,7 @@ const ask = (principal: string, action: string, resource: string, context: Recor
   ).verdict;
 
 describe('the executor role', () => {
-  it('is assumed by the Execute step’s function alone', () => {
+  it('is assumed by the executor function alone', () => {
     const trust = concrete(
       resources[executorRole]!.Properties.AssumeRolePolicyDocument.Statement,
       resources,
@@ -85,16 +99,12 @@ describe('the executor role', () => {
   );
 });
 
-describe('the Finish step’s function', () => {
+describe('the executor function', () => {
   it('may assume the executor role, and touches no S3 object or IAM role itself', () => {
     expect(ask(functionRole, 'sts:AssumeRole', roleArnOf(executorRole))).toBe('Allowed');
     expect(ask(functionRole, 'sts:AssumeRole', `arn:aws:iam::${ACCOUNT}:role/admin`)).toBe('ImplicitDeny');
-    const actions = (identityOf(resources, functionRole) as PolicyStatement[]).flatMap((statement) =>
-      [statement.Action].flat(),
-    );
-    // Beside the table (and its key): publishing the decision, and assuming the executor role.
-    expect(actions.filter((action) => /^(s3|iam|events|states|sts):/.test(action)).sort()).toEqual([
-      'events:PutEvents',
+    // Beside the table (and its key): assuming the executor role, nothing else.
+    expect(actionsOf(functionRole, /^(s3|iam|events|states|sts|lambda):|^kms:Sign$/)).toEqual([
       'sts:AssumeRole',
     ]);
   });
@@ -105,5 +115,37 @@ describe('the Finish step’s function', () => {
       JSON.stringify([READ_ONLY]),
     );
     expect(fn.Properties.Timeout).toBe(60);
+  });
+});
+
+describe('the Finish step’s function', () => {
+  it('may invoke the executor function, and neither assume its role nor touch what it reaches', () => {
+    const executor = functionOf(resources, EXECUTE_ACTION_HANDLER_ENTRY);
+    const executorArn = concrete({ 'Fn::GetAtt': [executor.id, 'Arn'] }, resources) as string;
+    expect(ask(finishRole, 'lambda:InvokeFunction', executorArn)).toBe('Allowed');
+    // Not another function, nor a version of this one.
+    expect(ask(finishRole, 'lambda:InvokeFunction', `${executorArn}:1`)).toBe('ImplicitDeny');
+    expect(
+      ask(finishRole, 'lambda:InvokeFunction', `arn:aws:lambda:us-east-1:${ACCOUNT}:function:other`),
+    ).toBe('ImplicitDeny');
+    expect(ask(finishRole, 'sts:AssumeRole', roleArnOf(executorRole))).toBe('ImplicitDeny');
+    expect(ask(finishRole, 's3:PutObject', 'arn:aws:s3:::partner-exchange-eu/inbound/x.csv')).toBe(
+      'ImplicitDeny',
+    );
+    // Beside the table (and its key) and signing receipts: publishing, and invoking the executor.
+    expect(actionsOf(finishRole, /^(s3|iam|events|states|sts|lambda):/)).toEqual([
+      'events:PutEvents',
+      'lambda:InvokeFunction',
+    ]);
+  });
+
+  it('names the executor function, and waits longer than it runs', () => {
+    const { fn } = functionOf(resources, WORKFLOW_HANDLER_ENTRIES.finish);
+    const executor = functionOf(resources, EXECUTE_ACTION_HANDLER_ENTRY);
+    const variables = fn.Properties.Environment.Variables;
+    expect(variables[ENV.executorFunctionName]).toEqual({ Ref: executor.id });
+    expect(variables[ENV.executorRoleArn]).toBeUndefined();
+    expect(variables[ENV.executorAllowedPolicyArns]).toBeUndefined();
+    expect(fn.Properties.Timeout).toBeGreaterThan(executor.fn.Properties.Timeout);
   });
 });

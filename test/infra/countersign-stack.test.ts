@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FinishStepError, WorkflowError } from '../../lambdas/domain/approval.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
+import { EXECUTE_ACTION_HANDLER_ENTRY } from '../../lib/action-executor.ts';
 import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
 import { AUDIT_ARCHIVER_HANDLER_ENTRY } from '../../lib/audit-archiver.ts';
 import { AUDIT_DIGESTER_HANDLER_ENTRY } from '../../lib/audit-digester.ts';
@@ -350,11 +351,12 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the workflow handlers (the executor runs in Finish), the fast path, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
+  it('are the workflow handlers and the executor function Finish invokes, the fast path, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
     expect(entries.sort()).toEqual(
       [
         ...Object.values(WORKFLOW_HANDLER_ENTRIES),
+        EXECUTE_ACTION_HANDLER_ENTRY,
         AGENT_DECISIONS_HANDLER_ENTRY,
         REMINDER_HANDLER_ENTRY,
         CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
