@@ -1,8 +1,10 @@
 /**
  * Executors end to end on the twin: an agent asks for a data export with `"execute": true`, security
  * approves, and Countersign copies exactly the approved object in the twin's S3 itself, once, in a
- * role session from the twin's STS named after the request and allowed only that copy; a denied
- * export copies nothing.
+ * role session from the twin's STS named after the request and allowed only that copy: the Finish
+ * function invokes the executor function through the twin's Lambda Invoke API (RequestResponse,
+ * signed with its own credentials), which alone runs it. A denied export copies nothing and
+ * invokes no executor.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -15,6 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createAgentClient } from 'countersign/agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UsageMeter } from '../../../local/aws/usage.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
 import { type Agent, demoAgent, E2eClient, removeDir, startE2eTwin, tempDir } from './harness.ts';
 
@@ -27,10 +30,21 @@ let agent: Agent;
 let people: E2eClient;
 let s3: S3Client;
 let dataDir: string;
+const meter = new UsageMeter();
+
+/** How often the executor function ran, and how often a function called Lambda's Invoke API. */
+function executorUsage() {
+  const { functions, calls } = meter.snapshot();
+  const executor = Object.entries(functions).filter(([name]) => name.includes('ExecuteAction'));
+  return {
+    executorInvocations: executor.reduce((sum, [, usage]) => sum + usage.invocations, 0),
+    invokeCalls: calls['lambda:InvokeFunction'] ?? 0,
+  };
+}
 
 beforeAll(async () => {
   dataDir = await tempDir('executor');
-  twin = await startE2eTwin({ dataDir });
+  twin = await startE2eTwin({ dataDir, meter });
   agent = await demoAgent();
   people = new E2eClient(twin, agent);
   s3 = new S3Client({
@@ -90,6 +104,7 @@ describe('the s3:CopyObject executor', () => {
     });
     const asked = exportOf(`inbound/acme/${randomUUID()}.csv`);
     const id = `${agent.id}:${asked.requestId}`;
+    const before = executorUsage();
     const approval = countersign.requestApproval(asked);
     await people.waitForPending(id);
     expect((await people.vote(id, 'alice', 'approve', 'partner contract checked')).status).toBe(201);
@@ -113,6 +128,11 @@ describe('the s3:CopyObject executor', () => {
     expect(timeline.filter((record) => record.kind === 'EXECUTED')).toHaveLength(1);
     expect(await countersign.getDecision(id)).toMatchObject({ execution: { status: 'EXECUTED' } });
     expect(await versionsOf(asked.parameters.destinationKey)).toHaveLength(1);
+    // Run by the executor function, which Finish invoked through the twin's (signed) Invoke API.
+    expect(executorUsage()).toEqual({
+      executorInvocations: before.executorInvocations + 1,
+      invokeCalls: before.invokeCalls + 1,
+    });
   }, 60_000);
 
   it('copies nothing for a denied export', async () => {
@@ -124,6 +144,7 @@ describe('the s3:CopyObject executor', () => {
     });
     const asked = exportOf(`inbound/acme/${randomUUID()}.csv`);
     const id = `${agent.id}:${asked.requestId}`;
+    const before = executorUsage();
     const approval = countersign.requestApproval(asked);
     await people.waitForPending(id);
     expect((await people.vote(id, 'alice', 'deny', 'no contract with this partner')).status).toBe(201);
@@ -131,5 +152,6 @@ describe('the s3:CopyObject executor', () => {
     const decided = await people.waitFor(id, ({ request }) => request.status === 'DENIED');
     expect(decided.execution).toBeUndefined();
     expect(await versionsOf(asked.parameters.destinationKey)).toEqual([]);
+    expect(executorUsage()).toEqual(before);
   }, 60_000);
 });

@@ -19,6 +19,7 @@ import type { Eligibility } from '../../../lambdas/domain/approval.ts';
 import type { AuditRecord } from '../../../lambdas/domain/audit-record.ts';
 import { publicRequestId, type RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
+import type { UsageMeter } from '../../../local/aws/usage.ts';
 import { startLocalTwin } from '../../../local/product/local-twin.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
 
@@ -60,6 +61,8 @@ export interface E2eTwinOptions {
   readonly dataDir: string;
   /** Overrides POLICY_DIR for every function. */
   readonly policyDir?: string;
+  /** Counts what the twin's AWS served (calls by action, invocations by function). */
+  readonly meter?: UsageMeter;
 }
 
 /**
@@ -74,6 +77,7 @@ export async function startE2eTwin(options: E2eTwinOptions): Promise<RunningTwin
     dataDir: options.dataDir,
     log: () => undefined,
     directoryPath: DIRECTORY_PATH,
+    ...(options.meter === undefined ? {} : { meter: options.meter }),
     ...(policyDir === undefined ? {} : { extend: () => ({ environment: { [ENV.policyDir]: policyDir } }) }),
   });
 }
