@@ -1,0 +1,130 @@
+/**
+ * The executor function as Lambda runs it: imported with the stack's environment, invoked with
+ * what Finish sends, against a local DynamoDB (dynalite), STS and S3 mocked at the SDK. It reads
+ * what to run from the stored request, runs an approved copy once and answers its outcome (again,
+ * without running it, to a retry), answers nothing to run for what Countersign does not execute,
+ * answers a run claimed by another invocation as in progress, and runs nothing for anyone else.
+ */
+import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ActionRunAnswer } from '../../../lambdas/domain/action-run.ts';
+import { ValidationError } from '../../../lambdas/domain/errors.ts';
+import { type PolicyDecision, parse } from '../../../lambdas/domain/schemas.ts';
+import { evaluateRequest } from '../../../lambdas/services/evaluate-request.ts';
+import { recordDecision } from '../../../lambdas/services/record-decision.ts';
+import { setEnvironment, workflowHandlerEnvironment } from '../../workflow/support/handler-environment.ts';
+import { type LambdaHandler, lambdaContext } from '../../workflow/support/lambda-context.ts';
+import {
+  anAgentEvent,
+  executionArnFor,
+  type Harness,
+  nextEventId,
+  startHarness,
+} from '../services/harness.ts';
+
+const sts = mockClient(STSClient);
+const s3 = mockClient(S3Client);
+const EXECUTED: PolicyDecision = {
+  decision: 'ALLOW',
+  groups: [],
+  quorum: 0,
+  timeoutSeconds: 0,
+  stepUp: false,
+  policyIds: ['copy-executed'],
+  reason: 'Allowed by policy "copy-executed".',
+  executor: 'countersign',
+};
+const COPY = {
+  action: 's3:CopyObject',
+  resource: { arn: 'arn:aws:s3:::invoices/2025/06.csv' },
+  parameters: { CopySource: 'invoices/2025/06.csv', Bucket: 'exports', Key: '06.csv' },
+  execute: true,
+};
+
+let harness: Harness;
+let restoreEnvironment: () => void;
+let handler: LambdaHandler;
+
+beforeAll(async () => {
+  harness = await startHarness();
+  restoreEnvironment = setEnvironment(await workflowHandlerEnvironment(harness.table));
+  ({ handler } = await import('../../../lambdas/handlers/execute-action.ts'));
+});
+
+afterAll(async () => {
+  sts.restore();
+  s3.restore();
+  restoreEnvironment();
+  await harness.table.close();
+});
+
+beforeEach(() => {
+  sts.reset();
+  sts.on(AssumeRoleCommand).resolves({
+    Credentials: {
+      AccessKeyId: 'ASIAEXECUTOR',
+      SecretAccessKey: 'secret',
+      SessionToken: 'token',
+      Expiration: new Date(Date.now() + 900_000),
+    },
+  });
+  s3.reset();
+  s3.on(CopyObjectCommand).resolves({ $metadata: { requestId: 'copy-request-1' } });
+});
+
+const invoke = async (event: unknown) =>
+  parse(ActionRunAnswer, await handler(event, lambdaContext('ExecuteAction')), 'answer');
+
+/** A request evaluated under `policy` and decided by it, as the workflow leaves it for Finish. */
+async function decided(policy: PolicyDecision = EXECUTED) {
+  harness.policy.answer = policy;
+  const eventId = nextEventId();
+  const requestId = `invoice-bot:${eventId}`;
+  const executionArn = executionArnFor(requestId);
+  await evaluateRequest(harness, { requestId, event: anAgentEvent(eventId, COPY), executionArn });
+  const decision = policy.decision === 'ALLOW' ? 'AUTO_APPROVED' : 'POLICY_DENIED';
+  await recordDecision(harness, { requestId, outcome: { decision }, executionArn });
+  return { requestId, executionArn };
+}
+
+describe('the executor function', () => {
+  it('runs the approved copy once and answers its outcome, to a retry too', async () => {
+    const step = await decided();
+    const first = await invoke(step);
+    expect(first).toMatchObject({ requestId: step.requestId, execution: { status: 'EXECUTED' } });
+    expect(await invoke(step)).toEqual(first);
+    expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(1);
+    expect(sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toMatchObject({
+      RoleArn: 'arn:aws:iam::123456789012:role/countersign-executor',
+    });
+  });
+
+  it('answers nothing to run for a request Countersign does not execute', async () => {
+    const step = await decided({ ...EXECUTED, decision: 'DENY', reason: 'no', executor: undefined });
+    expect(await invoke(step)).toEqual({ requestId: step.requestId });
+    expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
+  });
+
+  it('answers a run another invocation claimed moments ago as in progress, running nothing', async () => {
+    const step = await decided();
+    await harness.store.claimExecution(step.requestId, {
+      status: 'STARTED',
+      sessionName: 'invoice-bot=elsewhere',
+      startedAt: new Date().toISOString(),
+    });
+    expect(await invoke(step)).toEqual({ requestId: step.requestId, inProgress: true });
+    expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
+  });
+
+  it('runs nothing for another execution, nor for an event that is not Finish’s', async () => {
+    const step = await decided();
+    await expect(
+      invoke({ ...step, executionArn: executionArnFor('invoice-bot:someone-else') }),
+    ).rejects.toMatchObject({ name: 'ForeignExecutionError' });
+    await expect(invoke({ requestId: step.requestId })).rejects.toBeInstanceOf(ValidationError);
+    await expect(invoke({ ...step, action: 's3:DeleteObject' })).rejects.toBeInstanceOf(ValidationError);
+    expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
+  });
+});
