@@ -1,6 +1,7 @@
 /**
- * The workflow's Execute step: Countersign runs an approved action itself (the decision's
- * `executor`), exactly as approved and at most once. What runs is read from the stored request and
+ * The executor function's service (handlers/execute-action.ts, which the workflow's Finish step
+ * invokes): Countersign runs an approved action itself (the decision's `executor`), exactly as
+ * approved and at most once. What runs is read from the stored request and
  * must still hash to the approved `actionHash`; an IAM policy outside the allowed list is refused
  * however many approved it. The run is claimed with a conditional write before anything is called,
  * so concurrent or retried steps never run it twice, and its outcome (EXECUTED with the AWS request

@@ -1,5 +1,5 @@
 /**
- * The Execute step on the real store (dynalite): an approved action Countersign executes runs once,
+ * The executor function's service on the real store (dynalite): an approved action Countersign executes runs once,
  * exactly as approved, its outcome stored once and told in the decision event; nothing else runs.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
