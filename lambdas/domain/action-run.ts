@@ -6,8 +6,9 @@
  * approved. It answers the run's outcome, that there was nothing to run, or that another
  * invocation's run of the same request is still going on (Finish is then asked again later).
  */
-import * as z from './zod.ts';
+
 import { ExecutionRecord, RequestId, type RequestRecord, RequestStatus } from './schemas.ts';
+import * as z from './zod.ts';
 
 /** The ConflictError code of a run claimed by an invocation still running (asked again later). */
 export const EXECUTION_IN_PROGRESS = 'EXECUTION_IN_PROGRESS';
