@@ -6,10 +6,33 @@
  * there; its other links (SSO, ini files, processes, web identity, container and instance metadata,
  * with the STS/SSO clients they carry) were ~90 KB of every bundle. Without the variables the call
  * fails with the SDK's own CredentialsProviderError, never with other credentials.
+ *
+ * Memoized as the default chain is: the SDK takes the default provider as memoized already and asks
+ * it at every request, so without this each request read and parsed the environment again.
  */
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 
+type EnvProvider = ReturnType<typeof fromEnv>;
+type Credentials = Awaited<ReturnType<EnvProvider>>;
+
+/** As `@aws-sdk/credential-provider-node`: credentials expiring within 5 minutes are read again. */
+const REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
+
+function treatedAsExpired(credentials: Credentials): boolean {
+  return (
+    credentials.expiration !== undefined &&
+    credentials.expiration.getTime() - Date.now() < REFRESH_BEFORE_EXPIRY_MS
+  );
+}
+
 /** `@aws-sdk/credential-provider-node`'s export, as the SDK clients' runtime configuration calls it. */
-export function defaultProvider(init: Parameters<typeof fromEnv>[0] = {}): ReturnType<typeof fromEnv> {
-  return fromEnv(init);
+export function defaultProvider(init: Parameters<typeof fromEnv>[0] = {}): EnvProvider {
+  const provide = fromEnv(init);
+  let current: Credentials | undefined;
+  return async (options) => {
+    if (current === undefined || treatedAsExpired(current) || options?.forceRefresh === true) {
+      current = await provide(options);
+    }
+    return current;
+  };
 }

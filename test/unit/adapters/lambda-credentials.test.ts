@@ -17,6 +17,26 @@ describe("the bundles' credential chain: the environment Lambda sets, nothing el
     }
   });
 
+  it('reads the environment once, as the default chain memoizes, until the credentials near their expiry', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'ASIAFIRST');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+    try {
+      const provider = defaultProvider();
+      const first = await provider();
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'ASIASECOND');
+      expect(await provider()).toBe(first);
+      await expect(provider({ forceRefresh: true })).resolves.toMatchObject({ accessKeyId: 'ASIASECOND' });
+
+      vi.stubEnv('AWS_CREDENTIAL_EXPIRATION', new Date(Date.now() + 60_000).toISOString());
+      const expiring = defaultProvider();
+      await expect(expiring()).resolves.toMatchObject({ accessKeyId: 'ASIASECOND' });
+      vi.stubEnv('AWS_ACCESS_KEY_ID', 'ASIATHIRD');
+      await expect(expiring()).resolves.toMatchObject({ accessKeyId: 'ASIATHIRD' });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
   it('fails, looking nowhere else, when the environment has none', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', '');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', '');
