@@ -331,10 +331,15 @@ export async function reconcileDecision(
   if (record === undefined || grant === undefined) return undefined;
   if (grant.decision === Decision.breakGlass)
     await openAndAlert(deps, breakGlassReview(record, deps.clock.now()));
-  await deps.calls.putGrant(grant);
-  const stored = (await deps.calls.grantsOf(grant)).find(
-    (candidate) => candidate.requestId === grant.requestId,
-  );
+  const storedGrant = async () =>
+    (await deps.calls.grantsOf(grant)).find((candidate) => candidate.requestId === grant.requestId);
+  // The publish step stores the approval before it announces the decision: it is read first and
+  // written only when missing, so that the usual delivery costs no conditional write that fails.
+  let stored = await storedGrant();
+  if (stored === undefined) {
+    await deps.calls.putGrant(grant);
+    stored = await storedGrant();
+  }
   if (stored === undefined || stored.consumedBy !== undefined) return undefined;
   const noted = await Promise.all(
     (await deps.calls.callsOf(grant)).map((eventId) => deps.calls.getCall(eventId)),

@@ -4,7 +4,7 @@
  * eventID, one approval per call, and approvals recorded after the call's event arrived.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConflictError, ValidationError } from '../../../lambdas/domain/errors.ts';
 import { grantOf } from '../../../lambdas/domain/privileged-calls.ts';
 import type { RequestRecord } from '../../../lambdas/domain/schemas.ts';
@@ -359,6 +359,18 @@ describe('approvals recorded after the call’s event arrived', () => {
     ]);
     // Published again (a retried publish): nothing more to cover.
     await expect(reconcileDecision(deps, record.requestId)).resolves.toBeUndefined();
+  });
+
+  it('reads the approval the publish step stored and does not write it again', async () => {
+    const record = await decidedRequest(bucketName());
+    await published(record);
+    const putGrant = vi.spyOn(harness.calls, 'putGrant');
+    try {
+      await expect(reconcileDecision(deps, record.requestId)).resolves.toBeUndefined();
+      expect(putGrant).not.toHaveBeenCalled();
+    } finally {
+      putGrant.mockRestore();
+    }
   });
 
   it('stores the approval itself when the publish step has not, and covers the oldest waiting call only', async () => {
