@@ -448,6 +448,8 @@ export interface PrivilegedCallStore {
   putGrant(grant: ApprovalGrant): Promise<void>;
   /** The approvals kept under a subject (consistent read), oldest decision first. */
   grantsOf(subject: CallSubject): Promise<ApprovalGrant[]>;
+  /** One request's approval under a subject (consistent read), without reading the others. */
+  getGrant(subject: CallSubject, requestId: string): Promise<ApprovalGrant | undefined>;
   /** Consumes the approval for the call: true when it was free or is already this call's. */
   consumeGrant(grant: ApprovalGrant, eventId: string): Promise<boolean>;
   /** Frees an approval this call consumed, so another call may be matched to it. */

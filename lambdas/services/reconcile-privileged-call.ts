@@ -331,8 +331,9 @@ export async function reconcileDecision(
   if (record === undefined || grant === undefined) return undefined;
   if (grant.decision === Decision.breakGlass)
     await openAndAlert(deps, breakGlassReview(record, deps.clock.now()));
-  const storedGrant = async () =>
-    (await deps.calls.grantsOf(grant)).find((candidate) => candidate.requestId === grant.requestId);
+  // This request's approval alone: the subject's others (every earlier approval of the same action
+  // on the same resource, kept a week past expiry) are not read for each decision.
+  const storedGrant = () => deps.calls.getGrant(grant, grant.requestId);
   // The publish step stores the approval before it announces the decision: it is read first and
   // written only when missing, so that the usual delivery costs no conditional write that fails.
   let stored = await storedGrant();

@@ -150,6 +150,17 @@ export class DynamoDbPrivilegedCallStore implements PrivilegedCallStore {
     return items.map(fromGrantItem).sort((a, b) => a.decidedAt.localeCompare(b.decidedAt));
   }
 
+  async getGrant(subject: CallSubject, requestId: string): Promise<ApprovalGrant | undefined> {
+    const { Item } = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: this.#grantKey({ ...subject, requestId }),
+        ConsistentRead: true,
+      }),
+    );
+    return Item === undefined ? undefined : fromGrantItem(Item);
+  }
+
   consumeGrant(grant: ApprovalGrant, eventId: string): Promise<boolean> {
     return wasApplied(
       this.#client.send(
@@ -182,8 +193,8 @@ export class DynamoDbPrivilegedCallStore implements PrivilegedCallStore {
     );
   }
 
-  #grantKey(grant: ApprovalGrant): Item {
-    return { [PK]: partitionOf(subjectOf(grant)), [SK]: `${TableKey.subjectGrantPrefix}${grant.requestId}` };
+  #grantKey(grant: CallSubject & Pick<ApprovalGrant, 'requestId'>): Item {
+    return { [PK]: partitionOf(grant), [SK]: `${TableKey.subjectGrantPrefix}${grant.requestId}` };
   }
 
   async #querySubject(subject: CallSubject, prefix: string): Promise<Item[]> {

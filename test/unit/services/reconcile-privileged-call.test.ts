@@ -361,15 +361,21 @@ describe('approvals recorded after the call’s event arrived', () => {
     await expect(reconcileDecision(deps, record.requestId)).resolves.toBeUndefined();
   });
 
-  it('reads the approval the publish step stored and does not write it again', async () => {
-    const record = await decidedRequest(bucketName());
+  it('reads the approval the publish step stored, alone, and does not write it again', async () => {
+    const bucket = bucketName();
+    // Earlier approvals of the same action on the same resource are not read for this decision.
+    await published(await decidedRequest(bucket));
+    const record = await decidedRequest(bucket);
     await published(record);
     const putGrant = vi.spyOn(harness.calls, 'putGrant');
+    const grantsOf = vi.spyOn(harness.calls, 'grantsOf');
     try {
       await expect(reconcileDecision(deps, record.requestId)).resolves.toBeUndefined();
       expect(putGrant).not.toHaveBeenCalled();
+      expect(grantsOf).not.toHaveBeenCalled();
     } finally {
       putGrant.mockRestore();
+      grantsOf.mockRestore();
     }
   });
 

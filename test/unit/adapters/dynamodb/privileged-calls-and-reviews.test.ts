@@ -148,13 +148,18 @@ describe('approvals', () => {
     await expect(calls.consumeGrant(aGrant(), 'e-3')).resolves.toBe(false);
   });
 
-  it('lists the approvals of a subject oldest decision first, and the calls noted under it', async () => {
+  it('lists the approvals of a subject oldest decision first, reads one by its request, and the calls noted under it', async () => {
     const resourceArn = `arn:aws:s3:::${randomUUID()}`;
     const newer = aGrant({ resourceArn, decidedAt: '2025-06-01T12:00:02.000Z' });
     const older = aGrant({ resourceArn, decidedAt: '2025-06-01T12:00:01.000Z' });
     await calls.putGrant(newer);
     await calls.putGrant(older);
     await expect(calls.grantsOf(newer)).resolves.toEqual([older, newer]);
+    await expect(calls.getGrant(newer, older.requestId)).resolves.toEqual(older);
+    await expect(
+      calls.getGrant({ ...newer, agentId: 'other-bot' }, older.requestId),
+    ).resolves.toBeUndefined();
+    await expect(calls.getGrant(newer, 'invoice-bot:none')).resolves.toBeUndefined();
     await calls.noteCall(newer, 'e-noted', '2025-06-01T12:00:05Z');
     await calls.noteCall(newer, 'e-noted', '2025-06-01T12:00:05Z');
     await expect(calls.callsOf(newer)).resolves.toEqual(['e-noted']);
