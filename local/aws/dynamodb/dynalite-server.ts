@@ -4,7 +4,10 @@
  * after checking their signature, in this process: dynalite's own request handler (its validation,
  * its errors, its answer byte for byte) is called with the request, without the loopback socket
  * and second HTTP parse a forwarded request cost (about a third of a write's time in the twin).
- * It also listens on an internal loopback port, for callers outside the twin's process.
+ * It also listens on an internal loopback port, for callers outside the twin's process. The
+ * streams' own reads of the items a write changes (two a write) call dynalite's GetItem action on
+ * its store directly (`readItem`): the same table lookup, key check and read, without a request's
+ * JSON text, request id, CRC32 and headers, which were most of such a read's CPU.
  *
  * dynalite reads the table's description from LevelDB (and parses it) at every operation; here it
  * is kept in memory once the table is ACTIVE, until dynalite writes the description again
@@ -45,6 +48,16 @@ export interface LocalDynamo {
    * output, or an Error carrying dynalite's error type and message.
    */
   call(operation: string, input: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>>;
+  /**
+   * The item under `key` as stored now (a consistent read), for the twin's own reads of the items
+   * a write changes (the streams' images): dynalite's GetItem on its store, the key checked against
+   * the table as GetItem checks it, without the request's envelope (JSON text both ways, the
+   * request id, the CRC32, the headers) that nobody reads there.
+   */
+  readItem(
+    table: string,
+    key: Readonly<Record<string, unknown>>,
+  ): Promise<Record<string, unknown> | undefined>;
   stop(): Promise<void>;
 }
 
@@ -104,7 +117,7 @@ export interface LevelIterator {
   return?: () => Promise<void>;
 }
 
-/** The parts of dynalite's store (dynalite/db) the twin wraps. */
+/** The parts of dynalite's store (dynalite/db) the twin wraps or reads. */
 export interface DynaliteStore {
   /** Its abstract-level database (classic-level on disk, memory-level without a path). */
   readonly db: {
@@ -207,18 +220,28 @@ export function closeEndedIterators(store: Pick<DynaliteStore, 'db'>): void {
 function dynaliteWithCachedTables(options: Parameters<typeof dynalite>[0]) {
   const db = requireCommonJs('dynalite/db') as { create: (options: unknown) => DynaliteStore };
   const create = db.create;
+  let made: DynaliteStore | undefined;
   db.create = (storeOptions) => {
     const store = create(storeOptions);
     cacheTableDescriptions(store);
     closeEndedIterators(store);
+    made = store;
     return store;
   };
   try {
-    return dynalite(options);
+    const server = dynalite(options);
+    return { server, store: made! };
   } finally {
     db.create = create;
   }
 }
+
+/** dynalite's GetItem action: the table's description, the key checked, the item read. */
+const getItemAction = requireCommonJs('dynalite/actions/getItem') as (
+  store: DynaliteStore,
+  data: Readonly<Record<string, unknown>>,
+  cb: (error: unknown, output?: { Item?: Record<string, unknown> }) => void,
+) => void;
 
 function createTableInput(table: TwinTable): CreateTableCommandInput {
   const onDemand = (indexes: unknown[]) =>
@@ -272,7 +295,7 @@ export async function startLocalDynamo(options: {
   tables: readonly TwinTable[];
   log: (line: string) => void;
 }): Promise<LocalDynamo> {
-  const server = dynaliteWithCachedTables({
+  const { server, store } = dynaliteWithCachedTables({
     path: options.path,
     createTableMs: 0,
     deleteTableMs: 0,
@@ -287,7 +310,7 @@ export async function startLocalDynamo(options: {
   // As over its port: once stopping, a request is refused (as a closed port refuses a connection)
   // and the store closes after the requests it is serving have their answers.
   let stopping = false;
-  const serving = new Set<Promise<DynaliteResponse>>();
+  const serving = new Set<Promise<unknown>>();
   const request = (headers: Readonly<Record<string, string>>, body: Buffer) => {
     if (stopping) return Promise.reject(new Error('the twin’s DynamoDB is stopped'));
     const answer = serveInProcess(handler!, headers, body);
@@ -304,6 +327,27 @@ export async function startLocalDynamo(options: {
     }
     return output;
   };
+  const readItem = (table: string, key: Readonly<Record<string, unknown>>) => {
+    if (stopping) return Promise.reject(new Error('the twin’s DynamoDB is stopped'));
+    const read = new Promise<Record<string, unknown> | undefined>((resolve, reject) => {
+      getItemAction(store, { TableName: table, Key: key, ConsistentRead: true }, (error, output) => {
+        if (error === null || error === undefined) resolve(output?.Item);
+        else {
+          const { body } = error as { body?: { __type?: string; message?: string } };
+          reject(
+            body === undefined
+              ? error
+              : new Error(`dynalite GetItem: ${String(body.__type)}: ${String(body.message ?? '')}`),
+          );
+        }
+      });
+    });
+    // Tracked as a request is: the store closes after the reads it is serving.
+    serving.add(read);
+    const settled = () => serving.delete(read);
+    read.then(settled, settled);
+    return read;
+  };
   const stop = async () => {
     stopping = true;
     await Promise.allSettled([...serving]);
@@ -317,5 +361,5 @@ export async function startLocalDynamo(options: {
     await stop();
     throw error;
   }
-  return { endpoint, request, call, stop };
+  return { endpoint, request, call, readItem, stop };
 }

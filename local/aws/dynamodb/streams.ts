@@ -223,7 +223,7 @@ export interface LocalDynamoStreamsOptions {
   readonly directory: string;
   readonly tables: readonly TwinTable[];
   /** The embedded dynalite, read for the images (in this process). */
-  readonly dynalite: Pick<LocalDynamo, 'call'>;
+  readonly dynalite: Pick<LocalDynamo, 'readItem'>;
   readonly region: string;
   readonly log: (line: string) => void;
   /** @default () => new Date() */
@@ -234,7 +234,7 @@ export class LocalDynamoStreams {
   readonly #streams = new Map<string, TableStream>();
   readonly #locks = new KeyedLocks();
   readonly #listeners = new Set<() => void>();
-  readonly #dynalite: Pick<LocalDynamo, 'call'>;
+  readonly #dynalite: Pick<LocalDynamo, 'readItem'>;
   readonly #region: string;
   readonly #now: () => Date;
   readonly #path: string;
@@ -351,12 +351,7 @@ export class LocalDynamoStreams {
   }
 
   async #read(item: ItemRef): Promise<AttributeMap | undefined> {
-    const result = await this.#dynalite.call('GetItem', {
-      TableName: item.table,
-      Key: item.key,
-      ConsistentRead: true,
-    });
-    return result.Item as AttributeMap | undefined;
+    return this.#dynalite.readItem(item.table, item.key);
   }
 
   /** Reads the items again and appends a record for each that changed, then the intent's `done`. */

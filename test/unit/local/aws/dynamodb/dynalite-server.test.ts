@@ -86,6 +86,27 @@ describe('the twin’s dynalite, in process', () => {
     await expect(dynamo.call('GetItem', { TableName: 'things' })).rejects.toThrow(/ValidationException/);
   });
 
+  it('reads an item for the twin as GetItem reads it, its key checked, without the request’s envelope', async () => {
+    const stored = item('read', {
+      n: { N: '1.50' },
+      tags: { SS: ['b', 'a'] },
+      nested: { M: { x: { BOOL: true } } },
+    });
+    await dynamo.call('PutItem', { TableName: 'things', Item: stored });
+    const { Item } = await dynamo.call('GetItem', {
+      TableName: 'things',
+      Key: item('read'),
+      ConsistentRead: true,
+    });
+    await expect(dynamo.readItem('things', item('read'))).resolves.toEqual(Item);
+    await expect(dynamo.readItem('things', item('missing'))).resolves.toBeUndefined();
+    await expect(dynamo.readItem('nope', item('read'))).rejects.toThrow(/ResourceNotFoundException/);
+    await expect(dynamo.readItem('things', { pk: { S: 'read' } })).rejects.toThrow(/ValidationException/);
+    await dynamo.stop();
+    await expect(dynamo.readItem('things', item('read'))).rejects.toThrow(/stopped/);
+    dynamo = await startLocalDynamo({ path: dir, tables: [TABLE], log: () => undefined });
+  });
+
   it('refuses requests once stopped, as its closed port would, instead of leaving them unanswered', async () => {
     await dynamo.stop();
     await expect(dynamo.call('GetItem', { TableName: 'things', Key: item('a') })).rejects.toThrow(/stopped/);
