@@ -17,7 +17,7 @@ import {
   requestIdOf,
 } from '../domain/schemas.ts';
 import type { Clock, RequestStore } from '../ports/index.ts';
-import { type AuditFact, recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+import { type AuditFact, recordFacts, SYSTEM_ACTOR } from './audit-trail.ts';
 
 export interface NewRequest {
   /** The validated EventBridge event. */
@@ -61,14 +61,15 @@ export function newRequestRecord(request: NewRequest): RequestRecord {
   };
 }
 
-/** The REQUESTED and EVALUATED facts of a stored request. Idempotent: a rewrite is a no-op. */
+/**
+ * The REQUESTED and EVALUATED facts of a stored request, numbered in one write. Idempotent: a
+ * rewrite is a no-op.
+ */
 export async function recordIntake(
   deps: { store: RequestStore; clock: Clock },
   stored: RequestRecord,
 ): Promise<void> {
-  const [requested, evaluated] = intakeFacts(stored);
-  await recordFact(deps, requested);
-  await recordFact(deps, evaluated);
+  await recordFacts(deps, intakeFacts(stored));
 }
 
 /** The REQUESTED and EVALUATED facts of a stored request, in that order. */

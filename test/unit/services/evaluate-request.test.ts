@@ -1,4 +1,6 @@
+import { type DynamoDBDocumentClient, type PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
 import { actionHash } from '../../../lambdas/domain/action-hash.ts';
 import { unclassified } from '../../../lambdas/domain/classification.ts';
 import { publicRequestId } from '../../../lambdas/domain/schemas.ts';
@@ -73,6 +75,27 @@ describe('evaluateRequest', () => {
       classification: unclassified('s3://invoices/2025/06.csv'),
     });
     expect(stored?.classification).toEqual(unclassified('s3://invoices/2025/06.csv'));
+  });
+
+  it('numbers the REQUESTED and EVALUATED facts in one write', async () => {
+    harness.policy.answer = requireApproval();
+    const sent: object[] = [];
+    const client = {
+      send: (command: object) => {
+        sent.push(command);
+        return harness.table.client.send(command as PutCommand);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const store = new DynamoDbRequestStore({ client, tableName: harness.table.tableName });
+    const eventId = nextEventId();
+    const event = anAgentEvent(eventId);
+    const id = publicRequestId(event.detail.agent.id, eventId);
+    await evaluateRequest({ ...harness, store }, { requestId: id, event, executionArn: executionArnFor(id) });
+    expect(sent.filter((command) => command instanceof UpdateCommand)).toHaveLength(1);
+    expect((await harness.store.listAudit(id)).map((record) => [record.kind, record.seq])).toEqual([
+      ['REQUESTED', 1],
+      ['EVALUATED', 2],
+    ]);
   });
 
   it('uses the agent’s requestId over the event id, and passes context to the policy', async () => {
