@@ -36,7 +36,7 @@ export function executorFunction(
       functionName: options.functionName,
       invocationType: InvocationType.requestResponse,
       payload: input,
-      attemptTimeoutMs: options.answerTimeoutMs,
+      timeoutMs: options.answerTimeoutMs,
     });
     const answer = parse(ActionRunAnswer, answered, `answer of ${options.functionName}`);
     if (answer.requestId !== input.requestId) {

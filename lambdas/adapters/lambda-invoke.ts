@@ -72,8 +72,11 @@ export interface LambdaInvocation {
   readonly invocationType: InvocationType;
   /** The event, sent as JSON. */
   readonly payload: unknown;
-  /** How long one attempt may take: for RequestResponse, longer than the function's own timeout. */
-  readonly attemptTimeoutMs: number;
+  /**
+   * How long the invocation may take, retries included (no attempt starts or lasts past it): for
+   * RequestResponse, longer than the function's own timeout and shorter than the caller's.
+   */
+  readonly timeoutMs: number;
 }
 
 /** Invokes a function; for RequestResponse answers the function's result (JSON), for Event undefined. */
@@ -124,7 +127,12 @@ export function lambdaInvoker(target: LambdaInvokeTarget): LambdaInvoke {
     sha256: Hash.bind(null, 'sha256'),
   });
 
-  async function attempt(path: string, body: string, invocation: LambdaInvocation): Promise<Response> {
+  async function attempt(
+    path: string,
+    body: string,
+    invocation: LambdaInvocation,
+    timeoutMs: number,
+  ): Promise<Response> {
     const signed = await signer.sign({
       method: 'POST',
       protocol: base.protocol,
@@ -147,7 +155,7 @@ export function lambdaInvoker(target: LambdaInvokeTarget): LambdaInvoke {
       headers,
       body,
       redirect: 'error',
-      signal: AbortSignal.timeout(invocation.attemptTimeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   }
 
@@ -155,8 +163,9 @@ export function lambdaInvoker(target: LambdaInvokeTarget): LambdaInvoke {
     const name = invocation.functionName;
     const body = JSON.stringify(invocation.payload);
     const path = `${base.pathname.replace(/\/$/, '')}/2015-03-31/functions/${encodeURIComponent(name)}/invocations`;
+    const deadline = Date.now() + invocation.timeoutMs;
     for (let attemptNumber = 1; ; attemptNumber += 1) {
-      const outcome = await attempt(path, body, invocation).then(
+      const outcome = await attempt(path, body, invocation, Math.max(deadline - Date.now(), 1)).then(
         async (response) => ({ response, text: await response.text() }),
         (error: unknown) => ({ error }),
       );
@@ -175,10 +184,9 @@ export function lambdaInvoker(target: LambdaInvokeTarget): LambdaInvoke {
       // Safe to ask again: a throttled call ran nothing, and both callers' functions are idempotent
       // (a second vote job is harmless; a second run of an action answers the first one's outcome).
       const again = 'error' in outcome || retryable(outcome.response.status);
-      if (!again || attemptNumber >= MAX_ATTEMPTS) throw failure;
-      await new Promise((resolve) =>
-        setTimeout(resolve, Math.random() * BACKOFF_BASE_MS * 2 ** attemptNumber),
-      );
+      const backoffMs = Math.random() * BACKOFF_BASE_MS * 2 ** attemptNumber;
+      if (!again || attemptNumber >= MAX_ATTEMPTS || Date.now() + backoffMs >= deadline) throw failure;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
     }
   };
 }

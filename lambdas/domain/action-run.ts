@@ -6,12 +6,17 @@
  * approved. It answers the run's outcome, that there was nothing to run, or that another
  * invocation's run of the same request is still going on (Finish is then asked again later).
  */
-
+import { ConflictError } from './errors.ts';
 import { ExecutionRecord, RequestId, type RequestRecord, RequestStatus } from './schemas.ts';
 import * as z from './zod.ts';
 
 /** The ConflictError code of a run claimed by an invocation still running (asked again later). */
 export const EXECUTION_IN_PROGRESS = 'EXECUTION_IN_PROGRESS';
+
+/** Whether an error says the run is claimed by an invocation still running. */
+export function isExecutionInProgress(error: unknown): boolean {
+  return error instanceof ConflictError && error.code === EXECUTION_IN_PROGRESS;
+}
 
 /** Whether Countersign runs this request's action: approved, under a policy that names an executor. */
 export function countersignExecutes(record: Pick<RequestRecord, 'policy' | 'status'>): boolean {

@@ -13,8 +13,7 @@ import { createDocumentClient, createDynamoDbClient, createStsClient } from '../
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { RoleSessionExecutor } from '../adapters/executors/role-session-executor.ts';
 import { systemClock } from '../adapters/system-clock.ts';
-import { type ActionRunAnswer, ActionRunRequest, EXECUTION_IN_PROGRESS } from '../domain/action-run.ts';
-import { ConflictError } from '../domain/errors.ts';
+import { type ActionRunAnswer, ActionRunRequest, isExecutionInProgress } from '../domain/action-run.ts';
 import { parse } from '../domain/schemas.ts';
 import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { executeApprovedAction } from '../services/execute-action.ts';
@@ -54,7 +53,7 @@ async function executeAction(event: unknown): Promise<ActionRunAnswer> {
       ? { requestId: input.requestId }
       : { requestId: input.requestId, execution };
   } catch (error) {
-    if (!(error instanceof ConflictError && error.code === EXECUTION_IN_PROGRESS)) throw error;
+    if (!isExecutionInProgress(error)) throw error;
     logger.info('action run in progress elsewhere', { requestId: input.requestId });
     return { requestId: input.requestId, inProgress: true };
   }

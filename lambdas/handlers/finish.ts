@@ -1,8 +1,8 @@
 /**
  * Workflow step Finish: records how the request ended exactly once, has the approved action run when
  * Countersign executes it (by the executor function, which alone may assume the executor role:
- * handlers/execute-action.ts, invoked and waited for), and publishes the decision (signing the receipt with KMS, this being the one role allowed to, and
- * putting `Action Decided` on the bus). Recording and publishing are each idempotent per requestId,
+ * handlers/execute-action.ts, invoked and waited for), and publishes the decision (signing the
+ * receipt with KMS, this being the one role allowed to, and putting `Action Decided` on the bus). Recording and publishing are each idempotent per requestId,
  * so a retried step (or a redelivered invocation) neither records nor tells the agent twice, and the
  * run is claimed once on the request. Also FinishEvaluationFailure (after a failed evaluation, from
  * the event) and PublishDecision (an execution that failed for good, only published).
@@ -39,8 +39,9 @@ const logger = createLogger();
 const metrics = createMetrics();
 
 /**
- * How long Finish waits for the executor function: longer than its timeout (60 s, which Lambda
- * answers as a function error), shorter than Finish's own (90 s), so Finish reports the failure.
+ * How long Finish waits for the executor function, its retries included: longer than its timeout
+ * (60 s, which Lambda answers as a function error), shorter than Finish's own (90 s), so Finish
+ * reports the failure.
  */
 const EXECUTOR_ANSWER_TIMEOUT_MS = 70 * 1000;
 
@@ -49,8 +50,15 @@ const documentClient = createDocumentClient(dynamoDb);
 const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
 const clock = systemClock;
 
+// The remembered answer says whether the executor runs (`executes`); its scope is new with that field,
+// so an answer remembered without it (before the executor function) is never taken for "nothing to run".
 const record = idempotentPart(
-  { client: dynamoDb, tableName: env.tableName, scope: 'record-decision', eventKeyJmesPath: 'requestId' },
+  {
+    client: dynamoDb,
+    tableName: env.tableName,
+    scope: 'record-decision-executes',
+    eventKeyJmesPath: 'requestId',
+  },
   async (input: RecordDecisionInput) => {
     const { applied, record: stored } = await recordDecision({ store, clock }, input);
     // The stored decision, not the request (which holds personal data): this is what is remembered.

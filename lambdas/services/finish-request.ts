@@ -1,15 +1,14 @@
 /**
  * The workflow's Finish step: how a request ended is recorded (exactly once, a conditional write),
  * the approved action runs when Countersign executes it (at most once, a conditional claim, in the
- * executor function, which Finish asks and waits for), and the decision is published. Each part is idempotent, so the state machine retries the step as a
- * whole. A part that fails is named (FinishStepError), so the state machine tells them apart: a run
- * claimed by an invocation still running is a ConflictError (EXECUTION_IN_PROGRESS), asked again
- * until that one has finished; an execution failing for good is published without its outcome.
+ * executor function, which Finish asks and waits for), and the decision is published. Each part is
+ * idempotent, so the state machine retries the step as a whole. A part that fails is named
+ * (FinishStepError), so the state machine tells them apart: a run claimed by an invocation still
+ * running is a ConflictError (EXECUTION_IN_PROGRESS), asked again until that one has finished; an execution failing for good is published without its outcome.
  */
-
-import { type ActionRunOutcome, type ActionRunRequest, EXECUTION_IN_PROGRESS } from '../domain/action-run.ts';
+import { type ActionRunOutcome, type ActionRunRequest, isExecutionInProgress } from '../domain/action-run.ts';
 import { FinishStepError, type FinishStepErrorName } from '../domain/approval.ts';
-import { ConflictError, FinishStepFailure } from '../domain/errors.ts';
+import { FinishStepFailure } from '../domain/errors.ts';
 import type { ActionDecidedDetail, DecisionValue } from '../domain/schemas.ts';
 import type { PublishDecisionInput } from './publish-decision.ts';
 import type { RecordDecisionInput } from './record-decision.ts';
@@ -63,11 +62,6 @@ async function part<T>(
   }
 }
 
-/** The run is claimed by an invocation still running: the step is asked again, later. */
-function inProgress(error: unknown): boolean {
-  return error instanceof ConflictError && error.code === EXECUTION_IN_PROGRESS;
-}
-
 export async function finishRequest(
   steps: FinishSteps,
   input: FinishRequestInput,
@@ -91,7 +85,8 @@ export async function finishRequest(
       ({ execution } = await part(
         FinishStepError.execute,
         () => steps.execute({ requestId, executionArn }),
-        inProgress,
+        // The run is claimed by an invocation still running: the step is asked again, later.
+        isExecutionInProgress,
       ));
     }
   }

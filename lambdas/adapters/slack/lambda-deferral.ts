@@ -16,8 +16,8 @@ export function isDeferredSlackVote(event: unknown): event is DeferredSlackVote 
   return typeof event === 'object' && event !== null && 'countersignSlackVote' in event;
 }
 
-/** Each attempt, so that three of them still answer inside Slack's 3 s acknowledgement. */
-const ATTEMPT_TIMEOUT_MS = 800;
+/** The hand-over, its retries included, with room left to answer inside Slack's 3 s acknowledgement. */
+const HAND_OVER_TIMEOUT_MS = 2000;
 
 export function lambdaSelfInvoke(invoke: LambdaInvoke, functionName: () => string) {
   return async (job: SealedVoteJob): Promise<void> => {
@@ -26,7 +26,7 @@ export function lambdaSelfInvoke(invoke: LambdaInvoke, functionName: () => strin
       functionName: functionName(),
       invocationType: InvocationType.event,
       payload: event,
-      attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
+      timeoutMs: HAND_OVER_TIMEOUT_MS,
     });
   };
 }

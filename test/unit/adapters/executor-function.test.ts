@@ -41,7 +41,7 @@ describe('executorFunction', () => {
         functionName: 'countersign-ExecuteAction',
         invocationType: 'RequestResponse',
         payload: { requestId, executionArn },
-        attemptTimeoutMs: 70_000,
+        timeoutMs: 70_000,
       },
     ]);
   });

@@ -185,7 +185,7 @@ describe('a synchronous invocation (RequestResponse)', () => {
       functionName: EXECUTOR,
       invocationType: InvocationType.requestResponse,
       payload,
-      attemptTimeoutMs: 2000,
+      timeoutMs: 2000,
     });
 
   it('sends the request the SDK’s Lambda client sends, and answers the function’s result', async () => {
@@ -233,6 +233,18 @@ describe('a synchronous invocation (RequestResponse)', () => {
     expect(received).toHaveLength(2);
     answers = [status(202)];
     await expect(runAction()).rejects.toBeInstanceOf(LambdaInvokeError);
+  });
+
+  it('asks again only within the invocation’s timeout: a retry never outlasts what the caller waits for', async () => {
+    const later =
+      (ms: number, answer: Answer): Answer =>
+      (response) => {
+        setTimeout(() => answer(response), ms);
+      };
+    // A 503 after 1.5 s of the 2 s: the retry may take what is left, not another 2 s.
+    answers = [later(1500, status(503)), later(1000, status(200, {}, '{"ok":true}'))];
+    await expect(runAction()).rejects.toThrow();
+    expect(received.length).toBeLessThanOrEqual(2);
   });
 
   it('refuses an answer that is not JSON', async () => {

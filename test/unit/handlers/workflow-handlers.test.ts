@@ -239,7 +239,7 @@ describe('finish handler', () => {
 
     await invoke('finish', { ...step, outcome: { decision: 'AUTO_APPROVED' } });
 
-    for (const scope of ['record-decision', 'publish-decision']) {
+    for (const scope of ['record-decision-executes', 'publish-decision']) {
       const { Items = [] } = await table.client.send(
         new QueryCommand({
           TableName: table.tableName,
