@@ -44,11 +44,6 @@ export interface LocalDynamo {
    */
   request(headers: Readonly<Record<string, string>>, body: Buffer): Promise<DynaliteResponse>;
   /**
-   * One DynamoDB operation on the twin's own behalf (`GetItem`, with DynamoDB's JSON input): its
-   * output, or an Error carrying dynalite's error type and message.
-   */
-  call(operation: string, input: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>>;
-  /**
    * The item under `key` as stored now (a consistent read), for the twin's own reads of the items
    * a write changes (the streams' images): dynalite's GetItem on its store, the key checked against
    * the table as GetItem checks it, without the request's envelope (JSON text both ways, the
@@ -59,23 +54,6 @@ export interface LocalDynamo {
     key: Readonly<Record<string, unknown>>,
   ): Promise<Record<string, unknown> | undefined>;
   stop(): Promise<void>;
-}
-
-/**
- * The headers of the twin's own calls: dynalite only checks that a SigV4 header is there (the
- * twin's calls never leave its process, and the front verifies every caller's signature).
- */
-function internalHeaders(operation: string): Record<string, string> {
-  const amzDate = new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}/, '');
-  return {
-    'content-type': 'application/x-amz-json-1.0',
-    'x-amz-target': `DynamoDB_20120810.${operation}`,
-    'x-amz-date': amzDate,
-    authorization: `AWS4-HMAC-SHA256 Credential=twin/${amzDate.slice(0, 8)}/local/dynamodb/aws4_request, SignedHeaders=host, Signature=twin-internal`,
-  };
 }
 
 /**
@@ -319,14 +297,6 @@ export async function startLocalDynamo(options: {
     answer.then(settled, settled);
     return answer;
   };
-  const call = async (operation: string, input: Readonly<Record<string, unknown>>) => {
-    const answer = await request(internalHeaders(operation), Buffer.from(JSON.stringify(input)));
-    const output = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
-    if (answer.statusCode !== 200) {
-      throw new Error(`dynalite ${operation}: ${String(output.__type)}: ${String(output.message ?? '')}`);
-    }
-    return output;
-  };
   const readItem = (table: string, key: Readonly<Record<string, unknown>>) => {
     if (stopping) return Promise.reject(new Error('the twin’s DynamoDB is stopped'));
     const read = new Promise<Record<string, unknown> | undefined>((resolve, reject) => {
@@ -361,5 +331,5 @@ export async function startLocalDynamo(options: {
     await stop();
     throw error;
   }
-  return { endpoint, request, call, readItem, stop };
+  return { endpoint, request, readItem, stop };
 }

@@ -26,6 +26,34 @@ const TABLE: TwinTable = {
   localSecondaryIndexes: [],
 };
 
+/** A DynamoDB request as the SDK sends it (dynalite wants a SigV4 header; the twin's front verifies it). */
+function headersFor(operation: string): Record<string, string> {
+  const amzDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  return {
+    'content-type': 'application/x-amz-json-1.0',
+    'x-amz-target': `DynamoDB_20120810.${operation}`,
+    'x-amz-date': amzDate,
+    authorization: `AWS4-HMAC-SHA256 Credential=test/${amzDate.slice(0, 8)}/local/dynamodb/aws4_request, SignedHeaders=host, Signature=test`,
+  };
+}
+
+/** One operation through `request`: its output, or an Error with dynalite's error type and message. */
+async function call(
+  dynamo: LocalDynamo,
+  operation: string,
+  input: Readonly<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const answer = await dynamo.request(headersFor(operation), Buffer.from(JSON.stringify(input)));
+  const output = JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
+  if (answer.statusCode !== 200) {
+    throw new Error(`dynalite ${operation}: ${String(output.__type)}: ${String(output.message ?? '')}`);
+  }
+  return output;
+}
+
 const item = (pk: string, extra: Record<string, unknown> = {}) => ({
   pk: { S: pk },
   sk: { S: 'v' },
@@ -47,7 +75,7 @@ describe('the twin’s dynalite, in process', () => {
   });
 
   it('answers a request as over HTTP: the same status, error and body', async () => {
-    await dynamo.call('PutItem', { TableName: 'things', Item: item('a') });
+    await call(dynamo, 'PutItem', { TableName: 'things', Item: item('a') });
     const headers = {
       'content-type': 'application/x-amz-json-1.0',
       'x-amz-date': '20260101T000000Z',
@@ -80,10 +108,10 @@ describe('the twin’s dynalite, in process', () => {
     expect(JSON.parse(refused.body.toString('utf8')).__type).toBe(
       'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
     );
-    await expect(dynamo.call('GetItem', { TableName: 'nope', Key: item('a') })).rejects.toThrow(
+    await expect(call(dynamo, 'GetItem', { TableName: 'nope', Key: item('a') })).rejects.toThrow(
       /ResourceNotFoundException/,
     );
-    await expect(dynamo.call('GetItem', { TableName: 'things' })).rejects.toThrow(/ValidationException/);
+    await expect(call(dynamo, 'GetItem', { TableName: 'things' })).rejects.toThrow(/ValidationException/);
   });
 
   it('reads an item for the twin as GetItem reads it, its key checked, without the request’s envelope', async () => {
@@ -92,8 +120,8 @@ describe('the twin’s dynalite, in process', () => {
       tags: { SS: ['b', 'a'] },
       nested: { M: { x: { BOOL: true } } },
     });
-    await dynamo.call('PutItem', { TableName: 'things', Item: stored });
-    const { Item } = await dynamo.call('GetItem', {
+    await call(dynamo, 'PutItem', { TableName: 'things', Item: stored });
+    const { Item } = await call(dynamo, 'GetItem', {
       TableName: 'things',
       Key: item('read'),
       ConsistentRead: true,
@@ -109,58 +137,58 @@ describe('the twin’s dynalite, in process', () => {
 
   it('refuses requests once stopped, as its closed port would, instead of leaving them unanswered', async () => {
     await dynamo.stop();
-    await expect(dynamo.call('GetItem', { TableName: 'things', Key: item('a') })).rejects.toThrow(/stopped/);
+    await expect(call(dynamo, 'GetItem', { TableName: 'things', Key: item('a') })).rejects.toThrow(/stopped/);
     dynamo = await startLocalDynamo({ path: dir, tables: [TABLE], log: () => undefined });
   });
 
   it('keeps what it wrote across a restart', async () => {
-    await dynamo.call('PutItem', { TableName: 'things', Item: item('kept', { n: { N: '1' } }) });
+    await call(dynamo, 'PutItem', { TableName: 'things', Item: item('kept', { n: { N: '1' } }) });
     await dynamo.stop();
     dynamo = await startLocalDynamo({ path: dir, tables: [TABLE], log: () => undefined });
-    const { Item } = await dynamo.call('GetItem', { TableName: 'things', Key: item('kept') });
+    const { Item } = await call(dynamo, 'GetItem', { TableName: 'things', Key: item('kept') });
     expect(Item).toEqual(item('kept', { n: { N: '1' } }));
   });
 
   it('sees a table’s new description after UpdateTable, though descriptions are kept in memory', async () => {
     const billing = async () =>
       (
-        (await dynamo.call('DescribeTable', { TableName: 'things' })) as {
+        (await call(dynamo, 'DescribeTable', { TableName: 'things' })) as {
           Table: { BillingModeSummary?: { BillingMode: string } };
         }
       ).Table.BillingModeSummary?.BillingMode;
     // Read (and kept) before the update.
     expect(await billing()).toBe('PAY_PER_REQUEST');
-    await dynamo.call('PutItem', { TableName: 'things', Item: item('a') });
-    await dynamo.call('UpdateTable', {
+    await call(dynamo, 'PutItem', { TableName: 'things', Item: item('a') });
+    await call(dynamo, 'UpdateTable', {
       TableName: 'things',
       BillingMode: 'PROVISIONED',
       ProvisionedThroughput: { ReadCapacityUnits: 5, WriteCapacityUnits: 5 },
     });
     expect(await billing()).toBe('PROVISIONED');
-    expect((await dynamo.call('GetItem', { TableName: 'things', Key: item('a') })).Item).toEqual(item('a'));
+    expect((await call(dynamo, 'GetItem', { TableName: 'things', Key: item('a') })).Item).toEqual(item('a'));
   });
 
   it('sees a table made again under the same name with another key', async () => {
-    await dynamo.call('PutItem', { TableName: 'things', Item: item('a') });
-    await dynamo.call('DeleteTable', { TableName: 'things' });
-    while (((await dynamo.call('ListTables', {})).TableNames as string[]).includes('things')) {
+    await call(dynamo, 'PutItem', { TableName: 'things', Item: item('a') });
+    await call(dynamo, 'DeleteTable', { TableName: 'things' });
+    while (((await call(dynamo, 'ListTables', {})).TableNames as string[]).includes('things')) {
       await setTimeout(5);
     }
-    await dynamo.call('CreateTable', {
+    await call(dynamo, 'CreateTable', {
       TableName: 'things',
       KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
       AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
       BillingMode: 'PAY_PER_REQUEST',
     });
     for (;;) {
-      const { Table } = (await dynamo.call('DescribeTable', { TableName: 'things' })) as {
+      const { Table } = (await call(dynamo, 'DescribeTable', { TableName: 'things' })) as {
         Table: { TableStatus: string };
       };
       if (Table.TableStatus === 'ACTIVE') break;
       await setTimeout(5);
     }
-    await dynamo.call('PutItem', { TableName: 'things', Item: { id: { S: 'b' } } });
-    await expect(dynamo.call('PutItem', { TableName: 'things', Item: item('c') })).rejects.toThrow(
+    await call(dynamo, 'PutItem', { TableName: 'things', Item: { id: { S: 'b' } } });
+    await expect(call(dynamo, 'PutItem', { TableName: 'things', Item: item('c') })).rejects.toThrow(
       /ValidationException/,
     );
   });
