@@ -18,6 +18,8 @@ import { setEnvironment, workflowHandlerEnvironment } from '../../workflow/suppo
 import { type LambdaHandler, lambdaContext } from '../../workflow/support/lambda-context.ts';
 import {
   anAgentEvent,
+  COPY,
+  EXECUTED,
   executionArnFor,
   type Harness,
   nextEventId,
@@ -26,22 +28,6 @@ import {
 
 const sts = mockClient(STSClient);
 const s3 = mockClient(S3Client);
-const EXECUTED: PolicyDecision = {
-  decision: 'ALLOW',
-  groups: [],
-  quorum: 0,
-  timeoutSeconds: 0,
-  stepUp: false,
-  policyIds: ['copy-executed'],
-  reason: 'Allowed by policy "copy-executed".',
-  executor: 'countersign',
-};
-const COPY = {
-  action: 's3:CopyObject',
-  resource: { arn: 'arn:aws:s3:::invoices/2025/06.csv' },
-  parameters: { CopySource: 'invoices/2025/06.csv', Bucket: 'exports', Key: '06.csv' },
-  execute: true,
-};
 
 let harness: Harness;
 let restoreEnvironment: () => void;

@@ -14,25 +14,17 @@ import { publishDecision } from '../../../lambdas/services/publish-decision.ts';
 import { recordDecision } from '../../../lambdas/services/record-decision.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
 import { RecordingExecutor } from './fakes.ts';
-import { anAgentEvent, executionArnFor, type Harness, nextEventId, startHarness } from './harness.ts';
+import {
+  anAgentEvent,
+  COPY,
+  EXECUTED,
+  executionArnFor,
+  type Harness,
+  nextEventId,
+  startHarness,
+} from './harness.ts';
 
 const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
-const EXECUTED: PolicyDecision = {
-  decision: 'ALLOW',
-  groups: [],
-  quorum: 0,
-  timeoutSeconds: 0,
-  stepUp: false,
-  policyIds: ['copy-executed'],
-  reason: 'Allowed by policy "copy-executed".',
-  executor: 'countersign',
-};
-const COPY = {
-  action: 's3:CopyObject',
-  resource: { arn: 'arn:aws:s3:::invoices/2025/06.csv' },
-  parameters: { CopySource: 'invoices/2025/06.csv', Bucket: 'exports', Key: '06.csv' },
-  execute: true,
-};
 
 let harness: Harness;
 let executor: RecordingExecutor;

@@ -133,3 +133,23 @@ export async function submit(harness: Harness, policy: PolicyDecision = requireA
   });
   return result.requestId;
 }
+
+/** A policy that allows the action and names Countersign its executor. */
+export const EXECUTED: PolicyDecision = {
+  decision: 'ALLOW',
+  groups: [],
+  quorum: 0,
+  timeoutSeconds: 0,
+  stepUp: false,
+  policyIds: ['copy-executed'],
+  reason: 'Allowed by policy "copy-executed".',
+  executor: 'countersign',
+};
+
+/** An export Countersign is asked to run (`execute: true`), in AWS's own parameter spelling. */
+export const COPY = {
+  action: 's3:CopyObject',
+  resource: { arn: 'arn:aws:s3:::invoices/2025/06.csv' },
+  parameters: { CopySource: 'invoices/2025/06.csv', Bucket: 'exports', Key: '06.csv' },
+  execute: true,
+};
