@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbRequestStore } from '../../lambdas/adapters/dynamodb/request-store.ts';
@@ -29,6 +29,7 @@ import { LambdaFunctionError } from '../../local/aws/lambda/invocation.ts';
 import { type Deferred, deferred } from '../../local/aws/states/deferred.ts';
 import { TaskFailure } from '../../local/aws/states/errors.ts';
 import { type LocalTable, startDynalite } from '../support/dynalite.ts';
+import { mockExecutorSession } from '../support/executor-session.ts';
 import { mockKmsSigningKey } from '../support/kms-signing-key.ts';
 import { agentRequestEvent } from './support/agent-events.ts';
 import { REPO_ROOT, setEnvironment, workflowHandlerEnvironment } from './support/handler-environment.ts';
@@ -57,8 +58,8 @@ let executorFault: (typeof ExecutorFault)[keyof typeof ExecutorFault] = Executor
 let executorInvocations = 0;
 
 const eventBridge = mockClient(EventBridgeClient);
-const sts = mockClient(STSClient);
-const s3 = mockClient(S3Client);
+const executorSession = mockExecutorSession();
+const { sts, s3 } = executorSession;
 const receiptKey = mockKmsSigningKey();
 const directory = StaticDirectory.fromJson(
   readFileSync(resolve(REPO_ROOT, 'countersign.local.json'), 'utf8'),
@@ -141,17 +142,7 @@ beforeEach(() => {
   executorInvocations = 0;
   eventBridge.reset();
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }] });
-  sts.reset();
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIAEXECUTOR',
-      SecretAccessKey: 'secret',
-      SessionToken: 'token',
-      Expiration: new Date(Date.now() + 900_000),
-    },
-  });
-  s3.reset();
-  s3.on(CopyObjectCommand).resolves({ $metadata: { requestId: 'copy-request-1' } });
+  executorSession.reset();
 });
 
 /** Starts an execution as the agent-request rule would, with the event as input. */

@@ -5,15 +5,15 @@
  * without running it, to a retry), answers nothing to run for what Countersign does not execute,
  * answers a run claimed by another invocation as in progress, and runs nothing for anyone else.
  */
-import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CopyObjectCommand } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ActionRunAnswer } from '../../../lambdas/domain/action-run.ts';
 import { ValidationError } from '../../../lambdas/domain/errors.ts';
 import { type PolicyDecision, parse } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/evaluate-request.ts';
 import { recordDecision } from '../../../lambdas/services/record-decision.ts';
+import { mockExecutorSession } from '../../support/executor-session.ts';
 import { setEnvironment, workflowHandlerEnvironment } from '../../workflow/support/handler-environment.ts';
 import { type LambdaHandler, lambdaContext } from '../../workflow/support/lambda-context.ts';
 import {
@@ -26,8 +26,8 @@ import {
   startHarness,
 } from '../services/harness.ts';
 
-const sts = mockClient(STSClient);
-const s3 = mockClient(S3Client);
+const executorSession = mockExecutorSession();
+const { sts, s3 } = executorSession;
 
 let harness: Harness;
 let restoreEnvironment: () => void;
@@ -47,17 +47,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  sts.reset();
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIAEXECUTOR',
-      SecretAccessKey: 'secret',
-      SessionToken: 'token',
-      Expiration: new Date(Date.now() + 900_000),
-    },
-  });
-  s3.reset();
-  s3.on(CopyObjectCommand).resolves({ $metadata: { requestId: 'copy-request-1' } });
+  executorSession.reset();
 });
 
 const invoke = async (event: unknown) =>
