@@ -5,7 +5,7 @@
  * answer (RequestResponse). The twin serves the same Invoke API, so both paths are the same locally.
  *
  * The call is Lambda's documented Invoke REST API signed with the SDK's own SigV4 signer,
- * credentials provider and partition table, not `@aws-sdk/client-lambda`: that client brought the
+ * credentials provider and partition table (aws-signed-request.ts, retries as the SDK's), not `@aws-sdk/client-lambda`: that client brought the
  * schemas and error classes of every Lambda operation (~90 KB minified, which esbuild cannot
  * shake) into each bundle for this one request (issue 15). Endpoint resolution is the SDK's for a
  * plain regional call: `AWS_ENDPOINT_URL_LAMBDA`, else `AWS_ENDPOINT_URL`, else
@@ -13,9 +13,13 @@
  */
 import { partition } from '@aws-sdk/core/client';
 import { fromEnv } from '@aws-sdk/credential-provider-env';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { CountersignError } from '../domain/errors.ts';
+import {
+  type AwsAnswer,
+  isThrottledOrServerError,
+  type SigningCredentials,
+  signedRequestSender,
+} from './aws-signed-request.ts';
 
 /** Lambda refused the invocation (`type` is its error type, such as ResourceNotFoundException). */
 export class LambdaInvokeError extends CountersignError {
@@ -40,10 +44,6 @@ export class InvokedFunctionError extends CountersignError {
   }
 }
 
-/** As the SDK's standard retry mode: three attempts in all, for throttling, 5xx and network errors. */
-const MAX_ATTEMPTS = 3;
-const BACKOFF_BASE_MS = 100;
-
 export const InvocationType = {
   /** Lambda queues the event and answers 202 at once; it retries a failed run itself. */
   event: 'Event',
@@ -63,7 +63,7 @@ export interface LambdaInvokeTarget {
   /** An endpoint to use instead of Lambda's regional one (AWS_ENDPOINT_URL_LAMBDA or AWS_ENDPOINT_URL). */
   readonly endpoint?: string;
   /** @default the function's role credentials from the environment (fromEnv) */
-  readonly credentials?: ReturnType<typeof fromEnv>;
+  readonly credentials?: SigningCredentials;
 }
 
 export interface LambdaInvocation {
@@ -90,13 +90,9 @@ export function lambdaInvokeTargetFromEnvironment(env: NodeJS.ProcessEnv = proce
   return endpoint === undefined || endpoint === '' ? { region } : { region, endpoint };
 }
 
-function retryable(status: number): boolean {
-  return status === 429 || status >= 500;
-}
-
 /** `x-amzn-ErrorType: ResourceNotFoundException:http://internal.amazon.com/…` → the type. */
-function errorType(response: Response): string {
-  return (response.headers.get('x-amzn-errortype') ?? `HTTP ${response.status}`).split(':')[0] ?? '';
+function errorType(answer: AwsAnswer): string {
+  return (answer.headers.get('x-amzn-errortype') ?? `HTTP ${answer.status}`).split(':')[0] ?? '';
 }
 
 function parseJson(text: string, what: string): unknown {
@@ -117,76 +113,39 @@ function functionFailure(name: string, text: string): InvokedFunctionError {
 }
 
 export function lambdaInvoker(target: LambdaInvokeTarget): LambdaInvoke {
-  const base = new URL(
-    target.endpoint ?? `https://lambda.${target.region}.${partition(target.region).dnsSuffix}`,
-  );
-  const signer = new SignatureV4({
-    service: 'lambda',
-    region: target.region,
+  const send = signedRequestSender({
+    endpoint: new URL(
+      target.endpoint ?? `https://lambda.${target.region}.${partition(target.region).dnsSuffix}`,
+    ),
+    signingName: 'lambda',
+    signingRegion: target.region,
     credentials: target.credentials ?? fromEnv(),
-    sha256: Hash.bind(null, 'sha256'),
   });
-
-  async function attempt(
-    path: string,
-    body: string,
-    invocation: LambdaInvocation,
-    timeoutMs: number,
-  ): Promise<Response> {
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: base.protocol,
-      hostname: base.hostname,
-      ...(base.port === '' ? {} : { port: Number(base.port) }),
-      path,
-      query: {},
-      headers: {
-        host: base.host,
-        'content-type': 'application/octet-stream',
-        'x-amz-invocation-type': invocation.invocationType,
-      },
-      body,
-    });
-    const headers = Object.fromEntries(
-      Object.entries(signed.headers).filter(([name]) => name !== 'host'),
-    ) as Record<string, string>;
-    return fetch(new URL(path, base), {
-      method: 'POST',
-      headers,
-      body,
-      redirect: 'error',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  }
 
   return async (invocation) => {
     const name = invocation.functionName;
-    const body = JSON.stringify(invocation.payload);
-    const path = `${base.pathname.replace(/\/$/, '')}/2015-03-31/functions/${encodeURIComponent(name)}/invocations`;
-    const deadline = Date.now() + invocation.timeoutMs;
-    for (let attemptNumber = 1; ; attemptNumber += 1) {
-      const outcome = await attempt(path, body, invocation, Math.max(deadline - Date.now(), 1)).then(
-        async (response) => ({ response, text: await response.text() }),
-        (error: unknown) => ({ error }),
-      );
-      if ('response' in outcome && outcome.response.status === EXPECTED_STATUS[invocation.invocationType]) {
-        if (outcome.response.headers.has('x-amz-function-error')) throw functionFailure(name, outcome.text);
-        return parseJson(outcome.text, `the result of ${name}`);
-      }
-      const failure =
-        'error' in outcome
-          ? outcome.error
-          : new LambdaInvokeError(
-              `${invocation.invocationType} invoke of ${name} answered ${outcome.response.status} ${errorType(outcome.response)}: ${outcome.text.slice(0, 200)}`,
-              outcome.response.status,
-              errorType(outcome.response),
-            );
+    const answer = await send(
+      {
+        path: `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'x-amz-invocation-type': invocation.invocationType,
+        },
+        body: JSON.stringify(invocation.payload),
+      },
       // Safe to ask again: a throttled call ran nothing, and both callers' functions are idempotent
       // (a second vote job is harmless; a second run of an action answers the first one's outcome).
-      const again = 'error' in outcome || retryable(outcome.response.status);
-      const backoffMs = Math.random() * BACKOFF_BASE_MS * 2 ** attemptNumber;
-      if (!again || attemptNumber >= MAX_ATTEMPTS || Date.now() + backoffMs >= deadline) throw failure;
-      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      { timeoutMs: invocation.timeoutMs, retryable: isThrottledOrServerError },
+    );
+    if (answer.status !== EXPECTED_STATUS[invocation.invocationType]) {
+      const type = errorType(answer);
+      throw new LambdaInvokeError(
+        `${invocation.invocationType} invoke of ${name} answered ${answer.status} ${type}: ${answer.text.slice(0, 200)}`,
+        answer.status,
+        type,
+      );
     }
+    if (answer.headers.has('x-amz-function-error')) throw functionFailure(name, answer.text);
+    return parseJson(answer.text, `the result of ${name}`);
   };
 }
