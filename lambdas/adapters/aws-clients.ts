@@ -9,7 +9,6 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { Macie2Client } from '@aws-sdk/client-macie2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { STSClient } from '@aws-sdk/client-sts';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
@@ -48,10 +47,6 @@ export function createMacieClient(jobRoleArn?: string): Macie2Client {
           }),
         },
   );
-}
-
-export function createStsClient(): STSClient {
-  return new STSClient({});
 }
 
 /**

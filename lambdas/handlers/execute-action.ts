@@ -1,7 +1,7 @@
 /**
  * The executor function: runs an approved action Countersign executes, for the workflow's Finish
  * step, which invokes it and waits (adapters/executor-function.ts). The one function that may assume
- * the executor role, and the only one carrying the S3, IAM and STS clients the runs need. The event
+ * the executor role, and the only one carrying the S3 client and the STS and IAM calls the runs need. The event
  * names the request and the execution that owns it; what runs is read from the stored request and
  * re-checked against its approved actionHash (services/execute-action.ts), claimed once with a
  * conditional write, and its outcome recorded once: a retried or duplicated invocation answers the
@@ -9,9 +9,9 @@
  * answered as in progress (Finish asks again later); anything else that fails is a function error.
  */
 import middy from '@middy/core';
-import { createDocumentClient, createDynamoDbClient, createStsClient } from '../adapters/aws-clients.ts';
+import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
-import { RoleSessionExecutor } from '../adapters/executors/role-session-executor.ts';
+import { roleSessionExecutor } from '../adapters/executors/role-session-executor.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { type ActionRunAnswer, ActionRunRequest, isExecutionInProgress } from '../domain/action-run.ts';
 import { parse } from '../domain/schemas.ts';
@@ -33,7 +33,7 @@ const deps = {
     client: createDocumentClient(createDynamoDbClient()),
     tableName: env.tableName,
   }),
-  executor: new RoleSessionExecutor({ sts: createStsClient(), roleArn: env.executorRoleArn }),
+  executor: roleSessionExecutor(env.executorRoleArn),
   clock: systemClock,
   allowedPolicyArns: env.executorAllowedPolicyArns,
   interruptedAfterMs: INTERRUPTED_AFTER_MS,

@@ -10,7 +10,6 @@ import { resolve } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbRequestStore } from '../../lambdas/adapters/dynamodb/request-store.ts';
@@ -29,7 +28,7 @@ import { LambdaFunctionError } from '../../local/aws/lambda/invocation.ts';
 import { type Deferred, deferred } from '../../local/aws/states/deferred.ts';
 import { TaskFailure } from '../../local/aws/states/errors.ts';
 import { type LocalTable, startDynalite } from '../support/dynalite.ts';
-import { mockExecutorSession } from '../support/executor-session.ts';
+import { startExecutorSession } from '../support/executor-session.ts';
 import { mockKmsSigningKey } from '../support/kms-signing-key.ts';
 import { agentRequestEvent } from './support/agent-events.ts';
 import { REPO_ROOT, setEnvironment, workflowHandlerEnvironment } from './support/handler-environment.ts';
@@ -58,8 +57,7 @@ let executorFault: (typeof ExecutorFault)[keyof typeof ExecutorFault] = Executor
 let executorInvocations = 0;
 
 const eventBridge = mockClient(EventBridgeClient);
-const executorSession = mockExecutorSession();
-const { sts, s3 } = executorSession;
+let executorSession: Awaited<ReturnType<typeof startExecutorSession>>;
 const receiptKey = mockKmsSigningKey();
 const directory = StaticDirectory.fromJson(
   readFileSync(resolve(REPO_ROOT, 'countersign.local.json'), 'utf8'),
@@ -93,8 +91,10 @@ function lambdaFailure(errorType: string, errorMessage: string): TaskFailure {
 beforeAll(async () => {
   table = await startDynalite();
   store = new DynamoDbRequestStore({ client: table.client, tableName: table.tableName });
+  executorSession = await startExecutorSession();
   const environment = await workflowHandlerEnvironment(table, {
     DEFAULT_TIMEOUT_SECONDS: String(DEFAULT_TIMEOUT_SECONDS),
+    ...executorSession.environment,
   });
   restoreEnvironment = setEnvironment(environment);
   workflow = await startSynthesizedWorkflow({
@@ -129,8 +129,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   receiptKey.kms.restore();
-  sts.restore();
-  s3.restore();
+  await executorSession?.close();
   await workflow?.close();
   restoreEnvironment?.();
   await table?.close();
@@ -243,12 +242,9 @@ describe('the synthesized approval state machine', () => {
       WORKFLOW_STATES.requestApproval,
       WORKFLOW_STATES.finish,
     ]);
-    const [assumed] = sts.commandCalls(AssumeRoleCommand);
-    expect(assumed?.args[0].input).toMatchObject({
-      RoleSessionName: requestId.replace(':', '='),
-      DurationSeconds: 900,
-    });
-    expect(s3.commandCalls(CopyObjectCommand).map((call) => call.args[0].input)).toEqual([
+    const [assumed] = executorSession.assumeRoleCalls();
+    expect(assumed).toMatchObject({ RoleSessionName: requestId.replace(':', '='), DurationSeconds: '900' });
+    expect(executorSession.s3.commandCalls(CopyObjectCommand).map((call) => call.args[0].input)).toEqual([
       {
         Bucket: 'partner-exchange-eu',
         Key: 'inbound/ledger.csv',
@@ -286,8 +282,8 @@ describe('the synthesized approval state machine', () => {
 
       // Finish failed once and was retried by the state machine; the action ran in one invocation.
       expect(executorInvocations).toBe(invocations);
-      expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(1);
-      expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(1);
+      expect(executorSession.s3.commandCalls(CopyObjectCommand)).toHaveLength(1);
+      expect(executorSession.assumeRoleCalls()).toHaveLength(1);
       expect(publishedDecisions()).toEqual([
         expect.objectContaining({
           requestId,
@@ -313,8 +309,8 @@ describe('the synthesized approval state machine', () => {
       WORKFLOW_STATES.denied,
       WORKFLOW_STATES.finish,
     ]);
-    expect(sts.commandCalls(AssumeRoleCommand)).toEqual([]);
-    expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
+    expect(executorSession.assumeRoleCalls()).toEqual([]);
+    expect(executorSession.s3.commandCalls(CopyObjectCommand)).toEqual([]);
     expect(publishedDecisions()).toEqual([expect.objectContaining({ requestId, decision: 'DENIED' })]);
     expect(publishedDecisions()[0]).not.toHaveProperty('execution');
   });

@@ -6,16 +6,37 @@
  * What AWS refuses is a failure with AWS's error code and message; a call whose outcome cannot be
  * known (a server error, a lost connection) throws, and the service never runs it again.
  */
-import { AttachRolePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, type STSClient } from '@aws-sdk/client-sts';
 import { type ExecutableAction, ExecutableActionName, sessionPolicyFor } from '../../domain/executors.ts';
+import * as z from '../../domain/zod.ts';
 import type { ActionExecutor, ExecutionFailure, ExecutionResult } from '../../ports/index.ts';
+import {
+  AwsQueryError,
+  QUERY_APIS,
+  type QueryCall,
+  queryClient,
+  queryEndpointFromEnvironment,
+} from '../aws-query.ts';
 
 /** The shortest session STS grants: the one call needs seconds. */
 const SESSION_SECONDS = 900;
+/**
+ * How long AssumeRole and AttachRolePolicy may take, retries included: together well within the
+ * executor function's 60 s, so a call that hangs is reported rather than the function killed.
+ */
+const STS_TIMEOUT_MS = 10_000;
+const IAM_TIMEOUT_MS = 20_000;
 
-interface SessionCredentials {
+/** `<AssumeRoleResult><Credentials>`: the session's key. */
+const AssumeRoleResult = z.object({
+  Credentials: z.object({
+    AccessKeyId: z.string().check(z.minLength(1)),
+    SecretAccessKey: z.string().check(z.minLength(1)),
+    SessionToken: z.string().check(z.minLength(1)),
+  }),
+});
+
+export interface SessionCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken: string;
@@ -33,44 +54,47 @@ function isServiceError(error: unknown): error is ServiceError {
   return error instanceof Error && '$metadata' in error;
 }
 
-function failureOf(error: ServiceError): ExecutionFailure {
-  const awsRequestId = error.$metadata?.requestId;
+/** What AWS refused, as recorded: its code and message, and its request id. */
+function failureOf(error: ServiceError | AwsQueryError): ExecutionFailure {
+  const awsRequestId = error instanceof AwsQueryError ? error.requestId : error.$metadata?.requestId;
   return {
-    error: `${error.name}: ${error.message}`,
+    error: error instanceof AwsQueryError ? error.message : `${error.name}: ${error.message}`,
     ...(awsRequestId === undefined ? {} : { awsRequestId }),
   };
 }
 
-/** The AWS clients a session's credentials make; the defaults reach AWS (or AWS_ENDPOINT_URL). */
-export interface SessionClients {
-  s3(credentials: SessionCredentials): Pick<S3Client, 'send' | 'destroy'>;
-  iam(credentials: SessionCredentials): Pick<IAMClient, 'send' | 'destroy'>;
+/** Whether AWS refused the call (4xx), so that it did not run. */
+function refused(error: unknown): error is ServiceError | AwsQueryError {
+  return error instanceof AwsQueryError
+    ? error.fault === 'client'
+    : isServiceError(error) && error.$fault === 'client';
 }
 
-export const DEFAULT_SESSION_CLIENTS: SessionClients = {
-  // Path-style reaches every bucket name (dots included) and the twin's S3; a bucket in another
-  // Region is followed there.
-  s3: (credentials) => new S3Client({ credentials, forcePathStyle: true, followRegionRedirects: true }),
-  iam: (credentials) => new IAMClient({ credentials }),
-};
+/** An S3 client for a session's credentials. */
+export type SessionS3 = (credentials: SessionCredentials) => Pick<S3Client, 'send' | 'destroy'>;
+
+/** Path-style reaches every bucket name (dots included) and the twin's S3; a bucket in another Region is followed there. */
+export const sessionS3: SessionS3 = (credentials) =>
+  new S3Client({ credentials, forcePathStyle: true, followRegionRedirects: true });
 
 export interface RoleSessionExecutorOptions {
-  readonly sts: Pick<STSClient, 'send'>;
   /** The executor role (`ActionExecutor`'s role in the stack). */
   readonly roleArn: string;
-  /** @default DEFAULT_SESSION_CLIENTS */
-  readonly clients?: SessionClients;
+  /** STS, with the function's own credentials. */
+  readonly sts: QueryCall;
+  /** IAM, with a session's credentials. */
+  readonly iam: (credentials: SessionCredentials) => QueryCall;
+  /** @default sessionS3 */
+  readonly s3?: SessionS3;
 }
 
 export class RoleSessionExecutor implements ActionExecutor {
-  readonly #sts: Pick<STSClient, 'send'>;
-  readonly #roleArn: string;
-  readonly #clients: SessionClients;
+  readonly #options: RoleSessionExecutorOptions;
+  readonly #s3: SessionS3;
 
   constructor(options: RoleSessionExecutorOptions) {
-    this.#sts = options.sts;
-    this.#roleArn = options.roleArn;
-    this.#clients = options.clients ?? DEFAULT_SESSION_CLIENTS;
+    this.#options = options;
+    this.#s3 = options.s3 ?? sessionS3;
   }
 
   async run(action: ExecutableAction, sessionName: string): Promise<ExecutionResult> {
@@ -80,9 +104,10 @@ export class RoleSessionExecutor implements ActionExecutor {
     } catch (error) {
       // Without a session nothing ran, whatever went wrong.
       return {
-        failure: isServiceError(error)
-          ? failureOf(error)
-          : { error: `the executor role could not be assumed: ${(error as Error).message}` },
+        failure:
+          error instanceof AwsQueryError
+            ? failureOf(error)
+            : { error: `the executor role could not be assumed: ${(error as Error).message}` },
       };
     }
     try {
@@ -90,38 +115,28 @@ export class RoleSessionExecutor implements ActionExecutor {
       return awsRequestId === undefined ? {} : { awsRequestId };
     } catch (error) {
       // AWS refused the call (4xx): it did not run. Anything else leaves the outcome unknown.
-      if (isServiceError(error) && error.$fault === 'client') return { failure: failureOf(error) };
+      if (refused(error)) return { failure: failureOf(error) };
       throw error;
     }
   }
 
   async #assume(action: ExecutableAction, sessionName: string): Promise<SessionCredentials> {
-    const { Credentials } = await this.#sts.send(
-      new AssumeRoleCommand({
-        RoleArn: this.#roleArn,
-        RoleSessionName: sessionName,
-        Policy: JSON.stringify(sessionPolicyFor(action)),
-        DurationSeconds: SESSION_SECONDS,
-      }),
-    );
-    if (
-      Credentials?.AccessKeyId === undefined ||
-      Credentials.SecretAccessKey === undefined ||
-      Credentials.SessionToken === undefined
-    ) {
-      throw new Error('STS returned no credentials');
-    }
-    return {
-      accessKeyId: Credentials.AccessKeyId,
-      secretAccessKey: Credentials.SecretAccessKey,
-      sessionToken: Credentials.SessionToken,
-    };
+    const { result } = await this.#options.sts('AssumeRole', {
+      RoleArn: this.#options.roleArn,
+      RoleSessionName: sessionName,
+      Policy: JSON.stringify(sessionPolicyFor(action)),
+      DurationSeconds: String(SESSION_SECONDS),
+    });
+    const assumed = AssumeRoleResult.safeParse(result);
+    if (!assumed.success) throw new Error('STS returned no credentials');
+    const { AccessKeyId, SecretAccessKey, SessionToken } = assumed.data.Credentials;
+    return { accessKeyId: AccessKeyId, secretAccessKey: SecretAccessKey, sessionToken: SessionToken };
   }
 
   /** Makes the one approved call; returns its AWS request id. */
   async #call(action: ExecutableAction, credentials: SessionCredentials): Promise<string | undefined> {
     if (action.action === ExecutableActionName.copyObject) {
-      const s3 = this.#clients.s3(credentials);
+      const s3 = this.#s3(credentials);
       try {
         const { source, destination } = action;
         const copySource = `${encodeURIComponent(source.bucket)}/${encodeKey(source.key)}${
@@ -135,16 +150,33 @@ export class RoleSessionExecutor implements ActionExecutor {
         s3.destroy();
       }
     }
-    const iam = this.#clients.iam(credentials);
-    try {
-      const output = await iam.send(
-        new AttachRolePolicyCommand({ RoleName: action.roleName, PolicyArn: action.policyArn }),
-      );
-      return output.$metadata.requestId;
-    } finally {
-      iam.destroy();
-    }
+    const { requestId } = await this.#options.iam(credentials)('AttachRolePolicy', {
+      RoleName: action.roleName,
+      PolicyArn: action.policyArn,
+    });
+    return requestId;
   }
+}
+
+/**
+ * The executor as the executor function runs it: STS with the function's credentials and IAM with
+ * the session's, where the SDK would reach them in this process (aws-query.ts), S3 through its client.
+ */
+export function roleSessionExecutor(
+  roleArn: string,
+  env: NodeJS.ProcessEnv = process.env,
+): RoleSessionExecutor {
+  const iamEndpoint = queryEndpointFromEnvironment(QUERY_APIS.iam, env);
+  return new RoleSessionExecutor({
+    roleArn,
+    sts: queryClient({
+      api: QUERY_APIS.sts,
+      endpoint: queryEndpointFromEnvironment(QUERY_APIS.sts, env),
+      timeoutMs: STS_TIMEOUT_MS,
+    }),
+    iam: (credentials) =>
+      queryClient({ api: QUERY_APIS.iam, endpoint: iamEndpoint, credentials, timeoutMs: IAM_TIMEOUT_MS }),
+  });
 }
 
 /** S3's CopySource: the key URL-encoded segment by segment (its slashes stay). */

@@ -1,19 +1,18 @@
 /**
  * The executor function as Lambda runs it: imported with the stack's environment, invoked with
- * what Finish sends, against a local DynamoDB (dynalite), STS and S3 mocked at the SDK. It reads
+ * what Finish sends, against a local DynamoDB (dynalite), STS a local Query endpoint and S3 mocked at the SDK. It reads
  * what to run from the stored request, runs an approved copy once and answers its outcome (again,
  * without running it, to a retry), answers nothing to run for what Countersign does not execute,
  * answers a run claimed by another invocation as in progress, and runs nothing for anyone else.
  */
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ActionRunAnswer } from '../../../lambdas/domain/action-run.ts';
 import { ValidationError } from '../../../lambdas/domain/errors.ts';
 import { type PolicyDecision, parse } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/evaluate-request.ts';
 import { recordDecision } from '../../../lambdas/services/record-decision.ts';
-import { mockExecutorSession } from '../../support/executor-session.ts';
+import { startExecutorSession } from '../../support/executor-session.ts';
 import { setEnvironment, workflowHandlerEnvironment } from '../../workflow/support/handler-environment.ts';
 import { type LambdaHandler, lambdaContext } from '../../workflow/support/lambda-context.ts';
 import {
@@ -26,8 +25,7 @@ import {
   startHarness,
 } from '../services/harness.ts';
 
-const executorSession = mockExecutorSession();
-const { sts, s3 } = executorSession;
+let executorSession: Awaited<ReturnType<typeof startExecutorSession>>;
 
 let harness: Harness;
 let restoreEnvironment: () => void;
@@ -35,13 +33,15 @@ let handler: LambdaHandler;
 
 beforeAll(async () => {
   harness = await startHarness();
-  restoreEnvironment = setEnvironment(await workflowHandlerEnvironment(harness.table));
+  executorSession = await startExecutorSession();
+  restoreEnvironment = setEnvironment(
+    await workflowHandlerEnvironment(harness.table, executorSession.environment),
+  );
   ({ handler } = await import('../../../lambdas/handlers/execute-action.ts'));
 });
 
 afterAll(async () => {
-  sts.restore();
-  s3.restore();
+  await executorSession.close();
   restoreEnvironment();
   await harness.table.close();
 });
@@ -71,8 +71,8 @@ describe('the executor function', () => {
     const first = await invoke(step);
     expect(first).toMatchObject({ requestId: step.requestId, execution: { status: 'EXECUTED' } });
     expect(await invoke(step)).toEqual(first);
-    expect(s3.commandCalls(CopyObjectCommand)).toHaveLength(1);
-    expect(sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input).toMatchObject({
+    expect(executorSession.s3.commandCalls(CopyObjectCommand)).toHaveLength(1);
+    expect(executorSession.assumeRoleCalls()[0]).toMatchObject({
       RoleArn: 'arn:aws:iam::123456789012:role/countersign-executor',
     });
   });
@@ -80,7 +80,7 @@ describe('the executor function', () => {
   it('answers nothing to run for a request Countersign does not execute', async () => {
     const step = await decided({ ...EXECUTED, decision: 'DENY', reason: 'no', executor: undefined });
     expect(await invoke(step)).toEqual({ requestId: step.requestId });
-    expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
+    expect(executorSession.s3.commandCalls(CopyObjectCommand)).toEqual([]);
   });
 
   it('answers a run another invocation claimed moments ago as in progress, running nothing', async () => {
@@ -91,7 +91,7 @@ describe('the executor function', () => {
       startedAt: new Date().toISOString(),
     });
     expect(await invoke(step)).toEqual({ requestId: step.requestId, inProgress: true });
-    expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
+    expect(executorSession.s3.commandCalls(CopyObjectCommand)).toEqual([]);
   });
 
   it('runs nothing for another execution, nor for an event that is not Finish’s', async () => {
@@ -101,6 +101,6 @@ describe('the executor function', () => {
     ).rejects.toMatchObject({ name: 'ForeignExecutionError' });
     await expect(invoke({ requestId: step.requestId })).rejects.toBeInstanceOf(ValidationError);
     await expect(invoke({ ...step, action: 's3:DeleteObject' })).rejects.toBeInstanceOf(ValidationError);
-    expect(s3.commandCalls(CopyObjectCommand)).toEqual([]);
+    expect(executorSession.s3.commandCalls(CopyObjectCommand)).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import type { LocalTable } from '../../support/dynalite.ts';
 import { TEST_RECEIPT_KEY_ARN } from '../../support/kms-signing-key.ts';
 
 export const TEST_EVENT_BUS = 'countersign-test-bus';
-/** The role the executor function assumes (STS is mocked at the SDK by the tests that execute). */
+/** The role the executor function assumes (test/support/executor-session.ts grants its sessions). */
 export const TEST_EXECUTOR_ROLE_ARN = 'arn:aws:iam::123456789012:role/countersign-executor';
 /** The executor function Finish invokes (synthesized-workflow.ts serves it under its template name). */
 export const TEST_EXECUTOR_FUNCTION_NAME = 'countersign-ExecuteAction';
