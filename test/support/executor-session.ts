@@ -6,7 +6,7 @@
 import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TEST_FUNCTION_CREDENTIALS } from '../workflow/support/handler-environment.ts';
-import { querySuccess, startQueryServer } from './query-server.ts';
+import { type QueryAnswer, querySuccess, startQueryServer } from './query-server.ts';
 
 /** The request id S3 answers for every copy. */
 export const COPY_REQUEST_ID = 'copy-request-1';
@@ -36,6 +36,10 @@ export async function startExecutorSession() {
       if (unsigned !== undefined)
         throw new Error(`AssumeRole not signed by the functions: ${unsigned.signatureError}`);
       return calls.map(({ parameters }) => parameters);
+    },
+    /** How STS answers the next AssumeRole calls, before it grants sessions again. */
+    stsAnswers(answers: QueryAnswer[]): void {
+      sts.answers = answers;
     },
     /** Forgets the calls and answers again as a session that works. */
     reset(): void {
