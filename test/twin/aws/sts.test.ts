@@ -4,11 +4,19 @@
  * assumed-role session. What moto does not check (STS's input constraints) is checked against the
  * STS API reference.
  * Then what only the twin enforces (moto grants every call): the session key works only with its
- * token, and only for what its session policy allows. Without moto the twin half runs alone.
+ * token, and only for what its session policy allows. The executor's own Query calls
+ * (aws-query.ts) read the session from both, and the twin's refusals (IAM, which it does not serve,
+ * included) as AWS's. Without moto the twin half runs alone.
  */
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AwsQueryError,
+  QUERY_APIS,
+  type QueryApi,
+  queryClient,
+} from '../../../lambdas/adapters/aws-query.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
 import { checkOracle, type RunningMoto, startMoto } from '../../support/oracles.ts';
 import { removeDir, startE2eTwin, tempDir } from '../e2e/harness.ts';
@@ -110,6 +118,54 @@ describe('STS: the twin and moto agree', () => {
       client.destroy();
       session.destroy();
     }
+  });
+});
+
+describe('the executor’s Query calls (lambdas/adapters/aws-query.ts)', () => {
+  const query = (target: Target, api: QueryApi = QUERY_APIS.sts) =>
+    queryClient({
+      api,
+      endpoint: { url: target.endpoint, signingRegion: target.region },
+      credentials: target.credentials,
+      timeoutMs: 10_000,
+    });
+
+  it('read the session AssumeRole grants from the twin and from moto alike', async () => {
+    for (const target of targets) {
+      const { result, requestId } = await query(target)('AssumeRole', {
+        RoleArn: `arn:aws:iam::${target.account}:role/executor`,
+        RoleSessionName: 'invoice-bot=req-2',
+        Policy: sessionPolicy,
+        DurationSeconds: '900',
+      });
+      expect(requestId, target.name).toEqual(expect.any(String));
+      expect(result, target.name).toMatchObject({
+        Credentials: {
+          AccessKeyId: expect.stringMatching(/^ASIA[A-Z0-9]{16}$/),
+          SecretAccessKey: expect.any(String),
+          SessionToken: expect.any(String),
+        },
+      });
+    }
+  });
+
+  it('get the twin’s refusals as STS’s codes, and IAM (which the twin does not serve) as a refusal', async () => {
+    const twinTarget = targets[0]!;
+    await expect(
+      query(twinTarget)('AssumeRole', {
+        RoleArn: 'arn:aws:iam::000000000000:role/executor',
+        RoleSessionName: 'x',
+      }),
+    ).rejects.toMatchObject({ code: 'ValidationError', fault: 'client', requestId: expect.any(String) });
+    const refused = await query(twinTarget, QUERY_APIS.iam)('AttachRolePolicy', {
+      RoleName: 'payments-deployer',
+      PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+    }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AwsQueryError);
+    expect(refused).toMatchObject({
+      fault: 'client',
+      message: expect.stringContaining('does not emulate the AWS service iam'),
+    });
   });
 });
 
