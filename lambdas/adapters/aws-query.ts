@@ -171,6 +171,7 @@ function answerOf(action: string, answer: AwsAnswer): QueryAnswer {
   const response = z.record(z.string(), z.record(z.string(), z.unknown())).safeParse(parsedXml(answer.text));
   const body = response.success ? response.data[`${action}Response`] : undefined;
   if (body === undefined) {
+    // Never the body in the message: an AssumeRole answer carries the session's secret.
     throw new CountersignError(`${action} answered ${answer.status} without an ${action}Response`);
   }
   const metadata = ResponseMetadata.safeParse(body.ResponseMetadata);

@@ -6,7 +6,7 @@
 import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { TEST_FUNCTION_CREDENTIALS } from '../workflow/support/handler-environment.ts';
-import { type QueryAnswer, querySuccess, startQueryServer } from './query-server.ts';
+import { type QueryReply, querySuccess, startQueryServer } from './query-server.ts';
 
 /** The request id S3 answers for every copy. */
 export const COPY_REQUEST_ID = 'copy-request-1';
@@ -38,7 +38,7 @@ export async function startExecutorSession() {
       return calls.map(({ parameters }) => parameters);
     },
     /** How STS answers the next AssumeRole calls, before it grants sessions again. */
-    stsAnswers(answers: QueryAnswer[]): void {
+    stsAnswers(answers: QueryReply[]): void {
       sts.answers = answers;
     },
     /** Forgets the calls and answers again as a session that works. */

@@ -20,11 +20,11 @@ export interface QueryRequest {
   readonly signingRegion?: string;
 }
 
-export type QueryAnswer = (response: ServerResponse, request: QueryRequest) => void;
+export type QueryReply = (response: ServerResponse, request: QueryRequest) => void;
 
 /** An XML answer with a status (and the request id header AWS sends). */
 export const xmlAnswer =
-  (status: number, body: string, requestId = 'request-1'): QueryAnswer =>
+  (status: number, body: string, requestId = 'request-1'): QueryReply =>
   (response) => {
     response.writeHead(status, { 'content-type': 'text/xml', 'x-amzn-requestid': requestId });
     response.end(body);
@@ -54,7 +54,7 @@ export interface QueryServer {
   readonly endpoint: string;
   readonly received: QueryRequest[];
   /** Answers for the next requests, in order; when empty, the default answers. */
-  answers: QueryAnswer[];
+  answers: QueryReply[];
   close(): Promise<void>;
 }
 
@@ -62,12 +62,12 @@ export interface QueryServerOptions {
   readonly signingName: string;
   /** The keys whose signatures it accepts: access key id → secret. */
   readonly secrets: Readonly<Record<string, string>>;
-  readonly answer: QueryAnswer;
+  readonly answer: QueryReply;
 }
 
 export async function startQueryServer(options: QueryServerOptions): Promise<QueryServer> {
   const received: QueryRequest[] = [];
-  const state = { answers: [] as QueryAnswer[] };
+  const state = { answers: [] as QueryReply[] };
   const server = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);

@@ -3,8 +3,10 @@
  * request (`RoleSessionName`, as CloudTrail shows it) with a session policy allowing exactly the
  * approved call on exactly its resources (the role's permissions are the ceiling, the session policy
  * narrows them to this one action), then makes that one call with the session's credentials.
- * What AWS refuses is a failure with AWS's error code and message; a call whose outcome cannot be
- * known (a server error, a lost connection) throws, and the service never runs it again.
+ * STS and IAM are called through their Query API (../aws-query.ts), S3 through its client.
+ * What AWS refuses (4xx, a throttle still refused after the retries included: it did not run) is a
+ * failure with AWS's error code, message and request id; a call whose outcome cannot be known (a
+ * server error, a lost connection, the deadline) throws, and the service never runs it again.
  */
 import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type ExecutableAction, ExecutableActionName, sessionPolicyFor } from '../../domain/executors.ts';
@@ -74,7 +76,7 @@ function refused(error: unknown): error is ServiceError | AwsQueryError {
 export type SessionS3 = (credentials: SessionCredentials) => Pick<S3Client, 'send' | 'destroy'>;
 
 /** Path-style reaches every bucket name (dots included) and the twin's S3; a bucket in another Region is followed there. */
-export const sessionS3: SessionS3 = (credentials) =>
+const sessionS3: SessionS3 = (credentials) =>
   new S3Client({ credentials, forcePathStyle: true, followRegionRedirects: true });
 
 export interface RoleSessionExecutorOptions {

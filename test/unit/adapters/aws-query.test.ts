@@ -21,7 +21,7 @@ import {
 } from '../../../lambdas/adapters/aws-query.ts';
 import { CountersignError } from '../../../lambdas/domain/errors.ts';
 import {
-  type QueryAnswer,
+  type QueryReply,
   type QueryServer,
   queryError,
   querySuccess,
@@ -261,7 +261,7 @@ describe('a Query call', () => {
   });
 
   it('gives up at its timeout, retries included', async () => {
-    const silent: QueryAnswer = (response) => {
+    const silent: QueryReply = (response) => {
       setTimeout(() => querySuccess('AttachRolePolicy', '')(response, undefined as never), 2000);
     };
     server.answers = [silent, silent, silent];

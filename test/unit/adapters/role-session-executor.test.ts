@@ -117,6 +117,14 @@ describe('roleSessionExecutor', () => {
     expect(iam.received).toHaveLength(1);
   });
 
+  it('records a call IAM still throttles after three attempts as a failure: it did not run', async () => {
+    iam.answers = [1, 2, 3].map((n) => queryError(400, 'Throttling', 'Rate exceeded', `throttled-${n}`));
+    await expect(run(ATTACH)).resolves.toEqual({
+      failure: { error: 'Throttling: Rate exceeded', awsRequestId: 'throttled-3' },
+    });
+    expect(iam.received).toHaveLength(3);
+  });
+
   it('throws when IAM’s outcome cannot be known (a server error, three times)', async () => {
     iam.answers = [500, 503, 500].map((status) => queryError(status, 'ServiceFailure', 'try later'));
     await expect(run(ATTACH)).rejects.toBeInstanceOf(AwsQueryError);
