@@ -9,9 +9,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from '@cedar-policy/cedar-wasm/web';
 import { requestParts, validatedCall } from '../lambdas/adapters/cedar/authorization-call.ts';
 import { createPolicyEngine } from '../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { loadCedar } from '../lambdas/adapters/cedar/cedar-wasm.ts';
 import { preparePolicySet } from '../lambdas/adapters/cedar/policy-set.ts';
 import { loadPolicyFiles } from '../lambdas/adapters/policy-files.ts';
 import type { PolicyRequest } from '../lambdas/ports/index.ts';
@@ -49,7 +50,7 @@ function requestMix(): PolicyRequest[] {
 }
 
 export async function measure({ quick }: BenchOptions): Promise<Figure[]> {
-  const files = await loadPolicyFiles(POLICY_DIR);
+  const [files] = await Promise.all([loadPolicyFiles(POLICY_DIR), loadCedar()]);
   const createStart = performance.now();
   const engine = createPolicyEngine({ ...files, defaults: DEFAULTS });
   const createMs = performance.now() - createStart;

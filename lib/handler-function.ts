@@ -29,14 +29,15 @@ export const BUNDLED_POLICY_DIR = '/var/task/policies';
 /**
  * What a function that evaluates policies ships (Evaluate, the fast decision path, the CloudTrail
  * reconciler): the policies, prepared when the bundle is built, and cedar-wasm unbundled beside
- * them, since it reads its .wasm next to itself (its Node.js build and the package.json whose
- * exports map resolves to it; not the web builds).
+ * them, since its .wasm is read next to its glue (its web build, which compiles the wasm off the
+ * main thread: lambdas/adapters/cedar/cedar-wasm.ts; and the package.json whose exports map
+ * resolves to it; not the Node.js build, which compiles it synchronously on import).
  */
 export const POLICY_ENGINE_BUNDLE = {
   bundledPaths: [
     'policies',
     'node_modules/@cedar-policy/cedar-wasm/package.json',
-    'node_modules/@cedar-policy/cedar-wasm/nodejs',
+    'node_modules/@cedar-policy/cedar-wasm/web',
   ],
   preparedPolicyDir: 'policies',
   externalModules: ['@cedar-policy/cedar-wasm'],

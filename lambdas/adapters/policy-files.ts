@@ -7,6 +7,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../domain/errors.ts';
+import { loadCedar } from './cedar/cedar-wasm.ts';
 import { buildPreparedPolicyFile, type PolicySource } from './cedar/policy-set.ts';
 
 /** The prepared policy set's file name in the policy directory. */
@@ -52,7 +53,7 @@ async function readPrepared(path: string): Promise<unknown> {
  * cannot be used (they would deny every request).
  */
 export async function writePreparedPolicyFile(dir: string): Promise<void> {
-  const { policies, schema } = await loadPolicyFiles(dir);
+  const [{ policies, schema }] = await Promise.all([loadPolicyFiles(dir), loadCedar()]);
   const { file, problems } = buildPreparedPolicyFile({ policies, schema });
   if (file === undefined) {
     throw new ConfigurationError(`the policies in ${dir} cannot be used:\n  ${problems.join('\n  ')}`);

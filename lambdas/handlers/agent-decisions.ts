@@ -50,13 +50,13 @@ const env = loadEnvironment([
 const logger = createLogger();
 const metrics = createMetrics();
 
-const policy = await createPolicyWiring(env, logger);
+// Started first, awaited last: Cedar's wasm compiles while the clients are built (policy-wiring.ts).
+const policyWiring = createPolicyWiring(env, logger);
 const documentClient = createDocumentClient(createDynamoDbClient());
 const services = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
   classifications: new DynamoDbClassificationStore({ client: documentClient, tableName: env.tableName }),
   classifyBeforeApproval: env.classifyBeforeApproval,
-  policy,
   directory: createDirectory(env, { documentClient, tableName: env.tableName }),
   signer: new KmsReceiptSigner({ client: createKmsClient(), keyId: env.receiptKeyId }),
   publisher: new EventBridgeDecisionPublisher({
@@ -68,6 +68,7 @@ const services = {
   clock: systemClock,
   sleep: (ms: number) => sleep(ms),
   region: env.awsRegion,
+  policy: await policyWiring,
 };
 
 async function serve(event: APIGatewayProxyEventV2WithIAMAuthorizer): Promise<HttpResult> {

@@ -34,15 +34,16 @@ const env = loadEnvironment([
 const logger = createLogger();
 const metrics = createMetrics();
 
-const policy = await createPolicyWiring(env, logger);
+// Started first, awaited last: Cedar's wasm compiles while the clients are built (policy-wiring.ts).
+const policyWiring = createPolicyWiring(env, logger);
 const documentClient = createDocumentClient(createDynamoDbClient());
 const deps = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
   classifications: new DynamoDbClassificationStore({ client: documentClient, tableName: env.tableName }),
-  policy,
   // Without a directory only the agent itself is known; its owner comes from the event.
   directory: createDirectory(env, { documentClient, tableName: env.tableName }),
   clock: systemClock,
+  policy: await policyWiring,
 };
 
 async function evaluate(event: unknown): Promise<EvaluateRequestResult | ClassifyFirst | Unidentified> {

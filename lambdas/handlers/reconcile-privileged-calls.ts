@@ -7,12 +7,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
-import { createPolicyEngine } from '../adapters/cedar/cedar-policy-engine.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-call-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { DynamoDbReviewStore } from '../adapters/dynamodb/review-store.ts';
-import { loadPolicyFiles } from '../adapters/policy-files.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { ActionDecidedDetail, DETAIL_TYPE, parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
@@ -24,6 +22,7 @@ import {
 } from '../services/reconcile-privileged-call.ts';
 import { createReviewAlerts } from './chat-wiring.ts';
 import { loadEnvironment } from './environment.ts';
+import { createPolicyWiring } from './policy-wiring.ts';
 
 const env = loadEnvironment([
   'tableName',
@@ -37,26 +36,23 @@ const env = loadEnvironment([
 const logger = createLogger();
 const metrics = createMetrics();
 
-const policy = createPolicyEngine({
-  ...(await loadPolicyFiles(env.policyDir)),
-  defaults: { approverGroup: env.defaultApproverGroup, timeoutSeconds: env.defaultTimeoutSeconds },
-});
-if (policy.problems.length > 0) {
-  logger.error('the policy set is unusable: unapproved calls go to the default group', {
-    problems: policy.problems,
-  });
-}
+// Started first, awaited last: Cedar's wasm compiles while the clients are built (policy-wiring.ts).
+const policyWiring = createPolicyWiring(
+  env,
+  logger,
+  'the policy set is unusable: unapproved calls go to the default group',
+);
 const documentClient = createDocumentClient(createDynamoDbClient());
 const deps: ReconcileDeps = {
   calls: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
   reviews: new DynamoDbReviewStore({ client: documentClient, tableName: env.tableName }),
   alerts: createReviewAlerts({ documentClient, log: logger }),
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
-  policy,
   directory: createDirectory(env, { documentClient, tableName: env.tableName }),
   agents: env.agentPrincipals,
   defaultApproverGroup: env.defaultApproverGroup,
   clock: systemClock,
+  policy: await policyWiring,
 };
 
 function isDecision(event: unknown): event is { detail: unknown } {

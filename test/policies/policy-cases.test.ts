@@ -9,10 +9,14 @@ import {
   type CheckedPolicyEngine,
   createPolicyEngine,
 } from '../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { loadCedar } from '../../lambdas/adapters/cedar/cedar-wasm.ts';
 import { loadPolicyFiles } from '../../lambdas/adapters/policy-files.ts';
 import { PolicyFacts } from '../../lambdas/domain/policy-facts.ts';
 import { AgentRequestDetail, PolicyDecision, parse } from '../../lambdas/domain/schemas.ts';
 import * as z from '../../lambdas/domain/zod.ts';
+
+// Cedar's wasm, compiled in the background since the import, instantiated once (cedar-wasm.ts).
+await loadCedar();
 
 const POLICY_DIR = fileURLToPath(new URL('../../policies/', import.meta.url));
 const CASES_DIR = fileURLToPath(new URL('./cases/', import.meta.url));

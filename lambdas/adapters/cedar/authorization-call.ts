@@ -10,7 +10,7 @@
  * the schema, so Cedar checks everything against it (the reference: lean-call.ts sends less of
  * the same parts where a check has shown the schema accepts them).
  */
-import type * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import type * as cedar from '@cedar-policy/cedar-wasm/web';
 import { RequestClassification } from '../../domain/classification.ts';
 import { describeIssues } from '../../domain/schemas.ts';
 import type { PolicyRequest } from '../../ports/index.ts';

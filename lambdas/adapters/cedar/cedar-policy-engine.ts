@@ -6,7 +6,7 @@
  * Each request is asked as the lean call (lean-call.ts) when the schema check covers it, else as
  * the validated call; decisions are never cached.
  */
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from '@cedar-policy/cedar-wasm/web';
 import type { PolicyDefaults } from '../../domain/policy-annotations.ts';
 import { combineDecision } from '../../domain/policy-combining.ts';
 import { denyDecision } from '../../domain/policy-decision.ts';

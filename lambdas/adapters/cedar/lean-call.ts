@@ -23,7 +23,7 @@
  * a request the schema check does not cover takes the validated call.
  */
 
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from '@cedar-policy/cedar-wasm/web';
 import { CLASSIFICATION_SOURCE, ClassificationStatus, unclassified } from '../../domain/classification.ts';
 import type { PolicyRequest } from '../../ports/index.ts';
 import {

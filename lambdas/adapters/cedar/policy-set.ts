@@ -13,7 +13,7 @@
  * call that names them (the validated call; the lean calls preparse their own sets).
  */
 import { createHash } from 'node:crypto';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from '@cedar-policy/cedar-wasm/web';
 import {
   checkDefaults,
   duplicateIds,
@@ -29,6 +29,7 @@ import {
   type ParameterType,
   type RequestModel,
 } from './authorization-call.ts';
+import { isCedarLoaded } from './cedar-wasm.ts';
 import { type LeanPlan, type LeanPlanInput, planLeanCalls, schemaAcceptsEveryRequest } from './lean-call.ts';
 
 /** One policy file: `id` names it in problems (the file name), `text` is its Cedar source. */
@@ -328,11 +329,17 @@ function ready(options: PolicySetOptions, { loaded, schemaFacts }: Analysis): Pr
   return { name, ...schemaFacts, rules, lean, preparse };
 }
 
+/** Why nothing can be prepared before `loadCedar()` (cedar-wasm.ts) has completed. */
+const CEDAR_NOT_LOADED = "Cedar's WebAssembly is not loaded (loadCedar() must complete first)";
+
 /** The prepared set, or why the policies cannot be used (then every request is denied). */
 export function preparePolicySet(options: PolicySetOptions): {
   prepared?: PreparedPolicySet;
   problems: string[];
 } {
+  if (!isCedarLoaded()) {
+    return { problems: [CEDAR_NOT_LOADED] };
+  }
   try {
     const analysis = (options.prepared === undefined ? undefined : restore(options)) ?? analyse(options);
     if (analysis.problems.length > 0) {
@@ -360,6 +367,9 @@ export function buildPreparedPolicyFile(sources: Pick<PolicySetOptions, 'policie
   file?: PreparedPolicyFile;
   problems: string[];
 } {
+  if (!isCedarLoaded()) {
+    return { problems: [CEDAR_NOT_LOADED] };
+  }
   const options = { ...sources, defaults: BUILD_DEFAULTS };
   let analysis: Analysis;
   let prepared: PreparedPolicySet;

@@ -10,6 +10,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { createPolicyEngine } from '../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { loadCedar } from '../../../lambdas/adapters/cedar/cedar-wasm.ts';
 import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
 import { ATHENA_OPTIONS, athenaTarget, runWithProgress } from '../audit-athena.ts';
 import { ExitCode, parseCommandLine, runCommand, UsageError } from '../output.ts';
@@ -38,7 +39,7 @@ async function problemsWith(
   text: string,
   policyDir: string,
 ): Promise<string | undefined> {
-  const files = await loadPolicyFiles(policyDir);
+  const [files] = await Promise.all([loadPolicyFiles(policyDir), loadCedar()]);
   const defaults = await readDefaults();
   const withPolicies = createPolicyEngine({
     schema: files.schema,

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as z from 'zod';
 import { createPolicyEngine } from '../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { loadCedar } from '../../../lambdas/adapters/cedar/cedar-wasm.ts';
 import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
 import { withExecution } from '../../../lambdas/domain/executors.ts';
 import type { PolicyDefaults } from '../../../lambdas/domain/policy-annotations.ts';
@@ -88,10 +89,8 @@ async function evaluateCommand(args: string[], output: Output): Promise<number> 
     return 2;
   }
   const facts = values.facts === undefined ? {} : parseFacts(await readJson(values.facts), values.facts);
-  const engine = createPolicyEngine({
-    ...(await loadPolicyFiles(values.policies ?? DEFAULT_POLICY_DIR)),
-    defaults: await readDefaults(),
-  });
+  const [files] = await Promise.all([loadPolicyFiles(values.policies ?? DEFAULT_POLICY_DIR), loadCedar()]);
+  const engine = createPolicyEngine({ ...files, defaults: await readDefaults() });
   for (const problem of engine.problems) {
     output.err(`policy problem: ${problem}`);
   }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPolicyEngine } from '../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { loadCedar } from '../../../lambdas/adapters/cedar/cedar-wasm.ts';
 import { loadPolicyFiles } from '../../../lambdas/adapters/policy-files.ts';
 import { PolicyFacts } from '../../../lambdas/domain/policy-facts.ts';
 import { AgentRequestDetail, PolicyDecision } from '../../../lambdas/domain/schemas.ts';
@@ -24,6 +25,9 @@ import {
   unapprovedCallRecords,
 } from '../../support/audit-history.ts';
 import { TEST_CREDENTIALS } from '../../support/s3-server.ts';
+
+// Cedar's wasm, compiled in the background since the import, instantiated once (cedar-wasm.ts).
+await loadCedar();
 
 const POLICY_DIR = fileURLToPath(new URL('../../../policies/', import.meta.url));
 const DEFAULTS = { approverGroup: 'security', timeoutSeconds: 3600 };

@@ -1,14 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FALLBACK_ACTION } from '../../../../lambdas/adapters/cedar/authorization-call.ts';
 import {
   type CheckedPolicyEngine,
   createPolicyEngine,
 } from '../../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { loadCedar } from '../../../../lambdas/adapters/cedar/cedar-wasm.ts';
 import type { RequestClassification } from '../../../../lambdas/domain/classification.ts';
 import { PolicyDecision } from '../../../../lambdas/domain/schemas.ts';
 import type { PolicyRequest } from '../../../../lambdas/ports/index.ts';
 import { aClassification } from '../../domain/fixtures.ts';
+
+// Cedar's wasm, compiled in the background since the import, instantiated once (cedar-wasm.ts).
+await loadCedar();
 
 /** The product's schema: unit tests write their own policies against it. */
 const SCHEMA = readFileSync(new URL('../../../../policies/countersign.cedarschema', import.meta.url), 'utf8');
@@ -361,6 +365,22 @@ describe('fail closed on a bad request', () => {
 });
 
 describe('fail closed on a bad policy set', () => {
+  it('denies everything when made before Cedar is loaded, and says why', async () => {
+    // A fresh copy of the adapters: their Cedar has started compiling but nobody has awaited loadCedar().
+    vi.resetModules();
+    const fresh = await import('../../../../lambdas/adapters/cedar/cedar-policy-engine.ts');
+    const engine = fresh.createPolicyEngine({
+      policies: 'permit(principal, action, resource);',
+      schema: SCHEMA,
+      defaults: DEFAULTS,
+    });
+    expect(engine.problems).toEqual([expect.stringContaining('loadCedar() must complete first')]);
+    expect(engine.evaluate(request())).toMatchObject({
+      ...DENIED,
+      reason: expect.stringContaining('invalid'),
+    });
+  });
+
   const problemsOf = (policies: Parameters<typeof createPolicyEngine>[0]['policies'], schema = SCHEMA) => {
     const engine = createPolicyEngine({ policies, schema, defaults: DEFAULTS });
     const decision = engine.evaluate(request());

@@ -6,7 +6,7 @@
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import * as cedar from '@cedar-policy/cedar-wasm/web';
 import { describe, expect, it } from 'vitest';
 import {
   FALLBACK_ACTION,
@@ -14,6 +14,7 @@ import {
   validatedCall,
 } from '../../../../lambdas/adapters/cedar/authorization-call.ts';
 import { createPolicyEngine } from '../../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { loadCedar } from '../../../../lambdas/adapters/cedar/cedar-wasm.ts';
 import { leanCall, policyReads } from '../../../../lambdas/adapters/cedar/lean-call.ts';
 import {
   type PolicySource,
@@ -22,6 +23,9 @@ import {
 } from '../../../../lambdas/adapters/cedar/policy-set.ts';
 import type { PolicyRequest } from '../../../../lambdas/ports/index.ts';
 import { aClassification } from '../../domain/fixtures.ts';
+
+// Cedar's wasm, compiled in the background since the import, instantiated once (cedar-wasm.ts).
+await loadCedar();
 
 const ROOT = new URL('../../../../', import.meta.url);
 const POLICY_DIR = fileURLToPath(new URL('policies/', ROOT));

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPolicyEngine } from '../../../../lambdas/adapters/cedar/cedar-policy-engine.ts';
+import { loadCedar } from '../../../../lambdas/adapters/cedar/cedar-wasm.ts';
 import {
   buildPreparedPolicyFile,
   type PreparedPolicyFile,
@@ -24,6 +25,9 @@ import {
 } from '../../../../lambdas/adapters/policy-files.ts';
 import { ConfigurationError } from '../../../../lambdas/domain/errors.ts';
 import type { PolicyRequest } from '../../../../lambdas/ports/index.ts';
+
+// Cedar's wasm, compiled in the background since the import, instantiated once (cedar-wasm.ts).
+await loadCedar();
 
 const POLICY_DIR = fileURLToPath(new URL('../../../../policies/', import.meta.url));
 const CASES_DIR = fileURLToPath(new URL('../../../policies/cases/', import.meta.url));
