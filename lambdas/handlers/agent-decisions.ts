@@ -6,6 +6,8 @@
  * publisher), publishes decisions on the bus, stores approvals for the CloudTrail reconciliation, and starts the
  * approval workflow for what people decide.
  */
+// First, so that Cedar's wasm compiles in the background while the rest of the bundle loads.
+import '../adapters/cedar/cedar-wasm.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';

@@ -3,6 +3,8 @@
  * must be, validates the agent's request, decides by the Cedar policies and stores the request. Built once per cold start: the policies are read from POLICY_DIR and compiled here,
  * so a broken policy set is logged at start (and, the engine failing closed, denies everything).
  */
+// First, so that Cedar's wasm compiles in the background while the rest of the bundle loads.
+import '../adapters/cedar/cedar-wasm.ts';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';

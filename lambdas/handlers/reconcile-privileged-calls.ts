@@ -4,6 +4,8 @@
  * Decided` events (Countersign bus), on which a break-glass review opens and calls recorded before
  * their approval are matched again. Wiring only: see services/reconcile-privileged-call.ts.
  */
+// First, so that Cedar's wasm compiles in the background while the rest of the bundle loads.
+import '../adapters/cedar/cedar-wasm.ts';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
 import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
