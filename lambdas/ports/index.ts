@@ -67,6 +67,13 @@ export interface WaitState {
   readonly resumed: boolean;
 }
 
+/** The number a fact's key got ahead of its record (`RequestStore.appendAudits`' `reserve`). */
+export interface AuditReservation {
+  readonly requestId: string;
+  readonly key: string;
+  readonly seq: number;
+}
+
 /**
  * Persistence of requests and their audit trail. Every mutation is a single-item conditional
  * write (no transactions), so concurrent and redelivered calls resolve to exactly one outcome.
@@ -140,15 +147,25 @@ export interface RequestStore {
    * Appends an audit record; a record with the same (requestId, key) is kept as first written. The
    * store numbers each request's records 1, 2, 3 … (`seq`): a key gets its number once, atomically,
    * so a retried or concurrent write of the same fact gets the same number and the numbers of the
-   * facts that were written have no gap (a gap means a write that never completed).
+   * facts that were written have no gap (a gap means a write that never completed). With a
+   * reservation of the record's key (from `appendAudits`), the record is written under that number
+   * without numbering again; a reservation of another key or request is not used.
    */
-  appendAudit(record: NewAuditRecord): Promise<void>;
+  appendAudit(record: NewAuditRecord, reservation?: AuditReservation): Promise<void>;
   /**
    * Appends records of one request as `appendAudit` appends each, numbered in the order given, in
-   * fewer round trips (one numbering for all when none has its number yet). Concurrency: as
+   * fewer round trips (one numbering for all when none has its number yet). `reserve` names keys of
+   * facts of the same request to be appended later (after something that must happen in between):
+   * they are numbered after the records, in the same write, and the reservations returned let
+   * `appendAudit` write each under its number without numbering again. A reserved key whose record
+   * is never written is a gap only once a later fact is numbered after it (a write that never
+   * completed, as the trail says of any numbered fact that was not written). Concurrency: as
    * appendAudit, record by record.
    */
-  appendAudits(records: readonly NewAuditRecord[]): Promise<void>;
+  appendAudits(
+    records: readonly NewAuditRecord[],
+    reserve?: readonly string[],
+  ): Promise<readonly AuditReservation[]>;
   /** The request's records as stored, in time order (then in the order they were numbered). */
   listAudit(requestId: string): Promise<AuditRecord[]>;
 }

@@ -160,16 +160,21 @@ function decidedByPolicy(record: RequestRecord): boolean {
  */
 async function recordAndAnnounce(deps: AgentDecisionDeps, record: RequestRecord): Promise<void> {
   const grant = grantOf(record);
-  // The approval and the facts before the announcement; the facts numbered in one write.
-  await Promise.all([
+  // The approval and the facts before the announcement; the facts numbered in one write, which
+  // also numbers the PUBLISHED fact to come, so that after the event it is one write.
+  const [, [published]] = await Promise.all([
     grant === undefined ? undefined : deps.grants.putGrant(grant),
-    recordFacts(deps, [...intakeFacts(record), decidedFact(record), signedFact(record)]),
+    recordFacts(
+      deps,
+      [...intakeFacts(record), decidedFact(record), signedFact(record)],
+      [AuditKind.published],
+    ),
   ]);
-  await publishSigned(deps, record);
+  await publishSigned(deps, record, published);
 }
 
-/** Stores the policy's decision with its receipt in one conditional write; the first one stored stands. */
-async function decideByPolicy(deps: AgentDecisionDeps, assessed: RequestRecord): Promise<RequestRecord> {
+/** The policy's decision of an assessed request, with its signed receipt. */
+async function decisionOf(deps: AgentDecisionDeps, assessed: RequestRecord): Promise<RequestRecord> {
   const decision =
     assessed.policy.decision === PolicyOutcome.allow ? Decision.autoApproved : Decision.policyDenied;
   const decided: RequestRecord = {
@@ -179,8 +184,12 @@ async function decideByPolicy(deps: AgentDecisionDeps, assessed: RequestRecord):
     reason: assessed.policy.reason,
     decidedAt: deps.clock.now().toISOString(),
   };
-  const receipt = await deps.signer.sign(receiptClaimsFor(decided));
-  const { created, record } = await deps.store.claim({ ...decided, receipt });
+  return { ...decided, receipt: await deps.signer.sign(receiptClaimsFor(decided)) };
+}
+
+/** Stores a decision with its receipt in one conditional write; the first one stored stands. */
+async function storeDecision(deps: AgentDecisionDeps, decided: RequestRecord): Promise<RequestRecord> {
+  const { created, record } = await deps.store.claim(decided);
   if (created) await recordAndAnnounce(deps, record);
   return record;
 }
@@ -211,9 +220,13 @@ export async function requestDecision(
   }
   const event = eventFor(deps, input);
   const requestId = publicRequestId(agentId, request.requestId);
-  const [stored, assessed, scan] = await Promise.all([
+  // What policy decides is signed beside the read of the stored request, not after it: a request
+  // asked again (rare) costs a signature that is not used, a new one a round trip less.
+  const [stored, decided, scan] = await Promise.all([
     deps.store.get(requestId),
-    assessRequest(deps, event, FAST_PATH_OWNER),
+    assessRequest(deps, event, FAST_PATH_OWNER).then((assessed) =>
+      decidedByPolicy(assessed) ? decisionOf(deps, assessed) : undefined,
+    ),
     deps.classifyBeforeApproval
       ? planClassification({ store: deps.classifications, policy: deps.policy }, event)
       : null,
@@ -223,8 +236,8 @@ export async function requestDecision(
     return askedAgain(deps, stored);
   }
   // Data Macie has not classified yet is classified before anyone decides: the workflow does that.
-  if (scan === null && decidedByPolicy(assessed)) {
-    const record = await decideByPolicy(deps, assessed);
+  if (scan === null && decided !== undefined) {
+    const record = await storeDecision(deps, decided);
     checkSameAction(record, request);
     return answerFor(record);
   }

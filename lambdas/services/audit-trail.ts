@@ -1,7 +1,7 @@
 /** Writing the audit trail: one record per fact, under a key that makes a repeated write a no-op. */
 import { type AuditKind, NewAuditRecord } from '../domain/audit-record.ts';
 import { parse } from '../domain/schemas.ts';
-import type { Clock, RequestStore } from '../ports/index.ts';
+import type { AuditReservation, Clock, RequestStore } from '../ports/index.ts';
 
 /** The actor of facts that Countersign itself establishes (evaluation, notification, expiry). */
 export const SYSTEM_ACTOR = 'countersign';
@@ -33,18 +33,27 @@ export function auditRecordOf(fact: AuditFact, at: Date): NewAuditRecord {
   );
 }
 
+/** Records one fact; with its key's reservation (from recordFacts) under the number reserved. */
 export async function recordFact(
   deps: { store: Pick<RequestStore, 'appendAudit'>; clock: Clock },
   fact: AuditFact,
+  reservation?: AuditReservation,
 ): Promise<void> {
-  await deps.store.appendAudit(auditRecordOf(fact, deps.clock.now()));
+  await deps.store.appendAudit(auditRecordOf(fact, deps.clock.now()), reservation);
 }
 
-/** Records facts of one request, in the order given, as recordFact records each. */
+/**
+ * Records facts of one request, in the order given, as recordFact records each; numbers the keys
+ * in `reserve` after them in the same write, for facts recorded later (see appendAudits).
+ */
 export async function recordFacts(
   deps: { store: Pick<RequestStore, 'appendAudits'>; clock: Clock },
   facts: readonly AuditFact[],
-): Promise<void> {
+  reserve?: readonly string[],
+): Promise<readonly AuditReservation[]> {
   const at = deps.clock.now();
-  await deps.store.appendAudits(facts.map((fact) => auditRecordOf(fact, at)));
+  return deps.store.appendAudits(
+    facts.map((fact) => auditRecordOf(fact, at)),
+    reserve,
+  );
 }

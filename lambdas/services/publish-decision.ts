@@ -17,13 +17,14 @@ import {
   RequestStatus,
 } from '../domain/schemas.ts';
 import type {
+  AuditReservation,
   Clock,
   DecisionPublisher,
   PrivilegedCallStore,
   ReceiptSigner,
   RequestStore,
 } from '../ports/index.ts';
-import { type AuditFact, recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+import { type AuditFact, recordFact, recordFacts, SYSTEM_ACTOR } from './audit-trail.ts';
 
 export interface PublishDecisionDeps {
   readonly store: RequestStore;
@@ -101,9 +102,10 @@ export async function announceDecision(
   record: RequestRecord,
 ): Promise<ActionDecidedDetail> {
   // Written on every attempt (a no-op after the first): the receipt that stands is audited even when
-  // an earlier attempt stored it and failed before getting here.
-  await recordFact(deps, signedFact(record));
-  return publishSigned(deps, record);
+  // an earlier attempt stored it and failed before getting here. The PUBLISHED fact's number is
+  // taken in the same write, so that after the event it is one write, not two.
+  const [published] = await recordFacts(deps, [signedFact(record)], [AuditKind.published]);
+  return publishSigned(deps, record, published);
 }
 
 /** The SIGNED fact of a decided request: which key signed its receipt, when, until when. */
@@ -123,20 +125,28 @@ export function signedFact(record: RequestRecord): AuditFact {
   };
 }
 
-/** announceDecision once the SIGNED fact is recorded: the event, then the PUBLISHED fact. */
+/**
+ * announceDecision once the SIGNED fact is recorded: the event, then the PUBLISHED fact (under
+ * `published`, its number reserved beside the facts before it, when there is one).
+ */
 export async function publishSigned(
   deps: Pick<PublishDecisionDeps, 'store' | 'publisher' | 'clock'>,
   record: RequestRecord,
+  published?: AuditReservation,
 ): Promise<ActionDecidedDetail> {
   const detail = decisionEventOf(record);
   const receiptExpiresAt = new Date(receiptClaimsFor(record).exp * 1000).toISOString();
   await deps.publisher.publish(detail);
-  await recordFact(deps, {
-    requestId: record.requestId,
-    kind: AuditKind.published,
-    actor: SYSTEM_ACTOR,
-    // The receipt itself lives on the request; the trail says which decision it vouched for until when.
-    data: { decision: detail.decision, actionHash: detail.actionHash, receiptExpiresAt },
-  });
+  await recordFact(
+    deps,
+    {
+      requestId: record.requestId,
+      kind: AuditKind.published,
+      actor: SYSTEM_ACTOR,
+      // The receipt itself lives on the request; the trail says which decision it vouched for until when.
+      data: { decision: detail.decision, actionHash: detail.actionHash, receiptExpiresAt },
+    },
+    published,
+  );
   return detail;
 }

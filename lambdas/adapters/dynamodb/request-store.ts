@@ -22,7 +22,7 @@ import {
   AuditRecord,
   NewAuditRecord,
 } from '../../domain/audit-record.ts';
-import { ConflictError, ForeignExecutionError, NotFoundError } from '../../domain/errors.ts';
+import { ConflictError, ForeignExecutionError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import {
   ExecutionOutcome,
   ExecutionRecord,
@@ -34,7 +34,14 @@ import {
   RequestStatusValue,
   Vote,
 } from '../../domain/schemas.ts';
-import type { DecideInput, ListRequestsQuery, Page, RequestStore, WaitState } from '../../ports/index.ts';
+import type {
+  AuditReservation,
+  DecideInput,
+  ListRequestsQuery,
+  Page,
+  RequestStore,
+  WaitState,
+} from '../../ports/index.ts';
 import { isConditionFailure } from './conditions.ts';
 import { Attr, fromRequestItem, type Item, jsonOnly, toRequestItem } from './request-item.ts';
 import { listByStatus } from './status-index.ts';
@@ -315,29 +322,45 @@ export class DynamoDbRequestStore implements RequestStore {
     }
   }
 
-  async appendAudit(record: NewAuditRecord): Promise<void> {
+  async appendAudit(record: NewAuditRecord, reservation?: AuditReservation): Promise<void> {
     const valid = parse(NewAuditRecord, record, 'audit record');
-    await this.#putAudit(valid, await this.#auditSequenceOf(valid.requestId, valid.key));
+    const reserved =
+      reservation?.requestId === valid.requestId && reservation.key === valid.key
+        ? reservation.seq
+        : undefined;
+    await this.#putAudit(valid, reserved ?? (await this.#auditSequenceOf(valid.requestId, valid.key)));
   }
 
-  async appendAudits(records: readonly NewAuditRecord[]): Promise<void> {
+  async appendAudits(
+    records: readonly NewAuditRecord[],
+    reserve: readonly string[] = [],
+  ): Promise<readonly AuditReservation[]> {
     const valid = records.map((record) => parse(NewAuditRecord, record, 'audit record'));
     const requestIds = new Set(valid.map(({ requestId }) => requestId));
-    const keys = new Set(valid.map(({ key }) => key));
+    const [requestId] = requestIds;
+    if (reserve.length > 0 && (requestId === undefined || requestIds.size > 1)) {
+      throw new ValidationError('audit records not appended', [
+        'reserve: keys are reserved beside records of one request',
+      ]);
+    }
+    const facts = [
+      ...valid.map(({ requestId, key }) => ({ requestId, key })),
+      ...reserve.map((key) => ({ requestId: requestId!, key })),
+    ];
     const numbered =
-      valid.length > 1 && requestIds.size === 1 && keys.size === valid.length
+      facts.length > 1 && requestIds.size === 1 && new Set(facts.map(({ key }) => key)).size === facts.length
         ? await this.#auditSequencesOf(
-            valid[0]!.requestId,
-            valid.map(({ key }) => key),
+            requestId!,
+            facts.map(({ key }) => key),
           )
         : undefined;
+    const numbers = numbered ?? [];
     if (numbered === undefined) {
       // One at a time: a key that has its number (a retry) keeps it, as appendAudit keeps it.
-      for (const record of valid)
-        await this.#putAudit(record, await this.#auditSequenceOf(record.requestId, record.key));
-      return;
+      for (const fact of facts) numbers.push(await this.#auditSequenceOf(fact.requestId, fact.key));
     }
-    await Promise.all(valid.map((record, index) => this.#putAudit(record, numbered[index]!)));
+    await Promise.all(valid.map((record, index) => this.#putAudit(record, numbers[index]!)));
+    return reserve.map((key, index) => ({ requestId: requestId!, key, seq: numbers[valid.length + index]! }));
   }
 
   async #putAudit(valid: NewAuditRecord, seq: number): Promise<void> {

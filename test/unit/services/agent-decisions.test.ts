@@ -4,10 +4,14 @@
  * answers from the store; a long poll waits for the decision.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type DynamoDBDocumentClient, type PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
 import { actionHash } from '../../../lambdas/domain/action-hash.ts';
 import type { AgentDecisionRequest } from '../../../lambdas/domain/agent-api.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../../lambdas/domain/errors.ts';
+import type { ReceiptClaims } from '../../../lambdas/domain/receipt.ts';
 import { verifyReceipt } from '../../../lambdas/domain/receipt.ts';
 import type { PolicyDecision } from '../../../lambdas/domain/schemas.ts';
 import {
@@ -299,6 +303,53 @@ describe('requestDecision', () => {
     });
   });
 
+  it('answers an ALLOW in six dependent steps: signed beside the read, the whole trail numbered in one write', async () => {
+    harness.policy.answer = ALLOW;
+    let signBegan = false;
+    let beginSigning!: () => void;
+    const signing = new Promise<void>((resolve) => {
+      beginSigning = resolve;
+    });
+    let signedBeforeRead: boolean | undefined;
+    const sent: object[] = [];
+    /** Answers the read once the receipt is being signed (or, were it signed after the read, after a while). */
+    class ReadBesideSigning extends DynamoDbRequestStore {
+      override async get(requestId: string) {
+        await Promise.race([signing, delay(10_000)]);
+        signedBeforeRead = signBegan;
+        return super.get(requestId);
+      }
+    }
+    const client = {
+      send: (command: object) => {
+        sent.push(command);
+        return harness.table.client.send(command as PutCommand);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const signer = {
+      sign: (claims: ReceiptClaims) => {
+        signBegan = true;
+        beginSigning();
+        return harness.signer.sign(claims);
+      },
+    };
+    const store = new ReadBesideSigning({ client, tableName: harness.table.tableName });
+    const request = ask();
+    const answer = await requestDecision({ ...deps, store, signer }, { agentId: 'invoice-bot', request });
+    expect(answer.status).toBe('DECIDED');
+    expect(signedBeforeRead).toBe(true);
+    // One numbering for REQUESTED, EVALUATED, DECIDED, SIGNED and the PUBLISHED to come.
+    expect(sent.filter((command) => command instanceof UpdateCommand)).toHaveLength(1);
+    const trail = await harness.store.listAudit(`invoice-bot:${request.requestId}`);
+    expect(trail.map((fact) => [fact.kind, fact.seq])).toEqual([
+      ['REQUESTED', 1],
+      ['EVALUATED', 2],
+      ['DECIDED', 3],
+      ['SIGNED', 4],
+      ['PUBLISHED', 5],
+    ]);
+  });
+
   it('refuses a request in another agent’s name', async () => {
     const error = await requestDecision(deps, { agentId: 'report-bot', request: ask() }).catch((e) => e);
     expect(error).toBeInstanceOf(ForbiddenError);
@@ -358,7 +409,14 @@ describe('requestDecision', () => {
     const again = await requestDecision(deps, { agentId: 'invoice-bot', request });
     expect(again.status).toBe('DECIDED');
     expect(harness.publisher.published).toHaveLength(1);
-    expect((await harness.store.listAudit(requestId)).map((fact) => fact.kind)).toContain('PUBLISHED');
+    // The PUBLISHED fact under the number the first call reserved for it: no gap, none given twice.
+    expect((await harness.store.listAudit(requestId)).map((fact) => [fact.kind, fact.seq])).toEqual([
+      ['REQUESTED', 1],
+      ['EVALUATED', 2],
+      ['DECIDED', 3],
+      ['SIGNED', 4],
+      ['PUBLISHED', 5],
+    ]);
     await requestDecision(deps, { agentId: 'invoice-bot', request });
     expect(harness.publisher.published).toHaveLength(1);
   });

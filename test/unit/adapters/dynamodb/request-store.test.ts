@@ -401,6 +401,62 @@ describe('audit', () => {
     expect(numbers).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('numbers reserved keys after the records, in the same write; a reserved record is then written without numbering', async () => {
+    const { requestId } = fresh();
+    const sent: unknown[] = [];
+    const counting = new DynamoDbRequestStore({
+      client: {
+        send: (command: unknown) => {
+          sent.push(command);
+          return table.client.send(command as PutCommand);
+        },
+      } as unknown as DynamoDBDocumentClient,
+      tableName: table.tableName,
+    });
+    const at = '2025-06-01T12:00:01.000Z';
+    const reserved = await counting.appendAudits(
+      ['A', 'B'].map((key) => anAudit(requestId, key, at)),
+      ['LATER'],
+    );
+    expect(reserved).toEqual([{ requestId, key: 'LATER', seq: 3 }]);
+    await store.appendAudit(anAudit(requestId, 'AFTER', at));
+    await counting.appendAudit(anAudit(requestId, 'LATER', '2025-06-01T12:00:02.000Z'), reserved[0]);
+    expect((await store.listAudit(requestId)).map((record) => [record.key, record.seq])).toEqual([
+      ['A', 1],
+      ['B', 2],
+      ['AFTER', 4],
+      ['LATER', 3],
+    ]);
+    expect(sent.filter((command) => command instanceof UpdateCommand)).toHaveLength(1);
+  });
+
+  it('reserves again, after a crash, the numbers the keys got; a reservation of another key is not used', async () => {
+    const { requestId } = fresh();
+    const at = '2025-06-01T12:00:01.000Z';
+    const first = await store.appendAudits([anAudit(requestId, 'A', at)], ['LATER']);
+    const retried = await store.appendAudits([anAudit(requestId, 'A', at)], ['LATER']);
+    expect(retried).toEqual(first);
+    await store.appendAudit(anAudit(requestId, 'OTHER', at), first[0]);
+    await store.appendAudit(anAudit(requestId, 'LATER', at), {
+      ...first[0]!,
+      requestId: 'invoice-bot:other',
+    });
+    expect((await store.listAudit(requestId)).map((record) => [record.key, record.seq])).toEqual([
+      ['A', 1],
+      ['LATER', 2],
+      ['OTHER', 3],
+    ]);
+  });
+
+  it('reserves keys only beside records of one request', async () => {
+    const at = '2025-06-01T12:00:01.000Z';
+    const [one, two] = [fresh().requestId, fresh().requestId];
+    for (const records of [[], [anAudit(one, 'A', at), anAudit(two, 'A', at)]]) {
+      await expect(store.appendAudits(records, ['LATER'])).rejects.toBeInstanceOf(ValidationError);
+    }
+    expect(await store.listAudit(one)).toEqual([]);
+  });
+
   it('pages through long trails', async () => {
     const { requestId } = fresh();
     const reason = 'x'.repeat(2000);
