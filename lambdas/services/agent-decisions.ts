@@ -221,12 +221,14 @@ export async function requestDecision(
   const event = eventFor(deps, input);
   const requestId = publicRequestId(agentId, request.requestId);
   // What policy decides is signed beside the read of the stored request, not after it: a request
-  // asked again (rare) costs a signature that is not used, a new one a round trip less.
-  const [stored, decided, scan] = await Promise.all([
+  // asked again (rare) costs a signature that is not used, a new one a round trip less. Its failure
+  // matters only where it is used: a request asked again is still answered from the store.
+  const deciding = assessRequest(deps, event, FAST_PATH_OWNER).then((assessed) =>
+    decidedByPolicy(assessed) ? decisionOf(deps, assessed) : undefined,
+  );
+  deciding.catch(() => undefined);
+  const [stored, scan] = await Promise.all([
     deps.store.get(requestId),
-    assessRequest(deps, event, FAST_PATH_OWNER).then((assessed) =>
-      decidedByPolicy(assessed) ? decisionOf(deps, assessed) : undefined,
-    ),
     deps.classifyBeforeApproval
       ? planClassification({ store: deps.classifications, policy: deps.policy }, event)
       : null,
@@ -235,6 +237,7 @@ export async function requestDecision(
     checkSameAction(stored, request);
     return askedAgain(deps, stored);
   }
+  const decided = await deciding;
   // Data Macie has not classified yet is classified before anyone decides: the workflow does that.
   if (scan === null && decided !== undefined) {
     const record = await storeDecision(deps, decided);

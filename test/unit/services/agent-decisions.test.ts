@@ -366,6 +366,23 @@ describe('requestDecision', () => {
     expect(harness.publisher.published).toHaveLength(1);
   });
 
+  it('answers a request asked again from the store while KMS fails, and fails a new one closed', async () => {
+    harness.policy.answer = ALLOW;
+    const request = ask();
+    const first = await requestDecision(deps, { agentId: 'invoice-bot', request });
+    harness.signer.failure = new Error('KMS unavailable');
+    try {
+      await expect(requestDecision(deps, { agentId: 'invoice-bot', request })).resolves.toEqual(first);
+      const fresh = ask();
+      await expect(requestDecision(deps, { agentId: 'invoice-bot', request: fresh })).rejects.toThrow(
+        'KMS unavailable',
+      );
+      expect(await harness.store.get(`invoice-bot:${fresh.requestId}`)).toBeUndefined();
+    } finally {
+      harness.signer.failure = undefined;
+    }
+  });
+
   it('refuses a request id reused for another action', async () => {
     harness.policy.answer = ALLOW;
     const request = ask();
