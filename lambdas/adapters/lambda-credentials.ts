@@ -13,24 +13,17 @@
 import { fromEnv } from '@aws-sdk/credential-provider-env';
 
 type EnvProvider = ReturnType<typeof fromEnv>;
-type Credentials = Awaited<ReturnType<EnvProvider>>;
 
 /** As `@aws-sdk/credential-provider-node`: credentials expiring within 5 minutes are read again. */
-const REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1000;
-
-function treatedAsExpired(credentials: Credentials): boolean {
-  return (
-    credentials.expiration !== undefined &&
-    credentials.expiration.getTime() - Date.now() < REFRESH_BEFORE_EXPIRY_MS
-  );
-}
+const REFRESH_BEFORE_EXPIRY_MS = 300_000;
 
 /** `@aws-sdk/credential-provider-node`'s export, as the SDK clients' runtime configuration calls it. */
 export function defaultProvider(init: Parameters<typeof fromEnv>[0] = {}): EnvProvider {
   const provide = fromEnv(init);
-  let current: Credentials | undefined;
+  let current: Awaited<ReturnType<EnvProvider>> | undefined;
   return async (options) => {
-    if (current === undefined || treatedAsExpired(current) || options?.forceRefresh === true) {
+    const expiry = current?.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+    if (!current || options?.forceRefresh || expiry - Date.now() < REFRESH_BEFORE_EXPIRY_MS) {
       current = await provide(options);
     }
     return current;

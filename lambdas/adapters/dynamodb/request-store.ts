@@ -339,9 +339,7 @@ export class DynamoDbRequestStore implements RequestStore {
     const requestIds = new Set(valid.map(({ requestId }) => requestId));
     const [requestId] = requestIds;
     if (reserve.length > 0 && (requestId === undefined || requestIds.size > 1)) {
-      throw new ValidationError('audit records not appended', [
-        'reserve: keys are reserved beside records of one request',
-      ]);
+      throw new ValidationError('keys are reserved beside records of one request', []);
     }
     const facts = [
       ...valid.map(({ requestId, key }) => ({ requestId, key })),
