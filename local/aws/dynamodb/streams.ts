@@ -14,6 +14,10 @@
  *   the intent at its next start, reads the items again and appends the records their change
  *   calls for: no write is lost from the stream, none recorded twice. Lines are appended with one
  *   write each and read back up to the last complete line, so a torn last line is ignored.
+ * - The caller is answered once its write is done, before its records are appended (as DynamoDB
+ *   answers a write before its stream record can be read): the intent already covers the write,
+ *   and the items' lock is held until the records are in, so the next write to them is recorded
+ *   after them. `settled()` waits for the records of every write answered so far.
  * - The journal is as durable as the table itself (dynalite does not fsync its writes either);
  *   records older than 24 hours (the stream's retention) are dropped at start.
  */
@@ -237,7 +241,10 @@ export class LocalDynamoStreams {
   readonly #dynalite: Pick<LocalDynamo, 'readItem'>;
   readonly #region: string;
   readonly #now: () => Date;
+  readonly #log: (line: string) => void;
   readonly #path: string;
+  /** The writes answered whose records are still being appended. */
+  readonly #recording = new Set<Promise<void>>();
   #journal: FileHandle | undefined;
   /** The journal's writes, one after another (never rejects: each write's callers get its error). */
   #appending: Promise<void> = Promise.resolve();
@@ -248,6 +255,7 @@ export class LocalDynamoStreams {
     this.#dynalite = options.dynalite;
     this.#region = options.region;
     this.#now = options.now ?? (() => new Date());
+    this.#log = options.log;
     this.#path = join(options.directory, JOURNAL);
     for (const table of options.tables) {
       if (table.stream === undefined) continue;
@@ -309,31 +317,50 @@ export class LocalDynamoStreams {
     }
     const items = itemsWritten(operation, parsed, (table, item) => this.#keyOf(table, item));
     if (items.length === 0) return forward();
-    return this.#locks.hold(
-      items.map((item) => `${item.table}\u0000${canonical(item.key)}`),
-      async () => {
-        const id = randomBytes(8).toString('hex');
-        const olds = await Promise.all(items.map((item) => this.#read(item)));
-        await this.#append([
-          {
-            t: 'intent',
-            id,
-            items: items.map((item, index) => ({
-              ...item,
-              ...(olds[index] === undefined ? {} : { old: olds[index] }),
-            })),
-          },
-        ]);
-        try {
-          return await forward();
-        } finally {
+    return new Promise<R>((answer, fail) => {
+      const recorded = this.#locks.hold(
+        items.map((item) => `${item.table}\u0000${canonical(item.key)}`),
+        async () => {
+          const id = randomBytes(8).toString('hex');
+          let olds: (AttributeMap | undefined)[];
+          try {
+            olds = await Promise.all(items.map((item) => this.#read(item)));
+            await this.#append([
+              {
+                t: 'intent',
+                id,
+                items: items.map((item, index) => ({
+                  ...item,
+                  ...(olds[index] === undefined ? {} : { old: olds[index] }),
+                })),
+              },
+            ]);
+          } catch (error) {
+            // Nothing forwarded: the write fails as it is, the stream has nothing to record.
+            fail(error);
+            return;
+          }
+          await forward().then(answer, fail);
           await this.#settle(id, items, olds);
-        }
-      },
-    );
+        },
+      );
+      // The write is answered already: a record that cannot be appended now (the journal failing)
+      // is appended from its intent at the next start, as after a stop.
+      const tracked = recorded.catch((error: unknown) =>
+        this.#log(`DynamoDB Streams: records left to the next start: ${String(error)}`),
+      );
+      this.#recording.add(tracked);
+      void tracked.finally(() => this.#recording.delete(tracked));
+    });
+  }
+
+  /** Resolves once the records of every write answered so far are appended. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#recording);
   }
 
   async close(): Promise<void> {
+    await this.settled();
     await this.#appending;
     await this.#journal?.close();
     this.#journal = undefined;

@@ -68,6 +68,7 @@ describe('the twin’s DynamoDB Streams', () => {
     expect(answers.every((answer) => answer.statusCode === 200)).toBe(true);
     // The same item put again unchanged makes no record.
     await put({ pk: { S: 'item-0' }, n: { N: '40' } });
+    await streams.settled();
 
     const records = streams.source(STREAM_ARN, 'test')!.read(undefined, 1000);
     expect(records).toHaveLength(count);
@@ -94,5 +95,49 @@ describe('the twin’s DynamoDB Streams', () => {
     await streams.close();
     streams = await open();
     expect(streams.source(STREAM_ARN, 'test')!.read(undefined, 1000)).toEqual(records);
+  });
+
+  it('answers a write before its record is appended; the next write to the item is recorded after it', async () => {
+    await streams.close();
+    let reads = 0;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The read after the first write (its new image) waits until released.
+    const slowAfterFirstWrite: Pick<LocalDynamo, 'readItem'> = {
+      readItem: async (table, key) => {
+        reads += 1;
+        if (reads === 2) await held;
+        return dynamo.readItem(table, key);
+      },
+    };
+    streams = await LocalDynamoStreams.open({
+      directory: join(dir, 'streams'),
+      tables: [TABLE],
+      dynalite: slowAfterFirstWrite,
+      region: 'local',
+      log: () => undefined,
+    });
+    const first = await put({ pk: { S: 'item' }, n: { N: '1' } });
+    expect(first.statusCode).toBe(200);
+    const source = streams.source(STREAM_ARN, 'test')!;
+    expect(source.read(undefined, 10)).toEqual([]);
+    let secondAnswered = false;
+    const second = put({ pk: { S: 'item' }, n: { N: '2' } }).then((answer) => {
+      secondAnswered = true;
+      return answer;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(secondAnswered).toBe(false);
+    release();
+    expect((await second).statusCode).toBe(200);
+    await streams.settled();
+    const records = source.read(undefined, 10);
+    expect(records.map((record) => [record.eventName, record.dynamodb.NewImage?.n])).toEqual([
+      ['INSERT', { N: '1' }],
+      ['MODIFY', { N: '2' }],
+    ]);
+    expect(records[1]!.dynamodb.OldImage).toEqual(records[0]!.dynamodb.NewImage);
   });
 });
