@@ -187,24 +187,47 @@ async function decisionOf(deps: AgentDecisionDeps, assessed: RequestRecord): Pro
   return { ...decided, receipt: await deps.signer.sign(receiptClaimsFor(decided)) };
 }
 
-/** Stores a decision with its receipt in one conditional write; the first one stored stands. */
-async function storeDecision(deps: AgentDecisionDeps, decided: RequestRecord): Promise<RequestRecord> {
-  const { created, record } = await deps.store.claim(decided);
-  if (created) await recordAndAnnounce(deps, record);
-  return record;
-}
-
 /**
  * A request asked again: answered from the store. If the fast path decided it and its trail was
  * left unfinished (a crash between the write and the announcement), the trail is finished now.
  */
-async function askedAgain(deps: AgentDecisionDeps, stored: RequestRecord): Promise<AgentDecisionBody> {
+async function askedAgain(
+  deps: AgentDecisionDeps,
+  request: AgentDecisionRequest,
+  stored: RequestRecord,
+): Promise<AgentDecisionBody> {
+  checkSameAction(stored, request);
   const age = deps.clock.now().getTime() - Date.parse(stored.decidedAt ?? stored.createdAt);
   if (stored.executionArn === FAST_PATH_OWNER && age > UNFINISHED_AFTER_MS) {
     const trail = await deps.store.listAudit(stored.requestId);
     if (!trail.some((fact) => fact.kind === AuditKind.published)) await recordAndAnnounce(deps, stored);
   }
   return answerFor(stored);
+}
+
+/**
+ * What policy decides, signed and stored in one conditional write that only a request not stored
+ * yet passes: a new request is not read first (one call fewer), one asked again is answered from
+ * what its failed write finds, the first decision stored standing. When KMS fails, a request
+ * asked again is still answered from the store; a new one fails closed, nothing stored.
+ */
+async function decideByPolicy(
+  deps: AgentDecisionDeps,
+  request: AgentDecisionRequest,
+  assessed: RequestRecord,
+): Promise<AgentDecisionBody> {
+  let decided: RequestRecord;
+  try {
+    decided = await decisionOf(deps, assessed);
+  } catch (error) {
+    const stored = await deps.store.get(assessed.requestId);
+    if (stored === undefined) throw error;
+    return askedAgain(deps, request, stored);
+  }
+  const { created, record } = await deps.store.claim(decided);
+  if (!created) return askedAgain(deps, request, record);
+  await recordAndAnnounce(deps, record);
+  return answerFor(record);
 }
 
 export async function requestDecision(
@@ -220,32 +243,18 @@ export async function requestDecision(
   }
   const event = eventFor(deps, input);
   const requestId = publicRequestId(agentId, request.requestId);
-  // What policy decides is signed beside the read of the stored request, not after it: a request
-  // asked again (rare) costs a signature that is not used, a new one a round trip less. Its failure
-  // matters only where it is used: a request asked again is still answered from the store.
-  const deciding = assessRequest(deps, event, FAST_PATH_OWNER).then((assessed) =>
-    decidedByPolicy(assessed) ? decisionOf(deps, assessed) : undefined,
-  );
-  deciding.catch(() => undefined);
-  const [stored, scan] = await Promise.all([
-    deps.store.get(requestId),
+  const [assessed, scan] = await Promise.all([
+    assessRequest(deps, event, FAST_PATH_OWNER),
     deps.classifyBeforeApproval
       ? planClassification({ store: deps.classifications, policy: deps.policy }, event)
       : null,
   ]);
-  if (stored !== undefined) {
-    checkSameAction(stored, request);
-    return askedAgain(deps, stored);
-  }
-  const decided = await deciding;
   // Data Macie has not classified yet is classified before anyone decides: the workflow does that.
-  if (scan === null && decided !== undefined) {
-    const record = await storeDecision(deps, decided);
-    checkSameAction(record, request);
-    return answerFor(record);
-  }
+  if (scan === null && decidedByPolicy(assessed)) return decideByPolicy(deps, request, assessed);
   // People decide, Countersign executes, or the data is classified first: the workflow does it (and
-  // its Evaluate stores the request).
+  // its Evaluate stores the request), unless the request is stored already.
+  const stored = await deps.store.get(requestId);
+  if (stored !== undefined) return askedAgain(deps, request, stored);
   await deps.workflows.start(requestId, event);
   return { status: AgentDecisionStatus.pending, requestId };
 }
