@@ -200,22 +200,28 @@ export class ApprovalWorkflow extends Construct {
       }),
       payloadResponseOnly: true,
       resultPath: EVALUATION_PATH,
-    }).addCatch(
-      // The state here is Evaluate's input, the event, with the error at `$.error`. The event goes
-      // along: when Evaluate failed before storing the request, the record step stores it.
-      // Any earlier answer (one asking for a classification) is replaced.
-      new sfn.Pass(this, S.evaluationFailed, {
-        parameters: {
-          outcome: {
-            decision: Decision.denied,
-            // The error's name only: its cause may hold the handler's stack trace.
-            'reason.$': "States.Format('evaluation failed: {}', $.error.Error)",
+    })
+      // A function error (an AWS call throttled or failing past the SDK's own retries, a crash) is
+      // asked again before it denies: Evaluate is idempotent (its write names this execution as
+      // the owner, its facts are keyed), and until it answers nothing is decided. Without this, a
+      // throttled write after the request was stored PENDING denied it at once.
+      .addRetry(TASK_RETRY)
+      .addCatch(
+        // The state here is Evaluate's input, the event, with the error at `$.error`. The event goes
+        // along: when Evaluate failed before storing the request, the record step stores it.
+        // Any earlier answer (one asking for a classification) is replaced.
+        new sfn.Pass(this, S.evaluationFailed, {
+          parameters: {
+            outcome: {
+              decision: Decision.denied,
+              // The error's name only: its cause may hold the handler's stack trace.
+              'reason.$': "States.Format('evaluation failed: {}', $.error.Error)",
+            },
           },
-        },
-        resultPath: EVALUATION_PATH,
-      }).next(finishEvaluationFailure),
-      { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
-    );
+          resultPath: EVALUATION_PATH,
+        }).next(finishEvaluationFailure),
+        { errors: [sfn.Errors.ALL], resultPath: ERROR_PATH },
+      );
 
     // One Choice, its rules in the order they must be asked (Choice rules are evaluated in order):
     // an object to classify first, a request that names no agent fails, a duplicate delivery ends

@@ -180,6 +180,13 @@ describe('approval state machine', () => {
   it('turns an evaluation failure into a recorded denial, and rejects invalid requests', () => {
     const evaluate = definition.States[WORKFLOW_STATES.evaluate];
     expect(evaluate.Retry[0].ErrorEquals).toContain('Lambda.ServiceException');
+    // A function error (DynamoDB throttled past the SDK's retries) is asked again before it denies.
+    expect(evaluate.Retry).toContainEqual({
+      ErrorEquals: ['States.TaskFailed'],
+      IntervalSeconds: 2,
+      MaxAttempts: 3,
+      BackoffRate: 2,
+    });
     expect(evaluate.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: WORKFLOW_STATES.evaluationFailed },
     ]);
