@@ -400,7 +400,9 @@ describe('faults injected into the running twin', () => {
       const requests = Array.from({ length: 4 }, () => agentRequest(client.agent));
       await client.send(...requests);
       const ids = requests.map(idOf);
-      for (const requestId of ids) await client.waitForPending(requestId);
+      // A step whose DynamoDB calls stay throttled past the SDK's retries is retried by the workflow
+      // (Evaluate, RequestApproval: 2, 4 and 8 s later), so reviewers may be asked ~15 s late.
+      for (const requestId of ids) await client.waitForPending(requestId, 40_000);
       for (const requestId of ids) {
         await vi.waitFor(
           async () => expect([201, 409]).toContain((await client.vote(requestId, 'carol', 'approve')).status),

@@ -266,11 +266,12 @@ export class E2eClient {
    * the policy decided alone is returned as soon as it is decided, so the caller's assertion names
    * what went wrong instead of a timeout.
    */
-  waitForPending(requestId: string): Promise<RequestRecord> {
+  waitForPending(requestId: string, timeout?: number): Promise<RequestRecord> {
     return this.waitFor(
       requestId,
       ({ request, timeline }) =>
         request.status !== 'PENDING' || timeline.some((record) => record.kind === 'NOTIFIED'),
+      timeout,
     );
   }
 
