@@ -96,14 +96,24 @@ export class AwsQueryError extends CountersignError {
   readonly status: number;
   /** AWS's request id, when it sent one. */
   readonly requestId: string | undefined;
-  /** The caller's fault (4xx: the call did not run) or the service's (5xx: its outcome is unknown). */
-  readonly fault: 'client' | 'server';
-  constructor(answer: { code: string; message: string; status: number; requestId?: string | undefined }) {
+  /**
+   * `refused`: the service refused the call (4xx) and no earlier attempt may have run it, so it did
+   * not run. `unknown`: a server error (5xx), or a refusal of a retry after an attempt that got no
+   * answer or a server error (that attempt may have run it).
+   */
+  readonly outcome: 'refused' | 'unknown';
+  constructor(answer: {
+    code: string;
+    message: string;
+    status: number;
+    requestId?: string | undefined;
+    afterUnknownOutcome?: boolean;
+  }) {
     super(`${answer.code}: ${answer.message}`);
     this.code = answer.code;
     this.status = answer.status;
     this.requestId = answer.requestId;
-    this.fault = answer.status >= 500 ? 'server' : 'client';
+    this.outcome = answer.status >= 500 || answer.afterUnknownOutcome === true ? 'unknown' : 'refused';
   }
 }
 
@@ -146,24 +156,28 @@ function retryable(answer: AwsAnswer): boolean {
   return answer.status >= 500 || isThrottlingError(error) || isTransientError(error);
 }
 
-function errorOf(answer: AwsAnswer): AwsQueryError {
+/** The service's error; `afterUnknownOutcome` as the sender reports it (SentAnswer). */
+function errorOf(answer: AwsAnswer, afterUnknownOutcome = false): AwsQueryError {
   const parsed = ErrorAnswer.safeParse(parsedXml(answer.text));
   const header = answer.headers.get('x-amzn-requestid') ?? undefined;
+  const { status } = answer;
   if (!parsed.success) {
     return new AwsQueryError({
-      code: `HTTP ${answer.status}`,
+      code: `HTTP ${status}`,
       message: answer.text.slice(0, 200),
-      status: answer.status,
+      status,
       requestId: header,
+      afterUnknownOutcome,
     });
   }
   const { Error: detail, Errors, RequestId } = parsed.data.ErrorResponse;
   const error = detail ?? Errors?.Error;
   return new AwsQueryError({
-    code: error?.Code ?? `HTTP ${answer.status}`,
+    code: error?.Code ?? `HTTP ${status}`,
     message: error?.Message ?? '',
-    status: answer.status,
+    status,
     requestId: RequestId ?? header,
+    afterUnknownOutcome,
   });
 }
 
@@ -210,7 +224,7 @@ export function queryClient(options: QueryClientOptions): QueryCall {
       },
       { timeoutMs: options.timeoutMs, retryable },
     );
-    if (answer.status < 200 || answer.status > 299) throw errorOf(answer);
+    if (answer.status < 200 || answer.status > 299) throw errorOf(answer, answer.afterUnknownOutcome);
     return answerOf(action, answer);
   };
 }

@@ -45,11 +45,25 @@ export interface SendOptions {
   readonly retryable: (answer: AwsAnswer) => boolean;
 }
 
+/** The answer a request ended with, and whether an attempt before it may have run the request. */
+export interface SentAnswer extends AwsAnswer {
+  /**
+   * An earlier attempt got no answer or a server error (5xx): it may have run the request, so a
+   * refusal of this attempt does not mean the request did not run.
+   */
+  readonly afterUnknownOutcome: boolean;
+}
+
 /**
  * Sends a request: the last answer (one not worth asking again, or the last attempt's), or the
  * error of the last attempt that got none (a network failure, the deadline).
  */
-export type SendSignedRequest = (request: SignedRequest, options: SendOptions) => Promise<AwsAnswer>;
+export type SendSignedRequest = (request: SignedRequest, options: SendOptions) => Promise<SentAnswer>;
+
+/** Whether an attempt that ended so may have run the request. */
+function outcomeUnknown(outcome: { answer: AwsAnswer } | { error: unknown }): boolean {
+  return !('answer' in outcome) || outcome.answer.status >= 500;
+}
 
 /** Lambda's and most REST APIs' rule: throttled (429) or a server error (5xx). */
 export function isThrottledOrServerError(answer: AwsAnswer): boolean {
@@ -93,17 +107,21 @@ export function signedRequestSender(target: SignedRequestTarget): SendSignedRequ
   return async (request, options) => {
     const path = `${base.pathname.replace(/\/$/, '')}${request.path}`;
     const deadline = Date.now() + options.timeoutMs;
+    let afterUnknownOutcome = false;
     for (let attemptNumber = 1; ; attemptNumber += 1) {
       const outcome = await attempt(request, path, Math.max(deadline - Date.now(), 1)).then(
         (answer) => ({ answer }),
         (error: unknown) => ({ error }),
       );
-      if ('answer' in outcome && !options.retryable(outcome.answer)) return outcome.answer;
+      if ('answer' in outcome && !options.retryable(outcome.answer)) {
+        return { ...outcome.answer, afterUnknownOutcome };
+      }
       const backoffMs = Math.random() * BACKOFF_BASE_MS * 2 ** attemptNumber;
       if (attemptNumber >= MAX_ATTEMPTS || Date.now() + backoffMs >= deadline) {
-        if ('answer' in outcome) return outcome.answer;
+        if ('answer' in outcome) return { ...outcome.answer, afterUnknownOutcome };
         throw outcome.error;
       }
+      afterUnknownOutcome ||= outcomeUnknown(outcome);
       await new Promise((resolve) => setTimeout(resolve, backoffMs));
     }
   };

@@ -21,7 +21,11 @@ import {
   signedRequestSender,
 } from './aws-signed-request.ts';
 
-/** Lambda refused the invocation (`type` is its error type, such as ResourceNotFoundException). */
+/**
+ * Lambda refused the invocation (`type` is its error type, such as ResourceNotFoundException). It
+ * does not say the function did not run (an earlier attempt that got a 5xx or no answer may have run
+ * it): both callers fail and are retried, the function being idempotent, and never record otherwise.
+ */
 export class LambdaInvokeError extends CountersignError {
   readonly status: number;
   readonly type: string;

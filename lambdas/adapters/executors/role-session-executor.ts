@@ -6,7 +6,8 @@
  * STS and IAM are called through their Query API (../aws-query.ts), S3 through its client.
  * What AWS refuses (4xx, a throttle still refused after the retries included: it did not run) is a
  * failure with AWS's error code, message and request id; a call whose outcome cannot be known (a
- * server error, a lost connection, the deadline) throws, and the service never runs it again.
+ * server error, a lost connection, the deadline, or a refusal of a retry after an attempt that got
+ * one of those, which may have run the call) throws, and the service never runs it again.
  */
 import { CopyObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type ExecutableAction, ExecutableActionName, sessionPolicyFor } from '../../domain/executors.ts';
@@ -65,10 +66,10 @@ function failureOf(error: ServiceError | AwsQueryError): ExecutionFailure {
   };
 }
 
-/** Whether AWS refused the call (4xx), so that it did not run. */
+/** Whether AWS refused the call (4xx, and no earlier attempt may have run it), so that it did not run. */
 function refused(error: unknown): error is ServiceError | AwsQueryError {
   return error instanceof AwsQueryError
-    ? error.fault === 'client'
+    ? error.outcome === 'refused'
     : isServiceError(error) && error.$fault === 'client';
 }
 
@@ -116,7 +117,8 @@ export class RoleSessionExecutor implements ActionExecutor {
       const awsRequestId = await this.#call(action, credentials);
       return awsRequestId === undefined ? {} : { awsRequestId };
     } catch (error) {
-      // AWS refused the call (4xx): it did not run. Anything else leaves the outcome unknown.
+      // AWS refused the call (4xx) and no earlier attempt may have run it: it did not run.
+      // Anything else leaves the outcome unknown.
       if (refused(error)) return { failure: failureOf(error) };
       throw error;
     }

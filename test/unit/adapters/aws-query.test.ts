@@ -4,7 +4,7 @@
  * partition, the endpoint and signing Region must be the ones the SDK client itself signs a request
  * for; against a local endpoint checking SigV4, the same call must arrive as the SDK client sends
  * it. Then the answers: the XML result and request id, AWS's errors (code, message, request id,
- * whose fault), retries as the SDK's standard mode (throttling, 5xx, no answer: three attempts),
+ * whether it ran), retries as the SDK's standard mode (throttling, 5xx, no answer: three attempts),
  * none for a refusal, and one deadline for all attempts.
  */
 import { createServer } from 'node:http';
@@ -205,7 +205,7 @@ describe('a Query call', () => {
     expect(error).toMatchObject({
       code: 'NoSuchEntity',
       status: 404,
-      fault: 'client',
+      outcome: 'refused',
       requestId: 'error-request-1',
       message: 'NoSuchEntity: The role with name payments-deployer cannot be found.',
     });
@@ -223,7 +223,7 @@ describe('a Query call', () => {
     await expect(attach()).rejects.toMatchObject({ code: 'AccessDenied', requestId: 'r-9' });
     await expect(attach()).rejects.toMatchObject({
       code: 'HTTP 403',
-      fault: 'client',
+      outcome: 'refused',
       requestId: 'header-request-id',
     });
   });
@@ -237,8 +237,28 @@ describe('a Query call', () => {
     expect(server.received).toHaveLength(3);
     server.received.length = 0;
     server.answers = [500, 502, 500, 200].map((status) => queryError(status, 'InternalFailure', 'oops'));
-    await expect(attach()).rejects.toMatchObject({ code: 'InternalFailure', status: 500, fault: 'server' });
+    await expect(attach()).rejects.toMatchObject({
+      code: 'InternalFailure',
+      status: 500,
+      outcome: 'unknown',
+    });
     expect(server.received).toHaveLength(3);
+  });
+
+  it('says the outcome is unknown when a retry after a server error is refused, refused when only throttled', async () => {
+    server.answers = [
+      queryError(500, 'InternalFailure', 'oops'),
+      queryError(400, 'Throttling', 'Rate exceeded'),
+      queryError(400, 'Throttling', 'Rate exceeded'),
+    ];
+    await expect(attach()).rejects.toMatchObject({ code: 'Throttling', status: 400, outcome: 'unknown' });
+    server.answers = [
+      queryError(400, 'Throttling', 'Rate exceeded'),
+      queryError(400, 'Throttling', 'Rate exceeded'),
+      queryError(400, 'Throttling', 'Rate exceeded'),
+    ];
+    await expect(attach()).rejects.toMatchObject({ code: 'Throttling', status: 400, outcome: 'refused' });
+    expect(server.received).toHaveLength(6);
   });
 
   it('counts an answer without its Response element as no answer it can read, not as AWS’s refusal', async () => {

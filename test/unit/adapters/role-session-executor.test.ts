@@ -131,6 +131,30 @@ describe('roleSessionExecutor', () => {
     expect(iam.received).toHaveLength(3);
   });
 
+  it('throws when IAM refuses a retry of an attempt whose outcome is unknown: the first may have attached it', async () => {
+    iam.answers = [
+      queryError(500, 'ServiceFailure', 'try later'),
+      queryError(400, 'Throttling', 'Rate exceeded', 'throttled-2'),
+      queryError(400, 'Throttling', 'Rate exceeded', 'throttled-3'),
+    ];
+    const error = await run(ATTACH).then(
+      (result) => result,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(AwsQueryError);
+    expect((error as AwsQueryError).outcome).toBe('unknown');
+    expect(iam.received).toHaveLength(3);
+  });
+
+  it('attaches the policy when a retry after an unknown outcome succeeds (attaching is idempotent)', async () => {
+    iam.answers = [
+      queryError(503, 'ServiceUnavailable', 'try later'),
+      querySuccess('AttachRolePolicy', '', 'attach-retried'),
+    ];
+    await expect(run(ATTACH)).resolves.toEqual({ awsRequestId: 'attach-retried' });
+    expect(iam.received).toHaveLength(2);
+  });
+
   it('runs nothing and records a failure when the role cannot be assumed', async () => {
     session.stsAnswers([
       queryError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRole', 'sts-1'),
