@@ -2,7 +2,8 @@
  * The executor function as Lambda runs it: imported with the stack's environment, invoked with
  * what Finish sends, against a local DynamoDB (dynalite), STS a local Query endpoint and S3 mocked at the SDK. It reads
  * what to run from the stored request, runs an approved copy once and answers its outcome (again,
- * without running it, to a retry), answers nothing to run for what Countersign does not execute,
+ * without running it, to a retry), records a throttle that outlasts the retries and an unknown
+ * outcome as failed (answered, not thrown: nothing retries them), answers nothing to run for what Countersign does not execute,
  * answers a run claimed by another invocation as in progress, and runs nothing for anyone else.
  */
 import { CopyObjectCommand } from '@aws-sdk/client-s3';
@@ -13,6 +14,7 @@ import { type PolicyDecision, parse } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/evaluate-request.ts';
 import { recordDecision } from '../../../lambdas/services/record-decision.ts';
 import { startExecutorSession } from '../../support/executor-session.ts';
+import { queryError } from '../../support/query-server.ts';
 import { setEnvironment, workflowHandlerEnvironment } from '../../workflow/support/handler-environment.ts';
 import { type LambdaHandler, lambdaContext } from '../../workflow/support/lambda-context.ts';
 import {
@@ -75,6 +77,41 @@ describe('the executor function', () => {
     expect(executorSession.assumeRoleCalls()[0]).toMatchObject({
       RoleArn: 'arn:aws:iam::123456789012:role/countersign-executor',
     });
+  });
+
+  it('records a throttle that outlasts the retries and an unknown outcome as failed, answering them to a retry without running again', async () => {
+    const throttled = await decided();
+    executorSession.stsAnswers(
+      [1, 2, 3].map((n) => queryError(400, 'Throttling', 'Rate exceeded', `throttled-${n}`)),
+    );
+    const refused = await invoke(throttled);
+    expect(refused).toMatchObject({
+      execution: {
+        status: 'EXECUTION_FAILED',
+        error: 'Throttling: Rate exceeded',
+        awsRequestId: 'throttled-3',
+      },
+    });
+    expect(await invoke(throttled)).toEqual(refused);
+    expect(executorSession.assumeRoleCalls()).toHaveLength(3);
+
+    const unknown = await decided();
+    executorSession.s3.on(CopyObjectCommand).rejects(
+      Object.assign(new Error('We encountered an internal error.'), {
+        name: 'InternalError',
+        $fault: 'server',
+        $metadata: {},
+      }),
+    );
+    const lost = await invoke(unknown);
+    expect(lost).toMatchObject({
+      execution: {
+        status: 'EXECUTION_FAILED',
+        error: 'the outcome is unknown, and the action is not run again: We encountered an internal error.',
+      },
+    });
+    expect(await invoke(unknown)).toEqual(lost);
+    expect(executorSession.s3.commandCalls(CopyObjectCommand)).toHaveLength(1);
   });
 
   it('answers nothing to run for a request Countersign does not execute', async () => {
