@@ -262,7 +262,9 @@ export interface SequenceProblem {
  * atomically, so the numbers a request's archived records carry must have no hole and no number
  * twice with different content. A hole is a record that never reached the archive: lost between the
  * table and S3 (a batch parked in the dead-letter queue, an object deleted or never digested) or a
- * write that never completed; a number twice with different content is a replaced record.
+ * write that never completed (such as a PUBLISHED fact, numbered before its event is put, whose
+ * publication never completed: README "Audit archive"); a number twice with different content is a
+ * replaced record.
  * Holds, per request, only the numbers seen and a hash of each record (never the records).
  */
 export class RecordSequences {
