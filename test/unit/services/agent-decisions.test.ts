@@ -4,9 +4,7 @@
  * answers from the store; a long poll waits for the decision.
  */
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
 import { actionHash } from '../../../lambdas/domain/action-hash.ts';
 import type { AgentDecisionRequest } from '../../../lambdas/domain/agent-api.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../../lambdas/domain/errors.ts';
@@ -21,6 +19,7 @@ import {
 } from '../../../lambdas/services/agent-decisions.ts';
 import { reconcilePrivilegedCall } from '../../../lambdas/services/reconcile-privileged-call.ts';
 import { recordDecision } from '../../../lambdas/services/record-decision.ts';
+import { countingRequestStore } from '../../support/counting-store.ts';
 import { cloudTrailEvent } from '../domain/cloudtrail-fixtures.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
 import { RecordingAlerts, RecordingWorkflows } from './fakes.ts';
@@ -303,14 +302,7 @@ describe('requestDecision', () => {
 
   it('answers a new ALLOW in ten AWS calls: not read first, the whole trail numbered in one write', async () => {
     harness.policy.answer = ALLOW;
-    const sent: object[] = [];
-    const client = {
-      send: (command: object) => {
-        sent.push(command);
-        return harness.table.client.send(command as PutCommand);
-      },
-    } as unknown as DynamoDBDocumentClient;
-    const store = new DynamoDbRequestStore({ client, tableName: harness.table.tableName });
+    const { store, sent } = countingRequestStore(harness.table);
     const request = ask();
     const signedBefore = harness.signer.signed.length;
     const answer = await requestDecision({ ...deps, store }, { agentId: 'invoice-bot', request });

@@ -1,10 +1,10 @@
-import { type DynamoDBDocumentClient, type PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
 import { actionHash } from '../../../lambdas/domain/action-hash.ts';
 import { unclassified } from '../../../lambdas/domain/classification.ts';
 import { publicRequestId } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/index.ts';
+import { countingRequestStore } from '../../support/counting-store.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
 import { anAgentEvent, executionArnFor, type Harness, nextEventId, startHarness } from './harness.ts';
 
@@ -79,14 +79,7 @@ describe('evaluateRequest', () => {
 
   it('numbers the REQUESTED and EVALUATED facts in one write', async () => {
     harness.policy.answer = requireApproval();
-    const sent: object[] = [];
-    const client = {
-      send: (command: object) => {
-        sent.push(command);
-        return harness.table.client.send(command as PutCommand);
-      },
-    } as unknown as DynamoDBDocumentClient;
-    const store = new DynamoDbRequestStore({ client, tableName: harness.table.tableName });
+    const { store, sent } = countingRequestStore(harness.table);
     const eventId = nextEventId();
     const event = anAgentEvent(eventId);
     const id = publicRequestId(event.detail.agent.id, eventId);

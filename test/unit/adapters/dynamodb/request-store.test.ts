@@ -9,6 +9,7 @@ import { TableKey } from '../../../../lambdas/adapters/dynamodb/table-layout.ts'
 import type { NewAuditRecord } from '../../../../lambdas/domain/audit-record.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../../../lambdas/domain/errors.ts';
 import type { RequestRecord } from '../../../../lambdas/domain/schemas.ts';
+import { countingRequestStore } from '../../../support/counting-store.ts';
 import { type LocalTable, startDynalite } from '../../../support/dynalite.ts';
 import { AUDIT_DATA, anAuditRecord, aRecord, aVote, NOW } from '../../domain/fixtures.ts';
 
@@ -349,16 +350,7 @@ describe('audit', () => {
 
   it('numbers records appended together in the order given, after those before, in one numbering write', async () => {
     const { requestId } = fresh();
-    const sent: unknown[] = [];
-    const counting = new DynamoDbRequestStore({
-      client: {
-        send: (command: unknown) => {
-          sent.push(command);
-          return table.client.send(command as PutCommand);
-        },
-      } as unknown as DynamoDBDocumentClient,
-      tableName: table.tableName,
-    });
+    const { store: counting, sent } = countingRequestStore(table);
     await store.appendAudit(anAudit(requestId, 'FIRST', '2025-06-01T12:00:01.000Z'));
     const at = '2025-06-01T12:00:02.000Z';
     await counting.appendAudits(['C', 'A', 'B'].map((key) => anAudit(requestId, key, at)));
@@ -403,16 +395,7 @@ describe('audit', () => {
 
   it('numbers reserved keys after the records, in the same write; a reserved record is then written without numbering', async () => {
     const { requestId } = fresh();
-    const sent: unknown[] = [];
-    const counting = new DynamoDbRequestStore({
-      client: {
-        send: (command: unknown) => {
-          sent.push(command);
-          return table.client.send(command as PutCommand);
-        },
-      } as unknown as DynamoDBDocumentClient,
-      tableName: table.tableName,
-    });
+    const { store: counting, sent } = countingRequestStore(table);
     const at = '2025-06-01T12:00:01.000Z';
     const reserved = await counting.appendAudits(
       ['A', 'B'].map((key) => anAudit(requestId, key, at)),
