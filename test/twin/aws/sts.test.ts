@@ -156,14 +156,14 @@ describe('the executor’s Query calls (lambdas/adapters/aws-query.ts)', () => {
         RoleArn: 'arn:aws:iam::000000000000:role/executor',
         RoleSessionName: 'x',
       }),
-    ).rejects.toMatchObject({ code: 'ValidationError', fault: 'client', requestId: expect.any(String) });
+    ).rejects.toMatchObject({ code: 'ValidationError', outcome: 'refused', requestId: expect.any(String) });
     const refused = await query(twinTarget, QUERY_APIS.iam)('AttachRolePolicy', {
       RoleName: 'payments-deployer',
       PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
     }).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(AwsQueryError);
     expect(refused).toMatchObject({
-      fault: 'client',
+      outcome: 'refused',
       message: expect.stringContaining('does not emulate the AWS service iam'),
     });
   });
