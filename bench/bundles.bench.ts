@@ -4,7 +4,8 @@
  * packages that weigh most in it. Cold init: each function of the twin's cloud assembly (the bundles
  * `cdk deploy` would upload) imported by a fresh Node process with its template environment, beside
  * the same process importing an empty ES module (`coldInitBaselineMs`), runs alternating so that
- * load weighs on both alike; the median of each. Goals (issue 15): ≤ 500 KB, ≤ 150 ms.
+ * load weighs on both alike, every process started by a small one of its own (timeCommands), not
+ * by this one; the median of each. Goals (issue 15): ≤ 500 KB, ≤ 150 ms.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import { readLocalConfig } from '../local/product/config.ts';
 import { buildCountersignStack, TEST_FULL_CONTEXT } from '../test/infra/build-stack.ts';
 import { handlersOf } from '../test/infra/handlers-of.ts';
 import type { BenchOptions, Figure } from './figures.ts';
-import { percentile, timeCommand } from './measure.ts';
+import { percentile, timeCommands } from './measure.ts';
 
 const COLD_INIT_GOAL_MS = 150;
 const RUNS = { full: 11, quick: 1 } as const;
@@ -100,24 +101,17 @@ async function measureColdInits(runs: number): Promise<Figure[]> {
     const empty = join(dir, 'empty.mjs');
     await writeFile(empty, '');
     const emptyArgs = importArgs(pathToFileURL(empty).href);
-    const baseline: number[] = [];
-    const times = new Map<TwinFunction, number[]>(functions.map((fn) => [fn, []]));
-    for (let run = 0; run < runs; run += 1) {
-      for (const fn of functions) {
-        const env = functionEnvironment(fn);
-        const moduleUrl = pathToFileURL(join(fn.codeDir!, fn.handler.replace(/\.[^.]+$/, '.mjs'))).href;
-        baseline.push(
-          ...timeCommand(process.execPath, emptyArgs, { runs: 1, warmUps: run === 0 ? 1 : 0, env }),
-        );
-        times.get(fn)!.push(
-          ...timeCommand(process.execPath, importArgs(moduleUrl), {
-            runs: 1,
-            warmUps: run === 0 ? 1 : 0,
-            env,
-          }),
-        );
-      }
-    }
+    // Each function's start beside an empty module's, with the same environment, in turn.
+    const commands = functions.flatMap((fn) => {
+      const env = functionEnvironment(fn);
+      const moduleUrl = pathToFileURL(join(fn.codeDir!, fn.handler.replace(/\.[^.]+$/, '.mjs'))).href;
+      return [
+        { command: process.execPath, args: emptyArgs, env },
+        { command: process.execPath, args: importArgs(moduleUrl), env },
+      ];
+    });
+    const times = timeCommands(commands, { rounds: runs });
+    const baseline = times.filter((_, index) => index % 2 === 0).flat();
     const median = (values: number[]) =>
       Math.round(
         percentile(
@@ -126,9 +120,9 @@ async function measureColdInits(runs: number): Promise<Figure[]> {
         ),
       );
     const coldInitBaseline = { name: 'coldInitBaselineMs', value: median(baseline) };
-    const figures: Figure[] = functions.map((fn) => ({
+    const figures: Figure[] = functions.map((fn, index) => ({
       name: `coldInit${fn.logicalId.replace(/Function[0-9A-F]{8}$/, '')}Ms`,
-      value: median(times.get(fn)!),
+      value: median(times[2 * index + 1]!),
       unit: 'ms',
       baseline: coldInitBaseline,
       goal: { atMost: COLD_INIT_GOAL_MS },

@@ -73,37 +73,56 @@ export function sampleLatencies<Name extends string>(
   return { micros, retaken };
 }
 
-export interface CommandOptions {
-  /** Timed runs. */
-  readonly runs: number;
-  /** Untimed runs first (page cache, binary loaded). @default 1 */
-  readonly warmUps?: number;
+/** A program to time: what it runs with, and what it reads. */
+export interface TimedCommand {
+  readonly command: string;
+  readonly args: readonly string[];
   /** Given on stdin. */
-  readonly input?: Buffer | string;
+  readonly input?: string;
   /** The program's whole environment. @default this process's */
   readonly env?: Readonly<Record<string, string>>;
 }
 
+export interface CommandRounds {
+  /** Timed runs of each command. */
+  readonly rounds: number;
+  /** Untimed runs of each command first (page cache, binary loaded). @default 1 */
+  readonly warmUps?: number;
+}
+
+const TIMER = new URL('./time-commands.mjs', import.meta.url);
+
 /**
- * Wall time of running `command args` to completion, in milliseconds, ascending, one per run: the
- * baseline for a figure that a plain program achieves. A command that fails throws, with its stderr.
+ * Wall time of running each command to completion, in milliseconds, each command's ascending: the
+ * baseline for a figure that a plain program achieves, or programs compared (a bundle's cold start
+ * beside an empty module's). Every command runs once per round, in the order given, so that load
+ * weighs on each alike. The programs are started by a small process of their own
+ * (time-commands.mjs), not by this one, whose size would add the cost of forking it to each run.
+ * A command that fails throws, with its stderr.
  */
-export function timeCommand(command: string, args: readonly string[], options: CommandOptions): number[] {
-  const run = () => {
-    const start = performance.now();
-    const result = spawnSync(command, args, {
-      input: options.input,
-      ...(options.env === undefined ? {} : { env: { ...options.env } }),
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'],
-      maxBuffer: 1024 * 1024,
-    });
-    const elapsed = performance.now() - start;
-    if (result.error !== undefined || result.status !== 0) {
-      const why = result.error?.message ?? `exit ${result.status}: ${result.stderr.toString().trim()}`;
-      throw new Error(`${command} ${args.join(' ')} failed: ${why}`);
-    }
-    return elapsed;
-  };
-  for (let i = 0; i < (options.warmUps ?? 1); i += 1) run();
-  return Array.from({ length: options.runs }, run).sort((a, b) => a - b);
+export function timeCommands(commands: readonly TimedCommand[], options: CommandRounds): number[][] {
+  const result = spawnSync(process.execPath, [TIMER.pathname], {
+    input: JSON.stringify({ rounds: options.rounds, warmUps: options.warmUps ?? 1, commands }),
+    stdio: ['pipe', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error !== undefined || result.status !== 0) {
+    throw new Error(`the command timer failed: ${result.error?.message ?? `exit ${result.status}`}`);
+  }
+  const answer = JSON.parse(result.stdout.toString('utf8')) as { times?: number[][]; error?: string };
+  if (answer.times === undefined) throw new Error(answer.error ?? 'the command timer answered nothing');
+  return answer.times.map((times) => [...times].sort((a, b) => a - b));
+}
+
+/** Wall time of one command run `runs` times (timeCommands with one command). */
+export function timeCommand(
+  command: string,
+  args: readonly string[],
+  options: Omit<TimedCommand, 'command' | 'args'> & { readonly runs: number; readonly warmUps?: number },
+): number[] {
+  const { runs, warmUps, ...rest } = options;
+  return timeCommands([{ command, args, ...rest }], {
+    rounds: runs,
+    ...(warmUps === undefined ? {} : { warmUps }),
+  })[0]!;
 }

@@ -4,6 +4,7 @@
  * timing (speed targets are the bench's, not the tests').
  */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Figure } from '../../bench/figures.ts';
-import { percentile, sampleLatencies, timeCommand } from '../../bench/measure.ts';
+import { percentile, sampleLatencies, timeCommand, timeCommands } from '../../bench/measure.ts';
 import { formatTable, meetsGoal, resultsObject } from '../../bench/report.ts';
 
 const RUN = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
@@ -179,5 +180,28 @@ describe('measuring helpers', () => {
     expect(() => timeCommand(process.execPath, ['-e', 'process.exit(3)'], { runs: 1 })).toThrow(/exit 3/);
     const echoed = timeCommand(process.execPath, ['-e', 'process.stdin.resume()'], { runs: 1, input: 'x' });
     expect(echoed).toHaveLength(1);
+  });
+
+  it('times commands run by run, in the order given, each with its own environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'countersign-time-commands-'));
+    try {
+      const log = join(dir, 'runs.log');
+      const append = (name: string) => ({
+        command: process.execPath,
+        args: ['-e', `require('node:fs').appendFileSync(${JSON.stringify(log)}, process.env.NAME + '\\n')`],
+        env: { NAME: name },
+      });
+      const times = timeCommands([append('a'), append('b')], { rounds: 2, warmUps: 1 });
+      expect(times.map((each) => each.length)).toEqual([2, 2]);
+      expect(times[0]).toEqual([...times[0]!].sort((x, y) => x - y));
+      expect(readFileSync(log, 'utf8').split('\n').filter(Boolean)).toEqual(['a', 'a', 'b', 'b', 'a', 'b']);
+      expect(() =>
+        timeCommands([append('a'), { command: process.execPath, args: ['-e', 'process.exit(4)'] }], {
+          rounds: 1,
+        }),
+      ).toThrow(/exit 4/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
