@@ -25,10 +25,12 @@ interface Sizes {
   readonly throughput: number;
   /** Approvals one at a time for the latencies, and PutItems for theirs. */
   readonly latency: number;
+  /** Approvals one at a time before those, untimed (the functions' first runs of that path). */
+  readonly latencyWarmUp: number;
 }
 const SIZES: Readonly<Record<'full' | 'quick', Sizes>> = {
-  full: { throughput: 200, latency: 40 },
-  quick: { throughput: 10, latency: 3 },
+  full: { throughput: 200, latency: 40, latencyWarmUp: 3 },
+  quick: { throughput: 10, latency: 3, latencyWarmUp: 1 },
 };
 /** ListExecutions pages through every execution: often enough to time 200 decisions to 1%. */
 const THROUGHPUT_POLL_MS = 20;
@@ -83,11 +85,15 @@ async function measureThroughput(
   return { perSecond: count / seconds, cpuMs: (user + system) / 1000 };
 }
 
-/** One approval at a time: PutEvents → reviewers notified, then the deciding vote → workflow done. */
-async function measureLatencies(bench: TwinClient, samples: number) {
+/**
+ * One approval at a time: PutEvents → reviewers notified, then the deciding vote → workflow done.
+ * The first `warmUp` are not timed: the throughput requests are auto-allowed, so these are the first
+ * runs of the approval path's functions.
+ */
+async function measureLatencies(bench: TwinClient, samples: number, warmUp: number) {
   const toPending: number[] = [];
   const voteToDecision: number[] = [];
-  for (let sample = 0; sample < samples; sample += 1) {
+  for (let sample = -warmUp; sample < samples; sample += 1) {
     const request = bench.request('iam:AttachRolePolicy', {
       roleName: 'invoice-exporter',
       policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
@@ -102,7 +108,7 @@ async function measureLatencies(bench: TwinClient, samples: number) {
       }
       return detail.timeline.some((record) => record.kind === 'NOTIFIED') ? detail.request : undefined;
     });
-    toPending.push(performance.now() - sent);
+    const requestToPending = performance.now() - sent;
 
     const voted = performance.now();
     const vote = await bench.api('POST', `${bench.path(request.requestId)}/votes`, 'carol', {
@@ -115,7 +121,10 @@ async function measureLatencies(bench: TwinClient, samples: number) {
       );
       return status === 'RUNNING' ? undefined : status;
     });
-    voteToDecision.push(performance.now() - voted);
+    if (sample >= 0) {
+      toPending.push(requestToPending);
+      voteToDecision.push(performance.now() - voted);
+    }
   }
   toPending.sort((a, b) => a - b);
   voteToDecision.sort((a, b) => a - b);
@@ -131,10 +140,13 @@ async function measureTwin(dataDir: string, sizes: Sizes): Promise<TwinFigures &
   const { twin, client: bench } = await startQuietTwin(dataDir);
   try {
     const throughput = await measureThroughput(bench, sizes.throughput);
+    // One at a time means one at a time: what the throughput requests set off (their audit records
+    // to the archive) is done before the first approval is timed.
+    await twin.drainEventSourceMappings();
     return {
       decidedPerSecond: throughput.perSecond,
       cpuMsPerDecision: throughput.cpuMs / sizes.throughput,
-      ...(await measureLatencies(bench, sizes.latency)),
+      ...(await measureLatencies(bench, sizes.latency, sizes.latencyWarmUp)),
       table: twin.stack.tables[0]!,
     };
   } finally {
