@@ -5,7 +5,6 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/handlers/environment-names.ts';
-import type { CountersignEventBus } from './countersign-event-bus.ts';
 import { AGENT_API_ROUTES, type CountersignHttpApi } from './countersign-http-api.ts';
 import { BUNDLED_POLICY_DIR, HandlerFunction, POLICY_ENGINE_BUNDLE } from './handler-function.ts';
 import type { RequestTable } from './request-table.ts';
@@ -19,14 +18,12 @@ export interface AgentDecisionsProps {
   readonly httpApi: CountersignHttpApi;
   /** The requests (conditional writes) and their audit trail. */
   readonly table: RequestTable;
-  /** Where decisions are published: the function becomes one of the bus policy's decision publishers. */
-  readonly eventBus: CountersignEventBus;
   /** Signs the receipts of what it decides: the function becomes one of the key's signers. */
   readonly receiptKey: SigningKey;
   /** The approval workflow it starts for what people decide (or Countersign executes). */
   readonly stateMachine: sfn.StateMachine;
   /**
-   * The handler environment: the table, bus, defaults, directory and agents' principals; the
+   * The handler environment: the table, defaults, directory and agents' principals; the
    * policy directory, receipt key and state machine are added here.
    */
   readonly environment: Readonly<Record<string, string>>;
@@ -48,7 +45,8 @@ export interface AgentDecisionsProps {
  * The fast decision path: `POST /api/agent/decisions` and `GET /api/agent/decisions/{requestId}`
  * behind the HTTP API's IAM authorizer, served by one function that evaluates with the same
  * policies as Evaluate (bundled the same way), stores what policy alone decides with a signed
- * receipt, publishes it, and starts the approval workflow for the rest. Agents call it with SigV4
+ * receipt (FastDecisionAnnouncer approves, records and publishes it from the table's stream), and
+ * starts the approval workflow for the rest. Agents call it with SigV4
  * and need `execute-api:Invoke` on `invokeArn`; the handler maps the caller to its agent.
  */
 export class AgentDecisions extends Construct {
@@ -77,7 +75,6 @@ export class AgentDecisions extends Construct {
     });
     const role = this.handler.role;
     props.table.grantReadWrite(role);
-    props.eventBus.grantPublishDecisions(role);
     props.receiptKey.grantSign(role);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

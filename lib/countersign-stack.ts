@@ -22,6 +22,7 @@ import {
   type RestApiOptions,
 } from './countersign-http-api.ts';
 import { CountersignKey } from './countersign-key.ts';
+import { FastDecisionAnnouncer } from './fast-decision-announcer.ts';
 import { BUNDLED_POLICY_DIR, HandlerFunction, POLICY_ENGINE_BUNDLE } from './handler-function.ts';
 import { grantIdentityStoreRead } from './identity-store-access.ts';
 import { MacieFindingsRule } from './macie-findings-rule.ts';
@@ -94,6 +95,8 @@ export class CountersignStack extends Stack {
   readonly reconciliation: PrivilegedCallReconciliation;
   /** The agents' fast decision path (IAM-authorized routes on the HTTP API). */
   readonly agentDecisions: AgentDecisions;
+  /** Table stream → the fast path's decisions approved, recorded and published. */
+  readonly fastDecisionAnnouncer: FastDecisionAnnouncer;
   /** The built-in executors: the function that runs an approved action for Finish, and the role it assumes. */
   readonly executor: ActionExecutor;
 
@@ -275,7 +278,6 @@ export class CountersignStack extends Stack {
     this.agentDecisions = new AgentDecisions(this, 'AgentDecisions', {
       httpApi: this.httpApi,
       table: this.table,
-      eventBus: this.eventBus,
       receiptKey: this.receiptKey,
       stateMachine: this.workflow.stateMachine,
       classifyBeforeApproval: config.macie,
@@ -286,6 +288,14 @@ export class CountersignStack extends Stack {
       },
       logEncryptionKey: key,
       logRetention,
+    });
+    // What the fast path stored decided is approved, recorded and published from the table's stream.
+    this.fastDecisionAnnouncer = new FastDecisionAnnouncer(this, 'FastDecisionAnnouncer', {
+      table: this.table,
+      eventBus: this.eventBus,
+      logEncryptionKey: key,
+      logRetention,
+      environment: powertools,
     });
     // Every audit record goes from the table's stream to the archive; digests chain and sign it.
     this.auditArchive = new AuditArchiveBucket(this, 'AuditArchive', {
@@ -433,8 +443,21 @@ export class CountersignStack extends Stack {
           description:
             'Audit records could not be archived after every retry: their stream positions are in the DLQ; `countersign audit verify` names the missing records.',
         },
+        {
+          id: 'FastDecisionDeadLetters',
+          queue: this.fastDecisionAnnouncer.deadLetterQueue,
+          description:
+            'Decisions of the fast path were never approved, recorded or published after every retry: their stream positions are in the DLQ.',
+        },
       ],
       streamReaders: [
+        {
+          id: 'FastDecisionsLate',
+          function: this.fastDecisionAnnouncer.handler.function,
+          maxIteratorAge: Duration.minutes(1),
+          description:
+            'Decisions of the fast path have waited more than a minute for their approval, audit trail and Action Decided: the announcer keeps failing (the table, the bus) and retries until the stream is about to drop them.',
+        },
         {
           id: 'AuditArchiveLate',
           function: this.auditArchiver.handler.function,
@@ -450,6 +473,7 @@ export class CountersignStack extends Stack {
         this.macieFindings.handler,
         this.reconciliation.handler,
         this.agentDecisions.handler,
+        this.fastDecisionAnnouncer.handler,
         this.auditArchiver.handler,
         this.auditDigester.handler,
         ...[

@@ -29,6 +29,11 @@ const READ_WRITE_ACTIONS = [
   'dynamodb:UpdateItem',
 ];
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
+/**
+ * What appending to the table takes: conditional puts and updates, and the consistent read of the
+ * item a failed condition did not return (the audit sequence's number after a retry).
+ */
+const APPEND_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
 /**
  * The single table behind Countersign (requests, votes, audit records and Powertools idempotency
@@ -76,6 +81,13 @@ export class RequestTable extends Construct {
     this.grant(grantee, READ_ACTIONS, ['kms:Decrypt']);
   }
 
+  /** Conditional puts and updates of the table's items (no index, no query, no delete), and the key uses that needs. */
+  grantAppend(grantee: iam.IGrantable): void {
+    this.grant(grantee, APPEND_ACTIONS, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], {
+      indexes: false,
+    });
+  }
+
   /**
    * Reading the table's stream, as an event source mapping does with its function's role: the
    * stream's records, and the key only through DynamoDB.
@@ -105,11 +117,16 @@ export class RequestTable extends Construct {
     return this.table.tableStreamArn!;
   }
 
-  private grant(grantee: iam.IGrantable, tableActions: string[], keyActions: string[]): void {
+  private grant(
+    grantee: iam.IGrantable,
+    tableActions: string[],
+    keyActions: string[],
+    { indexes }: { indexes: boolean } = { indexes: true },
+  ): void {
     iam.Grant.addToPrincipal({
       grantee,
       actions: tableActions,
-      resourceArns: [this.table.tableArn, `${this.table.tableArn}/index/*`],
+      resourceArns: indexes ? [this.table.tableArn, `${this.table.tableArn}/index/*`] : [this.table.tableArn],
     });
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
@@ -119,7 +136,7 @@ export class RequestTable extends Construct {
         conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
       }),
     );
-    if (Construct.isConstruct(grantee.grantPrincipal)) {
+    if (indexes && Construct.isConstruct(grantee.grantPrincipal)) {
       const tableId = Stack.of(this).resolve((this.table.node.defaultChild as dynamodb.CfnTable).logicalId);
       Validations.of(grantee.grantPrincipal).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,

@@ -50,9 +50,9 @@ export interface WorkflowAlarmsProps {
 /**
  * Alarms for what must never happen quietly: a failed workflow execution, anything in a dead-letter
  * queue (an agent request not delivered, a Macie finding not stored, audit records not archived, a
- * privileged call or decision not reconciled), a stream reader falling behind (the archive waiting
- * for S3), a handler error. Each notifies the (encrypted,
- * TLS-only) alarm topic.
+ * fast-path decision not recorded or published, a privileged call or decision not reconciled), a
+ * stream reader falling behind (the archive waiting for S3, the fast path's follow-up failing), a
+ * handler error. Each notifies the (encrypted, TLS-only) alarm topic.
  */
 export class WorkflowAlarms extends Construct {
   readonly topic: sns.Topic;

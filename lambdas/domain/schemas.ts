@@ -332,6 +332,14 @@ export const Vote = z.strictObject({
 });
 export type Vote = z.infer<typeof Vote>;
 
+/**
+ * The owner of a request the fast path decided (`executionArn`), in the place of the execution ARN
+ * that owns a workflow's request. No workflow step accepts it (they take execution ARNs only), so no
+ * execution can ever decide, wait on or publish such a request; the table stream's follow-up
+ * (announce-fast-decisions) picks the requests it owns by it.
+ */
+export const FAST_PATH_OWNER = 'countersign:fast-path';
+
 /** The request as stored: the agent's ask, the policy outcome, votes and the decision. */
 export const RequestRecord = z.strictObject({
   requestId: RequestId,
@@ -356,6 +364,7 @@ export const RequestRecord = z.strictObject({
   classification: z.optional(RequestClassification),
   votes: z.array(Vote),
   approvers: z.array(z.string()),
+  /** The workflow execution that owns the request, or FAST_PATH_OWNER. */
   executionArn: z.string(),
   sourceEventId: z.string(),
   createdAt: z.iso.datetime(),

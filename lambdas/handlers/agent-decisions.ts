@@ -3,8 +3,8 @@
  * `GET /api/agent/decisions/{requestId}`): the caller is the IAM identity API Gateway verified
  * (`requestContext.authorizer.iam.userArn`), mapped to its agent. It evaluates with the same policy
  * engine and directory as Evaluate, signs receipts with the receipt key (granted to it like to the
- * publisher), publishes decisions on the bus, stores approvals for the CloudTrail reconciliation, and starts the
- * approval workflow for what people decide.
+ * publisher), stores what policy decides (announce-fast-decisions, fed by the table's stream, records,
+ * approves and publishes it), and starts the approval workflow for what people decide.
  */
 // First, so that Cedar's wasm compiles in the background while the rest of the bundle loads.
 import '../adapters/cedar/cedar-wasm.ts';
@@ -15,15 +15,12 @@ import type { APIGatewayProxyEventV2WithIAMAuthorizer } from 'aws-lambda';
 import {
   createDocumentClient,
   createDynamoDbClient,
-  createEventBridgeClient,
   createKmsClient,
   createSfnClient,
 } from '../adapters/aws-clients.ts';
 import { createDirectory } from '../adapters/directory-wiring.ts';
 import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
-import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-call-store.ts';
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
-import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
 import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
 import { SfnApprovalWorkflows } from '../adapters/sfn-approval-workflows.ts';
 import { systemClock } from '../adapters/system-clock.ts';
@@ -37,7 +34,6 @@ import { createPolicyWiring } from './policy-wiring.ts';
 
 const env = loadEnvironment([
   'tableName',
-  'eventBusName',
   'receiptKeyId',
   'policyDir',
   'defaultApproverGroup',
@@ -61,12 +57,7 @@ const services = {
   classifyBeforeApproval: env.classifyBeforeApproval,
   directory: createDirectory(env, { documentClient, tableName: env.tableName }),
   signer: new KmsReceiptSigner({ client: createKmsClient(), keyId: env.receiptKeyId }),
-  publisher: new EventBridgeDecisionPublisher({
-    client: createEventBridgeClient(),
-    eventBusName: env.eventBusName,
-  }),
   workflows: new SfnApprovalWorkflows({ client: createSfnClient(), stateMachineArn: env.stateMachineArn }),
-  grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
   clock: systemClock,
   sleep: (ms: number) => sleep(ms),
   region: env.awsRegion,

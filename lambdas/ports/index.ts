@@ -590,3 +590,16 @@ export interface StreamedAuditRecord {
   /** The new image of an inserted audit item (plain JSON); undefined for any other change. */
   readonly auditImage?: Readonly<Record<string, unknown>>;
 }
+
+/** One record of the table's stream, as the fast path's follow-up (announce-fast-decisions) sees it. */
+export interface StreamedFastDecision {
+  /** The stream's sequence number: what a partial batch failure names. */
+  readonly sequenceNumber: string;
+  /**
+   * The request the fast path inserted decided, read from the new image as the request store reads
+   * its items; undefined for any other change (the mapping's filter lets none through).
+   */
+  readonly record?: RequestRecord;
+  /** Why an insert of a fast-path request could not be read as a request (its issues). */
+  readonly unreadable?: unknown;
+}

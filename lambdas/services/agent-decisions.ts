@@ -2,14 +2,16 @@
  * The fast decision path: an agent asks over HTTP (`POST /api/agent/decisions`) and what policy
  * alone decides is answered at once. The request is assessed by the same code as the workflow's
  * Evaluate step (`assessRequest`: directory, Cedar, execution rules, fail closed); an ALLOW or DENY
- * is stored already decided with its signed receipt in one conditional write, its audit trail is
- * the workflow's (REQUESTED, EVALUATED, DECIDED, PUBLISHED) and `Action Decided` goes on the bus.
- * An ALLOW is stored as the approval privileged calls (CloudTrail) are matched against before the
- * agent is answered, as the publish step does. Everything else (people decide, Countersign executes
- * the action, a break-glass request, whose review the workflow opens, or the S3 object it reads or
- * exports must first be classified by Macie) starts the same approval workflow, under a name
- * derived from the request id, and answers PENDING; `GET …/{requestId}` waits for the outcome. Idempotent on the request id: the same request asked again gets the
- * decision already stored, and an id reused for another action is refused.
+ * is signed and stored already decided, with its receipt, in one conditional write, and answered:
+ * that write is all the agent waits for. The rest follows from the table's stream
+ * (announce-fast-decisions.ts, retried until done): the approval privileged calls (CloudTrail) are
+ * matched against, the workflow's audit trail (REQUESTED, EVALUATED, DECIDED, SIGNED, PUBLISHED)
+ * and `Action Decided` on the bus. Everything else (people decide, Countersign executes the action,
+ * a break-glass request, whose review the workflow opens, or the S3 object it reads or exports must
+ * first be classified by Macie) starts the same approval workflow, under a name derived from the
+ * request id, and answers PENDING; `GET …/{requestId}` waits for the outcome. Idempotent on the
+ * request id: the same request asked again gets the decision already stored, and an id reused for
+ * another action is refused.
  */
 import { createHash } from 'node:crypto';
 import { actionHash } from '../domain/action-hash.ts';
@@ -20,15 +22,14 @@ import {
   MAX_WAIT_SECONDS,
 } from '../domain/agent-api.ts';
 import { terminalStatusFor } from '../domain/approval.ts';
-import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
-import { grantOf } from '../domain/privileged-calls.ts';
 import { receiptClaimsFor } from '../domain/receipt.ts';
 import {
   AGENT_SOURCE_PREFIX,
   AgentRequestEvent,
   DETAIL_TYPE,
   Decision,
+  FAST_PATH_OWNER,
   PolicyOutcome,
   parse,
   publicRequestId,
@@ -38,26 +39,14 @@ import type {
   ApprovalWorkflows,
   ClassificationStore,
   Clock,
-  DecisionPublisher,
   Directory,
   PolicyEngine,
-  PrivilegedCallStore,
   ReceiptSigner,
   RequestStore,
 } from '../ports/index.ts';
-import { recordFacts } from './audit-trail.ts';
 import { planClassification } from './classify-before-approval.ts';
 import { assessRequest } from './evaluate-request.ts';
-import { decisionEventOf, publishSigned, signedFact } from './publish-decision.ts';
-import { decidedFact } from './record-decision.ts';
-import { intakeFacts } from './request-record.ts';
-
-/**
- * The owner of a request the fast path decided: in the place of the execution ARN that owns a
- * workflow's request. No workflow step accepts it (they take execution ARNs only), so no execution
- * can ever decide, wait on or publish such a request.
- */
-export const FAST_PATH_OWNER = 'countersign:fast-path';
+import { decisionEventOf } from './publish-decision.ts';
 
 export interface AgentDecisionDeps {
   readonly store: RequestStore;
@@ -67,10 +56,7 @@ export interface AgentDecisionDeps {
   readonly policy: PolicyEngine;
   readonly directory: Directory;
   readonly signer: ReceiptSigner;
-  readonly publisher: DecisionPublisher;
   readonly workflows: ApprovalWorkflows;
-  /** Where approvals are kept for the CloudTrail reconciliation. */
-  readonly grants: Pick<PrivilegedCallStore, 'putGrant'>;
   readonly clock: Clock;
   /** Waits `ms` milliseconds (between reads of a long poll). */
   readonly sleep: (ms: number) => Promise<void>;
@@ -78,13 +64,6 @@ export interface AgentDecisionDeps {
   readonly region: string;
   readonly account: string;
 }
-
-/**
- * How old a fast-path decision without its PUBLISHED fact must be to count as cut short by a crash
- * (and be announced by the next ask): longer than the function may run, so a decision still being
- * announced by the call that made it is not announced twice.
- */
-export const UNFINISHED_AFTER_MS = 60_000;
 
 /** How often a long poll reads the request: soon at first, then less often. */
 const POLL_INTERVALS_MS = [50, 100, 200, 400] as const;
@@ -152,27 +131,6 @@ function decidedByPolicy(record: RequestRecord): boolean {
   return decision === PolicyOutcome.deny || (decision === PolicyOutcome.allow && executor === undefined);
 }
 
-/**
- * The approval, the audit trail and the announcement of a request the fast path decided, each step
- * idempotent: rewritten after a crash, the approval and the facts stay as first written and the
- * event is published again. The approval is stored first, from the stored record, before the agent
- * is answered or the decision announced (an agent holding the receipt finds its approval recorded).
- */
-async function recordAndAnnounce(deps: AgentDecisionDeps, record: RequestRecord): Promise<void> {
-  const grant = grantOf(record);
-  // The approval and the facts before the announcement; the facts numbered in one write, which
-  // also numbers the PUBLISHED fact to come, so that after the event it is one write.
-  const [, [published]] = await Promise.all([
-    grant === undefined ? undefined : deps.grants.putGrant(grant),
-    recordFacts(
-      deps,
-      [...intakeFacts(record), decidedFact(record), signedFact(record)],
-      [AuditKind.published],
-    ),
-  ]);
-  await publishSigned(deps, record, published);
-}
-
 /** The policy's decision of an assessed request, with its signed receipt. */
 async function decisionOf(deps: AgentDecisionDeps, assessed: RequestRecord): Promise<RequestRecord> {
   const decision =
@@ -187,29 +145,18 @@ async function decisionOf(deps: AgentDecisionDeps, assessed: RequestRecord): Pro
   return { ...decided, receipt: await deps.signer.sign(receiptClaimsFor(decided)) };
 }
 
-/**
- * A request asked again: answered from the store. If the fast path decided it and its trail was
- * left unfinished (a crash between the write and the announcement), the trail is finished now.
- */
-async function askedAgain(
-  deps: AgentDecisionDeps,
-  request: AgentDecisionRequest,
-  stored: RequestRecord,
-): Promise<AgentDecisionBody> {
+/** A request asked again: answered from the store (the same action only). */
+function askedAgain(request: AgentDecisionRequest, stored: RequestRecord): AgentDecisionBody {
   checkSameAction(stored, request);
-  const age = deps.clock.now().getTime() - Date.parse(stored.decidedAt ?? stored.createdAt);
-  if (stored.executionArn === FAST_PATH_OWNER && age > UNFINISHED_AFTER_MS) {
-    const trail = await deps.store.listAudit(stored.requestId);
-    if (!trail.some((fact) => fact.kind === AuditKind.published)) await recordAndAnnounce(deps, stored);
-  }
   return answerFor(stored);
 }
 
 /**
  * What policy decides, signed and stored in one conditional write that only a request not stored
- * yet passes: a new request is not read first (one call fewer), one asked again is answered from
- * what its failed write finds, the first decision stored standing. When KMS fails, a request
- * asked again is still answered from the store; a new one fails closed, nothing stored.
+ * yet passes, and answered: a new request is not read first (one call fewer), one asked again is
+ * answered from what its failed write finds, the first decision stored standing. The write's stream
+ * record carries the decision on (announce-fast-decisions.ts). When KMS fails, a request asked
+ * again is still answered from the store; a new one fails closed, nothing stored.
  */
 async function decideByPolicy(
   deps: AgentDecisionDeps,
@@ -222,12 +169,10 @@ async function decideByPolicy(
   } catch (error) {
     const stored = await deps.store.get(assessed.requestId);
     if (stored === undefined) throw error;
-    return askedAgain(deps, request, stored);
+    return askedAgain(request, stored);
   }
   const { created, record } = await deps.store.claim(decided);
-  if (!created) return askedAgain(deps, request, record);
-  await recordAndAnnounce(deps, record);
-  return answerFor(record);
+  return created ? answerFor(record) : askedAgain(request, record);
 }
 
 export async function requestDecision(
@@ -254,7 +199,7 @@ export async function requestDecision(
   // People decide, Countersign executes, or the data is classified first: the workflow does it (and
   // its Evaluate stores the request), unless the request is stored already.
   const stored = await deps.store.get(requestId);
-  if (stored !== undefined) return askedAgain(deps, request, stored);
+  if (stored !== undefined) return askedAgain(request, stored);
   await deps.workflows.start(requestId, event);
   return { status: AgentDecisionStatus.pending, requestId };
 }

@@ -130,7 +130,7 @@ export function signedFact(record: RequestRecord): AuditFact {
  * `published`, its number reserved beside the facts before it, when there is one).
  */
 export async function publishSigned(
-  deps: Pick<PublishDecisionDeps, 'store' | 'publisher' | 'clock'>,
+  deps: Pick<PublishDecisionDeps, 'publisher' | 'clock'> & { store: Pick<RequestStore, 'appendAudit'> },
   record: RequestRecord,
   published?: AuditReservation,
 ): Promise<ActionDecidedDetail> {

@@ -231,8 +231,10 @@ describe('grants', () => {
 
 describe('the archiver', () => {
   it('reads the table stream: audit inserts only, partial failures, bisect, retries until the stream would drop them, then the DLQ', () => {
-    const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping') as [[string, Json]];
     const [functionId] = functionOf(AUDIT_ARCHIVER_HANDLER_ENTRY);
+    const [, mapping] = ofType('AWS::Lambda::EventSourceMapping').find(
+      ([, r]) => r.Properties.FunctionName.Ref === functionId,
+    )!;
     expect(mapping.Properties).toMatchObject({
       FunctionName: { Ref: functionId },
       EventSourceArn: { 'Fn::GetAtt': [expect.stringMatching(/^RequestTable/), 'StreamArn'] },

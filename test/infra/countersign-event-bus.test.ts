@@ -7,9 +7,10 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
+
 import { BUS_POLICY_SIDS, CountersignEventBus } from '../../lib/countersign-event-bus.ts';
 import { WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
+import { FAST_DECISION_ANNOUNCER_HANDLER_ENTRY } from '../../lib/fast-decision-announcer.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { type AuthorizationRequest, authorize, type PolicyStatement } from '../support/iam-policy.ts';
 import { buildCountersignStack, TEST_AGENT } from './build-stack.ts';
@@ -27,7 +28,7 @@ interface Publisher {
 
 interface Synthesized {
   readonly busPolicy: PolicyStatement[];
-  /** The decision publishers: the workflow's publish step, and the fast decision path. */
+  /** The decision publishers: the workflow's publish step, and the fast decision path's follow-up. */
   readonly publishers: readonly Publisher[];
 }
 
@@ -46,7 +47,7 @@ function synthesize(context: Record<string, unknown> = {}): Synthesized {
   };
   return {
     busPolicy,
-    publishers: [WORKFLOW_HANDLER_ENTRIES.finish, AGENT_DECISIONS_HANDLER_ENTRY].map(publisherOf),
+    publishers: [WORKFLOW_HANDLER_ENTRIES.finish, FAST_DECISION_ANNOUNCER_HANDLER_ENTRY].map(publisherOf),
   };
 }
 
@@ -85,7 +86,7 @@ describe('the bus policy with a registered agent', () => {
     expect(asAnyRole(TEST_AGENT.principalArn, ['countersign']).verdict).toBe('ExplicitDeny');
   });
 
-  it('lets each publisher (the publish step, the fast path) put decisions, and nothing else', () => {
+  it('lets each publisher (the publish step, the fast path’s follow-up) put decisions, and nothing else', () => {
     expect(synthesized.publishers).toHaveLength(2);
     for (const publisher of synthesized.publishers) {
       const asPublisher = (sources: string[]) =>

@@ -13,6 +13,7 @@ import {
   PUBLIC_KEYS_HANDLER_ENTRY,
   WORKFLOW_HANDLER_ENTRIES,
 } from '../../lib/countersign-stack.ts';
+import { FAST_DECISION_ANNOUNCER_HANDLER_ENTRY } from '../../lib/fast-decision-announcer.ts';
 import { BUNDLED_POLICY_DIR, ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { CLASSIFICATION_FINDINGS_HANDLER_ENTRY } from '../../lib/macie-findings-rule.ts';
 import { RECONCILE_HANDLER_ENTRY } from '../../lib/privileged-call-reconciliation.ts';
@@ -358,13 +359,14 @@ describe('request table', () => {
 });
 
 describe('handlers', () => {
-  it('are the workflow handlers and the executor function Finish invokes, the fast path, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
+  it('are the workflow handlers and the executor function Finish invokes, the fast path and its follow-up, the reminder run, the REST API, the public keys, the chat endpoints and the audit archiver and digester, each tagged with its entry', () => {
     const entries = functions().map(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY]);
     expect(entries.sort()).toEqual(
       [
         ...Object.values(WORKFLOW_HANDLER_ENTRIES),
         EXECUTE_ACTION_HANDLER_ENTRY,
         AGENT_DECISIONS_HANDLER_ENTRY,
+        FAST_DECISION_ANNOUNCER_HANDLER_ENTRY,
         REMINDER_HANDLER_ENTRY,
         CLASSIFICATION_FINDINGS_HANDLER_ENTRY,
         CLASSIFICATION_JOBS_HANDLER_ENTRY,
@@ -403,6 +405,17 @@ describe('handlers', () => {
           [POWERTOOLS_ENV.logLevel]: 'INFO',
         });
         expect(variables[ENV.tableName]).toBeUndefined();
+        continue;
+      }
+      if (fn.Metadata?.[ENTRY_METADATA_KEY] === FAST_DECISION_ANNOUNCER_HANDLER_ENTRY) {
+        // The fast path's follow-up records and publishes what is stored: no defaults, no directory.
+        expect(Object.keys(variables).sort()).toEqual(
+          [ENV.tableName, ENV.eventBusName, ...Object.values(POWERTOOLS_ENV)].sort(),
+        );
+        expect(variables).toMatchObject({
+          [ENV.tableName]: { Ref: logicalIdOf('AWS::DynamoDB::Table') },
+          [ENV.eventBusName]: { Ref: logicalIdOf('AWS::Events::EventBus') },
+        });
         continue;
       }
       expect(variables).toMatchObject({
@@ -452,7 +465,7 @@ describe('permissions', () => {
     expect(actions).toContain('dynamodb:UpdateItem');
   });
 
-  it('let only the decision publishers (the finish step, the fast path) put events, and only with the countersign source', () => {
+  it('let only the decision publishers (the finish step, the fast path’s follow-up) put events, and only with the countersign source', () => {
     const putEvents = ofType('AWS::IAM::Policy').flatMap(([, policy]) =>
       (policy.Properties.PolicyDocument.Statement as Statement[])
         .filter((statement) => actionsOf(statement).includes('events:PutEvents'))
@@ -464,7 +477,7 @@ describe('permissions', () => {
     };
     expect(putEvents.map(({ roles }) => roles)).toEqual([
       [roleOf(WORKFLOW_HANDLER_ENTRIES.finish)],
-      [roleOf(AGENT_DECISIONS_HANDLER_ENTRY)],
+      [roleOf(FAST_DECISION_ANNOUNCER_HANDLER_ENTRY)],
     ]);
     for (const { statement } of putEvents) {
       expect(statement.Condition).toEqual({
@@ -536,7 +549,7 @@ describe('reminders', () => {
 });
 
 describe('alarms', () => {
-  it('watch failed executions, the four DLQs (agent requests, Macie findings, privileged calls, audit archive), the archive running late and every handler (REST API, chat, Macie, reconciliation, archive, fast path, executor too), notifying the encrypted topic', () => {
+  it('watch failed executions, the five DLQs (agent requests, Macie findings, privileged calls, audit archive, fast decisions), the archive and the fast path’s follow-up running late and every handler (REST API, chat, Macie, reconciliation, archive, fast path, executor too), notifying the encrypted topic', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(
       [
@@ -545,6 +558,8 @@ describe('alarms', () => {
         'ApproximateNumberOfMessagesVisible',
         'ExecutionsFailed',
         'ApproximateNumberOfMessagesVisible',
+        'ApproximateNumberOfMessagesVisible',
+        'IteratorAge',
         'IteratorAge',
         ...Array.from({ length: functions().length }, () => 'Errors'),
       ].sort(),
@@ -552,7 +567,8 @@ describe('alarms', () => {
     const topicId = logicalIdOf('AWS::SNS::Topic');
     for (const alarm of alarms) {
       expect(alarm).toMatchObject({
-        Threshold: alarm.MetricName === 'IteratorAge' ? 900_000 : 0,
+        // The archive may wait 15 minutes; a fast decision's trail and event, a minute.
+        Threshold: alarm.MetricName === 'IteratorAge' ? expect.toBeOneOf([900_000, 60_000]) : 0,
         ComparisonOperator: 'GreaterThanThreshold',
       });
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);

@@ -10,8 +10,8 @@ import * as z from '../../domain/zod.ts';
 import type { StreamedAuditRecord } from '../../ports/index.ts';
 import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
-/** What Lambda hands a function for a DynamoDB stream: the parts the archiver reads. */
-const DynamoDbStreamEvent = z.object({
+/** What Lambda hands a function for a DynamoDB stream: the parts its readers here use. */
+export const DynamoDbStreamEvent = z.object({
   Records: z.array(
     z.object({
       eventName: z.enum(['INSERT', 'MODIFY', 'REMOVE']),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { FAST_PATH_OWNER, type RequestRecord } from '../../domain/schemas.ts';
 
 /**
  * The single table's layout — its key attributes, index and TTL, and every key of every item kind —
@@ -19,6 +20,7 @@ export type ItemKey = Readonly<
 >;
 
 const REQUEST_PARTITION = 'REQ#';
+const REQUEST_SORT_KEY = 'REQUEST';
 const REVIEW_PARTITION = 'REVIEW#';
 const AUDIT_SORT_PREFIX = 'AUDIT#';
 const CLASSIFICATION_PARTITION = 'CLASS#';
@@ -72,7 +74,9 @@ function reviewItem(reviewId: string, sortKey: string): ItemKey {
  * (`REVIEWS#OPEN`, `REVIEWS#CLOSED`) newest first too.
  */
 export const TableKey = {
-  request: (requestId: string) => requestItem(requestId, 'REQUEST'),
+  request: (requestId: string) => requestItem(requestId, REQUEST_SORT_KEY),
+  /** The sort key of every request item. */
+  requestSortKey: REQUEST_SORT_KEY,
   audit: (requestId: string, key: string) => requestItem(requestId, `${AUDIT_SORT_PREFIX}${key}`),
   /** Every audit record of a request: its partition, sort keys beginning with this. */
   auditPrefix: AUDIT_SORT_PREFIX,
@@ -126,4 +130,17 @@ export const TableKey = {
 export const AUDIT_INSERT_STREAM_FILTER = {
   eventName: ['INSERT'],
   dynamodb: { Keys: { [TABLE_LAYOUT.sortKey]: { S: [{ prefix: AUDIT_SORT_PREFIX }] } } },
+} as const;
+
+/**
+ * The stream filter that lets only the fast path's decisions through to their follow-up
+ * (announce-fast-decisions): inserts of request items the fast path owns. The fast path inserts a
+ * request once, already decided (a conditional put), so each of its decisions passes once.
+ */
+export const FAST_DECISION_INSERT_STREAM_FILTER = {
+  eventName: ['INSERT'],
+  dynamodb: {
+    Keys: { [TABLE_LAYOUT.sortKey]: { S: [REQUEST_SORT_KEY] } },
+    NewImage: { ['executionArn' satisfies keyof RequestRecord]: { S: [FAST_PATH_OWNER] } },
+  },
 } as const;

@@ -1,23 +1,28 @@
 /**
  * The fast decision path's services on the real store (dynalite): what policy alone decides is
- * stored decided with its receipt and told once; everything else starts the workflow; asking again
- * answers from the store; a long poll waits for the decision.
+ * stored decided with its receipt and answered after that one write, its approval, trail and
+ * announcement following from the table's stream (announceFastDecision, as the stream's follow-up
+ * runs it); everything else starts the workflow; asking again answers from the store; a long poll
+ * waits for the decision.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { actionHash } from '../../../lambdas/domain/action-hash.ts';
 import type { AgentDecisionRequest } from '../../../lambdas/domain/agent-api.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../../lambdas/domain/errors.ts';
 import { verifyReceipt } from '../../../lambdas/domain/receipt.ts';
-import type { PolicyDecision } from '../../../lambdas/domain/schemas.ts';
+import { FAST_PATH_OWNER, type PolicyDecision } from '../../../lambdas/domain/schemas.ts';
 import {
   type AgentDecisionDeps,
   awaitDecision,
-  FAST_PATH_OWNER,
   requestDecision,
-  UNFINISHED_AFTER_MS,
 } from '../../../lambdas/services/agent-decisions.ts';
-import { reconcilePrivilegedCall } from '../../../lambdas/services/reconcile-privileged-call.ts';
+import { announceFastDecision } from '../../../lambdas/services/announce-fast-decisions.ts';
+import {
+  type ReconcileDeps,
+  reconcileDecision,
+  reconcilePrivilegedCall,
+} from '../../../lambdas/services/reconcile-privileged-call.ts';
 import { recordDecision } from '../../../lambdas/services/record-decision.ts';
 import { countingRequestStore } from '../../support/counting-store.ts';
 import { cloudTrailEvent } from '../domain/cloudtrail-fixtures.ts';
@@ -81,6 +86,16 @@ beforeEach(() => {
   };
 });
 
+/** What the table stream's follow-up does with the request the fast path stored (announce-fast-decisions). */
+async function followUp(requestId: string): Promise<void> {
+  const stored = await harness.store.get(requestId);
+  if (stored === undefined) throw new Error(`${requestId} is not stored`);
+  await announceFastDecision(harness, stored);
+}
+
+const kindsOf = async (requestId: string) =>
+  (await harness.store.listAudit(requestId)).map((fact) => [fact.kind, fact.seq]);
+
 function ask(overrides: Partial<AgentDecisionRequest> = {}): AgentDecisionRequest {
   return {
     requestId: `fast-${nextEventId()}`,
@@ -94,7 +109,7 @@ function ask(overrides: Partial<AgentDecisionRequest> = {}): AgentDecisionReques
 }
 
 describe('requestDecision', () => {
-  it('answers an ALLOW at once: stored decided with its receipt, the workflow’s trail, told once', async () => {
+  it('answers an ALLOW at once, stored decided with its receipt; its follow-up records the workflow’s trail and tells it once', async () => {
     harness.policy.answer = ALLOW;
     const request = ask();
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request });
@@ -125,13 +140,16 @@ describe('requestDecision', () => {
       decidedAt: NOW.toISOString(),
       requesters: ['invoice-bot', 'olga', 'dave'],
     });
-    const trail = await harness.store.listAudit(requestId);
-    expect(trail.map((fact) => fact.kind).sort()).toEqual([
-      'DECIDED',
-      'EVALUATED',
-      'PUBLISHED',
-      'REQUESTED',
-      'SIGNED',
+    // Answered before anything else: the stream's follow-up does the rest.
+    expect(await harness.store.listAudit(requestId)).toEqual([]);
+    expect(harness.publisher.published).toEqual([]);
+    await followUp(requestId);
+    expect(await kindsOf(requestId)).toEqual([
+      ['REQUESTED', 1],
+      ['EVALUATED', 2],
+      ['DECIDED', 3],
+      ['SIGNED', 4],
+      ['PUBLISHED', 5],
     ]);
     expect(harness.publisher.published).toEqual([
       {
@@ -150,7 +168,8 @@ describe('requestDecision', () => {
     harness.policy.answer = DENY;
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
     expect(answer).toMatchObject({ status: 'DECIDED', decision: 'POLICY_DENIED', reason: DENY.reason });
-    expect(harness.publisher.published).toHaveLength(1);
+    await followUp(answer.requestId);
+    expect(harness.publisher.published).toMatchObject([{ decision: 'POLICY_DENIED' }]);
   });
 
   it('denies at once, and records, a request from an agent the directory does not register', async () => {
@@ -213,17 +232,8 @@ describe('requestDecision', () => {
     expect(workflows.starts).toEqual([answer.requestId]);
   });
 
-  it('stores an ALLOW as the approval a privileged call is matched against: the call after it is MATCHED, not alerted', async () => {
-    harness.policy.answer = ALLOW;
-    const bucket = `exports-${nextEventId()}`;
-    const request = ask({
-      action: 's3:PutBucketPolicy',
-      resource: { arn: `arn:aws:s3:::${bucket}` },
-      parameters: { bucket },
-    });
-    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request });
-    expect(answer).toMatchObject({ status: 'DECIDED', decision: 'AUTO_APPROVED' });
-    // CloudTrail's record of the agent's call, five seconds after the decision.
+  /** CloudTrail's record of the agent's PutBucketPolicy on `bucket`, `afterMs` after the decision. */
+  function agentPutBucketPolicy(bucket: string, afterMs: number) {
     const event = cloudTrailEvent('s3-PutBucketPolicy');
     event.detail.userIdentity = {
       type: 'IAMUser',
@@ -234,25 +244,61 @@ describe('requestDecision', () => {
       userName: 'invoice-bot',
     };
     event.detail.eventID = randomUUID();
-    event.detail.eventTime = new Date(NOW.getTime() + 5000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    event.detail.eventTime = new Date(NOW.getTime() + afterMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
     event.detail.requestParameters.bucketName = bucket;
+    return event;
+  }
+
+  function reconcileDeps(alerts: RecordingAlerts): ReconcileDeps {
+    return {
+      calls: harness.calls,
+      reviews: harness.reviews,
+      alerts,
+      store: harness.store,
+      policy: harness.policy,
+      directory: harness.directory,
+      agents: [{ id: 'invoice-bot', principalArn: AGENT_ARN }],
+      defaultApproverGroup: 'security',
+      clock: harness.clock,
+    };
+  }
+
+  const putBucketPolicy = (bucket: string) =>
+    ask({
+      action: 's3:PutBucketPolicy',
+      resource: { arn: `arn:aws:s3:::${bucket}` },
+      parameters: { bucket },
+    });
+
+  it('stores an ALLOW as the approval a privileged call is matched against: the call after the follow-up is MATCHED, not alerted', async () => {
+    harness.policy.answer = ALLOW;
+    const bucket = `exports-${nextEventId()}`;
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: putBucketPolicy(bucket) });
+    expect(answer).toMatchObject({ status: 'DECIDED', decision: 'AUTO_APPROVED' });
+    await followUp(answer.requestId);
     const alerts = new RecordingAlerts();
-    const { call } = await reconcilePrivilegedCall(
-      {
-        calls: harness.calls,
-        reviews: harness.reviews,
-        alerts,
-        store: harness.store,
-        policy: harness.policy,
-        directory: harness.directory,
-        agents: [{ id: 'invoice-bot', principalArn: AGENT_ARN }],
-        defaultApproverGroup: 'security',
-        clock: harness.clock,
-      },
-      event,
-    );
-    expect(call).toMatchObject({ status: 'MATCHED', requestId: `invoice-bot:${request.requestId}` });
+    const { call } = await reconcilePrivilegedCall(reconcileDeps(alerts), agentPutBucketPolicy(bucket, 5000));
+    expect(call).toMatchObject({ status: 'MATCHED', requestId: answer.requestId });
     expect(alerts.alerted).toEqual([]);
+  });
+
+  it('covers a call the agent makes between the answer and the follow-up once Action Decided reaches the reconciler', async () => {
+    harness.policy.answer = ALLOW;
+    const bucket = `exports-${nextEventId()}`;
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: putBucketPolicy(bucket) });
+    const alerts = new RecordingAlerts();
+    const reconcile = reconcileDeps(alerts);
+    // The agent acts on its receipt at once; CloudTrail's record arrives before the approval is stored.
+    const { call } = await reconcilePrivilegedCall(reconcile, agentPutBucketPolicy(bucket, 1000));
+    expect(call.status).toBe('UNAPPROVED');
+    expect(alerts.alerted).toHaveLength(1);
+    // The follow-up stores the approval, then publishes Action Decided, on which the reconciler runs.
+    await followUp(answer.requestId);
+    expect(harness.publisher.published.map((detail) => detail.requestId)).toEqual([answer.requestId]);
+    const covered = await reconcileDecision(reconcile, answer.requestId);
+    expect(covered).toMatchObject({ eventId: call.eventId, status: 'MATCHED', requestId: answer.requestId });
+    await expect(harness.reviews.get(`call:${call.eventId}`)).resolves.toMatchObject({ status: 'WITHDRAWN' });
+    expect(alerts.updated).toHaveLength(1);
   });
 
   it('leaves a break-glass request to the workflow, which records it and opens its review', async () => {
@@ -300,17 +346,32 @@ describe('requestDecision', () => {
     });
   });
 
-  it('answers a new ALLOW in ten AWS calls: not read first, the whole trail numbered in one write', async () => {
+  it('answers a new ALLOW after a KMS Sign and one write: the decided request’s conditional put, not read first', async () => {
     harness.policy.answer = ALLOW;
     const { store, sent } = countingRequestStore(harness.table);
     const request = ask();
     const signedBefore = harness.signer.signed.length;
     const answer = await requestDecision({ ...deps, store }, { agentId: 'invoice-bot', request });
     expect(answer.status).toBe('DECIDED');
-    // KMS Sign, then the decided request's conditional put (no read before it), the numbering, the
-    // four facts, PutEvents, the PUBLISHED fact; the approval (another store) beside the numbering.
+    expect(sent.map((command) => command.constructor.name)).toEqual(['PutCommand']);
+    expect(harness.signer.signed.length - signedBefore).toBe(1);
+    expect(harness.publisher.published).toEqual([]);
+  });
+
+  it('follows up in seven AWS calls: the whole trail numbered in one write, the approval beside it', async () => {
+    harness.policy.answer = ALLOW;
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
+    const { store, sent } = countingRequestStore(harness.table);
+    const putGrant = vi.spyOn(harness.calls, 'putGrant');
+    try {
+      await announceFastDecision({ ...harness, store }, (await harness.store.get(answer.requestId))!);
+      expect(putGrant).toHaveBeenCalledTimes(1);
+    } finally {
+      putGrant.mockRestore();
+    }
+    // The numbering (REQUESTED, EVALUATED, DECIDED, SIGNED and the PUBLISHED to come), the four
+    // facts, then PutEvents and the PUBLISHED fact.
     expect(sent.map((command) => command.constructor.name)).toEqual([
-      'PutCommand',
       'UpdateCommand',
       'PutCommand',
       'PutCommand',
@@ -318,16 +379,7 @@ describe('requestDecision', () => {
       'PutCommand',
       'PutCommand',
     ]);
-    expect(harness.signer.signed.length - signedBefore).toBe(1);
-    // One numbering for REQUESTED, EVALUATED, DECIDED, SIGNED and the PUBLISHED to come.
-    const trail = await harness.store.listAudit(`invoice-bot:${request.requestId}`);
-    expect(trail.map((fact) => [fact.kind, fact.seq])).toEqual([
-      ['REQUESTED', 1],
-      ['EVALUATED', 2],
-      ['DECIDED', 3],
-      ['SIGNED', 4],
-      ['PUBLISHED', 5],
-    ]);
+    expect(harness.publisher.published).toHaveLength(1);
   });
 
   it('refuses a request in another agent’s name', async () => {
@@ -343,7 +395,9 @@ describe('requestDecision', () => {
     harness.policy.answer = DENY;
     const again = await requestDecision(deps, { agentId: 'invoice-bot', request });
     expect(again).toEqual(first);
-    expect(harness.publisher.published).toHaveLength(1);
+    // Asking again does no follow-up of its own: the stream's delivers it.
+    expect(harness.publisher.published).toEqual([]);
+    expect(await harness.store.listAudit(first.requestId)).toEqual([]);
   });
 
   it('answers a request asked again from the store while KMS fails, and fails a new one closed', async () => {
@@ -375,7 +429,7 @@ describe('requestDecision', () => {
     expect(error.code).toBe('REQUEST_ID_REUSED');
   });
 
-  it('decides once under concurrent asks: one record, one receipt, one announcement', async () => {
+  it('decides once under concurrent asks: one record, one receipt', async () => {
     harness.policy.answer = ALLOW;
     const request = ask();
     const answers = await Promise.all(
@@ -383,39 +437,49 @@ describe('requestDecision', () => {
     );
     const receipts = new Set(answers.map((answer) => (answer.status === 'DECIDED' ? answer.receipt : '')));
     expect(receipts.size).toBe(1);
-    expect(harness.publisher.published).toHaveLength(1);
+    expect((await harness.store.get(answers[0]!.requestId))?.receipt).toBe([...receipts][0]);
   });
 
-  it('finishes the trail of a decision whose announcement a crash cut short', async () => {
+  it('follows up the same decision twice (a redelivered stream record): the same trail, one PUBLISHED', async () => {
     harness.policy.answer = ALLOW;
-    const request = ask();
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
+    await followUp(answer.requestId);
+    const first = await harness.store.listAudit(answer.requestId);
+    harness.clock.set(new Date(NOW.getTime() + 60_000));
+    await followUp(answer.requestId);
+    expect(await harness.store.listAudit(answer.requestId)).toEqual(first);
+    expect(first.map((fact) => fact.kind)).toEqual([
+      'REQUESTED',
+      'EVALUATED',
+      'DECIDED',
+      'SIGNED',
+      'PUBLISHED',
+    ]);
+    // Published again, as at least once allows (agents deduplicate by requestId): the same detail.
+    expect(harness.publisher.published).toHaveLength(2);
+    expect(harness.publisher.published[1]).toEqual(harness.publisher.published[0]);
+  });
+
+  it('finishes, on the retry, a follow-up the bus failed: PUBLISHED under the number reserved for it', async () => {
+    harness.policy.answer = ALLOW;
+    const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
     harness.publisher.failure = new Error('bus unavailable');
     try {
-      await expect(requestDecision(deps, { agentId: 'invoice-bot', request })).rejects.toThrow(
-        'bus unavailable',
-      );
+      await expect(followUp(answer.requestId)).rejects.toThrow('bus unavailable');
     } finally {
       harness.publisher.failure = undefined;
     }
-    const requestId = `invoice-bot:${request.requestId}`;
-    expect((await harness.store.listAudit(requestId)).map((fact) => fact.kind)).not.toContain('PUBLISHED');
-    // Asked again while the first call could still be announcing it: not announced twice.
-    await requestDecision(deps, { agentId: 'invoice-bot', request });
-    expect(harness.publisher.published).toEqual([]);
-    harness.clock.set(new Date(NOW.getTime() + UNFINISHED_AFTER_MS + 1));
-    const again = await requestDecision(deps, { agentId: 'invoice-bot', request });
-    expect(again.status).toBe('DECIDED');
+    expect((await kindsOf(answer.requestId)).map(([kind]) => kind)).not.toContain('PUBLISHED');
+    await followUp(answer.requestId);
     expect(harness.publisher.published).toHaveLength(1);
-    // The PUBLISHED fact under the number the first call reserved for it: no gap, none given twice.
-    expect((await harness.store.listAudit(requestId)).map((fact) => [fact.kind, fact.seq])).toEqual([
+    // No gap, no number given twice.
+    expect(await kindsOf(answer.requestId)).toEqual([
       ['REQUESTED', 1],
       ['EVALUATED', 2],
       ['DECIDED', 3],
       ['SIGNED', 4],
       ['PUBLISHED', 5],
     ]);
-    await requestDecision(deps, { agentId: 'invoice-bot', request });
-    expect(harness.publisher.published).toHaveLength(1);
   });
 });
 
