@@ -19,7 +19,10 @@ export const HANDLER_BUNDLE_BUDGET_KB = 500;
  * Powertools' logger and metrics (~30 KB).
  */
 export const HANDLER_BUNDLE_CEILINGS_KB: Readonly<Record<string, number>> = {
-  'lambdas/handlers/agent-decisions.ts': 473,
+  // Stores and answers; its follow-up publishes: no EventBridge client since the outbox (471 KB before).
+  'lambdas/handlers/agent-decisions.ts': 448,
+  // The fast path's follow-up: DynamoDB and EventBridge, no Cedar, KMS or Step Functions.
+  'lambdas/handlers/announce-fast-decisions.ts': 354,
   'lambdas/handlers/api.ts': 485,
   'lambdas/handlers/archive-audit-records.ts': 478,
   'lambdas/handlers/classification-findings.ts': 295,
