@@ -259,8 +259,12 @@ describe('an approved request', () => {
     const matched = await nextCall(known);
     expect(matched).toMatchObject({ status: 'MATCHED', requestId, agentId: 'invoice-bot' });
     expect(matched).not.toHaveProperty('review');
-    const detail = await client.detail(requestId);
-    expect(JSON.stringify(detail?.timeline)).toContain(matched.eventId);
+    // The call is stored MATCHED first, then its RECONCILED fact is recorded under the request.
+    await vi.waitFor(
+      async () =>
+        expect(JSON.stringify((await client.detail(requestId))?.timeline)).toContain(matched.eventId),
+      { timeout: 15_000, interval: 100 },
+    );
 
     known = await knownIds();
     await agentS3.send(new PutBucketPolicyCommand({ Bucket: BUCKET, Policy: policy }));
