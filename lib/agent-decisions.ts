@@ -74,7 +74,8 @@ export class AgentDecisions extends Construct {
       timeout: Duration.seconds(29),
     });
     const role = this.handler.role;
-    props.table.grantReadWrite(role);
+    // It reads, and creates (the decided request, a classification scan's claim): nothing it updates or deletes.
+    props.table.grantReadAndPut(role);
     props.receiptKey.grantSign(role);
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

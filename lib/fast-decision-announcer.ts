@@ -1,15 +1,14 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { FAST_DECISION_INSERT_STREAM_FILTER } from '../lambdas/adapters/dynamodb/table-layout.ts';
 import { ENV } from '../lambdas/handlers/environment-names.ts';
 import type { CountersignEventBus } from './countersign-event-bus.ts';
-import { DeadLetterQueue } from './dead-letter-queue.ts';
+import type { DeadLetterQueue } from './dead-letter-queue.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { RequestTable } from './request-table.ts';
+import { consumeTableStream } from './table-stream-consumer.ts';
 
 /** Repo-relative module of the fast path's follow-up handler. */
 export const FAST_DECISION_ANNOUNCER_HANDLER_ENTRY = 'lambdas/handlers/announce-fast-decisions.ts';
@@ -24,22 +23,6 @@ export interface FastDecisionAnnouncerProps {
   /** Powertools settings and the like, shared by every handler. */
   readonly environment: Readonly<Record<string, string>>;
   /**
-   * Records per invocation (their follow-ups run concurrently).
-   * @default 100
-   */
-  readonly batchSize?: number;
-  /**
-   * How many times a failing batch (or, bisected, its half) is retried before it goes to the DLQ.
-   * @default - retried until its oldest record is `maxRecordAge` old: a decision's trail and
-   * announcement wait out an outage (the iterator-age alarm says so) instead of being parked
-   */
-  readonly retryAttempts?: number;
-  /**
-   * Records older than this go to the DLQ instead (the stream keeps them 24 hours).
-   * @default Duration.hours(24)
-   */
-  readonly maxRecordAge?: Duration;
-  /**
    * @default logs.RetentionDays.ONE_YEAR (HandlerFunction's default)
    */
   readonly logRetention?: logs.RetentionDays;
@@ -48,10 +31,9 @@ export interface FastDecisionAnnouncerProps {
 /**
  * The fast path's follow-up (a transactional outbox on the table's own stream): the table's stream
  * → an event source mapping (inserts of the requests the fast path decided only, by filter; no
- * batching window; batches with ReportBatchItemFailures, bisected on error, retried until the
- * stream is about to drop them, then parked with their position in an encrypted, TLS-only
- * dead-letter queue, which the stack alarms on, as it does on a follow-up running late) → the
- * handler that stores each ALLOW's approval, records the decision's audit trail and publishes
+ * batching window; retried until the stream is about to drop them, then parked in a dead-letter
+ * queue, which the stack alarms on, as it does on a follow-up running late: consumeTableStream) →
+ * the handler that stores each ALLOW's approval, records the decision's audit trail and publishes
  * `Action Decided`. Its role appends to the table and publishes decisions; nothing else.
  */
 export class FastDecisionAnnouncer extends Construct {
@@ -76,31 +58,12 @@ export class FastDecisionAnnouncer extends Construct {
     const role = this.handler.role;
     props.table.grantAppend(role);
     props.eventBus.grantPublishDecisions(role);
-    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+    this.deadLetterQueue = consumeTableStream(this, {
+      table: props.table,
+      handler: this.handler,
+      filter: FAST_DECISION_INSERT_STREAM_FILTER,
       deadLetterOf: 'the fast-decision announcer’s event source mapping',
-    });
-    // Lambda polls the stream (and sends failures to the queue: the mapping's own grant) with the function's role.
-    props.table.grantStreamRead(role);
-    new lambda.EventSourceMapping(this, 'TableStream', {
-      target: this.handler.function,
-      eventSourceArn: props.table.streamArn,
-      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-      batchSize: props.batchSize ?? 100,
-      bisectBatchOnError: true,
-      reportBatchItemFailures: true,
-      retryAttempts: props.retryAttempts,
-      maxRecordAge: props.maxRecordAge ?? Duration.hours(24),
-      parallelizationFactor: 1,
-      onFailure: new sources.SqsDlq(this.deadLetterQueue),
-      filters: [
-        lambda.FilterCriteria.filter(
-          FAST_DECISION_INSERT_STREAM_FILTER as unknown as Record<string, unknown>,
-        ),
-      ],
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'dynamodb:ListStreams and X-Ray have no resource-level permissions.',
+      maxRecordAge: Duration.hours(24),
     });
   }
 }

@@ -34,6 +34,8 @@ const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
  * item a failed condition did not return (the audit sequence's number after a retry).
  */
 const APPEND_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/** What a function that reads and only ever creates items takes: reads, and puts (conditional, its code's). */
+const READ_AND_PUT_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
 
 /**
  * The single table behind Countersign (requests, votes, audit records and Powertools idempotency
@@ -79,6 +81,13 @@ export class RequestTable extends Construct {
   /** Item reads on the table and its indexes. */
   grantRead(grantee: iam.IGrantable): void {
     this.grant(grantee, READ_ACTIONS, ['kms:Decrypt']);
+  }
+
+  /** Item reads and puts on the table (no index, no update, no delete), and the key uses that needs. */
+  grantReadAndPut(grantee: iam.IGrantable): void {
+    this.grant(grantee, READ_AND_PUT_ACTIONS, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], {
+      indexes: false,
+    });
   }
 
   /** Conditional puts and updates of the table's items (no index, no query, no delete), and the key uses that needs. */

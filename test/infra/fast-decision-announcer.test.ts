@@ -134,8 +134,18 @@ describe('the fast-decision announcer', () => {
     expect(may('dynamodb:DeleteItem', table)).toBe('ImplicitDeny');
   });
 
-  it('leaves the fast path without PutEvents: it only stores', () => {
-    const identity = identityOf(resources, roleOf(AGENT_DECISIONS_HANDLER_ENTRY)) as Json[];
+  it('leaves the fast path without PutEvents, updates or deletes: it reads and creates', () => {
+    const role = roleOf(AGENT_DECISIONS_HANDLER_ENTRY);
+    const identity = identityOf(resources, role) as Json[];
     expect(identity.flatMap((statement) => [statement.Action].flat())).not.toContain('events:PutEvents');
+    const table = concrete({ 'Fn::GetAtt': [ofType('AWS::DynamoDB::Table')[0]![0], 'Arn'] }, resources);
+    const may = (action: string, resource: string) =>
+      authorize({ principalArn: roleArnOf(role), action, resource, context: {} }, { identity, resource: [] })
+        .verdict;
+    expect(may('dynamodb:PutItem', table)).toBe('Allowed');
+    expect(may('dynamodb:GetItem', table)).toBe('Allowed');
+    expect(may('dynamodb:UpdateItem', table)).toBe('ImplicitDeny');
+    expect(may('dynamodb:DeleteItem', table)).toBe('ImplicitDeny');
+    expect(may('dynamodb:Query', `${table}/index/by-status`)).toBe('ImplicitDeny');
   });
 });

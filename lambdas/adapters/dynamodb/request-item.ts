@@ -6,7 +6,7 @@
  */
 import { parse, RequestRecord } from '../../domain/schemas.ts';
 import type * as z from '../../domain/zod.ts';
-import { TABLE_LAYOUT, TableKey } from './table-layout.ts';
+import { REQUEST_OWNER_ATTRIBUTE, TABLE_LAYOUT, TableKey } from './table-layout.ts';
 
 export type Item = Record<string, unknown>;
 
@@ -17,7 +17,7 @@ export const Attr = {
   gsi1pk: TABLE_LAYOUT.statusIndex.partitionKey,
   gsi1sk: TABLE_LAYOUT.statusIndex.sortKey,
   status: 'status',
-  executionArn: 'executionArn',
+  executionArn: REQUEST_OWNER_ATTRIBUTE,
   receipt: 'receipt',
   execution: 'execution',
   votes: 'votes',

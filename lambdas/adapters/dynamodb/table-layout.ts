@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FAST_PATH_OWNER, type RequestRecord } from '../../domain/schemas.ts';
+import { FAST_PATH_OWNER } from '../../domain/schemas.ts';
 
 /**
  * The single table's layout — its key attributes, index and TTL, and every key of every item kind —
@@ -132,6 +132,9 @@ export const AUDIT_INSERT_STREAM_FILTER = {
   dynamodb: { Keys: { [TABLE_LAYOUT.sortKey]: { S: [{ prefix: AUDIT_SORT_PREFIX }] } } },
 } as const;
 
+/** The request item's attribute that names its owner (an execution's ARN, or the fast path): `Attr.executionArn`. */
+export const REQUEST_OWNER_ATTRIBUTE = 'executionArn';
+
 /**
  * The stream filter that lets only the fast path's decisions through to their follow-up
  * (announce-fast-decisions): inserts of request items the fast path owns. The fast path inserts a
@@ -141,6 +144,6 @@ export const FAST_DECISION_INSERT_STREAM_FILTER = {
   eventName: ['INSERT'],
   dynamodb: {
     Keys: { [TABLE_LAYOUT.sortKey]: { S: [REQUEST_SORT_KEY] } },
-    NewImage: { ['executionArn' satisfies keyof RequestRecord]: { S: [FAST_PATH_OWNER] } },
+    NewImage: { [REQUEST_OWNER_ATTRIBUTE]: { S: [FAST_PATH_OWNER] } },
   },
 } as const;
