@@ -115,9 +115,11 @@ export async function measure({ quick }: BenchOptions): Promise<Figure[]> {
     const viaEvents: number[] = [];
     // Interleaved, so that load on the shared machine weighs on both alike.
     const perEventBridge = Math.max(1, Math.floor(samples.fast / samples.eventBridge));
-    // Each sample starts once the stream work earlier ones set off (the fast path's follow-up, the
-    // archiver) is drained, untimed: in AWS that work runs in functions of its own, here it shares the
-    // one process with the request being timed.
+    // Each sample starts once the stream records earlier ones wrote have been handed to their functions
+    // (the fast path's follow-up, the archiver) and those have returned, untimed: in AWS that work runs
+    // in functions of its own, here it shares the one process with the request being timed. What they
+    // set off in turn (the follow-up's audit records, the reconciler on Action Decided) may still run:
+    // it weighs on the next sample, never lightens it.
     const timed = async (sample: () => Promise<number>) => {
       await twin.drainEventSourceMappings();
       return sample();

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 
 /** The value at `fraction` (0.5, 0.99) of ascending samples. */
 export function percentile(ascending: readonly number[], fraction: number): number {
@@ -101,7 +102,7 @@ const TIMER = new URL('./time-commands.mjs', import.meta.url);
  * A command that fails throws, with its stderr.
  */
 export function timeCommands(commands: readonly TimedCommand[], options: CommandRounds): number[][] {
-  const result = spawnSync(process.execPath, [TIMER.pathname], {
+  const result = spawnSync(process.execPath, [fileURLToPath(TIMER)], {
     input: JSON.stringify({ rounds: options.rounds, warmUps: options.warmUps ?? 1, commands }),
     stdio: ['pipe', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,

@@ -7,7 +7,6 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
-
 import { BUS_POLICY_SIDS, CountersignEventBus } from '../../lib/countersign-event-bus.ts';
 import { WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
 import { FAST_DECISION_ANNOUNCER_HANDLER_ENTRY } from '../../lib/fast-decision-announcer.ts';

@@ -8,24 +8,24 @@
  * until it takes it, and the agent is told once.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateBucketCommand, DeleteBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type AgentClient, createAgentClient } from 'countersign/agent';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
 import { run as audit } from '../../../local/cli/commands/audit.ts';
 import { startLocalTwin } from '../../../local/product/local-twin.ts';
 import type { FaultSpecInput, RunningTwin } from '../../../local/twin/index.ts';
-import { FAULTS_SIGNING_NAME, FAULTS_TARGET_PREFIX } from '../../../local/twin/index.ts';
 import { archivedLines, runCli } from '../../support/audit-archive.ts';
-import { signedJsonCall } from '../../support/doors.ts';
 import {
   DIRECTORY_PATH,
   demoAgent,
   E2eClient,
+  injectFault,
   policyDirWith,
   type RequestDetail,
   removeDir,
   tempDir,
+  twinS3Client,
 } from './harness.ts';
 
 const BUCKET = 'fast-exports';
@@ -67,16 +67,8 @@ beforeAll(async () => {
     region: twin.region,
     credentials: agent,
   });
-  const s3 = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
-    new S3Client({
-      endpoint: twin.endpoint,
-      region: twin.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-      maxAttempts: 1,
-    });
-  agentS3 = s3(agent);
-  operatorS3 = s3(twin.operatorCredentials);
+  agentS3 = twinS3Client(twin, agent);
+  operatorS3 = twinS3Client(twin, twin.operatorCredentials);
   await operatorS3.send(new CreateBucketCommand({ Bucket: BUCKET }));
 }, 300_000);
 
@@ -94,16 +86,7 @@ afterAll(async () => {
 
 const SLOW = { timeout: 120_000 } as const;
 
-async function inject(spec: FaultSpecInput): Promise<string> {
-  const answer = await signedJsonCall(twin, twin.operatorCredentials, {
-    service: FAULTS_SIGNING_NAME,
-    target: `${FAULTS_TARGET_PREFIX}.InjectFault`,
-    version: '1.1',
-    body: JSON.stringify(spec),
-  });
-  expect(answer.status, answer.text).toBe(200);
-  return (JSON.parse(answer.text) as { Fault: { id: string } }).Fault.id;
-}
+const inject = (spec: FaultSpecInput) => injectFault(twin, spec);
 
 const injected = (id: string) => twin.faults!.get(id)?.injected ?? 0;
 

@@ -20,6 +20,7 @@ import {
   demoAgent,
   E2eClient,
   idOf,
+  injectFault,
   type RequestDetail,
   removeDir,
   tempDir,
@@ -57,17 +58,7 @@ afterAll(async () => {
 
 const SLOW = { timeout: 90_000 } as const;
 
-/** Arms a fault through the operator's signed control API, as a test or an operator would. */
-async function inject(spec: FaultSpecInput): Promise<string> {
-  const answer = await signedJsonCall(twin, twin.operatorCredentials, {
-    service: FAULTS_SIGNING_NAME,
-    target: `${FAULTS_TARGET_PREFIX}.InjectFault`,
-    version: '1.1',
-    body: JSON.stringify(spec),
-  });
-  expect(answer.status, answer.text).toBe(200);
-  return (JSON.parse(answer.text) as { Fault: { id: string } }).Fault.id;
-}
+const inject = (spec: FaultSpecInput) => injectFault(twin, spec);
 
 function injected(id: string): number {
   return twin.faults!.get(id)?.injected ?? 0;

@@ -8,6 +8,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import {
   GetExecutionHistoryCommand,
   type HistoryEvent,
@@ -21,7 +22,13 @@ import { publicRequestId, type RequestRecord } from '../../../lambdas/domain/sch
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
 import type { UsageMeter } from '../../../local/aws/usage.ts';
 import { startLocalTwin } from '../../../local/product/local-twin.ts';
-import type { RunningTwin } from '../../../local/twin/index.ts';
+import {
+  FAULTS_SIGNING_NAME,
+  FAULTS_TARGET_PREFIX,
+  type FaultSpecInput,
+  type RunningTwin,
+} from '../../../local/twin/index.ts';
+import { signedJsonCall } from '../../support/doors.ts';
 
 /**
  * How long a poll waits for the twin to finish what it started (a workflow's last steps): vitest's
@@ -333,6 +340,32 @@ function findTaskToken(value: unknown): string | undefined {
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/** The twin's S3 as `credentials` call it: path-style, one attempt (a refusal is the answer, not retried). */
+export function twinS3Client(
+  twin: RunningTwin,
+  credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
+): S3Client {
+  return new S3Client({
+    endpoint: twin.endpoint,
+    region: twin.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
+    maxAttempts: 1,
+  });
+}
+
+/** Arms a fault through the operator's signed control API, as a test or an operator would; its id. */
+export async function injectFault(twin: RunningTwin, spec: FaultSpecInput): Promise<string> {
+  const answer = await signedJsonCall(twin, twin.operatorCredentials, {
+    service: FAULTS_SIGNING_NAME,
+    target: `${FAULTS_TARGET_PREFIX}.InjectFault`,
+    version: '1.1',
+    body: JSON.stringify(spec),
+  });
+  if (answer.status !== 200) throw new Error(`InjectFault answered ${answer.status}: ${answer.text}`);
+  return (JSON.parse(answer.text) as { Fault: { id: string } }).Fault.id;
 }
 
 export async function removeDir(path: string): Promise<void> {

@@ -15,7 +15,7 @@ import {
   DeleteBucketPolicyCommand,
   DeletePublicAccessBlockCommand,
   PutBucketPolicyCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDocumentClient } from '../../../lambdas/adapters/aws-clients.ts';
@@ -47,6 +47,7 @@ import {
   removeDir,
   startE2eTwin,
   tempDir,
+  twinS3Client,
 } from './harness.ts';
 
 const BUCKET = 'exports';
@@ -91,16 +92,8 @@ beforeAll(async () => {
   twin = await startE2eTwin({ dataDir, policyDir });
   const agent = await demoAgent();
   client = new E2eClient(twin, agent);
-  const s3 = (credentials: { accessKeyId: string; secretAccessKey: string }) =>
-    new S3Client({
-      endpoint: twin.endpoint,
-      region: twin.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-      maxAttempts: 1,
-    });
-  agentS3 = s3(agent);
-  operatorS3 = s3(twin.operatorCredentials);
+  agentS3 = twinS3Client(twin, agent);
+  operatorS3 = twinS3Client(twin, twin.operatorCredentials);
   await operatorS3.send(new CreateBucketCommand({ Bucket: BUCKET }));
   directory = await localDirectory();
   // The twin keeps its Bot Framework signing key in the data dir: this is the twin's own issuer.

@@ -19,7 +19,6 @@ import {
 } from '../../../lambdas/services/agent-decisions.ts';
 import { announceFastDecision } from '../../../lambdas/services/announce-fast-decisions.ts';
 import {
-  type ReconcileDeps,
   reconcileDecision,
   reconcilePrivilegedCall,
 } from '../../../lambdas/services/reconcile-privileged-call.ts';
@@ -27,21 +26,10 @@ import { recordDecision } from '../../../lambdas/services/record-decision.ts';
 import { countingRequestStore } from '../../support/counting-store.ts';
 import { cloudTrailEvent } from '../domain/cloudtrail-fixtures.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
-import { RecordingAlerts, RecordingWorkflows } from './fakes.ts';
-import { type Harness, nextEventId, startHarness } from './harness.ts';
+import { ALLOWED_READ, RecordingAlerts, RecordingWorkflows } from './fakes.ts';
+import { AGENT_ARN, type Harness, nextEventId, reconcileDepsOf, startHarness } from './harness.ts';
 
-/** The IAM user the agent's calls are made as (its `countersign:agents` principal). */
-const AGENT_ARN = 'arn:aws:iam::111122223333:user/agents/invoice-bot';
-
-const ALLOW: PolicyDecision = {
-  decision: 'ALLOW',
-  groups: [],
-  quorum: 0,
-  timeoutSeconds: 0,
-  stepUp: false,
-  policyIds: ['read-only-allowed'],
-  reason: 'Allowed by policy "read-only-allowed".',
-};
+const ALLOW = ALLOWED_READ;
 const DENY: PolicyDecision = {
   ...ALLOW,
   decision: 'DENY',
@@ -249,19 +237,7 @@ describe('requestDecision', () => {
     return event;
   }
 
-  function reconcileDeps(alerts: RecordingAlerts): ReconcileDeps {
-    return {
-      calls: harness.calls,
-      reviews: harness.reviews,
-      alerts,
-      store: harness.store,
-      policy: harness.policy,
-      directory: harness.directory,
-      agents: [{ id: 'invoice-bot', principalArn: AGENT_ARN }],
-      defaultApproverGroup: 'security',
-      clock: harness.clock,
-    };
-  }
+  const reconcileDeps = (alerts: RecordingAlerts) => reconcileDepsOf(harness, alerts);
 
   const putBucketPolicy = (bucket: string) =>
     ask({

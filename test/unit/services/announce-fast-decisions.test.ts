@@ -11,25 +11,17 @@ import { streamedFastDecisions } from '../../../lambdas/adapters/dynamodb/fast-d
 import { toRequestItem } from '../../../lambdas/adapters/dynamodb/request-item.ts';
 import { TableKey } from '../../../lambdas/adapters/dynamodb/table-layout.ts';
 import { ValidationError } from '../../../lambdas/domain/errors.ts';
-import type { ActionDecidedDetail, PolicyDecision, RequestRecord } from '../../../lambdas/domain/schemas.ts';
+import type { ActionDecidedDetail, RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { type AgentDecisionDeps, requestDecision } from '../../../lambdas/services/agent-decisions.ts';
 import {
   type AnnounceFastDecisionsDeps,
   announceFastDecisions,
 } from '../../../lambdas/services/announce-fast-decisions.ts';
 import { NOW } from '../domain/fixtures.ts';
-import { RecordingWorkflows } from './fakes.ts';
+import { ALLOWED_READ, RecordingWorkflows } from './fakes.ts';
 import { type Harness, nextEventId, startHarness } from './harness.ts';
 
-const ALLOW: PolicyDecision = {
-  decision: 'ALLOW',
-  groups: [],
-  quorum: 0,
-  timeoutSeconds: 0,
-  stepUp: false,
-  policyIds: ['read-only-allowed'],
-  reason: 'Allowed by policy "read-only-allowed".',
-};
+const ALLOW = ALLOWED_READ;
 const STREAM_ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/countersign/stream/2025-06-01T00:00:00.000';
 
 let harness: Harness;

@@ -65,6 +65,17 @@ export class FakeDirectory implements Directory {
   }
 }
 
+/** What a policy answers for a read it allows outright (the fast path decides it at once). */
+export const ALLOWED_READ: PolicyDecision = {
+  decision: 'ALLOW',
+  groups: [],
+  quorum: 0,
+  timeoutSeconds: 0,
+  stepUp: false,
+  policyIds: ['read-only-allowed'],
+  reason: 'Allowed by policy "read-only-allowed".',
+};
+
 export class FakePolicyEngine implements PolicyEngine {
   readonly requests: PolicyRequest[] = [];
   /** The schema's action groups, as the default policies declare the ones classification cares about. */

@@ -6,6 +6,7 @@ import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request
 import { DynamoDbReviewStore } from '../../../lambdas/adapters/dynamodb/review-store.ts';
 import { type PolicyDecision, publicRequestId } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/index.ts';
+import type { ReconcileDeps } from '../../../lambdas/services/reconcile-privileged-call.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
 import {
@@ -84,6 +85,24 @@ export async function startHarness(): Promise<Harness> {
 let sequence = 0;
 
 /** A unique EventBridge event id per call, so tests sharing a table never share a request. */
+/** The IAM user the agent's calls are made as (its `countersign:agents` principal). */
+export const AGENT_ARN = 'arn:aws:iam::111122223333:user/agents/invoice-bot';
+
+/** The CloudTrail reconciliation over the harness's stores, the agent `invoice-bot` known by AGENT_ARN. */
+export function reconcileDepsOf(harness: Harness, alerts: ReconcileDeps['alerts']): ReconcileDeps {
+  return {
+    calls: harness.calls,
+    reviews: harness.reviews,
+    alerts,
+    store: harness.store,
+    policy: harness.policy,
+    directory: harness.directory,
+    agents: [{ id: 'invoice-bot', principalArn: AGENT_ARN }],
+    defaultApproverGroup: 'security',
+    clock: harness.clock,
+  };
+}
+
 export function nextEventId(): string {
   sequence += 1;
   return `6a7e8feb-b491-4cf7-a9f1-${String(sequence).padStart(12, '0')}`;

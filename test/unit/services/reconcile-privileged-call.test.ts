@@ -16,9 +16,8 @@ import {
 import { cloudTrailEvent } from '../domain/cloudtrail-fixtures.ts';
 import { aRecord, requireApproval } from '../domain/fixtures.ts';
 import { RecordingAlerts } from './fakes.ts';
-import { type Harness, startHarness } from './harness.ts';
+import { AGENT_ARN, type Harness, reconcileDepsOf, startHarness } from './harness.ts';
 
-const AGENT_ARN = 'arn:aws:iam::111122223333:user/agents/invoice-bot';
 const DECIDED_AT = '2024-05-14T13:00:00.000Z';
 
 let harness: Harness;
@@ -39,17 +38,7 @@ beforeEach(() => {
     groups: ['security'],
     policyIds: ['data-export-needs-security'],
   });
-  deps = {
-    calls: harness.calls,
-    reviews: harness.reviews,
-    alerts,
-    store: harness.store,
-    policy: harness.policy,
-    directory: harness.directory,
-    agents: [{ id: 'invoice-bot', principalArn: AGENT_ARN }],
-    defaultApproverGroup: 'security',
-    clock: harness.clock,
-  };
+  deps = reconcileDepsOf(harness, alerts);
 });
 
 /** The recorded PutBucketPolicy, made by the agent's IAM user on `bucket` at `eventTime`, with a fresh eventID. */
