@@ -99,13 +99,14 @@ export interface RequestStore {
   /**
    * Records the task token of the current wait, only on a request `executionArn` owns (throws
    * ConflictError `FOREIGN_EXECUTION` otherwise, NotFoundError when there is no such request);
-   * returns whether reviewers were already notified.
+   * returns the request as the save left it (read in the same write) and whether reviewers were
+   * already notified.
    */
   saveTaskToken(
     requestId: string,
     taskToken: string,
     executionArn: string,
-  ): Promise<{ alreadyNotified: boolean }>;
+  ): Promise<{ alreadyNotified: boolean; record: RequestRecord }>;
   getTaskToken(requestId: string): Promise<string | undefined>;
   /**
    * Where the paused workflow stands: the latest task token and whether reviewers were notified

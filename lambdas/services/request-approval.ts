@@ -3,7 +3,6 @@
  * Step Functions may run it more than once for one wait (retries), so each step is idempotent.
  */
 import { AuditKind } from '../domain/audit-record.ts';
-import { NotFoundError } from '../domain/errors.ts';
 import { RequestStatus } from '../domain/schemas.ts';
 import type { Clock, RequestStore, ReviewNotifier, Workflow } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
@@ -36,14 +35,12 @@ export async function requestApproval(
   input: RequestApprovalInput,
 ): Promise<RequestApprovalResult> {
   const { requestId, taskToken, executionArn } = input;
-  // The token is saved before the request is read: a vote that decides after this read finds the
+  // The request is read in the write that saves the token: a vote that decides after it finds the
   // token, and a decision made before it is seen here, so a decision is never left unsent; when both
   // send it, Step Functions takes one and refuses the other (see resumeIfWaiting). The save is
-  // conditional on the execution owning the request, so nobody can point a request's decision at
-  // another execution's token.
-  const { alreadyNotified } = await deps.store.saveTaskToken(requestId, taskToken, executionArn);
-  const record = await deps.store.get(requestId);
-  if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
+  // conditional on the execution owning the request (and throws NotFoundError for none), so nobody
+  // can point a request's decision at another execution's token.
+  const { alreadyNotified, record } = await deps.store.saveTaskToken(requestId, taskToken, executionArn);
 
   if (record.status !== RequestStatus.pending) {
     return { requestId, notified: false, resumed: await resumeIfWaiting(deps, record) };

@@ -171,7 +171,7 @@ export class DynamoDbRequestStore implements RequestStore {
     requestId: string,
     taskToken: string,
     executionArn: string,
-  ): Promise<{ alreadyNotified: boolean }> {
+  ): Promise<{ alreadyNotified: boolean; record: RequestRecord }> {
     try {
       const result = await this.#update({
         Key: TableKey.request(requestId),
@@ -184,7 +184,7 @@ export class DynamoDbRequestStore implements RequestStore {
         },
         ExpressionAttributeValues: { ':taskToken': taskToken, ':executionArn': executionArn },
       });
-      return { alreadyNotified: result[Attr.notifiedAt] !== undefined };
+      return { alreadyNotified: result[Attr.notifiedAt] !== undefined, record: fromRequestItem(result) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       await this.#itemAsFailed(requestId, error);

@@ -206,13 +206,16 @@ describe('workflow state', () => {
     await store.claim(record);
     expect(await store.getWaitState(record.requestId)).toEqual({ notified: false, resumed: false });
     expect(await store.getTaskToken(record.requestId)).toBeUndefined();
+    // The request comes back as the save left it, read in the same write.
     expect(await store.saveTaskToken(record.requestId, 'token-1', record.executionArn)).toEqual({
       alreadyNotified: false,
+      record,
     });
     expect(await store.markNotified(record.requestId, NOW)).toBe(true);
     expect(await store.markNotified(record.requestId, NOW)).toBe(false);
     expect(await store.saveTaskToken(record.requestId, 'token-2', record.executionArn)).toEqual({
       alreadyNotified: true,
+      record,
     });
     expect(await store.getTaskToken(record.requestId)).toBe('token-2');
     expect(await store.markResumed(record.requestId, 'token-2', NOW)).toBe(true);
