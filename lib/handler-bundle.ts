@@ -59,10 +59,12 @@ export const HANDLER_MAIN_FIELDS = ['module', 'main'] as const;
 /**
  * Modules replaced in every bundle, by repo-relative path: the AWS SDK's default credential chain
  * becomes the environment link alone, the only one Lambda (and the twin's sandbox) ever answers
- * (lambdas/adapters/lambda-credentials.ts says why).
+ * (lambdas/adapters/lambda-credentials.ts says why); the SDK's event-stream codec, which no handler
+ * uses, one that refuses (lambdas/adapters/no-event-streams.ts says what it cost at every start).
  */
 export const HANDLER_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './lambdas/adapters/lambda-credentials.ts',
+  '@smithy/core/event-streams': './lambdas/adapters/no-event-streams.ts',
 };
 
 /**

@@ -34,6 +34,8 @@ describe('handler bundles', () => {
         ([, { bytesInOutput }]) => bytesInOutput > 0,
       );
       expect(bundled.map(([path]) => path).join('\n')).not.toMatch(/credential-provider-(sso|ini|process)/);
+      // Nor the SDK's event-stream codec (lambdas/adapters/no-event-streams.ts).
+      expect(bundled.map(([path]) => path).join('\n')).not.toMatch(/submodules\/event-streams\//);
     },
     60_000,
   );
