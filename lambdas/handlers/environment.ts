@@ -29,58 +29,61 @@ function jsonList<T extends z.core.$ZodType>(element: T, what: string) {
   );
 }
 
+/** A positive whole number, e.g. seconds. */
+const positiveInteger = () => z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive()));
+
 /**
  * Variables that need more than "present and non-empty", and the optional ones. Any other name in
- * ENV is simply required.
+ * ENV is simply required. Each schema is built when a handler asks for its variable: a function
+ * reads a few of these, and building all of them (~90 zod schemas) was part of every cold start.
  */
 const SPECIAL_VARIABLES = {
-  tableName: Required,
-  eventBusName: Required,
-  policyDir: Required,
-  defaultApproverGroup: Required,
-  defaultTimeoutSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
-  consoleUrl: z.pipe(Required, z.url()),
-  directoryJson: z.optional(Required),
-  identityStoreId: z.optional(z.pipe(Required, IdentityStoreId)),
-  jwtIssuer: z.pipe(Required, z.url()),
-  jwtJwksUrl: z.optional(z.pipe(Required, z.url())),
-  auditorGroups: jsonList(GroupName, 'group names'),
-  receiptRetiredKeyIds: z.optional(jsonList(z.string().check(z.minLength(1)), 'KMS key ARNs')),
-  slackSecretArn: z.optional(Required),
-  slackChannelId: z.optional(Required),
-  slackApiUrl: z.optional(z.pipe(Required, z.url())),
-  teamsSecretArn: z.optional(Required),
-  teamsConversationId: z.optional(Required),
-  teamsServiceUrl: z.optional(z.pipe(Required, z.url())),
-  botOpenIdMetadataUrl: z.optional(z.pipe(Required, z.url())),
-  botTokenUrl: z.optional(z.pipe(Required, z.url())),
-  reminderLookbackSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
-  classificationTimeoutSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
-  classificationPollSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
-  macieBucketOwnerAccountId: z.pipe(
-    Required,
-    z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id')),
-  ),
-  macieJobRoleArn: z.optional(z.pipe(Required, Arn)),
-  classifyBeforeApproval: z.pipe(
-    z.pipe(Required, z.enum(['true', 'false'])),
-    z.transform((value) => value === 'true'),
-  ),
-  agentPrincipals: jsonList(AgentPrincipal, 'agents ({"id","principalArn"})'),
-  executorAllowedPolicyArns: jsonList(IamPolicyArn, 'IAM policy ARNs'),
-  auditRetentionDays: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
-  auditDigestLookbackSeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
-  auditMaxRecordDelaySeconds: z.pipe(Required, z.coerce.number<string>().check(z.int(), z.positive())),
-} as const satisfies Partial<Record<keyof typeof ENV, z.ZodMiniType>>;
+  tableName: () => Required,
+  eventBusName: () => Required,
+  policyDir: () => Required,
+  defaultApproverGroup: () => Required,
+  defaultTimeoutSeconds: positiveInteger,
+  consoleUrl: () => z.pipe(Required, z.url()),
+  directoryJson: () => z.optional(Required),
+  identityStoreId: () => z.optional(z.pipe(Required, IdentityStoreId)),
+  jwtIssuer: () => z.pipe(Required, z.url()),
+  jwtJwksUrl: () => z.optional(z.pipe(Required, z.url())),
+  auditorGroups: () => jsonList(GroupName, 'group names'),
+  receiptRetiredKeyIds: () => z.optional(jsonList(z.string().check(z.minLength(1)), 'KMS key ARNs')),
+  slackSecretArn: () => z.optional(Required),
+  slackChannelId: () => z.optional(Required),
+  slackApiUrl: () => z.optional(z.pipe(Required, z.url())),
+  teamsSecretArn: () => z.optional(Required),
+  teamsConversationId: () => z.optional(Required),
+  teamsServiceUrl: () => z.optional(z.pipe(Required, z.url())),
+  botOpenIdMetadataUrl: () => z.optional(z.pipe(Required, z.url())),
+  botTokenUrl: () => z.optional(z.pipe(Required, z.url())),
+  reminderLookbackSeconds: positiveInteger,
+  classificationTimeoutSeconds: positiveInteger,
+  classificationPollSeconds: positiveInteger,
+  macieBucketOwnerAccountId: () =>
+    z.pipe(Required, z.string().check(z.regex(/^\d{12}$/, 'must be a 12-digit account id'))),
+  macieJobRoleArn: () => z.optional(z.pipe(Required, Arn)),
+  classifyBeforeApproval: () =>
+    z.pipe(
+      z.pipe(Required, z.enum(['true', 'false'])),
+      z.transform((value) => value === 'true'),
+    ),
+  agentPrincipals: () => jsonList(AgentPrincipal, 'agents ({"id","principalArn"})'),
+  executorAllowedPolicyArns: () => jsonList(IamPolicyArn, 'IAM policy ARNs'),
+  auditRetentionDays: positiveInteger,
+  auditDigestLookbackSeconds: positiveInteger,
+  auditMaxRecordDelaySeconds: positiveInteger,
+} as const satisfies Partial<Record<keyof typeof ENV, () => z.ZodMiniType>>;
 type SpecialVariables = typeof SPECIAL_VARIABLES;
 
 export type EnvironmentKey = keyof typeof ENV;
 export type Environment<K extends EnvironmentKey> = {
-  readonly [P in K]: P extends keyof SpecialVariables ? z.infer<SpecialVariables[P]> : string;
+  readonly [P in K]: P extends keyof SpecialVariables ? z.infer<ReturnType<SpecialVariables[P]>> : string;
 };
 
 function schemaOf(key: EnvironmentKey): z.ZodMiniType {
-  return key in SPECIAL_VARIABLES ? SPECIAL_VARIABLES[key as keyof SpecialVariables] : Required;
+  return key in SPECIAL_VARIABLES ? SPECIAL_VARIABLES[key as keyof SpecialVariables]() : Required;
 }
 
 /**
