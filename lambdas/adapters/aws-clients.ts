@@ -6,10 +6,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { Macie2Client } from '@aws-sdk/client-macie2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export function createDynamoDbClient(): DynamoDBClient {
@@ -31,22 +29,6 @@ export function createEventBridgeClient(): EventBridgeClient {
 
 export function createKmsClient(): KMSClient {
   return new KMSClient({});
-}
-
-/**
- * Macie, with the function's own credentials, or (when Macie is administered from another account)
- * with a role there that the function assumes.
- */
-export function createMacieClient(jobRoleArn?: string): Macie2Client {
-  return new Macie2Client(
-    jobRoleArn === undefined
-      ? {}
-      : {
-          credentials: fromTemporaryCredentials({
-            params: { RoleArn: jobRoleArn, RoleSessionName: 'countersign-classification' },
-          }),
-        },
-  );
 }
 
 /**

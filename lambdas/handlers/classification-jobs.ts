@@ -3,9 +3,10 @@
  * one-time Macie job for the request's object, then, once per poll, see whether its verdict is in.
  */
 import middy from '@middy/core';
-import { createDocumentClient, createDynamoDbClient, createMacieClient } from '../adapters/aws-clients.ts';
+import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clients.ts';
 import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
 import { MacieClassificationJobs } from '../adapters/macie-classification-jobs.ts';
+import { createMacieClient } from '../adapters/macie-client.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import type { ClassificationScan } from '../domain/classification.ts';
 import { parse } from '../domain/schemas.ts';
