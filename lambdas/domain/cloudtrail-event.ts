@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import { CLOUDTRAIL_API_CALL } from './privileged-actions.ts';
+import { EventId } from './schemas.ts';
 import * as z from './zod.ts';
 
 // CommonJS with an ES-module typing: the default import is the function at run time.
@@ -25,9 +26,6 @@ export const UserIdentity = z.looseObject({
   sessionContext: z.optional(z.looseObject({ sessionIssuer: z.optional(SessionIssuer) })),
 });
 export type UserIdentity = z.infer<typeof UserIdentity>;
-
-/** CloudTrail event ids are UUIDs; anything that could not be one is refused (it becomes a key). */
-export const EventId = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/, 'a CloudTrail eventID'));
 
 const Parameters = z.record(z.string(), z.unknown());
 

@@ -12,7 +12,6 @@
  * the decision. Each approval covers one call (consumed with a conditional write). Pure.
  */
 import { ReviewView } from './after-the-fact-review.ts';
-import { EventId } from './cloudtrail-event.ts';
 import { cloudTrailAction } from './privileged-actions.ts';
 import { canonicalResourceArn, disagreeingParameters } from './privileged-resources.ts';
 import { receiptClaimsFor } from './receipt.ts';
@@ -20,6 +19,7 @@ import {
   AgentId,
   Decision,
   type DecisionValue,
+  EventId,
   JsonObject,
   type Principal,
   RequestId,

@@ -33,6 +33,13 @@ export const AgentId = z
   );
 
 /**
+ * CloudTrail event ids are UUIDs; anything that could not be one is refused (it becomes a key).
+ * Here rather than in cloudtrail-event.ts: every record a privileged call is matched to carries
+ * one, and importing that module built its CloudTrail schemas in every function.
+ */
+export const EventId = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,127}$/, 'a CloudTrail eventID'));
+
+/**
  * The public id of a request: `<agentId>:<clientRequestId>`, where the client request id is the
  * agent's own `requestId` (the EventBridge event id when it gave none). Scoping by agent means one
  * agent can neither claim nor block another agent's id, and the id stays unique across agents.
