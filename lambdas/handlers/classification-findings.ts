@@ -10,8 +10,9 @@ import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clie
 import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { ValidationError } from '../domain/errors.ts';
+import { parseFindingEvent } from '../domain/macie-finding-schema.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
-import { type FindingOutcome, parseFindingEvent, recordFinding } from '../services/classification.ts';
+import { type FindingOutcome, recordFinding } from '../services/classification.ts';
 import { loadEnvironment } from './environment.ts';
 
 const env = loadEnvironment(['tableName']);

@@ -11,7 +11,7 @@ import { systemClock } from '../adapters/system-clock.ts';
 import type { ClassificationScan } from '../domain/classification.ts';
 import { parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
-import { checkScan, startScan } from '../services/classify-before-approval.ts';
+import { checkScan, startScan } from '../services/classification-scans.ts';
 import { loadEnvironment } from './environment.ts';
 import { MACIE_JOB_TAG_KEY } from './environment-names.ts';
 import { ClassificationJobInput } from './inputs.ts';

@@ -18,15 +18,9 @@ import {
   verdictOrder,
 } from '../domain/classification.ts';
 import { ValidationError } from '../domain/errors.ts';
-import {
-  bucketFindingOf,
-  isSensitiveDataFinding,
-  type MacieFinding,
-  MacieFindingEvent,
-  objectClassificationOf,
-} from '../domain/macie-finding.ts';
+import { bucketFindingOf, isSensitiveDataFinding, objectClassificationOf } from '../domain/macie-finding.ts';
+import type { MacieFinding } from '../domain/macie-finding-schema.ts';
 import { parseS3Arn, type S3Target, s3Uri } from '../domain/s3-target.ts';
-import { describeIssues } from '../domain/schemas.ts';
 import type { ClassificationReader, ClassificationStore, Clock } from '../ports/index.ts';
 
 export interface ClassificationDeps {
@@ -46,16 +40,6 @@ export type FindingOutcome =
       readonly bucketChanged: boolean;
     }
   | { readonly kind: 'bucket'; readonly subject: string; readonly applied: boolean };
-
-/** The event's finding, or a ValidationError naming what is wrong (paths and rules only, never values). */
-export function parseFindingEvent(event: unknown): MacieFinding {
-  const parsed = MacieFindingEvent.safeParse(event);
-  if (!parsed.success) {
-    const issues = describeIssues(parsed.error);
-    throw new ValidationError(`malformed Macie finding event: ${issues.join('; ')}`, issues);
-  }
-  return parsed.data.detail;
-}
 
 function digest(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 32);

@@ -15,7 +15,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import fc from 'fast-check';
 import { AGENT_DECISIONS_PATH, AgentDecisionRequest } from '../../lambdas/domain/agent-api.ts';
 import { CloudTrailEvent } from '../../lambdas/domain/cloudtrail-event.ts';
-import { MacieFinding } from '../../lambdas/domain/macie-finding.ts';
+import { MacieFinding } from '../../lambdas/domain/macie-finding-schema.ts';
 import { AgentRequestDetail } from '../../lambdas/domain/schemas.ts';
 import type { BotIssuer } from '../../local/product/chat/bot-issuer.ts';
 import { AWS_EVENT_REPLAY_PATH } from '../../local/twin/aws-event-replay.ts';

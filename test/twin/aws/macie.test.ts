@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-macie2';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MacieFinding } from '../../../lambdas/domain/macie-finding.ts';
+import { MacieFinding } from '../../../lambdas/domain/macie-finding-schema.ts';
 import { MACIE_STATE_FILE } from '../../../local/aws/macie/jobs.ts';
 import type { RunningTwin } from '../../../local/twin/index.ts';
 import { checkOracle } from '../../support/oracles.ts';

@@ -3,10 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   bucketFindingOf,
   isSensitiveDataFinding,
-  MacieFinding,
-  MacieFindingEvent,
   objectClassificationOf,
 } from '../../../lambdas/domain/macie-finding.ts';
+import { MacieFinding, MacieFindingEvent } from '../../../lambdas/domain/macie-finding-schema.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: fixtures are edited freely to make malformed findings
 type Json = any;

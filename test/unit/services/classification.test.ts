@@ -9,12 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbClassificationStore } from '../../../lambdas/adapters/dynamodb/classification-store.ts';
 import { TableKey } from '../../../lambdas/adapters/dynamodb/table-layout.ts';
 import { ValidationError } from '../../../lambdas/domain/errors.ts';
+import { parseFindingEvent } from '../../../lambdas/domain/macie-finding-schema.ts';
 import type { ClassificationStore } from '../../../lambdas/ports/index.ts';
-import {
-  lookUpClassification,
-  parseFindingEvent,
-  recordFinding,
-} from '../../../lambdas/services/classification.ts';
+import { lookUpClassification, recordFinding } from '../../../lambdas/services/classification.ts';
 import { type LocalTable, startDynalite } from '../../support/dynalite.ts';
 import { NOW } from '../domain/fixtures.ts';
 import { ManualClock } from './fakes.ts';

@@ -11,11 +11,8 @@ import type {
   ClassificationJobState,
   ClassificationJobs,
 } from '../../../lambdas/ports/index.ts';
-import {
-  checkScan,
-  planClassification,
-  startScan,
-} from '../../../lambdas/services/classify-before-approval.ts';
+import { checkScan, startScan } from '../../../lambdas/services/classification-scans.ts';
+import { planClassification } from '../../../lambdas/services/classify-before-approval.ts';
 import { evaluateRequest, evaluateStep } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
 import {
@@ -211,7 +208,7 @@ describe('a scan', () => {
     // A finding of that same job arriving late still wins over "nothing found".
     const late = findingAbout(bucket, 'cards.csv');
     const { recordFinding } = await import('../../../lambdas/services/classification.ts');
-    const { MacieFinding } = await import('../../../lambdas/domain/macie-finding.ts');
+    const { MacieFinding } = await import('../../../lambdas/domain/macie-finding-schema.ts');
     expect(await recordFinding(scanDeps(), MacieFinding.parse(late))).toMatchObject({ applied: true });
   });
 

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { MacieFinding } from '../../../../../lambdas/domain/macie-finding.ts';
+import { MacieFinding } from '../../../../../lambdas/domain/macie-finding-schema.ts';
 import {
   type AnalysedObject,
   findingTypeOf,
