@@ -18,33 +18,37 @@ import {
   ReviewClosedBody,
 } from './http/bodies.ts';
 
-const ErrorBody = z.strictObject({
-  error: z.strictObject({
-    code: z
-      .string()
-      .check(z.meta({ description: 'Stable, machine-readable reason, e.g. REQUESTER or ALREADY_VOTED.' })),
-    message: z.string().check(z.meta({ description: 'What happened and why, in plain words.' })),
-    issues: z
-      .optional(z.array(z.string()))
-      .check(z.meta({ description: 'One line per invalid field (400 only).' })),
-  }),
-});
-
-const RequestPage = z.strictObject({
-  items: z.array(RequestRecord),
-  cursor: z
-    .optional(z.string())
-    .check(z.meta({ description: 'Pass as `cursor` to get the next page; absent on the last.' })),
-});
-
-const VoteAccepted = z.strictObject({
-  request: RequestRecord,
-  decided: z.boolean().check(z.meta({ description: 'Whether this vote decided the request.' })),
-});
-
-const Me = z.strictObject({ principal: Principal });
-
+/**
+ * The document's components, as JSON Schema. The schemas only the document names are built here,
+ * when the document is asked for, not when the handler loads: most starts never serve it.
+ */
 function componentSchemas(): Record<string, unknown> {
+  const ErrorBody = z.strictObject({
+    error: z.strictObject({
+      code: z
+        .string()
+        .check(z.meta({ description: 'Stable, machine-readable reason, e.g. REQUESTER or ALREADY_VOTED.' })),
+      message: z.string().check(z.meta({ description: 'What happened and why, in plain words.' })),
+      issues: z
+        .optional(z.array(z.string()))
+        .check(z.meta({ description: 'One line per invalid field (400 only).' })),
+    }),
+  });
+
+  const RequestPage = z.strictObject({
+    items: z.array(RequestRecord),
+    cursor: z
+      .optional(z.string())
+      .check(z.meta({ description: 'Pass as `cursor` to get the next page; absent on the last.' })),
+  });
+
+  const VoteAccepted = z.strictObject({
+    request: RequestRecord,
+    decided: z.boolean().check(z.meta({ description: 'Whether this vote decided the request.' })),
+  });
+
+  const Me = z.strictObject({ principal: Principal });
+
   const registry = z.registry<{ id: string }>();
   const named = {
     JsonValue: JsonObject._zod.def.out._zod.def.valueType,
