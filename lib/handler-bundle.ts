@@ -20,9 +20,9 @@ export const HANDLER_BUNDLE_BUDGET_KB = 500;
  */
 export const HANDLER_BUNDLE_CEILINGS_KB: Readonly<Record<string, number>> = {
   // Stores and answers; its follow-up publishes: no EventBridge client since the outbox (471 KB before).
-  'lambdas/handlers/agent-decisions.ts': 449,
+  'lambdas/handlers/agent-decisions.ts': 420,
   // The fast path's follow-up: DynamoDB and EventBridge, no Cedar, KMS or Step Functions.
-  'lambdas/handlers/announce-fast-decisions.ts': 354,
+  'lambdas/handlers/announce-fast-decisions.ts': 330,
   'lambdas/handlers/api.ts': 461,
   'lambdas/handlers/archive-audit-records.ts': 453,
   'lambdas/handlers/classification-findings.ts': 273,
