@@ -10,7 +10,7 @@ import { createDocumentClient, createDynamoDbClient } from '../adapters/aws-clie
 import { DynamoDbClassificationStore } from '../adapters/dynamodb/classification-store.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { ValidationError } from '../domain/errors.ts';
-import { parseFindingEvent } from '../domain/macie-finding-schema.ts';
+import { type MacieFinding, parseFindingEvent } from '../domain/macie-finding-schema.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { type FindingOutcome, recordFinding } from '../services/classification.ts';
 import { loadEnvironment } from './environment.ts';
@@ -26,7 +26,7 @@ const deps = {
 };
 
 async function ingest(event: unknown): Promise<FindingOutcome> {
-  let finding: ReturnType<typeof parseFindingEvent>;
+  let finding: MacieFinding;
   try {
     finding = parseFindingEvent(event);
   } catch (error) {

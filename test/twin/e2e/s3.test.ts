@@ -11,11 +11,11 @@ import {
   GetObjectRetentionCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunningTwin } from '../../../local/twin/index.ts';
-import { demoAgent, removeDir, startE2eTwin, tempDir } from './harness.ts';
+import { demoAgent, removeDir, startE2eTwin, tempDir, twinS3Client } from './harness.ts';
 
 const running: RunningTwin[] = [];
 let dataDir: string | undefined;
@@ -26,15 +26,8 @@ async function start(dir: string): Promise<RunningTwin> {
   return twin;
 }
 
-function s3(twin: RunningTwin, credentials = twin.operatorCredentials): S3Client {
-  return new S3Client({
-    endpoint: twin.endpoint,
-    region: twin.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey },
-    maxAttempts: 1,
-  });
-}
+const s3 = (twin: RunningTwin, credentials = twin.operatorCredentials): S3Client =>
+  twinS3Client(twin, credentials);
 
 afterAll(async () => {
   for (const twin of running) await twin.stop();

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type AgentApp, type AgentHttpRequest, createAgentApp } from '../../../lambdas/http/agent-app.ts';
 import { requireApproval } from '../domain/fixtures.ts';
-import { RecordingWorkflows } from '../services/fakes.ts';
+import { ALLOWED_READ, RecordingWorkflows } from '../services/fakes.ts';
 import { type Harness, nextEventId, startHarness } from '../services/harness.ts';
 
 const AGENT_ROLE = 'arn:aws:iam::123456789012:role/invoice-bot';
@@ -26,15 +26,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   workflows = new RecordingWorkflows();
-  harness.policy.answer = {
-    decision: 'ALLOW',
-    groups: [],
-    quorum: 0,
-    timeoutSeconds: 0,
-    stepUp: false,
-    policyIds: ['read-only-allowed'],
-    reason: 'reads only',
-  };
+  harness.policy.answer = { ...ALLOWED_READ, reason: 'reads only' };
   app = createAgentApp({
     decisions: {
       ...harness,

@@ -29,9 +29,8 @@ import { NOW, requireApproval } from '../domain/fixtures.ts';
 import { ALLOWED_READ, RecordingAlerts, RecordingWorkflows } from './fakes.ts';
 import { AGENT_ARN, type Harness, nextEventId, reconcileDepsOf, startHarness } from './harness.ts';
 
-const ALLOW = ALLOWED_READ;
 const DENY: PolicyDecision = {
-  ...ALLOW,
+  ...ALLOWED_READ,
   decision: 'DENY',
   policyIds: ['no'],
   reason: 'Denied by policy "no".',
@@ -98,7 +97,7 @@ function ask(overrides: Partial<AgentDecisionRequest> = {}): AgentDecisionReques
 
 describe('requestDecision', () => {
   it('answers an ALLOW at once, stored decided with its receipt; its follow-up records the workflow’s trail and tells it once', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const request = ask();
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request });
     const requestId = `invoice-bot:${request.requestId}`;
@@ -108,7 +107,7 @@ describe('requestDecision', () => {
       decision: 'AUTO_APPROVED',
       actionHash: actionHash(request),
       approvers: [],
-      reason: ALLOW.reason,
+      reason: ALLOWED_READ.reason,
       receipt: expect.any(String),
     });
     if (answer.status !== 'DECIDED') throw new Error('not decided');
@@ -145,7 +144,7 @@ describe('requestDecision', () => {
         decision: 'AUTO_APPROVED',
         actionHash: actionHash(request),
         approvers: [],
-        reason: ALLOW.reason,
+        reason: ALLOWED_READ.reason,
         receipt: answer.receipt,
       },
     ]);
@@ -161,7 +160,7 @@ describe('requestDecision', () => {
   });
 
   it('denies at once, and records, a request from an agent the directory does not register', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const request = ask({ agent: { id: 'rogue-bot' } });
     const answer = await requestDecision(deps, { agentId: 'rogue-bot', request });
     expect(answer).toMatchObject({
@@ -172,7 +171,7 @@ describe('requestDecision', () => {
   });
 
   it('denies at once an execute request no policy permits', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask({ execute: true }) });
     expect(answer).toMatchObject({
       status: 'DECIDED',
@@ -204,7 +203,7 @@ describe('requestDecision', () => {
   });
 
   it('starts the workflow for an ALLOW Countersign executes: the workflow runs the executor', async () => {
-    harness.policy.answer = { ...ALLOW, executor: 'countersign' };
+    harness.policy.answer = { ...ALLOWED_READ, executor: 'countersign' };
     const request = ask({
       action: 's3:CopyObject',
       parameters: {
@@ -247,7 +246,7 @@ describe('requestDecision', () => {
     });
 
   it('stores an ALLOW as the approval a privileged call is matched against: the call after the follow-up is MATCHED, not alerted', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const bucket = `exports-${nextEventId()}`;
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: putBucketPolicy(bucket) });
     expect(answer).toMatchObject({ status: 'DECIDED', decision: 'AUTO_APPROVED' });
@@ -259,7 +258,7 @@ describe('requestDecision', () => {
   });
 
   it('covers a call the agent makes between the answer and the follow-up once Action Decided reaches the reconciler', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const bucket = `exports-${nextEventId()}`;
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: putBucketPolicy(bucket) });
     const alerts = new RecordingAlerts();
@@ -291,7 +290,7 @@ describe('requestDecision', () => {
   });
 
   it('leaves unclassified data to the workflow when it classifies before approval, and decides classified data at once', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const classifying = { ...deps, classifyBeforeApproval: true };
     const bucket = `bucket-${nextEventId()}`;
     const read = ask({
@@ -323,7 +322,7 @@ describe('requestDecision', () => {
   });
 
   it('answers a new ALLOW after a KMS Sign and one write: the decided request’s conditional put, not read first', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const { store, sent } = countingRequestStore(harness.table);
     const request = ask();
     const signedBefore = harness.signer.signed.length;
@@ -335,7 +334,7 @@ describe('requestDecision', () => {
   });
 
   it('follows up in seven AWS calls: the whole trail numbered in one write, the approval beside it', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
     const { store, sent } = countingRequestStore(harness.table);
     const putGrant = vi.spyOn(harness.calls, 'putGrant');
@@ -365,7 +364,7 @@ describe('requestDecision', () => {
   });
 
   it('answers the same request asked again from the store: same receipt, told once', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const request = ask();
     const first = await requestDecision(deps, { agentId: 'invoice-bot', request });
     harness.policy.answer = DENY;
@@ -377,7 +376,7 @@ describe('requestDecision', () => {
   });
 
   it('answers a request asked again from the store while KMS fails, and fails a new one closed', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const request = ask();
     const first = await requestDecision(deps, { agentId: 'invoice-bot', request });
     harness.signer.failure = new Error('KMS unavailable');
@@ -394,7 +393,7 @@ describe('requestDecision', () => {
   });
 
   it('refuses a request id reused for another action', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const request = ask();
     await requestDecision(deps, { agentId: 'invoice-bot', request });
     const error = await requestDecision(deps, {
@@ -406,7 +405,7 @@ describe('requestDecision', () => {
   });
 
   it('decides once under concurrent asks: one record, one receipt', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const request = ask();
     const answers = await Promise.all(
       Array.from({ length: 10 }, () => requestDecision(deps, { agentId: 'invoice-bot', request })),
@@ -417,7 +416,7 @@ describe('requestDecision', () => {
   });
 
   it('follows up the same decision twice (a redelivered stream record): the same trail, one PUBLISHED', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
     await followUp(answer.requestId);
     const first = await harness.store.listAudit(answer.requestId);
@@ -437,7 +436,7 @@ describe('requestDecision', () => {
   });
 
   it('finishes, on the retry, a follow-up the bus failed: PUBLISHED under the number reserved for it', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
     harness.publisher.failure = new Error('bus unavailable');
     try {
@@ -461,7 +460,7 @@ describe('requestDecision', () => {
 
 describe('awaitDecision', () => {
   it('answers a decided request at once', async () => {
-    harness.policy.answer = ALLOW;
+    harness.policy.answer = ALLOWED_READ;
     const decided = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
     expect(
       await awaitDecision(deps, { agentId: 'invoice-bot', requestId: decided.requestId, waitSeconds: 20 }),
@@ -476,7 +475,7 @@ describe('awaitDecision', () => {
     const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:approval:fast';
     duringSleep = async () => {
       // The workflow stores, decides and publishes while the agent waits.
-      harness.policy.answer = ALLOW;
+      harness.policy.answer = ALLOWED_READ;
       const event = workflows.started.get(pending.requestId)!;
       const { evaluateRequest } = await import('../../../lambdas/services/evaluate-request.ts');
       const { publishDecision } = await import('../../../lambdas/services/publish-decision.ts');

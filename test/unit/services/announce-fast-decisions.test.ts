@@ -21,7 +21,6 @@ import { NOW } from '../domain/fixtures.ts';
 import { ALLOWED_READ, RecordingWorkflows } from './fakes.ts';
 import { type Harness, nextEventId, startHarness } from './harness.ts';
 
-const ALLOW = ALLOWED_READ;
 const STREAM_ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/countersign/stream/2025-06-01T00:00:00.000';
 
 let harness: Harness;
@@ -41,7 +40,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   harness.clock.set(NOW);
-  harness.policy.answer = ALLOW;
+  harness.policy.answer = ALLOWED_READ;
   refused = new Set();
   published = [];
   deps = {

@@ -82,9 +82,6 @@ export async function startHarness(): Promise<Harness> {
   };
 }
 
-let sequence = 0;
-
-/** A unique EventBridge event id per call, so tests sharing a table never share a request. */
 /** The IAM user the agent's calls are made as (its `countersign:agents` principal). */
 export const AGENT_ARN = 'arn:aws:iam::111122223333:user/agents/invoice-bot';
 
@@ -103,6 +100,9 @@ export function reconcileDepsOf(harness: Harness, alerts: ReconcileDeps['alerts'
   };
 }
 
+let sequence = 0;
+
+/** A unique EventBridge event id per call, so tests sharing a table never share a request. */
 export function nextEventId(): string {
   sequence += 1;
   return `6a7e8feb-b491-4cf7-a9f1-${String(sequence).padStart(12, '0')}`;

@@ -228,6 +228,19 @@ describe('workflow state', () => {
     expect(await store.get(record.requestId)).toEqual(record);
   });
 
+  it("hands back the request as the token's save left it: decided before the wait, it is seen decided", async () => {
+    const record = fresh();
+    await store.claim(record);
+    const { record: decided } = await store.decide(record.requestId, {
+      decision: 'APPROVED',
+      approvers: ['alice'],
+      at: NOW,
+    });
+    const saved = await store.saveTaskToken(record.requestId, 'token-late', record.executionArn);
+    expect(saved).toEqual({ alreadyNotified: false, record: decided });
+    expect(saved.record.status).toBe('APPROVED');
+  });
+
   it('binds the resumed mark to its task token: a fresh token is not resumed by the old send', async () => {
     const record = fresh();
     await store.claim(record);
