@@ -13,15 +13,24 @@ import { WORKFLOW_HANDLER_ENTRIES } from '../../lib/countersign-stack.ts';
 import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { authorize, type PolicyStatement } from '../support/iam-policy.ts';
 import { buildCountersignStack, TEST_FULL_CONTEXT } from './build-stack.ts';
-import { ACCOUNT, concrete, identityOf, type Json, type Resources, roleArnOf } from './concrete-template.ts';
+import {
+  ACCOUNT,
+  concrete,
+  functionOfEntry,
+  identityOf,
+  type Json,
+  type Resources,
+  resourcesOfType,
+  roleArnOf,
+  roleOfEntry,
+} from './concrete-template.ts';
 
 const SLOW_SYNTH_MS = 120_000;
 let resources: Resources;
 
-const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-const functionOf = (entry: string) =>
-  ofType('AWS::Lambda::Function').find(([, r]) => r.Metadata?.[ENTRY_METADATA_KEY] === entry)!;
-const roleOf = (entry: string) => functionOf(entry)[1].Properties.Role['Fn::GetAtt'][0] as string;
+const ofType = (type: string) => resourcesOfType(resources, type);
+const functionOf = (entry: string) => functionOfEntry(resources, entry);
+const roleOf = (entry: string) => roleOfEntry(resources, entry);
 const archiveBucket = () => ofType('AWS::S3::Bucket').find(([, r]) => r.Properties.ObjectLockEnabled)!;
 const logBucket = () => ofType('AWS::S3::Bucket').find(([, r]) => !r.Properties.ObjectLockEnabled)!;
 const policyOf = (bucketId: string) =>

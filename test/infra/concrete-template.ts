@@ -6,12 +6,33 @@
  * object ARNs).
  */
 
+import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
+
 // biome-ignore lint/suspicious/noExplicitAny: template JSON is navigated freely; the assertions check its shape.
 export type Json = any;
 export type Resources = Record<
   string,
   { Type: string; Properties: Record<string, Json>; Metadata?: Json; DeletionPolicy?: string }
 >;
+
+/** The template's resources of one type, as [logical id, resource] pairs. */
+export function resourcesOfType(resources: Resources, type: string): [string, Resources[string]][] {
+  return Object.entries(resources).filter(([, resource]) => resource.Type === type);
+}
+
+/** The function built from a handler entry (HandlerFunction's metadata), as [logical id, resource]. */
+export function functionOfEntry(resources: Resources, entry: string): [string, Resources[string]] {
+  const found = resourcesOfType(resources, 'AWS::Lambda::Function').find(
+    ([, resource]) => resource.Metadata?.[ENTRY_METADATA_KEY] === entry,
+  );
+  if (found === undefined) throw new Error(`no function of ${entry} in the template`);
+  return found;
+}
+
+/** The logical id of the role of the function built from a handler entry. */
+export function roleOfEntry(resources: Resources, entry: string): string {
+  return functionOfEntry(resources, entry)[1].Properties.Role['Fn::GetAtt'][0] as string;
+}
 
 export const ACCOUNT = '123456789012';
 export const BUS_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:event-bus/countersign`;

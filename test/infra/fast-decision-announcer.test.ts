@@ -11,20 +11,27 @@ import { TableKey } from '../../lambdas/adapters/dynamodb/table-layout.ts';
 import { FAST_PATH_OWNER, type RequestRecord } from '../../lambdas/domain/schemas.ts';
 import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
 import { FAST_DECISION_ANNOUNCER_HANDLER_ENTRY } from '../../lib/fast-decision-announcer.ts';
-import { ENTRY_METADATA_KEY } from '../../lib/handler-function.ts';
 import { compilePattern } from '../../local/aws/events/pattern/index.ts';
 import { authorize, type PolicyStatement } from '../support/iam-policy.ts';
 import { aRecord } from '../unit/domain/fixtures.ts';
 import { buildCountersignStack } from './build-stack.ts';
-import { concrete, identityOf, type Json, type Resources, roleArnOf } from './concrete-template.ts';
+import {
+  concrete,
+  functionOfEntry,
+  identityOf,
+  type Json,
+  type Resources,
+  resourcesOfType,
+  roleArnOf,
+  roleOfEntry,
+} from './concrete-template.ts';
 
 const SLOW_SYNTH_MS = 120_000;
 let resources: Resources;
 
-const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
-const functionOf = (entry: string) =>
-  ofType('AWS::Lambda::Function').find(([, r]) => r.Metadata?.[ENTRY_METADATA_KEY] === entry)!;
-const roleOf = (entry: string) => functionOf(entry)[1].Properties.Role['Fn::GetAtt'][0] as string;
+const ofType = (type: string) => resourcesOfType(resources, type);
+const functionOf = (entry: string) => functionOfEntry(resources, entry);
+const roleOf = (entry: string) => roleOfEntry(resources, entry);
 const mappingOf = (entry: string) =>
   ofType('AWS::Lambda::EventSourceMapping').find(
     ([, r]) => r.Properties.FunctionName.Ref === functionOf(entry)[0],

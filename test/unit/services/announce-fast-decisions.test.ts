@@ -6,7 +6,7 @@
  * never skipped; anything else on the stream is passed over.
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { streamedFastDecisions } from '../../../lambdas/adapters/dynamodb/fast-decision-stream.ts';
 import { toRequestItem } from '../../../lambdas/adapters/dynamodb/request-item.ts';
 import { TableKey } from '../../../lambdas/adapters/dynamodb/table-layout.ts';
@@ -19,27 +19,18 @@ import {
 } from '../../../lambdas/services/announce-fast-decisions.ts';
 import { NOW } from '../domain/fixtures.ts';
 import { ALLOWED_READ, RecordingWorkflows } from './fakes.ts';
-import { type Harness, nextEventId, startHarness } from './harness.ts';
+import { nextEventId, useHarness } from './harness.ts';
 
 const STREAM_ARN = 'arn:aws:dynamodb:us-east-1:123456789012:table/countersign/stream/2025-06-01T00:00:00.000';
 
-let harness: Harness;
+const harness = useHarness();
 let deps: AnnounceFastDecisionsDeps;
 /** Request ids whose publication fails, as the bus refusing them would. */
 let refused: Set<string>;
 let published: ActionDecidedDetail[];
 let sequence = 0;
 
-beforeAll(async () => {
-  harness = await startHarness();
-});
-
-afterAll(async () => {
-  await harness.table.close();
-});
-
 beforeEach(() => {
-  harness.clock.set(NOW);
   harness.policy.answer = ALLOWED_READ;
   refused = new Set();
   published = [];
