@@ -378,39 +378,37 @@ describe('faults injected into the running twin', () => {
     }
   });
 
-  it(
-    'DynamoDB throttling a fifth of every call while requests and votes go on: all converge, none twice',
-    { timeout: 180_000 },
-    async () => {
-      const fault = await inject({
-        point: 'aws',
-        action: 'dynamodb:*',
-        code: 'ThrottlingException',
-        ratio: 0.2,
-      });
-      const requests = Array.from({ length: 4 }, () => agentRequest(client.agent));
-      await client.send(...requests);
-      const ids = requests.map(idOf);
-      // A step whose DynamoDB calls stay throttled past the SDK's retries is retried by the workflow
-      // (Evaluate, then RequestApproval, each 2, 4 and 8 s later), so reviewers may be asked ~30 s
-      // late when both are unlucky, later on a loaded machine: the bound is convergence, not speed.
-      for (const requestId of ids) await client.waitForPending(requestId, 75_000);
-      for (const requestId of ids) {
-        await vi.waitFor(
-          async () => expect([201, 409]).toContain((await client.vote(requestId, 'carol', 'approve')).status),
-          {
-            timeout: 30_000,
-            interval: 200,
-          },
-        );
-      }
-      for (const requestId of ids) {
-        const detail = await whenPublished(requestId);
-        expect(detail.request).toMatchObject({ status: 'APPROVED', approvers: ['carol'] });
-        expect(detail.request.votes).toHaveLength(1);
-        expect(kinds(detail, 'DECIDED')).toBe(1);
-      }
-      expect(injected(fault)).toBeGreaterThan(0);
-    },
-  );
+  it('DynamoDB throttling a fifth of every call while requests and votes go on: all converge, none twice', {
+    timeout: 180_000,
+  }, async () => {
+    const fault = await inject({
+      point: 'aws',
+      action: 'dynamodb:*',
+      code: 'ThrottlingException',
+      ratio: 0.2,
+    });
+    const requests = Array.from({ length: 4 }, () => agentRequest(client.agent));
+    await client.send(...requests);
+    const ids = requests.map(idOf);
+    // A step whose DynamoDB calls stay throttled past the SDK's retries is retried by the workflow
+    // (Evaluate, then RequestApproval, each 2, 4 and 8 s later), so reviewers may be asked ~30 s
+    // late when both are unlucky, later on a loaded machine: the bound is convergence, not speed.
+    for (const requestId of ids) await client.waitForPending(requestId, 75_000);
+    for (const requestId of ids) {
+      await vi.waitFor(
+        async () => expect([201, 409]).toContain((await client.vote(requestId, 'carol', 'approve')).status),
+        {
+          timeout: 30_000,
+          interval: 200,
+        },
+      );
+    }
+    for (const requestId of ids) {
+      const detail = await whenPublished(requestId);
+      expect(detail.request).toMatchObject({ status: 'APPROVED', approvers: ['carol'] });
+      expect(detail.request.votes).toHaveLength(1);
+      expect(kinds(detail, 'DECIDED')).toBe(1);
+    }
+    expect(injected(fault)).toBeGreaterThan(0);
+  });
 });
