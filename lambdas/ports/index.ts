@@ -67,6 +67,12 @@ export interface WaitState {
   readonly resumed: boolean;
 }
 
+export interface DecideResult {
+  readonly applied: boolean;
+  readonly record: RequestRecord;
+  readonly waitState: WaitState;
+}
+
 /** The number a fact's key got ahead of its record (`RequestStore.appendAudits`' `reserve`). */
 export interface AuditReservation {
   readonly requestId: string;
@@ -93,9 +99,11 @@ export interface RequestStore {
   addVote(requestId: string, vote: Vote, at: Date): Promise<RequestRecord>;
   /**
    * Moves a PENDING request to its terminal status exactly once. `applied` is false when the
-   * request was already decided; `record` is then the stored, earlier decision.
+   * request was already decided; `record` is then the stored, earlier decision. `waitState` is
+   * where its workflow stood in the same item (read in the same write): who resumes it next needs
+   * no read of its own.
    */
-  decide(requestId: string, input: DecideInput): Promise<{ applied: boolean; record: RequestRecord }>;
+  decide(requestId: string, input: DecideInput): Promise<DecideResult>;
   /**
    * Records the task token of the current wait, only on a request `executionArn` owns (throws
    * ConflictError `FOREIGN_EXECUTION` otherwise, NotFoundError when there is no such request);

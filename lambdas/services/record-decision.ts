@@ -18,7 +18,7 @@ import {
   RequestStatus,
   UNIDENTIFIED_REASON,
 } from '../domain/schemas.ts';
-import type { Clock, RequestStore } from '../ports/index.ts';
+import type { Clock, RequestStore, WaitState } from '../ports/index.ts';
 import { type AuditFact, recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
 
@@ -43,6 +43,8 @@ export interface RecordDecisionResult {
   /** This call stored the decision; false when an earlier one was already stored. */
   readonly applied: boolean;
   readonly record: RequestRecord;
+  /** Where the workflow stood, when the decision's write read it (undefined: not read). */
+  readonly waitState?: WaitState;
 }
 
 /**
@@ -186,7 +188,7 @@ export async function recordDecision(
   const { requestId } = input;
   const result = await decide(deps, input);
   // The workflow has moved past its wait once it records: nothing is left to resume through its token.
-  const { taskToken } = await deps.store.getWaitState(requestId);
+  const { taskToken } = result.waitState ?? (await deps.store.getWaitState(requestId));
   if (taskToken !== undefined) await deps.store.markResumed(requestId, taskToken, deps.clock.now());
   await recordDecidedFact(deps, result.record);
   return result;

@@ -5,7 +5,7 @@
 import { WorkflowError } from '../domain/approval.ts';
 import { WorkflowTokenError } from '../domain/errors.ts';
 import { Decision, type RequestRecord, RequestStatus } from '../domain/schemas.ts';
-import type { Clock, RequestStore, Workflow } from '../ports/index.ts';
+import type { Clock, RequestStore, WaitState, Workflow } from '../ports/index.ts';
 
 export interface ResumeDeps {
   readonly store: RequestStore;
@@ -55,12 +55,17 @@ async function resumeOnce(deps: ResumeDeps, record: RequestRecord, taskToken: st
 
 /**
  * Resumes the workflow of a decided request unless its current wait already was resumed, or no wait
- * has begun yet (the wait task then finds the decision and resumes itself). Returns whether this
- * call resumed it.
+ * has begun yet (the wait task then finds the decision and resumes itself). `known` is the wait
+ * state read with the record (the decision's own write returns it); without it, it is read. Returns
+ * whether this call resumed it.
  */
-export async function resumeIfWaiting(deps: ResumeDeps, record: RequestRecord): Promise<boolean> {
+export async function resumeIfWaiting(
+  deps: ResumeDeps,
+  record: RequestRecord,
+  known?: WaitState,
+): Promise<boolean> {
   if (record.status === RequestStatus.pending) return false;
-  const wait = await deps.store.getWaitState(record.requestId);
+  const wait = known ?? (await deps.store.getWaitState(record.requestId));
   if (wait.resumed || wait.taskToken === undefined) return false;
   return resumeOnce(deps, record, wait.taskToken);
 }
@@ -73,9 +78,13 @@ export type ResumeAttempt =
  * As resumeIfWaiting, but a failure to resume is returned rather than thrown: the decision is
  * already stored, and the next vote or wait task on this request tries again. The caller logs it.
  */
-export async function tryResume(deps: ResumeDeps, record: RequestRecord): Promise<ResumeAttempt> {
+export async function tryResume(
+  deps: ResumeDeps,
+  record: RequestRecord,
+  known?: WaitState,
+): Promise<ResumeAttempt> {
   try {
-    return { resumed: await resumeIfWaiting(deps, record) };
+    return { resumed: await resumeIfWaiting(deps, record, known) };
   } catch (error) {
     return { resumed: false, error };
   }

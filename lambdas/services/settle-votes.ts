@@ -37,5 +37,9 @@ export async function settleVotes(deps: ResumeDeps, record: RequestRecord): Prom
       },
     });
   }
-  return { record: decided.record, decided: decided.applied, resume: await tryResume(deps, decided.record) };
+  return {
+    record: decided.record,
+    decided: decided.applied,
+    resume: await tryResume(deps, decided.record, decided.waitState),
+  };
 }

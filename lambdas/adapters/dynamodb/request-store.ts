@@ -37,6 +37,7 @@ import {
 import type {
   AuditReservation,
   DecideInput,
+  DecideResult,
   ListRequestsQuery,
   Page,
   RequestStore,
@@ -58,6 +59,16 @@ const sequenceAttribute = (key: string) => `F#${key}`;
 
 function notFound(requestId: string): NotFoundError {
   return new NotFoundError(`request ${requestId} does not exist`);
+}
+
+/** Where a stored request's workflow stands, from its item. */
+function waitStateOf(item: Item): WaitState {
+  const taskToken = item[Attr.taskToken] as string | undefined;
+  return {
+    ...(taskToken === undefined ? {} : { taskToken }),
+    notified: item[Attr.notifiedAt] !== undefined,
+    resumed: taskToken !== undefined && item[Attr.resumedToken] === taskToken,
+  };
 }
 
 export class DynamoDbRequestStore implements RequestStore {
@@ -134,7 +145,7 @@ export class DynamoDbRequestStore implements RequestStore {
     }
   }
 
-  async decide(requestId: string, input: DecideInput): Promise<{ applied: boolean; record: RequestRecord }> {
+  async decide(requestId: string, input: DecideInput): Promise<DecideResult> {
     const status = terminalStatusFor(input.decision);
     const reason = input.reason === undefined ? '' : ', #reason = :reason';
     try {
@@ -160,10 +171,11 @@ export class DynamoDbRequestStore implements RequestStore {
           ...(input.reason === undefined ? {} : { ':reason': input.reason }),
         },
       });
-      return { applied: true, record: fromRequestItem(result) };
+      return { applied: true, record: fromRequestItem(result), waitState: waitStateOf(result) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      return { applied: false, record: fromRequestItem(await this.#itemAsFailed(requestId, error)) };
+      const item = await this.#itemAsFailed(requestId, error);
+      return { applied: false, record: fromRequestItem(item), waitState: waitStateOf(item) };
     }
   }
 
@@ -200,12 +212,7 @@ export class DynamoDbRequestStore implements RequestStore {
   async getWaitState(requestId: string): Promise<WaitState> {
     const item = await this.#read(requestId);
     if (item === undefined) throw notFound(requestId);
-    const taskToken = item[Attr.taskToken] as string | undefined;
-    return {
-      ...(taskToken === undefined ? {} : { taskToken }),
-      notified: item[Attr.notifiedAt] !== undefined,
-      resumed: taskToken !== undefined && item[Attr.resumedToken] === taskToken,
-    };
+    return waitStateOf(item);
   }
 
   async markNotified(requestId: string, at: Date): Promise<boolean> {

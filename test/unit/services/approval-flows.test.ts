@@ -1,5 +1,5 @@
 /** Whole approval flows through the services, in the order the state machine calls them. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   ConflictError,
   ForbiddenError,
@@ -210,6 +210,31 @@ describe('approval with a quorum of two', () => {
       vote: 'approve',
       reason: 'checked the ticket',
       channel: 'slack',
+    });
+  });
+
+  it('resumes and records with the wait state the decision write read, not a read of its own', async () => {
+    const approved = await submit(harness, requireApproval({ quorum: 1 }));
+    await requestApproval(harness, { ...step(approved), taskToken: 'token-vote' });
+    const expired = await submit(harness, requireApproval({ quorum: 1 }));
+    await requestApproval(harness, { ...step(expired), taskToken: 'token-wait' });
+    const waitStateReads = vi.spyOn(harness.store, 'getWaitState');
+    try {
+      expect(await vote(approved, alice)).toMatchObject({ decided: true, resumed: true });
+      expect(
+        await recordDecision(harness, { ...step(expired), outcome: { decision: 'EXPIRED' } }),
+      ).toMatchObject({ applied: true, record: { status: 'EXPIRED' } });
+      expect(waitStateReads).not.toHaveBeenCalled();
+    } finally {
+      waitStateReads.mockRestore();
+    }
+    expect(harness.workflow.calls).toEqual([
+      { kind: 'succeed', taskToken: 'token-vote', output: { decision: 'APPROVED', approvers: ['alice'] } },
+    ]);
+    // The record step marked the wait it ended: a late vote finds nothing to resume.
+    expect(await harness.store.getWaitState(expired)).toMatchObject({
+      taskToken: 'token-wait',
+      resumed: true,
     });
   });
 

@@ -162,7 +162,24 @@ describe('decide', () => {
       approvers: ['alice'],
       at: NOW,
     });
-    expect(second).toEqual({ applied: false, record: first.record });
+    expect(second).toEqual({ applied: false, record: first.record, waitState: first.waitState });
+  });
+
+  it("answers where the workflow stood in the decision's own write, applied or not", async () => {
+    const record = fresh();
+    await store.claim(record);
+    await store.saveTaskToken(record.requestId, 'token-1', record.executionArn);
+    await store.markNotified(record.requestId, NOW);
+    const decided = await store.decide(record.requestId, {
+      decision: 'APPROVED',
+      approvers: ['alice'],
+      at: NOW,
+    });
+    expect(decided.waitState).toEqual({ taskToken: 'token-1', notified: true, resumed: false });
+    expect(decided.waitState).toEqual(await store.getWaitState(record.requestId));
+    await store.markResumed(record.requestId, 'token-1', NOW);
+    const again = await store.decide(record.requestId, { decision: 'DENIED', approvers: [], at: NOW });
+    expect(again).toMatchObject({ applied: false, waitState: { taskToken: 'token-1', resumed: true } });
   });
 
   it('stores no reason when none is given, and moves the request between status listings', async () => {
