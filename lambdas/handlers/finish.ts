@@ -50,21 +50,15 @@ const documentClient = createDocumentClient(dynamoDb);
 const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
 const clock = systemClock;
 
-// The remembered answer says whether the executor runs (`executes`); its scope is new with that field,
-// so an answer remembered without it (before the executor function) is never taken for "nothing to run".
-const record = idempotentPart(
-  {
-    client: dynamoDb,
-    tableName: env.tableName,
-    scope: 'record-decision-executes',
-    eventKeyJmesPath: 'requestId',
-  },
-  async (input: RecordDecisionInput) => {
-    const { applied, record: stored } = await recordDecision({ store, clock }, input);
-    // The stored decision, not the request (which holds personal data): this is what is remembered.
-    return { applied, decision: stored.decision, executes: countersignExecutes(stored) };
-  },
-);
+/**
+ * Not wrapped in an idempotency record, unlike publishing: recording is exactly once by its own
+ * conditional writes, so a retry finds the decision stored and answers `applied: false` (the
+ * decision is counted once), and it computes `executes` from the stored request as the first did.
+ */
+async function record(input: RecordDecisionInput) {
+  const { applied, record: stored } = await recordDecision({ store, clock }, input);
+  return { applied, decision: stored.decision, executes: countersignExecutes(stored) };
+}
 // Built once per cold start: the signer keeps the key's identity between invocations.
 const publishDeps = {
   store,
@@ -89,11 +83,10 @@ const execute = executorFunction({
 
 async function finishStep(event: unknown, context: Context): Promise<FinishRequestResult> {
   const input = parse(FinishInput, event, 'finish input');
-  record.registerLambdaContext(context);
   publish.registerLambdaContext(context);
   const result = await finishRequest(
     {
-      record: record.run,
+      record,
       execute,
       publish: publish.run,
     },
