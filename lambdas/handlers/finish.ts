@@ -29,7 +29,7 @@ import { idempotentPart } from '../middleware/idempotency.ts';
 import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { type FinishRequestResult, finishRequest } from '../services/finish-request.ts';
-import { publishDecision } from '../services/publish-decision.ts';
+import { type PublishDecisionInput, publishDecision } from '../services/publish-decision.ts';
 import { type RecordDecisionInput, recordDecision, requestToRecord } from '../services/record-decision.ts';
 import { loadEnvironment } from './environment.ts';
 import { FinishInput } from './inputs.ts';
@@ -57,7 +57,7 @@ const clock = systemClock;
  */
 async function record(input: RecordDecisionInput) {
   const { applied, record: stored } = await recordDecision({ store, clock }, input);
-  return { applied, decision: stored.decision, executes: countersignExecutes(stored) };
+  return { applied, record: stored, executes: countersignExecutes(stored) };
 }
 // Built once per cold start: the signer keeps the key's identity between invocations.
 const publishDeps = {
@@ -72,8 +72,7 @@ const publishDeps = {
 };
 const publish = idempotentPart(
   { client: dynamoDb, tableName: env.tableName, scope: 'publish-decision', eventKeyJmesPath: 'requestId' },
-  (input: { readonly requestId: string; readonly executionArn: string }) =>
-    publishDecision(publishDeps, input),
+  (input: PublishDecisionInput) => publishDecision(publishDeps, input),
 );
 const execute = executorFunction({
   invoke: lambdaInvoker(lambdaInvokeTargetFromEnvironment()),

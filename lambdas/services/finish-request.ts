@@ -9,7 +9,7 @@
 import { type ActionRunOutcome, type ActionRunRequest, isExecutionInProgress } from '../domain/action-run.ts';
 import { FinishStepError, type FinishStepErrorName } from '../domain/approval.ts';
 import { FinishStepFailure } from '../domain/errors.ts';
-import type { ActionDecidedDetail, DecisionValue } from '../domain/schemas.ts';
+import type { ActionDecidedDetail, RequestRecord } from '../domain/schemas.ts';
 import type { PublishDecisionInput } from './publish-decision.ts';
 import type { RecordDecisionInput } from './record-decision.ts';
 
@@ -17,7 +17,8 @@ import type { RecordDecisionInput } from './record-decision.ts';
 export interface FinishSteps {
   readonly record: (input: RecordDecisionInput) => Promise<{
     readonly applied: boolean;
-    readonly decision: DecisionValue | undefined;
+    /** The request as recorded. */
+    readonly record: RequestRecord;
     /** The stored request is one Countersign runs (countersignExecutes): only then is `execute` asked. */
     readonly executes: boolean;
   }>;
@@ -69,6 +70,8 @@ export async function finishRequest(
   const { requestId, executionArn, outcome } = input;
   let applied = false;
   let execution: ActionRunOutcome['execution'];
+  // The request as recorded, while nothing else has written to it (an action run writes its outcome).
+  let unchanged: RequestRecord | undefined;
   if (outcome !== undefined) {
     const recorded = await part(FinishStepError.record, () =>
       steps.record({
@@ -88,8 +91,12 @@ export async function finishRequest(
         // The run is claimed by an invocation still running: the step is asked again, later.
         isExecutionInProgress,
       ));
+    } else {
+      unchanged = recorded.record;
     }
   }
-  const published = await part(FinishStepError.publish, () => steps.publish({ requestId, executionArn }));
+  const published = await part(FinishStepError.publish, () =>
+    steps.publish({ requestId, executionArn, ...(unchanged === undefined ? {} : { recorded: unchanged }) }),
+  );
   return { requestId, applied, published, ...(execution === undefined ? {} : { execution }) };
 }

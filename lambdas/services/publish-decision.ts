@@ -39,6 +39,11 @@ export interface PublishDecisionInput {
   readonly requestId: string;
   /** The execution publishing; only the one that owns the request may. */
   readonly executionArn: string;
+  /**
+   * The request as the step that recorded its decision left it, when nothing has written to it
+   * since (the same invocation, no action run): it is not read again. Absent: it is read.
+   */
+  readonly recorded?: RequestRecord;
 }
 
 /** The stored receipt, or a new one stored now: the first receipt written is the one that stands. */
@@ -55,7 +60,7 @@ export async function publishDecision(
   input: PublishDecisionInput,
 ): Promise<ActionDecidedDetail> {
   const { requestId } = input;
-  const record = await deps.store.get(requestId);
+  const record = input.recorded?.requestId === requestId ? input.recorded : await deps.store.get(requestId);
   if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
   if (record.executionArn !== input.executionArn) throw new ForeignExecutionError(requestId);
   if (record.status === RequestStatus.pending || record.decision === undefined) {

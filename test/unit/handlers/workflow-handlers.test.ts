@@ -142,7 +142,7 @@ describe('finish handler', () => {
     expect(first).toMatchObject({ requestId, applied: true, published: { decision: 'POLICY_DENIED' } });
     expect(first).not.toHaveProperty('execution');
     // Not applied again: the decision is counted (DecisionsRecorded) by the call that stored it.
-    expect(retry).toEqual({ ...first, applied: false });
+    expect(retry).toEqual({ ...(first as object), applied: false });
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'DENIED',
       decision: 'POLICY_DENIED',
@@ -165,7 +165,7 @@ describe('finish handler', () => {
     const retry = await invoke('finish', payload);
 
     expect(first).toMatchObject({ requestId, applied: true, published: { decision: 'DENIED' } });
-    expect(retry).toEqual({ ...first, applied: false });
+    expect(retry).toEqual({ ...(first as object), applied: false });
     await expect(store.get(requestId)).resolves.toMatchObject({
       status: 'DENIED',
       reason: 'evaluation failed: Sandbox.Timedout',

@@ -89,6 +89,28 @@ describe('auto-allow', () => {
     ]);
   });
 
+  it('publishes the request as the record step left it without reading it again, and the same as after a read', async () => {
+    const allow = requireApproval({ decision: 'ALLOW', groups: [], quorum: 0, reason: 'read-only' });
+    const [given, read] = [await submit(harness, allow), await submit(harness, allow)];
+    const outcome = { decision: 'AUTO_APPROVED' } as const;
+    const { record } = await recordDecision(harness, { ...step(given), outcome });
+    await recordDecision(harness, { ...step(read), outcome });
+    const reads = vi.spyOn(harness.store, 'get');
+    let fromRecord: Awaited<ReturnType<typeof publishDecision>>;
+    try {
+      fromRecord = await publishDecision(harness, { ...step(given), recorded: record });
+      expect(reads).not.toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
+    const fromRead = await publishDecision(harness, step(read));
+    const shape = ({ requestId, receipt, actionHash, ...rest }: typeof fromRead) => rest;
+    expect(shape(fromRecord)).toEqual(shape(fromRead));
+    expect((await harness.store.get(given))?.receipt).toBe(fromRecord.receipt);
+    // Another request's record is no stand-in: the step reads the one it names.
+    await expect(publishDecision(harness, { ...step(read), recorded: record })).resolves.toEqual(fromRead);
+  });
+
   it('refuses AUTO_APPROVED for a request policy did not allow', async () => {
     const requestId = await submit(harness);
     const error = await rejection(

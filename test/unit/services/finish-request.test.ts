@@ -5,28 +5,37 @@
 import { describe, expect, it } from 'vitest';
 import { FinishStepError } from '../../../lambdas/domain/approval.ts';
 import { ConflictError, FinishStepFailure } from '../../../lambdas/domain/errors.ts';
-import type { ActionDecidedDetail } from '../../../lambdas/domain/schemas.ts';
+import type { ActionDecidedDetail, RequestRecord } from '../../../lambdas/domain/schemas.ts';
 import { type FinishSteps, finishRequest } from '../../../lambdas/services/finish-request.ts';
+import type { PublishDecisionInput } from '../../../lambdas/services/publish-decision.ts';
 
 const requestId = 'invoice-bot:req-1';
 const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:approval:req-1';
 const published = { requestId, decision: 'APPROVED' } as unknown as ActionDecidedDetail;
+const recorded = { requestId, status: 'APPROVED', decision: 'APPROVED' } as unknown as RequestRecord;
 
-function steps(overrides: Partial<FinishSteps> = {}): { steps: FinishSteps; calls: string[] } {
+function steps(overrides: Partial<FinishSteps> = {}): {
+  steps: FinishSteps;
+  calls: string[];
+  publishedWith: PublishDecisionInput[];
+} {
   const calls: string[] = [];
+  const publishedWith: PublishDecisionInput[] = [];
   return {
     calls,
+    publishedWith,
     steps: {
       record: async () => {
         calls.push('record');
-        return { applied: true, decision: 'APPROVED', executes: true };
+        return { applied: true, record: recorded, executes: true };
       },
       execute: async () => {
         calls.push('execute');
         return { requestId };
       },
-      publish: async () => {
+      publish: async (input) => {
         calls.push('publish');
+        publishedWith.push(input);
         return published;
       },
       ...overrides,
@@ -35,33 +44,40 @@ function steps(overrides: Partial<FinishSteps> = {}): { steps: FinishSteps; call
 }
 
 describe('finishRequest', () => {
-  it('records, runs and publishes, in that order', async () => {
-    const { steps: finish, calls } = steps();
+  it('records, runs and publishes, in that order; the run changed the request, so publishing reads it', async () => {
+    const { steps: finish, calls, publishedWith } = steps();
     await expect(
       finishRequest(finish, { requestId, executionArn, outcome: { decision: 'APPROVED' } }),
     ).resolves.toEqual({ requestId, applied: true, published });
     expect(calls).toEqual(['record', 'execute', 'publish']);
+    expect(publishedWith).toEqual([{ requestId, executionArn }]);
   });
 
-  it('asks for no run of a request Countersign does not execute', async () => {
-    const { steps: finish, calls } = steps({
+  it('asks for no run of a request Countersign does not execute, and publishes the request as recorded', async () => {
+    const {
+      steps: finish,
+      calls,
+      publishedWith,
+    } = steps({
       record: async () => {
         calls.push('record');
-        return { applied: true, decision: 'APPROVED', executes: false };
+        return { applied: true, record: recorded, executes: false };
       },
     });
     await expect(
       finishRequest(finish, { requestId, executionArn, outcome: { decision: 'APPROVED' } }),
     ).resolves.toEqual({ requestId, applied: true, published });
     expect(calls).toEqual(['record', 'publish']);
+    expect(publishedWith).toEqual([{ requestId, executionArn, recorded }]);
   });
 
   it('only publishes a request recorded before whose execution failed for good', async () => {
-    const { steps: finish, calls } = steps();
+    const { steps: finish, calls, publishedWith } = steps();
     await expect(finishRequest(finish, { requestId, executionArn })).resolves.toMatchObject({
       applied: false,
     });
     expect(calls).toEqual(['publish']);
+    expect(publishedWith).toEqual([{ requestId, executionArn }]);
   });
 
   it('names each failure by its part, and keeps a run claimed elsewhere a ConflictError', async () => {
