@@ -394,6 +394,7 @@ export class CountersignStack extends Stack {
         ...this.chat?.notifierEnvironment,
         [ENV.policyDir]: BUNDLED_POLICY_DIR,
         [ENV.agentPrincipals]: JSON.stringify(config.agents),
+        [ENV.privilegedActions]: JSON.stringify(config.privilegedActions.map(({ action }) => action)),
       },
       logEncryptionKey: key,
       logRetention,

@@ -43,6 +43,11 @@ export const ENV = {
   botOpenIdMetadataUrl: 'BOT_OPENID_METADATA_URL',
   /** Optional: Bot Framework OAuth token URL (the twin's sink locally). */
   botTokenUrl: 'BOT_TOKEN_URL',
+  /**
+   * JSON array of the watched privileged actions (`countersign:privilegedActions`), the reconciler's:
+   * an approval of any other action has no call to cover, and is not looked up.
+   */
+  privilegedActions: 'PRIVILEGED_ACTIONS',
   /** The KMS key (ARN or id) that signs decision receipts (ECC_NIST_P256, SIGN_VERIFY). */
   receiptKeyId: 'RECEIPT_KEY_ID',
   /** Optional: JSON array of retired receipt keys (ARNs) still listed in the JWKS after a rotation. */

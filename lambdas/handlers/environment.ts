@@ -5,7 +5,14 @@
  */
 import { AgentPrincipal } from '../domain/agent-principals.ts';
 import { ConfigurationError } from '../domain/errors.ts';
-import { Arn, describeIssues, GroupName, IamPolicyArn, IdentityStoreId } from '../domain/schemas.ts';
+import {
+  ActionName,
+  Arn,
+  describeIssues,
+  GroupName,
+  IamPolicyArn,
+  IdentityStoreId,
+} from '../domain/schemas.ts';
 import * as z from '../domain/zod.ts';
 import { ENV } from './environment-names.ts';
 
@@ -70,6 +77,7 @@ const SPECIAL_VARIABLES = {
       z.transform((value) => value === 'true'),
     ),
   agentPrincipals: () => jsonList(AgentPrincipal, 'agents ({"id","principalArn"})'),
+  privilegedActions: () => jsonList(ActionName, '"<service>:<Operation>" names'),
   executorAllowedPolicyArns: () => jsonList(IamPolicyArn, 'IAM policy ARNs'),
   auditRetentionDays: positiveInteger,
   auditDigestLookbackSeconds: positiveInteger,

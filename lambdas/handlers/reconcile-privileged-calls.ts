@@ -14,6 +14,7 @@ import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-cal
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { DynamoDbReviewStore } from '../adapters/dynamodb/review-store.ts';
 import { systemClock } from '../adapters/system-clock.ts';
+import { cloudTrailAction } from '../domain/privileged-actions.ts';
 import { ActionDecidedDetail, DETAIL_TYPE, parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
@@ -34,6 +35,7 @@ const env = loadEnvironment([
   'directoryJson',
   'identityStoreId',
   'agentPrincipals',
+  'privilegedActions',
 ]);
 const logger = createLogger();
 const metrics = createMetrics();
@@ -52,6 +54,7 @@ const deps: ReconcileDeps = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
   directory: createDirectory(env, { documentClient, tableName: env.tableName }),
   agents: env.agentPrincipals,
+  watchedActions: new Set(env.privilegedActions.map(cloudTrailAction)),
   defaultApproverGroup: env.defaultApproverGroup,
   clock: systemClock,
   policy: await policyWiring,

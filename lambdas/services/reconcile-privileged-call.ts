@@ -62,6 +62,11 @@ export interface ReconcileDeps {
   readonly policy: PolicyEngine;
   readonly directory: Directory;
   readonly agents: readonly AgentPrincipal[];
+  /**
+   * The privileged actions watched, as CloudTrail names them: only their calls reach the
+   * reconciliation, so only their approvals can cover one.
+   */
+  readonly watchedActions: ReadonlySet<string>;
   /** Reviews a call no approval policy names reviewers for. */
   readonly defaultApproverGroup: string;
   readonly clock: Clock;
@@ -319,8 +324,9 @@ async function redelivered(
 
 /**
  * After a decision is published: a break-glass decision opens its review and alerts; an approving
- * decision is matched with the calls of its subject that were recorded UNAPPROVED before the
- * approval was stored (oldest call first; it covers one). Idempotent. Returns the call it covered.
+ * decision of a watched action is matched with the calls of its subject that were recorded
+ * UNAPPROVED before the approval was stored (oldest call first; it covers one). Idempotent.
+ * Returns the call it covered.
  */
 export async function reconcileDecision(
   deps: ReconcileDeps,
@@ -331,6 +337,8 @@ export async function reconcileDecision(
   if (record === undefined || grant === undefined) return undefined;
   if (grant.decision === Decision.breakGlass)
     await openAndAlert(deps, breakGlassReview(record, deps.clock.now()));
+  // Most approvals (reads): no call of theirs is ever reconciled, so there is none to cover.
+  if (!deps.watchedActions.has(grant.action)) return undefined;
   // This request's approval alone: the subject's others (every earlier approval of the same action
   // on the same resource, kept a week past expiry) are not read for each decision.
   const storedGrant = () => deps.calls.getGrant(grant, grant.requestId);

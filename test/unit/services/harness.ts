@@ -4,6 +4,7 @@ import { DynamoDbClassificationStore } from '../../../lambdas/adapters/dynamodb/
 import { DynamoDbPrivilegedCallStore } from '../../../lambdas/adapters/dynamodb/privileged-call-store.ts';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
 import { DynamoDbReviewStore } from '../../../lambdas/adapters/dynamodb/review-store.ts';
+import { cloudTrailAction, DEFAULT_PRIVILEGED_ACTIONS } from '../../../lambdas/domain/privileged-actions.ts';
 import { type PolicyDecision, publicRequestId } from '../../../lambdas/domain/schemas.ts';
 import { evaluateRequest } from '../../../lambdas/services/index.ts';
 import type { ReconcileDeps } from '../../../lambdas/services/reconcile-privileged-call.ts';
@@ -85,7 +86,10 @@ export async function startHarness(): Promise<Harness> {
 /** The IAM user the agent's calls are made as (its `countersign:agents` principal). */
 export const AGENT_ARN = 'arn:aws:iam::111122223333:user/agents/invoice-bot';
 
-/** The CloudTrail reconciliation over the harness's stores, the agent `invoice-bot` known by AGENT_ARN. */
+/**
+ * The CloudTrail reconciliation over the harness's stores, the agent `invoice-bot` known by AGENT_ARN,
+ * watching the default privileged actions.
+ */
 export function reconcileDepsOf(harness: Harness, alerts: ReconcileDeps['alerts']): ReconcileDeps {
   return {
     calls: harness.calls,
@@ -95,6 +99,7 @@ export function reconcileDepsOf(harness: Harness, alerts: ReconcileDeps['alerts'
     policy: harness.policy,
     directory: harness.directory,
     agents: [{ id: 'invoice-bot', principalArn: AGENT_ARN }],
+    watchedActions: new Set(DEFAULT_PRIVILEGED_ACTIONS.map(cloudTrailAction)),
     defaultApproverGroup: 'security',
     clock: harness.clock,
   };

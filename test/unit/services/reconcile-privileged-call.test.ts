@@ -386,6 +386,29 @@ describe('approvals recorded after the call’s event arrived', () => {
     await expect(harness.calls.getCall(call.eventId)).resolves.toMatchObject({ status: 'UNAPPROVED' });
   });
 
+  it('looks up nothing for an approval of an action it does not watch, which no reconciled call can be', async () => {
+    const bucket = bucketName();
+    const read = await decidedRequest(bucket, {
+      action: 's3:GetObject',
+      parameters: { bucket, key: 'a.csv' },
+    });
+    await published(read);
+    const spies = (['getGrant', 'putGrant', 'callsOf'] as const).map((method) =>
+      vi.spyOn(harness.calls, method),
+    );
+    try {
+      await expect(reconcileDecision(deps, read.requestId)).resolves.toBeUndefined();
+      for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+      // Watched once more, the same approval is looked up.
+      await expect(
+        reconcileDecision({ ...deps, watchedActions: new Set(['s3:GetObject']) }, read.requestId),
+      ).resolves.toBeUndefined();
+      expect(spies[0]).toHaveBeenCalled();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
   it('ignores decisions that approve nothing, and requests that do not exist', async () => {
     const denied = await decidedRequest(bucketName(), {
       status: 'DENIED',
