@@ -124,6 +124,11 @@ export class CountersignStack extends Stack {
       [POWERTOOLS_ENV.metricsNamespace]: 'Countersign',
       [POWERTOOLS_ENV.logLevel]: config.logLevel,
     };
+    // The actions whose CloudTrail calls are reconciled: their approvals are kept (Finish, the fast
+    // path's follow-up) and looked up (the reconciler); no other action's ever is.
+    const watchedActions = {
+      [ENV.privilegedActions]: JSON.stringify(config.privilegedActions.map(({ action }) => action)),
+    };
     const environment: Record<string, string> = {
       [ENV.tableName]: this.table.tableName,
       [ENV.eventBusName]: this.eventBus.eventBusName,
@@ -180,7 +185,7 @@ export class CountersignStack extends Stack {
         WORKFLOW_HANDLER_ENTRIES.finish,
         'Countersign: record the outcome once, run an approved action Countersign executes, publish the decision',
         {
-          environment: { [ENV.receiptKeyId]: this.receiptKey.keyArn },
+          environment: { [ENV.receiptKeyId]: this.receiptKey.keyArn, ...watchedActions },
           // It waits for the executor function's run (up to its 60 s timeout, then 70 s at most).
           timeout: Duration.seconds(90),
         },
@@ -295,7 +300,7 @@ export class CountersignStack extends Stack {
       eventBus: this.eventBus,
       logEncryptionKey: key,
       logRetention,
-      environment: powertools,
+      environment: { ...powertools, ...watchedActions },
     });
     // Every audit record goes from the table's stream to the archive; digests chain and sign it.
     this.auditArchive = new AuditArchiveBucket(this, 'AuditArchive', {
@@ -394,7 +399,7 @@ export class CountersignStack extends Stack {
         ...this.chat?.notifierEnvironment,
         [ENV.policyDir]: BUNDLED_POLICY_DIR,
         [ENV.agentPrincipals]: JSON.stringify(config.agents),
-        [ENV.privilegedActions]: JSON.stringify(config.privilegedActions.map(({ action }) => action)),
+        ...watchedActions,
       },
       logEncryptionKey: key,
       logRetention,

@@ -156,6 +156,19 @@ export function grantOf(record: RequestRecord): ApprovalGrant | undefined {
   };
 }
 
+/**
+ * The approval kept for the CloudTrail reconciliation: an approving decision (grantOf) of a watched
+ * action, as CloudTrail names it. No call of another action is ever reconciled, so its approval
+ * would be read by nobody.
+ */
+export function reconcilableGrantOf(
+  record: RequestRecord,
+  watchedActions: ReadonlySet<string>,
+): ApprovalGrant | undefined {
+  const grant = grantOf(record);
+  return grant !== undefined && watchedActions.has(grant.action) ? grant : undefined;
+}
+
 /** What of a call an approval is compared with. */
 export interface CoveredCall {
   readonly agentId: string;

@@ -18,19 +18,21 @@ import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-cal
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
 import { systemClock } from '../adapters/system-clock.ts';
+import { cloudTrailAction } from '../domain/privileged-actions.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { announceFastDecisions } from '../services/announce-fast-decisions.ts';
 import type { BatchResponse } from '../services/archive-audit-records.ts';
 import { loadEnvironment } from './environment.ts';
 
-const env = loadEnvironment(['tableName', 'eventBusName']);
+const env = loadEnvironment(['tableName', 'eventBusName', 'privilegedActions']);
 const logger = createLogger();
 const metrics = createMetrics();
 const documentClient = createDocumentClient(createDynamoDbClient());
 const deps = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
   grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
+  watchedActions: new Set(env.privilegedActions.map(cloudTrailAction)),
   publisher: new EventBridgeDecisionPublisher({
     client: createEventBridgeClient(),
     eventBusName: env.eventBusName,

@@ -24,6 +24,7 @@ import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
 import { lambdaInvoker, lambdaInvokeTargetFromEnvironment } from '../adapters/lambda-invoke.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { countersignExecutes } from '../domain/action-run.ts';
+import { cloudTrailAction } from '../domain/privileged-actions.ts';
 import { parse } from '../domain/schemas.ts';
 import { idempotentPart } from '../middleware/idempotency.ts';
 import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
@@ -34,7 +35,13 @@ import { type RecordDecisionInput, recordDecision, requestToRecord } from '../se
 import { loadEnvironment } from './environment.ts';
 import { FinishInput } from './inputs.ts';
 
-const env = loadEnvironment(['tableName', 'eventBusName', 'receiptKeyId', 'executorFunctionName']);
+const env = loadEnvironment([
+  'tableName',
+  'eventBusName',
+  'receiptKeyId',
+  'executorFunctionName',
+  'privilegedActions',
+]);
 const logger = createLogger();
 const metrics = createMetrics();
 
@@ -63,6 +70,7 @@ async function record(input: RecordDecisionInput) {
 const publishDeps = {
   store,
   grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
+  watchedActions: new Set(env.privilegedActions.map(cloudTrailAction)),
   publisher: new EventBridgeDecisionPublisher({
     client: createEventBridgeClient(),
     eventBusName: env.eventBusName,

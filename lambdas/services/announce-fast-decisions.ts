@@ -18,7 +18,7 @@
  * only after the approval is stored (reconcileDecision).
  */
 import { AuditKind } from '../domain/audit-record.ts';
-import { grantOf } from '../domain/privileged-calls.ts';
+import { reconcilableGrantOf } from '../domain/privileged-calls.ts';
 import type { RequestRecord } from '../domain/schemas.ts';
 import type {
   Clock,
@@ -38,6 +38,8 @@ export interface AnnounceFastDecisionsDeps {
   readonly publisher: DecisionPublisher;
   /** Where approvals are kept for the CloudTrail reconciliation. */
   readonly grants: Pick<PrivilegedCallStore, 'putGrant'>;
+  /** The privileged actions watched, as CloudTrail names them: only their approvals are kept. */
+  readonly watchedActions: ReadonlySet<string>;
   readonly clock: Clock;
 }
 
@@ -58,7 +60,7 @@ export async function announceFastDecision(
   deps: AnnounceFastDecisionsDeps,
   record: RequestRecord,
 ): Promise<void> {
-  const grant = grantOf(record);
+  const grant = reconcilableGrantOf(record, deps.watchedActions);
   const [, [published]] = await Promise.all([
     grant === undefined ? undefined : deps.grants.putGrant(grant),
     recordFacts(

@@ -7,7 +7,7 @@
  */
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
-import { grantOf } from '../domain/privileged-calls.ts';
+import { reconcilableGrantOf } from '../domain/privileged-calls.ts';
 import { receiptClaimsFor, receiptFingerprint } from '../domain/receipt.ts';
 import {
   ActionDecidedDetail,
@@ -32,6 +32,8 @@ export interface PublishDecisionDeps {
   readonly signer: ReceiptSigner;
   /** Where approvals are kept for the CloudTrail reconciliation. */
   readonly grants: Pick<PrivilegedCallStore, 'putGrant'>;
+  /** The privileged actions watched, as CloudTrail names them: only their approvals are kept. */
+  readonly watchedActions: ReadonlySet<string>;
   readonly clock: Clock;
 }
 
@@ -66,7 +68,7 @@ export async function publishDecision(
   if (record.status === RequestStatus.pending || record.decision === undefined) {
     throw new ConflictError('NOT_DECIDED', `request ${requestId} is not decided yet`);
   }
-  const grant = grantOf(record);
+  const grant = reconcilableGrantOf(record, deps.watchedActions);
   if (grant !== undefined) await deps.grants.putGrant(grant);
   const receipt = await receiptOf(deps, record);
   return announceDecision(deps, { ...record, receipt });

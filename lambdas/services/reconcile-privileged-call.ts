@@ -36,6 +36,7 @@ import {
   type CoveredCall,
   grantOf,
   matchedStatus,
+  reconcilableGrantOf,
   whyNotCovered,
 } from '../domain/privileged-calls.ts';
 import { resourceOfCall } from '../domain/privileged-resources.ts';
@@ -333,12 +334,12 @@ export async function reconcileDecision(
   requestId: string,
 ): Promise<CallRecord | undefined> {
   const record = await deps.store.get(requestId);
-  const grant = record === undefined ? undefined : grantOf(record);
-  if (record === undefined || grant === undefined) return undefined;
-  if (grant.decision === Decision.breakGlass)
+  if (record === undefined) return undefined;
+  if (grantOf(record)?.decision === Decision.breakGlass)
     await openAndAlert(deps, breakGlassReview(record, deps.clock.now()));
-  // Most approvals (reads): no call of theirs is ever reconciled, so there is none to cover.
-  if (!deps.watchedActions.has(grant.action)) return undefined;
+  // Most approvals (reads) have none: no call of theirs is ever reconciled, so there is none to cover.
+  const grant = reconcilableGrantOf(record, deps.watchedActions);
+  if (grant === undefined) return undefined;
   // This request's approval alone: the subject's others (every earlier approval of the same action
   // on the same resource, kept a week past expiry) are not read for each decision.
   const storedGrant = () => deps.calls.getGrant(grant, grant.requestId);

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FinishStepError, WorkflowError } from '../../lambdas/domain/approval.ts';
+import { cloudTrailAction, DEFAULT_PRIVILEGED_ACTIONS } from '../../lambdas/domain/privileged-actions.ts';
 import { ENV, POWERTOOLS_ENV } from '../../lambdas/handlers/environment-names.ts';
 import { EXECUTE_ACTION_HANDLER_ENTRY } from '../../lib/action-executor.ts';
 import { AGENT_DECISIONS_HANDLER_ENTRY } from '../../lib/agent-decisions.ts';
@@ -410,7 +411,7 @@ describe('handlers', () => {
       if (fn.Metadata?.[ENTRY_METADATA_KEY] === FAST_DECISION_ANNOUNCER_HANDLER_ENTRY) {
         // The fast path's follow-up records and publishes what is stored: no defaults, no directory.
         expect(Object.keys(variables).sort()).toEqual(
-          [ENV.tableName, ENV.eventBusName, ...Object.values(POWERTOOLS_ENV)].sort(),
+          [ENV.tableName, ENV.eventBusName, ENV.privilegedActions, ...Object.values(POWERTOOLS_ENV)].sort(),
         );
         expect(variables).toMatchObject({
           [ENV.tableName]: { Ref: logicalIdOf('AWS::DynamoDB::Table') },
@@ -434,6 +435,13 @@ describe('handlers', () => {
         RECONCILE_HANDLER_ENTRY,
       ].includes(fn.Metadata?.[ENTRY_METADATA_KEY]);
       expect(variables[ENV.policyDir]).toBe(readsPolicies ? BUNDLED_POLICY_DIR : undefined);
+      // The watched actions go where approvals are kept or looked up (Finish, the reconciler).
+      const keepsApprovals = [WORKFLOW_HANDLER_ENTRIES.finish, RECONCILE_HANDLER_ENTRY].includes(
+        fn.Metadata?.[ENTRY_METADATA_KEY],
+      );
+      expect(variables[ENV.privilegedActions]).toBe(
+        keepsApprovals ? JSON.stringify(DEFAULT_PRIVILEGED_ACTIONS.map(cloudTrailAction)) : undefined,
+      );
       // Only the REST API shows requests to people: it alone scopes reads by the auditor groups.
       const isApi = fn.Metadata?.[ENTRY_METADATA_KEY] === API_HANDLER_ENTRY;
       expect(variables[ENV.auditorGroups]).toBe(isApi ? '["security"]' : undefined);

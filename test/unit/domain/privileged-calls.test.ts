@@ -20,6 +20,7 @@ import {
   canReadCall,
   grantOf,
   matchedStatus,
+  reconcilableGrantOf,
   toPrivilegedCall,
   whyNotCovered,
 } from '../../../lambdas/domain/privileged-calls.ts';
@@ -396,6 +397,21 @@ describe('approvals and the calls they cover', () => {
     expect(grantOf(undated)).toBeUndefined();
     // Approved for Countersign to execute: the agent must not make the call, so it is not covered.
     expect(grantOf({ ...decided, policy: { ...decided.policy, executor: 'countersign' } })).toBeUndefined();
+  });
+
+  it('keeps an approval for the reconciliation only when its action, as CloudTrail names it, is watched', () => {
+    expect(reconcilableGrantOf(decided, new Set(['s3:DeleteBucketPublicAccessBlock']))).toEqual(
+      grantOf(decided),
+    );
+    // The API's spelling is not what a call is reconciled as.
+    expect(reconcilableGrantOf(decided, new Set(['s3:DeletePublicAccessBlock']))).toBeUndefined();
+    expect(reconcilableGrantOf(decided, new Set())).toBeUndefined();
+    expect(
+      reconcilableGrantOf(
+        { ...decided, decision: 'DENIED', status: 'DENIED' },
+        new Set([grantOf(decided)!.action]),
+      ),
+    ).toBeUndefined();
   });
 
   const grant = grantOf(decided)!;

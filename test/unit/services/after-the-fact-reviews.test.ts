@@ -150,18 +150,27 @@ describe('review reminders and escalations', () => {
 });
 
 describe('the approval the publish step stores', () => {
-  it('is stored before the receipt, for approving decisions only', async () => {
-    const approved = aRecord({
-      requestId: `invoice-bot:req-${randomUUID()}`,
-      status: 'APPROVED',
-      decision: 'APPROVED',
-      decidedAt: NOW.toISOString(),
-      approvers: ['alice'],
-      resource: { arn: `arn:aws:s3:::exports-${randomUUID()}` },
-    });
+  it('is stored before the receipt, for approving decisions of watched actions only', async () => {
+    const approvedAs = (action: string) =>
+      aRecord({
+        requestId: `invoice-bot:req-${randomUUID()}`,
+        status: 'APPROVED',
+        decision: 'APPROVED',
+        decidedAt: NOW.toISOString(),
+        approvers: ['alice'],
+        action,
+        resource: { arn: `arn:aws:s3:::exports-${randomUUID()}` },
+      });
+    const approved = approvedAs('s3:PutBucketPolicy');
     await harness.store.claim(approved);
     await publishDecision(harness, { requestId: approved.requestId, executionArn: approved.executionArn });
     await expect(harness.calls.grantsOf(grantOf(approved)!)).resolves.toEqual([grantOf(approved)]);
+
+    // A copy is no privileged action (countersign:privilegedActions): none of its calls is reconciled.
+    const unwatched = approvedAs('s3:CopyObject');
+    await harness.store.claim(unwatched);
+    await publishDecision(harness, { requestId: unwatched.requestId, executionArn: unwatched.executionArn });
+    await expect(harness.calls.grantsOf(grantOf(unwatched)!)).resolves.toEqual([]);
 
     const denied = aRecord({
       requestId: `invoice-bot:req-${randomUUID()}`,

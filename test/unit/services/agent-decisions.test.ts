@@ -333,13 +333,18 @@ describe('requestDecision', () => {
     expect(harness.publisher.published).toEqual([]);
   });
 
-  it('follows up in seven AWS calls: the whole trail numbered in one write, the approval beside it', async () => {
+  it('follows up in six AWS calls: the whole trail numbered in one write; the approval beside it when its action is watched', async () => {
     harness.policy.answer = ALLOWED_READ;
     const answer = await requestDecision(deps, { agentId: 'invoice-bot', request: ask() });
     const { store, sent } = countingRequestStore(harness.table);
     const putGrant = vi.spyOn(harness.calls, 'putGrant');
     try {
-      await announceFastDecision({ ...harness, store }, (await harness.store.get(answer.requestId))!);
+      const record = (await harness.store.get(answer.requestId))!;
+      // A read is no privileged action: no call of it is ever reconciled, so no approval is kept.
+      await announceFastDecision({ ...harness, store }, record);
+      expect(putGrant).not.toHaveBeenCalled();
+      // Watched, its approval is kept, beside the trail (a seventh call, not one more step).
+      await announceFastDecision({ ...harness, watchedActions: new Set(['s3:GetObject']) }, record);
       expect(putGrant).toHaveBeenCalledTimes(1);
     } finally {
       putGrant.mockRestore();
@@ -354,7 +359,7 @@ describe('requestDecision', () => {
       'PutCommand',
       'PutCommand',
     ]);
-    expect(harness.publisher.published).toHaveLength(1);
+    expect(harness.publisher.published).toHaveLength(2);
   });
 
   it('refuses a request in another agent’s name', async () => {

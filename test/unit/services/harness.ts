@@ -28,6 +28,8 @@ export interface Harness {
   readonly calls: DynamoDbPrivilegedCallStore;
   /** The publish step's view of the call store: where it keeps approvals. */
   readonly grants: DynamoDbPrivilegedCallStore;
+  /** The privileged actions watched (the default list): only their approvals are kept and looked up. */
+  readonly watchedActions: ReadonlySet<string>;
   readonly reviews: DynamoDbReviewStore;
   readonly clock: ManualClock;
   readonly directory: FakeDirectory;
@@ -72,6 +74,7 @@ export async function startHarness(): Promise<Harness> {
     classifications: new DynamoDbClassificationStore({ client: table.client, tableName: table.tableName }),
     calls,
     grants: calls,
+    watchedActions: new Set(DEFAULT_PRIVILEGED_ACTIONS.map(cloudTrailAction)),
     reviews: new DynamoDbReviewStore({ client: table.client, tableName: table.tableName }),
     clock: new ManualClock(NOW),
     directory: new FakeDirectory(),
@@ -86,10 +89,7 @@ export async function startHarness(): Promise<Harness> {
 /** The IAM user the agent's calls are made as (its `countersign:agents` principal). */
 export const AGENT_ARN = 'arn:aws:iam::111122223333:user/agents/invoice-bot';
 
-/**
- * The CloudTrail reconciliation over the harness's stores, the agent `invoice-bot` known by AGENT_ARN,
- * watching the default privileged actions.
- */
+/** The CloudTrail reconciliation over the harness's stores, the agent `invoice-bot` known by AGENT_ARN. */
 export function reconcileDepsOf(harness: Harness, alerts: ReconcileDeps['alerts']): ReconcileDeps {
   return {
     calls: harness.calls,
@@ -99,7 +99,7 @@ export function reconcileDepsOf(harness: Harness, alerts: ReconcileDeps['alerts'
     policy: harness.policy,
     directory: harness.directory,
     agents: [{ id: 'invoice-bot', principalArn: AGENT_ARN }],
-    watchedActions: new Set(DEFAULT_PRIVILEGED_ACTIONS.map(cloudTrailAction)),
+    watchedActions: harness.watchedActions,
     defaultApproverGroup: 'security',
     clock: harness.clock,
   };

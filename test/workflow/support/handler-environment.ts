@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_PRIVILEGED_ACTIONS } from '../../../lambdas/domain/privileged-actions.ts';
 import { ENV } from '../../../lambdas/handlers/environment-names.ts';
 import type { LocalTable } from '../../support/dynalite.ts';
 import { TEST_RECEIPT_KEY_ARN } from '../../support/kms-signing-key.ts';
@@ -43,6 +44,7 @@ export async function workflowHandlerEnvironment(
     [ENV.executorRoleArn]: TEST_EXECUTOR_ROLE_ARN,
     [ENV.executorAllowedPolicyArns]: JSON.stringify(['arn:aws:iam::aws:policy/ReadOnlyAccess']),
     [ENV.executorFunctionName]: TEST_EXECUTOR_FUNCTION_NAME,
+    [ENV.privilegedActions]: JSON.stringify(DEFAULT_PRIVILEGED_ACTIONS),
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: TEST_FUNCTION_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: TEST_FUNCTION_CREDENTIALS.secretAccessKey,
