@@ -107,14 +107,14 @@ export interface RequestStore {
   /**
    * Records the task token of the current wait, only on a request `executionArn` owns (throws
    * ConflictError `FOREIGN_EXECUTION` otherwise, NotFoundError when there is no such request);
-   * returns the request as the save left it (read in the same write) and whether reviewers were
-   * already notified.
+   * returns the request and where its workflow stands (this token saved) as the save left them,
+   * read in the same write.
    */
   saveTaskToken(
     requestId: string,
     taskToken: string,
     executionArn: string,
-  ): Promise<{ alreadyNotified: boolean; record: RequestRecord }>;
+  ): Promise<{ record: RequestRecord; waitState: WaitState }>;
   getTaskToken(requestId: string): Promise<string | undefined>;
   /**
    * Where the paused workflow stands: the latest task token and whether reviewers were notified

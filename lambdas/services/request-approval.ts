@@ -40,23 +40,26 @@ export async function requestApproval(
   // send it, Step Functions takes one and refuses the other (see resumeIfWaiting). The save is
   // conditional on the execution owning the request (and throws NotFoundError for none), so nobody
   // can point a request's decision at another execution's token.
-  const { alreadyNotified, record } = await deps.store.saveTaskToken(requestId, taskToken, executionArn);
+  const { record, waitState } = await deps.store.saveTaskToken(requestId, taskToken, executionArn);
 
   if (record.status !== RequestStatus.pending) {
-    return { requestId, notified: false, resumed: await resumeIfWaiting(deps, record) };
+    return { requestId, notified: false, resumed: await resumeIfWaiting(deps, record, waitState) };
   }
-  if (alreadyNotified) return { requestId, notified: false, resumed: false };
+  if (waitState.notified) return { requestId, notified: false, resumed: false };
 
   // Reviewers are asked before the mark is set: if posting fails, the retry asks again, so a review
-  // is posted at least once (a duplicate post beats a request that silently expires unseen).
+  // is posted at least once (a duplicate post beats a request that silently expires unseen). The mark
+  // and the NOTIFIED fact are written side by side: the fact is keyed, so a racing retry that posted
+  // too writes it once, as the first wrote it.
   await deps.notifier.requestReview(record);
-  if (await deps.store.markNotified(requestId, deps.clock.now())) {
-    await recordFact(deps, {
+  await Promise.all([
+    deps.store.markNotified(requestId, deps.clock.now()),
+    recordFact(deps, {
       requestId,
       kind: AuditKind.notified,
       actor: SYSTEM_ACTOR,
       data: { groups: record.policy.groups, quorum: record.policy.quorum, expiresAt: record.expiresAt },
-    });
-  }
+    }),
+  ]);
   return { requestId, notified: true, resumed: false };
 }

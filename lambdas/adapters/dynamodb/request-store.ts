@@ -183,7 +183,7 @@ export class DynamoDbRequestStore implements RequestStore {
     requestId: string,
     taskToken: string,
     executionArn: string,
-  ): Promise<{ alreadyNotified: boolean; record: RequestRecord }> {
+  ): Promise<{ record: RequestRecord; waitState: WaitState }> {
     try {
       const result = await this.#update({
         Key: TableKey.request(requestId),
@@ -196,7 +196,7 @@ export class DynamoDbRequestStore implements RequestStore {
         },
         ExpressionAttributeValues: { ':taskToken': taskToken, ':executionArn': executionArn },
       });
-      return { alreadyNotified: result[Attr.notifiedAt] !== undefined, record: fromRequestItem(result) };
+      return { record: fromRequestItem(result), waitState: waitStateOf(result) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       await this.#itemAsFailed(requestId, error);

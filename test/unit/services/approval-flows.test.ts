@@ -240,18 +240,27 @@ describe('approval with a quorum of two', () => {
     await requestApproval(harness, { ...step(approved), taskToken: 'token-vote' });
     const expired = await submit(harness, requireApproval({ quorum: 1 }));
     await requestApproval(harness, { ...step(expired), taskToken: 'token-wait' });
+    const early = await submit(harness, requireApproval({ quorum: 1 }));
     const waitStateReads = vi.spyOn(harness.store, 'getWaitState');
     try {
       expect(await vote(approved, alice)).toMatchObject({ decided: true, resumed: true });
       expect(
         await recordDecision(harness, { ...step(expired), outcome: { decision: 'EXPIRED' } }),
       ).toMatchObject({ applied: true, record: { status: 'EXPIRED' } });
+      // Decided before its wait began: the wait task resumes with what its token's save read.
+      expect(await vote(early, bob)).toMatchObject({ decided: true, resumed: false });
+      expect(await requestApproval(harness, { ...step(early), taskToken: 'token-early' })).toEqual({
+        requestId: early,
+        notified: false,
+        resumed: true,
+      });
       expect(waitStateReads).not.toHaveBeenCalled();
     } finally {
       waitStateReads.mockRestore();
     }
     expect(harness.workflow.calls).toEqual([
       { kind: 'succeed', taskToken: 'token-vote', output: { decision: 'APPROVED', approvers: ['alice'] } },
+      { kind: 'succeed', taskToken: 'token-early', output: { decision: 'APPROVED', approvers: ['bob'] } },
     ]);
     // The record step marked the wait it ended: a late vote finds nothing to resume.
     expect(await harness.store.getWaitState(expired)).toMatchObject({
@@ -658,6 +667,21 @@ describe('concurrency', () => {
     type: 'user',
     groups: ['security'],
   }));
+
+  it('racing wait tasks both ask reviewers (at least once), and the trail says NOTIFIED once', async () => {
+    const requestId = await submit(harness, requireApproval({ quorum: 1 }));
+    const answers = await Promise.all(
+      ['token-a', 'token-b', 'token-c'].map((taskToken) =>
+        requestApproval(harness, { ...step(requestId), taskToken }),
+      ),
+    );
+    expect(answers.filter((answer) => answer.notified).length).toBeGreaterThanOrEqual(1);
+    const notified = (await harness.store.listAudit(requestId)).filter(
+      (record) => record.kind === 'NOTIFIED',
+    );
+    expect(notified).toHaveLength(1);
+    expect((await harness.store.getWaitState(requestId)).notified).toBe(true);
+  });
 
   it('20 concurrent approvals: one decision applied, one resume', async () => {
     const requestId = await submit(harness, requireApproval({ quorum: 2 }));

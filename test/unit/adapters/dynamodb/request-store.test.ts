@@ -225,14 +225,14 @@ describe('workflow state', () => {
     expect(await store.getTaskToken(record.requestId)).toBeUndefined();
     // The request comes back as the save left it, read in the same write.
     expect(await store.saveTaskToken(record.requestId, 'token-1', record.executionArn)).toEqual({
-      alreadyNotified: false,
       record,
+      waitState: { taskToken: 'token-1', notified: false, resumed: false },
     });
     expect(await store.markNotified(record.requestId, NOW)).toBe(true);
     expect(await store.markNotified(record.requestId, NOW)).toBe(false);
     expect(await store.saveTaskToken(record.requestId, 'token-2', record.executionArn)).toEqual({
-      alreadyNotified: true,
       record,
+      waitState: { taskToken: 'token-2', notified: true, resumed: false },
     });
     expect(await store.getTaskToken(record.requestId)).toBe('token-2');
     expect(await store.markResumed(record.requestId, 'token-2', NOW)).toBe(true);
@@ -254,7 +254,10 @@ describe('workflow state', () => {
       at: NOW,
     });
     const saved = await store.saveTaskToken(record.requestId, 'token-late', record.executionArn);
-    expect(saved).toEqual({ alreadyNotified: false, record: decided });
+    expect(saved).toEqual({
+      record: decided,
+      waitState: { taskToken: 'token-late', notified: false, resumed: false },
+    });
     expect(saved.record.status).toBe('APPROVED');
   });
 
