@@ -63,8 +63,13 @@ const clock = systemClock;
  * decision is counted once), and it computes `executes` from the stored request as the first did.
  */
 async function record(input: RecordDecisionInput) {
-  const { applied, record: stored } = await recordDecision({ store, clock }, input);
-  return { applied, record: stored, executes: countersignExecutes(stored) };
+  const { applied, record: stored, reserved } = await recordDecision({ store, clock }, input);
+  return {
+    applied,
+    record: stored,
+    executes: countersignExecutes(stored),
+    ...(reserved === undefined ? {} : { reserved }),
+  };
 }
 // Built once per cold start: the signer keeps the key's identity between invocations.
 const publishDeps = {

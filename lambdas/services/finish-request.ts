@@ -10,6 +10,7 @@ import { type ActionRunOutcome, type ActionRunRequest, isExecutionInProgress } f
 import { FinishStepError, type FinishStepErrorName } from '../domain/approval.ts';
 import { FinishStepFailure } from '../domain/errors.ts';
 import type { ActionDecidedDetail, RequestRecord } from '../domain/schemas.ts';
+import type { AuditReservation } from '../ports/index.ts';
 import type { PublishDecisionInput } from './publish-decision.ts';
 import type { RecordDecisionInput } from './record-decision.ts';
 
@@ -19,6 +20,8 @@ export interface FinishSteps {
     readonly applied: boolean;
     /** The request as recorded. */
     readonly record: RequestRecord;
+    /** The numbers the SIGNED and PUBLISHED facts were given with DECIDED (RecordDecisionResult). */
+    readonly reserved?: readonly AuditReservation[];
     /** The stored request is one Countersign runs (countersignExecutes): only then is `execute` asked. */
     readonly executes: boolean;
   }>;
@@ -70,8 +73,9 @@ export async function finishRequest(
   const { requestId, executionArn, outcome } = input;
   let applied = false;
   let execution: ActionRunOutcome['execution'];
-  // The request as recorded, while nothing else has written to it (an action run writes its outcome).
-  let unchanged: RequestRecord | undefined;
+  // What recording handed on to publishing, when nothing ran between them (a run writes its outcome
+  // and its facts): the request as recorded, and the numbers reserved for the publish step's facts.
+  let handedOn: Pick<PublishDecisionInput, 'recorded' | 'reserved'> = {};
   if (outcome !== undefined) {
     const recorded = await part(FinishStepError.record, () =>
       steps.record({
@@ -92,11 +96,14 @@ export async function finishRequest(
         isExecutionInProgress,
       ));
     } else {
-      unchanged = recorded.record;
+      handedOn = {
+        recorded: recorded.record,
+        ...(recorded.reserved === undefined ? {} : { reserved: recorded.reserved }),
+      };
     }
   }
   const published = await part(FinishStepError.publish, () =>
-    steps.publish({ requestId, executionArn, ...(unchanged === undefined ? {} : { recorded: unchanged }) }),
+    steps.publish({ requestId, executionArn, ...handedOn }),
   );
   return { requestId, applied, published, ...(execution === undefined ? {} : { execution }) };
 }

@@ -46,6 +46,8 @@ export interface PublishDecisionInput {
    * since (the same invocation, no action run): it is not read again. Absent: it is read.
    */
   readonly recorded?: RequestRecord;
+  /** The SIGNED and PUBLISHED facts' numbers, when recording the decision took them (RecordDecisionResult). */
+  readonly reserved?: readonly AuditReservation[];
 }
 
 /** The stored receipt, or a new one stored now: the first receipt written is the one that stands. */
@@ -71,7 +73,7 @@ export async function publishDecision(
   const grant = reconcilableGrantOf(record, deps.watchedActions);
   if (grant !== undefined) await deps.grants.putGrant(grant);
   const receipt = await receiptOf(deps, record);
-  return announceDecision(deps, { ...record, receipt });
+  return announceDecision(deps, { ...record, receipt }, input.reserved);
 }
 
 /** The `Action Decided` detail of a decided request with its receipt (and Countersign's run of it, if any). */
@@ -104,15 +106,23 @@ export function decisionEventOf(record: RequestRecord): ActionDecidedDetail {
  * Tells the agent: `Action Decided` on the bus, then the PUBLISHED fact. At least once: a retry
  * publishes again (agents deduplicate by requestId), the fact is written once.
  */
-export async function announceDecision(
+async function announceDecision(
   deps: Pick<PublishDecisionDeps, 'store' | 'publisher' | 'clock'>,
   record: RequestRecord,
+  reserved: readonly AuditReservation[] = [],
 ): Promise<ActionDecidedDetail> {
+  const reservationOf = (key: string) =>
+    reserved.find((reservation) => reservation.requestId === record.requestId && reservation.key === key);
+  const [signed, published] = [reservationOf(AuditKind.signed), reservationOf(AuditKind.published)];
+  if (signed !== undefined && published !== undefined) {
+    await recordFact(deps, signedFact(record), signed);
+    return publishSigned(deps, record, published);
+  }
   // Written on every attempt (a no-op after the first): the receipt that stands is audited even when
   // an earlier attempt stored it and failed before getting here. The PUBLISHED fact's number is
   // taken in the same write, so that after the event it is one write, not two.
-  const [published] = await recordFacts(deps, [signedFact(record)], [AuditKind.published]);
-  return publishSigned(deps, record, published);
+  const [numbered] = await recordFacts(deps, [signedFact(record)], [AuditKind.published]);
+  return publishSigned(deps, record, numbered);
 }
 
 /** The SIGNED fact of a decided request: which key signed its receipt, when, until when. */

@@ -3,6 +3,8 @@
  * truth: when a decision is already stored (a vote decided first), that earlier decision wins and
  * is returned, whatever the workflow brought.
  */
+
+import { countersignExecutes } from '../domain/action-run.ts';
 import { decisionByVotes, tally, terminalStatusFor } from '../domain/approval.ts';
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError, ValidationError } from '../domain/errors.ts';
@@ -18,8 +20,8 @@ import {
   RequestStatus,
   UNIDENTIFIED_REASON,
 } from '../domain/schemas.ts';
-import type { Clock, RequestStore, WaitState } from '../ports/index.ts';
-import { type AuditFact, recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
+import type { AuditReservation, Clock, RequestStore, WaitState } from '../ports/index.ts';
+import { type AuditFact, recordFact, recordFacts, SYSTEM_ACTOR } from './audit-trail.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
 
 export interface RecordDecisionDeps {
@@ -45,6 +47,12 @@ export interface RecordDecisionResult {
   readonly record: RequestRecord;
   /** Where the workflow stood, when the decision's write read it (undefined: not read). */
   readonly waitState?: WaitState;
+  /**
+   * The numbers of the SIGNED and PUBLISHED facts to come, taken in the write that numbered DECIDED,
+   * when this call decided and nothing runs before the decision is published (countersignExecutes):
+   * the publish step records them under these, with no numbering write of its own.
+   */
+  readonly reserved?: readonly AuditReservation[];
 }
 
 /**
@@ -189,14 +197,27 @@ export async function recordDecision(
   const result = await decide(deps, input);
   // The workflow has moved past its wait once it records: nothing is left to resume through its token.
   const { taskToken } = result.waitState ?? (await deps.store.getWaitState(requestId));
-  if (taskToken !== undefined) await deps.store.markResumed(requestId, taskToken, deps.clock.now());
-  await recordDecidedFact(deps, result.record);
-  return result;
+  // Two independent writes, side by side.
+  const [reserved] = await Promise.all([
+    recordDecidedFact(deps, result),
+    taskToken === undefined ? undefined : deps.store.markResumed(requestId, taskToken, deps.clock.now()),
+  ]);
+  return reserved === undefined ? result : { ...result, reserved };
 }
 
-/** The DECIDED fact of a decided request (written once, whoever decided it). */
-export async function recordDecidedFact(deps: RecordDecisionDeps, record: RequestRecord): Promise<void> {
-  await recordFact(deps, decidedFact(record));
+/**
+ * The DECIDED fact of a decided request (written once, whoever decided it); numbered with the
+ * SIGNED and PUBLISHED facts to come when this call decided and the decision is published next.
+ */
+async function recordDecidedFact(
+  deps: RecordDecisionDeps,
+  { applied, record }: RecordDecisionResult,
+): Promise<readonly AuditReservation[] | undefined> {
+  if (!applied || countersignExecutes(record)) {
+    await recordFact(deps, decidedFact(record));
+    return undefined;
+  }
+  return recordFacts(deps, [decidedFact(record)], [AuditKind.signed, AuditKind.published]);
 }
 
 /** The DECIDED fact of a decided request. */

@@ -111,6 +111,45 @@ describe('auto-allow', () => {
     await expect(publishDecision(harness, { ...step(read), recorded: record })).resolves.toEqual(fromRead);
   });
 
+  it('numbers DECIDED, SIGNED and PUBLISHED in one write when it decides, and publishes under those numbers', async () => {
+    const requestId = await submit(
+      harness,
+      requireApproval({ decision: 'ALLOW', groups: [], quorum: 0, reason: 'read-only' }),
+    );
+    const numbering = vi.spyOn(harness.store, 'appendAudits');
+    try {
+      const recorded = await recordDecision(harness, {
+        ...step(requestId),
+        outcome: { decision: 'AUTO_APPROVED' },
+      });
+      expect(recorded.reserved?.map(({ key }) => key)).toEqual(['SIGNED', 'PUBLISHED']);
+      expect(numbering).toHaveBeenCalledTimes(1);
+      await publishDecision(harness, {
+        ...step(requestId),
+        recorded: recorded.record,
+        reserved: recorded.reserved,
+      });
+      expect(numbering).toHaveBeenCalledTimes(1);
+    } finally {
+      numbering.mockRestore();
+    }
+    const trail = await harness.store.listAudit(requestId);
+    expect(trail.map(({ key, seq }) => [key, seq])).toEqual([
+      ['REQUESTED', 1],
+      ['EVALUATED', 2],
+      ['DECIDED', 3],
+      ['SIGNED', 4],
+      ['PUBLISHED', 5],
+    ]);
+    // Decided by someone else first (a vote, a retry): nothing is reserved, publishing numbers its own.
+    const again = await recordDecision(harness, {
+      ...step(requestId),
+      outcome: { decision: 'AUTO_APPROVED' },
+    });
+    expect(again).toMatchObject({ applied: false });
+    expect(again.reserved).toBeUndefined();
+  });
+
   it('refuses AUTO_APPROVED for a request policy did not allow', async () => {
     const requestId = await submit(harness);
     const error = await rejection(

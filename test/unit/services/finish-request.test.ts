@@ -13,6 +13,10 @@ const requestId = 'invoice-bot:req-1';
 const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:approval:req-1';
 const published = { requestId, decision: 'APPROVED' } as unknown as ActionDecidedDetail;
 const recorded = { requestId, status: 'APPROVED', decision: 'APPROVED' } as unknown as RequestRecord;
+const reserved = [
+  { requestId, key: 'SIGNED', seq: 4 },
+  { requestId, key: 'PUBLISHED', seq: 5 },
+];
 
 function steps(overrides: Partial<FinishSteps> = {}): {
   steps: FinishSteps;
@@ -53,7 +57,7 @@ describe('finishRequest', () => {
     expect(publishedWith).toEqual([{ requestId, executionArn }]);
   });
 
-  it('asks for no run of a request Countersign does not execute, and publishes the request as recorded', async () => {
+  it('asks for no run of a request Countersign does not execute, and hands publishing the request and numbers as recorded', async () => {
     const {
       steps: finish,
       calls,
@@ -61,14 +65,14 @@ describe('finishRequest', () => {
     } = steps({
       record: async () => {
         calls.push('record');
-        return { applied: true, record: recorded, executes: false };
+        return { applied: true, record: recorded, executes: false, reserved };
       },
     });
     await expect(
       finishRequest(finish, { requestId, executionArn, outcome: { decision: 'APPROVED' } }),
     ).resolves.toEqual({ requestId, applied: true, published });
     expect(calls).toEqual(['record', 'publish']);
-    expect(publishedWith).toEqual([{ requestId, executionArn, recorded }]);
+    expect(publishedWith).toEqual([{ requestId, executionArn, recorded, reserved }]);
   });
 
   it('only publishes a request recorded before whose execution failed for good', async () => {
