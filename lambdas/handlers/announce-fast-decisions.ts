@@ -18,7 +18,6 @@ import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-cal
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { EventBridgeDecisionPublisher } from '../adapters/eventbridge-decision-publisher.ts';
 import { systemClock } from '../adapters/system-clock.ts';
-import { cloudTrailAction } from '../domain/privileged-actions.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { announceFastDecisions } from '../services/announce-fast-decisions.ts';
@@ -32,7 +31,7 @@ const documentClient = createDocumentClient(createDynamoDbClient());
 const deps = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
   grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
-  watchedActions: new Set(env.privilegedActions.map(cloudTrailAction)),
+  watchedActions: env.privilegedActions,
   publisher: new EventBridgeDecisionPublisher({
     client: createEventBridgeClient(),
     eventBusName: env.eventBusName,

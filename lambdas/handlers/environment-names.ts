@@ -44,8 +44,9 @@ export const ENV = {
   /** Optional: Bot Framework OAuth token URL (the twin's sink locally). */
   botTokenUrl: 'BOT_TOKEN_URL',
   /**
-   * JSON array of the watched privileged actions (`countersign:privilegedActions`), the reconciler's:
-   * an approval of any other action has no call to cover, and is not looked up.
+   * JSON array of the watched privileged actions (`countersign:privilegedActions`): only their
+   * approvals are kept (Finish, the fast path's follow-up) and looked up (the reconciler); no call
+   * of another action is ever reconciled.
    */
   privilegedActions: 'PRIVILEGED_ACTIONS',
   /** The KMS key (ARN or id) that signs decision receipts (ECC_NIST_P256, SIGN_VERIFY). */

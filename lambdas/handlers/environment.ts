@@ -5,6 +5,7 @@
  */
 import { AgentPrincipal } from '../domain/agent-principals.ts';
 import { ConfigurationError } from '../domain/errors.ts';
+import { cloudTrailAction } from '../domain/privileged-actions.ts';
 import {
   ActionName,
   Arn,
@@ -77,7 +78,12 @@ const SPECIAL_VARIABLES = {
       z.transform((value) => value === 'true'),
     ),
   agentPrincipals: () => jsonList(AgentPrincipal, 'agents ({"id","principalArn"})'),
-  privilegedActions: () => jsonList(ActionName, '"<service>:<Operation>" names'),
+  // As CloudTrail names them (the one spelling calls and approvals are compared in).
+  privilegedActions: () =>
+    z.pipe(
+      jsonList(ActionName, '"<service>:<Operation>" names'),
+      z.transform((actions): ReadonlySet<string> => new Set(actions.map(cloudTrailAction))),
+    ),
   executorAllowedPolicyArns: () => jsonList(IamPolicyArn, 'IAM policy ARNs'),
   auditRetentionDays: positiveInteger,
   auditDigestLookbackSeconds: positiveInteger,

@@ -24,7 +24,6 @@ import { KmsReceiptSigner } from '../adapters/kms/receipt-signer.ts';
 import { lambdaInvoker, lambdaInvokeTargetFromEnvironment } from '../adapters/lambda-invoke.ts';
 import { systemClock } from '../adapters/system-clock.ts';
 import { countersignExecutes } from '../domain/action-run.ts';
-import { cloudTrailAction } from '../domain/privileged-actions.ts';
 import { parse } from '../domain/schemas.ts';
 import { idempotentPart } from '../middleware/idempotency.ts';
 import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
@@ -64,6 +63,14 @@ const clock = systemClock;
  */
 async function record(input: RecordDecisionInput) {
   const { applied, record: stored, reserved } = await recordDecision({ store, clock }, input);
+  if (applied) {
+    // Counted when stored, by the call that stored it: a part that fails after it (the run,
+    // publishing) has the step retried, and the retry finds the decision recorded. Its own EMF
+    // document: the dimension belongs to this metric alone.
+    const decided = metrics.singleMetric();
+    decided.addDimension('decision', String(stored.decision));
+    decided.addMetric('DecisionsRecorded', MetricUnit.Count, 1);
+  }
   return {
     applied,
     record: stored,
@@ -75,7 +82,7 @@ async function record(input: RecordDecisionInput) {
 const publishDeps = {
   store,
   grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
-  watchedActions: new Set(env.privilegedActions.map(cloudTrailAction)),
+  watchedActions: env.privilegedActions,
   publisher: new EventBridgeDecisionPublisher({
     client: createEventBridgeClient(),
     eventBusName: env.eventBusName,
@@ -118,12 +125,6 @@ async function finishStep(event: unknown, context: Context): Promise<FinishReque
     sessionName: execution?.sessionName,
     awsRequestId: execution?.awsRequestId,
   });
-  if (result.applied) {
-    // Its own EMF document: the dimension belongs to this invocation's metric alone.
-    const decided = metrics.singleMetric();
-    decided.addDimension('decision', published.decision);
-    decided.addMetric('DecisionsRecorded', MetricUnit.Count, 1);
-  }
   if (execution !== undefined) {
     const counted = metrics.singleMetric();
     counted.addDimension('status', execution.status);

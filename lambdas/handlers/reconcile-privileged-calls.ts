@@ -14,7 +14,6 @@ import { DynamoDbPrivilegedCallStore } from '../adapters/dynamodb/privileged-cal
 import { DynamoDbRequestStore } from '../adapters/dynamodb/request-store.ts';
 import { DynamoDbReviewStore } from '../adapters/dynamodb/review-store.ts';
 import { systemClock } from '../adapters/system-clock.ts';
-import { cloudTrailAction } from '../domain/privileged-actions.ts';
 import { ActionDecidedDetail, DETAIL_TYPE, parse } from '../domain/schemas.ts';
 import { createLogger, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
@@ -54,7 +53,7 @@ const deps: ReconcileDeps = {
   store: new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName }),
   directory: createDirectory(env, { documentClient, tableName: env.tableName }),
   agents: env.agentPrincipals,
-  watchedActions: new Set(env.privilegedActions.map(cloudTrailAction)),
+  watchedActions: env.privilegedActions,
   defaultApproverGroup: env.defaultApproverGroup,
   clock: systemClock,
   policy: await policyWiring,

@@ -48,18 +48,16 @@ export async function requestApproval(
   if (waitState.notified) return { requestId, notified: false, resumed: false };
 
   // Reviewers are asked before the mark is set: if posting fails, the retry asks again, so a review
-  // is posted at least once (a duplicate post beats a request that silently expires unseen). The mark
-  // and the NOTIFIED fact are written side by side: the fact is keyed, so a racing retry that posted
-  // too writes it once, as the first wrote it.
+  // is posted at least once (a duplicate post beats a request that silently expires unseen). The
+  // NOTIFIED fact comes before the mark, which is what a retry stops at: a fact that failed is
+  // written by the retry (keyed: once, however many wait tasks race), never left out for good.
   await deps.notifier.requestReview(record);
-  await Promise.all([
-    deps.store.markNotified(requestId, deps.clock.now()),
-    recordFact(deps, {
-      requestId,
-      kind: AuditKind.notified,
-      actor: SYSTEM_ACTOR,
-      data: { groups: record.policy.groups, quorum: record.policy.quorum, expiresAt: record.expiresAt },
-    }),
-  ]);
+  await recordFact(deps, {
+    requestId,
+    kind: AuditKind.notified,
+    actor: SYSTEM_ACTOR,
+    data: { groups: record.policy.groups, quorum: record.policy.quorum, expiresAt: record.expiresAt },
+  });
+  await deps.store.markNotified(requestId, deps.clock.now());
   return { requestId, notified: true, resumed: false };
 }

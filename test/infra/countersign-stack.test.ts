@@ -416,6 +416,7 @@ describe('handlers', () => {
         expect(variables).toMatchObject({
           [ENV.tableName]: { Ref: logicalIdOf('AWS::DynamoDB::Table') },
           [ENV.eventBusName]: { Ref: logicalIdOf('AWS::Events::EventBus') },
+          [ENV.privilegedActions]: JSON.stringify(DEFAULT_PRIVILEGED_ACTIONS.map(cloudTrailAction)),
         });
         continue;
       }
@@ -435,7 +436,8 @@ describe('handlers', () => {
         RECONCILE_HANDLER_ENTRY,
       ].includes(fn.Metadata?.[ENTRY_METADATA_KEY]);
       expect(variables[ENV.policyDir]).toBe(readsPolicies ? BUNDLED_POLICY_DIR : undefined);
-      // The watched actions go where approvals are kept or looked up (Finish, the reconciler).
+      // The watched actions go where approvals are kept or looked up (Finish, the reconciler; the
+      // fast path's follow-up above).
       const keepsApprovals = [WORKFLOW_HANDLER_ENTRIES.finish, RECONCILE_HANDLER_ENTRY].includes(
         fn.Metadata?.[ENTRY_METADATA_KEY],
       );

@@ -3,6 +3,7 @@
  * with the state machine's payloads and a Lambda context, against a local DynamoDB (dynalite).
  * EventBridge and Step Functions are mocked at the SDK.
  */
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -266,12 +267,23 @@ describe('finish handler', () => {
     const { requestId, step } = await evaluated('s3:GetObject');
     const finish = { ...step, outcome: { decision: 'AUTO_APPROVED' } };
 
-    const failure = await invoke('finish', finish).catch((error) => error);
-    expect(failure).toMatchObject({
-      name: FinishStepError.publish,
-      message: expect.stringContaining('InternalFailure'),
-    });
-    await expect(invoke('finish', finish)).resolves.toMatchObject({ requestId, published: { requestId } });
+    const counted = vi.spyOn(Metrics.prototype, 'addMetric');
+    try {
+      const failure = await invoke('finish', finish).catch((error) => error);
+      expect(failure).toMatchObject({
+        name: FinishStepError.publish,
+        message: expect.stringContaining('InternalFailure'),
+      });
+      await expect(invoke('finish', finish)).resolves.toMatchObject({
+        requestId,
+        applied: false,
+        published: { requestId },
+      });
+      // Recorded by the first attempt, which failed later: counted there, once.
+      expect(counted.mock.calls.filter(([name]) => name === 'DecisionsRecorded')).toHaveLength(1);
+    } finally {
+      counted.mockRestore();
+    }
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(2);
   });
 });
