@@ -91,6 +91,8 @@ export interface RequestStore {
    */
   claim(record: RequestRecord): Promise<{ created: boolean; record: RequestRecord }>;
   get(requestId: string): Promise<RequestRecord | undefined>;
+  /** The request and where its workflow stands (getWaitState), in one read. */
+  getWithWaitState(requestId: string): Promise<{ record: RequestRecord; waitState: WaitState } | undefined>;
   list(query: ListRequestsQuery): Promise<Page<RequestRecord>>;
   /**
    * Adds a vote while the request is PENDING, unexpired at `at`, and the voter has not voted.

@@ -155,6 +155,7 @@ async function decidePending(
   deps: RecordDecisionDeps,
   record: RequestRecord,
   input: RecordDecisionInput,
+  waitState?: WaitState,
 ): Promise<RecordDecisionResult> {
   const { outcome, executionArn } = input;
   if (executionArn !== record.executionArn) {
@@ -162,7 +163,9 @@ async function decidePending(
     // not decide the request another execution is waiting on.
     throw new ForeignExecutionError(record.requestId);
   }
-  if (record.status !== RequestStatus.pending) return { applied: false, record };
+  if (record.status !== RequestStatus.pending) {
+    return { applied: false, record, ...(waitState === undefined ? {} : { waitState }) };
+  }
   // Votes that decided before the wait ended (their decision write lost to a crash) decide it now.
   const voted = outcome.decision === Decision.expired ? decisionByVotes(record) : undefined;
   if (voted !== undefined) return deps.store.decide(record.requestId, { ...voted, at: deps.clock.now() });
@@ -178,8 +181,9 @@ async function decidePending(
 
 async function decide(deps: RecordDecisionDeps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
   const { requestId } = input;
-  const record = await deps.store.get(requestId);
-  if (record !== undefined) return decidePending(deps, record, input);
+  // With where the workflow stands: a request decided by votes (most) needs no other read.
+  const found = await deps.store.getWithWaitState(requestId);
+  if (found !== undefined) return decidePending(deps, found.record, input, found.waitState);
   const stored = await storeUnevaluatedDenial(deps, input);
   if (stored === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
   // Not created: the request was stored meanwhile (the failed evaluation's write landed late);
@@ -196,11 +200,13 @@ export async function recordDecision(
   const { requestId } = input;
   const result = await decide(deps, input);
   // The workflow has moved past its wait once it records: nothing is left to resume through its token.
-  const { taskToken } = result.waitState ?? (await deps.store.getWaitState(requestId));
-  // Two independent writes, side by side.
+  const { taskToken, resumed } = result.waitState ?? (await deps.store.getWaitState(requestId));
+  // Two independent writes, side by side (the mark only when it is not set: its write would fail).
   const [reserved] = await Promise.all([
     recordDecidedFact(deps, result),
-    taskToken === undefined ? undefined : deps.store.markResumed(requestId, taskToken, deps.clock.now()),
+    taskToken === undefined || resumed
+      ? undefined
+      : deps.store.markResumed(requestId, taskToken, deps.clock.now()),
   ]);
   return reserved === undefined ? result : { ...result, reserved };
 }

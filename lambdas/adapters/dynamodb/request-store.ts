@@ -104,6 +104,13 @@ export class DynamoDbRequestStore implements RequestStore {
     return item === undefined ? undefined : fromRequestItem(item);
   }
 
+  async getWithWaitState(
+    requestId: string,
+  ): Promise<{ record: RequestRecord; waitState: WaitState } | undefined> {
+    const item = await this.#read(requestId);
+    return item === undefined ? undefined : { record: fromRequestItem(item), waitState: waitStateOf(item) };
+  }
+
   /** Newest first, merged over the statuses asked for (see listByStatus). */
   list(query: ListRequestsQuery): Promise<Page<RequestRecord>> {
     const statuses = query.status === undefined ? RequestStatusValue.options : [query.status];

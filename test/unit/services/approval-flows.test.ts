@@ -246,8 +246,20 @@ describe('approval with a quorum of two', () => {
     });
 
     // The workflow's record step brings the decision back; the stored one stands.
-    const recorded = await recordDecision(harness, { ...step(requestId), outcome: { decision: 'APPROVED' } });
-    expect(recorded).toEqual({ applied: false, record: second.record });
+    const marks = vi.spyOn(harness.store, 'markResumed');
+    let recorded: Awaited<ReturnType<typeof recordDecision>>;
+    try {
+      recorded = await recordDecision(harness, { ...step(requestId), outcome: { decision: 'APPROVED' } });
+      // The vote resumed the workflow and marked it: read with the request, the mark is not written again.
+      expect(marks).not.toHaveBeenCalled();
+    } finally {
+      marks.mockRestore();
+    }
+    expect(recorded).toEqual({
+      applied: false,
+      record: second.record,
+      waitState: { taskToken: 'token-2', notified: true, resumed: true },
+    });
     expect(await publishDecision(harness, step(requestId))).toMatchObject({
       decision: 'APPROVED',
       approvers: ['alice', 'bob'],

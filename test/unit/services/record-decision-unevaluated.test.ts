@@ -128,7 +128,11 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
 
     const retry = await recordDecision(harness, input);
 
-    expect(retry).toEqual({ applied: false, record: first.record });
+    expect(retry).toEqual({
+      applied: false,
+      record: first.record,
+      waitState: { notified: false, resumed: false },
+    });
   });
 
   it('keeps failing (RecordFailed) when the event does not validate, storing nothing', async () => {

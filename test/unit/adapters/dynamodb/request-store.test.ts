@@ -177,6 +177,11 @@ describe('decide', () => {
     });
     expect(decided.waitState).toEqual({ taskToken: 'token-1', notified: true, resumed: false });
     expect(decided.waitState).toEqual(await store.getWaitState(record.requestId));
+    expect(await store.getWithWaitState(record.requestId)).toEqual({
+      record: decided.record,
+      waitState: decided.waitState,
+    });
+    expect(await store.getWithWaitState('invoice-bot:nothing')).toBeUndefined();
     await store.markResumed(record.requestId, 'token-1', NOW);
     const again = await store.decide(record.requestId, { decision: 'DENIED', approvers: [], at: NOW });
     expect(again).toMatchObject({ applied: false, waitState: { taskToken: 'token-1', resumed: true } });
