@@ -2,14 +2,41 @@
  * Small file helpers for the data dir. Every state file is written to a temporary sibling and
  * renamed into place, so a crash mid-write leaves the previous version, never half a file.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/**
+ * A sibling of `path` for a write to go to before it is renamed into place: random, so no two
+ * writes (of this process or another, or one a crash left behind) share one. A UUID comes from
+ * Node's pool of random bytes, refilled in bulk, not from a call into the system's generator.
+ */
+export function temporaryPathFor(path: string): string {
+  return `${path}.${randomUUID()}.tmp`;
+}
+
+/**
+ * Writes the temporary file, making its directory only when it is missing: checkpoints and state
+ * files are written often to directories that exist, and a mkdir before each write cost a system
+ * call every time.
+ */
+async function writeFileMakingDirectory(
+  path: string,
+  data: string,
+  options: { readonly mode?: number } = {},
+): Promise<void> {
+  try {
+    await writeFile(path, data, options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, data, options);
+  }
+}
+
 export async function writeJsonFileAtomic(path: string, value: unknown, mode = 0o644): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode });
+  const temporary = temporaryPathFor(path);
+  await writeFileMakingDirectory(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode });
   await rename(temporary, path);
 }
 

@@ -21,10 +21,11 @@
  * - The journal is as durable as the table itself (dynalite does not fsync its writes either);
  *   records older than 24 hours (the stream's retention) are dropped at start.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TwinTable } from '../cloudformation/template.ts';
+import { temporaryPathFor } from '../files.ts';
 import type { LocalDynamo } from './dynalite-server.ts';
 
 /** A stream record as Lambda hands it to a function (the DynamoDB event's `Records[]`). */
@@ -112,6 +113,15 @@ function itemsWritten(
       break;
   }
   return refs;
+}
+
+/**
+ * 32 hex digits, as a stream record's eventID: a random (version 4) UUID without its dashes, 122
+ * random bits. Node draws UUIDs from a pool of random bytes it refills in bulk, where a
+ * `randomBytes` call per id (and a hash of it) cost a call into the system's generator each.
+ */
+function randomId(): string {
+  return randomUUID().replaceAll('-', '');
 }
 
 /** Items compare by content: attribute order is not part of an item. */
@@ -321,7 +331,7 @@ export class LocalDynamoStreams {
       const recorded = this.#locks.hold(
         items.map((item) => `${item.table}\u0000${canonical(item.key)}`),
         async () => {
-          const id = randomBytes(8).toString('hex');
+          const id = randomId();
           let olds: (AttributeMap | undefined)[];
           try {
             olds = await Promise.all(items.map((item) => this.#read(item)));
@@ -409,7 +419,7 @@ export class LocalDynamoStreams {
     const withOld = old !== undefined && (view === 'OLD_IMAGE' || view === 'NEW_AND_OLD_IMAGES');
     const images = { ...(withNew ? { NewImage: next } : {}), ...(withOld ? { OldImage: old } : {}) };
     return {
-      eventID: createHash('sha256').update(randomBytes(16)).digest('hex').slice(0, 32),
+      eventID: randomId(),
       eventName: old === undefined ? 'INSERT' : next === undefined ? 'REMOVE' : 'MODIFY',
       eventVersion: '1.1',
       eventSource: 'aws:dynamodb',
@@ -512,7 +522,7 @@ export class LocalDynamoStreams {
       stream.records.splice(0, stream.records.length, ...kept);
     }
     // Rewritten with what is kept: the records in retention; finished intents need no memory.
-    const temporary = `${this.#path}.${randomBytes(6).toString('hex')}.tmp`;
+    const temporary = temporaryPathFor(this.#path);
     const kept = [...this.#streams.values()].flatMap((stream) =>
       stream.records.map((record) => ({ t: 'record', record })),
     );

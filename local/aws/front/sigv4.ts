@@ -8,7 +8,8 @@
  * the seed signature, the scope and the date) comes back with the signer's identity.
  */
 import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
-import { getSigningKey, SignatureV4 } from '@smithy/signature-v4';
+import { getCanonicalHeaders, getSigningKey, SignatureV4Base } from '@smithy/signature-v4';
+import type { HttpRequest } from '@smithy/types';
 import { CountersignError } from '../../../lambdas/domain/errors.ts';
 import type { AwsSignature } from './service.ts';
 
@@ -103,6 +104,68 @@ export class NodeSha256 {
 
   async digest(): Promise<Uint8Array> {
     return new Uint8Array(this.#hash.digest());
+  }
+}
+
+/** Derived signing keys kept (a few access keys × regions × services × the current day or two). */
+const SIGNING_KEYS_KEPT = 256;
+const signingKeys = new Map<string, Promise<Uint8Array>>();
+
+/**
+ * The signing key of (secret, day, region, service), derived once and kept, as the AWS SDKs keep
+ * theirs: deriving it is four HMACs, and the signer's own cache still spends an HMAC of the
+ * credentials to look one up. Keyed by the secret itself, so a rotated secret gets a new key; the
+ * oldest key goes first once SIGNING_KEYS_KEPT are kept.
+ */
+function cachedSigningKey(
+  credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
+  shortDate: string,
+  region: string,
+  service: string,
+): Promise<Uint8Array> {
+  const cacheKey = [credentials.secretAccessKey, shortDate, region, service].join('\u0000');
+  let key = signingKeys.get(cacheKey);
+  if (key === undefined) {
+    key = getSigningKey(NodeSha256, credentials, shortDate, region, service);
+    // A derivation that failed is not kept: the next request derives it again.
+    key.catch(() => signingKeys.delete(cacheKey));
+    if (signingKeys.size >= SIGNING_KEYS_KEPT) signingKeys.delete(signingKeys.keys().next().value!);
+    signingKeys.set(cacheKey, key);
+  }
+  return key;
+}
+
+/**
+ * The SDK's signer's canonical request and string to sign (its canonical path, query and headers,
+ * exactly as it signs a request), signed with a signing key from the cache above. A request is
+ * verified without the signer's `sign()`, which clones the request and looks its key up again.
+ */
+class SignatureCalculator extends SignatureV4Base {
+  constructor(service: string, region: string, uriEscapePath: boolean) {
+    // Credentials are not read: the signing key is handed in.
+    const credentials = { accessKeyId: '', secretAccessKey: '' };
+    super({ service, region, credentials, sha256: NodeSha256, applyChecksum: false, uriEscapePath });
+  }
+
+  async signature(
+    request: HttpRequest,
+    options: {
+      readonly longDate: string;
+      readonly scope: string;
+      readonly payloadHash: string;
+      readonly unsignableHeaders: Set<string> | undefined;
+      readonly signingKey: Uint8Array;
+    },
+  ): Promise<string> {
+    const canonicalHeaders = getCanonicalHeaders(request, options.unsignableHeaders);
+    const stringToSign = await this.createStringToSign(
+      options.longDate,
+      options.scope,
+      this.createCanonicalRequest(request, canonicalHeaders, options.payloadHash),
+      ALGORITHM,
+    );
+    const hmac = createHmac('sha256', options.signingKey);
+    return hmac.update(stringToSign).digest('hex');
   }
 }
 
@@ -287,46 +350,44 @@ export async function verifySigV4(
   }
   const payloadHash = signedPayloadHash(head, auth.signedHeaders, options.body);
   const credentials = { accessKeyId: auth.accessKeyId, secretAccessKey: secret };
-  const signer = new SignatureV4({
-    service: auth.service,
-    region: auth.region,
-    credentials,
-    sha256: NodeSha256,
-    applyChecksum: false,
-    uriEscapePath: options.uriEscapePath,
-  });
-  const signed = await signer.sign(
+  const signingKey = await cachedSigningKey(credentials, auth.scopeDate, auth.region, auth.service);
+  const scope = `${auth.scopeDate}/${auth.region}/${auth.service}/aws4_request`;
+  // As the signer prepares a request: the headers it generates itself (authorization, date) are
+  // dropped and x-amz-date is the signing date's; the payload hash is the one the client signed.
+  delete headers.authorization;
+  delete headers.date;
+  const expected = await new SignatureCalculator(auth.service, auth.region, options.uriEscapePath).signature(
     {
       method: head.method,
       protocol: 'http:',
       hostname: headers.host ?? '',
       path: head.path,
       query: parseQuery(head.rawQueryString),
-      // The signer takes the payload hash from this header when present, else hashes the body.
-      headers: { ...headers, [CONTENT_SHA256_HEADER]: payloadHash },
+      headers: { ...headers, 'x-amz-date': amzDate, [CONTENT_SHA256_HEADER]: payloadHash },
       body: undefined,
     },
     {
-      signingDate: requestDate,
-      ...(auth.signedHeaders.includes(CONTENT_SHA256_HEADER)
-        ? {}
-        : { unsignableHeaders: new Set([CONTENT_SHA256_HEADER]) }),
+      longDate: amzDate,
+      scope,
+      payloadHash,
+      signingKey,
+      unsignableHeaders: auth.signedHeaders.includes(CONTENT_SHA256_HEADER)
+        ? undefined
+        : new Set([CONTENT_SHA256_HEADER]),
     },
   );
-  const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization ?? ''))?.[1];
-  if (expected === undefined || !constantTimeEqualHex(expected, auth.signature)) {
+  if (!constantTimeEqualHex(expected, auth.signature)) {
     throw new SigV4Error(
       SigV4Failure.mismatch,
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
     );
   }
-  const signingKey = await getSigningKey(NodeSha256, credentials, auth.scopeDate, auth.region, auth.service);
   return {
     accessKeyId: auth.accessKeyId,
     region: auth.region,
     service: auth.service,
     amzDate,
-    scope: `${auth.scopeDate}/${auth.region}/${auth.service}/aws4_request`,
+    scope,
     seedSignature: auth.signature,
     signingKey: Buffer.from(signingKey),
     payloadHash,

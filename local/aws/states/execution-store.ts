@@ -3,12 +3,13 @@
  * Writes of one execution are serialized and coalesced: while one is in flight, later changes are
  * written once it lands, so the file always ends at the latest state and never goes backwards.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { parse } from '../../../lambdas/domain/schemas.ts';
+import { temporaryPathFor } from '../files.ts';
 
 export const ExecutionStatus = {
   running: 'RUNNING',
@@ -107,7 +108,7 @@ export class ExecutionStore {
 
   async #write(record: ExecutionRecord): Promise<void> {
     const path = this.#file(record.executionArn);
-    const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    const temporary = temporaryPathFor(path);
     await this.#makeDirectory();
     await writeFile(temporary, JSON.stringify(record));
     await rename(temporary, path);
