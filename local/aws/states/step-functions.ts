@@ -33,6 +33,8 @@ import { hashToken, TaskTokenRegistry } from './task-tokens.ts';
 /** Step Functions' limit for execution input, task output and results. */
 const MAX_PAYLOAD_BYTES = 256 * 1024;
 const TOKEN_MARKER_PREFIX = 'countersign-local-task-token-marker-';
+/** How long a running execution's new history events may wait for its next write (see #historyChanged). */
+const HISTORY_WRITE_DELAY_MS = 1000;
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):stateMachine:([A-Za-z0-9_-]{1,80})$/;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[^:]{1,80}$/;
 /** Execution names: 1–80 characters, none of whitespace, brackets, wildcards or `"#%\^|~`$&,;:/`. */
@@ -112,6 +114,8 @@ interface RunningExecution {
   readonly attempts: Map<string, TaskAttempt>;
   readonly cleanups: Set<() => void>;
   detached: boolean;
+  /** How many task token hashes the last write scheduled for it held. */
+  tokensSaved: number;
   abort: () => void;
   done: Promise<void>;
 }
@@ -234,6 +238,8 @@ export class LocalStepFunctions {
   readonly #machines = new Map<string, Machine>();
   readonly #records = new Map<string, ExecutionRecord | StoredExecution>();
   readonly #running = new Map<string, RunningExecution>();
+  /** Executions whose history changed since their last write, with the timer of their next one. */
+  readonly #historyWrites = new Map<string, NodeJS.Timeout>();
   readonly #completion = new Map<string, Deferred<ExecutionDescription>>();
   readonly #integrations: TaskIntegrations;
   readonly #store: ExecutionStore | undefined;
@@ -285,6 +291,7 @@ export class LocalStepFunctions {
       record.redriveCount += 1;
       record.redriveDate = new Date().toISOString();
       this.#launch(record, true);
+      void this.#save(this.#running.get(record.executionArn), record);
       resumed.push(record.executionArn);
     }
     return resumed;
@@ -447,6 +454,13 @@ export class LocalStepFunctions {
    * re-driven on the next start. Waits for the pending writes.
    */
   async close(): Promise<void> {
+    // The history so far is written, as it would have been had the twin run on.
+    for (const [executionArn, timer] of [...this.#historyWrites]) {
+      clearTimeout(timer);
+      const execution = this.#running.get(executionArn);
+      if (execution !== undefined) void this.#save(execution, execution.record);
+    }
+    this.#historyWrites.clear();
     this.#closed = true;
     const running = [...this.#running.values()];
     for (const execution of running) {
@@ -461,6 +475,9 @@ export class LocalStepFunctions {
 
   /** Schedules a write of the record; resolves whether a write that includes it landed. */
   #save(execution: RunningExecution | undefined, record: ExecutionRecord): Promise<boolean> {
+    // This write includes every change a pending history write was waiting for.
+    clearTimeout(this.#historyWrites.get(record.executionArn));
+    this.#historyWrites.delete(record.executionArn);
     if (this.#closed || execution?.detached === true || this.#store === undefined)
       return Promise.resolve(false);
     return this.#store.save(record).then(
@@ -472,16 +489,37 @@ export class LocalStepFunctions {
     );
   }
 
+  /**
+   * An event was added to a running execution's history. A new task token is written at once (a
+   * restarted twin must know it, to answer TaskTimedOut to it); other events are written with the
+   * execution's next write, at the latest HISTORY_WRITE_DELAY_MS later. A restart re-drives a
+   * running execution from its input, so what it needs on disk (the execution, its input, its
+   * tokens, its outcome) is written when it changes; the events in between were one write each,
+   * the twin's most frequent file write.
+   */
+  #historyChanged(execution: RunningExecution): void {
+    const { record } = execution;
+    if (record.taskTokenHashes.length !== execution.tokensSaved) {
+      execution.tokensSaved = record.taskTokenHashes.length;
+      void this.#save(execution, record);
+      return;
+    }
+    if (this.#historyWrites.has(record.executionArn)) return;
+    const timer = setTimeout(() => void this.#save(execution, record), HISTORY_WRITE_DELAY_MS);
+    this.#historyWrites.set(record.executionArn, timer);
+  }
+
   #launch(record: ExecutionRecord, redriven: boolean): void {
     const machine = this.#machines.get(record.stateMachineArn)!;
     const execution: RunningExecution = {
       record,
-      recorder: new HistoryRecorder(record, () => this.#save(execution, record)),
+      recorder: new HistoryRecorder(record, () => this.#historyChanged(execution)),
       tokenMarker: `${TOKEN_MARKER_PREFIX}${randomBytes(16).toString('hex')}`,
       entries: new Map(),
       attempts: new Map(),
       cleanups: new Set(),
       detached: false,
+      tokensSaved: record.taskTokenHashes.length,
       abort: () => undefined,
       done: Promise.resolve(),
     };
