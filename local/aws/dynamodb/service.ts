@@ -28,18 +28,12 @@ function forward(request: AwsServiceRequest<Buffer>, dynalite: Dynalite): Promis
  */
 async function forwardMetered(
   request: AwsServiceRequest<Buffer>,
+  input: Record<string, unknown>,
   operation: string,
   dynalite: Dynalite,
   meter: UsageMeter,
 ): Promise<AwsServiceResponse> {
-  let input: unknown;
-  try {
-    input = JSON.parse(request.body.toString('utf8'));
-  } catch {
-    return forward(request, dynalite);
-  }
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) return forward(request, dynalite);
-  const metered = meterCapacity(meter, operation, input as Record<string, unknown>);
+  const metered = meterCapacity(meter, operation, input);
   const body = Buffer.from(JSON.stringify(metered.request));
   const response = await forward(
     { ...request, body, headers: { ...request.headers, 'content-length': String(body.length) } },
@@ -71,12 +65,14 @@ export function dynamoDbService(
     handle: (request, operation) => {
       // dynalite throws, outside any request handler, on a body that is JSON but not an object
       // (`null`): that would take the twin down. Such a body is the caller's error, answered here.
-      parseJsonInput(request.body);
+      // Parsed once: the meter and the streams read this input.
+      const input = parseJsonInput(request.body);
       const send = () =>
-        meter === undefined
+        // An empty body goes as it came: dynalite answers it (and nothing is metered).
+        meter === undefined || request.body.length === 0
           ? forward(request, dynalite)
-          : forwardMetered(request, operation, dynalite, meter);
-      return streams === undefined ? send() : streams.capture(operation, request.body, send);
+          : forwardMetered(request, input, operation, dynalite, meter);
+      return streams === undefined ? send() : streams.capture(operation, input, send);
     },
   };
 }

@@ -75,7 +75,7 @@ const JOURNAL = 'journal.jsonl';
 /** The write operations of DynamoDB's API and the items each one names. */
 function itemsWritten(
   operation: string,
-  body: Record<string, unknown>,
+  body: Readonly<Record<string, unknown>>,
   keyOf: (table: string, item: AttributeMap) => AttributeMap | undefined,
 ): ItemRef[] {
   const refs: ItemRef[] = [];
@@ -316,16 +316,15 @@ export class LocalDynamoStreams {
 
   /**
    * Runs a DynamoDB API call (`forward`) and records what it changed in the streams of the tables
-   * it writes to. Calls that write to no streamed table are forwarded as they are.
+   * it writes to, as its input (`input`, the call's parsed body) names them. Calls that write to no
+   * streamed table are forwarded as they are.
    */
-  async capture<R>(operation: string, body: Buffer, forward: () => Promise<R>): Promise<R> {
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      return forward();
-    }
-    const items = itemsWritten(operation, parsed, (table, item) => this.#keyOf(table, item));
+  async capture<R>(
+    operation: string,
+    input: Readonly<Record<string, unknown>>,
+    forward: () => Promise<R>,
+  ): Promise<R> {
+    const items = itemsWritten(operation, input, (table, item) => this.#keyOf(table, item));
     if (items.length === 0) return forward();
     return new Promise<R>((answer, fail) => {
       const recorded = this.#locks.hold(

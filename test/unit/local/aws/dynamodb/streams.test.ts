@@ -44,8 +44,9 @@ describe('the twin’s DynamoDB Streams', () => {
     });
 
   const put = (item: Record<string, unknown>) => {
-    const body = Buffer.from(JSON.stringify({ TableName: 'things', Item: item }));
-    return streams.capture('PutItem', body, () => dynamo.request(HEADERS, body));
+    const input = { TableName: 'things', Item: item };
+    const body = Buffer.from(JSON.stringify(input));
+    return streams.capture('PutItem', input, () => dynamo.request(HEADERS, body));
   };
 
   beforeEach(async () => {
