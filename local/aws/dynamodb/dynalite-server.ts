@@ -5,9 +5,9 @@
  * its errors, its answer byte for byte) is called with the request, without the loopback socket
  * and second HTTP parse a forwarded request cost (about a third of a write's time in the twin).
  * It also listens on an internal loopback port, for callers outside the twin's process. The
- * streams' own reads of the items a write changes (two a write) call dynalite's GetItem action on
- * its store directly (`readItem`): the same table lookup, key check and read, without a request's
- * JSON text, request id, CRC32 and headers, which were most of such a read's CPU.
+ * streams' own reads of the items a write changes (two a write) read dynalite's store directly
+ * (`readItem`): GetItem's table lookup and key check, and a synchronous LevelDB read, without a
+ * request's JSON text, request id, CRC32 and headers, which were most of such a read's CPU.
  *
  * dynalite reads the table's description from LevelDB (and parses it) at every operation; here it
  * is kept in memory once the table is ACTIVE, until dynalite writes the description again
@@ -45,9 +45,9 @@ export interface LocalDynamo {
   request(headers: Readonly<Record<string, string>>, body: Buffer): Promise<DynaliteResponse>;
   /**
    * The item under `key` as stored now (a consistent read), for the twin's own reads of the items
-   * a write changes (the streams' images): dynalite's GetItem on its store, the key checked against
-   * the table as GetItem checks it, without the request's envelope (JSON text both ways, the
-   * request id, the CRC32, the headers) that nobody reads there.
+   * a write changes (the streams' images): read from dynalite's store, the key checked against the
+   * table as GetItem checks it, without the request's envelope (JSON text both ways, the request
+   * id, the CRC32, the headers) that nobody reads there.
    */
   readItem(
     table: string,
@@ -101,6 +101,8 @@ export interface DynaliteStore {
   readonly db: {
     keys(options?: unknown): LevelIterator;
     values(options?: unknown): LevelIterator;
+    /** abstract-level's synchronous read, the value decoded (JSON), undefined when missing. */
+    getSync(key: string): unknown;
   };
   getTable(name: string, checkStatus: boolean | Callback, cb?: Callback): void;
   readonly tableDb: {
@@ -214,12 +216,46 @@ function dynaliteWithCachedTables(options: Parameters<typeof dynalite>[0]) {
   }
 }
 
-/** dynalite's GetItem action: the table's description, the key checked, the item read. */
-const getItemAction = requireCommonJs('dynalite/actions/getItem') as (
+/** dynalite's key functions, as its GetItem action checks a key and makes the item's LevelDB key. */
+const dynaliteDb = requireCommonJs('dynalite/db') as {
+  validateKey(key: Readonly<Record<string, unknown>>, table: unknown): unknown;
+  createKey(key: Readonly<Record<string, unknown>>, table: unknown): string;
+};
+
+/** dynalite's error, as its actions hand it back, as an Error. */
+function dynaliteError(operation: string, error: unknown): Error {
+  const { body } = error as { body?: { __type?: string; message?: string } };
+  return body === undefined
+    ? (error as Error)
+    : new Error(`dynalite ${operation}: ${String(body.__type)}: ${String(body.message ?? '')}`);
+}
+
+/**
+ * The item under `key`, as dynalite's GetItem action reads it (the table's description, the key
+ * checked against it, the item's LevelDB key), read synchronously: an item is a few hundred bytes
+ * LevelDB finds in memory, and its asynchronous read (a task on libuv's thread pool, a promise
+ * and dynalite's setImmediate before its callback) cost the main thread several times the read.
+ * A write's callback comes after LevelDB applied it, so the read sees every write answered.
+ */
+function readItemSync(
   store: DynaliteStore,
-  data: Readonly<Record<string, unknown>>,
-  cb: (error: unknown, output?: { Item?: Record<string, unknown> }) => void,
-) => void;
+  table: string,
+  key: Readonly<Record<string, unknown>>,
+): Promise<Record<string, unknown> | undefined> {
+  return new Promise((resolve, reject) => {
+    store.getTable(table, (error, description) => {
+      if (error !== null && error !== undefined) return reject(dynaliteError('GetItem', error));
+      const invalid = dynaliteDb.validateKey(key, description);
+      if (invalid !== null && invalid !== undefined) return reject(dynaliteError('GetItem', invalid));
+      try {
+        const item = store.db.getSync(`item-${table}~${dynaliteDb.createKey(key, description)}`);
+        resolve((item ?? undefined) as Record<string, unknown> | undefined);
+      } catch (readError) {
+        reject(readError);
+      }
+    });
+  });
+}
 
 function createTableInput(table: TwinTable): CreateTableCommandInput {
   const onDemand = (indexes: unknown[]) =>
@@ -299,19 +335,7 @@ export async function startLocalDynamo(options: {
   };
   const readItem = (table: string, key: Readonly<Record<string, unknown>>) => {
     if (stopping) return Promise.reject(new Error('the twin’s DynamoDB is stopped'));
-    const read = new Promise<Record<string, unknown> | undefined>((resolve, reject) => {
-      getItemAction(store, { TableName: table, Key: key, ConsistentRead: true }, (error, output) => {
-        if (error === null || error === undefined) resolve(output?.Item);
-        else {
-          const { body } = error as { body?: { __type?: string; message?: string } };
-          reject(
-            body === undefined
-              ? error
-              : new Error(`dynalite GetItem: ${String(body.__type)}: ${String(body.message ?? '')}`),
-          );
-        }
-      });
-    });
+    const read = readItemSync(store, table, key);
     // Tracked as a request is: the store closes after the reads it is serving.
     serving.add(read);
     const settled = () => serving.delete(read);
