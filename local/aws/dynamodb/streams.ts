@@ -124,11 +124,31 @@ function randomId(): string {
   return randomUUID().replaceAll('-', '');
 }
 
-/** Items compare by content: attribute order is not part of an item. */
-function sameItem(a: AttributeMap | undefined, b: AttributeMap | undefined): boolean {
-  return canonical(a) === canonical(b);
+/**
+ * Items compare by content: attribute order is not part of an item (nor of a map in it). Compared
+ * in place, without the sorted text of both items a comparison used to build.
+ */
+function sameItem(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) &&
+      Array.isArray(b) &&
+      a.length === b.length &&
+      a.every((element, index) => sameItem(element, b[index]))
+    );
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const names = Object.keys(left);
+  return (
+    names.length === Object.keys(right).length &&
+    names.every((name) => Object.hasOwn(right, name) && sameItem(left[name], right[name]))
+  );
 }
 
+/** A key as text, the same whatever the order of its attributes: the lock of one item. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value !== null && typeof value === 'object') {
