@@ -9,7 +9,6 @@
  */
 import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
 import { getCanonicalHeaders, getSigningKey, SignatureV4Base } from '@smithy/signature-v4';
-import type { HttpRequest } from '@smithy/types';
 import { CountersignError } from '../../../lambdas/domain/errors.ts';
 import type { AwsSignature } from './service.ts';
 
@@ -134,6 +133,9 @@ function cachedSigningKey(
   }
   return key;
 }
+
+/** A request as the signer reads it (`@smithy/types`' HttpRequest, not a dependency of its own here). */
+type HttpRequest = Parameters<typeof getCanonicalHeaders>[0];
 
 /**
  * The SDK's signer's canonical request and string to sign (its canonical path, query and headers,
