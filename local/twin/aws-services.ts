@@ -261,7 +261,6 @@ export async function startAwsServices(options: AwsServicesOptions): Promise<Aws
             payload: record,
           })),
         latest: () => source.latest(),
-        onAppend: (listener) => streams.onAppend(listener),
         release: (upTo) => source.release(upTo),
       };
       const filters = mapping.filterPatterns.map((pattern) => compilePattern(pattern));

@@ -267,7 +267,6 @@ export interface LocalDynamoStreamsOptions {
 export class LocalDynamoStreams {
   readonly #streams = new Map<string, TableStream>();
   readonly #locks = new KeyedLocks();
-  readonly #listeners = new Set<() => void>();
   readonly #dynalite: Pick<LocalDynamo, 'readItem'>;
   readonly #region: string;
   readonly #now: () => Date;
@@ -326,12 +325,6 @@ export class LocalDynamoStreams {
       latest: () => stream.latest,
       release: (upTo) => stream.release(reader, upTo),
     };
-  }
-
-  /** Called after records are appended (to any stream). */
-  onAppend(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   /**
@@ -486,7 +479,7 @@ export class LocalDynamoStreams {
     });
   }
 
-  /** Writes lines in one write, numbering records as they go in, then tells the listeners. */
+  /** Writes lines in one write, numbering records as they go in, then adds them to their streams. */
   async #write(lines: readonly JournalLine[]): Promise<void> {
     const numbered = lines.map((line) => {
       if (line.t !== 'record') return line;
@@ -501,13 +494,10 @@ export class LocalDynamoStreams {
     });
     this.#journal ??= await open(this.#path, 'a');
     await this.#journal.write(numbered.map((line) => `${JSON.stringify(line)}\n`).join(''));
-    let appended = false;
     for (const line of numbered) {
       if (line.t !== 'record') continue;
       this.#streams.get(this.#tableOfArn(line.record.eventSourceARN))!.append(line.record);
-      appended = true;
     }
-    if (appended) for (const listener of this.#listeners) listener();
   }
 
   #tableOfArn(arn: string): string {

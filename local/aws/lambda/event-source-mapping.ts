@@ -1,6 +1,10 @@
 /**
  * Lambda's event source mapping for a stream (one shard), as the Lambda developer guide describes
  * it for DynamoDB Streams:
+ * - the shard is polled at a base rate of 4 times a second: a record written while the mapping is
+ *   idle waits for the next poll (up to 250 ms), as in Lambda, where the functions a stream feeds
+ *   run after the write and elsewhere, not in its path; after a batch the shard is read again at
+ *   once, so records that arrived meanwhile go out in the next batch;
  * - records are read after the checkpoint, in order, one batch at a time (up to BatchSize,
  *   gathered for up to MaximumBatchingWindowInSeconds); records FilterCriteria does not match are
  *   dropped before batching and only move the checkpoint;
@@ -39,8 +43,6 @@ export interface PolledStream {
   read(after: string | undefined, limit: number): readonly PolledRecord[];
   /** The newest record's sequence number. */
   latest(): string | undefined;
-  /** Calls `listener` after records are added; returns the unsubscribe. */
-  onAppend(listener: () => void): () => void;
   /** Every record up to `upTo` is delivered (checkpointed): the stream need not keep it for this mapping. */
   release(upTo: string): void;
 }
@@ -62,7 +64,7 @@ export interface EventSourceMappingOptions {
   readonly now?: () => number;
   /** Before the n-th retry of a batch (n ≥ 1). @default 100 ms × n, at most 2 s */
   readonly retryDelayMs?: (attempt: number) => number;
-  /** How often the stream is polled when nothing announces records. @default 1000 */
+  /** How often an idle stream is polled (Lambda's base rate for DynamoDB Streams). @default 250 */
   readonly pollIntervalMs?: number;
 }
 
@@ -77,6 +79,8 @@ type Outcome =
   | { readonly kind: 'retry-from'; readonly index: number }
   | { readonly kind: 'failed'; readonly functionError: boolean; readonly reason: string };
 
+/** "Lambda polls shards in your DynamoDB stream for records at a base rate of 4 times per second." */
+const BASE_POLL_INTERVAL_MS = 250;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class StreamEventSourceMapping {
@@ -86,7 +90,6 @@ export class StreamEventSourceMapping {
   #running: Promise<void> | undefined;
   #stopped = false;
   #wake: (() => void) | undefined;
-  #unsubscribe: (() => void) | undefined;
   readonly #advanced = new Set<() => void>();
   #urgent = 0;
 
@@ -107,11 +110,13 @@ export class StreamEventSourceMapping {
       await this.#moveCheckpoint(this.#options.stream.latest());
     }
     if (!this.#options.mapping.enabled) return;
-    this.#unsubscribe = this.#options.stream.onAppend(() => this.#wake?.());
     this.#running = this.#loop();
   }
 
-  /** Resolves once every record in the stream now has been delivered (or sent to the destination). */
+  /**
+   * Resolves once every record in the stream now has been delivered (or sent to the destination):
+   * polls at once rather than at the next tick of the base rate, and skips the batching window.
+   */
   async drain(): Promise<void> {
     const target = this.#options.stream.latest();
     this.#urgent += 1;
@@ -131,7 +136,6 @@ export class StreamEventSourceMapping {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#unsubscribe?.();
     this.#wake?.();
     await this.#running;
   }
@@ -142,7 +146,7 @@ export class StreamEventSourceMapping {
       try {
         const read = this.#options.stream.read(this.#checkpoint, mapping.batchSize);
         if (read.length === 0) {
-          await this.#sleep(this.#options.pollIntervalMs ?? 1000);
+          await this.#sleep(this.#options.pollIntervalMs ?? BASE_POLL_INTERVAL_MS);
           continue;
         }
         if (
@@ -159,7 +163,7 @@ export class StreamEventSourceMapping {
         this.#options.log(
           `event source mapping ${mapping.logicalId}: ${(error as Error).stack ?? String(error)}`,
         );
-        await this.#sleep(this.#options.pollIntervalMs ?? 1000);
+        await this.#sleep(this.#options.pollIntervalMs ?? BASE_POLL_INTERVAL_MS);
       }
     }
   }

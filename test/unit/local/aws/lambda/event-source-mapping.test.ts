@@ -42,7 +42,6 @@ class MemoryStream implements PolledStream {
   readonly records: PolledRecord[] = [];
   /** What the mapping said it delivered, in order. */
   readonly released: string[] = [];
-  readonly #listeners = new Set<() => void>();
 
   append(...payloads: Payload[]): void {
     for (const payload of payloads) {
@@ -52,7 +51,6 @@ class MemoryStream implements PolledStream {
         payload,
       });
     }
-    for (const listener of this.#listeners) listener();
   }
 
   read(after: string | undefined, limit: number): readonly PolledRecord[] {
@@ -63,11 +61,6 @@ class MemoryStream implements PolledStream {
 
   latest(): string | undefined {
     return this.records.at(-1)?.sequenceNumber;
-  }
-
-  onAppend(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   release(upTo: string): void {
@@ -99,6 +92,7 @@ interface Harness {
 function start(
   respond: (payloads: Payload[]) => unknown,
   overrides: Partial<TwinEventSourceMapping> = {},
+  pollIntervalMs = 5,
 ): Harness {
   const invocations: number[][] = [];
   const failures: Record<string, unknown>[] = [];
@@ -118,7 +112,7 @@ function start(
     checkpointPath: join(directory, 'checkpoint.json'),
     log: () => undefined,
     retryDelayMs: () => 1,
-    pollIntervalMs: 5,
+    pollIntervalMs,
   });
   mappings.push(mapping);
   return { mapping, invocations, failures };
@@ -206,6 +200,18 @@ describe('the stream event source mapping', () => {
     await second.mapping.drain();
     expect(first.invocations.flat()).toEqual([1, 2]);
     expect(second.invocations.flat()).toEqual([3, 4, 5]);
+  });
+
+  it('polls an idle stream at its rate: a record written meanwhile waits for the next poll, or a drain', async () => {
+    const harness = start(() => ({ batchItemFailures: [] }), {}, 60_000);
+    await harness.mapping.start();
+    // The first poll found nothing; the next one is a minute away.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    stream.append(...audit(1, 2));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(harness.invocations).toEqual([]);
+    await harness.mapping.drain();
+    expect(harness.invocations).toEqual([[1, 2]]);
   });
 
   it('starts at LATEST when it has no checkpoint and is told to', async () => {
