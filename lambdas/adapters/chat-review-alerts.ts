@@ -10,8 +10,9 @@ import {
   slackReviewReminder,
   teamsReviewAlertActivity,
 } from '../domain/messages/review-alert.ts';
+import { settleAll } from '../domain/settle-all.ts';
 import type { ChatMessageRefs, ReviewAlerts } from '../ports/index.ts';
-import { type SlackTarget, settleAll, type TeamsTarget } from './chat-review-notifier.ts';
+import type { SlackTarget, TeamsTarget } from './chat-review-notifier.ts';
 
 export interface ChatReviewAlertsOptions {
   /** Where each review's alert was posted (kept beside the review). */

@@ -1,13 +1,15 @@
 /**
  * A ReviewNotifier that posts the review to Slack and Teams and updates it in place. Where each
  * review was posted is kept in ChatMessageRefs, so a retried `requestReview` does not post twice and
- * every later vote edits the same message. Once decided, the human the agent acts for gets a Slack
+ * every later vote edits the same message (the first ask of a request skips that lookup: there is
+ * nothing to find). Once decided, the human the agent acts for gets a Slack
  * DM, sent at most once (the DM marker is claimed before sending).
  */
 import type { DueReminder } from '../domain/messages/reminders.ts';
 import { slackDecisionDm, slackReminder, slackReviewMessage } from '../domain/messages/slack-review.ts';
 import { teamsReviewActivity } from '../domain/messages/teams-review.ts';
 import { type RequestRecord, RequestStatus } from '../domain/schemas.ts';
+import { settleAll } from '../domain/settle-all.ts';
 import type { ChatMessageRefs, Directory, ReviewNotifier } from '../ports/index.ts';
 import type { SlackApi } from './slack/slack-api.ts';
 import type { BotConnectorClient } from './teams/bot-connector.ts';
@@ -42,8 +44,14 @@ export class ChatReviewNotifier implements ReviewNotifier {
     this.#options = options;
   }
 
-  async requestReview(record: RequestRecord): Promise<void> {
-    await settleAll([this.#postSlack(record), this.#postTeams(record)]);
+  async requestReview(record: RequestRecord, options: { readonly firstAsk?: boolean } = {}): Promise<void> {
+    const firstAsk = options.firstAsk === true;
+    await settleAll([this.#postSlack(record, firstAsk), this.#postTeams(record, firstAsk)]);
+  }
+
+  /** Whether the review was posted to `channel` before (by an earlier, failed or concurrent, call). */
+  async #posted(record: RequestRecord, channel: 'slack' | 'teams', firstAsk: boolean): Promise<boolean> {
+    return !firstAsk && (await this.#options.refs.get(record.requestId, channel)) !== undefined;
   }
 
   async updateReview(record: RequestRecord): Promise<void> {
@@ -63,9 +71,9 @@ export class ChatReviewNotifier implements ReviewNotifier {
     );
   }
 
-  async #postSlack(record: RequestRecord): Promise<void> {
+  async #postSlack(record: RequestRecord, firstAsk: boolean): Promise<void> {
     const { slack, refs, consoleUrl } = this.#options;
-    if (slack === undefined || (await refs.get(record.requestId, 'slack')) !== undefined) return;
+    if (slack === undefined || (await this.#posted(record, 'slack', firstAsk))) return;
     const posted = await (await slack.api()).postMessage(
       slack.channel,
       slackReviewMessage(record, consoleUrl),
@@ -77,9 +85,9 @@ export class ChatReviewNotifier implements ReviewNotifier {
     });
   }
 
-  async #postTeams(record: RequestRecord): Promise<void> {
+  async #postTeams(record: RequestRecord, firstAsk: boolean): Promise<void> {
     const { teams, refs, consoleUrl } = this.#options;
-    if (teams === undefined || (await refs.get(record.requestId, 'teams')) !== undefined) return;
+    if (teams === undefined || (await this.#posted(record, 'teams', firstAsk))) return;
     const activity = teamsReviewActivity(record, consoleUrl);
     const id = await teams.connector.sendToConversation(teams.serviceUrl, teams.conversationId, activity);
     await refs.save(record.requestId, {
@@ -134,11 +142,4 @@ export class ChatReviewNotifier implements ReviewNotifier {
     if (!claim.created) return;
     await api.postMessage(dm, slackDecisionDm(record, consoleUrl));
   }
-}
-
-/** Runs every channel even when one fails, then reports the first failure (so the caller retries). */
-export async function settleAll(work: ReadonlyArray<Promise<void>>): Promise<void> {
-  const results = await Promise.allSettled(work);
-  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
 }

@@ -67,13 +67,24 @@ export interface WaitState {
   readonly resumed: boolean;
 }
 
+/** What `RequestStore.saveTaskToken` read in its write. */
+export interface SavedTaskToken {
+  readonly record: RequestRecord;
+  readonly waitState: WaitState;
+  /**
+   * No wait task saved a token for this request before this one, so none can have asked reviewers
+   * yet (a retried or re-driven wait saves again).
+   */
+  readonly firstWait: boolean;
+}
+
 export interface DecideResult {
   readonly applied: boolean;
   readonly record: RequestRecord;
   readonly waitState: WaitState;
 }
 
-/** The number a fact's key got ahead of its record (`RequestStore.appendAudits`' `reserve`). */
+/** The number a fact's key got ahead of its record (`RequestStore.reserveAudit`, `appendAudits`' `reserve`). */
 export interface AuditReservation {
   readonly requestId: string;
   readonly key: string;
@@ -112,11 +123,7 @@ export interface RequestStore {
    * returns the request and where its workflow stands (this token saved) as the save left them,
    * read in the same write.
    */
-  saveTaskToken(
-    requestId: string,
-    taskToken: string,
-    executionArn: string,
-  ): Promise<{ record: RequestRecord; waitState: WaitState }>;
+  saveTaskToken(requestId: string, taskToken: string, executionArn: string): Promise<SavedTaskToken>;
   getTaskToken(requestId: string): Promise<string | undefined>;
   /**
    * Where the paused workflow stands: the latest task token and whether reviewers were notified
@@ -177,6 +184,13 @@ export interface RequestStore {
     records: readonly NewAuditRecord[],
     reserve?: readonly string[],
   ): Promise<readonly AuditReservation[]>;
+  /**
+   * Numbers keys of facts of one request ahead of their records, in one write when none has its
+   * number yet (a key that has one keeps it), so that numbering runs beside other work rather than
+   * after it; `appendAudit` writes each record under its reservation. As with `appendAudits`'
+   * `reserve`, a key whose record is never written is a gap in the trail.
+   */
+  reserveAudit(requestId: string, keys: readonly string[]): Promise<readonly AuditReservation[]>;
   /** The request's records as stored, in time order (then in the order they were numbered). */
   listAudit(requestId: string): Promise<AuditRecord[]>;
 }
@@ -241,8 +255,12 @@ export interface DecisionPublisher {
 
 /** What a reviewer-facing channel needs to show and update a review. */
 export interface ReviewNotifier {
-  /** Posts the review to reviewers. Called once per request. */
-  requestReview(record: RequestRecord): Promise<void>;
+  /**
+   * Posts the review to reviewers, at least once per request: a channel that has the review
+   * already is not asked again, unless `firstAsk` says no earlier call can have posted it (then
+   * nothing is looked up).
+   */
+  requestReview(record: RequestRecord, options?: { readonly firstAsk?: boolean }): Promise<void>;
   /** Updates what reviewers see after a vote or the decision. */
   updateReview(record: RequestRecord): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /** Writing the audit trail: one record per fact, under a key that makes a repeated write a no-op. */
 import { type AuditKind, NewAuditRecord } from '../domain/audit-record.ts';
 import { parse } from '../domain/schemas.ts';
+import { settleAll } from '../domain/settle-all.ts';
 import type { AuditReservation, Clock, RequestStore } from '../ports/index.ts';
 
 /** The actor of facts that Countersign itself establishes (evaluation, notification, expiry). */
@@ -55,5 +56,27 @@ export async function recordFacts(
   return deps.store.appendAudits(
     facts.map((fact) => auditRecordOf(fact, at)),
     reserve,
+  );
+}
+
+/**
+ * Records facts of one request at one time, each under the number its key got ahead of it
+ * (`RequestStore.reserveAudit`); a fact whose key has no reservation is numbered as recordFact
+ * numbers it.
+ */
+export async function recordReservedFacts(
+  deps: { store: Pick<RequestStore, 'appendAudit'>; clock: Clock },
+  facts: readonly AuditFact[],
+  reservations: readonly AuditReservation[],
+): Promise<void> {
+  const at = deps.clock.now();
+  await settleAll(
+    facts.map((fact) => {
+      const record = auditRecordOf(fact, at);
+      return deps.store.appendAudit(
+        record,
+        reservations.find(({ key }) => key === record.key),
+      );
+    }),
   );
 }

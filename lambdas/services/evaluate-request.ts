@@ -27,10 +27,11 @@ import {
   requestIdOf,
   UNIDENTIFIED_REASON,
 } from '../domain/schemas.ts';
+import { settleAll } from '../domain/settle-all.ts';
 import type { ClassificationStore, Clock, Directory, PolicyEngine, RequestStore } from '../ports/index.ts';
 import { lookUpClassification } from './classification.ts';
 import { planClassification } from './classify-before-approval.ts';
-import { newRequestRecord, recordIntake } from './request-record.ts';
+import { INTAKE_KEYS, newRequestRecord, recordIntake } from './request-record.ts';
 import { resolveRequesters } from './requesters.ts';
 
 export interface EvaluateRequestDeps {
@@ -181,14 +182,19 @@ export async function evaluateRequest(
   const record = await assessRequest(deps, event, input.executionArn, input.scan);
 
   // The id is scoped by agent, so a stored request with this id is this agent's: a redelivery, or a
-  // second execution for the same request (which stops without acting).
-  const claimed = await deps.store.claim(record);
+  // second execution for the same request (which stops without acting). The intake facts are
+  // numbered beside the claim rather than after it, one round trip less before the request is
+  // pending: a redelivery's or a second execution's numbering of the same keys gets the same numbers.
+  const [claimed, intakeNumbers] = await settleAll([
+    deps.store.claim(record),
+    deps.store.reserveAudit(requestId, INTAKE_KEYS),
+  ]);
   const stored = claimed.record;
   if (!claimed.created && stored.executionArn !== input.executionArn) {
     return { requestId, duplicate: true, invalid: false, policy: stored.policy };
   }
   // Created now, or a redelivery to the workflow that created it: (re)write the trail, which is idempotent.
-  await recordIntake(deps, stored);
+  await recordIntake(deps, stored, intakeNumbers);
   const outcome = policyOutcomeOf(stored.policy);
   return {
     requestId,

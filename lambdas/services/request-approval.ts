@@ -4,6 +4,7 @@
  */
 import { AuditKind } from '../domain/audit-record.ts';
 import { RequestStatus } from '../domain/schemas.ts';
+import { settleAll } from '../domain/settle-all.ts';
 import type { Clock, RequestStore, ReviewNotifier, Workflow } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 import { resumeIfWaiting } from './resume-workflow.ts';
@@ -40,7 +41,7 @@ export async function requestApproval(
   // send it, Step Functions takes one and refuses the other (see resumeIfWaiting). The save is
   // conditional on the execution owning the request (and throws NotFoundError for none), so nobody
   // can point a request's decision at another execution's token.
-  const { record, waitState } = await deps.store.saveTaskToken(requestId, taskToken, executionArn);
+  const { record, waitState, firstWait } = await deps.store.saveTaskToken(requestId, taskToken, executionArn);
 
   if (record.status !== RequestStatus.pending) {
     return { requestId, notified: false, resumed: await resumeIfWaiting(deps, record, waitState) };
@@ -50,14 +51,23 @@ export async function requestApproval(
   // Reviewers are asked before the mark is set: if posting fails, the retry asks again, so a review
   // is posted at least once (a duplicate post beats a request that silently expires unseen). The
   // NOTIFIED fact comes before the mark, which is what a retry stops at: a fact that failed is
-  // written by the retry (keyed: once, however many wait tasks race), never left out for good.
-  await deps.notifier.requestReview(record);
-  await recordFact(deps, {
-    requestId,
-    kind: AuditKind.notified,
-    actor: SYSTEM_ACTOR,
-    data: { groups: record.policy.groups, quorum: record.policy.quorum, expiresAt: record.expiresAt },
-  });
+  // written by the retry (keyed: once, however many wait tasks race), never left out for good. Its
+  // number is taken while the review is posted (a retry's numbering of the key gets the same one).
+  const [[reservation]] = await settleAll([
+    deps.store.reserveAudit(requestId, [AuditKind.notified]),
+    // The first wait of a request knows that no earlier one posted: the channels need no lookup.
+    deps.notifier.requestReview(record, { firstAsk: firstWait }),
+  ]);
+  await recordFact(
+    deps,
+    {
+      requestId,
+      kind: AuditKind.notified,
+      actor: SYSTEM_ACTOR,
+      data: { groups: record.policy.groups, quorum: record.policy.quorum, expiresAt: record.expiresAt },
+    },
+    reservation,
+  );
   await deps.store.markNotified(requestId, deps.clock.now());
   return { requestId, notified: true, resumed: false };
 }

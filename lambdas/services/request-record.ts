@@ -16,8 +16,8 @@ import {
   RequestStatus,
   requestIdOf,
 } from '../domain/schemas.ts';
-import type { Clock, RequestStore } from '../ports/index.ts';
-import { type AuditFact, recordFacts, SYSTEM_ACTOR } from './audit-trail.ts';
+import type { AuditReservation, Clock, RequestStore } from '../ports/index.ts';
+import { type AuditFact, recordFacts, recordReservedFacts, SYSTEM_ACTOR } from './audit-trail.ts';
 
 export interface NewRequest {
   /** The validated EventBridge event. */
@@ -61,15 +61,20 @@ export function newRequestRecord(request: NewRequest): RequestRecord {
   };
 }
 
+/** The keys of the REQUESTED and EVALUATED facts, to number them ahead (`RequestStore.reserveAudit`). */
+export const INTAKE_KEYS: readonly string[] = [AuditKind.requested, AuditKind.evaluated];
+
 /**
- * The REQUESTED and EVALUATED facts of a stored request, numbered in one write. Idempotent: a
- * rewrite is a no-op.
+ * The REQUESTED and EVALUATED facts of a stored request, numbered in one write, or written under
+ * the numbers `reserved` for INTAKE_KEYS. Idempotent: a rewrite is a no-op.
  */
 export async function recordIntake(
   deps: { store: RequestStore; clock: Clock },
   stored: RequestRecord,
+  reserved?: readonly AuditReservation[],
 ): Promise<void> {
-  await recordFacts(deps, intakeFacts(stored));
+  if (reserved === undefined) await recordFacts(deps, intakeFacts(stored));
+  else await recordReservedFacts(deps, intakeFacts(stored), reserved);
 }
 
 /** The REQUESTED and EVALUATED facts of a stored request, in that order. */

@@ -24,6 +24,8 @@ export const Attr = {
   voters: 'voters',
   expiresAtMs: 'expiresAtMs',
   taskToken: 'taskToken',
+  /** How many times a wait task saved its token: the first save knows no wait task asked reviewers before. */
+  waitSaves: 'waitSaves',
   notifiedAt: 'notifiedAt',
   resumedAt: 'resumedAt',
   /** The task token the decision was sent through: the resumed mark holds for that wait only. */

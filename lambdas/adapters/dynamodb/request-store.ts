@@ -41,6 +41,7 @@ import type {
   ListRequestsQuery,
   Page,
   RequestStore,
+  SavedTaskToken,
   WaitState,
 } from '../../ports/index.ts';
 import { isConditionFailure } from './conditions.ts';
@@ -186,24 +187,30 @@ export class DynamoDbRequestStore implements RequestStore {
     }
   }
 
-  async saveTaskToken(
-    requestId: string,
-    taskToken: string,
-    executionArn: string,
-  ): Promise<{ record: RequestRecord; waitState: WaitState }> {
+  async saveTaskToken(requestId: string, taskToken: string, executionArn: string): Promise<SavedTaskToken> {
     try {
       const result = await this.#update({
         Key: TableKey.request(requestId),
-        UpdateExpression: 'SET #taskToken = :taskToken',
+        UpdateExpression: 'SET #taskToken = :taskToken, #saves = if_not_exists(#saves, :zero) + :one',
         ConditionExpression: 'attribute_exists(#pk) AND #executionArn = :executionArn',
         ExpressionAttributeNames: {
           '#taskToken': Attr.taskToken,
+          '#saves': Attr.waitSaves,
           '#pk': Attr.pk,
           '#executionArn': Attr.executionArn,
         },
-        ExpressionAttributeValues: { ':taskToken': taskToken, ':executionArn': executionArn },
+        ExpressionAttributeValues: {
+          ':taskToken': taskToken,
+          ':executionArn': executionArn,
+          ':zero': 0,
+          ':one': 1,
+        },
       });
-      return { record: fromRequestItem(result), waitState: waitStateOf(result) };
+      return {
+        record: fromRequestItem(result),
+        waitState: waitStateOf(result),
+        firstWait: Number(result[Attr.waitSaves]) === 1,
+      };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       await this.#itemAsFailed(requestId, error);
@@ -355,24 +362,41 @@ export class DynamoDbRequestStore implements RequestStore {
     if (reserve.length > 0 && (requestId === undefined || requestIds.size > 1)) {
       throw new ValidationError('keys are reserved beside records of one request', []);
     }
-    const facts = [
+    const numbers = await this.#numbersOf([
       ...valid.map(({ requestId, key }) => ({ requestId, key })),
       ...reserve.map((key) => ({ requestId: requestId!, key })),
-    ];
-    const numbered =
-      facts.length > 1 && requestIds.size === 1 && new Set(facts.map(({ key }) => key)).size === facts.length
-        ? await this.#auditSequencesOf(
-            requestId!,
-            facts.map(({ key }) => key),
-          )
-        : undefined;
-    const numbers = numbered ?? [];
-    if (numbered === undefined) {
-      // One at a time: a key that has its number (a retry) keeps it, as appendAudit keeps it.
-      for (const fact of facts) numbers.push(await this.#auditSequenceOf(fact.requestId, fact.key));
-    }
+    ]);
     await Promise.all(valid.map((record, index) => this.#putAudit(record, numbers[index]!)));
     return reserve.map((key, index) => ({ requestId: requestId!, key, seq: numbers[valid.length + index]! }));
+  }
+
+  async reserveAudit(requestId: string, keys: readonly string[]): Promise<readonly AuditReservation[]> {
+    const numbers = await this.#numbersOf(keys.map((key) => ({ requestId, key })));
+    return keys.map((key, index) => ({ requestId, key, seq: numbers[index]! }));
+  }
+
+  /**
+   * The numbers of facts' keys, in order: in one write when they are distinct keys of one request
+   * and none has its number yet, else one at a time (a key that has its number, a retry, keeps it).
+   */
+  async #numbersOf(
+    facts: readonly { readonly requestId: string; readonly key: string }[],
+  ): Promise<number[]> {
+    const [first] = facts;
+    const oneWrite =
+      facts.length > 1 &&
+      facts.every(({ requestId }) => requestId === first!.requestId) &&
+      new Set(facts.map(({ key }) => key)).size === facts.length;
+    const numbered = oneWrite
+      ? await this.#auditSequencesOf(
+          first!.requestId,
+          facts.map(({ key }) => key),
+        )
+      : undefined;
+    if (numbered !== undefined) return numbered;
+    const numbers: number[] = [];
+    for (const fact of facts) numbers.push(await this.#auditSequenceOf(fact.requestId, fact.key));
+    return numbers;
   }
 
   async #putAudit(valid: NewAuditRecord, seq: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sealVoteJob } from '../../../lambdas/adapters/slack/vote-job.ts';
 import { SLACK_IDS } from '../../../lambdas/domain/messages/slack-review.ts';
 import {
@@ -11,6 +11,7 @@ import {
   teamsIdOf,
   VOTE_JOB_KEY,
 } from './chat-harness.ts';
+import { pendingRecord } from './review-record.ts';
 
 let h: ChatHarness;
 beforeAll(async () => {
@@ -83,6 +84,26 @@ describe('a review approved through Slack and Teams', () => {
     const dm = h.sink.slack('chat.postMessage').filter((c) => c.body.channel === `D${slackIdOf('dave')}`);
     expect(dm).toHaveLength(1);
     expect(String(dm[0]?.body.text)).toContain('Approved by alice, bob');
+  });
+});
+
+describe('the first ask of a request', () => {
+  it('looks up no earlier post (there is none to find); a later ask looks and does not post again', async () => {
+    const record = pendingRecord({ requestId: 'invoice-bot:first-ask', clientRequestId: 'first-ask' });
+    await h.store.claim(record);
+    const posts = () =>
+      h.sink.slack('chat.postMessage').filter((c) => json(c.body).includes(record.requestId)).length;
+    const lookups = vi.spyOn(h.refs, 'get');
+    try {
+      await h.notifier.requestReview(record, { firstAsk: true });
+      expect(lookups).not.toHaveBeenCalled();
+      expect(posts()).toBe(1);
+      await h.notifier.requestReview(record);
+      expect(lookups).toHaveBeenCalledTimes(2);
+      expect(posts()).toBe(1);
+    } finally {
+      lookups.mockRestore();
+    }
   });
 });
 

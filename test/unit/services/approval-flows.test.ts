@@ -683,6 +683,34 @@ describe('failures around the decision', () => {
       notified: true,
     });
     expect(harness.notifier.requested).toHaveLength(1);
+    // Only the first wait may skip looking for an earlier post: the retry looks (and, here, posts).
+    expect(harness.notifier.firstAsks).toEqual([true, false]);
+    // The number the failed attempt took for NOTIFIED is the one its fact is written under: no gap.
+    expect((await harness.store.listAudit(requestId)).map((record) => [record.kind, record.seq])).toEqual([
+      ['REQUESTED', 1],
+      ['EVALUATED', 2],
+      ['NOTIFIED', 3],
+    ]);
+  });
+
+  it('numbers the NOTIFIED fact while the review is posted, not after the post', async () => {
+    const requestId = await submit(harness);
+    const reserve = vi.spyOn(harness.store, 'reserveAudit');
+    const post = harness.notifier.requestReview.bind(harness.notifier);
+    let numberedDuringPost = false;
+    vi.spyOn(harness.notifier, 'requestReview').mockImplementation(async (record) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      numberedDuringPost = reserve.mock.calls.some(([, keys]) => keys.includes('NOTIFIED'));
+      return post(record);
+    });
+    try {
+      expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-n' })).toMatchObject({
+        notified: true,
+      });
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(numberedDuringPost).toBe(true);
     expect(
       (await harness.store.listAudit(requestId)).filter((record) => record.kind === 'NOTIFIED'),
     ).toHaveLength(1);

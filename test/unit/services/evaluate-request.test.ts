@@ -1,5 +1,5 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { actionHash } from '../../../lambdas/domain/action-hash.ts';
 import { unclassified } from '../../../lambdas/domain/classification.ts';
 import { publicRequestId } from '../../../lambdas/domain/schemas.ts';
@@ -89,6 +89,31 @@ describe('evaluateRequest', () => {
       ['REQUESTED', 1],
       ['EVALUATED', 2],
     ]);
+  });
+
+  it('numbers the intake facts while the request is claimed, not after the claim', async () => {
+    harness.policy.answer = requireApproval();
+    const reserve = vi.spyOn(harness.store, 'reserveAudit');
+    const claim = harness.store.claim.bind(harness.store);
+    let numberedDuringClaim = false;
+    vi.spyOn(harness.store, 'claim').mockImplementation(async (record) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      numberedDuringClaim = reserve.mock.calls.length > 0;
+      return claim(record);
+    });
+    try {
+      const eventId = nextEventId();
+      const event = anAgentEvent(eventId);
+      const id = publicRequestId(event.detail.agent.id, eventId);
+      await evaluateRequest(harness, { requestId: id, event, executionArn: executionArnFor(id) });
+      expect(numberedDuringClaim).toBe(true);
+      expect((await harness.store.listAudit(id)).map((record) => [record.kind, record.seq])).toEqual([
+        ['REQUESTED', 1],
+        ['EVALUATED', 2],
+      ]);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('uses the agent’s requestId over the event id, and passes context to the policy', async () => {

@@ -122,9 +122,12 @@ export class RecordingWorkflow implements Workflow {
 
 export class RecordingNotifier implements ReviewNotifier {
   readonly requested: RequestRecord[] = [];
+  /** Each call's `firstAsk`, failed calls too. */
+  readonly firstAsks: boolean[] = [];
   readonly updated: RequestRecord[] = [];
   failure?: Error;
-  async requestReview(record: RequestRecord): Promise<void> {
+  async requestReview(record: RequestRecord, options: { readonly firstAsk?: boolean } = {}): Promise<void> {
+    this.firstAsks.push(options.firstAsk === true);
     if (this.failure) throw this.failure;
     this.requested.push(record);
   }

@@ -57,6 +57,7 @@ export function useHarness(): Harness {
     harness.workflow.calls.length = 0;
     harness.workflow.failure = undefined;
     harness.notifier.requested.length = 0;
+    harness.notifier.firstAsks.length = 0;
     harness.notifier.updated.length = 0;
     harness.notifier.failure = undefined;
     harness.publisher.published.length = 0;

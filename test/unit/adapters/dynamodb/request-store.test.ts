@@ -232,12 +232,15 @@ describe('workflow state', () => {
     expect(await store.saveTaskToken(record.requestId, 'token-1', record.executionArn)).toEqual({
       record,
       waitState: { taskToken: 'token-1', notified: false, resumed: false },
+      firstWait: true,
     });
     expect(await store.markNotified(record.requestId, NOW)).toBe(true);
     expect(await store.markNotified(record.requestId, NOW)).toBe(false);
     expect(await store.saveTaskToken(record.requestId, 'token-2', record.executionArn)).toEqual({
       record,
       waitState: { taskToken: 'token-2', notified: true, resumed: false },
+      // A later wait (a retry, a re-drive) cannot know whether reviewers were asked before.
+      firstWait: false,
     });
     expect(await store.getTaskToken(record.requestId)).toBe('token-2');
     expect(await store.markResumed(record.requestId, 'token-2', NOW)).toBe(true);
@@ -262,6 +265,7 @@ describe('workflow state', () => {
     expect(saved).toEqual({
       record: decided,
       waitState: { taskToken: 'token-late', notified: false, resumed: false },
+      firstWait: true,
     });
     expect(saved.record.status).toBe('APPROVED');
   });
@@ -469,6 +473,30 @@ describe('audit', () => {
       ['A', 1],
       ['LATER', 2],
       ['OTHER', 3],
+    ]);
+  });
+
+  it('numbers keys ahead of their records in one write, and gives a key that has its number the same one', async () => {
+    const { requestId } = fresh();
+    const { store: counting, sent } = countingRequestStore(table);
+    const at = '2025-06-01T12:00:01.000Z';
+    const reserved = await counting.reserveAudit(requestId, ['A', 'B']);
+    expect(reserved).toEqual([
+      { requestId, key: 'A', seq: 1 },
+      { requestId, key: 'B', seq: 2 },
+    ]);
+    expect(sent.filter((command) => command instanceof UpdateCommand)).toHaveLength(1);
+    // A retry (or a second execution) numbering the same keys, and a single key, get what they got.
+    expect(await store.reserveAudit(requestId, ['A', 'B'])).toEqual(reserved);
+    expect(await store.reserveAudit(requestId, ['B'])).toEqual([reserved[1]]);
+    await store.appendAudit(anAudit(requestId, 'C', at));
+    await Promise.all(
+      reserved.map((reservation) => store.appendAudit(anAudit(requestId, reservation.key, at), reservation)),
+    );
+    expect((await store.listAudit(requestId)).map((record) => [record.key, record.seq])).toEqual([
+      ['A', 1],
+      ['B', 2],
+      ['C', 3],
     ]);
   });
 
