@@ -73,7 +73,8 @@ export interface SavedTaskToken {
   readonly waitState: WaitState;
   /**
    * No wait task saved a token for this request before this one, so none can have asked reviewers
-   * yet (a retried or re-driven wait saves again).
+   * yet (a retried or re-driven wait saves again). Never true of a request stored before the store
+   * counted the saves: whether one of its waits asked cannot be known.
    */
   readonly firstWait: boolean;
 }

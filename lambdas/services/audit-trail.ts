@@ -34,7 +34,7 @@ export function auditRecordOf(fact: AuditFact, at: Date): NewAuditRecord {
   );
 }
 
-/** Records one fact; with its key's reservation (from recordFacts) under the number reserved. */
+/** Records one fact; with its key's reservation (recordFacts, `RequestStore.reserveAudit`) under the number reserved. */
 export async function recordFact(
   deps: { store: Pick<RequestStore, 'appendAudit'>; clock: Clock },
   fact: AuditFact,

@@ -4,7 +4,6 @@
  */
 import { AuditKind } from '../domain/audit-record.ts';
 import { RequestStatus } from '../domain/schemas.ts';
-import { settleAll } from '../domain/settle-all.ts';
 import type { Clock, RequestStore, ReviewNotifier, Workflow } from '../ports/index.ts';
 import { recordFact, SYSTEM_ACTOR } from './audit-trail.ts';
 import { resumeIfWaiting } from './resume-workflow.ts';
@@ -51,23 +50,17 @@ export async function requestApproval(
   // Reviewers are asked before the mark is set: if posting fails, the retry asks again, so a review
   // is posted at least once (a duplicate post beats a request that silently expires unseen). The
   // NOTIFIED fact comes before the mark, which is what a retry stops at: a fact that failed is
-  // written by the retry (keyed: once, however many wait tasks race), never left out for good. Its
-  // number is taken while the review is posted (a retry's numbering of the key gets the same one).
-  const [[reservation]] = await settleAll([
-    deps.store.reserveAudit(requestId, [AuditKind.notified]),
-    // The first wait of a request knows that no earlier one posted: the channels need no lookup.
-    deps.notifier.requestReview(record, { firstAsk: firstWait }),
-  ]);
-  await recordFact(
-    deps,
-    {
-      requestId,
-      kind: AuditKind.notified,
-      actor: SYSTEM_ACTOR,
-      data: { groups: record.policy.groups, quorum: record.policy.quorum, expiresAt: record.expiresAt },
-    },
-    reservation,
-  );
+  // written by the retry (keyed: once, however many wait tasks race), never left out for good. It
+  // is numbered only once the review is posted: a number taken for a post that never succeeds
+  // would be a hole in the trail before the decision's facts, which the archive's check reports.
+  // The first wait of a request knows that no earlier one posted: the channels need no lookup.
+  await deps.notifier.requestReview(record, { firstAsk: firstWait });
+  await recordFact(deps, {
+    requestId,
+    kind: AuditKind.notified,
+    actor: SYSTEM_ACTOR,
+    data: { groups: record.policy.groups, quorum: record.policy.quorum, expiresAt: record.expiresAt },
+  });
   await deps.store.markNotified(requestId, deps.clock.now());
   return { requestId, notified: true, resumed: false };
 }

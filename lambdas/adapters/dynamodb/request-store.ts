@@ -87,7 +87,8 @@ export class DynamoDbRequestStore implements RequestStore {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: toRequestItem(valid),
+          // No wait task has saved a token yet (saveTaskToken's firstWait counts from here).
+          Item: { ...toRequestItem(valid), [Attr.waitSaves]: 0 },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': Attr.pk },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -191,7 +192,9 @@ export class DynamoDbRequestStore implements RequestStore {
     try {
       const result = await this.#update({
         Key: TableKey.request(requestId),
-        UpdateExpression: 'SET #taskToken = :taskToken, #saves = if_not_exists(#saves, :zero) + :one',
+        // An item claimed before the count existed has none: its save counts as a later one (2), never
+        // as the first, so a wait retried across that deploy still looks for the earlier post.
+        UpdateExpression: 'SET #taskToken = :taskToken, #saves = if_not_exists(#saves, :one) + :one',
         ConditionExpression: 'attribute_exists(#pk) AND #executionArn = :executionArn',
         ExpressionAttributeNames: {
           '#taskToken': Attr.taskToken,
@@ -202,7 +205,6 @@ export class DynamoDbRequestStore implements RequestStore {
         ExpressionAttributeValues: {
           ':taskToken': taskToken,
           ':executionArn': executionArn,
-          ':zero': 0,
           ':one': 1,
         },
       });

@@ -693,27 +693,20 @@ describe('failures around the decision', () => {
     ]);
   });
 
-  it('numbers the NOTIFIED fact while the review is posted, not after the post', async () => {
+  it('leaves no hole in the trail when the review is never posted and the request is decided', async () => {
     const requestId = await submit(harness);
-    const reserve = vi.spyOn(harness.store, 'reserveAudit');
-    const post = harness.notifier.requestReview.bind(harness.notifier);
-    let numberedDuringPost = false;
-    vi.spyOn(harness.notifier, 'requestReview').mockImplementation(async (record) => {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      numberedDuringPost = reserve.mock.calls.some(([, keys]) => keys.includes('NOTIFIED'));
-      return post(record);
-    });
-    try {
-      expect(await requestApproval(harness, { ...step(requestId), taskToken: 'token-n' })).toMatchObject({
-        notified: true,
-      });
-    } finally {
-      vi.restoreAllMocks();
-    }
-    expect(numberedDuringPost).toBe(true);
-    expect(
-      (await harness.store.listAudit(requestId)).filter((record) => record.kind === 'NOTIFIED'),
-    ).toHaveLength(1);
+    harness.notifier.failure = new Error('invalid_auth');
+    await expect(requestApproval(harness, { ...step(requestId), taskToken: 'token-a' })).rejects.toThrow(
+      'invalid_auth',
+    );
+    harness.notifier.failure = undefined;
+    // Decided (a console vote) before the wait task is retried: the retry asks nobody.
+    await vote(requestId, alice, { vote: 'deny', reason: 'not now' });
+    await requestApproval(harness, { ...step(requestId), taskToken: 'token-b' });
+    const numbers = (await harness.store.listAudit(requestId))
+      .map((record) => record.seq)
+      .sort((a, b) => a - b);
+    expect(numbers).toEqual(numbers.map((_, index) => index + 1));
   });
 
   it('keeps a vote when updating the reviewers’ view fails', async () => {

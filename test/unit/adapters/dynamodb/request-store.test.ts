@@ -253,6 +253,22 @@ describe('workflow state', () => {
     expect(await store.get(record.requestId)).toEqual(record);
   });
 
+  it('never calls the first save of a request stored before saves were counted a first wait', async () => {
+    const record = fresh();
+    await store.claim(record);
+    // As an item claimed by the version before the count: no waitSaves attribute.
+    await table.client.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: TableKey.request(record.requestId),
+        UpdateExpression: 'REMOVE waitSaves',
+      }),
+    );
+    expect((await store.saveTaskToken(record.requestId, 'token-1', record.executionArn)).firstWait).toBe(
+      false,
+    );
+  });
+
   it("hands back the request as the token's save left it: decided before the wait, it is seen decided", async () => {
     const record = fresh();
     await store.claim(record);
