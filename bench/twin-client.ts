@@ -7,8 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { TableKey } from '../lambdas/adapters/dynamodb/table-layout.ts';
 import type { AuditRecord } from '../lambdas/domain/audit-record.ts';
 import { publicRequestId, type RequestRecord } from '../lambdas/domain/schemas.ts';
 import type { UsageMeter } from '../local/aws/usage.ts';
@@ -37,6 +40,8 @@ export class TwinClient {
   readonly #agent: Agent;
   readonly #events: EventBridgeClient;
   readonly sfn: SFNClient;
+  readonly #table: DynamoDBDocumentClient;
+  readonly #tableName: string;
   readonly #tokens = new Map<string, string>();
   readonly #stateMachineArn: string;
 
@@ -50,11 +55,16 @@ export class TwinClient {
       credentials: { accessKeyId: agent.accessKeyId, secretAccessKey: agent.secretAccessKey },
     });
     this.sfn = new SFNClient({ ...common, credentials: { ...twin.operatorCredentials } });
+    this.#table = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ ...common, credentials: { ...twin.operatorCredentials } }),
+    );
+    this.#tableName = twin.stack.tables[0]!.name;
   }
 
   destroy(): void {
     this.#events.destroy();
     this.sfn.destroy();
+    this.#table.destroy();
   }
 
   request(action: string, parameters: Record<string, string>) {
@@ -107,6 +117,24 @@ export class TwinClient {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     return { status: response.status, body: await response.json() };
+  }
+
+  /**
+   * Whether the request's trail has the fact `key` (NOTIFIED: reviewers were asked): one consistent
+   * read of that record in the table, a probe light enough to poll without loading the twin the way
+   * the API's detail (a Lambda invocation, a token check, a read and a query) does.
+   */
+  async hasFact(requestId: string, key: string): Promise<boolean> {
+    const { Item } = await this.#table.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: TableKey.audit(publicRequestId(this.#agent.id, requestId), key),
+        ConsistentRead: true,
+        ProjectionExpression: '#key',
+        ExpressionAttributeNames: { '#key': 'key' },
+      }),
+    );
+    return Item !== undefined;
   }
 
   /** The API's path of a request the bench sent with this (client) request id. */
