@@ -8,13 +8,17 @@
  * into Cedar must come after it: a wasm that does not compile or instantiate rejects it, which fails
  * the function's init (fail closed); nothing is evaluated without it (`isCedarLoaded`).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { initSync } from '@cedar-policy/cedar-wasm/web';
 
 /** The web build's own `.wasm`, beside its glue (the bundle ships both: lib/handler-function.ts). */
 const WASM_URL = new URL('cedar_wasm_bg.wasm', import.meta.resolve('@cedar-policy/cedar-wasm/web'));
 
-const compiling: Promise<WebAssembly.Module> = readFile(WASM_URL).then((bytes) => WebAssembly.compile(bytes));
+// Read synchronously (~1 ms from the page cache), so that the compile starts at import: V8 validates
+// the module on a background thread while the rest of the bundle evaluates. Read asynchronously, the
+// bytes arrive only when the init first awaits, after everything else, and the compile overlapped
+// nothing (cold init of the three policy functions 7–11 ms longer, paired bench runs).
+const compiling: Promise<WebAssembly.Module> = WebAssembly.compile(readFileSync(WASM_URL));
 // Whoever loads Cedar sees a failure; until then it is no unhandled rejection that ends the process.
 compiling.catch(() => undefined);
 
