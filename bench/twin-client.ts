@@ -10,9 +10,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { TableKey } from '../lambdas/adapters/dynamodb/table-layout.ts';
-import type { AuditRecord } from '../lambdas/domain/audit-record.ts';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { TABLE_LAYOUT, TableKey } from '../lambdas/adapters/dynamodb/table-layout.ts';
+import { AuditKind, type AuditRecord } from '../lambdas/domain/audit-record.ts';
 import { publicRequestId, type RequestRecord } from '../lambdas/domain/schemas.ts';
 import type { UsageMeter } from '../local/aws/usage.ts';
 import { startLocalTwin } from '../local/product/local-twin.ts';
@@ -120,21 +120,48 @@ export class TwinClient {
   }
 
   /**
-   * Whether the request's trail has the fact `key` (NOTIFIED: reviewers were asked): one consistent
-   * read of that record in the table, a probe light enough to poll without loading the twin the way
-   * the API's detail (a Lambda invocation, a token check, a read and a query) does.
+   * Where a request the bench sent stands, read from the table: its status (undefined until it is
+   * stored) and whether its trail has the NOTIFIED record (reviewers were asked). One consistent
+   * BatchGetItem of the two items, light enough to poll without loading the twin the way the API's
+   * detail does (a Lambda invocation, a token check, a read and a query).
    */
-  async hasFact(requestId: string, key: string): Promise<boolean> {
+  async reviewState(requestId: string): Promise<{ status?: string; notified: boolean }> {
+    const id = publicRequestId(this.#agent.id, requestId);
+    const [request, notified] = [TableKey.request(id), TableKey.audit(id, AuditKind.notified)];
+    const sortKey = TABLE_LAYOUT.sortKey;
+    const { Responses } = await this.#table.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.#tableName]: {
+            Keys: [request, notified],
+            ConsistentRead: true,
+            ProjectionExpression: '#sortKey, #status',
+            ExpressionAttributeNames: { '#sortKey': sortKey, '#status': 'status' },
+          },
+        },
+      }),
+    );
+    // A key left unprocessed reads as not there yet: the caller polls again.
+    const items = Responses?.[this.#tableName] ?? [];
+    const status = items.find((item) => item[sortKey] === request[sortKey])?.status as string | undefined;
+    return {
+      ...(status === undefined ? {} : { status }),
+      notified: items.some((item) => item[sortKey] === notified[sortKey]),
+    };
+  }
+
+  /** When the NOTIFIED record of a request the bench sent says reviewers were asked (its `at`). */
+  async notifiedAt(requestId: string): Promise<number | undefined> {
     const { Item } = await this.#table.send(
       new GetCommand({
         TableName: this.#tableName,
-        Key: TableKey.audit(publicRequestId(this.#agent.id, requestId), key),
+        Key: TableKey.audit(publicRequestId(this.#agent.id, requestId), AuditKind.notified),
         ConsistentRead: true,
-        ProjectionExpression: '#key',
-        ExpressionAttributeNames: { '#key': 'key' },
+        ProjectionExpression: '#at',
+        ExpressionAttributeNames: { '#at': 'at' },
       }),
     );
-    return Item !== undefined;
+    return Item === undefined ? undefined : Date.parse(Item.at as string);
   }
 
   /** The API's path of a request the bench sent with this (client) request id. */
