@@ -10,7 +10,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Attr } from '../lambdas/adapters/dynamodb/request-item.ts';
 import { TABLE_LAYOUT, TableKey } from '../lambdas/adapters/dynamodb/table-layout.ts';
 import { AuditKind, type AuditRecord } from '../lambdas/domain/audit-record.ts';
 import { publicRequestId, type RequestRecord } from '../lambdas/domain/schemas.ts';
@@ -67,6 +68,14 @@ export class TwinClient {
     this.#table.destroy();
   }
 
+  /** An approval the policies ask people for: attaching a managed policy to a role. */
+  approvalRequest() {
+    return this.request('iam:AttachRolePolicy', {
+      roleName: 'invoice-exporter',
+      policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+    });
+  }
+
   request(action: string, parameters: Record<string, string>) {
     return {
       requestId: `bench-${randomUUID()}`,
@@ -76,6 +85,14 @@ export class TwinClient {
       parameters,
       justification: 'benchmark',
     };
+  }
+
+  /** Sends requests 10 per PutEvents call (EventBridge's limit), the calls at once. */
+  async sendAll(details: readonly { requestId: string }[]): Promise<void> {
+    const batches = Array.from({ length: Math.ceil(details.length / 10) }, (_, i) =>
+      details.slice(i * 10, i * 10 + 10),
+    );
+    await Promise.all(batches.map((batch) => this.send(batch)));
   }
 
   async send(details: readonly { requestId: string }[]): Promise<void> {
@@ -121,11 +138,11 @@ export class TwinClient {
 
   /**
    * Where a request the bench sent stands, read from the table: its status (undefined until it is
-   * stored) and whether its trail has the NOTIFIED record (reviewers were asked). One consistent
-   * BatchGetItem of the two items, light enough to poll without loading the twin the way the API's
-   * detail does (a Lambda invocation, a token check, a read and a query).
+   * stored) and, once its trail has the NOTIFIED record (reviewers were asked), that record's time.
+   * One consistent BatchGetItem of the two items, light enough to poll without loading the twin the
+   * way the API's detail does (a Lambda invocation, a token check, a read and a query).
    */
-  async reviewState(requestId: string): Promise<{ status?: string; notified: boolean }> {
+  async reviewState(requestId: string): Promise<{ status?: string; notifiedAt?: number }> {
     const id = publicRequestId(this.#agent.id, requestId);
     const [request, notified] = [TableKey.request(id), TableKey.audit(id, AuditKind.notified)];
     const sortKey = TABLE_LAYOUT.sortKey;
@@ -135,33 +152,38 @@ export class TwinClient {
           [this.#tableName]: {
             Keys: [request, notified],
             ConsistentRead: true,
-            ProjectionExpression: '#sortKey, #status',
-            ExpressionAttributeNames: { '#sortKey': sortKey, '#status': 'status' },
+            ProjectionExpression: '#sortKey, #status, #at',
+            ExpressionAttributeNames: { '#sortKey': sortKey, '#status': Attr.status, '#at': 'at' },
           },
         },
       }),
     );
     // A key left unprocessed reads as not there yet: the caller polls again.
     const items = Responses?.[this.#tableName] ?? [];
-    const status = items.find((item) => item[sortKey] === request[sortKey])?.status as string | undefined;
+    const status = items.find((item) => item[sortKey] === request[sortKey])?.[Attr.status];
+    const at = items.find((item) => item[sortKey] === notified[sortKey])?.at;
     return {
-      ...(status === undefined ? {} : { status }),
-      notified: items.some((item) => item[sortKey] === notified[sortKey]),
+      ...(typeof status === 'string' ? { status } : {}),
+      ...(typeof at === 'string' ? { notifiedAt: Date.parse(at) } : {}),
     };
   }
 
-  /** When the NOTIFIED record of a request the bench sent says reviewers were asked (its `at`). */
-  async notifiedAt(requestId: string): Promise<number | undefined> {
-    const { Item } = await this.#table.send(
-      new GetCommand({
-        TableName: this.#tableName,
-        Key: TableKey.audit(publicRequestId(this.#agent.id, requestId), AuditKind.notified),
-        ConsistentRead: true,
-        ProjectionExpression: '#at',
-        ExpressionAttributeNames: { '#at': 'at' },
-      }),
+  /**
+   * Waits until reviewers of a request the bench sent were asked, and answers when (the NOTIFIED
+   * record's time); fails at once when the request was decided without review.
+   */
+  async reviewersAsked(requestId: string, pollMs?: number): Promise<number> {
+    return this.until(
+      `${requestId}'s reviewers to be asked`,
+      async () => {
+        const { status, notifiedAt } = await this.reviewState(requestId);
+        if (status !== undefined && status !== 'PENDING') {
+          throw new Error(`${requestId} was decided without review: ${status}`);
+        }
+        return notifiedAt;
+      },
+      pollMs,
     );
-    return Item === undefined ? undefined : Date.parse(Item.at as string);
   }
 
   /** The API's path of a request the bench sent with this (client) request id. */

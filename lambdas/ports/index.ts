@@ -167,7 +167,7 @@ export interface RequestStore {
    * store numbers each request's records 1, 2, 3 … (`seq`): a key gets its number once, atomically,
    * so a retried or concurrent write of the same fact gets the same number and the numbers of the
    * facts that were written have no gap (a gap means a write that never completed). With a
-   * reservation of the record's key (from `appendAudits`), the record is written under that number
+   * reservation of the record's key (from `appendAudits`' `reserve` or `reserveAudit`), the record is written under that number
    * without numbering again; a reservation of another key or request is not used.
    */
   appendAudit(record: NewAuditRecord, reservation?: AuditReservation): Promise<void>;

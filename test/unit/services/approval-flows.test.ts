@@ -700,12 +700,13 @@ describe('failures around the decision', () => {
       'invalid_auth',
     );
     harness.notifier.failure = undefined;
-    // Decided (a console vote) before the wait task is retried: the retry asks nobody.
-    await vote(requestId, alice, { vote: 'deny', reason: 'not now' });
+    // Decided by a vote before the wait task is retried: the retry asks nobody.
+    expect((await vote(requestId, alice, { vote: 'deny', reason: 'not now' })).decided).toBe(true);
     await requestApproval(harness, { ...step(requestId), taskToken: 'token-b' });
-    const numbers = (await harness.store.listAudit(requestId))
-      .map((record) => record.seq)
-      .sort((a, b) => a - b);
+    const trail = await harness.store.listAudit(requestId);
+    expect(trail.map((record) => record.kind)).toContain('DECIDED');
+    expect(trail.map((record) => record.kind)).not.toContain('NOTIFIED');
+    const numbers = trail.map((record) => record.seq).sort((a, b) => a - b);
     expect(numbers).toEqual(numbers.map((_, index) => index + 1));
   });
 
