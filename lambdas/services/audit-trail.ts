@@ -70,13 +70,14 @@ export async function recordReservedFacts(
   reservations: readonly AuditReservation[],
 ): Promise<void> {
   const at = deps.clock.now();
+  // Every record is checked before any is written, as recordFacts checks them.
+  const records = facts.map((fact) => auditRecordOf(fact, at));
   await settleAll(
-    facts.map((fact) => {
-      const record = auditRecordOf(fact, at);
-      return deps.store.appendAudit(
+    records.map((record) =>
+      deps.store.appendAudit(
         record,
         reservations.find(({ key }) => key === record.key),
-      );
-    }),
+      ),
+    ),
   );
 }
