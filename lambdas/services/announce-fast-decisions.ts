@@ -20,6 +20,7 @@
 import { AuditKind } from '../domain/audit-record.ts';
 import { reconcilableGrantOf } from '../domain/privileged-calls.ts';
 import type { RequestRecord } from '../domain/schemas.ts';
+import { settleAll } from '../domain/settle-all.ts';
 import type {
   Clock,
   DecisionPublisher,
@@ -61,7 +62,7 @@ export async function announceFastDecision(
   record: RequestRecord,
 ): Promise<void> {
   const grant = reconcilableGrantOf(record, deps.watchedActions);
-  const [, [published]] = await Promise.all([
+  const [, [published]] = await settleAll([
     grant === undefined ? undefined : deps.grants.putGrant(grant),
     recordFacts(
       deps,

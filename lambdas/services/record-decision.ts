@@ -20,6 +20,7 @@ import {
   RequestStatus,
   UNIDENTIFIED_REASON,
 } from '../domain/schemas.ts';
+import { settleAll } from '../domain/settle-all.ts';
 import type { AuditReservation, Clock, RequestStore, WaitState } from '../ports/index.ts';
 import { type AuditFact, recordFact, recordFacts, SYSTEM_ACTOR } from './audit-trail.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
@@ -202,7 +203,7 @@ export async function recordDecision(
   // The workflow has moved past its wait once it records: nothing is left to resume through its token.
   const { taskToken, resumed } = result.waitState ?? (await deps.store.getWaitState(requestId));
   // Two independent writes, side by side (the mark only when it is not set: its write would fail).
-  const [reserved] = await Promise.all([
+  const [reserved] = await settleAll([
     recordDecidedFact(deps, result),
     taskToken === undefined || resumed
       ? undefined
