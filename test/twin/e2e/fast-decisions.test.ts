@@ -189,7 +189,9 @@ describe('a fast ALLOW', () => {
       { timeout: 30_000, interval: 100 },
     );
     expect(unapproved).toMatchObject({ status: 'UNAPPROVED', review: { status: 'OPEN' } });
-    expect(injected(fault)).toBeGreaterThan(0);
+    // The follow-up runs at the stream's next poll (up to 250 ms later, as in Lambda), possibly after
+    // the call was reconciled: wait until its write of the approval has been refused.
+    await vi.waitFor(() => expect(injected(fault)).toBeGreaterThan(0), { timeout: 30_000, interval: 100 });
     // Not announced yet: the approval comes first, and the reconciler runs on the announcement.
     expect(kinds((await client.detail(requestId))!, 'PUBLISHED')).toBe(0);
 
