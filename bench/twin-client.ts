@@ -196,16 +196,28 @@ export class TwinClient {
     return status === 200 ? (body as Detail) : undefined;
   }
 
-  /** Executions of the state machine that are no longer running (the bench's twin starts empty). */
-  async finishedExecutions(): Promise<number> {
+  /**
+   * Executions of the state machine that are no longer running: all of them (the bench's twin starts
+   * empty), or those started at `since` or later. ListExecutions answers newest first, so the pages
+   * are read only down to the first execution older than `since`, whatever ran before.
+   */
+  async finishedExecutions(since?: Date): Promise<number> {
     let finished = 0;
     let nextToken: string | undefined;
     do {
       const page = await this.sfn.send(
-        new ListExecutionsCommand({ stateMachineArn: this.#stateMachineArn, maxResults: 1000, nextToken }),
+        new ListExecutionsCommand({
+          stateMachineArn: this.#stateMachineArn,
+          maxResults: since === undefined ? 1000 : 100,
+          nextToken,
+        }),
       );
-      finished += (page.executions ?? []).filter((execution) => execution.status !== 'RUNNING').length;
-      nextToken = page.nextToken;
+      const executions = page.executions ?? [];
+      const recent = executions.filter(
+        (execution) => since === undefined || (execution.startDate ?? since) >= since,
+      );
+      finished += recent.filter((execution) => execution.status !== 'RUNNING').length;
+      nextToken = recent.length < executions.length ? undefined : page.nextToken;
     } while (nextToken !== undefined);
     return finished;
   }

@@ -233,6 +233,19 @@ function maxResults(value: number | undefined, fallback: number): number {
   return value;
 }
 
+/** Text in code-point order: ISO times sort as text, and a locale's collation costs far more a comparison. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** ListExecutions' order: the most recent execution first (then by name, for a stable order). */
+function newestFirst(
+  a: { readonly startDate: string; readonly name: string },
+  b: { readonly startDate: string; readonly name: string },
+): number {
+  return compareText(b.startDate, a.startDate) || compareText(b.name, a.name);
+}
+
 export class LocalStepFunctions {
   readonly tokens = new TaskTokenRegistry();
   readonly #machines = new Map<string, Machine>();
@@ -388,7 +401,7 @@ export class LocalStepFunctions {
     const matching = [...this.#records.values()]
       .filter((record) => record.stateMachineArn === machine.spec.arn)
       .filter((record) => request.statusFilter === undefined || record.status === request.statusFilter)
-      .sort((a, b) => b.startDate.localeCompare(a.startDate) || b.name.localeCompare(a.name));
+      .sort(newestFirst);
     const { items, nextToken } = page(
       matching,
       pageStart(request.nextToken),
