@@ -38,8 +38,8 @@ const APPEND_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Update
 const READ_AND_PUT_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'];
 
 /**
- * The single table behind Countersign (requests, votes, audit records and Powertools idempotency
- * records), laid out as `TABLE_LAYOUT` says: on-demand, point-in-time recovery, encrypted with the
+ * The single table behind Countersign (requests, votes, audit records, classifications, privileged
+ * calls and their approvals), laid out as `TABLE_LAYOUT` says: on-demand, point-in-time recovery, encrypted with the
  * customer-managed key, TTL on `ttl`, and a stream of new and old images for the archive.
  */
 export class RequestTable extends Construct {

@@ -160,6 +160,30 @@ export function terminalStatusFor(decision: DecisionValue): TerminalStatus {
   return TERMINAL_STATUS[decision];
 }
 
+/** How a request is decided: the decision, who approved it, why, and when. */
+export interface DecisionMade {
+  readonly decision: DecisionValue;
+  readonly approvers: readonly string[];
+  readonly reason?: string;
+  readonly at: Date;
+}
+
+/**
+ * A pending request as it reads once `made` is stored (a reason it gives replaces the stored one):
+ * what a receipt is signed over before the decision is written with it; the store's conditional
+ * write still decides whether it stands.
+ */
+export function decidedRecord(record: RequestRecord, made: DecisionMade): RequestRecord {
+  return {
+    ...record,
+    status: terminalStatusFor(made.decision),
+    decision: made.decision,
+    approvers: [...made.approvers],
+    ...(made.reason === undefined ? {} : { reason: made.reason }),
+    decidedAt: made.at.toISOString(),
+  };
+}
+
 /** The only lifecycle moves: PENDING → APPROVED | DENIED | EXPIRED. A request is decided once. */
 export function assertTransition(from: RequestStatusValue, to: RequestStatusValue): void {
   if (from !== RequestStatus.pending || to === RequestStatus.pending) {

@@ -2,14 +2,15 @@
  * Workflow step Finish: records how the request ended exactly once, has the approved action run when
  * Countersign executes it (by the executor function, which alone may assume the executor role:
  * handlers/execute-action.ts, invoked and waited for), and publishes the decision (signing the
- * receipt with KMS, this being the one role allowed to, and putting `Action Decided` on the bus). Recording and publishing are each idempotent per requestId,
- * so a retried step (or a redelivered invocation) neither records nor tells the agent twice, and the
- * run is claimed once on the request. Also FinishEvaluationFailure (after a failed evaluation, from
- * the event) and PublishDecision (an execution that failed for good, only published).
+ * receipt with KMS, this being the one role allowed to, and putting `Action Decided` on the bus).
+ * Recording and publishing are each idempotent per requestId by their own conditional writes, so a
+ * retried step (or a redelivered invocation) neither records twice nor tells the agent again once
+ * it was told, and the run is claimed once on the request. Also FinishEvaluationFailure (after a
+ * failed evaluation, from the event) and PublishDecision (an execution that failed for good, only
+ * published).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 import {
   createDocumentClient,
   createDynamoDbClient,
@@ -25,7 +26,6 @@ import { lambdaInvoker, lambdaInvokeTargetFromEnvironment } from '../adapters/la
 import { systemClock } from '../adapters/system-clock.ts';
 import { countersignExecutes } from '../domain/action-run.ts';
 import { parse } from '../domain/schemas.ts';
-import { idempotentPart } from '../middleware/idempotency.ts';
 import { createLogger, logStepFailure, withLambdaContext } from '../middleware/logging.ts';
 import { createMetrics, withMetrics } from '../middleware/metrics.ts';
 import { type FinishRequestResult, finishRequest } from '../services/finish-request.ts';
@@ -51,18 +51,24 @@ const metrics = createMetrics();
  */
 const EXECUTOR_ANSWER_TIMEOUT_MS = 70 * 1000;
 
-const dynamoDb = createDynamoDbClient();
-const documentClient = createDocumentClient(dynamoDb);
+const documentClient = createDocumentClient(createDynamoDbClient());
 const store = new DynamoDbRequestStore({ client: documentClient, tableName: env.tableName });
 const clock = systemClock;
+// Built once per cold start: the signer keeps the key's identity between invocations.
+const signer = new KmsReceiptSigner({ client: createKmsClient(), keyId: env.receiptKeyId });
+const watchedActions = env.privilegedActions;
 
 /**
- * Not wrapped in an idempotency record, unlike publishing: recording is exactly once by its own
- * conditional writes, so a retry finds the decision stored and answers `applied: false` (the
- * decision is counted once), and it computes `executes` from the stored request as the first did.
+ * Recording is exactly once by its own conditional writes, so a retry finds the decision stored and
+ * answers `applied: false` (the decision is counted once), and it computes `executes` from the
+ * stored request as the first did.
  */
 async function record(input: RecordDecisionInput) {
-  const { applied, record: stored, reserved } = await recordDecision({ store, clock }, input);
+  const {
+    applied,
+    record: stored,
+    reserved,
+  } = await recordDecision({ store, clock, signer, watchedActions }, input);
   if (applied) {
     // Counted when stored, by the call that stored it: a part that fails after it (the run,
     // publishing) has the step retried, and the retry finds the decision recorded. Its own EMF
@@ -78,36 +84,35 @@ async function record(input: RecordDecisionInput) {
     ...(reserved === undefined ? {} : { reserved }),
   };
 }
-// Built once per cold start: the signer keeps the key's identity between invocations.
+/**
+ * Not wrapped in an idempotency record either: the receipt is stored once, each fact is written
+ * once, and a retry after the PUBLISHED fact answers the event without putting it again.
+ */
 const publishDeps = {
   store,
   grants: new DynamoDbPrivilegedCallStore({ client: documentClient, tableName: env.tableName }),
-  watchedActions: env.privilegedActions,
+  watchedActions,
   publisher: new EventBridgeDecisionPublisher({
     client: createEventBridgeClient(),
     eventBusName: env.eventBusName,
   }),
-  signer: new KmsReceiptSigner({ client: createKmsClient(), keyId: env.receiptKeyId }),
+  signer,
   clock,
 };
-const publish = idempotentPart(
-  { client: dynamoDb, tableName: env.tableName, scope: 'publish-decision', eventKeyJmesPath: 'requestId' },
-  (input: PublishDecisionInput) => publishDecision(publishDeps, input),
-);
+const publish = (input: PublishDecisionInput) => publishDecision(publishDeps, input);
 const execute = executorFunction({
   invoke: lambdaInvoker(lambdaInvokeTargetFromEnvironment()),
   functionName: env.executorFunctionName,
   answerTimeoutMs: EXECUTOR_ANSWER_TIMEOUT_MS,
 });
 
-async function finishStep(event: unknown, context: Context): Promise<FinishRequestResult> {
+async function finishStep(event: unknown): Promise<FinishRequestResult> {
   const input = parse(FinishInput, event, 'finish input');
-  publish.registerLambdaContext(context);
   const result = await finishRequest(
     {
       record,
       execute,
-      publish: publish.run,
+      publish,
     },
     {
       ...input,

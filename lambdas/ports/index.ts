@@ -5,6 +5,7 @@
 
 import type { JWK } from 'jose';
 import type { DueReviewReminder, Review, ReviewStatus } from '../domain/after-the-fact-review.ts';
+import type { DecisionMade } from '../domain/approval.ts';
 import type { AuditRecord, NewAuditRecord } from '../domain/audit-record.ts';
 import type {
   BucketClassification,
@@ -53,11 +54,9 @@ export interface Page<T> {
   readonly cursor?: string;
 }
 
-export interface DecideInput {
-  readonly decision: DecisionValue;
-  readonly approvers: readonly string[];
-  readonly reason?: string;
-  readonly at: Date;
+/** A decision to store; with the receipt signed over it, stored in the same write (ReceiptSigner). */
+export interface DecideInput extends DecisionMade {
+  readonly receipt?: string;
 }
 
 export interface WaitState {
@@ -194,6 +193,8 @@ export interface RequestStore {
   reserveAudit(requestId: string, keys: readonly string[]): Promise<readonly AuditReservation[]>;
   /** The request's records as stored, in time order (then in the order they were numbered). */
   listAudit(requestId: string): Promise<AuditRecord[]>;
+  /** Whether the request's trail has the record of `key` (a strongly consistent read). */
+  hasAudit(requestId: string, key: string): Promise<boolean>;
 }
 
 /** Resumes a workflow paused on a task token (Step Functions SendTaskSuccess / SendTaskFailure). */

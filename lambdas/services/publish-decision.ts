@@ -1,9 +1,11 @@
 /**
- * The workflow's last step: signs the decision receipt once and tells the agent how its request
- * ended (`Action Decided` on the bus, carrying the receipt). Retried or redelivered, it publishes the
- * receipt stored first, so the agent, the API and the audit trail all see one receipt per decision.
- * An approving decision is first stored as the approval privileged calls are matched against:
- * before its receipt exists, so an agent holding a receipt always finds its approval recorded.
+ * The workflow's last step: signs the decision receipt once (unless the record step stored it with
+ * the decision) and tells the agent how its request ended (`Action Decided` on the bus, carrying the
+ * receipt). Retried or redelivered, it publishes the receipt stored first, so the agent, the API and
+ * the audit trail all see one receipt per decision; once the PUBLISHED fact is recorded (after the
+ * event), a retry answers the event without putting it again. An approving decision of a watched
+ * action is first stored as the approval privileged calls are matched against: before its receipt
+ * exists, so an agent holding a receipt always finds its approval recorded.
  */
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
@@ -16,6 +18,7 @@ import {
   type RequestRecord,
   RequestStatus,
 } from '../domain/schemas.ts';
+import { settleAll } from '../domain/settle-all.ts';
 import type {
   AuditReservation,
   Clock,
@@ -46,7 +49,11 @@ export interface PublishDecisionInput {
    * since (the same invocation, no action run): it is not read again. Absent: it is read.
    */
   readonly recorded?: RequestRecord;
-  /** The SIGNED and PUBLISHED facts' numbers, when recording the decision took them (RecordDecisionResult). */
+  /**
+   * The numbers recording the decision took for the facts to come (RecordDecisionResult): SIGNED's
+   * and PUBLISHED's, or PUBLISHED's alone when the record step stored the receipt and recorded
+   * SIGNED. Given only by the call that decided, so nothing was published before.
+   */
   readonly reserved?: readonly AuditReservation[];
 }
 
@@ -63,7 +70,7 @@ export async function publishDecision(
   deps: PublishDecisionDeps,
   input: PublishDecisionInput,
 ): Promise<ActionDecidedDetail> {
-  const { requestId } = input;
+  const { requestId, reserved } = input;
   const record = input.recorded?.requestId === requestId ? input.recorded : await deps.store.get(requestId);
   if (record === undefined) throw new NotFoundError(`request ${requestId} does not exist`);
   if (record.executionArn !== input.executionArn) throw new ForeignExecutionError(requestId);
@@ -72,8 +79,14 @@ export async function publishDecision(
   }
   const grant = reconcilableGrantOf(record, deps.watchedActions);
   if (grant !== undefined) await deps.grants.putGrant(grant);
-  const receipt = await receiptOf(deps, record);
-  return announceDecision(deps, { ...record, receipt }, input.reserved);
+  // A call handed the numbers of the facts to come decided the request itself: nothing was
+  // published before it. Any other (a decision by votes, a retry) asks whether one was.
+  const [receipt, publishedBefore] = await settleAll([
+    receiptOf(deps, record),
+    reserved === undefined ? deps.store.hasAudit(requestId, AuditKind.published) : false,
+  ]);
+  const decided = { ...record, receipt };
+  return publishedBefore ? decisionEventOf(decided) : announceDecision(deps, decided, reserved);
 }
 
 /** The `Action Decided` detail of a decided request with its receipt (and Countersign's run of it, if any). */
@@ -103,8 +116,9 @@ export function decisionEventOf(record: RequestRecord): ActionDecidedDetail {
 }
 
 /**
- * Tells the agent: `Action Decided` on the bus, then the PUBLISHED fact. At least once: a retry
- * publishes again (agents deduplicate by requestId), the fact is written once.
+ * Tells the agent: `Action Decided` on the bus, then the PUBLISHED fact. At least once: an attempt
+ * that failed after the event, or one running beside another, publishes again (agents deduplicate
+ * by requestId); the fact is written once.
  */
 async function announceDecision(
   deps: Pick<PublishDecisionDeps, 'store' | 'publisher' | 'clock'>,
@@ -114,7 +128,9 @@ async function announceDecision(
   const reservationOf = (key: string) =>
     reserved.find((reservation) => reservation.requestId === record.requestId && reservation.key === key);
   const [signed, published] = [reservationOf(AuditKind.signed), reservationOf(AuditKind.published)];
-  if (signed !== undefined && published !== undefined) {
+  // PUBLISHED's number alone: the record step stored the receipt with the decision and recorded SIGNED.
+  if (published !== undefined && signed === undefined) return publishSigned(deps, record, published);
+  if (published !== undefined) {
     await recordFact(deps, signedFact(record), signed);
     return publishSigned(deps, record, published);
   }

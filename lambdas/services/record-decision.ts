@@ -5,10 +5,18 @@
  */
 
 import { countersignExecutes } from '../domain/action-run.ts';
-import { decisionByVotes, tally, terminalStatusFor } from '../domain/approval.ts';
+import {
+  type DecisionMade,
+  decidedRecord,
+  decisionByVotes,
+  tally,
+  terminalStatusFor,
+} from '../domain/approval.ts';
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError, ValidationError } from '../domain/errors.ts';
 import { denyDecision } from '../domain/policy-decision.ts';
+import { reconcilableGrantOf } from '../domain/privileged-calls.ts';
+import { receiptClaimsFor } from '../domain/receipt.ts';
 import {
   AgentRequestEvent,
   Decision,
@@ -21,13 +29,18 @@ import {
   UNIDENTIFIED_REASON,
 } from '../domain/schemas.ts';
 import { settleAll } from '../domain/settle-all.ts';
-import type { AuditReservation, Clock, RequestStore, WaitState } from '../ports/index.ts';
-import { type AuditFact, recordFact, recordFacts, SYSTEM_ACTOR } from './audit-trail.ts';
+import type { AuditReservation, Clock, ReceiptSigner, RequestStore, WaitState } from '../ports/index.ts';
+import { type AuditFact, recordFact, recordFacts, recordReservedFacts, SYSTEM_ACTOR } from './audit-trail.ts';
+import { signedFact } from './publish-decision.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
 
 export interface RecordDecisionDeps {
   readonly store: RequestStore;
   readonly clock: Clock;
+  /** Signs the receipt of a decision this step makes and publishes next, stored with it. */
+  readonly signer: ReceiptSigner;
+  /** The privileged actions watched, as CloudTrail names them (PublishDecisionDeps). */
+  readonly watchedActions: ReadonlySet<string>;
 }
 
 export interface RecordDecisionInput {
@@ -49,11 +62,18 @@ export interface RecordDecisionResult {
   /** Where the workflow stood, when the decision's write read it (undefined: not read). */
   readonly waitState?: WaitState;
   /**
-   * The numbers of the SIGNED and PUBLISHED facts to come, taken in the write that numbered DECIDED,
-   * when this call decided and nothing runs before the decision is published (countersignExecutes):
-   * the publish step records them under these, with no numbering write of its own.
+   * The numbers of facts to come that this call took, when it decided and nothing runs before the
+   * decision is published (countersignExecutes): PUBLISHED's alone when the decision was stored with
+   * its receipt and SIGNED is recorded (a decision this step made), SIGNED's and PUBLISHED's
+   * otherwise. The publish step records them under these, with no numbering write of its own.
    */
   readonly reserved?: readonly AuditReservation[];
+}
+
+/** A decision stored, or found stored, by the record step. */
+interface StoredDecision extends Omit<RecordDecisionResult, 'reserved'> {
+  /** The DECIDED, SIGNED and PUBLISHED facts' numbers, taken beside a write that stored the receipt. */
+  readonly numbered?: readonly AuditReservation[];
 }
 
 /**
@@ -157,7 +177,7 @@ async function decidePending(
   record: RequestRecord,
   input: RecordDecisionInput,
   waitState?: WaitState,
-): Promise<RecordDecisionResult> {
+): Promise<StoredDecision> {
   const { outcome, executionArn } = input;
   if (executionArn !== record.executionArn) {
     // A duplicate execution that failed on its way, or a caller invoking the step directly, must
@@ -167,20 +187,48 @@ async function decidePending(
   if (record.status !== RequestStatus.pending) {
     return { applied: false, record, ...(waitState === undefined ? {} : { waitState }) };
   }
+  const at = deps.clock.now();
   // Votes that decided before the wait ended (their decision write lost to a crash) decide it now.
   const voted = outcome.decision === Decision.expired ? decisionByVotes(record) : undefined;
-  if (voted !== undefined) return deps.store.decide(record.requestId, { ...voted, at: deps.clock.now() });
+  if (voted !== undefined) return decideSigned(deps, record, { ...voted, at });
   assertBacked(record, outcome.decision);
   const reason = outcome.reason ?? defaultReason(record, outcome.decision);
-  return deps.store.decide(record.requestId, {
+  return decideSigned(deps, record, {
     decision: outcome.decision,
     approvers: outcome.decision === Decision.approved ? tally(record).approvers : [],
     ...(reason === undefined ? {} : { reason }),
-    at: deps.clock.now(),
+    at,
   });
 }
 
-async function decide(deps: RecordDecisionDeps, input: RecordDecisionInput): Promise<RecordDecisionResult> {
+/**
+ * Stores a decision this step makes. One that is published next (nothing for Countersign to run
+ * first) is signed before it is stored and stored with its receipt in the same conditional write,
+ * as the fast path stores a policy's: no write of its own for the receipt, and its facts numbered
+ * beside that write. A decision stored meanwhile by another call stands; this receipt goes unused.
+ * Not an approval of a watched action: publishing stores it as the approval privileged calls are
+ * matched against before its receipt exists (publish-decision.ts), and only once it stands.
+ */
+async function decideSigned(
+  deps: RecordDecisionDeps,
+  record: RequestRecord,
+  made: DecisionMade,
+): Promise<StoredDecision> {
+  const decided = decidedRecord(record, made);
+  if (countersignExecutes(decided) || reconcilableGrantOf(decided, deps.watchedActions) !== undefined) {
+    return deps.store.decide(record.requestId, made);
+  }
+  const receipt = await deps.signer.sign(receiptClaimsFor(decided));
+  // Numbered per key: whoever writes these facts (this call, or the one whose decision stood) uses
+  // the same numbers.
+  const [stored, numbered] = await settleAll([
+    deps.store.decide(record.requestId, { ...made, receipt }),
+    deps.store.reserveAudit(record.requestId, [AuditKind.decided, AuditKind.signed, AuditKind.published]),
+  ]);
+  return { ...stored, numbered };
+}
+
+async function decide(deps: RecordDecisionDeps, input: RecordDecisionInput): Promise<StoredDecision> {
   const { requestId } = input;
   // With where the workflow stands: a request decided by votes (most) needs no other read.
   const found = await deps.store.getWithWaitState(requestId);
@@ -199,12 +247,12 @@ export async function recordDecision(
   input: RecordDecisionInput,
 ): Promise<RecordDecisionResult> {
   const { requestId } = input;
-  const result = await decide(deps, input);
+  const { numbered, ...result } = await decide(deps, input);
   // The workflow has moved past its wait once it records: nothing is left to resume through its token.
   const { taskToken, resumed } = result.waitState ?? (await deps.store.getWaitState(requestId));
   // Two independent writes, side by side (the mark only when it is not set: its write would fail).
   const [reserved] = await settleAll([
-    recordDecidedFact(deps, result),
+    recordDecidedFacts(deps, result, numbered),
     taskToken === undefined || resumed
       ? undefined
       : deps.store.markResumed(requestId, taskToken, deps.clock.now()),
@@ -213,18 +261,24 @@ export async function recordDecision(
 }
 
 /**
- * The DECIDED fact of a decided request (written once, whoever decided it); numbered with the
- * SIGNED and PUBLISHED facts to come when this call decided and the decision is published next.
+ * The DECIDED fact of a decided request (written once, whoever decided it), and the SIGNED fact
+ * with it when this call stored the decision with its receipt; when this call decided and the
+ * decision is published next, the numbers of the facts publishing records (RecordDecisionResult).
  */
-async function recordDecidedFact(
+async function recordDecidedFacts(
   deps: RecordDecisionDeps,
-  { applied, record }: RecordDecisionResult,
+  { applied, record }: Omit<RecordDecisionResult, 'reserved'>,
+  numbered: readonly AuditReservation[] | undefined,
 ): Promise<readonly AuditReservation[] | undefined> {
   if (!applied || countersignExecutes(record)) {
     await recordFact(deps, decidedFact(record));
     return undefined;
   }
-  return recordFacts(deps, [decidedFact(record)], [AuditKind.signed, AuditKind.published]);
+  if (numbered === undefined) {
+    return recordFacts(deps, [decidedFact(record)], [AuditKind.signed, AuditKind.published]);
+  }
+  await recordReservedFacts(deps, [decidedFact(record), signedFact(record)], numbered);
+  return numbered.filter(({ key }) => key === AuditKind.published);
 }
 
 /** The DECIDED fact of a decided request. */

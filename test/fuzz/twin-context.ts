@@ -31,7 +31,7 @@ export interface FuzzTwin {
   token(user: string): Promise<string>;
   /**
    * The stored state a door must not change: request partitions (`everything`: every item of the
-   * table but idempotency records, so classifications and privileged calls too) and S3 objects,
+   * table, so classifications and privileged calls too) and S3 objects,
    * canonical JSON.
    */
   state(options?: { readonly everything?: boolean }): Promise<string>;
@@ -42,13 +42,7 @@ export interface FuzzTwin {
 
 const REQUEST_PARTITION = 'REQ#';
 const AUDIT_SEQUENCE = 'AUDITSEQ';
-const IDEMPOTENCY_PARTITION = 'IDEMPOTENCY#';
 const ARCHIVE_PREFIXES = ['audit/', 'digests/'];
-
-/** A Powertools idempotency record: a handler's bookkeeping of an event it ran, not product state. */
-function isIdempotencyRecord(item: Record<string, unknown>): boolean {
-  return String(item.pk ?? '').startsWith(IDEMPOTENCY_PARTITION);
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -157,10 +151,7 @@ export async function startFuzzTwin(): Promise<FuzzTwin> {
         for (const raw of page.Items ?? []) {
           const item = unmarshall(raw);
           // A request's audit sequence counter only moves with the audit records beside it, compared here.
-          const kept =
-            options.everything === true
-              ? !isIdempotencyRecord(item)
-              : String(item.pk ?? '').startsWith(REQUEST_PARTITION);
+          const kept = options.everything === true || String(item.pk ?? '').startsWith(REQUEST_PARTITION);
           if (kept && item.sk !== AUDIT_SEQUENCE) {
             items.push({ table, ...item });
           }

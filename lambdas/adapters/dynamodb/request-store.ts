@@ -156,11 +156,15 @@ export class DynamoDbRequestStore implements RequestStore {
 
   async decide(requestId: string, input: DecideInput): Promise<DecideResult> {
     const status = terminalStatusFor(input.decision);
-    const reason = input.reason === undefined ? '' : ', #reason = :reason';
+    // Optional attributes are set only when given: a decision without a reason keeps none it had.
+    const optional = { reason: input.reason, [Attr.receipt]: input.receipt };
+    const given = Object.entries(optional).filter(([, value]) => value !== undefined);
     try {
       const result = await this.#update({
         Key: TableKey.request(requestId),
-        UpdateExpression: `SET #status = :status, #gsi1pk = :gsi1pk, #decision = :decision, #approvers = :approvers, #decidedAt = :decidedAt${reason}`,
+        UpdateExpression: `SET #status = :status, #gsi1pk = :gsi1pk, #decision = :decision, #approvers = :approvers, #decidedAt = :decidedAt${given
+          .map(([name]) => `, #${name} = :${name}`)
+          .join('')}`,
         ConditionExpression: '#status = :pending',
         ExpressionAttributeNames: {
           '#status': Attr.status,
@@ -168,7 +172,7 @@ export class DynamoDbRequestStore implements RequestStore {
           '#decision': 'decision',
           '#approvers': 'approvers',
           '#decidedAt': 'decidedAt',
-          ...(input.reason === undefined ? {} : { '#reason': 'reason' }),
+          ...Object.fromEntries(given.map(([name]) => [`#${name}`, name])),
         },
         ExpressionAttributeValues: {
           ':status': status,
@@ -177,7 +181,7 @@ export class DynamoDbRequestStore implements RequestStore {
           ':approvers': [...input.approvers],
           ':decidedAt': input.at.toISOString(),
           ':pending': RequestStatus.pending,
-          ...(input.reason === undefined ? {} : { ':reason': input.reason }),
+          ...Object.fromEntries(given.map(([name, value]) => [`:${name}`, value])),
         },
       });
       return { applied: true, record: fromRequestItem(result), waitState: waitStateOf(result) };
@@ -489,6 +493,19 @@ export class DynamoDbRequestStore implements RequestStore {
       if (!isConditionFailure(error)) throw error;
       return undefined;
     }
+  }
+
+  async hasAudit(requestId: string, key: string): Promise<boolean> {
+    const { Item } = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: TableKey.audit(requestId, key),
+        ConsistentRead: true,
+        ProjectionExpression: '#pk',
+        ExpressionAttributeNames: { '#pk': Attr.pk },
+      }),
+    );
+    return Item !== undefined;
   }
 
   async listAudit(requestId: string): Promise<AuditRecord[]> {

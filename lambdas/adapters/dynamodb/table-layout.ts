@@ -10,7 +10,7 @@ import { FAST_PATH_OWNER } from '../../domain/schemas.ts';
 export const TABLE_LAYOUT = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** Epoch seconds; items past it are deleted by DynamoDB TTL (and Powertools idempotency records). */
+  /** Epoch seconds; items past it are deleted by DynamoDB TTL. */
   ttlAttribute: 'ttl',
   statusIndex: { name: 'by-status', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
 } as const;
@@ -59,8 +59,8 @@ function reviewItem(reviewId: string, sortKey: string): ItemKey {
 /**
  * The keys of the table's items. A request's items share its partition (`REQ#<id>`): the request
  * (`REQUEST`), its audit records (`AUDIT#<key>`) and their sequence (`AUDITSEQ`), its chat messages (`CHAT#<channel>`) and its
- * reminder marks (`REMINDER#<lead seconds>`); chat identity overrides and Powertools idempotency
- * records have partitions of their own, and the status index lists requests by status, newest first.
+ * reminder marks (`REMINDER#<lead seconds>`); chat identity overrides have partitions of their
+ * own, and the status index lists requests by status, newest first.
  * A bucket's classification items share its partition (`CLASS#<bucket>`): each object's verdict
  * (`OBJECT#<key>`), the bucket aggregate (`BUCKET`), the latest policy finding of each type
  * (`POLICY#<type>`) and the audit records of classification changes (`AUDIT#BUCKET#<key>`,
@@ -89,7 +89,6 @@ export const TableKey = {
   reminderMark: (requestId: string, leadSeconds: number) => requestItem(requestId, `REMINDER#${leadSeconds}`),
   identityOverride: (channel: string, chatUserId: string) =>
     itemKey(`IDENTITY#${channel}#${chatUserId}`, 'IDENTITY'),
-  idempotencyPartition: (scope: string) => `IDEMPOTENCY#${scope}`,
   statusPartition: (status: string) => `STATUS#${status}`,
   classificationPartition: (bucket: string) => `${CLASSIFICATION_PARTITION}${bucket}`,
   classificationObject: (bucket: string, key: string) =>

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   assertTransition,
   checkEligibility,
+  decidedRecord,
   describeIneligibility,
   expiresAtFor,
   Ineligible,
@@ -138,6 +139,33 @@ describe('terminalStatusFor', () => {
     ['EXPIRED', 'EXPIRED'],
   ] as const)('maps %s to %s', (decision, status) => {
     expect(terminalStatusFor(decision)).toBe(status);
+  });
+});
+
+describe('decidedRecord', () => {
+  it('reads as the store leaves a request it decided: status, decision, approvers, reason and time', () => {
+    const at = new Date(NOW.getTime() + 1000);
+    const decided = decidedRecord(aRecord(), {
+      decision: 'APPROVED',
+      approvers: ['alice'],
+      reason: 'ok',
+      at,
+    });
+    expect(decided).toMatchObject({
+      status: 'APPROVED',
+      decision: 'APPROVED',
+      approvers: ['alice'],
+      reason: 'ok',
+      decidedAt: at.toISOString(),
+    });
+  });
+
+  it('leaves the stored reason when the decision gives none, as the store’s write does', () => {
+    const decided = decidedRecord(
+      { ...aRecord(), reason: 'earlier' },
+      { decision: 'POLICY_DENIED', approvers: [], at: NOW },
+    );
+    expect(decided).toMatchObject({ status: 'DENIED', decision: 'POLICY_DENIED', reason: 'earlier' });
   });
 });
 

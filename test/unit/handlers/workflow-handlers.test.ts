@@ -6,7 +6,7 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DynamoDbRequestStore } from '../../../lambdas/adapters/dynamodb/request-store.ts';
@@ -235,28 +235,17 @@ describe('finish handler', () => {
     expect(JSON.parse(calls[0]?.args[0].input.Entries?.[0]?.Detail ?? '{}')).toEqual(published);
   });
 
-  it('keeps its idempotency records (publishing) in their own partition of the table, expiring through its TTL', async () => {
-    const { step } = await evaluated('s3:GetObject');
-    const before = Math.floor(Date.now() / 1000);
+  it('keeps no bookkeeping of its own in the table: the request and its trail are what makes a retry a no-op', async () => {
+    const { requestId, step } = await evaluated('s3:GetObject');
+    const finish = { ...step, outcome: { decision: 'AUTO_APPROVED' } };
 
-    await invoke('finish', { ...step, outcome: { decision: 'AUTO_APPROVED' } });
+    await invoke('finish', finish);
+    await expect(invoke('finish', finish)).resolves.toMatchObject({ requestId, applied: false });
 
-    const scope = 'publish-decision';
-    const { Items = [] } = await table.client.send(
-      new QueryCommand({
-        TableName: table.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `IDEMPOTENCY#${scope}` },
-      }),
-    );
-    expect(Items.length).toBeGreaterThan(0);
-    for (const item of Items) {
-      expect(item).toMatchObject({
-        status: 'COMPLETED',
-        sk: expect.stringMatching(new RegExp(`^${scope}#`)),
-      });
-      expect(item.ttl).toBeGreaterThan(before);
-    }
+    const { Items = [] } = await table.client.send(new ScanCommand({ TableName: table.tableName }));
+    const partitions = new Set(Items.map((item) => String(item.pk).split('#')[0]));
+    expect([...partitions].filter((partition) => partition?.startsWith('IDEMPOTENCY'))).toEqual([]);
+    expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(1);
   });
 
   it('publishes again after a failed attempt: a failure is not remembered as done', async () => {

@@ -111,27 +111,37 @@ describe('auto-allow', () => {
     await expect(publishDecision(harness, { ...step(read), recorded: record })).resolves.toEqual(fromRead);
   });
 
-  it('numbers DECIDED, SIGNED and PUBLISHED in one write when it decides, and publishes under those numbers', async () => {
+  it('stores a decision it makes with its receipt in one write, records DECIDED and SIGNED beside the numbering, and publishes only the event and PUBLISHED', async () => {
     const requestId = await submit(
       harness,
       requireApproval({ decision: 'ALLOW', groups: [], quorum: 0, reason: 'read-only' }),
     );
-    const numbering = vi.spyOn(harness.store, 'appendAudits');
+    const spies = (['appendAudits', 'reserveAudit', 'attachReceipt', 'hasAudit'] as const).map((name) =>
+      vi.spyOn(harness.store, name),
+    );
+    const [appendAudits, reserveAudit, attachReceipt, hasAudit] = spies;
+    const signedBefore = harness.signer.signed.length;
     try {
       const recorded = await recordDecision(harness, {
         ...step(requestId),
         outcome: { decision: 'AUTO_APPROVED' },
       });
-      expect(recorded.reserved?.map(({ key }) => key)).toEqual(['SIGNED', 'PUBLISHED']);
-      expect(numbering).toHaveBeenCalledTimes(1);
-      await publishDecision(harness, {
+      // Signed before it was stored, and stored with the decision: no write of its own.
+      expect(recorded.record.receipt).toEqual(expect.any(String));
+      expect(recorded.reserved?.map(({ key }) => key)).toEqual(['PUBLISHED']);
+      expect(reserveAudit).toHaveBeenCalledTimes(1);
+      const detail = await publishDecision(harness, {
         ...step(requestId),
         recorded: recorded.record,
         reserved: recorded.reserved,
       });
-      expect(numbering).toHaveBeenCalledTimes(1);
+      expect(detail.receipt).toBe(recorded.record.receipt);
+      // Decided by this call: nothing can have been published before, so nothing is asked.
+      for (const spy of [appendAudits, attachReceipt, hasAudit]) expect(spy).not.toHaveBeenCalled();
+      expect(harness.signer.signed.length - signedBefore).toBe(1);
+      expect(harness.publisher.published).toEqual([detail]);
     } finally {
-      numbering.mockRestore();
+      for (const spy of spies) spy?.mockRestore();
     }
     const trail = await harness.store.listAudit(requestId);
     expect(trail.map(({ key, seq }) => [key, seq])).toEqual([
@@ -148,6 +158,31 @@ describe('auto-allow', () => {
     });
     expect(again).toMatchObject({ applied: false });
     expect(again.reserved).toBeUndefined();
+  });
+
+  it('keeps the receipt of the decision that stood when two record steps race, and trails it once', async () => {
+    const requestId = await submit(
+      harness,
+      requireApproval({ decision: 'ALLOW', groups: [], quorum: 0, reason: 'read-only' }),
+    );
+    const outcome = { decision: 'AUTO_APPROVED' } as const;
+    const results = await Promise.all([
+      recordDecision(harness, { ...step(requestId), outcome }),
+      recordDecision(harness, { ...step(requestId), outcome }),
+    ]);
+    expect(results.filter(({ applied }) => applied)).toHaveLength(1);
+    const stored = await harness.store.get(requestId);
+    for (const { record } of results) expect(record.receipt).toBe(stored?.receipt);
+    const published = await Promise.all(results.map(() => publishDecision(harness, step(requestId))));
+    expect(published.map(({ receipt }) => receipt)).toEqual([stored?.receipt, stored?.receipt]);
+    const trail = await harness.store.listAudit(requestId);
+    expect(trail.map(({ key, seq }) => [key, seq])).toEqual([
+      ['REQUESTED', 1],
+      ['EVALUATED', 2],
+      ['DECIDED', 3],
+      ['SIGNED', 4],
+      ['PUBLISHED', 5],
+    ]);
   });
 
   it('refuses AUTO_APPROVED for a request policy did not allow', async () => {
@@ -413,9 +448,29 @@ describe('receipts', () => {
     expect((await harness.store.get(pending))?.receipt).toBeUndefined();
   });
 
-  it('publishes nothing when the receipt cannot be signed (the step fails and is retried)', async () => {
+  it('decides nothing when the receipt of a decision it makes cannot be signed (the step fails and is retried)', async () => {
     const requestId = await submit(harness, requireApproval({ decision: 'DENY', reason: 'no' }));
-    await recordDecision(harness, { ...step(requestId), outcome: { decision: 'POLICY_DENIED' } });
+    const outcome = { decision: 'POLICY_DENIED' } as const;
+    harness.signer.failure = new Error('KMS unavailable');
+    try {
+      await expect(recordDecision(harness, { ...step(requestId), outcome })).rejects.toThrow(
+        'KMS unavailable',
+      );
+    } finally {
+      harness.signer.failure = undefined;
+    }
+    expect(await harness.store.get(requestId)).toMatchObject({ status: 'PENDING' });
+    expect(harness.publisher.published).toEqual([]);
+    await expect(recordDecision(harness, { ...step(requestId), outcome })).resolves.toMatchObject({
+      applied: true,
+      record: { status: 'DENIED', receipt: expect.any(String) },
+    });
+  });
+
+  it('publishes nothing when the receipt of a decision by votes cannot be signed (the step fails and is retried)', async () => {
+    const requestId = await submit(harness);
+    await vote(requestId, alice);
+    await recordDecision(harness, { ...step(requestId), outcome: { decision: 'APPROVED' } });
     harness.signer.failure = new Error('KMS unavailable');
     try {
       await expect(publishDecision(harness, step(requestId))).rejects.toThrow('KMS unavailable');
@@ -424,6 +479,19 @@ describe('receipts', () => {
     }
     expect(harness.publisher.published).toEqual([]);
     expect((await harness.store.get(requestId))?.receipt).toBeUndefined();
+  });
+
+  it('tells the agent once: a publish asked again after PUBLISHED answers the same event without putting it', async () => {
+    const requestId = await submit(harness);
+    await vote(requestId, alice);
+    await recordDecision(harness, { ...step(requestId), outcome: { decision: 'APPROVED' } });
+    const first = await publishDecision(harness, step(requestId));
+    const again = await publishDecision(harness, step(requestId));
+    expect(again).toEqual(first);
+    expect(harness.publisher.published).toEqual([first]);
+    expect(
+      (await harness.store.listAudit(requestId)).filter(({ kind }) => kind === 'PUBLISHED'),
+    ).toHaveLength(1);
   });
 });
 

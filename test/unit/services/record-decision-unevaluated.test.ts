@@ -202,7 +202,7 @@ describe('recordDecision when Evaluate failed before storing the request', () =>
       },
     });
 
-    const result = await recordDecision({ store: lateStore, clock: harness.clock }, input);
+    const result = await recordDecision({ ...harness, store: lateStore }, input);
 
     expect(result).toMatchObject({
       applied: true,
