@@ -21,7 +21,7 @@ import {
   AgentDecisionStatus,
   MAX_WAIT_SECONDS,
 } from '../domain/agent-api.ts';
-import { terminalStatusFor } from '../domain/approval.ts';
+import { decidedRecord } from '../domain/approval.ts';
 import { ConflictError, ForbiddenError, NotFoundError } from '../domain/errors.ts';
 import { receiptClaimsFor } from '../domain/receipt.ts';
 import {
@@ -135,13 +135,13 @@ function decidedByPolicy(record: RequestRecord): boolean {
 async function decisionOf(deps: AgentDecisionDeps, assessed: RequestRecord): Promise<RequestRecord> {
   const decision =
     assessed.policy.decision === PolicyOutcome.allow ? Decision.autoApproved : Decision.policyDenied;
-  const decided: RequestRecord = {
-    ...assessed,
-    status: terminalStatusFor(decision),
+  const { reason } = assessed.policy;
+  const decided = decidedRecord(assessed, {
     decision,
-    reason: assessed.policy.reason,
-    decidedAt: deps.clock.now().toISOString(),
-  };
+    approvers: assessed.approvers,
+    ...(reason === undefined ? {} : { reason }),
+    at: deps.clock.now(),
+  });
   return { ...decided, receipt: await deps.signer.sign(receiptClaimsFor(decided)) };
 }
 
