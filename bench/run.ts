@@ -1,34 +1,31 @@
 /**
  * `npm run bench [-- [--json] [--quick] [<bench>…]]`: runs the bench modules (all, or those named)
- * and prints one table: every figure beside its same-run baseline, the ratio and the goal (✓/✗).
+ * one after another, each in a process of its own (bench/measure-in-child.ts says why), and prints
+ * one table: every figure beside its same-run baseline, the ratio and the goal (✓/✗).
  * `--json` also writes bench-results.json (a flat object of numbers) in the current directory;
  * `--quick` takes few samples (the smoke test's mode). A module that fails is reported on stderr
  * and makes the exit code 1; a missed goal is a ✗ in the table. To add a figure: bench/README.md.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import '../local/aws/states/polyfills.ts';
-import type { BenchModule } from './figures.ts';
+import { measureInChild } from './measure-in-child.ts';
 import { formatTable, type MeasuredFigure, resultsObject } from './report.ts';
-
-// The AWS SDK's notice about its future Node 22 floor would interleave with the table on Node 20.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const RESULTS_FILE = 'bench-results.json';
 const USAGE = 'usage: npm run bench [-- [--json] [--quick] [<bench>…]]';
 
-/** Every bench module, in the order the table lists them; loaded only when selected. */
-const BENCHES: readonly { readonly name: string; readonly load: () => Promise<BenchModule> }[] = [
-  { name: 'bundles', load: () => import('./bundles.bench.ts') },
-  { name: 'policy', load: () => import('./policy.bench.ts') },
-  { name: 'event-pattern', load: () => import('./event-pattern.bench.ts') },
-  { name: 'twin', load: () => import('./twin.bench.ts') },
-  { name: 'macie', load: () => import('./macie.bench.ts') },
-  { name: 'agent', load: () => import('./agent.bench.ts') },
-  { name: 'audit', load: () => import('./audit.bench.ts') },
-  { name: 'duckdb', load: () => import('./duckdb.bench.ts') },
-  { name: 'load', load: () => import('./load.bench.ts') },
-  { name: 'cost', load: () => import('./cost.bench.ts') },
+/** Every bench module (`bench/<name>.bench.ts`), in the order the table lists them. */
+const BENCHES: readonly string[] = [
+  'bundles',
+  'policy',
+  'event-pattern',
+  'twin',
+  'macie',
+  'agent',
+  'audit',
+  'duckdb',
+  'load',
+  'cost',
 ];
 
 async function main(): Promise<number> {
@@ -41,15 +38,15 @@ async function main(): Promise<number> {
   }
   const figures: MeasuredFigure[] = [];
   let failed = false;
-  for (const { name, load } of options.benches) {
+  for (const name of options.benches) {
     try {
-      const measured = await (await load()).measure({ quick: options.quick });
+      const module = new URL(`./${name}.bench.ts`, import.meta.url);
+      const measured = await measureInChild(module, { quick: options.quick });
       figures.push(...measured.map((figure) => ({ ...figure, bench: name })));
     } catch (error) {
       failed = true;
-      console.error(
-        `bench ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : error}`,
-      );
+      // The message is the child's own stack when the module threw; this process's adds nothing.
+      console.error(`bench ${name} failed: ${(error as Error).message}`);
     }
   }
   console.log(formatTable(figures));
@@ -62,14 +59,13 @@ function parseCommandLine() {
     allowPositionals: true,
     options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } },
   });
-  const unknown = positionals.filter((name) => !BENCHES.some((bench) => bench.name === name));
+  const unknown = positionals.filter((name) => !BENCHES.includes(name));
   if (unknown.length > 0) {
     throw new Error(
-      `no bench ${unknown.map((name) => `"${name}"`).join(', ')} (benches: ${BENCHES.map(({ name }) => name).join(', ')})`,
+      `no bench ${unknown.map((name) => `"${name}"`).join(', ')} (benches: ${BENCHES.join(', ')})`,
     );
   }
-  const benches =
-    positionals.length === 0 ? BENCHES : BENCHES.filter(({ name }) => positionals.includes(name));
+  const benches = positionals.length === 0 ? BENCHES : BENCHES.filter((name) => positionals.includes(name));
   return { json: values.json, quick: values.quick, benches };
 }
 

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Figure } from '../../bench/figures.ts';
 import { percentile, sampleLatencies, timeCommand, timeCommands } from '../../bench/measure.ts';
+import { measureInChild } from '../../bench/measure-in-child.ts';
 import { formatTable, meetsGoal, resultsObject } from '../../bench/report.ts';
 
 const RUN = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
@@ -114,6 +115,54 @@ describe('npm run bench -- --quick --json', () => {
       'no bench "nope" (benches: bundles, policy, event-pattern, twin, macie, agent, audit, duckdb, load, cost)',
     );
   }, 60_000);
+});
+
+describe('each bench module in a process of its own', () => {
+  let dir: string;
+  /** A bench module whose `measure` is the body given, written where the child can import it. */
+  async function benchModule(name: string, measureBody: string): Promise<URL> {
+    const file = join(dir, `${name}.bench.mjs`);
+    await writeFile(file, `export async function measure(options) {\n${measureBody}\n}\n`);
+    return pathToFileURL(file);
+  }
+  const measure = (module: URL) => measureInChild(module, { quick: true }, ['--import', TSX]);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'countersign-bench-child-'));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('measures each module in a fresh process and takes its figures from the channel, not stdout', async () => {
+    const reportsPid = await benchModule(
+      'pid',
+      `console.log(JSON.stringify({ outcome: 'measured', figures: [{ name: 'fromStdout', value: 1, unit: '' }] }));
+       return [{ name: 'pid', value: process.pid, unit: '', note: String(options.quick) }];`,
+    );
+    const first = await measure(reportsPid);
+    const second = await measure(reportsPid);
+    expect(first).toEqual([{ name: 'pid', value: expect.any(Number), unit: '', note: 'true' }]);
+    expect(new Set([first[0]!.value, second[0]!.value, process.pid]).size).toBe(3);
+  });
+
+  it("fails with the module's own stack when it throws", async () => {
+    const throws = await benchModule('throws', `throw new Error('no twin today');`);
+    await expect(measure(throws)).rejects.toThrow(
+      /^Error: no twin today\n\s+at .*measure \(.*throws\.bench\.mjs:2/,
+    );
+  });
+
+  it('fails a module whose process ends without figures, naming its exit code', async () => {
+    const exits = await benchModule('exits', `process.exit(3);`);
+    await expect(measure(exits)).rejects.toThrow('its process exited with code 3 without reporting figures');
+  });
+
+  it('refuses figures that are not numbers', async () => {
+    const notANumber = await benchModule('nan', `return [{ name: 'fastness', value: NaN, unit: '/s' }];`);
+    await expect(measure(notANumber)).rejects.toThrow(/reported no valid figures:.*figures\[0\]\.value/s);
+  });
 });
 
 describe('the table', () => {
