@@ -36,7 +36,7 @@ interface Sizes {
   readonly latencyWarmUp: number;
 }
 const SIZES: Readonly<Record<'full' | 'quick', Sizes>> = {
-  full: { throughput: 200, warmUpRounds: 2, latency: 200, latencyWarmUp: 3 },
+  full: { throughput: 200, warmUpRounds: 4, latency: 200, latencyWarmUp: 3 },
   quick: { throughput: 10, warmUpRounds: 1, latency: 3, latencyWarmUp: 1 },
 };
 /** Often enough to time 200 decisions to 1%. */

@@ -250,6 +250,8 @@ export class LocalStepFunctions {
   readonly tokens = new TaskTokenRegistry();
   readonly #machines = new Map<string, Machine>();
   readonly #records = new Map<string, ExecutionRecord | StoredExecution>();
+  /** The executions' ARNs in ListExecutions' order, sorted when first asked after a new execution. */
+  #newestFirst: string[] | undefined;
   readonly #running = new Map<string, RunningExecution>();
   /** Executions whose history changed since their last write, with the timer of their next one. */
   readonly #historyWrites = new Map<string, NodeJS.Timeout>();
@@ -382,6 +384,7 @@ export class LocalStepFunctions {
       taskTokenHashes: [],
     };
     this.#records.set(executionArn, record);
+    this.#newestFirst = undefined;
     this.#launch(record, false);
     await this.#store?.save(record);
     return { executionArn, startDate: new Date(record.startDate) };
@@ -398,10 +401,11 @@ export class LocalStepFunctions {
     nextToken?: string;
   }): { executions: ExecutionListItem[]; nextToken?: string } {
     const machine = this.#machine(request.stateMachineArn);
-    const matching = [...this.#records.values()]
+    this.#newestFirst ??= [...this.#records.values()].sort(newestFirst).map((record) => record.executionArn);
+    const matching = this.#newestFirst
+      .map((executionArn) => this.#records.get(executionArn)!)
       .filter((record) => record.stateMachineArn === machine.spec.arn)
-      .filter((record) => request.statusFilter === undefined || record.status === request.statusFilter)
-      .sort(newestFirst);
+      .filter((record) => request.statusFilter === undefined || record.status === request.statusFilter);
     const { items, nextToken } = page(
       matching,
       pageStart(request.nextToken),

@@ -90,3 +90,33 @@ describe('finished executions with an execution store', () => {
     await second.close();
   });
 });
+
+describe('ListExecutions', () => {
+  it('lists the most recent execution first, including one started after an earlier listing', async () => {
+    const service = await open(new ExecutionStore(directory));
+    const start = async (name: string) => {
+      const { executionArn } = await service.startExecution({
+        stateMachineArn: STATE_MACHINE_ARN,
+        name,
+        input: JSON.stringify({ value: 1 }),
+      });
+      await service.waitForCompletion(executionArn);
+      return executionArn;
+    };
+    const names = () =>
+      service.listExecutions({ stateMachineArn: STATE_MACHINE_ARN }).executions.map(({ name }) => name);
+    await start('first');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await start('second');
+    expect(names()).toEqual(['second', 'first']);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await start('third');
+    expect(names()).toEqual(['third', 'second', 'first']);
+    expect(
+      service
+        .listExecutions({ stateMachineArn: STATE_MACHINE_ARN, maxResults: 1 })
+        .executions.map(({ name }) => name),
+    ).toEqual(['third']);
+    await service.close();
+  });
+});
