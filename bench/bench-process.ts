@@ -31,4 +31,11 @@ if (moduleUrl === undefined || options === undefined || process.send === undefin
 const report = await measureModule(moduleUrl, JSON.parse(options) as BenchOptions);
 // Exits once the report is sent rather than when the event loop empties: a handle the bench left
 // open (a timer, a kept-alive socket) must not hold up the next bench; it ends with this process.
+// What was left open is said, so that a leak stays visible. The IPC channel is the runner's own.
+const leftOpen = process
+  .getActiveResourcesInfo()
+  .filter((resource) => resource !== 'PipeWrap' && resource !== 'TTYWrap');
+if (leftOpen.length > 0) {
+  console.error(`bench ${moduleUrl.split('/').at(-1)} left open: ${leftOpen.join(', ')}`);
+}
 process.send(report, () => process.exit(report.outcome === 'failed' ? 1 : 0));

@@ -199,10 +199,12 @@ export class TwinClient {
   /**
    * Executions of the state machine that are no longer running: all of them (the bench's twin starts
    * empty), or those started at `since` or later. ListExecutions answers newest first, so the pages
-   * are read only down to the first execution older than `since`, whatever ran before.
+   * are read only down to the first execution older than `since`, whatever ran before. Counted by
+   * ARN: an execution started between two pages moves the others one place down, and the next page
+   * repeats the last of the one before.
    */
   async finishedExecutions(since?: Date): Promise<number> {
-    let finished = 0;
+    const finished = new Set<string>();
     let nextToken: string | undefined;
     do {
       const page = await this.sfn.send(
@@ -216,10 +218,12 @@ export class TwinClient {
       const recent = executions.filter(
         (execution) => since === undefined || (execution.startDate ?? since) >= since,
       );
-      finished += recent.filter((execution) => execution.status !== 'RUNNING').length;
+      for (const { executionArn, status } of recent) {
+        if (executionArn !== undefined && status !== 'RUNNING') finished.add(executionArn);
+      }
       nextToken = recent.length < executions.length ? undefined : page.nextToken;
     } while (nextToken !== undefined);
-    return finished;
+    return finished.size;
   }
 
   /** Polls until `probe` answers; fails after GIVE_UP_MS with `what`. */

@@ -191,9 +191,9 @@ export class CountersignStack extends Stack {
         },
       ),
     };
-    // Every handler is idempotent through Powertools records in the table, so each one writes to it.
+    // The steps read, create and update items, each write conditional; none deletes one.
     for (const fn of Object.values(this.handlers)) {
-      this.table.grantReadWrite(fn.role);
+      this.table.grantReadAndUpdate(fn.role);
     }
     this.eventBus.grantPublishDecisions(this.handlers.finish.role);
     this.receiptKey.grantSign(this.handlers.finish.role);

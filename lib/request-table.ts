@@ -29,6 +29,8 @@ const READ_WRITE_ACTIONS = [
   'dynamodb:UpdateItem',
 ];
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'];
+/** What the workflow's steps take: reads, and conditional puts and updates; they never delete an item. */
+const READ_UPDATE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
 /**
  * What appending to the table takes: conditional puts and updates, and the consistent read of the
  * item a failed condition did not return (the audit sequence's number after a retry).
@@ -76,6 +78,11 @@ export class RequestTable extends Construct {
   /** Item reads and single-item writes on the table and its indexes, and the key uses that needs. */
   grantReadWrite(grantee: iam.IGrantable): void {
     this.grant(grantee, READ_WRITE_ACTIONS, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
+  }
+
+  /** Item reads on the table and its indexes, puts and updates (no delete), and the key uses that needs. */
+  grantReadAndUpdate(grantee: iam.IGrantable): void {
+    this.grant(grantee, READ_UPDATE_ACTIONS, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey']);
   }
 
   /** Item reads on the table and its indexes. */

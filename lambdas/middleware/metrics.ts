@@ -1,5 +1,4 @@
 /** CloudWatch metrics for handlers (Powertools Metrics, embedded metric format). */
-import { METRICS_KEY } from '@aws-lambda-powertools/commons';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -11,10 +10,9 @@ export function createMetrics(): Metrics {
 }
 
 /**
- * Counts cold starts and flushes what the invocation recorded, success or failure (and when the
- * idempotency middleware answers early, through the cleanup it calls). An invocation that recorded
- * nothing (most reads, a duplicate delivery) publishes nothing: Powertools' own middleware would
- * log "No application metrics to publish" for each of them.
+ * Counts cold starts and flushes what the invocation recorded, success or failure. An invocation
+ * that recorded nothing (most reads, a duplicate delivery) publishes nothing: Powertools' own
+ * middleware would log "No application metrics to publish" for each of them.
  */
 export function withMetrics(metrics: Metrics): MiddlewareObj<unknown, unknown, Error, Context> {
   const flush = () => {
@@ -23,7 +21,6 @@ export function withMetrics(metrics: Metrics): MiddlewareObj<unknown, unknown, E
   return {
     before: (request: Request<unknown, unknown, Error, Context>) => {
       metrics.captureColdStartMetric(request.context.functionName);
-      request.internal = { ...request.internal, [METRICS_KEY]: flush };
     },
     after: flush,
     onError: flush,

@@ -30,8 +30,8 @@ import type {
 } from '../ports/index.ts';
 import type { BatchResponse } from './archive-audit-records.ts';
 import { recordFacts } from './audit-trail.ts';
-import { publishSigned, signedFact } from './publish-decision.ts';
-import { decidedFact } from './record-decision.ts';
+import { decidedFact, signedFact } from './decision-facts.ts';
+import { publishSigned } from './publish-decision.ts';
 import { intakeFacts } from './request-record.ts';
 
 export interface AnnounceFastDecisionsDeps {

@@ -14,13 +14,13 @@ import type { AuditReservation } from '../ports/index.ts';
 import type { PublishDecisionInput } from './publish-decision.ts';
 import type { RecordDecisionInput } from './record-decision.ts';
 
-/** The three parts, as the handler wires them (record and publish made idempotent per request). */
+/** The three parts, as the handler wires them (each idempotent per request by its own conditional writes). */
 export interface FinishSteps {
   readonly record: (input: RecordDecisionInput) => Promise<{
     readonly applied: boolean;
     /** The request as recorded. */
     readonly record: RequestRecord;
-    /** The numbers the SIGNED and PUBLISHED facts were given with DECIDED (RecordDecisionResult). */
+    /** The numbers recording took for the facts publishing writes (RecordDecisionResult). */
     readonly reserved?: readonly AuditReservation[];
     /** The stored request is one Countersign runs (countersignExecutes): only then is `execute` asked. */
     readonly executes: boolean;

@@ -10,7 +10,7 @@
 import { AuditKind } from '../domain/audit-record.ts';
 import { ConflictError, ForeignExecutionError, NotFoundError } from '../domain/errors.ts';
 import { reconcilableGrantOf } from '../domain/privileged-calls.ts';
-import { receiptClaimsFor, receiptFingerprint } from '../domain/receipt.ts';
+import { receiptClaimsFor } from '../domain/receipt.ts';
 import {
   ActionDecidedDetail,
   ExecutionStatus,
@@ -27,7 +27,8 @@ import type {
   ReceiptSigner,
   RequestStore,
 } from '../ports/index.ts';
-import { type AuditFact, recordFact, recordFacts, SYSTEM_ACTOR } from './audit-trail.ts';
+import { recordFact, recordFacts, SYSTEM_ACTOR } from './audit-trail.ts';
+import { signedFact } from './decision-facts.ts';
 
 export interface PublishDecisionDeps {
   readonly store: RequestStore;
@@ -139,23 +140,6 @@ async function announceDecision(
   // taken in the same write, so that after the event it is one write, not two.
   const [numbered] = await recordFacts(deps, [signedFact(record)], [AuditKind.published]);
   return publishSigned(deps, record, numbered);
-}
-
-/** The SIGNED fact of a decided request: which key signed its receipt, when, until when. */
-export function signedFact(record: RequestRecord): AuditFact {
-  const claims = receiptClaimsFor(record);
-  const fingerprint = receiptFingerprint(decisionEventOf(record).receipt);
-  return {
-    requestId: record.requestId,
-    kind: AuditKind.signed,
-    actor: SYSTEM_ACTOR,
-    data: {
-      keyId: fingerprint.keyId,
-      issuedAt: new Date(claims.iat * 1000).toISOString(),
-      expiresAt: new Date(claims.exp * 1000).toISOString(),
-      receiptSha256: fingerprint.sha256,
-    },
-  };
 }
 
 /**

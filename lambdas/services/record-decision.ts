@@ -30,8 +30,8 @@ import {
 } from '../domain/schemas.ts';
 import { settleAll } from '../domain/settle-all.ts';
 import type { AuditReservation, Clock, ReceiptSigner, RequestStore, WaitState } from '../ports/index.ts';
-import { type AuditFact, recordFact, recordFacts, recordReservedFacts, SYSTEM_ACTOR } from './audit-trail.ts';
-import { signedFact } from './publish-decision.ts';
+import { recordFact, recordFacts } from './audit-trail.ts';
+import { decidedFact, signedFact } from './decision-facts.ts';
 import { newRequestRecord, recordIntake } from './request-record.ts';
 
 export interface RecordDecisionDeps {
@@ -70,11 +70,8 @@ export interface RecordDecisionResult {
   readonly reserved?: readonly AuditReservation[];
 }
 
-/** A decision stored, or found stored, by the record step. */
-interface StoredDecision extends Omit<RecordDecisionResult, 'reserved'> {
-  /** The DECIDED, SIGNED and PUBLISHED facts' numbers, taken beside a write that stored the receipt. */
-  readonly numbered?: readonly AuditReservation[];
-}
+/** A decision stored, or found stored, by the record step (before its facts are recorded). */
+type StoredDecision = Omit<RecordDecisionResult, 'reserved'>;
 
 /**
  * The request a record step decides: the one it names, or, after a failed evaluation (which may
@@ -190,10 +187,10 @@ async function decidePending(
   const at = deps.clock.now();
   // Votes that decided before the wait ended (their decision write lost to a crash) decide it now.
   const voted = outcome.decision === Decision.expired ? decisionByVotes(record) : undefined;
-  if (voted !== undefined) return decideSigned(deps, record, { ...voted, at });
+  if (voted !== undefined) return storeDecision(deps, record, { ...voted, at });
   assertBacked(record, outcome.decision);
   const reason = outcome.reason ?? defaultReason(record, outcome.decision);
-  return decideSigned(deps, record, {
+  return storeDecision(deps, record, {
     decision: outcome.decision,
     approvers: outcome.decision === Decision.approved ? tally(record).approvers : [],
     ...(reason === undefined ? {} : { reason }),
@@ -204,12 +201,12 @@ async function decidePending(
 /**
  * Stores a decision this step makes. One that is published next (nothing for Countersign to run
  * first) is signed before it is stored and stored with its receipt in the same conditional write,
- * as the fast path stores a policy's: no write of its own for the receipt, and its facts numbered
- * beside that write. A decision stored meanwhile by another call stands; this receipt goes unused.
- * Not an approval of a watched action: publishing stores it as the approval privileged calls are
- * matched against before its receipt exists (publish-decision.ts), and only once it stands.
+ * as the fast path stores a policy's: no write of its own for the receipt. A decision stored
+ * meanwhile by another call stands; this receipt goes unused. Not an approval of a watched action:
+ * publishing stores it as the approval privileged calls are matched against before its receipt
+ * exists (publish-decision.ts), and only once it stands.
  */
-async function decideSigned(
+async function storeDecision(
   deps: RecordDecisionDeps,
   record: RequestRecord,
   made: DecisionMade,
@@ -219,13 +216,7 @@ async function decideSigned(
     return deps.store.decide(record.requestId, made);
   }
   const receipt = await deps.signer.sign(receiptClaimsFor(decided));
-  // Numbered per key: whoever writes these facts (this call, or the one whose decision stood) uses
-  // the same numbers.
-  const [stored, numbered] = await settleAll([
-    deps.store.decide(record.requestId, { ...made, receipt }),
-    deps.store.reserveAudit(record.requestId, [AuditKind.decided, AuditKind.signed, AuditKind.published]),
-  ]);
-  return { ...stored, numbered };
+  return deps.store.decide(record.requestId, { ...made, receipt });
 }
 
 async function decide(deps: RecordDecisionDeps, input: RecordDecisionInput): Promise<StoredDecision> {
@@ -247,12 +238,12 @@ export async function recordDecision(
   input: RecordDecisionInput,
 ): Promise<RecordDecisionResult> {
   const { requestId } = input;
-  const { numbered, ...result } = await decide(deps, input);
+  const result = await decide(deps, input);
   // The workflow has moved past its wait once it records: nothing is left to resume through its token.
   const { taskToken, resumed } = result.waitState ?? (await deps.store.getWaitState(requestId));
   // Two independent writes, side by side (the mark only when it is not set: its write would fail).
   const [reserved] = await settleAll([
-    recordDecidedFacts(deps, result, numbered),
+    recordDecidedFacts(deps, result),
     taskToken === undefined || resumed
       ? undefined
       : deps.store.markResumed(requestId, taskToken, deps.clock.now()),
@@ -261,32 +252,21 @@ export async function recordDecision(
 }
 
 /**
- * The DECIDED fact of a decided request (written once, whoever decided it), and the SIGNED fact
- * with it when this call stored the decision with its receipt; when this call decided and the
- * decision is published next, the numbers of the facts publishing records (RecordDecisionResult).
+ * The DECIDED fact of a decided request (written once, whoever decided it). When this call decided
+ * and the decision is published next: numbered in one write with the facts publishing records (the
+ * SIGNED fact too, written now, when the receipt was stored with the decision), whose numbers are
+ * returned for it (RecordDecisionResult). Numbered only once the decision stands, so that no number
+ * is taken for a decision that did not.
  */
 async function recordDecidedFacts(
   deps: RecordDecisionDeps,
-  { applied, record }: Omit<RecordDecisionResult, 'reserved'>,
-  numbered: readonly AuditReservation[] | undefined,
+  { applied, record }: StoredDecision,
 ): Promise<readonly AuditReservation[] | undefined> {
   if (!applied || countersignExecutes(record)) {
     await recordFact(deps, decidedFact(record));
     return undefined;
   }
-  if (numbered === undefined) {
-    return recordFacts(deps, [decidedFact(record)], [AuditKind.signed, AuditKind.published]);
-  }
-  await recordReservedFacts(deps, [decidedFact(record), signedFact(record)], numbered);
-  return numbered.filter(({ key }) => key === AuditKind.published);
-}
-
-/** The DECIDED fact of a decided request. */
-export function decidedFact(record: RequestRecord): AuditFact {
-  return {
-    requestId: record.requestId,
-    kind: AuditKind.decided,
-    actor: SYSTEM_ACTOR,
-    data: { decision: record.decision, approvers: record.approvers, reason: record.reason },
-  };
+  return record.receipt === undefined
+    ? recordFacts(deps, [decidedFact(record)], [AuditKind.signed, AuditKind.published])
+    : recordFacts(deps, [decidedFact(record), signedFact(record)], [AuditKind.published]);
 }

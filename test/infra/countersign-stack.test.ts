@@ -504,6 +504,20 @@ describe('chat channels', () => {
     functions().find(([, fn]) => fn.Metadata?.[ENTRY_METADATA_KEY] === entry)![1].Properties.Environment
       .Variables;
 
+  it('let the workflow steps read, create and update items, and delete none', () => {
+    for (const entry of Object.values(WORKFLOW_HANDLER_ENTRIES)) {
+      const role = functions().find(([id]) => entryOf(id) === entry)![1].Properties.Role['Fn::GetAtt'][0];
+      const dynamoDbActions = ofType('AWS::IAM::Policy')
+        .filter(([, policy]) => policy.Properties.Roles.some((r: Json) => r.Ref === role))
+        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as Statement[])
+        .flatMap(actionsOf)
+        .filter((action) => action.startsWith('dynamodb:'));
+      expect(new Set(dynamoDbActions)).toEqual(
+        new Set(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']),
+      );
+    }
+  });
+
   it('give the wait task, the reminder run and the REST API what they need to post and update reviews', () => {
     const [slackSecret, teamsSecret] = ['ChatSlackCredentials', 'ChatTeamsCredentials'].map(
       (prefix) => ofType('AWS::SecretsManager::Secret').find(([id]) => id.startsWith(prefix))![0],

@@ -8,7 +8,7 @@ import {
   ValidationError,
 } from '../../../lambdas/domain/errors.ts';
 import { verifyReceipt } from '../../../lambdas/domain/receipt.ts';
-import type { Principal } from '../../../lambdas/domain/schemas.ts';
+import type { PolicyDecision, Principal } from '../../../lambdas/domain/schemas.ts';
 import {
   castVote,
   evaluateRequest,
@@ -17,7 +17,16 @@ import {
   requestApproval,
 } from '../../../lambdas/services/index.ts';
 import { NOW, requireApproval } from '../domain/fixtures.ts';
-import { anAgentEvent, executionArnFor, nextEventId, requestIdFor, submit, useHarness } from './harness.ts';
+import {
+  anAgentEvent,
+  COPY,
+  EXECUTED,
+  executionArnFor,
+  nextEventId,
+  requestIdFor,
+  submit,
+  useHarness,
+} from './harness.ts';
 
 const harness = useHarness();
 
@@ -111,15 +120,15 @@ describe('auto-allow', () => {
     await expect(publishDecision(harness, { ...step(read), recorded: record })).resolves.toEqual(fromRead);
   });
 
-  it('stores a decision it makes with its receipt in one write, records DECIDED and SIGNED beside the numbering, and publishes only the event and PUBLISHED', async () => {
+  it('stores a decision it makes with its receipt in one write, numbers DECIDED, SIGNED and PUBLISHED once it stands, and publishes only the event and PUBLISHED', async () => {
     const requestId = await submit(
       harness,
       requireApproval({ decision: 'ALLOW', groups: [], quorum: 0, reason: 'read-only' }),
     );
-    const spies = (['appendAudits', 'reserveAudit', 'attachReceipt', 'hasAudit'] as const).map((name) =>
+    const spies = (['appendAudits', 'attachReceipt', 'hasAudit'] as const).map((name) =>
       vi.spyOn(harness.store, name),
     );
-    const [appendAudits, reserveAudit, attachReceipt, hasAudit] = spies;
+    const [appendAudits, attachReceipt, hasAudit] = spies;
     const signedBefore = harness.signer.signed.length;
     try {
       const recorded = await recordDecision(harness, {
@@ -129,7 +138,8 @@ describe('auto-allow', () => {
       // Signed before it was stored, and stored with the decision: no write of its own.
       expect(recorded.record.receipt).toEqual(expect.any(String));
       expect(recorded.reserved?.map(({ key }) => key)).toEqual(['PUBLISHED']);
-      expect(reserveAudit).toHaveBeenCalledTimes(1);
+      // DECIDED and SIGNED written under numbers taken in one write with PUBLISHED's.
+      expect(appendAudits).toHaveBeenCalledTimes(1);
       const detail = await publishDecision(harness, {
         ...step(requestId),
         recorded: recorded.record,
@@ -137,7 +147,8 @@ describe('auto-allow', () => {
       });
       expect(detail.receipt).toBe(recorded.record.receipt);
       // Decided by this call: nothing can have been published before, so nothing is asked.
-      for (const spy of [appendAudits, attachReceipt, hasAudit]) expect(spy).not.toHaveBeenCalled();
+      expect(appendAudits).toHaveBeenCalledTimes(1);
+      for (const spy of [attachReceipt, hasAudit]) expect(spy).not.toHaveBeenCalled();
       expect(harness.signer.signed.length - signedBefore).toBe(1);
       expect(harness.publisher.published).toEqual([detail]);
     } finally {
@@ -492,6 +503,122 @@ describe('receipts', () => {
     expect(
       (await harness.store.listAudit(requestId)).filter(({ kind }) => kind === 'PUBLISHED'),
     ).toHaveLength(1);
+  });
+});
+
+describe('what the record step signs, and when it numbers', () => {
+  /** A request for `action` (the harness's export otherwise) under `policy`. */
+  async function submitFor(policy: PolicyDecision, detail: Record<string, unknown>): Promise<string> {
+    harness.policy.answer = policy;
+    const id = nextEventId();
+    const requestId = requestIdFor(id);
+    await evaluateRequest(harness, {
+      requestId,
+      event: anAgentEvent(id, detail),
+      executionArn: executionArnFor(requestId),
+    });
+    return requestId;
+  }
+
+  /** The trail's keys in number order; the numbers must run 1, 2, 3 … without a gap. */
+  async function numberedTrail(requestId: string): Promise<string[]> {
+    const trail = (await harness.store.listAudit(requestId)).sort((a, b) => a.seq - b.seq);
+    expect(trail.map(({ seq }) => seq)).toEqual(trail.map((_, index) => index + 1));
+    return trail.map(({ key }) => key);
+  }
+
+  it('signs no approval of a watched action before it is stored: publishing stores the approval calls are matched against first', async () => {
+    const attach = {
+      action: 'iam:AttachRolePolicy',
+      resource: { arn: 'arn:aws:iam::123456789012:role/invoice-exporter' },
+      parameters: { roleName: 'invoice-exporter', policyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' },
+    };
+    const requestId = await submitFor(
+      requireApproval({ decision: 'ALLOW', groups: [], quorum: 0, reason: 'allowed' }),
+      attach,
+    );
+    const recorded = await recordDecision(harness, {
+      ...step(requestId),
+      outcome: { decision: 'AUTO_APPROVED' },
+    });
+    expect(recorded).toMatchObject({ applied: true, record: { status: 'APPROVED' } });
+    expect(recorded.record.receipt).toBeUndefined();
+    const putGrant = vi.spyOn(harness.grants, 'putGrant');
+    const attachReceipt = vi.spyOn(harness.store, 'attachReceipt');
+    try {
+      await publishDecision(harness, {
+        ...step(requestId),
+        recorded: recorded.record,
+        reserved: recorded.reserved,
+      });
+      expect(putGrant).toHaveBeenCalledTimes(1);
+      expect(attachReceipt).toHaveBeenCalledTimes(1);
+      expect(putGrant.mock.invocationCallOrder[0]).toBeLessThan(attachReceipt.mock.invocationCallOrder[0]!);
+    } finally {
+      putGrant.mockRestore();
+      attachReceipt.mockRestore();
+    }
+  });
+
+  it('signs no approval Countersign runs before the run: SIGNED and PUBLISHED are numbered after it', async () => {
+    const requestId = await submitFor(EXECUTED, COPY);
+    const recorded = await recordDecision(harness, {
+      ...step(requestId),
+      outcome: { decision: 'AUTO_APPROVED' },
+    });
+    expect(recorded).toMatchObject({ applied: true, record: { status: 'APPROVED' } });
+    expect(recorded.record.receipt).toBeUndefined();
+    expect(recorded.reserved).toBeUndefined();
+  });
+
+  it('numbers no fact for a decision whose write failed: a vote that decides later is trailed before its decision', async () => {
+    const requestId = await submit(harness);
+    const decide = vi.spyOn(harness.store, 'decide').mockRejectedValueOnce(new Error('throttled'));
+    try {
+      await expect(
+        recordDecision(harness, { ...step(requestId), outcome: { decision: 'EXPIRED' } }),
+      ).rejects.toThrow('throttled');
+    } finally {
+      decide.mockRestore();
+    }
+    await vote(requestId, alice);
+    await publishDecision(harness, step(requestId));
+    expect(await numberedTrail(requestId)).toEqual([
+      'REQUESTED',
+      'EVALUATED',
+      'VOTED#alice',
+      'DECIDED',
+      'SIGNED',
+      'PUBLISHED',
+    ]);
+  });
+
+  it('numbers no fact for a decision that lost to a vote: the vote and its decision come first', async () => {
+    const requestId = await submit(harness);
+    const store = harness.store;
+    const decide = store.decide.bind(store);
+    const late = vi.spyOn(store, 'decide').mockImplementationOnce(async (id, input) => {
+      await vote(requestId, alice);
+      return decide(id, input);
+    });
+    try {
+      const recorded = await recordDecision(harness, {
+        ...step(requestId),
+        outcome: { decision: 'EXPIRED' },
+      });
+      expect(recorded).toMatchObject({ applied: false, record: { decision: 'APPROVED' } });
+    } finally {
+      late.mockRestore();
+    }
+    await publishDecision(harness, step(requestId));
+    expect(await numberedTrail(requestId)).toEqual([
+      'REQUESTED',
+      'EVALUATED',
+      'VOTED#alice',
+      'DECIDED',
+      'SIGNED',
+      'PUBLISHED',
+    ]);
   });
 });
 

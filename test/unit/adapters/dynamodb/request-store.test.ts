@@ -203,6 +203,40 @@ describe('decide', () => {
     expect((await store.list({ status: 'APPROVED', limit: 1 })).items[0]?.requestId).toBe(record.requestId);
   });
 
+  it('stores a receipt given with the decision in the same write; a decision that did not stand leaves it unwritten', async () => {
+    const record = fresh();
+    await store.claim(record);
+    const first = await store.decide(record.requestId, {
+      decision: 'AUTO_APPROVED',
+      approvers: [],
+      at: NOW,
+      receipt: 'header.claims.first',
+    });
+    expect(first).toMatchObject({
+      applied: true,
+      record: { status: 'APPROVED', receipt: 'header.claims.first' },
+    });
+    const again = await store.decide(record.requestId, {
+      decision: 'POLICY_DENIED',
+      approvers: [],
+      at: NOW,
+      receipt: 'header.claims.second',
+    });
+    expect(again).toMatchObject({
+      applied: false,
+      record: { decision: 'AUTO_APPROVED', receipt: 'header.claims.first' },
+    });
+    await expect(store.get(record.requestId)).resolves.toMatchObject({ receipt: 'header.claims.first' });
+    const unsigned = fresh();
+    await store.claim(unsigned);
+    const { record: decided } = await store.decide(unsigned.requestId, {
+      decision: 'EXPIRED',
+      approvers: [],
+      at: NOW,
+    });
+    expect(decided.receipt).toBeUndefined();
+  });
+
   it('throws NotFoundError for an unknown request', async () => {
     await expect(
       store.decide('nope', { decision: 'EXPIRED', approvers: [], at: NOW }),
@@ -345,6 +379,14 @@ describe('audit', () => {
       data: { ...AUDIT_DATA.VOTED, ...data },
     });
   }
+
+  it("tells whether a request's trail has the record of a key", async () => {
+    const { requestId } = fresh();
+    await expect(store.hasAudit(requestId, 'VOTED#alice')).resolves.toBe(false);
+    await store.appendAudit(anAudit(requestId, 'VOTED#alice', '2025-06-01T12:00:01.000Z'));
+    await expect(store.hasAudit(requestId, 'VOTED#alice')).resolves.toBe(true);
+    await expect(store.hasAudit(requestId, 'VOTED#bob')).resolves.toBe(false);
+  });
 
   it('keeps the first record per key and lists them by time', async () => {
     const { requestId } = fresh();
