@@ -6,8 +6,10 @@
  * workflow the policy decides) and reviewers reading the REST API (the request list, and one
  * request). Errors: a refused or failed call, and afterwards (untimed) any request sent whose
  * workflow did not finish: goal 0. Memory, after a warm-up at the same rate: the process's RSS (the
- * twin with its functions' threads) sampled every second and the twin's heap after a full
- * collection every 5 seconds, their slope by least squares; flat means no growth the work does not explain. Baseline for the p99: the same calls one at a time before the load.
+ * twin with its functions' threads) sampled every second, and every 5 seconds the twin's heap and
+ * the functions' heaps each after a full collection (without it, each of 17 heaps saws with garbage
+ * and the RSS slope over a minute swung from −40 to +21 MB/min between runs of the same code), their
+ * slope by least squares; flat means no growth the work does not explain. Baseline for the p99: the same calls one at a time before the load.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { RunningTwin } from '../local/twin/index.ts';
 import type { BenchOptions, Figure } from './figures.ts';
 import { percentile } from './measure.ts';
 import { startQuietTwin, type TwinClient } from './twin-client.ts';
@@ -123,6 +126,7 @@ function schedule(shape: LoadShape, seconds: number): { at: number; kind: Kind; 
 }
 
 async function runLoad(
+  twin: RunningTwin,
   client: TwinClient,
   shape: LoadShape,
   seconds: number,
@@ -131,6 +135,8 @@ async function runLoad(
 ) {
   const rss: [number, number][] = [];
   const heap: [number, number][] = [];
+  const functionsHeap: [number, number][] = [];
+  const collections: Promise<void>[] = [];
   const start = performance.now();
   const sample = () => {
     const seconds = (performance.now() - start) / 1000;
@@ -138,6 +144,11 @@ async function runLoad(
     if (rss.length % HEAP_SAMPLE_EVERY_SECONDS === 1) {
       collectGarbage();
       heap.push([seconds, process.memoryUsage().heapUsed / MB]);
+      collections.push(
+        twin.functionsHeapAfterCollection().then((bytes) => {
+          functionsHeap.push([seconds, bytes / MB]);
+        }),
+      );
     }
   };
   sample();
@@ -149,7 +160,9 @@ async function runLoad(
       if (wait > 0) await delay(wait);
       outcomes.push(timed(kind, start + at, call(client, kind, n, sent, known)));
     }
-    return { outcomes: await Promise.all(outcomes), rss, heap };
+    const done = await Promise.all(outcomes);
+    await Promise.all(collections);
+    return { outcomes: done, rss, heap, functionsHeap };
   } finally {
     clearInterval(sampler);
   }
@@ -174,8 +187,8 @@ export async function measure({ quick }: BenchOptions): Promise<Figure[]> {
       if (outcome.error !== undefined) throw new Error(`before the load: ${outcome.error}`);
       idle.push(outcome.ms);
     }
-    const warmUp = await runLoad(client, shape, shape.warmUpSeconds, sent, known);
-    const load = await runLoad(client, shape, shape.seconds, sent, known);
+    const warmUp = await runLoad(twin, client, shape, shape.warmUpSeconds, sent, known);
+    const load = await runLoad(twin, client, shape, shape.seconds, sent, known);
     // Untimed: every request sent must be decided; one that is not was lost.
     const deadline = performance.now() + DRAIN_MS;
     while ((await client.finishedExecutions()) < sent.length && performance.now() < deadline) {
@@ -229,6 +242,13 @@ export async function measure({ quick }: BenchOptions): Promise<Figure[]> {
         unit: 'MB/min',
         goal: { atMost: FLAT_MB_PER_MINUTE },
         note: `twin heap after a full collection ${ms(load.heap[0]![1])} → ${ms(load.heap.at(-1)![1])} MB`,
+      },
+      {
+        name: 'loadFunctionsHeapSlopeMbPerMinute',
+        value: Number(slopePerMinute(load.functionsHeap).toFixed(1)),
+        unit: 'MB/min',
+        goal: { atMost: FLAT_MB_PER_MINUTE },
+        note: `the functions' heaps after a full collection ${ms(load.functionsHeap[0]![1])} → ${ms(load.functionsHeap.at(-1)![1])} MB`,
       },
     ];
   } finally {

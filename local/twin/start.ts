@@ -75,6 +75,8 @@ export interface RunningTwin {
   runScheduledRule(nameOrLogicalId: string): Promise<void>;
   /** Delivers every stream record written so far to its event source mappings' functions, and waits. */
   drainEventSourceMappings(): Promise<void>;
+  /** The functions' heaps in use, each after a full collection, in bytes (LambdaRuntime). */
+  functionsHeapAfterCollection(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -164,6 +166,7 @@ export async function startTwin(options: StartTwinOptions): Promise<RunningTwin>
       ...(faults === undefined ? {} : { faults }),
       runScheduledRule: (nameOrLogicalId) => aws.scheduler.runNow(nameOrLogicalId),
       drainEventSourceMappings: () => aws.drainEventSourceMappings(),
+      functionsHeapAfterCollection: () => aws.lambda.heapAfterCollection(),
       stop: () => {
         stopping ??= unwind();
         return stopping;

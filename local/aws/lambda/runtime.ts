@@ -50,6 +50,7 @@ type SandboxMessage =
   | { type: 'ready' }
   | { type: 'init-error'; errorType: string; errorMessage: string; trace: string[] }
   | { type: 'result'; id: number; payload: string }
+  | { type: 'heap'; id: number; heapUsed: number }
   | { type: 'error'; id: number; errorType: string; errorMessage: string; trace: string[] };
 
 /** The module and export a Handler names, in the code directory. */
@@ -129,7 +130,9 @@ class Sandbox {
     const pending = this.#pending.get(message.id);
     if (pending === undefined) return;
     this.#pending.delete(message.id);
-    if (message.type === 'result') {
+    if (message.type === 'heap') {
+      pending.resolve(message.heapUsed);
+    } else if (message.type === 'result') {
       pending.resolve(JSON.parse(message.payload));
     } else {
       // As Lambda's Node.js runtime writes a function error to the function's log.
@@ -191,6 +194,16 @@ class Sandbox {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The sandbox's heap in use after a full collection, in bytes. */
+  async heapAfterCollection(): Promise<number> {
+    await this.ready;
+    const id = this.#nextId++;
+    return new Promise<number>((resolve, reject) => {
+      this.#pending.set(id, { resolve: (heapUsed) => resolve(heapUsed as number), reject });
+      this.#worker.postMessage({ type: 'collect', id });
+    });
   }
 
   async stop(): Promise<void> {
@@ -284,6 +297,16 @@ export class LambdaRuntime<F extends LambdaFunction = LambdaFunction> {
     };
     invocation.then(forget, forget);
     return invocation;
+  }
+
+  /**
+   * What the functions keep: the heaps in use of the running sandboxes, each after a full
+   * collection, in bytes (a heap in use saws with garbage; the load bench reads this).
+   */
+  async heapAfterCollection(): Promise<number> {
+    const running = [...this.#sandboxes.values()].filter((sandbox) => sandbox.usable);
+    const heaps = await Promise.all(running.map((sandbox) => sandbox.heapAfterCollection()));
+    return heaps.reduce((sum, heap) => sum + heap, 0);
   }
 
   /** Refuses new invocations, waits for those in flight, then ends every sandbox. */

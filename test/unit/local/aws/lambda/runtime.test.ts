@@ -40,6 +40,15 @@ export const handler = async (event) => {
   // One line, mapped by the map below to original.ts: source maps apply only with NODE_OPTIONS.
   mapped: `export const handler = async () => { throw new Error('where?'); };\n//# sourceMappingURL=index.mjs.map\n`,
   unmapped: `export const handler = async () => { throw new Error('where?'); };\n//# sourceMappingURL=index.mjs.map\n`,
+  // Keeps what the event asks it to, and makes as much garbage.
+  keeper: `
+const kept = [];
+export const handler = async (event) => {
+  kept.push(new Array(event.keep).fill(1));
+  let garbage = new Array(event.keep).fill(2);
+  garbage = undefined;
+  return { kept: kept.length, garbage };
+};`,
   badInit: `throw new Error('cannot start: missing setting');`,
   noExport: `export const other = () => 1;`,
 } as const;
@@ -137,6 +146,16 @@ describe('an invocation', () => {
     });
     expect(result.remaining).toBeGreaterThan(2_000);
     expect(result.remaining).toBeLessThanOrEqual(3_000);
+  });
+
+  it('tells what the functions keep: their heaps after a full collection, garbage collected', async () => {
+    await runtime.invoke('keeper', { keep: 1 });
+    const before = await runtime.heapAfterCollection();
+    await runtime.invoke('keeper', { keep: 2_000_000 });
+    const after = await runtime.heapAfterCollection();
+    // 2,000,000 small integers kept: ~16 MB; as much again made and dropped, which is not counted.
+    expect(after - before).toBeGreaterThan(12 * 1024 * 1024);
+    expect(after - before).toBeLessThan(24 * 1024 * 1024);
   });
 
   it('fails with the error’s type, message and trace', async () => {
