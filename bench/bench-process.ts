@@ -34,7 +34,7 @@ const report = await measureModule(moduleUrl, JSON.parse(options) as BenchOption
 // A handle left open (a timer, a socket, a child process) is said, so that a leak stays visible;
 // requests still in flight (an fs call, a socket's close) end by themselves. The IPC pipe and the
 // terminal are the runner's own.
-const IN_FLIGHT_REQUEST = /Req(Callback|Promise)?$|^(ShutdownWrap|WriteWrap)$/;
+const IN_FLIGHT_REQUEST = /Req(Wrap|Callback|Promise)?$|ConnectWrap$|^(ShutdownWrap|WriteWrap)$/;
 const leftOpen = process
   .getActiveResourcesInfo()
   .filter(

@@ -17,7 +17,10 @@ export function decidedFact(record: RequestRecord): AuditFact {
 /** The SIGNED fact of a decided request: which key signed its receipt, when, until when. */
 export function signedFact(record: RequestRecord): AuditFact {
   if (record.receipt === undefined) {
-    throw new ReceiptError(ReceiptProblem.notDecided, `request ${record.requestId} has no receipt yet`);
+    throw new ReceiptError(
+      ReceiptProblem.notDecided,
+      `request ${record.requestId} has no receipt yet: nothing is signed to record`,
+    );
   }
   const claims = receiptClaimsFor(record);
   const fingerprint = receiptFingerprint(record.receipt);

@@ -301,7 +301,8 @@ export class LambdaRuntime<F extends LambdaFunction = LambdaFunction> {
 
   /**
    * What the functions keep: the heaps in use of the running sandboxes, each after a full
-   * collection, in bytes (a heap in use saws with garbage; the load bench reads this).
+   * collection, in bytes (a heap in use saws with garbage; the load bench reads this). A sandbox
+   * retired after a timeout is not counted.
    */
   async heapAfterCollection(): Promise<number> {
     const running = [...this.#sandboxes.values()].filter((sandbox) => sandbox.usable);

@@ -42,7 +42,9 @@ let gc;
  */
 function heapAfterCollection() {
   if (gc === undefined) {
-    // A context made after the flag is set has `gc`; the function's own context never gets it.
+    // A context made after the flag is set has `gc`; the function's own context never gets it. The
+    // flag is the process's: a sandbox started after the first probe (only under the load bench)
+    // would find a global `gc`, which Lambda never gives.
     setFlagsFromString('--expose-gc');
     gc = /** @type {() => void} */ (runInNewContext('gc'));
   }

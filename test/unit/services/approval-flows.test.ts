@@ -560,7 +560,7 @@ describe('what the record step signs, and when it numbers', () => {
     }
   });
 
-  it('signs no approval Countersign runs before the run: SIGNED and PUBLISHED are numbered after it', async () => {
+  it('signs no approval Countersign runs before it is stored, and numbers nothing for publishing: the run comes first', async () => {
     const requestId = await submitFor(EXECUTED, COPY);
     const recorded = await recordDecision(harness, {
       ...step(requestId),
