@@ -520,6 +520,9 @@ describe('what the record step signs, and when it numbers', () => {
     return requestId;
   }
 
+  /** A trail decided by alice's vote, in number order: the vote before the decision it made. */
+  const VOTE_THEN_ITS_DECISION = ['REQUESTED', 'EVALUATED', 'VOTED#alice', 'DECIDED', 'SIGNED', 'PUBLISHED'];
+
   /** The trail's keys in number order; the numbers must run 1, 2, 3 … without a gap. */
   async function numberedTrail(requestId: string): Promise<string[]> {
     const trail = (await harness.store.listAudit(requestId)).sort((a, b) => a.seq - b.seq);
@@ -583,14 +586,7 @@ describe('what the record step signs, and when it numbers', () => {
     }
     await vote(requestId, alice);
     await publishDecision(harness, step(requestId));
-    expect(await numberedTrail(requestId)).toEqual([
-      'REQUESTED',
-      'EVALUATED',
-      'VOTED#alice',
-      'DECIDED',
-      'SIGNED',
-      'PUBLISHED',
-    ]);
+    expect(await numberedTrail(requestId)).toEqual(VOTE_THEN_ITS_DECISION);
   });
 
   it('numbers no fact for a decision that lost to a vote: the vote and its decision come first', async () => {
@@ -611,14 +607,7 @@ describe('what the record step signs, and when it numbers', () => {
       late.mockRestore();
     }
     await publishDecision(harness, step(requestId));
-    expect(await numberedTrail(requestId)).toEqual([
-      'REQUESTED',
-      'EVALUATED',
-      'VOTED#alice',
-      'DECIDED',
-      'SIGNED',
-      'PUBLISHED',
-    ]);
+    expect(await numberedTrail(requestId)).toEqual(VOTE_THEN_ITS_DECISION);
   });
 });
 
