@@ -58,6 +58,15 @@ async function rejection(promise: Promise<unknown>): Promise<ConflictError | For
   return error as ConflictError | ForbiddenError;
 }
 
+/** The trail of a request policy decided, numbered: intake, then the decision, its receipt, its event. */
+const POLICY_DECISION_TRAIL = [
+  ['REQUESTED', 1],
+  ['EVALUATED', 2],
+  ['DECIDED', 3],
+  ['SIGNED', 4],
+  ['PUBLISHED', 5],
+];
+
 describe('auto-allow', () => {
   it('records AUTO_APPROVED with the policy reason and publishes it', async () => {
     const requestId = await submit(
@@ -155,13 +164,7 @@ describe('auto-allow', () => {
       for (const spy of spies) spy?.mockRestore();
     }
     const trail = await harness.store.listAudit(requestId);
-    expect(trail.map(({ key, seq }) => [key, seq])).toEqual([
-      ['REQUESTED', 1],
-      ['EVALUATED', 2],
-      ['DECIDED', 3],
-      ['SIGNED', 4],
-      ['PUBLISHED', 5],
-    ]);
+    expect(trail.map(({ key, seq }) => [key, seq])).toEqual(POLICY_DECISION_TRAIL);
     // Decided by someone else first (a vote, a retry): nothing is reserved, publishing numbers its own.
     const again = await recordDecision(harness, {
       ...step(requestId),
@@ -187,13 +190,7 @@ describe('auto-allow', () => {
     const published = await Promise.all(results.map(() => publishDecision(harness, step(requestId))));
     expect(published.map(({ receipt }) => receipt)).toEqual([stored?.receipt, stored?.receipt]);
     const trail = await harness.store.listAudit(requestId);
-    expect(trail.map(({ key, seq }) => [key, seq])).toEqual([
-      ['REQUESTED', 1],
-      ['EVALUATED', 2],
-      ['DECIDED', 3],
-      ['SIGNED', 4],
-      ['PUBLISHED', 5],
-    ]);
+    expect(trail.map(({ key, seq }) => [key, seq])).toEqual(POLICY_DECISION_TRAIL);
   });
 
   it('refuses AUTO_APPROVED for a request policy did not allow', async () => {
